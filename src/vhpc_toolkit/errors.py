@@ -1,0 +1,59 @@
+"""Typed exceptions and exit codes.
+
+Library code raises these; only the CLI entry point (cli/main.py) turns them
+into a message and an exit status.
+"""
+from __future__ import annotations
+
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    OK = 0
+    FAILED = 1        # an operation was attempted and failed
+    BAD_INPUT = 2     # bad usage, bad file, failed validation; nothing changed
+    INTERRUPTED = 130
+
+
+class VhpcError(Exception):
+    """Base of every error the toolkit reports to the user."""
+
+    exit_code = ExitCode.FAILED
+
+
+class InputError(VhpcError):
+    """The user's input (flags, files, settings) is wrong; nothing was changed."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
+class NotImplementedCommand(InputError):
+    """A command whose behaviour is not built yet."""
+
+
+class SettingsError(InputError):
+    """vCenter.conf, environment or Vault could not give usable settings."""
+
+
+class ConnectionFailed(VhpcError):
+    """vCenter could not be reached, logged into, or its certificate verified."""
+
+
+class NotFound(InputError):
+    """A named inventory object does not exist."""
+
+
+class Ambiguous(InputError):
+    """A name matches several inventory objects."""
+
+
+class TaskFailed(VhpcError):
+    """A vSphere task ended in error; carries the fault's message."""
+
+
+class ValidationFailed(InputError):
+    """Several problems found before any change; ``problems`` lists them."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
