@@ -1,0 +1,57 @@
+"""What a command needs from the outside world: streams, options, and a lazy vCenter session.
+
+Tests run the whole CLI in-process by calling ``main(argv)``; the console is
+created per call so pytest's capture sees its output.
+"""
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from rich.console import Console
+from rich.markup import escape
+
+
+@dataclass
+class Context:
+    output: str = "text"
+    yes: bool = False
+    debug: bool = False
+    vcenter_conf: str | None = None
+    env: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    stdin_is_tty: bool = field(default_factory=lambda: sys.stdin.isatty())
+    out: Console = field(default_factory=lambda: Console(soft_wrap=True))
+    err: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=True))
+    _session: Any = None
+
+    @property
+    def interactive(self) -> bool:
+        return self.stdin_is_tty and not self.yes
+
+    def warn(self, message: str) -> None:
+        self.err.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
+
+    def session(self):
+        """Connect on first use; later calls reuse the same session."""
+        if self._session is None:
+            from vhpc_toolkit.settings import load_settings
+            from vhpc_toolkit.vsphere.session import connect
+
+            settings = load_settings(
+                self.vcenter_conf,
+                self.env,
+                interactive=self.interactive,
+                prompt_password=lambda msg: getpass.getpass(msg),
+            )
+            if settings.insecure:
+                self.warn(f"TLS certificate of {settings.server} is NOT verified (insecure: yes)")
+            self._session = connect(settings)
+        return self._session
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None

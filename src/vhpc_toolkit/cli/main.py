@@ -1,0 +1,38 @@
+"""The entry point: the one place where exceptions become messages and exit codes."""
+from __future__ import annotations
+
+import logging
+import sys
+
+from rich.markup import escape
+
+from vhpc_toolkit.cli.context import Context
+from vhpc_toolkit.cli.parser import build_parser
+from vhpc_toolkit.errors import ExitCode, VhpcError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help, --version, usage errors
+        return int(exc.code or 0)
+    ctx = Context(output=args.output, yes=args.yes, debug=args.debug, vcenter_conf=args.vcenter_conf)
+    if args.debug:
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        code = args.run(ctx, args)
+        return int(ExitCode.OK if code is None else code)
+    except VhpcError as exc:
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            ctx.err.print(f"[red]error:[/] {escape(line)}", highlight=False)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        ctx.err.print("interrupted", highlight=False)
+        return int(ExitCode.INTERRUPTED)
+    finally:
+        ctx.close()
+
+
+def entry() -> None:  # pragma: no cover - console script shim
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""Desired state read from a cluster file: plain dataclasses, no pyVmomi."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+from .values import VM_KEYS
+
+
+@dataclass(frozen=True)
+class ScriptStep:
+    """One post script of a VM.
+
+    ``path`` is absolute (relative paths are resolved against the cluster
+    file's folder); ``barrier`` is the barrier that labelled it, or None.
+    ``source`` is the path as written in the file (for display only).
+    """
+
+    path: str
+    barrier: Optional[int] = None
+    source: str = field(default="", compare=False)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"path": self.path, "barrier": self.barrier}
+
+
+def group_scripts(steps: List[ScriptStep]) -> List[Tuple[Optional[int], List[ScriptStep]]]:
+    """Steps grouped in run order: unlabelled first, then barriers ascending
+    (numerically: 2 before 10); file order inside a group."""
+    groups: Dict[Optional[int], List[ScriptStep]] = {}
+    for step in steps:
+        groups.setdefault(step.barrier, []).append(step)
+    order = sorted(groups, key=lambda b: (-1 if b is None else b))
+    return [(b, groups[b]) for b in order]
+
+
+@dataclass(frozen=True)
+class VMSpec:
+    """One VM after ranges are expanded and its definition resolved.
+
+    Every attribute is named after its cluster-file key and is None when
+    the file did not give it (``power`` defaults to "on"). ``scripts`` holds
+    the ``script`` key's occurrences in order. ``line`` is the line of the
+    ``_VMS_`` definition that produced the VM.
+    """
+
+    name: str
+    line: int = 0
+    template: Optional[str] = None
+    cpu: Optional[int] = None
+    memory: Optional[float] = None
+    datacenter: Optional[str] = None
+    vm_folder: Optional[str] = None
+    cluster: Optional[str] = None
+    host: Optional[str] = None
+    datastore: Optional[str] = None
+    resource_pool: Optional[str] = None
+    linked: Optional[bool] = None
+    port_group: Optional[str] = None
+    is_dhcp: Optional[bool] = None
+    ip: Optional[str] = None
+    guest_hostname: Optional[str] = None
+    netmask: Optional[str] = None
+    gateway: Optional[str] = None
+    domain: Optional[str] = None
+    dns: Optional[List[str]] = None
+    device: Optional[List[str]] = None
+    mmio_size: Optional[int] = None
+    latency: Optional[str] = None
+    cpu_reservation: Optional[bool] = None
+    memory_reservation: Optional[bool] = None
+    cpu_shares: Optional[int] = None
+    memory_shares: Optional[int] = None
+    guest_username: Optional[str] = None
+    guest_password: Optional[str] = None
+    scripts: List[ScriptStep] = field(default_factory=list)
+    barrier: Optional[int] = None
+    sriov_port_group: Optional[str] = None
+    pf: Optional[str] = None
+    pvrdma_port_group: Optional[str] = None
+    dvs_name: Optional[str] = None
+    vgpu: Optional[str] = None
+    power: str = "on"
+
+    def get(self, key: str) -> Any:
+        """The value of a cluster-file key (``script`` gives ``scripts``)."""
+        if key == "script":
+            return self.scripts
+        if key not in VM_KEYS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """``{"name": ..., key: value...}`` in the order of the key list;
+        keys not given are left out (``power`` is always there); scripts are
+        ``"script": [{"path": ..., "barrier": N or None}]``."""
+        out: Dict[str, Any] = {"name": self.name}
+        for key in VM_KEYS:
+            if key == "script":
+                if self.scripts:
+                    out["script"] = [s.to_dict() for s in self.scripts]
+                continue
+            value = getattr(self, key)
+            if value is None:
+                continue
+            out[key] = list(value) if isinstance(value, list) else value
+        return out
+
+    def script_groups(self) -> List[Tuple[Optional[int], List[ScriptStep]]]:
+        """This VM's scripts in run order (see :func:`group_scripts`)."""
+        return group_scripts(self.scripts)
+
+
+@dataclass(frozen=True)
+class SwitchSpec:
+    """A standard (``kind="svs"``) or distributed (``kind="dvs"``) switch.
+
+    ``host`` is the list of member hosts (a range expands to all of them);
+    ``pnic`` is always a list of physical NIC names (a single name becomes a
+    one-item list).
+    """
+
+    name: str
+    kind: str
+    host: List[str]
+    pnic: List[str]
+    port_group: str
+    datacenter: Optional[str] = None
+    line: int = 0
+
+    def to_dict(self) -> Dict[str, Any]:
+        out: Dict[str, Any] = {
+            "name": self.name,
+            "host": list(self.host),
+            "pnic": list(self.pnic),
+            "port_group": self.port_group,
+        }
+        if self.datacenter is not None:
+            out["datacenter"] = self.datacenter
+        return out
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """Everything a cluster file asks for."""
+
+    path: str
+    vms: List[VMSpec] = field(default_factory=list)
+    svs: List[SwitchSpec] = field(default_factory=list)
+    dvs: List[SwitchSpec] = field(default_factory=list)
+
+    def vm(self, name: str) -> VMSpec:
+        for vm in self.vms:
+            if vm.name == name:
+                return vm
+        raise KeyError(name)
+
+    def script_phases(self) -> List[Tuple[Optional[int], List[Tuple[VMSpec, ScriptStep]]]]:
+        """Every VM's scripts as run phases: unlabelled first, then barriers
+        ascending; each phase finishes on every VM before the next starts."""
+        phases: Dict[Optional[int], List[Tuple[VMSpec, ScriptStep]]] = {}
+        for vm in self.vms:
+            for step in vm.scripts:
+                phases.setdefault(step.barrier, []).append((vm, step))
+        order = sorted(phases, key=lambda b: (-1 if b is None else b))
+        return [(b, phases[b]) for b in order]

@@ -1,0 +1,231 @@
+"""Typed values of cluster-file keys: conversion and validation.
+
+Every converter takes the raw text and returns the typed value or raises
+``BadValue`` with a message naming what is wrong. Nothing here evaluates
+code: lists are read by a small parser of quoted strings and bare words.
+"""
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+from typing import Callable, Dict, List
+
+TRUE_WORDS = frozenset({"yes", "y", "true", "t", "1"})
+FALSE_WORDS = frozenset({"no", "n", "false", "f", "0"})
+
+_INT_RE = re.compile(r"^[+-]?[0-9]+$")
+_FLOAT_RE = re.compile(r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
+_PCI_RE = re.compile(r"^([0-9a-f]{4}):([0-9a-f]{2}):([0-9a-f]{2})\.([0-7])$")
+_BARE_ITEM_RE = re.compile(r"^[^\s'\",\[\]]+$")
+
+
+class BadValue(ValueError):
+    """A value does not have the type or form its key needs."""
+
+
+def to_str(raw: str) -> str:
+    return raw
+
+
+def to_int(raw: str) -> int:
+    if not _INT_RE.match(raw):
+        raise BadValue("%r is not an integer" % raw)
+    return int(raw)
+
+
+def to_positive_int(raw: str) -> int:
+    value = to_int(raw)
+    if value < 1:
+        raise BadValue("%r must be at least 1" % raw)
+    return value
+
+
+def to_non_negative_int(raw: str) -> int:
+    value = to_int(raw)
+    if value < 0:
+        raise BadValue("%r must not be negative" % raw)
+    return value
+
+
+def to_power_of_two(raw: str) -> int:
+    value = to_int(raw)
+    if value < 1 or value & (value - 1):
+        raise BadValue("%r is not a power of two" % raw)
+    return value
+
+
+def to_gb(raw: str) -> float:
+    if not _FLOAT_RE.match(raw):
+        raise BadValue("%r is not a number (GB)" % raw)
+    value = float(raw)
+    if value <= 0 or not math.isfinite(value):
+        raise BadValue("%r must be more than 0 GB" % raw)
+    return value
+
+
+def to_bool(raw: str) -> bool:
+    word = raw.lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise BadValue(
+        "%r is not a boolean (use yes/y/true/t/1 or no/n/false/f/0)" % raw
+    )
+
+
+def to_ipv4(raw: str) -> str:
+    try:
+        return str(ipaddress.IPv4Address(raw))
+    except ValueError:
+        raise BadValue("%r is not an IPv4 address" % raw) from None
+
+
+def to_netmask(raw: str) -> str:
+    address = to_ipv4(raw)
+    bits = int(ipaddress.IPv4Address(address))
+    inverted = (~bits) & 0xFFFFFFFF
+    if inverted & (inverted + 1):
+        raise BadValue("%r is not a netmask (its bits are not contiguous)" % raw)
+    return address
+
+
+def to_pci_id(raw: str) -> str:
+    value = raw.lower()
+    m = _PCI_RE.match(value)
+    if not m or int(m.group(3), 16) > 0x1F:
+        raise BadValue(
+            "%r is not a PCI id (DDDD:BB:DD.F in hex, e.g. 0000:3b:00.0)" % raw
+        )
+    return value
+
+
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def convert(raw: str) -> str:
+        word = raw.lower()
+        if word not in allowed:
+            raise BadValue(
+                "%r is not one of %s" % (raw, ", ".join(allowed))
+            )
+        return word
+
+    return convert
+
+
+to_latency = _choice("high", "normal")
+to_power = _choice("on", "off")
+
+
+def parse_list(raw: str) -> List[str]:
+    """Read ``['a', "b", c]`` (or a single bare value) as a list of strings.
+
+    Items are single- or double-quoted strings (no escapes) or bare words;
+    a trailing comma is allowed. Anything else is a BadValue: this is data,
+    never code.
+    """
+    text = raw.strip()
+    if not text.startswith("["):
+        if text.endswith("]") or "'" in text or '"' in text:
+            raise BadValue("%r is not a list (write ['a', 'b'])" % raw)
+        return [text]
+    if not text.endswith("]"):
+        raise BadValue("%r is not a list: missing ']'" % raw)
+    body = text[1:-1]
+    items: List[str] = []
+    i, n = 0, len(body)
+    expect_item = True
+    while True:
+        while i < n and body[i].isspace():
+            i += 1
+        if i >= n:
+            break
+        ch = body[i]
+        if expect_item:
+            if ch in "'\"":
+                close = body.find(ch, i + 1)
+                if close < 0:
+                    raise BadValue("%r is not a list: unclosed quote" % raw)
+                items.append(body[i + 1:close])
+                i = close + 1
+            else:
+                j = i
+                while j < n and body[j] != "," and not body[j].isspace():
+                    j += 1
+                word = body[i:j]
+                if not _BARE_ITEM_RE.match(word):
+                    raise BadValue("%r is not a list: cannot read %r" % (raw, word))
+                items.append(word)
+                i = j
+            expect_item = False
+        else:
+            if ch != ",":
+                raise BadValue("%r is not a list: expected ',' at %r" % (raw, body[i:]))
+            i += 1
+            expect_item = True
+    if expect_item and items:
+        pass  # trailing comma
+    return items
+
+
+def list_of(item: Callable[[str], str]) -> Callable[[str], List[str]]:
+    def convert(raw: str) -> List[str]:
+        return [item(x) for x in parse_list(raw)]
+
+    return convert
+
+
+#: The converter of every VM key except ``script`` (handled by the parser).
+VM_CONVERTERS: Dict[str, Callable[[str], object]] = {
+    "template": to_str,
+    "cpu": to_positive_int,
+    "memory": to_gb,
+    "datacenter": to_str,
+    "vm_folder": to_str,
+    "cluster": to_str,
+    "host": to_str,
+    "datastore": to_str,
+    "resource_pool": to_str,
+    "linked": to_bool,
+    "port_group": to_str,
+    "is_dhcp": to_bool,
+    "ip": to_ipv4,
+    "guest_hostname": to_str,
+    "netmask": to_netmask,
+    "gateway": to_ipv4,
+    "domain": to_str,
+    "dns": list_of(to_ipv4),
+    "device": list_of(to_pci_id),
+    "mmio_size": to_power_of_two,
+    "latency": to_latency,
+    "cpu_reservation": to_bool,
+    "memory_reservation": to_bool,
+    "cpu_shares": to_non_negative_int,
+    "memory_shares": to_non_negative_int,
+    "guest_username": to_str,
+    "guest_password": to_str,
+    "script": to_str,
+    "barrier": to_non_negative_int,
+    "sriov_port_group": to_str,
+    "pf": to_pci_id,
+    "pvrdma_port_group": to_str,
+    "dvs_name": to_str,
+    "vgpu": to_str,
+    "power": to_power,
+}
+
+#: The converter of every switch key (``host`` is expanded by the parser).
+SWITCH_CONVERTERS: Dict[str, Callable[[str], object]] = {
+    "host": to_str,
+    "pnic": list_of(to_str),
+    "port_group": to_str,
+    "datacenter": to_str,
+}
+
+VM_KEYS = tuple(VM_CONVERTERS)
+SWITCH_KEYS = tuple(SWITCH_CONVERTERS)
+ALL_KEYS = frozenset(VM_KEYS) | frozenset(SWITCH_KEYS)
+
+#: Keys whose value may hold a range.
+VM_RANGE_KEYS = frozenset({"host", "datastore", "ip", "guest_hostname"})
+SWITCH_RANGE_KEYS = frozenset({"host"})

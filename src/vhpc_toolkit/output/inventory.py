@@ -1,0 +1,53 @@
+"""Render the `view` document as a rich tree."""
+from __future__ import annotations
+
+from typing import Any
+
+from rich.markup import escape
+from rich.tree import Tree
+
+_POWER = {"poweredOn": "[green]on[/]", "poweredOff": "[dim]off[/]", "suspended": "[yellow]suspended[/]"}
+
+
+def _vm_label(vm: dict[str, Any]) -> str:
+    parts = [f"[bold]{escape(vm['name'])}[/]", _POWER.get(vm["power_state"], vm["power_state"] or "?")]
+    if vm["template"]:
+        parts.append("[magenta]template[/]")
+    if vm.get("ip"):
+        parts.append(escape(vm["ip"]))
+    return "  ".join(parts)
+
+
+def _host_node(parent: Tree, host: dict[str, Any]) -> None:
+    state = host["connection_state"]
+    colour = "green" if state == "connected" else "red"
+    label = f"[cyan]{escape(host['name'])}[/] [{colour}]{state}[/]"
+    if host["maintenance"]:
+        label += " [yellow]maintenance[/]"
+    node = parent.add(label)
+    for gpu in host["gpus"]:
+        flag = "[green]passthrough[/]" if gpu["passthrough"] else "[dim]no passthrough[/]"
+        node.add(f"GPU {gpu['id']} {escape(gpu['name'] or '')} {flag}")
+    for sw in host.get("switches", []):
+        node.add(f"vSwitch {escape(sw['name'])} uplinks={','.join(sw['pnics']) or '-'} "
+                 f"port groups: {escape(', '.join(sw['port_groups']) or '-')}")
+    for vm in host["vms"]:
+        vm_node = node.add(_vm_label(vm))
+        for nic in vm.get("adapters", []):
+            vm_node.add(f"{escape(nic['label'])} {nic['type']} on {escape(str(nic['network']))}")
+
+
+def render_inventory(doc: dict[str, Any], console) -> None:
+    root = Tree("[bold]vCenter inventory[/]")
+    for dc in doc["datacenters"]:
+        dc_node = root.add(f"[bold blue]{escape(dc['name'])}[/] (datacenter)")
+        for cluster in dc["clusters"]:
+            c_node = dc_node.add(f"[bold]{escape(cluster['name'])}[/] (cluster, {len(cluster['hosts'])} hosts)")
+            for host in cluster["hosts"]:
+                _host_node(c_node, host)
+        for host in dc["standalone_hosts"]:
+            _host_node(dc_node, host)
+        for sw in dc.get("distributed_switches", []):
+            dc_node.add(f"DVS {escape(sw['name'])} hosts={len(sw['hosts'])} "
+                        f"port groups: {escape(', '.join(sw['port_groups']) or '-')}")
+    console.print(root)

@@ -1,0 +1,177 @@
+"""Reading secrets from a Vault / OpenBao KV version 2 engine.
+
+Every failure becomes a one-line :class:`SettingsError`. Secret *values* never
+appear in a message; key names may.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable, Mapping, Optional
+
+from vhpc_toolkit.errors import SettingsError
+
+DEFAULT_MOUNT = "secret"
+VAULT_TIMEOUT_SECONDS = 15
+
+_TRUE_WORDS = {"1", "true", "yes", "on", "t", "y"}
+
+
+def normalise_secret_path(path: str, mount: str = DEFAULT_MOUNT) -> str:
+    """Return the secret path relative to ``mount``.
+
+    ``secret/vCenter`` and ``/vCenter/`` both become ``vCenter`` when the mount
+    is ``secret``; the ``data/`` segment of the raw KV v2 API path is stripped
+    too (``secret/data/vCenter``), since people copy it from API examples.
+    """
+    clean = str(path).strip().strip("/")
+    mount_clean = mount.strip().strip("/")
+    if mount_clean and clean.startswith(mount_clean + "/"):
+        clean = clean[len(mount_clean) + 1:]
+        if clean.startswith("data/"):
+            clean = clean[len("data/"):]
+    return clean.strip("/")
+
+
+def _token(env: Mapping[str, str], home: Optional[Path]) -> str:
+    token = (env.get("VAULT_TOKEN") or "").strip()
+    if token:
+        return token
+    base = home if home is not None else _home_from(env)
+    token_file = base / ".vault-token"
+    try:
+        token = token_file.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        token = ""
+    except OSError as exc:
+        raise SettingsError(
+            f"cannot read Vault token file {token_file}: {exc.strerror or exc}"
+        ) from None
+    if not token:
+        raise SettingsError(
+            f"no Vault token: set VAULT_TOKEN or log in with `bao login` / "
+            f"`vault login` (which writes {token_file})"
+        )
+    return token
+
+
+def _home_from(env: Mapping[str, str]) -> Path:
+    home = env.get("HOME")
+    return Path(home) if home else Path.home()
+
+
+def _verify(env: Mapping[str, str]) -> Any:
+    cacert = (env.get("VAULT_CACERT") or "").strip()
+    if cacert:
+        if not Path(cacert).expanduser().is_file():
+            raise SettingsError(f"VAULT_CACERT file {cacert} does not exist")
+        return str(Path(cacert).expanduser())
+    if (env.get("VAULT_SKIP_VERIFY") or "").strip().lower() in _TRUE_WORDS:
+        return False
+    return True
+
+
+def read_vault_secret(
+    path: str,
+    mount: str = DEFAULT_MOUNT,
+    env: Mapping[str, str] = os.environ,
+    *,
+    client_factory: Optional[Callable[..., Any]] = None,
+    home: Optional[Path] = None,
+) -> dict:
+    """Read the KV v2 secret at ``mount``/``path`` and return its key/value data.
+
+    Uses ``VAULT_ADDR``, ``VAULT_TOKEN`` (else ``~/.vault-token``),
+    ``VAULT_CACERT`` (passed to hvac as ``verify=``), ``VAULT_SKIP_VERIFY`` and
+    ``VAULT_NAMESPACE`` from ``env``. ``client_factory`` replaces
+    ``hvac.Client`` (it gets the same keyword arguments); ``home`` replaces the
+    home folder used for ``.vault-token``.
+    """
+    import hvac  # imported here: only Vault users pay for it
+    import hvac.exceptions as hv
+    import requests.exceptions as rq
+
+    mount = (mount or DEFAULT_MOUNT).strip().strip("/") or DEFAULT_MOUNT
+    rel = normalise_secret_path(path, mount)
+    if not rel:
+        raise SettingsError("Vault secret path is empty")
+    where = f"{mount}/{rel}"
+
+    addr = (env.get("VAULT_ADDR") or "").strip()
+    if not addr:
+        raise SettingsError(
+            f"VAULT_ADDR is not set; export VAULT_ADDR=https://HOST:8200 to read "
+            f"Vault secret {where}"
+        )
+    token = _token(env, home)
+    kwargs: dict = {
+        "url": addr,
+        "token": token,
+        "verify": _verify(env),
+        "timeout": VAULT_TIMEOUT_SECONDS,
+    }
+    namespace = (env.get("VAULT_NAMESPACE") or "").strip()
+    if namespace:
+        kwargs["namespace"] = namespace
+
+    factory = client_factory or hvac.Client
+    try:
+        client = factory(**kwargs)
+        response = client.secrets.kv.v2.read_secret_version(
+            path=rel, mount_point=mount, raise_on_deleted_version=True
+        )
+    except hv.Forbidden:
+        raise SettingsError(
+            f"Vault at {addr} denied access to {where} (permission denied); "
+            f"check the token and its policy"
+        ) from None
+    except hv.Unauthorized:
+        raise SettingsError(
+            f"Vault at {addr} rejected the token (unauthorized) reading {where}"
+        ) from None
+    except hv.InvalidPath:
+        raise SettingsError(
+            f"no secret at {where} in Vault at {addr} (is the KV v2 engine "
+            f"mounted at {mount}/ and the path right?)"
+        ) from None
+    except hv.VaultDown:
+        raise SettingsError(f"Vault at {addr} is sealed; unseal it first") from None
+    except hv.VaultError as exc:
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise SettingsError(f"Vault at {addr} failed reading {where}: {detail}") from None
+    except rq.SSLError:
+        raise SettingsError(
+            f"TLS verification of Vault at {addr} failed; set VAULT_CACERT to its "
+            f"CA certificate"
+        ) from None
+    except (rq.ConnectionError, rq.Timeout):
+        raise SettingsError(f"Vault at {addr} is unreachable") from None
+    except (rq.MissingSchema, rq.InvalidSchema, rq.InvalidURL):
+        raise SettingsError(
+            f"VAULT_ADDR {addr!r} is not a valid URL (expected e.g. https://HOST:8200)"
+        ) from None
+
+    try:
+        data = response["data"]["data"]
+    except (KeyError, TypeError):
+        data = None
+    if not isinstance(data, dict):
+        raise SettingsError(
+            f"Vault secret {where} is not a KV version 2 secret with key/value data"
+        )
+    return dict(data)
+
+
+def pick_secret_value(secret: Mapping[str, Any], key: str, where: str) -> str:
+    """Return ``secret[key]`` as a string, or raise naming the key (never values)."""
+    if key not in secret:
+        available = ", ".join(sorted(str(k) for k in secret)) or "none"
+        raise SettingsError(
+            f"key {key!r} not found in Vault secret {where} (keys there: {available})"
+        )
+    value = secret[key]
+    if not isinstance(value, str):
+        raise SettingsError(
+            f"key {key!r} in Vault secret {where} does not hold a string"
+        )
+    return value

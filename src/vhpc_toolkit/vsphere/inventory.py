@@ -1,0 +1,142 @@
+"""The inventory as one PropertyCollector read.
+
+A container view over the root folder plus one RetrievePropertiesEx (paged)
+returns every object of the asked types with the asked properties. Nothing
+here reads an attribute of a managed object: each such read is a round trip.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from vhpc_toolkit.errors import Ambiguous, NotFound
+
+PAGE_SIZE = 1000
+
+# Properties every read includes: enough to name objects and build paths.
+BASE_PROPS = ("name", "parent")
+
+
+@dataclass
+class Obj:
+    """One managed object as read: its reference, type name and properties."""
+
+    ref: Any
+    type: str
+    props: dict[str, Any]
+
+    @property
+    def moid(self) -> str:
+        return self.ref._moId
+
+    @property
+    def name(self) -> str:
+        return self.props.get("name", self.moid)
+
+    def get(self, path: str, default=None):
+        return self.props.get(path, default)
+
+
+@dataclass
+class Snapshot:
+    objects: dict[str, Obj] = field(default_factory=dict)
+
+    def of_type(self, *types: str) -> list[Obj]:
+        return [o for o in self.objects.values() if o.type in types]
+
+    def by_ref(self, ref) -> Obj | None:
+        return None if ref is None else self.objects.get(ref._moId)
+
+    def parent(self, obj: Obj) -> Obj | None:
+        return self.by_ref(obj.get("parent"))
+
+    def ancestor(self, obj: Obj, *types: str) -> Obj | None:
+        node = self.parent(obj)
+        while node is not None and node.type not in types:
+            node = self.parent(node)
+        return node
+
+    def path(self, obj: Obj) -> str:
+        """Inventory path as vSphere shows it, e.g. /HPC_Datacenter/vm/node1."""
+        names = []
+        node: Obj | None = obj
+        while node is not None:
+            if node.get("parent") is None:  # the root folder has no name in paths
+                break
+            names.append(node.name)
+            node = self.parent(node)
+        return "/" + "/".join(reversed(names))
+
+    def find(self, types: str | Iterable[str], name: str, what: str | None = None,
+             within: Obj | None = None) -> Obj:
+        """The one object of those types with that name (or inventory path).
+
+        No match: NotFound suggesting near names. Several: Ambiguous listing paths.
+        ``within`` restricts the search to descendants of an object (a datacenter).
+        """
+        types = (types,) if isinstance(types, str) else tuple(types)
+        what = what or types[0]
+        candidates = self.of_type(*types)
+        if within is not None:
+            candidates = [o for o in candidates if self.is_under(o, within)]
+        if name.startswith("/"):
+            matches = [o for o in candidates if self.path(o) == name.rstrip("/")]
+        else:
+            matches = [o for o in candidates if o.name == name]
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            names = sorted({o.name for o in candidates})
+            near = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+            hint = f"; did you mean {', '.join(repr(n) for n in near)}?" if near else ""
+            scope = f" in {within.name}" if within is not None else ""
+            raise NotFound(f"{what} {name!r} not found{scope}{hint}")
+        paths = ", ".join(sorted(self.path(o) for o in matches))
+        raise Ambiguous(f"{what} name {name!r} matches {len(matches)} objects: {paths}; "
+                        "give an inventory path instead")
+
+    def is_under(self, obj: Obj, ancestor: Obj) -> bool:
+        node = self.parent(obj)
+        while node is not None:
+            if node.moid == ancestor.moid:
+                return True
+            node = self.parent(node)
+        return False
+
+
+def read_inventory(session, props: Mapping[str, Iterable[str]], root=None) -> Snapshot:
+    """Read every object of the types in ``props`` (type name -> property paths).
+
+    Calls: CreateContainerView, RetrievePropertiesEx (+1 per extra page), DestroyView.
+    """
+    from pyVmomi import vim, vmodl
+
+    content = session.content
+    # Folders and datacenters always come along: paths and datacenter scoping need them.
+    props = {"Folder": (), "Datacenter": (), **props}
+    types = {name: getattr(vim, name) for name in props}
+    view = content.viewManager.CreateContainerView(
+        container=root or content.rootFolder, type=list(types.values()), recursive=True)
+    try:
+        pc = vmodl.query.PropertyCollector
+        traverse = pc.TraversalSpec(name="view", path="view", skip=False, type=vim.view.ContainerView)
+        spec = pc.FilterSpec(
+            objectSet=[pc.ObjectSpec(obj=view, skip=True, selectSet=[traverse])],
+            propSet=[pc.PropertySpec(type=cls, pathSet=sorted(set(BASE_PROPS) | set(props[name])))
+                     for name, cls in types.items()],
+        )
+        collector = content.propertyCollector
+        snapshot = Snapshot()
+        result = collector.RetrievePropertiesEx(specSet=[spec],
+                                                options=pc.RetrieveOptions(maxObjects=PAGE_SIZE))
+        while result is not None:
+            for oc in result.objects:
+                values = {p.name: p.val for p in (oc.propSet or [])}
+                snapshot.objects[oc.obj._moId] = Obj(ref=oc.obj, type=oc.obj._wsdlName, props=values)
+            if not result.token:
+                break
+            result = collector.ContinueRetrievePropertiesEx(token=result.token)
+        return snapshot
+    finally:
+        view.DestroyView()

@@ -1,0 +1,113 @@
+"""The `view` document: datacenters > clusters > hosts > VMs, from one snapshot.
+
+Plain dicts and lists (JSON-ready); output/inventory.py renders them as a tree.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from vhpc_toolkit.vsphere.inventory import Obj, Snapshot, read_inventory
+
+HOST_PROPS = ["runtime.connectionState", "runtime.inMaintenanceMode", "hardware.pciDevice",
+              "config.pciPassthruInfo"]
+VM_PROPS = ["runtime.host", "runtime.powerState", "config.template", "guest.ipAddress"]
+NET_HOST_PROPS = ["config.network.vswitch", "config.network.portgroup"]
+NET_VM_PROPS = ["config.hardware.device"]
+
+
+def read_overview(session, networking: bool = False) -> dict[str, Any]:
+    props: dict[str, list[str]] = {
+        "ClusterComputeResource": [],
+        "ComputeResource": [],
+        "HostSystem": HOST_PROPS + (NET_HOST_PROPS if networking else []),
+        "VirtualMachine": VM_PROPS + (NET_VM_PROPS if networking else []),
+    }
+    if networking:
+        props["DistributedVirtualSwitch"] = ["uuid", "summary.hostMember"]
+        props["DistributedVirtualPortgroup"] = ["key", "config.distributedVirtualSwitch"]
+        props["Network"] = []
+    return build_overview(read_inventory(session, props), networking)
+
+
+def _gpus(host: Obj) -> list[dict[str, Any]]:
+    enabled = {info.id: bool(getattr(info, "passthruEnabled", False))
+               for info in host.get("config.pciPassthruInfo") or []}
+    gpus = []
+    for dev in host.get("hardware.pciDevice") or []:
+        if (dev.classId or 0) >> 8 == 0x03:  # PCI class 03xx: display controllers
+            gpus.append({"id": dev.id, "name": dev.deviceName, "vendor": dev.vendorName,
+                         "passthrough": enabled.get(dev.id, False)})
+    return gpus
+
+
+def _adapters(vm: Obj, snap: Snapshot, pg_by_key: dict[str, str]) -> list[dict[str, Any]]:
+    from pyVmomi import vim
+
+    out = []
+    for dev in vm.get("config.hardware.device") or []:
+        if not isinstance(dev, vim.vm.device.VirtualEthernetCard):
+            continue
+        backing = dev.backing
+        network = None
+        if isinstance(backing, vim.vm.device.VirtualEthernetCard.NetworkBackingInfo):
+            network = backing.deviceName
+        elif isinstance(backing, vim.vm.device.VirtualEthernetCard.DistributedVirtualPortBackingInfo):
+            network = pg_by_key.get(backing.port.portgroupKey, backing.port.portgroupKey)
+        out.append({"label": dev.deviceInfo.label if dev.deviceInfo else str(dev.key),
+                    "type": type(dev).__name__.split(".")[-1].replace("Virtual", "", 1),
+                    "network": network, "mac": dev.macAddress})
+    return out
+
+
+def build_overview(snap: Snapshot, networking: bool) -> dict[str, Any]:
+    pg_by_key = {o.get("key"): o.name for o in snap.of_type("DistributedVirtualPortgroup")}
+    vms_by_host: dict[str, list[Obj]] = {}
+    for vm in snap.of_type("VirtualMachine"):
+        host = vm.get("runtime.host")
+        vms_by_host.setdefault(host._moId if host is not None else "", []).append(vm)
+
+    def vm_doc(vm: Obj) -> dict[str, Any]:
+        doc = {"name": vm.name, "power_state": vm.get("runtime.powerState"),
+               "template": bool(vm.get("config.template")), "ip": vm.get("guest.ipAddress")}
+        if networking:
+            doc["adapters"] = _adapters(vm, snap, pg_by_key)
+        return doc
+
+    def host_doc(host: Obj) -> dict[str, Any]:
+        doc = {"name": host.name, "connection_state": host.get("runtime.connectionState"),
+               "maintenance": bool(host.get("runtime.inMaintenanceMode")), "gpus": _gpus(host),
+               "vms": [vm_doc(v) for v in sorted(vms_by_host.get(host.moid, []), key=lambda o: o.name)]}
+        if networking:
+            pgs = host.get("config.network.portgroup") or []
+            doc["switches"] = [
+                {"name": sw.name, "pnics": [p.split("-")[-1] for p in (sw.pnic or [])],
+                 "port_groups": sorted(pg.spec.name for pg in pgs if pg.spec.vswitchName == sw.name)}
+                for sw in host.get("config.network.vswitch") or []]
+        return doc
+
+    datacenters = []
+    for dc in sorted(snap.of_type("Datacenter"), key=lambda o: o.name):
+        clusters, standalone = [], []
+        for cr in sorted(snap.of_type("ClusterComputeResource", "ComputeResource"), key=lambda o: o.name):
+            if not snap.is_under(cr, dc):
+                continue
+            hosts = sorted((h for h in snap.of_type("HostSystem") if h.get("parent") is not None
+                            and h.get("parent")._moId == cr.moid), key=lambda o: o.name)
+            if cr.type == "ClusterComputeResource":
+                clusters.append({"name": cr.name, "hosts": [host_doc(h) for h in hosts]})
+            else:
+                standalone.extend(host_doc(h) for h in hosts)
+        doc: dict[str, Any] = {"name": dc.name, "clusters": clusters, "standalone_hosts": standalone}
+        if networking:
+            host_names = {h.moid: h.name for h in snap.of_type("HostSystem")}
+            doc["distributed_switches"] = [
+                {"name": sw.name, "uuid": sw.get("uuid"),
+                 "hosts": sorted(host_names.get(h._moId, h._moId) for h in sw.get("summary.hostMember") or []),
+                 "port_groups": sorted(pg.name for pg in snap.of_type("DistributedVirtualPortgroup")
+                                       if pg.get("config.distributedVirtualSwitch") is not None
+                                       and pg.get("config.distributedVirtualSwitch")._moId == sw.moid)}
+                for sw in sorted(snap.of_type("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch"),
+                                 key=lambda o: o.name) if snap.is_under(sw, dc)]
+            doc["networks"] = sorted(n.name for n in snap.of_type("Network") if snap.is_under(n, dc))
+        datacenters.append(doc)
+    return {"datacenters": datacenters}
