@@ -1,0 +1,110 @@
+"""The lab: vhpc-sim started once per test session on a free port.
+
+`lab` is the shared simulator (tests that change it clean up after
+themselves); `large_lab` has 1024 extra VMs for call-count checks.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import ssl
+import subprocess
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SIM = ROOT / "sim" / "bin" / "vhpc-sim"
+
+
+@dataclass
+class Lab:
+    conf: Path
+    proc: subprocess.Popen
+    settings: dict
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.settings['server']}:{self.settings['port']}"
+
+    def _get(self, path: str) -> dict:
+        ctx = ssl.create_default_context(cafile=self.settings["ca_file"])
+        with urllib.request.urlopen(self.url + path, context=ctx, timeout=10) as resp:
+            return json.load(resp)
+
+    def calls(self) -> dict:
+        """SOAP calls served since start or the last reset: {"total": N, "methods": {...}}."""
+        return self._get("/debug/calls")
+
+    def reset_calls(self) -> None:
+        self._get("/debug/calls?reset=1")
+
+    def connect(self):
+        """A pyVmomi session on the lab, for tests that check the lab directly."""
+        from vhpc_toolkit.settings import load_settings
+        from vhpc_toolkit.vsphere.session import connect
+
+        return connect(load_settings(str(self.conf), {}, interactive=False))
+
+
+def _build_sim() -> None:
+    if not SIM.exists():
+        subprocess.run(["make", "-C", str(ROOT), "sim"], check=True)
+
+
+def start_lab(workdir: Path, *extra: str) -> Lab:
+    _build_sim()
+    conf = workdir / "vCenter.conf"
+    proc = subprocess.Popen([str(SIM), "--listen", "127.0.0.1:0", "--conf-out", str(conf), *extra],
+                            stdout=subprocess.DEVNULL, stderr=open(workdir / "sim.log", "wb"),
+                            start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not conf.exists():
+        if proc.poll() is not None:
+            raise RuntimeError(f"vhpc-sim exited with {proc.returncode}: "
+                               f"{(workdir / 'sim.log').read_text()[-2000:]}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError("vhpc-sim did not write its vCenter.conf within 60 s")
+        time.sleep(0.05)
+    return Lab(conf=conf, proc=proc, settings=yaml.safe_load(conf.read_text()))
+
+
+def stop_lab(lab: Lab) -> None:
+    try:
+        os.killpg(lab.proc.pid, signal.SIGTERM)
+        lab.proc.wait(timeout=10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(lab.proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory):
+    lab = start_lab(tmp_path_factory.mktemp("lab"))
+    yield lab
+    stop_lab(lab)
+
+
+@pytest.fixture(scope="session")
+def large_lab(tmp_path_factory):
+    lab = start_lab(tmp_path_factory.mktemp("large-lab"), "--extra-vms", "1024")
+    yield lab
+    stop_lab(lab)
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """Run the CLI in-process: returns (exit code, stdout, stderr)."""
+    from vhpc_toolkit.cli.main import main
+
+    def run(*argv: str):
+        code = main([str(a) for a in argv])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run
