@@ -1,0 +1,97 @@
+"""The argument tree: the original's commands and flags, global options, exit codes."""
+from __future__ import annotations
+
+import pytest
+
+from vhpc_toolkit import __version__
+from vhpc_toolkit.cli.main import main
+from vhpc_toolkit.cli.parser import build_parser
+from vhpc_toolkit.errors import ExitCode
+
+COMMANDS = ["view", "clone", "destroy", "power", "cpumem", "network", "network_cfg", "post",
+            "passthru", "sriov", "pvrdma", "vgpu", "svs", "dvs", "latency", "cluster"]
+
+# One invocation per command, written as the original's README and scripts write them.
+ORIGINAL_INVOCATIONS = [
+    ["view", "--networking"],
+    ["clone", "--template", "vhpc_clone", "--vm", "vm1", "--linked", "--datacenter", "DC",
+     "--vm_folder", "F", "--cluster", "C", "--host", "H", "--datastore", "D",
+     "--resource_pool", "RP", "--cpu", "4", "--memory", "16"],
+    ["destroy", "--file", "vms.txt"],
+    ["power", "--vm", "vm1", "--on"],
+    ["cpumem", "--vm", "vm1", "--cpu", "4", "--memory", "8.5", "--cpu_shares", "2000",
+     "--memory_shares", "1000", "--cpu_reservation", "yes", "--memory_reservation", "n"],
+    ["network", "--vm", "vm1", "--add", "--port_group", "pg1", "pg2"],
+    ["network_cfg", "--vm", "vm1", "--port_group", "pg", "--ip", "10.0.0.2", "--netmask",
+     "255.255.255.0", "--gateway", "10.0.0.1", "--dns", "10.0.0.3", "10.0.0.4", "--domain", "d",
+     "--guest_hostname", "h"],
+    ["post", "--vm", "vm1", "--script", "a.sh", "b.sh", "--guest_username", "root", "--wait"],
+    ["passthru", "--vm", "vm1", "--add", "--device", "0000:3b:00.0", "--mmio_size", "512"],
+    ["sriov", "--vm", "vm1", "--add", "--sriov_port_group", "pg", "--pf", "0000:af:00.0",
+     "--dvs_name", "d"],
+    ["pvrdma", "--vm", "vm1", "--add", "--pvrdma_port_group", "pg", "--dvs_name", "d"],
+    ["vgpu", "--vm", "vm1", "--add", "--profile", "grid_p100-4q"],
+    ["svs", "--create", "--host", "h1", "h2", "--name", "s", "--pnic", "vmnic4", "--port_group", "pg"],
+    ["dvs", "--create", "--name", "d", "--host", "h1", "--pnic", "vmnic5", "--port_group", "pg",
+     "--datacenter", "DC"],
+    ["latency", "--vm", "vm1", "--level", "high"],
+    ["cluster", "--create", "--file", "c.conf"],
+]
+
+
+def test_every_original_command_exists():
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    assert sorted(sub.choices) == sorted(COMMANDS)
+
+
+@pytest.mark.parametrize("argv", ORIGINAL_INVOCATIONS, ids=lambda a: a[0])
+def test_original_flags_parse(argv):
+    args = build_parser().parse_args(argv)
+    assert args.command == argv[0]
+    assert callable(args.run)
+
+
+def test_flag_values_are_typed():
+    args = build_parser().parse_args(ORIGINAL_INVOCATIONS[4])
+    assert (args.cpu, args.memory, args.cpu_reservation, args.memory_reservation) == (4, 8.5, True, False)
+    args = build_parser().parse_args(ORIGINAL_INVOCATIONS[8])
+    assert args.device == ["0000:3b:00.0"] and args.mmio_size == 512
+    assert build_parser().parse_args(["passthru", "--vm", "v", "--query"]).mmio_size == 256
+
+
+def test_global_options_before_the_command():
+    args = build_parser().parse_args(["--vcenter-conf", "x.conf", "--output", "json", "--yes",
+                                      "--debug", "view"])
+    assert (args.vcenter_conf, args.output, args.yes, args.debug) == ("x.conf", "json", True, True)
+
+
+@pytest.mark.parametrize("argv", [
+    ["power", "--vm", "v"],                         # --on/--off required
+    ["power", "--vm", "v", "--file", "f", "--on"],  # --vm and --file exclusive
+    ["cpumem", "--vm", "v", "--cpu_reservation", "maybe"],
+    ["latency", "--vm", "v", "--level", "extreme"],
+    ["frobnicate"],
+    [],
+])
+def test_bad_usage_exits_2(argv, capsys):
+    assert main(argv) == ExitCode.BAD_INPUT
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert __version__ in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [a for a in ORIGINAL_INVOCATIONS if a[0] not in ("view", "cluster")],
+                         ids=lambda a: a[0])
+def test_commands_not_built_say_so_and_exit_2(argv, capsys):
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == ExitCode.BAD_INPUT
+    assert f"`{argv[0]}` is not built yet" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_exit_codes_are_fixed():
+    assert [int(c) for c in ExitCode] == [0, 1, 2, 130]
