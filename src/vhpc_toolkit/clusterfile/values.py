@@ -101,6 +101,12 @@ def to_pci_id(raw: str) -> str:
     return value
 
 
+def to_nic(raw: str) -> str:
+    if not raw or any(ch.isspace() for ch in raw):
+        raise BadValue("%r is not a NIC name" % raw)
+    return raw
+
+
 def _choice(*allowed: str) -> Callable[[str], str]:
     def convert(raw: str) -> str:
         word = raw.lower()
@@ -217,7 +223,7 @@ VM_CONVERTERS: Dict[str, Callable[[str], object]] = {
 #: The converter of every switch key (``host`` is expanded by the parser).
 SWITCH_CONVERTERS: Dict[str, Callable[[str], object]] = {
     "host": to_str,
-    "pnic": list_of(to_str),
+    "pnic": list_of(to_nic),
     "port_group": to_str,
     "datacenter": to_str,
 }
