@@ -21,15 +21,12 @@ def normalise_secret_path(path: str, mount: str = DEFAULT_MOUNT) -> str:
     """Return the secret path relative to ``mount``.
 
     ``secret/vCenter`` and ``/vCenter/`` both become ``vCenter`` when the mount
-    is ``secret``; the ``data/`` segment of the raw KV v2 API path is stripped
-    too (``secret/data/vCenter``), since people copy it from API examples.
+    is ``secret``.
     """
     clean = str(path).strip().strip("/")
     mount_clean = mount.strip().strip("/")
     if mount_clean and clean.startswith(mount_clean + "/"):
         clean = clean[len(mount_clean) + 1:]
-        if clean.startswith("data/"):
-            clean = clean[len("data/"):]
     return clean.strip("/")
 
 
