@@ -306,11 +306,11 @@ class _Resolver:
                     continue
                 if value_range is not None:
                     if name_range is None:
-                        report("%r has a range but the VM name %r has none" % (value, d.name))
+                        report("%r has a range but the VM name has none" % value)
                         continue
                     if len(value_range) > count:
-                        report("range %s has %d items, more than the %d VMs of %r"
-                               % (value_range.token, len(value_range), count, d.name))
+                        report("range %s has %d items, more than the %d of the VM name"
+                               % (value_range.token, len(value_range), count))
                         continue
                     raws = spread(value_range.substitute(value), count, value_range.consecutive)
                 else:
