@@ -35,7 +35,7 @@ SPECIAL_SECTIONS = (VMS, SVS, DVS)
 #: vSphere refuses inventory names longer than this.
 MAX_NAME = 80
 
-_KEY_TOKEN_RE = re.compile(r"^([^:\[\]'\"{}\s]+):(.*)$", re.S)
+_KEY_TOKEN_RE = re.compile(r"^([A-Za-z_][^:\[\]'\"{}\s]*):(.*)$", re.S)
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -53,6 +53,7 @@ class _Section:
     name: str
     line: int
     pairs: List[_Pair] = field(default_factory=list)
+    broken: bool = False   # a line of it could not be read
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ class _Problems:
 
 
 def _did_you_mean(word: str, choices: Sequence[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.75)
     return " (did you mean %r?)" % close[0] if close else ""
 
 
@@ -140,6 +141,7 @@ def _read_structure(text: str, problems: _Problems) -> Tuple[Dict[str, _Section]
         key = key.strip().lower()
         if not colon or not key:
             problems.add(lineno, "[%s] expected 'key: value', got %r" % (current, line))
+            sections[current].broken = True
             continue
         sections[current].pairs.append(_Pair(key, value.strip(), lineno, current))
     return sections, definitions
@@ -245,6 +247,7 @@ class _Resolver:
                 complete = False
             else:
                 pairs.extend(self.sections[a].pairs)
+                complete = complete and not self.sections[a].broken
         return pairs, complete
 
     def _reporter(self, who: str, pair: _Pair):
@@ -327,8 +330,8 @@ class _Resolver:
                     ops.append((key, [converted[r] for r in raws]))
                 continue
             if contains_range(value):
-                report("%r: %s cannot take a range (only the VM name and host, datastore, ip, "
-                       "guest_hostname can)" % (value, key))
+                report("%r has a range but %s cannot take one (only the VM name and host, "
+                       "datastore, ip, guest_hostname can)" % (value, key))
                 continue
             if key == "script":
                 step = self._script(value, report)
@@ -394,7 +397,7 @@ class _Resolver:
                 attrs[key] = value_range.substitute(value) if value_range else [value]
                 continue
             if contains_range(value):
-                report("%r: %s cannot take a range (only a switch's host can)" % (value, key))
+                report("%r has a range but %s cannot take one (only a switch's host can)" % (value, key))
                 continue
             try:
                 attrs[key] = SWITCH_CONVERTERS[key](value)

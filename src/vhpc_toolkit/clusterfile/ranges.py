@@ -106,4 +106,7 @@ def split_name(text: str) -> Tuple[str, str]:
             depth = max(0, depth - 1)
         elif ch == ":" and depth == 0:
             return text[:i].strip(), text[i + 1:].strip()
+    if ":" in text:   # unbalanced braces: the name is malformed, say so later
+        name, _, rest = text.partition(":")
+        return name.strip(), rest.strip()
     raise ValueError("no colon")
