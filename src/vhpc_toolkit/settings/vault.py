@@ -119,8 +119,8 @@ def read_vault_secret(
         )
     except hv.Forbidden:
         raise SettingsError(
-            f"Vault at {addr} denied access to {where} (permission denied); "
-            f"check the token and its policy"
+            f"Vault at {addr} denied access to {where} (permission denied); the "
+            f"token is invalid or expired, or its policy does not allow reading it"
         ) from None
     except hv.Unauthorized:
         raise SettingsError(
