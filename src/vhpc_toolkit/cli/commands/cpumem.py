@@ -1,0 +1,23 @@
+"""`cpumem`: vCPUs, memory, shares, full reservations; only what differs is sent."""
+from vhpc_toolkit.errors import InputError
+from vhpc_toolkit.ops.reconfigure import reconfigure
+from vhpc_toolkit.output.report import render_report
+from vhpc_toolkit.specs.compute import VM_PROPS, ComputeRequest, apply_compute
+
+
+def run(ctx, args) -> int:
+    req = ComputeRequest(cpu=args.cpu, memory_gb=args.memory, cpu_shares=args.cpu_shares,
+                         memory_shares=args.memory_shares, cpu_reservation=args.cpu_reservation,
+                         memory_reservation=args.memory_reservation)
+    if req.is_empty():
+        raise InputError("cpumem: nothing to change; give --cpu, --memory, --cpu_shares, --memory_shares, "
+                         "--cpu_reservation or --memory_reservation")
+    for flag, value in (("--cpu", req.cpu), ("--memory", req.memory_gb), ("--cpu_shares", req.cpu_shares),
+                        ("--memory_shares", req.memory_shares)):
+        if value is not None and value <= 0:
+            raise InputError(f"cpumem: {flag} must be positive, not {value}")
+
+    def build(spec, vm, host):
+        return apply_compute(spec, vm.props, req, host.get("summary.hardware.cpuMhz") if host else None)
+
+    return render_report(reconfigure(ctx.session(), "cpumem", args.vm, args.file, VM_PROPS, build), ctx)

@@ -1,0 +1,49 @@
+"""Which VMs a command acts on: `--vm NAME` or `--file FILE` (one name per line)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from vhpc_toolkit.errors import InputError, ValidationFailed, VhpcError
+from vhpc_toolkit.vsphere.inventory import Obj, Snapshot
+
+
+def read_vm_file(path: str) -> list[tuple[int, list[str]]]:
+    """Lines of a VM list file as (line number, whitespace-split fields); blanks and # comments skipped."""
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise InputError(f"cannot read VM list {path}: {exc.strerror or exc}") from None
+    rows = []
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if line:
+            rows.append((number, line.split()))
+    if not rows:
+        raise InputError(f"{path}: no VM names in the file")
+    return rows
+
+
+def target_names(vm: str | None, file: str | None) -> list[tuple[str, str]]:
+    """(name, where) pairs; ``where`` locates the name for error messages."""
+    if vm is not None:
+        return [(vm, "--vm")]
+    names, seen = [], set()
+    for number, fields in read_vm_file(file):
+        name = fields[0]
+        if name not in seen:
+            seen.add(name)
+            names.append((name, f"{file}:{number}"))
+    return names
+
+
+def resolve_vms(snap: Snapshot, names: list[tuple[str, str]]) -> list[Obj]:
+    """Every name to one VM, or one error listing every name that did not resolve."""
+    found, problems = [], []
+    for name, where in names:
+        try:
+            found.append(snap.find("VirtualMachine", name, what="VM"))
+        except VhpcError as exc:
+            problems.append(f"{where}: {exc}" if where != "--vm" else str(exc))
+    if problems:
+        raise ValidationFailed(problems)
+    return found
