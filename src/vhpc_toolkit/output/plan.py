@@ -1,0 +1,122 @@
+"""Render the plan of a cluster file (``cluster --plan``): what it asks for,
+with ranges expanded, before anything touches vCenter."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from rich.markup import escape
+from rich.table import Table
+
+from vhpc_toolkit.clusterfile import ClusterSpec, ScriptStep, SwitchSpec, VMSpec
+
+
+def plan_document(spec: ClusterSpec) -> Dict[str, List[Dict[str, Any]]]:
+    """The JSON document of ``cluster --plan --output json``:
+    ``{"vms": [VMSpec.to_dict()...], "svs": [...], "dvs": [...]}`` in file
+    order (schema in docs/cluster-file.md)."""
+    return {
+        "vms": [vm.to_dict() for vm in spec.vms],
+        "svs": [sw.to_dict() for sw in spec.svs],
+        "dvs": [sw.to_dict() for sw in spec.dvs],
+    }
+
+
+def _text(value: Optional[object]) -> str:
+    if value is None or value == []:
+        return "-"
+    if isinstance(value, list):
+        return escape(", ".join(str(v) for v in value))
+    return escape(str(value))
+
+
+def _memory(gb: Optional[float]) -> str:
+    if gb is None:
+        return "-"
+    return "%g GB" % gb
+
+
+def _devices(vm: VMSpec) -> str:
+    parts = []
+    if vm.device:
+        parts.append("passthrough " + ", ".join(vm.device))
+    if vm.mmio_size is not None:
+        parts.append("mmio %d GB" % vm.mmio_size)
+    return escape("; ".join(parts)) if parts else "-"
+
+
+def _networks(vm: VMSpec) -> str:
+    parts = []
+    if vm.sriov_port_group:
+        parts.append("sriov %s" % vm.sriov_port_group + (" (pf %s)" % vm.pf if vm.pf else ""))
+    if vm.pvrdma_port_group:
+        parts.append("pvrdma %s" % vm.pvrdma_port_group + (" (dvs %s)" % vm.dvs_name if vm.dvs_name else ""))
+    return escape("; ".join(parts)) if parts else "-"
+
+
+def _script_name(step: ScriptStep) -> str:
+    return step.source or step.path
+
+
+def _scripts(vm: VMSpec) -> str:
+    lines = []
+    for barrier, steps in vm.script_groups():
+        label = "first" if barrier is None else "barrier %d" % barrier
+        lines.append("%s: %s" % (label, ", ".join(_script_name(s) for s in steps)))
+    return escape("\n".join(lines)) if lines else "-"
+
+
+def _address(vm: VMSpec) -> str:
+    if vm.ip:
+        return escape(vm.ip)
+    if vm.is_dhcp:
+        return "dhcp"
+    return "-"
+
+
+def _vm_table(spec: ClusterSpec) -> Table:
+    table = Table(title="VMs (%d)" % len(spec.vms), title_justify="left")
+    for name in ("VM", "host", "datastore", "ip", "hostname", "cpu", "memory",
+                 "devices", "vgpu", "sriov / pvrdma", "latency", "power", "scripts"):
+        table.add_column(name, overflow="fold", style="bold" if name == "VM" else None)
+    for vm in spec.vms:
+        table.add_row(
+            escape(vm.name),
+            _text(vm.host),
+            _text(vm.datastore),
+            _address(vm),
+            _text(vm.guest_hostname),
+            _text(vm.cpu),
+            _memory(vm.memory),
+            _devices(vm),
+            _text(vm.vgpu),
+            _networks(vm),
+            _text(vm.latency),
+            vm.power,
+            _scripts(vm),
+        )
+    return table
+
+
+def _switch_table(switches: List[SwitchSpec]) -> Table:
+    table = Table(title="Switches (%d)" % len(switches), title_justify="left")
+    for name in ("switch", "kind", "hosts", "pnic", "port group", "datacenter"):
+        table.add_column(name, overflow="fold", style="bold" if name == "switch" else None)
+    for sw in switches:
+        table.add_row(escape(sw.name), sw.kind.upper(), _text(sw.host), _text(sw.pnic),
+                      _text(sw.port_group), _text(sw.datacenter))
+    return table
+
+
+def render_plan(spec: ClusterSpec, console) -> None:
+    """Print the expanded VMs, then the switches (when there are any), and
+    the script phases in run order."""
+    switches = list(spec.svs) + list(spec.dvs)
+    if switches:
+        console.print(_switch_table(switches))
+    if spec.vms:
+        console.print(_vm_table(spec))
+    phases = spec.script_phases()
+    if phases:
+        order = ", ".join("unlabelled" if b is None else "barrier %d" % b for b, _ in phases)
+        console.print("Post scripts run in this order, each phase on every VM before the next: %s"
+                      % escape(order))
