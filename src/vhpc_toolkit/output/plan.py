@@ -77,7 +77,8 @@ def _vm_table(spec: ClusterSpec) -> Table:
     table = Table(title="VMs (%d)" % len(spec.vms), title_justify="left")
     for name in ("VM", "host", "datastore", "ip", "hostname", "cpu", "memory",
                  "devices", "vgpu", "sriov / pvrdma", "latency", "power", "scripts"):
-        table.add_column(name, overflow="fold", style="bold" if name == "VM" else None)
+        table.add_column(name, overflow="fold", style="bold" if name == "VM" else None,
+                         no_wrap=name in ("VM", "host", "ip"))
     for vm in spec.vms:
         table.add_row(
             escape(vm.name),
