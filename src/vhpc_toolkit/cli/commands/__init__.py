@@ -18,7 +18,7 @@ def _lazy(name: str, module: str | None):
 
 view = _lazy("view", "view")
 cluster = _lazy("cluster", "cluster")
-clone = _lazy("clone", None)
+clone = _lazy("clone", "clone")
 destroy = _lazy("destroy", "destroy")
 power = _lazy("power", "power")
 cpumem = _lazy("cpumem", "cpumem")

@@ -1,0 +1,86 @@
+"""The lab's inventory and HPC hardware, read with pyVmomi directly (independent of the toolkit)."""
+from __future__ import annotations
+
+import pytest
+from pyVmomi import vim
+
+from vhpc_toolkit.vsphere.inventory import read_inventory
+
+HOSTS = [f"vhpc-esx-0{i}.hpc.vmware.com" for i in range(1, 9)]
+
+
+@pytest.fixture(scope="module")
+def session(lab):
+    s = lab.connect()
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def snap(session):
+    return read_inventory(session, {
+        "ClusterComputeResource": [], "Datastore": [], "Network": [],
+        "HostSystem": ["hardware.pciDevice", "config.pciPassthruInfo", "config.sharedPassthruGpuTypes",
+                       "config.network.pnic", "hardware.systemInfo.uuid"],
+        "VirtualMachine": ["config.template", "config.firmware", "config.hardware.device", "environmentBrowser",
+                           "runtime.host"],
+    })
+
+
+def test_names_of_the_original_examples_exist(snap):
+    assert [o.name for o in snap.of_type("Datacenter")] == ["HPC_Datacenter"]
+    assert {"COMPUTE_GPU_Cluster", "HPC_Cluster"} <= {o.name for o in snap.of_type("ClusterComputeResource")}
+    assert set(HOSTS) <= {o.name for o in snap.of_type("HostSystem")}
+    assert "COMPUTE01_vsanDatastore" in {o.name for o in snap.of_type("Datastore")}
+    assert "vHPC-PG-VMNetwork" in {o.name for o in snap.of_type("Network")}
+
+
+def test_template_is_efi_with_one_vmxnet3_on_the_vm_network(snap):
+    tpl = snap.find("VirtualMachine", "vhpc_clone")
+    assert tpl.get("config.firmware") == "efi"
+    nics = [d for d in tpl.get("config.hardware.device") if isinstance(d, vim.vm.device.VirtualEthernetCard)]
+    assert len(nics) == 1 and isinstance(nics[0], vim.vm.device.VirtualVmxnet3)
+    assert nics[0].backing.deviceName == "vHPC-PG-VMNetwork"
+
+
+@pytest.mark.parametrize("host_name", [HOSTS[0], HOSTS[7]])
+def test_host_pci_devices_and_passthrough(snap, host_name):
+    host = snap.find("HostSystem", host_name)
+    devices = {d.id: d for d in host.get("hardware.pciDevice")}
+    for gpu in ("0000:3b:00.0", "0000:d8:00.0"):
+        assert devices[gpu].vendorId == 0x10de and devices[gpu].classId >> 8 == 0x03
+    assert devices["0000:af:00.0"].vendorId == 0x15b3
+    passthru = {p.id: p for p in host.get("config.pciPassthruInfo")}
+    assert passthru["0000:3b:00.0"].passthruEnabled and passthru["0000:d8:00.0"].passthruEnabled
+    pf = passthru["0000:af:00.0"]
+    assert isinstance(pf, vim.host.SriovInfo) and pf.sriovEnabled and pf.numVirtualFunction == 8
+    pnics = {p.device: p for p in host.get("config.network.pnic")}
+    assert set(pnics) >= {f"vmnic{i}" for i in range(6)}
+    assert pnics["vmnic4"].pci == "0000:af:00.0"
+
+
+def test_vgpu_profiles(snap):
+    types = set(snap.find("HostSystem", HOSTS[4]).get("config.sharedPassthruGpuTypes"))
+    assert {f"grid_p100-{n}q" for n in (1, 2, 4, 8, 16)} <= types
+    assert {f"grid_v100-{n}q" for n in (1, 2, 4, 8, 16, 32)} <= types
+
+
+def test_config_target_lists_passthrough_sriov_and_vgpu(snap):
+    tpl = snap.find("VirtualMachine", "vhpc_clone")
+    host = snap.find("HostSystem", HOSTS[4])
+    target = tpl.get("environmentBrowser").QueryConfigTarget(host=host.ref)
+    pci = {p.pciDevice.id: p for p in target.pciPassthrough}
+    assert {"0000:3b:00.0", "0000:d8:00.0"} <= set(pci)
+    assert pci["0000:3b:00.0"].systemId == host.get("hardware.systemInfo.uuid")
+    assert [s.pciDevice.id for s in target.sriov] == ["0000:af:00.0"]
+    assert target.sriov[0].pnic == "vmnic4"
+    assert "grid_v100-8q" in {t.vgpu for t in target.sharedGpuPassthroughTypes}
+
+
+def test_call_counter_counts_and_resets(lab, session):
+    lab.reset_calls()
+    session.content.rootFolder.childEntity  # one property read: one SOAP call
+    calls = lab.calls()
+    assert calls["total"] >= 1 and sum(calls["methods"].values()) == calls["total"]
+    lab.reset_calls()
+    assert lab.calls()["total"] == 0

@@ -1,0 +1,50 @@
+"""`view`: text tree, JSON, and a constant number of SOAP calls on a large inventory."""
+from __future__ import annotations
+
+import json
+
+
+def test_view_json_has_the_inventory(lab, run_cli):
+    code, out, err = run_cli("--vcenter-conf", lab.conf, "--output", "json", "view")
+    assert code == 0, err
+    doc = json.loads(out)
+    dc = doc["datacenters"][0]
+    assert dc["name"] == "HPC_Datacenter"
+    cluster = next(c for c in dc["clusters"] if c["name"] == "COMPUTE_GPU_Cluster")
+    host = next(h for h in cluster["hosts"] if h["name"] == "vhpc-esx-01.hpc.vmware.com")
+    assert host["connection_state"] == "connected"
+    assert {g["id"]: g["passthrough"] for g in host["gpus"]} == {"0000:3b:00.0": True, "0000:d8:00.0": True}
+    vms = {v["name"]: v for h in cluster["hosts"] for v in h["vms"]}
+    assert vms["vhpc_clone"]["template"] is True
+
+
+def test_view_text_tree(lab, run_cli):
+    code, out, _ = run_cli("--vcenter-conf", lab.conf, "view")
+    assert code == 0
+    for text in ("HPC_Datacenter", "COMPUTE_GPU_Cluster", "vhpc-esx-08.hpc.vmware.com", "vhpc_clone",
+                 "0000:3b:00.0", "passthrough"):
+        assert text in out
+
+
+def test_view_networking(lab, run_cli):
+    code, out, _ = run_cli("--vcenter-conf", lab.conf, "--output", "json", "view", "--networking")
+    assert code == 0
+    dc = json.loads(out)["datacenters"][0]
+    host = dc["clusters"][0]["hosts"][0]
+    assert any("vHPC-PG-VMNetwork" in sw["port_groups"] for sw in host["switches"])
+    tpl = next(v for c in dc["clusters"] for h in c["hosts"] for v in h["vms"] if v["name"] == "vhpc_clone")
+    assert tpl["adapters"][0]["network"] == "vHPC-PG-VMNetwork"
+    code, text, _ = run_cli("--vcenter-conf", lab.conf, "view", "--networking")
+    assert "vSwitch" in text and "Vmxnet3" in text
+
+
+def test_view_calls_are_constant_on_a_large_inventory(large_lab, run_cli):
+    large_lab.reset_calls()
+    code, out, _ = run_cli("--vcenter-conf", large_lab.conf, "--output", "json", "view")
+    assert code == 0
+    vms = [v for dc in json.loads(out)["datacenters"] for c in dc["clusters"] for h in c["hosts"]
+           for v in h["vms"]]
+    assert len(vms) >= 1024
+    calls = large_lab.calls()
+    # login, content, container view, 2 pages of RetrievePropertiesEx, destroy view, logout
+    assert calls["total"] <= 10, calls
