@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
 from vhpc_toolkit.clusterfile import (
-    ClusterFileError,
     ScriptStep,
     VMSpec,
     parse_cluster_file,
