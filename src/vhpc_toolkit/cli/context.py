@@ -15,6 +15,12 @@ from rich.console import Console
 from rich.markup import escape
 
 
+def _console(stream, stderr: bool = False) -> Console:
+    # Off a terminal rich assumes 80 columns and folds tables; logs and pipes get room instead.
+    width = None if stream.isatty() else int(os.environ.get("COLUMNS", "200"))
+    return Console(stderr=stderr, width=width)
+
+
 @dataclass
 class Context:
     output: str = "text"
@@ -23,8 +29,8 @@ class Context:
     vcenter_conf: str | None = None
     env: Mapping[str, str] = field(default_factory=lambda: os.environ)
     stdin_is_tty: bool = field(default_factory=lambda: sys.stdin.isatty())
-    out: Console = field(default_factory=lambda: Console(soft_wrap=True))
-    err: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=True))
+    out: Console = field(default_factory=lambda: _console(sys.stdout))
+    err: Console = field(default_factory=lambda: _console(sys.stderr, stderr=True))
     _session: Any = None
 
     @property

@@ -37,6 +37,7 @@ def _add_remove(p: argparse.ArgumentParser, noun: str, required: bool) -> None:
 
 
 def _command(sub, name: str, help_text: str, run) -> argparse.ArgumentParser:
+    assert run.__name__ == f"run_{name}"
     p = sub.add_parser(name, help=help_text, description=help_text,
                        formatter_class=argparse.RawTextHelpFormatter)
     p.set_defaults(run=run, command=name)
@@ -60,11 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = main.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    p = _command(sub, "view", "View the vCenter inventory (datacenters, clusters, hosts, VMs)", cmd.view)
+    p = _command(sub, "view", "View the vCenter inventory (datacenters, clusters, hosts, VMs)", cmd.runner("view"))
     p.add_argument("--networking", action="store_true",
                    help="also show standard/distributed switches, port groups and VM adapters")
 
-    p = _command(sub, "clone", "Clone VM(s) via full clone or linked clone", cmd.clone)
+    p = _command(sub, "clone", "Clone VM(s) via full clone or linked clone", cmd.runner("clone"))
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--vm", help="Name of the cloned VM")
     group.add_argument("--file", help="File with one clone per line: vm [cluster [host [datastore]]]")
@@ -80,16 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--memory", type=float, help="Memory in GB (default: as the template)")
     p.add_argument("--cpu", type=int, help="Number of vCPUs (default: as the template)")
 
-    p = _command(sub, "destroy", "Destroy VM(s) (powered off first)", cmd.destroy)
+    p = _command(sub, "destroy", "Destroy VM(s) (powered off first)", cmd.runner("destroy"))
     _vm_or_file(p, "to destroy")
 
-    p = _command(sub, "power", "Power on/off VM(s)", cmd.power)
+    p = _command(sub, "power", "Power on/off VM(s)", cmd.runner("power"))
     _vm_or_file(p, "to power on or off")
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--on", action="store_true", help="Power on")
     group.add_argument("--off", action="store_true", help="Power off")
 
-    p = _command(sub, "cpumem", "Reconfigure CPU/memory, shares and reservations of VM(s)", cmd.cpumem)
+    p = _command(sub, "cpumem", "Reconfigure CPU/memory, shares and reservations of VM(s)", cmd.runner("cpumem"))
     _vm_or_file(p, "to reconfigure")
     p.add_argument("--memory", type=float, help="New memory (in GB)")
     p.add_argument("--cpu", type=int, help="New number of vCPUs")
@@ -100,13 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--memory_reservation", type=_bool_word, metavar="yes/no",
                    help="Reserve all memory (locked to max)")
 
-    p = _command(sub, "network", "Add/remove vmxnet3 network adapter(s) of VM(s)", cmd.network)
+    p = _command(sub, "network", "Add/remove vmxnet3 network adapter(s) of VM(s)", cmd.runner("network"))
     _vm_or_file(p, "to change")
     _add_remove(p, "a network adapter", required=True)
     p.add_argument("--port_group", required=True, nargs="+",
                    help="Port group(s) (standard or distributed) of the adapter(s)")
 
-    p = _command(sub, "network_cfg", "Configure the guest network of a VM's adapter (Linux)", cmd.network_cfg)
+    p = _command(sub, "network_cfg", "Configure the guest network of a VM's adapter (Linux)", cmd.runner("network_cfg"))
     _vm_or_file(p, "to configure")
     p.add_argument("--port_group", required=True, help="Port group of the adapter to configure")
     group = p.add_mutually_exclusive_group(required=True)
@@ -118,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--domain", help="Domain name")
     p.add_argument("--guest_hostname", help="Guest host name (default: the VM name)")
 
-    p = _command(sub, "post", "Run post script(s) in the guest OS through VMware Tools", cmd.post)
+    p = _command(sub, "post", "Run post script(s) in the guest OS through VMware Tools", cmd.runner("post"))
     _vm_or_file(p, "to run the script(s) in")
     p.add_argument("--script", required=True, nargs="+", help="Local script(s) to upload and run")
     p.add_argument("--guest_username", default="root", help="Guest OS user (default: %(default)s)")
@@ -127,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "VHPC_GUEST_PASSWORD, keep it in Vault, or answer the prompt.")
     p.add_argument("--wait", action="store_true", help="Wait for the scripts to finish and report")
 
-    p = _command(sub, "passthru", "Add/remove (large-BAR) PCI device(s) in passthrough mode", cmd.passthru)
+    p = _command(sub, "passthru", "Add/remove (large-BAR) PCI device(s) in passthrough mode", cmd.runner("passthru"))
     _vm_or_file(p, "for the passthrough operation")
     p.add_argument("--query", action="store_true", help="List the passthrough devices the VM's host offers")
     _add_remove(p, "device(s)", required=False)
@@ -135,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mmio_size", type=int, default=256,
                    help="64-bit MMIO size in GB, a power of two (default: %(default)s)")
 
-    p = _command(sub, "sriov", "Add/remove SR-IOV passthrough network adapter(s)", cmd.sriov)
+    p = _command(sub, "sriov", "Add/remove SR-IOV passthrough network adapter(s)", cmd.runner("sriov"))
     _vm_or_file(p, "for the SR-IOV operation")
     p.add_argument("--query", action="store_true", help="List SR-IOV physical functions of the VM's host")
     _add_remove(p, "an SR-IOV adapter", required=False)
@@ -143,19 +144,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dvs_name", help="Distributed switch of the port group (if distributed)")
     p.add_argument("--pf", help="PCI id of the backing physical function, e.g. 0000:af:00.0")
 
-    p = _command(sub, "pvrdma", "Add/remove PVRDMA (paravirtual RDMA) adapter(s)", cmd.pvrdma)
+    p = _command(sub, "pvrdma", "Add/remove PVRDMA (paravirtual RDMA) adapter(s)", cmd.runner("pvrdma"))
     _vm_or_file(p, "for the PVRDMA operation")
     _add_remove(p, "a PVRDMA adapter", required=True)
     p.add_argument("--pvrdma_port_group", required=True, help="Distributed port group of the adapter")
     p.add_argument("--dvs_name", help="Distributed switch of the port group")
 
-    p = _command(sub, "vgpu", "Add/remove an NVIDIA vGPU (shared passthrough)", cmd.vgpu)
+    p = _command(sub, "vgpu", "Add/remove an NVIDIA vGPU (shared passthrough)", cmd.runner("vgpu"))
     _vm_or_file(p, "for the vGPU operation")
     p.add_argument("--query", action="store_true", help="List the vGPU profiles the VM's host offers")
     _add_remove(p, "a vGPU", required=False)
     p.add_argument("--profile", help="vGPU profile, e.g. grid_p100-4q")
 
-    p = _command(sub, "svs", "Create/destroy a standard virtual switch on host(s)", cmd.svs)
+    p = _command(sub, "svs", "Create/destroy a standard virtual switch on host(s)", cmd.runner("svs"))
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--create", action="store_true", help="Create the switch and port group")
     group.add_argument("--destroy", action="store_true", help="Destroy the switch")
@@ -164,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pnic", help="Physical NIC uplink, e.g. vmnic4")
     p.add_argument("--port_group", help="Port group to create on the switch")
 
-    p = _command(sub, "dvs", "Create/destroy a distributed virtual switch", cmd.dvs)
+    p = _command(sub, "dvs", "Create/destroy a distributed virtual switch", cmd.runner("dvs"))
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--create", action="store_true", help="Create the switch and port group")
     group.add_argument("--destroy", action="store_true", help="Destroy the switch")
@@ -174,12 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pnic", nargs="+", help="Uplink physical NIC(s) on each host, e.g. vmnic5")
     p.add_argument("--port_group", help="Distributed port group to create")
 
-    p = _command(sub, "latency", "Configure/check latency sensitivity", cmd.latency)
+    p = _command(sub, "latency", "Configure/check latency sensitivity", cmd.runner("latency"))
     _vm_or_file(p, "to configure")
     p.add_argument("--level", choices=("high", "normal"), help="Latency sensitivity level")
     p.add_argument("--check", action="store_true", help="Print the current level")
 
-    p = _command(sub, "cluster", "Create/destroy a virtual HPC cluster from a cluster file", cmd.cluster)
+    p = _command(sub, "cluster", "Create/destroy a virtual HPC cluster from a cluster file", cmd.runner("cluster"))
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--create", action="store_true", help="Create (or bring up to date) the cluster")
     group.add_argument("--destroy", action="store_true", help="Destroy the cluster's VMs and switches")
