@@ -157,13 +157,14 @@ def test_file_with_missing_names_changes_nothing(cli, session, vm_name, tmp_path
 
 def test_ambiguous_name_lists_paths_and_path_resolves(cli, session, vm_name):
     assert cli("clone", "--template", "vhpc_clone", "--vm", vm_name)[0] == 0
-    snap = read_inventory(session, {"VirtualMachine": []})
+    snap = read_inventory(session, {"VirtualMachine": [], "ClusterComputeResource": ["resourcePool"]})
+    pool = next(c for c in snap.of_type("ClusterComputeResource") if c.name == "COMPUTE_GPU_Cluster").get("resourcePool")
     dc = snap.of_type("Datacenter")[0]
     vm_folder = next(f for f in snap.of_type("Folder") if f.name == "vm" and snap.parent(f).moid == dc.moid)
     other = vm_folder.ref.CreateFolder(f"other-{vm_name}")
     tpl = snap.find("VirtualMachine", "vhpc_clone")
     wait_for_task(session, tpl.ref.CloneVM_Task(folder=other, name=vm_name, spec=vim.vm.CloneSpec(
-        location=vim.vm.RelocateSpec())))
+        location=vim.vm.RelocateSpec(pool=pool))))
     try:
         code, _, err = cli("power", "--vm", vm_name, "--on")
         assert code == 2 and "matches 2 objects" in err

@@ -35,9 +35,11 @@ def destroy(session, vm, file, concurrency: int = 8, on_event=None) -> Operation
     for job in off_jobs:
         if job.result.status == FAILED:
             job.result.detail = f"power off failed: {job.result.detail}"
-    gone = [Job(result=results[o.moid], start=o.ref.Destroy_Task)
-            for o in vms if results[o.moid].status != FAILED]
-    for job in gone:
-        job.result.detail = "powered off and destroyed" if job in off_jobs else "destroyed"
+    was_on = {o.moid for o in vms if o.get("runtime.powerState") != "poweredOff"}
+    gone = []
+    for o in vms:
+        if results[o.moid].status != FAILED:
+            results[o.moid].detail = "powered off and destroyed" if o.moid in was_on else "destroyed"
+            gone.append(Job(result=results[o.moid], start=o.ref.Destroy_Task))
     run_jobs(session, gone, concurrency=concurrency, on_event=on_event)
     return OperationReport("destroy", list(results.values()))

@@ -32,7 +32,10 @@ def fault_message(fault) -> str:
     msg = getattr(fault, "msg", None) or getattr(fault, "localizedMessage", None)
     if not msg and getattr(fault, "faultMessage", None):
         msg = "; ".join(m.message for m in fault.faultMessage if getattr(m, "message", None))
-    return msg or type(fault).__name__.split(".")[-1]
+    msg = msg or type(fault).__name__.split(".")[-1]
+    if getattr(fault, "invalidProperty", None):  # InvalidArgument says which field
+        msg += f" ({fault.invalidProperty})"
+    return msg
 
 
 def wait_for_tasks(session, tasks: Iterable[Any], timeout: float = 600.0,
