@@ -1,0 +1,261 @@
+package main
+
+// Guest state of lab VMs: VMware Tools, IP address and host name appear a
+// boot delay after power-on and disappear at power-off. The address is the
+// fixed IP of the VM's last guest customization, else one from a DHCP-like
+// pool (10.100.x.y), stable per VM.
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+type guestState struct {
+	custom *types.CustomizationSpec // last customization (CustomizeVM_Task or clone spec)
+	dhcp   map[int]string          // NIC index -> pool address
+	gen    int                     // bumped at every power state change
+}
+
+// guest returns the state of VM moref value id; l.mu must be held.
+func (l *Lab) guest(id string) *guestState {
+	g := l.guests[id]
+	if g == nil {
+		g = &guestState{dhcp: make(map[int]string)}
+		l.guests[id] = g
+	}
+	return g
+}
+
+func (l *Lab) setCustomization(vm *simulator.VirtualMachine, spec *types.CustomizationSpec) {
+	cp := *spec
+	l.mu.Lock()
+	l.guest(vm.Self.Value).custom = &cp
+	l.mu.Unlock()
+}
+
+// dhcpAddress returns the pool address of NIC i; l.mu must be held.
+func (l *Lab) dhcpAddress(g *guestState, i int) string {
+	if ip, ok := g.dhcp[i]; ok {
+		return ip
+	}
+	n := l.ipNext % (250 * 250)
+	l.ipNext++
+	ip := fmt.Sprintf("10.100.%d.%d", n/250, n%250+2)
+	g.dhcp[i] = ip
+	return ip
+}
+
+// guestWatcher follows VM power state changes through the simulator's
+// RegisterObject callbacks, whatever method caused them.
+type guestWatcher struct {
+	mo.ExtensibleManagedObject
+	lab *Lab
+}
+
+func (l *Lab) installHooks() {
+	w := &guestWatcher{lab: l}
+	w.Self = types.ManagedObjectReference{Type: "LabGuestWatcher", Value: "lab-guest-watcher"}
+	simulator.Map.AddHandler(w)
+}
+
+func (w *guestWatcher) PutObject(mo.Reference) {}
+
+func (w *guestWatcher) UpdateObject(o mo.Reference, changes []types.PropertyChange) {
+	ref := o.Reference()
+	if ref.Type != "VirtualMachine" {
+		return
+	}
+	for _, c := range changes {
+		if c.Name == "runtime.powerState" {
+			w.lab.powerChanged(ref, types.VirtualMachinePowerState(fmt.Sprint(c.Val)))
+		}
+	}
+}
+
+func (w *guestWatcher) RemoveObject(ref types.ManagedObjectReference) {
+	if ref.Type != "VirtualMachine" {
+		return
+	}
+	w.lab.mu.Lock()
+	delete(w.lab.guests, ref.Value)
+	w.lab.mu.Unlock()
+	hook := types.ManagedObjectReference{Type: hookType, Value: ref.Value}
+	if simulator.Map.Get(hook) != nil {
+		simulator.Map.Remove(hook)
+	}
+}
+
+// powerChanged runs inside the Map.Update of the power state, with the VM
+// locked by the task that changed it.
+func (l *Lab) powerChanged(ref types.ManagedObjectReference, state types.VirtualMachinePowerState) {
+	vm, ok := simulator.Map.Get(ref).(*simulator.VirtualMachine)
+	if !ok {
+		return
+	}
+	l.mu.Lock()
+	g := l.guest(ref.Value)
+	g.gen++
+	gen := g.gen
+	l.mu.Unlock()
+
+	if state == types.VirtualMachinePowerStatePoweredOn {
+		time.AfterFunc(l.opts.BootDelay, func() { l.finishBoot(ref, gen) })
+		return
+	}
+	simulator.Map.Update(vm, guestDownChanges(vm))
+}
+
+// finishBoot reports tools and addresses, unless the VM changed power
+// state since the boot began.
+func (l *Lab) finishBoot(ref types.ManagedObjectReference, gen int) {
+	vm, ok := simulator.Map.Get(ref).(*simulator.VirtualMachine)
+	if !ok {
+		return
+	}
+	simulator.Map.WithLock(vm, func() {
+		if vm.Runtime.PowerState != types.VirtualMachinePowerStatePoweredOn {
+			return
+		}
+		l.mu.Lock()
+		g := l.guest(ref.Value)
+		if g.gen != gen {
+			l.mu.Unlock()
+			return
+		}
+		changes := l.guestUpChanges(vm, g)
+		l.mu.Unlock()
+		simulator.Map.Update(vm, changes)
+	})
+}
+
+// customizedName returns the host name a customization gives vm.
+func customizedName(vm *simulator.VirtualMachine, spec *types.CustomizationSpec) string {
+	var name types.BaseCustomizationName
+	switch id := spec.Identity.(type) {
+	case *types.CustomizationLinuxPrep:
+		name = id.HostName
+	case *types.CustomizationSysprep:
+		name = id.UserData.ComputerName
+	}
+	switch n := name.(type) {
+	case *types.CustomizationFixedName:
+		return n.Name
+	case *types.CustomizationPrefixName:
+		return fmt.Sprintf("%s-%s", n.Base, vm.Self.Value)
+	case *types.CustomizationVirtualMachineName:
+		return vm.Name
+	}
+	return ""
+}
+
+// guestUpChanges computes the guest properties of a booted VM; l.mu held.
+func (l *Lab) guestUpChanges(vm *simulator.VirtualMachine, g *guestState) []types.PropertyChange {
+	hostName := vm.Name
+	if g.custom != nil {
+		if n := customizedName(vm, g.custom); n != "" {
+			hostName = n
+		}
+	}
+	primary := ""
+	nets := make([]types.GuestNicInfo, len(vm.Guest.Net))
+	for i, nic := range vm.Guest.Net {
+		ip, prefix := "", int32(16)
+		var adapter *types.CustomizationIPSettings
+		if g.custom != nil && i < len(g.custom.NicSettingMap) {
+			adapter = &g.custom.NicSettingMap[i].Adapter
+		}
+		if adapter != nil {
+			if fixed, ok := adapter.Ip.(*types.CustomizationFixedIp); ok {
+				ip = fixed.IpAddress
+				prefix = maskBits(adapter.SubnetMask, 24)
+			}
+		}
+		if ip == "" && (i == 0 || adapter != nil) {
+			ip = l.dhcpAddress(g, i)
+		}
+		nic.Connected = true
+		nic.IpAddress = nil
+		nic.IpConfig = nil
+		if ip != "" {
+			nic.IpAddress = []string{ip}
+			nic.IpConfig = &types.NetIpConfigInfo{IpAddress: []types.NetIpConfigInfoIpAddress{{
+				IpAddress: ip, PrefixLength: prefix, State: string(types.NetIpConfigInfoIpAddressStatusPreferred),
+			}}}
+			if primary == "" {
+				primary = ip
+			}
+		}
+		nic.DnsConfig = &types.NetDnsConfigInfo{HostName: hostName}
+		if adapter != nil && adapter.DnsDomain != "" {
+			nic.DnsConfig.DomainName = adapter.DnsDomain
+		}
+		nets[i] = nic
+	}
+	running := string(types.VirtualMachineToolsRunningStatusGuestToolsRunning)
+	return []types.PropertyChange{
+		{Name: "guest.toolsRunningStatus", Val: running},
+		{Name: "guest.toolsStatus", Val: types.VirtualMachineToolsStatusToolsOk},
+		{Name: "guest.toolsVersionStatus", Val: string(types.VirtualMachineToolsVersionStatusGuestToolsCurrent)},
+		{Name: "guest.toolsVersionStatus2", Val: string(types.VirtualMachineToolsVersionStatusGuestToolsCurrent)},
+		{Name: "guest.toolsVersion", Val: "11365"},
+		{Name: "guest.guestState", Val: "running"},
+		{Name: "guest.guestId", Val: vm.Config.GuestId},
+		{Name: "guest.guestFullName", Val: vm.Config.GuestFullName},
+		{Name: "guest.guestFamily", Val: string(types.VirtualMachineGuestOsFamilyLinuxGuest)},
+		{Name: "guest.hostName", Val: hostName},
+		{Name: "guest.ipAddress", Val: primary},
+		{Name: "guest.net", Val: nets},
+		{Name: "guestHeartbeatStatus", Val: types.ManagedEntityStatusGreen},
+		{Name: "summary.guest.toolsStatus", Val: types.VirtualMachineToolsStatusToolsOk},
+		{Name: "summary.guest.toolsRunningStatus", Val: running},
+		{Name: "summary.guest.hostName", Val: hostName},
+		{Name: "summary.guest.ipAddress", Val: primary},
+		{Name: "summary.guest.guestId", Val: vm.Config.GuestId},
+		{Name: "summary.quickStats.guestHeartbeatStatus", Val: types.ManagedEntityStatusGreen},
+	}
+}
+
+// guestDownChanges clears what a running guest reports.
+func guestDownChanges(vm *simulator.VirtualMachine) []types.PropertyChange {
+	nets := make([]types.GuestNicInfo, len(vm.Guest.Net))
+	for i, nic := range vm.Guest.Net {
+		nic.IpAddress = nil
+		nic.IpConfig = nil
+		nic.DnsConfig = nil
+		nets[i] = nic
+	}
+	notRunning := string(types.VirtualMachineToolsRunningStatusGuestToolsNotRunning)
+	return []types.PropertyChange{
+		{Name: "guest.toolsRunningStatus", Val: notRunning},
+		{Name: "guest.toolsStatus", Val: types.VirtualMachineToolsStatusToolsNotRunning},
+		{Name: "guest.guestState", Val: "notRunning"},
+		{Name: "guest.hostName", Val: ""},
+		{Name: "guest.ipAddress", Val: ""},
+		{Name: "guest.net", Val: nets},
+		{Name: "guestHeartbeatStatus", Val: types.ManagedEntityStatusGray},
+		{Name: "summary.guest.toolsStatus", Val: types.VirtualMachineToolsStatusToolsNotRunning},
+		{Name: "summary.guest.toolsRunningStatus", Val: notRunning},
+		{Name: "summary.guest.hostName", Val: ""},
+		{Name: "summary.guest.ipAddress", Val: ""},
+		{Name: "summary.quickStats.guestHeartbeatStatus", Val: types.ManagedEntityStatusGray},
+	}
+}
+
+// maskBits converts a dotted subnet mask to a prefix length.
+func maskBits(mask string, def int32) int32 {
+	var a, b, c, d uint32
+	if _, err := fmt.Sscanf(mask, "%d.%d.%d.%d", &a, &b, &c, &d); err != nil {
+		return def
+	}
+	v := a<<24 | b<<16 | c<<8 | d
+	n := int32(0)
+	for v&0x80000000 != 0 {
+		n++
+		v <<= 1
+	}
+	return n
+}

@@ -1,0 +1,330 @@
+package main
+
+// SOAP methods of VirtualMachine that the lab implements itself.
+//
+// govmomi's simulator dispatches a call to the Go method of the object
+// registered under the call's _this reference, and its own code type-asserts
+// VirtualMachine objects to *simulator.VirtualMachine, so VMs cannot be
+// wrapped in place. Instead the HTTP layer (server.go) rewrites _this of the
+// overridden methods from type VirtualMachine to LabVirtualMachine, and a
+// vmHook registered under {LabVirtualMachine, vm-N} receives the call with
+// the simulator's session handling, fault encoding and response encoding.
+// The hook then checks the lab's rules (rules.go) and calls the stock
+// implementation under the VM's lock.
+
+import (
+	"reflect"
+	"regexp"
+
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+const hookType = "LabVirtualMachine"
+
+// vmOverrides are the VirtualMachine methods routed to vmHook.
+var vmOverrides = map[string]bool{
+	"CloneVM_Task":     true,
+	"CustomizeVM_Task": true,
+	"PowerOnVM_Task":   true,
+	"ReconfigVM_Task":  true,
+}
+
+var thisTypeRE = regexp.MustCompile(`(<(?:[\w.-]+:)?_this\b[^>]*?\btype\s*=\s*)(?:"VirtualMachine"|'VirtualMachine')`)
+
+// routeCall returns the request body to hand to the simulator: unchanged,
+// or with _this pointing to the VM's hook object.
+func (l *Lab) routeCall(c soapCall, body []byte) []byte {
+	if c.thisType != "VirtualMachine" || !vmOverrides[c.method] {
+		return body
+	}
+	if _, ok := simulator.Map.Get(vmRef(c.thisVal)).(*simulator.VirtualMachine); !ok {
+		return body // let the simulator report ManagedObjectNotFound
+	}
+	ref := types.ManagedObjectReference{Type: hookType, Value: c.thisVal}
+	if simulator.Map.Get(ref) == nil {
+		h := &vmHook{lab: l}
+		h.Self = ref
+		simulator.Map.Put(h)
+	}
+	loc := thisTypeRE.FindSubmatchIndex(body)
+	if loc == nil {
+		return body
+	}
+	out := make([]byte, 0, len(body)+8)
+	out = append(out, body[:loc[3]]...)
+	out = append(out, `"`+hookType+`"`...)
+	return append(out, body[loc[1]:]...)
+}
+
+// vmHook receives the overridden methods of one VM.
+type vmHook struct {
+	mo.ExtensibleManagedObject
+	lab *Lab
+}
+
+// Lock and Unlock make the simulator's per-object locking a no-op for the
+// hook; the hook locks the VM itself (withVM).
+func (*vmHook) Lock()   {}
+func (*vmHook) Unlock() {}
+
+func (h *vmHook) vm() *simulator.VirtualMachine {
+	vm, _ := simulator.Map.Get(vmRef(h.Self.Value)).(*simulator.VirtualMachine)
+	return vm
+}
+
+func notFound(ref types.ManagedObjectReference) *soap.Fault {
+	return simulator.Fault("managed object not found: "+ref.Value, &types.ManagedObjectNotFound{Obj: ref})
+}
+
+// withVM runs f holding vm's lock, as the simulator does for a call on vm.
+func withVM(ctx *simulator.Context, vm mo.Reference, f func()) {
+	ref := vm.Reference()
+	simulator.Map.WithLock(vm, func() {
+		saved := ctx.Caller
+		ctx.Caller = &ref
+		defer func() { ctx.Caller = saved }()
+		f()
+	})
+}
+
+// taskOutcome returns the Task of a stock *_Task method's response, and its
+// fault if the call or the task failed.
+func taskOutcome(res soap.HasFault) (*simulator.Task, types.BaseMethodFault) {
+	if f := res.Fault(); f != nil {
+		if mf, ok := f.Detail.Fault.(types.BaseMethodFault); ok {
+			return nil, mf
+		}
+		return nil, &types.SystemError{Reason: f.String}
+	}
+	rv := reflect.ValueOf(res).Elem().FieldByName("Res")
+	if !rv.IsValid() || rv.IsNil() {
+		return nil, &types.SystemError{Reason: "no task"}
+	}
+	ref, ok := rv.Elem().FieldByName("Returnval").Interface().(types.ManagedObjectReference)
+	if !ok {
+		return nil, &types.SystemError{Reason: "no task"}
+	}
+	t, ok := simulator.Map.Get(ref).(*simulator.Task)
+	if !ok {
+		return nil, &types.SystemError{Reason: "task not found"}
+	}
+	if t.Info.Error != nil {
+		return t, t.Info.Error.Fault
+	}
+	return t, nil
+}
+
+// failedTask returns a finished task for vm that failed with fault.
+func failedTask(vm mo.Reference, name string, fault types.BaseMethodFault) types.ManagedObjectReference {
+	return simulator.CreateTask(vm, name, func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
+		return nil, fault
+	}).Run()
+}
+
+// PowerOnVMTask checks the power-on rules, then powers on.
+func (h *vmHook) PowerOnVMTask(ctx *simulator.Context, req *types.PowerOnVM_Task) soap.HasFault {
+	vm := h.vm()
+	if vm == nil {
+		return &methods.PowerOnVM_TaskBody{Fault_: notFound(vmRef(h.Self.Value))}
+	}
+	req.This = vm.Self
+	var ref types.ManagedObjectReference
+	withVM(ctx, vm, func() {
+		t, fault := h.lab.powerOn(ctx, vm, req)
+		if t != nil {
+			ref = t.Self
+		} else {
+			ref = failedTask(vm, "powerOn", fault)
+		}
+	})
+	return &methods.PowerOnVM_TaskBody{Res: &types.PowerOnVM_TaskResponse{Returnval: ref}}
+}
+
+// powerOn powers on vm (whose lock the caller holds) if the rules allow it.
+// It returns the stock power-on task, or the rule's fault.
+func (l *Lab) powerOn(ctx *simulator.Context, vm *simulator.VirtualMachine, req *types.PowerOnVM_Task) (*simulator.Task, types.BaseMethodFault) {
+	l.rulesMu.Lock()
+	defer l.rulesMu.Unlock()
+	if fault := l.checkPowerOn(vm, req); fault != nil {
+		return nil, fault
+	}
+	return taskOutcome(vm.PowerOnVMTask(ctx, req))
+}
+
+// ReconfigVMTask checks the reconfigure rules, then reconfigures.
+func (h *vmHook) ReconfigVMTask(ctx *simulator.Context, req *types.ReconfigVM_Task) soap.HasFault {
+	vm := h.vm()
+	if vm == nil {
+		return &methods.ReconfigVM_TaskBody{Fault_: notFound(vmRef(h.Self.Value))}
+	}
+	req.This = vm.Self
+	var res soap.HasFault
+	withVM(ctx, vm, func() {
+		h.lab.rulesMu.Lock()
+		defer h.lab.rulesMu.Unlock()
+		if fault := h.lab.checkConfigSpec(vm, vm, &req.Spec); fault != nil {
+			res = &methods.ReconfigVM_TaskBody{Res: &types.ReconfigVM_TaskResponse{Returnval: failedTask(vm, "reconfigVm", fault)}}
+			return
+		}
+		res = vm.ReconfigVMTask(ctx, req)
+	})
+	return res
+}
+
+// CustomizeVMTask records the customization; the guest applies it at its
+// next boot (guest.go).
+func (h *vmHook) CustomizeVMTask(ctx *simulator.Context, req *types.CustomizeVM_Task) soap.HasFault {
+	vm := h.vm()
+	if vm == nil {
+		return &methods.CustomizeVM_TaskBody{Fault_: notFound(vmRef(h.Self.Value))}
+	}
+	var ref types.ManagedObjectReference
+	withVM(ctx, vm, func() {
+		ref = simulator.CreateTask(vm, "customizeVm", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
+			if vm.Runtime.PowerState != types.VirtualMachinePowerStatePoweredOff {
+				return nil, &types.InvalidPowerState{
+					RequestedState: types.VirtualMachinePowerStatePoweredOff,
+					ExistingState:  vm.Runtime.PowerState,
+				}
+			}
+			if fault := checkCustomization(vm, &req.Spec); fault != nil {
+				return nil, fault
+			}
+			h.lab.setCustomization(vm, &req.Spec)
+			return nil, nil
+		}).Run()
+	})
+	return &methods.CustomizeVM_TaskBody{Res: &types.CustomizeVM_TaskResponse{Returnval: ref}}
+}
+
+// CloneVMTask clones with the stock implementation, then applies what it
+// leaves out: the rest of spec.config, the source's firmware,
+// spec.location.host, spec.customization and spec.powerOn.
+func (h *vmHook) CloneVMTask(ctx *simulator.Context, req *types.CloneVM_Task) soap.HasFault {
+	vm := h.vm()
+	if vm == nil {
+		return &methods.CloneVM_TaskBody{Fault_: notFound(vmRef(h.Self.Value))}
+	}
+	req.This = vm.Self
+	l := h.lab
+	spec := req.Spec
+	task := simulator.CreateTask(vm, "cloneVm", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
+		if spec.Config != nil {
+			l.rulesMu.Lock()
+			fault := l.checkConfigSpec(vm, nil, spec.Config)
+			l.rulesMu.Unlock()
+			if fault != nil {
+				return nil, fault
+			}
+		}
+		if spec.Location.Host != nil {
+			if _, ok := simulator.Map.Get(*spec.Location.Host).(*simulator.HostSystem); !ok {
+				return nil, &types.InvalidArgument{InvalidProperty: "spec.location.host"}
+			}
+		}
+		stock := *req
+		stock.Spec.Customization = nil
+		stock.Spec.PowerOn = false
+		var res soap.HasFault
+		withVM(ctx, vm, func() { res = vm.CloneVMTask(ctx, &stock) })
+		t, fault := taskOutcome(res)
+		if fault != nil {
+			return nil, fault
+		}
+		ref, ok := t.Info.Result.(types.ManagedObjectReference)
+		if !ok {
+			return nil, &types.SystemError{Reason: "clone returned no VM"}
+		}
+		clone, ok := simulator.Map.Get(ref).(*simulator.VirtualMachine)
+		if !ok {
+			return nil, &types.SystemError{Reason: "clone not found"}
+		}
+		withVM(ctx, clone, func() { fault = l.finishClone(ctx, vm, clone, &spec) })
+		if fault != nil {
+			return nil, fault
+		}
+		if spec.PowerOn {
+			withVM(ctx, clone, func() {
+				_, fault = l.powerOn(ctx, clone, &types.PowerOnVM_Task{This: clone.Self})
+			})
+			if fault != nil {
+				return nil, fault
+			}
+		}
+		return ref, nil
+	})
+	return &methods.CloneVM_TaskBody{Res: &types.CloneVM_TaskResponse{Returnval: task.Run()}}
+}
+
+// finishClone applies to clone (locked by the caller) the parts of the
+// clone spec the stock CloneVM_Task ignores.
+func (l *Lab) finishClone(ctx *simulator.Context, src, clone *simulator.VirtualMachine, spec *types.VirtualMachineCloneSpec) types.BaseMethodFault {
+	var cfg types.VirtualMachineConfigSpec
+	if spec.Config != nil {
+		cfg = *spec.Config
+		// Already applied by the stock clone, or not for reconfigure.
+		cfg.DeviceChange = nil
+		cfg.ExtraConfig = nil
+		cfg.Name = ""
+		cfg.Files = nil
+		cfg.InstanceUuid = ""
+		cfg.Uuid = ""
+	}
+	if cfg.Firmware == "" {
+		cfg.Firmware = src.Config.Firmware
+	}
+	if _, fault := taskOutcome(clone.ReconfigVMTask(ctx, &types.ReconfigVM_Task{This: clone.Self, Spec: cfg})); fault != nil {
+		return fault
+	}
+
+	if ref := spec.Location.Host; ref != nil && (clone.Runtime.Host == nil || *clone.Runtime.Host != *ref) {
+		moveVMToHost(clone, *ref)
+	}
+
+	if spec.Customization != nil {
+		if fault := checkCustomization(clone, spec.Customization); fault != nil {
+			return fault
+		}
+		l.setCustomization(clone, spec.Customization)
+	}
+	return nil
+}
+
+// moveVMToHost re-registers vm (locked by the caller) on host.
+func moveVMToHost(vm *simulator.VirtualMachine, ref types.ManagedObjectReference) {
+	host, ok := simulator.Map.Get(ref).(*simulator.HostSystem)
+	if !ok {
+		return
+	}
+	if vm.Runtime.Host != nil {
+		if old, ok := simulator.Map.Get(*vm.Runtime.Host).(*simulator.HostSystem); ok {
+			simulator.Map.RemoveReference(old, &old.Vm, vm.Self)
+		}
+	}
+	simulator.Map.AddReference(host, &host.Vm, vm.Self)
+	simulator.Map.Update(vm, []types.PropertyChange{
+		{Name: "runtime.host", Val: ref},
+		{Name: "summary.runtime.host", Val: ref},
+	})
+}
+
+// checkCustomization validates a customization spec against vm's NICs.
+func checkCustomization(vm *simulator.VirtualMachine, spec *types.CustomizationSpec) types.BaseMethodFault {
+	switch spec.Identity.(type) {
+	case *types.CustomizationLinuxPrep, *types.CustomizationSysprep, *types.CustomizationSysprepText:
+	default:
+		return &types.InvalidArgument{InvalidProperty: "spec.identity"}
+	}
+	nics := len(vm.Guest.Net)
+	if len(spec.NicSettingMap) != nics {
+		return &types.NicSettingMismatch{
+			NumberOfNicsInSpec: int32(len(spec.NicSettingMap)),
+			NumberOfNicsInVM:   int32(nics),
+		}
+	}
+	return nil
+}

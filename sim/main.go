@@ -1,0 +1,54 @@
+// Command vhpc-sim is a vCenter lab simulator for the vHPC toolkit tests.
+//
+// It links govmomi's vCenter simulator, shapes its inventory after the
+// original toolkit's example cluster files and adds what the stock
+// simulator lacks (GPU / SR-IOV hardware, QueryConfigTarget entries, guest
+// IP addresses after boot, a call counter). It is a test lab, not a
+// vCenter.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+func main() {
+	var opts Options
+	flag.StringVar(&opts.Listen, "listen", "127.0.0.1:0", "HOST:PORT to listen on (port 0 picks a free port)")
+	flag.StringVar(&opts.ConfOut, "conf-out", "", "write a vCenter.conf (YAML) for this simulator to FILE once listening")
+	flag.IntVar(&opts.LatencyMs, "latency-ms", 0, "delay every SOAP call by N milliseconds")
+	flag.IntVar(&opts.ExtraVMs, "extra-vms", 0, "add N small VMs (extra-vm-0001...) spread over the hosts")
+	flag.IntVar(&opts.ExtraHosts, "extra-hosts", 0, "add N more hosts to COMPUTE_GPU_Cluster")
+	flag.DurationVar(&opts.BootDelay, "boot-delay", 500*time.Millisecond, "time from power-on until VMware Tools and the guest IP are reported")
+	flag.Parse()
+
+	if opts.ConfOut == "" {
+		fmt.Fprintln(os.Stderr, "vhpc-sim: --conf-out FILE is required")
+		os.Exit(2)
+	}
+	if flag.NArg() != 0 || opts.ExtraVMs < 0 || opts.ExtraHosts < 0 || opts.LatencyMs < 0 || opts.BootDelay < 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
+
+	log.SetPrefix("vhpc-sim: ")
+	lab, err := StartLab(opts)
+	if err != nil {
+		log.Fatalf("start: %v", err)
+	}
+	if err := lab.WriteConf(opts.ConfOut); err != nil {
+		lab.Close()
+		log.Fatalf("conf-out: %v", err)
+	}
+	log.Printf("serving https://%s/sdk (conf %s)", lab.Addr(), opts.ConfOut)
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	<-sig
+	lab.Close()
+}
