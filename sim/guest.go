@@ -16,8 +16,8 @@ import (
 
 type guestState struct {
 	custom *types.CustomizationSpec // last customization (CustomizeVM_Task or clone spec)
-	dhcp   map[int]string          // NIC index -> pool address
-	gen    int                     // bumped at every power state change
+	dhcp   map[int]string           // NIC index -> pool address
+	gen    int                      // bumped at every power state change
 }
 
 // guest returns the state of VM moref value id; l.mu must be held.

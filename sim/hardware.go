@@ -215,8 +215,8 @@ func applyHostHardware(host *simulator.HostSystem, index int) {
 		Description: "MT27700 Family [ConnectX-4]",
 		Backing:     &types.HostRdmaDevicePnicBacking{PairedUplink: rdmaPnic},
 		ConnectionInfo: types.HostRdmaDeviceConnectionInfo{
-			State: "active",
-			Mtu:   4096,
+			State:       "active",
+			Mtu:         4096,
 			SpeedInMbps: 100000,
 		},
 		Capability: types.HostRdmaDeviceCapability{RoceV1Capable: true, RoceV2Capable: true},

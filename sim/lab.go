@@ -48,7 +48,7 @@ type Lab struct {
 
 	mu     sync.Mutex
 	guests map[string]*guestState // VM moref value -> guest state
-	ipNext int                     // next address of the DHCP pool
+	ipNext int                    // next address of the DHCP pool
 }
 
 var labRunning sync.Mutex
