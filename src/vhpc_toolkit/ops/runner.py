@@ -1,65 +1,120 @@
-"""Start one task per VM with bounded concurrency, then wait for all of them together.
+"""Start one task per VM with bounded concurrency and wait for them together.
 
-Submitting is a SOAP call per VM, done by a small thread pool so that one slow
-call does not hold the rest; waiting is one PropertyCollector for all tasks.
+Submitting is a SOAP call per job, done by a small thread pool so one slow
+call does not hold the rest; waiting is one private PropertyCollector for all
+tasks. Limits: ``total`` tasks in flight, and ``per_key`` per key (a host:
+vSphere queues more than about 8 provisioning operations per host). As tasks
+end, the next jobs start, so the pipeline stays full.
 """
 from __future__ import annotations
 
+import time
+from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from vhpc_toolkit.ops.results import CHANGED, FAILED, VMResult
-from vhpc_toolkit.vsphere.tasks import TaskOutcome, fault_message, wait_for_tasks
+from vhpc_toolkit.vsphere.tasks import TaskWatcher, fault_message
 
 DEFAULT_CONCURRENCY = 8
+SUBMIT_THREADS = 8
 
 
-@dataclass
+@dataclass(eq=False)
 class Job:
-    """One VM's task: ``start()`` returns a vim.Task (a SOAP call)."""
+    """One VM's task: ``start()`` makes the SOAP call that returns a vim.Task."""
 
     result: VMResult
     start: Callable[[], Any]
+    key: str = ""                                        # concurrency group (the host)
+    on_success: Callable[[Any], None] | None = None      # gets the task's info.result
 
 
-def run_jobs(session, jobs: list[Job], concurrency: int = DEFAULT_CONCURRENCY, timeout: float = 900.0,
-             on_event: Callable[[VMResult], None] | None = None) -> None:
-    """Run every job; each job's ``result`` ends CHANGED or FAILED with the vSphere fault."""
-    if not jobs:
-        return
-    task_owner: dict[str, Job] = {}
-    tasks = []
+class Interrupted(Exception):
+    """Ctrl-C during a run: in-flight tasks were asked to cancel."""
 
-    def submit(job: Job):
-        try:
-            task = job.start()
-        except Exception as exc:  # a fault raised by the call itself (e.g. InvalidState)
-            job.result.status, job.result.detail = FAILED, _message(exc)
-            if on_event:
-                on_event(job.result)
-            return None
-        return task
-
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        for job, task in zip(jobs, pool.map(submit, jobs)):
-            if task is not None:
-                task_owner[task._moId] = job
-                tasks.append(task)
-
-    def done(outcome: TaskOutcome) -> None:
-        job = task_owner[outcome.task._moId]
-        if outcome.ok:
-            job.result.status = CHANGED
-        else:
-            job.result.status, job.result.detail = FAILED, outcome.error or "task failed"
-        if on_event:
-            on_event(job.result)
-
-    wait_for_tasks(session, tasks, timeout=timeout, on_done=done)
+    def __init__(self, cancelled: list[VMResult]):
+        self.cancelled = cancelled
+        super().__init__(f"interrupted; cancel requested for {len(cancelled)} task(s) in flight")
 
 
 def _message(exc: Exception) -> str:
     if hasattr(exc, "msg") or hasattr(exc, "faultMessage"):
         return fault_message(exc)
     return str(exc) or type(exc).__name__
+
+
+def run_jobs(session, jobs: list[Job], concurrency: int = DEFAULT_CONCURRENCY, per_key: int | None = None,
+             timeout: float = 1800.0, on_event: Callable[[VMResult], None] | None = None) -> None:
+    """Run every job; each job's ``result`` ends CHANGED or FAILED (with the vSphere fault)."""
+    if not jobs:
+        return
+    queue = deque(jobs)
+    inflight: dict[str, Job] = {}
+    tasks: dict[str, Any] = {}
+    per = Counter()
+    watcher = TaskWatcher(session)
+    deadline = time.monotonic() + timeout
+
+    def finish(job: Job, ok: bool, detail: str | None = None, value: Any = None) -> None:
+        if ok:
+            job.result.status = CHANGED
+            if job.on_success:
+                job.on_success(value)
+        else:
+            job.result.status, job.result.detail = FAILED, detail or "task failed"
+        if on_event:
+            on_event(job.result)
+
+    def submit(job: Job):
+        try:
+            return job, job.start(), None
+        except Exception as exc:  # a fault raised by the call itself (e.g. InvalidState)
+            return job, None, _message(exc)
+
+    try:
+        with ThreadPoolExecutor(max_workers=SUBMIT_THREADS) as pool:
+            while queue or inflight:
+                wave = []
+                for _ in range(len(queue)):
+                    job = queue.popleft()
+                    if len(inflight) + len(wave) >= concurrency or (per_key and per[job.key] >= per_key):
+                        queue.append(job)
+                        continue
+                    per[job.key] += 1
+                    wave.append(job)
+                started = []
+                for job, task, error in pool.map(submit, wave):
+                    if task is None:
+                        per[job.key] -= 1
+                        finish(job, False, error)
+                    else:
+                        inflight[task._moId] = job
+                        tasks[task._moId] = task
+                        started.append(task)
+                watcher.add(started)
+                if not inflight:
+                    continue
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    for job in inflight.values():
+                        finish(job, False, f"timed out after {timeout:.0f}s")
+                    inflight.clear()
+                    break
+                for outcome in watcher.wait(remaining):
+                    job = inflight.pop(outcome.task._moId)
+                    per[job.key] -= 1
+                    finish(job, outcome.ok, outcome.error, outcome.result)
+    except KeyboardInterrupt:
+        cancelled = []
+        for moid, job in inflight.items():
+            try:
+                tasks[moid].CancelTask()
+            except Exception:  # not cancellable at this stage; it may still complete
+                pass
+            job.result.status, job.result.detail = FAILED, "interrupted (cancel requested)"
+            cancelled.append(job.result)
+        raise Interrupted(cancelled) from None
+    finally:
+        watcher.close()

@@ -1,8 +1,10 @@
 """Waiting for many vSphere tasks at once through the PropertyCollector.
 
-A collector of our own (destroyed afterwards) watches ``info.state`` and
-``info.error`` of every task; WaitForUpdatesEx blocks server-side until
-something changes, so there is no polling loop and no call per task.
+A collector of our own (destroyed afterwards) watches ``info.state``,
+``info.error`` and ``info.result`` of every task; WaitForUpdatesEx blocks
+server-side until something changes, so there is no polling loop and no call
+per task. Tasks can be added while others are running (one CreateFilter per
+batch), which is how bounded schedulers keep the pipeline full.
 """
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from vhpc_toolkit.errors import TaskFailed
+
+TASK_PROPS = ["info.state", "info.error", "info.result"]
 
 
 @dataclass
@@ -38,57 +42,86 @@ def fault_message(fault) -> str:
     return msg
 
 
+class TaskWatcher:
+    """A private PropertyCollector following a growing set of tasks."""
+
+    def __init__(self, session):
+        from pyVmomi import vmodl
+
+        self._pc = vmodl.query.PropertyCollector
+        self._collector = session.content.propertyCollector.CreatePropertyCollector()
+        self._version = ""
+        self._values: dict[str, dict[str, Any]] = {}
+        self.pending: dict[str, Any] = {}
+
+    def add(self, tasks: Iterable[Any]) -> None:
+        tasks = [t for t in tasks if t._moId not in self.pending]
+        if not tasks:
+            return
+        for t in tasks:
+            self.pending[t._moId] = t
+        spec = self._pc.FilterSpec(objectSet=[self._pc.ObjectSpec(obj=t) for t in tasks],
+                                   propSet=[self._pc.PropertySpec(type=type(tasks[0]), pathSet=TASK_PROPS)])
+        self._collector.CreateFilter(spec, partialUpdates=False)
+
+    def wait(self, max_wait: float) -> list[TaskOutcome]:
+        """Block until some task ends (or ``max_wait`` seconds pass); return those that ended."""
+        done: list[TaskOutcome] = []
+        deadline = time.monotonic() + max_wait
+        while self.pending and not done:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            update = self._collector.WaitForUpdatesEx(
+                self._version, self._pc.WaitOptions(maxWaitSeconds=max(1, min(60, int(remaining + 0.999)))))
+            if update is None:
+                continue
+            self._version = update.version
+            for fs in update.filterSet or []:
+                for oc in fs.objectSet or []:
+                    vals = self._values.setdefault(oc.obj._moId, {})
+                    for change in oc.changeSet or []:
+                        vals[change.name] = change.val
+                    state = vals.get("info.state")
+                    if oc.obj._moId in self.pending and state in ("success", "error"):
+                        done.append(TaskOutcome(
+                            task=self.pending.pop(oc.obj._moId), state=state, result=vals.get("info.result"),
+                            error=fault_message(vals.get("info.error")) if state == "error" else None))
+        return done
+
+    def close(self) -> None:
+        try:
+            self._collector.DestroyPropertyCollector()
+        except Exception:  # the session may be gone (Ctrl-C); the server reaps it with the session
+            pass
+
+
 def wait_for_tasks(session, tasks: Iterable[Any], timeout: float = 600.0,
                    on_done: Callable[[TaskOutcome], None] | None = None) -> dict[str, TaskOutcome]:
     """Wait until every task ends; returns outcomes keyed by task moid.
 
     Never raises for a failed task (the caller decides); raises TaskFailed on timeout.
     """
-    from pyVmomi import vmodl
-
     tasks = list(tasks)
-    pending = {t._moId: t for t in tasks}
     outcomes: dict[str, TaskOutcome] = {}
-    if not pending:
+    if not tasks:
         return outcomes
-    pc_type = vmodl.query.PropertyCollector
-    collector = session.content.propertyCollector.CreatePropertyCollector()
+    watcher = TaskWatcher(session)
     try:
-        spec = pc_type.FilterSpec(
-            objectSet=[pc_type.ObjectSpec(obj=t) for t in tasks],
-            propSet=[pc_type.PropertySpec(type=type(tasks[0]), pathSet=["info.state", "info.error", "info.result"])],
-        )
-        collector.CreateFilter(spec, partialUpdates=False)
+        watcher.add(tasks)
         deadline = time.monotonic() + timeout
-        version = ""
-        states: dict[str, dict[str, Any]] = {}
-        while pending:
+        while watcher.pending:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                names = ", ".join(sorted(pending))
+                names = ", ".join(sorted(watcher.pending))
                 raise TaskFailed(f"timed out after {timeout:.0f}s waiting for task(s) {names}")
-            update = collector.WaitForUpdatesEx(
-                version, pc_type.WaitOptions(maxWaitSeconds=max(1, min(60, int(remaining)))))
-            if update is None:
-                continue
-            version = update.version
-            for fs in update.filterSet or []:
-                for oc in fs.objectSet or []:
-                    vals = states.setdefault(oc.obj._moId, {})
-                    for change in oc.changeSet or []:
-                        vals[change.name] = change.val
-                    state = vals.get("info.state")
-                    moid = oc.obj._moId
-                    if moid in pending and state in ("success", "error"):
-                        outcome = TaskOutcome(
-                            task=pending.pop(moid), state=state, result=vals.get("info.result"),
-                            error=fault_message(vals.get("info.error")) if state == "error" else None)
-                        outcomes[moid] = outcome
-                        if on_done:
-                            on_done(outcome)
+            for outcome in watcher.wait(remaining):
+                outcomes[outcome.task._moId] = outcome
+                if on_done:
+                    on_done(outcome)
         return outcomes
     finally:
-        collector.DestroyPropertyCollector()
+        watcher.close()
 
 
 def wait_for_task(session, task, timeout: float = 600.0, what: str = "task"):
