@@ -40,9 +40,8 @@ type Lab struct {
 	client *vim25.Client // in-process client, used to build the inventory
 	dsDir  string        // folder behind COMPUTE01_vsanDatastore
 
-	srv    *labServer
-	calls  *callCounter
-	caFile string
+	srv   *labServer
+	calls *callCounter
 
 	rulesMu sync.Mutex // serializes rule checks with the actions they allow (rules.go)
 
@@ -98,20 +97,17 @@ func (l *Lab) WriteConf(file string) error {
 	if err := writeAtomic(ca, l.srv.certPEM, 0644); err != nil {
 		return err
 	}
-	l.caFile = ca
 	conf := fmt.Sprintf("# vhpc-sim lab vCenter (test lab, not a real vCenter)\n"+
 		"server: %s\nport: %d\nusername: %s\npassword: %s\nca_file: %s\n",
 		yamlQuote(l.ServerIP()), l.Port(), yamlQuote(LabUser), yamlQuote(LabPassword), yamlQuote(ca))
 	return writeAtomic(abs, []byte(conf), 0600)
 }
 
-// Close stops serving and removes the datastore folder and the CA file.
+// Close stops serving and removes the datastore folder. The files written
+// by WriteConf stay.
 func (l *Lab) Close() {
 	if l.srv != nil {
 		l.srv.close()
-	}
-	if l.caFile != "" {
-		_ = os.Remove(l.caFile)
 	}
 	l.cleanup()
 }
