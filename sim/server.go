@@ -17,12 +17,15 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"html"
+	"io"
 	"io/ioutil"
 	"log"
 	"math/big"
 	"net"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -90,7 +93,7 @@ func (l *Lab) serve() error {
 	s.http = &http.Server{
 		Handler:   http.HandlerFunc(l.serveHTTP),
 		TLSConfig: tlsConf,
-		ErrorLog:  log.New(ioutil.Discard, "", 0), // clients that drop TLS handshakes are not news
+		ErrorLog:  log.New(quietTLSErrors{}, "", log.LstdFlags),
 	}
 	l.srv = s
 	go func() {
@@ -131,8 +134,63 @@ func (l *Lab) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		body = l.routeCall(call, body)
 		r.Body = ioutil.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
+		l.serveSOAP(w, r, call)
+		return
 	}
 	l.srv.inner.ServeHTTP(w, r)
+}
+
+// serveSOAP hands a SOAP call to the simulator and turns a panic in the
+// simulator into a SOAP answer rather than a dropped connection. The stock
+// PropertyCollector.Fetch (which pyVmomi uses for every attribute read)
+// panics on an unset property such as VirtualMachine.snapshot; vCenter
+// answers such a Fetch with an empty FetchResponse (None in pyVmomi).
+func (l *Lab) serveSOAP(w http.ResponseWriter, r *http.Request, call soapCall) {
+	tw := &trackingWriter{ResponseWriter: w}
+	defer func() {
+		p := recover()
+		if p == nil {
+			return
+		}
+		if p == http.ErrAbortHandler || tw.started {
+			panic(p)
+		}
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		if call.method == "Fetch" {
+			w.WriteHeader(http.StatusOK)
+			_, _ = io.WriteString(w, soapEnvelope(`<FetchResponse xmlns="urn:vim25"></FetchResponse>`))
+			return
+		}
+		log.Printf("panic in %s: %v\n%s", call.method, p, debug.Stack())
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = io.WriteString(w, soapEnvelope(`<soapenv:Fault><faultcode>ServerFaultCode</faultcode>`+
+			`<faultstring>vhpc-sim internal error in `+html.EscapeString(call.method)+`</faultstring>`+
+			`<detail><SystemErrorFault xmlns="urn:vim25" xsi:type="SystemError"><reason>simulator panic</reason></SystemErrorFault></detail>`+
+			`</soapenv:Fault>`))
+	}()
+	l.srv.inner.ServeHTTP(tw, r)
+}
+
+func soapEnvelope(body string) string {
+	return xml.Header + `<soapenv:Envelope xmlns:soapenc="http://schemas.xmlsoap.org/soap/encoding/"` +
+		` xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema"` +
+		` xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>` + body + `</soapenv:Body></soapenv:Envelope>`
+}
+
+// trackingWriter records whether a response has been started.
+type trackingWriter struct {
+	http.ResponseWriter
+	started bool
+}
+
+func (t *trackingWriter) WriteHeader(code int) {
+	t.started = true
+	t.ResponseWriter.WriteHeader(code)
+}
+
+func (t *trackingWriter) Write(p []byte) (int, error) {
+	t.started = true
+	return t.ResponseWriter.Write(p)
 }
 
 // soapCall is what the lab needs to know about a SOAP request.
@@ -270,4 +328,15 @@ func newCertificate(ip net.IP) (tls.Certificate, []byte, error) {
 	}
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, certPEM, nil
+}
+
+// quietTLSErrors passes the http.Server's error log to the standard logger,
+// except TLS handshake errors (clients probing the port are not news).
+type quietTLSErrors struct{}
+
+func (quietTLSErrors) Write(p []byte) (int, error) {
+	if !bytes.Contains(p, []byte("TLS handshake error")) {
+		log.Print(string(p))
+	}
+	return len(p), nil
 }

@@ -409,3 +409,28 @@ func TestDebugCalls(t *testing.T) {
 		t.Errorf("after reset %+v", rep)
 	}
 }
+
+// The stock simulator panics on a Fetch of an unset property; pyVmomi reads
+// every attribute with Fetch, so the lab answers with an empty response.
+func TestFetchUnsetProperty(t *testing.T) {
+	ctx := context.Background()
+	c := login(t)
+	defer c.Logout(ctx)
+	tmpl, err := find.NewFinder(c.Client, true).VirtualMachine(ctx, "/"+DatacenterName+"/vm/"+TemplateName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := readConf(t)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: caPool(t, conf["ca_file"])}}}
+	body := soapEnvelope(`<Fetch xmlns="urn:vim25"><_this type="VirtualMachine">` + tmpl.Reference().Value +
+		`</_this><prop>snapshot</prop></Fetch>`)
+	resp, err := hc.Post("https://"+conf["server"]+":"+conf["port"]+"/sdk", "text/xml", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := ioutil.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(out), "FetchResponse") {
+		t.Errorf("status %d: %s", resp.StatusCode, out)
+	}
+}
