@@ -421,7 +421,7 @@ func TestFetchUnsetProperty(t *testing.T) {
 		t.Fatal(err)
 	}
 	conf := readConf(t)
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: caPool(t, conf["ca_file"])}}}
+	hc := &c.Client.Client.Client // the session's http.Client, with its cookie
 	body := soapEnvelope(`<Fetch xmlns="urn:vim25"><_this type="VirtualMachine">` + tmpl.Reference().Value +
 		`</_this><prop>snapshot</prop></Fetch>`)
 	resp, err := hc.Post("https://"+conf["server"]+":"+conf["port"]+"/sdk", "text/xml", strings.NewReader(body))
