@@ -24,6 +24,16 @@ def _bool_word(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected yes/no, got {text!r}")
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return value
+
+
 def _vm_or_file(p: argparse.ArgumentParser, what: str) -> None:
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--vm", help=_VM_HELP.format(what=what))
@@ -187,4 +197,14 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--plan", action="store_true",
                        help="Show the expansion of the file (VMs, switches); needs no vCenter")
     p.add_argument("--file", required=True, help="Cluster configuration file")
+    p.add_argument("--rollback", action="store_true",
+                   help="--create: destroy what this run created if anything failed")
+    p.add_argument("--allow-power-off", action="store_true",
+                   help="--create: power off existing VMs whose cpu/memory must change, then power on")
+    p.add_argument("--max-concurrency", type=_positive, default=32, metavar="N",
+                   help="tasks in flight in total (default: %(default)s)")
+    p.add_argument("--max-per-host", type=_positive, default=8, metavar="N",
+                   help="provisioning tasks in flight per host (default: %(default)s)")
+    p.add_argument("--ip-timeout", type=_positive, default=300, metavar="SECONDS",
+                   help="how long to wait, overall, for the VMs' guest IPs (default: %(default)s)")
     return main

@@ -10,8 +10,8 @@ from vhpc_toolkit.errors import NotImplementedCommand
 
 MODULES: dict[str, str | None] = {
     "view": "view", "clone": "clone", "destroy": "destroy", "power": "power", "cpumem": "cpumem",
-    "network": "network", "network_cfg": "network_cfg", "post": None, "passthru": None, "sriov": None,
-    "pvrdma": None, "vgpu": None, "svs": None, "dvs": None, "latency": "latency", "cluster": "cluster",
+    "network": "network", "network_cfg": "network_cfg", "post": None, "passthru": "passthru", "sriov": "sriov",
+    "pvrdma": "pvrdma", "vgpu": "vgpu", "svs": None, "dvs": None, "latency": "latency", "cluster": "cluster",
 }
 
 

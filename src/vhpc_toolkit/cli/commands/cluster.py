@@ -2,19 +2,109 @@
 from __future__ import annotations
 
 from vhpc_toolkit.clusterfile import parse_cluster_file
-from vhpc_toolkit.errors import NotImplementedCommand
+from vhpc_toolkit.errors import InputError, ValidationFailed
 from vhpc_toolkit.output.jsonout import print_json
 from vhpc_toolkit.output.plan import plan_document, render_plan
 
 
+def confirm(ctx, question: str) -> bool:
+    """--yes answers yes; a terminal is asked; anything else is an error (never guess)."""
+    if ctx.yes:
+        return True
+    if not ctx.interactive:
+        raise InputError(f"{question} (not a terminal: add --yes to confirm)")
+    from rich.prompt import Confirm
+
+    return Confirm.ask(question, console=ctx.err, default=False)
+
+
 def run(ctx, args) -> int:
-    spec = parse_cluster_file(args.file)
     if args.plan:
+        spec = parse_cluster_file(args.file)
         if ctx.output == "json":
             print_json(plan_document(spec), ctx.out)
         else:
             render_plan(spec, ctx.out)
         return 0
-    action = "--create" if args.create else "--destroy"
-    raise NotImplementedCommand(f"`cluster {action}` is not built yet in this version of vhpc_toolkit "
-                                "(`cluster --plan` shows what the file describes)")
+    spec = parse_cluster_file(args.file)
+    return _create(ctx, args, spec) if args.create else _destroy(ctx, args, spec)
+
+
+def _create(ctx, args, spec) -> int:
+    from vhpc_toolkit.cluster.apply import ApplyOptions, apply_plan
+    from vhpc_toolkit.cluster.devices import check_devices
+    from vhpc_toolkit.cluster.inventory import read_cluster_inventory
+    from vhpc_toolkit.cluster.plan import plan_cluster, plan_rows
+    from vhpc_toolkit.output.cluster import render_actions, render_result
+
+    session = ctx.session()
+    plan = plan_cluster(read_cluster_inventory(session), spec, allow_power_off=args.allow_power_off)
+    offers = check_devices(session, plan)
+    if plan.problems:
+        raise ValidationFailed(plan.problems + [f"{len(plan.problems)} problem(s); nothing was changed"])
+    rows = plan_rows(plan)
+    switch_rows = [{"name": s.spec.name, "kind": s.spec.kind, "action": s.action, "detail": s.detail}
+                   for s in plan.switches]
+    if plan.up_to_date:
+        if ctx.output == "json":
+            print_json({"up_to_date": True, "switches": switch_rows, "vms": rows}, ctx.out)
+        else:
+            drift = [r for r in rows if r["drift"]]
+            if drift:
+                render_actions(drift, [], ctx.out)
+            ctx.out.print(f"cluster {spec.path}: up to date ({len(rows)} VM(s), {len(switch_rows)} switch(es))"
+                          + (f"; {len(drift)} VM(s) differ from the file (see drift)" if drift else ""),
+                          highlight=False)
+        return 0
+    if ctx.output != "json":
+        render_plan(spec, ctx.out)
+        render_actions(rows, switch_rows, ctx.out)
+    if not confirm(ctx, "Create/update the cluster as planned above?"):
+        ctx.err.print("nothing was changed")
+        return 1
+    options = ApplyOptions(max_concurrency=args.max_concurrency, max_per_host=args.max_per_host,
+                           ip_timeout=args.ip_timeout, rollback=args.rollback)
+    progress = _progress(ctx, len(plan.vms))
+    result = apply_plan(session, plan, options, offers, on_event=progress)
+    if ctx.output == "json":
+        print_json(result.to_dict(), ctx.out)
+    else:
+        render_result(result, ctx.out)
+    return 1 if result.failed else 0
+
+
+def _progress(ctx, total: int):
+    """Failures as they happen, on the error stream (results go to stdout)."""
+    def event(kind, item):
+        if kind == "vm" and getattr(item, "status", "") == "failed":
+            ctx.err.print(f"[red]failed:[/] {item.name}: {item.detail}", highlight=False)
+    return event
+
+
+def _destroy(ctx, args, spec) -> int:
+    from vhpc_toolkit.cluster.destroy import destroy_cluster, plan_destroy
+    from vhpc_toolkit.output.report import render_report
+
+    session = ctx.session()
+    _, plan = plan_destroy(session, spec)
+    if ctx.output != "json":
+        names = ", ".join(o.name for o in plan.present) or "none"
+        ctx.out.print(f"to destroy: {len(plan.present)} VM(s): {names}", highlight=False)
+        if plan.absent:
+            ctx.out.print(f"absent (nothing to do): {', '.join(plan.absent)}", highlight=False)
+        if plan.switches:
+            ctx.out.print("then switches: " + ", ".join(f"{s.name} ({s.kind})" for s in plan.switches),
+                          highlight=False)
+    if (plan.present or plan.switches) and not confirm(ctx, f"Destroy {len(plan.present)} VM(s) of {spec.path}?"):
+        ctx.err.print("nothing was changed")
+        return 1
+    report, switch_rows = destroy_cluster(session, plan, concurrency=args.max_concurrency)
+    if ctx.output == "json":
+        doc = report.to_dict()
+        doc["switches"] = switch_rows
+        print_json(doc, ctx.out)
+        return 1 if report.failed or any(r["status"] == "failed" for r in switch_rows) else 0
+    code = render_report(report, ctx)
+    for row in switch_rows:
+        ctx.out.print(f"switch {row['name']} ({row['kind']}): {row['status']}: {row['detail']}", highlight=False)
+    return code or (1 if any(r["status"] == "failed" for r in switch_rows) else 0)

@@ -1,0 +1,1 @@
+"""The cluster engine: a cluster file's desired state planned against one inventory read, then applied."""

@@ -1,0 +1,235 @@
+"""Apply a cluster plan: switches, then one CloneVM_Task per new VM (bounded per host and in
+total), reconfigure/power existing ones, wait for guest IPs, and report every VM."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from vhpc_toolkit.cluster.build import build_clone_spec
+from vhpc_toolkit.cluster.plan import CREATE, DRIFT, NOTHING, RECONFIGURE, ClusterPlan, VMPlan
+from vhpc_toolkit.errors import VhpcError
+from vhpc_toolkit.ops.clone import _template_snapshot
+from vhpc_toolkit.ops.networks import PROPS as NETWORK_PROPS, find_portgroup
+from vhpc_toolkit.ops.results import CHANGED, FAILED, UNCHANGED, VMResult
+from vhpc_toolkit.ops.runner import Interrupted, Job, run_jobs
+from vhpc_toolkit.vsphere.guestinfo import wait_for_ips
+from vhpc_toolkit.vsphere.inventory import read_inventory
+
+
+@dataclass
+class ApplyOptions:
+    max_concurrency: int = 32
+    max_per_host: int = 8
+    ip_timeout: float = 300.0
+    rollback: bool = False
+
+
+@dataclass
+class VMOutcome:
+    name: str
+    host: str | None = None
+    action: str = NOTHING
+    status: str = "up to date"        # created | reconfigured | powered on | up to date | drift | failed | rolled back
+    ip: str | None = None
+    devices: list[str] = field(default_factory=list)
+    detail: str = ""
+    ref: Any = None
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "host": self.host, "action": self.action, "status": self.status,
+                "ip": self.ip, "devices": self.devices, "detail": self.detail}
+
+
+@dataclass
+class ClusterResult:
+    switches: list[dict]
+    vms: list[VMOutcome]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[VMOutcome]:
+        return [v for v in self.vms if v.status in ("failed", "rolled back")] + \
+            [s for s in self.switches if s["status"] == "failed"]
+
+    def summary(self) -> str:
+        counts: dict[str, int] = {}
+        for v in self.vms:
+            counts[v.status] = counts.get(v.status, 0) + 1
+        parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        return f"{len(self.vms)} VM(s): {parts}"
+
+    def to_dict(self) -> dict:
+        return {"switches": self.switches, "vms": [v.to_dict() for v in self.vms],
+                "notes": self.notes, "summary": self.summary()}
+
+
+def _devices(plan: VMPlan) -> list[str]:
+    vm = plan.spec
+    out = [f"gpu {d}" for d in vm.device or []]
+    if vm.vgpu:
+        out.append(f"vgpu {vm.vgpu}")
+    if vm.sriov_port_group:
+        out.append(f"sriov {vm.sriov_port_group}")
+    if vm.pvrdma_port_group:
+        out.append(f"pvrdma {vm.pvrdma_port_group}")
+    return out
+
+
+def apply_switches(session, plan: ClusterPlan, on_event=None) -> list[dict]:
+    from vhpc_toolkit.ops.switches import create_dvs, create_svs
+
+    rows = []
+    for sp in plan.switches:
+        sw = sp.spec
+        row = {"name": sw.name, "kind": sw.kind, "hosts": list(sw.host), "port_group": sw.port_group,
+               "status": "up to date", "detail": sp.detail}
+        if sp.action == "create":
+            if sw.kind == "svs":
+                report = create_svs(session, sw.name, sw.host, sw.pnic[0] if sw.pnic else None, sw.port_group)
+            else:
+                report = create_dvs(session, sw.name, sw.host, sw.pnic, sw.port_group, sw.datacenter)
+            failed = [r for r in report.results if r.failed]
+            row["status"] = "failed" if failed else "created"
+            row["detail"] = "; ".join(f"{r.vm}: {r.detail}" for r in failed) or report.summary()
+        rows.append(row)
+        if on_event:
+            on_event("switch", row)
+    return rows
+
+
+def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
+               on_event: Callable[[str, Any], None] | None = None) -> ClusterResult:
+    snap = plan.snap
+    outcomes = {p.name: VMOutcome(name=p.name, host=p.host_name(snap), action=p.action, devices=_devices(p),
+                                  ref=p.existing.ref if p.existing else None) for p in plan.vms}
+    switch_rows = apply_switches(session, plan, on_event)
+    if any(r["status"] == "failed" for r in switch_rows):
+        for o in outcomes.values():
+            if o.action == CREATE:
+                o.status, o.detail = "failed", "not created: a switch of the file could not be created"
+        return ClusterResult(switch_rows, list(outcomes.values()))
+
+    # Port groups made just now are only known after the switches exist: read networks again.
+    net_snap = read_inventory(session, {k: list(v) for k, v in NETWORK_PROPS.items()}) \
+        if any(r["status"] == "created" for r in switch_rows) else snap
+    creates = [p for p in plan.vms if p.action == CREATE]
+
+    jobs: list[Job] = []
+    snapshots: dict[str, Any] = {}
+    for p in creates:
+        out = outcomes[p.name]
+        dc = snap.ancestor(p.placement.host, "Datacenter")
+        try:
+            def find_pg(name, dvs_name, dc=dc):
+                return find_portgroup(net_snap, name, net_snap.by_ref(dc.ref) if dc else None, dvs_name)
+            snapshot_ref = None
+            if p.spec.linked:
+                if p.template.moid not in snapshots:
+                    snapshots[p.template.moid] = _template_snapshot(session, p.template)
+                snapshot_ref = snapshots[p.template.moid]
+            spec = build_clone_spec(p, snap, offers.get(p.placement.host.moid), find_pg, snapshot_ref)
+        except (VhpcError, ValueError, KeyError) as exc:
+            out.status, out.detail = "failed", f"clone spec: {exc}"
+            continue
+        result = VMResult(p.name)
+
+        def created(vm_ref, out=out):
+            out.ref = vm_ref
+
+        jobs.append(Job(result=result, key=p.placement.host.moid, on_success=created,
+                        start=lambda p=p, spec=spec: p.template.ref.CloneVM_Task(
+                            folder=p.placement.folder.ref if hasattr(p.placement.folder, "ref") else p.placement.folder,
+                            name=p.name, spec=spec)))
+    job_outcome = {id(j.result): outcomes[j.result.vm] for j in jobs}
+
+    def clone_event(result: VMResult):
+        out = job_outcome[id(result)]
+        if result.status == CHANGED:
+            out.status, out.detail = "created", "cloned" + (" and powered on" if _plan(plan, out.name).spec.power == "on" else "")
+        else:
+            out.status, out.detail = "failed", result.detail
+        if on_event:
+            on_event("vm", out)
+
+    # Existing VMs: one ReconfigVM_Task each where something changes, then power on.
+    for p in plan.vms:
+        if p.action == RECONFIGURE and p.config_spec is not None:
+            res = VMResult(p.name)
+            job_outcome[id(res)] = outcomes[p.name]
+            jobs.append(Job(result=res, key=p.existing.get("runtime.host")._moId if p.existing.get("runtime.host") else "",
+                            start=lambda p=p: p.existing.ref.ReconfigVM_Task(spec=p.config_spec)))
+
+    def event(result: VMResult):
+        out = job_outcome[id(result)]
+        if out.action == CREATE:
+            clone_event(result)
+            return
+        if result.status == CHANGED:
+            out.status, out.detail = "reconfigured", "; ".join(str(c) for c in _plan(plan, out.name).changes)
+        else:
+            out.status, out.detail = "failed", result.detail
+        if on_event:
+            on_event("vm", out)
+
+    try:
+        run_jobs(session, jobs, concurrency=options.max_concurrency, per_key=options.max_per_host, on_event=event)
+        power_jobs = []
+        for p in plan.vms:
+            out = outcomes[p.name]
+            if p.power_on and out.status != "failed":
+                res = VMResult(p.name)
+                power_jobs.append(Job(result=res, key="", start=p.existing.ref.PowerOnVM_Task))
+        run_jobs(session, power_jobs, concurrency=options.max_concurrency)
+        for j in power_jobs:
+            out = outcomes[j.result.vm]
+            if j.result.failed:
+                out.status, out.detail = "failed", f"power on: {j.result.detail}"
+            else:
+                out.detail = (out.detail + "; " if out.status == "reconfigured" else "") + "powered on"
+                if out.status != "reconfigured":
+                    out.status = "powered on"
+    except Interrupted as exc:
+        for r in exc.cancelled:
+            outcomes[r.vm].status, outcomes[r.vm].detail = "failed", r.detail
+        raise
+
+    for p in plan.vms:
+        out = outcomes[p.name]
+        if p.action == DRIFT and out.status == "up to date":
+            out.status, out.detail = "drift", "; ".join(p.drift)
+        elif p.drift and out.status != "failed":
+            out.detail = "; ".join(filter(None, [out.detail] + p.drift))
+
+    # Guest IPs: every VM that should be running, in one wait with one timeout.
+    running = [o for p, o in ((p, outcomes[p.name]) for p in plan.vms)
+               if p.spec.power == "on" and o.status != "failed" and o.ref is not None]
+    if running:
+        ips = wait_for_ips(session, [o.ref for o in running], options.ip_timeout)
+        for o in running:
+            o.ip = ips[o.ref._moId]["ip"]
+    result = ClusterResult(switch_rows, [outcomes[p.name] for p in plan.vms])
+    missing_ip = [o.name for o in running if not o.ip]
+    if missing_ip:
+        result.notes.append(f"no guest IP within {options.ip_timeout:.0f}s: {', '.join(missing_ip)}")
+    if options.rollback and result.failed:
+        rollback(session, result)
+    return result
+
+
+def _plan(plan: ClusterPlan, name: str) -> VMPlan:
+    return next(p for p in plan.vms if p.name == name)
+
+
+def rollback(session, result: ClusterResult) -> None:
+    """Destroy what this run created (after something failed)."""
+    created = [o for o in result.vms if o.status == "created" and o.ref is not None]
+    off = [Job(result=VMResult(o.name), start=o.ref.PowerOffVM_Task) for o in created]
+    run_jobs(session, off)
+    gone = [Job(result=VMResult(o.name), start=o.ref.Destroy_Task) for o in created]
+    run_jobs(session, gone)
+    for o, job in zip(created, gone):
+        if job.result.failed:
+            o.detail += f"; rollback failed: {job.result.detail}"
+        else:
+            o.status, o.detail, o.ip = "rolled back", "created, then destroyed by --rollback", None
+    result.notes.append(f"--rollback destroyed {sum(not j.result.failed for j in gone)} VM(s) created by this run")

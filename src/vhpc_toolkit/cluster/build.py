@@ -1,0 +1,86 @@
+"""One CloneSpec per new VM carrying everything: compute, reservations, shares, latency,
+extraConfig, every device, guest customization and power-on."""
+from __future__ import annotations
+
+import copy
+from typing import Callable
+
+from vhpc_toolkit.cluster.desired import compute_request
+from vhpc_toolkit.cluster.plan import VMPlan
+from vhpc_toolkit.specs.clone import clone_spec
+from vhpc_toolkit.specs.compute import apply_compute
+from vhpc_toolkit.specs.customization import customization_spec
+from vhpc_toolkit.specs.latency import apply_latency
+from vhpc_toolkit.specs.nic import PortGroupRef, nic_backing, nic_network_name
+from vhpc_toolkit.specs.passthrough import check_mmio_size, mmio_extra_config, normalize_id, passthrough_device
+from vhpc_toolkit.specs.pvrdma import pvrdma_adapter
+from vhpc_toolkit.specs.sriov import sriov_adapter
+from vhpc_toolkit.specs.vgpu import vgpu_device
+from vhpc_toolkit.vsphere.inventory import Snapshot
+
+DEFAULT_MMIO_GB = 256
+
+# find_pg(name, dvs_name) -> PortGroupRef, resolved within the VM's datacenter
+PortGroupFinder = Callable[[str, "str | None"], PortGroupRef]
+
+
+def template_nics(template) -> list:
+    from pyVmomi import vim
+
+    return sorted((d for d in template.get("config.hardware.device") or []
+                   if isinstance(d, vim.vm.device.VirtualEthernetCard)), key=lambda d: d.key)
+
+
+def build_config(plan: VMPlan, snap: Snapshot, offer, find_pg: PortGroupFinder):
+    """The ConfigSpec of a new VM and the number of adapters it will have (for customization)."""
+    from pyVmomi import vim
+
+    vm, template, host = plan.spec, plan.template, plan.placement.host
+    mhz = host.get("summary.hardware.cpuMhz")
+    config = vim.vm.ConfigSpec()
+    apply_compute(config, template.props, compute_request(vm), mhz)
+    if vm.latency:
+        apply_latency(config, {**template.props}, vm.latency, mhz)
+    changes = []
+    nics = template_nics(template)
+    main_index = 0
+    if vm.port_group:
+        names = {}
+        current = [nic_network_name(d, names) for d in nics]
+        if vm.port_group in current:
+            main_index = current.index(vm.port_group)
+        elif nics:
+            nic = copy.copy(nics[0])  # same device, new backing
+            nic.backing = nic_backing(find_pg(vm.port_group, None))
+            changes.append(vim.vm.device.VirtualDeviceSpec(operation="edit", device=nic))
+        else:
+            from vhpc_toolkit.specs.nic import add_nic
+            changes.append(add_nic(find_pg(vm.port_group, None)))
+    adapters = max(len(nics), 1 if vm.port_group else 0)
+    if vm.device:
+        infos = [offer.passthrough_by_id()[normalize_id(d)] for d in vm.device]
+        size = vm.mmio_size or DEFAULT_MMIO_GB
+        check_mmio_size(size, [i.pciDevice for i in infos])
+        changes += [passthrough_device(i) for i in infos]
+        config.extraConfig = mmio_extra_config(size)
+    if vm.vgpu:
+        changes.append(vgpu_device(vm.vgpu))
+    if vm.sriov_port_group:
+        changes.append(sriov_adapter(offer.sriov_by_id()[normalize_id(vm.pf)], find_pg(vm.sriov_port_group, vm.dvs_name)))
+        adapters += 1
+    if vm.pvrdma_port_group:
+        changes.append(pvrdma_adapter(find_pg(vm.pvrdma_port_group, vm.dvs_name)))
+        adapters += 1
+    if changes:
+        config.deviceChange = changes
+    return config, adapters, main_index
+
+
+def build_clone_spec(plan: VMPlan, snap: Snapshot, offer, find_pg: PortGroupFinder, snapshot_ref=None):
+    vm, placement = plan.spec, plan.placement
+    config, adapters, main_index = build_config(plan, snap, offer, find_pg)
+    custom = customization_spec(plan.network, adapters, main_index) if plan.network else None
+    return clone_spec(host=placement.host.ref, pool=placement.pool,
+                      datastore=placement.datastore.ref if placement.datastore else None,
+                      linked=bool(vm.linked), snapshot=snapshot_ref, config=config, customization=custom,
+                      power_on=vm.power == "on")

@@ -1,0 +1,21 @@
+"""What a VMSpec asks of compute: the cluster file's keys as one ComputeRequest and latency level."""
+from __future__ import annotations
+
+from vhpc_toolkit.clusterfile import VMSpec
+from vhpc_toolkit.specs.compute import ComputeRequest
+
+
+def needs_full_memory(vm: VMSpec) -> bool:
+    # Passthrough and vGPU devices only power on with all memory reserved (locked to max).
+    return bool(vm.device or vm.vgpu or vm.latency == "high" or vm.memory_reservation)
+
+
+def compute_request(vm: VMSpec) -> ComputeRequest:
+    cpu_res = True if vm.latency == "high" else vm.cpu_reservation
+    mem_res = True if needs_full_memory(vm) else vm.memory_reservation
+    return ComputeRequest(cpu=vm.cpu, memory_gb=vm.memory, cpu_shares=vm.cpu_shares,
+                          memory_shares=vm.memory_shares, cpu_reservation=cpu_res, memory_reservation=mem_res)
+
+
+def wants_customization(vm: VMSpec) -> bool:
+    return bool(vm.port_group and (vm.is_dhcp or vm.ip))

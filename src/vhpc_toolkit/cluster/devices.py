@@ -1,0 +1,80 @@
+"""Device checks of a cluster plan against what each host offers, counting the file's own VMs."""
+from __future__ import annotations
+
+from collections import Counter
+
+from vhpc_toolkit.cluster.plan import CREATE, ClusterPlan
+from vhpc_toolkit.ops.devices import (check_passthrough, check_pvrdma, check_sriov, check_vgpu, host_offers,
+                                      in_use_on, vfs_in_use)
+from vhpc_toolkit.specs.passthrough import check_mmio_size, normalize_id
+
+
+def needs_offer(vm) -> bool:
+    return bool(vm.device or vm.vgpu or vm.sriov_port_group or vm.pvrdma_port_group)
+
+
+def check_devices(session, plan: ClusterPlan) -> dict:
+    """Append every device problem to ``plan.problems``; return the host offers (by host moid)."""
+    snap = plan.snap
+    creates = [p for p in plan.vms if p.action == CREATE and needs_offer(p.spec)]
+    offers = host_offers(session, snap, [p.placement.host for p in creates]) if creates else {}
+    claims: dict[str, dict[str, str]] = {}   # host moid -> pci id -> VM of this file
+    vf_claims: Counter = Counter()           # (host moid, pf) -> VFs the file's VMs take
+    file_dvs = {sw.name: set(sw.host) for sw in plan.spec.dvs}
+    for p in creates:
+        vm, host = p.spec, p.placement.host
+        where = f"{plan.spec.path}:{vm.line}"
+        offer = offers[host.moid]
+        problems = []
+        powered = vm.power == "on"
+        if vm.device:
+            taken = {**in_use_on(snap, host.moid), **claims.get(host.moid, {})}
+            problems += check_passthrough(vm.name, host.name, offer, vm.device, taken)
+            if powered:
+                for d in vm.device:
+                    claims.setdefault(host.moid, {})[normalize_id(d)] = vm.name
+            by_id = offer.passthrough_by_id()
+            try:
+                check_mmio_size(vm.mmio_size or 256, [by_id[normalize_id(d)].pciDevice for d in vm.device
+                                                      if normalize_id(d) in by_id])
+            except ValueError as exc:
+                problems.append(f"VM {vm.name}: {exc}")
+        if vm.vgpu:
+            problems += check_vgpu(vm.name, host.name, offer, vm.vgpu)
+        if vm.sriov_port_group:
+            if not vm.pf:
+                problems.append(f"VM {vm.name}: sriov_port_group needs pf (the physical function's PCI id)")
+            else:
+                key = (host.moid, normalize_id(vm.pf))
+                used = vfs_in_use(snap, host.moid, vm.pf) + vf_claims[key]
+                problems += check_sriov(vm.name, host.name, offer, vm.pf, used)
+                if powered:
+                    vf_claims[key] += 1
+        if vm.pvrdma_port_group:
+            problems += _check_pvrdma(plan, p, file_dvs)
+        plan.problems.extend(f"{where}: {msg}" for msg in problems)
+    return offers
+
+
+def _check_pvrdma(plan: ClusterPlan, p, file_dvs: dict[str, set[str]]) -> list[str]:
+    snap, vm, host = plan.snap, p.spec, p.placement.host
+    dvs_name = vm.dvs_name
+    if dvs_name is None:
+        pg = next((o for o in snap.of_type("DistributedVirtualPortgroup") if o.name == vm.pvrdma_port_group), None)
+        switch = snap.by_ref(pg.get("config.distributedVirtualSwitch")) if pg is not None else None
+        if switch is None:
+            dvs_name = next((sw.name for sw in plan.spec.dvs if sw.port_group == vm.pvrdma_port_group), None)
+            if dvs_name is None:
+                return [f"VM {vm.name}: pvrdma_port_group {vm.pvrdma_port_group} is not on a distributed switch"]
+        else:
+            dvs_name = switch.name
+    if dvs_name in file_dvs:  # the file creates (or completes) this switch with these hosts
+        if host.name in file_dvs[dvs_name]:
+            return []
+        return [f"VM {vm.name}: host {host.name} is not among the hosts of _DVS_ {dvs_name} "
+                f"({', '.join(sorted(file_dvs[dvs_name]))})"]
+    switch = next((o for o in snap.of_type("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch")
+                   if o.name == dvs_name), None)
+    if switch is None:
+        return [f"VM {vm.name}: distributed switch {dvs_name} not found"]
+    return check_pvrdma(vm.name, host.name, host.moid, dvs_name, switch.get("summary.hostMember") or [])

@@ -1,0 +1,258 @@
+"""Plan a cluster: for each switch and VM, create / reconfigure / nothing, and every problem found
+before anything changes.
+
+Everything here works on one inventory snapshot (cluster/inventory.py) plus the
+host offers of the hosts VMs land on; nothing here changes vCenter.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from vhpc_toolkit.clusterfile import ClusterSpec, SwitchSpec, VMSpec
+from vhpc_toolkit.cluster.desired import compute_request, wants_customization
+from vhpc_toolkit.errors import VhpcError
+from vhpc_toolkit.ops.placement import Placement, place
+from vhpc_toolkit.specs import Change
+from vhpc_toolkit.specs.compute import ResizeRefused, apply_compute
+from vhpc_toolkit.specs.customization import BadNetworkValue, GuestNetwork, default_hostname
+from vhpc_toolkit.specs.latency import apply_latency, current_level
+from vhpc_toolkit.vsphere.inventory import Obj, Snapshot
+
+CREATE, RECONFIGURE, NOTHING, DRIFT = "create", "reconfigure", "nothing", "drift"
+
+
+@dataclass
+class SwitchPlan:
+    spec: SwitchSpec
+    action: str = NOTHING          # create | nothing
+    detail: str = ""
+
+
+@dataclass
+class VMPlan:
+    spec: VMSpec
+    action: str = NOTHING
+    existing: Obj | None = None
+    template: Obj | None = None
+    placement: Placement | None = None
+    changes: list[Change] = field(default_factory=list)   # reconfigure: what will change
+    drift: list[str] = field(default_factory=list)        # differences left as they are
+    power_on: bool = False                                # an existing VM to power on
+    power_cycle: bool = False                             # power off, reconfigure, power on
+    network: GuestNetwork | None = None
+    config_spec: Any = None                               # reconfigure: the one spec to send
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def host_name(self, snap: Snapshot) -> str | None:
+        if self.placement is not None:
+            return self.placement.host.name
+        if self.existing is not None:
+            host = snap.by_ref(self.existing.get("runtime.host"))
+            return host.name if host else None
+        return None
+
+
+@dataclass
+class ClusterPlan:
+    spec: ClusterSpec
+    snap: Snapshot
+    switches: list[SwitchPlan]
+    vms: list[VMPlan]
+    problems: list[str]
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for p in self.vms:
+            out[p.action] = out.get(p.action, 0) + 1
+        return out
+
+    @property
+    def up_to_date(self) -> bool:
+        return all(p.action in (NOTHING, DRIFT) and not p.power_on for p in self.vms) and \
+            all(s.action == NOTHING for s in self.switches)
+
+
+def _where(spec: ClusterSpec, line: int) -> str:
+    return f"{spec.path}:{line}"
+
+
+# --- switches ------------------------------------------------------------------------------------
+
+def _plan_svs(snap: Snapshot, sw: SwitchSpec, problems: list[str], where: str) -> SwitchPlan:
+    missing = []
+    for host_name in sw.host:
+        try:
+            host = snap.find("HostSystem", host_name, what="host")
+        except VhpcError as exc:
+            problems.append(f"{where}: switch {sw.name}: {exc}")
+            continue
+        switches = {s.name: s for s in host.get("config.network.vswitch") or []}
+        pgs = {p.spec.name: p.spec.vswitchName for p in host.get("config.network.portgroup") or []}
+        pnics = {p.device for p in host.get("config.network.pnic") or []}
+        for nic in sw.pnic:
+            if nic not in pnics:
+                problems.append(f"{where}: switch {sw.name}: host {host_name} has no physical NIC {nic} "
+                                f"(it has {', '.join(sorted(pnics))})")
+        if sw.name in switches and pgs.get(sw.port_group) == sw.name:
+            continue
+        if sw.port_group in pgs and pgs[sw.port_group] != sw.name:
+            problems.append(f"{where}: switch {sw.name}: port group {sw.port_group} already exists on host "
+                            f"{host_name} on switch {pgs[sw.port_group]}")
+        missing.append(host_name)
+    if missing:
+        return SwitchPlan(sw, "create", f"create on {len(missing)} host(s)")
+    return SwitchPlan(sw, NOTHING, "exists on every host")
+
+
+def _plan_dvs(snap: Snapshot, sw: SwitchSpec, problems: list[str], where: str) -> SwitchPlan:
+    for host_name in sw.host:
+        try:
+            snap.find("HostSystem", host_name, what="host")
+        except VhpcError as exc:
+            problems.append(f"{where}: switch {sw.name}: {exc}")
+    existing = [o for o in snap.of_type("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch")
+                if o.name == sw.name]
+    if not existing:
+        return SwitchPlan(sw, "create", f"create with {len(sw.host)} host(s)")
+    members = {snap.by_ref(h).name for h in existing[0].get("summary.hostMember") or [] if snap.by_ref(h)}
+    pgs = [o for o in snap.of_type("DistributedVirtualPortgroup") if o.name == sw.port_group]
+    missing = sorted(set(sw.host) - members)
+    if missing or not pgs:
+        return SwitchPlan(sw, "create", "add " + ", ".join(missing + ([] if pgs else [f"port group {sw.port_group}"])))
+    return SwitchPlan(sw, NOTHING, "exists with every host")
+
+
+# --- VMs -----------------------------------------------------------------------------------------
+
+def _guest_network(vm: VMSpec) -> GuestNetwork | None:
+    if not wants_customization(vm):
+        return None
+    return GuestNetwork(hostname=vm.guest_hostname or default_hostname(vm.name), is_dhcp=bool(vm.is_dhcp),
+                        ip=None if vm.is_dhcp else vm.ip, netmask=vm.netmask, gateway=vm.gateway,
+                        dns=tuple(vm.dns or ()), domain=vm.domain).validated()
+
+
+def _port_group_known(snap: Snapshot, name: str, file_pgs: set[str]) -> bool:
+    return name in file_pgs or any(o.name == name for o in snap.of_type("Network", "DistributedVirtualPortgroup"))
+
+
+def _plan_new_vm(snap: Snapshot, plan: VMPlan, file_pgs: set[str], problems: list[str], where: str) -> None:
+    vm = plan.spec
+    if not vm.template:
+        problems.append(f"{where}: VM {vm.name}: no template")
+        return
+    try:
+        plan.template = snap.find("VirtualMachine", vm.template, what="template")
+        plan.placement = place(snap, plan.template, vm.datacenter, vm.vm_folder, vm.cluster, vm.host,
+                               None if vm.linked else vm.datastore, vm.resource_pool)
+    except VhpcError as exc:
+        problems.append(f"{where}: VM {vm.name}: {exc}")
+        return
+    plan.action = CREATE
+    for key in ("port_group", "sriov_port_group"):
+        name = getattr(vm, key)
+        if name and not _port_group_known(snap, name, file_pgs):
+            problems.append(f"{where}: VM {vm.name}: {key} {name!r} not found (and no switch in the file creates it)")
+    if vm.pvrdma_port_group and not _port_group_known(snap, vm.pvrdma_port_group, file_pgs):
+        problems.append(f"{where}: VM {vm.name}: pvrdma_port_group {vm.pvrdma_port_group!r} not found "
+                        "(and no _DVS_ line creates it)")
+
+
+def _plan_existing_vm(snap: Snapshot, plan: VMPlan, allow_power_off: bool) -> None:
+    from pyVmomi import vim
+
+    vm, obj = plan.spec, plan.existing
+    host = snap.by_ref(obj.get("runtime.host"))
+    mhz = host.get("summary.hardware.cpuMhz") if host else None
+    spec = vim.vm.ConfigSpec()
+    powered_on = obj.get("runtime.powerState") == "poweredOn"
+    try:
+        changes = apply_compute(spec, obj.props, compute_request(vm), mhz)
+    except ResizeRefused:
+        if not allow_power_off:
+            plan.drift.append(f"cpu/memory differ ({obj.get('config.hardware.numCPU')} vCPU, "
+                              f"{obj.get('config.hardware.memoryMB')} MB) and the VM is powered on; "
+                              "use --allow-power-off to resize it")
+            spec = vim.vm.ConfigSpec()
+            changes = apply_compute(spec, obj.props, _without_resize(compute_request(vm)), mhz)
+        else:
+            plan.power_cycle = True
+            spec = vim.vm.ConfigSpec()
+            changes = apply_compute(spec, {**obj.props, "runtime.powerState": "poweredOff"},
+                                    compute_request(vm), mhz)
+    if vm.latency:
+        changes += [c for c in apply_latency(spec, obj.props, vm.latency, mhz) if c.field == "latency"]
+    plan.changes = changes
+    plan.config_spec = spec if changes else None
+    if vm.device:
+        have = {d.backing.id.lower() for d in obj.get("config.hardware.device") or []
+                if isinstance(d, vim.vm.device.VirtualPCIPassthrough)
+                and isinstance(d.backing, vim.vm.device.VirtualPCIPassthrough.DeviceBackingInfo)}
+        missing = [d for d in vm.device if d.lower() not in have]
+        if missing:
+            plan.drift.append(f"passthrough device(s) {', '.join(missing)} not on the VM (not added to an existing VM)")
+    if vm.vgpu:
+        profiles = {d.backing.vgpu for d in obj.get("config.hardware.device") or []
+                    if isinstance(getattr(d, "backing", None), vim.vm.device.VirtualPCIPassthrough.VmiopBackingInfo)}
+        if vm.vgpu not in profiles:
+            plan.drift.append(f"vGPU {vm.vgpu} not on the VM (not added to an existing VM)")
+    if vm.host and host is not None and host.name != vm.host:
+        plan.drift.append(f"runs on {host.name}, the file says {vm.host} (not moved)")
+    plan.power_on = vm.power == "on" and not powered_on
+    plan.action = RECONFIGURE if changes else (DRIFT if plan.drift else NOTHING)
+
+
+def _without_resize(req):
+    from dataclasses import replace
+
+    return replace(req, cpu=None, memory_gb=None)
+
+
+def plan_cluster(snap: Snapshot, spec: ClusterSpec, allow_power_off: bool = False) -> ClusterPlan:
+    problems: list[str] = []
+    switches = [_plan_svs(snap, sw, problems, _where(spec, sw.line)) for sw in spec.svs]
+    switches += [_plan_dvs(snap, sw, problems, _where(spec, sw.line)) for sw in spec.dvs]
+    file_pgs = {sw.port_group for sw in spec.svs + spec.dvs if sw.port_group}
+    vms_by_name: dict[str, list[Obj]] = {}
+    for o in snap.of_type("VirtualMachine"):
+        vms_by_name.setdefault(o.name, []).append(o)
+    plans = []
+    for vm in spec.vms:
+        where = _where(spec, vm.line)
+        plan = VMPlan(vm)
+        plans.append(plan)
+        try:
+            plan.network = _guest_network(vm)
+        except BadNetworkValue as exc:
+            problems.append(f"{where}: VM {vm.name}: {exc}")
+        found = vms_by_name.get(vm.name, [])
+        if len(found) > 1:
+            paths = ", ".join(snap.path(o) for o in found)
+            problems.append(f"{where}: VM {vm.name}: name matches {len(found)} VMs ({paths})")
+        elif found:
+            if found[0].get("config.template"):
+                problems.append(f"{where}: VM {vm.name}: a template of that name exists")
+                continue
+            plan.existing = found[0]
+            _plan_existing_vm(snap, plan, allow_power_off)
+        else:
+            _plan_new_vm(snap, plan, file_pgs, problems, where)
+    return ClusterPlan(spec=spec, snap=snap, switches=switches, vms=plans, problems=problems)
+
+
+def plan_rows(plan: ClusterPlan) -> list[dict[str, Any]]:
+    """The action per VM, for display next to the file's expansion."""
+    rows = []
+    for p in plan.vms:
+        detail = {CREATE: "clone" + (" (linked)" if p.spec.linked else "") + f" of {p.spec.template}",
+                  RECONFIGURE: "; ".join(str(c) for c in p.changes),
+                  NOTHING: "up to date", DRIFT: "differs (see drift)"}[p.action]
+        if p.power_on:
+            detail += "; power on"
+        rows.append({"vm": p.name, "action": p.action, "host": p.host_name(plan.snap), "detail": detail,
+                     "drift": list(p.drift)})
+    return rows
