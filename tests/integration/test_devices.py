@@ -1,0 +1,278 @@
+"""passthru, vgpu and sriov on the lab: devices, extraConfig and reservations read back; every refusal."""
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from pyVmomi import vim
+
+from vhpc_toolkit.vsphere.inventory import read_inventory
+from vhpc_toolkit.vsphere.tasks import wait_for_task
+
+HOST = "vhpc-esx-07.hpc.vmware.com"   # kept for these tests so other tests' VMs do not hold its GPUs
+GPU1, GPU2, PF = "0000:3b:00.0", "0000:d8:00.0", "0000:af:00.0"
+
+
+@pytest.fixture(scope="module")
+def session(lab):
+    s = lab.connect()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def cli(lab, run_cli):
+    return lambda *argv: run_cli("--vcenter-conf", lab.conf, "--yes", *argv)
+
+
+@pytest.fixture
+def clones(cli, tmp_path):
+    """make(n) clones n VMs of the template on HOST; all destroyed after the test."""
+    made = []
+
+    def make(n=1):
+        names = [f"d-{uuid.uuid4().hex[:8]}" for _ in range(n)]
+        listing = tmp_path / f"clones-{len(made)}.txt"
+        listing.write_text("".join(f"{name} COMPUTE_GPU_Cluster {HOST}\n" for name in names))
+        made.extend(names)
+        code, _, err = cli("clone", "--template", "vhpc_clone", "--file", listing)
+        assert code == 0, err
+        return names
+
+    yield make
+    if made:
+        listing = tmp_path / "destroy.txt"
+        listing.write_text("\n".join(made))
+        cli("destroy", "--file", listing)
+
+
+def read_vm(session, name):
+    snap = read_inventory(session, {"VirtualMachine": ["config.hardware.device", "config.extraConfig",
+                                                       "config.memoryAllocation", "config.hardware.memoryMB",
+                                                       "config.memoryReservationLockedToMax", "runtime.host"],
+                                    "HostSystem": ["hardware.systemInfo.uuid"]})
+    vm = snap.find("VirtualMachine", name)
+    vm.props["host"] = snap.by_ref(vm.get("runtime.host"))
+    return vm
+
+
+def passthrough_devices(vm):
+    return [d for d in vm.get("config.hardware.device")
+            if isinstance(d, vim.vm.device.VirtualPCIPassthrough)
+            and isinstance(d.backing, vim.vm.device.VirtualPCIPassthrough.DeviceBackingInfo)]
+
+
+def extra(vm):
+    return {o.key: o.value for o in vm.get("config.extraConfig") or []}
+
+
+def assert_full_memory_reservation(vm):
+    assert vm.get("config.memoryReservationLockedToMax") is True
+    assert vm.get("config.memoryAllocation").reservation == vm.get("config.hardware.memoryMB")
+
+
+# --- passthru ------------------------------------------------------------------------------
+
+def test_passthru_query_lists_the_hosts_gpus_as_free(cli, clones):
+    vm, = clones(1)
+    code, out, err = cli("--output", "json", "passthru", "--vm", vm, "--query")
+    assert code == 0, err
+    result = json.loads(out)["results"][0]
+    assert result["host"] == HOST
+    rows = {r["id"]: r for r in result["devices"]}
+    assert set(rows) == {GPU1, GPU2}
+    assert all(r["status"] == "free" and r["vendor"] == "NVIDIA Corporation" and "V100" in r["device"]
+               for r in rows.values())
+    code, out, _ = cli("passthru", "--vm", vm, "--query")
+    assert code == 0 and GPU1 in out and "free" in out
+
+
+def test_passthru_add_two_gpus_is_one_reconfigure_with_mmio_and_reservation(cli, clones, session, lab):
+    vm, = clones(1)
+    lab.reset_calls()
+    code, out, err = cli("--output", "json", "passthru", "--vm", vm, "--add", "--device", GPU1.upper(), GPU2,
+                         "--mmio_size", "128")
+    assert code == 0, err
+    assert lab.calls()["methods"].get("ReconfigVM_Task") == 1
+    assert json.loads(out)["results"][0]["status"] == "changed"
+    got = read_vm(session, vm)
+    devs = passthrough_devices(got)
+    assert sorted(d.backing.id for d in devs) == [GPU1, GPU2]
+    system_id = got.get("host").get("hardware.systemInfo.uuid")
+    for d in devs:
+        assert d.backing.deviceId == "1db4" and d.backing.vendorId == 0x10de
+        assert d.backing.systemId == system_id and "V100" in d.backing.deviceName
+    assert extra(got)["pciPassthru.use64bitMMIO"] == "TRUE"
+    assert extra(got)["pciPassthru.64bitMMIOSizeGB"] == "128"
+    assert_full_memory_reservation(got)
+
+    # Again: nothing to do, no reconfigure; the query says the devices are on this VM.
+    lab.reset_calls()
+    code, out, _ = cli("--output", "json", "passthru", "--vm", vm, "--add", "--device", GPU1, GPU2,
+                       "--mmio_size", "128")
+    assert code == 0 and json.loads(out)["results"][0]["status"] == "unchanged"
+    assert "ReconfigVM_Task" not in lab.calls()["methods"]
+    code, out, _ = cli("--output", "json", "passthru", "--vm", vm, "--query")
+    assert {r["status"] for r in json.loads(out)["results"][0]["devices"]} == {"on this VM"}
+
+
+def test_passthru_remove_takes_only_the_named_device(cli, clones, session):
+    vm, = clones(1)
+    assert cli("passthru", "--vm", vm, "--add", "--device", GPU1, GPU2)[0] == 0
+    assert extra(read_vm(session, vm))["pciPassthru.64bitMMIOSizeGB"] == "256"   # the default
+    code, out, err = cli("--output", "json", "passthru", "--vm", vm, "--remove", "--device", "0000:D8:00.0")
+    assert code == 0, err
+    assert [d.backing.id for d in passthrough_devices(read_vm(session, vm))] == [GPU1]
+    code, out, _ = cli("--output", "json", "passthru", "--vm", vm, "--remove", "--device", GPU2)
+    assert code == 0 and json.loads(out)["results"][0]["status"] == "unchanged"
+
+
+def test_passthru_unknown_device_is_refused_naming_vm_host_and_offer(cli, clones, session):
+    vm, = clones(1)
+    code, out, err = cli("passthru", "--vm", vm, "--add", "--device", GPU1, "0000:3c:00.0")
+    assert code == 2 and out == ""
+    assert f"VM {vm} on host {HOST}" in err and "no PCI device 0000:3c:00.0" in err
+    assert GPU1 in err and GPU2 in err and "nothing was changed" in err
+    assert passthrough_devices(read_vm(session, vm)) == []
+
+
+def test_passthru_sriov_pf_is_not_passthrough_enabled(cli, clones):
+    vm, = clones(1)
+    code, _, err = cli("passthru", "--vm", vm, "--add", "--device", PF)
+    assert code == 2 and f"device {PF} is not enabled for passthrough" in err and HOST in err
+
+
+def test_passthru_device_in_use_by_a_powered_on_vm_is_refused(cli, clones, session):
+    holder, other = clones(2)
+    assert cli("passthru", "--vm", holder, "--add", "--device", GPU1)[0] == 0
+    assert cli("power", "--vm", holder, "--on")[0] == 0
+    try:
+        code, out, _ = cli("--output", "json", "passthru", "--vm", other, "--query")
+        rows = {r["id"]: r for r in json.loads(out)["results"][0]["devices"]}
+        assert rows[GPU1]["status"] == "in use" and rows[GPU1]["used_by"] == holder
+        assert rows[GPU2]["status"] == "free"
+        code, _, err = cli("passthru", "--vm", other, "--add", "--device", GPU1)
+        assert code == 2 and f"device {GPU1} is in use by powered-on VM {holder}" in err
+        assert passthrough_devices(read_vm(session, other)) == []
+    finally:
+        cli("power", "--vm", holder, "--off")
+
+
+def test_passthru_file_refuses_everything_when_one_vm_cannot_be_served(cli, clones, session, tmp_path):
+    a, b = clones(2)
+    listing = tmp_path / "vms.txt"
+    listing.write_text(f"{a}\n{b}\n")
+    code, _, err = cli("passthru", "--file", listing, "--add", "--device", GPU1)
+    assert code == 2 and "only one of them could power on" in err and "nothing was changed" in err
+    assert passthrough_devices(read_vm(session, a)) == passthrough_devices(read_vm(session, b)) == []
+
+
+@pytest.mark.parametrize("size,message", [("100", "power of two"), ("64", "at least 128 GB")])
+def test_passthru_bad_mmio_size_is_refused(cli, clones, session, size, message):
+    vm, = clones(1)
+    code, _, err = cli("passthru", "--vm", vm, "--add", "--device", GPU1, GPU2, "--mmio_size", size)
+    assert code == 2 and message in err
+    got = read_vm(session, vm)
+    assert passthrough_devices(got) == [] and "pciPassthru.64bitMMIOSizeGB" not in extra(got)
+
+
+def test_passthru_warns_when_firmware_is_not_efi(cli, clones, session):
+    vm, = clones(1)
+    ref = read_vm(session, vm).ref
+    wait_for_task(session, ref.ReconfigVM_Task(spec=vim.vm.ConfigSpec(firmware="bios")))
+    code, out, err = cli("--output", "json", "passthru", "--vm", vm, "--add", "--device", GPU1)
+    assert code == 0, err
+    assert "not EFI" in json.loads(out)["results"][0]["warnings"][0]
+    assert "warning:" in err and "not EFI" in err
+    assert len(passthrough_devices(read_vm(session, vm))) == 1
+
+
+# --- vgpu ----------------------------------------------------------------------------------
+
+def vgpus(vm):
+    return [d.backing.vgpu for d in vm.get("config.hardware.device")
+            if isinstance(d, vim.vm.device.VirtualPCIPassthrough)
+            and isinstance(d.backing, vim.vm.device.VirtualPCIPassthrough.VmiopBackingInfo)]
+
+
+def test_vgpu_query_add_remove(cli, clones, session, lab):
+    vm, = clones(1)
+    code, out, err = cli("--output", "json", "vgpu", "--vm", vm, "--query")
+    assert code == 0, err
+    profiles = [p["profile"] for p in json.loads(out)["results"][0]["profiles"]]
+    assert "grid_v100-8q" in profiles and "grid_p100-4q" in profiles
+    lab.reset_calls()
+    code, out, err = cli("--output", "json", "vgpu", "--vm", vm, "--add", "--profile", "grid_v100-8q")
+    assert code == 0, err
+    assert lab.calls()["methods"].get("ReconfigVM_Task") == 1
+    got = read_vm(session, vm)
+    assert vgpus(got) == ["grid_v100-8q"]
+    assert_full_memory_reservation(got)
+    code, out, _ = cli("--output", "json", "vgpu", "--vm", vm, "--add", "--profile", "grid_v100-8q")
+    assert json.loads(out)["results"][0]["status"] == "unchanged"
+    assert cli("vgpu", "--vm", vm, "--remove")[0] == 0
+    assert vgpus(read_vm(session, vm)) == []
+
+
+def test_vgpu_profile_not_offered_is_refused_before_any_change(cli, clones, session):
+    vm, = clones(1)
+    code, _, err = cli("vgpu", "--vm", vm, "--add", "--profile", "grid_a100-8c")
+    assert code == 2 and f"VM {vm} on host {HOST}" in err and "grid_a100-8c is not offered" in err
+    assert "grid_v100-8q" in err and "nothing was changed" in err
+    got = read_vm(session, vm)
+    assert vgpus(got) == [] and not got.get("config.memoryReservationLockedToMax")
+
+
+# --- sriov ---------------------------------------------------------------------------------
+
+def sriov_cards(vm):
+    return [d for d in vm.get("config.hardware.device") if isinstance(d, vim.vm.device.VirtualSriovEthernetCard)]
+
+
+def test_sriov_query_add_remove(cli, clones, session):
+    vm, = clones(1)
+    code, out, err = cli("--output", "json", "sriov", "--vm", vm, "--query")
+    assert code == 0, err
+    pf, = json.loads(out)["results"][0]["pfs"]
+    assert pf["id"] == PF and pf["sriov_enabled"] is True and pf["pnic"] == "vmnic4"
+    assert pf["virtual_functions"] == 8 and pf["free"] == 8 - pf["in_use"]
+    code, out, err = cli("--output", "json", "sriov", "--vm", vm, "--add", "--sriov_port_group", "vHPC-PG-VMNetwork",
+                         "--pf", PF.upper())
+    assert code == 0, err
+    got = read_vm(session, vm)
+    card, = sriov_cards(got)
+    backing = card.sriovBacking.physicalFunctionBacking
+    assert backing.id == PF and backing.deviceId == "1013" and backing.vendorId == 0x15b3
+    assert backing.systemId == got.get("host").get("hardware.systemInfo.uuid")
+    assert card.backing.deviceName == "vHPC-PG-VMNetwork"
+    assert_full_memory_reservation(got)
+    code, out, _ = cli("--output", "json", "sriov", "--vm", vm, "--add", "--sriov_port_group", "vHPC-PG-VMNetwork",
+                       "--pf", PF)
+    assert json.loads(out)["results"][0]["status"] == "unchanged"
+    assert cli("sriov", "--vm", vm, "--remove", "--sriov_port_group", "vHPC-PG-VMNetwork")[0] == 0
+    assert sriov_cards(read_vm(session, vm)) == []
+
+
+@pytest.mark.parametrize("pf,message", [(GPU1, f"has no SR-IOV physical function {GPU1}"),
+                                        ("0000:5e:00.0", "has no PCI device 0000:5e:00.0")])
+def test_sriov_bad_pf_is_refused(cli, clones, session, pf, message):
+    vm, = clones(1)
+    code, _, err = cli("sriov", "--vm", vm, "--add", "--sriov_port_group", "vHPC-PG-VMNetwork", "--pf", pf)
+    assert code == 2 and message in err and f"{PF} (SR-IOV enabled, 8 VFs)" in err and HOST in err
+    assert sriov_cards(read_vm(session, vm)) == []
+
+
+def test_sriov_missing_port_group_is_refused(cli, clones):
+    vm, = clones(1)
+    code, _, err = cli("sriov", "--vm", vm, "--add", "--sriov_port_group", "no-such-pg", "--pf", PF)
+    assert code == 2 and "port group 'no-such-pg' not found" in err and "nothing was changed" in err
+
+
+def test_sriov_more_vms_than_free_vfs_is_refused_before_any_change(cli, clones, session, tmp_path):
+    names = clones(9)
+    listing = tmp_path / "nine.txt"
+    listing.write_text("\n".join(names))
+    code, _, err = cli("sriov", "--file", listing, "--add", "--sriov_port_group", "vHPC-PG-VMNetwork", "--pf", PF)
+    assert code == 2 and f"VM {names[8]} on host {HOST}" in err and "no free virtual function (8 of 8 in use)" in err
+    assert all(sriov_cards(read_vm(session, n)) == [] for n in names)
