@@ -30,6 +30,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         ctx.err.print("interrupted", highlight=False)
         return int(ExitCode.INTERRUPTED)
+    except Exception as exc:  # a vSphere fault or a bug: one line, the traceback only with --debug
+        if args.debug:
+            ctx.err.print_exception()
+        msg = getattr(exc, "msg", None) or str(exc) or type(exc).__name__
+        ctx.err.print(f"[red]error:[/] {escape(type(exc).__name__)}: {escape(msg.splitlines()[0] if msg else '')}"
+                      " (run with --debug for details)", highlight=False)
+        return int(ExitCode.FAILED)
     finally:
         ctx.close()
 

@@ -76,14 +76,14 @@ def _devices(plan: VMPlan) -> list[str]:
 
 
 def apply_switches(session, plan: ClusterPlan, on_event=None) -> list[dict]:
-    from vhpc_toolkit.ops.switches import create_dvs, create_svs
-
     rows = []
     for sp in plan.switches:
         sw = sp.spec
         row = {"name": sw.name, "kind": sw.kind, "hosts": list(sw.host), "port_group": sw.port_group,
                "status": "up to date", "detail": sp.detail}
         if sp.action == "create":
+            from vhpc_toolkit.ops.switches import create_dvs, create_svs
+
             if sw.kind == "svs":
                 report = create_svs(session, sw.name, sw.host, sw.pnic[0] if sw.pnic else None, sw.port_group)
             else:

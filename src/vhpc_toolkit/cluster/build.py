@@ -10,7 +10,7 @@ from vhpc_toolkit.cluster.plan import VMPlan
 from vhpc_toolkit.specs.clone import clone_spec
 from vhpc_toolkit.specs.compute import apply_compute
 from vhpc_toolkit.specs.customization import customization_spec
-from vhpc_toolkit.specs.latency import apply_latency
+from vhpc_toolkit.specs.latency import apply_latency_level
 from vhpc_toolkit.specs.nic import PortGroupRef, nic_backing, nic_network_name
 from vhpc_toolkit.specs.passthrough import check_mmio_size, mmio_extra_config, normalize_id, passthrough_device
 from vhpc_toolkit.specs.pvrdma import pvrdma_adapter
@@ -39,8 +39,8 @@ def build_config(plan: VMPlan, snap: Snapshot, offer, find_pg: PortGroupFinder):
     mhz = host.get("summary.hardware.cpuMhz")
     config = vim.vm.ConfigSpec()
     apply_compute(config, template.props, compute_request(vm), mhz)
-    if vm.latency:
-        apply_latency(config, {**template.props}, vm.latency, mhz)
+    if vm.latency:  # its reservations are already in compute_request
+        apply_latency_level(config, template.props, vm.latency)
     changes = []
     nics = template_nics(template)
     main_index = 0

@@ -58,9 +58,9 @@ def destroy_cluster(session, plan: DestroyPlan, concurrency: int = 32, on_event=
                              [VMResult(name, "unchanged", "absent") for name in plan.absent])
     switch_rows = []
     if not report.failed:  # switches only after their VMs are gone
-        from vhpc_toolkit.ops.switches import destroy_dvs, destroy_svs
-
         for sw in plan.switches:
+            from vhpc_toolkit.ops.switches import destroy_dvs, destroy_svs
+
             if sw.kind == "svs":
                 rep = destroy_svs(session, sw.name, sw.host)
             else:

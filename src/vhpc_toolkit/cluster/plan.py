@@ -16,7 +16,7 @@ from vhpc_toolkit.ops.placement import Placement, place
 from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.compute import ResizeRefused, apply_compute
 from vhpc_toolkit.specs.customization import BadNetworkValue, GuestNetwork, default_hostname
-from vhpc_toolkit.specs.latency import apply_latency, current_level
+from vhpc_toolkit.specs.latency import apply_latency_level
 from vhpc_toolkit.vsphere.inventory import Obj, Snapshot
 
 CREATE, RECONFIGURE, NOTHING, DRIFT = "create", "reconfigure", "nothing", "drift"
@@ -185,7 +185,7 @@ def _plan_existing_vm(snap: Snapshot, plan: VMPlan, allow_power_off: bool) -> No
             changes = apply_compute(spec, {**obj.props, "runtime.powerState": "poweredOff"},
                                     compute_request(vm), mhz)
     if vm.latency:
-        changes += [c for c in apply_latency(spec, obj.props, vm.latency, mhz) if c.field == "latency"]
+        changes += apply_latency_level(spec, obj.props, vm.latency)
     plan.changes = changes
     plan.config_spec = spec if changes else None
     if vm.device:

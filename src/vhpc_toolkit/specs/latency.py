@@ -16,16 +16,24 @@ def current_level(current: Mapping[str, Any]) -> str:
 
 
 def apply_latency(spec, current: Mapping[str, Any], level: str, host_mhz: int | None) -> list[Change]:
-    from pyVmomi import vim
-
+    """The level, and for `high` full CPU and memory reservation, in the same spec."""
     if level not in LEVELS:
         raise ValueError(f"latency level must be high or normal, not {level!r}")
     changes: list[Change] = []
     if level == "high":
         changes += apply_compute(spec, current, ComputeRequest(cpu_reservation=True, memory_reservation=True),
                                  host_mhz)
+    return changes + apply_latency_level(spec, current, level)
+
+
+def apply_latency_level(spec, current: Mapping[str, Any], level: str) -> list[Change]:
+    """Only the level: for callers that set the reservations themselves in the same spec."""
+    from pyVmomi import vim
+
+    if level not in LEVELS:
+        raise ValueError(f"latency level must be high or normal, not {level!r}")
     old = current_level(current)
-    if old != level:
-        spec.latencySensitivity = vim.LatencySensitivity(level=level)
-        changes.append(Change("latency", old, level))
-    return changes
+    if old == level:
+        return []
+    spec.latencySensitivity = vim.LatencySensitivity(level=level)
+    return [Change("latency", old, level)]
