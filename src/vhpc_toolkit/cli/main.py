@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(ExitCode.OK if code is None else code)
     except VhpcError as exc:
         for line in str(exc).splitlines() or [type(exc).__name__]:
-            ctx.err.print(f"[red]error:[/] {escape(line)}", highlight=False)
+            ctx.err.print(f"[red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
         return int(exc.exit_code)
     except KeyboardInterrupt:
         ctx.err.print("interrupted", highlight=False)

@@ -1,0 +1,241 @@
+"""`cluster --create/--destroy` on the lab: one clone spec per VM, idempotent re-runs, drift,
+validation before change, failures that do not strand the rest, rollback."""
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+from pyVmomi import vim
+
+from vhpc_toolkit.vsphere.inventory import read_inventory
+from vhpc_toolkit.vsphere.tasks import wait_for_task
+
+REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "cluster-scripts"
+
+
+@pytest.fixture(scope="module")
+def session(lab):
+    s = lab.connect()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def cli(lab, run_cli):
+    return lambda *argv: run_cli("--vcenter-conf", lab.conf, "--yes", *argv)
+
+
+def vms_named(session, prefix):
+    snap = read_inventory(session, {"VirtualMachine": [
+        "runtime.powerState", "config.hardware.numCPU", "config.hardware.memoryMB", "config.hardware.device",
+        "config.memoryReservationLockedToMax", "config.latencySensitivity", "config.extraConfig",
+        "config.cpuAllocation", "guest.ipAddress", "runtime.host"], "HostSystem": []})
+    out = {}
+    for o in snap.of_type("VirtualMachine"):
+        if o.name.startswith(prefix):
+            props = dict(o.props)
+            props["host_name"] = snap.by_ref(o.get("runtime.host")).name
+            props["ref"] = o.ref
+            out[o.name] = props
+    return out
+
+
+@pytest.fixture
+def cluster_file(tmp_path, cli):
+    """Write a cluster file whose VM names start with a unique prefix; destroy its VMs afterwards."""
+    made = []
+
+    def write(body: str, name="c.conf"):
+        prefix = f"c{uuid.uuid4().hex[:6]}"
+        path = tmp_path / name
+        path.write_text(body.replace("PFX", prefix))
+        made.append(path)
+        return path, prefix
+
+    yield write
+    for path in made:
+        cli("cluster", "--destroy", "--file", path)
+
+
+BASE = """
+[BASE]
+template: vhpc_clone
+cpu: 4
+memory: 8
+datacenter: HPC_Datacenter
+cluster: COMPUTE_GPU_Cluster
+datastore: COMPUTE01_vsanDatastore
+
+[NET]
+is_dhcp: false
+port_group: vHPC-PG-VMNetwork
+netmask: 255.255.255.0
+gateway: 172.1.101.1
+dns: ['172.1.110.1']
+domain: hpc.vmware.com
+"""
+
+
+def test_create_one_clone_task_per_vm_carrying_everything(cli, cluster_file, session, lab):
+    path, pfx = cluster_file(BASE + """
+[GPU]
+device: ['0000:D8:00.0']
+mmio_size: 512
+latency: high
+
+[_VMS_]
+PFX-gpu{1:2}: BASE NET GPU host: vhpc-esx-0{3:4}.hpc.vmware.com ip: 172.1.20.{1:2}
+PFX-vgpu: BASE NET host: vhpc-esx-03.hpc.vmware.com ip: 172.1.20.3 vgpu: grid_v100-8q cpu_shares: 3000
+PFX-off: BASE host: vhpc-esx-04.hpc.vmware.com power: off
+""")
+    lab.reset_calls()
+    code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
+    assert code == 0, err
+    calls = lab.calls()["methods"]
+    assert calls.get("CloneVM_Task") == 4
+    assert not calls.get("ReconfigVM_Task") and not calls.get("PowerOnVM_Task") and not calls.get("CustomizeVM_Task")
+    doc = json.loads(out)
+    assert {v["name"]: v["status"] for v in doc["vms"]} == {f"{pfx}-gpu1": "created", f"{pfx}-gpu2": "created",
+                                                           f"{pfx}-vgpu": "created", f"{pfx}-off": "created"}
+    ips = {v["name"]: v["ip"] for v in doc["vms"]}
+    assert ips[f"{pfx}-gpu1"] == "172.1.20.1" and ips[f"{pfx}-vgpu"] == "172.1.20.3" and ips[f"{pfx}-off"] is None
+
+    vms = vms_named(session, pfx)
+    gpu = vms[f"{pfx}-gpu2"]
+    assert gpu["host_name"] == "vhpc-esx-04.hpc.vmware.com" and gpu["runtime.powerState"] == "poweredOn"
+    assert (gpu["config.hardware.numCPU"], gpu["config.hardware.memoryMB"]) == (4, 8192)
+    pci = [d for d in gpu["config.hardware.device"] if isinstance(d, vim.vm.device.VirtualPCIPassthrough)]
+    assert [d.backing.id for d in pci] == ["0000:d8:00.0"]
+    extra = {o.key: o.value for o in gpu["config.extraConfig"] or []}
+    assert extra.get("pciPassthru.use64bitMMIO") == "TRUE" and extra.get("pciPassthru.64bitMMIOSizeGB") == "512"
+    assert gpu["config.memoryReservationLockedToMax"] and gpu["config.latencySensitivity"].level == "high"
+    assert gpu["config.cpuAllocation"].reservation > 0
+    vgpu = vms[f"{pfx}-vgpu"]
+    profiles = [d.backing.vgpu for d in vgpu["config.hardware.device"]
+                if isinstance(getattr(d, "backing", None), vim.vm.device.VirtualPCIPassthrough.VmiopBackingInfo)]
+    assert profiles == ["grid_v100-8q"] and vgpu["config.memoryReservationLockedToMax"]
+    assert vgpu["config.cpuAllocation"].shares.shares == 3000
+    assert vms[f"{pfx}-off"]["runtime.powerState"] == "poweredOff"
+
+    # A re-run changes nothing, says so, and reads the inventory in a few calls.
+    lab.reset_calls()
+    code, out, err = cli("cluster", "--create", "--file", path)
+    assert code == 0 and "up to date" in out
+    assert lab.calls()["total"] <= 8, lab.calls()
+
+
+def test_drift_is_reported_and_fixed_where_it_can_be(cli, cluster_file, session):
+    path, pfx = cluster_file(BASE + "[_VMS_]\nPFX-a: BASE host: vhpc-esx-02.hpc.vmware.com power: off\n"
+                                    "PFX-b: BASE host: vhpc-esx-02.hpc.vmware.com\n")
+    assert cli("cluster", "--create", "--file", path)[0] == 0
+    vms = vms_named(session, pfx)
+    for name in (f"{pfx}-a", f"{pfx}-b"):  # someone resizes both VMs behind our back
+        spec = vim.vm.ConfigSpec(numCPUs=2)
+        ref = vms[name]["ref"]
+        if vms[name]["runtime.powerState"] == "poweredOn":
+            wait_for_task(session, ref.PowerOffVM_Task())
+            wait_for_task(session, ref.ReconfigVM_Task(spec=spec))
+            wait_for_task(session, ref.PowerOnVM_Task())
+        else:
+            wait_for_task(session, ref.ReconfigVM_Task(spec=spec))
+    code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
+    assert code == 0, err
+    status = {v["name"]: v for v in json.loads(out)["vms"]}
+    assert status[f"{pfx}-a"]["status"] == "reconfigured" and "cpu: 2 -> 4" in status[f"{pfx}-a"]["detail"]
+    assert status[f"{pfx}-b"]["status"] == "drift" and "--allow-power-off" in status[f"{pfx}-b"]["detail"]
+    assert vms_named(session, pfx)[f"{pfx}-a"]["config.hardware.numCPU"] == 4
+    assert vms_named(session, pfx)[f"{pfx}-b"]["config.hardware.numCPU"] == 2
+
+
+def test_validation_failures_leave_nothing_behind(cli, cluster_file, session):
+    path, pfx = cluster_file(BASE + """
+[_VMS_]
+PFX-ok: BASE host: vhpc-esx-01.hpc.vmware.com
+PFX-nohost: BASE host: vhpc-esx-42.hpc.vmware.com
+PFX-gpu{1:2}: BASE host: vhpc-esx-01.hpc.vmware.com device: ['0000:3b:00.0']
+PFX-badgpu: BASE host: vhpc-esx-02.hpc.vmware.com device: ['0000:aa:00.0']
+PFX-vgpu: BASE host: vhpc-esx-02.hpc.vmware.com vgpu: grid_k80-1q
+PFX-pg: BASE host: vhpc-esx-02.hpc.vmware.com port_group: no-such-pg
+""")
+    code, out, err = cli("cluster", "--create", "--file", path)
+    assert code == 2 and "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert any("vhpc-esx-42.hpc.vmware.com" in line and f"{path}:" in line for line in lines)
+    assert any("in use by" in line and f"{pfx}-gpu1" in line and f"{pfx}-gpu2" in line for line in lines)
+    assert any("0000:aa:00.0" in line and "offers" in line for line in lines)
+    assert any("grid_k80-1q" in line and "grid_p100-1q" in line for line in lines)
+    assert any("no-such-pg" in line for line in lines)
+    assert "nothing was changed" in err
+    assert vms_named(session, pfx) == {}
+
+
+def _sabotage_one(monkeypatch, victim):
+    """Make one VM's clone task fail in vCenter (an invalid pool), as a real fault would."""
+    import vhpc_toolkit.cluster.apply as apply_mod
+
+    real = apply_mod.build_clone_spec
+
+    def build(plan, *a, **kw):
+        spec = real(plan, *a, **kw)
+        if plan.name == victim:
+            spec.location.pool = None
+        return spec
+
+    monkeypatch.setattr(apply_mod, "build_clone_spec", build)
+
+
+def test_one_failing_vm_does_not_stop_the_others(cli, cluster_file, session, monkeypatch):
+    path, pfx = cluster_file(BASE + "[_VMS_]\nPFX-{1:4}: BASE host: vhpc-esx-01.hpc.vmware.com\n")
+    _sabotage_one(monkeypatch, f"{pfx}-3")
+    code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
+    assert code == 1
+    doc = json.loads(out)
+    status = {v["name"]: v["status"] for v in doc["vms"]}
+    assert status == {f"{pfx}-1": "created", f"{pfx}-2": "created", f"{pfx}-3": "failed", f"{pfx}-4": "created"}
+    failed = next(v for v in doc["vms"] if v["status"] == "failed")
+    assert "pool" in failed["detail"]
+    assert "1 failed" in doc["summary"] and "3 created" in doc["summary"]
+    assert sorted(vms_named(session, pfx)) == [f"{pfx}-1", f"{pfx}-2", f"{pfx}-4"]
+
+
+def test_rollback_destroys_what_this_run_created(cli, cluster_file, session, monkeypatch):
+    path, pfx = cluster_file(BASE + "[_VMS_]\nPFX-{1:3}: BASE host: vhpc-esx-01.hpc.vmware.com\n")
+    _sabotage_one(monkeypatch, f"{pfx}-2")
+    code, out, err = cli("--output", "json", "cluster", "--create", "--rollback", "--file", path)
+    assert code == 1
+    status = {v["name"]: v["status"] for v in json.loads(out)["vms"]}
+    assert status == {f"{pfx}-1": "rolled back", f"{pfx}-2": "failed", f"{pfx}-3": "rolled back"}
+    assert vms_named(session, pfx) == {}
+
+
+def test_destroy_lists_absent_names_and_touches_nothing_else(cli, cluster_file, session, tmp_path):
+    path, pfx = cluster_file(BASE + "[_VMS_]\nPFX-{1:2}: BASE host: vhpc-esx-01.hpc.vmware.com\n")
+    assert cli("cluster", "--create", "--file", path)[0] == 0
+    bigger = tmp_path / "bigger.conf"
+    bigger.write_text(path.read_text().replace(f"{pfx}-{{1:2}}", f"{pfx}-{{1:3}}"))
+    bystander = f"{pfx}-bystander"
+    assert cli("clone", "--template", "vhpc_clone", "--vm", bystander)[0] == 0
+    try:
+        code, out, err = cli("--output", "json", "cluster", "--destroy", "--file", bigger)
+        assert code == 0, err
+        rows = {r["vm"]: r for r in json.loads(out)["results"]}
+        assert rows[f"{pfx}-3"]["detail"] == "absent" and rows[f"{pfx}-1"]["status"] == "changed"
+        assert sorted(vms_named(session, pfx)) == [bystander]
+    finally:
+        cli("destroy", "--vm", bystander)
+
+
+def test_destroy_without_yes_off_a_terminal_refuses(lab, run_cli, cluster_file):
+    path, _ = cluster_file(BASE + "[_VMS_]\nPFX-1: BASE host: vhpc-esx-01.hpc.vmware.com\n")
+    assert run_cli("--vcenter-conf", lab.conf, "--yes", "cluster", "--create", "--file", path)[0] == 0
+    code, _, err = run_cli("--vcenter-conf", lab.conf, "cluster", "--destroy", "--file", path)
+    assert code == 2 and "--yes" in err
+
+
+@pytest.mark.skipif(not REFERENCE.is_dir(), reason="../shared/reference not beside the repository")
+def test_reference_simple_file_fails_validation_cleanly(cli):
+    code, out, err = cli("cluster", "--create", "--file", REFERENCE / "cluster-simple.conf")
+    assert code == 2 and "hello_world1.sh" in err and "Traceback" not in err
+    assert "cluster-simple.conf:" in err
