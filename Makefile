@@ -42,7 +42,7 @@ demo: venv sim
 	bash scripts/demo.sh
 
 bench: venv sim
-	$(PY) -m benchmarks.run
+	$(PY) -m benchmarks.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) sim/bin .cache

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from vhpc_toolkit.errors import ValidationFailed, VhpcError
 from vhpc_toolkit.ops.placement import PROPS as PLACEMENT_PROPS, place, ref_of
 from vhpc_toolkit.ops.results import FAILED, UNCHANGED, OperationReport, VMResult
-from vhpc_toolkit.ops.runner import Job, run_jobs
+from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Job, run_jobs
 from vhpc_toolkit.ops.targets import read_vm_file
 from vhpc_toolkit.specs.clone import clone_spec
 from vhpc_toolkit.specs.compute import memory_mb
@@ -15,6 +15,7 @@ from vhpc_toolkit.vsphere.tasks import wait_for_task
 
 TEMPLATE_PROPS = ["config.template", "snapshot", "datastore", "runtime.host"]
 LINKED_SNAPSHOT_NAME = "vhpc-linked-clone-base"
+PER_HOST = 8  # vSphere queues more provisioning operations than this per host
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def _template_snapshot(session, template: Obj):
     return wait_for_task(session, task, what=f"snapshot of template {template.name}")
 
 
-def clone_vms(session, requests: list[CloneRequest], concurrency: int = 8, on_event=None) -> OperationReport:
+def clone_vms(session, requests: list[CloneRequest], concurrency: int = DEFAULT_CONCURRENCY, on_event=None) -> OperationReport:
     from pyVmomi import vim
 
     props = dict(PLACEMENT_PROPS)
@@ -107,9 +108,9 @@ def clone_vms(session, requests: list[CloneRequest], concurrency: int = 8, on_ev
                           linked=req.linked, snapshot=snapshot, config=config)
         kind = "linked clone" if req.linked else "full clone"
         result.detail = f"{kind} of {template.name} on {placement.host.name}"
-        jobs.append(Job(result=result, start=lambda t=template, f=ref_of(placement.folder), n=req.name, s=spec:
+        jobs.append(Job(result=result, key=placement.host.moid, start=lambda t=template, f=ref_of(placement.folder), n=req.name, s=spec:
                         t.ref.CloneVM_Task(folder=f, name=n, spec=s)))
-    run_jobs(session, jobs, concurrency=concurrency, on_event=on_event)
+    run_jobs(session, jobs, concurrency=concurrency, per_key=PER_HOST, on_event=on_event)
     for r in results:
         if r.status == FAILED:
             r.detail = f"clone failed: {r.detail}"

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from vhpc_toolkit.ops.reconfigure import read_targets
 from vhpc_toolkit.ops.results import FAILED, UNCHANGED, OperationReport, VMResult
-from vhpc_toolkit.ops.runner import Job, run_jobs
+from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Job, run_jobs
 
 VM_PROPS = ["runtime.powerState"]
 
 
-def set_power(session, vm, file, on: bool, concurrency: int = 8, on_event=None) -> OperationReport:
+def set_power(session, vm, file, on: bool, concurrency: int = DEFAULT_CONCURRENCY, on_event=None) -> OperationReport:
     _, vms = read_targets(session, vm, file, VM_PROPS, host_props=[])
     want = "poweredOn" if on else "poweredOff"
     results, jobs = [], []
@@ -26,7 +26,7 @@ def set_power(session, vm, file, on: bool, concurrency: int = 8, on_event=None) 
     return OperationReport("power on" if on else "power off", results)
 
 
-def destroy(session, vm, file, concurrency: int = 8, on_event=None) -> OperationReport:
+def destroy(session, vm, file, concurrency: int = DEFAULT_CONCURRENCY, on_event=None) -> OperationReport:
     _, vms = read_targets(session, vm, file, VM_PROPS, host_props=[])
     results = {o.moid: VMResult(o.name, detail="destroyed") for o in vms}
     off_jobs = [Job(result=results[o.moid], start=o.ref.PowerOffVM_Task)

@@ -5,7 +5,7 @@ from typing import Callable, Iterable
 
 from vhpc_toolkit.errors import ValidationFailed
 from vhpc_toolkit.ops.results import UNCHANGED, OperationReport, VMResult
-from vhpc_toolkit.ops.runner import Job, run_jobs
+from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Job, run_jobs
 from vhpc_toolkit.ops.targets import resolve_vms, target_names
 from vhpc_toolkit.specs import Change
 from vhpc_toolkit.vsphere.inventory import Obj, Snapshot, read_inventory
@@ -51,7 +51,7 @@ def plan_specs(snap: Snapshot, vms: list[Obj], build: Builder) -> list[tuple[Obj
     return planned
 
 
-def apply_specs(session, operation: str, planned, concurrency: int = 8, on_event=None) -> OperationReport:
+def apply_specs(session, operation: str, planned, concurrency: int = DEFAULT_CONCURRENCY, on_event=None) -> OperationReport:
     jobs = []
     for vm, spec, result in planned:
         if spec is None:
@@ -64,6 +64,6 @@ def apply_specs(session, operation: str, planned, concurrency: int = 8, on_event
 
 
 def reconfigure(session, operation: str, vm: str | None, file: str | None, vm_props: Iterable[str],
-                build: Builder, concurrency: int = 8, on_event=None, **read_kw) -> OperationReport:
+                build: Builder, concurrency: int = DEFAULT_CONCURRENCY, on_event=None, **read_kw) -> OperationReport:
     snap, vms = read_targets(session, vm, file, vm_props, **read_kw)
     return apply_specs(session, operation, plan_specs(snap, vms, build), concurrency, on_event)

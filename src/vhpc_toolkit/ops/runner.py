@@ -17,7 +17,7 @@ from typing import Any, Callable
 from vhpc_toolkit.ops.results import CHANGED, FAILED, VMResult
 from vhpc_toolkit.vsphere.tasks import TaskWatcher, fault_message
 
-DEFAULT_CONCURRENCY = 8
+DEFAULT_CONCURRENCY = 32
 SUBMIT_THREADS = 8
 
 
