@@ -64,21 +64,15 @@ def _create(ctx, args, spec) -> int:
         return 1
     options = ApplyOptions(max_concurrency=args.max_concurrency, max_per_host=args.max_per_host,
                            ip_timeout=args.ip_timeout, rollback=args.rollback)
-    progress = _progress(ctx, len(plan.vms))
-    result = apply_plan(session, plan, options, offers, on_event=progress)
+    from vhpc_toolkit.output.progress import progress
+
+    with progress(ctx, "creating cluster", len(plan.vms) + len(plan.switches)) as event:
+        result = apply_plan(session, plan, options, offers, on_event=event)
     if ctx.output == "json":
         print_json(result.to_dict(), ctx.out)
     else:
         render_result(result, ctx.out)
     return 1 if result.failed else 0
-
-
-def _progress(ctx, total: int):
-    """Failures as they happen, on the error stream (results go to stdout)."""
-    def event(kind, item):
-        if kind == "vm" and getattr(item, "status", "") == "failed":
-            ctx.err.print(f"[red]failed:[/] {item.name}: {item.detail}", highlight=False)
-    return event
 
 
 def _destroy(ctx, args, spec) -> int:
@@ -98,7 +92,10 @@ def _destroy(ctx, args, spec) -> int:
     if (plan.present or plan.switches) and not confirm(ctx, f"Destroy {len(plan.present)} VM(s) of {spec.path}?"):
         ctx.err.print("nothing was changed")
         return 1
-    report, switch_rows = destroy_cluster(session, plan, concurrency=args.max_concurrency)
+    from vhpc_toolkit.output.progress import progress
+
+    with progress(ctx, "destroying cluster", len(plan.present)) as event:
+        report, switch_rows = destroy_cluster(session, plan, concurrency=args.max_concurrency, on_event=event)
     if ctx.output == "json":
         doc = report.to_dict()
         doc["switches"] = switch_rows

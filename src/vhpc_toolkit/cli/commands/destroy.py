@@ -4,4 +4,8 @@ from vhpc_toolkit.output.report import render_report
 
 
 def run(ctx, args) -> int:
-    return render_report(destroy(ctx.session(), args.vm, args.file), ctx)
+    from vhpc_toolkit.output.progress import progress
+
+    with progress(ctx, "destroy", None) as event:
+        report = destroy(ctx.session(), args.vm, args.file, on_event=event)
+    return render_report(report, ctx)

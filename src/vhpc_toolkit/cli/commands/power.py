@@ -4,4 +4,8 @@ from vhpc_toolkit.output.report import render_report
 
 
 def run(ctx, args) -> int:
-    return render_report(set_power(ctx.session(), args.vm, args.file, on=args.on), ctx)
+    from vhpc_toolkit.output.progress import progress
+
+    with progress(ctx, "power " + ("on" if args.on else "off"), None) as event:
+        report = set_power(ctx.session(), args.vm, args.file, on=args.on, on_event=event)
+    return render_report(report, ctx)
