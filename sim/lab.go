@@ -30,6 +30,10 @@ type Options struct {
 	ExtraVMs   int
 	ExtraHosts int
 	BootDelay  time.Duration
+
+	GuestRoot     string // folder of the guests' file systems ("" = a temporary folder)
+	GuestUser     string // guest operations user ("" = root)
+	GuestPassword string // guest operations password ("" = VMware1!)
 }
 
 // Lab is one running simulator. govmomi's simulator keeps its inventory in
@@ -48,6 +52,8 @@ type Lab struct {
 	mu     sync.Mutex
 	guests map[string]*guestState // VM moref value -> guest state
 	ipNext int                    // next address of the DHCP pool
+
+	guestOps *guestOps // guest file systems and programs (guest_ops.go)
 }
 
 var labRunning sync.Mutex
@@ -66,6 +72,10 @@ func StartLab(opts Options) (*Lab, error) {
 		guests: make(map[string]*guestState),
 	}
 	if err := l.buildInventory(context.Background()); err != nil {
+		l.cleanup()
+		return nil, err
+	}
+	if err := l.installGuestOps(); err != nil {
 		l.cleanup()
 		return nil, err
 	}
@@ -113,6 +123,9 @@ func (l *Lab) Close() {
 }
 
 func (l *Lab) cleanup() {
+	if l.guestOps != nil {
+		l.guestOps.close()
+	}
 	if l.model != nil {
 		l.model.Remove()
 	}

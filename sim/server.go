@@ -81,7 +81,7 @@ func (l *Lab) serve() error {
 	svc.RegisterSDK(simulator.Map) // /sdk
 	inner.HandleFunc(simulator.Map.Path+"/vimServiceVersions.xml", svc.ServiceVersions)
 	inner.HandleFunc("/folder/", svc.ServeDatastore)
-	inner.HandleFunc("/guestFile/", simulator.ServeGuest)
+	inner.HandleFunc("/guestFile", l.serveGuestFile) // guest_ops.go
 	inner.HandleFunc("/nfc/", simulator.ServeNFC)
 	inner.HandleFunc("/about", svc.About)
 

@@ -27,6 +27,7 @@ class Lab:
     conf: Path
     proc: subprocess.Popen
     settings: dict
+    guest_root: Path  # VM NAME's guest file system is guest_root / NAME
 
     @property
     def url(self) -> str:
@@ -60,7 +61,9 @@ def _build_sim() -> None:
 def start_lab(workdir: Path, *extra: str) -> Lab:
     _build_sim()
     conf = workdir / "vCenter.conf"
-    proc = subprocess.Popen([str(SIM), "--listen", "127.0.0.1:0", "--conf-out", str(conf), *extra],
+    guest_root = workdir / "guests"
+    proc = subprocess.Popen([str(SIM), "--listen", "127.0.0.1:0", "--conf-out", str(conf),
+                             "--guest-root", str(guest_root), *extra],
                             stdout=subprocess.DEVNULL, stderr=open(workdir / "sim.log", "wb"),
                             start_new_session=True)
     deadline = time.monotonic() + 60
@@ -72,7 +75,7 @@ def start_lab(workdir: Path, *extra: str) -> Lab:
             proc.kill()
             raise RuntimeError("vhpc-sim did not write its vCenter.conf within 60 s")
         time.sleep(0.05)
-    return Lab(conf=conf, proc=proc, settings=yaml.safe_load(conf.read_text()))
+    return Lab(conf=conf, proc=proc, settings=yaml.safe_load(conf.read_text()), guest_root=guest_root)
 
 
 def stop_lab(lab: Lab) -> None:

@@ -1,0 +1,241 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io/ioutil"
+	"net/http"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vmware/govmomi/find"
+	"github.com/vmware/govmomi/guest"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/property"
+	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+// bootedVM clones the template powered on and waits for Tools.
+func bootedVM(t *testing.T, ctx context.Context, tmpl *object.VirtualMachine, name string) *object.VirtualMachine {
+	t.Helper()
+	f := find.NewFinder(tmpl.Client(), true)
+	dc, _ := f.DefaultDatacenter(ctx)
+	f.SetDatacenter(dc)
+	folders, _ := dc.Folders(ctx)
+	cluster, _ := f.ClusterComputeResource(ctx, GPUClusterName)
+	pool, _ := cluster.ResourcePool(ctx)
+	poolRef := pool.Reference()
+	task, err := tmpl.Clone(ctx, folders.VmFolder, name, types.VirtualMachineCloneSpec{
+		Location: types.VirtualMachineRelocateSpec{Pool: &poolRef}, PowerOn: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := task.WaitForResult(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm := object.NewVirtualMachine(tmpl.Client(), info.Result.(types.ManagedObjectReference))
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	err = property.Wait(wctx, property.DefaultCollector(tmpl.Client()), vm.Reference(), []string{"guest.toolsRunningStatus"},
+		func(pc []types.PropertyChange) bool {
+			for _, ch := range pc {
+				if ch.Val == string(types.VirtualMachineToolsRunningStatusGuestToolsRunning) {
+					return true
+				}
+			}
+			return false
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vm
+}
+
+// faultName is the vim type name of err's fault ("" if none).
+func faultName(err error) string {
+	if err == nil || !soap.IsSoapFault(err) {
+		return ""
+	}
+	v := reflect.Indirect(reflect.ValueOf(soap.ToSoapFault(err).VimFault()))
+	if !v.IsValid() {
+		return ""
+	}
+	return v.Type().Name()
+}
+
+func TestGuestOperations(t *testing.T) {
+	ctx := context.Background()
+	c := login(t)
+	defer c.Logout(ctx)
+	f := find.NewFinder(c.Client, true)
+	dc, _ := f.DefaultDatacenter(ctx)
+	f.SetDatacenter(dc)
+	tmpl, err := f.VirtualMachine(ctx, TemplateName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm := bootedVM(t, ctx, tmpl, "guest-ops-1")
+
+	ops := guest.NewOperationsManager(c.Client, vm.Reference())
+	fm, err := ops.FileManager(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pm, err := ops.ProcessManager(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := &types.NamePasswordAuthentication{Username: "root", Password: "VMware1!"}
+	bad := &types.NamePasswordAuthentication{Username: "root", Password: "nope"}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: c.Client.DefaultTransport().TLSClientConfig}}
+
+	// Upload: the URL has the literal host "*".
+	script := "echo out; echo err >&2; pwd; echo $FOO; exit 7\n"
+	raw, err := fm.InitiateFileTransferToGuest(ctx, auth, "/tmp/s.sh", &types.GuestPosixFileAttributes{}, int64(len(script)), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(raw, "https://*:") {
+		t.Errorf("upload URL %s", raw)
+	}
+	u, err := fm.TransferURL(ctx, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPut, u.String(), strings.NewReader(script))
+	resp, err := hc.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("PUT: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	onHost := filepath.Join(testLab.guestOps.root, "guest-ops-1", "tmp", "s.sh")
+	if data, err := ioutil.ReadFile(onHost); err != nil || string(data) != script {
+		t.Errorf("guest file on the host: %q %v", data, err)
+	}
+	// Without overwrite, an existing file is refused.
+	if _, err := fm.InitiateFileTransferToGuest(ctx, auth, "/tmp/s.sh", &types.GuestPosixFileAttributes{}, 1, false); err == nil {
+		t.Error("no fault for an existing file without overwrite")
+	} else if faultName(err) != "FileAlreadyExists" {
+		t.Errorf("existing file: %v", err)
+	}
+
+	// Run it; the exit code and end time come back.
+	pid, err := pm.StartProgram(ctx, auth, &types.GuestProgramSpec{
+		ProgramPath: "/bin/sh", Arguments: "/tmp/s.sh > /tmp/s.log 2>&1", WorkingDirectory: "/tmp", EnvVariables: []string{"FOO=bar"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info types.GuestProcessInfo
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		procs, err := pm.ListProcesses(ctx, auth, []int64{pid})
+		if err != nil || len(procs) != 1 {
+			t.Fatalf("list: %v %v", procs, err)
+		}
+		if info = procs[0]; info.EndTime != nil {
+			break
+		}
+	}
+	if info.EndTime == nil || info.ExitCode != 7 || info.Pid != pid || info.Owner != "root" {
+		t.Fatalf("process %+v", info)
+	}
+
+	// Download the output.
+	ft, err := fm.InitiateFileTransferFromGuest(ctx, auth, "/tmp/s.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ = fm.TransferURL(ctx, ft.Url)
+	resp, err = hc.Get(u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := ioutil.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := "out\nerr\n/tmp\nbar\n"; string(out) != want || ft.Size != int64(len(want)) {
+		t.Errorf("output %q (size %d)", out, ft.Size)
+	}
+
+	// Terminate a long program.
+	pid, err = pm.StartProgram(ctx, auth, &types.GuestProgramSpec{ProgramPath: "/bin/sleep", Arguments: "60"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pm.TerminateProcess(ctx, auth, pid); err != nil {
+		t.Fatal(err)
+	}
+	procs, _ := pm.ListProcesses(ctx, auth, []int64{pid})
+	if len(procs) != 1 || procs[0].EndTime == nil {
+		t.Errorf("terminated process %+v", procs)
+	}
+	if err := pm.TerminateProcess(ctx, auth, 999999); err == nil {
+		t.Error("no fault for an unknown pid")
+	}
+
+	// Faults: wrong password, missing program, missing file.
+	if _, err := pm.ListProcesses(ctx, bad, nil); err == nil {
+		t.Error("no fault for a wrong password")
+	} else if faultName(err) != "InvalidGuestLogin" {
+		t.Errorf("wrong password: %v", err)
+	}
+	if _, err := pm.StartProgram(ctx, auth, &types.GuestProgramSpec{ProgramPath: "/no/such"}); err == nil {
+		t.Error("no fault for a missing program")
+	}
+	if _, err := fm.InitiateFileTransferFromGuest(ctx, auth, "/tmp/none"); err == nil {
+		t.Error("no fault for a missing file")
+	} else if faultName(err) != "FileNotFound" {
+		t.Errorf("missing file: %v", err)
+	}
+	// An unknown transfer id is a 404.
+	resp, err = hc.Do(mustRequest(t, http.MethodPut, strings.Replace(raw, "*", testLab.ServerIP(), 1), "x"))
+	if err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Errorf("reused upload URL: %v %v", err, resp)
+	}
+
+	// Powered off: InvalidPowerState.
+	task, _ := vm.PowerOff(ctx)
+	if err := task.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pm.ListProcesses(ctx, auth, nil); err == nil {
+		t.Error("no fault for a powered-off VM")
+	} else if faultName(err) != "InvalidPowerState" {
+		t.Errorf("powered off: %v", err)
+	}
+	// Powered on but not booted yet: GuestOperationsUnavailable.
+	saved := testLab.opts.BootDelay
+	testLab.opts.BootDelay = 3 * time.Second
+	defer func() { testLab.opts.BootDelay = saved }()
+	task, _ = vm.PowerOn(ctx)
+	if err := task.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pm.ListProcesses(ctx, auth, nil); err == nil {
+		t.Error("no fault before Tools run")
+	} else if faultName(err) != "GuestOperationsUnavailable" {
+		t.Errorf("tools not running: %v", err)
+	}
+
+	// Destroying the VM removes its guest folder.
+	task, _ = vm.PowerOff(ctx)
+	_ = task.Wait(ctx)
+	task, _ = vm.Destroy(ctx)
+	if err := task.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ioutil.ReadFile(onHost); err == nil {
+		t.Error("guest folder kept after destroy")
+	}
+}
+
+func mustRequest(t *testing.T, method, url, body string) *http.Request {
+	req, err := http.NewRequest(method, url, bytes.NewReader([]byte(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
