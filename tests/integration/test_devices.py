@@ -7,6 +7,7 @@ import uuid
 import pytest
 from pyVmomi import vim
 
+from tests.integration.test_switches import drop_portgroups
 from vhpc_toolkit.vsphere.inventory import read_inventory
 from vhpc_toolkit.vsphere.tasks import wait_for_task
 
@@ -276,3 +277,65 @@ def test_sriov_more_vms_than_free_vfs_is_refused_before_any_change(cli, clones, 
     code, _, err = cli("sriov", "--file", listing, "--add", "--sriov_port_group", "vHPC-PG-VMNetwork", "--pf", PF)
     assert code == 2 and f"VM {names[8]} on host {HOST}" in err and "no free virtual function (8 of 8 in use)" in err
     assert all(sriov_cards(read_vm(session, n)) == [] for n in names)
+
+
+# --- pvrdma --------------------------------------------------------------------------------
+
+@pytest.fixture
+def dvs(cli, session):
+    """A DVS with a port group, destroyed after the test. Its members are every host of the cluster:
+    the lab (stock simulator) refuses a DVS port backing unless all hosts of the VM's cluster are members."""
+    name = f"rdma-{uuid.uuid4().hex[:6]}"
+    hosts = [f"vhpc-esx-0{i}.hpc.vmware.com" for i in range(1, 9)]
+    code, _, err = cli("dvs", "--create", "--name", name, "--host", *hosts, "--pnic", "vmnic5",
+                       "--port_group", f"{name}-pg")
+    assert code == 0, err
+    yield name, f"{name}-pg"
+    drop_portgroups(session, name)
+    cli("dvs", "--destroy", "--name", name)
+
+
+def vrdma_cards(vm):
+    return [d for d in vm.get("config.hardware.device") if isinstance(d, vim.vm.device.VirtualVmxnet3Vrdma)]
+
+
+def test_pvrdma_add_remove_on_a_distributed_port_group(cli, clones, session, dvs):
+    vm, = clones(1)
+    switch, pg = dvs
+    code, out, err = cli("--output", "json", "pvrdma", "--vm", vm, "--add", "--pvrdma_port_group", pg,
+                         "--dvs_name", switch)
+    assert code == 0, out + err
+    card, = vrdma_cards(read_vm(session, vm))
+    assert isinstance(card.backing, vim.vm.device.VirtualEthernetCard.DistributedVirtualPortBackingInfo)
+    snap = read_inventory(session, {"DistributedVirtualSwitch": ["uuid"], "DistributedVirtualPortgroup": ["key"]})
+    assert card.backing.port.switchUuid == snap.find(("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch"),
+                                                     switch).get("uuid")
+    assert card.backing.port.portgroupKey == snap.find("DistributedVirtualPortgroup", pg).get("key")
+    code, out, _ = cli("--output", "json", "pvrdma", "--vm", vm, "--add", "--pvrdma_port_group", pg)
+    assert json.loads(out)["results"][0]["status"] == "unchanged"
+    assert cli("pvrdma", "--vm", vm, "--remove", "--pvrdma_port_group", pg)[0] == 0
+    assert vrdma_cards(read_vm(session, vm)) == []
+
+
+def test_pvrdma_host_not_a_member_of_the_dvs_is_refused(cli, clones, session):
+    vm, = clones(1)
+    name = f"rdma-{uuid.uuid4().hex[:6]}"
+    other = "vhpc-esx-08.hpc.vmware.com"
+    assert cli("dvs", "--create", "--name", name, "--host", other, "--pnic", "vmnic5", "--port_group", f"{name}-pg")[0] == 0
+    try:
+        code, _, err = cli("pvrdma", "--vm", vm, "--add", "--pvrdma_port_group", f"{name}-pg", "--dvs_name", name)
+        assert code == 2 and f"VM {vm}: host {HOST} is not a member of distributed switch {name}" in err
+        assert other in err and "nothing was changed" in err
+        assert vrdma_cards(read_vm(session, vm)) == []
+    finally:
+        drop_portgroups(session, name)
+        cli("dvs", "--destroy", "--name", name)
+
+
+def test_pvrdma_on_a_standard_port_group_is_refused(cli, clones, session):
+    vm, = clones(1)
+    code, _, err = cli("pvrdma", "--vm", vm, "--add", "--pvrdma_port_group", "vHPC-PG-VMNetwork")
+    assert code == 2 and "needs a distributed port group" in err
+    code, _, err = cli("pvrdma", "--vm", vm, "--add", "--pvrdma_port_group", "x", "--dvs_name", "no-such-dvs")
+    assert code == 2 and "distributed switch 'no-such-dvs' not found" in err
+    assert vrdma_cards(read_vm(session, vm)) == []
