@@ -77,4 +77,6 @@ def _check_pvrdma(plan: ClusterPlan, p, file_dvs: dict[str, set[str]]) -> list[s
                    if o.name == dvs_name), None)
     if switch is None:
         return [f"VM {vm.name}: distributed switch {dvs_name} not found"]
-    return check_pvrdma(vm.name, host.name, host.moid, dvs_name, switch.get("summary.hostMember") or [])
+    members = {ref._moId: (snap.by_ref(ref).name if snap.by_ref(ref) else ref._moId)
+               for ref in switch.get("summary.hostMember") or []}
+    return check_pvrdma(vm.name, host.name, host.moid, dvs_name, members)
