@@ -239,3 +239,25 @@ def test_reference_simple_file_fails_validation_cleanly(cli):
     code, out, err = cli("cluster", "--create", "--file", REFERENCE / "cluster-simple.conf")
     assert code == 2 and "hello_world1.sh" in err and "Traceback" not in err
     assert "cluster-simple.conf:" in err
+
+
+def test_ctrl_c_reports_exactly_which_vms_exist(cli, cluster_file, session, monkeypatch):
+    from vhpc_toolkit.vsphere import tasks as tasks_mod
+
+    path, pfx = cluster_file(BASE + "[_VMS_]\nPFX-{1:4}: BASE host: vhpc-esx-01.hpc.vmware.com\n")
+
+    def interrupted_wait(self, max_wait):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tasks_mod.TaskWatcher, "wait", interrupted_wait)
+    code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
+    monkeypatch.undo()
+    assert code == 130
+    doc = json.loads(out)
+    existing = set(vms_named(session, pfx))
+    for vm in doc["vms"]:
+        if vm["name"] in existing:
+            assert "exists" in vm["detail"] or vm["status"] == "created", vm
+        else:
+            assert vm["detail"] == "interrupted; not created", vm
+    assert any("interrupted" in n for n in doc["notes"])

@@ -45,6 +45,7 @@ class ClusterResult:
     switches: list[dict]
     vms: list[VMOutcome]
     notes: list[str] = field(default_factory=list)
+    interrupted: bool = False
 
     @property
     def failed(self) -> list[VMOutcome]:
@@ -188,10 +189,10 @@ def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
                 out.detail = (out.detail + "; " if out.status == "reconfigured" else "") + "powered on"
                 if out.status != "reconfigured":
                     out.status = "powered on"
-    except Interrupted as exc:
-        for r in exc.cancelled:
+    except (Interrupted, KeyboardInterrupt) as exc:
+        for r in getattr(exc, "cancelled", []):
             outcomes[r.vm].status, outcomes[r.vm].detail = "failed", r.detail
-        raise
+        return _interrupted(session, plan, switch_rows, outcomes)
 
     for p in plan.vms:
         out = outcomes[p.name]
@@ -213,6 +214,31 @@ def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
         result.notes.append(f"no guest IP within {options.ip_timeout:.0f}s: {', '.join(missing_ip)}")
     if options.rollback and result.failed:
         rollback(session, result)
+    return result
+
+
+def _interrupted(session, plan: ClusterPlan, switch_rows, outcomes) -> ClusterResult:
+    """After Ctrl-C: give cancelled tasks a moment, then say exactly which VMs of the file exist."""
+    import time
+
+    time.sleep(2)
+    snap = read_inventory(session, {"VirtualMachine": ["runtime.powerState"]})
+    present = {o.name: o for o in snap.of_type("VirtualMachine")}
+    for p in plan.vms:
+        out = outcomes[p.name]
+        if p.action != CREATE:
+            continue
+        if p.name in present:
+            out.ref = present[p.name].ref
+            if out.status != "created":
+                out.status = "failed"
+                out.detail = f"interrupted; the VM exists ({present[p.name].get('runtime.powerState')})"
+        else:
+            out.status, out.detail = "failed", "interrupted; not created"
+    result = ClusterResult(switch_rows, [outcomes[p.name] for p in plan.vms])
+    result.interrupted = True
+    result.notes.append("interrupted: the table says which VMs exist; run --create again to finish, "
+                        "or --destroy to remove them")
     return result
 
 

@@ -72,6 +72,8 @@ def _create(ctx, args, spec) -> int:
         print_json(result.to_dict(), ctx.out)
     else:
         render_result(result, ctx.out)
+    if result.interrupted:
+        return 130
     return 1 if result.failed else 0
 
 
