@@ -38,6 +38,10 @@ var thisTypeRE = regexp.MustCompile(`(<(?:[\w.-]+:)?_this\b[^>]*?\btype\s*=\s*)(
 // routeCall returns the request body to hand to the simulator: unchanged,
 // or with _this pointing to the VM's hook object.
 func (l *Lab) routeCall(c soapCall, body []byte) []byte {
+	l.registerRuleEndpoints() // rules_debug.go
+	if c.thisType == "Datacenter" {
+		return l.routeDatacenterCall(c, body) // rules_multi.go
+	}
 	if c.thisType != "VirtualMachine" || !vmOverrides[c.method] {
 		return body
 	}
@@ -118,11 +122,14 @@ func taskOutcome(res soap.HasFault) (*simulator.Task, types.BaseMethodFault) {
 	return t, nil
 }
 
-// failedTask returns a finished task for vm that failed with fault.
+// failedTask returns a finished task for vm that failed with fault (with
+// the fault's own message, rules_fault.go).
 func failedTask(vm mo.Reference, name string, fault types.BaseMethodFault) types.ManagedObjectReference {
-	return simulator.CreateTask(vm, name, func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
+	ref := simulator.CreateTask(vm, name, func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
 		return nil, fault
 	}).Run()
+	setTaskFaultMessage(ref)
+	return ref
 }
 
 // PowerOnVMTask checks the power-on rules, then powers on.
@@ -213,13 +220,11 @@ func (h *vmHook) CloneVMTask(ctx *simulator.Context, req *types.CloneVM_Task) so
 	l := h.lab
 	spec := req.Spec
 	task := simulator.CreateTask(vm, "cloneVm", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
-		if spec.Config != nil {
-			l.rulesMu.Lock()
-			fault := l.checkConfigSpec(vm, nil, spec.Config)
-			l.rulesMu.Unlock()
-			if fault != nil {
-				return nil, fault
-			}
+		l.rulesMu.Lock()
+		fault := l.checkCloneSpec(vm, &spec)
+		l.rulesMu.Unlock()
+		if fault != nil {
+			return nil, fault
 		}
 		if spec.Location.Host != nil {
 			if _, ok := simulator.Map.Get(*spec.Location.Host).(*simulator.HostSystem); !ok {
@@ -257,7 +262,9 @@ func (h *vmHook) CloneVMTask(ctx *simulator.Context, req *types.CloneVM_Task) so
 		}
 		return ref, nil
 	})
-	return &methods.CloneVM_TaskBody{Res: &types.CloneVM_TaskResponse{Returnval: task.Run()}}
+	ref := task.Run()
+	setTaskFaultMessage(ref)
+	return &methods.CloneVM_TaskBody{Res: &types.CloneVM_TaskResponse{Returnval: ref}}
 }
 
 // finishClone applies to clone (locked by the caller) the parts of the
