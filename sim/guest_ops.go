@@ -154,11 +154,43 @@ func (g *guestOps) close() {
 func guestFault(msg string, f types.BaseMethodFault) *soap.Fault { return simulator.Fault(msg, f) }
 
 // vmDir returns the host folder of vm's guest file system, creating it
-// (with tmp/ and root/) when needed.
+// when needed with tmp/, root/, home/, a minimal etc/ (passwd, group,
+// shadow with root only; hostname), the mount points usr/, proc/, dev/ and
+// the links bin, lib, lib64, sbin -> usr/....
 func (g *guestOps) vmDir(name string) (string, error) {
 	dir := g.vmPath(name)
-	for _, sub := range []string{"tmp", "root"} {
+	if _, err := os.Stat(filepath.Join(dir, "etc", "passwd")); err == nil {
+		return dir, nil
+	}
+	for _, sub := range []string{"tmp", "root", "home", "etc", "usr", "proc", "dev"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0755); err != nil {
+			return "", err
+		}
+	}
+	// The usual links into /usr, made here once: bwrap --symlink writes them
+	// into the bound folder and refuses to run when they already exist.
+	for _, link := range []string{"bin", "lib", "lib64", "sbin"} {
+		if _, err := os.Lstat(filepath.Join(dir, link)); os.IsNotExist(err) {
+			if err := os.Symlink("usr/"+link, filepath.Join(dir, link)); err != nil {
+				return "", err
+			}
+		}
+	}
+	if err := os.Chmod(filepath.Join(dir, "tmp"), 01777); err != nil {
+		return "", err
+	}
+	// A minimal user database, so that id, useradd and friends work.
+	for _, f := range []struct {
+		name string
+		data string
+		mode os.FileMode
+	}{
+		{"group", "root:x:0:\nusers:x:100:\n", 0644},
+		{"shadow", "root:*:19000:0:99999:7:::\n", 0600},
+		{"hostname", name + "\n", 0644},
+		{"passwd", "root:x:0:0:root:/root:/bin/sh\n", 0644}, // last: marks the folder complete
+	} {
+		if err := ioutil.WriteFile(filepath.Join(dir, "etc", f.name), []byte(f.data), f.mode); err != nil {
 			return "", err
 		}
 	}
@@ -480,15 +512,13 @@ func (m *labGuestProcessManager) StartProgramInGuest(ctx *simulator.Context, req
 }
 
 // sandboxArgs is the bubblewrap command line that runs shell command line
-// cmdLine in the guest folder dir, in guest working directory wd.
+// cmdLine in the guest folder dir, in guest working directory wd. The links
+// /bin, /lib, /lib64, /sbin -> usr/... are in dir already (vmDir): bwrap's
+// --symlink would write them into dir and fail on the next run.
 func sandboxArgs(dir, wd, cmdLine string) []string {
 	return []string{
 		"--bind", dir, "/",
 		"--ro-bind", "/usr", "/usr",
-		"--symlink", "usr/bin", "/bin",
-		"--symlink", "usr/lib", "/lib",
-		"--symlink", "usr/lib64", "/lib64",
-		"--symlink", "usr/sbin", "/sbin",
 		"--proc", "/proc",
 		"--dev", "/dev",
 		"--die-with-parent",
