@@ -10,7 +10,7 @@ from vhpc_toolkit.errors import NotImplementedCommand
 
 MODULES: dict[str, str | None] = {
     "view": "view", "clone": "clone", "destroy": "destroy", "power": "power", "cpumem": "cpumem",
-    "network": "network", "network_cfg": "network_cfg", "post": None, "passthru": "passthru", "sriov": "sriov",
+    "network": "network", "network_cfg": "network_cfg", "post": "post", "passthru": "passthru", "sriov": "sriov",
     "pvrdma": "pvrdma", "vgpu": "vgpu", "svs": "svs", "dvs": "dvs", "latency": "latency", "cluster": "cluster",
 }
 

@@ -1,0 +1,485 @@
+"""Post scripts in the guest: upload, run, wait, collect exit code and output; barriers.
+
+Per VM, each script is uploaded to ``/tmp/vhpc-<name>-<random>.sh`` and run
+as ``/bin/sh SCRIPT > LOG 2>&1`` through VMware Tools; with ``wait`` the
+run is polled until it ends and the log's last lines are fetched. Scripts
+of one VM run in the order given (a failure skips that VM's later scripts);
+different VMs run concurrently, at most ``concurrency`` at a time.
+
+``run_barriers`` runs a cluster's script phases (unlabelled first, then
+barriers ascending): every script of a phase on every VM ends before the
+next phase starts, and a failure stops the later phases.
+
+Powered-off VMs are powered on first (unless ``power_on=False``) and every
+VM's VMware Tools is waited for. Nothing here prints; results are plain
+dataclasses with ``to_dict()``.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from vhpc_toolkit.errors import InputError, ValidationFailed
+from vhpc_toolkit.vsphere.guestops import (
+    Guest,
+    GuestOpsError,
+    wait_for_processes,
+    wait_for_tools,
+)
+from vhpc_toolkit.vsphere.inventory import Obj, read_inventory
+
+log = logging.getLogger(__name__)
+
+DEFAULT_USER = "root"
+DEFAULT_TIMEOUT = 3600.0       # seconds for a whole run (all phases)
+DEFAULT_TOOLS_TIMEOUT = 300.0  # seconds for VMware Tools to come up after power-on
+DEFAULT_TAIL = 20              # lines of output kept per script
+PASSWORD_ENV = "VHPC_GUEST_PASSWORD"
+VAULT_PATH_ENV = "VHPC_GUEST_VAULT_PATH"
+VAULT_MOUNT_ENV = "VHPC_GUEST_VAULT_MOUNT"
+VAULT_KEY_ENV = "VHPC_GUEST_VAULT_KEY"
+VAULT_DEFAULT_KEY = "guest_password"
+
+VM_PROPS = ["runtime.powerState", "guest.toolsRunningStatus"]
+
+# ScriptRun.status values
+PENDING, STARTED, OK, FAILED, SKIPPED, NOT_RUN = "pending", "started", "ok", "failed", "skipped", "not run"
+
+
+# ------------------------------------------------------------------------------ results
+
+
+@dataclass
+class ScriptRun:
+    """One script on one VM."""
+
+    vm: str
+    script: str                       # the local path, as given (cluster file: as written there)
+    barrier: int | None = None
+    path: str = ""                    # the local file read ("" = ``script``)
+    status: str = PENDING             # pending | started (not waited for) | ok | failed | skipped | not run
+    exit_code: int | None = None
+    duration: float | None = None     # seconds, from the guest's start and end times
+    output_tail: list[str] = field(default_factory=list)
+    pid: int | None = None
+    guest_script: str = ""
+    guest_log: str = ""
+    error: str = ""                   # why it did not run or could not be followed
+
+    @property
+    def failed(self) -> bool:
+        return self.status == FAILED
+
+    def describe(self) -> str:
+        """One line: what happened."""
+        if self.status == FAILED and self.error:
+            return self.error
+        if self.status in (OK, FAILED) and self.exit_code is not None:
+            return f"exit code {self.exit_code}"
+        if self.status == STARTED:
+            return f"started as pid {self.pid}; output in {self.guest_log}"
+        return self.error or self.status
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"vm": self.vm, "script": self.script, "path": self.path or self.script,
+                "barrier": self.barrier, "status": self.status,
+                "exit_code": self.exit_code,
+                "duration": None if self.duration is None else round(self.duration, 3),
+                "output_tail": list(self.output_tail), "pid": self.pid, "guest_script": self.guest_script,
+                "guest_log": self.guest_log, "error": self.error}
+
+
+@dataclass
+class PhaseResult:
+    """One barrier group of a cluster run (barrier None: the unlabelled scripts)."""
+
+    barrier: int | None
+    status: str = NOT_RUN             # ok | failed | not run
+    runs: list[ScriptRun] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return "no barrier" if self.barrier is None else f"barrier {self.barrier}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"barrier": self.barrier, "status": self.status, "runs": [r.to_dict() for r in self.runs]}
+
+
+@dataclass
+class PostReport:
+    """Every script run; ``phases`` is set for barrier runs."""
+
+    runs: list[ScriptRun]
+    phases: list[PhaseResult] = field(default_factory=list)
+    operation: str = "post"
+
+    @property
+    def failed(self) -> list[ScriptRun]:
+        return [r for r in self.runs if r.failed]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and all(p.status != NOT_RUN for p in self.phases)
+
+    @property
+    def not_run_phases(self) -> list[PhaseResult]:
+        return [p for p in self.phases if p.status == NOT_RUN]
+
+    def failure(self) -> str | None:
+        """The first failure, one line: VM, script, exit code or error, last output line."""
+        for r in self.failed:
+            what = f"VM {r.vm}: script {r.script} failed: {r.describe()}"
+            if r.output_tail:
+                what += f"; last output: {r.output_tail[-1]}"
+            return what
+        return None
+
+    def summary(self) -> str:
+        counts = {s: sum(r.status == s for r in self.runs) for s in (OK, STARTED, FAILED, SKIPPED, NOT_RUN)}
+        vms = len({r.vm for r in self.runs})
+        parts = [f"{self.operation}: {len(self.runs)} script run(s) on {vms} VM(s): {counts[OK]} ok"]
+        if counts[STARTED]:
+            parts.append(f"{counts[STARTED]} started")
+        parts.append(f"{counts[FAILED]} failed")
+        if counts[SKIPPED]:
+            parts.append(f"{counts[SKIPPED]} skipped")
+        if counts[NOT_RUN]:
+            parts.append(f"{counts[NOT_RUN]} not run")
+        text = ", ".join(parts)
+        if self.not_run_phases:
+            text += "; phases not run: " + ", ".join(p.label for p in self.not_run_phases)
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"operation": self.operation, "results": [r.to_dict() for r in self.runs],
+                               "summary": self.summary(), "failure": self.failure()}
+        if self.phases:
+            doc["phases"] = [p.to_dict() for p in self.phases]
+            doc["phases_not_run"] = [p.barrier for p in self.not_run_phases]
+        return doc
+
+
+# ------------------------------------------------------------------------------ password
+
+
+def guest_password(explicit: str | None = None, env: Mapping[str, str] = os.environ,
+                   prompt: Callable[[str], str] | None = None, what: str = "the guest OS",
+                   vault_reader: Callable[..., dict] | None = None) -> str:
+    """The guest password from the first source that has one.
+
+    Order: ``explicit`` (cluster file's guest_password, ``--guest_password``);
+    ``$VHPC_GUEST_PASSWORD``; Vault, when ``$VHPC_GUEST_VAULT_PATH`` names a
+    KV v2 secret (key ``$VHPC_GUEST_VAULT_KEY``, default ``guest_password``;
+    mount ``$VHPC_GUEST_VAULT_MOUNT``, default ``secret``; VAULT_ADDR and
+    VAULT_TOKEN as for vCenter.conf); ``prompt`` (given only when
+    interactive); else an InputError saying where it can live.
+    """
+    if explicit:
+        return explicit
+    if env.get(PASSWORD_ENV):
+        return env[PASSWORD_ENV]
+    vault_path = (env.get(VAULT_PATH_ENV) or "").strip()
+    if vault_path:
+        if vault_reader is None:
+            from vhpc_toolkit.settings import read_vault_secret as vault_reader
+        mount = (env.get(VAULT_MOUNT_ENV) or "").strip() or "secret"
+        key = (env.get(VAULT_KEY_ENV) or "").strip() or VAULT_DEFAULT_KEY
+        secret = vault_reader(vault_path, mount, env)
+        value = secret.get(key)
+        if not value:
+            raise InputError(f"Vault secret {mount}/{vault_path.strip('/')} has no key {key!r} "
+                             f"(set {VAULT_KEY_ENV} to the key holding the guest password)")
+        return str(value)
+    if prompt is not None:
+        value = prompt(f"Password for {what}: ")
+        if value:
+            return value
+    raise InputError(f"no password for {what}: give guest_password (cluster file) or --guest_password, "
+                     f"set {PASSWORD_ENV}, set {VAULT_PATH_ENV} to a Vault secret, or run interactively")
+
+
+def password_source(fallback: str | None = None, env: Mapping[str, str] = os.environ,
+                    prompt: Callable[[str], str] | None = None) -> Callable[[Any], str]:
+    """A ``password_for(vmspec)`` for :func:`run_barriers`: the VM's own guest_password
+    (cluster file), else ``fallback`` (``--guest_password``), the environment,
+    Vault or the prompt, looked up once and reused for every VM."""
+    cached: list[str] = []
+
+    def password_for(spec) -> str:
+        own = getattr(spec, "guest_password", None)
+        if own:
+            return own
+        if not cached:
+            cached.append(guest_password(fallback, env, prompt, what="the guest OS of the cluster's VMs"))
+        return cached[0]
+
+    return password_for
+
+
+# ------------------------------------------------------------------------------ scripts
+
+
+def read_scripts(paths: Iterable[str]) -> dict[str, bytes]:
+    """Every script's bytes by path; one InputError naming every unreadable one."""
+    data, problems = {}, []
+    for path in paths:
+        if path in data:
+            continue
+        try:
+            data[path] = Path(path).read_bytes()
+        except OSError as exc:
+            problems.append(f"script {path}: {exc.strerror or exc}")
+    if problems:
+        if len(problems) == 1:
+            raise InputError(problems[0])
+        raise ValidationFailed(problems)
+    return data
+
+
+def guest_paths(script: str, token: str | None = None) -> tuple[str, str]:
+    """(guest script path, guest log path) for a local script: /tmp/vhpc-<name>-<random>.sh/.log."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(script).stem).strip("._-") or "script"
+    token = token or secrets.token_hex(4)
+    base = f"/tmp/vhpc-{stem[:40]}-{token}"
+    return base + ".sh", base + ".log"
+
+
+def tail(data: bytes, lines: int) -> list[str]:
+    """The last ``lines`` lines of output (decoded leniently, no trailing empty line)."""
+    if lines <= 0:
+        return []
+    text = data.decode("utf-8", errors="replace").replace("\r\n", "\n")
+    return text.rstrip("\n").split("\n")[-lines:] if text.strip() else []
+
+
+# ------------------------------------------------------------------------------ engine
+
+
+@dataclass
+class _VM:
+    obj: Obj
+    username: str
+    password: str = field(repr=False)
+    error: str = ""        # set when the VM cannot run guest operations
+
+
+def _read_vms(session, refs: Sequence[Any]) -> dict[int, Obj]:
+    """Resolve VM names or Objs (one inventory read); index in ``refs`` -> Obj."""
+    snap = read_inventory(session, {"VirtualMachine": VM_PROPS})
+    found, problems = {}, []
+    for i, ref in enumerate(refs):
+        if isinstance(ref, Obj):
+            obj = snap.objects.get(ref.moid)
+            if obj is None:
+                problems.append(f"VM {ref.name} no longer exists")
+                continue
+        else:
+            try:
+                obj = snap.find("VirtualMachine", str(ref), what="VM")
+            except Exception as exc:  # NotFound / Ambiguous: collected into one error
+                problems.append(str(exc))
+                continue
+        found[i] = obj
+    if problems:
+        raise ValidationFailed(problems)
+    return found
+
+
+def _ready_vms(session, vms: list[_VM], power_on: bool, tools_timeout: float) -> None:
+    """Power on what is off (if allowed) and wait for Tools; failures go to ``vm.error``."""
+    from vhpc_toolkit.vsphere.tasks import wait_for_tasks
+
+    tasks = {}
+    for vm in vms:
+        state = vm.obj.get("runtime.powerState")
+        if state == "poweredOn":
+            continue
+        if not power_on:
+            vm.error = f"VM {vm.obj.name} is not powered on ({state}); power it on first"
+            continue
+        try:
+            tasks[vm.obj.moid] = vm.obj.ref.PowerOnVM_Task()
+        except Exception as exc:  # a fault raised by the call itself
+            from vhpc_toolkit.vsphere.tasks import fault_message
+
+            vm.error = f"power on of VM {vm.obj.name} failed: {fault_message(exc)}"
+    if tasks:
+        outcomes = wait_for_tasks(session, tasks.values(), timeout=tools_timeout + 60)
+        for vm in vms:
+            task = tasks.get(vm.obj.moid)
+            if task is not None and not outcomes[task._moId].ok:
+                vm.error = f"power on of VM {vm.obj.name} failed: {outcomes[task._moId].error}"
+    waiting = [vm for vm in vms if not vm.error and
+               (vm.obj.moid in tasks or vm.obj.get("guest.toolsRunningStatus") != "guestToolsRunning")]
+    if waiting:
+        status = wait_for_tools(session, [vm.obj.ref for vm in waiting], tools_timeout)
+        for vm in waiting:
+            if status.get(vm.obj.moid) != "guestToolsRunning":
+                vm.error = (f"VMware Tools is not running in VM {vm.obj.name} "
+                            f"(waited {tools_timeout:.0f}s): guest operations are unavailable")
+
+
+def _run_vm(session, vm: _VM, runs: list[ScriptRun], scripts: Mapping[str, bytes], wait: bool,
+            deadline: float, tail_lines: int, on_event: Callable[[ScriptRun], None] | None) -> None:
+    """The VM's scripts in order; a failure skips the rest of this VM's list."""
+    def emit(run: ScriptRun) -> None:
+        if on_event:
+            on_event(run)
+
+    if vm.error:
+        for run in runs:
+            run.status, run.error = FAILED, vm.error
+            emit(run)
+        return
+    guest = Guest(session, vm.obj.ref, vm.obj.name, vm.username, vm.password)
+    for i, run in enumerate(runs):
+        run.guest_script, run.guest_log = guest_paths(run.script)
+        try:
+            guest.upload(scripts[run.path or run.script], run.guest_script, overwrite=True, mode=0o755)
+            run.pid = guest.start("/bin/sh", f"{run.guest_script} > {run.guest_log} 2>&1", cwd="/tmp")
+            if not wait:
+                run.status = STARTED
+                emit(run)
+                continue
+            remaining = deadline - time.monotonic()
+            try:
+                proc = wait_for_processes([(guest, run.pid)], timeout=max(0.0, remaining))[(vm.obj.name, run.pid)]
+            except GuestOpsError as exc:
+                if "timed out" not in str(exc):
+                    raise
+                try:
+                    guest.terminate(run.pid)
+                except GuestOpsError:
+                    pass
+                raise GuestOpsError(f"VM {vm.obj.name}: script {run.script} did not end within the "
+                                    "timeout and was terminated") from None
+            run.exit_code, run.duration = proc.exit_code, proc.duration
+            try:
+                run.output_tail = tail(guest.download(run.guest_log), tail_lines)
+            except GuestOpsError as exc:
+                run.error = f"output not fetched: {exc}"
+            if proc.lost:
+                run.status, run.error = FAILED, f"VM {vm.obj.name}: the guest lost track of pid {run.pid}"
+            else:
+                run.status = OK if proc.exit_code == 0 else FAILED
+        except GuestOpsError as exc:
+            run.status, run.error = FAILED, str(exc)
+        emit(run)
+        if run.status == FAILED:
+            for later in runs[i + 1:]:
+                later.status, later.error = SKIPPED, f"skipped: {run.script} failed on this VM"
+                emit(later)
+            return
+
+
+def _run_phase(session, work: list[tuple[_VM, list[ScriptRun]]], scripts: Mapping[str, bytes], wait: bool,
+               concurrency: int, deadline: float, tail_lines: int, on_event) -> None:
+    if not work:
+        return
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(work)))) as pool:
+        futures = [pool.submit(_run_vm, session, vm, runs, scripts, wait, deadline, tail_lines, on_event)
+                   for vm, runs in work]
+        for f in futures:
+            f.result()
+
+
+def run_scripts(session, targets: Sequence[tuple[Any, Sequence[str]]], username: str = DEFAULT_USER,
+                password: str = "", *, wait: bool = True, concurrency: int = 8,
+                timeout: float = DEFAULT_TIMEOUT, power_on: bool = True,
+                tools_timeout: float = DEFAULT_TOOLS_TIMEOUT, tail_lines: int = DEFAULT_TAIL,
+                on_event: Callable[[ScriptRun], None] | None = None) -> PostReport:
+    """Run each target's scripts in its guest: ``targets`` is [(VM name or Obj, [local script paths])].
+
+    Raises InputError for an unreadable script and ValidationFailed for unknown
+    VMs, before anything changes; everything after that is reported per VM
+    and script in the returned PostReport (never raised).
+    """
+    scripts = read_scripts(p for _, paths in targets for p in paths)
+    objs = _read_vms(session, [ref for ref, _ in targets])
+    vms: dict[str, _VM] = {}
+    work: list[tuple[_VM, list[ScriptRun]]] = []
+    runs: list[ScriptRun] = []
+    for i, (_, paths) in enumerate(targets):
+        obj = objs[i]
+        if obj.moid in vms:  # the same VM twice: its scripts join its list
+            vm = vms[obj.moid]
+            vm_runs = next(r for v, r in work if v is vm)
+        else:
+            vm = vms[obj.moid] = _VM(obj, username, password)
+            vm_runs = []
+            work.append((vm, vm_runs))
+        for path in paths:
+            run = ScriptRun(obj.name, path)
+            vm_runs.append(run)
+            runs.append(run)
+    deadline = time.monotonic() + timeout
+    _ready_vms(session, list(vms.values()), power_on, tools_timeout)
+    _run_phase(session, work, scripts, wait, concurrency, deadline, tail_lines, on_event)
+    return PostReport(runs)
+
+
+def run_barriers(session, phases: Sequence[tuple[int | None, Sequence[tuple[Any, Any]]]],
+                 password_for: Callable[[Any], str], *, concurrency: int = 8,
+                 timeout: float = DEFAULT_TIMEOUT, power_on: bool = True,
+                 tools_timeout: float = DEFAULT_TOOLS_TIMEOUT, tail_lines: int = DEFAULT_TAIL,
+                 vm_objs: Mapping[str, Obj] | None = None,
+                 on_event: Callable[[ScriptRun], None] | None = None) -> PostReport:
+    """Run a cluster's script phases in order (``ClusterSpec.script_phases()``).
+
+    ``phases`` is [(barrier or None, [(VMSpec, ScriptStep)])] in run order.
+    Every script of a phase, on every VM, ends before the next phase starts;
+    after a phase with a failure the later phases are not run (their runs
+    and the phases say "not run"). ``password_for(vmspec)`` gives a VM's guest
+    password (see :func:`guest_password`); the user is ``vmspec.guest_username``
+    or root. ``vm_objs`` (VM name -> Obj) skips the inventory read.
+    Raises InputError / ValidationFailed (unreadable scripts, unknown VMs,
+    no password) before anything runs.
+    """
+    scripts = read_scripts(step.path for _, pairs in phases for _, step in pairs)
+    specs: dict[str, Any] = {}
+    for _, pairs in phases:
+        for spec, _ in pairs:
+            specs.setdefault(spec.name, spec)
+    names = list(specs)
+    if vm_objs is not None and all(n in vm_objs for n in names):
+        objs = {n: vm_objs[n] for n in names}
+        if any("runtime.powerState" not in o.props for o in objs.values()):
+            found = _read_vms(session, list(objs.values()))
+            objs = {n: found[i] for i, n in enumerate(names)}
+    else:
+        found = _read_vms(session, names)
+        objs = {n: found[i] for i, n in enumerate(names)}
+    vms = {n: _VM(objs[n], specs[n].guest_username or DEFAULT_USER, password_for(specs[n])) for n in names}
+
+    report = PostReport([], operation="post scripts")
+    for barrier, pairs in phases:
+        phase = PhaseResult(barrier)
+        for spec, step in pairs:
+            run = ScriptRun(spec.name, step.source or step.path, barrier=barrier, path=step.path)
+            phase.runs.append(run)
+            report.runs.append(run)
+        report.phases.append(phase)
+
+    deadline = time.monotonic() + timeout
+    _ready_vms(session, list(vms.values()), power_on, tools_timeout)
+    stopped = False
+    for phase in report.phases:
+        if stopped:
+            for run in phase.runs:
+                run.status, run.error = NOT_RUN, "not run: an earlier phase failed"
+            continue
+        work: dict[str, list[ScriptRun]] = {}
+        for run in phase.runs:
+            work.setdefault(run.vm, []).append(run)
+        _run_phase(session, [(vms[n], rs) for n, rs in work.items()], scripts, True, concurrency,
+                   deadline, tail_lines, on_event)
+        phase.status = FAILED if any(r.status in (FAILED, SKIPPED) for r in phase.runs) else OK
+        stopped = phase.status == FAILED
+    return report
