@@ -257,3 +257,19 @@ def test_example_cluster_scripts_run_in_their_phases(session, lab, vms, tmp_path
     # hello_world2 (barrier 2, node1 only) saw hello_world1's line (barrier 1).
     last = report.phases[2].runs[0]
     assert last.vm == vms[0] and "earlier steps left" in last.output_tail[-1]
+
+
+def test_calls_one_inventory_read_and_one_list_per_vm_per_poll(session, lab, vms, tmp_path):
+    for vm in vms[:2]:
+        power(session, vm, on=True)
+    slow = script(tmp_path, "slow.sh", "sleep 0.5\necho done\n")
+    lab.reset_calls()
+    report = run_scripts(session, [(vms[0], [str(slow)]), (vms[1], [str(slow)])], "root", PASSWORD)
+    calls = lab.calls()["methods"]
+    assert report.ok, report.failure()
+    assert calls.get("RetrievePropertiesEx") == 1 and "WaitForUpdatesEx" not in calls
+    per_vm = {m: calls.get(m) for m in ("InitiateFileTransferToGuest", "StartProgramInGuest",
+                                        "InitiateFileTransferFromGuest")}
+    assert per_vm == dict.fromkeys(per_vm, 2)
+    # 0.5 s with polls at 0, 0.2, 0.5, 0.95 s...: a handful per VM, not a busy loop.
+    assert 2 * 2 <= calls["ListProcessesInGuest"] <= 2 * 5
