@@ -169,3 +169,12 @@ def test_run_describe_lines():
         "started as pid 3; output in /tmp/l"
     assert ScriptRun("v", "s", status=FAILED, error="guest login to VM v as root failed").describe() == \
         "guest login to VM v as root failed"
+
+
+def test_wait_stops_when_cancelled():
+    import threading
+
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(GuestOpsError, match="interrupted"):
+        wait_for_processes([(FakeGuest("a", {9: 10**6}), 9)], timeout=60, cancel=cancel)

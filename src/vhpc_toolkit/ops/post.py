@@ -20,6 +20,7 @@ import logging
 import os
 import re
 import secrets
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -327,7 +328,8 @@ def _ready_vms(session, vms: list[_VM], power_on: bool, tools_timeout: float) ->
 
 
 def _run_vm(session, vm: _VM, runs: list[ScriptRun], scripts: Mapping[str, bytes], wait: bool,
-            deadline: float, tail_lines: int, on_event: Callable[[ScriptRun], None] | None) -> None:
+            deadline: float, tail_lines: int, on_event: Callable[[ScriptRun], None] | None,
+            cancel: threading.Event | None = None) -> None:
     """The VM's scripts in order; a failure skips the rest of this VM's list."""
     def emit(run: ScriptRun) -> None:
         if on_event:
@@ -340,6 +342,10 @@ def _run_vm(session, vm: _VM, runs: list[ScriptRun], scripts: Mapping[str, bytes
         return
     guest = Guest(session, vm.obj.ref, vm.obj.name, vm.username, vm.password)
     for i, run in enumerate(runs):
+        if cancel is not None and cancel.is_set():
+            run.status, run.error = FAILED, "interrupted before it started"
+            emit(run)
+            continue
         run.guest_script, run.guest_log = guest_paths(run.script)
         try:
             guest.upload(scripts[run.path or run.script], run.guest_script, overwrite=True, mode=0o755)
@@ -350,8 +356,12 @@ def _run_vm(session, vm: _VM, runs: list[ScriptRun], scripts: Mapping[str, bytes
                 continue
             remaining = deadline - time.monotonic()
             try:
-                proc = wait_for_processes([(guest, run.pid)], timeout=max(0.0, remaining))[(vm.obj.name, run.pid)]
+                proc = wait_for_processes([(guest, run.pid)], timeout=max(0.0, remaining),
+                                          cancel=cancel)[(vm.obj.name, run.pid)]
             except GuestOpsError as exc:
+                if cancel is not None and cancel.is_set():
+                    raise GuestOpsError(f"VM {vm.obj.name}: interrupted; script {run.script} may still "
+                                        f"be running as pid {run.pid}") from None
                 if "timed out" not in str(exc):
                     raise
                 try:
@@ -383,11 +393,20 @@ def _run_phase(session, work: list[tuple[_VM, list[ScriptRun]]], scripts: Mappin
                concurrency: int, deadline: float, tail_lines: int, on_event) -> None:
     if not work:
         return
-    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(work)))) as pool:
-        futures = [pool.submit(_run_vm, session, vm, runs, scripts, wait, deadline, tail_lines, on_event)
-                   for vm, runs in work]
+    cancel = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(work))))
+    try:
+        futures = [pool.submit(_run_vm, session, vm, runs, scripts, wait, deadline, tail_lines, on_event,
+                               cancel) for vm, runs in work]
         for f in futures:
             f.result()
+    except KeyboardInterrupt:
+        # Ctrl-C: the workers stop at their next poll; scripts already started keep running in the guests.
+        cancel.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 def run_scripts(session, targets: Sequence[tuple[Any, Sequence[str]]], username: str = DEFAULT_USER,

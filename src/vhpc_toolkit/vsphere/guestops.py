@@ -14,6 +14,7 @@ password is never logged or put in a message.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -204,13 +205,14 @@ class Guest:
 
 def wait_for_processes(waits: Iterable[tuple[Guest, int]], timeout: float,
                        interval: float = POLL_INTERVAL, max_interval: float = POLL_MAX_INTERVAL,
-                       ) -> dict[tuple[str, int], GuestProcess]:
+                       cancel: threading.Event | None = None) -> dict[tuple[str, int], GuestProcess]:
     """Poll until every (guest, pid) has ended; returns {(vm name, pid): process}.
 
     One ListProcessesInGuest per VM per poll (all of its pids at once); the
     interval grows from ``interval`` to ``max_interval``. A pid the guest no
     longer lists counts as ended with an unknown exit code. Raises
-    GuestOpsError on timeout; guest faults propagate as typed errors.
+    GuestOpsError on timeout or when ``cancel`` is set; guest faults
+    propagate as typed errors.
     """
     by_vm: dict[str, tuple[Guest, set[int]]] = {}
     for guest, pid in waits:
@@ -238,7 +240,10 @@ def wait_for_processes(waits: Iterable[tuple[Guest, int]], timeout: float,
         if remaining <= 0:
             left = ", ".join(f"{n} pid {p}" for n, (_, ps) in sorted(by_vm.items()) for p in sorted(ps))
             raise GuestOpsError(f"timed out after {timeout:.0f}s waiting for guest program(s): {left}")
-        time.sleep(min(delay, remaining))
+        if cancel is None:
+            time.sleep(min(delay, remaining))
+        elif cancel.wait(min(delay, remaining)):
+            raise GuestOpsError("interrupted while waiting for guest program(s)")
         delay = min(max_interval, delay * POLL_GROWTH)
 
 
