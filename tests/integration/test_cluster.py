@@ -261,3 +261,40 @@ def test_ctrl_c_reports_exactly_which_vms_exist(cli, cluster_file, session, monk
         else:
             assert vm["detail"] == "interrupted; not created", vm
     assert any("interrupted" in n for n in doc["notes"])
+
+
+def test_post_scripts_by_barrier_and_a_failure_stops_later_ones(cli, cluster_file, tmp_path, lab):
+    (tmp_path / "first.sh").write_text("#!/bin/sh\ndate +%s.%N > /tmp/first\necho first on $(cat /etc/hostname)\n")
+    (tmp_path / "fails.sh").write_text("#!/bin/sh\necho about to fail\nexit 7\n")
+    (tmp_path / "never.sh").write_text("#!/bin/sh\ntouch /tmp/never\n")
+    path, pfx = cluster_file(BASE + f"""
+[LOGIN]
+guest_username: root
+guest_password: VMware1!
+
+[_VMS_]
+PFX-a: BASE LOGIN host: vhpc-esx-01.hpc.vmware.com script: {tmp_path}/first.sh barrier: 1 script: {tmp_path}/never.sh barrier: 3
+PFX-b: BASE LOGIN host: vhpc-esx-02.hpc.vmware.com script: {tmp_path}/fails.sh barrier: 2
+""")
+    code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
+    assert code == 1
+    doc = json.loads(out)
+    assert {v["name"]: v["status"] for v in doc["vms"]} == {f"{pfx}-a": "created", f"{pfx}-b": "created"}
+    runs = {(r["vm"], Path(r["path"]).name): r for r in doc["post"]["results"]}
+    assert runs[(f"{pfx}-a", "first.sh")]["status"] == "ok"
+    failed = runs[(f"{pfx}-b", "fails.sh")]
+    assert failed["status"] == "failed" and failed["exit_code"] == 7 and "about to fail" in failed["output_tail"]
+    assert runs[(f"{pfx}-a", "never.sh")]["status"] == "not run"
+    assert (lab.guest_root / f"{pfx}-a" / "tmp" / "first").exists()
+    assert not (lab.guest_root / f"{pfx}-a" / "tmp" / "never").exists()
+
+
+def test_scripts_without_a_guest_password_are_refused_before_any_change(lab, run_cli, cluster_file, tmp_path,
+                                                                         session, monkeypatch):
+    monkeypatch.delenv("VHPC_GUEST_PASSWORD", raising=False)
+    monkeypatch.delenv("VHPC_GUEST_VAULT_PATH", raising=False)
+    (tmp_path / "s.sh").write_text("#!/bin/sh\ntrue\n")
+    path, pfx = cluster_file(BASE + f"[_VMS_]\nPFX-a: BASE host: vhpc-esx-01.hpc.vmware.com script: {tmp_path}/s.sh\n")
+    code, _, err = run_cli("--vcenter-conf", lab.conf, "--yes", "cluster", "--create", "--file", path)
+    assert code == 2 and "password" in err and f"{path}:" in err
+    assert vms_named(session, pfx) == {}

@@ -22,6 +22,7 @@ class ApplyOptions:
     max_per_host: int = 8
     ip_timeout: float = 300.0
     rollback: bool = False
+    password_for: Callable | None = None   # guest passwords for post scripts (ops.post.password_source)
 
 
 @dataclass
@@ -46,6 +47,11 @@ class ClusterResult:
     vms: list[VMOutcome]
     notes: list[str] = field(default_factory=list)
     interrupted: bool = False
+    post: Any = None                       # ops.post.PostReport when scripts ran
+
+    @property
+    def post_failed(self) -> bool:
+        return self.post is not None and not self.post.ok
 
     @property
     def failed(self) -> list[VMOutcome]:
@@ -61,6 +67,7 @@ class ClusterResult:
 
     def to_dict(self) -> dict:
         return {"switches": self.switches, "vms": [v.to_dict() for v in self.vms],
+                "post": self.post.to_dict() if self.post is not None else None,
                 "notes": self.notes, "summary": self.summary()}
 
 
@@ -212,9 +219,36 @@ def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
     missing_ip = [o.name for o in running if not o.ip]
     if missing_ip:
         result.notes.append(f"no guest IP within {options.ip_timeout:.0f}s: {', '.join(missing_ip)}")
-    if options.rollback and result.failed:
+    if not result.failed:
+        run_post_scripts(session, plan, result, options)
+    elif any(p.spec.scripts for p in plan.vms if p.action == CREATE):
+        result.notes.append("post scripts not run: a VM of the cluster failed")
+    if options.rollback and (result.failed or result.post_failed):
         rollback(session, result)
     return result
+
+
+def run_post_scripts(session, plan: ClusterPlan, result: ClusterResult, options: ApplyOptions) -> None:
+    """Scripts by barrier on the VMs this run created (a re-run does not repeat them)."""
+    from vhpc_toolkit.ops.post import run_barriers
+
+    created = {v.name for v in result.vms if v.status == "created"}
+    phases = [(barrier, [(vm, step) for vm, step in pairs if vm.name in created])
+              for barrier, pairs in plan.spec.script_phases()]
+    phases = [(b, pairs) for b, pairs in phases if pairs]
+    if not phases:
+        return
+    try:
+        result.post = run_barriers(session, phases, options.password_for)
+    except VhpcError as exc:
+        result.notes.append(f"post scripts not run: {exc}")
+        for v in result.vms:
+            if v.name in {vm.name for _, pairs in phases for vm, _ in pairs}:
+                v.status, v.detail = "failed", f"post scripts not run: {exc}"
+        return
+    for run in result.post.failed:
+        out = next(v for v in result.vms if v.name == run.vm)
+        out.detail += f"; script {run.script} failed"
 
 
 def _interrupted(session, plan: ClusterPlan, switch_rows, outcomes) -> ClusterResult:

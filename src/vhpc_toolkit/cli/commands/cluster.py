@@ -40,6 +40,7 @@ def _create(ctx, args, spec) -> int:
     session = ctx.session()
     plan = plan_cluster(read_cluster_inventory(session), spec, allow_power_off=args.allow_power_off)
     offers = check_devices(session, plan)
+    password_for = _guest_passwords(ctx, plan)
     if plan.problems:
         raise ValidationFailed(plan.problems + [f"{len(plan.problems)} problem(s); nothing was changed"])
     rows = plan_rows(plan)
@@ -63,7 +64,7 @@ def _create(ctx, args, spec) -> int:
         ctx.err.print("nothing was changed")
         return 1
     options = ApplyOptions(max_concurrency=args.max_concurrency, max_per_host=args.max_per_host,
-                           ip_timeout=args.ip_timeout, rollback=args.rollback)
+                           ip_timeout=args.ip_timeout, rollback=args.rollback, password_for=password_for)
     from vhpc_toolkit.output.progress import progress
 
     with progress(ctx, "creating cluster", len(plan.vms) + len(plan.switches)) as event:
@@ -72,9 +73,31 @@ def _create(ctx, args, spec) -> int:
         print_json(result.to_dict(), ctx.out)
     else:
         render_result(result, ctx.out)
+        if result.post is not None:
+            from vhpc_toolkit.cli.commands.post import render as render_post
+
+            render_post(result.post, ctx)
     if result.interrupted:
         return 130
-    return 1 if result.failed else 0
+    return 1 if result.failed or result.post_failed else 0
+
+
+def _guest_passwords(ctx, plan):
+    """Every VM that will run scripts has a guest password before anything changes."""
+    import getpass
+
+    from vhpc_toolkit.cluster.plan import CREATE
+    from vhpc_toolkit.errors import VhpcError
+    from vhpc_toolkit.ops.post import password_source
+
+    password_for = password_source(env=ctx.env, prompt=getpass.getpass if ctx.interactive else None)
+    for p in plan.vms:
+        if p.action == CREATE and p.spec.scripts:
+            try:
+                password_for(p.spec)
+            except VhpcError as exc:
+                plan.problems.append(f"{plan.spec.path}:{p.spec.line}: VM {p.name}: {exc}")
+    return password_for
 
 
 def _destroy(ctx, args, spec) -> int:
