@@ -298,3 +298,32 @@ def test_scripts_without_a_guest_password_are_refused_before_any_change(lab, run
     code, _, err = run_cli("--vcenter-conf", lab.conf, "--yes", "cluster", "--create", "--file", path)
     assert code == 2 and "password" in err and f"{path}:" in err
     assert vms_named(session, pfx) == {}
+
+
+RUNNABLE_REFERENCE = ["cluster-gpu-passthru.conf", "cluster-linked-clone.conf", "cluster-vgpu.conf",
+                      "cluster-sriov.conf", "cluster-pvrdma.conf"]
+
+
+@pytest.mark.skipif(not REFERENCE.is_dir(), reason="../shared/reference not beside the repository")
+@pytest.mark.parametrize("name", RUNNABLE_REFERENCE)
+def test_reference_files_run_unmodified(cli, session, name):
+    path = REFERENCE / name
+    try:
+        code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
+        assert code == 0, err
+        doc = json.loads(out)
+        assert doc["vms"] and all(v["status"] == "created" and v["ip"] for v in doc["vms"])
+        code, out, _ = cli("cluster", "--create", "--file", path)
+        assert code == 0 and "up to date" in out
+    finally:
+        code, _, err = cli("cluster", "--destroy", "--file", path)
+        assert code == 0, err
+    names = {v["name"] for v in doc["vms"]}
+    snap = read_inventory(session, {"VirtualMachine": []})
+    assert not names & {o.name for o in snap.of_type("VirtualMachine")}
+
+
+@pytest.mark.skipif(not REFERENCE.is_dir(), reason="../shared/reference not beside the repository")
+def test_reference_sriov_gpu_file_names_a_missing_script(cli):
+    code, _, err = cli("cluster", "--create", "--file", REFERENCE / "cluster-sriov-gpu.conf")
+    assert code == 2 and "adduser_foo.sh" in err and "Traceback" not in err
