@@ -65,11 +65,8 @@ func (b *LabEnvironmentBrowser) QueryConfigTarget(ctx *simulator.Context, req *t
 
 	target := &types.ConfigTarget{SmcPresent: types.NewBool(false)}
 	if len(hosts) != 0 {
-		// The stock implementation fills CPUs, datastores and networks.
-		res := b.EnvironmentBrowser.QueryConfigTarget(ctx, &types.QueryConfigTarget{This: req.This, Host: &hosts[0]})
-		if body, ok := res.(*methods.QueryConfigTargetBody); ok && body.Res != nil && body.Res.Returnval != nil {
-			target = body.Res.Returnval
-		}
+		// CPUs, datastores and networks (network_envbrowser.go).
+		target = configTargetBase(ctx, hosts[0])
 		// Without a host vSphere returns the union over the compute
 		// resource's hosts; the lab's hosts are identical, so the first
 		// host's devices stand for all.

@@ -131,7 +131,7 @@ func (l *Lab) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		if l.opts.LatencyMs > 0 {
 			time.Sleep(time.Duration(l.opts.LatencyMs) * time.Millisecond)
 		}
-		body = l.routeCall(call, body)
+		body = l.routeCall(call, l.routeNetworkCall(call, body)) // network_route.go
 		r.Body = ioutil.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
 		l.serveSOAP(w, r, call)

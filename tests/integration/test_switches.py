@@ -59,8 +59,6 @@ def test_svs_create_is_idempotent_and_destroy_removes_it(cli, session, svs_name)
     assert code == 0 and json.loads(out)["results"][0]["status"] == "unchanged"
 
 
-@pytest.mark.xfail(strict=True, reason="lab: the stock simulator's AddPortGroup refuses a port group name that "
-                                       "already exists on another host (DuplicateName); vSphere allows it")
 def test_svs_create_on_several_hosts(cli, session, svs_name):
     sw, pg = svs_name["switch"], svs_name["pg"]
     code, out, err = cli("--output", "json", "svs", "--create", "--host", H2, H3, "--name", sw, "--pnic", "vmnic4",

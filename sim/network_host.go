@@ -1,0 +1,219 @@
+package main
+
+// HostNetworkSystem methods the lab implements itself: standard port groups
+// with the same name on many hosts.
+//
+// vSphere allows a standard port group name on any number of hosts; the
+// datacenter then has one Network object of that name whose `host` list
+// holds those hosts. The stock AddPortGroup refuses a name another host
+// already has (DuplicateName), and the stock RemovePortGroup deletes the
+// Network object even while other hosts still have the port group.
+//
+//   - AddPortGroup: AlreadyExists if this host has a port group of that
+//     name, NotFound without the switch; otherwise the port group is added
+//     to the host's switch, and the host joins the datacenter's Network of
+//     that name (created by the first host; DuplicateName if that name is
+//     taken by something that is not a standard network, e.g. a
+//     distributed port group).
+//   - RemovePortGroup: the host leaves the Network; the Network object goes
+//     when no host has it any more.
+//   - RemoveVirtualSwitch: removes the switch's port groups from the host
+//     the same way, then the switch.
+
+import (
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+type netHostHook struct{ netHook }
+
+// system returns the real HostNetworkSystem and its host.
+func (h *netHostHook) system() (*simulator.HostNetworkSystem, *simulator.HostSystem) {
+	s, _ := simulator.Map.Get(types.ManagedObjectReference{Type: "HostNetworkSystem", Value: h.Self.Value}).(*simulator.HostNetworkSystem)
+	if s == nil || s.Host == nil {
+		return nil, nil
+	}
+	host, _ := simulator.Map.Get(s.Host.Self).(*simulator.HostSystem)
+	if host == nil {
+		return nil, nil
+	}
+	return s, host
+}
+
+func (h *netHostHook) notFound() *soap.Fault {
+	return notFound(types.ManagedObjectReference{Type: "HostNetworkSystem", Value: h.Self.Value})
+}
+
+// standardNetwork returns the datacenter's network entity named name.
+func standardNetwork(dc *simulator.Datacenter, name string) mo.Entity {
+	if dc == nil {
+		return nil
+	}
+	return simulator.Map.FindByName(name, dc.Network)
+}
+
+func hostPortGroupIndex(info *types.HostNetworkInfo, name string) int {
+	for i, pg := range info.Portgroup {
+		if pg.Spec.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func vswitchIndex(info *types.HostNetworkInfo, name string) int {
+	for i, vs := range info.Vswitch {
+		if vs.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// AddPortGroup adds a standard port group to this host.
+func (h *netHostHook) AddPortGroup(ctx *simulator.Context, req *types.AddPortGroup) soap.HasFault {
+	s, host := h.system()
+	if s == nil {
+		return &methods.AddPortGroupBody{Fault_: h.notFound()}
+	}
+	netMu.Lock()
+	defer netMu.Unlock()
+	var fault *soap.Fault
+	simulator.Map.WithLock(s, func() { fault = addHostPortGroup(ctx, s, host, req) })
+	if fault != nil {
+		return &methods.AddPortGroupBody{Fault_: fault}
+	}
+	return &methods.AddPortGroupBody{Res: &types.AddPortGroupResponse{}}
+}
+
+func addHostPortGroup(ctx *simulator.Context, s *simulator.HostNetworkSystem, host *simulator.HostSystem, req *types.AddPortGroup) *soap.Fault {
+	spec := req.Portgrp
+	if spec.Name == "" {
+		return simulator.Fault("port group name is empty", &types.InvalidArgument{InvalidProperty: "portgrp.name"})
+	}
+	info := s.NetworkInfo
+	vs := vswitchIndex(info, spec.VswitchName)
+	if vs < 0 {
+		return simulator.Fault("host "+host.Name+" has no virtual switch "+spec.VswitchName, &types.NotFound{})
+	}
+	if hostPortGroupIndex(info, spec.Name) >= 0 {
+		return simulator.Fault("host "+host.Name+" already has port group "+spec.Name, &types.AlreadyExists{Name: spec.Name})
+	}
+	dc := datacenterOf(host)
+	existing := standardNetwork(dc, spec.Name)
+	if existing != nil {
+		if _, ok := existing.(*mo.Network); !ok {
+			return simulator.Fault("the name "+spec.Name+" is taken by "+existing.Reference().String(),
+				&types.DuplicateName{Name: spec.Name, Object: existing.Reference()})
+		}
+		info.Vswitch[vs].Portgroup = append(append([]string(nil), info.Vswitch[vs].Portgroup...), spec.Name)
+		info.Portgroup = append(append([]types.HostPortGroup(nil), info.Portgroup...), types.HostPortGroup{
+			Key:  "key-vim.host.PortGroup-" + spec.Name,
+			Spec: spec,
+		})
+	} else {
+		// The first host with this name: the stock method creates the
+		// datacenter's Network object and the host's port group.
+		res := s.AddPortGroup(ctx, req)
+		if f := res.Fault(); f != nil {
+			return f
+		}
+		existing = standardNetwork(dc, spec.Name)
+	}
+	if i := hostPortGroupIndex(info, spec.Name); i >= 0 {
+		info.Portgroup[i].Vswitch = "key-vim.host.VirtualSwitch-" + spec.VswitchName
+	}
+	if existing != nil {
+		attachNetwork(host, existing)
+	}
+	return nil
+}
+
+// RemovePortGroup removes a standard port group from this host.
+func (h *netHostHook) RemovePortGroup(ctx *simulator.Context, req *types.RemovePortGroup) soap.HasFault {
+	s, host := h.system()
+	if s == nil {
+		return &methods.RemovePortGroupBody{Fault_: h.notFound()}
+	}
+	netMu.Lock()
+	defer netMu.Unlock()
+	var fault *soap.Fault
+	simulator.Map.WithLock(s, func() { fault = removeHostPortGroup(s, host, req.PgName) })
+	if fault != nil {
+		return &methods.RemovePortGroupBody{Fault_: fault}
+	}
+	return &methods.RemovePortGroupBody{Res: &types.RemovePortGroupResponse{}}
+}
+
+// removeHostPortGroup removes port group name from host (whose network
+// system s is locked by the caller), and its Network object once no host
+// has it.
+func removeHostPortGroup(s *simulator.HostNetworkSystem, host *simulator.HostSystem, name string) *soap.Fault {
+	info := s.NetworkInfo
+	i := hostPortGroupIndex(info, name)
+	if i < 0 {
+		return simulator.Fault("host "+host.Name+" has no port group "+name, &types.NotFound{})
+	}
+	pgs := make([]types.HostPortGroup, 0, len(info.Portgroup))
+	pgs = append(pgs, info.Portgroup[:i]...)
+	info.Portgroup = append(pgs, info.Portgroup[i+1:]...)
+	for v := range info.Vswitch {
+		var kept []string
+		for _, pg := range info.Vswitch[v].Portgroup {
+			if pg != name {
+				kept = append(kept, pg)
+			}
+		}
+		info.Vswitch[v].Portgroup = kept
+	}
+
+	network, ok := standardNetwork(datacenterOf(host), name).(*mo.Network)
+	if !ok {
+		return nil
+	}
+	detachNetwork(host, network)
+	if len(network.Host) == 0 {
+		removeEntity(network)
+	}
+	return nil
+}
+
+// RemoveVirtualSwitch removes a standard switch and its port groups from
+// this host.
+func (h *netHostHook) RemoveVirtualSwitch(ctx *simulator.Context, req *types.RemoveVirtualSwitch) soap.HasFault {
+	s, host := h.system()
+	if s == nil {
+		return &methods.RemoveVirtualSwitchBody{Fault_: h.notFound()}
+	}
+	netMu.Lock()
+	defer netMu.Unlock()
+	var fault *soap.Fault
+	simulator.Map.WithLock(s, func() {
+		info := s.NetworkInfo
+		i := vswitchIndex(info, req.VswitchName)
+		if i < 0 {
+			fault = simulator.Fault("host "+host.Name+" has no virtual switch "+req.VswitchName, &types.NotFound{})
+			return
+		}
+		var names []string
+		for _, pg := range info.Portgroup {
+			if pg.Spec.VswitchName == req.VswitchName {
+				names = append(names, pg.Spec.Name)
+			}
+		}
+		for _, name := range names {
+			_ = removeHostPortGroup(s, host, name)
+		}
+		i = vswitchIndex(info, req.VswitchName)
+		vs := make([]types.HostVirtualSwitch, 0, len(info.Vswitch))
+		vs = append(vs, info.Vswitch[:i]...)
+		info.Vswitch = append(vs, info.Vswitch[i+1:]...)
+	})
+	if fault != nil {
+		return &methods.RemoveVirtualSwitchBody{Fault_: fault}
+	}
+	return &methods.RemoveVirtualSwitchBody{Res: &types.RemoveVirtualSwitchResponse{}}
+}
