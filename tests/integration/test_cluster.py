@@ -122,7 +122,7 @@ PFX-off: BASE host: vhpc-esx-04.hpc.vmware.com power: off
     # A re-run changes nothing, says so, and reads the inventory in a few calls.
     lab.reset_calls()
     code, out, err = cli("cluster", "--create", "--file", path)
-    assert code == 0 and "up to date" in out
+    assert code == 0 and ": up to date (" in out, out
     assert lab.calls()["total"] <= 8, lab.calls()
 
 
@@ -314,7 +314,7 @@ def test_reference_files_run_unmodified(cli, session, name):
         doc = json.loads(out)
         assert doc["vms"] and all(v["status"] == "created" and v["ip"] for v in doc["vms"])
         code, out, _ = cli("cluster", "--create", "--file", path)
-        assert code == 0 and "up to date" in out
+        assert code == 0 and ": up to date (" in out, out
     finally:
         code, _, err = cli("cluster", "--destroy", "--file", path)
         assert code == 0, err
@@ -327,3 +327,46 @@ def test_reference_files_run_unmodified(cli, session, name):
 def test_reference_sriov_gpu_file_names_a_missing_script(cli):
     code, _, err = cli("cluster", "--create", "--file", REFERENCE / "cluster-sriov-gpu.conf")
     assert code == 2 and "adduser_foo.sh" in err and "Traceback" not in err
+
+
+def test_mixed_file_with_every_device_type_and_switches(cli, cluster_file, session):
+    path, pfx = cluster_file(BASE + """
+[SRIOV]
+sriov_port_group: PFX-sriov-pg
+pf: 0000:af:00.0
+
+[RDMA]
+pvrdma_port_group: PFX-rdma-pg
+dvs_name: PFX-dvs
+
+[_SVS_]
+PFX-svs: host: vhpc-esx-0{1:8}.hpc.vmware.com pnic: vmnic4 port_group: PFX-sriov-pg
+
+[_DVS_]
+PFX-dvs: host: vhpc-esx-0{1:8}.hpc.vmware.com pnic: vmnic5 port_group: PFX-rdma-pg datacenter: HPC_Datacenter
+
+[_VMS_]
+PFX-all: BASE NET SRIOV RDMA host: vhpc-esx-06.hpc.vmware.com ip: 172.1.30.1 device: ['0000:d8:00.0'] latency: high
+PFX-vgpu: BASE NET SRIOV host: vhpc-esx-06.hpc.vmware.com ip: 172.1.30.2 vgpu: grid_v100-4q
+""")
+    try:
+        code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
+        assert code == 0, err + out
+        doc = json.loads(out)
+        assert {s["name"]: s["status"] for s in doc["switches"]} == {f"{pfx}-svs": "created", f"{pfx}-dvs": "created"}
+        vms = vms_named(session, pfx)
+        devices = vms[f"{pfx}-all"]["config.hardware.device"]
+        kinds = {type(d).__name__.split(".")[-1] for d in devices}
+        assert {"VirtualPCIPassthrough", "VirtualSriovEthernetCard", "VirtualVmxnet3Vrdma", "VirtualVmxnet3"} <= kinds
+        sriov = next(d for d in devices if isinstance(d, vim.vm.device.VirtualSriovEthernetCard))
+        assert sriov.sriovBacking.physicalFunctionBacking.id == "0000:af:00.0"
+        assert sriov.backing.deviceName == f"{pfx}-sriov-pg"
+        assert vms[f"{pfx}-all"]["guest.ipAddress"] == "172.1.30.1"
+        code, out, _ = cli("cluster", "--create", "--file", path)
+        assert code == 0 and ": up to date (" in out, out
+    finally:
+        code, out, err = cli("--output", "json", "cluster", "--destroy", "--file", path)
+    assert code == 0, err
+    assert {s["name"]: s["status"] for s in json.loads(out)["switches"]} == {
+        f"{pfx}-svs": "destroyed", f"{pfx}-dvs": "destroyed"}
+    assert vms_named(session, pfx) == {}

@@ -66,7 +66,7 @@ def build_config(plan: VMPlan, snap: Snapshot, offer, find_pg: PortGroupFinder):
     if vm.vgpu:
         changes.append(vgpu_device(vm.vgpu))
     if vm.sriov_port_group:
-        changes.append(sriov_adapter(offer.sriov_by_id()[normalize_id(vm.pf)], find_pg(vm.sriov_port_group, vm.dvs_name)))
+        changes.append(sriov_adapter(offer.sriov_by_id()[normalize_id(vm.pf)], _sriov_pg(vm, find_pg)))
         adapters += 1
     if vm.pvrdma_port_group:
         changes.append(pvrdma_adapter(find_pg(vm.pvrdma_port_group, vm.dvs_name)))
@@ -74,6 +74,19 @@ def build_config(plan: VMPlan, snap: Snapshot, offer, find_pg: PortGroupFinder):
     if changes:
         config.deviceChange = changes
     return config, adapters, main_index
+
+
+def _sriov_pg(vm, find_pg: PortGroupFinder) -> PortGroupRef:
+    """dvs_name serves PVRDMA and SR-IOV alike in the original's files: the SR-IOV port group is
+    looked for on that switch first, then as a standard port group of that name."""
+    from vhpc_toolkit.errors import NotFound
+
+    if vm.dvs_name:
+        try:
+            return find_pg(vm.sriov_port_group, vm.dvs_name)
+        except NotFound:
+            pass
+    return find_pg(vm.sriov_port_group, None)
 
 
 def build_clone_spec(plan: VMPlan, snap: Snapshot, offer, find_pg: PortGroupFinder, snapshot_ref=None):

@@ -6,8 +6,8 @@ from vhpc_toolkit.specs.compute import ComputeRequest
 
 
 def needs_full_memory(vm: VMSpec) -> bool:
-    # Passthrough and vGPU devices only power on with all memory reserved (locked to max).
-    return bool(vm.device or vm.vgpu or vm.latency == "high" or vm.memory_reservation)
+    # Passthrough, vGPU and SR-IOV devices only power on with all memory reserved (locked to max).
+    return bool(vm.device or vm.vgpu or vm.sriov_port_group or vm.latency == "high" or vm.memory_reservation)
 
 
 def compute_request(vm: VMSpec) -> ComputeRequest:
