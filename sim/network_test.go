@@ -492,3 +492,38 @@ func TestNetworkDVSPortAndDestroy(t *testing.T) {
 func testLabGet(ref types.ManagedObjectReference) bool {
 	return simulator.Map.Get(ref) != nil
 }
+
+// The toolkit adds a switch and port group on several hosts at once.
+func TestNetworkPortGroupConcurrently(t *testing.T) {
+	e := newNetEnv(t)
+	const sw, pg = "labnet-csw", "labnet-cpg"
+	var hosts []*object.HostSystem
+	for i := 1; i <= NumNamedHosts; i++ {
+		hosts = append(hosts, e.host(t, i))
+	}
+	run := func(f func(ns *object.HostNetworkSystem) error) {
+		errs := make(chan error, len(hosts))
+		for _, h := range hosts {
+			ns := e.networkSystem(t, h)
+			go func() { errs <- f(ns) }()
+		}
+		for range hosts {
+			if err := <-errs; err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	run(func(ns *object.HostNetworkSystem) error {
+		if err := ns.AddVirtualSwitch(e.ctx, sw, &types.HostVirtualSwitchSpec{NumPorts: 128}); err != nil {
+			return err
+		}
+		return ns.AddPortGroup(e.ctx, types.HostPortGroupSpec{Name: pg, VswitchName: sw})
+	})
+	if nets := e.networksNamed(t, pg); len(nets) != 1 || len(nets[0].Host) != len(hosts) {
+		t.Errorf("networks %+v", nets)
+	}
+	run(func(ns *object.HostNetworkSystem) error { return ns.RemoveVirtualSwitch(e.ctx, sw) })
+	if nets := e.networksNamed(t, pg); len(nets) != 0 {
+		t.Errorf("networks left %+v", nets)
+	}
+}
