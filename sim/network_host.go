@@ -19,6 +19,8 @@ package main
 //     when no host has it any more.
 //   - RemoveVirtualSwitch: removes the switch's port groups from the host
 //     the same way, then the switch.
+//   - After each change (AddVirtualSwitch too) host.config.network shows the
+//     same switches and port groups as the network system's networkInfo.
 
 import (
 	"github.com/vmware/govmomi/simulator"
@@ -82,7 +84,11 @@ func (h *netHostHook) AddPortGroup(ctx *simulator.Context, req *types.AddPortGro
 	netMu.Lock()
 	defer netMu.Unlock()
 	var fault *soap.Fault
-	simulator.Map.WithLock(s, func() { fault = addHostPortGroup(ctx, s, host, req) })
+	simulator.Map.WithLock(s, func() {
+		if fault = addHostPortGroup(ctx, s, host, req); fault == nil {
+			syncHostConfigNetwork(s, host)
+		}
+	})
 	if fault != nil {
 		return &methods.AddPortGroupBody{Fault_: fault}
 	}
@@ -141,7 +147,11 @@ func (h *netHostHook) RemovePortGroup(ctx *simulator.Context, req *types.RemoveP
 	netMu.Lock()
 	defer netMu.Unlock()
 	var fault *soap.Fault
-	simulator.Map.WithLock(s, func() { fault = removeHostPortGroup(s, host, req.PgName) })
+	simulator.Map.WithLock(s, func() {
+		if fault = removeHostPortGroup(s, host, req.PgName); fault == nil {
+			syncHostConfigNetwork(s, host)
+		}
+	})
 	if fault != nil {
 		return &methods.RemovePortGroupBody{Fault_: fault}
 	}
@@ -211,9 +221,62 @@ func (h *netHostHook) RemoveVirtualSwitch(ctx *simulator.Context, req *types.Rem
 		vs := make([]types.HostVirtualSwitch, 0, len(info.Vswitch))
 		vs = append(vs, info.Vswitch[:i]...)
 		info.Vswitch = append(vs, info.Vswitch[i+1:]...)
+		syncHostConfigNetwork(s, host)
 	})
 	if fault != nil {
 		return &methods.RemoveVirtualSwitchBody{Fault_: fault}
 	}
 	return &methods.RemoveVirtualSwitchBody{Res: &types.RemoveVirtualSwitchResponse{}}
+}
+
+// AddVirtualSwitch adds a standard switch (the stock method), then mirrors
+// the host's network into host.config.network.
+func (h *netHostHook) AddVirtualSwitch(ctx *simulator.Context, req *types.AddVirtualSwitch) soap.HasFault {
+	s, host := h.system()
+	if s == nil {
+		return &methods.AddVirtualSwitchBody{Fault_: h.notFound()}
+	}
+	netMu.Lock()
+	defer netMu.Unlock()
+	var res soap.HasFault
+	simulator.Map.WithLock(s, func() {
+		res = s.AddVirtualSwitch(req)
+		if res.Fault() == nil {
+			syncHostConfigNetwork(s, host)
+		}
+	})
+	return res
+}
+
+// syncHostConfigNetwork makes host.config.network's switches and port
+// groups those of the host's network system (s, locked by the caller), as
+// on ESXi, where both are the same information. Switches keep what
+// config.network already says about them (key, uplinks); their port group
+// lists hold port group keys.
+func syncHostConfigNetwork(s *simulator.HostNetworkSystem, host *simulator.HostSystem) {
+	simulator.Map.WithLock(host, func() {
+		if host.Config == nil || host.Config.Network == nil {
+			return
+		}
+		old := host.Config.Network
+		next := *old
+		next.Vswitch = nil
+		for _, vs := range s.NetworkInfo.Vswitch {
+			entry := types.HostVirtualSwitch{Name: vs.Name, Key: "key-vim.host.VirtualSwitch-" + vs.Name, NumPorts: vs.NumPorts, Spec: vs.Spec}
+			for _, o := range old.Vswitch {
+				if o.Name == vs.Name {
+					entry = o
+				}
+			}
+			entry.Portgroup = nil
+			for _, pg := range s.NetworkInfo.Portgroup {
+				if pg.Spec.VswitchName == vs.Name {
+					entry.Portgroup = append(entry.Portgroup, "key-vim.host.PortGroup-"+pg.Spec.Name)
+				}
+			}
+			next.Vswitch = append(next.Vswitch, entry)
+		}
+		next.Portgroup = append([]types.HostPortGroup(nil), s.NetworkInfo.Portgroup...)
+		host.Config.Network = &next
+	})
 }

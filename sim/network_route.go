@@ -33,6 +33,7 @@ type netRoute struct {
 }
 
 var netRoutes = map[netRoute]string{
+	{"HostNetworkSystem", "AddVirtualSwitch"}:                 netHostType,
 	{"HostNetworkSystem", "AddPortGroup"}:                     netHostType,
 	{"HostNetworkSystem", "RemovePortGroup"}:                  netHostType,
 	{"HostNetworkSystem", "RemoveVirtualSwitch"}:              netHostType,

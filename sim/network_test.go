@@ -110,6 +110,22 @@ func (e *netEnv) hostPortGroups(t *testing.T, h *object.HostSystem) map[string]s
 	return out
 }
 
+// hostConfigPortGroups is hostPortGroups from host.config.network.
+func (e *netEnv) hostConfigPortGroups(t *testing.T, h *object.HostSystem) map[string]string {
+	var hs mo.HostSystem
+	if err := h.Properties(e.ctx, h.Reference(), []string{"config.network"}, &hs); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, pg := range hs.Config.Network.Portgroup {
+		out[pg.Spec.Name] = pg.Spec.VswitchName
+	}
+	for _, vs := range hs.Config.Network.Vswitch {
+		out["switch:"+vs.Name] = strings.Join(vs.Portgroup, ",")
+	}
+	return out
+}
+
 // clone clones the template onto host with adapter dev; it returns the
 // clone (nil) or the task's error.
 func (e *netEnv) clone(t *testing.T, name string, host *object.HostSystem, dev types.BaseVirtualDevice) (*object.VirtualMachine, error) {
@@ -207,6 +223,9 @@ func TestNetworkSamePortGroupOnManyHosts(t *testing.T) {
 		if pgs := e.hostPortGroups(t, h); pgs[pg] != sw || pgs["switch:"+sw] != pg {
 			t.Errorf("host %d port groups %v", i+1, pgs)
 		}
+		if cfg := e.hostConfigPortGroups(t, h); cfg[pg] != sw || cfg["switch:"+sw] != "key-vim.host.PortGroup-"+pg {
+			t.Errorf("host %d config.network %v", i+1, cfg)
+		}
 		vm, err := e.clone(t, fmt.Sprintf("labnet-vm-%d", i+1), h, netBacking(pg))
 		if err != nil {
 			t.Fatalf("clone onto host %d: %v", i+1, err)
@@ -252,6 +271,9 @@ func TestNetworkSamePortGroupOnManyHosts(t *testing.T) {
 		t.Errorf("network left: %+v", nets)
 	}
 	for _, h := range hosts {
+		if cfg := e.hostConfigPortGroups(t, h); cfg[pg] != "" || cfg["switch:"+sw] != "" || cfg[PortGroupName] != vSwitchName {
+			t.Errorf("config.network after RemoveVirtualSwitch: %v", cfg)
+		}
 		if hasRefValue(e.hostProps(t, h).Network, netRef) {
 			t.Error("a host still lists the removed network")
 		}
