@@ -15,18 +15,6 @@ from vhpc_toolkit.vsphere.tasks import wait_for_task
 REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "cluster-scripts"
 
 
-@pytest.fixture(scope="module")
-def session(lab):
-    s = lab.connect()
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def cli(lab, run_cli):
-    return lambda *argv: run_cli("--vcenter-conf", lab.conf, "--yes", *argv)
-
-
 def vms_named(session, prefix):
     snap = read_inventory(session, {"VirtualMachine": [
         "runtime.powerState", "config.hardware.numCPU", "config.hardware.memoryMB", "config.hardware.device",

@@ -15,18 +15,6 @@ HOST = "vhpc-esx-07.hpc.vmware.com"   # kept for these tests so other tests' VMs
 GPU1, GPU2, PF = "0000:3b:00.0", "0000:d8:00.0", "0000:af:00.0"
 
 
-@pytest.fixture(scope="module")
-def session(lab):
-    s = lab.connect()
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def cli(lab, run_cli):
-    return lambda *argv: run_cli("--vcenter-conf", lab.conf, "--yes", *argv)
-
-
 @pytest.fixture
 def clones(cli, tmp_path):
     """make(n) clones n VMs of the template on HOST; all destroyed after the test."""

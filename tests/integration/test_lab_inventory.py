@@ -10,13 +10,6 @@ HOSTS = [f"vhpc-esx-0{i}.hpc.vmware.com" for i in range(1, 9)]
 
 
 @pytest.fixture(scope="module")
-def session(lab):
-    s = lab.connect()
-    yield s
-    s.close()
-
-
-@pytest.fixture(scope="module")
 def snap(session):
     return read_inventory(session, {
         "ClusterComputeResource": [], "Datastore": [], "Network": [],

@@ -19,13 +19,6 @@ PROPS = {"Datacenter": ["vmFolder", "networkFolder", "network"], "ClusterCompute
          "DistributedVirtualPortgroup": ["key", "config.distributedVirtualSwitch", "host"]}
 
 
-@pytest.fixture(scope="module")
-def session(lab):
-    s = lab.connect()
-    yield s
-    s.close()
-
-
 def snap(session):
     return read_inventory(session, PROPS)
 

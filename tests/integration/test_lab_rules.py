@@ -23,13 +23,6 @@ MEMORY_MB = 512                      # small VMs
 
 
 @pytest.fixture(scope="module")
-def session(lab):
-    s = lab.connect()
-    yield s
-    s.close()
-
-
-@pytest.fixture(scope="module")
 def where(session):
     """Template, datacenter, resource pool, host, and what the host offers (QueryConfigTarget)."""
     snap = read_inventory(session, {"VirtualMachine": ["environmentBrowser"], "HostSystem": [],

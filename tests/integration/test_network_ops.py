@@ -11,18 +11,6 @@ from pyVmomi import vim
 from vhpc_toolkit.vsphere.inventory import read_inventory
 
 
-@pytest.fixture(scope="module")
-def session(lab):
-    s = lab.connect()
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def cli(lab, run_cli):
-    return lambda *argv: run_cli("--vcenter-conf", lab.conf, "--yes", *argv)
-
-
 @pytest.fixture
 def vm_name(cli):
     name = f"n-{uuid.uuid4().hex[:8]}"

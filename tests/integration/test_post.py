@@ -24,13 +24,6 @@ ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "VMware1!"
 
 
-@pytest.fixture(scope="module")
-def session(lab):
-    s = lab.connect()
-    yield s
-    s.close()
-
-
 @pytest.fixture
 def cli(lab, run_cli, monkeypatch):
     monkeypatch.delenv("VHPC_GUEST_PASSWORD", raising=False)

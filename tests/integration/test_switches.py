@@ -12,18 +12,6 @@ from vhpc_toolkit.vsphere.tasks import wait_for_task
 H1, H2, H3 = (f"vhpc-esx-0{i}.hpc.vmware.com" for i in (1, 2, 3))
 
 
-@pytest.fixture(scope="module")
-def session(lab):
-    s = lab.connect()
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def cli(lab, run_cli):
-    return lambda *argv: run_cli("--vcenter-conf", lab.conf, "--yes", *argv)
-
-
 def host_network(session, host_name):
     host = read_inventory(session, {"HostSystem": ["configManager.networkSystem"]}).find("HostSystem", host_name)
     info = host.get("configManager.networkSystem").networkInfo

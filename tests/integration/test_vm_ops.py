@@ -13,13 +13,6 @@ from vhpc_toolkit.vsphere.tasks import wait_for_task
 HOST5 = "vhpc-esx-05.hpc.vmware.com"
 
 
-@pytest.fixture(scope="module")
-def session(lab):
-    s = lab.connect()
-    yield s
-    s.close()
-
-
 def vm_props(session, name, *paths):
     snap = read_inventory(session, {"VirtualMachine": list(paths) + ["runtime.host"], "HostSystem": []})
     matches = [o for o in snap.of_type("VirtualMachine") if o.name == name]
@@ -30,13 +23,6 @@ def vm_props(session, name, *paths):
     host = snap.by_ref(vm.get("runtime.host"))
     props["host_name"] = host.name if host else None
     return props
-
-
-@pytest.fixture
-def cli(lab, run_cli):
-    def run(*argv):
-        return run_cli("--vcenter-conf", lab.conf, "--yes", *argv)
-    return run
 
 
 @pytest.fixture

@@ -111,3 +111,17 @@ def run_cli(capsys):
         return code, out.out, out.err
 
     return run
+
+
+@pytest.fixture(scope="module")
+def session(lab):
+    """A pyVmomi session on the shared lab, for checking what the toolkit did."""
+    s = lab.connect()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def cli(lab, run_cli):
+    """The CLI on the shared lab, never prompting: returns (exit code, stdout, stderr)."""
+    return lambda *argv: run_cli("--vcenter-conf", lab.conf, "--yes", *argv)

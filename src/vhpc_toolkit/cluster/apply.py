@@ -8,9 +8,9 @@ from typing import Any, Callable
 from vhpc_toolkit.cluster.build import build_clone_spec
 from vhpc_toolkit.cluster.plan import CREATE, DRIFT, NOTHING, RECONFIGURE, ClusterPlan, VMPlan
 from vhpc_toolkit.errors import VhpcError
-from vhpc_toolkit.ops.clone import _template_snapshot
+from vhpc_toolkit.ops.clone import template_snapshot
 from vhpc_toolkit.ops.networks import PROPS as NETWORK_PROPS, find_portgroup
-from vhpc_toolkit.ops.results import CHANGED, FAILED, UNCHANGED, VMResult
+from vhpc_toolkit.ops.results import CHANGED, VMResult
 from vhpc_toolkit.ops.runner import Interrupted, Job, run_jobs
 from vhpc_toolkit.vsphere.guestinfo import wait_for_ips
 from vhpc_toolkit.vsphere.inventory import read_inventory
@@ -133,7 +133,7 @@ def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
             snapshot_ref = None
             if p.spec.linked:
                 if p.template.moid not in snapshots:
-                    snapshots[p.template.moid] = _template_snapshot(session, p.template)
+                    snapshots[p.template.moid] = template_snapshot(session, p.template)
                 snapshot_ref = snapshots[p.template.moid]
             spec = build_clone_spec(p, snap, offers.get(p.placement.host.moid), find_pg, snapshot_ref)
         except (VhpcError, ValueError, KeyError) as exc:

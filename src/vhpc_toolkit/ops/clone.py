@@ -47,7 +47,7 @@ def requests_from_file(path: str, **common) -> list[CloneRequest]:
     return out
 
 
-def _template_snapshot(session, template: Obj):
+def template_snapshot(session, template: Obj):
     """The snapshot a linked clone starts from; one is taken when the template has none."""
     info = template.get("snapshot")
     if info is not None and info.currentSnapshot is not None:
@@ -97,7 +97,7 @@ def clone_vms(session, requests: list[CloneRequest], concurrency: int = DEFAULT_
         snapshot = None
         if req.linked:
             if template.moid not in snapshots:
-                snapshots[template.moid] = _template_snapshot(session, template)
+                snapshots[template.moid] = template_snapshot(session, template)
             snapshot = snapshots[template.moid]
         config = None
         if req.cpu is not None or req.memory_gb is not None:
