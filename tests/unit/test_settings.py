@@ -220,7 +220,8 @@ def test_numeric_yaml_password_is_refused_without_showing_it(dirs):
     write(dirs.cwd / "vCenter.conf", "server: vc\nusername: u\npassword: 0123\n")
     with pytest.raises(SettingsError, match="password must be a string") as err:
         load(dirs)
-    assert "0123" not in str(err.value) and "83" not in str(err.value)
+    message = str(err.value).replace(str(dirs.root), "<tmp>")  # the tmp path may contain digits
+    assert "0123" not in message and "83" not in message
 
 
 def test_comments_and_blank_values_are_ignored(dirs):
