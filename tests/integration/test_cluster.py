@@ -135,6 +135,13 @@ def test_drift_is_reported_and_fixed_where_it_can_be(cli, cluster_file, session)
     assert status[f"{pfx}-b"]["status"] == "drift" and "--allow-power-off" in status[f"{pfx}-b"]["detail"]
     assert vms_named(session, pfx)[f"{pfx}-a"]["config.hardware.numCPU"] == 4
     assert vms_named(session, pfx)[f"{pfx}-b"]["config.hardware.numCPU"] == 2
+    # With --allow-power-off the running VM is powered off, resized and powered on again.
+    code, out, err = cli("--output", "json", "cluster", "--create", "--allow-power-off", "--file", path)
+    assert code == 0, err
+    b = next(v for v in json.loads(out)["vms"] if v["name"] == f"{pfx}-b")
+    assert b["status"] == "reconfigured" and "cpu: 2 -> 4" in b["detail"] and "powered on" in b["detail"]
+    after = vms_named(session, pfx)[f"{pfx}-b"]
+    assert after["config.hardware.numCPU"] == 4 and after["runtime.powerState"] == "poweredOn"
 
 
 def test_validation_failures_leave_nothing_behind(cli, cluster_file, session):
@@ -189,13 +196,19 @@ def test_one_failing_vm_does_not_stop_the_others(cli, cluster_file, session, mon
 
 
 def test_rollback_destroys_what_this_run_created(cli, cluster_file, session, monkeypatch):
-    path, pfx = cluster_file(BASE + "[_VMS_]\nPFX-{1:3}: BASE host: vhpc-esx-01.hpc.vmware.com\n")
+    path, pfx = cluster_file(BASE + "[_SVS_]\nPFX-svs: host: vhpc-esx-0{1:2}.hpc.vmware.com pnic: vmnic4 "
+                                    "port_group: PFX-pg\n[_VMS_]\nPFX-{1:3}: BASE host: vhpc-esx-01.hpc.vmware.com\n")
     _sabotage_one(monkeypatch, f"{pfx}-2")
     code, out, err = cli("--output", "json", "cluster", "--create", "--rollback", "--file", path)
     assert code == 1
-    status = {v["name"]: v["status"] for v in json.loads(out)["vms"]}
+    doc = json.loads(out)
+    status = {v["name"]: v["status"] for v in doc["vms"]}
     assert status == {f"{pfx}-1": "rolled back", f"{pfx}-2": "failed", f"{pfx}-3": "rolled back"}
+    assert [s["status"] for s in doc["switches"]] == ["rolled back"]
     assert vms_named(session, pfx) == {}
+    snap = read_inventory(session, {"HostSystem": ["config.network.vswitch"]})
+    assert not any(sw.name == f"{pfx}-svs" for h in snap.of_type("HostSystem")
+                   for sw in h.get("config.network.vswitch") or [])
 
 
 def test_destroy_lists_absent_names_and_touches_nothing_else(cli, cluster_file, session, tmp_path):

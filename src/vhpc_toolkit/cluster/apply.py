@@ -98,6 +98,9 @@ def apply_switches(session, plan: ClusterPlan, on_event=None) -> list[dict]:
                 report = create_dvs(session, sw.name, sw.host, sw.pnic, sw.port_group, sw.datacenter)
             failed = [r for r in report.results if r.failed]
             row["status"] = "failed" if failed else "created"
+            # What --rollback may remove: only what this run made.
+            row["created_hosts"] = [r.vm for r in report.results if r.status == CHANGED] if sw.kind == "svs" else []
+            row["new"] = not sp.exists
             row["detail"] = "; ".join(f"{r.vm}: {r.detail}" for r in failed) or report.summary()
         rows.append(row)
         if on_event:
@@ -159,8 +162,18 @@ def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
         if on_event:
             on_event("vm", out)
 
-    # Existing VMs: one ReconfigVM_Task each where something changes, then power on.
+    # Existing VMs: one ReconfigVM_Task each where something changes, then power on. A resize of a
+    # running VM (only with --allow-power-off) powers it off first.
+    cycle = [Job(result=VMResult(p.name), start=p.existing.ref.PowerOffVM_Task)
+             for p in plan.vms if p.action == RECONFIGURE and p.power_cycle]
+    run_jobs(session, cycle, concurrency=options.max_concurrency)
+    for job in cycle:
+        if job.result.failed:
+            outcomes[job.result.vm].status = "failed"
+            outcomes[job.result.vm].detail = f"power off for resize: {job.result.detail}"
     for p in plan.vms:
+        if outcomes[p.name].status == "failed":
+            continue
         if p.action == RECONFIGURE and p.config_spec is not None:
             res = VMResult(p.name)
             job_outcome[id(res)] = outcomes[p.name]
@@ -184,7 +197,7 @@ def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
         power_jobs = []
         for p in plan.vms:
             out = outcomes[p.name]
-            if p.power_on and out.status != "failed":
+            if p.power_on and (out.status != "failed" or p.power_cycle):
                 res = VMResult(p.name)
                 power_jobs.append(Job(result=res, key="", start=p.existing.ref.PowerOnVM_Task))
         run_jobs(session, power_jobs, concurrency=options.max_concurrency)
@@ -293,3 +306,17 @@ def rollback(session, result: ClusterResult) -> None:
         else:
             o.status, o.detail, o.ip = "rolled back", "created, then destroyed by --rollback", None
     result.notes.append(f"--rollback destroyed {sum(not j.result.failed for j in gone)} VM(s) created by this run")
+    for row in result.switches:
+        if row["status"] != "created":
+            continue
+        from vhpc_toolkit.ops.switches import destroy_dvs, destroy_svs
+
+        if row["kind"] == "svs" and row.get("created_hosts"):
+            report = destroy_svs(session, row["name"], row["created_hosts"])
+        elif row["kind"] == "dvs" and row.get("new"):
+            report = destroy_dvs(session, row["name"])
+        else:
+            result.notes.append(f"--rollback left switch {row['name']}: it existed before this run")
+            continue
+        row["status"] = "failed" if report.failed else "rolled back"
+        row["detail"] = report.summary()

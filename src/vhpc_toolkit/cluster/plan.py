@@ -27,6 +27,7 @@ class SwitchPlan:
     spec: SwitchSpec
     action: str = NOTHING          # create | nothing
     detail: str = ""
+    exists: bool = False           # the switch was there before this run (on some host, for svs)
 
 
 @dataclass
@@ -104,8 +105,8 @@ def _plan_svs(snap: Snapshot, sw: SwitchSpec, problems: list[str], where: str) -
                             f"{host_name} on switch {pgs[sw.port_group]}")
         missing.append(host_name)
     if missing:
-        return SwitchPlan(sw, "create", f"create on {len(missing)} host(s)")
-    return SwitchPlan(sw, NOTHING, "exists on every host")
+        return SwitchPlan(sw, "create", f"create on {len(missing)} host(s)", exists=len(missing) < len(sw.host))
+    return SwitchPlan(sw, NOTHING, "exists on every host", exists=True)
 
 
 def _plan_dvs(snap: Snapshot, sw: SwitchSpec, problems: list[str], where: str) -> SwitchPlan:
@@ -122,8 +123,9 @@ def _plan_dvs(snap: Snapshot, sw: SwitchSpec, problems: list[str], where: str) -
     pgs = [o for o in snap.of_type("DistributedVirtualPortgroup") if o.name == sw.port_group]
     missing = sorted(set(sw.host) - members)
     if missing or not pgs:
-        return SwitchPlan(sw, "create", "add " + ", ".join(missing + ([] if pgs else [f"port group {sw.port_group}"])))
-    return SwitchPlan(sw, NOTHING, "exists with every host")
+        return SwitchPlan(sw, "create", "add " + ", ".join(missing + ([] if pgs else [f"port group {sw.port_group}"])),
+                          exists=True)
+    return SwitchPlan(sw, NOTHING, "exists with every host", exists=True)
 
 
 # --- VMs -----------------------------------------------------------------------------------------
@@ -202,7 +204,7 @@ def _plan_existing_vm(snap: Snapshot, plan: VMPlan, allow_power_off: bool) -> No
             plan.drift.append(f"vGPU {vm.vgpu} not on the VM (not added to an existing VM)")
     if vm.host and host is not None and host.name != vm.host:
         plan.drift.append(f"runs on {host.name}, the file says {vm.host} (not moved)")
-    plan.power_on = vm.power == "on" and not powered_on
+    plan.power_on = vm.power == "on" and (not powered_on or plan.power_cycle)
     plan.action = RECONFIGURE if changes else (DRIFT if plan.drift else NOTHING)
 
 
