@@ -75,3 +75,23 @@ def test_password_never_in_debug_output(lab, run_cli, caplog):
     assert code == 0
     secret = lab.settings["password"]
     assert secret not in out and secret not in err and secret not in caplog.text
+
+
+def test_view_with_credentials_held_in_vault(lab, run_cli, tmp_path, openbao, monkeypatch):
+    """The original README's Vault layout: vCenter.conf names keys of a KV v2 secret."""
+    openbao.put("vhpc/lab-vcenter", {"vcenter-hostname": lab.settings["server"],
+                                     "vcenter-username": lab.settings["username"],
+                                     "vcenter-password": lab.settings["password"]})
+    conf = tmp_path / "vCenter.conf"
+    conf.write_text(yaml.safe_dump({"vault": True, "vault_secret_path": "vhpc/lab-vcenter",
+                                    "server": "vcenter-hostname", "username": "vcenter-username",
+                                    "password": "vcenter-password", "port": lab.settings["port"],
+                                    "ca_file": lab.settings["ca_file"]}))
+    for key, value in openbao.env().items():
+        monkeypatch.setenv(key, value)
+    code, out, err = run_cli("--vcenter-conf", conf, "--output", "json", "view")
+    assert code == 0, err
+    assert "HPC_Datacenter" in out and lab.settings["password"] not in out + err
+    monkeypatch.setenv("VAULT_TOKEN", "not-a-token")
+    code, out, err = run_cli("--vcenter-conf", conf, "view")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
