@@ -155,7 +155,7 @@ def create_svs(session, name: str, hosts: list[str], pnic: str, port_group: str,
                 name=port_group, vlanId=0, vswitchName=name, policy=vim.host.NetworkPolicy()))
         work.append((result, apply))
     _run_per_host(work, concurrency)
-    return OperationReport("svs create", results)
+    return OperationReport("svs create", results, unit="host")
 
 
 def destroy_svs(session, name: str, hosts: list[str], concurrency: int = 8) -> OperationReport:
@@ -180,7 +180,7 @@ def destroy_svs(session, name: str, hosts: list[str], concurrency: int = 8) -> O
             ns.RemoveVirtualSwitch(vswitchName=name)
         work.append((result, apply))
     _run_per_host(work, concurrency)
-    return OperationReport("svs destroy", results)
+    return OperationReport("svs destroy", results, unit="host")
 
 
 # --- distributed switches ------------------------------------------------------------------
@@ -303,13 +303,13 @@ def create_dvs(session, name: str, hosts: list[str], pnics: list[str], port_grou
             done.append(f"port group {port_group}")
     except VhpcError as exc:
         result.status, result.detail = FAILED, "; ".join(done + [str(exc)])
-        return OperationReport("dvs create", [result])
+        return OperationReport("dvs create", [result], unit="switch")
     if done:
         result.status, result.detail = CHANGED, "; ".join(done)
     else:
         result.status, result.detail = UNCHANGED, (f"switch {name} already exists with these hosts and "
                                                    f"port group {port_group}")
-    return OperationReport("dvs create", [result])
+    return OperationReport("dvs create", [result], unit="switch")
 
 
 def destroy_dvs(session, name: str, datacenter: str | None = None) -> OperationReport:
@@ -324,7 +324,7 @@ def destroy_dvs(session, name: str, datacenter: str | None = None) -> OperationR
     switch = _find_dvs(snap, name, dc)
     if switch is None:
         result.detail = f"no distributed switch {name}" + (f" in {dc.name}" if dc else "")
-        return OperationReport("dvs destroy", [result])
+        return OperationReport("dvs destroy", [result], unit="switch")
     pgs = [o for o in _dvs_portgroups(snap, switch) if not o.get("config.uplink")
            and "-DVUplinks" not in o.name]
     try:
@@ -333,8 +333,8 @@ def destroy_dvs(session, name: str, datacenter: str | None = None) -> OperationR
         wait_for_task(session, switch.ref.Destroy_Task(), what=f"destroying switch {name}")
     except VhpcError as exc:
         result.status, result.detail = FAILED, str(exc)
-        return OperationReport("dvs destroy", [result])
+        return OperationReport("dvs destroy", [result], unit="switch")
     result.status = CHANGED
     result.detail = f"destroyed switch {name}" + (f" and port group(s) {', '.join(p.name for p in pgs)}"
                                                   if pgs else "")
-    return OperationReport("dvs destroy", [result])
+    return OperationReport("dvs destroy", [result], unit="switch")
