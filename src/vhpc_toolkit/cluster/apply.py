@@ -10,6 +10,7 @@ from vhpc_toolkit.cluster.plan import CREATE, DRIFT, NOTHING, RECONFIGURE, Clust
 from vhpc_toolkit.errors import VhpcError
 from vhpc_toolkit.ops.clone import template_snapshot
 from vhpc_toolkit.ops.networks import PROPS as NETWORK_PROPS, find_portgroup
+from vhpc_toolkit.ops.placement import ref_of
 from vhpc_toolkit.ops.results import CHANGED, VMResult
 from vhpc_toolkit.ops.runner import Interrupted, Job, run_jobs
 from vhpc_toolkit.vsphere.guestinfo import wait_for_ips
@@ -111,6 +112,7 @@ def apply_switches(session, plan: ClusterPlan, on_event=None) -> list[dict]:
 def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
                on_event: Callable[[str, Any], None] | None = None) -> ClusterResult:
     snap = plan.snap
+    plans = {p.name: p for p in plan.vms}
     outcomes = {p.name: VMOutcome(name=p.name, host=p.host_name(snap), action=p.action, devices=_devices(p),
                                   ref=p.existing.ref if p.existing else None) for p in plan.vms}
     switch_rows = apply_switches(session, plan, on_event)
@@ -120,95 +122,26 @@ def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
                 o.status, o.detail = "failed", "not created: a switch of the file could not be created"
         return ClusterResult(switch_rows, list(outcomes.values()))
 
-    # Port groups made just now are only known after the switches exist: read networks again.
-    net_snap = read_inventory(session, {k: list(v) for k, v in NETWORK_PROPS.items()}) \
-        if any(r["status"] == "created" for r in switch_rows) else snap
-    creates = [p for p in plan.vms if p.action == CREATE]
-
-    jobs: list[Job] = []
-    snapshots: dict[str, Any] = {}
-    for p in creates:
-        out = outcomes[p.name]
-        dc = snap.ancestor(p.placement.host, "Datacenter")
-        try:
-            def find_pg(name, dvs_name, dc=dc):
-                return find_portgroup(net_snap, name, net_snap.by_ref(dc.ref) if dc else None, dvs_name)
-            snapshot_ref = None
-            if p.spec.linked:
-                if p.template.moid not in snapshots:
-                    snapshots[p.template.moid] = template_snapshot(session, p.template)
-                snapshot_ref = snapshots[p.template.moid]
-            spec = build_clone_spec(p, snap, offers.get(p.placement.host.moid), find_pg, snapshot_ref)
-        except (VhpcError, ValueError, KeyError) as exc:
-            out.status, out.detail = "failed", f"clone spec: {exc}"
-            continue
-        result = VMResult(p.name)
-
-        def created(vm_ref, out=out):
-            out.ref = vm_ref
-
-        jobs.append(Job(result=result, key=p.placement.host.moid, on_success=created,
-                        start=lambda p=p, spec=spec: p.template.ref.CloneVM_Task(
-                            folder=p.placement.folder.ref if hasattr(p.placement.folder, "ref") else p.placement.folder,
-                            name=p.name, spec=spec)))
-    job_outcome = {id(j.result): outcomes[j.result.vm] for j in jobs}
-
-    def clone_event(result: VMResult):
-        out = job_outcome[id(result)]
-        if result.status == CHANGED:
-            out.status, out.detail = "created", "cloned" + (" and powered on" if _plan(plan, out.name).spec.power == "on" else "")
-        else:
-            out.status, out.detail = "failed", result.detail
-        if on_event:
-            on_event("vm", out)
-
-    # Existing VMs: one ReconfigVM_Task each where something changes, then power on. A resize of a
-    # running VM (only with --allow-power-off) powers it off first.
-    cycle = [Job(result=VMResult(p.name), start=p.existing.ref.PowerOffVM_Task)
-             for p in plan.vms if p.action == RECONFIGURE and p.power_cycle]
-    run_jobs(session, cycle, concurrency=options.max_concurrency)
-    for job in cycle:
-        if job.result.failed:
-            outcomes[job.result.vm].status = "failed"
-            outcomes[job.result.vm].detail = f"power off for resize: {job.result.detail}"
-    for p in plan.vms:
-        if outcomes[p.name].status == "failed":
-            continue
-        if p.action == RECONFIGURE and p.config_spec is not None:
-            res = VMResult(p.name)
-            job_outcome[id(res)] = outcomes[p.name]
-            jobs.append(Job(result=res, key=p.existing.get("runtime.host")._moId if p.existing.get("runtime.host") else "",
-                            start=lambda p=p: p.existing.ref.ReconfigVM_Task(spec=p.config_spec)))
-
     def event(result: VMResult):
-        out = job_outcome[id(result)]
-        if out.action == CREATE:
-            clone_event(result)
-            return
-        if result.status == CHANGED:
-            out.status, out.detail = "reconfigured", "; ".join(str(c) for c in _plan(plan, out.name).changes)
-        else:
+        out, p = outcomes[result.vm], plans[result.vm]
+        if result.failed:
             out.status, out.detail = "failed", result.detail
+        elif p.action == CREATE:
+            out.status, out.detail = "created", "cloned" + (" and powered on" if p.spec.power == "on" else "")
+        else:
+            out.status, out.detail = "reconfigured", "; ".join(str(c) for c in p.changes)
         if on_event:
             on_event("vm", out)
 
     try:
+        jobs = _clone_jobs(session, plan, offers, outcomes, switch_rows)
+        _power_off_to_resize(session, plan, outcomes, options)
+        jobs += [Job(result=VMResult(p.name), key=_host_key(p.existing),
+                     start=lambda p=p: p.existing.ref.ReconfigVM_Task(spec=p.config_spec))
+                 for p in plan.vms if p.action == RECONFIGURE and p.config_spec is not None
+                 and outcomes[p.name].status != "failed"]
         run_jobs(session, jobs, concurrency=options.max_concurrency, per_key=options.max_per_host, on_event=event)
-        power_jobs = []
-        for p in plan.vms:
-            out = outcomes[p.name]
-            if p.power_on and (out.status != "failed" or p.power_cycle):
-                res = VMResult(p.name)
-                power_jobs.append(Job(result=res, key="", start=p.existing.ref.PowerOnVM_Task))
-        run_jobs(session, power_jobs, concurrency=options.max_concurrency)
-        for j in power_jobs:
-            out = outcomes[j.result.vm]
-            if j.result.failed:
-                out.status, out.detail = "failed", f"power on: {j.result.detail}"
-            else:
-                out.detail = (out.detail + "; " if out.status == "reconfigured" else "") + "powered on"
-                if out.status != "reconfigured":
-                    out.status = "powered on"
+        _power_on_existing(session, plan, outcomes, options)
     except (Interrupted, KeyboardInterrupt) as exc:
         for r in getattr(exc, "cancelled", []):
             outcomes[r.vm].status, outcomes[r.vm].detail = "failed", r.detail
@@ -264,6 +197,71 @@ def run_post_scripts(session, plan: ClusterPlan, result: ClusterResult, options:
         out.detail += f"; script {run.script} failed"
 
 
+def _host_key(vm) -> str:
+    host = vm.get("runtime.host")
+    return host._moId if host is not None else ""
+
+
+def _clone_jobs(session, plan: ClusterPlan, offers: dict, outcomes: dict, switch_rows) -> list[Job]:
+    """One CloneVM_Task job per new VM; a VM whose spec cannot be built fails alone."""
+    snap = plan.snap
+    # Port groups made just now are only known after the switches exist: read networks again.
+    net_snap = read_inventory(session, {k: list(v) for k, v in NETWORK_PROPS.items()}) \
+        if any(r["status"] == "created" for r in switch_rows) else snap
+    jobs, snapshots = [], {}
+    for p in (p for p in plan.vms if p.action == CREATE):
+        out = outcomes[p.name]
+        dc = snap.ancestor(p.placement.host, "Datacenter")
+
+        def find_pg(name, dvs_name, dc=dc):
+            return find_portgroup(net_snap, name, net_snap.by_ref(dc.ref) if dc else None, dvs_name)
+
+        try:
+            snapshot_ref = None
+            if p.spec.linked:
+                if p.template.moid not in snapshots:
+                    snapshots[p.template.moid] = template_snapshot(session, p.template)
+                snapshot_ref = snapshots[p.template.moid]
+            spec = build_clone_spec(p, snap, offers.get(p.placement.host.moid), find_pg, snapshot_ref)
+        except (VhpcError, ValueError, KeyError) as exc:
+            out.status, out.detail = "failed", f"clone spec: {exc}"
+            continue
+
+        def created(vm_ref, out=out):
+            out.ref = vm_ref
+
+        jobs.append(Job(result=VMResult(p.name), key=p.placement.host.moid, on_success=created,
+                        start=lambda p=p, spec=spec: p.template.ref.CloneVM_Task(
+                            folder=ref_of(p.placement.folder), name=p.name, spec=spec)))
+    return jobs
+
+
+def _power_off_to_resize(session, plan: ClusterPlan, outcomes: dict, options: ApplyOptions) -> None:
+    """Running VMs whose cpu/memory must change (only with --allow-power-off) are powered off first."""
+    cycle = [Job(result=VMResult(p.name), start=p.existing.ref.PowerOffVM_Task)
+             for p in plan.vms if p.action == RECONFIGURE and p.power_cycle]
+    run_jobs(session, cycle, concurrency=options.max_concurrency)
+    for job in cycle:
+        if job.result.failed:
+            outcomes[job.result.vm].status = "failed"
+            outcomes[job.result.vm].detail = f"power off for resize: {job.result.detail}"
+
+
+def _power_on_existing(session, plan: ClusterPlan, outcomes: dict, options: ApplyOptions) -> None:
+    """Existing VMs the file wants on (and those powered off to be resized)."""
+    jobs = [Job(result=VMResult(p.name), start=p.existing.ref.PowerOnVM_Task) for p in plan.vms
+            if p.power_on and (outcomes[p.name].status != "failed" or p.power_cycle)]
+    run_jobs(session, jobs, concurrency=options.max_concurrency)
+    for job in jobs:
+        out = outcomes[job.result.vm]
+        if job.result.failed:
+            out.status, out.detail = "failed", f"power on: {job.result.detail}"
+        else:
+            out.detail = (out.detail + "; " if out.status == "reconfigured" else "") + "powered on"
+            if out.status != "reconfigured":
+                out.status = "powered on"
+
+
 def _interrupted(session, plan: ClusterPlan, switch_rows, outcomes) -> ClusterResult:
     """After Ctrl-C: give cancelled tasks a moment, then say exactly which VMs of the file exist."""
     import time
@@ -287,10 +285,6 @@ def _interrupted(session, plan: ClusterPlan, switch_rows, outcomes) -> ClusterRe
     result.notes.append("interrupted: the table says which VMs exist; run --create again to finish, "
                         "or --destroy to remove them")
     return result
-
-
-def _plan(plan: ClusterPlan, name: str) -> VMPlan:
-    return next(p for p in plan.vms if p.name == name)
 
 
 def rollback(session, result: ClusterResult) -> None:
