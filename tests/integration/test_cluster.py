@@ -371,3 +371,17 @@ PFX-vgpu: BASE NET SRIOV host: vhpc-esx-06.hpc.vmware.com ip: 172.1.30.2 vgpu: g
     assert {s["name"]: s["status"] for s in json.loads(out)["switches"]} == {
         f"{pfx}-svs": "destroyed", f"{pfx}-dvs": "destroyed"}
     assert vms_named(session, pfx) == {}
+
+
+def test_our_simple_example_runs_its_two_barriers_in_order(cli, lab, session):
+    path = Path(__file__).resolve().parents[2] / "examples" / "cluster-scripts" / "cluster-simple.conf"
+    try:
+        code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
+        assert code == 0, err + out
+        runs = json.loads(out)["post"]["results"]
+        assert [(r["vm"], Path(r["path"]).name, r["barrier"], r["status"]) for r in runs] == [
+            ("vhpc-vm01", "hello_world1.sh", 0, "ok"), ("vhpc-vm02", "hello_world2.sh", 1, "ok")]
+        assert "hello world 1" in "\n".join(runs[0]["output_tail"])
+        assert (lab.guest_root / "vhpc-vm01" / "tmp" / "vhpc-hello.log").exists()
+    finally:
+        assert cli("cluster", "--destroy", "--file", path)[0] == 0
