@@ -112,6 +112,10 @@ PFX-off: BASE host: vhpc-esx-04.hpc.vmware.com power: off
     code, out, err = cli("cluster", "--create", "--file", path)
     assert code == 0 and ": up to date (" in out, out
     assert lab.calls()["total"] <= 8, lab.calls()
+    code, out, _ = cli("--output", "json", "cluster", "--create", "--file", path)
+    doc = json.loads(out)
+    assert code == 0 and doc["up_to_date"] is True
+    assert {v["name"]: (v["status"], v["ip"]) for v in doc["vms"]}[f"{pfx}-gpu1"] == ("up to date", "172.1.20.1")
 
 
 def test_drift_is_reported_and_fixed_where_it_can_be(cli, cluster_file, session):

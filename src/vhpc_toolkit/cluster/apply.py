@@ -66,8 +66,13 @@ class ClusterResult:
         parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
         return f"{len(self.vms)} VM(s): {parts}"
 
+    @property
+    def up_to_date(self) -> bool:
+        return all(v.status in ("up to date", "drift") for v in self.vms) and \
+            all(s["status"] == "up to date" for s in self.switches)
+
     def to_dict(self) -> dict:
-        return {"switches": self.switches, "vms": [v.to_dict() for v in self.vms],
+        return {"up_to_date": self.up_to_date, "switches": self.switches, "vms": [v.to_dict() for v in self.vms],
                 "post": self.post.to_dict() if self.post is not None else None,
                 "notes": self.notes, "summary": self.summary()}
 
@@ -82,6 +87,19 @@ def _devices(plan: VMPlan) -> list[str]:
     if vm.pvrdma_port_group:
         out.append(f"pvrdma {vm.pvrdma_port_group}")
     return out
+
+
+def current_state(plan: ClusterPlan) -> ClusterResult:
+    """The result of a run with nothing to do: every VM as it is, with its IP and any drift."""
+    switches = [{"name": s.spec.name, "kind": s.spec.kind, "hosts": list(s.spec.host),
+                 "port_group": s.spec.port_group, "status": "up to date", "detail": s.detail}
+                for s in plan.switches]
+    vms = []
+    for p in plan.vms:
+        vms.append(VMOutcome(name=p.name, host=p.host_name(plan.snap), action=p.action, devices=_devices(p),
+                             status="drift" if p.drift else "up to date", detail="; ".join(p.drift),
+                             ip=p.existing.get("guest.ipAddress") if p.existing else None))
+    return ClusterResult(switches, vms)
 
 
 def apply_switches(session, plan: ClusterPlan, on_event=None) -> list[dict]:

@@ -31,7 +31,7 @@ def run(ctx, args) -> int:
 
 
 def _create(ctx, args, spec) -> int:
-    from vhpc_toolkit.cluster.apply import ApplyOptions, apply_plan
+    from vhpc_toolkit.cluster.apply import ApplyOptions, apply_plan, current_state
     from vhpc_toolkit.cluster.devices import check_devices
     from vhpc_toolkit.cluster.inventory import read_cluster_inventory
     from vhpc_toolkit.cluster.plan import plan_cluster, plan_rows
@@ -47,12 +47,12 @@ def _create(ctx, args, spec) -> int:
     switch_rows = [{"name": s.spec.name, "kind": s.spec.kind, "action": s.action, "detail": s.detail}
                    for s in plan.switches]
     if plan.up_to_date:
+        result = current_state(plan)
         if ctx.output == "json":
-            print_json({"up_to_date": True, "switches": switch_rows, "vms": rows}, ctx.out)
+            print_json(result.to_dict(), ctx.out)
         else:
-            drift = [r for r in rows if r["drift"]]
-            if drift:
-                render_actions(drift, [], ctx.out)
+            render_result(result, ctx.out)
+            drift = [v for v in result.vms if v.status == "drift"]
             ctx.out.print(f"cluster {spec.path}: up to date ({len(rows)} VM(s), {len(switch_rows)} switch(es))"
                           + (f"; {len(drift)} VM(s) differ from the file (see drift)" if drift else ""),
                           highlight=False)
