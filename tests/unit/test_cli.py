@@ -103,3 +103,10 @@ def test_a_command_not_built_says_so_and_exits_2(capsys, monkeypatch):
 
 def test_exit_codes_are_fixed():
     assert [int(c) for c in ExitCode] == [0, 1, 2, 130]
+
+
+def test_global_options_after_the_command_too():
+    args = build_parser().parse_args(["cluster", "--create", "--file", "c.conf", "--yes", "--output", "json"])
+    assert (args.yes, args.output, args.vcenter_conf) == (True, "json", None)
+    args = build_parser().parse_args(["--yes", "--output", "json", "view"])
+    assert (args.yes, args.output) == (True, "json")  # not reset by the command's defaults

@@ -46,9 +46,27 @@ def _add_remove(p: argparse.ArgumentParser, noun: str, required: bool) -> None:
     group.add_argument("--remove", action="store_true", help=f"Remove {noun}")
 
 
+def _global_options(p: argparse.ArgumentParser, default) -> None:
+    """The options every command takes; ``default`` is SUPPRESS when repeated after the command,
+    so a value given before the command is not reset."""
+    d = (lambda v: v) if default is None else (lambda v: default)
+    p.add_argument("--vcenter-conf", metavar="PATH", default=d(None),
+                   help="vCenter settings file (default: $VHPC_VCENTER_CONF, ./vCenter.conf, "
+                        "~/vhpc_toolkit/vCenter.conf)")
+    p.add_argument("--output", choices=("text", "json"), default=d("text"), help="result format (default: text)")
+    p.add_argument("--yes", "-y", action="store_true", default=d(False),
+                   help="never prompt: assume yes to confirmations, fail where a secret is missing")
+    p.add_argument("--debug", action="store_true", default=d(False), help="print debug messages (never secrets)")
+
+
+_AFTER = argparse.ArgumentParser(add_help=False)
+_global_options(_AFTER, argparse.SUPPRESS)
+
+
 def _command(sub, name: str, help_text: str, run) -> argparse.ArgumentParser:
     assert run.__name__ == f"run_{name}"
-    p = sub.add_parser(name, help=help_text, description=help_text,
+    # Global options are accepted after the command too (`cluster --create --file F --yes`).
+    p = sub.add_parser(name, help=help_text, description=help_text, parents=[_AFTER],
                        formatter_class=argparse.RawTextHelpFormatter)
     p.set_defaults(run=run, command=name)
     return p
@@ -59,14 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="vhpc_toolkit",
         description="Build and manage virtual HPC clusters on VMware vSphere",
     )
-    main.add_argument("--vcenter-conf", metavar="PATH",
-                      help="vCenter settings file (default: $VHPC_VCENTER_CONF, ./vCenter.conf, "
-                           "~/vhpc_toolkit/vCenter.conf)")
-    main.add_argument("--output", choices=("text", "json"), default="text",
-                      help="result format (default: text)")
-    main.add_argument("--yes", "-y", action="store_true",
-                      help="never prompt: assume yes to confirmations, fail where a secret is missing")
-    main.add_argument("--debug", action="store_true", help="print debug messages (never secrets)")
+    _global_options(main, None)
     main.add_argument("--version", action="version", version=f"vhpc_toolkit version {__version__}")
     sub = main.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
