@@ -14,7 +14,6 @@ package main
 
 import (
 	"reflect"
-	"regexp"
 
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/methods"
@@ -32,8 +31,6 @@ var vmOverrides = map[string]bool{
 	"PowerOnVM_Task":   true,
 	"ReconfigVM_Task":  true,
 }
-
-var thisTypeRE = regexp.MustCompile(`(<(?:[\w.-]+:)?_this\b[^>]*?\btype\s*=\s*)(?:"VirtualMachine"|'VirtualMachine')`)
 
 // routeCall returns the request body to hand to the simulator: unchanged,
 // or with _this pointing to the VM's hook object.
@@ -54,14 +51,7 @@ func (l *Lab) routeCall(c soapCall, body []byte) []byte {
 		h.Self = ref
 		simulator.Map.Put(h)
 	}
-	loc := thisTypeRE.FindSubmatchIndex(body)
-	if loc == nil {
-		return body
-	}
-	out := make([]byte, 0, len(body)+8)
-	out = append(out, body[:loc[3]]...)
-	out = append(out, `"`+hookType+`"`...)
-	return append(out, body[loc[1]:]...)
+	return rewriteThisType(body, "VirtualMachine", hookType) // network_route.go
 }
 
 // vmHook receives the overridden methods of one VM.

@@ -14,8 +14,6 @@ package main
 // be attempted (not found, or a template) with their fault.
 
 import (
-	"regexp"
-
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
@@ -24,8 +22,6 @@ import (
 )
 
 const dcHookType = "LabDatacenter"
-
-var dcThisTypeRE = regexp.MustCompile(`(<(?:[\w.-]+:)?_this\b[^>]*?\btype\s*=\s*)(?:"Datacenter"|'Datacenter')`)
 
 // routeDatacenterCall returns body with _this pointing to the datacenter's
 // hook when the call is PowerOnMultiVM_Task on a Datacenter; else body.
@@ -43,14 +39,7 @@ func (l *Lab) routeDatacenterCall(c soapCall, body []byte) []byte {
 		h.Self = ref
 		simulator.Map.Put(h)
 	}
-	loc := dcThisTypeRE.FindSubmatchIndex(body)
-	if loc == nil {
-		return body
-	}
-	out := make([]byte, 0, len(body)+8)
-	out = append(out, body[:loc[3]]...)
-	out = append(out, `"`+dcHookType+`"`...)
-	return append(out, body[loc[1]:]...)
+	return rewriteThisType(body, "Datacenter", dcHookType) // network_route.go
 }
 
 // dcHook receives the overridden methods of one Datacenter.
