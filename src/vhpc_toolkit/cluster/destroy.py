@@ -55,7 +55,7 @@ def destroy_cluster(session, plan: DestroyPlan, concurrency: int = 32, on_event=
             if not results[o.moid].failed]
     run_jobs(session, gone, concurrency=concurrency, on_event=on_event)
     report = OperationReport("cluster destroy", list(results.values()) +
-                             [VMResult(name, "unchanged", "absent") for name in plan.absent])
+                             [VMResult(name, "unchanged", "absent") for name in plan.absent], done="destroyed")
     switch_rows = []
     if not report.failed:  # switches only after their VMs are gone
         for sw in plan.switches:

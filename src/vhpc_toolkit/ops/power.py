@@ -42,4 +42,4 @@ def destroy(session, vm, file, concurrency: int = DEFAULT_CONCURRENCY, on_event=
             results[o.moid].detail = "powered off and destroyed" if o.moid in was_on else "destroyed"
             gone.append(Job(result=results[o.moid], start=o.ref.Destroy_Task))
     run_jobs(session, gone, concurrency=concurrency, on_event=on_event)
-    return OperationReport("destroy", list(results.values()))
+    return OperationReport("destroy", list(results.values()), done="destroyed")

@@ -33,6 +33,7 @@ class OperationReport:
     operation: str
     results: list[VMResult]
     unit: str = "VM"          # what a row is: a VM, or a host / switch for switch operations
+    done: str = "changed"     # the word for a changed row ("destroyed" for destroy)
 
     @property
     def failed(self) -> list[VMResult]:
@@ -40,7 +41,7 @@ class OperationReport:
 
     def summary(self) -> str:
         counts = {s: sum(r.status == s for r in self.results) for s in (CHANGED, UNCHANGED, FAILED)}
-        return (f"{self.operation}: {len(self.results)} {self.unit}(s): {counts[CHANGED]} changed, "
+        return (f"{self.operation}: {len(self.results)} {self.unit}(s): {counts[CHANGED]} {self.done}, "
                 f"{counts[UNCHANGED]} already as asked, {counts[FAILED]} failed")
 
     def to_dict(self) -> dict[str, Any]:
