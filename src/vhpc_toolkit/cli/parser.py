@@ -218,4 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="provisioning tasks in flight per host (default: %(default)s)")
     p.add_argument("--ip-timeout", type=_positive, default=300, metavar="SECONDS",
                    help="how long to wait, overall, for the VMs' guest IPs (default: %(default)s)")
+    p.add_argument("--hostfile", metavar="PATH",
+                   help="--create: also write an MPI hostfile (Open MPI syntax) of the VMs' IPs")
+    p.add_argument("--inventory", metavar="PATH",
+                   help="--create: also write an Ansible inventory (INI) of the VMs")
     return main

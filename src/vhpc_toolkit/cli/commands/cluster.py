@@ -36,6 +36,7 @@ def _create(ctx, args, spec) -> int:
     from vhpc_toolkit.cluster.inventory import read_cluster_inventory
     from vhpc_toolkit.cluster.plan import plan_cluster, plan_rows
     from vhpc_toolkit.output.cluster import render_actions, render_result
+    from vhpc_toolkit.output.exports import write_exports
 
     session = ctx.session()
     plan = plan_cluster(read_cluster_inventory(session), spec, allow_power_off=args.allow_power_off)
@@ -48,6 +49,7 @@ def _create(ctx, args, spec) -> int:
                    for s in plan.switches]
     if plan.up_to_date:
         result = current_state(plan)
+        result.notes += write_exports(result, spec, args.hostfile, args.inventory)
         if ctx.output == "json":
             print_json(result.to_dict(), ctx.out)
         else:
@@ -69,6 +71,7 @@ def _create(ctx, args, spec) -> int:
 
     with progress(ctx, "creating cluster", len(plan.vms) + len(plan.switches)) as event:
         result = apply_plan(session, plan, options, offers, on_event=event)
+    result.notes += write_exports(result, spec, args.hostfile, args.inventory)
     if ctx.output == "json":
         print_json(result.to_dict(), ctx.out)
     else:

@@ -1,0 +1,36 @@
+"""Exports of a cluster for the next tool: an MPI hostfile and an Ansible inventory."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def mpi_hostfile(vms, cpus: dict[str, int | None]) -> str:
+    """One line per running VM with an IP: `IP slots=N` (N = its vCPUs when known), named in a comment.
+
+    Open MPI and MPICH (Hydra, with `IP:N`) read different syntaxes; Open MPI's is written here.
+    """
+    lines = ["# MPI hostfile written by vhpc_toolkit (Open MPI syntax)"]
+    for vm in vms:
+        if vm.ip:
+            slots = f" slots={cpus[vm.name]}" if cpus.get(vm.name) else ""
+            lines.append(f"{vm.ip}{slots}  # {vm.name}")
+    return "\n".join(lines) + "\n"
+
+
+def ansible_inventory(vms, group: str = "vhpc") -> str:
+    """INI inventory: every VM with an IP in one group, `ansible_host` set to that IP."""
+    lines = ["# Ansible inventory written by vhpc_toolkit", f"[{group}]"]
+    lines += [f"{vm.name} ansible_host={vm.ip}" for vm in vms if vm.ip]
+    return "\n".join(lines) + "\n"
+
+
+def write_exports(result, spec, hostfile: str | None, inventory: str | None) -> list[str]:
+    """Write the asked exports; returns what was written, for the report."""
+    written = []
+    if hostfile:
+        Path(hostfile).write_text(mpi_hostfile(result.vms, {vm.name: vm.cpu for vm in spec.vms}))
+        written.append(f"MPI hostfile: {hostfile}")
+    if inventory:
+        Path(inventory).write_text(ansible_inventory(result.vms))
+        written.append(f"Ansible inventory: {inventory}")
+    return written
