@@ -84,7 +84,7 @@ def bench(sizes: list[int], work: Path) -> list[dict]:
 
 
 def table(rows: list[dict]) -> str:
-    lines = [f"| operation | VMs | seconds | SOAP calls | calls per VM |", "| --- | ---: | ---: | ---: | ---: |"]
+    lines = ["| operation | VMs | seconds | SOAP calls | calls per VM |", "| --- | ---: | ---: | ---: | ---: |"]
     for r in rows:
         lines.append(f"| {r['what']} | {r['vms']} | {r['seconds']:.2f} | {r['calls']} | {r['per_vm']:.2f} |")
     return "\n".join(lines)
