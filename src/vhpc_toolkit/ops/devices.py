@@ -189,7 +189,8 @@ def check_pvrdma(vm_name: str, host_name: str, host_moid: str, dvs_name: str,
 # checked before the first change, then one ReconfigVM_Task per VM (ops/reconfigure.py).
 # ---------------------------------------------------------------------------------------------
 
-def _read(session, vm, file):
+def _read(session, vm, file) -> tuple[Snapshot, list[Obj], dict[str, Obj | None]]:
+    """One inventory read with what every device command needs; the VMs and each VM's host."""
     from vhpc_toolkit.ops.networks import PROPS as NET_PROPS
     from vhpc_toolkit.ops.reconfigure import read_targets
     from vhpc_toolkit.specs import compute
@@ -199,7 +200,8 @@ def _read(session, vm, file):
                                               {"uuid", "summary.hostMember"})
     more.update(MORE_PROPS)
     vm_props = set(VM_PROPS) | set(compute.VM_PROPS) | {"config.firmware", "config.extraConfig"}
-    return read_targets(session, vm, file, vm_props, host_props=HOST_PROPS, more=more)
+    snap, vms = read_targets(session, vm, file, vm_props, host_props=HOST_PROPS, more=more)
+    return snap, vms, _hosts(snap, vms)
 
 
 def _hosts(snap: Snapshot, vms: list[Obj]) -> dict[str, Obj | None]:
@@ -256,8 +258,7 @@ def query_passthrough(session, vm, file):
     """Per VM: the passthrough devices its host offers, and whether each is free, in use, or on this VM."""
     from vhpc_toolkit.ops.results import OperationReport, VMResult
 
-    snap, vms = _read(session, vm, file)
-    hosts = _hosts(snap, vms)
+    snap, vms, hosts = _read(session, vm, file)
     offers = host_offers(session, snap, hosts.values())
     results = []
     for obj in vms:
@@ -304,8 +305,7 @@ def change_passthrough(session, vm, file, device_ids: list[str], add: bool, mmio
             check_mmio_size(mmio_size)
         except ValueError as exc:
             raise InputError(f"passthru: --mmio_size: {exc}") from None
-    snap, vms = _read(session, vm, file)
-    hosts = _hosts(snap, vms)
+    snap, vms, hosts = _read(session, vm, file)
 
     if not add:
         def build_remove(spec, obj, host):
@@ -320,7 +320,7 @@ def change_passthrough(session, vm, file, device_ids: list[str], add: bool, mmio
         report = apply_specs(session, "passthru remove", plan_specs(snap, vms, build_remove))
         return _finish(report, "has none of the devices " + ", ".join(device_ids))
 
-    offers = host_offers(session, snap, [h for h in hosts.values() if h is not None])
+    offers = host_offers(session, snap, hosts.values())
     problems, claimed = [], {}
     for obj in vms:
         host = hosts[obj.moid]
@@ -378,9 +378,8 @@ def query_vgpu(session, vm, file):
     from vhpc_toolkit.ops.results import OperationReport, VMResult
     from vhpc_toolkit.specs.vgpu import vgpu_profile
 
-    snap, vms = _read(session, vm, file)
-    hosts = _hosts(snap, vms)
-    offers = host_offers(session, snap, [h for h in hosts.values() if h is not None])
+    snap, vms, hosts = _read(session, vm, file)
+    offers = host_offers(session, snap, hosts.values())
     results = []
     for obj in vms:
         host = hosts[obj.moid]
@@ -403,8 +402,7 @@ def change_vgpu(session, vm, file, profile: str | None, add: bool):
 
     if add and not profile:
         raise InputError("vgpu: --add needs --profile P (see `vgpu --query`)")
-    snap, vms = _read(session, vm, file)
-    hosts = _hosts(snap, vms)
+    snap, vms, hosts = _read(session, vm, file)
     if not add:
         def build_remove(spec, obj, host):
             changes = []
@@ -418,7 +416,7 @@ def change_vgpu(session, vm, file, profile: str | None, add: bool):
         report = apply_specs(session, "vgpu remove", plan_specs(snap, vms, build_remove))
         return _finish(report, f"has no vGPU{' ' + profile if profile else ''}")
 
-    offers = host_offers(session, snap, [h for h in hosts.values() if h is not None])
+    offers = host_offers(session, snap, hosts.values())
     problems = []
     for obj in vms:
         host = hosts[obj.moid]
@@ -449,9 +447,8 @@ def query_sriov(session, vm, file):
 
     from vhpc_toolkit.ops.results import OperationReport, VMResult
 
-    snap, vms = _read(session, vm, file)
-    hosts = _hosts(snap, vms)
-    offers = host_offers(session, snap, [h for h in hosts.values() if h is not None])
+    snap, vms, hosts = _read(session, vm, file)
+    offers = host_offers(session, snap, hosts.values())
     results = []
     for obj in vms:
         host = hosts[obj.moid]
@@ -489,8 +486,7 @@ def change_sriov(session, vm, file, port_group: str | None, pf: str | None, add:
 
     if not port_group or (add and not pf):
         raise InputError("sriov: --add needs --sriov_port_group PG and --pf ID; --remove needs --sriov_port_group")
-    snap, vms = _read(session, vm, file)
-    hosts = _hosts(snap, vms)
+    snap, vms, hosts = _read(session, vm, file)
     names_by_key = portgroup_names_by_key(snap)
 
     def on_pg(dev) -> bool:
@@ -508,7 +504,7 @@ def change_sriov(session, vm, file, port_group: str | None, pf: str | None, add:
         report = apply_specs(session, "sriov remove", plan_specs(snap, vms, build_remove))
         return _finish(report, f"has no SR-IOV adapter on {port_group}")
 
-    offers = host_offers(session, snap, [h for h in hosts.values() if h is not None])
+    offers = host_offers(session, snap, hosts.values())
     problems, pgs, taking = [], {}, {}
     for obj in vms:
         host = hosts[obj.moid]
@@ -551,8 +547,7 @@ def change_pvrdma(session, vm, file, port_group: str, add: bool, dvs_name: str |
     from vhpc_toolkit.specs import Change
     from vhpc_toolkit.specs.pvrdma import pvrdma_adapter
 
-    snap, vms = _read(session, vm, file)
-    hosts = _hosts(snap, vms)
+    snap, vms, hosts = _read(session, vm, file)
     names_by_key = portgroup_names_by_key(snap)
 
     def is_pvrdma_on_pg(dev) -> bool:

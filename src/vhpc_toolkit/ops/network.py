@@ -1,7 +1,7 @@
 """`network --add/--remove` and `network_cfg`: adapters and their guest configuration."""
 from __future__ import annotations
 
-from vhpc_toolkit.errors import InputError
+from vhpc_toolkit.errors import InputError, ValidationFailed
 from vhpc_toolkit.ops.networks import PROPS as NET_PROPS, find_portgroup, portgroup_names_by_key
 from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs, read_targets
 from vhpc_toolkit.ops.results import FAILED, UNCHANGED, OperationReport, VMResult
@@ -74,8 +74,6 @@ def configure_guest_network(session, vm, file, port_group: str, net: GuestNetwor
         results.append(result)
         jobs.append(Job(result=result, start=lambda o=obj, s=spec: o.ref.CustomizeVM_Task(spec=s)))
     if problems:
-        from vhpc_toolkit.errors import ValidationFailed
-
         raise ValidationFailed(problems + ["nothing was changed"])
     run_jobs(session, jobs)
     for r in results:
