@@ -27,10 +27,6 @@ class InputError(VhpcError):
     exit_code = ExitCode.BAD_INPUT
 
 
-class NotImplementedCommand(InputError):
-    """A command whose behaviour is not built yet."""
-
-
 class SettingsError(InputError):
     """vCenter.conf, environment or Vault could not give usable settings."""
 
@@ -52,8 +48,16 @@ class TaskFailed(VhpcError):
 
 
 class ValidationFailed(InputError):
-    """Several problems found before any change; ``problems`` lists them."""
+    """Problems found before any change; ``problems`` lists them, one line each.
 
-    def __init__(self, problems: list[str]):
+    The message ends with its own closing line: how many problems, and that nothing was changed.
+    """
+
+    def __init__(self, problems: list[str], nothing: str = "nothing was changed"):
         self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
+        count = f"{len(self.problems)} problem(s); " if len(self.problems) > 1 else ""
+        super().__init__("\n".join(self.problems + [count + nothing]))
+
+
+class Declined(VhpcError):
+    """The user answered no to a confirmation; nothing was changed."""

@@ -16,15 +16,15 @@ REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "clus
 
 
 def vms_named(session, prefix):
-    snap = read_inventory(session, {"VirtualMachine": [
+    inv = read_inventory(session, {"VirtualMachine": [
         "runtime.powerState", "config.hardware.numCPU", "config.hardware.memoryMB", "config.hardware.device",
         "config.memoryReservationLockedToMax", "config.latencySensitivity", "config.extraConfig",
         "config.cpuAllocation", "guest.ipAddress", "runtime.host"], "HostSystem": []})
     out = {}
-    for o in snap.of_type("VirtualMachine"):
+    for o in inv.of_type("VirtualMachine"):
         if o.name.startswith(prefix):
             props = dict(o.props)
-            props["host_name"] = snap.by_ref(o.get("runtime.host")).name
+            props["host_name"] = inv.by_ref(o.get("runtime.host")).name
             props["ref"] = o.ref
             out[o.name] = props
     return out
@@ -215,8 +215,8 @@ def test_rollback_destroys_what_this_run_created(cli, cluster_file, session, mon
     assert status == {f"{pfx}-1": "rolled back", f"{pfx}-2": "failed", f"{pfx}-3": "rolled back"}
     assert [s["status"] for s in doc["switches"]] == ["rolled back"]
     assert vms_named(session, pfx) == {}
-    snap = read_inventory(session, {"HostSystem": ["config.network.vswitch"]})
-    assert not any(sw.name == f"{pfx}-svs" for h in snap.of_type("HostSystem")
+    inv = read_inventory(session, {"HostSystem": ["config.network.vswitch"]})
+    assert not any(sw.name == f"{pfx}-svs" for h in inv.of_type("HostSystem")
                    for sw in h.get("config.network.vswitch") or [])
 
 
@@ -329,8 +329,8 @@ def test_reference_files_run_unmodified(cli, session, name):
         code, _, err = cli("cluster", "--destroy", "--file", path)
         assert code == 0, err
     names = {v["name"] for v in doc["vms"]}
-    snap = read_inventory(session, {"VirtualMachine": []})
-    assert not names & {o.name for o in snap.of_type("VirtualMachine")}
+    inv = read_inventory(session, {"VirtualMachine": []})
+    assert not names & {o.name for o in inv.of_type("VirtualMachine")}
 
 
 @pytest.mark.skipif(not REFERENCE.is_dir(), reason="../shared/reference not beside the repository")

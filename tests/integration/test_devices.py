@@ -37,12 +37,12 @@ def clones(cli, tmp_path):
 
 
 def read_vm(session, name):
-    snap = read_inventory(session, {"VirtualMachine": ["config.hardware.device", "config.extraConfig",
+    inv = read_inventory(session, {"VirtualMachine": ["config.hardware.device", "config.extraConfig",
                                                        "config.memoryAllocation", "config.hardware.memoryMB",
                                                        "config.memoryReservationLockedToMax", "runtime.host"],
                                     "HostSystem": ["hardware.systemInfo.uuid"]})
-    vm = snap.find("VirtualMachine", name)
-    vm.props["host"] = snap.by_ref(vm.get("runtime.host"))
+    vm = inv.find("VirtualMachine", name)
+    vm.props["host"] = inv.by_ref(vm.get("runtime.host"))
     return vm
 
 
@@ -295,10 +295,10 @@ def test_pvrdma_add_remove_on_a_distributed_port_group(cli, clones, session, dvs
     assert code == 0, out + err
     card, = vrdma_cards(read_vm(session, vm))
     assert isinstance(card.backing, vim.vm.device.VirtualEthernetCard.DistributedVirtualPortBackingInfo)
-    snap = read_inventory(session, {"DistributedVirtualSwitch": ["uuid"], "DistributedVirtualPortgroup": ["key"]})
-    assert card.backing.port.switchUuid == snap.find(("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch"),
+    inv = read_inventory(session, {"DistributedVirtualSwitch": ["uuid"], "DistributedVirtualPortgroup": ["key"]})
+    assert card.backing.port.switchUuid == inv.find(("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch"),
                                                      switch).get("uuid")
-    assert card.backing.port.portgroupKey == snap.find("DistributedVirtualPortgroup", pg).get("key")
+    assert card.backing.port.portgroupKey == inv.find("DistributedVirtualPortgroup", pg).get("key")
     code, out, _ = cli("--output", "json", "pvrdma", "--vm", vm, "--add", "--pvrdma_port_group", pg)
     assert json.loads(out)["results"][0]["status"] == "unchanged"
     assert cli("pvrdma", "--vm", vm, "--remove", "--pvrdma_port_group", pg)[0] == 0

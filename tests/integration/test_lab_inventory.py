@@ -10,7 +10,7 @@ HOSTS = [f"vhpc-esx-0{i}.hpc.vmware.com" for i in range(1, 9)]
 
 
 @pytest.fixture(scope="module")
-def snap(session):
+def inv(session):
     return read_inventory(session, {
         "ClusterComputeResource": [], "Datastore": [], "Network": [],
         "HostSystem": ["hardware.pciDevice", "config.pciPassthruInfo", "config.sharedPassthruGpuTypes",
@@ -20,16 +20,16 @@ def snap(session):
     })
 
 
-def test_names_of_the_original_examples_exist(snap):
-    assert [o.name for o in snap.of_type("Datacenter")] == ["HPC_Datacenter"]
-    assert {"COMPUTE_GPU_Cluster", "HPC_Cluster"} <= {o.name for o in snap.of_type("ClusterComputeResource")}
-    assert set(HOSTS) <= {o.name for o in snap.of_type("HostSystem")}
-    assert "COMPUTE01_vsanDatastore" in {o.name for o in snap.of_type("Datastore")}
-    assert "vHPC-PG-VMNetwork" in {o.name for o in snap.of_type("Network")}
+def test_names_of_the_original_examples_exist(inv):
+    assert [o.name for o in inv.of_type("Datacenter")] == ["HPC_Datacenter"]
+    assert {"COMPUTE_GPU_Cluster", "HPC_Cluster"} <= {o.name for o in inv.of_type("ClusterComputeResource")}
+    assert set(HOSTS) <= {o.name for o in inv.of_type("HostSystem")}
+    assert "COMPUTE01_vsanDatastore" in {o.name for o in inv.of_type("Datastore")}
+    assert "vHPC-PG-VMNetwork" in {o.name for o in inv.of_type("Network")}
 
 
-def test_template_is_efi_with_one_vmxnet3_on_the_vm_network(snap):
-    tpl = snap.find("VirtualMachine", "vhpc_clone")
+def test_template_is_efi_with_one_vmxnet3_on_the_vm_network(inv):
+    tpl = inv.find("VirtualMachine", "vhpc_clone")
     assert tpl.get("config.firmware") == "efi"
     nics = [d for d in tpl.get("config.hardware.device") if isinstance(d, vim.vm.device.VirtualEthernetCard)]
     assert len(nics) == 1 and isinstance(nics[0], vim.vm.device.VirtualVmxnet3)
@@ -37,8 +37,8 @@ def test_template_is_efi_with_one_vmxnet3_on_the_vm_network(snap):
 
 
 @pytest.mark.parametrize("host_name", [HOSTS[0], HOSTS[7]])
-def test_host_pci_devices_and_passthrough(snap, host_name):
-    host = snap.find("HostSystem", host_name)
+def test_host_pci_devices_and_passthrough(inv, host_name):
+    host = inv.find("HostSystem", host_name)
     devices = {d.id: d for d in host.get("hardware.pciDevice")}
     for gpu in ("0000:3b:00.0", "0000:d8:00.0"):
         assert devices[gpu].vendorId == 0x10de and devices[gpu].classId >> 8 == 0x03
@@ -52,15 +52,15 @@ def test_host_pci_devices_and_passthrough(snap, host_name):
     assert pnics["vmnic4"].pci == "0000:af:00.0"
 
 
-def test_vgpu_profiles(snap):
-    types = set(snap.find("HostSystem", HOSTS[4]).get("config.sharedPassthruGpuTypes"))
+def test_vgpu_profiles(inv):
+    types = set(inv.find("HostSystem", HOSTS[4]).get("config.sharedPassthruGpuTypes"))
     assert {f"grid_p100-{n}q" for n in (1, 2, 4, 8, 16)} <= types
     assert {f"grid_v100-{n}q" for n in (1, 2, 4, 8, 16, 32)} <= types
 
 
-def test_config_target_lists_passthrough_sriov_and_vgpu(snap):
-    tpl = snap.find("VirtualMachine", "vhpc_clone")
-    host = snap.find("HostSystem", HOSTS[4])
+def test_config_target_lists_passthrough_sriov_and_vgpu(inv):
+    tpl = inv.find("VirtualMachine", "vhpc_clone")
+    host = inv.find("HostSystem", HOSTS[4])
     target = tpl.get("environmentBrowser").QueryConfigTarget(host=host.ref)
     pci = {p.pciDevice.id: p for p in target.pciPassthrough}
     assert {"0000:3b:00.0", "0000:d8:00.0"} <= set(pci)

@@ -19,7 +19,7 @@ PROPS = {"Datacenter": ["vmFolder", "networkFolder", "network"], "ClusterCompute
          "DistributedVirtualPortgroup": ["key", "config.distributedVirtualSwitch", "host"]}
 
 
-def snap(session):
+def inv(session):
     return read_inventory(session, PROPS)
 
 
@@ -52,7 +52,7 @@ def made(session):
 
 def clone(session, made, name, host, device):
     """Clone the template onto host with one more adapter; returns the VM."""
-    s = snap(session)
+    s = inv(session)
     dc = s.of_type("Datacenter")[0]
     pool = s.find("ClusterComputeResource", "COMPUTE_GPU_Cluster").get("resourcePool")
     tmpl = s.find("VirtualMachine", "vhpc_clone").ref
@@ -80,7 +80,7 @@ def networks_named(s, name):
 
 def test_same_port_group_on_three_hosts(session, made):
     sw, pg = f"lab-sw-{uuid.uuid4().hex[:6]}", f"lab-pg-{uuid.uuid4().hex[:6]}"
-    s = snap(session)
+    s = inv(session)
     systems = {h: s.find("HostSystem", h).get("configManager.networkSystem") for h in HOSTS}
     for h in HOSTS:
         ns = systems[h]
@@ -93,7 +93,7 @@ def test_same_port_group_on_three_hosts(session, made):
         systems[HOSTS[0]].AddPortGroup(portgrp=vim.host.PortGroup.Specification(
             name=pg, vlanId=0, vswitchName=sw, policy=vim.host.NetworkPolicy()))
 
-    s = snap(session)
+    s = inv(session)
     net, = networks_named(s, pg)
     assert sorted(s.by_ref(h).name for h in net.get("host")) == HOSTS
     assert sum(1 for r in s.of_type("Datacenter")[0].get("network") if r._moId == net.moid) == 1
@@ -105,7 +105,7 @@ def test_same_port_group_on_three_hosts(session, made):
 
     # Removing it from one host leaves the network to the other two.
     systems[HOSTS[0]].RemovePortGroup(pgName=pg)
-    s = snap(session)
+    s = inv(session)
     net, = networks_named(s, pg)
     assert sorted(s.by_ref(h).name for h in net.get("host")) == HOSTS[1:]
     assert net.moid not in {r._moId for r in s.find("HostSystem", HOSTS[0]).get("network")}
@@ -116,14 +116,14 @@ def test_same_port_group_on_three_hosts(session, made):
     # RemoveVirtualSwitch takes the switch's port group along; the last host takes the network.
     for h in HOSTS:
         systems[h].RemoveVirtualSwitch(vswitchName=sw)
-    assert networks_named(snap(session), pg) == []
+    assert networks_named(inv(session), pg) == []
     for h in HOSTS:
         info = systems[h].networkInfo
         assert sw not in {v.name for v in info.vswitch} and pg not in {p.spec.name for p in info.portgroup}
 
 
 def create_dvs(session, made, name, hosts):
-    s = snap(session)
+    s = inv(session)
     member = vim.dvs.HostMember
     specs = [member.ConfigSpec(operation="add", host=s.find("HostSystem", h).ref,
                                backing=member.PnicBacking(pnicSpec=[member.PnicSpec(pnicDevice="vmnic5")]))
@@ -139,7 +139,7 @@ def test_dvs_members_port_on_member_host_and_destroy(session, made):
     name = f"lab-dvs-{uuid.uuid4().hex[:6]}"
     members, other = HOSTS[:2], HOSTS[2]
     dvs = create_dvs(session, made, name, members)
-    s = snap(session)
+    s = inv(session)
     assert sorted(s.by_ref(h).name for h in dvs.summary.hostMember) == members
     backing = {s.by_ref(m.config.host).name: [p.pnicDevice for p in m.config.backing.pnicSpec]
                for m in dvs.config.host}
@@ -147,7 +147,7 @@ def test_dvs_members_port_on_member_host_and_destroy(session, made):
 
     pg = wait_for_task(session, dvs.AddDVPortgroup_Task(spec=[vim.dvs.DistributedVirtualPortgroup.ConfigSpec(
         name=f"{name}-pg", type="earlyBinding", numPorts=8)]))
-    s = snap(session)
+    s = inv(session)
     pg = next(o for o in s.of_type("DistributedVirtualPortgroup") if o.name == f"{name}-pg")
     assert sorted(s.by_ref(h).name for h in pg.get("host")) == members
 
@@ -159,7 +159,7 @@ def test_dvs_members_port_on_member_host_and_destroy(session, made):
     assert len(cards) == 1 and cards[0].backing.port.switchUuid == dvs.uuid
     with pytest.raises(TaskFailed, match="not a member"):
         clone(session, made, f"lab-rdma-{uuid.uuid4().hex[:6]}", other, pvrdma_on(dvs.uuid, pg.get("key")))
-    assert sorted(snap(session).by_ref(h).name for h in dvs.summary.hostMember) == members
+    assert sorted(inv(session).by_ref(h).name for h in dvs.summary.hostMember) == members
 
     # In use: the switch stays. Without the VM it goes, with its port groups (uplink included).
     with pytest.raises(TaskFailed):
@@ -170,7 +170,7 @@ def test_dvs_members_port_on_member_host_and_destroy(session, made):
     assert pg.moid in pg_ids and len(pg_ids) == 2
     wait_for_task(session, dvs.Destroy_Task())
     made["dvs"].remove(dvs)
-    s = snap(session)
+    s = inv(session)
     assert not [o for o in s.of_type("DistributedVirtualSwitch", "VmwareDistributedVirtualSwitch") if o.name == name]
     assert not {o.moid for o in s.of_type("DistributedVirtualPortgroup")} & pg_ids
     assert not {r._moId for r in s.of_type("Datacenter")[0].get("network")} & pg_ids

@@ -25,14 +25,14 @@ MEMORY_MB = 512                      # small VMs
 @pytest.fixture(scope="module")
 def where(session):
     """Template, datacenter, resource pool, host, and what the host offers (QueryConfigTarget)."""
-    snap = read_inventory(session, {"VirtualMachine": ["environmentBrowser"], "HostSystem": [],
+    inv = read_inventory(session, {"VirtualMachine": ["environmentBrowser"], "HostSystem": [],
                                     "ClusterComputeResource": ["resourcePool"], "Datacenter": ["vmFolder"]})
-    tmpl = snap.find("VirtualMachine", "vhpc_clone")
-    host = snap.find("HostSystem", HOST).ref
+    tmpl = inv.find("VirtualMachine", "vhpc_clone")
+    host = inv.find("HostSystem", HOST).ref
     target = tmpl.get("environmentBrowser").QueryConfigTarget(host=host)
-    dc = snap.find("Datacenter", "HPC_Datacenter")
+    dc = inv.find("Datacenter", "HPC_Datacenter")
     return SimpleNamespace(tmpl=tmpl.ref, host=host, target=target, dc=dc.ref, folder=dc.get("vmFolder"),
-                           pool=snap.find("ClusterComputeResource", "COMPUTE_GPU_Cluster").get("resourcePool"))
+                           pool=inv.find("ClusterComputeResource", "COMPUTE_GPU_Cluster").get("resourcePool"))
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ def vm_name(cli):
 
 
 def read_vm(session, name, *paths):
-    snap = read_inventory(session, {"VirtualMachine": list(paths)})
-    return snap.find("VirtualMachine", name)
+    inv = read_inventory(session, {"VirtualMachine": list(paths)})
+    return inv.find("VirtualMachine", name)
 
 
 def nics(session, name):

@@ -15,7 +15,8 @@ import pytest
 
 from vhpc_toolkit.clusterfile import parse_cluster_file
 from vhpc_toolkit.clusterfile.model import ScriptStep
-from vhpc_toolkit.ops.post import NOT_RUN, OK, password_source, run_barriers, run_scripts
+from vhpc_toolkit.ops.post import password_source, run_barriers, run_scripts
+from vhpc_toolkit.results import NOT_RUN, OK
 from vhpc_toolkit.vsphere.guestops import Guest, GuestLoginFailed, ToolsNotRunning, VMNotPoweredOn
 from vhpc_toolkit.vsphere.inventory import read_inventory
 from vhpc_toolkit.vsphere.tasks import wait_for_task
@@ -50,8 +51,8 @@ def vms(lab, tmp_path_factory):
 
 
 def vm_obj(session, name):
-    snap = read_inventory(session, {"VirtualMachine": ["runtime.powerState"]})
-    return snap.find("VirtualMachine", name)
+    inv = read_inventory(session, {"VirtualMachine": ["runtime.powerState"]})
+    return inv.find("VirtualMachine", name)
 
 
 def power(session, name, on: bool):

@@ -32,7 +32,7 @@ def test_svs_create_is_idempotent_and_destroy_removes_it(cli, session, svs_name)
                          "--port_group", pg)
     assert code == 0, err
     row, = json.loads(out)["results"]
-    assert (row["vm"], row["status"]) == (H1, "changed")
+    assert (row["host"], row["status"]) == (H1, "changed")
     switches, pgs = host_network(session, H1)
     assert sw in switches and (pg, sw) in pgs
     code, out, _ = cli("--output", "json", "svs", "--create", "--host", H1, "--name", sw, "--pnic", "vmnic4",
@@ -68,14 +68,14 @@ def test_svs_missing_pnic_or_host_is_refused_before_any_change(cli, session, svs
 # --- dvs -----------------------------------------------------------------------------------
 
 def read_dvs(session, name):
-    snap = read_inventory(session, {"DistributedVirtualSwitch": ["summary.hostMember"], "HostSystem": [],
+    inv = read_inventory(session, {"DistributedVirtualSwitch": ["summary.hostMember"], "HostSystem": [],
                                     "DistributedVirtualPortgroup": ["config.distributedVirtualSwitch"]})
-    match = [o for o in snap.of_type("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch") if o.name == name]
+    match = [o for o in inv.of_type("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch") if o.name == name]
     if not match:
         return None
     sw = match[0]
-    members = sorted(snap.by_ref(r).name for r in sw.get("summary.hostMember") or [])
-    pgs = sorted(o.name for o in snap.of_type("DistributedVirtualPortgroup")
+    members = sorted(inv.by_ref(r).name for r in sw.get("summary.hostMember") or [])
+    pgs = sorted(o.name for o in inv.of_type("DistributedVirtualPortgroup")
                  if o.get("config.distributedVirtualSwitch")._moId == sw.moid)
     return members, pgs
 
@@ -84,11 +84,11 @@ def drop_portgroups(session, name):
     """Lab workaround, test-only: the stock simulator's DVS Destroy_Task leaves the switch's port groups
     (the uplink one included) registered and on the member hosts' networks, after which QueryConfigTarget
     panics for those hosts. Destroying the port groups first keeps the shared lab usable."""
-    snap = read_inventory(session, {"DistributedVirtualSwitch": [],
+    inv = read_inventory(session, {"DistributedVirtualSwitch": [],
                                     "DistributedVirtualPortgroup": ["config.distributedVirtualSwitch"]})
-    switches = {o.moid for o in snap.of_type("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch")
+    switches = {o.moid for o in inv.of_type("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch")
                 if o.name == name}
-    for pg in snap.of_type("DistributedVirtualPortgroup"):
+    for pg in inv.of_type("DistributedVirtualPortgroup"):
         if pg.get("config.distributedVirtualSwitch")._moId in switches:
             wait_for_task(session, pg.ref.Destroy_Task())
 

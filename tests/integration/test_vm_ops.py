@@ -14,13 +14,13 @@ HOST5 = "vhpc-esx-05.hpc.vmware.com"
 
 
 def vm_props(session, name, *paths):
-    snap = read_inventory(session, {"VirtualMachine": list(paths) + ["runtime.host"], "HostSystem": []})
-    matches = [o for o in snap.of_type("VirtualMachine") if o.name == name]
+    inv = read_inventory(session, {"VirtualMachine": list(paths) + ["runtime.host"], "HostSystem": []})
+    matches = [o for o in inv.of_type("VirtualMachine") if o.name == name]
     if not matches:
         return None
     vm = matches[0]
     props = dict(vm.props)
-    host = snap.by_ref(vm.get("runtime.host"))
+    host = inv.by_ref(vm.get("runtime.host"))
     props["host_name"] = host.name if host else None
     return props
 
@@ -143,12 +143,12 @@ def test_file_with_missing_names_changes_nothing(cli, session, vm_name, tmp_path
 
 def test_ambiguous_name_lists_paths_and_path_resolves(cli, session, vm_name):
     assert cli("clone", "--template", "vhpc_clone", "--vm", vm_name)[0] == 0
-    snap = read_inventory(session, {"VirtualMachine": [], "ClusterComputeResource": ["resourcePool"]})
-    pool = next(c for c in snap.of_type("ClusterComputeResource") if c.name == "COMPUTE_GPU_Cluster").get("resourcePool")
-    dc = snap.of_type("Datacenter")[0]
-    vm_folder = next(f for f in snap.of_type("Folder") if f.name == "vm" and snap.parent(f).moid == dc.moid)
+    inv = read_inventory(session, {"VirtualMachine": [], "ClusterComputeResource": ["resourcePool"]})
+    pool = next(c for c in inv.of_type("ClusterComputeResource") if c.name == "COMPUTE_GPU_Cluster").get("resourcePool")
+    dc = inv.of_type("Datacenter")[0]
+    vm_folder = next(f for f in inv.of_type("Folder") if f.name == "vm" and inv.parent(f).moid == dc.moid)
     other = vm_folder.ref.CreateFolder(f"other-{vm_name}")
-    tpl = snap.find("VirtualMachine", "vhpc_clone")
+    tpl = inv.find("VirtualMachine", "vhpc_clone")
     wait_for_task(session, tpl.ref.CloneVM_Task(folder=other, name=vm_name, spec=vim.vm.CloneSpec(
         location=vim.vm.RelocateSpec(pool=pool))))
     try:

@@ -43,7 +43,7 @@ CASES = [
     ("nan memory", B + "vm1: BASE memory: nan",
      ["c.conf:5: VM 'vm1': memory: 'nan' is not a number (GB)"]),
     ("bad bool", B + "vm1: BASE linked: maybe",
-     ["c.conf:5: VM 'vm1': linked: 'maybe' is not a boolean (use yes/y/true/t/1 or no/n/false/f/0)"]),
+     ["c.conf:5: VM 'vm1': linked: 'maybe' is not a boolean (use yes/y/true/t/1/on or no/n/false/f/0/off)"]),
     ("bad ip", B + "vm1: BASE ip: 10.0.0.256",
      ["c.conf:5: VM 'vm1': ip: '10.0.0.256' is not an IPv4 address"]),
     ("bad gateway", B + "vm1: BASE gateway: gw",

@@ -9,10 +9,6 @@ import pytest
 from vhpc_toolkit.errors import InputError, ValidationFailed
 from vhpc_toolkit.ops import post
 from vhpc_toolkit.ops.post import (
-    FAILED,
-    NOT_RUN,
-    OK,
-    SKIPPED,
     PhaseResult,
     PostReport,
     ScriptRun,
@@ -22,6 +18,7 @@ from vhpc_toolkit.ops.post import (
     read_scripts,
     tail,
 )
+from vhpc_toolkit.results import FAILED, NOT_RUN, OK, SKIPPED, STARTED
 from vhpc_toolkit.vsphere import guestops
 from vhpc_toolkit.vsphere.guestops import GuestOpsError, GuestProcess, transfer_url, wait_for_processes
 
@@ -165,7 +162,7 @@ def test_wait_times_out_with_the_pending_programs(monkeypatch):
 
 
 def test_run_describe_lines():
-    assert ScriptRun("v", "s", status=post.STARTED, pid=3, guest_log="/tmp/l").describe() == \
+    assert ScriptRun("v", "s", status=STARTED, pid=3, guest_log="/tmp/l").describe() == \
         "started as pid 3; output in /tmp/l"
     assert ScriptRun("v", "s", status=FAILED, error="guest login to VM v as root failed").describe() == \
         "guest login to VM v as root failed"

@@ -1,16 +1,33 @@
-"""Report summaries say what happened, counted in the right unit."""
-from vhpc_toolkit.ops.results import CHANGED, FAILED, UNCHANGED, OperationReport, VMResult
+"""One result model: summaries count in the right unit, JSON keys name the target, one exit code rule."""
+from vhpc_toolkit.errors import ExitCode
+from vhpc_toolkit.results import (CHANGED, FAILED, HOST, UNCHANGED, Report, SwitchOutcome, TargetResult,
+                                  exit_code)
 
 
 def test_summary_counts_each_status():
-    report = OperationReport("cpumem", [VMResult("a", CHANGED), VMResult("b", UNCHANGED), VMResult("c", FAILED)])
+    report = Report("cpumem", [TargetResult("a", CHANGED), TargetResult("b", UNCHANGED), TargetResult("c", FAILED)])
     assert report.summary() == "cpumem: 3 VM(s): 1 changed, 1 already as asked, 1 failed"
-    assert [r.vm for r in report.failed] == ["c"]
+    assert [r.name for r in report.failed] == ["c"]
 
 
 def test_summary_unit_and_verb():
-    report = OperationReport("svs create", [VMResult("h1", CHANGED)], unit="host")
+    report = Report("svs create", [TargetResult("h1", CHANGED, kind=HOST)])
     assert report.summary().startswith("svs create: 1 host(s): 1 changed")
-    report = OperationReport("destroy", [VMResult("a", CHANGED), VMResult("b", UNCHANGED, "absent")], done="destroyed")
+    assert report.to_dict()["results"][0]["host"] == "h1"
+    report = Report("destroy", [TargetResult("a", CHANGED), TargetResult("b", UNCHANGED, "absent")], done="destroyed")
     assert report.summary() == "destroy: 2 VM(s): 1 destroyed, 1 already as asked, 0 failed"
     assert report.to_dict()["results"][1]["detail"] == "absent"
+    assert report.to_dict()["results"][1]["vm"] == "b"
+
+
+def test_switch_outcome_json_has_no_internal_keys():
+    out = SwitchOutcome("sw", "svs", ["h1"], "pg", created_hosts=["h1"], new=True)
+    assert set(out.to_dict()) == {"name", "kind", "hosts", "port_group", "status", "detail"}
+
+
+def test_exit_code_is_derived_from_the_result():
+    ok = Report("x", [TargetResult("a", CHANGED)])
+    bad = Report("x", [TargetResult("a", FAILED)])
+    stopped = Report("x", [TargetResult("a", CHANGED)], interrupted=True)
+    assert [exit_code(r) for r in (ok, bad, stopped, None)] == [
+        ExitCode.OK, ExitCode.FAILED, ExitCode.INTERRUPTED, ExitCode.OK]

@@ -1,4 +1,8 @@
-"""The entry point: the one place where exceptions become messages and exit codes."""
+"""The entry point: the one place where exceptions become messages and exit codes.
+
+A command returns a result; here it is rendered (output/emit.py) and its exit code
+derived (results.exit_code). Library code raises typed errors and never prints or exits.
+"""
 from __future__ import annotations
 
 import logging
@@ -7,12 +11,13 @@ import sys
 from rich.markup import escape
 
 from vhpc_toolkit.cli.context import Context
-from vhpc_toolkit.cli.parser import build_parser
+from vhpc_toolkit.cli.parser import build_parser, command_of
 from vhpc_toolkit.errors import ExitCode, VhpcError
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(command_of(argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help, --version, usage errors
@@ -20,9 +25,13 @@ def main(argv: list[str] | None = None) -> int:
     ctx = Context(output=args.output, yes=args.yes, debug=args.debug, vcenter_conf=args.vcenter_conf)
     if args.debug:
         logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+    from vhpc_toolkit.output.emit import emit
+    from vhpc_toolkit.results import exit_code
+
     try:
-        code = args.run(ctx, args)
-        return int(ExitCode.OK if code is None else code)
+        result = args.run(ctx, args)
+        emit(ctx, result)
+        return int(exit_code(result))
     except VhpcError as exc:
         for line in str(exc).splitlines() or [type(exc).__name__]:
             ctx.err.print(f"[red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)

@@ -11,27 +11,18 @@ from vhpc_toolkit.specs.clone import clone_spec
 from vhpc_toolkit.specs.compute import apply_compute
 from vhpc_toolkit.specs.customization import customization_spec
 from vhpc_toolkit.specs.latency import apply_latency_level
-from vhpc_toolkit.specs.nic import PortGroupRef, nic_backing, nic_network_name
-from vhpc_toolkit.specs.passthrough import check_mmio_size, mmio_extra_config, normalize_id, passthrough_device
+from vhpc_toolkit.specs.nic import PortGroupRef, ethernet_cards, nic_backing, nic_network_name
+from vhpc_toolkit.specs.passthrough import DEFAULT_MMIO_GB, check_mmio_size, mmio_extra_config, normalize_id, passthrough_device
 from vhpc_toolkit.specs.pvrdma import pvrdma_adapter
 from vhpc_toolkit.specs.sriov import sriov_adapter
 from vhpc_toolkit.specs.vgpu import vgpu_device
-from vhpc_toolkit.vsphere.inventory import Snapshot
-
-DEFAULT_MMIO_GB = 256
+from vhpc_toolkit.vsphere.inventory import Inventory
 
 # find_pg(name, dvs_name) -> PortGroupRef, resolved within the VM's datacenter
 PortGroupFinder = Callable[[str, "str | None"], PortGroupRef]
 
 
-def template_nics(template) -> list:
-    from pyVmomi import vim
-
-    return sorted((d for d in template.get("config.hardware.device") or []
-                   if isinstance(d, vim.vm.device.VirtualEthernetCard)), key=lambda d: d.key)
-
-
-def build_config(plan: VMPlan, snap: Snapshot, offer, find_pg: PortGroupFinder):
+def build_config(plan: VMPlan, inv: Inventory, offer, find_pg: PortGroupFinder):
     """The ConfigSpec of a new VM and the number of adapters it will have (for customization)."""
     from pyVmomi import vim
 
@@ -42,7 +33,7 @@ def build_config(plan: VMPlan, snap: Snapshot, offer, find_pg: PortGroupFinder):
     if vm.latency:  # its reservations are already in compute_request
         apply_latency_level(config, template.props, vm.latency)
     changes = []
-    nics = template_nics(template)
+    nics = ethernet_cards(template.get("config.hardware.device"))
     main_index = 0
     if vm.port_group:
         names = {}
@@ -89,9 +80,9 @@ def _sriov_pg(vm, find_pg: PortGroupFinder) -> PortGroupRef:
     return find_pg(vm.sriov_port_group, None)
 
 
-def build_clone_spec(plan: VMPlan, snap: Snapshot, offer, find_pg: PortGroupFinder, snapshot_ref=None):
+def build_clone_spec(plan: VMPlan, inv: Inventory, offer, find_pg: PortGroupFinder, snapshot_ref=None):
     vm, placement = plan.spec, plan.placement
-    config, adapters, main_index = build_config(plan, snap, offer, find_pg)
+    config, adapters, main_index = build_config(plan, inv, offer, find_pg)
     custom = customization_spec(plan.network, adapters, main_index) if plan.network else None
     return clone_spec(host=placement.host.ref, pool=placement.pool,
                       datastore=placement.datastore.ref if placement.datastore else None,

@@ -4,9 +4,9 @@ from __future__ import annotations
 from collections import Counter
 
 from vhpc_toolkit.cluster.plan import CREATE, ClusterPlan
-from vhpc_toolkit.ops.devices import (check_passthrough, check_pvrdma, check_sriov, check_vgpu, host_offers,
+from vhpc_toolkit.ops.host_offers import (check_passthrough, check_pvrdma, check_sriov, check_vgpu, host_offers,
                                       in_use_on, vfs_in_use)
-from vhpc_toolkit.specs.passthrough import check_mmio_size, normalize_id
+from vhpc_toolkit.specs.passthrough import DEFAULT_MMIO_GB, check_mmio_size, normalize_id
 
 
 def needs_offer(vm) -> bool:
@@ -15,9 +15,9 @@ def needs_offer(vm) -> bool:
 
 def check_devices(session, plan: ClusterPlan) -> dict:
     """Append every device problem to ``plan.problems``; return the host offers (by host moid)."""
-    snap = plan.snap
+    inv = plan.inv
     creates = [p for p in plan.vms if p.action == CREATE and needs_offer(p.spec)]
-    offers = host_offers(session, snap, [p.placement.host for p in creates]) if creates else {}
+    offers = host_offers(session, inv, [p.placement.host for p in creates]) if creates else {}
     claims: dict[str, dict[str, str]] = {}   # host moid -> pci id -> VM of this file
     vf_claims: Counter = Counter()           # (host moid, pf) -> VFs the file's VMs take
     file_dvs = {sw.name: set(sw.host) for sw in plan.spec.dvs}
@@ -28,14 +28,14 @@ def check_devices(session, plan: ClusterPlan) -> dict:
         problems = []
         powered = vm.power == "on"
         if vm.device:
-            taken = {**in_use_on(snap, host.moid), **claims.get(host.moid, {})}
+            taken = {**in_use_on(inv, host.moid), **claims.get(host.moid, {})}
             problems += check_passthrough(vm.name, host.name, offer, vm.device, taken)
             if powered:
                 for d in vm.device:
                     claims.setdefault(host.moid, {})[normalize_id(d)] = vm.name
             by_id = offer.passthrough_by_id()
             try:
-                check_mmio_size(vm.mmio_size or 256, [by_id[normalize_id(d)].pciDevice for d in vm.device
+                check_mmio_size(vm.mmio_size or DEFAULT_MMIO_GB, [by_id[normalize_id(d)].pciDevice for d in vm.device
                                                       if normalize_id(d) in by_id])
             except ValueError as exc:
                 problems.append(f"VM {vm.name}: {exc}")
@@ -46,7 +46,7 @@ def check_devices(session, plan: ClusterPlan) -> dict:
                 problems.append(f"VM {vm.name}: sriov_port_group needs pf (the physical function's PCI id)")
             else:
                 key = (host.moid, normalize_id(vm.pf))
-                used = vfs_in_use(snap, host.moid, vm.pf) + vf_claims[key]
+                used = vfs_in_use(inv, host.moid, vm.pf) + vf_claims[key]
                 problems += check_sriov(vm.name, host.name, offer, vm.pf, used)
                 if powered:
                     vf_claims[key] += 1
@@ -57,11 +57,11 @@ def check_devices(session, plan: ClusterPlan) -> dict:
 
 
 def _check_pvrdma(plan: ClusterPlan, p, file_dvs: dict[str, set[str]]) -> list[str]:
-    snap, vm, host = plan.snap, p.spec, p.placement.host
+    inv, vm, host = plan.inv, p.spec, p.placement.host
     dvs_name = vm.dvs_name
     if dvs_name is None:
-        pg = next((o for o in snap.of_type("DistributedVirtualPortgroup") if o.name == vm.pvrdma_port_group), None)
-        switch = snap.by_ref(pg.get("config.distributedVirtualSwitch")) if pg is not None else None
+        pg = next((o for o in inv.of_type("DistributedVirtualPortgroup") if o.name == vm.pvrdma_port_group), None)
+        switch = inv.by_ref(pg.get("config.distributedVirtualSwitch")) if pg is not None else None
         if switch is None:
             dvs_name = next((sw.name for sw in plan.spec.dvs if sw.port_group == vm.pvrdma_port_group), None)
             if dvs_name is None:
@@ -73,10 +73,10 @@ def _check_pvrdma(plan: ClusterPlan, p, file_dvs: dict[str, set[str]]) -> list[s
             return []
         return [f"VM {vm.name}: host {host.name} is not among the hosts of _DVS_ {dvs_name} "
                 f"({', '.join(sorted(file_dvs[dvs_name]))})"]
-    switch = next((o for o in snap.of_type("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch")
+    switch = next((o for o in inv.of_type("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch")
                    if o.name == dvs_name), None)
     if switch is None:
         return [f"VM {vm.name}: distributed switch {dvs_name} not found"]
-    members = {ref._moId: (snap.by_ref(ref).name if snap.by_ref(ref) else ref._moId)
+    members = {ref._moId: (inv.by_ref(ref).name if inv.by_ref(ref) else ref._moId)
                for ref in switch.get("summary.hostMember") or []}
     return check_pvrdma(vm.name, host.name, host.moid, dvs_name, members)

@@ -17,7 +17,7 @@ from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.compute import ResizeRefused, apply_compute
 from vhpc_toolkit.specs.customization import BadNetworkValue, GuestNetwork, default_hostname
 from vhpc_toolkit.specs.latency import apply_latency_level
-from vhpc_toolkit.vsphere.inventory import Obj, Snapshot
+from vhpc_toolkit.vsphere.inventory import Obj, Inventory
 
 CREATE, RECONFIGURE, NOTHING, DRIFT = "create", "reconfigure", "nothing", "drift"
 
@@ -48,11 +48,11 @@ class VMPlan:
     def name(self) -> str:
         return self.spec.name
 
-    def host_name(self, snap: Snapshot) -> str | None:
+    def host_name(self, inv: Inventory) -> str | None:
         if self.placement is not None:
             return self.placement.host.name
         if self.existing is not None:
-            host = snap.by_ref(self.existing.get("runtime.host"))
+            host = inv.by_ref(self.existing.get("runtime.host"))
             return host.name if host else None
         return None
 
@@ -60,16 +60,10 @@ class VMPlan:
 @dataclass
 class ClusterPlan:
     spec: ClusterSpec
-    snap: Snapshot
+    inv: Inventory
     switches: list[SwitchPlan]
     vms: list[VMPlan]
     problems: list[str]
-
-    def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for p in self.vms:
-            out[p.action] = out.get(p.action, 0) + 1
-        return out
 
     @property
     def up_to_date(self) -> bool:
@@ -83,11 +77,11 @@ def _where(spec: ClusterSpec, line: int) -> str:
 
 # --- switches ------------------------------------------------------------------------------------
 
-def _plan_svs(snap: Snapshot, sw: SwitchSpec, problems: list[str], where: str) -> SwitchPlan:
+def _plan_svs(inv: Inventory, sw: SwitchSpec, problems: list[str], where: str) -> SwitchPlan:
     missing = []
     for host_name in sw.host:
         try:
-            host = snap.find("HostSystem", host_name, what="host")
+            host = inv.find("HostSystem", host_name, what="host")
         except VhpcError as exc:
             problems.append(f"{where}: switch {sw.name}: {exc}")
             continue
@@ -109,18 +103,18 @@ def _plan_svs(snap: Snapshot, sw: SwitchSpec, problems: list[str], where: str) -
     return SwitchPlan(sw, NOTHING, "exists on every host", exists=True)
 
 
-def _plan_dvs(snap: Snapshot, sw: SwitchSpec, problems: list[str], where: str) -> SwitchPlan:
+def _plan_dvs(inv: Inventory, sw: SwitchSpec, problems: list[str], where: str) -> SwitchPlan:
     for host_name in sw.host:
         try:
-            snap.find("HostSystem", host_name, what="host")
+            inv.find("HostSystem", host_name, what="host")
         except VhpcError as exc:
             problems.append(f"{where}: switch {sw.name}: {exc}")
-    existing = [o for o in snap.of_type("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch")
+    existing = [o for o in inv.of_type("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch")
                 if o.name == sw.name]
     if not existing:
         return SwitchPlan(sw, "create", f"create with {len(sw.host)} host(s)")
-    members = {snap.by_ref(h).name for h in existing[0].get("summary.hostMember") or [] if snap.by_ref(h)}
-    pgs = [o for o in snap.of_type("DistributedVirtualPortgroup") if o.name == sw.port_group]
+    members = {inv.by_ref(h).name for h in existing[0].get("summary.hostMember") or [] if inv.by_ref(h)}
+    pgs = [o for o in inv.of_type("DistributedVirtualPortgroup") if o.name == sw.port_group]
     missing = sorted(set(sw.host) - members)
     if missing or not pgs:
         return SwitchPlan(sw, "create", "add " + ", ".join(missing + ([] if pgs else [f"port group {sw.port_group}"])),
@@ -138,18 +132,18 @@ def _guest_network(vm: VMSpec) -> GuestNetwork | None:
                         dns=tuple(vm.dns or ()), domain=vm.domain).validated()
 
 
-def _port_group_known(snap: Snapshot, name: str, file_pgs: set[str]) -> bool:
-    return name in file_pgs or any(o.name == name for o in snap.of_type("Network", "DistributedVirtualPortgroup"))
+def _port_group_known(inv: Inventory, name: str, file_pgs: set[str]) -> bool:
+    return name in file_pgs or any(o.name == name for o in inv.of_type("Network", "DistributedVirtualPortgroup"))
 
 
-def _plan_new_vm(snap: Snapshot, plan: VMPlan, file_pgs: set[str], problems: list[str], where: str) -> None:
+def _plan_new_vm(inv: Inventory, plan: VMPlan, file_pgs: set[str], problems: list[str], where: str) -> None:
     vm = plan.spec
     if not vm.template:
         problems.append(f"{where}: VM {vm.name}: no template")
         return
     try:
-        plan.template = snap.find("VirtualMachine", vm.template, what="template")
-        plan.placement = place(snap, plan.template, vm.datacenter, vm.vm_folder, vm.cluster, vm.host,
+        plan.template = inv.find("VirtualMachine", vm.template, what="template")
+        plan.placement = place(inv, plan.template, vm.datacenter, vm.vm_folder, vm.cluster, vm.host,
                                None if vm.linked else vm.datastore, vm.resource_pool)
     except VhpcError as exc:
         problems.append(f"{where}: VM {vm.name}: {exc}")
@@ -157,18 +151,18 @@ def _plan_new_vm(snap: Snapshot, plan: VMPlan, file_pgs: set[str], problems: lis
     plan.action = CREATE
     for key in ("port_group", "sriov_port_group"):
         name = getattr(vm, key)
-        if name and not _port_group_known(snap, name, file_pgs):
+        if name and not _port_group_known(inv, name, file_pgs):
             problems.append(f"{where}: VM {vm.name}: {key} {name!r} not found (and no switch in the file creates it)")
-    if vm.pvrdma_port_group and not _port_group_known(snap, vm.pvrdma_port_group, file_pgs):
+    if vm.pvrdma_port_group and not _port_group_known(inv, vm.pvrdma_port_group, file_pgs):
         problems.append(f"{where}: VM {vm.name}: pvrdma_port_group {vm.pvrdma_port_group!r} not found "
                         "(and no _DVS_ line creates it)")
 
 
-def _plan_existing_vm(snap: Snapshot, plan: VMPlan, allow_power_off: bool) -> None:
+def _plan_existing_vm(inv: Inventory, plan: VMPlan, allow_power_off: bool) -> None:
     from pyVmomi import vim
 
     vm, obj = plan.spec, plan.existing
-    host = snap.by_ref(obj.get("runtime.host"))
+    host = inv.by_ref(obj.get("runtime.host"))
     mhz = host.get("summary.hardware.cpuMhz") if host else None
     spec = vim.vm.ConfigSpec()
     powered_on = obj.get("runtime.powerState") == "poweredOn"
@@ -214,13 +208,13 @@ def _without_resize(req):
     return replace(req, cpu=None, memory_gb=None)
 
 
-def plan_cluster(snap: Snapshot, spec: ClusterSpec, allow_power_off: bool = False) -> ClusterPlan:
+def plan_cluster(inv: Inventory, spec: ClusterSpec, allow_power_off: bool = False) -> ClusterPlan:
     problems: list[str] = []
-    switches = [_plan_svs(snap, sw, problems, _where(spec, sw.line)) for sw in spec.svs]
-    switches += [_plan_dvs(snap, sw, problems, _where(spec, sw.line)) for sw in spec.dvs]
+    switches = [_plan_svs(inv, sw, problems, _where(spec, sw.line)) for sw in spec.svs]
+    switches += [_plan_dvs(inv, sw, problems, _where(spec, sw.line)) for sw in spec.dvs]
     file_pgs = {sw.port_group for sw in spec.svs + spec.dvs if sw.port_group}
     vms_by_name: dict[str, list[Obj]] = {}
-    for o in snap.of_type("VirtualMachine"):
+    for o in inv.of_type("VirtualMachine"):
         vms_by_name.setdefault(o.name, []).append(o)
     plans = []
     for vm in spec.vms:
@@ -233,17 +227,17 @@ def plan_cluster(snap: Snapshot, spec: ClusterSpec, allow_power_off: bool = Fals
             problems.append(f"{where}: VM {vm.name}: {exc}")
         found = vms_by_name.get(vm.name, [])
         if len(found) > 1:
-            paths = ", ".join(snap.path(o) for o in found)
+            paths = ", ".join(inv.path(o) for o in found)
             problems.append(f"{where}: VM {vm.name}: name matches {len(found)} VMs ({paths})")
         elif found:
             if found[0].get("config.template"):
                 problems.append(f"{where}: VM {vm.name}: a template of that name exists")
                 continue
             plan.existing = found[0]
-            _plan_existing_vm(snap, plan, allow_power_off)
+            _plan_existing_vm(inv, plan, allow_power_off)
         else:
-            _plan_new_vm(snap, plan, file_pgs, problems, where)
-    return ClusterPlan(spec=spec, snap=snap, switches=switches, vms=plans, problems=problems)
+            _plan_new_vm(inv, plan, file_pgs, problems, where)
+    return ClusterPlan(spec=spec, inv=inv, switches=switches, vms=plans, problems=problems)
 
 
 def plan_rows(plan: ClusterPlan) -> list[dict[str, Any]]:
@@ -255,6 +249,12 @@ def plan_rows(plan: ClusterPlan) -> list[dict[str, Any]]:
                   NOTHING: "up to date", DRIFT: "differs (see drift)"}[p.action]
         if p.power_on:
             detail += "; power on"
-        rows.append({"vm": p.name, "action": p.action, "host": p.host_name(plan.snap), "detail": detail,
+        rows.append({"vm": p.name, "action": p.action, "host": p.host_name(plan.inv), "detail": detail,
                      "drift": list(p.drift)})
     return rows
+
+
+def switch_rows(plan: ClusterPlan) -> list[dict[str, Any]]:
+    """The action per switch, for display before the confirmation."""
+    return [{"name": s.spec.name, "kind": s.spec.kind, "action": s.action, "detail": s.detail}
+            for s in plan.switches]

@@ -11,8 +11,8 @@ import math
 import re
 from typing import Callable, Dict, List
 
-TRUE_WORDS = frozenset({"yes", "y", "true", "t", "1"})
-FALSE_WORDS = frozenset({"no", "n", "false", "f", "0"})
+from vhpc_toolkit.words import HINT as YES_NO_HINT, yes_no
+
 
 _INT_RE = re.compile(r"^[+-]?[0-9]+$")
 _FLOAT_RE = re.compile(r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
@@ -65,14 +65,10 @@ def to_gb(raw: str) -> float:
 
 
 def to_bool(raw: str) -> bool:
-    word = raw.lower()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
-    raise BadValue(
-        "%r is not a boolean (use yes/y/true/t/1 or no/n/false/f/0)" % raw
-    )
+    value = yes_no(raw)
+    if value is None:
+        raise BadValue("%r is not a boolean (use %s)" % (raw, YES_NO_HINT))
+    return value
 
 
 def to_ipv4(raw: str) -> str:

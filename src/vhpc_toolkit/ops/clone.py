@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 from vhpc_toolkit.errors import ValidationFailed, VhpcError
 from vhpc_toolkit.ops.placement import PROPS as PLACEMENT_PROPS, place, ref_of
-from vhpc_toolkit.ops.results import FAILED, UNCHANGED, OperationReport, VMResult
 from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Job, run_jobs
 from vhpc_toolkit.ops.targets import read_vm_file
+from vhpc_toolkit.results import FAILED, UNCHANGED, Report, TargetResult
 from vhpc_toolkit.specs.clone import clone_spec
 from vhpc_toolkit.specs.compute import memory_mb
 from vhpc_toolkit.vsphere.inventory import Obj, read_inventory
@@ -58,19 +58,19 @@ def template_snapshot(session, template: Obj):
     return wait_for_task(session, task, what=f"snapshot of template {template.name}")
 
 
-def clone_vms(session, requests: list[CloneRequest], concurrency: int = DEFAULT_CONCURRENCY, on_event=None) -> OperationReport:
+def clone_vms(session, requests: list[CloneRequest], concurrency: int = DEFAULT_CONCURRENCY, on_event=None) -> Report:
     from pyVmomi import vim
 
     props = dict(PLACEMENT_PROPS)
     props["VirtualMachine"] = TEMPLATE_PROPS
     props["Folder"] = []
-    snap = read_inventory(session, props)
-    existing = {o.name for o in snap.of_type("VirtualMachine")}
+    inv = read_inventory(session, props)
+    existing = {o.name for o in inv.of_type("VirtualMachine")}
 
     problems, planned, results = [], [], []
     seen: set[str] = set()
     for req in requests:
-        result = VMResult(req.name)
+        result = TargetResult(req.name)
         results.append(result)
         prefix = f"{req.where}: " if req.where != "--vm" else ""
         if req.name in seen:
@@ -78,8 +78,8 @@ def clone_vms(session, requests: list[CloneRequest], concurrency: int = DEFAULT_
             continue
         seen.add(req.name)
         try:
-            template = snap.find("VirtualMachine", req.template, what="template")
-            placement = place(snap, template, req.datacenter, req.vm_folder, req.cluster, req.host,
+            template = inv.find("VirtualMachine", req.template, what="template")
+            placement = place(inv, template, req.datacenter, req.vm_folder, req.cluster, req.host,
                               None if req.linked else req.datastore, req.resource_pool)
         except VhpcError as exc:
             problems.append(f"{prefix}{req.name}: {exc}")
@@ -89,7 +89,7 @@ def clone_vms(session, requests: list[CloneRequest], concurrency: int = DEFAULT_
             continue
         planned.append((req, template, placement, result))
     if problems:
-        raise ValidationFailed(problems + ["nothing was cloned"])
+        raise ValidationFailed(problems, nothing="nothing was cloned")
 
     snapshots: dict[str, object] = {}
     jobs = []
@@ -114,4 +114,4 @@ def clone_vms(session, requests: list[CloneRequest], concurrency: int = DEFAULT_
     for r in results:
         if r.status == FAILED:
             r.detail = f"clone failed: {r.detail}"
-    return OperationReport("clone", results)
+    return Report("clone", results)

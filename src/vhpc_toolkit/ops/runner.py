@@ -14,8 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from vhpc_toolkit.ops.results import CHANGED, FAILED, VMResult
-from vhpc_toolkit.vsphere.tasks import TaskWatcher, fault_message
+from vhpc_toolkit.results import CHANGED, FAILED, TargetResult
+from vhpc_toolkit.vsphere.faults import error_message
+from vhpc_toolkit.vsphere.tasks import TaskWatcher
 
 DEFAULT_CONCURRENCY = 32
 SUBMIT_THREADS = 8
@@ -25,7 +26,7 @@ SUBMIT_THREADS = 8
 class Job:
     """One VM's task: ``start()`` makes the SOAP call that returns a vim.Task."""
 
-    result: VMResult
+    result: TargetResult
     start: Callable[[], Any]
     key: str = ""                                        # concurrency group (the host)
     on_success: Callable[[Any], None] | None = None      # gets the task's info.result
@@ -34,19 +35,13 @@ class Job:
 class Interrupted(Exception):
     """Ctrl-C during a run: in-flight tasks were asked to cancel."""
 
-    def __init__(self, cancelled: list[VMResult]):
+    def __init__(self, cancelled: list[TargetResult]):
         self.cancelled = cancelled
         super().__init__(f"interrupted; cancel requested for {len(cancelled)} task(s) in flight")
 
 
-def _message(exc: Exception) -> str:
-    if hasattr(exc, "msg") or hasattr(exc, "faultMessage"):
-        return fault_message(exc)
-    return str(exc) or type(exc).__name__
-
-
 def run_jobs(session, jobs: list[Job], concurrency: int = DEFAULT_CONCURRENCY, per_key: int | None = None,
-             timeout: float = 1800.0, on_event: Callable[[VMResult], None] | None = None) -> None:
+             timeout: float = 1800.0, on_event: Callable[[TargetResult], None] | None = None) -> None:
     """Run every job; each job's ``result`` ends CHANGED or FAILED (with the vSphere fault)."""
     if not jobs:
         return
@@ -71,7 +66,7 @@ def run_jobs(session, jobs: list[Job], concurrency: int = DEFAULT_CONCURRENCY, p
         try:
             return job, job.start(), None
         except Exception as exc:  # a fault raised by the call itself (e.g. InvalidState)
-            return job, None, _message(exc)
+            return job, None, error_message(exc)
 
     try:
         with ThreadPoolExecutor(max_workers=SUBMIT_THREADS) as pool:

@@ -11,9 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable
 
 from vhpc_toolkit.errors import InputError, ValidationFailed, VhpcError
-from vhpc_toolkit.ops.results import CHANGED, FAILED, UNCHANGED, OperationReport, VMResult
-from vhpc_toolkit.ops.runner import _message
-from vhpc_toolkit.vsphere.inventory import Obj, Snapshot, read_inventory
+from vhpc_toolkit.results import CHANGED, FAILED, HOST, SWITCH, UNCHANGED, Report, TargetResult
+from vhpc_toolkit.vsphere.faults import error_message
+from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory, read_objects
 from vhpc_toolkit.vsphere.tasks import wait_for_task
 
 HOST_PROPS = ["configManager.networkSystem", "config.network.pnic"]
@@ -21,34 +21,19 @@ DVS_TYPES = ("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch")
 
 
 def _network_infos(session, systems: list) -> dict[str, object]:
-    """networkInfo of each HostNetworkSystem (moid -> HostNetworkInfo) in one RetrievePropertiesEx.
+    """networkInfo of each HostNetworkSystem (moid -> HostNetworkInfo) in one read.
 
     HostNetworkSystem is not an inventory entity, so the container view of read_inventory
     does not reach it; its networkInfo is what AddVirtualSwitch/AddPortGroup change.
     """
-    from pyVmomi import vim, vmodl
-
-    if not systems:
-        return {}
-    pc = vmodl.query.PropertyCollector
-    spec = pc.FilterSpec(objectSet=[pc.ObjectSpec(obj=s) for s in systems],
-                         propSet=[pc.PropertySpec(type=vim.host.NetworkSystem, pathSet=["networkInfo"])])
-    out = {}
-    result = session.content.propertyCollector.RetrievePropertiesEx(specSet=[spec], options=pc.RetrieveOptions())
-    while result is not None:
-        for oc in result.objects:
-            out[oc.obj._moId] = next((p.val for p in oc.propSet or [] if p.name == "networkInfo"), None)
-        if not result.token:
-            break
-        result = session.content.propertyCollector.ContinueRetrievePropertiesEx(token=result.token)
-    return out
+    return {moid: o.get("networkInfo") for moid, o in read_objects(session, systems, ["networkInfo"]).items()}
 
 
-def _find_hosts(snap: Snapshot, names: Iterable[str], problems: list[str], within: Obj | None = None) -> list[Obj]:
+def _find_hosts(inv: Inventory, names: Iterable[str], problems: list[str], within: Obj | None = None) -> list[Obj]:
     hosts = []
     for name in dict.fromkeys(names or []):
         try:
-            hosts.append(snap.find("HostSystem", name, what="host", within=within))
+            hosts.append(inv.find("HostSystem", name, what="host", within=within))
         except VhpcError as exc:
             problems.append(str(exc))
     return hosts
@@ -67,17 +52,17 @@ def _check_pnics(host: Obj, pnics: Iterable[str], problems: list[str]) -> None:
 
 def _raise(problems: list[str]) -> None:
     if problems:
-        raise ValidationFailed(problems + ["nothing was changed"])
+        raise ValidationFailed(problems)
 
 
-def _run_per_host(work: list[tuple[VMResult, callable]], concurrency: int) -> None:
+def _run_per_host(work: list[tuple[TargetResult, callable]], concurrency: int) -> None:
     def one(item):
         result, fn = item
         try:
             fn()
             result.status = CHANGED
         except Exception as exc:  # a vSphere fault from a synchronous call
-            result.status, result.detail = FAILED, f"{result.detail}: failed: {_message(exc)}"
+            result.status, result.detail = FAILED, f"{result.detail}: failed: {error_message(exc)}"
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         list(pool.map(one, work))
@@ -86,12 +71,12 @@ def _run_per_host(work: list[tuple[VMResult, callable]], concurrency: int) -> No
 # --- standard switches ---------------------------------------------------------------------
 
 def _read_svs(session, host_names):
-    snap = read_inventory(session, {"HostSystem": HOST_PROPS})
+    inv = read_inventory(session, {"HostSystem": HOST_PROPS})
     problems = []
-    hosts = _find_hosts(snap, host_names, problems)
+    hosts = _find_hosts(inv, host_names, problems)
     systems = {h.moid: h.get("configManager.networkSystem") for h in hosts}
     infos = _network_infos(session, [s for s in systems.values() if s is not None])
-    return snap, hosts, problems, systems, {m: infos.get(s._moId) if s is not None else None
+    return inv, hosts, problems, systems, {m: infos.get(s._moId) if s is not None else None
                                             for m, s in systems.items()}
 
 
@@ -110,13 +95,13 @@ def _bridged(vswitch) -> list[str] | None:
 
 
 def create_svs(session, name: str, hosts: list[str], pnic: str, port_group: str,
-               concurrency: int = 8) -> OperationReport:
+               concurrency: int = 8) -> Report:
     """Standard switch ``name`` bridged to ``pnic`` with ``port_group`` on every host (row per host)."""
     from pyVmomi import vim
 
     if not name or not pnic or not port_group:
         raise InputError("svs --create needs --name, --pnic and --port_group")
-    snap, found, problems, systems, infos = _read_svs(session, hosts)
+    inv, found, problems, systems, infos = _read_svs(session, hosts)
     plans = []
     for host in found:
         if systems[host.moid] is None:
@@ -138,7 +123,7 @@ def create_svs(session, name: str, hosts: list[str], pnic: str, port_group: str,
 
     results, work = [], []
     for host, has_switch, has_pg in plans:
-        result = VMResult(host.name)
+        result = TargetResult(host.name, kind=HOST)
         results.append(result)
         if has_switch and has_pg:
             result.detail = f"switch {name} with port group {port_group} already exists"
@@ -155,16 +140,16 @@ def create_svs(session, name: str, hosts: list[str], pnic: str, port_group: str,
                 name=port_group, vlanId=0, vswitchName=name, policy=vim.host.NetworkPolicy()))
         work.append((result, apply))
     _run_per_host(work, concurrency)
-    return OperationReport("svs create", results, unit="host")
+    return Report("svs create", results)
 
 
-def destroy_svs(session, name: str, hosts: list[str], concurrency: int = 8) -> OperationReport:
+def destroy_svs(session, name: str, hosts: list[str], concurrency: int = 8) -> Report:
     """Remove switch ``name`` (its port groups first) from every host where it exists."""
-    snap, found, problems, systems, infos = _read_svs(session, hosts)
+    inv, found, problems, systems, infos = _read_svs(session, hosts)
     _raise(problems)
     results, work = [], []
     for host in found:
-        result = VMResult(host.name)
+        result = TargetResult(host.name, kind=HOST)
         results.append(result)
         info = infos[host.moid]
         if _vswitch(info, name) is None:
@@ -180,7 +165,7 @@ def destroy_svs(session, name: str, hosts: list[str], concurrency: int = 8) -> O
             ns.RemoveVirtualSwitch(vswitchName=name)
         work.append((result, apply))
     _run_per_host(work, concurrency)
-    return OperationReport("svs destroy", results, unit="host")
+    return Report("svs destroy", results)
 
 
 # --- distributed switches ------------------------------------------------------------------
@@ -194,31 +179,31 @@ DVS_PROPS = {
 }
 
 
-def _datacenter(snap: Snapshot, datacenter: str | None, hosts: list[Obj], problems: list[str]) -> Obj | None:
+def _datacenter(inv: Inventory, datacenter: str | None, hosts: list[Obj], problems: list[str]) -> Obj | None:
     if datacenter:
         try:
-            return snap.find("Datacenter", datacenter, what="datacenter")
+            return inv.find("Datacenter", datacenter, what="datacenter")
         except VhpcError as exc:
             problems.append(str(exc))
             return None
-    dcs = {d.moid: d for d in (snap.ancestor(h, "Datacenter") for h in hosts) if d is not None}
+    dcs = {d.moid: d for d in (inv.ancestor(h, "Datacenter") for h in hosts) if d is not None}
     if len(dcs) > 1:
         problems.append("the hosts are in several datacenters (" + ", ".join(sorted(d.name for d in dcs.values()))
                         + "); a distributed switch spans one: give --datacenter")
         return None
     if dcs:
         return next(iter(dcs.values()))
-    all_dcs = sorted(snap.of_type("Datacenter"), key=lambda d: d.name)
+    all_dcs = sorted(inv.of_type("Datacenter"), key=lambda d: d.name)
     return all_dcs[0] if all_dcs else None
 
 
-def _find_dvs(snap: Snapshot, name: str, dc: Obj | None) -> Obj | None:
-    matches = [o for o in snap.of_type(*DVS_TYPES) if o.name == name and (dc is None or snap.is_under(o, dc))]
+def _find_dvs(inv: Inventory, name: str, dc: Obj | None) -> Obj | None:
+    matches = [o for o in inv.of_type(*DVS_TYPES) if o.name == name and (dc is None or inv.is_under(o, dc))]
     return matches[0] if matches else None
 
 
-def _dvs_portgroups(snap: Snapshot, switch: Obj) -> list[Obj]:
-    return [o for o in snap.of_type("DistributedVirtualPortgroup")
+def _dvs_portgroups(inv: Inventory, switch: Obj) -> list[Obj]:
+    return [o for o in inv.of_type("DistributedVirtualPortgroup")
             if o.get("config.distributedVirtualSwitch") is not None
             and o.get("config.distributedVirtualSwitch")._moId == switch.moid]
 
@@ -235,19 +220,15 @@ def _member_specs(hosts: list[Obj], pnics: list[str]):
 
 def _members_of(session, switch_ref) -> tuple[set[str], str | None]:
     """Member host moids and configVersion of one switch, read through the PropertyCollector."""
-    from pyVmomi import vim, vmodl
-
-    pc = vmodl.query.PropertyCollector
-    spec = pc.FilterSpec(objectSet=[pc.ObjectSpec(obj=switch_ref)],
-                         propSet=[pc.PropertySpec(type=vim.DistributedVirtualSwitch, pathSet=["summary.hostMember",
-                                                                                           "config.configVersion"])])
-    out = session.content.propertyCollector.RetrieveContents([spec])
-    vals = {p.name: p.val for oc in out for p in oc.propSet or []}
-    return {r._moId for r in vals.get("summary.hostMember") or []}, vals.get("config.configVersion")
+    found = read_objects(session, [switch_ref], ["summary.hostMember", "config.configVersion"])
+    switch = found.get(switch_ref._moId)
+    if switch is None:
+        return set(), None
+    return {r._moId for r in switch.get("summary.hostMember") or []}, switch.get("config.configVersion")
 
 
 def create_dvs(session, name: str, hosts: list[str], pnics: list[str], port_group: str,
-               datacenter: str | None = None) -> OperationReport:
+               datacenter: str | None = None) -> Report:
     """Distributed switch ``name`` with the hosts as members (uplinks ``pnics``) and ``port_group``.
 
     Already existing: reported, and only what is missing (members, port group) is added.
@@ -256,20 +237,20 @@ def create_dvs(session, name: str, hosts: list[str], pnics: list[str], port_grou
 
     if not name or not hosts or not pnics or not port_group:
         raise InputError("dvs --create needs --name, --host, --pnic and --port_group")
-    snap = read_inventory(session, DVS_PROPS)
+    inv = read_inventory(session, DVS_PROPS)
     problems = []
-    found = _find_hosts(snap, hosts, problems)
-    dc = _datacenter(snap, datacenter, found, problems)
+    found = _find_hosts(inv, hosts, problems)
+    dc = _datacenter(inv, datacenter, found, problems)
     for host in found:
-        if dc is not None and not snap.is_under(host, dc):
+        if dc is not None and not inv.is_under(host, dc):
             problems.append(f"host {host.name} is not in datacenter {dc.name}")
         _check_pnics(host, pnics, problems)
     if dc is None and not problems:
         problems.append("the inventory has no datacenter")
     _raise(problems)
 
-    result = VMResult(name)
-    switch = _find_dvs(snap, name, dc)
+    result = TargetResult(name, kind=SWITCH)
+    switch = _find_dvs(inv, name, dc)
     done = []
     try:
         if switch is None:
@@ -284,7 +265,7 @@ def create_dvs(session, name: str, hosts: list[str], pnics: list[str], port_grou
             pgs = []
         else:
             switch_ref = switch.ref
-            pgs = [o.name for o in _dvs_portgroups(snap, switch)]
+            pgs = [o.name for o in _dvs_portgroups(inv, switch)]
         # Members the switch lacks (an existing switch, or a creation that did not take them all)
         # are added with one ReconfigureDvs_Task.
         now, version = _members_of(session, switch_ref)
@@ -303,29 +284,29 @@ def create_dvs(session, name: str, hosts: list[str], pnics: list[str], port_grou
             done.append(f"port group {port_group}")
     except VhpcError as exc:
         result.status, result.detail = FAILED, "; ".join(done + [str(exc)])
-        return OperationReport("dvs create", [result], unit="switch")
+        return Report("dvs create", [result])
     if done:
         result.status, result.detail = CHANGED, "; ".join(done)
     else:
         result.status, result.detail = UNCHANGED, (f"switch {name} already exists with these hosts and "
                                                    f"port group {port_group}")
-    return OperationReport("dvs create", [result], unit="switch")
+    return Report("dvs create", [result])
 
 
-def destroy_dvs(session, name: str, datacenter: str | None = None) -> OperationReport:
+def destroy_dvs(session, name: str, datacenter: str | None = None) -> Report:
     """Destroy switch ``name`` (its port groups first); a switch that does not exist is reported, not an error."""
-    snap = read_inventory(session, DVS_PROPS)
+    inv = read_inventory(session, DVS_PROPS)
     problems = []
     dc = None
     if datacenter:
-        dc = _datacenter(snap, datacenter, [], problems)
+        dc = _datacenter(inv, datacenter, [], problems)
     _raise(problems)
-    result = VMResult(name)
-    switch = _find_dvs(snap, name, dc)
+    result = TargetResult(name, kind=SWITCH)
+    switch = _find_dvs(inv, name, dc)
     if switch is None:
         result.detail = f"no distributed switch {name}" + (f" in {dc.name}" if dc else "")
-        return OperationReport("dvs destroy", [result], unit="switch")
-    pgs = [o for o in _dvs_portgroups(snap, switch) if not o.get("config.uplink")
+        return Report("dvs destroy", [result])
+    pgs = [o for o in _dvs_portgroups(inv, switch) if not o.get("config.uplink")
            and "-DVUplinks" not in o.name]
     try:
         for pg in pgs:
@@ -333,8 +314,8 @@ def destroy_dvs(session, name: str, datacenter: str | None = None) -> OperationR
         wait_for_task(session, switch.ref.Destroy_Task(), what=f"destroying switch {name}")
     except VhpcError as exc:
         result.status, result.detail = FAILED, str(exc)
-        return OperationReport("dvs destroy", [result], unit="switch")
+        return Report("dvs destroy", [result])
     result.status = CHANGED
     result.detail = f"destroyed switch {name}" + (f" and port group(s) {', '.join(p.name for p in pgs)}"
                                                   if pgs else "")
-    return OperationReport("dvs destroy", [result], unit="switch")
+    return Report("dvs destroy", [result])

@@ -1,10 +1,13 @@
-"""Which VMs a command acts on: `--vm NAME` or `--file FILE` (one name per line)."""
+"""Which VMs a command acts on: `--vm NAME` or `--file FILE` (one name per line), read in one go."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterable
 
 from vhpc_toolkit.errors import InputError, ValidationFailed, VhpcError
-from vhpc_toolkit.vsphere.inventory import Obj, Snapshot
+from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory
+
+HOST_PROPS = ["summary.hardware.cpuMhz"]
 
 
 def read_vm_file(path: str) -> list[tuple[int, list[str]]]:
@@ -36,14 +39,30 @@ def target_names(vm: str | None, file: str | None) -> list[tuple[str, str]]:
     return names
 
 
-def resolve_vms(snap: Snapshot, names: list[tuple[str, str]]) -> list[Obj]:
+def resolve_vms(inv: Inventory, names: list[tuple[str, str]]) -> list[Obj]:
     """Every name to one VM, or one error listing every name that did not resolve."""
     found, problems = [], []
     for name, where in names:
         try:
-            found.append(snap.find("VirtualMachine", name, what="VM"))
+            found.append(inv.find("VirtualMachine", name, what="VM"))
         except VhpcError as exc:
             problems.append(f"{where}: {exc}" if where != "--vm" else str(exc))
     if problems:
         raise ValidationFailed(problems)
     return found
+
+
+def read_targets(session, vm: str | None, file: str | None, vm_props: Iterable[str],
+                 host_props: Iterable[str] = HOST_PROPS,
+                 more: dict[str, list[str]] | None = None) -> tuple[Inventory, list[Obj]]:
+    """One inventory read with everything the command needs, and the named VMs in it."""
+    names = target_names(vm, file)
+    props = {"VirtualMachine": sorted(set(vm_props) | {"runtime.host"}),
+             "HostSystem": sorted(set(host_props))}
+    props.update(more or {})
+    inv = read_inventory(session, props)
+    return inv, resolve_vms(inv, names)
+
+
+def host_of(inv: Inventory, vm: Obj) -> Obj | None:
+    return inv.by_ref(vm.get("runtime.host"))

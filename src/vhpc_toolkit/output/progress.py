@@ -1,4 +1,4 @@
-"""A progress display on a terminal (per-phase counts, failures as they happen); silent elsewhere."""
+"""A progress display on a terminal (counts, failures as they happen); silent elsewhere."""
 from __future__ import annotations
 
 import contextlib
@@ -9,26 +9,20 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 @contextlib.contextmanager
 def progress(ctx, description: str, total: int | None):
-    """Yields ``event(item)`` to call as each VM finishes; items have ``.status`` and a name."""
+    """Yields ``event(item)`` to call as each target finishes; an item has ``name``, ``status``, ``detail``."""
     if not ctx.err.is_terminal or ctx.output == "json" or (total is not None and total <= 1):
-        def quiet(*_):
-            return None
-        yield quiet
+        yield lambda item: None
         return
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.fields[failed]}"), console=ctx.err, transient=True) as bar:
         task = bar.add_task(description, total=total, failed="")
         failures = 0
 
-        def event(*args):
+        def event(item) -> None:
             nonlocal failures
-            item = args[-1]
-            status = getattr(item, "status", None) or (item.get("status") if isinstance(item, dict) else "")
-            name = getattr(item, "name", None) or getattr(item, "vm", None) or \
-                (item.get("name") if isinstance(item, dict) else "?")
-            if status == "failed":
+            if item.failed:
                 failures += 1
-                bar.console.print(f"[red]failed:[/] {escape(str(name))}: {escape(str(getattr(item, 'detail', '')))}")
+                bar.console.print(f"[red]failed:[/] {escape(item.name)}: {escape(item.detail)}")
             bar.update(task, advance=1, failed=f"[red]{failures} failed[/]" if failures else "")
 
         yield event

@@ -1,26 +1,25 @@
-"""Render an OperationReport: a per-VM table and a summary line, or JSON."""
+"""Render a Report: a table with a row per VM, host or switch, a summary line, any warnings."""
 from __future__ import annotations
 
 from rich.markup import escape
 from rich.table import Table
 
-from vhpc_toolkit.output.jsonout import print_json
+from vhpc_toolkit.results import HOST, SWITCH, VM
 
-_STYLE = {"changed": "green", "unchanged": "dim", "failed": "bold red"}
+STYLE = {"changed": "green", "unchanged": "dim", "failed": "bold red", "destroyed": "green", "absent": "dim"}
+_COLUMN = {VM: "VM", HOST: "host", SWITCH: "switch"}
 
 
-def render_report(report, ctx) -> int:
-    """Print the report in the context's format; return the exit code (1 if any VM failed)."""
-    if ctx.output == "json":
-        print_json(report.to_dict(), ctx.out)
-    else:
-        table = Table(title=report.operation, title_justify="left")
-        table.add_column("VM", style="bold")
-        table.add_column("status")
-        table.add_column("detail", overflow="fold")
-        for r in report.results:
-            style = _STYLE.get(r.status, "")
-            table.add_row(escape(r.vm), f"[{style}]{r.status}[/]", escape(r.detail))
-        ctx.out.print(table)
-        ctx.out.print(report.summary(), highlight=False)
-    return 1 if report.failed else 0
+def report_table(report) -> Table:
+    table = Table(title=report.operation, title_justify="left")
+    table.add_column(_COLUMN.get(report.unit, report.unit), style="bold")
+    table.add_column("status")
+    table.add_column("detail", overflow="fold")
+    for r in report.results:
+        table.add_row(escape(r.name), f"[{STYLE.get(r.status, '')}]{r.status}[/]", escape(r.detail))
+    return table
+
+
+def render_report(report, ctx) -> None:
+    ctx.out.print(report_table(report))
+    ctx.out.print(report.summary(), highlight=False)

@@ -15,6 +15,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 import yaml
 
 from vhpc_toolkit.errors import SettingsError
+from vhpc_toolkit.words import HINT as YES_NO_HINT, yes_no
 from vhpc_toolkit.settings.vault import (
     DEFAULT_MOUNT,
     normalise_secret_path,
@@ -39,8 +40,6 @@ KNOWN_KEYS = (
     "vault_secret_path",
     "vault_mount",
 )
-_TRUE_WORDS = {"yes", "true", "1", "on", "y"}
-_FALSE_WORDS = {"no", "false", "0", "off", "n"}
 
 
 @dataclass
@@ -159,13 +158,9 @@ def _parse_bool(value: Any, what: str) -> bool:
         return value
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
-    if isinstance(value, str):
-        word = value.strip().lower()
-        if word in _TRUE_WORDS:
-            return True
-        if word in _FALSE_WORDS:
-            return False
-    raise SettingsError(f"{what} must be yes/no/true/false/1/0, not {value!r}")
+    if isinstance(value, str) and yes_no(value) is not None:
+        return yes_no(value)
+    raise SettingsError(f"{what} must be yes/no ({YES_NO_HINT}), not {value!r}")
 
 
 def _parse_port(value: Any, what: str) -> int:

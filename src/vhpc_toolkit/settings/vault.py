@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
 from vhpc_toolkit.errors import SettingsError
+from vhpc_toolkit.words import yes_no
 
 DEFAULT_MOUNT = "secret"
 VAULT_TIMEOUT_SECONDS = 15
 
-_TRUE_WORDS = {"1", "true", "yes", "on", "t", "y"}
 
 
 def normalise_secret_path(path: str, mount: str = DEFAULT_MOUNT) -> str:
@@ -63,7 +63,7 @@ def _verify(env: Mapping[str, str]) -> Any:
         if not Path(cacert).expanduser().is_file():
             raise SettingsError(f"VAULT_CACERT file {cacert} does not exist")
         return str(Path(cacert).expanduser())
-    if (env.get("VAULT_SKIP_VERIFY") or "").strip().lower() in _TRUE_WORDS:
+    if yes_no(env.get("VAULT_SKIP_VERIFY") or ""):
         return False
     return True
 

@@ -62,3 +62,11 @@ def nic_network_name(device, pg_name_by_key: dict[str, str]) -> str | None:
     if isinstance(backing, vim.vm.device.VirtualEthernetCard.DistributedVirtualPortBackingInfo):
         return pg_name_by_key.get(backing.port.portgroupKey)
     return None
+
+
+def ethernet_cards(devices) -> list:
+    """The network adapters among a VM's devices, in device key order (the guest's order)."""
+    from pyVmomi import vim
+
+    return sorted((d for d in devices or [] if isinstance(d, vim.vm.device.VirtualEthernetCard)),
+                  key=lambda d: d.key)

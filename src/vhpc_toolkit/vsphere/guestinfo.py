@@ -1,62 +1,47 @@
-"""Waiting for guests to boot: IP addresses (and VMware Tools) of many VMs through one collector."""
+"""Waiting for guests: IP addresses and VMware Tools of many VMs through one Watch each."""
 from __future__ import annotations
 
-import time
 from typing import Any, Iterable
 
-GUEST_PROPS = ["guest.ipAddress", "guest.toolsRunningStatus"]
+from vhpc_toolkit.vsphere.watch import Watch
+
+TOOLS_RUNNING = "guestToolsRunning"
 
 
-def wait_for_ips(session, vms: Iterable[Any], timeout: float, need_tools: bool = False) -> dict[str, dict]:
-    """Wait until every VM reports an IP (and running Tools if asked), or the timeout passes.
+def wait_for_ips(session, vms: Iterable[Any], timeout: float) -> dict[str, dict]:
+    """Wait until every VM reports an IP, or the timeout passes.
 
     Returns {moid: {"ip": str|None, "tools": str|None}} for every VM. Calls:
     CreateListView, CreatePropertyCollector, CreateFilter, WaitForUpdatesEx (as
     few as the guests' changes allow), DestroyPropertyCollector, DestroyView.
     """
-    from pyVmomi import vim, vmodl
-
     vms = list(vms)
-    state = {vm._moId: {"ip": None, "tools": None} for vm in vms}
     if not vms:
-        return state
-    pc = vmodl.query.PropertyCollector
-    content = session.content
-    view = content.viewManager.CreateListView(obj=vms)
-    collector = content.propertyCollector.CreatePropertyCollector()
-    try:
-        traverse = pc.TraversalSpec(name="view", path="view", skip=False, type=vim.view.ListView)
-        collector.CreateFilter(pc.FilterSpec(
-            objectSet=[pc.ObjectSpec(obj=view, skip=True, selectSet=[traverse])],
-            propSet=[pc.PropertySpec(type=vim.VirtualMachine, pathSet=GUEST_PROPS)]), partialUpdates=False)
+        return {}
+    with Watch(session) as watch:
+        watch.listed(vms, ["guest.ipAddress", "guest.toolsRunningStatus"])
 
-        def ready(s):
-            return bool(s["ip"]) and (not need_tools or s["tools"] == "guestToolsRunning")
+        def value(vm, path):
+            return watch.values.get(vm._moId, {}).get(path)
 
-        deadline = time.monotonic() + timeout
-        version = ""
-        while not all(ready(s) for s in state.values()):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            update = collector.WaitForUpdatesEx(version, pc.WaitOptions(maxWaitSeconds=max(1, int(min(remaining, 60)))))
-            if update is None:
-                continue
-            version = update.version
-            for fs in update.filterSet or []:
-                for oc in fs.objectSet or []:
-                    s = state.get(oc.obj._moId)
-                    if s is None:
-                        continue
-                    for change in oc.changeSet or []:
-                        if change.name == "guest.ipAddress":
-                            s["ip"] = change.val
-                        elif change.name == "guest.toolsRunningStatus":
-                            s["tools"] = change.val
-        return state
-    finally:
-        try:
-            collector.DestroyPropertyCollector()
-            view.DestroyView()
-        except Exception:  # cleanup is best effort; the session's end reaps both
-            pass
+        watch.until(lambda: all(value(vm, "guest.ipAddress") for vm in vms), timeout)
+        return {vm._moId: {"ip": value(vm, "guest.ipAddress"), "tools": value(vm, "guest.toolsRunningStatus")}
+                for vm in vms}
+
+
+def wait_for_tools(session, vms: Iterable[Any], timeout: float) -> dict[str, str | None]:
+    """Wait until every VM reports ``guest.toolsRunningStatus == guestToolsRunning``.
+
+    Returns {moid: last status} (a VM may not have made it within ``timeout``).
+    """
+    vms = list(vms)
+    if not vms:
+        return {}
+    with Watch(session) as watch:
+        watch.listed(vms, ["guest.toolsRunningStatus"])
+
+        def status(vm):
+            return watch.values.get(vm._moId, {}).get("guest.toolsRunningStatus")
+
+        watch.until(lambda: all(status(vm) == TOOLS_RUNNING for vm in vms), timeout)
+        return {vm._moId: status(vm) for vm in vms}

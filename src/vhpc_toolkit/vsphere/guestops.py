@@ -143,7 +143,7 @@ class Guest:
         except vim.fault.GuestProcessNotFound as exc:
             raise GuestOpsError(f"VM {self.name}: {what}: no process {exc.pid} in the guest") from None
         except (vim.fault.VimFault, vmodl.MethodFault) as exc:
-            from vhpc_toolkit.vsphere.tasks import fault_message
+            from vhpc_toolkit.vsphere.faults import fault_message
 
             raise GuestOpsError(f"VM {self.name}: {what} failed: {fault_message(exc)}") from None
 
@@ -245,52 +245,3 @@ def wait_for_processes(waits: Iterable[tuple[Guest, int]], timeout: float,
         elif cancel.wait(min(delay, remaining)):
             raise GuestOpsError("interrupted while waiting for guest program(s)")
         delay = min(max_interval, delay * POLL_GROWTH)
-
-
-def wait_for_tools(session, vms: Iterable[Any], timeout: float) -> dict[str, str | None]:
-    """Wait until every VM reports ``guest.toolsRunningStatus == guestToolsRunning``.
-
-    Returns {moid: last status} (a VM may not have made it within ``timeout``).
-    One private PropertyCollector, WaitForUpdatesEx (no polling loop).
-    """
-    from pyVmomi import vim, vmodl
-
-    vms = list(vms)
-    state: dict[str, str | None] = {vm._moId: None for vm in vms}
-    if not vms:
-        return state
-    pc = vmodl.query.PropertyCollector
-    content = session.content
-    view = content.viewManager.CreateListView(obj=vms)
-    collector = content.propertyCollector.CreatePropertyCollector()
-    running = "guestToolsRunning"
-    try:
-        traverse = pc.TraversalSpec(name="view", path="view", skip=False, type=vim.view.ListView)
-        collector.CreateFilter(pc.FilterSpec(
-            objectSet=[pc.ObjectSpec(obj=view, skip=True, selectSet=[traverse])],
-            propSet=[pc.PropertySpec(type=vim.VirtualMachine, pathSet=["guest.toolsRunningStatus"])]),
-            partialUpdates=False)
-        deadline = time.monotonic() + timeout
-        version = ""
-        while any(s != running for s in state.values()):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            update = collector.WaitForUpdatesEx(
-                version, pc.WaitOptions(maxWaitSeconds=max(1, int(min(remaining, 60)))))
-            if update is None:
-                continue
-            version = update.version
-            for fs in update.filterSet or []:
-                for oc in fs.objectSet or []:
-                    if oc.obj._moId in state:
-                        for change in oc.changeSet or []:
-                            if change.name == "guest.toolsRunningStatus":
-                                state[oc.obj._moId] = change.val
-        return state
-    finally:
-        try:
-            collector.DestroyPropertyCollector()
-            view.DestroyView()
-        except Exception:  # best effort: the server reaps them with the session
-            log.debug("cleanup of the tools watcher failed", exc_info=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from vhpc_toolkit.errors import Ambiguous, NotFound
 
@@ -39,7 +39,9 @@ class Obj:
 
 
 @dataclass
-class Snapshot:
+class Inventory:
+    """The objects of one read, by moid, with lookups by type, reference, name or path."""
+
     objects: dict[str, Obj] = field(default_factory=dict)
 
     def of_type(self, *types: str) -> list[Obj]:
@@ -105,7 +107,39 @@ class Snapshot:
         return False
 
 
-def read_inventory(session, props: Mapping[str, Iterable[str]], root=None) -> Snapshot:
+def retrieve(session, spec) -> Iterator[Obj]:
+    """Every object a FilterSpec selects, with its properties: RetrievePropertiesEx, paged.
+
+    Calls: RetrievePropertiesEx (+1 ContinueRetrievePropertiesEx per extra page).
+    """
+    from pyVmomi import vmodl
+
+    collector = session.content.propertyCollector
+    result = collector.RetrievePropertiesEx(specSet=[spec],
+                                            options=vmodl.query.PropertyCollector.RetrieveOptions(maxObjects=PAGE_SIZE))
+    while result is not None:
+        for oc in result.objects:
+            yield Obj(ref=oc.obj, type=oc.obj._wsdlName, props={p.name: p.val for p in (oc.propSet or [])})
+        if not result.token:
+            break
+        result = collector.ContinueRetrievePropertiesEx(token=result.token)
+
+
+def read_objects(session, refs: Iterable[Any], paths: Iterable[str]) -> dict[str, Obj]:
+    """Properties of given objects (of one type) that no container view reaches
+    (e.g. HostNetworkSystem): moid -> Obj, in one paged read."""
+    from pyVmomi import vmodl
+
+    refs = list(refs)
+    if not refs:
+        return {}
+    pc = vmodl.query.PropertyCollector
+    spec = pc.FilterSpec(objectSet=[pc.ObjectSpec(obj=r) for r in refs],
+                         propSet=[pc.PropertySpec(type=type(refs[0]), pathSet=list(paths))])
+    return {o.moid: o for o in retrieve(session, spec)}
+
+
+def read_inventory(session, props: Mapping[str, Iterable[str]], root=None) -> Inventory:
     """Read every object of the types in ``props`` (type name -> property paths).
 
     Calls: CreateContainerView, RetrievePropertiesEx (+1 per extra page), DestroyView.
@@ -126,17 +160,6 @@ def read_inventory(session, props: Mapping[str, Iterable[str]], root=None) -> Sn
             propSet=[pc.PropertySpec(type=cls, pathSet=sorted(set(BASE_PROPS) | set(props[name])))
                      for name, cls in types.items()],
         )
-        collector = content.propertyCollector
-        snapshot = Snapshot()
-        result = collector.RetrievePropertiesEx(specSet=[spec],
-                                                options=pc.RetrieveOptions(maxObjects=PAGE_SIZE))
-        while result is not None:
-            for oc in result.objects:
-                values = {p.name: p.val for p in (oc.propSet or [])}
-                snapshot.objects[oc.obj._moId] = Obj(ref=oc.obj, type=oc.obj._wsdlName, props=values)
-            if not result.token:
-                break
-            result = collector.ContinueRetrievePropertiesEx(token=result.token)
-        return snapshot
+        return Inventory({o.moid: o for o in retrieve(session, spec)})
     finally:
         view.DestroyView()

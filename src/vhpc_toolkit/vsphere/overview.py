@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vhpc_toolkit.vsphere.inventory import Obj, Snapshot, read_inventory
+from vhpc_toolkit.vsphere.inventory import Obj, Inventory, read_inventory
 
 HOST_PROPS = ["runtime.connectionState", "runtime.inMaintenanceMode", "hardware.pciDevice",
               "config.pciPassthruInfo"]
@@ -40,7 +40,7 @@ def _gpus(host: Obj) -> list[dict[str, Any]]:
     return gpus
 
 
-def _adapters(vm: Obj, snap: Snapshot, pg_by_key: dict[str, str]) -> list[dict[str, Any]]:
+def _adapters(vm: Obj, inv: Inventory, pg_by_key: dict[str, str]) -> list[dict[str, Any]]:
     from pyVmomi import vim
 
     out = []
@@ -59,10 +59,10 @@ def _adapters(vm: Obj, snap: Snapshot, pg_by_key: dict[str, str]) -> list[dict[s
     return out
 
 
-def build_overview(snap: Snapshot, networking: bool) -> dict[str, Any]:
-    pg_by_key = {o.get("key"): o.name for o in snap.of_type("DistributedVirtualPortgroup")}
+def build_overview(inv: Inventory, networking: bool) -> dict[str, Any]:
+    pg_by_key = {o.get("key"): o.name for o in inv.of_type("DistributedVirtualPortgroup")}
     vms_by_host: dict[str, list[Obj]] = {}
-    for vm in snap.of_type("VirtualMachine"):
+    for vm in inv.of_type("VirtualMachine"):
         host = vm.get("runtime.host")
         vms_by_host.setdefault(host._moId if host is not None else "", []).append(vm)
 
@@ -70,7 +70,7 @@ def build_overview(snap: Snapshot, networking: bool) -> dict[str, Any]:
         doc = {"name": vm.name, "power_state": vm.get("runtime.powerState"),
                "template": bool(vm.get("config.template")), "ip": vm.get("guest.ipAddress")}
         if networking:
-            doc["adapters"] = _adapters(vm, snap, pg_by_key)
+            doc["adapters"] = _adapters(vm, inv, pg_by_key)
         return doc
 
     def host_doc(host: Obj) -> dict[str, Any]:
@@ -86,12 +86,12 @@ def build_overview(snap: Snapshot, networking: bool) -> dict[str, Any]:
         return doc
 
     datacenters = []
-    for dc in sorted(snap.of_type("Datacenter"), key=lambda o: o.name):
+    for dc in sorted(inv.of_type("Datacenter"), key=lambda o: o.name):
         clusters, standalone = [], []
-        for cr in sorted(snap.of_type("ClusterComputeResource", "ComputeResource"), key=lambda o: o.name):
-            if not snap.is_under(cr, dc):
+        for cr in sorted(inv.of_type("ClusterComputeResource", "ComputeResource"), key=lambda o: o.name):
+            if not inv.is_under(cr, dc):
                 continue
-            hosts = sorted((h for h in snap.of_type("HostSystem") if h.get("parent") is not None
+            hosts = sorted((h for h in inv.of_type("HostSystem") if h.get("parent") is not None
                             and h.get("parent")._moId == cr.moid), key=lambda o: o.name)
             if cr.type == "ClusterComputeResource":
                 clusters.append({"name": cr.name, "hosts": [host_doc(h) for h in hosts]})
@@ -99,15 +99,15 @@ def build_overview(snap: Snapshot, networking: bool) -> dict[str, Any]:
                 standalone.extend(host_doc(h) for h in hosts)
         doc: dict[str, Any] = {"name": dc.name, "clusters": clusters, "standalone_hosts": standalone}
         if networking:
-            host_names = {h.moid: h.name for h in snap.of_type("HostSystem")}
+            host_names = {h.moid: h.name for h in inv.of_type("HostSystem")}
             doc["distributed_switches"] = [
                 {"name": sw.name, "uuid": sw.get("uuid"),
                  "hosts": sorted(host_names.get(h._moId, h._moId) for h in sw.get("summary.hostMember") or []),
-                 "port_groups": sorted(pg.name for pg in snap.of_type("DistributedVirtualPortgroup")
+                 "port_groups": sorted(pg.name for pg in inv.of_type("DistributedVirtualPortgroup")
                                        if pg.get("config.distributedVirtualSwitch") is not None
                                        and pg.get("config.distributedVirtualSwitch")._moId == sw.moid)}
-                for sw in sorted(snap.of_type("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch"),
-                                 key=lambda o: o.name) if snap.is_under(sw, dc)]
-            doc["networks"] = sorted(n.name for n in snap.of_type("Network") if snap.is_under(n, dc))
+                for sw in sorted(inv.of_type("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch"),
+                                 key=lambda o: o.name) if inv.is_under(sw, dc)]
+            doc["networks"] = sorted(n.name for n in inv.of_type("Network") if inv.is_under(n, dc))
         datacenters.append(doc)
     return {"datacenters": datacenters}

@@ -35,10 +35,6 @@ class Session:
     port: int
     ssl_context: ssl.SSLContext
 
-    @property
-    def stub(self):
-        return self.si._stub
-
     def close(self) -> None:
         try:
             self.content.sessionManager.Logout()

@@ -1,10 +1,9 @@
-"""Waiting for many vSphere tasks at once through the PropertyCollector.
+"""Waiting for many vSphere tasks at once through the PropertyCollector (vsphere/watch.py).
 
-A collector of our own (destroyed afterwards) watches ``info.state``,
-``info.error`` and ``info.result`` of every task; WaitForUpdatesEx blocks
-server-side until something changes, so there is no polling loop and no call
-per task. Tasks can be added while others are running (one CreateFilter per
-batch), which is how bounded schedulers keep the pipeline full.
+``info.state``, ``info.error`` and ``info.result`` of every task are watched;
+WaitForUpdatesEx blocks server-side until something changes, so there is no
+polling loop and no call per task. Tasks can be added while others are running
+(one CreateFilter per batch), which is how bounded schedulers keep the pipeline full.
 """
 from __future__ import annotations
 
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from vhpc_toolkit.errors import TaskFailed
+from vhpc_toolkit.vsphere.faults import fault_message
 
 TASK_PROPS = ["info.state", "info.error", "info.result"]
 
@@ -29,30 +29,15 @@ class TaskOutcome:
         return self.state == "success"
 
 
-def fault_message(fault) -> str:
-    """The most useful text vSphere gives for a fault."""
-    if fault is None:
-        return "unknown error"
-    msg = getattr(fault, "msg", None) or getattr(fault, "localizedMessage", None)
-    if not msg and getattr(fault, "faultMessage", None):
-        msg = "; ".join(m.message for m in fault.faultMessage if getattr(m, "message", None))
-    msg = msg or type(fault).__name__.split(".")[-1]
-    if getattr(fault, "invalidProperty", None):  # InvalidArgument says which field
-        msg += f" ({fault.invalidProperty})"
-    return msg
-
-
 class TaskWatcher:
-    """A private PropertyCollector following a growing set of tasks."""
+    """A growing set of tasks followed through one Watch; each batch's filter goes when its tasks end."""
 
     def __init__(self, session):
-        from pyVmomi import vmodl
+        from vhpc_toolkit.vsphere.watch import Watch
 
-        self._pc = vmodl.query.PropertyCollector
-        self._collector = session.content.propertyCollector.CreatePropertyCollector()
-        self._version = ""
-        self._values: dict[str, dict[str, Any]] = {}
+        self._watch = Watch(session)
         self.pending: dict[str, Any] = {}
+        self._filters: list[tuple[Any, set[str]]] = []   # (filter, moids of its tasks still running)
 
     def add(self, tasks: Iterable[Any]) -> None:
         tasks = [t for t in tasks if t._moId not in self.pending]
@@ -60,9 +45,7 @@ class TaskWatcher:
             return
         for t in tasks:
             self.pending[t._moId] = t
-        spec = self._pc.FilterSpec(objectSet=[self._pc.ObjectSpec(obj=t) for t in tasks],
-                                   propSet=[self._pc.PropertySpec(type=type(tasks[0]), pathSet=TASK_PROPS)])
-        self._collector.CreateFilter(spec, partialUpdates=False)
+        self._filters.append((self._watch.objects(tasks, TASK_PROPS), {t._moId for t in tasks}))
 
     def wait(self, max_wait: float) -> list[TaskOutcome]:
         """Block until some task ends (or ``max_wait`` seconds pass); return those that ended."""
@@ -72,28 +55,32 @@ class TaskWatcher:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            update = self._collector.WaitForUpdatesEx(
-                self._version, self._pc.WaitOptions(maxWaitSeconds=max(1, min(60, int(remaining + 0.999)))))
-            if update is None:
-                continue
-            self._version = update.version
-            for fs in update.filterSet or []:
-                for oc in fs.objectSet or []:
-                    vals = self._values.setdefault(oc.obj._moId, {})
-                    for change in oc.changeSet or []:
-                        vals[change.name] = change.val
-                    state = vals.get("info.state")
-                    if oc.obj._moId in self.pending and state in ("success", "error"):
-                        done.append(TaskOutcome(
-                            task=self.pending.pop(oc.obj._moId), state=state, result=vals.get("info.result"),
-                            error=fault_message(vals.get("info.error")) if state == "error" else None))
+            for moid in self._watch.wait(remaining):
+                vals = self._watch.values[moid]
+                state = vals.get("info.state")
+                if moid in self.pending and state in ("success", "error"):
+                    done.append(TaskOutcome(
+                        task=self.pending.pop(moid), state=state, result=vals.get("info.result"),
+                        error=fault_message(vals.get("info.error")) if state == "error" else None))
+        self._drop_finished()
         return done
 
+    def _drop_finished(self) -> None:
+        # A filter whose tasks have all ended is destroyed: the collector's work stays
+        # proportional to the tasks in flight, not to every task ever watched.
+        if not self.pending:
+            return   # the caller is done (close takes the filters) or adds a batch (the next wait drops)
+        keep = []
+        for prop_filter, moids in self._filters:
+            moids &= self.pending.keys()
+            if moids:
+                keep.append((prop_filter, moids))
+            else:
+                self._watch.drop(prop_filter)
+        self._filters = keep
+
     def close(self) -> None:
-        try:
-            self._collector.DestroyPropertyCollector()
-        except Exception:  # the session may be gone (Ctrl-C); the server reaps it with the session
-            pass
+        self._watch.close()
 
 
 def wait_for_tasks(session, tasks: Iterable[Any], timeout: float = 600.0,

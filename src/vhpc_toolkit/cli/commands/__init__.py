@@ -1,27 +1,43 @@
-"""One module per command, imported only when that command runs (pyVmomi is slow to import).
+"""The commands: one module each, declaring its arguments (``arguments(parser)``) beside its
+``run(ctx, args)``, which returns a result for the output path (output/emit.py).
 
-``MODULES`` maps each command to its module here, or None while it is not built.
+A module is imported only when its command is parsed or run (pyVmomi is slow to import);
+``COMMANDS`` gives every command's one-line summary without importing anything.
 """
 from __future__ import annotations
 
 import importlib
+from types import ModuleType
 
-from vhpc_toolkit.errors import NotImplementedCommand
-
-MODULES: dict[str, str | None] = {
-    "view": "view", "clone": "clone", "destroy": "destroy", "power": "power", "cpumem": "cpumem",
-    "network": "network", "network_cfg": "network_cfg", "post": "post", "passthru": "passthru", "sriov": "sriov",
-    "pvrdma": "pvrdma", "vgpu": "vgpu", "svs": "svs", "dvs": "dvs", "latency": "latency", "cluster": "cluster",
+COMMANDS: dict[str, str] = {
+    "view": "View the vCenter inventory (datacenters, clusters, hosts, VMs)",
+    "clone": "Clone VM(s) via full clone or linked clone",
+    "destroy": "Destroy VM(s) (powered off first)",
+    "power": "Power on/off VM(s)",
+    "cpumem": "Reconfigure CPU/memory, shares and reservations of VM(s)",
+    "network": "Add/remove vmxnet3 network adapter(s) of VM(s)",
+    "network_cfg": "Configure the guest network of a VM's adapter (Linux)",
+    "post": "Run post script(s) in the guest OS through VMware Tools",
+    "passthru": "Add/remove (large-BAR) PCI device(s) in passthrough mode",
+    "sriov": "Add/remove SR-IOV passthrough network adapter(s)",
+    "pvrdma": "Add/remove PVRDMA (paravirtual RDMA) adapter(s)",
+    "vgpu": "Add/remove an NVIDIA vGPU (shared passthrough)",
+    "svs": "Create/destroy a standard virtual switch on host(s)",
+    "dvs": "Create/destroy a distributed virtual switch",
+    "latency": "Configure/check latency sensitivity",
+    "cluster": "Create/destroy a virtual HPC cluster from a cluster file",
 }
 
 
+def load(name: str) -> ModuleType:
+    """The module of command ``name``."""
+    return importlib.import_module(f"{__name__}.{name}")
+
+
 def runner(name: str):
-    """The function the parser records for ``name``: imports the command's module when called."""
+    """What the parser records as ``args.run``: the command's ``run``, its module imported when called."""
     def run(ctx, args):
-        module = MODULES[name]
-        if module is None:
-            raise NotImplementedCommand(f"`{name}` is not built yet in this version of vhpc_toolkit")
-        return importlib.import_module(f"{__name__}.{module}").run(ctx, args)
+        return load(name).run(ctx, args)
 
     run.__name__ = f"run_{name}"
     return run

@@ -1,11 +1,16 @@
 """`destroy (--vm | --file)`: powered off first."""
-from vhpc_toolkit.ops.power import destroy
-from vhpc_toolkit.output.report import render_report
+from __future__ import annotations
+
+from vhpc_toolkit.cli.parser import vm_or_file
+from vhpc_toolkit.ops.destroy import destroy
+from vhpc_toolkit.output.progress import progress
+from vhpc_toolkit.results import Report
 
 
-def run(ctx, args) -> int:
-    from vhpc_toolkit.output.progress import progress
+def arguments(p) -> None:
+    vm_or_file(p, "to destroy")
 
+
+def run(ctx, args) -> Report:
     with progress(ctx, "destroy", None) as event:
-        report = destroy(ctx.session(), args.vm, args.file, on_event=event)
-    return render_report(report, ctx)
+        return destroy(ctx.session(), args.vm, args.file, on_event=event)

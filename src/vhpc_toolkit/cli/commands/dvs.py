@@ -1,12 +1,22 @@
 """`dvs (--create | --destroy) --name N --host H... --pnic NIC... --port_group PG [--datacenter D]`."""
+from __future__ import annotations
+
+from vhpc_toolkit.cli.parser import create_destroy
 from vhpc_toolkit.ops.switches import create_dvs, destroy_dvs
-from vhpc_toolkit.output.report import render_report
+from vhpc_toolkit.results import Report
 
 
-def run(ctx, args) -> int:
+def arguments(p) -> None:
+    create_destroy(p, "the switch (and its port group)")
+    p.add_argument("--name", required=True, help="Name of the distributed switch")
+    p.add_argument("--datacenter", help="Datacenter of the switch (all hosts must be in it)")
+    p.add_argument("--host", nargs="+", help="Member ESXi host(s)")
+    p.add_argument("--pnic", nargs="+", help="Uplink physical NIC(s) on each host, e.g. vmnic5")
+    p.add_argument("--port_group", help="Distributed port group to create")
+
+
+def run(ctx, args) -> Report:
     if args.create:
-        report = create_dvs(ctx.session(), args.name, args.host, args.pnic, args.port_group,
-                            datacenter=args.datacenter)
-    else:
-        report = destroy_dvs(ctx.session(), args.name, datacenter=args.datacenter)
-    return render_report(report, ctx)
+        return create_dvs(ctx.session(), args.name, args.host, args.pnic, args.port_group,
+                          datacenter=args.datacenter)
+    return destroy_dvs(ctx.session(), args.name, datacenter=args.datacenter)

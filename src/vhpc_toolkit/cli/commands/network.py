@@ -1,7 +1,17 @@
 """`network (--add | --remove) --port_group PG...`."""
-from vhpc_toolkit.ops.network import change_adapters
-from vhpc_toolkit.output.report import render_report
+from __future__ import annotations
+
+from vhpc_toolkit.cli.parser import add_remove, vm_or_file
+from vhpc_toolkit.ops.adapters import change_adapters
+from vhpc_toolkit.results import Report
 
 
-def run(ctx, args) -> int:
-    return render_report(change_adapters(ctx.session(), args.vm, args.file, args.port_group, add=args.add), ctx)
+def arguments(p) -> None:
+    vm_or_file(p, "to change")
+    add_remove(p, "a network adapter", required=True)
+    p.add_argument("--port_group", required=True, nargs="+",
+                   help="Port group(s) (standard or distributed) of the adapter(s)")
+
+
+def run(ctx, args) -> Report:
+    return change_adapters(ctx.session(), args.vm, args.file, args.port_group, add=args.add)

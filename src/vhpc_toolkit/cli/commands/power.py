@@ -1,11 +1,19 @@
 """`power (--on | --off) (--vm | --file)`."""
+from __future__ import annotations
+
+from vhpc_toolkit.cli.parser import vm_or_file
 from vhpc_toolkit.ops.power import set_power
-from vhpc_toolkit.output.report import render_report
+from vhpc_toolkit.output.progress import progress
+from vhpc_toolkit.results import Report
 
 
-def run(ctx, args) -> int:
-    from vhpc_toolkit.output.progress import progress
+def arguments(p) -> None:
+    vm_or_file(p, "to power on or off")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--on", action="store_true", help="Power on")
+    group.add_argument("--off", action="store_true", help="Power off")
 
+
+def run(ctx, args) -> Report:
     with progress(ctx, "power " + ("on" if args.on else "off"), None) as event:
-        report = set_power(ctx.session(), args.vm, args.file, on=args.on, on_event=event)
-    return render_report(report, ctx)
+        return set_power(ctx.session(), args.vm, args.file, on=args.on, on_event=event)

@@ -1,11 +1,20 @@
 """`svs (--create | --destroy) --host H... --name N --pnic NIC --port_group PG`."""
+from __future__ import annotations
+
+from vhpc_toolkit.cli.parser import create_destroy
 from vhpc_toolkit.ops.switches import create_svs, destroy_svs
-from vhpc_toolkit.output.report import render_report
+from vhpc_toolkit.results import Report
 
 
-def run(ctx, args) -> int:
+def arguments(p) -> None:
+    create_destroy(p, "the switch (and its port group)")
+    p.add_argument("--host", required=True, nargs="+", help="ESXi host(s)")
+    p.add_argument("--name", required=True, help="Name of the standard switch")
+    p.add_argument("--pnic", help="Physical NIC uplink, e.g. vmnic4")
+    p.add_argument("--port_group", help="Port group to create on the switch")
+
+
+def run(ctx, args) -> Report:
     if args.create:
-        report = create_svs(ctx.session(), args.name, args.host, args.pnic, args.port_group)
-    else:
-        report = destroy_svs(ctx.session(), args.name, args.host)
-    return render_report(report, ctx)
+        return create_svs(ctx.session(), args.name, args.host, args.pnic, args.port_group)
+    return destroy_svs(ctx.session(), args.name, args.host)

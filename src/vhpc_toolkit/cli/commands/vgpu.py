@@ -1,14 +1,22 @@
 """`vgpu [--query] [(--add | --remove) --profile P]`."""
-from vhpc_toolkit.cli.commands.passthru import render_query
+from __future__ import annotations
+
+from vhpc_toolkit.cli.parser import add_remove, vm_or_file
 from vhpc_toolkit.errors import InputError
-from vhpc_toolkit.ops.devices import change_vgpu, query_vgpu
-from vhpc_toolkit.output.report import render_report
+from vhpc_toolkit.ops.devices.vgpu import change_vgpu, query_vgpu
+from vhpc_toolkit.results import Report
 
 
-def run(ctx, args) -> int:
+def arguments(p) -> None:
+    vm_or_file(p, "for the vGPU operation")
+    p.add_argument("--query", action="store_true", help="List the vGPU profiles the VM's host offers")
+    add_remove(p, "a vGPU", required=False)
+    p.add_argument("--profile", help="vGPU profile, e.g. grid_p100-4q")
+
+
+def run(ctx, args) -> Report:
     if args.query:
-        return render_query(query_vgpu(ctx.session(), args.vm, args.file), ctx, "profiles",
-                            [("profile", "profile"), ("on this VM", "on_this_vm")])
+        return query_vgpu(ctx.session(), args.vm, args.file)
     if not (args.add or args.remove):
         raise InputError("vgpu: give --query, or --add --profile P, or --remove [--profile P]")
-    return render_report(change_vgpu(ctx.session(), args.vm, args.file, args.profile, add=args.add), ctx)
+    return change_vgpu(ctx.session(), args.vm, args.file, args.profile, add=args.add)

@@ -1,15 +1,15 @@
 """`view [--networking]`: the inventory tree."""
 from __future__ import annotations
 
-from vhpc_toolkit.output.inventory import render_inventory
-from vhpc_toolkit.output.jsonout import print_json
-from vhpc_toolkit.vsphere.overview import read_overview
+from vhpc_toolkit.results import Document
 
 
-def run(ctx, args) -> int:
-    doc = read_overview(ctx.session(), networking=args.networking)
-    if ctx.output == "json":
-        print_json(doc, ctx.out)
-    else:
-        render_inventory(doc, ctx.out)
-    return 0
+def arguments(p) -> None:
+    p.add_argument("--networking", action="store_true",
+                   help="also show standard/distributed switches, port groups and VM adapters")
+
+
+def run(ctx, args) -> Document:
+    from vhpc_toolkit.vsphere.overview import read_overview
+
+    return Document("view", read_overview(ctx.session(), networking=args.networking))

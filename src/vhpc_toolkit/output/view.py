@@ -51,3 +51,15 @@ def render_inventory(doc: dict[str, Any], console) -> None:
             dc_node.add(f"DVS {escape(sw['name'])} hosts={len(sw['hosts'])} "
                         f"port groups: {escape(', '.join(sw['port_groups']) or '-')}")
     console.print(root)
+
+
+def render_document(document, ctx) -> None:
+    """A read-only Document: the inventory tree (``view``) or a cluster file's plan (``plan``)."""
+    if document.kind == "view":
+        render_inventory(document.doc, ctx.out)
+    elif document.kind == "plan":
+        from vhpc_toolkit.output.plan import render_plan
+
+        render_plan(document.source, ctx.out)
+    else:
+        raise TypeError(f"no text renderer for a {document.kind!r} document")

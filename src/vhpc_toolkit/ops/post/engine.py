@@ -17,7 +17,6 @@ dataclasses with ``to_dict()``.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import secrets
 import threading
@@ -28,13 +27,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from vhpc_toolkit.errors import InputError, ValidationFailed
-from vhpc_toolkit.vsphere.guestops import (
-    Guest,
-    GuestOpsError,
-    wait_for_processes,
-    wait_for_tools,
-)
+from vhpc_toolkit.ops.post.results import PhaseResult, PostReport, ScriptRun
+from vhpc_toolkit.results import FAILED, NOT_RUN, OK, SKIPPED, STARTED
+from vhpc_toolkit.vsphere.faults import fault_message
+from vhpc_toolkit.vsphere.guestinfo import wait_for_tools
+from vhpc_toolkit.vsphere.guestops import Guest, GuestOpsError, wait_for_processes
 from vhpc_toolkit.vsphere.inventory import Obj, read_inventory
+from vhpc_toolkit.vsphere.tasks import wait_for_tasks
 
 log = logging.getLogger(__name__)
 
@@ -42,189 +41,8 @@ DEFAULT_USER = "root"
 DEFAULT_TIMEOUT = 3600.0       # seconds for a whole run (all phases)
 DEFAULT_TOOLS_TIMEOUT = 300.0  # seconds for VMware Tools to come up after power-on
 DEFAULT_TAIL = 20              # lines of output kept per script
-PASSWORD_ENV = "VHPC_GUEST_PASSWORD"
-VAULT_PATH_ENV = "VHPC_GUEST_VAULT_PATH"
-VAULT_MOUNT_ENV = "VHPC_GUEST_VAULT_MOUNT"
-VAULT_KEY_ENV = "VHPC_GUEST_VAULT_KEY"
-VAULT_DEFAULT_KEY = "guest_password"
 
 VM_PROPS = ["runtime.powerState", "guest.toolsRunningStatus"]
-
-# ScriptRun.status values
-PENDING, STARTED, OK, FAILED, SKIPPED, NOT_RUN = "pending", "started", "ok", "failed", "skipped", "not run"
-
-
-# ------------------------------------------------------------------------------ results
-
-
-@dataclass
-class ScriptRun:
-    """One script on one VM."""
-
-    vm: str
-    script: str                       # the local path, as given (cluster file: as written there)
-    barrier: int | None = None
-    path: str = ""                    # the local file read ("" = ``script``)
-    status: str = PENDING             # pending | started (not waited for) | ok | failed | skipped | not run
-    exit_code: int | None = None
-    duration: float | None = None     # seconds, from the guest's start and end times
-    output_tail: list[str] = field(default_factory=list)
-    pid: int | None = None
-    guest_script: str = ""
-    guest_log: str = ""
-    error: str = ""                   # why it did not run or could not be followed
-
-    @property
-    def failed(self) -> bool:
-        return self.status == FAILED
-
-    def describe(self) -> str:
-        """One line: what happened."""
-        if self.status == FAILED and self.error:
-            return self.error
-        if self.status in (OK, FAILED) and self.exit_code is not None:
-            return f"exit code {self.exit_code}"
-        if self.status == STARTED:
-            return f"started as pid {self.pid}; output in {self.guest_log}"
-        return self.error or self.status
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"vm": self.vm, "script": self.script, "path": self.path or self.script,
-                "barrier": self.barrier, "status": self.status,
-                "exit_code": self.exit_code,
-                "duration": None if self.duration is None else round(self.duration, 3),
-                "output_tail": list(self.output_tail), "pid": self.pid, "guest_script": self.guest_script,
-                "guest_log": self.guest_log, "error": self.error}
-
-
-@dataclass
-class PhaseResult:
-    """One barrier group of a cluster run (barrier None: the unlabelled scripts)."""
-
-    barrier: int | None
-    status: str = NOT_RUN             # ok | failed | not run
-    runs: list[ScriptRun] = field(default_factory=list)
-
-    @property
-    def label(self) -> str:
-        return "no barrier" if self.barrier is None else f"barrier {self.barrier}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"barrier": self.barrier, "status": self.status, "runs": [r.to_dict() for r in self.runs]}
-
-
-@dataclass
-class PostReport:
-    """Every script run; ``phases`` is set for barrier runs."""
-
-    runs: list[ScriptRun]
-    phases: list[PhaseResult] = field(default_factory=list)
-    operation: str = "post"
-
-    @property
-    def failed(self) -> list[ScriptRun]:
-        return [r for r in self.runs if r.failed]
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed and all(p.status != NOT_RUN for p in self.phases)
-
-    @property
-    def not_run_phases(self) -> list[PhaseResult]:
-        return [p for p in self.phases if p.status == NOT_RUN]
-
-    def failure(self) -> str | None:
-        """The first failure, one line: VM, script, exit code or error, last output line."""
-        for r in self.failed:
-            what = f"VM {r.vm}: script {r.script} failed: {r.describe()}"
-            if r.output_tail:
-                what += f"; last output: {r.output_tail[-1]}"
-            return what
-        return None
-
-    def summary(self) -> str:
-        counts = {s: sum(r.status == s for r in self.runs) for s in (OK, STARTED, FAILED, SKIPPED, NOT_RUN)}
-        vms = len({r.vm for r in self.runs})
-        parts = [f"{self.operation}: {len(self.runs)} script run(s) on {vms} VM(s): {counts[OK]} ok"]
-        if counts[STARTED]:
-            parts.append(f"{counts[STARTED]} started")
-        parts.append(f"{counts[FAILED]} failed")
-        if counts[SKIPPED]:
-            parts.append(f"{counts[SKIPPED]} skipped")
-        if counts[NOT_RUN]:
-            parts.append(f"{counts[NOT_RUN]} not run")
-        text = ", ".join(parts)
-        if self.not_run_phases:
-            text += "; phases not run: " + ", ".join(p.label for p in self.not_run_phases)
-        return text
-
-    def to_dict(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {"operation": self.operation, "results": [r.to_dict() for r in self.runs],
-                               "summary": self.summary(), "failure": self.failure()}
-        if self.phases:
-            doc["phases"] = [p.to_dict() for p in self.phases]
-            doc["phases_not_run"] = [p.barrier for p in self.not_run_phases]
-        return doc
-
-
-# ------------------------------------------------------------------------------ password
-
-
-def guest_password(explicit: str | None = None, env: Mapping[str, str] = os.environ,
-                   prompt: Callable[[str], str] | None = None, what: str = "the guest OS",
-                   vault_reader: Callable[..., dict] | None = None) -> str:
-    """The guest password from the first source that has one.
-
-    Order: ``explicit`` (cluster file's guest_password, ``--guest_password``);
-    ``$VHPC_GUEST_PASSWORD``; Vault, when ``$VHPC_GUEST_VAULT_PATH`` names a
-    KV v2 secret (key ``$VHPC_GUEST_VAULT_KEY``, default ``guest_password``;
-    mount ``$VHPC_GUEST_VAULT_MOUNT``, default ``secret``; VAULT_ADDR and
-    VAULT_TOKEN as for vCenter.conf); ``prompt`` (given only when
-    interactive); else an InputError saying where it can live.
-    """
-    if explicit:
-        return explicit
-    if env.get(PASSWORD_ENV):
-        return env[PASSWORD_ENV]
-    vault_path = (env.get(VAULT_PATH_ENV) or "").strip()
-    if vault_path:
-        if vault_reader is None:
-            from vhpc_toolkit.settings import read_vault_secret as vault_reader
-        mount = (env.get(VAULT_MOUNT_ENV) or "").strip() or "secret"
-        key = (env.get(VAULT_KEY_ENV) or "").strip() or VAULT_DEFAULT_KEY
-        secret = vault_reader(vault_path, mount, env)
-        value = secret.get(key)
-        if not value:
-            raise InputError(f"Vault secret {mount}/{vault_path.strip('/')} has no key {key!r} "
-                             f"(set {VAULT_KEY_ENV} to the key holding the guest password)")
-        return str(value)
-    if prompt is not None:
-        value = prompt(f"Password for {what}: ")
-        if value:
-            return value
-    raise InputError(f"no password for {what}: give guest_password (cluster file) or --guest_password, "
-                     f"set {PASSWORD_ENV}, set {VAULT_PATH_ENV} to a Vault secret, or run interactively")
-
-
-def password_source(fallback: str | None = None, env: Mapping[str, str] = os.environ,
-                    prompt: Callable[[str], str] | None = None) -> Callable[[Any], str]:
-    """A ``password_for(vmspec)`` for :func:`run_barriers`: the VM's own guest_password
-    (cluster file), else ``fallback`` (``--guest_password``), the environment,
-    Vault or the prompt, looked up once and reused for every VM."""
-    cached: list[str] = []
-
-    def password_for(spec) -> str:
-        own = getattr(spec, "guest_password", None)
-        if own:
-            return own
-        if not cached:
-            cached.append(guest_password(fallback, env, prompt, what="the guest OS of the cluster's VMs"))
-        return cached[0]
-
-    return password_for
-
-
-# ------------------------------------------------------------------------------ scripts
 
 
 def read_scripts(paths: Iterable[str]) -> dict[str, bytes]:
@@ -260,9 +78,6 @@ def tail(data: bytes, lines: int) -> list[str]:
     return text.rstrip("\n").split("\n")[-lines:] if text.strip() else []
 
 
-# ------------------------------------------------------------------------------ engine
-
-
 @dataclass
 class _VM:
     obj: Obj
@@ -273,17 +88,17 @@ class _VM:
 
 def _read_vms(session, refs: Sequence[Any]) -> dict[int, Obj]:
     """Resolve VM names or Objs (one inventory read); index in ``refs`` -> Obj."""
-    snap = read_inventory(session, {"VirtualMachine": VM_PROPS})
+    inv = read_inventory(session, {"VirtualMachine": VM_PROPS})
     found, problems = {}, []
     for i, ref in enumerate(refs):
         if isinstance(ref, Obj):
-            obj = snap.objects.get(ref.moid)
+            obj = inv.objects.get(ref.moid)
             if obj is None:
                 problems.append(f"VM {ref.name} no longer exists")
                 continue
         else:
             try:
-                obj = snap.find("VirtualMachine", str(ref), what="VM")
+                obj = inv.find("VirtualMachine", str(ref), what="VM")
             except Exception as exc:  # NotFound / Ambiguous: collected into one error
                 problems.append(str(exc))
                 continue
@@ -295,8 +110,6 @@ def _read_vms(session, refs: Sequence[Any]) -> dict[int, Obj]:
 
 def _ready_vms(session, vms: list[_VM], power_on: bool, tools_timeout: float) -> None:
     """Power on what is off (if allowed) and wait for Tools; failures go to ``vm.error``."""
-    from vhpc_toolkit.vsphere.tasks import wait_for_tasks
-
     tasks = {}
     for vm in vms:
         state = vm.obj.get("runtime.powerState")
@@ -308,8 +121,6 @@ def _ready_vms(session, vms: list[_VM], power_on: bool, tools_timeout: float) ->
         try:
             tasks[vm.obj.moid] = vm.obj.ref.PowerOnVM_Task()
         except Exception as exc:  # a fault raised by the call itself
-            from vhpc_toolkit.vsphere.tasks import fault_message
-
             vm.error = f"power on of VM {vm.obj.name} failed: {fault_message(exc)}"
     if tasks:
         outcomes = wait_for_tasks(session, tasks.values(), timeout=tools_timeout + 60)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from vhpc_toolkit.errors import NotFound
 from vhpc_toolkit.specs.nic import PortGroupRef
-from vhpc_toolkit.vsphere.inventory import Obj, Snapshot
+from vhpc_toolkit.vsphere.inventory import Obj, Inventory
 
 PROPS = {
     "Network": [],
@@ -12,17 +12,17 @@ PROPS = {
 }
 
 
-def portgroup_names_by_key(snap: Snapshot) -> dict[str, str]:
-    return {o.get("key"): o.name for o in snap.of_type("DistributedVirtualPortgroup")}
+def portgroup_names_by_key(inv: Inventory) -> dict[str, str]:
+    return {o.get("key"): o.name for o in inv.of_type("DistributedVirtualPortgroup")}
 
 
-def find_portgroup(snap: Snapshot, name: str, datacenter: Obj | None = None,
+def find_portgroup(inv: Inventory, name: str, datacenter: Obj | None = None,
                    dvs_name: str | None = None) -> PortGroupRef:
     """A port group by name; with ``dvs_name`` only that distributed switch's port groups."""
     if dvs_name:
-        switch = snap.find(("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch"), dvs_name,
+        switch = inv.find(("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch"), dvs_name,
                            what="distributed switch", within=datacenter)
-        pgs = [o for o in snap.of_type("DistributedVirtualPortgroup")
+        pgs = [o for o in inv.of_type("DistributedVirtualPortgroup")
                if o.get("config.distributedVirtualSwitch") is not None
                and o.get("config.distributedVirtualSwitch")._moId == switch.moid]
         match = [o for o in pgs if o.name == name]
@@ -32,9 +32,9 @@ def find_portgroup(snap: Snapshot, name: str, datacenter: Obj | None = None,
                            f"(it has: {offered})")
         pg = match[0]
         return PortGroupRef(name=name, network=pg.ref, dvs_uuid=switch.get("uuid"), portgroup_key=pg.get("key"))
-    net = snap.find(("Network", "DistributedVirtualPortgroup"), name, what="port group", within=datacenter)
+    net = inv.find(("Network", "DistributedVirtualPortgroup"), name, what="port group", within=datacenter)
     if net.type == "DistributedVirtualPortgroup":
-        switch = snap.by_ref(net.get("config.distributedVirtualSwitch"))
+        switch = inv.by_ref(net.get("config.distributedVirtualSwitch"))
         return PortGroupRef(name=name, network=net.ref, dvs_uuid=switch.get("uuid") if switch else None,
                             portgroup_key=net.get("key"))
     return PortGroupRef(name=name, network=net.ref)

@@ -2,63 +2,55 @@
 from __future__ import annotations
 
 from vhpc_toolkit.errors import InputError, ValidationFailed
-from vhpc_toolkit.ops.networks import PROPS as NET_PROPS, find_portgroup, portgroup_names_by_key
-from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs, read_targets
-from vhpc_toolkit.ops.results import FAILED, UNCHANGED, OperationReport, VMResult
+from vhpc_toolkit.ops.portgroups import PROPS as NET_PROPS, find_portgroup, portgroup_names_by_key
+from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
 from vhpc_toolkit.ops.runner import Job, run_jobs
+from vhpc_toolkit.ops.targets import read_targets
+from vhpc_toolkit.results import FAILED, Report, TargetResult
 from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.customization import GuestNetwork, customization_spec, default_hostname
-from vhpc_toolkit.specs.nic import add_nic, nic_network_name, remove_device
+from vhpc_toolkit.specs.nic import add_nic, ethernet_cards, nic_network_name, remove_device
 
 VM_PROPS = ["config.hardware.device", "runtime.powerState"]
 
 
-def ethernet_cards(vm) -> list:
-    from pyVmomi import vim
-
-    cards = [d for d in vm.get("config.hardware.device") or [] if isinstance(d, vim.vm.device.VirtualEthernetCard)]
-    return sorted(cards, key=lambda d: d.key)
-
-
-def change_adapters(session, vm, file, port_groups: list[str], add: bool) -> OperationReport:
-    snap, vms = read_targets(session, vm, file, VM_PROPS, host_props=[], more=dict(NET_PROPS))
-    names_by_key = portgroup_names_by_key(snap)
+def change_adapters(session, vm, file, port_groups: list[str], add: bool) -> Report:
+    inv, vms = read_targets(session, vm, file, VM_PROPS, host_props=[], more=dict(NET_PROPS))
+    names_by_key = portgroup_names_by_key(inv)
 
     def build(spec, obj, host):
-        dc = snap.ancestor(obj, "Datacenter")
-        on = {nic_network_name(d, names_by_key): d for d in ethernet_cards(obj)}
+        dc = inv.ancestor(obj, "Datacenter")
+        on = {nic_network_name(d, names_by_key): d for d in ethernet_cards(obj.get("config.hardware.device"))}
         changes = []
         for name in port_groups:
             if add:
-                pg = find_portgroup(snap, name, dc)  # NotFound is an InputError, not ValueError
+                pg = find_portgroup(inv, name, dc)  # NotFound is an InputError, not ValueError
                 if name not in on:
                     spec.deviceChange = (spec.deviceChange or []) + [add_nic(pg)]
                     changes.append(Change("adapter", None, name))
             else:
-                for dev in ethernet_cards(obj):
+                for dev in ethernet_cards(obj.get("config.hardware.device")):
                     if nic_network_name(dev, names_by_key) == name:
                         spec.deviceChange = (spec.deviceChange or []) + [remove_device(dev)]
                         changes.append(Change("adapter", name, None))
         return changes
 
-    report = apply_specs(session, "network " + ("add" if add else "remove"), plan_specs(snap, vms, build))
-    for r in report.results:
-        if r.status == UNCHANGED:
-            r.detail = ("already has an adapter on " if add else "has no adapter on ") + ", ".join(port_groups)
-    return report
+    unchanged = ("already has an adapter on " if add else "has no adapter on ") + ", ".join(port_groups)
+    return apply_specs(session, "network " + ("add" if add else "remove"), plan_specs(inv, vms, build),
+                       unchanged=unchanged)
 
 
 def configure_guest_network(session, vm, file, port_group: str, net: GuestNetwork,
-                            hostname_given: bool) -> OperationReport:
-    snap, vms = read_targets(session, vm, file, VM_PROPS, host_props=[], more=dict(NET_PROPS))
+                            hostname_given: bool) -> Report:
+    inv, vms = read_targets(session, vm, file, VM_PROPS, host_props=[], more=dict(NET_PROPS))
     if not net.is_dhcp and len(vms) > 1:
         raise InputError("network_cfg: one static --ip cannot go to several VMs; use --vm, or --is_dhcp")
-    names_by_key = portgroup_names_by_key(snap)
+    names_by_key = portgroup_names_by_key(inv)
     problems, jobs, results = [], [], []
     for obj in vms:
         vm_net = net if hostname_given else GuestNetwork(**{**vars(net), "hostname": default_hostname(obj.name)})
         vm_net.validated()
-        cards = ethernet_cards(obj)
+        cards = ethernet_cards(obj.get("config.hardware.device"))
         index = next((i for i, d in enumerate(cards) if nic_network_name(d, names_by_key) == port_group), None)
         if index is None:
             on = ", ".join(str(nic_network_name(d, names_by_key)) for d in cards) or "none"
@@ -69,14 +61,14 @@ def configure_guest_network(session, vm, file, port_group: str, net: GuestNetwor
             continue
         spec = customization_spec(vm_net, adapter_count=len(cards), adapter_index=index)
         what = "dhcp" if vm_net.is_dhcp else f"{vm_net.ip}/{vm_net.netmask}"
-        result = VMResult(obj.name, detail=f"adapter {index + 1} on {port_group}: {what}, "
+        result = TargetResult(obj.name, detail=f"adapter {index + 1} on {port_group}: {what}, "
                                            f"hostname {vm_net.hostname}")
         results.append(result)
         jobs.append(Job(result=result, start=lambda o=obj, s=spec: o.ref.CustomizeVM_Task(spec=s)))
     if problems:
-        raise ValidationFailed(problems + ["nothing was changed"])
+        raise ValidationFailed(problems)
     run_jobs(session, jobs)
     for r in results:
         if r.status == FAILED:
             r.detail = f"customization failed: {r.detail}"
-    return OperationReport("network_cfg", results)
+    return Report("network_cfg", results)

@@ -1,10 +1,10 @@
 """The one inventory read a cluster run plans from."""
 from __future__ import annotations
 
-from vhpc_toolkit.ops.networks import PROPS as NETWORK_PROPS
+from vhpc_toolkit.ops.portgroups import PROPS as NETWORK_PROPS
 from vhpc_toolkit.ops.placement import PROPS as PLACEMENT_PROPS
 from vhpc_toolkit.specs import compute, latency
-from vhpc_toolkit.vsphere.inventory import Snapshot, read_inventory
+from vhpc_toolkit.vsphere.inventory import Inventory, read_inventory
 
 VM_PROPS = sorted(set(compute.VM_PROPS) | set(latency.VM_PROPS) | {
     "config.template", "config.hardware.device", "config.firmware", "config.extraConfig", "snapshot",
@@ -17,7 +17,7 @@ HOST_PROPS = sorted(set(PLACEMENT_PROPS["HostSystem"]) | {
 DVS_PROPS = ["uuid", "summary.hostMember", "config.uplinkPortPolicy"]
 
 
-def read_cluster_inventory(session) -> Snapshot:
+def read_cluster_inventory(session) -> Inventory:
     props = {k: list(v) for k, v in PLACEMENT_PROPS.items()}
     props.update({k: list(v) for k, v in NETWORK_PROPS.items()})
     props["VirtualMachine"] = VM_PROPS

@@ -1,0 +1,16 @@
+"""Asking the user: confirmations (never guessed without a terminal)."""
+from __future__ import annotations
+
+from vhpc_toolkit.errors import Declined, InputError
+
+
+def confirm(ctx, question: str) -> None:
+    """Go ahead, or raise: --yes answers yes; a terminal is asked; anything else is an error."""
+    if ctx.yes:
+        return
+    if not ctx.interactive:
+        raise InputError(f"{question} (not a terminal: add --yes to confirm)")
+    from rich.prompt import Confirm
+
+    if not Confirm.ask(question, console=ctx.err, default=False):
+        raise Declined("nothing was changed")

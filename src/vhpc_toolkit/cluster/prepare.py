@@ -1,0 +1,51 @@
+"""Prepare a cluster run in one call: read, plan, check everything; every problem before any change.
+
+The CLI only confirms and renders: ``prepare_create`` either returns a run that can go
+ahead, or raises ValidationFailed listing every problem found (file and line each).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from vhpc_toolkit.cluster.destroy import DestroyPlan, plan_destroy
+from vhpc_toolkit.cluster.devices import check_devices
+from vhpc_toolkit.cluster.plan import CREATE, ClusterPlan, plan_cluster
+from vhpc_toolkit.cluster.read import read_cluster_inventory
+from vhpc_toolkit.clusterfile import ClusterSpec
+from vhpc_toolkit.errors import ValidationFailed, VhpcError
+
+
+@dataclass
+class PreparedCreate:
+    plan: ClusterPlan
+    offers: dict                     # host moid -> HostOffer, for the hosts new VMs with devices land on
+    password_for: Callable | None    # guest password of a VMSpec, checked for every VM that runs scripts
+
+
+def _check_passwords(plan: ClusterPlan, password_for: Callable | None) -> None:
+    """Every VM this run creates with scripts has a guest password (looked up now, not mid-run)."""
+    for p in plan.vms:
+        if p.action != CREATE or not p.spec.scripts:
+            continue
+        try:
+            if password_for is None:
+                raise VhpcError("no source of guest passwords")
+            password_for(p.spec)
+        except VhpcError as exc:
+            plan.problems.append(f"{plan.spec.path}:{p.spec.line}: VM {p.name}: {exc}")
+
+
+def prepare_create(session, spec: ClusterSpec, allow_power_off: bool = False,
+                   password_for: Callable | None = None) -> PreparedCreate:
+    plan = plan_cluster(read_cluster_inventory(session), spec, allow_power_off=allow_power_off)
+    offers = check_devices(session, plan)
+    _check_passwords(plan, password_for)
+    if plan.problems:
+        raise ValidationFailed(plan.problems)
+    return PreparedCreate(plan, offers, password_for)
+
+
+def prepare_destroy(session, spec: ClusterSpec) -> DestroyPlan:
+    _, plan = plan_destroy(session, spec)
+    return plan

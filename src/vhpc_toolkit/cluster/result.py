@@ -1,0 +1,90 @@
+"""What a cluster run reports: every VM and switch of the file, the post scripts, notes."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from vhpc_toolkit.results import DRIFT, FAILED_STATUSES, UP_TO_DATE, Report, SwitchOutcome
+
+
+@dataclass
+class VMOutcome:
+    """One VM of the file after a run: where it is, its IP, what happened to it."""
+
+    name: str
+    host: str | None = None
+    action: str = "nothing"
+    status: str = UP_TO_DATE      # created | reconfigured | powered on | up to date | drift | failed | rolled back
+    ip: str | None = None
+    devices: list[str] = field(default_factory=list)
+    detail: str = ""
+    ref: Any = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status in FAILED_STATUSES
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "host": self.host, "action": self.action, "status": self.status,
+                "ip": self.ip, "devices": self.devices, "detail": self.detail}
+
+
+@dataclass
+class ClusterResult:
+    """`cluster --create`: switches, VMs, post scripts (an ops.post PostReport, or None)."""
+
+    switches: list[SwitchOutcome]
+    vms: list[VMOutcome]
+    notes: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    post: Any = None
+    spec: Any = None                   # the ClusterSpec, for the text renderer's summary line
+
+    @property
+    def post_failed(self) -> bool:
+        return self.post is not None and not self.post.ok
+
+    @property
+    def failed(self) -> list:
+        return [v for v in self.vms if v.failed] + [s for s in self.switches if s.failed]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.post_failed and not self.interrupted
+
+    @property
+    def up_to_date(self) -> bool:
+        return all(v.status in (UP_TO_DATE, DRIFT) for v in self.vms) and \
+            all(s.status == UP_TO_DATE for s in self.switches)
+
+    def summary(self) -> str:
+        counts: dict[str, int] = {}
+        for v in self.vms:
+            counts[v.status] = counts.get(v.status, 0) + 1
+        parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        return f"{len(self.vms)} VM(s): {parts}"
+
+    def to_dict(self) -> dict:
+        return {"up_to_date": self.up_to_date, "switches": [s.to_dict() for s in self.switches],
+                "vms": [v.to_dict() for v in self.vms],
+                "post": self.post.to_dict() if self.post is not None else None,
+                "notes": self.notes, "summary": self.summary()}
+
+
+@dataclass
+class DestroyResult:
+    """`cluster --destroy`: the VMs (a Report) and then the switches."""
+
+    report: Report
+    switches: list[SwitchOutcome] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok and not any(s.failed for s in self.switches) and not self.interrupted
+
+    def to_dict(self) -> dict:
+        doc = self.report.to_dict()
+        doc["switches"] = [{"name": s.name, "kind": s.kind, "status": s.status, "detail": s.detail}
+                           for s in self.switches]
+        return doc

@@ -1,0 +1,1 @@
+"""The device commands: passthru, vgpu, sriov, pvrdma (one module each)."""

@@ -1,0 +1,127 @@
+"""`passthru`: what the VM's host offers for PCI passthrough; add and remove devices."""
+from __future__ import annotations
+
+from typing import Iterable
+
+from vhpc_toolkit.errors import InputError
+from vhpc_toolkit.ops.devices.common import (append_device, devices, drop_device, full_memory, no_host, read,
+                                             validated)
+from vhpc_toolkit.ops.host_offers import check_passthrough, host_offers, in_use_on
+from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
+from vhpc_toolkit.results import QueryReport, Report, TargetResult
+from vhpc_toolkit.specs import Change
+from vhpc_toolkit.specs.passthrough import (DEFAULT_MMIO_GB, check_mmio_size, mmio_extra_config, normalize_id,
+                                            passthrough_device, passthrough_id)
+
+COLUMNS = [("id", "id"), ("vendor", "vendor"), ("device", "device"), ("status", "status"), ("used by", "used_by")]
+
+
+def query_passthrough(session, vm, file) -> QueryReport:
+    """Per VM: the passthrough devices its host offers, and whether each is free, in use, or on this VM."""
+    inv, vms, hosts = read(session, vm, file)
+    offers = host_offers(session, inv, hosts.values())
+    results = []
+    for obj in vms:
+        host = hosts[obj.moid]
+        if host is None:
+            results.append(TargetResult(obj.name, detail=no_host(obj), data={"host": None, "devices": []}))
+            continue
+        mine = {passthrough_id(d) for d in devices(obj)} - {None}
+        used = in_use_on(inv, host.moid, except_vm=obj.name)
+        rows = []
+        for p in offers[host.moid].passthrough:
+            pci = normalize_id(p.pciDevice.id)
+            status, user = ("on this VM", None) if pci in mine else \
+                (("in use", used[pci]) if pci in used else ("free", None))
+            rows.append({"id": p.pciDevice.id, "vendor": p.pciDevice.vendorName, "device": p.pciDevice.deviceName,
+                         "status": status, "used_by": user})
+        free = sum(r["status"] == "free" for r in rows)
+        results.append(TargetResult(obj.name, detail=f"host {host.name}: {len(rows)} passthrough device(s), {free} free",
+                                data={"host": host.name, "devices": rows}))
+    return QueryReport("passthru query", results, rows_key="devices", columns=COLUMNS)
+
+
+def _dedupe(ids: Iterable[str]) -> list[str]:
+    out, seen = [], set()
+    for raw in ids:
+        if normalize_id(raw) not in seen:
+            seen.add(normalize_id(raw))
+            out.append(raw)
+    return out
+
+
+def change_passthrough(session, vm, file, device_ids: list[str], add: bool, mmio_size: int = DEFAULT_MMIO_GB) -> Report:
+    """`passthru --add/--remove --device ID...`: one ReconfigVM_Task per VM carrying everything."""
+    device_ids = _dedupe(device_ids or [])
+    if not device_ids:
+        raise InputError("passthru: give --device ID... with --add or --remove")
+    if add:
+        try:
+            check_mmio_size(mmio_size)
+        except ValueError as exc:
+            raise InputError(f"passthru: --mmio_size: {exc}") from None
+    inv, vms, hosts = read(session, vm, file)
+
+    if not add:
+        def build_remove(spec, obj, host):
+            changes = []
+            for dev in devices(obj):
+                pci = passthrough_id(dev)
+                if pci and pci in {normalize_id(d) for d in device_ids}:
+                    drop_device(spec, dev)
+                    changes.append(Change("passthrough", dev.backing.id, None))
+            return changes
+
+        return apply_specs(session, "passthru remove", plan_specs(inv, vms, build_remove),
+                           unchanged="has none of the devices " + ", ".join(device_ids))
+
+    offers = host_offers(session, inv, hosts.values())
+    problems, claimed = [], {}
+    for obj in vms:
+        host = hosts[obj.moid]
+        if host is None:
+            problems.append(no_host(obj))
+            continue
+        offer = offers[host.moid]
+        mine = {passthrough_id(d) for d in devices(obj)} - {None}
+        wanted = [d for d in device_ids if normalize_id(d) not in mine]
+        found = check_passthrough(obj.name, host.name, offer, wanted, in_use_on(inv, host.moid, except_vm=obj.name))
+        problems += found
+        for d in wanted:
+            other = claimed.setdefault((host.moid, normalize_id(d)), obj.name)
+            if other != obj.name:
+                problems.append(f"VM {obj.name} on host {host.name}: device {d} is also asked for VM {other} "
+                                "on the same host; only one of them could power on")
+        if not found:
+            offered = offer.passthrough_by_id()
+            final = [offered.get(p) or offer.pci_devices.get(p) for p in mine | {normalize_id(d) for d in wanted}]
+            try:
+                check_mmio_size(mmio_size, [f for f in final if f is not None])
+            except ValueError as exc:
+                problems.append(f"VM {obj.name} on host {host.name}: {exc}")
+    validated(problems)
+
+    def build_add(spec, obj, host):
+        offer = offers[host.moid]
+        mine = {passthrough_id(d) for d in devices(obj)} - {None}
+        changes = []
+        for d in device_ids:
+            if normalize_id(d) not in mine:
+                info = offer.passthrough_by_id()[normalize_id(d)]
+                append_device(spec, passthrough_device(info))
+                changes.append(Change("passthrough", None, info.pciDevice.id))
+        current = {o.key: o.value for o in obj.get("config.extraConfig") or []}
+        for opt in mmio_extra_config(mmio_size):
+            if str(current.get(opt.key, "")).upper() != str(opt.value).upper():
+                spec.extraConfig = (spec.extraConfig or []) + [opt]
+                changes.append(Change(opt.key, current.get(opt.key), opt.value))
+        return changes + full_memory(spec, obj, host)
+
+    planned = plan_specs(inv, vms, build_add)
+    for obj, _, result in planned:
+        if (obj.get("config.firmware") or "bios") != "efi":
+            result.data["warnings"] = [
+                f"VM {obj.name} firmware is {obj.get('config.firmware') or 'bios'}, not EFI: large-BAR devices "
+                "with a 64-bit MMIO window need EFI firmware to boot"]
+    return apply_specs(session, "passthru add", planned,
+                       unchanged="already has the devices, the MMIO window and full memory reservation")

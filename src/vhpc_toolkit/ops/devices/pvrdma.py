@@ -1,0 +1,69 @@
+"""`pvrdma`: add and remove PVRDMA adapters on distributed port groups."""
+from __future__ import annotations
+
+from vhpc_toolkit.errors import VhpcError
+from vhpc_toolkit.ops.devices.common import append_device, devices, drop_device, no_host, read, validated
+from vhpc_toolkit.ops.host_offers import check_pvrdma
+from vhpc_toolkit.ops.portgroups import find_portgroup, portgroup_names_by_key
+from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
+from vhpc_toolkit.results import Report
+from vhpc_toolkit.specs import Change
+from vhpc_toolkit.specs.nic import nic_network_name
+from vhpc_toolkit.specs.pvrdma import pvrdma_adapter
+
+
+def change_pvrdma(session, vm, file, port_group: str, add: bool, dvs_name: str | None = None) -> Report:
+    from pyVmomi import vim
+
+    inv, vms, hosts = read(session, vm, file)
+    names_by_key = portgroup_names_by_key(inv)
+
+    def is_pvrdma_on_pg(dev) -> bool:
+        return isinstance(dev, vim.vm.device.VirtualVmxnet3Vrdma) and \
+            nic_network_name(dev, names_by_key) == port_group
+
+    if not add:
+        def build_remove(spec, obj, host):
+            changes = []
+            for dev in devices(obj):
+                if is_pvrdma_on_pg(dev):
+                    drop_device(spec, dev)
+                    changes.append(Change("pvrdma_adapter", port_group, None))
+            return changes
+
+        return apply_specs(session, "pvrdma remove", plan_specs(inv, vms, build_remove),
+                           unchanged=f"has no PVRDMA adapter on {port_group}")
+
+    problems, pgs = [], {}
+    switches = {o.get("uuid"): o for o in inv.of_type("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch")}
+    for obj in vms:
+        host = hosts[obj.moid]
+        if host is None:
+            problems.append(no_host(obj))
+            continue
+        try:
+            pg = find_portgroup(inv, port_group, inv.ancestor(obj, "Datacenter"), dvs_name)
+        except VhpcError as exc:
+            problems.append(f"VM {obj.name}: {exc}")
+            continue
+        if not pg.distributed:
+            problems.append(f"VM {obj.name}: PVRDMA needs a distributed port group; {port_group} is a standard "
+                            "port group (create one with `dvs --create`)")
+            continue
+        pgs[obj.moid] = pg
+        switch = switches.get(pg.dvs_uuid)
+        members = {}
+        for ref in (switch.get("summary.hostMember") if switch else None) or []:
+            member = inv.by_ref(ref)
+            members[ref._moId] = member.name if member else ref._moId
+        problems += check_pvrdma(obj.name, host.name, host.moid, switch.name if switch else str(dvs_name), members)
+    validated(problems)
+
+    def build_add(spec, obj, host):
+        if any(is_pvrdma_on_pg(d) for d in devices(obj)):
+            return []
+        append_device(spec, pvrdma_adapter(pgs[obj.moid]))
+        return [Change("pvrdma_adapter", None, port_group)]
+
+    return apply_specs(session, "pvrdma add", plan_specs(inv, vms, build_add),
+                       unchanged=f"already has a PVRDMA adapter on {port_group}")

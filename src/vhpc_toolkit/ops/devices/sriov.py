@@ -1,0 +1,103 @@
+"""`sriov`: the SR-IOV physical functions of the VM's host; add and remove SR-IOV adapters."""
+from __future__ import annotations
+
+from vhpc_toolkit.errors import InputError, VhpcError
+from vhpc_toolkit.ops.devices.common import (append_device, devices, drop_device, full_memory, no_host, read,
+                                             validated)
+from vhpc_toolkit.ops.host_offers import check_sriov, host_offers, vfs_in_use
+from vhpc_toolkit.ops.portgroups import find_portgroup, portgroup_names_by_key
+from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
+from vhpc_toolkit.results import QueryReport, Report, TargetResult
+from vhpc_toolkit.specs import Change
+from vhpc_toolkit.specs.nic import nic_network_name
+from vhpc_toolkit.specs.passthrough import normalize_id
+from vhpc_toolkit.specs.sriov import sriov_adapter, sriov_pf_id
+
+COLUMNS = [("PF", "id"), ("device", "device"), ("pnic", "pnic"), ("SR-IOV", "sriov_enabled"),
+           ("VFs", "virtual_functions"), ("in use", "in_use"), ("free", "free"), ("on this VM", "on_this_vm")]
+
+
+def query_sriov(session, vm, file) -> QueryReport:
+    from pyVmomi import vim
+
+    inv, vms, hosts = read(session, vm, file)
+    offers = host_offers(session, inv, hosts.values())
+    results = []
+    for obj in vms:
+        host = hosts[obj.moid]
+        if host is None:
+            results.append(TargetResult(obj.name, detail=no_host(obj), data={"host": None, "pfs": []}))
+            continue
+        offer = offers[host.moid]
+        targets = offer.sriov_by_id()
+        rows = []
+        for info in offer.pci_passthru_info:
+            if not isinstance(info, vim.host.SriovInfo):
+                continue
+            pci = normalize_id(info.id)
+            used = vfs_in_use(inv, host.moid, pci)
+            dev = offer.pci_devices.get(pci)
+            target = targets.get(pci)
+            total = info.numVirtualFunction or 0
+            rows.append({"id": info.id, "device": dev.deviceName if dev else None,
+                         "pnic": getattr(target, "pnic", None), "sriov_enabled": bool(info.sriovEnabled),
+                         "virtual_functions": total, "in_use": used,
+                         "free": max(0, total - used) if info.sriovEnabled else 0,
+                         "on_this_vm": sum(1 for d in devices(obj) if sriov_pf_id(d) == pci)})
+        results.append(TargetResult(obj.name, detail=f"host {host.name}: {len(rows)} SR-IOV physical function(s)",
+                                data={"host": host.name, "pfs": rows}))
+    return QueryReport("sriov query", results, rows_key="pfs", columns=COLUMNS)
+
+
+def change_sriov(session, vm, file, port_group: str | None, pf: str | None, add: bool,
+                 dvs_name: str | None = None):
+    if not port_group or (add and not pf):
+        raise InputError("sriov: --add needs --sriov_port_group PG and --pf ID; --remove needs --sriov_port_group")
+    inv, vms, hosts = read(session, vm, file)
+    names_by_key = portgroup_names_by_key(inv)
+
+    def on_pg(dev) -> bool:
+        return sriov_pf_id(dev) is not None and nic_network_name(dev, names_by_key) == port_group
+
+    if not add:
+        def build_remove(spec, obj, host):
+            changes = []
+            for dev in devices(obj):
+                if on_pg(dev) and (pf is None or sriov_pf_id(dev) == normalize_id(pf)):
+                    drop_device(spec, dev)
+                    changes.append(Change("sriov_adapter", f"{port_group} ({sriov_pf_id(dev)})", None))
+            return changes
+
+        return apply_specs(session, "sriov remove", plan_specs(inv, vms, build_remove),
+                           unchanged=f"has no SR-IOV adapter on {port_group}")
+
+    offers = host_offers(session, inv, hosts.values())
+    problems, pgs, taking = [], {}, {}
+    for obj in vms:
+        host = hosts[obj.moid]
+        if host is None:
+            problems.append(no_host(obj))
+            continue
+        try:
+            pgs[obj.moid] = find_portgroup(inv, port_group, inv.ancestor(obj, "Datacenter"), dvs_name)
+        except VhpcError as exc:
+            problems.append(f"VM {obj.name}: {exc}")
+            continue
+        if any(on_pg(d) and sriov_pf_id(d) == normalize_id(pf) for d in devices(obj)):
+            continue  # already there
+        used = vfs_in_use(inv, host.moid, pf) + taking.get(host.moid, 0)
+        found = check_sriov(obj.name, host.name, offers[host.moid], pf, used)
+        problems += found
+        if not found:
+            taking[host.moid] = taking.get(host.moid, 0) + 1
+    validated(problems)
+
+    def build_add(spec, obj, host):
+        changes = []
+        if not any(on_pg(d) and sriov_pf_id(d) == normalize_id(pf) for d in devices(obj)):
+            append_device(spec, sriov_adapter(offers[host.moid].sriov_by_id()[normalize_id(pf)], pgs[obj.moid]))
+            changes.append(Change("sriov_adapter", None, f"{port_group} ({pf})"))
+        return changes + full_memory(spec, obj, host)
+
+    return apply_specs(session, "sriov add", plan_specs(inv, vms, build_add),
+                       unchanged=f"already has an SR-IOV adapter on {port_group} ({pf}) and full memory reservation")

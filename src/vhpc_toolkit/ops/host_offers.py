@@ -1,0 +1,186 @@
+"""What a host offers for passthrough, vGPU, SR-IOV and PVRDMA, and the checks made before any change.
+
+Used by the device commands (ops/devices/) and the cluster engine (cluster/devices.py).
+
+The offer comes from the compute resource's environment browser
+(``QueryConfigTarget(host)``: passthrough candidates and SR-IOV PFs with the
+systemId their backing needs), called once per distinct host, plus the host's
+``config.pciPassthruInfo`` / ``config.sharedPassthruGpuTypes`` from the same
+snapshot the command read. Validators return problem strings that name the VM,
+the host and what the host does offer; the caller raises them together.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from vhpc_toolkit.errors import NotFound
+from vhpc_toolkit.specs.passthrough import normalize_id, passthrough_id
+from vhpc_toolkit.specs.sriov import sriov_pf_id
+from vhpc_toolkit.vsphere.inventory import Obj, Inventory
+
+# What host_offers needs in the snapshot (merge into read_targets' host_props / more).
+HOST_PROPS = ["config.pciPassthruInfo", "config.sharedPassthruGpuTypes", "hardware.pciDevice",
+              "summary.hardware.cpuMhz"]
+MORE_PROPS = {"ClusterComputeResource": ["environmentBrowser"], "ComputeResource": ["environmentBrowser"]}
+# VM properties the in-use checks read (of every VM in the snapshot).
+VM_PROPS = ["config.hardware.device", "runtime.powerState", "runtime.host"]
+
+
+@dataclass
+class HostOffer:
+    host: str                                              # host name
+    moid: str
+    passthrough: list = field(default_factory=list)        # vim.vm.PciPassthroughInfo (enabled devices)
+    sriov: list = field(default_factory=list)              # vim.vm.SriovInfo (PFs with SR-IOV enabled)
+    vgpu_profiles: list[str] = field(default_factory=list)  # config.sharedPassthruGpuTypes
+    pci_passthru_info: list = field(default_factory=list)  # config.pciPassthruInfo (every capable device)
+    pci_devices: dict[str, Any] = field(default_factory=dict)  # normalized id -> vim.host.PciDevice
+
+    def passthrough_by_id(self) -> dict[str, Any]:
+        return {normalize_id(p.pciDevice.id): p for p in self.passthrough}
+
+    def sriov_by_id(self) -> dict[str, Any]:
+        return {normalize_id(p.pciDevice.id): p for p in self.sriov}
+
+    def passthru_info(self, pci_id: str):
+        return next((i for i in self.pci_passthru_info if normalize_id(i.id) == normalize_id(pci_id)), None)
+
+    def describe_passthrough(self) -> str:
+        return ", ".join(f"{p.pciDevice.id} ({p.pciDevice.deviceName})" for p in self.passthrough) or "none"
+
+    def describe_sriov(self) -> str:
+        from pyVmomi import vim
+
+        pfs = [i for i in self.pci_passthru_info if isinstance(i, vim.host.SriovInfo)]
+        return ", ".join(f"{i.id} (SR-IOV {'enabled' if i.sriovEnabled else 'disabled'}, "
+                         f"{i.numVirtualFunction or 0} VFs)" for i in pfs) or "none"
+
+
+def _compute_resource(inv: Inventory, host: Obj) -> Obj | None:
+    return inv.ancestor(host, "ClusterComputeResource", "ComputeResource")
+
+
+def host_offers(session, inv: Inventory, hosts: Iterable[Obj], concurrency: int = 8) -> dict[str, HostOffer]:
+    """Each distinct host's offer, keyed by host moid: one QueryConfigTarget per host, run concurrently."""
+    distinct = {h.moid: h for h in hosts if h is not None}
+
+    def query(host: Obj) -> HostOffer:
+        cr = _compute_resource(inv, host)
+        browser = cr.get("environmentBrowser") if cr is not None else None
+        if browser is None:
+            raise NotFound(f"host {host.name} has no environment browser (is it in a cluster?)")
+        target = browser.QueryConfigTarget(host=host.ref)
+        return HostOffer(
+            host=host.name, moid=host.moid,
+            passthrough=list(getattr(target, "pciPassthrough", None) or []),
+            sriov=[s for s in getattr(target, "sriov", None) or [] if not s.virtualFunction],
+            vgpu_profiles=list(host.get("config.sharedPassthruGpuTypes") or []),
+            pci_passthru_info=list(host.get("config.pciPassthruInfo") or []),
+            pci_devices={normalize_id(d.id): d for d in host.get("hardware.pciDevice") or []})
+
+    if not distinct:
+        return {}
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(distinct)))) as pool:
+        return {o.moid: o for o in pool.map(query, distinct.values())}
+
+
+def _host_moid(vm: Obj) -> str | None:
+    ref = vm.get("runtime.host")
+    return ref._moId if ref is not None else None
+
+
+def passthrough_users(inv: Inventory) -> dict[str, dict[str, list[str]]]:
+    """host moid -> normalized PCI id -> names of the powered-on VMs with that device."""
+    users: dict[str, dict[str, list[str]]] = {}
+    for vm in inv.of_type("VirtualMachine"):
+        if vm.get("runtime.powerState") != "poweredOn" or _host_moid(vm) is None:
+            continue
+        for dev in vm.get("config.hardware.device") or []:
+            pci = passthrough_id(dev)
+            if pci:
+                users.setdefault(_host_moid(vm), {}).setdefault(pci, []).append(vm.name)
+    return users
+
+
+def in_use_on(inv: Inventory, host_moid: str, except_vm: str | None = None) -> dict[str, str]:
+    """normalized PCI id -> a powered-on VM (other than ``except_vm``) using it on that host."""
+    out = {}
+    for pci, names in passthrough_users(inv).get(host_moid, {}).items():
+        others = [n for n in names if n != except_vm]
+        if others:
+            out[pci] = others[0]
+    return out
+
+
+def vfs_in_use(inv: Inventory, host_moid: str, pf_id: str, powered_on_only: bool = True) -> int:
+    """SR-IOV adapters backed by PF ``pf_id`` in VMs on that host (powered on, unless told otherwise)."""
+    count = 0
+    for vm in inv.of_type("VirtualMachine"):
+        if _host_moid(vm) != host_moid:
+            continue
+        if powered_on_only and vm.get("runtime.powerState") != "poweredOn":
+            continue
+        count += sum(1 for d in vm.get("config.hardware.device") or [] if sriov_pf_id(d) == normalize_id(pf_id))
+    return count
+
+
+def check_passthrough(vm_name: str, host_name: str, offer: HostOffer, device_ids: Iterable[str],
+                      in_use: dict[str, str]) -> list[str]:
+    """Problems with giving ``vm_name`` the devices: not on the host, not enabled, in use."""
+    problems = []
+    offered = offer.passthrough_by_id()
+    in_use = {normalize_id(k): v for k, v in in_use.items()}
+    where = f"VM {vm_name} on host {host_name}"
+    for raw in device_ids:
+        pci = normalize_id(raw)
+        if pci not in offered:
+            info = offer.passthru_info(pci)
+            if info is not None and not info.passthruEnabled:
+                why = f"device {raw} is not enabled for passthrough"
+            elif pci in offer.pci_devices:
+                why = f"device {raw} ({offer.pci_devices[pci].deviceName}) is not passthrough-capable"
+            else:
+                why = f"the host has no PCI device {raw}"
+            problems.append(f"{where}: {why} (the host offers for passthrough: {offer.describe_passthrough()})")
+        elif pci in in_use:
+            problems.append(f"{where}: device {raw} is in use by powered-on VM {in_use[pci]}")
+    return problems
+
+
+def check_vgpu(vm_name: str, host_name: str, offer: HostOffer, profile: str) -> list[str]:
+    if profile in offer.vgpu_profiles:
+        return []
+    offered = ", ".join(offer.vgpu_profiles) or "none"
+    return [f"VM {vm_name} on host {host_name}: vGPU profile {profile} is not offered "
+            f"(the host offers: {offered})"]
+
+
+def check_sriov(vm_name: str, host_name: str, offer: HostOffer, pf_id: str, vfs_used: int) -> list[str]:
+    """The PF exists, has SR-IOV enabled, and has a free virtual function (``vfs_used`` counted as taken)."""
+    from pyVmomi import vim
+
+    where = f"VM {vm_name} on host {host_name}"
+    info = offer.passthru_info(pf_id)
+    if not isinstance(info, vim.host.SriovInfo):
+        what = "has no PCI device" if normalize_id(pf_id) not in offer.pci_devices else "has no SR-IOV physical function"
+        return [f"{where}: the host {what} {pf_id} (its SR-IOV physical functions: {offer.describe_sriov()})"]
+    if not info.sriovEnabled or normalize_id(pf_id) not in offer.sriov_by_id():
+        return [f"{where}: SR-IOV is disabled on physical function {pf_id} "
+                f"(the host's SR-IOV physical functions: {offer.describe_sriov()})"]
+    total = info.numVirtualFunction or 0
+    if vfs_used >= total:
+        return [f"{where}: physical function {pf_id} has no free virtual function "
+                f"({vfs_used} of {total} in use)"]
+    return []
+
+
+def check_pvrdma(vm_name: str, host_name: str, host_moid: str, dvs_name: str,
+                 dvs_members: dict[str, str]) -> list[str]:
+    """The VM's host must be a member of the distributed switch (``dvs_members``: host moid -> name)."""
+    if host_moid in dvs_members:
+        return []
+    members = ", ".join(sorted(dvs_members.values())) or "none"
+    return [f"VM {vm_name}: host {host_name} is not a member of distributed switch {dvs_name} "
+            f"(its member hosts: {members})"]
