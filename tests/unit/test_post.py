@@ -7,7 +7,6 @@ from types import SimpleNamespace
 import pytest
 
 from vhpc_toolkit.errors import InputError, ValidationFailed
-from vhpc_toolkit.ops import post
 from vhpc_toolkit.ops.post import (
     PhaseResult,
     PostReport,

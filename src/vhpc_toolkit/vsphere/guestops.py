@@ -20,7 +20,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
 from vhpc_toolkit.errors import VhpcError

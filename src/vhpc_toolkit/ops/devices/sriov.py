@@ -7,7 +7,7 @@ from vhpc_toolkit.ops.devices.common import (append_device, devices, drop_device
 from vhpc_toolkit.ops.host_offers import check_sriov, host_offers, vfs_in_use
 from vhpc_toolkit.ops.portgroups import find_portgroup, portgroup_names_by_key
 from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
-from vhpc_toolkit.results import QueryReport, Report, TargetResult
+from vhpc_toolkit.results import QueryReport, TargetResult
 from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.nic import nic_network_name
 from vhpc_toolkit.specs.passthrough import normalize_id
