@@ -50,13 +50,16 @@ class TaskFailed(VhpcError):
 class ValidationFailed(InputError):
     """Problems found before any change; ``problems`` lists them, one line each.
 
-    The message ends with its own closing line: how many problems, and that nothing was changed.
+    The message says itself that nothing was changed: one problem is one line ending so;
+    several end with a closing line counting them.
     """
 
     def __init__(self, problems: list[str], nothing: str = "nothing was changed"):
         self.problems = list(problems)
-        count = f"{len(self.problems)} problem(s); " if len(self.problems) > 1 else ""
-        super().__init__("\n".join(self.problems + [count + nothing]))
+        if len(self.problems) == 1:
+            super().__init__(f"{self.problems[0]}; {nothing}")
+        else:
+            super().__init__("\n".join(self.problems + [f"{len(self.problems)} problem(s); {nothing}"]))
 
 
 class Declined(VhpcError):

@@ -13,6 +13,7 @@ def _write_conf(tmp_path, lab, **over):
     conf = {k: v for k, v in conf.items() if v is not None}
     path = tmp_path / "vCenter.conf"
     path.write_text(yaml.safe_dump(conf))
+    path.chmod(0o600)   # a plain password readable by others would add a warning line
     return path
 
 

@@ -52,6 +52,8 @@ class Context:
                 interactive=self.interactive,
                 prompt_password=lambda msg: getpass.getpass(msg),
             )
+            for warning in settings.warnings:
+                self.warn(warning)
             if settings.insecure:
                 self.warn(f"TLS certificate of {settings.server} is NOT verified (insecure: yes)")
             self._session = connect(settings)

@@ -11,6 +11,7 @@ import argparse
 
 from vhpc_toolkit import __version__
 from vhpc_toolkit.cli.commands import COMMANDS, load, runner
+from vhpc_toolkit.limits import MAX_MEMORY_GB, MAX_SHARES, MAX_VCPUS, number_problem
 from vhpc_toolkit.words import HINT as YES_NO_HINT, yes_no
 
 VM_HELP = "Name (or inventory path) of the VM {what}"
@@ -36,14 +37,45 @@ def positive(text: str) -> int:
     return value
 
 
+def _bounded(parse, what: str, maximum: float, minimum: float = 1):
+    def convert(text: str):
+        try:
+            value = parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        problem = number_problem(value, what, maximum, minimum)
+        if problem:
+            raise argparse.ArgumentTypeError(problem)
+        return value
+
+    convert.__name__ = what.replace(" ", "_")
+    return convert
+
+
+vcpus = _bounded(int, "vCPUs", MAX_VCPUS)
+memory_gb = _bounded(float, "memory (GB)", MAX_MEMORY_GB, minimum=1 / 1024)
+shares = _bounded(int, "shares", MAX_SHARES, minimum=0)
+
+
 def vm_or_file(p: argparse.ArgumentParser, what: str) -> None:
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--vm", help=VM_HELP.format(what=what))
     group.add_argument("--file", help=FILE_HELP.format(what=what))
 
 
-def add_remove(p: argparse.ArgumentParser, noun: str, required: bool) -> argparse._MutuallyExclusiveGroup:
+def vm_targets(args) -> list[tuple[str, str]]:
+    """The VMs of ``--vm`` or ``--file`` as (name, where) pairs, read now (before any login)."""
+    from vhpc_toolkit.ops.targets import target_names
+
+    return target_names(args.vm, args.file)
+
+
+def add_remove(p: argparse.ArgumentParser, noun: str, required: bool,
+               query: str | None = None) -> argparse._MutuallyExclusiveGroup:
+    """--add | --remove (and --query, which lists ``query``): one of them at most."""
     group = p.add_mutually_exclusive_group(required=required)
+    if query:
+        group.add_argument("--query", action="store_true", help=f"List {query}")
     group.add_argument("--add", action="store_true", help=f"Add {noun}")
     group.add_argument("--remove", action="store_true", help=f"Remove {noun}")
     return group

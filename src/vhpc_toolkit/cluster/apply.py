@@ -51,7 +51,7 @@ def current_state(plan: ClusterPlan) -> ClusterResult:
     for p in plan.vms:
         vms.append(VMOutcome(name=p.name, host=p.host_name(plan.inv), action=p.action, devices=_devices(p),
                              status=DRIFT if p.drift else UP_TO_DATE, detail="; ".join(p.drift),
-                             ip=p.existing.get("guest.ipAddress") if p.existing else None))
+                             ip=p.existing.get("guest.ipAddress") if p.existing else None, drift=list(p.drift)))
     return ClusterResult(switches, vms, spec=plan.spec)
 
 
@@ -96,6 +96,7 @@ def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
 
     for p in plan.vms:
         out = outcomes[p.name]
+        out.drift = list(p.drift)
         if p.action == DRIFT_ACTION and out.status == UP_TO_DATE:
             out.status, out.detail = DRIFT, "; ".join(p.drift)
         elif p.drift and not out.failed:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from vhpc_toolkit.results import DRIFT, FAILED_STATUSES, UP_TO_DATE, Report, SwitchOutcome
+from vhpc_toolkit.results import FAILED_STATUSES, UP_TO_DATE, Report, SwitchOutcome
 
 
 @dataclass
@@ -19,6 +19,7 @@ class VMOutcome:
     devices: list[str] = field(default_factory=list)
     detail: str = ""
     ref: Any = None
+    drift: list[str] = field(default_factory=list)   # how it still differs from the file after the run
 
     @property
     def failed(self) -> bool:
@@ -39,6 +40,7 @@ class ClusterResult:
     interrupted: bool = False
     post: Any = None
     spec: Any = None                   # the ClusterSpec, for the text renderer's summary line
+    allow_drift: bool = False          # --allow-drift: VMs that still differ from the file are not a failure
 
     @property
     def post_failed(self) -> bool:
@@ -49,12 +51,23 @@ class ClusterResult:
         return [v for v in self.vms if v.failed] + [s for s in self.switches if s.failed]
 
     @property
+    def drifted(self) -> list[VMOutcome]:
+        return [v for v in self.vms if v.drift and not v.failed]
+
+    @property
     def ok(self) -> bool:
-        return not self.failed and not self.post_failed and not self.interrupted
+        return not self.failed and not self.post_failed and not self.interrupted and \
+            (self.allow_drift or not self.drifted)
+
+    def warnings(self) -> list[str]:
+        if self.drifted and not self.allow_drift:
+            return [f"{len(self.drifted)} VM(s) still differ from the file "
+                    f"({', '.join(v.name for v in self.drifted)}); exit status 1 (--allow-drift accepts it)"]
+        return []
 
     @property
     def up_to_date(self) -> bool:
-        return all(v.status in (UP_TO_DATE, DRIFT) for v in self.vms) and \
+        return all(v.status == UP_TO_DATE for v in self.vms) and \
             all(s.status == UP_TO_DATE for s in self.switches)
 
     def summary(self) -> str:

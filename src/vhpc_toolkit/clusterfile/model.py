@@ -7,6 +7,10 @@ from typing import Any, Dict, List, Optional, Tuple
 from .values import VM_KEYS
 
 
+SECRET_KEYS = frozenset({"guest_password"})   # never written to any output
+MASK = "********"
+
+
 @dataclass(frozen=True)
 class ScriptStep:
     """One post script of a VM.
@@ -93,7 +97,8 @@ class VMSpec:
     def to_dict(self) -> Dict[str, Any]:
         """``{"name": ..., key: value...}`` in the order of the key list;
         keys not given are left out (``power`` is always there); scripts are
-        ``"script": [{"path": ..., "barrier": N or None}]``."""
+        ``"script": [{"path": ..., "barrier": N or None}]``. Secrets are never
+        written: a guest password given in the file shows as ``"********"``."""
         out: Dict[str, Any] = {"name": self.name}
         for key in VM_KEYS:
             if key == "script":
@@ -103,6 +108,8 @@ class VMSpec:
             value = getattr(self, key)
             if value is None:
                 continue
+            if key in SECRET_KEYS:
+                value = MASK
             out[key] = list(value) if isinstance(value, list) else value
         return out
 

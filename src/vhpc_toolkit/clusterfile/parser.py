@@ -12,6 +12,9 @@ import os
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple, Union
 
+from vhpc_toolkit.errors import InputError
+from vhpc_toolkit.files import read_text
+
 from .errors import ClusterFileError
 from .model import ClusterSpec, SwitchSpec, VMSpec
 from .resolve import MAX_NAME, _Resolver
@@ -77,12 +80,7 @@ def parse_cluster_file(path: PathLike, *, check_scripts: bool = True) -> Cluster
     """Read and parse a cluster file (UTF-8). Raises ClusterFileError."""
     file = os.fspath(path)
     try:
-        data = Path(file).read_bytes()
-    except OSError as exc:
-        raise ClusterFileError(["%s: cannot read cluster file: %s" % (file, exc.strerror or exc)]) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise ClusterFileError(["%s:%d: not UTF-8 text (byte 0x%02x)" % (file, line, data[exc.start])]) from None
+        text = read_text(file, "cluster file")
+    except InputError as exc:
+        raise ClusterFileError([str(exc)]) from None
     return parse_cluster_text(text, file, check_scripts=check_scripts)

@@ -10,6 +10,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+from vhpc_toolkit.limits import MAX_NAME, name_problem
+
 from .model import ScriptStep, SwitchSpec, VMSpec
 from .ranges import RangeError, contains_range, find_range, spread
 from .syntax import (SPECIAL_SECTIONS, SVS, _Definition, _did_you_mean, _Pair, _Problems, _read_items, _Section,
@@ -24,8 +26,6 @@ from .values import (
     BadValue,
 )
 
-#: vSphere refuses inventory names longer than this.
-MAX_NAME = 80
 
 
 class _Resolver:
@@ -94,8 +94,9 @@ class _Resolver:
         count = len(name_range) if name_range else 1
         names = name_range.substitute(d.name) if name_range else [d.name]
         for name in names if name_ok else []:
-            if len(name) > MAX_NAME:
-                self.problems.add(d.line, "%s: VM name %r is longer than %d characters" % (who, name, MAX_NAME))
+            problem = name_problem(name)
+            if problem:
+                self.problems.add(d.line, "%s: %s" % (who, problem))
                 name_ok = False
                 break
             if any(ch in name for ch in "{}"):
@@ -134,14 +135,18 @@ class _Resolver:
                 else:
                     raws = [value] * count
                 converted: Dict[str, object] = {}
-                bad = False
+                errors: List[str] = []
                 for raw in dict.fromkeys(raws):
                     try:
                         converted[raw] = convert(raw)
                     except BadValue as exc:
-                        report(str(exc))
-                        bad = True
-                if not bad:
+                        errors.append(str(exc))
+                if len(errors) == 1:
+                    report(errors[0])
+                elif errors:   # one line for a whole bad range, not one per VM
+                    report("%d of the %d values of %s are bad, first: %s; last: %s"
+                           % (len(errors), len(converted) + len(errors), value, errors[0], errors[-1]))
+                if not errors:
                     ops.append((key, [converted[r] for r in raws]))
                 continue
             if contains_range(value):

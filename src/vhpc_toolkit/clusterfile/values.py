@@ -11,6 +11,7 @@ import math
 import re
 from typing import Callable, Dict, List
 
+from vhpc_toolkit.limits import MAX_MEMORY_GB, MAX_SHARES, MAX_VCPUS
 from vhpc_toolkit.words import HINT as YES_NO_HINT, yes_no
 
 
@@ -61,6 +62,22 @@ def to_gb(raw: str) -> float:
     value = float(raw)
     if value <= 0 or not math.isfinite(value):
         raise BadValue("%r must be more than 0 GB" % raw)
+    if value > MAX_MEMORY_GB:
+        raise BadValue("%r GB is more than vSphere's maximum of %d GB per VM" % (raw, MAX_MEMORY_GB))
+    return value
+
+
+def to_vcpus(raw: str) -> int:
+    value = to_positive_int(raw)
+    if value > MAX_VCPUS:
+        raise BadValue("%r is more than vSphere's maximum of %d vCPUs per VM" % (raw, MAX_VCPUS))
+    return value
+
+
+def to_shares(raw: str) -> int:
+    value = to_non_negative_int(raw)
+    if value > MAX_SHARES:
+        raise BadValue("%r is more than the maximum of %d shares" % (raw, MAX_SHARES))
     return value
 
 
@@ -180,7 +197,7 @@ def list_of(item: Callable[[str], str]) -> Callable[[str], List[str]]:
 #: The converter of every VM key except ``script`` (handled by the parser).
 VM_CONVERTERS: Dict[str, Callable[[str], object]] = {
     "template": to_str,
-    "cpu": to_positive_int,
+    "cpu": to_vcpus,
     "memory": to_gb,
     "datacenter": to_str,
     "vm_folder": to_str,
@@ -202,8 +219,8 @@ VM_CONVERTERS: Dict[str, Callable[[str], object]] = {
     "latency": to_latency,
     "cpu_reservation": to_bool,
     "memory_reservation": to_bool,
-    "cpu_shares": to_non_negative_int,
-    "memory_shares": to_non_negative_int,
+    "cpu_shares": to_shares,
+    "memory_shares": to_shares,
     "guest_username": to_str,
     "guest_password": to_str,
     "script": to_str,

@@ -14,8 +14,8 @@ from vhpc_toolkit.specs.nic import add_nic, ethernet_cards, nic_network_name, re
 VM_PROPS = ["config.hardware.device", "runtime.powerState"]
 
 
-def change_adapters(session, vm, file, port_groups: list[str], add: bool) -> Report:
-    inv, vms = read_targets(session, vm, file, VM_PROPS, host_props=[], more=dict(NET_PROPS))
+def change_adapters(session, targets, port_groups: list[str], add: bool) -> Report:
+    inv, vms = read_targets(session, targets, VM_PROPS, host_props=[], more=dict(NET_PROPS))
     names_by_key = portgroup_names_by_key(inv)
 
     def build(spec, obj, host):
@@ -40,9 +40,9 @@ def change_adapters(session, vm, file, port_groups: list[str], add: bool) -> Rep
                        unchanged=unchanged)
 
 
-def configure_guest_network(session, vm, file, port_group: str, net: GuestNetwork,
+def configure_guest_network(session, targets, port_group: str, net: GuestNetwork,
                             hostname_given: bool) -> Report:
-    inv, vms = read_targets(session, vm, file, VM_PROPS, host_props=[], more=dict(NET_PROPS))
+    inv, vms = read_targets(session, targets, VM_PROPS, host_props=[], more=dict(NET_PROPS))
     if not net.is_dhcp and len(vms) > 1:
         raise InputError("network_cfg: one static --ip cannot go to several VMs; use --vm, or --is_dhcp")
     names_by_key = portgroup_names_by_key(inv)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vhpc_toolkit.errors import ValidationFailed, VhpcError
+from vhpc_toolkit.limits import name_problem
 from vhpc_toolkit.ops.placement import PROPS as PLACEMENT_PROPS, place, ref_of
 from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Job, run_jobs
 from vhpc_toolkit.ops.targets import read_vm_file
@@ -47,6 +48,20 @@ def requests_from_file(path: str, **common) -> list[CloneRequest]:
     return out
 
 
+def check_requests(requests: list[CloneRequest]) -> None:
+    """What needs no vCenter: names vCenter would refuse, a name listed twice (before any login)."""
+    problems, seen = [], set()
+    for req in requests:
+        prefix = f"{req.where}: " if req.where != "--vm" else ""
+        if req.name in seen:
+            problems.append(f"{prefix}VM {req.name} is listed twice")
+        elif name_problem(req.name):
+            problems.append(f"{prefix}{name_problem(req.name)}")
+        seen.add(req.name)
+    if problems:
+        raise ValidationFailed(problems, nothing="nothing was cloned")
+
+
 def template_snapshot(session, template: Obj):
     """The snapshot a linked clone starts from; one is taken when the template has none."""
     info = template.get("snapshot")
@@ -61,6 +76,7 @@ def template_snapshot(session, template: Obj):
 def clone_vms(session, requests: list[CloneRequest], concurrency: int = DEFAULT_CONCURRENCY, on_event=None) -> Report:
     from pyVmomi import vim
 
+    check_requests(requests)
     props = dict(PLACEMENT_PROPS)
     props["VirtualMachine"] = TEMPLATE_PROPS
     props["Folder"] = []
@@ -68,15 +84,10 @@ def clone_vms(session, requests: list[CloneRequest], concurrency: int = DEFAULT_
     existing = {o.name for o in inv.of_type("VirtualMachine")}
 
     problems, planned, results = [], [], []
-    seen: set[str] = set()
-    for req in requests:
+    for req in requests:   # names are unique (check_requests)
         result = TargetResult(req.name)
         results.append(result)
         prefix = f"{req.where}: " if req.where != "--vm" else ""
-        if req.name in seen:
-            problems.append(f"{prefix}VM {req.name} is listed twice")
-            continue
-        seen.add(req.name)
         try:
             template = inv.find("VirtualMachine", req.template, what="template")
             placement = place(inv, template, req.datacenter, req.vm_folder, req.cluster, req.host,

@@ -44,9 +44,9 @@ def power_off_and_destroy(session, doomed: list[Doomed], concurrency: int = DEFA
             job.result.detail = f"destroy failed: {job.result.detail}"
 
 
-def destroy(session, vm, file, concurrency: int = DEFAULT_CONCURRENCY, on_event=None) -> Report:
+def destroy(session, targets, concurrency: int = DEFAULT_CONCURRENCY, on_event=None) -> Report:
     """`destroy (--vm | --file)`."""
-    _, vms = read_targets(session, vm, file, VM_PROPS, host_props=[])
+    _, vms = read_targets(session, targets, VM_PROPS, host_props=[])
     doomed = [Doomed(o.ref, o.get("runtime.powerState") != "poweredOff", TargetResult(o.name, CHANGED))
               for o in vms]
     power_off_and_destroy(session, doomed, concurrency, on_event)

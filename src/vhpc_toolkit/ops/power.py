@@ -8,8 +8,8 @@ from vhpc_toolkit.results import UNCHANGED, Report, TargetResult
 VM_PROPS = ["runtime.powerState"]
 
 
-def set_power(session, vm, file, on: bool, concurrency: int = DEFAULT_CONCURRENCY, on_event=None) -> Report:
-    _, vms = read_targets(session, vm, file, VM_PROPS, host_props=[])
+def set_power(session, targets, on: bool, concurrency: int = DEFAULT_CONCURRENCY, on_event=None) -> Report:
+    _, vms = read_targets(session, targets, VM_PROPS, host_props=[])
     want = "poweredOn" if on else "poweredOff"
     results, jobs = [], []
     for obj in vms:

@@ -47,7 +47,7 @@ def apply_specs(session, operation: str, planned, concurrency: int = DEFAULT_CON
     return Report(operation, [r for _, _, r in planned])
 
 
-def reconfigure(session, operation: str, vm: str | None, file: str | None, vm_props: Iterable[str],
+def reconfigure(session, operation: str, targets: list[tuple[str, str]], vm_props: Iterable[str],
                 build: Builder, concurrency: int = DEFAULT_CONCURRENCY, on_event=None, **read_kw) -> Report:
-    inv, vms = read_targets(session, vm, file, vm_props, **read_kw)
+    inv, vms = read_targets(session, targets, vm_props, **read_kw)
     return apply_specs(session, operation, plan_specs(inv, vms, build), concurrency, on_event)

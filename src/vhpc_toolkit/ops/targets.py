@@ -1,10 +1,10 @@
 """Which VMs a command acts on: `--vm NAME` or `--file FILE` (one name per line), read in one go."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Iterable
 
 from vhpc_toolkit.errors import InputError, ValidationFailed, VhpcError
+from vhpc_toolkit.files import read_text
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory
 
 HOST_PROPS = ["summary.hardware.cpuMhz"]
@@ -12,10 +12,7 @@ HOST_PROPS = ["summary.hardware.cpuMhz"]
 
 def read_vm_file(path: str) -> list[tuple[int, list[str]]]:
     """Lines of a VM list file as (line number, whitespace-split fields); blanks and # comments skipped."""
-    try:
-        text = Path(path).read_text()
-    except OSError as exc:
-        raise InputError(f"cannot read VM list {path}: {exc.strerror or exc}") from None
+    text = read_text(path, "VM list")
     rows = []
     for number, line in enumerate(text.splitlines(), 1):
         line = line.split("#", 1)[0].strip()
@@ -52,16 +49,15 @@ def resolve_vms(inv: Inventory, names: list[tuple[str, str]]) -> list[Obj]:
     return found
 
 
-def read_targets(session, vm: str | None, file: str | None, vm_props: Iterable[str],
+def read_targets(session, targets: list[tuple[str, str]], vm_props: Iterable[str],
                  host_props: Iterable[str] = HOST_PROPS,
                  more: dict[str, list[str]] | None = None) -> tuple[Inventory, list[Obj]]:
     """One inventory read with everything the command needs, and the named VMs in it."""
-    names = target_names(vm, file)
     props = {"VirtualMachine": sorted(set(vm_props) | {"runtime.host"}),
              "HostSystem": sorted(set(host_props))}
     props.update(more or {})
     inv = read_inventory(session, props)
-    return inv, resolve_vms(inv, names)
+    return inv, resolve_vms(inv, targets)
 
 
 def host_of(inv: Inventory, vm: Obj) -> Obj | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from rich.markup import escape
 from rich.table import Table
 
+from vhpc_toolkit.output.plan import screenful
 from vhpc_toolkit.output.post import render_post
 from vhpc_toolkit.output.report import render_report
 
@@ -28,7 +29,10 @@ def render_actions(rows: list[dict], switch_rows: list[dict], console) -> None:
     t = Table(title="VM actions", title_justify="left")
     for col in ("VM", "host", "action", "detail"):
         t.add_column(col, overflow="fold")
-    for r in rows:
+    shown, hidden = screenful(rows)
+    for i, r in enumerate(shown):
+        if hidden and i == len(shown) - 5:
+            t.add_row(f"[dim]... {hidden} more[/]", "", "", "")
         detail = r["detail"] + "".join(f"\n[yellow]drift:[/] {escape(d)}" for d in r["drift"])
         t.add_row(escape(r["vm"]), escape(r["host"] or "-"), r["action"], detail)
     console.print(t)
@@ -53,12 +57,14 @@ def render_result(result, ctx) -> None:
     for note in result.notes:
         console.print(f"[yellow]note:[/] {escape(note)}")
     console.print(result.summary(), highlight=False)
-    if result.up_to_date and result.spec is not None:
-        drift = [v for v in result.vms if v.status == "drift"]
+    nothing_done = all(v.status in ("up to date", "drift") for v in result.vms) and \
+        all(s.status == "up to date" for s in result.switches)
+    if nothing_done and result.spec is not None:
         console.print(f"cluster {result.spec.path}: up to date ({len(result.vms)} VM(s), "
-                      f"{len(result.switches)} switch(es))"
-                      + (f"; {len(drift)} VM(s) differ from the file (see drift)" if drift else ""),
+                      f"{len(result.switches)} switch(es))" if result.up_to_date else
+                      f"cluster {result.spec.path}: {len(result.drifted)} VM(s) differ from the file (see drift)",
                       highlight=False)
+
     if result.post is not None:
         render_post(result.post, ctx)
 

@@ -1,7 +1,10 @@
 """Exports of a cluster for the next tool: an MPI hostfile and an Ansible inventory."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+from vhpc_toolkit.errors import ValidationFailed
 
 
 def mpi_hostfile(vms, cpus: dict[str, int | None]) -> str:
@@ -34,3 +37,29 @@ def write_exports(result, spec, hostfile: str | None, inventory: str | None) -> 
         Path(inventory).write_text(ansible_inventory(result.vms))
         written.append(f"Ansible inventory: {inventory}")
     return written
+
+
+def check_export_paths(paths: dict[str, str | None], cluster_file: str) -> None:
+    """Every export path can be written, checked before the first change (``paths``: flag -> path)."""
+    problems, seen = [], {}
+    protected = os.path.realpath(cluster_file)
+    for flag, path in paths.items():
+        if not path:
+            continue
+        real = os.path.realpath(path)
+        parent = os.path.dirname(real) or "."
+        if real == protected:
+            problems.append(f"{flag} {path}: that is the cluster file itself")
+        elif real in seen:
+            problems.append(f"{flag} {path}: also given to {seen[real]}")
+        elif os.path.isdir(real):
+            problems.append(f"{flag} {path}: is a folder; give a file name")
+        elif not os.path.isdir(parent):
+            problems.append(f"{flag} {path}: folder {parent} does not exist")
+        elif os.path.exists(real) and not os.path.isfile(real):
+            problems.append(f"{flag} {path}: not a regular file")
+        elif not os.access(real if os.path.exists(real) else parent, os.W_OK):
+            problems.append(f"{flag} {path}: not writable")
+        seen.setdefault(real, flag)
+    if problems:
+        raise ValidationFailed(problems)

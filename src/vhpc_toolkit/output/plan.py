@@ -73,13 +73,26 @@ def _address(vm: VMSpec) -> str:
     return "-"
 
 
+SCREENFUL = 40   # VM rows shown before the table summarises the rest
+
+
+def screenful(items: list, limit: int = SCREENFUL) -> tuple[list, int]:
+    """The items to show (the first ``limit - 5`` and the last 5 when there are more) and how many are left out."""
+    if len(items) <= limit:
+        return list(items), 0
+    return list(items[:limit - 5]) + list(items[-5:]), len(items) - limit
+
+
 def _vm_table(spec: ClusterSpec) -> Table:
     table = Table(title="VMs (%d)" % len(spec.vms), title_justify="left")
     for name in ("VM", "host", "datastore", "ip", "hostname", "cpu", "memory",
                  "devices", "vgpu", "sriov / pvrdma", "latency", "power", "scripts"):
         table.add_column(name, overflow="fold", style="bold" if name == "VM" else None,
                          no_wrap=name in ("VM", "host", "ip"))
-    for vm in spec.vms:
+    shown, hidden = screenful(spec.vms)
+    for i, vm in enumerate(shown):
+        if hidden and i == len(shown) - 5:
+            table.add_row("[dim]... %d more[/]" % hidden, *[""] * 12)
         table.add_row(
             escape(vm.name),
             _text(vm.host),

@@ -53,6 +53,7 @@ class VCenterSettings:
     ca_file: Optional[str] = None
     insecure: bool = False
     source: str = "environment"
+    warnings: List[str] = field(default_factory=list)   # for the CLI to show (e.g. a readable password file)
 
 
 # --------------------------------------------------------------------------- file
@@ -334,7 +335,13 @@ def load_settings(
                 f"or GOVC_PASSWORD, or run interactively to be prompted"
             )
 
+    warnings = []
+    password_file = values.get("_password_file")
+    if password_file is not None and _readable_by_others(password_file):
+        warnings.append(f"{password_file} holds a plain password and is readable by other users: "
+                        f"run `chmod 600 {password_file}`, or keep the password in Vault (vault: yes)")
     return VCenterSettings(
+        warnings=warnings,
         server=server,
         username=username,
         password=values["password"],
@@ -343,6 +350,13 @@ def load_settings(
         insecure=values.get("insecure", False),
         source=str(path) if path is not None else "environment",
     )
+
+
+def _readable_by_others(path: Path) -> bool:
+    try:
+        return bool(path.stat().st_mode & 0o044)
+    except OSError:
+        return False
 
 
 def _fill_from_file(
@@ -374,6 +388,8 @@ def _fill_from_file(
             wanted.append((key, value))
         else:
             values[key] = value
+            if key == "password":
+                values["_password_file"] = path
     if not (use_vault and wanted):
         return
 

@@ -1,8 +1,8 @@
 """`clone --template T (--vm V | --file F)`: full or linked clones, placed and sized in the clone spec."""
 from __future__ import annotations
 
-from vhpc_toolkit.errors import InputError
-from vhpc_toolkit.ops.clone import CloneRequest, clone_vms, requests_from_file
+from vhpc_toolkit.cli.parser import memory_gb, vcpus
+from vhpc_toolkit.ops.clone import CloneRequest, check_requests, clone_vms, requests_from_file
 from vhpc_toolkit.output.progress import progress
 from vhpc_toolkit.results import Report
 
@@ -20,16 +20,15 @@ def arguments(p) -> None:
     p.add_argument("--host", help="Destination host (default: the first in the cluster)")
     p.add_argument("--datastore", help="Destination datastore (default: the template's)")
     p.add_argument("--resource_pool", help="Destination resource pool (default: the cluster's root pool)")
-    p.add_argument("--memory", type=float, help="Memory in GB (default: as the template)")
-    p.add_argument("--cpu", type=int, help="Number of vCPUs (default: as the template)")
+    p.add_argument("--memory", type=memory_gb, help="Memory in GB (default: as the template)")
+    p.add_argument("--cpu", type=vcpus, help="Number of vCPUs (default: as the template)")
 
 
 def run(ctx, args) -> Report:
-    if args.cpu is not None and args.cpu <= 0 or args.memory is not None and args.memory <= 0:
-        raise InputError("clone: --cpu and --memory must be positive")
     common = dict(template=args.template, linked=args.linked, datacenter=args.datacenter,
                   vm_folder=args.vm_folder, cluster=args.cluster, host=args.host, datastore=args.datastore,
                   resource_pool=args.resource_pool, cpu=args.cpu, memory_gb=args.memory)
     requests = [CloneRequest(name=args.vm, **common)] if args.vm else requests_from_file(args.file, **common)
+    check_requests(requests)
     with progress(ctx, "clone", len(requests)) as event:
         return clone_vms(ctx.session(), requests, on_event=event)

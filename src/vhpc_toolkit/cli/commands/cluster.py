@@ -21,6 +21,8 @@ def arguments(p) -> None:
                    help="--create: destroy what this run created if anything failed")
     p.add_argument("--allow-power-off", action="store_true",
                    help="--create: power off existing VMs whose cpu/memory must change, then power on")
+    p.add_argument("--allow-drift", action="store_true",
+                   help="--create: exit 0 even when VMs still differ from the file (reported as drift)")
     p.add_argument("--max-concurrency", type=positive, default=32, metavar="N",
                    help="tasks in flight in total (default: %(default)s)")
     p.add_argument("--max-per-host", type=positive, default=8, metavar="N",
@@ -35,6 +37,10 @@ def arguments(p) -> None:
 
 def run(ctx, args):
     spec = parse_cluster_file(args.file)
+    if args.create:
+        from vhpc_toolkit.output.exports import check_export_paths
+
+        check_export_paths({"--hostfile": args.hostfile, "--inventory": args.inventory}, args.file)
     if args.plan:
         from vhpc_toolkit.output.plan import plan_document
 
@@ -66,6 +72,7 @@ def _create(ctx, args, spec):
                                ip_timeout=args.ip_timeout, rollback=args.rollback, password_for=password_for)
         with progress(ctx, "creating cluster", len(plan.vms) + len(plan.switches)) as event:
             result = apply_plan(session, plan, options, prepared.offers, on_event=event)
+    result.allow_drift = args.allow_drift
     result.notes += write_exports(result, spec, args.hostfile, args.inventory)
     return result
 

@@ -1,7 +1,7 @@
 """`destroy (--vm | --file)`: powered off first."""
 from __future__ import annotations
 
-from vhpc_toolkit.cli.parser import vm_or_file
+from vhpc_toolkit.cli.parser import vm_or_file, vm_targets
 from vhpc_toolkit.ops.destroy import destroy
 from vhpc_toolkit.output.progress import progress
 from vhpc_toolkit.results import Report
@@ -12,5 +12,6 @@ def arguments(p) -> None:
 
 
 def run(ctx, args) -> Report:
+    targets = vm_targets(args)
     with progress(ctx, "destroy", None) as event:
-        return destroy(ctx.session(), args.vm, args.file, on_event=event)
+        return destroy(ctx.session(), targets, on_event=event)

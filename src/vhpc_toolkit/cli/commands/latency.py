@@ -1,8 +1,7 @@
 """`latency (--level high|normal | --check)`."""
 from __future__ import annotations
 
-from vhpc_toolkit.cli.parser import vm_or_file
-from vhpc_toolkit.errors import InputError
+from vhpc_toolkit.cli.parser import vm_or_file, vm_targets
 from vhpc_toolkit.ops.reconfigure import reconfigure
 from vhpc_toolkit.ops.targets import read_targets
 from vhpc_toolkit.results import Report, TargetResult
@@ -11,15 +10,15 @@ from vhpc_toolkit.specs import compute, latency
 
 def arguments(p) -> None:
     vm_or_file(p, "to configure")
-    p.add_argument("--level", choices=("high", "normal"), help="Latency sensitivity level")
-    p.add_argument("--check", action="store_true", help="Print the current level")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--level", choices=("high", "normal"), help="Latency sensitivity level")
+    group.add_argument("--check", action="store_true", help="Print the current level")
 
 
 def run(ctx, args) -> Report:
-    if not args.level and not args.check:
-        raise InputError("latency: give --level high|normal or --check")
+    targets = vm_targets(args)
     if args.check:
-        _, vms = read_targets(ctx.session(), args.vm, args.file, latency.VM_PROPS, host_props=[])
+        _, vms = read_targets(ctx.session(), targets, latency.VM_PROPS, host_props=[])
         return Report("latency sensitivity", [
             TargetResult(vm.name, detail=latency.current_level(vm.props),
                          data={"level": latency.current_level(vm.props)}) for vm in vms])
@@ -27,5 +26,5 @@ def run(ctx, args) -> Report:
     def build(spec, vm, host):
         return latency.apply_latency(spec, vm.props, args.level, host.get("summary.hardware.cpuMhz") if host else None)
 
-    return reconfigure(ctx.session(), f"latency {args.level}", args.vm, args.file,
+    return reconfigure(ctx.session(), f"latency {args.level}", targets,
                        latency.VM_PROPS + compute.VM_PROPS, build)

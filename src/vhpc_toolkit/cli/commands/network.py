@@ -1,7 +1,7 @@
 """`network (--add | --remove) --port_group PG...`."""
 from __future__ import annotations
 
-from vhpc_toolkit.cli.parser import add_remove, vm_or_file
+from vhpc_toolkit.cli.parser import add_remove, vm_or_file, vm_targets
 from vhpc_toolkit.ops.adapters import change_adapters
 from vhpc_toolkit.results import Report
 
@@ -14,4 +14,5 @@ def arguments(p) -> None:
 
 
 def run(ctx, args) -> Report:
-    return change_adapters(ctx.session(), args.vm, args.file, args.port_group, add=args.add)
+    targets = vm_targets(args)
+    return change_adapters(ctx.session(), targets, args.port_group, add=args.add)

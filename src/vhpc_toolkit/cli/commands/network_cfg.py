@@ -1,7 +1,7 @@
 """`network_cfg --port_group PG (--is_dhcp | --ip --netmask --gateway) [--dns] [--domain] [--guest_hostname]`."""
 from __future__ import annotations
 
-from vhpc_toolkit.cli.parser import vm_or_file
+from vhpc_toolkit.cli.parser import vm_or_file, vm_targets
 from vhpc_toolkit.errors import InputError
 from vhpc_toolkit.ops.adapters import configure_guest_network
 from vhpc_toolkit.results import Report
@@ -22,6 +22,7 @@ def arguments(p) -> None:
 
 
 def run(ctx, args) -> Report:
+    targets = vm_targets(args)
     net = GuestNetwork(hostname=args.guest_hostname or "placeholder", is_dhcp=args.is_dhcp, ip=args.ip,
                        netmask=args.netmask, gateway=args.gateway, dns=tuple(args.dns or ()),
                        domain=args.domain)
@@ -29,5 +30,5 @@ def run(ctx, args) -> Report:
         net.validated()  # every value checked before vCenter is contacted
     except BadNetworkValue as exc:
         raise InputError(f"network_cfg: {exc}") from None
-    return configure_guest_network(ctx.session(), args.vm, args.file, args.port_group, net,
+    return configure_guest_network(ctx.session(), targets, args.port_group, net,
                                    hostname_given=bool(args.guest_hostname))

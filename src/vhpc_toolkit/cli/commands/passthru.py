@@ -1,7 +1,7 @@
 """`passthru [--query] [(--add | --remove) --device ID...] [--mmio_size GB]`."""
 from __future__ import annotations
 
-from vhpc_toolkit.cli.parser import add_remove, vm_or_file
+from vhpc_toolkit.cli.parser import add_remove, vm_or_file, vm_targets
 from vhpc_toolkit.errors import InputError
 from vhpc_toolkit.ops.devices.passthrough import change_passthrough, query_passthrough
 from vhpc_toolkit.results import Report
@@ -10,17 +10,18 @@ from vhpc_toolkit.specs.passthrough import DEFAULT_MMIO_GB
 
 def arguments(p) -> None:
     vm_or_file(p, "for the passthrough operation")
-    p.add_argument("--query", action="store_true", help="List the passthrough devices the VM's host offers")
-    add_remove(p, "device(s)", required=False)
+    add_remove(p, "device(s)", required=False,
+               query="the passthrough devices the VM's host offers")
     p.add_argument("--device", nargs="+", help="PCI id(s) of the device(s), e.g. 0000:3b:00.0")
     p.add_argument("--mmio_size", type=int, default=DEFAULT_MMIO_GB,
                    help="64-bit MMIO size in GB, a power of two (default: %(default)s)")
 
 
 def run(ctx, args) -> Report:
+    targets = vm_targets(args)
     if args.query:
-        return query_passthrough(ctx.session(), args.vm, args.file)
+        return query_passthrough(ctx.session(), targets)
     if not (args.add or args.remove):
         raise InputError("passthru: give --query, or --add/--remove with --device ID...")
-    return change_passthrough(ctx.session(), args.vm, args.file, args.device, add=args.add,
+    return change_passthrough(ctx.session(), targets, args.device, add=args.add,
                               mmio_size=args.mmio_size)

@@ -1,7 +1,7 @@
 """`power (--on | --off) (--vm | --file)`."""
 from __future__ import annotations
 
-from vhpc_toolkit.cli.parser import vm_or_file
+from vhpc_toolkit.cli.parser import vm_or_file, vm_targets
 from vhpc_toolkit.ops.power import set_power
 from vhpc_toolkit.output.progress import progress
 from vhpc_toolkit.results import Report
@@ -15,5 +15,6 @@ def arguments(p) -> None:
 
 
 def run(ctx, args) -> Report:
+    targets = vm_targets(args)
     with progress(ctx, "power " + ("on" if args.on else "off"), None) as event:
-        return set_power(ctx.session(), args.vm, args.file, on=args.on, on_event=event)
+        return set_power(ctx.session(), targets, on=args.on, on_event=event)

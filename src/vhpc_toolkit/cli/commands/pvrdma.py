@@ -1,7 +1,7 @@
 """`pvrdma (--add | --remove) --pvrdma_port_group PG [--dvs_name D]`."""
 from __future__ import annotations
 
-from vhpc_toolkit.cli.parser import add_remove, vm_or_file
+from vhpc_toolkit.cli.parser import add_remove, vm_or_file, vm_targets
 from vhpc_toolkit.ops.devices.pvrdma import change_pvrdma
 from vhpc_toolkit.results import Report
 
@@ -14,5 +14,6 @@ def arguments(p) -> None:
 
 
 def run(ctx, args) -> Report:
-    return change_pvrdma(ctx.session(), args.vm, args.file, args.pvrdma_port_group, add=args.add,
+    targets = vm_targets(args)
+    return change_pvrdma(ctx.session(), targets, args.pvrdma_port_group, add=args.add,
                          dvs_name=args.dvs_name)

@@ -1,7 +1,7 @@
 """`vgpu [--query] [(--add | --remove) --profile P]`."""
 from __future__ import annotations
 
-from vhpc_toolkit.cli.parser import add_remove, vm_or_file
+from vhpc_toolkit.cli.parser import add_remove, vm_or_file, vm_targets
 from vhpc_toolkit.errors import InputError
 from vhpc_toolkit.ops.devices.vgpu import change_vgpu, query_vgpu
 from vhpc_toolkit.results import Report
@@ -9,14 +9,15 @@ from vhpc_toolkit.results import Report
 
 def arguments(p) -> None:
     vm_or_file(p, "for the vGPU operation")
-    p.add_argument("--query", action="store_true", help="List the vGPU profiles the VM's host offers")
-    add_remove(p, "a vGPU", required=False)
+    add_remove(p, "a vGPU", required=False,
+               query="the vGPU profiles the VM's host offers")
     p.add_argument("--profile", help="vGPU profile, e.g. grid_p100-4q")
 
 
 def run(ctx, args) -> Report:
+    targets = vm_targets(args)
     if args.query:
-        return query_vgpu(ctx.session(), args.vm, args.file)
+        return query_vgpu(ctx.session(), targets)
     if not (args.add or args.remove):
         raise InputError("vgpu: give --query, or --add --profile P, or --remove [--profile P]")
-    return change_vgpu(ctx.session(), args.vm, args.file, args.profile, add=args.add)
+    return change_vgpu(ctx.session(), targets, args.profile, add=args.add)

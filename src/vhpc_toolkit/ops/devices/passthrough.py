@@ -16,9 +16,9 @@ from vhpc_toolkit.specs.passthrough import (DEFAULT_MMIO_GB, check_mmio_size, mm
 COLUMNS = [("id", "id"), ("vendor", "vendor"), ("device", "device"), ("status", "status"), ("used by", "used_by")]
 
 
-def query_passthrough(session, vm, file) -> QueryReport:
+def query_passthrough(session, targets) -> QueryReport:
     """Per VM: the passthrough devices its host offers, and whether each is free, in use, or on this VM."""
-    inv, vms, hosts = read(session, vm, file)
+    inv, vms, hosts = read(session, targets)
     offers = host_offers(session, inv, hosts.values())
     results = []
     for obj in vms:
@@ -50,7 +50,7 @@ def _dedupe(ids: Iterable[str]) -> list[str]:
     return out
 
 
-def change_passthrough(session, vm, file, device_ids: list[str], add: bool, mmio_size: int = DEFAULT_MMIO_GB) -> Report:
+def change_passthrough(session, targets, device_ids: list[str], add: bool, mmio_size: int = DEFAULT_MMIO_GB) -> Report:
     """`passthru --add/--remove --device ID...`: one ReconfigVM_Task per VM carrying everything."""
     device_ids = _dedupe(device_ids or [])
     if not device_ids:
@@ -60,7 +60,7 @@ def change_passthrough(session, vm, file, device_ids: list[str], add: bool, mmio
             check_mmio_size(mmio_size)
         except ValueError as exc:
             raise InputError(f"passthru: --mmio_size: {exc}") from None
-    inv, vms, hosts = read(session, vm, file)
+    inv, vms, hosts = read(session, targets)
 
     if not add:
         def build_remove(spec, obj, host):

@@ -12,10 +12,10 @@ from vhpc_toolkit.specs.nic import nic_network_name
 from vhpc_toolkit.specs.pvrdma import pvrdma_adapter
 
 
-def change_pvrdma(session, vm, file, port_group: str, add: bool, dvs_name: str | None = None) -> Report:
+def change_pvrdma(session, targets, port_group: str, add: bool, dvs_name: str | None = None) -> Report:
     from pyVmomi import vim
 
-    inv, vms, hosts = read(session, vm, file)
+    inv, vms, hosts = read(session, targets)
     names_by_key = portgroup_names_by_key(inv)
 
     def is_pvrdma_on_pg(dev) -> bool:

@@ -17,10 +17,10 @@ COLUMNS = [("PF", "id"), ("device", "device"), ("pnic", "pnic"), ("SR-IOV", "sri
            ("VFs", "virtual_functions"), ("in use", "in_use"), ("free", "free"), ("on this VM", "on_this_vm")]
 
 
-def query_sriov(session, vm, file) -> QueryReport:
+def query_sriov(session, targets) -> QueryReport:
     from pyVmomi import vim
 
-    inv, vms, hosts = read(session, vm, file)
+    inv, vms, hosts = read(session, targets)
     offers = host_offers(session, inv, hosts.values())
     results = []
     for obj in vms:
@@ -49,11 +49,11 @@ def query_sriov(session, vm, file) -> QueryReport:
     return QueryReport("sriov query", results, rows_key="pfs", columns=COLUMNS)
 
 
-def change_sriov(session, vm, file, port_group: str | None, pf: str | None, add: bool,
+def change_sriov(session, targets, port_group: str | None, pf: str | None, add: bool,
                  dvs_name: str | None = None):
     if not port_group or (add and not pf):
         raise InputError("sriov: --add needs --sriov_port_group PG and --pf ID; --remove needs --sriov_port_group")
-    inv, vms, hosts = read(session, vm, file)
+    inv, vms, hosts = read(session, targets)
     names_by_key = portgroup_names_by_key(inv)
 
     def on_pg(dev) -> bool:

@@ -13,8 +13,8 @@ from vhpc_toolkit.specs.vgpu import vgpu_device, vgpu_profile
 COLUMNS = [("profile", "profile"), ("on this VM", "on_this_vm")]
 
 
-def query_vgpu(session, vm, file) -> QueryReport:
-    inv, vms, hosts = read(session, vm, file)
+def query_vgpu(session, targets) -> QueryReport:
+    inv, vms, hosts = read(session, targets)
     offers = host_offers(session, inv, hosts.values())
     results = []
     for obj in vms:
@@ -30,10 +30,10 @@ def query_vgpu(session, vm, file) -> QueryReport:
     return QueryReport("vgpu query", results, rows_key="profiles", columns=COLUMNS)
 
 
-def change_vgpu(session, vm, file, profile: str | None, add: bool) -> Report:
+def change_vgpu(session, targets, profile: str | None, add: bool) -> Report:
     if add and not profile:
         raise InputError("vgpu: --add needs --profile P (see `vgpu --query`)")
-    inv, vms, hosts = read(session, vm, file)
+    inv, vms, hosts = read(session, targets)
     if not add:
         def build_remove(spec, obj, host):
             changes = []

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from vhpc_toolkit.errors import InputError, ValidationFailed
+from vhpc_toolkit.files import read_bytes
 from vhpc_toolkit.ops.post.results import PhaseResult, PostReport, ScriptRun
 from vhpc_toolkit.results import FAILED, NOT_RUN, OK, SKIPPED, STARTED
 from vhpc_toolkit.vsphere.faults import fault_message
@@ -52,9 +53,9 @@ def read_scripts(paths: Iterable[str]) -> dict[str, bytes]:
         if path in data:
             continue
         try:
-            data[path] = Path(path).read_bytes()
-        except OSError as exc:
-            problems.append(f"script {path}: {exc.strerror or exc}")
+            data[path] = read_bytes(path, "script")
+        except InputError as exc:
+            problems.append(str(exc))
     if problems:
         if len(problems) == 1:
             raise InputError(problems[0])

@@ -1,0 +1,42 @@
+"""Reading the user's files: only regular files, text only as UTF-8, one clear line otherwise.
+
+A FIFO, a device or a folder given where a file belongs would block or fail deep inside;
+``os.stat`` tells them apart without opening (which would block on a FIFO).
+"""
+from __future__ import annotations
+
+import os
+import stat
+
+from vhpc_toolkit.errors import InputError
+
+
+def read_bytes(path: str, what: str) -> bytes:
+    """The bytes of the regular file ``path``; InputError naming ``what`` and the path otherwise."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(mode):
+        raise InputError(f"{path}: cannot read {what}: Is a directory")
+    if not stat.S_ISREG(mode):
+        raise InputError(f"{path}: cannot read {what}: not a regular file (a FIFO, socket or device)")
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
+
+
+def decode_utf8(data: bytes, path: str, what: str) -> str:
+    """``data`` as UTF-8 text; InputError with the line of the first bad byte otherwise."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x})") from None
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def read_text(path: str, what: str) -> str:
+    return decode_utf8(read_bytes(path, what), path, what)
