@@ -109,7 +109,7 @@ func (l *Lab) buildInventory(ctx context.Context) error {
 	}
 
 	installEnvironmentBrowsers()
-	l.installHooks()
+	l.installGuestWatcher()
 	return nil
 }
 

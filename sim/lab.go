@@ -46,6 +46,7 @@ type Lab struct {
 
 	srv   *labServer
 	calls *callCounter
+	hooks *hookRegistry // the objects receiving the methods the lab implements (routes.go)
 
 	rulesMu sync.Mutex // serializes rule checks with the actions they allow (rules.go)
 
