@@ -49,6 +49,7 @@ var (
 	// The simulator registers VMware switches under DistributedVirtualSwitch.
 	dvsHooks       = &hookKind{"LabDistributedVirtualSwitch", "DistributedVirtualSwitch", func() hookObject { return new(netDVSHook) }}
 	portgroupHooks = &hookKind{"LabDistributedVirtualPortgroup", "DistributedVirtualPortgroup", func() hookObject { return new(netPortgroupHook) }}
+	searchHooks    = &hookKind{"LabSearchIndex", "SearchIndex", func() hookObject { return new(searchHook) }}
 )
 
 // routeKey is a method as clients call it: _this's type and the method.
@@ -78,6 +79,14 @@ var routes = map[routeKey]*hookKind{
 	{"VmwareDistributedVirtualSwitch", "Destroy_Task"}:        dvsHooks,
 
 	{"DistributedVirtualPortgroup", "Destroy_Task"}: portgroupHooks, // network_dvs.go
+
+	{"SearchIndex", "FindAllByUuid"}:       searchHooks, // search.go
+	{"SearchIndex", "FindByUuid"}:          searchHooks,
+	{"SearchIndex", "FindAllByIp"}:         searchHooks,
+	{"SearchIndex", "FindByIp"}:            searchHooks,
+	{"SearchIndex", "FindAllByDnsName"}:    searchHooks,
+	{"SearchIndex", "FindByDnsName"}:       searchHooks,
+	{"SearchIndex", "FindByDatastorePath"}: searchHooks,
 }
 
 // labHook is embedded by every hook: its reference is {kind's labType,
