@@ -56,7 +56,7 @@ type guestWatcher struct {
 	lab *Lab
 }
 
-func (l *Lab) installHooks() {
+func (l *Lab) installGuestWatcher() {
 	w := &guestWatcher{lab: l}
 	w.Self = types.ManagedObjectReference{Type: "LabGuestWatcher", Value: "lab-guest-watcher"}
 	simulator.Map.AddHandler(w)
@@ -83,10 +83,6 @@ func (w *guestWatcher) RemoveObject(ref types.ManagedObjectReference) {
 	w.lab.mu.Lock()
 	delete(w.lab.guests, ref.Value)
 	w.lab.mu.Unlock()
-	hook := types.ManagedObjectReference{Type: hookType, Value: ref.Value}
-	if simulator.Map.Get(hook) != nil {
-		simulator.Map.Remove(hook)
-	}
 }
 
 // powerChanged runs inside the Map.Update of the power state, with the VM

@@ -2,84 +2,21 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"io/ioutil"
 	"net/http"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/guest"
-	"github.com/vmware/govmomi/object"
-	"github.com/vmware/govmomi/property"
-	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 )
 
-// bootedVM clones the template powered on and waits for Tools.
-func bootedVM(t *testing.T, ctx context.Context, tmpl *object.VirtualMachine, name string) *object.VirtualMachine {
-	t.Helper()
-	f := find.NewFinder(tmpl.Client(), true)
-	dc, _ := f.DefaultDatacenter(ctx)
-	f.SetDatacenter(dc)
-	folders, _ := dc.Folders(ctx)
-	cluster, _ := f.ClusterComputeResource(ctx, GPUClusterName)
-	pool, _ := cluster.ResourcePool(ctx)
-	poolRef := pool.Reference()
-	task, err := tmpl.Clone(ctx, folders.VmFolder, name, types.VirtualMachineCloneSpec{
-		Location: types.VirtualMachineRelocateSpec{Pool: &poolRef}, PowerOn: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := task.WaitForResult(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vm := object.NewVirtualMachine(tmpl.Client(), info.Result.(types.ManagedObjectReference))
-	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	err = property.Wait(wctx, property.DefaultCollector(tmpl.Client()), vm.Reference(), []string{"guest.toolsRunningStatus"},
-		func(pc []types.PropertyChange) bool {
-			for _, ch := range pc {
-				if ch.Val == string(types.VirtualMachineToolsRunningStatusGuestToolsRunning) {
-					return true
-				}
-			}
-			return false
-		})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return vm
-}
-
-// faultName is the vim type name of err's fault ("" if none).
-func faultName(err error) string {
-	if err == nil || !soap.IsSoapFault(err) {
-		return ""
-	}
-	v := reflect.Indirect(reflect.ValueOf(soap.ToSoapFault(err).VimFault()))
-	if !v.IsValid() {
-		return ""
-	}
-	return v.Type().Name()
-}
-
 func TestGuestOperations(t *testing.T) {
-	ctx := context.Background()
-	c := login(t)
-	defer c.Logout(ctx)
-	f := find.NewFinder(c.Client, true)
-	dc, _ := f.DefaultDatacenter(ctx)
-	f.SetDatacenter(dc)
-	tmpl, err := f.VirtualMachine(ctx, TemplateName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vm := bootedVM(t, ctx, tmpl, "guest-ops-1")
+	e := newLabEnv(t)
+	ctx, c := e.ctx, e.c
+	vm := e.bootedVM("guest-ops-1")
 
 	ops := guest.NewOperationsManager(c.Client, vm.Reference())
 	fm, err := ops.FileManager(ctx)

@@ -1,16 +1,9 @@
 package main
 
-// SOAP methods of VirtualMachine that the lab implements itself.
-//
-// govmomi's simulator dispatches a call to the Go method of the object
-// registered under the call's _this reference, and its own code type-asserts
-// VirtualMachine objects to *simulator.VirtualMachine, so VMs cannot be
-// wrapped in place. Instead the HTTP layer (server.go) rewrites _this of the
-// overridden methods from type VirtualMachine to LabVirtualMachine, and a
-// vmHook registered under {LabVirtualMachine, vm-N} receives the call with
-// the simulator's session handling, fault encoding and response encoding.
-// The hook then checks the lab's rules (rules.go) and calls the stock
-// implementation under the VM's lock.
+// The VirtualMachine methods the lab implements itself (routes.go): clone,
+// customize, power-on and reconfigure check the lab's rules (rules.go) and
+// the VM's DVS ports (network_vm.go), then call the stock implementation
+// under the VM's lock.
 
 import (
 	"reflect"
@@ -22,51 +15,12 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 )
 
-const hookType = "LabVirtualMachine"
+// vmHook receives the routed methods of one VM.
+type vmHook struct{ labHook }
 
-// vmOverrides are the VirtualMachine methods routed to vmHook.
-var vmOverrides = map[string]bool{
-	"CloneVM_Task":     true,
-	"CustomizeVM_Task": true,
-	"PowerOnVM_Task":   true,
-	"ReconfigVM_Task":  true,
-}
-
-// routeCall returns the request body to hand to the simulator: unchanged,
-// or with _this pointing to the VM's hook object.
-func (l *Lab) routeCall(c soapCall, body []byte) []byte {
-	l.registerRuleEndpoints() // rules_debug.go
-	if c.thisType == "Datacenter" {
-		return l.routeDatacenterCall(c, body) // rules_multi.go
-	}
-	if c.thisType != "VirtualMachine" || !vmOverrides[c.method] {
-		return body
-	}
-	if _, ok := simulator.Map.Get(vmRef(c.thisVal)).(*simulator.VirtualMachine); !ok {
-		return body // let the simulator report ManagedObjectNotFound
-	}
-	ref := types.ManagedObjectReference{Type: hookType, Value: c.thisVal}
-	if simulator.Map.Get(ref) == nil {
-		h := &vmHook{lab: l}
-		h.Self = ref
-		simulator.Map.Put(h)
-	}
-	return rewriteThisType(body, "VirtualMachine", hookType) // network_route.go
-}
-
-// vmHook receives the overridden methods of one VM.
-type vmHook struct {
-	mo.ExtensibleManagedObject
-	lab *Lab
-}
-
-// Lock and Unlock make the simulator's per-object locking a no-op for the
-// hook; the hook locks the VM itself (withVM).
-func (*vmHook) Lock()   {}
-func (*vmHook) Unlock() {}
-
-func (h *vmHook) vm() *simulator.VirtualMachine {
-	vm, _ := simulator.Map.Get(vmRef(h.Self.Value)).(*simulator.VirtualMachine)
+// vm is the real VM (nil once it is gone); see labHook.target.
+func (h *vmHook) vm(ctx *simulator.Context) *simulator.VirtualMachine {
+	vm, _ := h.target(ctx).(*simulator.VirtualMachine)
 	return vm
 }
 
@@ -124,9 +78,9 @@ func failedTask(vm mo.Reference, name string, fault types.BaseMethodFault) types
 
 // PowerOnVMTask checks the power-on rules, then powers on.
 func (h *vmHook) PowerOnVMTask(ctx *simulator.Context, req *types.PowerOnVM_Task) soap.HasFault {
-	vm := h.vm()
+	vm := h.vm(ctx)
 	if vm == nil {
-		return &methods.PowerOnVM_TaskBody{Fault_: notFound(vmRef(h.Self.Value))}
+		return &methods.PowerOnVM_TaskBody{Fault_: notFound(h.real)}
 	}
 	req.This = vm.Self
 	var ref types.ManagedObjectReference
@@ -152,18 +106,24 @@ func (l *Lab) powerOn(ctx *simulator.Context, vm *simulator.VirtualMachine, req 
 	return taskOutcome(vm.PowerOnVMTask(ctx, req))
 }
 
-// ReconfigVMTask checks the reconfigure rules, then reconfigures.
+// ReconfigVMTask checks the DVS ports and the reconfigure rules, then
+// reconfigures.
 func (h *vmHook) ReconfigVMTask(ctx *simulator.Context, req *types.ReconfigVM_Task) soap.HasFault {
-	vm := h.vm()
+	vm := h.vm(ctx)
 	if vm == nil {
-		return &methods.ReconfigVM_TaskBody{Fault_: notFound(vmRef(h.Self.Value))}
+		return &methods.ReconfigVM_TaskBody{Fault_: notFound(h.real)}
 	}
 	req.This = vm.Self
+	return reconfigWithDVSPorts(vm, req, func() soap.HasFault { return h.lab.reconfigVM(ctx, vm, req) })
+}
+
+// reconfigVM checks the reconfigure rules, then reconfigures vm.
+func (l *Lab) reconfigVM(ctx *simulator.Context, vm *simulator.VirtualMachine, req *types.ReconfigVM_Task) soap.HasFault {
 	var res soap.HasFault
 	withVM(ctx, vm, func() {
-		h.lab.rulesMu.Lock()
-		defer h.lab.rulesMu.Unlock()
-		if fault := h.lab.checkConfigSpec(vm, vm, &req.Spec); fault != nil {
+		l.rulesMu.Lock()
+		defer l.rulesMu.Unlock()
+		if fault := l.checkConfigSpec(vm, vm, &req.Spec); fault != nil {
 			res = &methods.ReconfigVM_TaskBody{Res: &types.ReconfigVM_TaskResponse{Returnval: failedTask(vm, "reconfigVm", fault)}}
 			return
 		}
@@ -175,9 +135,9 @@ func (h *vmHook) ReconfigVMTask(ctx *simulator.Context, req *types.ReconfigVM_Ta
 // CustomizeVMTask records the customization; the guest applies it at its
 // next boot (guest.go).
 func (h *vmHook) CustomizeVMTask(ctx *simulator.Context, req *types.CustomizeVM_Task) soap.HasFault {
-	vm := h.vm()
+	vm := h.vm(ctx)
 	if vm == nil {
-		return &methods.CustomizeVM_TaskBody{Fault_: notFound(vmRef(h.Self.Value))}
+		return &methods.CustomizeVM_TaskBody{Fault_: notFound(h.real)}
 	}
 	var ref types.ManagedObjectReference
 	withVM(ctx, vm, func() {
@@ -198,16 +158,20 @@ func (h *vmHook) CustomizeVMTask(ctx *simulator.Context, req *types.CustomizeVM_
 	return &methods.CustomizeVM_TaskBody{Res: &types.CustomizeVM_TaskResponse{Returnval: ref}}
 }
 
-// CloneVMTask clones with the stock implementation, then applies what it
-// leaves out: the rest of spec.config, the source's firmware,
-// spec.location.host, spec.customization and spec.powerOn.
+// CloneVMTask checks the DVS ports, then clones.
 func (h *vmHook) CloneVMTask(ctx *simulator.Context, req *types.CloneVM_Task) soap.HasFault {
-	vm := h.vm()
+	vm := h.vm(ctx)
 	if vm == nil {
-		return &methods.CloneVM_TaskBody{Fault_: notFound(vmRef(h.Self.Value))}
+		return &methods.CloneVM_TaskBody{Fault_: notFound(h.real)}
 	}
 	req.This = vm.Self
-	l := h.lab
+	return cloneWithDVSPorts(vm, req, func() soap.HasFault { return h.lab.cloneVM(ctx, vm, req) })
+}
+
+// cloneVM clones vm with the stock implementation, then applies what it
+// leaves out: the rest of spec.config, the source's firmware,
+// spec.location.host, spec.customization and spec.powerOn.
+func (l *Lab) cloneVM(ctx *simulator.Context, vm *simulator.VirtualMachine, req *types.CloneVM_Task) soap.HasFault {
 	spec := req.Spec
 	task := simulator.CreateTask(vm, "cloneVm", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
 		l.rulesMu.Lock()

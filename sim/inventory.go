@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/ioutil"
 	"path"
+	"strings"
 
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/simulator"
@@ -33,6 +34,42 @@ const (
 
 // HostName returns the name of lab host i (1-based).
 func HostName(i int) string { return fmt.Sprintf("vhpc-esx-%02d.hpc.vmware.com", i) }
+
+// HostAddress returns the management address (vmk0) of lab host i.
+func HostAddress(i int) string { return fmt.Sprintf("10.10.%d.%d", (i-1)/250, (i-1)%250+1) }
+
+// setHostAddress gives host number i its own management address and DNS
+// name (host name and domain from its name), as ESXi hosts have; the stock
+// hosts all say 127.0.0.1 and localhost.
+func setHostAddress(h *simulator.HostSystem, i int) {
+	n := h.Config.Network
+	for k := range n.Vnic {
+		if n.Vnic[k].Device == "vmk0" && n.Vnic[k].Spec.Ip != nil {
+			ip := *n.Vnic[k].Spec.Ip
+			ip.Dhcp, ip.IpAddress, ip.SubnetMask = false, HostAddress(i), "255.255.0.0"
+			n.Vnic[k].Spec.Ip = &ip
+		}
+	}
+	name, domain := h.Name, ""
+	if dot := strings.IndexByte(name, '.'); dot > 0 {
+		name, domain = name[:dot], name[dot+1:]
+	}
+	named := func(c types.BaseHostDnsConfig) types.BaseHostDnsConfig {
+		d, ok := c.(*types.HostDnsConfig)
+		if !ok {
+			return c
+		}
+		cp := *d
+		cp.Dhcp, cp.HostName, cp.DomainName, cp.SearchDomain = false, name, domain, []string{domain}
+		return &cp
+	}
+	n.DnsConfig = named(n.DnsConfig)
+	for k := range n.NetStackInstance {
+		if n.NetStackInstance[k].Key == "defaultTcpipStack" {
+			n.NetStackInstance[k].DnsConfig = named(n.NetStackInstance[k].DnsConfig)
+		}
+	}
+}
 
 func (l *Lab) buildInventory(ctx context.Context) error {
 	m := simulator.VPX()
@@ -86,6 +123,7 @@ func (l *Lab) buildInventory(ctx context.Context) error {
 		}
 		h := simulator.Map.Get(info.Result.(types.ManagedObjectReference)).(*simulator.HostSystem)
 		applyHostHardware(h, i)
+		setHostAddress(h, i)
 		hosts = append(hosts, h)
 	}
 
@@ -109,7 +147,7 @@ func (l *Lab) buildInventory(ctx context.Context) error {
 	}
 
 	installEnvironmentBrowsers()
-	l.installHooks()
+	l.installGuestWatcher()
 	return nil
 }
 

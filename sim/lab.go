@@ -13,7 +13,6 @@ import (
 
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25"
-	"github.com/vmware/govmomi/vim25/types"
 )
 
 // Lab credentials: the simulator accepts only these.
@@ -46,6 +45,7 @@ type Lab struct {
 
 	srv   *labServer
 	calls *callCounter
+	hooks *hookRegistry // the objects receiving the methods the lab implements (routes.go)
 
 	rulesMu sync.Mutex // serializes rule checks with the actions they allow (rules.go)
 
@@ -170,9 +170,4 @@ func listenIP(addr *net.TCPAddr) net.IP {
 		return v4
 	}
 	return addr.IP
-}
-
-// vmRef builds a VirtualMachine reference.
-func vmRef(value string) types.ManagedObjectReference {
-	return types.ManagedObjectReference{Type: "VirtualMachine", Value: value}
 }

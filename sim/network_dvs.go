@@ -34,22 +34,24 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 )
 
-type netFolderHook struct{ netHook }
-type netDVSHook struct{ netHook }
-type netPortgroupHook struct{ netHook }
+// The hooks receiving the routed methods of a folder, a switch and a
+// distributed port group; their real objects (see labHook.target):
+type netFolderHook struct{ labHook }
+type netDVSHook struct{ labHook }
+type netPortgroupHook struct{ labHook }
 
-func (h *netFolderHook) folder() *simulator.Folder {
-	f, _ := simulator.Map.Get(types.ManagedObjectReference{Type: "Folder", Value: h.Self.Value}).(*simulator.Folder)
+func (h *netFolderHook) folder(ctx *simulator.Context) *simulator.Folder {
+	f, _ := h.target(ctx).(*simulator.Folder)
 	return f
 }
 
-func (h *netDVSHook) dvs() *simulator.DistributedVirtualSwitch {
-	s, _ := simulator.Map.Get(types.ManagedObjectReference{Type: "DistributedVirtualSwitch", Value: h.Self.Value}).(*simulator.DistributedVirtualSwitch)
+func (h *netDVSHook) dvs(ctx *simulator.Context) *simulator.DistributedVirtualSwitch {
+	s, _ := h.target(ctx).(*simulator.DistributedVirtualSwitch)
 	return s
 }
 
-func (h *netPortgroupHook) portgroup() *simulator.DistributedVirtualPortgroup {
-	pg, _ := simulator.Map.Get(types.ManagedObjectReference{Type: "DistributedVirtualPortgroup", Value: h.Self.Value}).(*simulator.DistributedVirtualPortgroup)
+func (h *netPortgroupHook) portgroup(ctx *simulator.Context) *simulator.DistributedVirtualPortgroup {
+	pg, _ := h.target(ctx).(*simulator.DistributedVirtualPortgroup)
 	return pg
 }
 
@@ -214,9 +216,9 @@ func markUplinkPortgroup(s *simulator.DistributedVirtualSwitch) {
 // CreateDVSTask creates a switch with the stock method, then adds the
 // members of spec.configSpec.host.
 func (h *netFolderHook) CreateDVSTask(ctx *simulator.Context, req *types.CreateDVS_Task) soap.HasFault {
-	f := h.folder()
+	f := h.folder(ctx)
 	if f == nil {
-		return &methods.CreateDVS_TaskBody{Fault_: notFound(types.ManagedObjectReference{Type: "Folder", Value: h.Self.Value})}
+		return &methods.CreateDVS_TaskBody{Fault_: notFound(h.real)}
 	}
 	netMu.Lock()
 	defer netMu.Unlock()
@@ -261,9 +263,9 @@ func (h *netFolderHook) CreateDVSTask(ctx *simulator.Context, req *types.CreateD
 
 // ReconfigureDvsTask changes the members (and a few settings) of the switch.
 func (h *netDVSHook) ReconfigureDvsTask(ctx *simulator.Context, req *types.ReconfigureDvs_Task) soap.HasFault {
-	s := h.dvs()
+	s := h.dvs(ctx)
 	if s == nil {
-		return &methods.ReconfigureDvs_TaskBody{Fault_: notFound(req.This)}
+		return &methods.ReconfigureDvs_TaskBody{Fault_: notFound(h.real)}
 	}
 	netMu.Lock()
 	defer netMu.Unlock()
@@ -310,9 +312,9 @@ func (h *netDVSHook) ReconfigureDvsTask(ctx *simulator.Context, req *types.Recon
 // AddDVPortgroupTask is the stock method, serialized with the lab's other
 // network changes.
 func (h *netDVSHook) AddDVPortgroupTask(ctx *simulator.Context, req *types.AddDVPortgroup_Task) soap.HasFault {
-	s := h.dvs()
+	s := h.dvs(ctx)
 	if s == nil {
-		return &methods.AddDVPortgroup_TaskBody{Fault_: notFound(req.This)}
+		return &methods.AddDVPortgroup_TaskBody{Fault_: notFound(h.real)}
 	}
 	netMu.Lock()
 	defer netMu.Unlock()
@@ -370,9 +372,9 @@ func removePortgroup(s *simulator.DistributedVirtualSwitch, pg *simulator.Distri
 
 // DestroyTask destroys the switch and its port groups.
 func (h *netDVSHook) DestroyTask(ctx *simulator.Context, req *types.Destroy_Task) soap.HasFault {
-	s := h.dvs()
+	s := h.dvs(ctx)
 	if s == nil {
-		return &methods.Destroy_TaskBody{Fault_: notFound(req.This)}
+		return &methods.Destroy_TaskBody{Fault_: notFound(h.real)}
 	}
 	netMu.Lock()
 	defer netMu.Unlock()
@@ -403,9 +405,9 @@ func (h *netDVSHook) DestroyTask(ctx *simulator.Context, req *types.Destroy_Task
 
 // DestroyTask destroys the distributed port group.
 func (h *netPortgroupHook) DestroyTask(ctx *simulator.Context, req *types.Destroy_Task) soap.HasFault {
-	pg := h.portgroup()
+	pg := h.portgroup(ctx)
 	if pg == nil {
-		return &methods.Destroy_TaskBody{Fault_: notFound(req.This)}
+		return &methods.Destroy_TaskBody{Fault_: notFound(h.real)}
 	}
 	netMu.Lock()
 	defer netMu.Unlock()

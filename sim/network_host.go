@@ -30,11 +30,13 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 )
 
-type netHostHook struct{ netHook }
+// netHostHook receives the routed methods of one HostNetworkSystem.
+type netHostHook struct{ labHook }
 
-// system returns the real HostNetworkSystem and its host.
-func (h *netHostHook) system() (*simulator.HostNetworkSystem, *simulator.HostSystem) {
-	s, _ := simulator.Map.Get(types.ManagedObjectReference{Type: "HostNetworkSystem", Value: h.Self.Value}).(*simulator.HostNetworkSystem)
+// system returns the real HostNetworkSystem and its host (see
+// labHook.target).
+func (h *netHostHook) system(ctx *simulator.Context) (*simulator.HostNetworkSystem, *simulator.HostSystem) {
+	s, _ := h.target(ctx).(*simulator.HostNetworkSystem)
 	if s == nil || s.Host == nil {
 		return nil, nil
 	}
@@ -46,7 +48,7 @@ func (h *netHostHook) system() (*simulator.HostNetworkSystem, *simulator.HostSys
 }
 
 func (h *netHostHook) notFound() *soap.Fault {
-	return notFound(types.ManagedObjectReference{Type: "HostNetworkSystem", Value: h.Self.Value})
+	return notFound(h.real)
 }
 
 // standardNetwork returns the datacenter's network entity named name.
@@ -77,7 +79,7 @@ func vswitchIndex(info *types.HostNetworkInfo, name string) int {
 
 // AddPortGroup adds a standard port group to this host.
 func (h *netHostHook) AddPortGroup(ctx *simulator.Context, req *types.AddPortGroup) soap.HasFault {
-	s, host := h.system()
+	s, host := h.system(ctx)
 	if s == nil {
 		return &methods.AddPortGroupBody{Fault_: h.notFound()}
 	}
@@ -140,7 +142,7 @@ func addHostPortGroup(ctx *simulator.Context, s *simulator.HostNetworkSystem, ho
 
 // RemovePortGroup removes a standard port group from this host.
 func (h *netHostHook) RemovePortGroup(ctx *simulator.Context, req *types.RemovePortGroup) soap.HasFault {
-	s, host := h.system()
+	s, host := h.system(ctx)
 	if s == nil {
 		return &methods.RemovePortGroupBody{Fault_: h.notFound()}
 	}
@@ -194,7 +196,7 @@ func removeHostPortGroup(s *simulator.HostNetworkSystem, host *simulator.HostSys
 // RemoveVirtualSwitch removes a standard switch and its port groups from
 // this host.
 func (h *netHostHook) RemoveVirtualSwitch(ctx *simulator.Context, req *types.RemoveVirtualSwitch) soap.HasFault {
-	s, host := h.system()
+	s, host := h.system(ctx)
 	if s == nil {
 		return &methods.RemoveVirtualSwitchBody{Fault_: h.notFound()}
 	}
@@ -232,7 +234,7 @@ func (h *netHostHook) RemoveVirtualSwitch(ctx *simulator.Context, req *types.Rem
 // AddVirtualSwitch adds a standard switch (the stock method), then mirrors
 // the host's network into host.config.network.
 func (h *netHostHook) AddVirtualSwitch(ctx *simulator.Context, req *types.AddVirtualSwitch) soap.HasFault {
-	s, host := h.system()
+	s, host := h.system(ctx)
 	if s == nil {
 		return &methods.AddVirtualSwitchBody{Fault_: h.notFound()}
 	}

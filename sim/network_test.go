@@ -1,74 +1,31 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"sort"
 	"strings"
 	"testing"
 
-	"github.com/vmware/govmomi"
-	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
-	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 )
 
-// netEnv is what the network tests need from the lab's inventory.
-type netEnv struct {
-	ctx     context.Context
-	c       *govmomi.Client
-	f       *find.Finder
-	dc      *object.Datacenter
-	folders *object.DatacenterFolders
-	pool    types.ManagedObjectReference
-	tmpl    *object.VirtualMachine
-}
-
-func newNetEnv(t *testing.T) *netEnv {
-	ctx := context.Background()
-	c := login(t)
-	t.Cleanup(func() { c.Logout(ctx) })
-	f := find.NewFinder(c.Client, true)
-	dc, err := f.DefaultDatacenter(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.SetDatacenter(dc)
-	folders, _ := dc.Folders(ctx)
-	cluster, _ := f.ClusterComputeResource(ctx, GPUClusterName)
-	pool, _ := cluster.ResourcePool(ctx)
-	tmpl, err := f.VirtualMachine(ctx, TemplateName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &netEnv{ctx: ctx, c: c, f: f, dc: dc, folders: folders, pool: pool.Reference(), tmpl: tmpl}
-}
-
-func (e *netEnv) host(t *testing.T, n int) *object.HostSystem {
-	h, err := e.f.HostSystem(e.ctx, HostName(n))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
-}
-
-func (e *netEnv) networkSystem(t *testing.T, h *object.HostSystem) *object.HostNetworkSystem {
+func (e *labEnv) networkSystem(h *object.HostSystem) *object.HostNetworkSystem {
 	ns, err := h.ConfigManager().NetworkSystem(e.ctx)
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
 	return ns
 }
 
 // networksNamed returns the datacenter's network entities named name.
-func (e *netEnv) networksNamed(t *testing.T, name string) []mo.Network {
+func (e *labEnv) networksNamed(name string) []mo.Network {
 	var dc mo.Datacenter
 	if err := e.dc.Properties(e.ctx, e.dc.Reference(), []string{"network"}, &dc); err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
 	var out []mo.Network
 	for _, ref := range dc.Network {
@@ -77,7 +34,7 @@ func (e *netEnv) networksNamed(t *testing.T, name string) []mo.Network {
 		}
 		var n mo.Network
 		if err := e.c.PropertyCollector().RetrieveOne(e.ctx, ref, []string{"name", "host"}, &n); err != nil {
-			t.Fatal(err)
+			e.t.Fatal(err)
 		}
 		if n.Name == name {
 			out = append(out, n)
@@ -86,19 +43,19 @@ func (e *netEnv) networksNamed(t *testing.T, name string) []mo.Network {
 	return out
 }
 
-func (e *netEnv) hostProps(t *testing.T, h *object.HostSystem) mo.HostSystem {
+func (e *labEnv) hostProps(h *object.HostSystem) mo.HostSystem {
 	var hs mo.HostSystem
 	if err := h.Properties(e.ctx, h.Reference(), []string{"network", "name"}, &hs); err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
 	return hs
 }
 
-func (e *netEnv) hostPortGroups(t *testing.T, h *object.HostSystem) map[string]string {
+func (e *labEnv) hostPortGroups(h *object.HostSystem) map[string]string {
 	var ns mo.HostNetworkSystem
-	nsObj := e.networkSystem(t, h)
+	nsObj := e.networkSystem(h)
 	if err := nsObj.Properties(e.ctx, nsObj.Reference(), []string{"networkInfo"}, &ns); err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
 	out := map[string]string{}
 	for _, pg := range ns.NetworkInfo.Portgroup {
@@ -111,10 +68,10 @@ func (e *netEnv) hostPortGroups(t *testing.T, h *object.HostSystem) map[string]s
 }
 
 // hostConfigPortGroups is hostPortGroups from host.config.network.
-func (e *netEnv) hostConfigPortGroups(t *testing.T, h *object.HostSystem) map[string]string {
+func (e *labEnv) hostConfigPortGroups(h *object.HostSystem) map[string]string {
 	var hs mo.HostSystem
 	if err := h.Properties(e.ctx, h.Reference(), []string{"config.network"}, &hs); err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
 	out := map[string]string{}
 	for _, pg := range hs.Config.Network.Portgroup {
@@ -124,33 +81,6 @@ func (e *netEnv) hostConfigPortGroups(t *testing.T, h *object.HostSystem) map[st
 		out["switch:"+vs.Name] = strings.Join(vs.Portgroup, ",")
 	}
 	return out
-}
-
-// clone clones the template onto host with adapter dev; it returns the
-// clone (nil) or the task's error.
-func (e *netEnv) clone(t *testing.T, name string, host *object.HostSystem, dev types.BaseVirtualDevice) (*object.VirtualMachine, error) {
-	hostRef := host.Reference()
-	spec := types.VirtualMachineCloneSpec{
-		Location: types.VirtualMachineRelocateSpec{Pool: &e.pool, Host: &hostRef},
-		Config: &types.VirtualMachineConfigSpec{DeviceChange: []types.BaseVirtualDeviceConfigSpec{
-			&types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationAdd, Device: dev},
-		}},
-	}
-	task, err := e.tmpl.Clone(e.ctx, e.folders.VmFolder, name, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := task.WaitForResult(e.ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	vm := object.NewVirtualMachine(e.c.Client, info.Result.(types.ManagedObjectReference))
-	t.Cleanup(func() {
-		if task, err := vm.Destroy(e.ctx); err == nil {
-			_ = task.Wait(e.ctx)
-		}
-	})
-	return vm, nil
 }
 
 func netBacking(pg string) types.BaseVirtualDevice {
@@ -171,35 +101,13 @@ func vrdmaOn(uuid, pgKey string) types.BaseVirtualDevice {
 	}}}
 }
 
-func faultOf(err error) string {
-	if err == nil {
-		return ""
-	}
-	if soap.IsSoapFault(err) {
-		return strings.TrimPrefix(fmt.Sprintf("%T", soap.ToSoapFault(err).VimFault()), "*")
-	}
-	if te, ok := err.(interface{ Fault() types.BaseMethodFault }); ok && te.Fault() != nil {
-		return strings.TrimPrefix(fmt.Sprintf("%T", te.Fault()), "*")
-	}
-	return err.Error()
-}
-
-func hasRefValue(refs []types.ManagedObjectReference, ref types.ManagedObjectReference) bool {
-	for _, r := range refs {
-		if r == ref {
-			return true
-		}
-	}
-	return false
-}
-
 // Defects 1 and 2: the same standard port group on several hosts.
 func TestNetworkSamePortGroupOnManyHosts(t *testing.T) {
-	e := newNetEnv(t)
+	e := newLabEnv(t)
 	const sw, pg = "labnet-sw", "labnet-pg"
-	hosts := []*object.HostSystem{e.host(t, 1), e.host(t, 2), e.host(t, 3)}
+	hosts := []*object.HostSystem{e.host(1), e.host(2), e.host(3)}
 	for _, h := range hosts {
-		ns := e.networkSystem(t, h)
+		ns := e.networkSystem(h)
 		if err := ns.AddVirtualSwitch(e.ctx, sw, &types.HostVirtualSwitchSpec{NumPorts: 128}); err != nil {
 			t.Fatal(err)
 		}
@@ -207,26 +115,26 @@ func TestNetworkSamePortGroupOnManyHosts(t *testing.T) {
 			t.Fatalf("AddPortGroup on %s: %v", h.Reference().Value, err)
 		}
 	}
-	err := e.networkSystem(t, hosts[0]).AddPortGroup(e.ctx, types.HostPortGroupSpec{Name: pg, VswitchName: sw})
-	if faultOf(err) != "types.AlreadyExists" {
+	err := e.networkSystem(hosts[0]).AddPortGroup(e.ctx, types.HostPortGroupSpec{Name: pg, VswitchName: sw})
+	if faultName(err) != "AlreadyExists" {
 		t.Errorf("same port group twice on one host: %v", err)
 	}
-	nets := e.networksNamed(t, pg)
+	nets := e.networksNamed(pg)
 	if len(nets) != 1 || len(nets[0].Host) != 3 {
 		t.Fatalf("networks %+v", nets)
 	}
 	netRef := nets[0].Self
 	for i, h := range hosts {
-		if !hasRefValue(nets[0].Host, h.Reference()) || !hasRefValue(e.hostProps(t, h).Network, netRef) {
+		if !refsHas(nets[0].Host, h.Reference()) || !refsHas(e.hostProps(h).Network, netRef) {
 			t.Errorf("host %d and network not linked", i+1)
 		}
-		if pgs := e.hostPortGroups(t, h); pgs[pg] != sw || pgs["switch:"+sw] != pg {
+		if pgs := e.hostPortGroups(h); pgs[pg] != sw || pgs["switch:"+sw] != pg {
 			t.Errorf("host %d port groups %v", i+1, pgs)
 		}
-		if cfg := e.hostConfigPortGroups(t, h); cfg[pg] != sw || cfg["switch:"+sw] != "key-vim.host.PortGroup-"+pg {
+		if cfg := e.hostConfigPortGroups(h); cfg[pg] != sw || cfg["switch:"+sw] != "key-vim.host.PortGroup-"+pg {
 			t.Errorf("host %d config.network %v", i+1, cfg)
 		}
-		vm, err := e.clone(t, fmt.Sprintf("labnet-vm-%d", i+1), h, netBacking(pg))
+		vm, err := e.clone(fmt.Sprintf("labnet-vm-%d", i+1), h, addDevices(netBacking(pg)), false)
 		if err != nil {
 			t.Fatalf("clone onto host %d: %v", i+1, err)
 		}
@@ -234,57 +142,57 @@ func TestNetworkSamePortGroupOnManyHosts(t *testing.T) {
 		if err := vm.Properties(e.ctx, vm.Reference(), []string{"network", "runtime.host"}, &v); err != nil {
 			t.Fatal(err)
 		}
-		if !hasRefValue(v.Network, netRef) || *v.Runtime.Host != h.Reference() {
+		if !refsHas(v.Network, netRef) || *v.Runtime.Host != h.Reference() {
 			t.Errorf("clone %d: network %v host %v", i+1, v.Network, v.Runtime.Host)
 		}
 	}
 
 	// Removing it from one host leaves the network to the others.
-	if err := e.networkSystem(t, hosts[0]).RemovePortGroup(e.ctx, pg); err != nil {
+	if err := e.networkSystem(hosts[0]).RemovePortGroup(e.ctx, pg); err != nil {
 		t.Fatal(err)
 	}
-	nets = e.networksNamed(t, pg)
-	if len(nets) != 1 || len(nets[0].Host) != 2 || hasRefValue(nets[0].Host, hosts[0].Reference()) {
+	nets = e.networksNamed(pg)
+	if len(nets) != 1 || len(nets[0].Host) != 2 || refsHas(nets[0].Host, hosts[0].Reference()) {
 		t.Fatalf("after removing from host 1: %+v", nets)
 	}
-	if hasRefValue(e.hostProps(t, hosts[0]).Network, netRef) {
+	if refsHas(e.hostProps(hosts[0]).Network, netRef) {
 		t.Error("host 1 still lists the network")
 	}
-	if _, ok := e.hostPortGroups(t, hosts[0])[pg]; ok {
+	if _, ok := e.hostPortGroups(hosts[0])[pg]; ok {
 		t.Error("host 1 still has the port group")
 	}
-	if _, err := e.clone(t, "labnet-vm-again", hosts[1], netBacking(pg)); err != nil {
+	if _, err := e.clone("labnet-vm-again", hosts[1], addDevices(netBacking(pg)), false); err != nil {
 		t.Errorf("clone onto host 2 after removal from host 1: %v", err)
 	}
 
 	// RemoveVirtualSwitch takes its port groups along; the last one takes
 	// the network.
 	for _, h := range hosts {
-		if err := e.networkSystem(t, h).RemoveVirtualSwitch(e.ctx, sw); err != nil {
+		if err := e.networkSystem(h).RemoveVirtualSwitch(e.ctx, sw); err != nil {
 			t.Fatal(err)
 		}
-		if pgs := e.hostPortGroups(t, h); pgs[pg] != "" || pgs["switch:"+sw] != "" {
+		if pgs := e.hostPortGroups(h); pgs[pg] != "" || pgs["switch:"+sw] != "" {
 			t.Errorf("after RemoveVirtualSwitch: %v", pgs)
 		}
 	}
-	if nets := e.networksNamed(t, pg); len(nets) != 0 {
+	if nets := e.networksNamed(pg); len(nets) != 0 {
 		t.Errorf("network left: %+v", nets)
 	}
 	for _, h := range hosts {
-		if cfg := e.hostConfigPortGroups(t, h); cfg[pg] != "" || cfg["switch:"+sw] != "" || cfg[PortGroupName] != vSwitchName {
+		if cfg := e.hostConfigPortGroups(h); cfg[pg] != "" || cfg["switch:"+sw] != "" || cfg[PortGroupName] != vSwitchName {
 			t.Errorf("config.network after RemoveVirtualSwitch: %v", cfg)
 		}
-		if hasRefValue(e.hostProps(t, h).Network, netRef) {
+		if refsHas(e.hostProps(h).Network, netRef) {
 			t.Error("a host still lists the removed network")
 		}
 	}
 	// The lab's own port group is untouched.
-	if nets := e.networksNamed(t, PortGroupName); len(nets) != 1 || len(nets[0].Host) < NumNamedHosts {
+	if nets := e.networksNamed(PortGroupName); len(nets) != 1 || len(nets[0].Host) < NumNamedHosts {
 		t.Errorf("%s: %+v", PortGroupName, nets)
 	}
 }
 
-func (e *netEnv) createDVS(t *testing.T, name string, members ...*object.HostSystem) *object.DistributedVirtualSwitch {
+func (e *labEnv) createDVS(name string, members ...*object.HostSystem) *object.DistributedVirtualSwitch {
 	var specs []types.DistributedVirtualSwitchHostMemberConfigSpec
 	for _, h := range members {
 		specs = append(specs, types.DistributedVirtualSwitchHostMemberConfigSpec{
@@ -298,24 +206,24 @@ func (e *netEnv) createDVS(t *testing.T, name string, members ...*object.HostSys
 	spec := types.DVSCreateSpec{ConfigSpec: &types.VMwareDVSConfigSpec{DVSConfigSpec: types.DVSConfigSpec{Name: name, Host: specs}}}
 	task, err := e.folders.NetworkFolder.CreateDVS(e.ctx, spec)
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
 	info, err := task.WaitForResult(e.ctx, nil)
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
 	return object.NewDistributedVirtualSwitch(e.c.Client, info.Result.(types.ManagedObjectReference))
 }
 
-func (e *netEnv) dvsProps(t *testing.T, s *object.DistributedVirtualSwitch) mo.DistributedVirtualSwitch {
+func (e *labEnv) dvsProps(s *object.DistributedVirtualSwitch) mo.DistributedVirtualSwitch {
 	var m mo.DistributedVirtualSwitch
 	if err := s.Properties(e.ctx, s.Reference(), []string{"summary", "config", "portgroup", "uuid"}, &m); err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
 	return m
 }
 
-func memberNames(t *testing.T, e *netEnv, refs []types.ManagedObjectReference) []string {
+func memberNames(t *testing.T, e *labEnv, refs []types.ManagedObjectReference) []string {
 	var out []string
 	for _, r := range refs {
 		var h mo.HostSystem
@@ -328,7 +236,7 @@ func memberNames(t *testing.T, e *netEnv, refs []types.ManagedObjectReference) [
 	return out
 }
 
-func destroyDVS(t *testing.T, e *netEnv, s *object.DistributedVirtualSwitch) {
+func destroyDVS(t *testing.T, e *labEnv, s *object.DistributedVirtualSwitch) {
 	task, err := s.Destroy(e.ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -340,11 +248,11 @@ func destroyDVS(t *testing.T, e *netEnv, s *object.DistributedVirtualSwitch) {
 
 // Defect 3: members at creation and through ReconfigureDvs_Task.
 func TestNetworkDVSMembers(t *testing.T) {
-	e := newNetEnv(t)
-	h4, h5, h6 := e.host(t, 4), e.host(t, 5), e.host(t, 6)
-	s := e.createDVS(t, "labnet-dvs-members", h4, h5)
+	e := newLabEnv(t)
+	h4, h5, h6 := e.host(4), e.host(5), e.host(6)
+	s := e.createDVS("labnet-dvs-members", h4, h5)
 	defer destroyDVS(t, e, s)
-	m := e.dvsProps(t, s)
+	m := e.dvsProps(s)
 	if got := memberNames(t, e, m.Summary.HostMember); strings.Join(got, " ") != HostName(4)+" "+HostName(5) {
 		t.Fatalf("members %v", got)
 	}
@@ -360,7 +268,7 @@ func TestNetworkDVSMembers(t *testing.T) {
 		t.Fatalf("port groups %v uplink %v", m.Portgroup, cfg.UplinkPortgroup)
 	}
 	uplink := m.Portgroup[0]
-	if !hasRefValue(e.hostProps(t, h4).Network, uplink) || hasRefValue(e.hostProps(t, h6).Network, uplink) {
+	if !refsHas(e.hostProps(h4).Network, uplink) || refsHas(e.hostProps(h6).Network, uplink) {
 		t.Error("uplink port group not on exactly the members")
 	}
 
@@ -376,21 +284,21 @@ func TestNetworkDVSMembers(t *testing.T) {
 	if err := task.Wait(e.ctx); err != nil {
 		t.Fatal(err)
 	}
-	m = e.dvsProps(t, s)
+	m = e.dvsProps(s)
 	if got := memberNames(t, e, m.Summary.HostMember); strings.Join(got, " ") != HostName(4)+" "+HostName(6) {
 		t.Errorf("members after reconfigure %v", got)
 	}
 	if n := len(m.Config.GetDVSConfigInfo().Host); n != 2 {
 		t.Errorf("config.host has %d entries", n)
 	}
-	if hasRefValue(e.hostProps(t, h5).Network, uplink) || !hasRefValue(e.hostProps(t, h6).Network, uplink) {
+	if refsHas(e.hostProps(h5).Network, uplink) || !refsHas(e.hostProps(h6).Network, uplink) {
 		t.Error("uplink port group not moved from host 5 to host 6")
 	}
 	// Adding a member twice is refused.
 	task, _ = s.Reconfigure(e.ctx, &types.VMwareDVSConfigSpec{DVSConfigSpec: types.DVSConfigSpec{Host: []types.DistributedVirtualSwitchHostMemberConfigSpec{
 		{Operation: "add", Host: h4.Reference()},
 	}}})
-	if err := task.Wait(e.ctx); faultOf(err) != "types.AlreadyExists" {
+	if err := task.Wait(e.ctx); faultName(err) != "AlreadyExists" {
 		t.Errorf("adding a member twice: %v", err)
 	}
 }
@@ -398,9 +306,9 @@ func TestNetworkDVSMembers(t *testing.T) {
 // Defects 4 and 5: a DVS port needs only the VM's host as a member;
 // destroying the switch removes its port groups everywhere.
 func TestNetworkDVSPortAndDestroy(t *testing.T) {
-	e := newNetEnv(t)
-	h1, h2, h7 := e.host(t, 1), e.host(t, 2), e.host(t, 7)
-	s := e.createDVS(t, "labnet-dvs-port", h7)
+	e := newLabEnv(t)
+	h1, h2, h7 := e.host(1), e.host(2), e.host(7)
+	s := e.createDVS("labnet-dvs-port", h7)
 	task, err := s.AddPortgroup(e.ctx, []types.DVPortgroupConfigSpec{{Name: "labnet-dvs-port-pg", Type: "earlyBinding", NumPorts: 8}})
 	if err != nil {
 		t.Fatal(err)
@@ -408,7 +316,7 @@ func TestNetworkDVSPortAndDestroy(t *testing.T) {
 	if err := task.Wait(e.ctx); err != nil {
 		t.Fatal(err)
 	}
-	m := e.dvsProps(t, s)
+	m := e.dvsProps(s)
 	var pgRef types.ManagedObjectReference
 	for _, r := range m.Portgroup {
 		var pg mo.DistributedVirtualPortgroup
@@ -424,7 +332,7 @@ func TestNetworkDVSPortAndDestroy(t *testing.T) {
 	}
 
 	// Onto the member host (the template is on host 1, not a member).
-	vm, err := e.clone(t, "labnet-rdma-1", h7, vrdmaOn(m.Uuid, pgRef.Value))
+	vm, err := e.clone("labnet-rdma-1", h7, addDevices(vrdmaOn(m.Uuid, pgRef.Value)), false)
 	if err != nil {
 		t.Fatalf("clone onto the member host: %v", err)
 	}
@@ -438,7 +346,7 @@ func TestNetworkDVSPortAndDestroy(t *testing.T) {
 			rdma++
 		}
 	}
-	if rdma != 1 || !hasRefValue(v.Network, pgRef) {
+	if rdma != 1 || !refsHas(v.Network, pgRef) {
 		t.Errorf("clone: %d vrdma adapters, networks %v", rdma, v.Network)
 	}
 	// Reconfigure on the member host: another adapter.
@@ -452,17 +360,17 @@ func TestNetworkDVSPortAndDestroy(t *testing.T) {
 		t.Errorf("reconfigure on the member host: %v", err)
 	}
 	// Onto a host that is not a member: refused.
-	if _, err := e.clone(t, "labnet-rdma-2", h2, vrdmaOn(m.Uuid, pgRef.Value)); faultOf(err) != "types.InvalidArgument" ||
+	if _, err := e.clone("labnet-rdma-2", h2, addDevices(vrdmaOn(m.Uuid, pgRef.Value)), false); faultName(err) != "InvalidArgument" ||
 		!strings.Contains(err.Error(), "not a member") {
 		t.Errorf("clone onto a non-member: %v", err)
 	}
 	// The member list is as it was.
-	if got := memberNames(t, e, e.dvsProps(t, s).Summary.HostMember); len(got) != 1 || got[0] != HostName(7) {
+	if got := memberNames(t, e, e.dvsProps(s).Summary.HostMember); len(got) != 1 || got[0] != HostName(7) {
 		t.Errorf("members %v", got)
 	}
 
 	// In use: the switch and the port group cannot be destroyed.
-	if task, _ := s.Destroy(e.ctx); faultOf(task.Wait(e.ctx)) != "types.ResourceInUse" {
+	if task, _ := s.Destroy(e.ctx); faultName(task.Wait(e.ctx)) != "ResourceInUse" {
 		t.Error("destroying a switch in use")
 	}
 	if task, err := vm.Destroy(e.ctx); err != nil || task.Wait(e.ctx) != nil {
@@ -475,20 +383,20 @@ func TestNetworkDVSPortAndDestroy(t *testing.T) {
 	if err := task.Wait(e.ctx); err != nil {
 		t.Fatal(err)
 	}
-	if hasRefValue(e.hostProps(t, h7).Network, pgRef) {
+	if refsHas(e.hostProps(h7).Network, pgRef) {
 		t.Error("destroyed port group still on host 7")
 	}
-	if m := e.dvsProps(t, s); hasRefValue(m.Portgroup, pgRef) || len(m.Portgroup) != 1 {
+	if m := e.dvsProps(s); refsHas(m.Portgroup, pgRef) || len(m.Portgroup) != 1 {
 		t.Errorf("switch port groups %v", m.Portgroup)
 	}
-	uplink := e.dvsProps(t, s).Portgroup[0]
+	uplink := e.dvsProps(s).Portgroup[0]
 	destroyDVS(t, e, s)
 	if testLabGet(uplink) || testLabGet(s.Reference()) {
 		t.Error("switch or uplink port group still registered")
 	}
 	var dc mo.Datacenter
 	_ = e.dc.Properties(e.ctx, e.dc.Reference(), []string{"network"}, &dc)
-	if hasRefValue(dc.Network, uplink) || hasRefValue(dc.Network, s.Reference()) || hasRefValue(e.hostProps(t, h7).Network, uplink) {
+	if refsHas(dc.Network, uplink) || refsHas(dc.Network, s.Reference()) || refsHas(e.hostProps(h7).Network, uplink) {
 		t.Error("uplink port group or switch still listed")
 	}
 
@@ -517,16 +425,16 @@ func testLabGet(ref types.ManagedObjectReference) bool {
 
 // The toolkit adds a switch and port group on several hosts at once.
 func TestNetworkPortGroupConcurrently(t *testing.T) {
-	e := newNetEnv(t)
+	e := newLabEnv(t)
 	const sw, pg = "labnet-csw", "labnet-cpg"
 	var hosts []*object.HostSystem
 	for i := 1; i <= NumNamedHosts; i++ {
-		hosts = append(hosts, e.host(t, i))
+		hosts = append(hosts, e.host(i))
 	}
 	run := func(f func(ns *object.HostNetworkSystem) error) {
 		errs := make(chan error, len(hosts))
 		for _, h := range hosts {
-			ns := e.networkSystem(t, h)
+			ns := e.networkSystem(h)
 			go func() { errs <- f(ns) }()
 		}
 		for range hosts {
@@ -541,11 +449,11 @@ func TestNetworkPortGroupConcurrently(t *testing.T) {
 		}
 		return ns.AddPortGroup(e.ctx, types.HostPortGroupSpec{Name: pg, VswitchName: sw})
 	})
-	if nets := e.networksNamed(t, pg); len(nets) != 1 || len(nets[0].Host) != len(hosts) {
+	if nets := e.networksNamed(pg); len(nets) != 1 || len(nets[0].Host) != len(hosts) {
 		t.Errorf("networks %+v", nets)
 	}
 	run(func(ns *object.HostNetworkSystem) error { return ns.RemoveVirtualSwitch(e.ctx, sw) })
-	if nets := e.networksNamed(t, pg); len(nets) != 0 {
+	if nets := e.networksNamed(pg); len(nets) != 0 {
 		t.Errorf("networks left %+v", nets)
 	}
 }

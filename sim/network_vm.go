@@ -17,10 +17,8 @@ package main
 // adapters of spec.config / spec.location device changes and those the
 // clone copies from its source.
 //
-// VM methods are routed to the VM's hook by hooks.go (vmHook). The lab
-// registers a netVMHook under the same reference instead: it embeds the
-// vmHook (so every other overridden method is the vmHook's) and wraps
-// CloneVM_Task and ReconfigVM_Task.
+// The VM's hook (vmHook, hooks.go) runs its CloneVM_Task and
+// ReconfigVM_Task through cloneWithDVSPorts and reconfigWithDVSPorts.
 
 import (
 	"sort"
@@ -30,32 +28,6 @@ import (
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 )
-
-var vmNetMethods = map[string]bool{
-	"CloneVM_Task":    true,
-	"ReconfigVM_Task": true,
-}
-
-type netVMHook struct {
-	*vmHook
-}
-
-// wrapVMHook makes sure VM vmID's hook object is a netVMHook.
-func (l *Lab) wrapVMHook(vmID string) {
-	if _, ok := simulator.Map.Get(vmRef(vmID)).(*simulator.VirtualMachine); !ok {
-		return
-	}
-	ref := types.ManagedObjectReference{Type: hookType, Value: vmID}
-	switch h := simulator.Map.Get(ref).(type) {
-	case *netVMHook:
-	case *vmHook:
-		simulator.Map.Put(&netVMHook{vmHook: h})
-	case nil:
-		inner := &vmHook{lab: l}
-		inner.Self = ref
-		simulator.Map.Put(&netVMHook{vmHook: inner})
-	}
-}
 
 // dvsByUUID finds the distributed switch with uuid.
 func dvsByUUID(uuid string) *simulator.DistributedVirtualSwitch {
@@ -139,28 +111,22 @@ func withAllHostsMembers(switches []*simulator.DistributedVirtualSwitch, f func(
 	})
 }
 
-// ReconfigVMTask: DVS ports need the VM's host to be a member.
-func (h *netVMHook) ReconfigVMTask(ctx *simulator.Context, req *types.ReconfigVM_Task) soap.HasFault {
-	vm := h.vm()
-	if vm == nil {
-		return h.vmHook.ReconfigVMTask(ctx, req)
-	}
+// reconfigWithDVSPorts runs reconfig (the rules and the stock method) on
+// vm if the VM's host is a member of the switches of its new DVS ports.
+func reconfigWithDVSPorts(vm *simulator.VirtualMachine, req *types.ReconfigVM_Task, reconfig func() soap.HasFault) soap.HasFault {
 	switches, fault, msg := dvsSwitchesFor(vm.Runtime.Host, changedDevices(req.Spec.DeviceChange))
 	if fault != nil {
 		return &methods.ReconfigVM_TaskBody{Res: &types.ReconfigVM_TaskResponse{
 			Returnval: failedNetTask(vm, "reconfigVm", fault, "VM "+vm.Name+": "+msg)}}
 	}
 	var res soap.HasFault
-	withAllHostsMembers(switches, func() { res = h.vmHook.ReconfigVMTask(ctx, req) })
+	withAllHostsMembers(switches, func() { res = reconfig() })
 	return res
 }
 
-// CloneVMTask: DVS ports need the clone's host to be a member.
-func (h *netVMHook) CloneVMTask(ctx *simulator.Context, req *types.CloneVM_Task) soap.HasFault {
-	vm := h.vm()
-	if vm == nil {
-		return h.vmHook.CloneVMTask(ctx, req)
-	}
+// cloneWithDVSPorts runs clone (the rules and the stock method) of vm if
+// the clone's host is a member of the switches of its DVS ports.
+func cloneWithDVSPorts(vm *simulator.VirtualMachine, req *types.CloneVM_Task, clone func() soap.HasFault) soap.HasFault {
 	host := vm.Runtime.Host
 	if req.Spec.Location.Host != nil {
 		host = req.Spec.Location.Host
@@ -179,6 +145,6 @@ func (h *netVMHook) CloneVMTask(ctx *simulator.Context, req *types.CloneVM_Task)
 			Returnval: failedNetTask(vm, "cloneVm", fault, "clone "+req.Name+" of "+vm.Name+": "+msg)}}
 	}
 	var res soap.HasFault
-	withAllHostsMembers(switches, func() { res = h.vmHook.CloneVMTask(ctx, req) })
+	withAllHostsMembers(switches, func() { res = clone() })
 	return res
 }

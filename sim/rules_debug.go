@@ -10,9 +10,7 @@ package main
 // property updates, so PropertyCollector clients (WaitForUpdatesEx too) see
 // the change, and QueryConfigTarget and the rules (rules.go) follow it.
 //
-// server.go routes paths it does not handle itself to the simulator's mux;
-// these handlers are put on that mux when the server answers its first SOAP
-// call (routeCall in hooks.go), which every client makes on connecting.
+// serve (server.go) registers them with the lab's other /debug endpoints.
 
 import (
 	"encoding/json"
@@ -20,32 +18,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/types"
 )
-
-var ruleEndpoints struct {
-	sync.Mutex
-	mux *http.ServeMux // the mux they are registered on
-}
-
-// registerRuleEndpoints puts /debug/sriov and /debug/passthru on the lab's
-// HTTP mux (once per mux).
-func (l *Lab) registerRuleEndpoints() {
-	if l.srv == nil || l.srv.inner == nil {
-		return
-	}
-	ruleEndpoints.Lock()
-	defer ruleEndpoints.Unlock()
-	if ruleEndpoints.mux == l.srv.inner {
-		return
-	}
-	ruleEndpoints.mux = l.srv.inner
-	l.srv.inner.HandleFunc("/debug/sriov", l.serveDebugSriov)
-	l.srv.inner.HandleFunc("/debug/passthru", l.serveDebugPassthru)
-}
 
 type debugSwitchReport struct {
 	Host    string `json:"host"`

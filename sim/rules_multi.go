@@ -3,9 +3,8 @@ package main
 // Datacenter.PowerOnMultiVM_Task through the power-on rules.
 //
 // The stock implementation calls each VM's PowerOnVMTask directly, so it
-// would bypass the rules. routeCall (hooks.go) sends the call here instead,
-// the same way it sends VirtualMachine methods to vmHook: _this is retyped
-// to LabDatacenter and a dcHook registered under that reference receives it.
+// would bypass the rules; the lab routes the method (routes.go) to a
+// dcHook instead.
 //
 // Each VM is powered on through Lab.powerOn (rules checked under
 // l.rulesMu, VM locked). As vCenter does, the multi task itself succeeds and
@@ -16,48 +15,19 @@ package main
 import (
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/methods"
-	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 )
 
-const dcHookType = "LabDatacenter"
-
-// routeDatacenterCall returns body with _this pointing to the datacenter's
-// hook when the call is PowerOnMultiVM_Task on a Datacenter; else body.
-func (l *Lab) routeDatacenterCall(c soapCall, body []byte) []byte {
-	if c.thisType != "Datacenter" || c.method != "PowerOnMultiVM_Task" {
-		return body
-	}
-	dcRef := types.ManagedObjectReference{Type: "Datacenter", Value: c.thisVal}
-	if _, ok := simulator.Map.Get(dcRef).(*simulator.Datacenter); !ok {
-		return body // the simulator reports ManagedObjectNotFound
-	}
-	ref := types.ManagedObjectReference{Type: dcHookType, Value: c.thisVal}
-	if simulator.Map.Get(ref) == nil {
-		h := &dcHook{lab: l}
-		h.Self = ref
-		simulator.Map.Put(h)
-	}
-	return rewriteThisType(body, "Datacenter", dcHookType) // network_route.go
-}
-
-// dcHook receives the overridden methods of one Datacenter.
-type dcHook struct {
-	mo.ExtensibleManagedObject
-	lab *Lab
-}
-
-// Lock and Unlock: the hook locks each VM itself.
-func (*dcHook) Lock()   {}
-func (*dcHook) Unlock() {}
+// dcHook receives the routed methods of one Datacenter. It locks each VM
+// itself.
+type dcHook struct{ labHook }
 
 // PowerOnMultiVMTask powers on each VM through the rules.
 func (h *dcHook) PowerOnMultiVMTask(ctx *simulator.Context, req *types.PowerOnMultiVM_Task) soap.HasFault {
-	dcRef := types.ManagedObjectReference{Type: "Datacenter", Value: h.Self.Value}
-	dc, ok := simulator.Map.Get(dcRef).(*simulator.Datacenter)
+	dc, ok := h.target(ctx).(*simulator.Datacenter)
 	if !ok {
-		return &methods.PowerOnMultiVM_TaskBody{Fault_: notFound(dcRef)}
+		return &methods.PowerOnMultiVM_TaskBody{Fault_: notFound(h.real)}
 	}
 	l := h.lab
 	task := simulator.CreateTask(dc, "powerOnMultiVM", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {

@@ -1,157 +1,15 @@
 package main
 
 import (
-	"context"
-	"crypto/tls"
 	"fmt"
-	"io/ioutil"
-	"net/http"
 	"strings"
 	"testing"
 
-	"github.com/vmware/govmomi"
-	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
-	"github.com/vmware/govmomi/task"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 )
-
-// ruleEnv is a logged-in client with the objects the rule tests use.
-type ruleEnv struct {
-	t      *testing.T
-	ctx    context.Context
-	c      *govmomi.Client
-	f      *find.Finder
-	dc     *object.Datacenter
-	folder *object.Folder
-	pool   types.ManagedObjectReference
-	tmpl   *object.VirtualMachine
-	made   []*object.VirtualMachine
-}
-
-func newRuleEnv(t *testing.T) *ruleEnv {
-	ctx := context.Background()
-	c := login(t)
-	f := find.NewFinder(c.Client, true)
-	dc, err := f.DefaultDatacenter(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.SetDatacenter(dc)
-	folders, _ := dc.Folders(ctx)
-	cluster, _ := f.ClusterComputeResource(ctx, GPUClusterName)
-	pool, _ := cluster.ResourcePool(ctx)
-	tmpl, err := f.VirtualMachine(ctx, TemplateName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &ruleEnv{t: t, ctx: ctx, c: c, f: f, dc: dc, folder: folders.VmFolder, pool: pool.Reference(), tmpl: tmpl}
-	t.Cleanup(e.cleanup)
-	return e
-}
-
-func (e *ruleEnv) cleanup() {
-	for _, vm := range e.made {
-		if tk, err := vm.PowerOff(e.ctx); err == nil {
-			_ = tk.Wait(e.ctx) // fails when already off
-		}
-		if tk, err := vm.Destroy(e.ctx); err == nil {
-			if err := tk.Wait(e.ctx); err != nil {
-				e.t.Errorf("destroy %s: %v", vm.Reference(), err)
-			}
-		}
-	}
-	e.c.Logout(e.ctx)
-}
-
-func (e *ruleEnv) host(i int) *object.HostSystem {
-	h, err := e.f.HostSystem(e.ctx, HostName(i))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return h
-}
-
-func (e *ruleEnv) hostUUID(h *object.HostSystem) string {
-	var m mo.HostSystem
-	if err := h.Properties(e.ctx, h.Reference(), []string{"hardware.systemInfo"}, &m); err != nil {
-		e.t.Fatal(err)
-	}
-	return m.Hardware.SystemInfo.Uuid
-}
-
-// clone makes a VM from the template on host with cfg; the clone task's
-// error is returned (the VM is cleaned up either way when it was made).
-func (e *ruleEnv) clone(name string, h *object.HostSystem, cfg *types.VirtualMachineConfigSpec, powerOn bool) (*object.VirtualMachine, error) {
-	hostRef := h.Reference()
-	spec := types.VirtualMachineCloneSpec{
-		Location: types.VirtualMachineRelocateSpec{Pool: &e.pool, Host: &hostRef},
-		Config:   cfg,
-		PowerOn:  powerOn,
-	}
-	tk, err := e.tmpl.Clone(e.ctx, e.folder, name, spec)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	info, err := tk.WaitForResult(e.ctx, nil)
-	if vm, ferr := e.f.VirtualMachine(e.ctx, name); ferr == nil {
-		e.made = append(e.made, vm)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return object.NewVirtualMachine(e.c.Client, info.Result.(types.ManagedObjectReference)), nil
-}
-
-func (e *ruleEnv) mustClone(name string, h *object.HostSystem, cfg *types.VirtualMachineConfigSpec) *object.VirtualMachine {
-	vm, err := e.clone(name, h, cfg, false)
-	if err != nil {
-		e.t.Fatalf("clone %s: %v", name, err)
-	}
-	return vm
-}
-
-func (e *ruleEnv) powerOn(vm *object.VirtualMachine) error {
-	tk, err := vm.PowerOn(e.ctx)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	_, err = tk.WaitForResult(e.ctx, nil)
-	return err
-}
-
-func (e *ruleEnv) powerOff(vm *object.VirtualMachine) {
-	tk, err := vm.PowerOff(e.ctx)
-	if err == nil {
-		err = tk.Wait(e.ctx)
-	}
-	if err != nil {
-		e.t.Fatal(err)
-	}
-}
-
-func (e *ruleEnv) reconfigure(vm *object.VirtualMachine, spec types.VirtualMachineConfigSpec) error {
-	tk, err := vm.Reconfigure(e.ctx, spec)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	_, err = tk.WaitForResult(e.ctx, nil)
-	return err
-}
-
-func (e *ruleEnv) debug(path string) (int, string) {
-	conf := readConf(e.t)
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: caPool(e.t, conf["ca_file"])}}}
-	resp, err := hc.Post("https://"+conf["server"]+":"+conf["port"]+path, "text/plain", nil)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := ioutil.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
-}
 
 func gpuDevice(id, systemId string) types.BaseVirtualDeviceConfigSpec {
 	return &types.VirtualDeviceConfigSpec{
@@ -194,26 +52,8 @@ func reserved(devs ...types.BaseVirtualDeviceConfigSpec) *types.VirtualMachineCo
 	return &types.VirtualMachineConfigSpec{MemoryMB: 1024, MemoryReservationLockedToMax: types.NewBool(true), DeviceChange: devs}
 }
 
-// expectFault checks that err is a task fault of type F whose message has
-// every one of want.
-func expectFault(t *testing.T, err error, kind types.BaseMethodFault, want ...string) {
-	t.Helper()
-	te, ok := err.(task.Error)
-	if !ok {
-		t.Fatalf("want a %T task error, got %v", kind, err)
-	}
-	if got, want := fmt.Sprintf("%T", te.Fault()), fmt.Sprintf("%T", kind); got != want {
-		t.Errorf("fault %s, want %s (%s)", got, want, te.LocalizedMessage)
-	}
-	for _, w := range want {
-		if !strings.Contains(te.LocalizedMessage, w) {
-			t.Errorf("message %q lacks %q", te.LocalizedMessage, w)
-		}
-	}
-}
-
 func TestRulePassthroughNeedsFullMemoryReservation(t *testing.T) {
-	e := newRuleEnv(t)
+	e := newLabEnv(t)
 	h := e.host(2)
 	uuid := e.hostUUID(h)
 	vm := e.mustClone("rule-mem", h, &types.VirtualMachineConfigSpec{DeviceChange: []types.BaseVirtualDeviceConfigSpec{gpuDevice(GPUIds[0], uuid)}})
@@ -256,7 +96,7 @@ func TestRulePassthroughNeedsFullMemoryReservation(t *testing.T) {
 }
 
 func TestRulePassthroughDeviceOneVMAtATime(t *testing.T) {
-	e := newRuleEnv(t)
+	e := newLabEnv(t)
 	h3, h5 := e.host(3), e.host(5)
 	u3, u5 := e.hostUUID(h3), e.hostUUID(h5)
 	a := e.mustClone("rule-gpu-a", h3, reserved(gpuDevice(GPUIds[0], u3)))
@@ -313,7 +153,7 @@ func TestRulePassthroughDeviceOneVMAtATime(t *testing.T) {
 }
 
 func TestRuleVGPUProfileMustBeOffered(t *testing.T) {
-	e := newRuleEnv(t)
+	e := newLabEnv(t)
 	h := e.host(2)
 	vm := e.mustClone("rule-vgpu", h, nil)
 	expectFault(t, e.reconfigure(vm, types.VirtualMachineConfigSpec{DeviceChange: []types.BaseVirtualDeviceConfigSpec{vgpuDevice("grid_a100-8c")}}),
@@ -329,7 +169,7 @@ func TestRuleVGPUProfileMustBeOffered(t *testing.T) {
 }
 
 func TestRuleSriov(t *testing.T) {
-	e := newRuleEnv(t)
+	e := newLabEnv(t)
 	h := e.host(6)
 	uuid := e.hostUUID(h)
 
@@ -397,7 +237,7 @@ func TestRuleSriov(t *testing.T) {
 }
 
 func TestRulePowerOnMultiVM(t *testing.T) {
-	e := newRuleEnv(t)
+	e := newLabEnv(t)
 	h := e.host(7)
 	uuid := e.hostUUID(h)
 	a := e.mustClone("rule-multi-a", h, reserved(gpuDevice(GPUIds[0], uuid)))
@@ -438,7 +278,7 @@ func TestRulePowerOnMultiVM(t *testing.T) {
 
 // A clone with powerOn is checked at power-on as well.
 func TestRuleCloneWithPowerOn(t *testing.T) {
-	e := newRuleEnv(t)
+	e := newLabEnv(t)
 	h := e.host(8)
 	uuid := e.hostUUID(h)
 	_, err := e.clone("rule-clone-on", h, &types.VirtualMachineConfigSpec{DeviceChange: []types.BaseVirtualDeviceConfigSpec{gpuDevice(GPUIds[0], uuid)}}, true)

@@ -1,8 +1,8 @@
 package main
 
 // HTTP side of the lab: TLS certificate, the listener, SOAP call counting,
-// per-call latency, /debug/calls, and routing of overridden SOAP methods to
-// the lab's own handlers (see hooks.go).
+// per-call latency, the /debug endpoints, and routing of the SOAP methods
+// the lab implements itself (routes.go).
 
 import (
 	"bytes"
@@ -84,6 +84,12 @@ func (l *Lab) serve() error {
 	inner.HandleFunc("/guestFile", l.serveGuestFile) // guest_ops.go
 	inner.HandleFunc("/nfc/", simulator.ServeNFC)
 	inner.HandleFunc("/about", svc.About)
+	l.installHookRegistry(svc) // routes.go: hookPath
+
+	// The lab's own endpoints (README "Extra endpoints"): no SOAP, no login.
+	inner.HandleFunc("/debug/calls", l.serveCalls)
+	inner.HandleFunc("/debug/sriov", l.serveDebugSriov)       // rules_debug.go
+	inner.HandleFunc("/debug/passthru", l.serveDebugPassthru) // rules_debug.go
 
 	sm := simulator.Map.SessionManager()
 	sm.ServiceHostName = hostPort
@@ -115,11 +121,10 @@ func (s *labServer) close() {
 }
 
 func (l *Lab) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	switch {
-	case r.URL.Path == "/debug/calls":
-		l.serveCalls(w, r)
+	if refuseHookPath(w, r) {
 		return
-	case r.URL.Path == simulator.Map.Path && r.Method == http.MethodPost:
+	}
+	if r.URL.Path == simulator.Map.Path && r.Method == http.MethodPost {
 		body, err := ioutil.ReadAll(r.Body)
 		_ = r.Body.Close()
 		if err != nil {
@@ -131,7 +136,10 @@ func (l *Lab) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		if l.opts.LatencyMs > 0 {
 			time.Sleep(time.Duration(l.opts.LatencyMs) * time.Millisecond)
 		}
-		body = l.routeCall(call, l.routeNetworkCall(call, body)) // network_route.go
+		body, path := l.route(call, body) // routes.go
+		if path != "" {
+			r.URL.Path, r.URL.RawPath = path, ""
+		}
 		r.Body = ioutil.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
 		l.serveSOAP(w, r, call)

@@ -2,109 +2,21 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"io/ioutil"
 	"net/http"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/vmware/govmomi"
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"
-	"github.com/vmware/govmomi/session"
-	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
-	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 )
-
-// One lab for the whole test binary (the simulator's inventory is global).
-var (
-	testLab  *Lab
-	testConf string
-)
-
-func TestMain(m *testing.M) {
-	dir, err := ioutil.TempDir("", "vhpc-sim-test-")
-	if err != nil {
-		panic(err)
-	}
-	testConf = filepath.Join(dir, "vCenter.conf")
-	testLab, err = StartLab(Options{Listen: "127.0.0.1:0", ExtraVMs: 5, ExtraHosts: 1, BootDelay: 50 * time.Millisecond})
-	if err != nil {
-		panic(err)
-	}
-	if err := testLab.WriteConf(testConf); err != nil {
-		panic(err)
-	}
-	code := m.Run()
-	testLab.Close()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-func readConf(t *testing.T) map[string]string {
-	data, err := ioutil.ReadFile(testConf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf := map[string]string{}
-	for _, line := range strings.Split(string(data), "\n") {
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		kv := strings.SplitN(line, ": ", 2)
-		if len(kv) != 2 {
-			t.Fatalf("bad conf line %q", line)
-		}
-		conf[kv[0]] = strings.Trim(kv[1], `"`)
-	}
-	return conf
-}
-
-func caPool(t *testing.T, file string) *x509.CertPool {
-	pem, err := ioutil.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		t.Fatal("no certificate in CA file")
-	}
-	return pool
-}
-
-func connect(t *testing.T, user, pass string) (*govmomi.Client, error) {
-	conf := readConf(t)
-	u := &url.URL{Scheme: "https", Host: conf["server"] + ":" + conf["port"], Path: "/sdk"}
-	sc := soap.NewClient(u, false)
-	if err := sc.SetRootCAs(conf["ca_file"]); err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	vc, err := vim25.NewClient(ctx, sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &govmomi.Client{Client: vc, SessionManager: session.NewManager(vc)}
-	return c, c.Login(ctx, url.UserPassword(user, pass))
-}
-
-func login(t *testing.T) *govmomi.Client {
-	c, err := connect(t, LabUser, LabPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
 
 func TestConfAndCredentials(t *testing.T) {
 	conf := readConf(t)
@@ -206,16 +118,9 @@ func TestInventory(t *testing.T) {
 }
 
 func TestHostHardwareAndConfigTarget(t *testing.T) {
-	ctx := context.Background()
-	c := login(t)
-	defer c.Logout(ctx)
-	f := find.NewFinder(c.Client, true)
-	dc, _ := f.DefaultDatacenter(ctx)
-	f.SetDatacenter(dc)
-	host, err := f.HostSystem(ctx, HostName(NumNamedHosts+1)) // an extra host has the same hardware
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := newLabEnv(t)
+	ctx, c := e.ctx, e.c
+	host := e.host(NumNamedHosts + 1) // an extra host has the same hardware
 	var h mo.HostSystem
 	if err := host.Properties(ctx, host.Reference(), []string{"hardware", "config"}, &h); err != nil {
 		t.Fatal(err)
@@ -245,9 +150,8 @@ func TestHostHardwareAndConfigTarget(t *testing.T) {
 		t.Errorf("vgpu types %v", h.Config.SharedPassthruGpuTypes)
 	}
 
-	tmpl, _ := f.VirtualMachine(ctx, TemplateName)
 	var vm mo.VirtualMachine
-	if err := tmpl.Properties(ctx, tmpl.Reference(), []string{"environmentBrowser"}, &vm); err != nil {
+	if err := e.tmpl.Properties(ctx, e.tmpl.Reference(), []string{"environmentBrowser"}, &vm); err != nil {
 		t.Fatal(err)
 	}
 	ref := host.Reference()
@@ -279,18 +183,9 @@ func TestHostHardwareAndConfigTarget(t *testing.T) {
 }
 
 func TestCloneCustomizeBoot(t *testing.T) {
-	ctx := context.Background()
-	c := login(t)
-	defer c.Logout(ctx)
-	f := find.NewFinder(c.Client, true)
-	dc, _ := f.DefaultDatacenter(ctx)
-	f.SetDatacenter(dc)
-	folders, _ := dc.Folders(ctx)
-	cluster, _ := f.ClusterComputeResource(ctx, GPUClusterName)
-	pool, _ := cluster.ResourcePool(ctx)
-	host, _ := f.HostSystem(ctx, HostName(4))
-	tmpl, _ := f.VirtualMachine(ctx, TemplateName)
-	poolRef, hostRef := pool.Reference(), host.Reference()
+	e := newLabEnv(t)
+	ctx, c := e.ctx, e.c
+	poolRef, hostRef := e.pool, e.host(4).Reference()
 
 	spec := types.VirtualMachineCloneSpec{
 		Location: types.VirtualMachineRelocateSpec{Pool: &poolRef, Host: &hostRef},
@@ -303,7 +198,7 @@ func TestCloneCustomizeBoot(t *testing.T) {
 		},
 		PowerOn: true,
 	}
-	task, err := tmpl.Clone(ctx, folders.VmFolder, "gpu-node-1", spec)
+	task, err := e.tmpl.Clone(ctx, e.folders.VmFolder, "gpu-node-1", spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,6 +207,7 @@ func TestCloneCustomizeBoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	vm := object.NewVirtualMachine(c.Client, info.Result.(types.ManagedObjectReference))
+	e.made = append(e.made, vm)
 	var m mo.VirtualMachine
 	if err := vm.Properties(ctx, vm.Reference(), []string{"config", "runtime", "guest", "environmentBrowser"}, &m); err != nil {
 		t.Fatal(err)
@@ -381,9 +277,8 @@ func TestCloneCustomizeBoot(t *testing.T) {
 }
 
 func TestDebugCalls(t *testing.T) {
-	conf := readConf(t)
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: caPool(t, conf["ca_file"])}}}
-	base := "https://" + conf["server"] + ":" + conf["port"] + "/debug/calls"
+	hc := labHTTP(t)
+	base := labURL(t, "/debug/calls")
 	get := func(q string) callsReport {
 		resp, err := hc.Get(base + q)
 		if err != nil {

@@ -1,14 +1,7 @@
 package main
 
-// Routing of the networking methods the lab implements itself, and the
-// inventory helpers they share (network_host.go, network_dvs.go,
-// network_vm.go).
-//
-// As hooks.go does for VirtualMachine, the HTTP layer rewrites the _this
-// type of an overridden method to a lab type (e.g. HostNetworkSystem ->
-// LabHostNetworkSystem); a hook object registered under {lab type, same
-// value} receives the call with the simulator's session handling and fault
-// and response encoding, and works on the real object.
+// The inventory helpers the lab's networking methods (routes.go) share:
+// network_host.go, network_dvs.go, network_vm.go.
 //
 // All of the lab's network changes (port groups, switch members, switch and
 // port group removal) hold netMu: they update lists shared between objects
@@ -16,7 +9,6 @@ package main
 // interleave.
 
 import (
-	"regexp"
 	"sync"
 
 	"github.com/vmware/govmomi/simulator"
@@ -25,116 +17,6 @@ import (
 )
 
 var netMu sync.Mutex
-
-// netRoute is one overridden method: the lab type its _this is rewritten to.
-type netRoute struct {
-	thisType string
-	method   string
-}
-
-var netRoutes = map[netRoute]string{
-	{"HostNetworkSystem", "AddVirtualSwitch"}:                 netHostType,
-	{"HostNetworkSystem", "AddPortGroup"}:                     netHostType,
-	{"HostNetworkSystem", "RemovePortGroup"}:                  netHostType,
-	{"HostNetworkSystem", "RemoveVirtualSwitch"}:              netHostType,
-	{"Folder", "CreateDVS_Task"}:                              netFolderType,
-	{"DistributedVirtualSwitch", "ReconfigureDvs_Task"}:       netDVSType,
-	{"DistributedVirtualSwitch", "AddDVPortgroup_Task"}:       netDVSType,
-	{"DistributedVirtualSwitch", "Destroy_Task"}:              netDVSType,
-	{"VmwareDistributedVirtualSwitch", "ReconfigureDvs_Task"}: netDVSType,
-	{"VmwareDistributedVirtualSwitch", "AddDVPortgroup_Task"}: netDVSType,
-	{"VmwareDistributedVirtualSwitch", "Destroy_Task"}:        netDVSType,
-	{"DistributedVirtualPortgroup", "Destroy_Task"}:           netPortgroupType,
-}
-
-const (
-	netHostType      = "LabHostNetworkSystem"
-	netFolderType    = "LabNetworkFolder"
-	netDVSType       = "LabDistributedVirtualSwitch"
-	netPortgroupType = "LabDistributedVirtualPortgroup"
-)
-
-var (
-	netTypeREMu sync.Mutex
-	netTypeRE   = map[string]*regexp.Regexp{}
-)
-
-// thisTypePattern matches the _this element's type attribute with value typ.
-func thisTypePattern(typ string) *regexp.Regexp {
-	netTypeREMu.Lock()
-	defer netTypeREMu.Unlock()
-	re := netTypeRE[typ]
-	if re == nil {
-		q := regexp.QuoteMeta(typ)
-		re = regexp.MustCompile(`(<(?:[\w.-]+:)?_this\b[^>]*?\btype\s*=\s*)(?:"` + q + `"|'` + q + `')`)
-		netTypeRE[typ] = re
-	}
-	return re
-}
-
-// rewriteThisType replaces the _this type attribute (value from) by to.
-func rewriteThisType(body []byte, from, to string) []byte {
-	loc := thisTypePattern(from).FindSubmatchIndex(body)
-	if loc == nil {
-		return body
-	}
-	out := make([]byte, 0, len(body)+len(to))
-	out = append(out, body[:loc[3]]...)
-	out = append(out, `"`+to+`"`...)
-	return append(out, body[loc[1]:]...)
-}
-
-// routeNetworkCall returns the request body to hand on: unchanged, or with
-// _this pointing to one of the lab's network hooks. For the VirtualMachine
-// methods that may attach a DVS port it makes sure the VM's hook checks
-// the DVS membership of the VM's own host (network_vm.go); hooks.go's
-// routeCall then routes those calls as usual.
-func (l *Lab) routeNetworkCall(c soapCall, body []byte) []byte {
-	if c.thisType == "VirtualMachine" {
-		if vmNetMethods[c.method] {
-			l.wrapVMHook(c.thisVal)
-		}
-		return body
-	}
-	hookType, ok := netRoutes[netRoute{c.thisType, c.method}]
-	if !ok || c.thisVal == "" {
-		return body
-	}
-	realType := c.thisType
-	if realType == "VmwareDistributedVirtualSwitch" {
-		realType = "DistributedVirtualSwitch" // the simulator registers switches under this type
-	}
-	if simulator.Map.Get(types.ManagedObjectReference{Type: realType, Value: c.thisVal}) == nil {
-		return body // let the simulator report ManagedObjectNotFound
-	}
-	ref := types.ManagedObjectReference{Type: hookType, Value: c.thisVal}
-	if simulator.Map.Get(ref) == nil {
-		var h mo.Reference
-		switch hookType {
-		case netHostType:
-			h = &netHostHook{netHook{ExtensibleManagedObject: mo.ExtensibleManagedObject{Self: ref}}}
-		case netFolderType:
-			h = &netFolderHook{netHook{ExtensibleManagedObject: mo.ExtensibleManagedObject{Self: ref}}}
-		case netDVSType:
-			h = &netDVSHook{netHook{ExtensibleManagedObject: mo.ExtensibleManagedObject{Self: ref}}}
-		case netPortgroupType:
-			h = &netPortgroupHook{netHook{ExtensibleManagedObject: mo.ExtensibleManagedObject{Self: ref}}}
-		}
-		simulator.Map.Put(h)
-	}
-	return rewriteThisType(body, c.thisType, hookType)
-}
-
-// netHook is the common part of the network hooks. The simulator's
-// per-object locking is a no-op for them: they lock the real objects.
-type netHook struct {
-	mo.ExtensibleManagedObject
-}
-
-func (*netHook) Lock()   {}
-func (*netHook) Unlock() {}
-
-// --- inventory helpers ------------------------------------------------------
 
 func refsHas(refs []types.ManagedObjectReference, ref types.ManagedObjectReference) bool {
 	for _, r := range refs {
