@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import yaml
 from pyVmomi import vim
 
 from vhpc_toolkit.vsphere.inventory import read_inventory
@@ -112,14 +113,15 @@ PFX-off: BASE host: vhpc-esx-04.hpc.vmware.com power: off
     code, out, err = cli("cluster", "--create", "--file", path)
     assert code == 0 and ": up to date (" in out, out
     assert lab.calls()["total"] <= 8, lab.calls()
-    hostfile, inventory = path.parent / "hosts", path.parent / "inventory.ini"
+    hostfile, inventory = path.parent / "hosts", path.parent / "inventory.yml"
     code, out, _ = cli("--output", "json", "cluster", "--create", "--file", path, "--hostfile", hostfile,
                        "--inventory", inventory)
     doc = json.loads(out)
     assert code == 0 and doc["up_to_date"] is True
     assert "172.1.20.1 slots=4  # " + f"{pfx}-gpu1" in hostfile.read_text()
-    assert f"{pfx}-off" not in hostfile.read_text()  # powered off: no IP
-    assert f"{pfx}-vgpu ansible_host=172.1.20.3" in inventory.read_text()
+    assert f"# {pfx}-off: no IP yet" in hostfile.read_text()  # powered off: no IP, still named
+    hosts = yaml.safe_load(inventory.read_text())["all"]["children"]["vhpc"]["hosts"]
+    assert hosts[f"{pfx}-vgpu"]["ansible_host"] == "172.1.20.3"
     assert {v["name"]: (v["status"], v["ip"]) for v in doc["vms"]}[f"{pfx}-gpu1"] == ("up to date", "172.1.20.1")
 
 

@@ -45,7 +45,8 @@ class VMSpec:
     Every attribute is named after its cluster-file key and is None when
     the file did not give it (``power`` defaults to "on"). ``scripts`` holds
     the ``script`` key's occurrences in order. ``line`` is the line of the
-    ``_VMS_`` definition that produced the VM.
+    ``_VMS_`` definition that produced the VM; ``sections`` the sections it
+    inherits; ``pattern`` matches every name its range could give.
     """
 
     name: str
@@ -78,6 +79,8 @@ class VMSpec:
     guest_username: Optional[str] = None
     guest_password: Optional[str] = None
     scripts: List[ScriptStep] = field(default_factory=list)
+    sections: Tuple[str, ...] = ()    # the sections its definition spliced in, in file order
+    pattern: Optional[str] = None     # regex of its definition's names (a name range), else None
     barrier: Optional[int] = None
     sriov_port_group: Optional[str] = None
     pf: Optional[str] = None

@@ -33,6 +33,14 @@ class Range:
         """Every expansion of ``text`` (every copy of the token replaced)."""
         return [text.replace(self.token, item) for item in self.items()]
 
+    def pattern(self, text: str) -> str:
+        """A regex matching ``text`` with any number where the token is, written as this range
+        writes its numbers (``node{1:8}``: node1, node12, not node01; ``node{01:16}``: two digits).
+        It matches numbers outside the range too: a range that shrank still names its old VMs."""
+        number = r"\d{%d}" % self.width if self.width else r"(?:0|[1-9]\d*)"
+        parts = text.split(self.token)
+        return "^" + number.join(re.escape(p) for p in parts) + "$"
+
 
 def _pad_width(a: str, b: str) -> int:
     if (len(a) > 1 and a[0] == "0") or (len(b) > 1 and b[0] == "0"):

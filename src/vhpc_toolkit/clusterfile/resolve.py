@@ -167,6 +167,8 @@ class _Resolver:
 
         if not name_ok:
             return []
+        sections = tuple(dict.fromkeys(p.section for p in pairs if p.section))
+        pattern = name_range.pattern(d.name) if name_range else None
         built: List[VMSpec] = []
         for i, name in enumerate(names):
             attrs: Dict[str, object] = {}
@@ -179,7 +181,8 @@ class _Resolver:
                 if key == "barrier":
                     scripts = [s if s.barrier is not None else replace(s, barrier=value) for s in scripts]
                 attrs[key] = list(value) if isinstance(value, list) else value
-            built.append(VMSpec(name=name, line=d.line, scripts=scripts, **attrs))  # type: ignore[arg-type]
+            built.append(VMSpec(name=name, line=d.line, scripts=scripts,  # type: ignore[arg-type]
+                                sections=sections, pattern=pattern, **attrs))
         if complete and not any(p.key == "template" and p.value for p in pairs):
             self.problems.add(d.line, "%s: no template (give 'template: NAME' here or in a section it uses)" % who)
         return built

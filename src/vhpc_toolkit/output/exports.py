@@ -1,65 +1,177 @@
-"""Exports of a cluster for the next tool: an MPI hostfile and an Ansible inventory."""
+"""Exports of a cluster for the next tool: MPI hostfiles, an Ansible inventory, Slurm node lines, JSON.
+
+Every VM of the cluster is written; one without an IP yet is written by name with a
+comment saying so, never dropped. Paths are checked before the first change
+(``check_export_paths``), files written after the run (``write_exports``).
+"""
 from __future__ import annotations
 
+import json
 import os
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import yaml
 
 from vhpc_toolkit.errors import ValidationFailed
 
+KINDS = {
+    "hostfile": "MPI hostfile, Open MPI syntax (`IP slots=N`)",
+    "mpich": "MPI hostfile, MPICH/Hydra syntax (`IP:N`)",
+    "ansible": "Ansible inventory (YAML): groups per section and device kind",
+    "slurm": "Slurm NodeName lines (and a gres.conf fragment beside it when there are GPUs)",
+    "json": "the cluster's JSON document",
+}
+SLURM_MEMORY_SHARE = 0.95   # Slurm drains a node whose OS reports less than RealMemory: leave the guest its share
 
-def mpi_hostfile(vms, cpus: dict[str, int | None]) -> str:
-    """One line per running VM with an IP: `IP slots=N` (N = its vCPUs when known), named in a comment.
 
-    Open MPI and MPICH (Hydra, with `IP:N`) read different syntaxes; Open MPI's is written here.
-    """
-    lines = ["# MPI hostfile written by vhpc_toolkit (Open MPI syntax)"]
-    for vm in vms:
-        if vm.ip:
-            slots = f" slots={cpus[vm.name]}" if cpus.get(vm.name) else ""
-            lines.append(f"{vm.ip}{slots}  # {vm.name}")
+@dataclass
+class Node:
+    """One VM as the next tool sees it."""
+
+    name: str
+    ip: str | None
+    cpus: int | None = None
+    memory_gb: float | None = None
+    gpus: int = 0                  # passthrough GPUs and vGPUs
+    groups: list[str] = field(default_factory=list)
+
+
+def parse_export(text: str) -> tuple[str, str]:
+    """``KIND=PATH`` -> (kind, path); ValueError naming the kinds otherwise."""
+    kind, sep, path = text.partition("=")
+    if not sep or not path or kind not in KINDS:
+        raise ValueError(f"expected KIND=PATH with KIND one of {', '.join(KINDS)}, got {text!r}")
+    return kind, path
+
+
+def _group(name: str) -> str:
+    """A valid Ansible group name: letters, digits, underscores, not starting with a digit."""
+    out = re.sub(r"\W", "_", name)
+    return out if not out[:1].isdigit() else "_" + out
+
+
+def nodes(result, spec) -> list[Node]:
+    """The cluster's VMs with what exports need: the result's IPs, the file's sizes, groups and devices."""
+    specs = {vm.name: vm for vm in spec.vms}
+    out = []
+    for vm in result.vms:
+        s = specs.get(vm.name)
+        if s is None:
+            continue
+        kinds = [k for k, present in (("gpu", s.device), ("vgpu", s.vgpu), ("sriov", s.sriov_port_group),
+                                      ("pvrdma", s.pvrdma_port_group)) if present]
+        gpus = len(s.device or []) + (1 if s.vgpu else 0)
+        out.append(Node(vm.name, vm.ip, s.cpu, s.memory, gpus, [_group(g) for g in s.sections] + kinds))
+    return out
+
+
+def mpi_hostfile(items: list[Node], flavor: str = "hostfile") -> str:
+    """One line per VM: Open MPI's `IP slots=N` or MPICH's `IP:N` (N = its vCPUs when known)."""
+    syntax = "Open MPI" if flavor == "hostfile" else "MPICH"
+    lines = [f"# MPI hostfile written by vhpc_toolkit ({syntax} syntax)"]
+    for n in items:
+        if not n.ip:
+            lines.append(f"# {n.name}: no IP yet")
+        elif flavor == "hostfile":
+            lines.append(f"{n.ip}" + (f" slots={n.cpus}" if n.cpus else "") + f"  # {n.name}")
+        else:
+            lines.append(f"{n.ip}" + (f":{n.cpus}" if n.cpus else "") + f"  # {n.name}")
     return "\n".join(lines) + "\n"
 
 
-def ansible_inventory(vms, group: str = "vhpc") -> str:
-    """INI inventory: every VM with an IP in one group, `ansible_host` set to that IP."""
-    lines = ["# Ansible inventory written by vhpc_toolkit", f"[{group}]"]
-    lines += [f"{vm.name} ansible_host={vm.ip}" for vm in vms if vm.ip]
+def _scalar(value) -> str:
+    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+
+
+def ansible_inventory(items: list[Node], group: str = "vhpc") -> str:
+    """YAML inventory: every VM in group ``group`` with its host vars, and in a group per file
+    section it inherits and per device kind (gpu, vgpu, sriov, pvrdma)."""
+    lines = ["# Ansible inventory written by vhpc_toolkit", "all:", "  children:", f"    {group}:", "      hosts:"]
+    for n in items:
+        if not n.ip:
+            lines.append(f"        {_scalar(n.name)}:  # no IP yet: ansible_host unknown")
+        else:
+            lines.append(f"        {_scalar(n.name)}:")
+            lines.append(f"          ansible_host: {_scalar(n.ip)}")
+        for key, value in (("vhpc_cpus", n.cpus), ("vhpc_memory_gb", n.memory_gb), ("vhpc_gpus", n.gpus)):
+            if value is not None:
+                lines.append(f"          {key}: {_scalar(value)}")
+    groups: dict[str, list[str]] = {}
+    for n in items:
+        for g in n.groups:
+            groups.setdefault(g, []).append(n.name)
+    for g, names in groups.items():
+        lines += [f"    {_scalar(g)}:", "      hosts:"] + [f"        {_scalar(name)}: {{}}" for name in names]
     return "\n".join(lines) + "\n"
 
 
-def write_exports(result, spec, hostfile: str | None, inventory: str | None) -> list[str]:
-    """Write the asked exports; returns what was written, for the report."""
-    written = []
-    if hostfile:
-        Path(hostfile).write_text(mpi_hostfile(result.vms, {vm.name: vm.cpu for vm in spec.vms}))
-        written.append(f"MPI hostfile: {hostfile}")
-    if inventory:
-        Path(inventory).write_text(ansible_inventory(result.vms))
-        written.append(f"Ansible inventory: {inventory}")
-    return written
+def slurm_nodes(items: list[Node]) -> tuple[str, str | None]:
+    """(slurm.conf NodeName lines, gres.conf fragment or None when no VM has GPUs)."""
+    lines = ["# Slurm nodes written by vhpc_toolkit (RealMemory: "
+             f"{SLURM_MEMORY_SHARE:.0%} of the VM's memory, the rest is the guest OS's)"]
+    gres = ["# gres.conf fragment written by vhpc_toolkit"]
+    for n in items:
+        parts = [f"NodeName={n.name}"]
+        parts.append(f"NodeAddr={n.ip}" if n.ip else "")
+        if n.cpus:
+            parts.append(f"CPUs={n.cpus}")
+        if n.memory_gb:
+            parts.append(f"RealMemory={int(n.memory_gb * 1024 * SLURM_MEMORY_SHARE)}")
+        if n.gpus:
+            parts.append(f"Gres=gpu:{n.gpus}")
+            files = "/dev/nvidia0" if n.gpus == 1 else f"/dev/nvidia[0-{n.gpus - 1}]"
+            gres.append(f"NodeName={n.name} Name=gpu File={files}")
+        line = " ".join(p for p in parts if p) + " State=UNKNOWN"
+        lines.append(line if n.ip else f"{line}  # no IP yet: NodeAddr unknown")
+    return "\n".join(lines) + "\n", ("\n".join(gres) + "\n" if len(gres) > 1 else None)
 
 
-def check_export_paths(paths: dict[str, str | None], cluster_file: str) -> None:
-    """Every export path can be written, checked before the first change (``paths``: flag -> path)."""
+def gres_path(path: str) -> str:
+    return path[:-5] + ".gres.conf" if path.endswith(".conf") else path + ".gres.conf"
+
+
+def write_exports(result, spec, exports: list[tuple[str, str]]) -> list[str]:
+    """Write each (kind, path); returns one note per file written, for the report."""
+    items = nodes(result, spec)
+    notes = []
+    for kind, path in exports:
+        if kind in ("hostfile", "mpich"):
+            Path(path).write_text(mpi_hostfile(items, kind))
+        elif kind == "ansible":
+            Path(path).write_text(ansible_inventory(items))
+        elif kind == "slurm":
+            conf, gres = slurm_nodes(items)
+            Path(path).write_text(conf)
+            if gres:
+                Path(gres_path(path)).write_text(gres)
+                notes.append(f"gres.conf fragment: {gres_path(path)}")
+        else:
+            Path(path).write_text(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
+        notes.append(f"{KINDS[kind].split(',')[0].split(' (')[0]}: {path}")
+    return notes
+
+
+def check_export_paths(exports: list[tuple[str, str]], cluster_file: str) -> None:
+    """Every export path can be written, checked before the first change (``exports``: (label, path))."""
     problems, seen = [], {}
     protected = os.path.realpath(cluster_file)
-    for flag, path in paths.items():
-        if not path:
-            continue
+    for label, path in exports:
         real = os.path.realpath(path)
         parent = os.path.dirname(real) or "."
         if real == protected:
-            problems.append(f"{flag} {path}: that is the cluster file itself")
+            problems.append(f"{label} {path}: that is the cluster file itself")
         elif real in seen:
-            problems.append(f"{flag} {path}: also given to {seen[real]}")
+            problems.append(f"{label} {path}: also given to {seen[real]}")
         elif os.path.isdir(real):
-            problems.append(f"{flag} {path}: is a folder; give a file name")
+            problems.append(f"{label} {path}: is a folder; give a file name")
         elif not os.path.isdir(parent):
-            problems.append(f"{flag} {path}: folder {parent} does not exist")
+            problems.append(f"{label} {path}: folder {parent} does not exist")
         elif os.path.exists(real) and not os.path.isfile(real):
-            problems.append(f"{flag} {path}: not a regular file")
+            problems.append(f"{label} {path}: not a regular file")
         elif not os.access(real if os.path.exists(real) else parent, os.W_OK):
-            problems.append(f"{flag} {path}: not writable")
-        seen.setdefault(real, flag)
+            problems.append(f"{label} {path}: not writable")
+        seen.setdefault(real, label)
     if problems:
         raise ValidationFailed(problems)

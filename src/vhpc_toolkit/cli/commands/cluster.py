@@ -1,12 +1,14 @@
 """`cluster (--plan | --create | --destroy) --file F`: the engine prepares, the CLI confirms and renders."""
 from __future__ import annotations
 
+import argparse
 import getpass
 
 from vhpc_toolkit.cli.parser import positive
 from vhpc_toolkit.cli.prompt import confirm
 from vhpc_toolkit.clusterfile import parse_cluster_file
 from vhpc_toolkit.output.emit import show
+from vhpc_toolkit.output.exports import KINDS, check_export_paths, parse_export, write_exports
 from vhpc_toolkit.results import Document
 
 
@@ -29,18 +31,30 @@ def arguments(p) -> None:
                    help="provisioning tasks in flight per host (default: %(default)s)")
     p.add_argument("--ip-timeout", type=positive, default=300, metavar="SECONDS",
                    help="how long to wait, overall, for the VMs' guest IPs (default: %(default)s)")
-    p.add_argument("--hostfile", metavar="PATH",
-                   help="--create: also write an MPI hostfile (Open MPI syntax) of the VMs' IPs")
-    p.add_argument("--inventory", metavar="PATH",
-                   help="--create: also write an Ansible inventory (INI) of the VMs")
+    p.add_argument("--export", action="append", type=export_arg, default=[], metavar="KIND=PATH",
+                   help="--create/--status: also write an export (repeatable); KIND is one of\n"
+                        + "\n".join(f"  {k}: {v}" for k, v in KINDS.items()))
+    p.add_argument("--hostfile", metavar="PATH", help="the same as --export hostfile=PATH")
+    p.add_argument("--inventory", metavar="PATH", help="the same as --export ansible=PATH")
+
+
+def export_arg(text: str) -> tuple[str, str]:
+    try:
+        return parse_export(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def exports_of(args) -> list[tuple[str, str]]:
+    """(kind, path) of --export, --hostfile and --inventory, in that order."""
+    aliases = [("hostfile", args.hostfile), ("ansible", args.inventory)]
+    return list(args.export) + [(kind, path) for kind, path in aliases if path]
 
 
 def run(ctx, args):
     spec = parse_cluster_file(args.file)
     if args.create:
-        from vhpc_toolkit.output.exports import check_export_paths
-
-        check_export_paths({"--hostfile": args.hostfile, "--inventory": args.inventory}, args.file)
+        check_export_paths([(f"--export {kind}", path) for kind, path in exports_of(args)], args.file)
     if args.plan:
         from vhpc_toolkit.output.plan import plan_document
 
@@ -54,7 +68,6 @@ def _create(ctx, args, spec):
     from vhpc_toolkit.cluster.prepare import prepare_create
     from vhpc_toolkit.ops.post import password_source
     from vhpc_toolkit.output.cluster import render_actions
-    from vhpc_toolkit.output.exports import write_exports
     from vhpc_toolkit.output.plan import render_plan
     from vhpc_toolkit.output.progress import progress
 
@@ -73,7 +86,7 @@ def _create(ctx, args, spec):
         with progress(ctx, "creating cluster", len(plan.vms) + len(plan.switches)) as event:
             result = apply_plan(session, plan, options, prepared.offers, on_event=event)
     result.allow_drift = args.allow_drift
-    result.notes += write_exports(result, spec, args.hostfile, args.inventory)
+    result.notes += write_exports(result, spec, exports_of(args))
     return result
 
 
