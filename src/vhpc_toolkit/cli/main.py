@@ -5,14 +5,27 @@ derived (results.exit_code). Library code raises typed errors and never prints o
 """
 from __future__ import annotations
 
+import json
 import logging
 import sys
 
 from rich.markup import escape
 
 from vhpc_toolkit.cli.context import Context
-from vhpc_toolkit.cli.parser import build_parser, command_of
+from vhpc_toolkit.cli.parser import UsageError, build_parser, command_of, output_of
 from vhpc_toolkit.errors import ExitCode, VhpcError
+
+
+def report_error(ctx: Context, exc: BaseException, code: ExitCode, lines: list[str]) -> int:
+    """Print an error: ``error:`` lines on stderr, or in JSON mode one JSON object there."""
+    if ctx.output == "json":
+        doc = {"error": {"message": lines[0] if lines else "", "lines": lines, "exit_code": int(code),
+                         "type": type(exc).__name__}}
+        ctx.err.file.write(json.dumps(doc) + "\n")
+    else:
+        for line in lines:
+            ctx.err.print(f"[red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
+    return int(code)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,8 +33,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser(command_of(argv))
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse: --help, --version, usage errors
+    except SystemExit as exc:  # argparse: --help, --version
         return int(exc.code or 0)
+    except UsageError as exc:
+        ctx = Context(output=output_of(argv))
+        if ctx.output == "json":
+            return report_error(ctx, exc, ExitCode.BAD_INPUT, [str(exc)])
+        ctx.err.file.write(exc.usage + str(exc) + "\n")
+        return int(ExitCode.BAD_INPUT)
     ctx = Context(output=args.output, yes=args.yes, debug=args.debug, vcenter_conf=args.vcenter_conf)
     if args.debug:
         logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
@@ -33,19 +52,18 @@ def main(argv: list[str] | None = None) -> int:
         emit(ctx, result)
         return int(exit_code(result))
     except VhpcError as exc:
-        for line in str(exc).splitlines() or [type(exc).__name__]:
-            ctx.err.print(f"[red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
-        return int(exc.exit_code)
-    except KeyboardInterrupt:
+        return report_error(ctx, exc, exc.exit_code, str(exc).splitlines() or [type(exc).__name__])
+    except KeyboardInterrupt as exc:
+        if ctx.output == "json":
+            return report_error(ctx, exc, ExitCode.INTERRUPTED, ["interrupted"])
         ctx.err.print("interrupted", highlight=False)
         return int(ExitCode.INTERRUPTED)
     except Exception as exc:  # a vSphere fault or a bug: one line, the traceback only with --debug
         if args.debug:
             ctx.err.print_exception()
         msg = getattr(exc, "msg", None) or str(exc) or type(exc).__name__
-        ctx.err.print(f"[red]error:[/] {escape(type(exc).__name__)}: {escape(msg.splitlines()[0] if msg else '')}"
-                      " (run with --debug for details)", highlight=False)
-        return int(ExitCode.FAILED)
+        line = f"{type(exc).__name__}: {msg.splitlines()[0] if msg else ''} (run with --debug for details)"
+        return report_error(ctx, exc, ExitCode.FAILED, [line])
     finally:
         ctx.close()
 

@@ -11,6 +11,7 @@ import argparse
 
 from vhpc_toolkit import __version__
 from vhpc_toolkit.cli.commands import COMMANDS, load, runner
+from vhpc_toolkit.errors import InputError
 from vhpc_toolkit.limits import MAX_MEMORY_GB, MAX_SHARES, MAX_VCPUS, number_problem
 from vhpc_toolkit.words import HINT as YES_NO_HINT, yes_no
 
@@ -107,6 +108,31 @@ _AFTER = argparse.ArgumentParser(add_help=False)
 _global_options(_AFTER, argparse.SUPPRESS)
 
 
+class UsageError(InputError):
+    """Bad usage found by argparse: the usage line and the message."""
+
+    def __init__(self, usage: str, message: str):
+        self.usage = usage
+        super().__init__(message)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so the entry point renders the error (text or JSON)."""
+
+    def error(self, message: str):
+        raise UsageError(self.format_usage(), f"{self.prog}: error: {message}")
+
+
+def output_of(argv: list[str]) -> str:
+    """The --output format asked for, for errors raised before the arguments parse."""
+    for i, arg in enumerate(argv):
+        if arg == "--output" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--output="):
+            return arg.split("=", 1)[1]
+    return "text"
+
+
 def command_of(argv: list[str]) -> str | None:
     """The command named in ``argv`` (global options may come first), or None."""
     pre = argparse.ArgumentParser(add_help=False)
@@ -121,8 +147,8 @@ def command_of(argv: list[str]) -> str | None:
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser of ``command``'s arguments (every command's when None; others are listed only)."""
-    main = argparse.ArgumentParser(prog="vhpc_toolkit",
-                                   description="Build and manage virtual HPC clusters on VMware vSphere")
+    main = Parser(prog="vhpc_toolkit",
+                  description="Build and manage virtual HPC clusters on VMware vSphere")
     _global_options(main, None)
     main.add_argument("--version", action="version", version=f"vhpc_toolkit version {__version__}")
     sub = main.add_subparsers(dest="command", metavar="COMMAND")
