@@ -21,8 +21,8 @@ def test_view_json_has_the_inventory(lab, run_cli):
 def test_view_text_tree(lab, run_cli):
     code, out, _ = run_cli("--vcenter-conf", lab.conf, "view")
     assert code == 0
-    for text in ("HPC_Datacenter", "COMPUTE_GPU_Cluster", "vhpc-esx-08.hpc.vmware.com", "vhpc_clone",
-                 "0000:3b:00.0", "passthrough"):
+    for text in ("HPC_Datacenter", "COMPUTE_GPU_Cluster", "vhpc-esx-08 ", "host names end in .hpc.vmware.com",
+                 "vhpc_clone", "0000:3b:00.0", "passthrough"):
         assert text in out
 
 

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from rich.markup import escape
-from rich.table import Table
 
 from vhpc_toolkit.output.plan import screenful
 from vhpc_toolkit.output.post import render_post
 from vhpc_toolkit.output.report import render_report
+from vhpc_toolkit.output.tables import common_domain, domain_note, render_table, short
 
 _STATUS = {"created": "green", "reconfigured": "green", "powered on": "green", "up to date": "dim",
            "drift": "yellow", "failed": "bold red", "rolled back": "red", "destroyed": "green",
@@ -20,40 +20,30 @@ def _status(status: str) -> str:
 def render_actions(rows: list[dict], switch_rows: list[dict], console) -> None:
     """What a create will do, per switch and VM (shown before the confirmation)."""
     if switch_rows:
-        t = Table(title="Switch actions", title_justify="left")
-        for col in ("switch", "kind", "action", "detail"):
-            t.add_column(col)
-        for r in switch_rows:
-            t.add_row(escape(r["name"]), r["kind"], r["action"], escape(r["detail"]))
-        console.print(t)
-    t = Table(title="VM actions", title_justify="left")
-    for col in ("VM", "host", "action", "detail"):
-        t.add_column(col, overflow="fold")
+        render_table(console, "Switch actions", ["switch", "kind", "action", "detail"],
+                     [[escape(r["name"]), r["kind"], r["action"], escape(r["detail"])] for r in switch_rows])
+    domain = common_domain([r["host"] for r in rows])
     shown, hidden = screenful(rows)
+    cells = []
     for i, r in enumerate(shown):
         if hidden and i == len(shown) - 5:
-            t.add_row(f"[dim]... {hidden} more[/]", "", "", "")
-        detail = r["detail"] + "".join(f"\n[yellow]drift:[/] {escape(d)}" for d in r["drift"])
-        t.add_row(escape(r["vm"]), escape(r["host"] or "-"), r["action"], detail)
-    console.print(t)
+            cells.append([f"[dim]... {hidden} more[/]", "", "", ""])
+        detail = escape(r["detail"]) + "".join(f"\n[yellow]drift:[/] {escape(d)}" for d in r["drift"])
+        cells.append([escape(r["vm"]), escape(short(r["host"], domain)), r["action"], detail])
+    domain_note(console, domain)
+    render_table(console, "VM actions", ["VM", "host", "action", "detail"], cells)
 
 
 def render_result(result, ctx) -> None:
     console = ctx.out
     if result.switches:
-        t = Table(title="Switches", title_justify="left")
-        for col in ("switch", "kind", "status", "detail"):
-            t.add_column(col, overflow="fold")
-        for s in result.switches:
-            t.add_row(escape(s.name), s.kind, _status(s.status), escape(s.detail))
-        console.print(t)
-    t = Table(title="Cluster", title_justify="left")
-    for col in ("VM", "host", "IP", "devices", "status", "detail"):
-        t.add_column(col, overflow="fold")
-    for v in result.vms:
-        t.add_row(escape(v.name), escape(v.host or "-"), v.ip or "-", escape(", ".join(v.devices) or "-"),
-                  _status(v.status), escape(v.detail))
-    console.print(t)
+        render_table(console, "Switches", ["switch", "kind", "status", "detail"],
+                     [[escape(s.name), s.kind, _status(s.status), escape(s.detail)] for s in result.switches])
+    domain = common_domain([v.host for v in result.vms])
+    domain_note(console, domain)
+    render_table(console, "Cluster", ["VM", "host", "IP", "devices", "status", "detail"],
+                 [[escape(v.name), escape(short(v.host, domain)), v.ip or "-", escape(", ".join(v.devices) or "-"),
+                   _status(v.status), escape(v.detail)] for v in result.vms])
     for note in result.notes:
         console.print(f"[yellow]note:[/] {escape(note)}")
     console.print(result.summary(), highlight=False)
@@ -64,7 +54,6 @@ def render_result(result, ctx) -> None:
                       f"{len(result.switches)} switch(es))" if result.up_to_date else
                       f"cluster {result.spec.path}: {len(result.drifted)} VM(s) differ from the file (see drift)",
                       highlight=False)
-
     if result.post is not None:
         render_post(result.post, ctx)
 

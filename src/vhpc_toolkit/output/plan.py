@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 
 from rich.markup import escape
-from rich.table import Table
 
-from vhpc_toolkit.clusterfile import ClusterSpec, ScriptStep, SwitchSpec, VMSpec
+from vhpc_toolkit.clusterfile import ClusterSpec, ScriptStep, VMSpec
+from vhpc_toolkit.output.tables import common_domain, domain_note, render_table, short
 
 
 def plan_document(spec: ClusterSpec) -> Dict[str, List[Dict[str, Any]]]:
@@ -83,52 +83,34 @@ def screenful(items: list, limit: int = SCREENFUL) -> tuple[list, int]:
     return list(items[:limit - 5]) + list(items[-5:]), len(items) - limit
 
 
-def _vm_table(spec: ClusterSpec) -> Table:
-    table = Table(title="VMs (%d)" % len(spec.vms), title_justify="left")
-    for name in ("VM", "host", "datastore", "ip", "hostname", "cpu", "memory",
-                 "devices", "vgpu", "sriov / pvrdma", "latency", "power", "scripts"):
-        table.add_column(name, overflow="fold", style="bold" if name == "VM" else None,
-                         no_wrap=name in ("VM", "host", "ip"))
+VM_HEADERS = ["VM", "host", "datastore", "ip", "hostname", "cpu", "memory", "devices", "vgpu", "sriov / pvrdma",
+              "latency", "power", "scripts"]
+
+
+def _vm_rows(spec: ClusterSpec, domain: str) -> list[list[str]]:
     shown, hidden = screenful(spec.vms)
+    rows = []
     for i, vm in enumerate(shown):
         if hidden and i == len(shown) - 5:
-            table.add_row("[dim]... %d more[/]" % hidden, *[""] * 12)
-        table.add_row(
-            escape(vm.name),
-            _text(vm.host),
-            _text(vm.datastore),
-            _address(vm),
-            _text(vm.guest_hostname),
-            _text(vm.cpu),
-            _memory(vm.memory),
-            _devices(vm),
-            _text(vm.vgpu),
-            _networks(vm),
-            _text(vm.latency),
-            vm.power,
-            _scripts(vm),
-        )
-    return table
-
-
-def _switch_table(switches: List[SwitchSpec]) -> Table:
-    table = Table(title="Switches (%d)" % len(switches), title_justify="left")
-    for name in ("switch", "kind", "hosts", "pnic", "port group", "datacenter"):
-        table.add_column(name, overflow="fold", style="bold" if name == "switch" else None)
-    for sw in switches:
-        table.add_row(escape(sw.name), sw.kind.upper(), _text(sw.host), _text(sw.pnic),
-                      _text(sw.port_group), _text(sw.datacenter))
-    return table
+            rows.append(["[dim]... %d more[/]" % hidden] + [""] * (len(VM_HEADERS) - 1))
+        rows.append([f"[bold]{escape(vm.name)}[/]", escape(short(vm.host, domain)) if vm.host else "-",
+                     _text(vm.datastore), _address(vm), _text(vm.guest_hostname), _text(vm.cpu), _memory(vm.memory),
+                     _devices(vm), _text(vm.vgpu), _networks(vm), _text(vm.latency), vm.power, _scripts(vm)])
+    return rows
 
 
 def render_plan(spec: ClusterSpec, console) -> None:
-    """Print the expanded VMs, then the switches (when there are any), and
-    the script phases in run order."""
+    """Print the switches (when there are any), the expanded VMs, and the script phases in run order."""
     switches = list(spec.svs) + list(spec.dvs)
     if switches:
-        console.print(_switch_table(switches))
+        render_table(console, "Switches (%d)" % len(switches),
+                     ["switch", "kind", "hosts", "pnic", "port group", "datacenter"],
+                     [[f"[bold]{escape(sw.name)}[/]", sw.kind.upper(), _text(sw.host), _text(sw.pnic),
+                       _text(sw.port_group), _text(sw.datacenter)] for sw in switches])
     if spec.vms:
-        console.print(_vm_table(spec))
+        domain = common_domain([vm.host for vm in spec.vms])
+        domain_note(console, domain)
+        render_table(console, "VMs (%d)" % len(spec.vms), VM_HEADERS, _vm_rows(spec, domain))
     phases = spec.script_phases()
     if phases:
         order = ", ".join("unlabelled" if b is None else "barrier %d" % b for b, _ in phases)

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from rich.markup import escape
-from rich.table import Table
 
+from vhpc_toolkit.output.tables import render_table
 from vhpc_toolkit.results import FAILED, NOT_RUN, OK, SKIPPED, STARTED
 
 _STYLE = {OK: "green", STARTED: "cyan", FAILED: "bold red", SKIPPED: "yellow", NOT_RUN: "dim"}
@@ -11,27 +11,21 @@ TABLE_TAIL = 5  # output lines shown per script in the table (JSON has them all)
 
 
 def render_post(report, ctx) -> None:
-    table = Table(title=report.operation, title_justify="left")
-    table.add_column("VM", style="bold")
-    table.add_column("script")
-    if report.phases:
-        table.add_column("barrier")
-    table.add_column("status")
-    table.add_column("exit", justify="right")
-    table.add_column("time", justify="right")
-    table.add_column("output / detail", overflow="fold")
+    headers = ["VM", "script"] + (["barrier"] if report.phases else []) + ["status", "exit", "time",
+                                                                          "output / detail"]
+    rows = []
     for r in report.runs:
         detail = "\n".join(r.output_tail[-TABLE_TAIL:])
         if r.error or r.status == STARTED or not detail:
             extra = r.describe() if (r.error or r.status == STARTED) else ""
             detail = "\n".join(x for x in (detail, extra) if x)
-        row = [escape(r.vm), escape(r.script)]
+        row = [f"[bold]{escape(r.vm)}[/]", escape(r.script)]
         if report.phases:
             row.append("-" if r.barrier is None else str(r.barrier))
         row += [f"[{_STYLE.get(r.status, '')}]{r.status}[/]", "" if r.exit_code is None else str(r.exit_code),
                 "" if r.duration is None else f"{r.duration:.1f}s", escape(detail)]
-        table.add_row(*row)
-    ctx.out.print(table)
+        rows.append(row)
+    render_table(ctx.out, report.operation, headers, rows)
     ctx.out.print(report.summary(), highlight=False)
     failure = report.failure()
     if failure:

@@ -6,6 +6,8 @@ from typing import Any
 from rich.markup import escape
 from rich.tree import Tree
 
+from vhpc_toolkit.output.tables import common_domain, short
+
 _POWER = {"poweredOn": "[green]on[/]", "poweredOff": "[dim]off[/]", "suspended": "[yellow]suspended[/]"}
 
 
@@ -18,10 +20,10 @@ def _vm_label(vm: dict[str, Any]) -> str:
     return "  ".join(parts)
 
 
-def _host_node(parent: Tree, host: dict[str, Any]) -> None:
+def _host_node(parent: Tree, host: dict[str, Any], domain: str) -> None:
     state = host["connection_state"]
     colour = "green" if state == "connected" else "red"
-    label = f"[cyan]{escape(host['name'])}[/] [{colour}]{state}[/]"
+    label = f"[cyan]{escape(short(host['name'], domain))}[/] [{colour}]{state}[/]"
     if host["maintenance"]:
         label += " [yellow]maintenance[/]"
     node = parent.add(label)
@@ -38,15 +40,17 @@ def _host_node(parent: Tree, host: dict[str, Any]) -> None:
 
 
 def render_inventory(doc: dict[str, Any], console) -> None:
-    root = Tree("[bold]vCenter inventory[/]")
+    domain = common_domain([h["name"] for dc in doc["datacenters"] for h in dc["standalone_hosts"]] +
+                           [h["name"] for dc in doc["datacenters"] for c in dc["clusters"] for h in c["hosts"]])
+    root = Tree("[bold]vCenter inventory[/]" + (f" [dim](host names end in {escape(domain)})[/]" if domain else ""))
     for dc in doc["datacenters"]:
         dc_node = root.add(f"[bold blue]{escape(dc['name'])}[/] (datacenter)")
         for cluster in dc["clusters"]:
             c_node = dc_node.add(f"[bold]{escape(cluster['name'])}[/] (cluster, {len(cluster['hosts'])} hosts)")
             for host in cluster["hosts"]:
-                _host_node(c_node, host)
+                _host_node(c_node, host, domain)
         for host in dc["standalone_hosts"]:
-            _host_node(dc_node, host)
+            _host_node(dc_node, host, domain)
         for sw in dc.get("distributed_switches", []):
             dc_node.add(f"DVS {escape(sw['name'])} hosts={len(sw['hosts'])} "
                         f"port groups: {escape(', '.join(sw['port_groups']) or '-')}")
