@@ -11,6 +11,7 @@ import sys
 
 from rich.markup import escape
 
+from vhpc_toolkit.cli.completion import complete
 from vhpc_toolkit.cli.context import Context
 from vhpc_toolkit.cli.parser import UsageError, build_parser, command_of, output_of
 from vhpc_toolkit.errors import ExitCode, VhpcError
@@ -30,6 +31,7 @@ def report_error(ctx: Context, exc: BaseException, code: ExitCode, lines: list[s
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    complete(build_parser)   # returns unless the shell asks for completions
     parser = build_parser(command_of(argv))
     try:
         args = parser.parse_args(argv)

@@ -111,3 +111,10 @@ def build_overview(inv: Inventory, networking: bool) -> dict[str, Any]:
             doc["networks"] = sorted(n.name for n in inv.of_type("Network") if inv.is_under(n, dc))
         datacenters.append(doc)
     return {"datacenters": datacenters}
+
+
+def vm_names(doc: dict[str, Any]) -> list[str]:
+    """Every VM name of a view document."""
+    hosts = [h for dc in doc["datacenters"] for h in dc["standalone_hosts"]] + \
+        [h for dc in doc["datacenters"] for c in dc["clusters"] for h in c["hosts"]]
+    return [vm["name"] for h in hosts for vm in h["vms"]]

@@ -10,6 +10,9 @@ def arguments(p) -> None:
 
 
 def run(ctx, args) -> Document:
-    from vhpc_toolkit.vsphere.overview import read_overview
+    from vhpc_toolkit.cli.completion import remember_vm_names
+    from vhpc_toolkit.vsphere.overview import read_overview, vm_names
 
-    return Document("view", read_overview(ctx.session(), networking=args.networking))
+    doc = read_overview(ctx.session(), networking=args.networking)
+    remember_vm_names(vm_names(doc))
+    return Document("view", doc)
