@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from vhpc_toolkit.cluster.build import build_clone_spec
 from vhpc_toolkit.cluster.plan import CREATE, DRIFT as DRIFT_ACTION, RECONFIGURE, ClusterPlan, VMPlan
-from vhpc_toolkit.cluster.result import ClusterResult, VMOutcome
+from vhpc_toolkit.cluster.result import ClusterResult, Stray, VMOutcome
 from vhpc_toolkit.cluster.switches import apply_switches, rollback_switches
 from vhpc_toolkit.errors import VhpcError
 from vhpc_toolkit.ops.clone import template_snapshot
@@ -16,7 +16,7 @@ from vhpc_toolkit.ops.placement import ref_of
 from vhpc_toolkit.ops.portgroups import PROPS as NETWORK_PROPS, find_portgroup
 from vhpc_toolkit.ops.post import run_barriers
 from vhpc_toolkit.ops.runner import Interrupted, Job, run_jobs
-from vhpc_toolkit.results import (CREATED, DRIFT, FAILED, POWERED_ON, RECONFIGURED, ROLLED_BACK, UP_TO_DATE,
+from vhpc_toolkit.results import (CREATED, DESTROYED, DRIFT, FAILED, POWERED_ON, RECONFIGURED, ROLLED_BACK, UP_TO_DATE,
                                   SwitchOutcome, TargetResult)
 from vhpc_toolkit.vsphere.guestinfo import wait_for_ips
 from vhpc_toolkit.vsphere.inventory import read_inventory
@@ -52,7 +52,16 @@ def current_state(plan: ClusterPlan) -> ClusterResult:
         vms.append(VMOutcome(name=p.name, host=p.host_name(plan.inv), action=p.action, devices=_devices(p),
                              status=DRIFT if p.drift else UP_TO_DATE, detail="; ".join(p.drift),
                              ip=p.existing.get("guest.ipAddress") if p.existing else None, drift=list(p.drift)))
-    return ClusterResult(switches, vms, spec=plan.spec)
+    result = ClusterResult(switches, vms, spec=plan.spec)
+    result.notes += stray_note(plan)
+    return result
+
+
+def stray_note(plan: ClusterPlan) -> list[str]:
+    if not plan.strays or plan.prune:
+        return []
+    return [f"{len(plan.strays)} VM(s) carry the file's naming pattern but are not in it "
+            f"({', '.join(o.name for o in plan.strays)}); --prune destroys them"]
 
 
 def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
@@ -68,6 +77,8 @@ def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
             if o.action == CREATE:
                 o.status, o.detail = FAILED, "not created: a switch of the file could not be created"
         return ClusterResult(switches, list(outcomes.values()), spec=plan.spec)
+
+    pruned = prune_strays(session, plan, on_event) if plan.prune else []
 
     def event(result: TargetResult):
         out, p = outcomes[result.name], plans[result.name]
@@ -109,7 +120,8 @@ def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
         ips = wait_for_ips(session, [o.ref for o in running], options.ip_timeout)
         for o in running:
             o.ip = ips[o.ref._moId]["ip"]
-    result = ClusterResult(switches, [outcomes[p.name] for p in plan.vms], spec=plan.spec)
+    result = ClusterResult(switches, [outcomes[p.name] for p in plan.vms], spec=plan.spec, pruned=pruned)
+    result.notes += stray_note(plan)
     missing_ip = [o.name for o in running if not o.ip]
     if missing_ip:
         result.notes.append(f"no guest IP within {options.ip_timeout:.0f}s: {', '.join(missing_ip)}")
@@ -120,6 +132,16 @@ def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
     if options.rollback and (result.failed or result.post_failed):
         rollback(session, plan, result)
     return result
+
+
+def prune_strays(session, plan: ClusterPlan, on_event=None) -> list[Stray]:
+    """--prune: destroy the VMs of the file's naming pattern that it no longer has."""
+    doomed = [Doomed(o.ref, o.get("runtime.powerState") != "poweredOff", TargetResult(o.name))
+              for o in plan.strays]
+    power_off_and_destroy(session, doomed, on_event=on_event)
+    host = {o.name: plan.inv.by_ref(o.get("runtime.host")) for o in plan.strays}
+    return [Stray(d.result.name, host[d.result.name].name if host[d.result.name] else None, None,
+                  status=FAILED if d.result.failed else DESTROYED, detail=d.result.detail) for d in doomed]
 
 
 def run_post_scripts(session, plan: ClusterPlan, result: ClusterResult, options: ApplyOptions) -> None:

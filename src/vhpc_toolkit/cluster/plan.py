@@ -64,10 +64,13 @@ class ClusterPlan:
     switches: list[SwitchPlan]
     vms: list[VMPlan]
     problems: list[str]
+    strays: list[Obj] = field(default_factory=list)   # VMs of the file's naming pattern it no longer has
+    prune: bool = False                               # --prune: destroy the strays
 
     @property
     def up_to_date(self) -> bool:
-        return all(p.action in (NOTHING, DRIFT) and not p.power_on for p in self.vms) and \
+        return not (self.prune and self.strays) and \
+            all(p.action in (NOTHING, DRIFT) and not p.power_on for p in self.vms) and \
             all(s.action == NOTHING for s in self.switches)
 
 

@@ -12,6 +12,7 @@ from vhpc_toolkit.cluster.destroy import DestroyPlan, plan_destroy
 from vhpc_toolkit.cluster.devices import check_devices
 from vhpc_toolkit.cluster.plan import CREATE, ClusterPlan, plan_cluster
 from vhpc_toolkit.cluster.read import read_cluster_inventory
+from vhpc_toolkit.cluster.strays import strays
 from vhpc_toolkit.clusterfile import ClusterSpec
 from vhpc_toolkit.errors import ValidationFailed, VhpcError
 
@@ -37,8 +38,10 @@ def _check_passwords(plan: ClusterPlan, password_for: Callable | None) -> None:
 
 
 def prepare_create(session, spec: ClusterSpec, allow_power_off: bool = False,
-                   password_for: Callable | None = None) -> PreparedCreate:
-    plan = plan_cluster(read_cluster_inventory(session), spec, allow_power_off=allow_power_off)
+                   password_for: Callable | None = None, prune: bool = False) -> PreparedCreate:
+    inv = read_cluster_inventory(session)
+    plan = plan_cluster(inv, spec, allow_power_off=allow_power_off)
+    plan.strays, plan.prune = strays(inv, spec), prune
     offers = check_devices(session, plan)
     _check_passwords(plan, password_for)
     if plan.problems:

@@ -40,6 +40,7 @@ class ClusterResult:
     interrupted: bool = False
     post: Any = None
     spec: Any = None                   # the ClusterSpec, for the text renderer's summary line
+    pruned: list = field(default_factory=list)   # Stray: VMs --prune destroyed (or failed to)
     allow_drift: bool = False          # --allow-drift: VMs that still differ from the file are not a failure
 
     @property
@@ -48,7 +49,8 @@ class ClusterResult:
 
     @property
     def failed(self) -> list:
-        return [v for v in self.vms if v.failed] + [s for s in self.switches if s.failed]
+        return [v for v in self.vms if v.failed] + [s for s in self.switches if s.failed] + \
+            [p for p in self.pruned if p.failed]
 
     @property
     def drifted(self) -> list[VMOutcome]:
@@ -81,7 +83,7 @@ class ClusterResult:
         return {"up_to_date": self.up_to_date, "switches": [s.to_dict() for s in self.switches],
                 "vms": [v.to_dict() for v in self.vms],
                 "post": self.post.to_dict() if self.post is not None else None,
-                "notes": self.notes, "summary": self.summary()}
+                "pruned": [p.to_dict() for p in self.pruned], "notes": self.notes, "summary": self.summary()}
 
 
 @dataclass
@@ -101,3 +103,56 @@ class DestroyResult:
         doc["switches"] = [{"name": s.name, "kind": s.kind, "status": s.status, "detail": s.detail}
                            for s in self.switches]
         return doc
+
+
+@dataclass
+class Stray:
+    """A VM with the file's naming pattern that the file no longer has."""
+
+    name: str
+    host: str | None
+    power_state: str | None
+    status: str = "not in the file"     # or "destroyed" / "failed" after --prune
+    detail: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.status in FAILED_STATUSES
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "host": self.host, "power_state": self.power_state, "status": self.status,
+                "detail": self.detail}
+
+
+@dataclass
+class ClusterStatus:
+    """`cluster --status`: every VM and switch of the file as vCenter has it, and the strays."""
+
+    switches: list[SwitchOutcome]
+    vms: list[VMOutcome]
+    strays: list[Stray]
+    spec: Any = None
+
+    @property
+    def differs(self) -> list[str]:
+        return [v.name for v in self.vms if v.status != UP_TO_DATE] + \
+            [s.name for s in self.switches if s.status != UP_TO_DATE] + [s.name for s in self.strays]
+
+    @property
+    def ok(self) -> bool:
+        return not self.differs
+
+    def summary(self) -> str:
+        counts: dict[str, int] = {}
+        for v in self.vms:
+            counts[v.status] = counts.get(v.status, 0) + 1
+        parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        text = f"{len(self.vms)} VM(s): {parts}"
+        if self.strays:
+            text += f"; {len(self.strays)} VM(s) not in the file"
+        return text + ("; matches the file" if self.ok else "; differs from the file")
+
+    def to_dict(self) -> dict:
+        return {"matches": self.ok, "switches": [s.to_dict() for s in self.switches],
+                "vms": [v.to_dict() for v in self.vms], "not_in_file": [s.to_dict() for s in self.strays],
+                "summary": self.summary()}

@@ -10,7 +10,7 @@ from vhpc_toolkit.output.tables import common_domain, domain_note, render_table,
 
 _STATUS = {"created": "green", "reconfigured": "green", "powered on": "green", "up to date": "dim",
            "drift": "yellow", "failed": "bold red", "rolled back": "red", "destroyed": "green",
-           "absent": "dim"}
+           "absent": "yellow", "incomplete": "yellow", "not in the file": "yellow"}
 
 
 def _status(status: str) -> str:
@@ -34,6 +34,12 @@ def render_actions(rows: list[dict], switch_rows: list[dict], console) -> None:
     render_table(console, "VM actions", ["VM", "host", "action", "detail"], cells)
 
 
+def render_prune(strays, console) -> None:
+    """--prune: the VMs that will be destroyed (shown before the confirmation)."""
+    console.print(f"[yellow]prune:[/] destroy {len(strays)} VM(s) no longer in the file: "
+                  + escape(", ".join(o.name for o in strays)), highlight=False)
+
+
 def render_result(result, ctx) -> None:
     console = ctx.out
     if result.switches:
@@ -44,6 +50,9 @@ def render_result(result, ctx) -> None:
     render_table(console, "Cluster", ["VM", "host", "IP", "devices", "status", "detail"],
                  [[escape(v.name), escape(short(v.host, domain)), v.ip or "-", escape(", ".join(v.devices) or "-"),
                    _status(v.status), escape(v.detail)] for v in result.vms])
+    if result.pruned:
+        render_table(console, "Pruned (no longer in the file)", ["VM", "status", "detail"],
+                     [[escape(p.name), _status(p.status), escape(p.detail)] for p in result.pruned])
     for note in result.notes:
         console.print(f"[yellow]note:[/] {escape(note)}")
     console.print(result.summary(), highlight=False)
@@ -73,3 +82,23 @@ def render_destroyed(result, ctx) -> None:
     render_report(result.report, ctx)
     for s in result.switches:
         ctx.out.print(f"switch {s.name} ({s.kind}): {s.status}: {s.detail}", highlight=False)
+
+
+def render_status(status, ctx) -> None:
+    console = ctx.out
+    if status.switches:
+        render_table(console, "Switches", ["switch", "kind", "hosts", "status", "detail"],
+                     [[escape(s.name), s.kind, escape(", ".join(s.hosts)), _status(s.status), escape(s.detail)]
+                      for s in status.switches])
+    domain = common_domain([v.host for v in status.vms] + [s.host for s in status.strays])
+    domain_note(console, domain)
+    render_table(console, f"Cluster {status.spec.path}" if status.spec else "Cluster",
+                 ["VM", "host", "IP", "devices", "status", "detail"],
+                 [[escape(v.name), escape(short(v.host, domain)), v.ip or "-", escape(", ".join(v.devices) or "-"),
+                   _status(v.status), escape(v.detail)] for v in status.vms])
+    if status.strays:
+        render_table(console, "Not in the file (cluster --create --prune destroys them)",
+                     ["VM", "host", "power", "status"],
+                     [[escape(s.name), escape(short(s.host, domain)), s.power_state or "-", _status(s.status)]
+                      for s in status.strays])
+    console.print(status.summary(), highlight=False)

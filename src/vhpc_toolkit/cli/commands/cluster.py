@@ -18,11 +18,15 @@ def arguments(p) -> None:
     group.add_argument("--destroy", action="store_true", help="Destroy the cluster's VMs and switches")
     group.add_argument("--plan", action="store_true",
                        help="Show the expansion of the file (VMs, switches); needs no vCenter")
+    group.add_argument("--status", action="store_true",
+                       help="Compare the file with vCenter (read-only): exit 0 when all matches, 1 otherwise")
     p.add_argument("--file", required=True, help="Cluster configuration file")
     p.add_argument("--rollback", action="store_true",
                    help="--create: destroy what this run created if anything failed")
     p.add_argument("--allow-power-off", action="store_true",
                    help="--create: power off existing VMs whose cpu/memory must change, then power on")
+    p.add_argument("--prune", action="store_true",
+                   help="--create: destroy the VMs that carry the file's naming pattern but are no longer in it")
     p.add_argument("--allow-drift", action="store_true",
                    help="--create: exit 0 even when VMs still differ from the file (reported as drift)")
     p.add_argument("--max-concurrency", type=positive, default=32, metavar="N",
@@ -53,13 +57,27 @@ def exports_of(args) -> list[tuple[str, str]]:
 
 def run(ctx, args):
     spec = parse_cluster_file(args.file)
-    if args.create:
+    if args.create or args.status:
         check_export_paths([(f"--export {kind}", path) for kind, path in exports_of(args)], args.file)
     if args.plan:
         from vhpc_toolkit.output.plan import plan_document
 
         return Document("plan", plan_document(spec), source=spec)
+    if args.status:
+        return _status(ctx, args, spec)
     return _create(ctx, args, spec) if args.create else _destroy(ctx, args, spec)
+
+
+def _status(ctx, args, spec):
+    from vhpc_toolkit.cli.completion import remember_vm_names
+    from vhpc_toolkit.cluster.status import cluster_status
+
+    status = cluster_status(ctx.session(), spec)
+    remember_vm_names([v.name for v in status.vms if v.host])
+    status_notes = write_exports(status, spec, exports_of(args))
+    for note in status_notes:
+        ctx.err.print(f"[yellow]note:[/] {note}", highlight=False)
+    return status
 
 
 def _create(ctx, args, spec):
@@ -67,19 +85,22 @@ def _create(ctx, args, spec):
     from vhpc_toolkit.cluster.plan import plan_rows, switch_rows
     from vhpc_toolkit.cluster.prepare import prepare_create
     from vhpc_toolkit.ops.post import password_source
-    from vhpc_toolkit.output.cluster import render_actions
+    from vhpc_toolkit.output.cluster import render_actions, render_prune
     from vhpc_toolkit.output.plan import render_plan
     from vhpc_toolkit.output.progress import progress
 
     session = ctx.session()
     password_for = password_source(env=ctx.env, prompt=getpass.getpass if ctx.interactive else None)
-    prepared = prepare_create(session, spec, allow_power_off=args.allow_power_off, password_for=password_for)
+    prepared = prepare_create(session, spec, allow_power_off=args.allow_power_off, password_for=password_for,
+                              prune=args.prune)
     plan = prepared.plan
     if plan.up_to_date:
         result = current_state(plan)
     else:
         show(ctx, render_plan, spec)
         show(ctx, render_actions, plan_rows(plan), switch_rows(plan))
+        if plan.prune and plan.strays:
+            show(ctx, render_prune, plan.strays)
         confirm(ctx, "Create/update the cluster as planned above?")
         options = ApplyOptions(max_concurrency=args.max_concurrency, max_per_host=args.max_per_host,
                                ip_timeout=args.ip_timeout, rollback=args.rollback, password_for=password_for)

@@ -1,0 +1,120 @@
+"""A cluster's life after create: --status, growing and shrinking a range, --prune, exports."""
+from __future__ import annotations
+
+import json
+import re
+import uuid
+
+import yaml
+
+from tests.integration.test_json_schemas import check
+from vhpc_toolkit.vsphere.inventory import read_inventory
+
+HOSTS = "vhpc-esx-0{5:6}.hpc.vmware.com"
+
+
+def names(session, prefix):
+    inv = read_inventory(session, {"VirtualMachine": []})
+    return sorted(o.name for o in inv.of_type("VirtualMachine") if o.name.startswith(prefix))
+
+
+def write(path, pfx, last, extra=""):
+    path.write_text(f"[B]\ntemplate: vhpc_clone\ncpu: 2\nmemory: 4\n"
+                    f"[_VMS_]\n{pfx}-node{{1:{last}}}: B host: {HOSTS} power: off\n{extra}")
+
+
+def test_status_scale_out_scale_in_and_prune(cli, session, tmp_path):
+    pfx = f"l{uuid.uuid4().hex[:5]}"
+    path = tmp_path / "c.conf"
+    write(path, pfx, 2, f"{pfx}-node: B host: vhpc-esx-05.hpc.vmware.com power: off\n")   # no range
+    try:
+        # Nothing yet: status says so and exits 1.
+        code, out, err = cli("--output", "json", "cluster", "--status", "--file", path)
+        assert code == 1, err
+        doc = json.loads(out)
+        check(doc, "status")
+        assert {v["name"]: v["status"] for v in doc["vms"]} == {f"{pfx}-node1": "absent", f"{pfx}-node2": "absent",
+                                                                f"{pfx}-node": "absent"}
+        assert cli("cluster", "--create", "--file", path)[0] == 0
+        code, out, _ = cli("--output", "json", "cluster", "--status", "--file", path)
+        assert code == 0 and json.loads(out)["matches"] is True
+
+        # Scale out: the range grows, --create adds only what is missing.
+        write(path, pfx, 4, f"{pfx}-node: B host: vhpc-esx-05.hpc.vmware.com power: off\n")
+        code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
+        assert code == 0, err
+        assert {v["name"]: v["status"] for v in json.loads(out)["vms"]} == {
+            f"{pfx}-node1": "up to date", f"{pfx}-node2": "up to date", f"{pfx}-node3": "created",
+            f"{pfx}-node4": "created", f"{pfx}-node": "up to date"}
+
+        # Scale in: the range shrinks; the extra VMs are left alone and named.
+        write(path, pfx, 2, f"{pfx}-node: B host: vhpc-esx-05.hpc.vmware.com power: off\n")
+        code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
+        assert code == 0, err
+        assert any(f"{pfx}-node3, {pfx}-node4" in n and "--prune" in n for n in json.loads(out)["notes"])
+        assert len(names(session, pfx)) == 5
+        code, out, _ = cli("--output", "json", "cluster", "--status", "--file", path)
+        doc = json.loads(out)
+        assert code == 1 and [s["name"] for s in doc["not_in_file"]] == [f"{pfx}-node3", f"{pfx}-node4"]
+        code, out, _ = cli("cluster", "--status", "--file", path)
+        assert "Not in the file" in out and f"{pfx}-node4" in out
+
+        # --prune destroys exactly those, never node (no pattern) nor another file's VMs.
+        code, out, err = cli("--output", "json", "cluster", "--create", "--prune", "--file", path)
+        assert code == 0, err
+        doc = json.loads(out)
+        check(doc, "cluster")
+        assert [(p["name"], p["status"]) for p in doc["pruned"]] == [(f"{pfx}-node3", "destroyed"),
+                                                                     (f"{pfx}-node4", "destroyed")]
+        assert names(session, pfx) == sorted([f"{pfx}-node", f"{pfx}-node1", f"{pfx}-node2"])
+        assert cli("cluster", "--status", "--file", path)[0] == 0
+    finally:
+        write(path, pfx, 4, f"{pfx}-node: B host: vhpc-esx-05.hpc.vmware.com power: off\n")
+        cli("cluster", "--destroy", "--file", path)
+    assert names(session, pfx) == []
+
+
+def test_a_name_never_matches_by_prefix(cli, session, tmp_path):
+    pfx = f"p{uuid.uuid4().hex[:5]}"
+    path = tmp_path / "c.conf"
+    other = tmp_path / "other.conf"
+    path.write_text(f"[B]\ntemplate: vhpc_clone\nhost: vhpc-esx-05.hpc.vmware.com\n[_VMS_]\n{pfx}1: B power: off\n")
+    other.write_text(f"[B]\ntemplate: vhpc_clone\nhost: vhpc-esx-05.hpc.vmware.com\n[_VMS_]\n"
+                     f"{pfx}10: B power: off\n{pfx}1x: B power: off\n")
+    try:
+        assert cli("cluster", "--create", "--file", other)[0] == 0
+        code, out, err = cli("--output", "json", "cluster", "--create", "--prune", "--file", path)
+        assert code == 0 and json.loads(out)["pruned"] == [], err
+        assert names(session, pfx) == sorted([f"{pfx}1", f"{pfx}10", f"{pfx}1x"])
+    finally:
+        cli("cluster", "--destroy", "--file", path)
+        cli("cluster", "--destroy", "--file", other)
+
+
+def test_status_exports_every_kind(cli, tmp_path):
+    pfx = f"e{uuid.uuid4().hex[:5]}"
+    path = tmp_path / "c.conf"
+    path.write_text(f"[B]\ntemplate: vhpc_clone\ncpu: 4\nmemory: 8\nhost: vhpc-esx-05.hpc.vmware.com\n"
+                    f"[GPU]\ndevice: ['0000:d8:00.0']\nmemory_reservation: yes\n"
+                    f"[_VMS_]\n{pfx}-gpu: B GPU\n{pfx}-cpu: B power: off\n")
+    out_files = {k: tmp_path / f"x.{k}" for k in ("hostfile", "mpich", "ansible", "slurm", "json")}
+    try:
+        assert cli("cluster", "--create", "--file", path)[0] == 0
+        argv = [a for k, p in out_files.items() for a in ("--export", f"{k}={p}")]
+        code, out, err = cli("cluster", "--status", "--file", path, *argv)
+        assert code == 0, err
+        hostfile = out_files["hostfile"].read_text()
+        assert re.search(r"^\d+\.\d+\.\d+\.\d+ slots=4  # " + f"{pfx}-gpu$", hostfile, re.M)
+        assert f"# {pfx}-cpu: no IP yet" in hostfile
+        assert re.search(r"^\d+\.\d+\.\d+\.\d+:4  # ", out_files["mpich"].read_text(), re.M)
+        inv = yaml.safe_load(out_files["ansible"].read_text())["all"]["children"]
+        assert inv["gpu"]["hosts"] == {f"{pfx}-gpu": {}} and sorted(inv["B"]["hosts"]) == sorted([f"{pfx}-gpu",
+                                                                                                f"{pfx}-cpu"])
+        assert inv["vhpc"]["hosts"][f"{pfx}-gpu"]["vhpc_gpus"] == 1
+        slurm = out_files["slurm"].read_text()
+        assert re.search(rf"^NodeName={pfx}-gpu NodeAddr=\S+ CPUs=4 RealMemory=7782 Gres=gpu:1 State=UNKNOWN$",
+                         slurm, re.M)
+        assert f"NodeName={pfx}-gpu Name=gpu File=/dev/nvidia0" in (tmp_path / "x.slurm.gres.conf").read_text()
+        check(json.loads(out_files["json"].read_text()), "status")
+    finally:
+        cli("cluster", "--destroy", "--file", path)
