@@ -96,7 +96,8 @@ def test_status_exports_every_kind(cli, tmp_path):
     path = tmp_path / "c.conf"
     path.write_text(f"[B]\ntemplate: vhpc_clone\ncpu: 4\nmemory: 8\nhost: vhpc-esx-05.hpc.vmware.com\n"
                     f"[GPU]\ndevice: ['0000:d8:00.0']\nmemory_reservation: yes\n"
-                    f"[_VMS_]\n{pfx}-gpu: B GPU\n{pfx}-cpu: B power: off\n")
+                    f"[_VMS_]\n{pfx}-gpu: B GPU\n{pfx}-cpu: B power: off\n"
+                    f"{pfx}-vgpu: B vgpu: grid_v100-8q memory_reservation: yes\n")
     out_files = {k: tmp_path / f"x.{k}" for k in ("hostfile", "mpich", "ansible", "slurm", "json")}
     try:
         assert cli("cluster", "--create", "--file", path)[0] == 0
@@ -110,11 +111,13 @@ def test_status_exports_every_kind(cli, tmp_path):
         inv = yaml.safe_load(out_files["ansible"].read_text())["all"]["children"]
         assert inv["gpu"]["hosts"] == {f"{pfx}-gpu": {}} and sorted(inv["B"]["hosts"]) == sorted([f"{pfx}-gpu",
                                                                                                 f"{pfx}-cpu"])
-        assert inv["vhpc"]["hosts"][f"{pfx}-gpu"]["vhpc_gpus"] == 1
+        assert inv["vhpc"]["hosts"][f"{pfx}-gpu"]["vhpc_gpus"] == 1 and inv["vgpu"]["hosts"] == {f"{pfx}-vgpu": {}}
         slurm = out_files["slurm"].read_text()
         assert re.search(rf"^NodeName={pfx}-gpu NodeAddr=\S+ CPUs=4 RealMemory=7782 Gres=gpu:1 State=UNKNOWN$",
                          slurm, re.M)
         assert f"NodeName={pfx}-gpu Name=gpu File=/dev/nvidia0" in (tmp_path / "x.slurm.gres.conf").read_text()
+        assert re.search(rf"^NodeName={pfx}-vgpu NodeAddr=\S+ CPUs=4 RealMemory=7782 Gres=gpu:1 ", slurm, re.M)
+        assert re.search(rf"^NodeName={pfx}-cpu CPUs=4 RealMemory=7782 State=UNKNOWN  # no IP yet", slurm, re.M)
         check(json.loads(out_files["json"].read_text()), "status")
     finally:
         cli("cluster", "--destroy", "--file", path)

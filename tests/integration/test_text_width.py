@@ -41,5 +41,8 @@ def test_view_and_cluster_result(cli, monkeypatch, tmp_path, width):
         code, out, err = cli("cluster", "--create", "--file", path)
         assert code == 0, err
         fits(out, width, [f"{pfx}-node1", "vhpc-esx-05", "COMPUTE01_vsanDatastore", "created"])
+        code, out, err = cli("cluster", "--status", "--file", path)
+        assert code == 0, err
+        fits(out, width, [f"{pfx}-node2", "vhpc-esx-06", "matches the file"])
     finally:
         cli("cluster", "--destroy", "--file", path)
