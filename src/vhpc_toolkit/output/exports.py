@@ -31,7 +31,9 @@ def write_exports(result, spec, hostfile: str | None, inventory: str | None) -> 
     """Write the asked exports; returns what was written, for the report."""
     written = []
     if hostfile:
-        Path(hostfile).write_text(mpi_hostfile(result.vms, {vm.name: vm.cpu for vm in spec.vms}))
+        cpus = {vm.name: vm.cpu for vm in spec.vms}
+        cpus.update({vm.name: vm.cpu for vm in result.vms if vm.cpu})   # what vCenter holds, when read
+        Path(hostfile).write_text(mpi_hostfile(result.vms, cpus))
         written.append(f"MPI hostfile: {hostfile}")
     if inventory:
         Path(inventory).write_text(ansible_inventory(result.vms))
