@@ -19,10 +19,6 @@ from vhpc_toolkit.specs.nic import guest_order, order_known
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj
 
 
-def vm_ref(moid):
-    return vim.VirtualMachine(moid)
-
-
 def obj(moid, type_="VirtualMachine", **props):
     ref = getattr(vim, type_)(moid)
     return Obj(ref=ref, type=type_, props={"name": moid, **props})
