@@ -123,11 +123,19 @@ func (l *Lab) reconfigVM(ctx *simulator.Context, vm *simulator.VirtualMachine, r
 	withVM(ctx, vm, func() {
 		l.rulesMu.Lock()
 		defer l.rulesMu.Unlock()
-		if fault := l.checkConfigSpec(vm, vm, &req.Spec); fault != nil {
+		fault := templateReconfigFault(vm, &req.Spec) // templates.go
+		if fault == nil {
+			fault = l.checkConfigSpec(vm, vm, &req.Spec)
+		}
+		if fault != nil {
 			res = &methods.ReconfigVM_TaskBody{Res: &types.ReconfigVM_TaskResponse{Returnval: failedTask(vm, "reconfigVm", fault)}}
 			return
 		}
+		before := adapterMACs(vm)
 		res = vm.ReconfigVMTask(ctx, req)
+		if _, fault := taskOutcome(res); fault == nil && len(req.Spec.DeviceChange) > 0 {
+			l.settleAdapters(vm, before) // nics.go
+		}
 	})
 	return res
 }
@@ -154,6 +162,7 @@ func (h *vmHook) CustomizeVMTask(ctx *simulator.Context, req *types.CustomizeVM_
 			h.lab.setCustomization(vm, &req.Spec)
 			return nil, nil
 		}).Run()
+		setTaskFaultMessage(ref)
 	})
 	return &methods.CustomizeVM_TaskBody{Res: &types.CustomizeVM_TaskResponse{Returnval: ref}}
 }
@@ -168,15 +177,19 @@ func (h *vmHook) CloneVMTask(ctx *simulator.Context, req *types.CloneVM_Task) so
 	return cloneWithDVSPorts(vm, req, func() soap.HasFault { return h.lab.cloneVM(ctx, vm, req) })
 }
 
-// cloneVM clones vm with the stock implementation, then applies what it
-// leaves out: the rest of spec.config, the source's firmware,
-// spec.location.host, spec.customization and spec.powerOn.
+// cloneVM clones vm with the stock implementation (from a copy of its
+// devices), then applies what it leaves out: the rest of spec.config, the
+// source's firmware, new MAC addresses and PCI slots, spec.location.host,
+// spec.customization, spec.template and spec.powerOn.
 func (l *Lab) cloneVM(ctx *simulator.Context, vm *simulator.VirtualMachine, req *types.CloneVM_Task) soap.HasFault {
 	spec := req.Spec
 	task := simulator.CreateTask(vm, "cloneVm", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
-		l.rulesMu.Lock()
-		fault := l.checkCloneSpec(vm, &spec)
-		l.rulesMu.Unlock()
+		fault := checkLinkedClone(vm, &spec) // templates.go
+		if fault == nil {
+			l.rulesMu.Lock()
+			fault = l.checkCloneSpec(vm, &spec)
+			l.rulesMu.Unlock()
+		}
 		if fault != nil {
 			return nil, fault
 		}
@@ -188,8 +201,17 @@ func (l *Lab) cloneVM(ctx *simulator.Context, vm *simulator.VirtualMachine, req 
 		stock := *req
 		stock.Spec.Customization = nil
 		stock.Spec.PowerOn = false
+		stock.Spec.Template = false
+		if spec.Template && stock.Spec.Location.Pool == nil && vm.Config.Template {
+			stock.Spec.Location.Pool = clonePool(vm, &spec) // templates.go
+		}
 		var res soap.HasFault
-		withVM(ctx, vm, func() { res = vm.CloneVMTask(ctx, &stock) })
+		withVM(ctx, vm, func() {
+			devices := vm.Config.Hardware.Device
+			vm.Config.Hardware.Device = copyDevices(devices) // deepcopy.go
+			defer func() { vm.Config.Hardware.Device = devices }()
+			res = vm.CloneVMTask(ctx, &stock)
+		})
 		t, fault := taskOutcome(res)
 		if fault != nil {
 			return nil, fault
@@ -206,7 +228,12 @@ func (l *Lab) cloneVM(ctx *simulator.Context, vm *simulator.VirtualMachine, req 
 		if fault != nil {
 			return nil, fault
 		}
-		if spec.PowerOn {
+		if spec.Template {
+			withVM(ctx, clone, func() { fault = markAsTemplate(clone) })
+			if fault != nil {
+				return nil, fault
+			}
+		} else if spec.PowerOn {
 			withVM(ctx, clone, func() {
 				_, fault = l.powerOn(ctx, clone, &types.PowerOnVM_Task{This: clone.Self})
 			})
@@ -241,6 +268,7 @@ func (l *Lab) finishClone(ctx *simulator.Context, src, clone *simulator.VirtualM
 	if _, fault := taskOutcome(clone.ReconfigVMTask(ctx, &types.ReconfigVM_Task{This: clone.Self, Spec: cfg})); fault != nil {
 		return fault
 	}
+	l.settleAdapters(clone, nil) // nics.go: new MAC addresses, PCI slots
 
 	if ref := spec.Location.Host; ref != nil && (clone.Runtime.Host == nil || *clone.Runtime.Host != *ref) {
 		moveVMToHost(clone, *ref)
@@ -273,19 +301,12 @@ func moveVMToHost(vm *simulator.VirtualMachine, ref types.ManagedObjectReference
 	})
 }
 
-// checkCustomization validates a customization spec against vm's NICs.
+// checkCustomization validates a customization spec against vm's adapters.
 func checkCustomization(vm *simulator.VirtualMachine, spec *types.CustomizationSpec) types.BaseMethodFault {
 	switch spec.Identity.(type) {
 	case *types.CustomizationLinuxPrep, *types.CustomizationSysprep, *types.CustomizationSysprepText:
 	default:
 		return &types.InvalidArgument{InvalidProperty: "spec.identity"}
 	}
-	nics := len(vm.Guest.Net)
-	if len(spec.NicSettingMap) != nics {
-		return &types.NicSettingMismatch{
-			NumberOfNicsInSpec: int32(len(spec.NicSettingMap)),
-			NumberOfNicsInVM:   int32(nics),
-		}
-	}
-	return nil
+	return checkNicSettings(vm, spec) // nics.go
 }

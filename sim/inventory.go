@@ -146,9 +146,23 @@ func (l *Lab) buildInventory(ctx context.Context) error {
 		return err
 	}
 
+	if l.opts.Stock {
+		return nil // stock.go: the stock simulator's behaviour on this inventory
+	}
+	l.settleInventoryAdapters()
 	installEnvironmentBrowsers()
 	l.installGuestWatcher()
 	return nil
+}
+
+// settleInventoryAdapters gives the inventory's VMs and template what
+// vCenter gives adapters (nics.go): vCenter MAC addresses, PCI slots.
+func (l *Lab) settleInventoryAdapters() {
+	for _, e := range simulator.Map.All("VirtualMachine") {
+		if vm, ok := e.(*simulator.VirtualMachine); ok {
+			simulator.Map.WithLock(vm, func() { l.settleAdapters(vm, nil) })
+		}
+	}
 }
 
 // addDatastore creates the shared datastore on the first host and mounts it
@@ -310,7 +324,21 @@ func createTemplate(ctx context.Context, c *vim25.Client, folder *object.Folder,
 		return fmt.Errorf("create %s: %v", TemplateName, err)
 	}
 	vm := object.NewVirtualMachine(c, info.Result.(types.ManagedObjectReference))
-	return vm.MarkAsTemplate(ctx)
+	// One snapshot, as an administrator prepares a template for linked clones.
+	task, err = vm.CreateSnapshot(ctx, LinkedCloneSnapshot, "base of linked clones", false, false)
+	if err != nil {
+		return err
+	}
+	if _, err := task.WaitForResult(ctx, nil); err != nil {
+		return fmt.Errorf("snapshot of %s: %v", TemplateName, err)
+	}
+	sim := simulator.Map.Get(vm.Reference()).(*simulator.VirtualMachine)
+	var fault types.BaseMethodFault
+	simulator.Map.WithLock(sim, func() { fault = markAsTemplate(sim) }) // templates.go
+	if fault != nil {
+		return fmt.Errorf("mark %s as a template: %s", TemplateName, faultText(fault))
+	}
+	return nil
 }
 
 // createExtraVMs adds n small powered-off VMs, round-robin over hosts.

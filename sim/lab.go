@@ -30,6 +30,10 @@ type Options struct {
 	ExtraHosts int
 	BootDelay  time.Duration
 
+	// Stock serves the govmomi simulator as it is, with the lab's inventory
+	// but none of the lab's behaviour (stock.go).
+	Stock bool
+
 	GuestRoot     string // folder of the guests' file systems ("" = a temporary folder)
 	GuestUser     string // guest operations user ("" = root)
 	GuestPassword string // guest operations password ("" = VMware1!)
@@ -53,6 +57,9 @@ type Lab struct {
 	guests map[string]*guestState // VM moref value -> guest state
 	ipNext int                    // next address of the DHCP pool
 
+	macNext  int             // next vCenter-assigned MAC address (nics.go)
+	macsUsed map[string]bool // every MAC address the lab has given or seen
+
 	guestOps *guestOps // guest file systems and programs (guest_ops.go)
 }
 
@@ -67,17 +74,20 @@ func StartLab(opts Options) (*Lab, error) {
 		opts.BootDelay = time.Millisecond
 	}
 	l := &Lab{
-		opts:   opts,
-		calls:  newCallCounter(),
-		guests: make(map[string]*guestState),
+		opts:     opts,
+		calls:    newCallCounter(),
+		guests:   make(map[string]*guestState),
+		macsUsed: make(map[string]bool),
 	}
 	if err := l.buildInventory(context.Background()); err != nil {
 		l.cleanup()
 		return nil, err
 	}
-	if err := l.installGuestOps(); err != nil {
-		l.cleanup()
-		return nil, err
+	if !opts.Stock {
+		if err := l.installGuestOps(); err != nil {
+			l.cleanup()
+			return nil, err
+		}
 	}
 	if err := l.serve(); err != nil {
 		l.cleanup()

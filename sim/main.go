@@ -25,6 +25,8 @@ func main() {
 	flag.IntVar(&opts.ExtraVMs, "extra-vms", 0, "add N small VMs (extra-vm-0001...) spread over the hosts")
 	flag.IntVar(&opts.ExtraHosts, "extra-hosts", 0, "add N more hosts to COMPUTE_GPU_Cluster")
 	flag.DurationVar(&opts.BootDelay, "boot-delay", 500*time.Millisecond, "time from power-on until VMware Tools and the guest IP are reported")
+	flag.BoolVar(&opts.Stock, "stock", false, "serve the stock govmomi simulator on the lab's inventory: none of the lab's\n"+
+		"behaviour (routed methods, rules, guests, QueryConfigTarget, guest operations)")
 	flag.StringVar(&opts.GuestRoot, "guest-root", "", "folder holding each VM's guest file system (DIR/VMNAME/); default: a temporary\n"+
 		"folder removed at exit. Guest programs run under bubblewrap with DIR/VMNAME bound as /:\n"+
 		"a test lab, NOT a security boundary (they run as the user running vhpc-sim)")

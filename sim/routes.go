@@ -62,6 +62,10 @@ var routes = map[routeKey]*hookKind{
 	{"VirtualMachine", "PowerOnVM_Task"}:   vmHooks, // hooks.go
 	{"VirtualMachine", "ReconfigVM_Task"}:  vmHooks, // hooks.go, network_vm.go
 
+	{"VirtualMachine", "CreateSnapshot_Task"}:  vmHooks, // templates.go
+	{"VirtualMachine", "MarkAsTemplate"}:       vmHooks, // templates.go
+	{"VirtualMachine", "MarkAsVirtualMachine"}: vmHooks, // templates.go
+
 	{"Datacenter", "PowerOnMultiVM_Task"}: datacenterHooks, // rules_multi.go
 
 	{"HostNetworkSystem", "AddVirtualSwitch"}:    hostNetHooks, // network_host.go
@@ -194,6 +198,9 @@ func (l *Lab) installHookRegistry(svc *simulator.Service) {
 // to the hook and hookPath; otherwise body unchanged and "" (an unknown
 // object is the simulator's ManagedObjectNotFound).
 func (l *Lab) route(c soapCall, body []byte) ([]byte, string) {
+	if l.hooks == nil {
+		return body, "" // --stock: nothing is routed (stock.go)
+	}
 	kind := routes[routeKey{c.thisType, c.method}]
 	if kind == nil || c.thisVal == "" {
 		return body, ""

@@ -84,12 +84,13 @@ func (l *Lab) serve() error {
 	inner.HandleFunc("/guestFile", l.serveGuestFile) // guest_ops.go
 	inner.HandleFunc("/nfc/", simulator.ServeNFC)
 	inner.HandleFunc("/about", svc.About)
-	l.installHookRegistry(svc) // routes.go: hookPath
-
 	// The lab's own endpoints (README "Extra endpoints"): no SOAP, no login.
 	inner.HandleFunc("/debug/calls", l.serveCalls)
-	inner.HandleFunc("/debug/sriov", l.serveDebugSriov)       // rules_debug.go
-	inner.HandleFunc("/debug/passthru", l.serveDebugPassthru) // rules_debug.go
+	if !l.opts.Stock { // stock.go
+		l.installHookRegistry(svc)                                // routes.go: hookPath
+		inner.HandleFunc("/debug/sriov", l.serveDebugSriov)       // rules_debug.go
+		inner.HandleFunc("/debug/passthru", l.serveDebugPassthru) // rules_debug.go
+	}
 
 	sm := simulator.Map.SessionManager()
 	sm.ServiceHostName = hostPort
@@ -164,7 +165,7 @@ func (l *Lab) serveSOAP(w http.ResponseWriter, r *http.Request, call soapCall) {
 			panic(p)
 		}
 		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
-		if call.method == "Fetch" {
+		if call.method == "Fetch" && !l.opts.Stock {
 			w.WriteHeader(http.StatusOK)
 			_, _ = io.WriteString(w, soapEnvelope(`<FetchResponse xmlns="urn:vim25"></FetchResponse>`))
 			return

@@ -1,7 +1,8 @@
 """The lab: vhpc-sim started once per test session on a free port.
 
 `lab` is the shared simulator (tests that change it clean up after
-themselves); `large_lab` has 1024 extra VMs for call-count checks.
+themselves); `large_lab` has 1024 extra VMs for call-count checks;
+`stock_lab` is the stock govmomi simulator on the same inventory.
 """
 from __future__ import annotations
 
@@ -98,6 +99,20 @@ def large_lab(tmp_path_factory):
     lab = start_lab(tmp_path_factory.mktemp("large-lab"), "--extra-vms", "1024")
     yield lab
     stop_lab(lab)
+
+
+@pytest.fixture(scope="session")
+def stock_lab(tmp_path_factory):
+    """The stock govmomi simulator on the lab's inventory (`vhpc-sim --stock`): none of the lab's behaviour."""
+    lab = start_lab(tmp_path_factory.mktemp("stock-lab"), "--stock")
+    yield lab
+    stop_lab(lab)
+
+
+@pytest.fixture
+def stock_cli(stock_lab, run_cli):
+    """The CLI on the stock simulator, never prompting: returns (exit code, stdout, stderr)."""
+    return lambda *argv: run_cli("--vcenter-conf", stock_lab.conf, "--yes", *argv)
 
 
 @pytest.fixture

@@ -9,15 +9,16 @@ from vhpc_toolkit.cluster.build import build_clone_spec
 from vhpc_toolkit.cluster.plan import CREATE, DRIFT as DRIFT_ACTION, RECONFIGURE, ClusterPlan, VMPlan
 from vhpc_toolkit.cluster.result import ClusterResult, Stray, VMOutcome
 from vhpc_toolkit.cluster.switches import apply_switches, rollback_switches
+from vhpc_toolkit.cluster.verify import check_vms, devices_of
 from vhpc_toolkit.errors import VhpcError
-from vhpc_toolkit.ops.clone import template_snapshot
+from vhpc_toolkit.ops.linked import base_snapshot
 from vhpc_toolkit.ops.destroy import Doomed, power_off_and_destroy
 from vhpc_toolkit.ops.placement import ref_of
-from vhpc_toolkit.ops.portgroups import PROPS as NETWORK_PROPS, find_portgroup
+from vhpc_toolkit.ops.portgroups import PROPS as NETWORK_PROPS, find_portgroup, portgroup_names_by_key
 from vhpc_toolkit.ops.post import run_barriers
 from vhpc_toolkit.ops.runner import Interrupted, Job, run_jobs
-from vhpc_toolkit.results import (CREATED, DESTROYED, DRIFT, FAILED, POWERED_ON, RECONFIGURED, ROLLED_BACK, UP_TO_DATE,
-                                  SwitchOutcome, TargetResult)
+from vhpc_toolkit.results import (CREATED, DESTROYED, DRIFT, FAILED, POWERED_ON, RECONFIGURED, ROLLED_BACK,
+                                  UP_TO_DATE, SwitchOutcome, TargetResult)
 from vhpc_toolkit.vsphere.guestinfo import wait_for_ips
 from vhpc_toolkit.vsphere.inventory import read_inventory
 
@@ -31,7 +32,10 @@ class ApplyOptions:
     password_for: Callable | None = None   # guest passwords for post scripts (ops.post.password_source)
 
 
-def _devices(plan: VMPlan) -> list[str]:
+def _devices(plan: VMPlan, inv) -> list[str]:
+    """An existing VM's devices as vCenter holds them; a new VM's as the file asks (until read back)."""
+    if plan.existing is not None:
+        return devices_of(plan.existing, portgroup_names_by_key(inv))
     vm = plan.spec
     out = [f"gpu {d}" for d in vm.device or []]
     if vm.vgpu:
@@ -49,9 +53,10 @@ def current_state(plan: ClusterPlan) -> ClusterResult:
                 for s in plan.switches]
     vms = []
     for p in plan.vms:
-        vms.append(VMOutcome(name=p.name, host=p.host_name(plan.inv), action=p.action, devices=_devices(p),
-                             status=DRIFT if p.drift else UP_TO_DATE, detail="; ".join(p.drift),
-                             ip=p.existing.get("guest.ipAddress") if p.existing else None, drift=list(p.drift)))
+        vms.append(VMOutcome(name=p.name, host=p.host_name(plan.inv), action=p.action,
+                             devices=_devices(p, plan.inv), status=DRIFT if p.drift else UP_TO_DATE,
+                             detail="; ".join(p.drift), ip=p.existing.get("guest.ipAddress") if p.existing else None,
+                             drift=list(p.drift), cpu=p.existing.get("config.hardware.numCPU") if p.existing else None))
     result = ClusterResult(switches, vms, spec=plan.spec)
     result.notes += stray_note(plan)
     return result
@@ -69,8 +74,10 @@ def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
     """Switches, then every VM's task (bounded per host and in total), guest IPs, post scripts."""
     inv = plan.inv
     plans = {p.name: p for p in plan.vms}
-    outcomes = {p.name: VMOutcome(name=p.name, host=p.host_name(inv), action=p.action, devices=_devices(p),
-                                  ref=p.existing.ref if p.existing else None) for p in plan.vms}
+    outcomes = {p.name: VMOutcome(name=p.name, host=p.host_name(inv), action=p.action, devices=_devices(p, inv),
+                                  ref=p.existing.ref if p.existing else None,
+                                  cpu=p.existing.get("config.hardware.numCPU") if p.existing else None)
+                for p in plan.vms}
     switches = apply_switches(session, plan, on_event)
     if any(s.failed for s in switches):
         for o in outcomes.values():
@@ -100,6 +107,7 @@ def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
                  and not outcomes[p.name].failed]
         run_jobs(session, jobs, concurrency=options.max_concurrency, per_key=options.max_per_host, on_event=event)
         _power_on_existing(session, plan, outcomes, options)
+        check_vms(session, plan, outcomes)   # one read: what vCenter holds (cluster/verify.py)
     except (Interrupted, KeyboardInterrupt) as exc:
         for r in getattr(exc, "cancelled", []):
             outcomes[r.name].status, outcomes[r.name].detail = FAILED, r.detail
@@ -188,7 +196,7 @@ def _clone_jobs(session, plan: ClusterPlan, offers: dict, outcomes: dict, switch
             base = None
             if p.spec.linked:
                 if p.template.moid not in base_snapshots:
-                    base_snapshots[p.template.moid] = template_snapshot(session, p.template)
+                    base_snapshots[p.template.moid] = base_snapshot(session, p.template)
                 base = base_snapshots[p.template.moid]
             spec = build_clone_spec(p, inv, offers.get(p.placement.host.moid), find_pg, base)
         except (VhpcError, ValueError, KeyError) as exc:
@@ -257,7 +265,8 @@ def _interrupted(session, plan: ClusterPlan, switches, outcomes) -> ClusterResul
 def rollback(session, plan: ClusterPlan, result: ClusterResult) -> None:
     """Destroy what this run created (after something failed): its VMs, then its switches."""
     wanted_on = {p.name for p in plan.vms if p.spec.power == "on"}
-    created = [o for o in result.vms if o.status == CREATED and o.ref is not None]
+    created = [o for o in result.vms if o.action == CREATE and o.ref is not None and
+               (o.status == CREATED or o.unapplied)]   # created, whether or not vCenter applied it all
     doomed = [Doomed(o.ref, o.name in wanted_on, TargetResult(o.name)) for o in created]
     power_off_and_destroy(session, doomed)
     for o, d in zip(created, doomed):

@@ -11,7 +11,7 @@ from vhpc_toolkit.specs.clone import clone_spec
 from vhpc_toolkit.specs.compute import apply_compute
 from vhpc_toolkit.specs.customization import customization_spec
 from vhpc_toolkit.specs.latency import apply_latency_level
-from vhpc_toolkit.specs.nic import PortGroupRef, ethernet_cards, nic_backing, nic_network_name
+from vhpc_toolkit.specs.nic import PortGroupRef, guest_order, is_sriov, nic_backing, nic_network_name
 from vhpc_toolkit.specs.passthrough import DEFAULT_MMIO_GB, check_mmio_size, mmio_extra_config, normalize_id, passthrough_device
 from vhpc_toolkit.specs.pvrdma import pvrdma_adapter
 from vhpc_toolkit.specs.sriov import sriov_adapter
@@ -33,21 +33,24 @@ def build_config(plan: VMPlan, inv: Inventory, offer, find_pg: PortGroupFinder):
     if vm.latency:  # its reservations are already in compute_request
         apply_latency_level(config, template.props, vm.latency)
     changes = []
-    nics = ethernet_cards(template.get("config.hardware.device"))
+    # The clone's adapters in the guest's order (the order customization maps them in): the template's
+    # emulated adapters, a new one for port_group, PVRDMA, then SR-IOV adapters (specs.nic.guest_order).
+    nics = guest_order(template.get("config.hardware.device"))
+    ordinary = [d for d in nics if not is_sriov(d)]
     main_index = 0
     if vm.port_group:
         names = {}
-        current = [nic_network_name(d, names) for d in nics]
+        current = [nic_network_name(d, names) for d in ordinary]
         if vm.port_group in current:
             main_index = current.index(vm.port_group)
-        elif nics:
-            nic = copy.copy(nics[0])  # same device, new backing
+        elif ordinary:
+            nic = copy.copy(ordinary[0])  # same device, new backing
             nic.backing = nic_backing(find_pg(vm.port_group, None))
             changes.append(vim.vm.device.VirtualDeviceSpec(operation="edit", device=nic))
         else:
             from vhpc_toolkit.specs.nic import add_nic
             changes.append(add_nic(find_pg(vm.port_group, None)))
-    adapters = max(len(nics), 1 if vm.port_group else 0)
+    adapters = max(len(ordinary), 1 if vm.port_group else 0) + (len(nics) - len(ordinary))
     if vm.device:
         infos = [offer.passthrough_by_id()[normalize_id(d)] for d in vm.device]
         size = vm.mmio_size or DEFAULT_MMIO_GB

@@ -12,6 +12,7 @@ from typing import Any
 from vhpc_toolkit.clusterfile import ClusterSpec, SwitchSpec, VMSpec
 from vhpc_toolkit.cluster.desired import compute_request, wants_customization
 from vhpc_toolkit.errors import VhpcError
+from vhpc_toolkit.ops.linked import linked_note, linked_problem
 from vhpc_toolkit.ops.placement import Placement, place
 from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.compute import ResizeRefused, apply_compute
@@ -151,6 +152,9 @@ def _plan_new_vm(inv: Inventory, plan: VMPlan, file_pgs: set[str], problems: lis
     except VhpcError as exc:
         problems.append(f"{where}: VM {vm.name}: {exc}")
         return
+    if vm.linked and linked_problem(plan.template):
+        problems.append(f"{where}: linked: yes: {linked_problem(plan.template)}")   # once per line
+        return
     plan.action = CREATE
     for key in ("port_group", "sriov_port_group"):
         name = getattr(vm, key)
@@ -240,14 +244,15 @@ def plan_cluster(inv: Inventory, spec: ClusterSpec, allow_power_off: bool = Fals
             _plan_existing_vm(inv, plan, allow_power_off)
         else:
             _plan_new_vm(inv, plan, file_pgs, problems, where)
-    return ClusterPlan(spec=spec, inv=inv, switches=switches, vms=plans, problems=problems)
+    return ClusterPlan(spec=spec, inv=inv, switches=switches, vms=plans, problems=list(dict.fromkeys(problems)))
 
 
 def plan_rows(plan: ClusterPlan) -> list[dict[str, Any]]:
     """The action per VM, for display next to the file's expansion."""
     rows = []
     for p in plan.vms:
-        detail = {CREATE: "clone" + (" (linked)" if p.spec.linked else "") + f" of {p.spec.template}",
+        detail = {CREATE: (f"linked clone of {p.spec.template} ({linked_note(p.template)})" if p.spec.linked
+                           else f"clone of {p.spec.template}"),
                   RECONFIGURE: "; ".join(str(c) for c in p.changes),
                   NOTHING: "up to date", DRIFT: "differs (see drift)"}[p.action]
         if p.power_on:

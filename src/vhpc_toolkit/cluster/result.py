@@ -20,6 +20,8 @@ class VMOutcome:
     detail: str = ""
     ref: Any = None
     drift: list[str] = field(default_factory=list)   # how it still differs from the file after the run
+    cpu: int | None = None                           # vCPUs as vCenter reports them (exports)
+    unapplied: list[str] = field(default_factory=list)   # what the run asked that vCenter does not hold
 
     @property
     def failed(self) -> bool:

@@ -9,7 +9,7 @@ from vhpc_toolkit.ops.targets import read_targets
 from vhpc_toolkit.results import FAILED, Report, TargetResult
 from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.customization import GuestNetwork, customization_spec, default_hostname
-from vhpc_toolkit.specs.nic import add_nic, ethernet_cards, nic_network_name, remove_device
+from vhpc_toolkit.specs.nic import add_nic, ethernet_cards, nic_network_name, order_known, remove_device
 
 VM_PROPS = ["config.hardware.device", "runtime.powerState"]
 
@@ -59,7 +59,9 @@ def configure_guest_network(session, targets, port_group: str, net: GuestNetwork
         if obj.get("runtime.powerState") != "poweredOff":
             problems.append(f"VM {obj.name} is powered on; guest customization needs it powered off")
             continue
-        spec = customization_spec(vm_net, adapter_count=len(cards), adapter_index=index)
+        # nicSettingMap in the guest's adapter order, with the MAC addresses when the order is certain.
+        spec = customization_spec(vm_net, adapter_count=len(cards), adapter_index=index,
+                                  macs=[d.macAddress for d in cards] if order_known(cards) else None)
         what = "dhcp" if vm_net.is_dhcp else f"{vm_net.ip}/{vm_net.netmask}"
         result = TargetResult(obj.name, detail=f"adapter {index + 1} on {port_group}: {what}, "
                                            f"hostname {vm_net.hostname}")

@@ -1,21 +1,24 @@
-"""`clone`: full or linked clones of a template, placed and sized in the clone spec itself."""
+"""`clone`: full or linked clones of a template, placed and sized in the clone spec itself, and read
+back after the tasks (one read) so the report says what vCenter holds."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from vhpc_toolkit.errors import ValidationFailed, VhpcError
 from vhpc_toolkit.limits import name_problem
+from vhpc_toolkit.ops.linked import base_snapshot, linked_note, linked_problem
 from vhpc_toolkit.ops.placement import PROPS as PLACEMENT_PROPS, place, ref_of
 from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Job, run_jobs
 from vhpc_toolkit.ops.targets import read_vm_file
 from vhpc_toolkit.results import FAILED, UNCHANGED, Report, TargetResult
 from vhpc_toolkit.specs.clone import clone_spec
 from vhpc_toolkit.specs.compute import memory_mb
-from vhpc_toolkit.vsphere.inventory import Obj, read_inventory
-from vhpc_toolkit.vsphere.tasks import wait_for_task
+from vhpc_toolkit.vsphere.inventory import Obj, read_inventory, read_objects
 
 TEMPLATE_PROPS = ["config.template", "snapshot", "datastore", "runtime.host"]
-LINKED_SNAPSHOT_NAME = "vhpc-linked-clone-base"
+# What the one read after the clones compares with the request.
+CHECK_PROPS = ["name", "runtime.host", "runtime.powerState", "config.hardware.numCPU", "config.hardware.memoryMB",
+               "config.template", "datastore"]
 PER_HOST = 8  # vSphere queues more provisioning operations than this per host
 
 
@@ -62,17 +65,6 @@ def check_requests(requests: list[CloneRequest]) -> None:
         raise ValidationFailed(problems, nothing="nothing was cloned")
 
 
-def template_snapshot(session, template: Obj):
-    """The snapshot a linked clone starts from; one is taken when the template has none."""
-    info = template.get("snapshot")
-    if info is not None and info.currentSnapshot is not None:
-        return info.currentSnapshot
-    task = template.ref.CreateSnapshot_Task(name=LINKED_SNAPSHOT_NAME,
-                                            description="base of vhpc_toolkit linked clones",
-                                            memory=False, quiesce=False)
-    return wait_for_task(session, task, what=f"snapshot of template {template.name}")
-
-
 def clone_vms(session, requests: list[CloneRequest], concurrency: int = DEFAULT_CONCURRENCY, on_event=None) -> Report:
     from pyVmomi import vim
 
@@ -83,7 +75,7 @@ def clone_vms(session, requests: list[CloneRequest], concurrency: int = DEFAULT_
     inv = read_inventory(session, props)
     existing = {o.name for o in inv.of_type("VirtualMachine")}
 
-    problems, planned, results = [], [], []
+    problems, planned, results, unlinkable = [], [], [], {}
     for req in requests:   # names are unique (check_requests)
         result = TargetResult(req.name)
         results.append(result)
@@ -95,20 +87,26 @@ def clone_vms(session, requests: list[CloneRequest], concurrency: int = DEFAULT_
         except VhpcError as exc:
             problems.append(f"{prefix}{req.name}: {exc}")
             continue
+        if req.linked and linked_problem(template):
+            unlinkable.setdefault(template.moid, (template, []))[1].append(req.name)
+            continue
         if req.name in existing:
             result.status, result.detail = UNCHANGED, "a VM of this name already exists; not cloned"
             continue
         planned.append((req, template, placement, result))
+    for template, names in unlinkable.values():   # one line per template, not per VM
+        problems.append(f"{linked_problem(template)} (linked clones asked: {', '.join(names)})")
     if problems:
         raise ValidationFailed(problems, nothing="nothing was cloned")
 
     snapshots: dict[str, object] = {}
-    jobs = []
+    jobs, made = [], {}
     for req, template, placement, result in planned:
         snapshot = None
         if req.linked:
+            note = linked_note(template)
             if template.moid not in snapshots:
-                snapshots[template.moid] = template_snapshot(session, template)
+                snapshots[template.moid] = base_snapshot(session, template)
             snapshot = snapshots[template.moid]
         config = None
         if req.cpu is not None or req.memory_gb is not None:
@@ -117,12 +115,54 @@ def clone_vms(session, requests: list[CloneRequest], concurrency: int = DEFAULT_
         spec = clone_spec(host=placement.host.ref, pool=placement.pool,
                           datastore=placement.datastore.ref if placement.datastore else None,
                           linked=req.linked, snapshot=snapshot, config=config)
-        kind = "linked clone" if req.linked else "full clone"
-        result.detail = f"{kind} of {template.name} on {placement.host.name}"
-        jobs.append(Job(result=result, key=placement.host.moid, start=lambda t=template, f=ref_of(placement.folder), n=req.name, s=spec:
+        result.detail = (f"linked clone of {template.name} ({note})" if req.linked
+                         else f"full clone of {template.name}")
+        jobs.append(Job(result=result, key=placement.host.moid,
+                        on_success=lambda ref, r=result, req=req, p=placement: made.update({r.name: (ref, req, p)}),
+                        start=lambda t=template, f=ref_of(placement.folder), n=req.name, s=spec:
                         t.ref.CloneVM_Task(folder=f, name=n, spec=s)))
     run_jobs(session, jobs, concurrency=concurrency, per_key=PER_HOST, on_event=on_event)
     for r in results:
         if r.status == FAILED:
             r.detail = f"clone failed: {r.detail}"
+    check_clones(session, inv, {r.name: r for r in results}, made)
     return Report("clone", results)
+
+
+def check_clones(session, inv, results: dict[str, TargetResult], made: dict) -> None:
+    """What vCenter holds for the new VMs, in one read: the report shows it, and a clone that is not
+    what was asked (a task may succeed without applying its whole spec) fails with the difference."""
+    if not made:
+        return
+    now = read_objects(session, [ref for ref, _, _ in made.values()], CHECK_PROPS)
+    for name, (ref, req, placement) in made.items():
+        result, vm = results[name], now.get(ref._moId)
+        if vm is None:
+            result.status, result.detail = FAILED, "vCenter reported the clone, but no such VM exists"
+            continue
+        host = inv.by_ref(vm.get("runtime.host"))
+        result.data.update({"host": host.name if host else None, "cpu": vm.get("config.hardware.numCPU"),
+                            "memory_mb": vm.get("config.hardware.memoryMB"),
+                            "power": vm.get("runtime.powerState")})
+        result.detail += f" on {result.data['host']}"
+        missing = clone_differences(vm, req, placement, host)
+        if missing:
+            result.status = FAILED
+            result.detail += "; vCenter did not apply the clone spec: " + "; ".join(missing)
+
+
+def clone_differences(vm: Obj, req: CloneRequest, placement, host: Obj | None) -> list[str]:
+    """How a new VM differs from its request, as `what it has (asked ...)` lines."""
+    out = []
+    if host is None or host.moid != placement.host.moid:
+        out.append(f"runs on {host.name if host else 'no host'} (asked {placement.host.name})")
+    if req.cpu is not None and vm.get("config.hardware.numCPU") != req.cpu:
+        out.append(f"{vm.get('config.hardware.numCPU')} vCPU (asked {req.cpu})")
+    if req.memory_gb is not None and vm.get("config.hardware.memoryMB") != memory_mb(req.memory_gb):
+        out.append(f"{vm.get('config.hardware.memoryMB')} MB memory (asked {memory_mb(req.memory_gb)})")
+    if vm.get("config.template"):
+        out.append("is a template (asked a virtual machine)")
+    if placement.datastore is not None and \
+            placement.datastore.moid not in {d._moId for d in vm.get("datastore") or []}:
+        out.append(f"not on datastore {placement.datastore.name}")
+    return out

@@ -1,4 +1,5 @@
-"""The shape every reconfigure command shares: read once, plan every VM, one spec per VM."""
+"""The shape every reconfigure command shares: read once, plan every VM, one spec per VM, and one read
+after the tasks to check that vCenter holds what was asked."""
 from __future__ import annotations
 
 from typing import Callable, Iterable
@@ -6,16 +7,25 @@ from typing import Callable, Iterable
 from vhpc_toolkit.errors import ValidationFailed
 from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Job, run_jobs
 from vhpc_toolkit.ops.targets import host_of, read_targets
-from vhpc_toolkit.results import UNCHANGED, Report, TargetResult
+from vhpc_toolkit.results import CHANGED, FAILED, UNCHANGED, Report, TargetResult
 from vhpc_toolkit.specs import Change
-from vhpc_toolkit.vsphere.inventory import Inventory, Obj
+from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_objects
 
 # build(spec, vm, host) fills the ConfigSpec and returns the changes; it raises
 # ValueError (or a subclass) when the VM cannot be given what was asked.
 Builder = Callable[[object, Obj, Obj | None], list[Change]]
 
 
-def plan_specs(inv: Inventory, vms: list[Obj], build: Builder) -> list[tuple[Obj, object, TargetResult]]:
+class Planned(list):
+    """(vm, spec or None, result) per VM, with what planned them: the inventory and the builder,
+    so the VMs can be checked after the tasks with the same builder."""
+
+    def __init__(self, items, inv: Inventory, build: Builder):
+        super().__init__(items)
+        self.inv, self.build = inv, build
+
+
+def plan_specs(inv: Inventory, vms: list[Obj], build: Builder) -> Planned:
     """Build each VM's spec; any VM that cannot be served stops everything before a change."""
     from pyVmomi import vim
 
@@ -30,7 +40,7 @@ def plan_specs(inv: Inventory, vms: list[Obj], build: Builder) -> list[tuple[Obj
         planned.append((vm, spec if changes else None, TargetResult(vm.name, UNCHANGED, changes=changes)))
     if problems:
         raise ValidationFailed(problems)
-    return planned
+    return Planned(planned, inv, build)
 
 
 def apply_specs(session, operation: str, planned, concurrency: int = DEFAULT_CONCURRENCY,
@@ -44,7 +54,34 @@ def apply_specs(session, operation: str, planned, concurrency: int = DEFAULT_CON
         result.detail = "; ".join(str(c) for c in result.changes)
         jobs.append(Job(result=result, start=lambda vm=vm, spec=spec: vm.ref.ReconfigVM_Task(spec=spec)))
     run_jobs(session, jobs, concurrency=concurrency, on_event=on_event)
+    if isinstance(planned, Planned):
+        check_applied(session, planned)
     return Report(operation, [r for _, _, r in planned])
+
+
+def check_applied(session, planned: Planned) -> None:
+    """Read the reconfigured VMs back in one call and plan them again with the same builder: what would
+    still change is what vCenter did not apply although its task succeeded; that VM fails."""
+    from pyVmomi import vim
+
+    done = [(vm, r) for vm, spec, r in planned if spec is not None and r.status == CHANGED]
+    if not done:
+        return
+    paths = planned.inv.asked.get("VirtualMachine") or sorted({p for vm, _ in done for p in vm.props})
+    now = read_objects(session, [vm.ref for vm, _ in done], paths)
+    for vm, result in done:
+        fresh = now.get(vm.moid)
+        if fresh is None:
+            result.status, result.detail = FAILED, "the VM is gone after its reconfiguration"
+            continue
+        try:
+            left = planned.build(vim.vm.ConfigSpec(), fresh, host_of(planned.inv, fresh))
+        except ValueError as exc:
+            left = [f"cannot be checked: {exc}"]
+        if left:
+            result.status = FAILED
+            result.detail = (f"vCenter reported the task done, but the VM does not have it: "
+                             f"{'; '.join(str(c) for c in left)} still to change")
 
 
 def reconfigure(session, operation: str, targets: list[tuple[str, str]], vm_props: Iterable[str],

@@ -63,7 +63,8 @@ def nodes(result, spec) -> list[Node]:
         kinds = [k for k, present in (("gpu", s.device), ("vgpu", s.vgpu), ("sriov", s.sriov_port_group),
                                       ("pvrdma", s.pvrdma_port_group)) if present]
         gpus = len(s.device or []) + (1 if s.vgpu else 0)
-        out.append(Node(vm.name, vm.ip, s.cpu, s.memory, gpus, [_group(g) for g in s.sections] + kinds))
+        cpus = getattr(vm, "cpu", None) or s.cpu   # what vCenter holds, when the run read it back
+        out.append(Node(vm.name, vm.ip, cpus, s.memory, gpus, [_group(g) for g in s.sections] + kinds))
     return out
 
 

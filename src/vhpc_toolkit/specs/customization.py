@@ -56,8 +56,13 @@ class GuestNetwork:
         return self
 
 
-def customization_spec(net: GuestNetwork, adapter_count: int, adapter_index: int):
-    """A CustomizationSpec for Linux with ``net`` on adapter ``adapter_index`` (DHCP on the others)."""
+def customization_spec(net: GuestNetwork, adapter_count: int, adapter_index: int, macs: list | None = None):
+    """A CustomizationSpec for Linux with ``net`` on adapter ``adapter_index`` (DHCP on the others).
+
+    Adapters count in the guest's order (specs.nic.guest_order): vSphere applies nicSettingMap[i] to
+    the i-th adapter in PCI slot order. ``macs`` (in that order), when known, go in the mappings:
+    vSphere 7.0 checks them against that order instead of customizing the wrong adapter.
+    """
     from pyVmomi import vim
 
     net = net.validated()
@@ -69,7 +74,7 @@ def customization_spec(net: GuestNetwork, adapter_count: int, adapter_index: int
                               gateway=[net.gateway] if net.gateway else None)
         else:
             ip = c.IPSettings(ip=c.DhcpIpGenerator())
-        mappings.append(c.AdapterMapping(adapter=ip))
+        mappings.append(c.AdapterMapping(adapter=ip, macAddress=macs[i] if macs else None))
     identity = c.LinuxPrep(hostName=c.FixedName(name=net.hostname.split(".")[0]),
                            domain=net.domain or "localdomain", hwClockUTC=True)
     return c.Specification(

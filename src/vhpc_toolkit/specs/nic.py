@@ -65,8 +65,33 @@ def nic_network_name(device, pg_name_by_key: dict[str, str]) -> str | None:
 
 
 def ethernet_cards(devices) -> list:
-    """The network adapters among a VM's devices, in device key order (the guest's order)."""
+    """The network adapters among a VM's devices, in the order the guest sees them (see guest_order)."""
+    return guest_order(devices)
+
+
+def is_sriov(device) -> bool:
     from pyVmomi import vim
 
-    return sorted((d for d in devices or [] if isinstance(d, vim.vm.device.VirtualEthernetCard)),
-                  key=lambda d: d.key)
+    return isinstance(device, vim.vm.device.VirtualSriovEthernetCard)
+
+
+def pci_slot(device) -> int | None:
+    slot = getattr(device, "slotInfo", None)
+    return getattr(slot, "pciSlotNumber", None)
+
+
+def guest_order(devices) -> list:
+    """A VM's network adapters in the order the guest enumerates them, which is the order guest
+    customization applies nicSettingMap in (PCI slot order): emulated adapters (VMXNET3, E1000,
+    PVRDMA) before SR-IOV adapters (passthrough devices, on later slots); within each, by
+    slotInfo.pciSlotNumber where vSphere has assigned one (at the first power-on), else by device key
+    (the order they were added in)."""
+    from pyVmomi import vim
+
+    cards = [d for d in devices or [] if isinstance(d, vim.vm.device.VirtualEthernetCard)]
+    return sorted(cards, key=lambda d: (is_sriov(d), pci_slot(d) is None, pci_slot(d) or 0, d.key))
+
+
+def order_known(cards) -> bool:
+    """Whether every adapter has its PCI slot: only then is guest_order certain (MACs may be sent)."""
+    return all(pci_slot(d) is not None for d in cards)

@@ -43,6 +43,7 @@ class Inventory:
     """The objects of one read, by moid, with lookups by type, reference, name or path."""
 
     objects: dict[str, Obj] = field(default_factory=dict)
+    asked: dict[str, list[str]] = field(default_factory=dict)   # type name -> property paths read
 
     def of_type(self, *types: str) -> list[Obj]:
         return [o for o in self.objects.values() if o.type in types]
@@ -160,6 +161,7 @@ def read_inventory(session, props: Mapping[str, Iterable[str]], root=None) -> In
             propSet=[pc.PropertySpec(type=cls, pathSet=sorted(set(BASE_PROPS) | set(props[name])))
                      for name, cls in types.items()],
         )
-        return Inventory({o.moid: o for o in retrieve(session, spec)})
+        asked = {name: sorted(set(BASE_PROPS) | set(paths)) for name, paths in props.items()}
+        return Inventory({o.moid: o for o in retrieve(session, spec)}, asked)
     finally:
         view.DestroyView()

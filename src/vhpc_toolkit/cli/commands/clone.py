@@ -12,7 +12,8 @@ def arguments(p) -> None:
     group.add_argument("--vm", help="Name of the cloned VM")
     group.add_argument("--file", help="File with one clone per line: vm [cluster [host [datastore]]]")
     p.add_argument("--linked", action="store_true",
-                   help="Linked clone from the template's snapshot (one is taken if none exists)")
+                   help="Linked clone from the template's current snapshot (a template must have one; "
+                        "a source VM that is not a template is snapshotted first)")
     p.add_argument("--template", required=True, help="Name of the template VM to clone from")
     p.add_argument("--datacenter", help="Destination datacenter (default: the first one)")
     p.add_argument("--vm_folder", help="Destination VM folder (default: the datacenter's VM folder)")
