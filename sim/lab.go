@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"sync"
 	"time"
@@ -29,6 +30,10 @@ type Options struct {
 	ExtraVMs   int
 	ExtraHosts int
 	BootDelay  time.Duration
+
+	CustomizationTime time.Duration  // a customization runs this long in the guest before its reboot
+	CustomizationFail *regexp.Regexp // VMs whose names match fail their customization (nil: none)
+	GuestOpsDelay     time.Duration  // guest operations are unavailable this long after Tools starts
 
 	GuestRoot     string // folder of the guests' file systems ("" = a temporary folder)
 	GuestUser     string // guest operations user ("" = root)
@@ -54,6 +59,11 @@ type Lab struct {
 	ipNext int                    // next address of the DHCP pool
 
 	guestOps *guestOps // guest file systems and programs (guest_ops.go)
+
+	hosts       []*simulator.HostSystem  // the lab's hosts, in number order (inventory.go)
+	hostEPs     map[string]*hostEndpoint // host moref value -> its guest file endpoint (host_endpoints.go)
+	hostPortNum int                      // the port every host endpoint listens on
+	events      *customizationEvents     // customization events (customization.go)
 }
 
 var labRunning sync.Mutex
@@ -75,11 +85,17 @@ func StartLab(opts Options) (*Lab, error) {
 		l.cleanup()
 		return nil, err
 	}
+	l.installCustomizationEvents()
 	if err := l.installGuestOps(); err != nil {
 		l.cleanup()
 		return nil, err
 	}
 	if err := l.serve(); err != nil {
+		l.cleanup()
+		return nil, err
+	}
+	if err := l.serveHosts(); err != nil {
+		l.srv.close()
 		l.cleanup()
 		return nil, err
 	}
@@ -119,6 +135,7 @@ func (l *Lab) Close() {
 	if l.srv != nil {
 		l.srv.close()
 	}
+	l.closeHosts()
 	l.cleanup()
 }
 

@@ -13,6 +13,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"regexp"
 	"syscall"
 	"time"
 )
@@ -25,6 +26,12 @@ func main() {
 	flag.IntVar(&opts.ExtraVMs, "extra-vms", 0, "add N small VMs (extra-vm-0001...) spread over the hosts")
 	flag.IntVar(&opts.ExtraHosts, "extra-hosts", 0, "add N more hosts to COMPUTE_GPU_Cluster")
 	flag.DurationVar(&opts.BootDelay, "boot-delay", 500*time.Millisecond, "time from power-on until VMware Tools and the guest IP are reported")
+	flag.DurationVar(&opts.CustomizationTime, "customization-time", 500*time.Millisecond,
+		"how long a guest customization runs in the guest, after the boot that starts it and before its reboot")
+	failRE := flag.String("customization-fail", "", "VMs whose names match this regular expression fail their guest customization\n"+
+		"(CustomizationNetworkSetupFailed event; the guest keeps its interim address)")
+	flag.DurationVar(&opts.GuestOpsDelay, "guest-ops-delay", 500*time.Millisecond,
+		"guest operations answer GuestOperationsUnavailable this long after VMware Tools starts running")
 	flag.StringVar(&opts.GuestRoot, "guest-root", "", "folder holding each VM's guest file system (DIR/VMNAME/); default: a temporary\n"+
 		"folder removed at exit. Guest programs run under bubblewrap with DIR/VMNAME bound as /:\n"+
 		"a test lab, NOT a security boundary (they run as the user running vhpc-sim)")
@@ -32,11 +39,20 @@ func main() {
 	flag.StringVar(&opts.GuestPassword, "guest-password", DefaultGuestPassword, "the only password guest operations accept")
 	flag.Parse()
 
+	if *failRE != "" {
+		re, err := regexp.Compile(*failRE)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "vhpc-sim: --customization-fail: %v\n", err)
+			os.Exit(2)
+		}
+		opts.CustomizationFail = re
+	}
 	if opts.ConfOut == "" {
 		fmt.Fprintln(os.Stderr, "vhpc-sim: --conf-out FILE is required")
 		os.Exit(2)
 	}
-	if flag.NArg() != 0 || opts.ExtraVMs < 0 || opts.ExtraHosts < 0 || opts.LatencyMs < 0 || opts.BootDelay < 0 {
+	if flag.NArg() != 0 || opts.ExtraVMs < 0 || opts.ExtraHosts < 0 || opts.LatencyMs < 0 || opts.BootDelay < 0 ||
+		opts.CustomizationTime < 0 || opts.GuestOpsDelay < 0 {
 		flag.Usage()
 		os.Exit(2)
 	}

@@ -81,7 +81,6 @@ func (l *Lab) serve() error {
 	svc.RegisterSDK(simulator.Map) // /sdk
 	inner.HandleFunc(simulator.Map.Path+"/vimServiceVersions.xml", svc.ServiceVersions)
 	inner.HandleFunc("/folder/", svc.ServeDatastore)
-	inner.HandleFunc("/guestFile", l.serveGuestFile) // guest_ops.go
 	inner.HandleFunc("/nfc/", simulator.ServeNFC)
 	inner.HandleFunc("/about", svc.About)
 	l.installHookRegistry(svc) // routes.go: hookPath
@@ -90,6 +89,7 @@ func (l *Lab) serve() error {
 	inner.HandleFunc("/debug/calls", l.serveCalls)
 	inner.HandleFunc("/debug/sriov", l.serveDebugSriov)       // rules_debug.go
 	inner.HandleFunc("/debug/passthru", l.serveDebugPassthru) // rules_debug.go
+	inner.HandleFunc("/debug/guestops", l.serveDebugGuestOps) // guest_debug.go
 
 	sm := simulator.Map.SessionManager()
 	sm.ServiceHostName = hostPort
