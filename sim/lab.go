@@ -34,6 +34,7 @@ type Options struct {
 	CustomizationTime time.Duration  // a customization runs this long in the guest before its reboot
 	CustomizationFail *regexp.Regexp // VMs whose names match fail their customization (nil: none)
 	GuestOpsDelay     time.Duration  // guest operations are unavailable this long after Tools starts
+	CloneTime         time.Duration  // CloneVM_Task runs this long (0: done within the call)
 
 	GuestRoot     string // folder of the guests' file systems ("" = a temporary folder)
 	GuestUser     string // guest operations user ("" = root)
@@ -64,6 +65,7 @@ type Lab struct {
 	hostEPs     map[string]*hostEndpoint // host moref value -> its guest file endpoint (host_endpoints.go)
 	hostPortNum int                      // the port every host endpoint listens on
 	events      *customizationEvents     // customization events (customization.go)
+	slow        slowTasks                // running long tasks (slow_tasks.go)
 }
 
 var labRunning sync.Mutex

@@ -32,6 +32,8 @@ func main() {
 		"(CustomizationNetworkSetupFailed event; the guest keeps its interim address)")
 	flag.DurationVar(&opts.GuestOpsDelay, "guest-ops-delay", 500*time.Millisecond,
 		"guest operations answer GuestOperationsUnavailable this long after VMware Tools starts running")
+	flag.DurationVar(&opts.CloneTime, "clone-time", 0, "CloneVM_Task runs this long, cancelable, as a full clone on real storage does\n"+
+		"(default: done within the call)")
 	flag.StringVar(&opts.GuestRoot, "guest-root", "", "folder holding each VM's guest file system (DIR/VMNAME/); default: a temporary\n"+
 		"folder removed at exit. Guest programs run under bubblewrap with DIR/VMNAME bound as /:\n"+
 		"a test lab, NOT a security boundary (they run as the user running vhpc-sim)")
@@ -52,7 +54,7 @@ func main() {
 		os.Exit(2)
 	}
 	if flag.NArg() != 0 || opts.ExtraVMs < 0 || opts.ExtraHosts < 0 || opts.LatencyMs < 0 || opts.BootDelay < 0 ||
-		opts.CustomizationTime < 0 || opts.GuestOpsDelay < 0 {
+		opts.CustomizationTime < 0 || opts.GuestOpsDelay < 0 || opts.CloneTime < 0 {
 		flag.Usage()
 		os.Exit(2)
 	}
