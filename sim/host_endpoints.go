@@ -9,8 +9,8 @@ package main
 // Host N listens on its management address (vmk0, HostAddress(N): 127.10.x.y,
 // all of 127.0.0.0/8 being loopback on Linux) with a self-signed ECDSA
 // certificate made at start for its name and address. The certificate's
-// SHA-1 thumbprint is the host's summary.config.sslThumbprint and its PEM
-// is config.certificate, so a client can pin it as govc does
+// SHA-1 thumbprint is the host's summary.config.sslThumbprint, so a client
+// can pin it as govc does
 // (guest.FileManager.TransferURL). All hosts share one port, the vCenter's
 // when it is free on their addresses (ESXi hosts all use 443).
 
@@ -23,7 +23,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"log"
 	"math/big"
@@ -43,7 +42,6 @@ type hostEndpoint struct {
 	name       string // inventory name, as transfer URLs give it
 	ip         string // management address (vmk0)
 	thumbprint string // SHA-1 of the certificate, AA:BB:... as vSphere shows it
-	certPEM    []byte
 	cert       tls.Certificate
 	srv        *http.Server
 	done       chan struct{}
@@ -61,14 +59,14 @@ func thumbprintSHA1(der []byte) string {
 }
 
 // hostCertificate makes host name's self-signed certificate for ip.
-func hostCertificate(name, ip string) (tls.Certificate, []byte, error) {
+func hostCertificate(name, ip string) (tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return tls.Certificate{}, nil, err
+		return tls.Certificate{}, err
 	}
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
 	if err != nil {
-		return tls.Certificate{}, nil, err
+		return tls.Certificate{}, err
 	}
 	now := time.Now()
 	tmpl := &x509.Certificate{
@@ -84,10 +82,9 @@ func hostCertificate(name, ip string) (tls.Certificate, []byte, error) {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		return tls.Certificate{}, nil, err
+		return tls.Certificate{}, err
 	}
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, certPEM, nil
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }
 
 // vmk0Address is the host's management address.
@@ -109,15 +106,14 @@ func (l *Lab) serveHosts() error {
 		if net.ParseIP(ep.ip) == nil {
 			return fmt.Errorf("host %s has no vmk0 address", h.Name)
 		}
-		cert, certPEM, err := hostCertificate(ep.name, ep.ip)
+		cert, err := hostCertificate(ep.name, ep.ip)
 		if err != nil {
 			return err
 		}
-		ep.cert, ep.certPEM, ep.thumbprint = cert, certPEM, thumbprintSHA1(cert.Certificate[0])
-		simulator.Map.WithLock(h, func() {
-			h.Summary.Config.SslThumbprint = ep.thumbprint
-			h.Config.Certificate = certPEM
-		})
+		ep.cert, ep.thumbprint = cert, thumbprintSHA1(cert.Certificate[0])
+		// config.certificate stays the stock value: govmomi encodes byte arrays
+		// as text, which pyVmomi cannot read as xsd:byte[] (reading config fails).
+		simulator.Map.WithLock(h, func() { h.Summary.Config.SslThumbprint = ep.thumbprint })
 		eps = append(eps, ep)
 		l.hostEPs[h.Self.Value] = ep
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"io/ioutil"
 	"net"
@@ -58,7 +57,7 @@ func TestHostCertificatesAndAddresses(t *testing.T) {
 	for _, n := range []int{1, 2, NumNamedHosts + 1} {
 		var h mo.HostSystem
 		host := e.host(n)
-		if err := host.Properties(e.ctx, host.Reference(), []string{"summary.config.sslThumbprint", "config.certificate",
+		if err := host.Properties(e.ctx, host.Reference(), []string{"summary.config.sslThumbprint",
 			"config.network.vnic", "config.virtualNicManagerInfo"}, &h); err != nil {
 			t.Fatal(err)
 		}
@@ -67,10 +66,6 @@ func TestHostCertificatesAndAddresses(t *testing.T) {
 			t.Errorf("host %d thumbprint %q (seen before: %v)", n, tp, seen[tp])
 		}
 		seen[tp] = true
-		block, _ := pem.Decode(h.Config.Certificate)
-		if block == nil || thumbprintSHA1(block.Bytes) != tp {
-			t.Errorf("host %d: config.certificate is not the certificate of thumbprint %s", n, tp)
-		}
 		if ip := h.Config.Network.Vnic[0].Spec.Ip.IpAddress; h.Config.Network.Vnic[0].Device != "vmk0" || ip != HostAddress(n) {
 			t.Errorf("host %d vmk0 %s", n, ip)
 		}
