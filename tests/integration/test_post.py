@@ -300,3 +300,39 @@ def test_transfers_pin_each_host_read_once_per_session(lab, session, vms, tmp_pa
         assert ep.addresses == ("127.10.0.1",) and len(ep.thumbprint) == 59
     finally:
         s.close()
+
+
+def test_guest_operations_are_retried_while_unavailable(cli, session, lab, vms, tmp_path):
+    """Tools running does not mean ready: GuestOperationsUnavailable is retried with backoff."""
+    power(session, vms[0], on=True)
+    wait_for_tools(session, [vm_obj(session, vms[0]).ref], 60)
+    lab.post(f"/debug/guestops?vm={vms[0]}&unavailable=2s")
+    lab.reset_calls()
+    hello = script(tmp_path, "ready.sh", "echo ready\n")
+    code, out, err = cli("--output", "json", "post", "--vm", vms[0], "--script", hello,
+                         "--guest_password", PASSWORD, "--wait")
+    assert code == 0, err
+    assert json.loads(out)["results"][0]["output_tail"] == ["ready"]
+    assert lab.calls()["methods"]["InitiateFileTransferToGuest"] >= 2    # refused at first, then retried
+
+
+def test_a_host_certificate_that_does_not_match_its_thumbprint_is_refused(session, lab, vms):
+    """The pin is a check: a host presenting another certificate than vCenter's thumbprint says gets nothing."""
+    from vhpc_toolkit.vsphere.guestops import GuestOpsError
+    from vhpc_toolkit.vsphere.transfers import HostEndpoint, directory
+
+    power(session, vms[1], on=True)
+    wait_for_tools(session, [vm_obj(session, vms[1]).ref], 60)
+    s = lab.connect()
+    try:
+        obj = vm_obj(s, vms[1])
+        guest = Guest(s, obj.ref, vms[1], "root", PASSWORD)
+        guest.upload(b"fine", "/tmp/pinned")                 # the right pin: accepted
+        hosts = directory(s)._hosts
+        for key, ep in list(hosts.items()):
+            hosts[key] = HostEndpoint(ep.name, "00:" * 19 + "00", ep.addresses)
+        with pytest.raises(GuestOpsError, match="thumbprint"):
+            guest.upload(b"tampered", "/tmp/pinned")
+        assert guest_file(lab, vms[1], "/tmp/pinned").read_bytes() == b"fine"
+    finally:
+        s.close()

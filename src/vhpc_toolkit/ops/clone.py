@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from vhpc_toolkit.errors import ValidationFailed, VhpcError
 from vhpc_toolkit.limits import name_problem
 from vhpc_toolkit.ops.placement import PROPS as PLACEMENT_PROPS, place, ref_of
-from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Job, run_jobs
+from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Job, run_batch
 from vhpc_toolkit.ops.targets import read_vm_file
 from vhpc_toolkit.results import FAILED, UNCHANGED, Report, TargetResult
 from vhpc_toolkit.specs.clone import clone_spec
@@ -121,8 +121,8 @@ def clone_vms(session, requests: list[CloneRequest], concurrency: int = DEFAULT_
         result.detail = f"{kind} of {template.name} on {placement.host.name}"
         jobs.append(Job(result=result, key=placement.host.moid, start=lambda t=template, f=ref_of(placement.folder), n=req.name, s=spec:
                         t.ref.CloneVM_Task(folder=f, name=n, spec=s)))
-    run_jobs(session, jobs, concurrency=concurrency, per_key=PER_HOST, on_event=on_event)
+    interrupted = run_batch(session, jobs, concurrency=concurrency, per_key=PER_HOST, on_event=on_event)
     for r in results:
         if r.status == FAILED:
             r.detail = f"clone failed: {r.detail}"
-    return Report("clone", results)
+    return Report("clone", results, interrupted=interrupted)

@@ -1,7 +1,7 @@
 """Power on/off: a task per VM that needs it, waited on together."""
 from __future__ import annotations
 
-from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Job, run_jobs
+from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Job, run_batch
 from vhpc_toolkit.ops.targets import read_targets
 from vhpc_toolkit.results import UNCHANGED, Report, TargetResult
 
@@ -22,5 +22,5 @@ def set_power(session, targets, on: bool, concurrency: int = DEFAULT_CONCURRENCY
         result.detail = f"{state} -> {want}"
         start = obj.ref.PowerOnVM_Task if on else obj.ref.PowerOffVM_Task
         jobs.append(Job(result=result, start=start))
-    run_jobs(session, jobs, concurrency=concurrency, on_event=on_event)
-    return Report("power on" if on else "power off", results)
+    interrupted = run_batch(session, jobs, concurrency=concurrency, on_event=on_event)
+    return Report("power on" if on else "power off", results, interrupted=interrupted)
