@@ -2,8 +2,10 @@ package main
 
 // Guest state of lab VMs: VMware Tools, IP address and host name appear a
 // boot delay after power-on and disappear at power-off. The address is the
-// fixed IP of the VM's last guest customization, else one from a DHCP-like
-// pool (10.100.x.y), stable per VM.
+// fixed IP the guest's customization gave it, else one from a DHCP-like
+// pool (10.100.x.y), stable per VM. A pending customization is applied at
+// the next boot, with a reboot (customization.go). Guest operations become
+// available --guest-ops-delay after Tools starts running.
 
 import (
 	"fmt"
@@ -15,9 +17,12 @@ import (
 )
 
 type guestState struct {
-	custom *types.CustomizationSpec // last customization (CustomizeVM_Task or clone spec)
-	dhcp   map[int]string           // NIC index -> pool address
-	gen    int                      // bumped at every power state change
+	pending  *types.CustomizationSpec // to be applied at the next boot (CustomizeVM_Task or clone spec)
+	custom   *types.CustomizationSpec // the customization the guest runs with
+	announce bool                     // this boot ends a customization: post CustomizationSucceeded
+	dhcp     map[int]string           // NIC index -> pool address
+	gen      int                      // bumped at every power state change and guest reboot
+	opsReady time.Time                // guest operations answer from then on (Tools up + --guest-ops-delay)
 }
 
 // guest returns the state of VM moref value id; l.mu must be held.
@@ -33,7 +38,7 @@ func (l *Lab) guest(id string) *guestState {
 func (l *Lab) setCustomization(vm *simulator.VirtualMachine, spec *types.CustomizationSpec) {
 	cp := *spec
 	l.mu.Lock()
-	l.guest(vm.Self.Value).custom = &cp
+	l.guest(vm.Self.Value).pending = &cp
 	l.mu.Unlock()
 }
 
@@ -106,7 +111,8 @@ func (l *Lab) powerChanged(ref types.ManagedObjectReference, state types.Virtual
 }
 
 // finishBoot reports tools and addresses, unless the VM changed power
-// state since the boot began.
+// state since the boot began; a boot with a pending customization starts
+// it, and the boot after a customization's reboot announces its success.
 func (l *Lab) finishBoot(ref types.ManagedObjectReference, gen int) {
 	vm, ok := simulator.Map.Get(ref).(*simulator.VirtualMachine)
 	if !ok {
@@ -123,9 +129,25 @@ func (l *Lab) finishBoot(ref types.ManagedObjectReference, gen int) {
 			return
 		}
 		changes := l.guestUpChanges(vm, g)
+		g.opsReady = time.Now().Add(l.opts.GuestOpsDelay)
+		pending, announce := g.pending, g.announce
+		g.pending, g.announce = nil, false
 		l.mu.Unlock()
 		simulator.Map.Update(vm, changes)
+		switch {
+		case pending != nil:
+			l.startCustomization(vm, gen, pending)
+		case announce:
+			l.customizationSucceeded(vm)
+		}
 	})
+}
+
+// guestOpsReady says whether vm's guest operations answer yet.
+func (l *Lab) guestOpsReady(ref types.ManagedObjectReference) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return !time.Now().Before(l.guest(ref.Value).opsReady)
 }
 
 // customizedName returns the host name a customization gives vm.

@@ -12,9 +12,9 @@ package main
 // The stock simulator registers GuestFileManager / GuestProcessManager
 // objects that only work for container-backed VMs; installGuestOps replaces
 // them in the registry (same references, so the ServiceContent stays as
-// is). File transfers use https://*:PORT/guestFile?id=TOKEN on the lab's
-// own TLS server (serveGuestFile, routed in server.go); like ESXi, the host
-// is a literal "*" that clients replace with the address they connected to.
+// is). File transfers use https://HOST:PORT/guestFile?id=TOKEN, HOST being
+// the inventory name of the host running the VM, as vCenter gives it; the
+// host's own endpoint serves it (host_endpoints.go).
 
 import (
 	"crypto/rand"
@@ -51,6 +51,7 @@ const (
 const transferTTL = 10 * time.Minute
 
 type guestTransfer struct {
+	host      types.ManagedObjectReference // the host whose endpoint serves it
 	vmName    string
 	guestPath string
 	toGuest   bool
@@ -231,7 +232,9 @@ func (g *guestOps) prepare(ref types.ManagedObjectReference, auth types.BaseGues
 		return nil, "", guestFault(fmt.Sprintf("The operation is not allowed in the current power state (%s).", power),
 			&types.InvalidPowerState{RequestedState: types.VirtualMachinePowerStatePoweredOn, ExistingState: power})
 	}
-	if tools != string(types.VirtualMachineToolsRunningStatusGuestToolsRunning) {
+	// Tools running does not mean ready: the guest operations agent
+	// answers a while after Tools starts (--guest-ops-delay).
+	if tools != string(types.VirtualMachineToolsRunningStatusGuestToolsRunning) || !g.lab.guestOpsReady(ref) {
 		return nil, "", guestFault("The guest operations agent could not be contacted.", &types.GuestOperationsUnavailable{})
 	}
 	user, pass := g.lab.opts.GuestUser, g.lab.opts.GuestPassword
@@ -257,10 +260,20 @@ func newToken() string {
 	return hex.EncodeToString(b)
 }
 
-// transferURL registers a transfer and returns its URL, with the literal
-// host "*" as ESXi gives it.
-func (g *guestOps) transferURL(t *guestTransfer) string {
+// transferURL registers a transfer of vm's and returns its URL on the
+// endpoint of the host running vm.
+func (g *guestOps) transferURL(vm *simulator.VirtualMachine, t *guestTransfer) (string, *soap.Fault) {
+	simulator.Map.WithLock(vm, func() {
+		if vm.Runtime.Host != nil {
+			t.host = *vm.Runtime.Host
+		}
+	})
 	token := newToken()
+	url, ok := g.lab.hostTransferURL(t.host, token)
+	if !ok {
+		return "", guestFault("The host of the virtual machine cannot serve file transfers.",
+			&types.GuestOperationsUnavailable{})
+	}
 	t.expires = time.Now().Add(transferTTL)
 	g.mu.Lock()
 	for k, old := range g.transfers {
@@ -270,7 +283,7 @@ func (g *guestOps) transferURL(t *guestTransfer) string {
 	}
 	g.transfers[token] = t
 	g.mu.Unlock()
-	return fmt.Sprintf("https://*:%d/guestFile?id=%s", g.lab.Port(), token)
+	return url, nil
 }
 
 // ---- GuestFileManager ----
@@ -287,7 +300,7 @@ func (*labGuestFileManager) Unlock() {}
 
 func (m *labGuestFileManager) InitiateFileTransferToGuest(ctx *simulator.Context, req *types.InitiateFileTransferToGuest) soap.HasFault {
 	body := new(methods.InitiateFileTransferToGuestBody)
-	_, name, fault := m.ops.prepare(req.Vm, req.Auth)
+	vm, name, fault := m.ops.prepare(req.Vm, req.Auth)
 	if fault != nil {
 		body.Fault_ = fault
 		return body
@@ -325,13 +338,18 @@ func (m *labGuestFileManager) InitiateFileTransferToGuest(ctx *simulator.Context
 		mode = os.FileMode(attrs.Permissions) & os.ModePerm
 	}
 	t := &guestTransfer{vmName: name, guestPath: req.GuestFilePath, toGuest: true, overwrite: req.Overwrite, mode: mode}
-	body.Res = &types.InitiateFileTransferToGuestResponse{Returnval: m.ops.transferURL(t)}
+	url, fault := m.ops.transferURL(vm, t)
+	if fault != nil {
+		body.Fault_ = fault
+		return body
+	}
+	body.Res = &types.InitiateFileTransferToGuestResponse{Returnval: url}
 	return body
 }
 
 func (m *labGuestFileManager) InitiateFileTransferFromGuest(ctx *simulator.Context, req *types.InitiateFileTransferFromGuest) soap.HasFault {
 	body := new(methods.InitiateFileTransferFromGuestBody)
-	_, name, fault := m.ops.prepare(req.Vm, req.Auth)
+	vm, name, fault := m.ops.prepare(req.Vm, req.Auth)
 	if fault != nil {
 		body.Fault_ = fault
 		return body
@@ -353,24 +371,32 @@ func (m *labGuestFileManager) InitiateFileTransferFromGuest(ctx *simulator.Conte
 		return body
 	}
 	mtime := fi.ModTime()
-	t := &guestTransfer{vmName: name, guestPath: req.GuestFilePath}
+	url, fault := m.ops.transferURL(vm, &guestTransfer{vmName: name, guestPath: req.GuestFilePath})
+	if fault != nil {
+		body.Fault_ = fault
+		return body
+	}
 	body.Res = &types.InitiateFileTransferFromGuestResponse{Returnval: types.FileTransferInformation{
 		Attributes: &types.GuestPosixFileAttributes{
 			GuestFileAttributes: types.GuestFileAttributes{ModificationTime: &mtime},
 			Permissions:         int64(fi.Mode().Perm()),
 		},
 		Size: fi.Size(),
-		Url:  m.ops.transferURL(t),
+		Url:  url,
 	}}
 	return body
 }
 
-// serveGuestFile answers PUT (to guest) and GET (from guest) on a transfer URL.
-func (l *Lab) serveGuestFile(w http.ResponseWriter, r *http.Request) {
+// serveGuestFile answers PUT (to guest) and GET (from guest) on a transfer
+// URL, on the endpoint of host (a transfer is served by its VM's host only).
+func (l *Lab) serveGuestFile(w http.ResponseWriter, r *http.Request, host types.ManagedObjectReference) {
 	g := l.guestOps
 	token := r.URL.Query().Get("id")
 	g.mu.Lock()
 	t := g.transfers[token]
+	if t != nil && t.host != host {
+		t = nil
+	}
 	if t != nil && time.Now().After(t.expires) {
 		delete(g.transfers, token)
 		t = nil

@@ -29,15 +29,17 @@ func TestGuestOperations(t *testing.T) {
 	}
 	auth := &types.NamePasswordAuthentication{Username: "root", Password: "VMware1!"}
 	bad := &types.NamePasswordAuthentication{Username: "root", Password: "nope"}
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: c.Client.DefaultTransport().TLSClientConfig}}
+	// Transfers go to the VM's host, which has its own certificate: the
+	// client pins the host's thumbprint (host_endpoints_test.go has the rule).
+	hc := pinnedHTTP(t, e.hostThumbprint(vm))
 
-	// Upload: the URL has the literal host "*".
+	// Upload: the URL names the VM's host by its inventory name.
 	script := "echo out; echo err >&2; pwd; echo $FOO; exit 7\n"
 	raw, err := fm.InitiateFileTransferToGuest(ctx, auth, "/tmp/s.sh", &types.GuestPosixFileAttributes{}, int64(len(script)), true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(raw, "https://*:") {
+	if !strings.HasPrefix(raw, "https://"+HostName(1)+":") {
 		t.Errorf("upload URL %s", raw)
 	}
 	u, err := fm.TransferURL(ctx, raw)
@@ -131,8 +133,9 @@ func TestGuestOperations(t *testing.T) {
 	} else if faultName(err) != "FileNotFound" {
 		t.Errorf("missing file: %v", err)
 	}
-	// An unknown transfer id is a 404.
-	resp, err = hc.Do(mustRequest(t, http.MethodPut, strings.Replace(raw, "*", testLab.ServerIP(), 1), "x"))
+	// A used upload URL is a 404.
+	u, _ = fm.TransferURL(ctx, raw)
+	resp, err = hc.Do(mustRequest(t, http.MethodPut, u.String(), "x"))
 	if err != nil || resp.StatusCode != http.StatusNotFound {
 		t.Errorf("reused upload URL: %v %v", err, resp)
 	}
@@ -147,7 +150,7 @@ func TestGuestOperations(t *testing.T) {
 	} else if faultName(err) != "InvalidPowerState" {
 		t.Errorf("powered off: %v", err)
 	}
-	// Powered on but not booted yet: GuestOperationsUnavailable.
+	// Powered on but Tools not running yet: GuestOperationsUnavailable.
 	saved := testLab.opts.BootDelay
 	testLab.opts.BootDelay = 3 * time.Second
 	defer func() { testLab.opts.BootDelay = saved }()

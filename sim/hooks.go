@@ -174,7 +174,21 @@ func (h *vmHook) CloneVMTask(ctx *simulator.Context, req *types.CloneVM_Task) so
 		return &methods.CloneVM_TaskBody{Fault_: notFound(h.real)}
 	}
 	req.This = vm.Self
-	return cloneWithDVSPorts(vm, req, func() soap.HasFault { return h.lab.cloneVM(ctx, vm, req) })
+	clone := func() soap.HasFault {
+		return cloneWithDVSPorts(vm, req, func() soap.HasFault { return h.lab.cloneVM(ctx, vm, req) })
+	}
+	if d := h.lab.opts.CloneTime; d > 0 { // a long clone: the work happens d later (slow_tasks.go)
+		task := simulator.CreateTask(vm, "cloneVm", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
+			done, fault := taskOutcome(clone())
+			if fault != nil {
+				return nil, fault
+			}
+			return done.Info.Result, nil
+		})
+		h.lab.runLater(task, d, setTaskFaultMessage)
+		return &methods.CloneVM_TaskBody{Res: &types.CloneVM_TaskResponse{Returnval: task.Self}}
+	}
+	return clone()
 }
 
 // cloneVM clones vm with the stock implementation (from a copy of its

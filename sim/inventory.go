@@ -35,8 +35,10 @@ const (
 // HostName returns the name of lab host i (1-based).
 func HostName(i int) string { return fmt.Sprintf("vhpc-esx-%02d.hpc.vmware.com", i) }
 
-// HostAddress returns the management address (vmk0) of lab host i.
-func HostAddress(i int) string { return fmt.Sprintf("10.10.%d.%d", (i-1)/250, (i-1)%250+1) }
+// HostAddress returns the management address (vmk0) of lab host i: a
+// loopback address (all of 127.0.0.0/8 is loopback on Linux) on which the
+// lab serves the host's guest file transfers (host_endpoints.go).
+func HostAddress(i int) string { return fmt.Sprintf("127.10.%d.%d", (i-1)/250, (i-1)%250+1) }
 
 // setHostAddress gives host number i its own management address and DNS
 // name (host name and domain from its name), as ESXi hosts have; the stock
@@ -63,12 +65,48 @@ func setHostAddress(h *simulator.HostSystem, i int) {
 		cp.Dhcp, cp.HostName, cp.DomainName, cp.SearchDomain = false, name, domain, []string{domain}
 		return &cp
 	}
+	setManagementVnic(h)
 	n.DnsConfig = named(n.DnsConfig)
 	for k := range n.NetStackInstance {
 		if n.NetStackInstance[k].Key == "defaultTcpipStack" {
 			n.NetStackInstance[k].DnsConfig = named(n.NetStackInstance[k].DnsConfig)
 		}
 	}
+}
+
+// setManagementVnic makes vmk0 the host's one selected management adapter
+// (config.virtualNicManagerInfo), as on ESXi; clients such as govc take
+// the host's management address from there. The stock host offers a
+// vmk1 at 192.168.0.1.
+func setManagementVnic(h *simulator.HostSystem) {
+	var vmk0 *types.HostVirtualNic
+	for k := range h.Config.Network.Vnic {
+		if h.Config.Network.Vnic[k].Device == "vmk0" {
+			nic := h.Config.Network.Vnic[k]
+			vmk0 = &nic
+		}
+	}
+	if vmk0 == nil {
+		return
+	}
+	key := "management.key-vim.host.VirtualNic-vmk0"
+	candidate := *vmk0
+	candidate.Key = key
+	info := &types.HostVirtualNicManagerInfo{}
+	if old := h.Config.VirtualNicManagerInfo; old != nil {
+		for _, nc := range old.NetConfig {
+			if nc.NicType != string(types.HostVirtualNicManagerNicTypeManagement) {
+				info.NetConfig = append(info.NetConfig, nc)
+			}
+		}
+	}
+	info.NetConfig = append(info.NetConfig, types.VirtualNicManagerNetConfig{
+		NicType:            string(types.HostVirtualNicManagerNicTypeManagement),
+		MultiSelectAllowed: true,
+		CandidateVnic:      []types.HostVirtualNic{candidate},
+		SelectedVnic:       []string{key},
+	})
+	h.Config.VirtualNicManagerInfo = info
 }
 
 func (l *Lab) buildInventory(ctx context.Context) error {
@@ -126,6 +164,7 @@ func (l *Lab) buildInventory(ctx context.Context) error {
 		setHostAddress(h, i)
 		hosts = append(hosts, h)
 	}
+	l.hosts = hosts
 
 	if err := l.addDatastore(ctx, c, hosts); err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"sync"
 	"time"
@@ -32,7 +33,11 @@ type Options struct {
 
 	// Stock serves the govmomi simulator as it is, with the lab's inventory
 	// but none of the lab's behaviour (stock.go).
-	Stock bool
+	Stock             bool
+	CustomizationTime time.Duration  // a customization runs this long in the guest before its reboot
+	CustomizationFail *regexp.Regexp // VMs whose names match fail their customization (nil: none)
+	GuestOpsDelay     time.Duration  // guest operations are unavailable this long after Tools starts
+	CloneTime         time.Duration  // CloneVM_Task runs this long (0: done within the call)
 
 	GuestRoot     string // folder of the guests' file systems ("" = a temporary folder)
 	GuestUser     string // guest operations user ("" = root)
@@ -61,6 +66,12 @@ type Lab struct {
 	macsUsed map[string]bool // every MAC address the lab has given or seen
 
 	guestOps *guestOps // guest file systems and programs (guest_ops.go)
+
+	hosts       []*simulator.HostSystem  // the lab's hosts, in number order (inventory.go)
+	hostEPs     map[string]*hostEndpoint // host moref value -> its guest file endpoint (host_endpoints.go)
+	hostPortNum int                      // the port every host endpoint listens on
+	events      *customizationEvents     // customization events (customization.go)
+	slow        slowTasks                // running long tasks (slow_tasks.go)
 }
 
 var labRunning sync.Mutex
@@ -84,6 +95,7 @@ func StartLab(opts Options) (*Lab, error) {
 		return nil, err
 	}
 	if !opts.Stock {
+		l.installCustomizationEvents()
 		if err := l.installGuestOps(); err != nil {
 			l.cleanup()
 			return nil, err
@@ -92,6 +104,13 @@ func StartLab(opts Options) (*Lab, error) {
 	if err := l.serve(); err != nil {
 		l.cleanup()
 		return nil, err
+	}
+	if !opts.Stock {
+		if err := l.serveHosts(); err != nil {
+			l.srv.close()
+			l.cleanup()
+			return nil, err
+		}
 	}
 	return l, nil
 }
@@ -129,6 +148,7 @@ func (l *Lab) Close() {
 	if l.srv != nil {
 		l.srv.close()
 	}
+	l.closeHosts()
 	l.cleanup()
 }
 

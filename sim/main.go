@@ -13,6 +13,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"regexp"
 	"syscall"
 	"time"
 )
@@ -27,6 +28,14 @@ func main() {
 	flag.DurationVar(&opts.BootDelay, "boot-delay", 500*time.Millisecond, "time from power-on until VMware Tools and the guest IP are reported")
 	flag.BoolVar(&opts.Stock, "stock", false, "serve the stock govmomi simulator on the lab's inventory: none of the lab's\n"+
 		"behaviour (routed methods, rules, guests, QueryConfigTarget, guest operations)")
+	flag.DurationVar(&opts.CustomizationTime, "customization-time", 500*time.Millisecond,
+		"how long a guest customization runs in the guest, after the boot that starts it and before its reboot")
+	failRE := flag.String("customization-fail", "", "VMs whose names match this regular expression fail their guest customization\n"+
+		"(CustomizationNetworkSetupFailed event; the guest keeps its interim address)")
+	flag.DurationVar(&opts.GuestOpsDelay, "guest-ops-delay", 500*time.Millisecond,
+		"guest operations answer GuestOperationsUnavailable this long after VMware Tools starts running")
+	flag.DurationVar(&opts.CloneTime, "clone-time", 0, "CloneVM_Task runs this long, cancelable, as a full clone on real storage does\n"+
+		"(default: done within the call)")
 	flag.StringVar(&opts.GuestRoot, "guest-root", "", "folder holding each VM's guest file system (DIR/VMNAME/); default: a temporary\n"+
 		"folder removed at exit. Guest programs run under bubblewrap with DIR/VMNAME bound as /:\n"+
 		"a test lab, NOT a security boundary (they run as the user running vhpc-sim)")
@@ -34,11 +43,20 @@ func main() {
 	flag.StringVar(&opts.GuestPassword, "guest-password", DefaultGuestPassword, "the only password guest operations accept")
 	flag.Parse()
 
+	if *failRE != "" {
+		re, err := regexp.Compile(*failRE)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "vhpc-sim: --customization-fail: %v\n", err)
+			os.Exit(2)
+		}
+		opts.CustomizationFail = re
+	}
 	if opts.ConfOut == "" {
 		fmt.Fprintln(os.Stderr, "vhpc-sim: --conf-out FILE is required")
 		os.Exit(2)
 	}
-	if flag.NArg() != 0 || opts.ExtraVMs < 0 || opts.ExtraHosts < 0 || opts.LatencyMs < 0 || opts.BootDelay < 0 {
+	if flag.NArg() != 0 || opts.ExtraVMs < 0 || opts.ExtraHosts < 0 || opts.LatencyMs < 0 || opts.BootDelay < 0 ||
+		opts.CustomizationTime < 0 || opts.GuestOpsDelay < 0 || opts.CloneTime < 0 {
 		flag.Usage()
 		os.Exit(2)
 	}

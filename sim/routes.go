@@ -50,6 +50,7 @@ var (
 	dvsHooks       = &hookKind{"LabDistributedVirtualSwitch", "DistributedVirtualSwitch", func() hookObject { return new(netDVSHook) }}
 	portgroupHooks = &hookKind{"LabDistributedVirtualPortgroup", "DistributedVirtualPortgroup", func() hookObject { return new(netPortgroupHook) }}
 	searchHooks    = &hookKind{"LabSearchIndex", "SearchIndex", func() hookObject { return new(searchHook) }}
+	taskHooks      = &hookKind{"LabTask", "Task", func() hookObject { return new(taskHook) }}
 )
 
 // routeKey is a method as clients call it: _this's type and the method.
@@ -91,6 +92,8 @@ var routes = map[routeKey]*hookKind{
 	{"SearchIndex", "FindAllByDnsName"}:    searchHooks,
 	{"SearchIndex", "FindByDnsName"}:       searchHooks,
 	{"SearchIndex", "FindByDatastorePath"}: searchHooks,
+
+	{"Task", "CancelTask"}: taskHooks, // slow_tasks.go
 }
 
 // labHook is embedded by every hook: its reference is {kind's labType,

@@ -81,7 +81,6 @@ func (l *Lab) serve() error {
 	svc.RegisterSDK(simulator.Map) // /sdk
 	inner.HandleFunc(simulator.Map.Path+"/vimServiceVersions.xml", svc.ServiceVersions)
 	inner.HandleFunc("/folder/", svc.ServeDatastore)
-	inner.HandleFunc("/guestFile", l.serveGuestFile) // guest_ops.go
 	inner.HandleFunc("/nfc/", simulator.ServeNFC)
 	inner.HandleFunc("/about", svc.About)
 	// The lab's own endpoints (README "Extra endpoints"): no SOAP, no login.
@@ -90,6 +89,7 @@ func (l *Lab) serve() error {
 		l.installHookRegistry(svc)                                // routes.go: hookPath
 		inner.HandleFunc("/debug/sriov", l.serveDebugSriov)       // rules_debug.go
 		inner.HandleFunc("/debug/passthru", l.serveDebugPassthru) // rules_debug.go
+		inner.HandleFunc("/debug/guestops", l.serveDebugGuestOps) // guest_debug.go
 	}
 
 	sm := simulator.Map.SessionManager()

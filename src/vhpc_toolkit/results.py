@@ -15,6 +15,7 @@ from vhpc_toolkit.specs import Change
 
 # Per-target operations (one VM, host or switch each).
 CHANGED, UNCHANGED, FAILED = "changed", "unchanged", "failed"
+NOT_STARTED = "not started"   # its task was still queued when the run stopped
 # A cluster's VMs and switches.
 CREATED, RECONFIGURED, POWERED_ON = "created", "reconfigured", "powered on"
 UP_TO_DATE, DRIFT, ROLLED_BACK = "up to date", "drift", "rolled back"
@@ -22,7 +23,7 @@ DESTROYED, ABSENT = "destroyed", "absent"
 # Scripts in guests.
 PENDING, STARTED, OK, SKIPPED, NOT_RUN = "pending", "started", "ok", "skipped", "not run"
 
-FAILED_STATUSES = frozenset({FAILED, ROLLED_BACK})
+FAILED_STATUSES = frozenset({FAILED, ROLLED_BACK, NOT_STARTED})
 
 VM, HOST, SWITCH = "vm", "host", "switch"   # what a TargetResult is about
 
@@ -76,8 +77,10 @@ class Report:
     def summary(self) -> str:
         counts = {s: sum(r.status == s for r in self.results) for s in (CHANGED, UNCHANGED)}
         unit = {VM: "VM", HOST: "host", SWITCH: "switch"}.get(self.unit, self.unit)
+        waiting = sum(r.status == NOT_STARTED for r in self.results)
         return (f"{self.operation}: {len(self.results)} {unit}(s): {counts[CHANGED]} {self.done}, "
-                f"{counts[UNCHANGED]} already as asked, {len(self.failed)} failed")
+                f"{counts[UNCHANGED]} already as asked, {len(self.failed) - waiting} failed"
+                + (f", {waiting} not started" if waiting else ""))
 
     def to_dict(self) -> dict[str, Any]:
         return {"operation": self.operation, "results": [r.to_dict() for r in self.results],

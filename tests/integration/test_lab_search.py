@@ -18,7 +18,7 @@ from pyVim.task import WaitForTask
 from pyVmomi import vim, vmodl
 
 HOST = "vhpc-esx-07.hpc.vmware.com"
-HOST_ADDRESS = "10.10.0.7"              # the lab's vmk0 address of host 07
+HOST_ADDRESS = "127.10.0.7"             # the lab's vmk0 address of host 07
 IP1, IP2 = "192.0.2.77", "192.0.2.78"  # the customized addresses of the VM's two adapters
 GUEST_AUTH = vim.vm.guest.NamePasswordAuthentication(username="root", password="VMware1!")
 

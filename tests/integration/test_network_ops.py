@@ -58,13 +58,42 @@ def wait_ip(session, name, timeout=15.0):
 
 
 def test_static_ip_customization_then_power_on(cli, session, vm_name):
-    code, out, err = cli("network_cfg", "--vm", vm_name, "--port_group", "vHPC-PG-VMNetwork", "--ip", "172.1.10.77",
-                         "--netmask", "255.255.255.0", "--gateway", "172.1.101.1", "--dns", "172.1.110.1",
-                         "--domain", "hpc.vmware.com", "--guest_hostname", "node77")
+    code, out, err = cli("--output", "json", "network_cfg", "--vm", vm_name, "--port_group", "vHPC-PG-VMNetwork",
+                         "--ip", "172.1.10.77", "--netmask", "255.255.255.0", "--gateway", "172.1.101.1",
+                         "--dns", "172.1.110.1", "--domain", "hpc.vmware.com", "--guest_hostname", "node77",
+                         "--power-on")
     assert code == 0, err
-    assert cli("power", "--vm", vm_name, "--on")[0] == 0
-    vm = wait_ip(session, vm_name)
-    assert vm.get("guest.ipAddress") == "172.1.10.77"
+    row = json.loads(out)["results"][0]
+    assert row["status"] == "changed" and row["ip"] == "172.1.10.77" and "customized" in row["detail"]
+    vm = read_vm(session, vm_name, "guest.ipAddress", "guest.hostName", "runtime.powerState")
+    assert (vm.get("guest.ipAddress"), vm.get("guest.hostName")) == ("172.1.10.77", "node77")
+
+
+def test_without_power_on_the_customization_waits_for_the_next_boot(cli, session, vm_name):
+    code, out, err = cli("--output", "json", "network_cfg", "--vm", vm_name, "--port_group", "vHPC-PG-VMNetwork",
+                         "--ip", "172.1.10.78", "--netmask", "255.255.255.0")
+    assert code == 0, err
+    assert "next power-on" in json.loads(out)["results"][0]["detail"]
+    assert read_vm(session, vm_name, "runtime.powerState").get("runtime.powerState") == "poweredOff"
+
+
+@pytest.fixture
+def failing_vm(cli):
+    from tests.plugins.lab import CUSTOMIZATION_FAILS
+
+    name = f"n-{CUSTOMIZATION_FAILS}-{uuid.uuid4().hex[:6]}"
+    assert cli("clone", "--template", "vhpc_clone", "--vm", name)[0] == 0
+    yield name
+    cli("destroy", "--vm", name)
+
+
+def test_a_failed_customization_fails_the_vm(cli, session, failing_vm):
+    code, out, err = cli("--output", "json", "network_cfg", "--vm", failing_vm, "--port_group", "vHPC-PG-VMNetwork",
+                         "--ip", "172.1.10.79", "--netmask", "255.255.255.0", "--power-on")
+    assert code == 1
+    row = json.loads(out)["results"][0]
+    assert row["status"] == "failed" and "CustomizationNetworkSetupFailed" in row["detail"] and row["ip"] is None
+    assert read_vm(session, failing_vm, "guest.ipAddress").get("guest.ipAddress").startswith("10.100.")
 
 
 def test_dhcp_customization(cli, session, vm_name):

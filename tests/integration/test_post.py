@@ -17,6 +17,7 @@ from vhpc_toolkit.clusterfile import parse_cluster_file
 from vhpc_toolkit.clusterfile.model import ScriptStep
 from vhpc_toolkit.ops.post import password_source, run_barriers, run_scripts
 from vhpc_toolkit.results import NOT_RUN, OK
+from vhpc_toolkit.vsphere.guestinfo import wait_for_tools
 from vhpc_toolkit.vsphere.guestops import Guest, GuestLoginFailed, ToolsNotRunning, VMNotPoweredOn
 from vhpc_toolkit.vsphere.inventory import read_inventory
 from vhpc_toolkit.vsphere.tasks import wait_for_task
@@ -157,12 +158,14 @@ def test_library_errors_powered_off_and_tools_not_running(session, vms, tmp_path
     report = run_scripts(session, [(name, [str(hello)])], "root", PASSWORD, power_on=False)
     assert report.runs[0].failed and "is not powered on" in report.runs[0].error
     assert vm_obj(session, name).get("runtime.powerState") == "poweredOff"
-    # Just powered on: VMware Tools is not up yet (the lab's boot delay).
+    # Just powered on: VMware Tools is not up yet (the lab's boot delay). Without retries
+    # that is ToolsNotRunning at once; with them (the default) the upload waits it out.
     wait_for_task(session, obj.ref.PowerOnVM_Task())
+    impatient = Guest(session, obj.ref, name, "root", PASSWORD, retry_for=0)
     with pytest.raises(ToolsNotRunning, match=f"^VMware Tools is not running in VM {name}"):
-        guest.upload(b"x", "/tmp/x")
+        impatient.upload(b"x", "/tmp/x")
+    guest.upload(b"x", "/tmp/x")
     bad = Guest(session, obj.ref, name, "root", "nope")
-    time.sleep(1.0)
     with pytest.raises(GuestLoginFailed, match=f"^guest login to VM {name} as root failed$"):
         bad.processes([])
     assert "nope" not in repr(bad)
@@ -256,6 +259,9 @@ def test_example_cluster_scripts_run_in_their_phases(session, lab, vms, tmp_path
 def test_calls_one_inventory_read_and_one_list_per_vm_per_poll(session, lab, vms, tmp_path):
     for vm in vms[:2]:
         power(session, vm, on=True)
+    wait_for_tools(session, [vm_obj(session, vm).ref for vm in vms[:2]], 60)
+    for vm in vms[:2]:   # guest operations ready, and the session knows the hosts (read once per session)
+        Guest(session, vm_obj(session, vm).ref, vm, "root", PASSWORD).upload(b"", "/tmp/warm-up")
     slow = script(tmp_path, "slow.sh", "sleep 0.5\necho done\n")
     lab.reset_calls()
     report = run_scripts(session, [(vms[0], [str(slow)]), (vms[1], [str(slow)])], "root", PASSWORD)
@@ -267,3 +273,66 @@ def test_calls_one_inventory_read_and_one_list_per_vm_per_poll(session, lab, vms
     assert per_vm == dict.fromkeys(per_vm, 2)
     # 0.5 s with polls at 0, 0.2, 0.5, 0.95 s...: a handful per VM, not a busy loop.
     assert 2 * 2 <= calls["ListProcessesInGuest"] <= 2 * 5
+
+
+def test_transfers_pin_each_host_read_once_per_session(lab, session, vms, tmp_path):
+    """File transfers go to the VM's ESXi host (its own certificate, pinned by the thumbprint
+    vCenter holds); the hosts are read once per session, not per transfer."""
+    from vhpc_toolkit.vsphere.transfers import directory
+
+    for vm in vms[:2]:
+        power(session, vm, on=True)
+    s = lab.connect()   # a new session: it knows no host yet
+    try:
+        wait_for_tools(s, [vm_obj(s, vm).ref for vm in vms[:2]], 60)
+        hello = script(tmp_path, "pin.sh", "echo pinned\n")
+        lab.reset_calls()
+        first = run_scripts(s, [(vms[0], [str(hello)]), (vms[1], [str(hello)])], "root", PASSWORD)
+        reads_first = lab.calls()["methods"].get("RetrievePropertiesEx")
+        lab.reset_calls()
+        second = run_scripts(s, [(vms[0], [str(hello)]), (vms[1], [str(hello)])], "root", PASSWORD)
+        reads_second = lab.calls()["methods"].get("RetrievePropertiesEx")
+        assert first.ok and second.ok, (first.failure(), second.failure())
+        assert (reads_first, reads_second) == (2, 1)   # the VMs each time; the hosts once
+        assert [r.output_tail for r in second.runs] == [["pinned"], ["pinned"]]
+        hosts = directory(s)._hosts
+        ep = hosts["vhpc-esx-01.hpc.vmware.com"]
+        assert ep.addresses == ("127.10.0.1",) and len(ep.thumbprint) == 59
+    finally:
+        s.close()
+
+
+def test_guest_operations_are_retried_while_unavailable(cli, session, lab, vms, tmp_path):
+    """Tools running does not mean ready: GuestOperationsUnavailable is retried with backoff."""
+    power(session, vms[0], on=True)
+    wait_for_tools(session, [vm_obj(session, vms[0]).ref], 60)
+    lab.post(f"/debug/guestops?vm={vms[0]}&unavailable=2s")
+    lab.reset_calls()
+    hello = script(tmp_path, "ready.sh", "echo ready\n")
+    code, out, err = cli("--output", "json", "post", "--vm", vms[0], "--script", hello,
+                         "--guest_password", PASSWORD, "--wait")
+    assert code == 0, err
+    assert json.loads(out)["results"][0]["output_tail"] == ["ready"]
+    assert lab.calls()["methods"]["InitiateFileTransferToGuest"] >= 2    # refused at first, then retried
+
+
+def test_a_host_certificate_that_does_not_match_its_thumbprint_is_refused(session, lab, vms):
+    """The pin is a check: a host presenting another certificate than vCenter's thumbprint says gets nothing."""
+    from vhpc_toolkit.vsphere.guestops import GuestOpsError
+    from vhpc_toolkit.vsphere.transfers import HostEndpoint, directory
+
+    power(session, vms[1], on=True)
+    wait_for_tools(session, [vm_obj(session, vms[1]).ref], 60)
+    s = lab.connect()
+    try:
+        obj = vm_obj(s, vms[1])
+        guest = Guest(s, obj.ref, vms[1], "root", PASSWORD)
+        guest.upload(b"fine", "/tmp/pinned")                 # the right pin: accepted
+        hosts = directory(s)._hosts
+        for key, ep in list(hosts.items()):
+            hosts[key] = HostEndpoint(ep.name, "00:" * 19 + "00", ep.addresses)
+        with pytest.raises(GuestOpsError, match="thumbprint"):
+            guest.upload(b"tampered", "/tmp/pinned")
+        assert guest_file(lab, vms[1], "/tmp/pinned").read_bytes() == b"fine"
+    finally:
+        s.close()

@@ -21,6 +21,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 SIM = ROOT / "sim" / "bin" / "vhpc-sim"
+# On the shared lab, the guest customization of every VM whose name contains this fails.
+CUSTOMIZATION_FAILS = "custfail"
 
 
 @dataclass
@@ -39,6 +41,13 @@ class Lab:
         with urllib.request.urlopen(self.url + path, context=ctx, timeout=10) as resp:
             return json.load(resp)
 
+    def post(self, path: str) -> dict:
+        """POST to a lab-only /debug switch; its JSON answer."""
+        ctx = ssl.create_default_context(cafile=self.settings["ca_file"])
+        req = urllib.request.Request(self.url + path, method="POST")
+        with urllib.request.urlopen(req, context=ctx, timeout=10) as resp:
+            return json.load(resp)
+
     def calls(self) -> dict:
         """SOAP calls served since start or the last reset: {"total": N, "methods": {...}}."""
         return self._get("/debug/calls")
@@ -55,8 +64,8 @@ class Lab:
 
 
 def _build_sim() -> None:
-    if not SIM.exists():
-        subprocess.run(["make", "-C", str(ROOT), "sim"], check=True)
+    # make rebuilds the binary only when a Go source is newer, so a stale lab never runs.
+    subprocess.run(["make", "-s", "-C", str(ROOT), "sim"], check=True, stdout=subprocess.DEVNULL)
 
 
 def start_lab(workdir: Path, *extra: str) -> Lab:
@@ -89,7 +98,7 @@ def stop_lab(lab: Lab) -> None:
 
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory):
-    lab = start_lab(tmp_path_factory.mktemp("lab"))
+    lab = start_lab(tmp_path_factory.mktemp("lab"), "--customization-fail", CUSTOMIZATION_FAILS)
     yield lab
     stop_lab(lab)
 

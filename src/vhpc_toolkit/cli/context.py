@@ -27,6 +27,7 @@ class Context:
     yes: bool = False
     debug: bool = False
     vcenter_conf: str | None = None
+    task_timeout: float | None = None   # --task-timeout: seconds each vSphere task may take
     env: Mapping[str, str] = field(default_factory=lambda: os.environ)
     stdin_is_tty: bool = field(default_factory=lambda: sys.stdin.isatty())
     out: Console = field(default_factory=lambda: _console(sys.stdout))
@@ -57,6 +58,7 @@ class Context:
             if settings.insecure:
                 self.warn(f"TLS certificate of {settings.server} is NOT verified (insecure: yes)")
             self._session = connect(settings)
+            self._session.task_timeout = self.task_timeout
         return self._session
 
     def close(self) -> None:

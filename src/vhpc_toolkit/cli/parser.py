@@ -17,6 +17,10 @@ from vhpc_toolkit.words import HINT as YES_NO_HINT, yes_no
 
 VM_HELP = "Name (or inventory path) of the VM {what}"
 FILE_HELP = "File listing VMs, one per line ({what}); blank lines and # comments ignored"
+# Commands that run vSphere tasks: they take --task-timeout.
+TASK_COMMANDS = frozenset({"clone", "destroy", "power", "cpumem", "network", "network_cfg", "post", "passthru",
+                           "sriov", "pvrdma", "vgpu", "dvs", "latency", "cluster"})
+DEFAULT_TASK_TIMEOUT = 3600
 
 
 # --- argument types and groups the commands share ----------------------------------------------
@@ -80,6 +84,12 @@ def add_remove(p: argparse.ArgumentParser, noun: str, required: bool,
     group.add_argument("--add", action="store_true", help=f"Add {noun}")
     group.add_argument("--remove", action="store_true", help=f"Remove {noun}")
     return group
+
+
+def task_timeout(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--task-timeout", type=positive, default=DEFAULT_TASK_TIMEOUT, metavar="SECONDS",
+                   help="how long each vSphere task (clone, reconfigure, power...) may take before it is\n"
+                        "cancelled and reported failed (default: %(default)s); the others go on")
 
 
 def create_destroy(p: argparse.ArgumentParser, noun: str) -> argparse._MutuallyExclusiveGroup:
@@ -160,4 +170,6 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         p.set_defaults(run=runner(name), command=name)
         if command is None or command == name:
             load(name).arguments(p)
+            if name in TASK_COMMANDS:
+                task_timeout(p)
     return main

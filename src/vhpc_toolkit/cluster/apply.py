@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from vhpc_toolkit.cluster.build import build_clone_spec
+from vhpc_toolkit.cluster.guests import open_watch, settle_guests
 from vhpc_toolkit.cluster.plan import CREATE, DRIFT as DRIFT_ACTION, RECONFIGURE, ClusterPlan, VMPlan
 from vhpc_toolkit.cluster.result import ClusterResult, Stray, VMOutcome
 from vhpc_toolkit.cluster.switches import apply_switches, rollback_switches
@@ -17,9 +18,8 @@ from vhpc_toolkit.ops.placement import ref_of
 from vhpc_toolkit.ops.portgroups import PROPS as NETWORK_PROPS, find_portgroup, portgroup_names_by_key
 from vhpc_toolkit.ops.post import run_barriers
 from vhpc_toolkit.ops.runner import Interrupted, Job, run_jobs
-from vhpc_toolkit.results import (CREATED, DESTROYED, DRIFT, FAILED, POWERED_ON, RECONFIGURED, ROLLED_BACK,
-                                  UP_TO_DATE, SwitchOutcome, TargetResult)
-from vhpc_toolkit.vsphere.guestinfo import wait_for_ips
+from vhpc_toolkit.results import (CREATED, DESTROYED, DRIFT, FAILED, NOT_STARTED, POWERED_ON, RECONFIGURED,
+                                  ROLLED_BACK, UP_TO_DATE, SwitchOutcome, TargetResult)
 from vhpc_toolkit.vsphere.inventory import read_inventory
 
 
@@ -98,6 +98,8 @@ def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
         if on_event:
             on_event(out)
 
+    # Opened before any clone boots: the customization events of this run come after it.
+    watch = open_watch(session, plan)
     try:
         jobs = _clone_jobs(session, plan, offers, outcomes, switches)
         _power_off_to_resize(session, plan, outcomes, options)
@@ -111,6 +113,10 @@ def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
     except (Interrupted, KeyboardInterrupt) as exc:
         for r in getattr(exc, "cancelled", []):
             outcomes[r.name].status, outcomes[r.name].detail = FAILED, r.detail
+        for r in getattr(exc, "not_started", []):
+            outcomes[r.name].status, outcomes[r.name].detail = NOT_STARTED, r.detail
+        if watch is not None:
+            watch.close()
         return _interrupted(session, plan, switches, outcomes)
 
     for p in plan.vms:
@@ -121,22 +127,25 @@ def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
         elif p.drift and not out.failed:
             out.detail = "; ".join(filter(None, [out.detail] + p.drift))
 
-    # Guest IPs: every VM that should be running, in one wait with one timeout.
+    # Guest IPs (and customization outcomes): every VM that should be running, in one wait.
     running = [o for p, o in ((p, outcomes[p.name]) for p in plan.vms)
                if p.spec.power == "on" and not o.failed and o.ref is not None]
-    if running:
-        ips = wait_for_ips(session, [o.ref for o in running], options.ip_timeout)
-        for o in running:
-            o.ip = ips[o.ref._moId]["ip"]
+    try:
+        notes = settle_guests(session, watch, plan, running, options.ip_timeout) if running else []
+    finally:
+        if watch is not None:
+            watch.close()
     result = ClusterResult(switches, [outcomes[p.name] for p in plan.vms], spec=plan.spec, pruned=pruned)
-    result.notes += stray_note(plan)
-    missing_ip = [o.name for o in running if not o.ip]
-    if missing_ip:
-        result.notes.append(f"no guest IP within {options.ip_timeout:.0f}s: {', '.join(missing_ip)}")
-    if not result.failed:
+    result.notes += notes + stray_note(plan)
+    # Scripts run on the VMs this run created that did not fail; a failed VM's do not run.
+    skipped = [p.name for p in plan.vms if p.action == CREATE and p.spec.scripts and outcomes[p.name].failed]
+    if options.rollback and result.failed:
+        if any(p.spec.scripts for p in plan.vms if p.action == CREATE):
+            result.notes.append("post scripts not run: a VM failed and --rollback removes what this run created")
+    else:
         run_post_scripts(session, plan, result, options)
-    elif any(p.spec.scripts for p in plan.vms if p.action == CREATE):
-        result.notes.append("post scripts not run: a VM of the cluster failed")
+        if skipped:
+            result.notes.append(f"post scripts not run on {', '.join(skipped)}: the VM failed")
     if options.rollback and (result.failed or result.post_failed):
         rollback(session, plan, result)
     return result
@@ -254,6 +263,8 @@ def _interrupted(session, plan: ClusterPlan, switches, outcomes) -> ClusterResul
             if out.status != CREATED:
                 out.status = FAILED
                 out.detail = f"interrupted; the VM exists ({present[p.name].get('runtime.powerState')})"
+        elif out.status == NOT_STARTED:
+            out.detail = "not started: the run was interrupted; not created"
         else:
             out.status, out.detail = FAILED, "interrupted; not created"
     result = ClusterResult(switches, [outcomes[p.name] for p in plan.vms], spec=plan.spec, interrupted=True)

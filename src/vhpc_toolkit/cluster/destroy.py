@@ -7,6 +7,7 @@ from vhpc_toolkit.cluster.result import DestroyResult
 from vhpc_toolkit.cluster.switches import destroy_switches
 from vhpc_toolkit.clusterfile import ClusterSpec
 from vhpc_toolkit.ops.destroy import Doomed, power_off_and_destroy
+from vhpc_toolkit.ops.runner import Interrupted
 from vhpc_toolkit.results import ABSENT, CHANGED, UNCHANGED, Report, TargetResult
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory
 
@@ -48,10 +49,16 @@ def plan_destroy(session, spec: ClusterSpec) -> tuple[Inventory, DestroyPlan]:
 def destroy_cluster(session, plan: DestroyPlan, concurrency: int = 32, on_event=None) -> DestroyResult:
     doomed = [Doomed(o.ref, o.get("runtime.powerState") != "poweredOff", TargetResult(o.name, CHANGED))
               for o in plan.present]
-    power_off_and_destroy(session, doomed, concurrency, on_event)
+    interrupted = False
+    try:
+        power_off_and_destroy(session, doomed, concurrency, on_event)
+    except Interrupted:
+        interrupted = True
     report = Report("cluster destroy", [d.result for d in doomed] +
                     [TargetResult(name, UNCHANGED, ABSENT) for name in plan.absent], done="destroyed")
-    result = DestroyResult(report)
+    result = DestroyResult(report, interrupted=interrupted)
+    if interrupted:
+        return result
     if report.ok:  # switches only after their VMs are gone
         result.switches = destroy_switches(session, plan.switches)
     return result

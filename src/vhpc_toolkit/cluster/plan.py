@@ -205,6 +205,11 @@ def _plan_existing_vm(inv: Inventory, plan: VMPlan, allow_power_off: bool) -> No
             plan.drift.append(f"vGPU {vm.vgpu} not on the VM (not added to an existing VM)")
     if vm.host and host is not None and host.name != vm.host:
         plan.drift.append(f"runs on {host.name}, the file says {vm.host} (not moved)")
+    if plan.network is not None and not plan.network.is_dhcp and powered_on:
+        have = [ip for nic in obj.get("guest.net") or [] for ip in (nic.ipAddress or []) if ":" not in ip]
+        if have and plan.network.ip not in have:   # no address reported: nothing to compare
+            plan.drift.append(f"guest address {', '.join(have)}, the file asks for {plan.network.ip} "
+                              "(its guest customization failed, or the guest changed it; not re-customized)")
     plan.power_on = vm.power == "on" and (not powered_on or plan.power_cycle)
     plan.action = RECONFIGURE if changes else (DRIFT if plan.drift else NOTHING)
 

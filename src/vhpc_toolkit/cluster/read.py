@@ -8,7 +8,7 @@ from vhpc_toolkit.vsphere.inventory import Inventory, read_inventory
 
 VM_PROPS = sorted(set(compute.VM_PROPS) | set(latency.VM_PROPS) | {
     "config.template", "config.hardware.device", "config.firmware", "config.extraConfig", "snapshot",
-    "guest.ipAddress", "guest.toolsRunningStatus", "environmentBrowser", "resourcePool",
+    "guest.ipAddress", "guest.net", "guest.toolsRunningStatus", "environmentBrowser", "resourcePool",
 })
 HOST_PROPS = sorted(set(PLACEMENT_PROPS["HostSystem"]) | {
     "parent", "config.pciPassthruInfo", "config.sharedPassthruGpuTypes", "config.network.vswitch",

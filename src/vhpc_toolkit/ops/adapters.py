@@ -4,7 +4,7 @@ from __future__ import annotations
 from vhpc_toolkit.errors import InputError, ValidationFailed
 from vhpc_toolkit.ops.portgroups import PROPS as NET_PROPS, find_portgroup, portgroup_names_by_key
 from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
-from vhpc_toolkit.ops.runner import Job, run_jobs
+from vhpc_toolkit.ops.runner import Job, run_batch
 from vhpc_toolkit.ops.targets import read_targets
 from vhpc_toolkit.results import FAILED, Report, TargetResult
 from vhpc_toolkit.specs import Change
@@ -41,12 +41,14 @@ def change_adapters(session, targets, port_groups: list[str], add: bool) -> Repo
 
 
 def configure_guest_network(session, targets, port_group: str, net: GuestNetwork,
-                            hostname_given: bool) -> Report:
+                            hostname_given: bool, power_on: bool = False, ip_timeout: float = 300.0) -> Report:
+    """CustomizeVM_Task per VM (powered off); the guest applies it at its next boot, which
+    ``power_on`` starts, waiting for each VM's customization outcome."""
     inv, vms = read_targets(session, targets, VM_PROPS, host_props=[], more=dict(NET_PROPS))
     if not net.is_dhcp and len(vms) > 1:
         raise InputError("network_cfg: one static --ip cannot go to several VMs; use --vm, or --is_dhcp")
     names_by_key = portgroup_names_by_key(inv)
-    problems, jobs, results = [], [], []
+    problems, jobs, results, pending = [], [], [], []
     for obj in vms:
         vm_net = net if hostname_given else GuestNetwork(**{**vars(net), "hostname": default_hostname(obj.name)})
         vm_net.validated()
@@ -66,11 +68,18 @@ def configure_guest_network(session, targets, port_group: str, net: GuestNetwork
         result = TargetResult(obj.name, detail=f"adapter {index + 1} on {port_group}: {what}, "
                                            f"hostname {vm_net.hostname}")
         results.append(result)
+        pending.append((obj, result, vm_net))
         jobs.append(Job(result=result, start=lambda o=obj, s=spec: o.ref.CustomizeVM_Task(spec=s)))
     if problems:
         raise ValidationFailed(problems)
-    run_jobs(session, jobs)
+    interrupted = run_batch(session, jobs)
     for r in results:
         if r.status == FAILED:
             r.detail = f"customization failed: {r.detail}"
-    return Report("network_cfg", results)
+        elif not power_on:
+            r.detail += "; applied by the guest at its next power-on"
+    if power_on and not interrupted:
+        from vhpc_toolkit.ops.customize import power_on_and_wait
+
+        interrupted = power_on_and_wait(session, pending, ip_timeout)
+    return Report("network_cfg", results, interrupted=interrupted)

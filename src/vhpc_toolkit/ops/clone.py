@@ -8,7 +8,7 @@ from vhpc_toolkit.errors import ValidationFailed, VhpcError
 from vhpc_toolkit.limits import name_problem
 from vhpc_toolkit.ops.linked import base_snapshot, linked_note, linked_problem
 from vhpc_toolkit.ops.placement import PROPS as PLACEMENT_PROPS, place, ref_of
-from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Job, run_jobs
+from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Job, run_batch
 from vhpc_toolkit.ops.targets import read_vm_file
 from vhpc_toolkit.results import FAILED, UNCHANGED, Report, TargetResult
 from vhpc_toolkit.specs.clone import clone_spec
@@ -121,12 +121,12 @@ def clone_vms(session, requests: list[CloneRequest], concurrency: int = DEFAULT_
                         on_success=lambda ref, r=result, req=req, p=placement: made.update({r.name: (ref, req, p)}),
                         start=lambda t=template, f=ref_of(placement.folder), n=req.name, s=spec:
                         t.ref.CloneVM_Task(folder=f, name=n, spec=s)))
-    run_jobs(session, jobs, concurrency=concurrency, per_key=PER_HOST, on_event=on_event)
+    interrupted = run_batch(session, jobs, concurrency=concurrency, per_key=PER_HOST, on_event=on_event)
     for r in results:
         if r.status == FAILED:
             r.detail = f"clone failed: {r.detail}"
     check_clones(session, inv, {r.name: r for r in results}, made)
-    return Report("clone", results)
+    return Report("clone", results, interrupted=interrupted)
 
 
 def check_clones(session, inv, results: dict[str, TargetResult], made: dict) -> None:

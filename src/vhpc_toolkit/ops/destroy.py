@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Job, run_jobs
+from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Interrupted, Job, run_jobs
 from vhpc_toolkit.ops.targets import read_targets
-from vhpc_toolkit.results import CHANGED, Report, TargetResult
+from vhpc_toolkit.results import CHANGED, NOT_STARTED, Report, TargetResult
 
 VM_PROPS = ["runtime.powerState"]
 
@@ -27,7 +27,13 @@ def power_off_and_destroy(session, doomed: list[Doomed], concurrency: int = DEFA
     Each result ends CHANGED with "destroyed" (or "powered off and destroyed"), or FAILED saying which step.
     """
     off = [Job(result=d.result, start=d.ref.PowerOffVM_Task) for d in doomed if d.powered_on]
-    run_jobs(session, off, concurrency=concurrency)
+    try:
+        run_jobs(session, off, concurrency=concurrency)
+    except Interrupted:
+        for d in doomed:   # none was destroyed; never report them as done
+            if not d.result.failed:
+                d.result.status, d.result.detail = NOT_STARTED, "not started: the run was interrupted"
+        raise
     for job in off:
         if job.result.failed:
             job.result.detail = f"power off failed: {job.result.detail}"
@@ -49,5 +55,8 @@ def destroy(session, targets, concurrency: int = DEFAULT_CONCURRENCY, on_event=N
     _, vms = read_targets(session, targets, VM_PROPS, host_props=[])
     doomed = [Doomed(o.ref, o.get("runtime.powerState") != "poweredOff", TargetResult(o.name, CHANGED))
               for o in vms]
-    power_off_and_destroy(session, doomed, concurrency, on_event)
+    try:
+        power_off_and_destroy(session, doomed, concurrency, on_event)
+    except Interrupted:
+        return Report("destroy", [d.result for d in doomed], done="destroyed", interrupted=True)
     return Report("destroy", [d.result for d in doomed], done="destroyed")

@@ -1,7 +1,7 @@
 """Power on/off: a task per VM that needs it, waited on together, then one read of what vCenter holds."""
 from __future__ import annotations
 
-from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Job, run_jobs
+from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Job, run_batch
 from vhpc_toolkit.ops.targets import read_targets
 from vhpc_toolkit.results import CHANGED, FAILED, UNCHANGED, Report, TargetResult
 from vhpc_toolkit.vsphere.inventory import read_objects
@@ -24,9 +24,9 @@ def set_power(session, targets, on: bool, concurrency: int = DEFAULT_CONCURRENCY
         start = obj.ref.PowerOnVM_Task if on else obj.ref.PowerOffVM_Task
         jobs.append(Job(result=result, start=start))
         asked.append(obj)
-    run_jobs(session, jobs, concurrency=concurrency, on_event=on_event)
+    interrupted = run_batch(session, jobs, concurrency=concurrency, on_event=on_event)
     _check_power(session, [(obj, job.result) for obj, job in zip(asked, jobs) if job.result.status == CHANGED], want)
-    return Report("power on" if on else "power off", results)
+    return Report("power on" if on else "power off", results, interrupted=interrupted)
 
 
 def _check_power(session, done, want: str) -> None:

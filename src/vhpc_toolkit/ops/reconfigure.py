@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Callable, Iterable
 
 from vhpc_toolkit.errors import ValidationFailed
-from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Job, run_jobs
+from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Job, run_batch
 from vhpc_toolkit.ops.targets import host_of, read_targets
 from vhpc_toolkit.results import CHANGED, FAILED, UNCHANGED, Report, TargetResult
 from vhpc_toolkit.specs import Change
@@ -53,10 +53,10 @@ def apply_specs(session, operation: str, planned, concurrency: int = DEFAULT_CON
             continue
         result.detail = "; ".join(str(c) for c in result.changes)
         jobs.append(Job(result=result, start=lambda vm=vm, spec=spec: vm.ref.ReconfigVM_Task(spec=spec)))
-    run_jobs(session, jobs, concurrency=concurrency, on_event=on_event)
+    interrupted = run_batch(session, jobs, concurrency=concurrency, on_event=on_event)
     if isinstance(planned, Planned):
         check_applied(session, planned)
-    return Report(operation, [r for _, _, r in planned])
+    return Report(operation, [r for _, _, r in planned], interrupted=interrupted)
 
 
 def check_applied(session, planned: Planned) -> None:

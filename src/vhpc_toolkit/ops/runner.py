@@ -5,6 +5,13 @@ call does not hold the rest; waiting is one private PropertyCollector for all
 tasks. Limits: ``total`` tasks in flight, and ``per_key`` per key (a host:
 vSphere queues more than about 8 provisioning operations per host). As tasks
 end, the next jobs start, so the pipeline stays full.
+
+Each task has its own time limit (the session's ``task_timeout``, 3,600 s by
+default: a full clone of a large disk on real storage takes many minutes), counted
+from its submission, not a budget for the whole batch. A task past its limit is
+asked to cancel and reported failed; the others go on. Every job ends with a
+status: a job still queued when the run stops (Ctrl-C, a lost session) is
+reported as "not started", never left as it was.
 """
 from __future__ import annotations
 
@@ -14,9 +21,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from vhpc_toolkit.results import CHANGED, FAILED, TargetResult
+from vhpc_toolkit.results import CHANGED, FAILED, NOT_STARTED, TargetResult
 from vhpc_toolkit.vsphere.faults import error_message
-from vhpc_toolkit.vsphere.tasks import TaskWatcher
+from vhpc_toolkit.vsphere.tasks import TaskWatcher, task_timeout_of
 
 DEFAULT_CONCURRENCY = 32
 SUBMIT_THREADS = 8
@@ -33,24 +40,48 @@ class Job:
 
 
 class Interrupted(Exception):
-    """Ctrl-C during a run: in-flight tasks were asked to cancel."""
+    """Ctrl-C during a run: in-flight tasks were asked to cancel, queued jobs were not started."""
 
-    def __init__(self, cancelled: list[TargetResult]):
+    def __init__(self, cancelled: list[TargetResult], not_started: list[TargetResult] | None = None):
         self.cancelled = cancelled
-        super().__init__(f"interrupted; cancel requested for {len(cancelled)} task(s) in flight")
+        self.not_started = list(not_started or [])
+        super().__init__(f"interrupted; cancel requested for {len(cancelled)} task(s) in flight, "
+                         f"{len(self.not_started)} not started")
+
+
+def _not_started(queue, why: str) -> list[TargetResult]:
+    out = []
+    for job in queue:
+        job.result.status, job.result.detail = NOT_STARTED, f"not started: {why}"
+        out.append(job.result)
+    queue.clear()
+    return out
+
+
+def _cancel(task) -> bool:
+    try:
+        task.CancelTask()
+        return True
+    except Exception:  # not cancellable (any more); it may still complete in vCenter
+        return False
 
 
 def run_jobs(session, jobs: list[Job], concurrency: int = DEFAULT_CONCURRENCY, per_key: int | None = None,
-             timeout: float = 1800.0, on_event: Callable[[TargetResult], None] | None = None) -> None:
-    """Run every job; each job's ``result`` ends CHANGED or FAILED (with the vSphere fault)."""
+             task_timeout: float | None = None, on_event: Callable[[TargetResult], None] | None = None) -> None:
+    """Run every job; each job's ``result`` ends CHANGED or FAILED (with the vSphere fault).
+
+    ``task_timeout``: seconds each task may take (default: the session's). Raises
+    Interrupted on Ctrl-C, with every job's result set.
+    """
     if not jobs:
         return
+    limit = task_timeout if task_timeout is not None else task_timeout_of(session)
     queue = deque(jobs)
     inflight: dict[str, Job] = {}
     tasks: dict[str, Any] = {}
+    deadlines: dict[str, float] = {}
     per = Counter()
     watcher = TaskWatcher(session)
-    deadline = time.monotonic() + timeout
 
     def finish(job: Job, ok: bool, detail: str | None = None, value: Any = None) -> None:
         if ok:
@@ -67,6 +98,16 @@ def run_jobs(session, jobs: list[Job], concurrency: int = DEFAULT_CONCURRENCY, p
             return job, job.start(), None
         except Exception as exc:  # a fault raised by the call itself (e.g. InvalidState)
             return job, None, error_message(exc)
+
+    def expire(now: float) -> None:
+        for moid in [m for m, t in deadlines.items() if t <= now]:
+            job = inflight.pop(moid)
+            del deadlines[moid]
+            per[job.key] -= 1
+            watcher.forget([moid])
+            cancelled = _cancel(tasks[moid])
+            finish(job, False, f"timed out after {limit:.0f}s (--task-timeout); " +
+                   ("cancel requested" if cancelled else "the task could not be cancelled and may still complete"))
 
     try:
         with ThreadPoolExecutor(max_workers=SUBMIT_THREADS) as pool:
@@ -87,29 +128,42 @@ def run_jobs(session, jobs: list[Job], concurrency: int = DEFAULT_CONCURRENCY, p
                     else:
                         inflight[task._moId] = job
                         tasks[task._moId] = task
+                        deadlines[task._moId] = time.monotonic() + limit
                         started.append(task)
                 watcher.add(started)
                 if not inflight:
                     continue
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    for job in inflight.values():
-                        finish(job, False, f"timed out after {timeout:.0f}s")
-                    inflight.clear()
-                    break
-                for outcome in watcher.wait(remaining):
-                    job = inflight.pop(outcome.task._moId)
+                now = time.monotonic()
+                expire(now)
+                if not inflight:
+                    continue
+                for outcome in watcher.wait(min(deadlines.values()) - now):
+                    moid = outcome.task._moId
+                    job = inflight.pop(moid)
+                    del deadlines[moid]
                     per[job.key] -= 1
                     finish(job, outcome.ok, outcome.error, outcome.result)
     except KeyboardInterrupt:
         cancelled = []
         for moid, job in inflight.items():
-            try:
-                tasks[moid].CancelTask()
-            except Exception:  # not cancellable at this stage; it may still complete
-                pass
+            _cancel(tasks[moid])
             job.result.status, job.result.detail = FAILED, "interrupted (cancel requested)"
             cancelled.append(job.result)
-        raise Interrupted(cancelled) from None
+        raise Interrupted(cancelled, _not_started(queue, "the run was interrupted")) from None
+    except Exception as exc:  # the session or the collector failed: say what became of every job
+        for job in inflight.values():
+            job.result.status, job.result.detail = FAILED, f"outcome unknown: {error_message(exc)}"
+        _not_started(queue, f"the run stopped: {error_message(exc)}")
+        raise
     finally:
         watcher.close()
+
+
+def run_batch(session, jobs: list[Job], **kwargs) -> bool:
+    """``run_jobs`` for per-VM commands: a Ctrl-C is returned (True), every job's result set,
+    so the command can still report each VM."""
+    try:
+        run_jobs(session, jobs, **kwargs)
+    except Interrupted:
+        return True
+    return False

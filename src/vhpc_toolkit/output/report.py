@@ -6,7 +6,8 @@ from rich.markup import escape
 from vhpc_toolkit.output.tables import render_table
 from vhpc_toolkit.results import HOST, SWITCH, VM
 
-STYLE = {"changed": "green", "unchanged": "dim", "failed": "bold red", "destroyed": "green", "absent": "dim"}
+STYLE = {"changed": "green", "unchanged": "dim", "failed": "bold red", "destroyed": "green", "absent": "dim",
+         "not started": "yellow"}
 _COLUMN = {VM: "VM", HOST: "host", SWITCH: "switch"}
 
 

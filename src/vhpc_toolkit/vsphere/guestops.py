@@ -1,12 +1,15 @@
 """Guest operations through VMware Tools: upload, download, start, wait, terminate.
 
 Files move with InitiateFileTransferToGuest / FromGuest plus an HTTPS PUT /
-GET on the returned URL. ESXi may give that URL the literal host ``*``;
-it is replaced by the vCenter address the session connected to, and TLS is
-verified with the session's own SSL context (as for vCenter). Programs
-start with StartProgramInGuest and are waited for by polling
-ListProcessesInGuest: one call per VM per poll, for all of that VM's
-programs, with a growing interval.
+GET on the returned URL, which names the ESXi host running the VM: see
+vsphere/transfers.py (the host's thumbprint pinned, its management address
+when its name does not resolve). Programs start with StartProgramInGuest and
+are waited for by polling ListProcessesInGuest: one call per VM per poll,
+for all of that VM's programs, with a growing interval.
+
+VMware Tools running does not mean its guest operations answer yet: while
+vSphere says GuestOperationsUnavailable, a call is retried with a growing
+delay for up to ``retry_for`` seconds (two minutes by default).
 
 vSphere faults become typed errors with one-line messages. The guest
 password is never logged or put in a message.
@@ -16,18 +19,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
-from urllib.parse import urlsplit, urlunsplit
 
 from vhpc_toolkit.errors import VhpcError
+from vhpc_toolkit.vsphere.transfers import TransferFailed, transfer, transfer_url  # noqa: F401 (transfer_url: API)
 
 log = logging.getLogger(__name__)
 
-HTTP_TIMEOUT = 120.0
+RETRY_FOR = 120.0         # seconds of retries while guest operations are unavailable ...
+RETRY_FIRST = 0.5         # ... the first delay, doubling ...
+RETRY_MAX = 8.0           # ... up to this
 POLL_INTERVAL = 0.2      # first poll interval (seconds) ...
 POLL_MAX_INTERVAL = 5.0  # ... growing to this
 POLL_GROWTH = 1.5
@@ -51,16 +54,6 @@ class VMNotPoweredOn(GuestOpsError):
 
 class GuestFileNotFound(GuestOpsError):
     """A guest file or program does not exist."""
-
-
-def transfer_url(url: str, server: str) -> str:
-    """The transfer URL with a ``*`` host replaced by ``server`` (port and path kept)."""
-    parts = urlsplit(url)
-    if parts.hostname != "*":
-        return url
-    name = f"[{server}]" if ":" in server and not server.startswith("[") else server
-    netloc = name + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 @dataclass
@@ -109,13 +102,15 @@ def _managers(session):
 class Guest:
     """Guest operations on one VM with one set of guest credentials."""
 
-    def __init__(self, session, vm_ref, vm_name: str, username: str, password: str):
+    def __init__(self, session, vm_ref, vm_name: str, username: str, password: str,
+                 retry_for: float = RETRY_FOR):
         from pyVmomi import vim
 
         self.session = session
         self.vm = vm_ref
         self.name = vm_name
         self.username = username
+        self.retry_for = retry_for
         self._auth = vim.vm.guest.NamePasswordAuthentication(username=username, password=password,
                                                              interactiveSession=False)
 
@@ -125,6 +120,25 @@ class Guest:
     # -- faults -----------------------------------------------------------------------------
 
     def _call(self, what: str, fn, *args, **kwargs):
+        """``fn(...)``, retried while guest operations are unavailable; faults as typed errors."""
+        from pyVmomi import vim
+
+        deadline = time.monotonic() + self.retry_for
+        delay = RETRY_FIRST
+        while True:
+            try:
+                return self._once(what, fn, *args, **kwargs)
+            except vim.fault.GuestOperationsUnavailable:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    waited = f" (retried for {self.retry_for:.0f}s)" if self.retry_for > 0 else ""
+                    raise ToolsNotRunning(f"VMware Tools is not running in VM {self.name}: "
+                                          f"guest operations are unavailable{waited}") from None
+                log.debug("VM %s: guest operations unavailable; retrying %s in %.1fs", self.name, what, delay)
+                time.sleep(min(delay, remaining))
+                delay = min(RETRY_MAX, delay * 2)
+
+    def _once(self, what: str, fn, *args, **kwargs):
         from pyVmomi import vim, vmodl
 
         try:
@@ -132,8 +146,7 @@ class Guest:
         except vim.fault.InvalidGuestLogin:
             raise GuestLoginFailed(f"guest login to VM {self.name} as {self.username} failed") from None
         except vim.fault.GuestOperationsUnavailable:
-            raise ToolsNotRunning(f"VMware Tools is not running in VM {self.name}: "
-                                  "guest operations are unavailable") from None
+            raise
         except (vim.fault.InvalidPowerState, vim.fault.InvalidState) as exc:
             state = getattr(exc, "existingState", None)
             raise VMNotPoweredOn(f"VM {self.name} is not powered on"
@@ -148,19 +161,10 @@ class Guest:
             raise GuestOpsError(f"VM {self.name}: {what} failed: {fault_message(exc)}") from None
 
     def _http(self, what: str, url: str, data: bytes | None = None, method: str = "GET") -> bytes:
-        url = transfer_url(url, self.session.server)
-        req = urllib.request.Request(url, data=data, method=method)
-        if data is not None:
-            req.add_header("Content-Type", "application/octet-stream")
-            req.add_header("Content-Length", str(len(data)))
         try:
-            with urllib.request.urlopen(req, context=self.session.ssl_context, timeout=HTTP_TIMEOUT) as resp:
-                return resp.read()
-        except urllib.error.HTTPError as exc:
-            raise GuestOpsError(f"VM {self.name}: {what}: HTTP {exc.code} {exc.reason}") from None
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", None) or exc
-            raise GuestOpsError(f"VM {self.name}: {what}: {reason}") from None
+            return transfer(self.session, url, data=data, method=method)
+        except TransferFailed as exc:
+            raise GuestOpsError(f"VM {self.name}: {what}: {exc}") from None
 
     # -- operations -------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ class Session:
     server: str
     port: int
     ssl_context: ssl.SSLContext
+    task_timeout: float | None = None   # seconds one vSphere task may take (None: vsphere.tasks' default)
 
     def close(self) -> None:
         try:

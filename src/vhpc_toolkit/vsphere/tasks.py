@@ -15,6 +15,12 @@ from vhpc_toolkit.errors import TaskFailed
 from vhpc_toolkit.vsphere.faults import fault_message
 
 TASK_PROPS = ["info.state", "info.error", "info.result"]
+DEFAULT_TASK_TIMEOUT = 3600.0   # seconds one task may take (a full clone of a large disk takes minutes)
+
+
+def task_timeout_of(session) -> float:
+    """The session's per-task time limit (``--task-timeout``), else the default."""
+    return getattr(session, "task_timeout", None) or DEFAULT_TASK_TIMEOUT
 
 
 @dataclass
@@ -65,6 +71,11 @@ class TaskWatcher:
         self._drop_finished()
         return done
 
+    def forget(self, moids) -> None:
+        """Stop waiting for these tasks (given up on); their filters go with the next finished batch."""
+        for moid in moids:
+            self.pending.pop(moid, None)
+
     def _drop_finished(self) -> None:
         # A filter whose tasks have all ended is destroyed: the collector's work stays
         # proportional to the tasks in flight, not to every task ever watched.
@@ -83,12 +94,14 @@ class TaskWatcher:
         self._watch.close()
 
 
-def wait_for_tasks(session, tasks: Iterable[Any], timeout: float = 600.0,
+def wait_for_tasks(session, tasks: Iterable[Any], timeout: float | None = None,
                    on_done: Callable[[TaskOutcome], None] | None = None) -> dict[str, TaskOutcome]:
     """Wait until every task ends; returns outcomes keyed by task moid.
 
-    Never raises for a failed task (the caller decides); raises TaskFailed on timeout.
+    Never raises for a failed task (the caller decides); raises TaskFailed on timeout
+    (default: the session's per-task limit).
     """
+    timeout = timeout if timeout is not None else task_timeout_of(session)
     tasks = list(tasks)
     outcomes: dict[str, TaskOutcome] = {}
     if not tasks:
@@ -111,7 +124,7 @@ def wait_for_tasks(session, tasks: Iterable[Any], timeout: float = 600.0,
         watcher.close()
 
 
-def wait_for_task(session, task, timeout: float = 600.0, what: str = "task"):
+def wait_for_task(session, task, timeout: float | None = None, what: str = "task"):
     """Wait for one task; a failure raises TaskFailed with the fault's message."""
     outcome = wait_for_tasks(session, [task], timeout)[task._moId]
     if not outcome.ok:

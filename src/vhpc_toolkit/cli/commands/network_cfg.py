@@ -1,7 +1,7 @@
 """`network_cfg --port_group PG (--is_dhcp | --ip --netmask --gateway) [--dns] [--domain] [--guest_hostname]`."""
 from __future__ import annotations
 
-from vhpc_toolkit.cli.parser import vm_or_file, vm_targets
+from vhpc_toolkit.cli.parser import positive, vm_or_file, vm_targets
 from vhpc_toolkit.errors import InputError
 from vhpc_toolkit.ops.adapters import configure_guest_network
 from vhpc_toolkit.results import Report
@@ -19,6 +19,11 @@ def arguments(p) -> None:
     p.add_argument("--dns", nargs="+", help="DNS server(s)")
     p.add_argument("--domain", help="Domain name")
     p.add_argument("--guest_hostname", help="Guest host name (default: the VM name)")
+    p.add_argument("--power-on", action="store_true",
+                   help="Power the VM(s) on (the guest applies the customization at boot) and wait for\n"
+                        "each one's outcome as vCenter reports it (CustomizationSucceeded / CustomizationFailed)")
+    p.add_argument("--ip-timeout", type=positive, default=300, metavar="SECONDS",
+                   help="--power-on: how long to wait, overall, for the customizations (default: %(default)s)")
 
 
 def run(ctx, args) -> Report:
@@ -31,4 +36,5 @@ def run(ctx, args) -> Report:
     except BadNetworkValue as exc:
         raise InputError(f"network_cfg: {exc}") from None
     return configure_guest_network(ctx.session(), targets, args.port_group, net,
-                                   hostname_given=bool(args.guest_hostname))
+                                   hostname_given=bool(args.guest_hostname), power_on=args.power_on,
+                                   ip_timeout=args.ip_timeout)
