@@ -48,6 +48,7 @@ type Lab struct {
 	hooks *hookRegistry // the objects receiving the methods the lab implements (routes.go)
 
 	rulesMu sync.Mutex // serializes rule checks with the actions they allow (rules.go)
+	gpus    *gpuLedger // vGPU slots and Dynamic DirectPath devices of powered-on VMs (gpu_rules.go)
 
 	mu     sync.Mutex
 	guests map[string]*guestState // VM moref value -> guest state
@@ -70,6 +71,7 @@ func StartLab(opts Options) (*Lab, error) {
 		opts:   opts,
 		calls:  newCallCounter(),
 		guests: make(map[string]*guestState),
+		gpus:   newGPULedger(),
 	}
 	if err := l.buildInventory(context.Background()); err != nil {
 		l.cleanup()

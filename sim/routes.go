@@ -50,6 +50,7 @@ var (
 	dvsHooks       = &hookKind{"LabDistributedVirtualSwitch", "DistributedVirtualSwitch", func() hookObject { return new(netDVSHook) }}
 	portgroupHooks = &hookKind{"LabDistributedVirtualPortgroup", "DistributedVirtualPortgroup", func() hookObject { return new(netPortgroupHook) }}
 	searchHooks    = &hookKind{"LabSearchIndex", "SearchIndex", func() hookObject { return new(searchHook) }}
+	firewallHooks  = &hookKind{"LabHostFirewallSystem", "HostFirewallSystem", func() hookObject { return new(firewallHook) }}
 )
 
 // routeKey is a method as clients call it: _this's type and the method.
@@ -68,6 +69,11 @@ var routes = map[routeKey]*hookKind{
 	{"HostNetworkSystem", "AddPortGroup"}:        hostNetHooks,
 	{"HostNetworkSystem", "RemovePortGroup"}:     hostNetHooks,
 	{"HostNetworkSystem", "RemoveVirtualSwitch"}: hostNetHooks,
+	{"HostNetworkSystem", "AddVirtualNic"}:       hostNetHooks, // network_vnic.go
+	{"HostNetworkSystem", "RemoveVirtualNic"}:    hostNetHooks,
+
+	{"HostFirewallSystem", "EnableRuleset"}:  firewallHooks, // firewall.go
+	{"HostFirewallSystem", "DisableRuleset"}: firewallHooks,
 
 	{"Folder", "CreateDVS_Task"}: folderHooks, // network_dvs.go
 

@@ -46,16 +46,30 @@ func memoryFault(vmName string, mem memorySettings, device string) types.BaseMet
 		mem.sizeMB, vmName, device, mem.sizeMB, mem.reservation))
 }
 
-// checkPowerOn returns the fault that refuses powering on vm, or nil.
+// checkPowerOn returns the fault that refuses powering on vm, or what vm
+// will hold once on (vGPU slots, Dynamic DirectPath devices: gpu_rules.go).
 // vm is locked by the caller.
-func (l *Lab) checkPowerOn(vm *simulator.VirtualMachine, req *types.PowerOnVM_Task) types.BaseMethodFault {
+func (l *Lab) checkPowerOn(vm *simulator.VirtualMachine, req *types.PowerOnVM_Task) (types.BaseMethodFault, *deviceClaim) {
 	if vm.Config == nil || vm.Config.Template || vm.Runtime.PowerState == types.VirtualMachinePowerStatePoweredOn {
-		return nil // the stock power-on refuses these itself
+		return nil, nil // the stock power-on refuses these itself
 	}
 	host := vmHost(vm)
 	if host == nil {
-		return nil
+		return nil, nil
 	}
+	if fault := l.checkDevicesOn(vm, host); fault != nil {
+		return fault, nil
+	}
+	if fault := checkPVRDMA(vm, host); fault != nil { // pvrdma_rules.go
+		return fault, nil
+	}
+	claim, fault := l.claimDevices(vm, host)
+	return fault, claim
+}
+
+// checkDevicesOn checks vm's memory reservation, DirectPath, vGPU and
+// SR-IOV devices against host.
+func (l *Lab) checkDevicesOn(vm *simulator.VirtualMachine, host *simulator.HostSystem) types.BaseMethodFault {
 	devs := vm.Config.Hardware.Device
 	if what := pinnedDevice(devs); what != "" {
 		if mem := vmMemory(vm); !mem.fullyReserved() {
@@ -176,10 +190,19 @@ func (l *Lab) checkSpecOn(host *simulator.HostSystem, base, target *simulator.Vi
 		index int    // the first change adding or editing an adapter on pf
 	}
 	var pfs []pfChange
+	version := base.Config.Version
+	if spec.Version != "" {
+		version = spec.Version
+	}
 	for i, bc := range spec.DeviceChange {
 		s := bc.GetVirtualDeviceConfigSpec()
 		if s.Device == nil {
 			continue
+		}
+		if s.Operation != types.VirtualDeviceConfigSpecOperationRemove {
+			if fault := pvrdmaVersionFault(i, s.Device, version, name); fault != nil { // pvrdma_rules.go
+				return fault
+			}
 		}
 		kind := deviceKind(s.Device)
 		if kind == devOther {

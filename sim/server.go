@@ -90,6 +90,7 @@ func (l *Lab) serve() error {
 	inner.HandleFunc("/debug/calls", l.serveCalls)
 	inner.HandleFunc("/debug/sriov", l.serveDebugSriov)       // rules_debug.go
 	inner.HandleFunc("/debug/passthru", l.serveDebugPassthru) // rules_debug.go
+	inner.HandleFunc("/debug/graphics", l.serveDebugGraphics) // rules_debug.go
 
 	sm := simulator.Map.SessionManager()
 	sm.ServiceHostName = hostPort
