@@ -413,7 +413,9 @@ func (h *netDVSHook) DestroyTask(ctx *simulator.Context, req *types.Destroy_Task
 	simulator.Map.WithLock(s, func() {
 		ref = simulator.CreateTask(s, "destroy", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
 			if vm, pg := vmOnPortgroups(nil, s.Portgroup); vm != nil {
-				return nil, &types.ResourceInUse{Type: pg.Type, Name: pg.Value}
+				return nil, withMessage(&types.ResourceInUse{Type: pg.Type, Name: pg.Value}, "portgroupInUse",
+					fmt.Sprintf("The resource '%s' is in use: VM %s has an adapter on port group %s of switch %s.",
+						s.Name, vm.Name, pg.Value, s.Name))
 			}
 			if vnics := vnicsOn(nil, s.Uuid, ""); len(vnics) != 0 {
 				f, _ := vnicInUse(s.Name, vnics)
@@ -464,7 +466,8 @@ func (h *netPortgroupHook) DestroyTask(ctx *simulator.Context, req *types.Destro
 	run := func() {
 		ref = simulator.CreateTask(pg, "destroy", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
 			if vm, _ := vmOnPortgroups(nil, []types.ManagedObjectReference{pg.Self}); vm != nil {
-				return nil, &types.ResourceInUse{Type: pg.Self.Type, Name: pg.Name}
+				return nil, withMessage(&types.ResourceInUse{Type: pg.Self.Type, Name: pg.Name}, "portgroupInUse",
+					fmt.Sprintf("The resource '%s' is in use: VM %s has an adapter on it.", pg.Name, vm.Name))
 			}
 			if s != nil {
 				if vnics := vnicsOn(nil, s.Uuid, pg.Key); len(vnics) != 0 {

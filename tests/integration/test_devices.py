@@ -244,7 +244,7 @@ def test_sriov_query_add_remove(cli, clones, session):
 
 
 @pytest.mark.parametrize("pf,message", [(GPU1, f"has no SR-IOV physical function {GPU1}"),
-                                        ("0000:5e:00.0", "has no PCI device 0000:5e:00.0")])
+                                        ("0000:5f:00.0", "has no PCI device 0000:5f:00.0")])
 def test_sriov_bad_pf_is_refused(cli, clones, session, pf, message):
     vm, = clones(1)
     code, _, err = cli("sriov", "--vm", vm, "--add", "--sriov_port_group", "vHPC-PG-VMNetwork", "--pf", pf)
@@ -271,16 +271,15 @@ def test_sriov_more_vms_than_free_vfs_is_refused_before_any_change(cli, clones, 
 
 @pytest.fixture
 def dvs(cli, session):
-    """A DVS with a port group, destroyed after the test. Its members are every host of the cluster:
-    the lab (stock simulator) refuses a DVS port backing unless all hosts of the VM's cluster are members."""
+    """A DVS with a port group on every host, its members prepared for PVRDMA; destroyed after the test
+    (which undoes the preparation)."""
     name = f"rdma-{uuid.uuid4().hex[:6]}"
     hosts = [f"vhpc-esx-0{i}.hpc.vmware.com" for i in range(1, 9)]
     code, _, err = cli("dvs", "--create", "--name", name, "--host", *hosts, "--pnic", "vmnic5",
-                       "--port_group", f"{name}-pg")
+                       "--port_group", f"{name}-pg", "--pvrdma")
     assert code == 0, err
     yield name, f"{name}-pg"
-    drop_portgroups(session, name)
-    cli("dvs", "--destroy", "--name", name)
+    assert cli("dvs", "--destroy", "--name", name)[0] == 0
 
 
 def vrdma_cards(vm):
@@ -301,8 +300,26 @@ def test_pvrdma_add_remove_on_a_distributed_port_group(cli, clones, session, dvs
     assert card.backing.port.portgroupKey == inv.find("DistributedVirtualPortgroup", pg).get("key")
     code, out, _ = cli("--output", "json", "pvrdma", "--vm", vm, "--add", "--pvrdma_port_group", pg)
     assert json.loads(out)["results"][0]["status"] == "unchanged"
+    code, _, err = cli("power", "--vm", vm, "--on")   # the host is prepared: the lab lets it start
+    assert code == 0, err
+    assert cli("power", "--vm", vm, "--off")[0] == 0
     assert cli("pvrdma", "--vm", vm, "--remove", "--pvrdma_port_group", pg)[0] == 0
     assert vrdma_cards(read_vm(session, vm)) == []
+
+
+def test_pvrdma_add_on_an_unprepared_host_says_how_to_prepare_it(cli, clones, session):
+    vm, = clones(1)
+    name = f"rdma-{uuid.uuid4().hex[:6]}"
+    assert cli("dvs", "--create", "--name", name, "--host", HOST, "--pnic", "vmnic5", "--port_group", f"{name}-pg")[0] == 0
+    try:
+        code, _, err = cli("pvrdma", "--vm", vm, "--add", "--pvrdma_port_group", f"{name}-pg")
+        assert code == 2, err
+        line, = [x for x in err.splitlines() if "not prepared for PVRDMA" in x]
+        assert HOST in line and "Net.PVRDMAVmknic is empty" in line and "firewall ruleset pvrdma is disabled" in line
+        assert f"dvs --create --name {name} --host {HOST} --pnic vmnic5 --port_group {name}-pg --pvrdma" in line
+        assert vrdma_cards(read_vm(session, vm)) == []
+    finally:
+        cli("dvs", "--destroy", "--name", name)
 
 
 def test_pvrdma_host_not_a_member_of_the_dvs_is_refused(cli, clones, session):

@@ -17,14 +17,21 @@ def _status(status: str) -> str:
     return f"[{_STATUS.get(status, '')}]{status}[/]"
 
 
-def render_actions(rows: list[dict], switch_rows: list[dict], console) -> None:
-    """What a create will do, per switch and VM (shown before the confirmation)."""
+def render_actions(rows: list[dict], switch_rows: list[dict], pvrdma_rows: list[dict], console) -> None:
+    """What a create will do, per switch, host (PVRDMA preparation) and VM (shown before the confirmation)."""
     if switch_rows:
         t = Table(title="Switch actions", title_justify="left")
         for col in ("switch", "kind", "action", "detail"):
             t.add_column(col)
         for r in switch_rows:
             t.add_row(escape(r["name"]), r["kind"], r["action"], escape(r["detail"]))
+        console.print(t)
+    if pvrdma_rows:
+        t = Table(title="PVRDMA host preparation", title_justify="left")
+        for col in ("switch", "host", "to do"):
+            t.add_column(col, overflow="fold")
+        for r in pvrdma_rows:
+            t.add_row(escape(r["switch"]), escape(r["host"]), escape(", ".join(r["steps"]) or "prepared"))
         console.print(t)
     t = Table(title="VM actions", title_justify="left")
     for col in ("VM", "host", "action", "detail"):
