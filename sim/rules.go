@@ -14,7 +14,10 @@ package main
 //     not in a powered-on VM on that host (ids compare in any case);
 //   - a vGPU profile must be offered by the host;
 //   - an SR-IOV adapter's PF must have SR-IOV enabled on the host, with a
-//     virtual function left (adapters of powered-on VMs hold one each).
+//     virtual function left (adapters of powered-on VMs hold one each);
+//   - a PVRDMA adapter needs a prepared host (pvrdma_rules.go);
+//   - each vGPU needs a slot on a GPU of its model, and each Dynamic
+//     DirectPath device a free matching device (gpu_rules.go).
 //
 // Reconfigure and clone (ReconfigVM_Task, CloneVM_Task's spec.config),
 // refused with InvalidDeviceSpec (DeviceHotPlugNotSupported for the first):
@@ -26,6 +29,8 @@ package main
 //     VMs plus those of the VM being configured);
 //   - a powered-on VM with such devices keeps all memory reserved
 //     (GenericVmConfigFault).
+//   - a PVRDMA adapter on a VM below hardware version 13
+//     (DeviceUnsupportedForVmVersion, pvrdma_rules.go).
 
 import (
 	"fmt"

@@ -204,6 +204,28 @@ def test_vgpu_query_add_remove(cli, clones, session, lab):
     assert vgpus(read_vm(session, vm)) == []
 
 
+def test_vgpu_query_shows_gpu_modes_and_room_and_add_warns_when_no_gpu_has_room(cli, clones, session):
+    running, other = clones(2)
+    assert cli("vgpu", "--vm", running, "--add", "--profile", "grid_p100-4q")[0] == 0
+    assert cli("power", "--vm", running, "--on")[0] == 0
+    try:
+        code, out, err = cli("--output", "json", "vgpu", "--vm", other, "--query")
+        assert code == 0, err
+        row = json.loads(out)["results"][0]
+        free = {p["profile"]: p["free"] for p in row["profiles"]}
+        assert free["grid_p100-4q"] == 3 and free["grid_p100-16q"] == 0 and free["grid_v100-16q"] == 2
+        gpus = {g["id"]: g for g in row["gpus"]}
+        assert gpus["0000:86:00.0"]["mode"].startswith("shared direct") and gpus["0000:86:00.0"]["vgpu_vms"] == [running]
+        assert gpus["0000:3b:00.0"]["mode"] == "passthrough" and gpus["0000:86:00.0"]["frame_buffer_gb"] == 16
+        code, out, err = cli("--output", "json", "vgpu", "--vm", other, "--add", "--profile", "grid_p100-16q")
+        assert code == 0, err
+        warning, = json.loads(out)["results"][0]["warnings"]
+        assert "serves grid_p100-4q" in warning and running in warning and "will not power on" in warning
+        assert vgpus(read_vm(session, other)) == ["grid_p100-16q"]
+    finally:
+        cli("power", "--vm", running, "--off")
+
+
 def test_vgpu_profile_not_offered_is_refused_before_any_change(cli, clones, session):
     vm, = clones(1)
     code, _, err = cli("vgpu", "--vm", vm, "--add", "--profile", "grid_a100-8c")
