@@ -208,3 +208,28 @@ def test_passthrough_on_a_bios_template_warns_as_passthru_does(cli, cluster_file
         assert any("not EFI" in n for n in json.loads(out)["notes"])
     finally:
         wait_for_task(session, base.Destroy_Task())
+
+
+def test_pvrdma_from_a_template_below_hardware_version_13_is_refused(cli, cluster_file, session):
+    inv = read_inventory(session, {"HostSystem": [], "Datacenter": ["vmFolder"],
+                                    "ClusterComputeResource": ["resourcePool"]})
+    name = f"old-{uuid.uuid4().hex[:6]}"
+    config = vim.vm.ConfigSpec(name=name, version="vmx-11", guestId="otherLinux64Guest", memoryMB=512,
+                               files=vim.vm.FileInfo(vmPathName="[COMPUTE01_vsanDatastore]"))
+    old = wait_for_task(session, inv.find("Datacenter", "HPC_Datacenter").get("vmFolder").CreateVM_Task(
+        config=config, pool=inv.find("ClusterComputeResource", "COMPUTE_GPU_Cluster").get("resourcePool"),
+        host=inv.find("HostSystem", H(2)).ref))
+    try:
+        path, pfx = cluster_file(BASE.replace("template: vhpc_clone", f"template: {name}") + """
+[_DVS_]
+PFX-dvs: host: vhpc-esx-02.hpc.vmware.com pnic: vmnic5 port_group: PFX-pg
+
+[_VMS_]
+PFX-1: BASE host: vhpc-esx-02.hpc.vmware.com pvrdma_port_group: PFX-pg
+""")
+        code, _, err = cli("cluster", "--create", "--file", path)
+        line, = lines_with(err, "hardware version")
+        assert code == 2 and f"{path}:" in line and f"template {name} is vmx-11" in line
+        assert dvs_of(session, f"{pfx}-dvs") is None
+    finally:
+        wait_for_task(session, old.Destroy_Task())

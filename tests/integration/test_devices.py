@@ -366,3 +366,20 @@ def test_pvrdma_on_a_standard_port_group_is_refused(cli, clones, session):
     code, _, err = cli("pvrdma", "--vm", vm, "--add", "--pvrdma_port_group", "x", "--dvs_name", "no-such-dvs")
     assert code == 2 and "distributed switch 'no-such-dvs' not found" in err
     assert vrdma_cards(read_vm(session, vm)) == []
+
+
+def test_pvrdma_on_a_vm_below_hardware_version_13_is_refused(cli, session, dvs):
+    inv = read_inventory(session, {"HostSystem": [], "Datacenter": ["vmFolder"],
+                                    "ClusterComputeResource": ["resourcePool"]})
+    name = f"d-old-{uuid.uuid4().hex[:6]}"
+    config = vim.vm.ConfigSpec(name=name, version="vmx-11", guestId="otherLinux64Guest", memoryMB=512,
+                               files=vim.vm.FileInfo(vmPathName="[COMPUTE01_vsanDatastore]"))
+    vm = wait_for_task(session, inv.find("Datacenter", "HPC_Datacenter").get("vmFolder").CreateVM_Task(
+        config=config, pool=inv.find("ClusterComputeResource", "COMPUTE_GPU_Cluster").get("resourcePool"),
+        host=inv.find("HostSystem", HOST).ref))
+    try:
+        code, _, err = cli("pvrdma", "--vm", name, "--add", "--pvrdma_port_group", dvs[1])
+        assert code == 2 and f"VM {name}: PVRDMA needs virtual hardware version 13 or later; the VM is vmx-11" in err
+        assert vrdma_cards(read_vm(session, name)) == []
+    finally:
+        wait_for_task(session, vm.Destroy_Task())

@@ -16,7 +16,7 @@ from vhpc_toolkit.ops.dvs import DVS_TYPES, _switch_state, prepare_members
 from vhpc_toolkit.vsphere import hostnet
 from vhpc_toolkit.vsphere.inventory import read_inventory
 
-MIN_HW_VERSION = 13
+MIN_HW_VERSION = pvrdma_hosts.MIN_HW_VERSION
 
 
 @dataclass

@@ -23,6 +23,7 @@ from vhpc_toolkit.vsphere.inventory import Obj, read_objects
 
 OPTION = "Net.PVRDMAVmknic"
 RULESET = "pvrdma"
+MIN_HW_VERSION = 13   # PVRDMA adapters need virtual hardware version 13 or later
 HOST_PROPS = ["configManager.advancedOption", "configManager.firewallSystem", "configManager.networkSystem",
               "config.network.vnic"]
 MARKER = "vhpc-toolkit-pvrdma:"   # the record's prefix in the switch's description

@@ -22,7 +22,7 @@ def read(session, targets, host_props=()) -> tuple[Inventory, list[Obj], dict[st
     more["DistributedVirtualSwitch"] = sorted(set(more.get("DistributedVirtualSwitch", [])) |
                                               {"uuid", "summary.hostMember"})
     more.update(MORE_PROPS)
-    vm_props = set(VM_PROPS) | set(compute.VM_PROPS) | {"config.firmware", "config.extraConfig"}
+    vm_props = set(VM_PROPS) | set(compute.VM_PROPS) | {"config.firmware", "config.extraConfig", "config.version"}
     inv, vms = read_targets(session, targets, vm_props, host_props=sorted(set(HOST_PROPS) | set(host_props)), more=more)
     return inv, vms, {vm.moid: host_of(inv, vm) for vm in vms}
 

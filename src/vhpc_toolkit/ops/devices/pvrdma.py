@@ -6,6 +6,8 @@ from vhpc_toolkit.ops import pvrdma_hosts
 from vhpc_toolkit.ops.devices.common import append_device, devices, drop_device, no_host, read, validated
 from vhpc_toolkit.ops.portgroups import find_portgroup, member_problem, portgroup_names_by_key
 from vhpc_toolkit.vsphere import hostnet
+
+MIN_HW_VERSION = pvrdma_hosts.MIN_HW_VERSION
 from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
 from vhpc_toolkit.results import Report
 from vhpc_toolkit.specs import Change
@@ -46,6 +48,11 @@ def change_pvrdma(session, targets, port_group: str, add: bool, dvs_name: str | 
             pg = find_portgroup(inv, port_group, inv.ancestor(obj, "Datacenter"), dvs_name)
         except VhpcError as exc:
             problems.append(f"VM {obj.name}: {exc}")
+            continue
+        version = obj.get("config.version") or ""
+        if version.removeprefix("vmx-").isdigit() and int(version.removeprefix("vmx-")) < MIN_HW_VERSION:
+            problems.append(f"VM {obj.name}: PVRDMA needs virtual hardware version {MIN_HW_VERSION} or later; "
+                            f"the VM is {version} (upgrade it first)")
             continue
         if not pg.distributed:
             problems.append(f"VM {obj.name}: PVRDMA needs a distributed port group; {port_group} is a standard "
