@@ -77,8 +77,8 @@ func (b *LabEnvironmentBrowser) QueryConfigTarget(ctx *simulator.Context, req *t
 	return &methods.QueryConfigTargetBody{Res: &types.QueryConfigTargetResponse{Returnval: target}}
 }
 
-// addDeviceTargets adds the host's passthrough GPUs, SR-IOV PFs and vGPU
-// profiles to target.
+// addDeviceTargets adds the host's passthrough GPUs (also as Dynamic
+// DirectPath candidates), SR-IOV PFs and vGPU profiles to target.
 func addDeviceTargets(target *types.ConfigTarget, host *simulator.HostSystem) {
 	systemId := host.Hardware.SystemInfo.Uuid
 	for _, bi := range host.Config.PciPassthruInfo {
@@ -112,6 +112,15 @@ func addDeviceTargets(target *types.ConfigTarget, host *simulator.HostSystem) {
 				VirtualMachineTargetInfo: types.VirtualMachineTargetInfo{Name: info.Id + " | " + dev.DeviceName},
 				PciDevice:                dev,
 				SystemId:                 systemId,
+			})
+			// The same device for Dynamic DirectPath I/O (gpu_rules.go).
+			target.DynamicPassthrough = append(target.DynamicPassthrough, types.VirtualMachineDynamicPassthroughInfo{
+				VirtualMachineTargetInfo: types.VirtualMachineTargetInfo{Name: dev.DeviceName},
+				VendorName:               dev.VendorName,
+				DeviceName:               dev.DeviceName,
+				CustomLabel:              hardwareLabel(host, info.Id),
+				VendorId:                 int32(uint16(dev.VendorId)),
+				DeviceId:                 int32(uint16(dev.DeviceId)),
 			})
 		}
 	}

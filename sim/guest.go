@@ -107,6 +107,7 @@ func (l *Lab) powerChanged(ref types.ManagedObjectReference, state types.Virtual
 		time.AfterFunc(l.opts.BootDelay, func() { l.finishBoot(ref, gen) })
 		return
 	}
+	l.releaseDevices(ref) // vGPU slots, Dynamic DirectPath devices (gpu_rules.go)
 	simulator.Map.Update(vm, guestDownChanges(vm))
 }
 

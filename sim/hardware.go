@@ -24,26 +24,32 @@ const (
 	pciClassEthernet   = 0x0200
 	pciClassInfiniband = 0x0207
 
-	gpuDeviceName = "GV100GL [Tesla V100 PCIe 32GB]"
-	cx4PFName     = "MT27700 Family [ConnectX-4]"
-	cx4VFName     = "MT27700 Family [ConnectX-4 Virtual Function]"
+	gpuDeviceName  = "GV100GL [Tesla V100 PCIe 32GB]"
+	p100DeviceName = "GP100GL [Tesla P100 PCIe 16GB]"
+	cx4PFName      = "MT27700 Family [ConnectX-4]"
+	cx4VFName      = "MT27700 Family [ConnectX-4 Virtual Function]"
 
 	// SRIOVPFId is the ConnectX-4 physical function with SR-IOV enabled (vmnic4).
 	SRIOVPFId  = "0000:af:00.0"
 	SRIOVPnic  = "vmnic4"
 	numVFs     = 8
 	rdmaPnic   = "vmnic5"
+	rdmaPCI    = "0000:12:00.0"
 	rdmaDevice = "vmrdma0"
+
+	// SharedV100Id is every host's V100 in shared direct mode (vGPU);
+	// P100Id the 16 GB P100 in shared direct mode of hosts 05 and later.
+	SharedV100Id = "0000:5e:00.0"
+	P100Id       = "0000:86:00.0"
+	firstP100    = 5
 )
 
 // GPUIds are the passthrough-enabled GPUs of every host.
 var GPUIds = []string{"0000:3b:00.0", "0000:d8:00.0"}
 
-// VGPUProfiles are the host's config.sharedPassthruGpuTypes.
-var VGPUProfiles = []string{
-	"grid_p100-1q", "grid_p100-2q", "grid_p100-4q", "grid_p100-8q", "grid_p100-16q",
-	"grid_v100-1q", "grid_v100-2q", "grid_v100-4q", "grid_v100-8q", "grid_v100-16q", "grid_v100-32q",
-}
+// VGPUProfiles are all the vGPU profiles of the lab's GPU models; a host
+// offers those of the models it has in shared direct mode (gpu.go).
+var VGPUProfiles = append(append([]string(nil), p100Model.profiles()...), v100Model.profiles()...)
 
 type pciDev struct {
 	id                     string
@@ -69,14 +75,14 @@ func sriovVFIds() []string {
 	return ids
 }
 
-func hostPCIDevices() []pciDev {
+func hostPCIDevices(index int) []pciDev {
 	devs := []pciDev{
 		{id: "0000:00:00.0", class: 0x0600, vendor: pciVendorIntel, device: 0x2020, subVendor: pciVendorIntel, subDevice: 0x0000,
 			vendorName: "Intel Corporation", deviceName: "Sky Lake-E DMI3 Registers"},
 	}
-	for _, id := range GPUIds {
-		devs = append(devs, pciDev{id: id, class: pciClassVGA3D, vendor: pciVendorNVIDIA, device: 0x1db4,
-			subVendor: pciVendorNVIDIA, subDevice: 0x1214, vendorName: "NVIDIA Corporation", deviceName: gpuDeviceName})
+	for _, g := range hostGPUs(index) {
+		devs = append(devs, pciDev{id: g.id, class: pciClassVGA3D, vendor: pciVendorNVIDIA, device: g.model.device,
+			subVendor: pciVendorNVIDIA, subDevice: g.model.subDevice, vendorName: "NVIDIA Corporation", deviceName: g.model.name})
 	}
 	for i := 0; i < 4; i++ { // vmnic0..3
 		devs = append(devs, pciDev{id: fmt.Sprintf("0000:18:00.%d", i), class: pciClassEthernet, vendor: pciVendorIntel,
@@ -91,7 +97,7 @@ func hostPCIDevices() []pciDev {
 			parentBridge: ""})
 	}
 	// vmnic5: a second ConnectX-4, RDMA (RoCE) capable, no SR-IOV.
-	devs = append(devs, pciDev{id: "0000:86:00.0", class: pciClassEthernet, vendor: pciVendorMellanox, device: 0x1013,
+	devs = append(devs, pciDev{id: rdmaPCI, class: pciClassEthernet, vendor: pciVendorMellanox, device: 0x1013,
 		subVendor: pciVendorMellanox, subDevice: 0x0008, vendorName: "Mellanox Technologies", deviceName: cx4PFName})
 	return devs
 }
@@ -109,7 +115,7 @@ func hostPnics() []pnicDef {
 		{"vmnic2", "0000:18:00.2", "i40en", 10000, ""},
 		{"vmnic3", "0000:18:00.3", "i40en", 10000, ""},
 		{SRIOVPnic, SRIOVPFId, "nmlx5_core", 100000, ""},
-		{rdmaPnic, "0000:86:00.0", "nmlx5_core", 100000, rdmaDevice},
+		{rdmaPnic, rdmaPCI, "nmlx5_core", 100000, rdmaDevice},
 	}
 }
 
@@ -155,19 +161,20 @@ func (d pciDev) hostPciDevice() types.HostPciDevice {
 // (1-based) and makes MAC addresses unique. Call before the lab serves.
 func applyHostHardware(host *simulator.HostSystem, index int) {
 	var pci []types.HostPciDevice
-	for _, d := range hostPCIDevices() {
+	for _, d := range hostPCIDevices(index) {
 		pci = append(pci, d.hostPciDevice())
 	}
 	host.Hardware.PciDevice = pci
 
 	var passthru []types.BaseHostPciPassthruInfo
-	for _, id := range GPUIds {
+	for _, g := range hostGPUs(index) {
+		// A GPU in shared direct mode (vGPU) is not passthrough-enabled.
 		passthru = append(passthru, &types.HostPciPassthruInfo{
-			Id:              id,
-			DependentDevice: id,
+			Id:              g.id,
+			DependentDevice: g.id,
 			PassthruCapable: true,
-			PassthruEnabled: true,
-			PassthruActive:  true,
+			PassthruEnabled: !g.shared,
+			PassthruActive:  !g.shared,
 		})
 	}
 	passthru = append(passthru, &types.HostSriovInfo{
@@ -186,7 +193,7 @@ func applyHostHardware(host *simulator.HostSystem, index int) {
 		MaxVirtualFunctionSupported: numVFs,
 	})
 	host.Config.PciPassthruInfo = passthru
-	host.Config.SharedPassthruGpuTypes = append([]string(nil), VGPUProfiles...)
+	applyGraphics(host, hostGPUs(index)) // graphicsInfo, graphicsConfig, vGPU profiles (gpu_host.go)
 
 	var pnics []types.PhysicalNic
 	for i, p := range hostPnics() {

@@ -100,10 +100,15 @@ func (h *vmHook) PowerOnVMTask(ctx *simulator.Context, req *types.PowerOnVM_Task
 func (l *Lab) powerOn(ctx *simulator.Context, vm *simulator.VirtualMachine, req *types.PowerOnVM_Task) (*simulator.Task, types.BaseMethodFault) {
 	l.rulesMu.Lock()
 	defer l.rulesMu.Unlock()
-	if fault := l.checkPowerOn(vm, req); fault != nil {
+	fault, claim := l.checkPowerOn(vm, req)
+	if fault != nil {
 		return nil, fault
 	}
-	return taskOutcome(vm.PowerOnVMTask(ctx, req))
+	t, fault := taskOutcome(vm.PowerOnVMTask(ctx, req))
+	if fault == nil {
+		l.commitClaim(vm, claim) // gpu_rules.go
+	}
+	return t, fault
 }
 
 // ReconfigVMTask checks the DVS ports and the reconfigure rules, then

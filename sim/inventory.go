@@ -161,7 +161,9 @@ func (l *Lab) buildInventory(ctx context.Context) error {
 		}
 		h := simulator.Map.Get(info.Result.(types.ManagedObjectReference)).(*simulator.HostSystem)
 		applyHostHardware(h, i)
+		applyHostServices(h, i) // host_setup.go
 		setHostAddress(h, i)
+		initHostNetworkInfo(h) // network_host.go
 		hosts = append(hosts, h)
 	}
 	l.hosts = hosts

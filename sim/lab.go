@@ -57,6 +57,7 @@ type Lab struct {
 	hooks *hookRegistry // the objects receiving the methods the lab implements (routes.go)
 
 	rulesMu sync.Mutex // serializes rule checks with the actions they allow (rules.go)
+	gpus    *gpuLedger // vGPU slots and Dynamic DirectPath devices of powered-on VMs (gpu_rules.go)
 
 	mu     sync.Mutex
 	guests map[string]*guestState // VM moref value -> guest state
@@ -89,6 +90,7 @@ func StartLab(opts Options) (*Lab, error) {
 		calls:    newCallCounter(),
 		guests:   make(map[string]*guestState),
 		macsUsed: make(map[string]bool),
+		gpus:     newGPULedger(),
 	}
 	if err := l.buildInventory(context.Background()); err != nil {
 		l.cleanup()

@@ -55,8 +55,12 @@ func (h *netPortgroupHook) portgroup(ctx *simulator.Context) *simulator.Distribu
 	return pg
 }
 
-// checkMembers validates member changes against the current members.
-func checkMembers(current []types.ManagedObjectReference, specs []types.DistributedVirtualSwitchHostMemberConfigSpec) (types.BaseMethodFault, string) {
+// checkMembers validates member changes against the current members of
+// switch self (nil when being created) of version product: hosts, their
+// ESXi version (network_dvs_version.go), their uplinks
+// (network_uplinks.go) and the VMkernel adapters of removed members.
+func checkMembers(self *types.ManagedObjectReference, product *types.DistributedVirtualSwitchProductSpec, uuid string,
+	current []types.ManagedObjectReference, specs []types.DistributedVirtualSwitchHostMemberConfigSpec) (types.BaseMethodFault, string) {
 	members := append([]types.ManagedObjectReference(nil), current...)
 	for i, m := range specs {
 		host, ok := simulator.Map.Get(m.Host).(*simulator.HostSystem)
@@ -68,13 +72,26 @@ func checkMembers(current []types.ManagedObjectReference, specs []types.Distribu
 			if refsHas(members, m.Host) {
 				return &types.AlreadyExists{Name: host.Name}, "host " + host.Name + " is already a member of the switch"
 			}
+			if f, msg := checkMemberVersion(host, product); f != nil {
+				return f, msg
+			}
+			if f, msg := checkMemberPnics(host, m.Backing, self); f != nil {
+				return f, msg
+			}
 			members = append(members, m.Host)
 		case types.ConfigSpecOperationEdit, types.ConfigSpecOperationRemove:
 			if !refsHas(members, m.Host) {
 				return &types.NotFound{}, "host " + host.Name + " is not a member of the switch"
 			}
 			if m.Operation == string(types.ConfigSpecOperationRemove) {
+				if vnics := vnicsOn(host, uuid, ""); len(vnics) != 0 {
+					return vnicInUse(host.Name, vnics)
+				}
 				members = refsWithout(members, m.Host)
+			} else if m.Backing != nil {
+				if f, msg := checkMemberPnics(host, m.Backing, self); f != nil {
+					return f, msg
+				}
 			}
 		default:
 			return &types.InvalidArgument{InvalidProperty: fmt.Sprintf("host[%d].operation", i)},
@@ -187,6 +204,11 @@ func applyMembers(s *simulator.DistributedVirtualSwitch, specs []types.Distribut
 		}
 	}
 	simulator.Map.Update(s, []types.PropertyChange{{Name: "summary.hostMember", Val: members}})
+	for _, m := range specs {
+		if host, ok := simulator.Map.Get(m.Host).(*simulator.HostSystem); ok {
+			syncProxySwitches(host)
+		}
+	}
 	return nil, ""
 }
 
@@ -233,13 +255,19 @@ func (h *netFolderHook) CreateDVSTask(ctx *simulator.Context, req *types.CreateD
 				Returnval: failedNetTask(f, "createDVS", fault, "a new switch's members must have operation add")}}
 		}
 	}
-	if fault, msg := checkMembers(nil, specs); fault != nil {
+	product, msg := newSwitchProduct(req.Spec.ProductInfo)
+	if product == nil {
+		return &methods.CreateDVS_TaskBody{Res: &types.CreateDVS_TaskResponse{Returnval: failedNetTask(f, "createDVS",
+			withMessage(&types.InvalidArgument{InvalidProperty: "spec.productInfo.version"}, "dvsVersion", msg), msg)}}
+	}
+	if fault, msg := checkMembers(nil, product, "", nil, specs); fault != nil {
 		return &methods.CreateDVS_TaskBody{Res: &types.CreateDVS_TaskResponse{Returnval: failedNetTask(f, "createDVS", fault, msg)}}
 	}
 	if req.Spec.ConfigSpec == nil {
 		return &methods.CreateDVS_TaskBody{Res: &types.CreateDVS_TaskResponse{
 			Returnval: failedNetTask(f, "createDVS", &types.InvalidArgument{InvalidProperty: "spec.configSpec"}, "spec.configSpec is missing")}}
 	}
+	req.Spec.ProductInfo = product
 	res := f.CreateDVSTask(ctx, req)
 	t, fault := taskOutcome(res)
 	if fault != nil || t == nil {
@@ -252,8 +280,11 @@ func (h *netFolderHook) CreateDVSTask(ctx *simulator.Context, req *types.CreateD
 	if s, ok := simulator.Map.Get(ref).(*simulator.DistributedVirtualSwitch); ok {
 		simulator.Map.WithLock(s, func() {
 			markUplinkPortgroup(s)
-			if cfg := dvsConfig(s); cfg != nil && cfg.ConfigVersion == "" {
-				cfg.ConfigVersion = "1"
+			if cfg := dvsConfig(s); cfg != nil {
+				if cfg.ConfigVersion == "" {
+					cfg.ConfigVersion = "1"
+				}
+				cfg.ProductInfo = *product
 			}
 			applyMembers(s, specs)
 		})
@@ -276,7 +307,7 @@ func (h *netDVSHook) ReconfigureDvsTask(ctx *simulator.Context, req *types.Recon
 			return
 		}
 		spec := req.Spec.GetDVSConfigSpec()
-		if fault, msg := checkMembers(s.Summary.HostMember, spec.Host); fault != nil {
+		if fault, msg := checkMembers(&s.Self, s.Summary.ProductInfo, s.Uuid, s.Summary.HostMember, spec.Host); fault != nil {
 			ref = failedNetTask(s, "reconfigureDvs", fault, msg)
 			return
 		}
@@ -382,8 +413,15 @@ func (h *netDVSHook) DestroyTask(ctx *simulator.Context, req *types.Destroy_Task
 	simulator.Map.WithLock(s, func() {
 		ref = simulator.CreateTask(s, "destroy", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
 			if vm, pg := vmOnPortgroups(nil, s.Portgroup); vm != nil {
-				return nil, &types.ResourceInUse{Type: pg.Type, Name: pg.Value}
+				return nil, withMessage(&types.ResourceInUse{Type: pg.Type, Name: pg.Value}, "portgroupInUse",
+					fmt.Sprintf("The resource '%s' is in use: VM %s has an adapter on port group %s of switch %s.",
+						s.Name, vm.Name, pg.Value, s.Name))
 			}
+			if vnics := vnicsOn(nil, s.Uuid, ""); len(vnics) != 0 {
+				f, _ := vnicInUse(s.Name, vnics)
+				return nil, f
+			}
+			members := append([]types.ManagedObjectReference(nil), s.Summary.HostMember...)
 			for _, pgRef := range append([]types.ManagedObjectReference(nil), s.Portgroup...) {
 				if pg, ok := simulator.Map.Get(pgRef).(*simulator.DistributedVirtualPortgroup); ok {
 					removePortgroup(s, pg)
@@ -397,9 +435,15 @@ func (h *netDVSHook) DestroyTask(ctx *simulator.Context, req *types.Destroy_Task
 				}
 			}
 			removeEntity(s)
+			for _, m := range members {
+				if host, ok := simulator.Map.Get(m).(*simulator.HostSystem); ok {
+					syncProxySwitches(host)
+				}
+			}
 			return nil, nil
 		}).Run()
 	})
+	setTaskFaultMessage(ref)
 	return &methods.Destroy_TaskBody{Res: &types.Destroy_TaskResponse{Returnval: ref}}
 }
 
@@ -422,7 +466,14 @@ func (h *netPortgroupHook) DestroyTask(ctx *simulator.Context, req *types.Destro
 	run := func() {
 		ref = simulator.CreateTask(pg, "destroy", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
 			if vm, _ := vmOnPortgroups(nil, []types.ManagedObjectReference{pg.Self}); vm != nil {
-				return nil, &types.ResourceInUse{Type: pg.Self.Type, Name: pg.Name}
+				return nil, withMessage(&types.ResourceInUse{Type: pg.Self.Type, Name: pg.Name}, "portgroupInUse",
+					fmt.Sprintf("The resource '%s' is in use: VM %s has an adapter on it.", pg.Name, vm.Name))
+			}
+			if s != nil {
+				if vnics := vnicsOn(nil, s.Uuid, pg.Key); len(vnics) != 0 {
+					f, _ := vnicInUse(pg.Name, vnics)
+					return nil, f
+				}
 			}
 			removePortgroup(s, pg)
 			return nil, nil
@@ -433,5 +484,6 @@ func (h *netPortgroupHook) DestroyTask(ctx *simulator.Context, req *types.Destro
 	} else {
 		run()
 	}
+	setTaskFaultMessage(ref)
 	return &methods.Destroy_TaskBody{Res: &types.Destroy_TaskResponse{Returnval: ref}}
 }

@@ -19,10 +19,18 @@ package main
 //     when no host has it any more.
 //   - RemoveVirtualSwitch: removes the switch's port groups from the host
 //     the same way, then the switch.
-//   - After each change (AddVirtualSwitch too) host.config.network shows the
-//     same switches and port groups as the network system's networkInfo.
+//   - AddVirtualSwitch keeps the spec's uplinks (bridge) and MTU
+//     (network_uplinks.go has the rule for uplinks in use).
+//   - AddVirtualNic / RemoveVirtualNic: VMkernel adapters on a standard
+//     port group or a distributed port (network_vnic.go).
+//   - After each change host.config.network shows the same switches, port
+//     groups, VMkernel adapters and proxy switches as the network system's
+//     networkInfo.
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
@@ -231,8 +239,8 @@ func (h *netHostHook) RemoveVirtualSwitch(ctx *simulator.Context, req *types.Rem
 	return &methods.RemoveVirtualSwitchBody{Res: &types.RemoveVirtualSwitchResponse{}}
 }
 
-// AddVirtualSwitch adds a standard switch (the stock method), then mirrors
-// the host's network into host.config.network.
+// AddVirtualSwitch adds a standard switch with the spec's uplinks (bridge)
+// and MTU; a physical NIC that is already an uplink is ResourceInUse.
 func (h *netHostHook) AddVirtualSwitch(ctx *simulator.Context, req *types.AddVirtualSwitch) soap.HasFault {
 	s, host := h.system(ctx)
 	if s == nil {
@@ -240,35 +248,95 @@ func (h *netHostHook) AddVirtualSwitch(ctx *simulator.Context, req *types.AddVir
 	}
 	netMu.Lock()
 	defer netMu.Unlock()
-	var res soap.HasFault
+	var fault *soap.Fault
 	simulator.Map.WithLock(s, func() {
-		res = s.AddVirtualSwitch(req)
-		if res.Fault() == nil {
+		if fault = addVirtualSwitch(s, host, req); fault == nil {
 			syncHostConfigNetwork(s, host)
 		}
 	})
-	return res
+	if fault != nil {
+		return &methods.AddVirtualSwitchBody{Fault_: fault}
+	}
+	return &methods.AddVirtualSwitchBody{Res: &types.AddVirtualSwitchResponse{}}
 }
 
-// syncHostConfigNetwork makes host.config.network's switches and port
-// groups those of the host's network system (s, locked by the caller), as
-// on ESXi, where both are the same information. Switches keep what
-// config.network already says about them (key, uplinks); their port group
-// lists hold port group keys.
+func addVirtualSwitch(s *simulator.HostNetworkSystem, host *simulator.HostSystem, req *types.AddVirtualSwitch) *soap.Fault {
+	name := req.VswitchName
+	if name == "" || len(name) > 32 {
+		return simulator.Fault("a standard switch name has 1 to 32 characters", &types.InvalidArgument{InvalidProperty: "vswitchName"})
+	}
+	if vswitchIndex(s.NetworkInfo, name) >= 0 {
+		return simulator.Fault("host "+host.Name+" already has virtual switch "+name, &types.AlreadyExists{Name: name})
+	}
+	spec := types.HostVirtualSwitchSpec{NumPorts: 128}
+	if req.Spec != nil {
+		spec = *req.Spec
+	}
+	if spec.Mtu == 0 {
+		spec.Mtu = 1500
+	}
+	if spec.Mtu < 1280 || spec.Mtu > 9000 {
+		return simulator.Fault(fmt.Sprintf("MTU %d is out of range (1280-9000)", spec.Mtu), &types.InvalidArgument{InvalidProperty: "spec.mtu"})
+	}
+	var keys []string
+	for _, nic := range bridgeNics(spec.Bridge) {
+		if !hostHasPnic(host, nic) {
+			return simulator.Fault("host "+host.Name+" has no physical NIC "+nic+" (it has "+hostPnicNames(host)+")", &types.NotFound{})
+		}
+		if holder := pnicHolder(host, nic, nil); holder != "" {
+			f := pnicInUse(nic, holder+" on host "+host.Name)
+			return simulator.Fault(faultText(f), f)
+		}
+		keys = append(keys, pnicKeyPrefix+nic)
+	}
+	s.NetworkInfo.Vswitch = append(append([]types.HostVirtualSwitch(nil), s.NetworkInfo.Vswitch...), types.HostVirtualSwitch{
+		Name:              name,
+		Key:               "key-vim.host.VirtualSwitch-" + name,
+		NumPorts:          spec.NumPorts,
+		NumPortsAvailable: spec.NumPorts - int32(len(keys)),
+		Mtu:               spec.Mtu,
+		Pnic:              keys,
+		Spec:              spec,
+	})
+	return nil
+}
+
+// initHostNetworkInfo makes host's network system start from what
+// host.config.network says (the stock one knows vSwitch0 without its
+// uplink, and no VMkernel adapter). Call before the lab serves.
+func initHostNetworkInfo(host *simulator.HostSystem) {
+	s := hostNetworkSystem(host)
+	if s == nil || host.Config == nil || host.Config.Network == nil {
+		return
+	}
+	var switches []types.HostVirtualSwitch
+	for _, vs := range host.Config.Network.Vswitch {
+		entry := vs
+		entry.Portgroup = nil
+		for _, pg := range vs.Portgroup {
+			entry.Portgroup = append(entry.Portgroup, strings.TrimPrefix(pg, "key-vim.host.PortGroup-"))
+		}
+		switches = append(switches, entry)
+	}
+	s.NetworkInfo.Vswitch = switches
+	s.NetworkInfo.Vnic = append([]types.HostVirtualNic(nil), host.Config.Network.Vnic...)
+}
+
+// syncHostConfigNetwork makes host.config.network's switches, port groups,
+// VMkernel adapters and proxy switches those of the host's network system
+// (s, locked by the caller), as on ESXi, where both are the same
+// information. Switches list port group keys there.
 func syncHostConfigNetwork(s *simulator.HostNetworkSystem, host *simulator.HostSystem) {
 	simulator.Map.WithLock(host, func() {
 		if host.Config == nil || host.Config.Network == nil {
 			return
 		}
-		old := host.Config.Network
-		next := *old
+		next := *host.Config.Network
 		next.Vswitch = nil
 		for _, vs := range s.NetworkInfo.Vswitch {
-			entry := types.HostVirtualSwitch{Name: vs.Name, Key: "key-vim.host.VirtualSwitch-" + vs.Name, NumPorts: vs.NumPorts, Spec: vs.Spec}
-			for _, o := range old.Vswitch {
-				if o.Name == vs.Name {
-					entry = o
-				}
+			entry := vs
+			if entry.Key == "" {
+				entry.Key = "key-vim.host.VirtualSwitch-" + vs.Name
 			}
 			entry.Portgroup = nil
 			for _, pg := range s.NetworkInfo.Portgroup {
@@ -279,6 +347,8 @@ func syncHostConfigNetwork(s *simulator.HostNetworkSystem, host *simulator.HostS
 			next.Vswitch = append(next.Vswitch, entry)
 		}
 		next.Portgroup = append([]types.HostPortGroup(nil), s.NetworkInfo.Portgroup...)
-		host.Config.Network = &next
+		next.Vnic = append([]types.HostVirtualNic(nil), s.NetworkInfo.Vnic...)
+		next.ProxySwitch = append([]types.HostProxySwitch(nil), s.NetworkInfo.ProxySwitch...)
+		simulator.Map.Update(host, []types.PropertyChange{{Name: "config.network", Val: &next}})
 	})
 }

@@ -114,10 +114,20 @@ func withAllHostsMembers(switches []*simulator.DistributedVirtualSwitch, f func(
 // reconfigWithDVSPorts runs reconfig (the rules and the stock method) on
 // vm if the VM's host is a member of the switches of its new DVS ports.
 func reconfigWithDVSPorts(vm *simulator.VirtualMachine, req *types.ReconfigVM_Task, reconfig func() soap.HasFault) soap.HasFault {
-	switches, fault, msg := dvsSwitchesFor(vm.Runtime.Host, changedDevices(req.Spec.DeviceChange))
+	touched := changedDevices(req.Spec.DeviceChange)
+	switches, fault, msg := dvsSwitchesFor(vm.Runtime.Host, touched)
 	if fault != nil {
 		return &methods.ReconfigVM_TaskBody{Res: &types.ReconfigVM_TaskResponse{
 			Returnval: failedNetTask(vm, "reconfigVm", fault, "VM "+vm.Name+": "+msg)}}
+	}
+	portsMu.Lock() // network_ports.go
+	defer portsMu.Unlock()
+	var devs []types.BaseVirtualDevice
+	if vm.Config != nil {
+		devs = applyDeviceChanges(vm.Config.Hardware.Device, req.Spec.DeviceChange)
+	}
+	if fault := claimPorts(touched, devs, &vm.Self, vm.Name); fault != nil {
+		return &methods.ReconfigVM_TaskBody{Res: &types.ReconfigVM_TaskResponse{Returnval: failedTask(vm, "reconfigVm", fault)}}
 	}
 	var res soap.HasFault
 	withAllHostsMembers(switches, func() { res = reconfig() })
@@ -143,6 +153,19 @@ func cloneWithDVSPorts(vm *simulator.VirtualMachine, req *types.CloneVM_Task, cl
 	if fault != nil {
 		return &methods.CloneVM_TaskBody{Res: &types.CloneVM_TaskResponse{
 			Returnval: failedNetTask(vm, "cloneVm", fault, "clone "+req.Name+" of "+vm.Name+": "+msg)}}
+	}
+	portsMu.Lock() // network_ports.go
+	defer portsMu.Unlock()
+	var final []types.BaseVirtualDevice
+	if vm.Config != nil {
+		changes := append([]types.BaseVirtualDeviceConfigSpec(nil), req.Spec.Location.DeviceChange...)
+		if req.Spec.Config != nil {
+			changes = append(changes, req.Spec.Config.DeviceChange...)
+		}
+		final = applyDeviceChanges(vm.Config.Hardware.Device, changes)
+	}
+	if fault := claimPorts(final, final, nil, req.Name); fault != nil {
+		return &methods.CloneVM_TaskBody{Res: &types.CloneVM_TaskResponse{Returnval: failedTask(vm, "cloneVm", fault)}}
 	}
 	var res soap.HasFault
 	withAllHostsMembers(switches, func() { res = clone() })

@@ -51,6 +51,7 @@ var (
 	portgroupHooks = &hookKind{"LabDistributedVirtualPortgroup", "DistributedVirtualPortgroup", func() hookObject { return new(netPortgroupHook) }}
 	searchHooks    = &hookKind{"LabSearchIndex", "SearchIndex", func() hookObject { return new(searchHook) }}
 	taskHooks      = &hookKind{"LabTask", "Task", func() hookObject { return new(taskHook) }}
+	firewallHooks  = &hookKind{"LabHostFirewallSystem", "HostFirewallSystem", func() hookObject { return new(firewallHook) }}
 )
 
 // routeKey is a method as clients call it: _this's type and the method.
@@ -73,6 +74,11 @@ var routes = map[routeKey]*hookKind{
 	{"HostNetworkSystem", "AddPortGroup"}:        hostNetHooks,
 	{"HostNetworkSystem", "RemovePortGroup"}:     hostNetHooks,
 	{"HostNetworkSystem", "RemoveVirtualSwitch"}: hostNetHooks,
+	{"HostNetworkSystem", "AddVirtualNic"}:       hostNetHooks, // network_vnic.go
+	{"HostNetworkSystem", "RemoveVirtualNic"}:    hostNetHooks,
+
+	{"HostFirewallSystem", "EnableRuleset"}:  firewallHooks, // firewall.go
+	{"HostFirewallSystem", "DisableRuleset"}: firewallHooks,
 
 	{"Folder", "CreateDVS_Task"}: folderHooks, // network_dvs.go
 

@@ -14,7 +14,10 @@ package main
 //     not in a powered-on VM on that host (ids compare in any case);
 //   - a vGPU profile must be offered by the host;
 //   - an SR-IOV adapter's PF must have SR-IOV enabled on the host, with a
-//     virtual function left (adapters of powered-on VMs hold one each).
+//     virtual function left (adapters of powered-on VMs hold one each);
+//   - a PVRDMA adapter needs a prepared host (pvrdma_rules.go);
+//   - each vGPU needs a slot on a GPU of its model, and each Dynamic
+//     DirectPath device a free matching device (gpu_rules.go).
 //
 // Reconfigure and clone (ReconfigVM_Task, CloneVM_Task's spec.config),
 // refused with InvalidDeviceSpec (DeviceHotPlugNotSupported for the first):
@@ -26,6 +29,8 @@ package main
 //     VMs plus those of the VM being configured);
 //   - a powered-on VM with such devices keeps all memory reserved
 //     (GenericVmConfigFault).
+//   - a PVRDMA adapter on a VM below hardware version 13
+//     (DeviceUnsupportedForVmVersion, pvrdma_rules.go).
 
 import (
 	"fmt"
@@ -46,16 +51,30 @@ func memoryFault(vmName string, mem memorySettings, device string) types.BaseMet
 		mem.sizeMB, vmName, device, mem.sizeMB, mem.reservation))
 }
 
-// checkPowerOn returns the fault that refuses powering on vm, or nil.
+// checkPowerOn returns the fault that refuses powering on vm, or what vm
+// will hold once on (vGPU slots, Dynamic DirectPath devices: gpu_rules.go).
 // vm is locked by the caller.
-func (l *Lab) checkPowerOn(vm *simulator.VirtualMachine, req *types.PowerOnVM_Task) types.BaseMethodFault {
+func (l *Lab) checkPowerOn(vm *simulator.VirtualMachine, req *types.PowerOnVM_Task) (types.BaseMethodFault, *deviceClaim) {
 	if vm.Config == nil || vm.Config.Template || vm.Runtime.PowerState == types.VirtualMachinePowerStatePoweredOn {
-		return nil // the stock power-on refuses these itself
+		return nil, nil // the stock power-on refuses these itself
 	}
 	host := vmHost(vm)
 	if host == nil {
-		return nil
+		return nil, nil
 	}
+	if fault := l.checkDevicesOn(vm, host); fault != nil {
+		return fault, nil
+	}
+	if fault := checkPVRDMA(vm, host); fault != nil { // pvrdma_rules.go
+		return fault, nil
+	}
+	claim, fault := l.claimDevices(vm, host)
+	return fault, claim
+}
+
+// checkDevicesOn checks vm's memory reservation, DirectPath, vGPU and
+// SR-IOV devices against host.
+func (l *Lab) checkDevicesOn(vm *simulator.VirtualMachine, host *simulator.HostSystem) types.BaseMethodFault {
 	devs := vm.Config.Hardware.Device
 	if what := pinnedDevice(devs); what != "" {
 		if mem := vmMemory(vm); !mem.fullyReserved() {
@@ -176,10 +195,19 @@ func (l *Lab) checkSpecOn(host *simulator.HostSystem, base, target *simulator.Vi
 		index int    // the first change adding or editing an adapter on pf
 	}
 	var pfs []pfChange
+	version := base.Config.Version
+	if spec.Version != "" {
+		version = spec.Version
+	}
 	for i, bc := range spec.DeviceChange {
 		s := bc.GetVirtualDeviceConfigSpec()
 		if s.Device == nil {
 			continue
+		}
+		if s.Operation != types.VirtualDeviceConfigSpecOperationRemove {
+			if fault := pvrdmaVersionFault(i, s.Device, version, name); fault != nil { // pvrdma_rules.go
+				return fault
+			}
 		}
 		kind := deviceKind(s.Device)
 		if kind == devOther {

@@ -5,6 +5,7 @@ package main
 //
 //	POST /debug/sriov?host=NAME&pf=ID&enabled=false|true
 //	POST /debug/passthru?host=NAME&id=ID&enabled=false|true
+//	POST /debug/graphics?host=NAME&id=ID&type=direct|sharedDirect
 //
 // They change the host's config.pciPassthruInfo through the simulator's
 // property updates, so PropertyCollector clients (WaitForUpdatesEx too) see
@@ -131,6 +132,9 @@ func (l *Lab) serveDebugPassthru(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			return nil, bi.GetHostPciPassthruInfo().Id + " is an SR-IOV physical function of host " + host.Name + "; use /debug/sriov"
 		}
+		if enabled && gpuMode(host, p.Id) == graphicsSharedDirect {
+			return nil, p.Id + " of host " + host.Name + " is a GPU in shared direct mode (vGPU); use /debug/graphics to switch it to direct"
+		}
 		c := *p
 		c.PassthruEnabled, c.PassthruActive = enabled, enabled
 		return &c, ""
@@ -141,4 +145,50 @@ func (l *Lab) serveDebugPassthru(w http.ResponseWriter, r *http.Request) {
 	}
 	p := info.GetHostPciPassthruInfo()
 	writeDebugReport(w, debugSwitchReport{Host: host.Name, Id: p.Id, Enabled: p.PassthruEnabled})
+}
+
+// gpuMode is the graphicsType of GPU id of host ("" when id is no GPU).
+func gpuMode(host *simulator.HostSystem, id string) string {
+	for _, g := range hostGraphics(host) {
+		if strings.EqualFold(g.PciId, id) {
+			return g.GraphicsType
+		}
+	}
+	return ""
+}
+
+// serveDebugGraphics switches a GPU of one host between passthrough
+// (direct) and vGPU (sharedDirect) mode, as an administrator does in the
+// host's graphics settings (gpu_host.go). A GPU in use is not switched (409).
+func (l *Lab) serveDebugGraphics(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		http.Error(w, "POST only", http.StatusMethodNotAllowed)
+		return
+	}
+	q := r.URL.Query()
+	name, id, kind := q.Get("host"), q.Get("id"), q.Get("type")
+	if name == "" || id == "" || (kind != graphicsDirect && kind != graphicsSharedDirect) {
+		http.Error(w, "need host=NAME&id=ID&type=direct|sharedDirect", http.StatusBadRequest)
+		return
+	}
+	var host *simulator.HostSystem
+	for _, e := range simulator.Map.All("HostSystem") {
+		if h, ok := e.(*simulator.HostSystem); ok && strings.EqualFold(h.Name, name) {
+			host = h
+		}
+	}
+	if host == nil || gpuMode(host, id) == "" {
+		http.Error(w, "no GPU "+id+" on host "+name, http.StatusNotFound)
+		return
+	}
+	l.rulesMu.Lock() // not while a rule check reads the host
+	defer l.rulesMu.Unlock()
+	if users := l.gpuInUse(host, id); users != "" && gpuMode(host, id) != kind {
+		http.Error(w, "GPU "+id+" of host "+host.Name+" is in use by powered-on VMs "+users, http.StatusConflict)
+		return
+	}
+	simulator.Map.WithLock(host, func() { setGraphicsType(host, id, kind) })
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]interface{}{"host": host.Name, "id": id, "type": kind,
+		"profiles": host.Config.SharedPassthruGpuTypes})
 }

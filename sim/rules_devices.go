@@ -21,6 +21,7 @@ import (
 const (
 	devOther      = ""
 	devDirectPath = "PCI passthrough device"
+	devDynamic    = "Dynamic DirectPath device"
 	devVGPU       = "vGPU"
 	devSriov      = "SR-IOV network adapter"
 )
@@ -34,6 +35,8 @@ func deviceKind(d types.BaseVirtualDevice) string {
 			return devVGPU
 		case *types.VirtualPCIPassthroughDeviceBackingInfo:
 			return devDirectPath
+		case *types.VirtualPCIPassthroughDynamicBackingInfo:
+			return devDynamic
 		}
 		return devDirectPath
 	case *types.VirtualSriovEthernetCard:
@@ -48,6 +51,18 @@ func passthroughId(d types.BaseVirtualDevice) string {
 		if b, ok := p.Backing.(*types.VirtualPCIPassthroughDeviceBackingInfo); ok {
 			return b.Id
 		}
+	}
+	return ""
+}
+
+// heldId is the host PCI id a device holds: a DirectPath device's id, or
+// the assignedId of a Dynamic DirectPath device (set while its VM runs).
+func heldId(d types.BaseVirtualDevice) string {
+	if id := passthroughId(d); id != "" {
+		return id
+	}
+	if b := dynamicDevice(d); b != nil {
+		return b.AssignedId
 	}
 	return ""
 }
@@ -90,6 +105,8 @@ func pinnedDevice(devs []types.BaseVirtualDevice) string {
 		switch deviceKind(d) {
 		case devDirectPath:
 			return "PCI passthrough device " + passthroughId(d)
+		case devDynamic:
+			return "Dynamic DirectPath device " + deviceLabel(d)
 		case devVGPU:
 			return "vGPU " + vgpuProfile(d)
 		case devSriov:
@@ -210,11 +227,12 @@ func poweredOnVMs(host types.ManagedObjectReference, except *types.ManagedObject
 }
 
 // passthroughHolder returns the name of a powered-on VM on host (other than
-// except) that has DirectPath device id, or "".
+// except) that holds PCI device id, as a DirectPath device or through a
+// Dynamic DirectPath assignment, or "".
 func passthroughHolder(host types.ManagedObjectReference, id string, except *types.ManagedObjectReference) string {
 	for _, vm := range poweredOnVMs(host, except) {
 		for _, d := range vm.Config.Hardware.Device {
-			if p := passthroughId(d); p != "" && strings.EqualFold(p, id) {
+			if p := heldId(d); p != "" && strings.EqualFold(p, id) {
 				return vm.Name
 			}
 		}

@@ -89,6 +89,7 @@ func (l *Lab) serve() error {
 		l.installHookRegistry(svc)                                // routes.go: hookPath
 		inner.HandleFunc("/debug/sriov", l.serveDebugSriov)       // rules_debug.go
 		inner.HandleFunc("/debug/passthru", l.serveDebugPassthru) // rules_debug.go
+		inner.HandleFunc("/debug/graphics", l.serveDebugGraphics) // rules_debug.go
 		inner.HandleFunc("/debug/guestops", l.serveDebugGuestOps) // guest_debug.go
 	}
 

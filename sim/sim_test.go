@@ -125,17 +125,20 @@ func TestHostHardwareAndConfigTarget(t *testing.T) {
 	if err := host.Properties(ctx, host.Reference(), []string{"hardware", "config"}, &h); err != nil {
 		t.Fatal(err)
 	}
-	gpus, vfs := 0, 0
+	gpus, p100s, vfs := 0, 0, 0
 	for _, d := range h.Hardware.PciDevice {
 		if d.VendorId == 0x10de && d.DeviceId == 0x1db4 {
 			gpus++
+		}
+		if d.VendorId == 0x10de && d.DeviceId == 0x15f8 {
+			p100s++
 		}
 		if d.VendorId == 0x15b3 && d.DeviceId == 0x1014 {
 			vfs++
 		}
 	}
-	if gpus != 2 || vfs != 8 {
-		t.Errorf("%d GPUs, %d VFs", gpus, vfs)
+	if gpus != 3 || p100s != 1 || vfs != 8 { // two passthrough V100s, a shared V100, a shared P100 (gpu_host.go)
+		t.Errorf("%d V100s, %d P100s, %d VFs", gpus, p100s, vfs)
 	}
 	var sriov *types.HostSriovInfo
 	for _, p := range h.Config.PciPassthruInfo {

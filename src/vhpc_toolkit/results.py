@@ -110,14 +110,18 @@ class SwitchOutcome:
     detail: str = ""
     created_hosts: list[str] = field(default_factory=list)   # svs: hosts this run put it on (rollback)
     new: bool = False                                        # the run created the switch itself
+    pvrdma_hosts: list[str] = field(default_factory=list)    # dvs: member hosts prepared for PVRDMA
 
     @property
     def failed(self) -> bool:
         return self.status in FAILED_STATUSES
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.kind, "hosts": list(self.hosts), "port_group": self.port_group,
-                "status": self.status, "detail": self.detail}
+        doc = {"name": self.name, "kind": self.kind, "hosts": list(self.hosts), "port_group": self.port_group,
+               "status": self.status, "detail": self.detail}
+        if self.pvrdma_hosts:
+            doc["pvrdma_hosts"] = list(self.pvrdma_hosts)
+        return doc
 
 
 @dataclass

@@ -13,7 +13,9 @@ from pyVmomi import vim
 from vhpc_toolkit.vsphere.inventory import read_inventory
 from vhpc_toolkit.vsphere.tasks import wait_for_task
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "cluster-scripts"
+# ../shared/reference beside the repository (the main checkout's parent, or a worktree's grandparent)
+REFERENCE = next((p / "shared" / "reference" / "cluster-scripts" for p in Path(__file__).resolve().parents
+                  if (p / "shared" / "reference" / "cluster-scripts").is_dir()), Path("/nonexistent"))
 
 
 def vms_named(session, prefix):
@@ -175,7 +177,7 @@ PFX-pg: BASE host: vhpc-esx-02.hpc.vmware.com port_group: no-such-pg
     assert any("vhpc-esx-42.hpc.vmware.com" in line and f"{path}:" in line for line in lines)
     assert any("in use by" in line and f"{pfx}-gpu1" in line and f"{pfx}-gpu2" in line for line in lines)
     assert any("0000:aa:00.0" in line and "offers" in line for line in lines)
-    assert any("grid_k80-1q" in line and "grid_p100-1q" in line for line in lines)
+    assert any("grid_k80-1q" in line and "grid_v100-1q" in line for line in lines)
     assert any("no-such-pg" in line for line in lines)
     assert "nothing was changed" in err
     assert vms_named(session, pfx) == {}

@@ -204,6 +204,28 @@ def test_vgpu_query_add_remove(cli, clones, session, lab):
     assert vgpus(read_vm(session, vm)) == []
 
 
+def test_vgpu_query_shows_gpu_modes_and_room_and_add_warns_when_no_gpu_has_room(cli, clones, session):
+    running, other = clones(2)
+    assert cli("vgpu", "--vm", running, "--add", "--profile", "grid_p100-4q")[0] == 0
+    assert cli("power", "--vm", running, "--on")[0] == 0
+    try:
+        code, out, err = cli("--output", "json", "vgpu", "--vm", other, "--query")
+        assert code == 0, err
+        row = json.loads(out)["results"][0]
+        free = {p["profile"]: p["free"] for p in row["profiles"]}
+        assert free["grid_p100-4q"] == 3 and free["grid_p100-16q"] == 0 and free["grid_v100-16q"] == 2
+        gpus = {g["id"]: g for g in row["gpus"]}
+        assert gpus["0000:86:00.0"]["mode"].startswith("shared direct") and gpus["0000:86:00.0"]["vgpu_vms"] == [running]
+        assert gpus["0000:3b:00.0"]["mode"] == "passthrough" and gpus["0000:86:00.0"]["frame_buffer_gb"] == 16
+        code, out, err = cli("--output", "json", "vgpu", "--vm", other, "--add", "--profile", "grid_p100-16q")
+        assert code == 0, err
+        warning, = json.loads(out)["results"][0]["warnings"]
+        assert "serves grid_p100-4q" in warning and running in warning and "will not power on" in warning
+        assert vgpus(read_vm(session, other)) == ["grid_p100-16q"]
+    finally:
+        cli("power", "--vm", running, "--off")
+
+
 def test_vgpu_profile_not_offered_is_refused_before_any_change(cli, clones, session):
     vm, = clones(1)
     code, _, err = cli("vgpu", "--vm", vm, "--add", "--profile", "grid_a100-8c")
@@ -244,7 +266,7 @@ def test_sriov_query_add_remove(cli, clones, session):
 
 
 @pytest.mark.parametrize("pf,message", [(GPU1, f"has no SR-IOV physical function {GPU1}"),
-                                        ("0000:5e:00.0", "has no PCI device 0000:5e:00.0")])
+                                        ("0000:5f:00.0", "has no PCI device 0000:5f:00.0")])
 def test_sriov_bad_pf_is_refused(cli, clones, session, pf, message):
     vm, = clones(1)
     code, _, err = cli("sriov", "--vm", vm, "--add", "--sriov_port_group", "vHPC-PG-VMNetwork", "--pf", pf)
@@ -271,16 +293,15 @@ def test_sriov_more_vms_than_free_vfs_is_refused_before_any_change(cli, clones, 
 
 @pytest.fixture
 def dvs(cli, session):
-    """A DVS with a port group, destroyed after the test. Its members are every host of the cluster:
-    the lab (stock simulator) refuses a DVS port backing unless all hosts of the VM's cluster are members."""
+    """A DVS with a port group on every host, its members prepared for PVRDMA; destroyed after the test
+    (which undoes the preparation)."""
     name = f"rdma-{uuid.uuid4().hex[:6]}"
     hosts = [f"vhpc-esx-0{i}.hpc.vmware.com" for i in range(1, 9)]
     code, _, err = cli("dvs", "--create", "--name", name, "--host", *hosts, "--pnic", "vmnic5",
-                       "--port_group", f"{name}-pg")
+                       "--port_group", f"{name}-pg", "--pvrdma")
     assert code == 0, err
     yield name, f"{name}-pg"
-    drop_portgroups(session, name)
-    cli("dvs", "--destroy", "--name", name)
+    assert cli("dvs", "--destroy", "--name", name)[0] == 0
 
 
 def vrdma_cards(vm):
@@ -301,8 +322,26 @@ def test_pvrdma_add_remove_on_a_distributed_port_group(cli, clones, session, dvs
     assert card.backing.port.portgroupKey == inv.find("DistributedVirtualPortgroup", pg).get("key")
     code, out, _ = cli("--output", "json", "pvrdma", "--vm", vm, "--add", "--pvrdma_port_group", pg)
     assert json.loads(out)["results"][0]["status"] == "unchanged"
+    code, _, err = cli("power", "--vm", vm, "--on")   # the host is prepared: the lab lets it start
+    assert code == 0, err
+    assert cli("power", "--vm", vm, "--off")[0] == 0
     assert cli("pvrdma", "--vm", vm, "--remove", "--pvrdma_port_group", pg)[0] == 0
     assert vrdma_cards(read_vm(session, vm)) == []
+
+
+def test_pvrdma_add_on_an_unprepared_host_says_how_to_prepare_it(cli, clones, session):
+    vm, = clones(1)
+    name = f"rdma-{uuid.uuid4().hex[:6]}"
+    assert cli("dvs", "--create", "--name", name, "--host", HOST, "--pnic", "vmnic5", "--port_group", f"{name}-pg")[0] == 0
+    try:
+        code, _, err = cli("pvrdma", "--vm", vm, "--add", "--pvrdma_port_group", f"{name}-pg")
+        assert code == 2, err
+        line, = [x for x in err.splitlines() if "not prepared for PVRDMA" in x]
+        assert HOST in line and "Net.PVRDMAVmknic is empty" in line and "firewall ruleset pvrdma is disabled" in line
+        assert f"dvs --create --name {name} --host {HOST} --pnic vmnic5 --port_group {name}-pg --pvrdma" in line
+        assert vrdma_cards(read_vm(session, vm)) == []
+    finally:
+        cli("dvs", "--destroy", "--name", name)
 
 
 def test_pvrdma_host_not_a_member_of_the_dvs_is_refused(cli, clones, session):
@@ -327,3 +366,20 @@ def test_pvrdma_on_a_standard_port_group_is_refused(cli, clones, session):
     code, _, err = cli("pvrdma", "--vm", vm, "--add", "--pvrdma_port_group", "x", "--dvs_name", "no-such-dvs")
     assert code == 2 and "distributed switch 'no-such-dvs' not found" in err
     assert vrdma_cards(read_vm(session, vm)) == []
+
+
+def test_pvrdma_on_a_vm_below_hardware_version_13_is_refused(cli, session, dvs):
+    inv = read_inventory(session, {"HostSystem": [], "Datacenter": ["vmFolder"],
+                                    "ClusterComputeResource": ["resourcePool"]})
+    name = f"d-old-{uuid.uuid4().hex[:6]}"
+    config = vim.vm.ConfigSpec(name=name, version="vmx-11", guestId="otherLinux64Guest", memoryMB=512,
+                               files=vim.vm.FileInfo(vmPathName="[COMPUTE01_vsanDatastore]"))
+    vm = wait_for_task(session, inv.find("Datacenter", "HPC_Datacenter").get("vmFolder").CreateVM_Task(
+        config=config, pool=inv.find("ClusterComputeResource", "COMPUTE_GPU_Cluster").get("resourcePool"),
+        host=inv.find("HostSystem", HOST).ref))
+    try:
+        code, _, err = cli("pvrdma", "--vm", name, "--add", "--pvrdma_port_group", dvs[1])
+        assert code == 2 and f"VM {name}: PVRDMA needs virtual hardware version 13 or later; the VM is vmx-11" in err
+        assert vrdma_cards(read_vm(session, name)) == []
+    finally:
+        wait_for_task(session, vm.Destroy_Task())

@@ -97,8 +97,7 @@ def drop_portgroups(session, name):
 def dvs_name(cli, session):
     name = f"dvs-{uuid.uuid4().hex[:6]}"
     yield name
-    drop_portgroups(session, name)
-    cli("dvs", "--destroy", "--name", name)
+    cli("dvs", "--destroy", "--name", name)   # also undoes a PVRDMA preparation
 
 
 def test_dvs_create_reconcile_destroy(cli, session, dvs_name):
@@ -133,3 +132,98 @@ def test_dvs_bad_pnic_or_datacenter_is_refused(cli, session, dvs_name):
                        "--port_group", "x", "--datacenter", "No_DC")
     assert code == 2 and "datacenter 'No_DC' not found" in err
     assert read_dvs(session, dvs_name) is None
+
+
+# --- uplinks, versions, port groups, PVRDMA preparation ----------------------------------------
+
+def test_svs_on_an_uplink_in_use_is_one_clear_line_before_any_change(cli, session, svs_name):
+    sw, pg = svs_name["switch"], svs_name["pg"]
+    code, _, err = cli("svs", "--create", "--host", H1, H2, "--name", sw, "--pnic", "vmnic0", "--port_group", pg)
+    assert code == 2 and "nothing was changed" in err
+    lines = [x for x in err.splitlines() if "vmnic0" in x]
+    assert len(lines) == 2 and all("already the uplink of standard switch vSwitch0" in x for x in lines)
+    assert f"host {H1}: physical NIC vmnic0" in err and f"host {H2}: physical NIC vmnic0" in err
+    assert sw not in host_network(session, H2)[0]
+
+
+def test_dvs_on_a_standard_switch_uplink_is_refused_and_svs_on_a_dvs_uplink_too(cli, session, svs_name, dvs_name):
+    sw, pg = svs_name["switch"], svs_name["pg"]
+    assert cli("svs", "--create", "--host", H3, "--name", sw, "--pnic", "vmnic2", "--port_group", pg)[0] == 0
+    code, _, err = cli("dvs", "--create", "--name", dvs_name, "--host", H2, H3, "--pnic", "vmnic2",
+                       "--port_group", f"{dvs_name}-pg")
+    line, = [x for x in err.splitlines() if "vmnic2" in x]
+    assert code == 2 and f"host {H3}: physical NIC vmnic2 is already the uplink of standard switch {sw}" in line
+    assert read_dvs(session, dvs_name) is None
+    assert cli("dvs", "--create", "--name", dvs_name, "--host", H2, "--pnic", "vmnic3",
+               "--port_group", f"{dvs_name}-pg")[0] == 0
+    code, _, err = cli("svs", "--create", "--host", H2, "--name", f"{sw}-b", "--pnic", "vmnic3", "--port_group", "x")
+    assert code == 2 and f"vmnic3 is already the uplink of distributed switch {dvs_name}" in err
+
+
+def dvs_props(session, name):
+    inv = read_inventory(session, {"DistributedVirtualSwitch": ["summary.productInfo", "config.description"],
+                                    "DistributedVirtualPortgroup": ["config.autoExpand", "config.numPorts"]})
+    return inv, inv.find(("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch"), name)
+
+
+def test_dvs_is_created_at_the_oldest_members_version_with_an_elastic_port_group(cli, session, dvs_name):
+    # H1 runs ESXi 6.7: the switch is 6.6.0, the newest version it can join.
+    code, out, err = cli("--output", "json", "dvs", "--create", "--name", dvs_name, "--host", H1, H2,
+                         "--pnic", "vmnic5", "--port_group", f"{dvs_name}-pg")
+    assert code == 0, err
+    assert "version 6.6.0" in json.loads(out)["results"][0]["detail"]
+    inv, switch = dvs_props(session, dvs_name)
+    assert switch.get("summary.productInfo").version == "6.6.0"
+    pg = inv.find("DistributedVirtualPortgroup", f"{dvs_name}-pg")
+    assert pg.get("config.autoExpand") is True
+    code, out, err = cli("dvs", "--create", "--name", f"{dvs_name}-f", "--host", H2, "--pnic", "vmnic2",
+                         "--port_group", f"{dvs_name}-f-pg", "--fixed_ports", "40")
+    try:
+        assert code == 0, err
+        inv, switch = dvs_props(session, f"{dvs_name}-f")
+        assert switch.get("summary.productInfo").version == "7.0.0"
+        pg = inv.find("DistributedVirtualPortgroup", f"{dvs_name}-f-pg")
+        assert (pg.get("config.autoExpand"), pg.get("config.numPorts")) == (False, 40)
+        # An older host cannot join the 7.0.0 switch: refused before any change.
+        code, _, err = cli("dvs", "--create", "--name", f"{dvs_name}-f", "--host", H1, H2, "--pnic", "vmnic2",
+                           "--port_group", f"{dvs_name}-f-pg")
+        assert code == 2 and f"host {H1} runs ESXi 6.7.0, too old for distributed switch {dvs_name}-f" in err
+    finally:
+        cli("dvs", "--destroy", "--name", f"{dvs_name}-f")
+
+
+def pvrdma_state(session, host_name):
+    """(VMkernel adapters on a DVS, Net.PVRDMAVmknic, pvrdma ruleset enabled) of one host, read directly."""
+    host = read_inventory(session, {"HostSystem": ["config.network.vnic", "config.firewall",
+                                                   "configManager.advancedOption"]}).find("HostSystem", host_name)
+    vnics = {v.device: v.spec.distributedVirtualPort.switchUuid for v in host.get("config.network.vnic")
+             if v.spec.distributedVirtualPort is not None}
+    tag = host.get("configManager.advancedOption").QueryOptions(name="Net.PVRDMAVmknic")[0].value
+    ruleset = next(r.enabled for r in host.get("config.firewall").ruleset if r.key == "pvrdma")
+    return vnics, tag, ruleset
+
+
+def test_dvs_pvrdma_prepares_the_members_and_destroy_undoes_it(cli, session, dvs_name):
+    assert pvrdma_state(session, H3) == ({}, "", False)
+    code, out, err = cli("--output", "json", "dvs", "--create", "--name", dvs_name, "--host", H2, H3,
+                         "--pnic", "vmnic5", "--port_group", f"{dvs_name}-pg", "--pvrdma")
+    assert code == 0, err
+    assert "prepared 2 host(s) for PVRDMA" in json.loads(out)["results"][0]["detail"]
+    _, switch = dvs_props(session, dvs_name)
+    uuid_ = read_inventory(session, {"DistributedVirtualSwitch": ["uuid"]}).find(
+        ("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch"), dvs_name).get("uuid")
+    for host in (H2, H3):
+        vnics, tag, ruleset = pvrdma_state(session, host)
+        assert vnics.get(tag) == uuid_ and ruleset is True
+    assert "vhpc-toolkit-pvrdma:" in switch.get("config.description")
+    code, out, _ = cli("--output", "json", "dvs", "--create", "--name", dvs_name, "--host", H2, H3,
+                       "--pnic", "vmnic5", "--port_group", f"{dvs_name}-pg", "--pvrdma")
+    assert code == 0 and json.loads(out)["results"][0]["status"] == "unchanged"
+    code, _, err = cli("dvs", "--create", "--name", f"{dvs_name}-2", "--host", H2, "--pnic", "vmnic4", "vmnic5",
+                       "--port_group", "y", "--pvrdma")
+    assert code == 2 and "only uplink" in err and "NIC teaming" in err
+    code, out, err = cli("--output", "json", "dvs", "--destroy", "--name", dvs_name)
+    assert code == 0, err
+    assert "undid the PVRDMA preparation of 2 host(s)" in json.loads(out)["results"][0]["detail"]
+    for host in (H2, H3):
+        assert pvrdma_state(session, host) == ({}, "", False)

@@ -13,7 +13,8 @@ def test_view_json_has_the_inventory(lab, run_cli):
     cluster = next(c for c in dc["clusters"] if c["name"] == "COMPUTE_GPU_Cluster")
     host = next(h for h in cluster["hosts"] if h["name"] == "vhpc-esx-01.hpc.vmware.com")
     assert host["connection_state"] == "connected"
-    assert {g["id"]: g["passthrough"] for g in host["gpus"]} == {"0000:3b:00.0": True, "0000:d8:00.0": True}
+    assert {g["id"]: (g["passthrough"], g["mode"]) for g in host["gpus"]} == {
+        "0000:3b:00.0": (True, "passthrough"), "0000:d8:00.0": (True, "passthrough"), "0000:5e:00.0": (False, "vgpu")}
     vms = {v["name"]: v for h in cluster["hosts"] for v in h["vms"]}
     assert vms["vhpc_clone"]["template"] is True
 
@@ -22,7 +23,7 @@ def test_view_text_tree(lab, run_cli):
     code, out, _ = run_cli("--vcenter-conf", lab.conf, "view")
     assert code == 0
     for text in ("HPC_Datacenter", "COMPUTE_GPU_Cluster", "vhpc-esx-08 ", "host names end in .hpc.vmware.com",
-                 "vhpc_clone", "0000:3b:00.0", "passthrough"):
+                 "vhpc_clone", "0000:3b:00.0", "passthrough", "0000:86:00.0", "vGPU (shared direct)"):
         assert text in out
 
 

@@ -8,7 +8,9 @@ import pytest
 
 from vhpc_toolkit.clusterfile import ClusterFileError, parse_cluster_file
 
-REF = Path(__file__).resolve().parents[3] / "shared/reference/cluster-scripts"
+# ../shared/reference beside the repository (the main checkout's parent, or a worktree's grandparent)
+REF = next((p / "shared/reference/cluster-scripts" for p in Path(__file__).resolve().parents
+            if (p / "shared/reference/cluster-scripts").is_dir()), Path("/nonexistent"))
 
 pytestmark = pytest.mark.skipif(not REF.is_dir(), reason="reference files not present (../shared)")
 

@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from vhpc_toolkit.cluster.build import build_clone_spec
 from vhpc_toolkit.cluster.guests import open_watch, settle_guests
+from vhpc_toolkit.cluster.pvrdma import apply_pvrdma
 from vhpc_toolkit.cluster.plan import CREATE, DRIFT as DRIFT_ACTION, RECONFIGURE, ClusterPlan, VMPlan
 from vhpc_toolkit.cluster.result import ClusterResult, Stray, VMOutcome
 from vhpc_toolkit.cluster.switches import apply_switches, rollback_switches
@@ -79,11 +80,19 @@ def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
                                   cpu=p.existing.get("config.hardware.numCPU") if p.existing else None)
                 for p in plan.vms}
     switches = apply_switches(session, plan, on_event)
-    if any(s.failed for s in switches):
+    failures = [] if any(s.failed for s in switches) else \
+        apply_pvrdma(session, plan.pvrdma, {s.name: s for s in switches})
+    if any(s.failed for s in switches) or failures:
+        for s in switches:
+            if failures and s.name in {p.switch for p in plan.pvrdma}:
+                s.status = FAILED
         for o in outcomes.values():
             if o.action == CREATE:
-                o.status, o.detail = FAILED, "not created: a switch of the file could not be created"
-        return ClusterResult(switches, list(outcomes.values()), spec=plan.spec)
+                o.status, o.detail = FAILED, "not created: " + ("; ".join(failures) if failures else
+                                                                "a switch of the file could not be created")
+        result = ClusterResult(switches, list(outcomes.values()), spec=plan.spec)
+        result.notes += failures
+        return result
 
     pruned = prune_strays(session, plan, on_event) if plan.prune else []
 

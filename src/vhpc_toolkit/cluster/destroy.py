@@ -9,6 +9,7 @@ from vhpc_toolkit.clusterfile import ClusterSpec
 from vhpc_toolkit.ops.destroy import Doomed, power_off_and_destroy
 from vhpc_toolkit.ops.runner import Interrupted
 from vhpc_toolkit.results import ABSENT, CHANGED, UNCHANGED, Report, TargetResult
+from vhpc_toolkit.vsphere import hostnet
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory
 
 
@@ -21,7 +22,7 @@ class DestroyPlan:
 
 def plan_destroy(session, spec: ClusterSpec) -> tuple[Inventory, DestroyPlan]:
     inv = read_inventory(session, {"VirtualMachine": ["runtime.powerState", "config.template"],
-                                    "HostSystem": ["config.network.vswitch"],
+                                    "HostSystem": ["config.network.vswitch", "config.network.portgroup"],
                                     "DistributedVirtualSwitch": []})
     by_name: dict[str, list[Obj]] = {}
     for o in inv.of_type("VirtualMachine"):
@@ -37,7 +38,7 @@ def plan_destroy(session, spec: ClusterSpec) -> tuple[Inventory, DestroyPlan]:
     switches = []
     for sw in spec.svs:
         hosts = [h for h in inv.of_type("HostSystem") if h.name in sw.host
-                 and any(s.name == sw.name for s in h.get("config.network.vswitch") or [])]
+                 and hostnet.standard_switch(h, sw.name) is not None]
         if hosts:
             switches.append(sw)
     for sw in spec.dvs:

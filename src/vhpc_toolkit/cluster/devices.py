@@ -6,7 +6,7 @@ from collections import Counter
 from vhpc_toolkit.cluster.plan import CREATE, ClusterPlan
 from vhpc_toolkit.ops.host_offers import (check_passthrough, check_pvrdma, check_sriov, check_vgpu, host_offers,
                                       in_use_on, vfs_in_use)
-from vhpc_toolkit.specs.passthrough import DEFAULT_MMIO_GB, check_mmio_size, normalize_id
+from vhpc_toolkit.specs.passthrough import DEFAULT_MMIO_GB, check_mmio_size, efi_warning, normalize_id
 
 
 def needs_offer(vm) -> bool:
@@ -20,6 +20,7 @@ def check_devices(session, plan: ClusterPlan) -> dict:
     offers = host_offers(session, inv, [p.placement.host for p in creates]) if creates else {}
     claims: dict[str, dict[str, str]] = {}   # host moid -> pci id -> VM of this file
     vf_claims: Counter = Counter()           # (host moid, pf) -> VFs the file's VMs take
+    vgpu_ledgers: dict = {}                  # host moid -> VgpuLedger: vGPUs running plus the file's
     file_dvs = {sw.name: set(sw.host) for sw in plan.spec.dvs}
     for p in creates:
         vm, host = p.spec, p.placement.host
@@ -39,8 +40,14 @@ def check_devices(session, plan: ClusterPlan) -> dict:
                                                       if normalize_id(d) in by_id])
             except ValueError as exc:
                 problems.append(f"VM {vm.name}: {exc}")
+        if vm.device:
+            warning = efi_warning(vm.name, p.template.get("config.firmware") if p.template else None)
+            if warning:
+                plan.warnings.append(f"{where}: {warning}")
         if vm.vgpu:
-            problems += check_vgpu(vm.name, host.name, offer, vm.vgpu)
+            # Only VMs that power on take a vGPU slot (vSphere places vGPUs at power-on).
+            ledger = vgpu_ledgers.setdefault(host.moid, offer.vgpu_ledger()) if powered else None
+            problems += check_vgpu(vm.name, host.name, offer, vm.vgpu, ledger)
         if vm.sriov_port_group:
             if not vm.pf:
                 problems.append(f"VM {vm.name}: sriov_port_group needs pf (the physical function's PCI id)")

@@ -13,11 +13,13 @@ from vhpc_toolkit.clusterfile import ClusterSpec, SwitchSpec, VMSpec
 from vhpc_toolkit.cluster.desired import compute_request, wants_customization
 from vhpc_toolkit.errors import VhpcError
 from vhpc_toolkit.ops.linked import linked_note, linked_problem
+from vhpc_toolkit.ops.dvs import dvs_version_for, version_problems
 from vhpc_toolkit.ops.placement import Placement, place
 from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.compute import ResizeRefused, apply_compute
 from vhpc_toolkit.specs.customization import BadNetworkValue, GuestNetwork, default_hostname
 from vhpc_toolkit.specs.latency import apply_latency_level
+from vhpc_toolkit.vsphere import hostnet
 from vhpc_toolkit.vsphere.inventory import Obj, Inventory
 
 CREATE, RECONFIGURE, NOTHING, DRIFT = "create", "reconfigure", "nothing", "drift"
@@ -65,14 +67,16 @@ class ClusterPlan:
     switches: list[SwitchPlan]
     vms: list[VMPlan]
     problems: list[str]
-    strays: list[Obj] = field(default_factory=list)   # VMs of the file's naming pattern it no longer has
-    prune: bool = False                               # --prune: destroy the strays
+    strays: list[Obj] = field(default_factory=list)       # VMs of the file's naming pattern it no longer has
+    prune: bool = False                                   # --prune: destroy the strays
+    warnings: list[str] = field(default_factory=list)    # shown before the confirmation, kept in the result
+    pvrdma: list = field(default_factory=list)            # cluster/pvrdma.PvrdmaPlan: hosts to prepare
 
     @property
     def up_to_date(self) -> bool:
         return not (self.prune and self.strays) and \
             all(p.action in (NOTHING, DRIFT) and not p.power_on for p in self.vms) and \
-            all(s.action == NOTHING for s in self.switches)
+            all(s.action == NOTHING for s in self.switches) and not any(p.pending for p in self.pvrdma)
 
 
 def _where(spec: ClusterSpec, line: int) -> str:
@@ -89,18 +93,19 @@ def _plan_svs(inv: Inventory, sw: SwitchSpec, problems: list[str], where: str) -
         except VhpcError as exc:
             problems.append(f"{where}: switch {sw.name}: {exc}")
             continue
-        switches = {s.name: s for s in host.get("config.network.vswitch") or []}
-        pgs = {p.spec.name: p.spec.vswitchName for p in host.get("config.network.portgroup") or []}
-        pnics = {p.device for p in host.get("config.network.pnic") or []}
-        for nic in sw.pnic:
-            if nic not in pnics:
-                problems.append(f"{where}: switch {sw.name}: host {host_name} has no physical NIC {nic} "
-                                f"(it has {', '.join(sorted(pnics))})")
-        if sw.name in switches and pgs.get(sw.port_group) == sw.name:
+        existing = hostnet.standard_switch(host, sw.name)
+        pg_switch = next((s.name for s in hostnet.standard_switches(host) if sw.port_group in s.port_groups), None)
+        if existing is not None and existing.pnics and sw.pnic and sw.pnic[0] not in existing.pnics:
+            problems.append(f"{where}: switch {sw.name}: exists on host {host_name} bridged to "
+                            f"{', '.join(existing.pnics)}, not {sw.pnic[0]}")
+        elif existing is None:
+            problems.extend(f"{where}: switch {sw.name}: {msg}"
+                            for msg in hostnet.pnic_problems(host, sw.pnic[:1], sw.name, "standard"))
+        if existing is not None and pg_switch == sw.name:
             continue
-        if sw.port_group in pgs and pgs[sw.port_group] != sw.name:
+        if pg_switch is not None and pg_switch != sw.name:
             problems.append(f"{where}: switch {sw.name}: port group {sw.port_group} already exists on host "
-                            f"{host_name} on switch {pgs[sw.port_group]}")
+                            f"{host_name} on switch {pg_switch}")
         missing.append(host_name)
     if missing:
         return SwitchPlan(sw, "create", f"create on {len(missing)} host(s)", exists=len(missing) < len(sw.host))
@@ -108,16 +113,27 @@ def _plan_svs(inv: Inventory, sw: SwitchSpec, problems: list[str], where: str) -
 
 
 def _plan_dvs(inv: Inventory, sw: SwitchSpec, problems: list[str], where: str) -> SwitchPlan:
+    hosts = []
     for host_name in sw.host:
         try:
-            inv.find("HostSystem", host_name, what="host")
+            hosts.append(inv.find("HostSystem", host_name, what="host"))
         except VhpcError as exc:
             problems.append(f"{where}: switch {sw.name}: {exc}")
     existing = [o for o in inv.of_type("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch")
                 if o.name == sw.name]
+    members = {inv.by_ref(h).name for h in existing[0].get("summary.hostMember") or [] if inv.by_ref(h)} \
+        if existing else set()
+    for host in hosts:
+        if host.name not in members:
+            problems.extend(f"{where}: switch {sw.name}: {msg}"
+                            for msg in hostnet.pnic_problems(host, sw.pnic, sw.name, "distributed"))
     if not existing:
-        return SwitchPlan(sw, "create", f"create with {len(sw.host)} host(s)")
-    members = {inv.by_ref(h).name for h in existing[0].get("summary.hostMember") or [] if inv.by_ref(h)}
+        version = dvs_version_for([hostnet.host_version(h) for h in hosts])
+        return SwitchPlan(sw, "create", f"create with {len(sw.host)} host(s)" +
+                          (f" at version {version} (the oldest member's)" if version else ""))
+    version = getattr(existing[0].get("summary.productInfo"), "version", None)
+    problems.extend(f"{where}: {msg}" for msg in
+                    version_problems([h for h in hosts if h.name not in members], sw.name, version))
     pgs = [o for o in inv.of_type("DistributedVirtualPortgroup") if o.name == sw.port_group]
     missing = sorted(set(sw.host) - members)
     if missing or not pgs:
@@ -220,8 +236,22 @@ def _without_resize(req):
     return replace(req, cpu=None, memory_gb=None)
 
 
+def _shared_uplinks(spec: ClusterSpec, problems: list[str]) -> None:
+    """Two switches of the file on one physical NIC of a host: ESXi gives a NIC to one switch."""
+    holder: dict[tuple[str, str], str] = {}
+    for sw in spec.svs + spec.dvs:
+        for host in sw.host:
+            for nic in (sw.pnic[:1] if sw.kind == "svs" else sw.pnic):
+                other = holder.setdefault((host, nic), sw.name)
+                if other != sw.name:
+                    problems.append(f"{_where(spec, sw.line)}: switch {sw.name}: physical NIC {nic} of host {host} "
+                                    f"is also the uplink of switch {other} in this file (a NIC is the uplink of "
+                                    "one switch)")
+
+
 def plan_cluster(inv: Inventory, spec: ClusterSpec, allow_power_off: bool = False) -> ClusterPlan:
     problems: list[str] = []
+    _shared_uplinks(spec, problems)
     switches = [_plan_svs(inv, sw, problems, _where(spec, sw.line)) for sw in spec.svs]
     switches += [_plan_dvs(inv, sw, problems, _where(spec, sw.line)) for sw in spec.dvs]
     file_pgs = {sw.port_group for sw in spec.svs + spec.dvs if sw.port_group}
@@ -271,3 +301,8 @@ def switch_rows(plan: ClusterPlan) -> list[dict[str, Any]]:
     """The action per switch, for display before the confirmation."""
     return [{"name": s.spec.name, "kind": s.spec.kind, "action": s.action, "detail": s.detail}
             for s in plan.switches]
+
+
+def pvrdma_rows(plan: ClusterPlan) -> list[dict[str, Any]]:
+    """The PVRDMA preparation per host, for display before the confirmation."""
+    return [row for p in plan.pvrdma for row in p.rows()]

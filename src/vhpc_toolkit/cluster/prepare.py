@@ -11,6 +11,8 @@ from typing import Callable
 from vhpc_toolkit.cluster.destroy import DestroyPlan, plan_destroy
 from vhpc_toolkit.cluster.devices import check_devices
 from vhpc_toolkit.cluster.plan import CREATE, ClusterPlan, plan_cluster
+from vhpc_toolkit.cluster.ports import check_ports
+from vhpc_toolkit.cluster.pvrdma import plan_pvrdma
 from vhpc_toolkit.cluster.read import read_cluster_inventory
 from vhpc_toolkit.cluster.strays import strays
 from vhpc_toolkit.clusterfile import ClusterSpec
@@ -43,6 +45,8 @@ def prepare_create(session, spec: ClusterSpec, allow_power_off: bool = False,
     plan = plan_cluster(inv, spec, allow_power_off=allow_power_off)
     plan.strays, plan.prune = strays(inv, spec), prune
     offers = check_devices(session, plan)
+    plan.pvrdma = plan_pvrdma(session, plan)
+    check_ports(plan)
     _check_passwords(plan, password_for)
     if plan.problems:
         raise ValidationFailed(plan.problems)

@@ -1,20 +1,23 @@
 """The one inventory read a cluster run plans from."""
 from __future__ import annotations
 
+from vhpc_toolkit.ops.gpus import HOST_PROPS as GPU_PROPS
+from vhpc_toolkit.ops.pvrdma_hosts import HOST_PROPS as PVRDMA_PROPS
 from vhpc_toolkit.ops.portgroups import PROPS as NETWORK_PROPS
 from vhpc_toolkit.ops.placement import PROPS as PLACEMENT_PROPS
 from vhpc_toolkit.specs import compute, latency
+from vhpc_toolkit.vsphere.hostnet import HOST_PROPS as NET_HOST_PROPS
 from vhpc_toolkit.vsphere.inventory import Inventory, read_inventory
 
 VM_PROPS = sorted(set(compute.VM_PROPS) | set(latency.VM_PROPS) | {
-    "config.template", "config.hardware.device", "config.firmware", "config.extraConfig", "snapshot",
-    "guest.ipAddress", "guest.net", "guest.toolsRunningStatus", "environmentBrowser", "resourcePool",
+    "config.template", "config.hardware.device", "config.firmware", "config.extraConfig", "config.version",
+    "snapshot", "guest.ipAddress", "guest.net", "guest.toolsRunningStatus", "environmentBrowser", "resourcePool",
 })
-HOST_PROPS = sorted(set(PLACEMENT_PROPS["HostSystem"]) | {
-    "parent", "config.pciPassthruInfo", "config.sharedPassthruGpuTypes", "config.network.vswitch",
-    "config.network.portgroup", "config.network.pnic", "hardware.pciDevice",
+HOST_PROPS = sorted(set(PLACEMENT_PROPS["HostSystem"]) | set(GPU_PROPS) | set(NET_HOST_PROPS) | set(PVRDMA_PROPS) | {
+    "parent", "config.pciPassthruInfo", "config.sharedPassthruGpuTypes", "hardware.pciDevice",
 })
-DVS_PROPS = ["uuid", "summary.hostMember", "config.uplinkPortPolicy"]
+DVS_PROPS = ["uuid", "summary.hostMember", "summary.productInfo", "config.uplinkPortPolicy"]
+PORTGROUP_PROPS = ["config.numPorts", "config.autoExpand", "config.type"]
 
 
 def read_cluster_inventory(session) -> Inventory:
@@ -23,6 +26,7 @@ def read_cluster_inventory(session) -> Inventory:
     props["VirtualMachine"] = VM_PROPS
     props["HostSystem"] = HOST_PROPS
     props["DistributedVirtualSwitch"] = sorted(set(props.get("DistributedVirtualSwitch", [])) | set(DVS_PROPS))
+    props["DistributedVirtualPortgroup"] = sorted(set(props.get("DistributedVirtualPortgroup", [])) | set(PORTGROUP_PROPS))
     props["Folder"] = ["childType"]
     for kind in ("ClusterComputeResource", "ComputeResource"):
         props[kind] = sorted(set(props.get(kind, [])) | {"environmentBrowser"})

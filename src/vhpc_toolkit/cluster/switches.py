@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Callable
 
 from vhpc_toolkit.cluster.plan import ClusterPlan
-from vhpc_toolkit.ops.switches import create_dvs, create_svs, destroy_dvs, destroy_svs
+from vhpc_toolkit.ops.dvs import create_dvs, destroy_dvs
+from vhpc_toolkit.ops.switches import create_svs, destroy_svs
 from vhpc_toolkit.results import CHANGED, CREATED, DESTROYED, FAILED, ROLLED_BACK, SwitchOutcome
 
 
@@ -23,11 +24,18 @@ def apply_switches(session, plan: ClusterPlan, on_event: Callable | None = None)
             # What --rollback may remove: only what this run made.
             out.created_hosts = [r.name for r in report.results if r.status == CHANGED] if sw.kind == "svs" else []
             out.new = not sp.exists
-            out.detail = "; ".join(f"{r.name}: {r.detail}" for r in report.failed) or report.summary()
+            out.detail = "; ".join(f"{r.name}: {r.detail}" for r in report.failed) or _details(report)
         outcomes.append(out)
         if on_event:
             on_event(out)
     return outcomes
+
+
+def _details(report) -> str:
+    """What a switch operation did: one detail for a DVS, the summary for a standard switch's hosts."""
+    if report.unit == "switch":
+        return "; ".join(r.detail for r in report.results if r.detail) or report.summary()
+    return report.summary()
 
 
 def rollback_switches(session, switches: list[SwitchOutcome]) -> list[str]:
@@ -54,5 +62,5 @@ def destroy_switches(session, specs) -> list[SwitchOutcome]:
     for sw in specs:
         report = destroy_svs(session, sw.name, sw.host) if sw.kind == "svs" else destroy_dvs(session, sw.name)
         outcomes.append(SwitchOutcome(sw.name, sw.kind, list(sw.host), sw.port_group,
-                                      status=FAILED if report.failed else DESTROYED, detail=report.summary()))
+                                      status=FAILED if report.failed else DESTROYED, detail=_details(report)))
     return outcomes

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from vhpc_toolkit.errors import InputError, ValidationFailed
-from vhpc_toolkit.ops.portgroups import PROPS as NET_PROPS, find_portgroup, portgroup_names_by_key
+from vhpc_toolkit.ops.portgroups import PROPS as NET_PROPS, find_portgroup, member_problem, portgroup_names_by_key
 from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
 from vhpc_toolkit.ops.runner import Job, run_batch
 from vhpc_toolkit.ops.targets import read_targets
@@ -25,6 +25,9 @@ def change_adapters(session, targets, port_groups: list[str], add: bool) -> Repo
         for name in port_groups:
             if add:
                 pg = find_portgroup(inv, name, dc)  # NotFound is an InputError, not ValueError
+                problem = member_problem(inv, pg, host)
+                if problem:   # a ValueError: every VM is checked before any change
+                    raise ValueError(problem)
                 if name not in on:
                     spec.deviceChange = (spec.deviceChange or []) + [add_nic(pg)]
                     changes.append(Change("adapter", None, name))

@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from vhpc_toolkit.errors import NotFound
+from vhpc_toolkit.ops.gpus import HOST_PROPS as GPU_PROPS, GpuState, VgpuLedger, assignment_policy, host_gpus
 from vhpc_toolkit.specs.passthrough import normalize_id, passthrough_id
 from vhpc_toolkit.specs.sriov import sriov_pf_id
 from vhpc_toolkit.vsphere.inventory import Obj, Inventory
 
 # What host_offers needs in the snapshot (merge into read_targets' host_props / more).
-HOST_PROPS = ["config.pciPassthruInfo", "config.sharedPassthruGpuTypes", "hardware.pciDevice",
-              "summary.hardware.cpuMhz"]
+HOST_PROPS = sorted({"config.pciPassthruInfo", "config.sharedPassthruGpuTypes", "hardware.pciDevice",
+                     "summary.hardware.cpuMhz", *GPU_PROPS})
 MORE_PROPS = {"ClusterComputeResource": ["environmentBrowser"], "ComputeResource": ["environmentBrowser"]}
 # VM properties the in-use checks read (of every VM in the snapshot).
 VM_PROPS = ["config.hardware.device", "runtime.powerState", "runtime.host"]
@@ -37,6 +38,15 @@ class HostOffer:
     vgpu_profiles: list[str] = field(default_factory=list)  # config.sharedPassthruGpuTypes
     pci_passthru_info: list = field(default_factory=list)  # config.pciPassthruInfo (every capable device)
     pci_devices: dict[str, Any] = field(default_factory=dict)  # normalized id -> vim.host.PciDevice
+    gpus: list[GpuState] = field(default_factory=list)     # every GPU: mode, model, frame buffer, vGPUs (ops/gpus.py)
+    vgpu_policy: str = "performance"                       # config.graphicsConfig.sharedPassthruAssignmentPolicy
+
+    def vgpu_ledger(self) -> VgpuLedger:
+        """The vGPU slots of this host's GPUs as they are now; claims add the VMs still to come."""
+        return VgpuLedger(self.gpus, self.vgpu_policy)
+
+    def describe_gpus(self) -> str:
+        return "; ".join(g.describe() for g in self.gpus) or "none"
 
     def passthrough_by_id(self) -> dict[str, Any]:
         return {normalize_id(p.pciDevice.id): p for p in self.passthrough}
@@ -78,7 +88,8 @@ def host_offers(session, inv: Inventory, hosts: Iterable[Obj], concurrency: int 
             sriov=[s for s in getattr(target, "sriov", None) or [] if not s.virtualFunction],
             vgpu_profiles=list(host.get("config.sharedPassthruGpuTypes") or []),
             pci_passthru_info=list(host.get("config.pciPassthruInfo") or []),
-            pci_devices={normalize_id(d.id): d for d in host.get("hardware.pciDevice") or []})
+            pci_devices={normalize_id(d.id): d for d in host.get("hardware.pciDevice") or []},
+            gpus=host_gpus(inv, host), vgpu_policy=assignment_policy(host))
 
     if not distinct:
         return {}
@@ -91,14 +102,29 @@ def _host_moid(vm: Obj) -> str | None:
     return ref._moId if ref is not None else None
 
 
+def held_id(device) -> str | None:
+    """The PCI id a device holds: a DirectPath device's id, or the ``assignedId`` vSphere gave a
+    Dynamic DirectPath device at power-on (None for anything else)."""
+    from pyVmomi import vim
+
+    pci = passthrough_id(device)
+    if pci:
+        return pci
+    backing = getattr(device, "backing", None)
+    if isinstance(backing, vim.vm.device.VirtualPCIPassthrough.DynamicBackingInfo) and backing.assignedId:
+        return normalize_id(backing.assignedId)
+    return None
+
+
 def passthrough_users(inv: Inventory) -> dict[str, dict[str, list[str]]]:
-    """host moid -> normalized PCI id -> names of the powered-on VMs with that device."""
+    """host moid -> normalized PCI id -> names of the powered-on VMs holding that device
+    (as a DirectPath device, or assigned to a Dynamic DirectPath device)."""
     users: dict[str, dict[str, list[str]]] = {}
     for vm in inv.of_type("VirtualMachine"):
         if vm.get("runtime.powerState") != "poweredOn" or _host_moid(vm) is None:
             continue
         for dev in vm.get("config.hardware.device") or []:
-            pci = passthrough_id(dev)
+            pci = held_id(dev)
             if pci:
                 users.setdefault(_host_moid(vm), {}).setdefault(pci, []).append(vm.name)
     return users
@@ -149,12 +175,21 @@ def check_passthrough(vm_name: str, host_name: str, offer: HostOffer, device_ids
     return problems
 
 
-def check_vgpu(vm_name: str, host_name: str, offer: HostOffer, profile: str) -> list[str]:
-    if profile in offer.vgpu_profiles:
+def check_vgpu(vm_name: str, host_name: str, offer: HostOffer, profile: str,
+               ledger: VgpuLedger | None = None) -> list[str]:
+    """The host offers the profile (a GPU of its model in shared direct mode) and, with a
+    ``ledger``, one of those GPUs has room for it now (then it is claimed in the ledger)."""
+    where = f"VM {vm_name} on host {host_name}"
+    if profile not in offer.vgpu_profiles:
+        offered = ", ".join(offer.vgpu_profiles) or "none"
+        return [f"{where}: vGPU profile {profile} is not offered (the host offers: {offered}; "
+                f"its GPUs: {offer.describe_gpus()})"]
+    if offer.gpus and not any(g.serves(profile) for g in offer.gpus):
+        return [f"{where}: no GPU of the host is in shared direct mode for vGPU profile {profile} "
+                f"(its GPUs: {offer.describe_gpus()})"]
+    if ledger is None:
         return []
-    offered = ", ".join(offer.vgpu_profiles) or "none"
-    return [f"VM {vm_name} on host {host_name}: vGPU profile {profile} is not offered "
-            f"(the host offers: {offered})"]
+    return [f"{where}: {p}" for p in ledger.claim(vm_name, [profile])]
 
 
 def check_sriov(vm_name: str, host_name: str, offer: HostOffer, pf_id: str, vfs_used: int) -> list[str]:

@@ -8,12 +8,29 @@ from vhpc_toolkit.vsphere.inventory import Obj, Inventory
 PROPS = {
     "Network": [],
     "DistributedVirtualPortgroup": ["key", "config.distributedVirtualSwitch"],
-    "DistributedVirtualSwitch": ["uuid"],
+    "DistributedVirtualSwitch": ["uuid", "summary.hostMember"],
 }
 
 
 def portgroup_names_by_key(inv: Inventory) -> dict[str, str]:
     return {o.get("key"): o.name for o in inv.of_type("DistributedVirtualPortgroup")}
+
+
+def member_problem(inv: Inventory, pg: PortGroupRef, host: Obj | None) -> str | None:
+    """Why a VM on ``host`` cannot have an adapter on distributed port group ``pg`` (vSphere needs the
+    VM's host to be a member of the port group's switch), or None."""
+    if not pg.distributed or host is None:
+        return None
+    switch = next((o for o in inv.of_type("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch")
+                   if o.get("uuid") == pg.dvs_uuid), None)
+    if switch is None:
+        return None
+    members = {r._moId for r in switch.get("summary.hostMember") or []}
+    if host.moid in members:
+        return None
+    names = sorted(inv.by_ref(r).name if inv.by_ref(r) else r._moId for r in switch.get("summary.hostMember") or [])
+    return (f"host {host.name} is not a member of distributed switch {switch.name}, the switch of port group "
+            f"{pg.name} (its member hosts: {', '.join(names) or 'none'}); add it with `dvs --create`")
 
 
 def find_portgroup(inv: Inventory, name: str, datacenter: Obj | None = None,

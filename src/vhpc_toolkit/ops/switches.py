@@ -1,9 +1,11 @@
-"""Standard switches on many hosts, and distributed switches with host members, uplinks and a port group.
+"""Standard switches on many hosts (distributed switches: ops/dvs.py).
 
-A host (or switch) where the switch already exists as asked is left alone and
-reported so; every name (hosts, NICs, datacenter) is checked before the first
-change. Standard switches are changed on all hosts concurrently (HostNetworkSystem
-calls are synchronous, so a small thread pool does them side by side).
+A host where the switch already exists as asked is left alone and reported so; every
+name (hosts, NICs) and every uplink is checked before the first change: a physical NIC
+is the uplink of one switch only (vsphere/hostnet.py reads the hosts' switches from
+``host.config.network``, the one source view, dvs and the cluster engine use too).
+Standard switches are changed on all hosts concurrently (HostNetworkSystem calls are
+synchronous, so a small thread pool does them side by side).
 """
 from __future__ import annotations
 
@@ -11,22 +13,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable
 
 from vhpc_toolkit.errors import InputError, ValidationFailed, VhpcError
-from vhpc_toolkit.results import CHANGED, FAILED, HOST, SWITCH, UNCHANGED, Report, TargetResult
+from vhpc_toolkit.results import CHANGED, FAILED, HOST, Report, TargetResult
+from vhpc_toolkit.vsphere import hostnet
 from vhpc_toolkit.vsphere.faults import error_message
-from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory, read_objects
-from vhpc_toolkit.vsphere.tasks import wait_for_task
+from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory
 
-HOST_PROPS = ["configManager.networkSystem", "config.network.pnic"]
-DVS_TYPES = ("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch")
-
-
-def _network_infos(session, systems: list) -> dict[str, object]:
-    """networkInfo of each HostNetworkSystem (moid -> HostNetworkInfo) in one read.
-
-    HostNetworkSystem is not an inventory entity, so the container view of read_inventory
-    does not reach it; its networkInfo is what AddVirtualSwitch/AddPortGroup change.
-    """
-    return {moid: o.get("networkInfo") for moid, o in read_objects(session, systems, ["networkInfo"]).items()}
+HOST_PROPS = hostnet.HOST_PROPS
 
 
 def _find_hosts(inv: Inventory, names: Iterable[str], problems: list[str], within: Obj | None = None) -> list[Obj]:
@@ -37,17 +29,6 @@ def _find_hosts(inv: Inventory, names: Iterable[str], problems: list[str], withi
         except VhpcError as exc:
             problems.append(str(exc))
     return hosts
-
-
-def _pnic_names(host: Obj) -> list[str]:
-    return [p.device for p in host.get("config.network.pnic") or []]
-
-
-def _check_pnics(host: Obj, pnics: Iterable[str], problems: list[str]) -> None:
-    have = _pnic_names(host)
-    for pnic in pnics:
-        if pnic not in have:
-            problems.append(f"host {host.name} has no physical NIC {pnic} (it has: {', '.join(have) or 'none'})")
 
 
 def _raise(problems: list[str]) -> None:
@@ -74,55 +55,37 @@ def _read_svs(session, host_names):
     inv = read_inventory(session, {"HostSystem": HOST_PROPS})
     problems = []
     hosts = _find_hosts(inv, host_names, problems)
-    systems = {h.moid: h.get("configManager.networkSystem") for h in hosts}
-    infos = _network_infos(session, [s for s in systems.values() if s is not None])
-    return inv, hosts, problems, systems, {m: infos.get(s._moId) if s is not None else None
-                                            for m, s in systems.items()}
-
-
-def _vswitch(info, name: str):
-    return next((v for v in getattr(info, "vswitch", None) or [] if v.name == name), None)
-
-
-def _switch_portgroups(info, switch: str) -> list[str]:
-    return [pg.spec.name for pg in getattr(info, "portgroup", None) or [] if pg.spec.vswitchName == switch]
-
-
-def _bridged(vswitch) -> list[str] | None:
-    """The pnics a switch is bridged to; None when the host does not say."""
-    bridge = getattr(getattr(vswitch, "spec", None), "bridge", None)
-    return list(getattr(bridge, "nicDevice", None) or []) if bridge is not None else None
+    return inv, hosts, problems
 
 
 def create_svs(session, name: str, hosts: list[str], pnic: str, port_group: str,
-               concurrency: int = 8) -> Report:
+               concurrency: int = 8, mtu: int | None = None) -> Report:
     """Standard switch ``name`` bridged to ``pnic`` with ``port_group`` on every host (row per host)."""
     from pyVmomi import vim
 
     if not name or not pnic or not port_group:
         raise InputError("svs --create needs --name, --pnic and --port_group")
-    inv, found, problems, systems, infos = _read_svs(session, hosts)
+    inv, found, problems = _read_svs(session, hosts)
     plans = []
     for host in found:
-        if systems[host.moid] is None:
+        system = host.get("configManager.networkSystem")
+        if system is None:
             problems.append(f"host {host.name} has no network system (is it connected?)")
             continue
-        _check_pnics(host, [pnic], problems)
-        info = infos[host.moid]
-        existing = _vswitch(info, name)
-        bridged = _bridged(existing) if existing is not None else None
-        if existing is not None and bridged is not None and pnic not in bridged:
-            problems.append(f"host {host.name}: switch {name} exists, bridged to {', '.join(bridged) or 'no NIC'}, "
+        existing = hostnet.standard_switch(host, name)
+        if existing is not None and existing.pnics and pnic not in existing.pnics:
+            problems.append(f"host {host.name}: switch {name} exists, bridged to {', '.join(existing.pnics)}, "
                             f"not {pnic}; destroy it first")
-        for other in getattr(info, "vswitch", None) or []:
-            if other.name != name and pnic in (_bridged(other) or []):
-                problems.append(f"host {host.name}: {pnic} is already the uplink of switch {other.name}")
-        has_pg = port_group in _switch_portgroups(info, name)
-        plans.append((host, existing is not None, has_pg))
+        elif existing is None:
+            problems += hostnet.pnic_problems(host, [pnic], name, "standard")
+        pg_switch = next((s.name for s in hostnet.standard_switches(host) if port_group in s.port_groups), None)
+        if pg_switch is not None and pg_switch != name:
+            problems.append(f"host {host.name}: port group {port_group} already exists on switch {pg_switch}")
+        plans.append((host, system, existing is not None, existing is not None and port_group in existing.port_groups))
     _raise(problems)
 
     results, work = [], []
-    for host, has_switch, has_pg in plans:
+    for host, ns, has_switch, has_pg in plans:
         result = TargetResult(host.name, kind=HOST)
         results.append(result)
         if has_switch and has_pg:
@@ -130,12 +93,11 @@ def create_svs(session, name: str, hosts: list[str], pnic: str, port_group: str,
             continue
         steps = ([] if has_switch else [f"switch {name} on {pnic}"]) + [f"port group {port_group}"]
         result.detail = "created " + " and ".join(steps)
-        ns = systems[host.moid]
 
         def apply(ns=ns, has_switch=has_switch):
             if not has_switch:
                 ns.AddVirtualSwitch(vswitchName=name, spec=vim.host.VirtualSwitch.Specification(
-                    numPorts=128, bridge=vim.host.VirtualSwitch.BondBridge(nicDevice=[pnic])))
+                    numPorts=128, mtu=mtu, bridge=vim.host.VirtualSwitch.BondBridge(nicDevice=[pnic])))
             ns.AddPortGroup(portgrp=vim.host.PortGroup.Specification(
                 name=port_group, vlanId=0, vswitchName=name, policy=vim.host.NetworkPolicy()))
         work.append((result, apply))
@@ -145,19 +107,19 @@ def create_svs(session, name: str, hosts: list[str], pnic: str, port_group: str,
 
 def destroy_svs(session, name: str, hosts: list[str], concurrency: int = 8) -> Report:
     """Remove switch ``name`` (its port groups first) from every host where it exists."""
-    inv, found, problems, systems, infos = _read_svs(session, hosts)
+    inv, found, problems = _read_svs(session, hosts)
     _raise(problems)
     results, work = [], []
     for host in found:
         result = TargetResult(host.name, kind=HOST)
         results.append(result)
-        info = infos[host.moid]
-        if _vswitch(info, name) is None:
+        switch = hostnet.standard_switch(host, name)
+        if switch is None:
             result.detail = f"no switch {name}"
             continue
-        pgs = _switch_portgroups(info, name)
+        pgs = switch.port_groups
         result.detail = f"destroyed switch {name}" + (f" and port group(s) {', '.join(pgs)}" if pgs else "")
-        ns = systems[host.moid]
+        ns = host.get("configManager.networkSystem")
 
         def apply(ns=ns, pgs=pgs):
             for pg in pgs:
@@ -166,156 +128,3 @@ def destroy_svs(session, name: str, hosts: list[str], concurrency: int = 8) -> R
         work.append((result, apply))
     _run_per_host(work, concurrency)
     return Report("svs destroy", results)
-
-
-# --- distributed switches ------------------------------------------------------------------
-
-DVS_PROPS = {
-    "Datacenter": ["networkFolder"],
-    "ClusterComputeResource": [], "ComputeResource": [],   # the path from a host up to its datacenter
-    "HostSystem": HOST_PROPS,
-    "DistributedVirtualSwitch": ["uuid", "summary.hostMember"],
-    "DistributedVirtualPortgroup": ["key", "config.distributedVirtualSwitch", "config.uplink"],
-}
-
-
-def _datacenter(inv: Inventory, datacenter: str | None, hosts: list[Obj], problems: list[str]) -> Obj | None:
-    if datacenter:
-        try:
-            return inv.find("Datacenter", datacenter, what="datacenter")
-        except VhpcError as exc:
-            problems.append(str(exc))
-            return None
-    dcs = {d.moid: d for d in (inv.ancestor(h, "Datacenter") for h in hosts) if d is not None}
-    if len(dcs) > 1:
-        problems.append("the hosts are in several datacenters (" + ", ".join(sorted(d.name for d in dcs.values()))
-                        + "); a distributed switch spans one: give --datacenter")
-        return None
-    if dcs:
-        return next(iter(dcs.values()))
-    all_dcs = sorted(inv.of_type("Datacenter"), key=lambda d: d.name)
-    return all_dcs[0] if all_dcs else None
-
-
-def _find_dvs(inv: Inventory, name: str, dc: Obj | None) -> Obj | None:
-    matches = [o for o in inv.of_type(*DVS_TYPES) if o.name == name and (dc is None or inv.is_under(o, dc))]
-    return matches[0] if matches else None
-
-
-def _dvs_portgroups(inv: Inventory, switch: Obj) -> list[Obj]:
-    return [o for o in inv.of_type("DistributedVirtualPortgroup")
-            if o.get("config.distributedVirtualSwitch") is not None
-            and o.get("config.distributedVirtualSwitch")._moId == switch.moid]
-
-
-def _member_specs(hosts: list[Obj], pnics: list[str]):
-    from pyVmomi import vim
-
-    member = vim.dvs.HostMember
-    return [vim.dvs.HostMember.ConfigSpec(
-        operation="add", host=h.ref,
-        backing=member.PnicBacking(pnicSpec=[member.PnicSpec(pnicDevice=p) for p in pnics]))
-        for h in hosts]
-
-
-def _members_of(session, switch_ref) -> tuple[set[str], str | None]:
-    """Member host moids and configVersion of one switch, read through the PropertyCollector."""
-    found = read_objects(session, [switch_ref], ["summary.hostMember", "config.configVersion"])
-    switch = found.get(switch_ref._moId)
-    if switch is None:
-        return set(), None
-    return {r._moId for r in switch.get("summary.hostMember") or []}, switch.get("config.configVersion")
-
-
-def create_dvs(session, name: str, hosts: list[str], pnics: list[str], port_group: str,
-               datacenter: str | None = None) -> Report:
-    """Distributed switch ``name`` with the hosts as members (uplinks ``pnics``) and ``port_group``.
-
-    Already existing: reported, and only what is missing (members, port group) is added.
-    """
-    from pyVmomi import vim
-
-    if not name or not hosts or not pnics or not port_group:
-        raise InputError("dvs --create needs --name, --host, --pnic and --port_group")
-    inv = read_inventory(session, DVS_PROPS)
-    problems = []
-    found = _find_hosts(inv, hosts, problems)
-    dc = _datacenter(inv, datacenter, found, problems)
-    for host in found:
-        if dc is not None and not inv.is_under(host, dc):
-            problems.append(f"host {host.name} is not in datacenter {dc.name}")
-        _check_pnics(host, pnics, problems)
-    if dc is None and not problems:
-        problems.append("the inventory has no datacenter")
-    _raise(problems)
-
-    result = TargetResult(name, kind=SWITCH)
-    switch = _find_dvs(inv, name, dc)
-    done = []
-    try:
-        if switch is None:
-            spec = vim.DistributedVirtualSwitch.CreateSpec(configSpec=vim.dvs.VmwareDistributedVirtualSwitch.ConfigSpec(
-                name=name, host=_member_specs(found, pnics),
-                uplinkPortPolicy=vim.DistributedVirtualSwitch.NameArrayUplinkPortPolicy(
-                    uplinkPortName=[f"uplink{i + 1}" for i in range(len(pnics))])))
-            folder = dc.get("networkFolder")
-            switch_ref = wait_for_task(session, folder.CreateDVS_Task(spec=spec), what=f"creating switch {name}")
-            done.append(f"created switch {name} in {dc.name} with host(s) "
-                        + ", ".join(h.name for h in found) + f" on {', '.join(pnics)}")
-            pgs = []
-        else:
-            switch_ref = switch.ref
-            pgs = [o.name for o in _dvs_portgroups(inv, switch)]
-        # Members the switch lacks (an existing switch, or a creation that did not take them all)
-        # are added with one ReconfigureDvs_Task.
-        now, version = _members_of(session, switch_ref)
-        missing = [h for h in found if h.moid not in now]
-        if missing:
-            config = vim.dvs.VmwareDistributedVirtualSwitch.ConfigSpec(
-                configVersion=version, host=_member_specs(missing, pnics))
-            wait_for_task(session, switch_ref.ReconfigureDvs_Task(spec=config), what=f"adding hosts to {name}")
-            if switch is not None:
-                done.append("added host(s) " + ", ".join(h.name for h in missing))
-        if port_group not in pgs:
-            pg_spec = vim.dvs.DistributedVirtualPortgroup.ConfigSpec(name=port_group, type="earlyBinding",
-                                                                     numPorts=32)
-            wait_for_task(session, switch_ref.AddDVPortgroup_Task(spec=[pg_spec]),
-                          what=f"adding port group {port_group}")
-            done.append(f"port group {port_group}")
-    except VhpcError as exc:
-        result.status, result.detail = FAILED, "; ".join(done + [str(exc)])
-        return Report("dvs create", [result])
-    if done:
-        result.status, result.detail = CHANGED, "; ".join(done)
-    else:
-        result.status, result.detail = UNCHANGED, (f"switch {name} already exists with these hosts and "
-                                                   f"port group {port_group}")
-    return Report("dvs create", [result])
-
-
-def destroy_dvs(session, name: str, datacenter: str | None = None) -> Report:
-    """Destroy switch ``name`` (its port groups first); a switch that does not exist is reported, not an error."""
-    inv = read_inventory(session, DVS_PROPS)
-    problems = []
-    dc = None
-    if datacenter:
-        dc = _datacenter(inv, datacenter, [], problems)
-    _raise(problems)
-    result = TargetResult(name, kind=SWITCH)
-    switch = _find_dvs(inv, name, dc)
-    if switch is None:
-        result.detail = f"no distributed switch {name}" + (f" in {dc.name}" if dc else "")
-        return Report("dvs destroy", [result])
-    pgs = [o for o in _dvs_portgroups(inv, switch) if not o.get("config.uplink")
-           and "-DVUplinks" not in o.name]
-    try:
-        for pg in pgs:
-            wait_for_task(session, pg.ref.Destroy_Task(), what=f"destroying port group {pg.name}")
-        wait_for_task(session, switch.ref.Destroy_Task(), what=f"destroying switch {name}")
-    except VhpcError as exc:
-        result.status, result.detail = FAILED, str(exc)
-        return Report("dvs destroy", [result])
-    result.status = CHANGED
-    result.detail = f"destroyed switch {name}" + (f" and port group(s) {', '.join(p.name for p in pgs)}"
-                                                  if pgs else "")
-    return Report("dvs destroy", [result])

@@ -17,11 +17,15 @@ def _status(status: str) -> str:
     return f"[{_STATUS.get(status, '')}]{status}[/]"
 
 
-def render_actions(rows: list[dict], switch_rows: list[dict], console) -> None:
-    """What a create will do, per switch and VM (shown before the confirmation)."""
+def render_actions(rows: list[dict], switch_rows: list[dict], pvrdma_rows: list[dict], console) -> None:
+    """What a create will do, per switch, host (PVRDMA preparation) and VM (shown before the confirmation)."""
     if switch_rows:
         render_table(console, "Switch actions", ["switch", "kind", "action", "detail"],
                      [[escape(r["name"]), r["kind"], r["action"], escape(r["detail"])] for r in switch_rows])
+    if pvrdma_rows:
+        render_table(console, "PVRDMA host preparation", ["switch", "host", "to do"],
+                     [[escape(r["switch"]), escape(r["host"]), escape(", ".join(r["steps"]) or "prepared")]
+                      for r in pvrdma_rows])
     domain = common_domain([r["host"] for r in rows])
     shown, hidden = screenful(rows)
     cells = []

@@ -28,11 +28,16 @@ def _host_node(parent: Tree, host: dict[str, Any], domain: str) -> None:
         label += " [yellow]maintenance[/]"
     node = parent.add(label)
     for gpu in host["gpus"]:
-        flag = "[green]passthrough[/]" if gpu["passthrough"] else "[dim]no passthrough[/]"
+        if gpu.get("mode") == "vgpu":
+            flag = "[cyan]vGPU (shared direct)[/]"
+        else:
+            flag = "[green]passthrough[/]" if gpu["passthrough"] else "[dim]no passthrough[/]"
         node.add(f"GPU {gpu['id']} {escape(gpu['name'] or '')} {flag}")
     for sw in host.get("switches", []):
         node.add(f"vSwitch {escape(sw['name'])} uplinks={','.join(sw['pnics']) or '-'} "
                  f"port groups: {escape(', '.join(sw['port_groups']) or '-')}")
+    for dvs, pnics in sorted(host.get("dvs_uplinks", {}).items()):
+        node.add(f"DVS {escape(dvs)} uplinks={','.join(pnics) or '-'}")
     for vm in host["vms"]:
         vm_node = node.add(_vm_label(vm))
         for nic in vm.get("adapters", []):

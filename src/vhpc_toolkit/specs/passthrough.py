@@ -100,6 +100,14 @@ def check_mmio_size(size_gb: int, devices: Iterable = ()) -> None:
                          f"({', '.join(_device_name(d) or '?' for d in devices)}): they need at least {need} GB")
 
 
+def efi_warning(vm_name: str, firmware: str | None) -> str | None:
+    """The warning for a passthrough VM whose firmware is not EFI (None when it is)."""
+    if (firmware or "bios") == "efi":
+        return None
+    return (f"VM {vm_name} firmware is {firmware or 'bios'}, not EFI: large-BAR devices "
+            "with a 64-bit MMIO window need EFI firmware to boot")
+
+
 def mmio_extra_config(size_gb: int) -> list:
     """extraConfig enabling a 64-bit MMIO window of ``size_gb`` GB."""
     from pyVmomi import vim

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from vhpc_toolkit.vsphere import hostnet
 from vhpc_toolkit.vsphere.inventory import Obj, Inventory, read_inventory
 
 HOST_PROPS = ["runtime.connectionState", "runtime.inMaintenanceMode", "hardware.pciDevice",
-              "config.pciPassthruInfo"]
+              "config.pciPassthruInfo", "config.graphicsInfo"]
 VM_PROPS = ["runtime.host", "runtime.powerState", "config.template", "guest.ipAddress"]
-NET_HOST_PROPS = ["config.network.vswitch", "config.network.portgroup"]
+NET_HOST_PROPS = ["config.network.vswitch", "config.network.portgroup", "config.network.proxySwitch"]
+# config.graphicsInfo graphicsType, as view shows it
+GPU_MODES = {"direct": "passthrough", "sharedDirect": "vgpu", "shared": "shared", "basic": "basic"}
 NET_VM_PROPS = ["config.hardware.device"]
 
 
@@ -32,11 +35,13 @@ def read_overview(session, networking: bool = False) -> dict[str, Any]:
 def _gpus(host: Obj) -> list[dict[str, Any]]:
     enabled = {info.id: bool(getattr(info, "passthruEnabled", False))
                for info in host.get("config.pciPassthruInfo") or []}
+    modes = {g.pciId: g.graphicsType for g in host.get("config.graphicsInfo") or []}
     gpus = []
     for dev in host.get("hardware.pciDevice") or []:
         if (dev.classId or 0) >> 8 == 0x03:  # PCI class 03xx: display controllers
             gpus.append({"id": dev.id, "name": dev.deviceName, "vendor": dev.vendorName,
-                         "passthrough": enabled.get(dev.id, False)})
+                         "passthrough": enabled.get(dev.id, False),
+                         "mode": GPU_MODES.get(modes.get(dev.id), modes.get(dev.id))})
     return gpus
 
 
@@ -78,11 +83,9 @@ def build_overview(inv: Inventory, networking: bool) -> dict[str, Any]:
                "maintenance": bool(host.get("runtime.inMaintenanceMode")), "gpus": _gpus(host),
                "vms": [vm_doc(v) for v in sorted(vms_by_host.get(host.moid, []), key=lambda o: o.name)]}
         if networking:
-            pgs = host.get("config.network.portgroup") or []
-            doc["switches"] = [
-                {"name": sw.name, "pnics": [p.split("-")[-1] for p in (sw.pnic or [])],
-                 "port_groups": sorted(pg.spec.name for pg in pgs if pg.spec.vswitchName == sw.name)}
-                for sw in host.get("config.network.vswitch") or []]
+            doc["switches"] = [{"name": sw.name, "pnics": sw.pnics, "port_groups": sw.port_groups, "mtu": sw.mtu}
+                               for sw in hostnet.standard_switches(host)]
+            doc["dvs_uplinks"] = hostnet.proxy_switches(host)
         return doc
 
     datacenters = []

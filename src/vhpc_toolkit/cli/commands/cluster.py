@@ -82,7 +82,7 @@ def _status(ctx, args, spec):
 
 def _create(ctx, args, spec):
     from vhpc_toolkit.cluster.apply import ApplyOptions, apply_plan, current_state
-    from vhpc_toolkit.cluster.plan import plan_rows, switch_rows
+    from vhpc_toolkit.cluster.plan import plan_rows, pvrdma_rows, switch_rows
     from vhpc_toolkit.cluster.prepare import prepare_create
     from vhpc_toolkit.ops.post import password_source
     from vhpc_toolkit.output.cluster import render_actions, render_prune
@@ -94,11 +94,13 @@ def _create(ctx, args, spec):
     prepared = prepare_create(session, spec, allow_power_off=args.allow_power_off, password_for=password_for,
                               prune=args.prune)
     plan = prepared.plan
+    for warning in plan.warnings:   # before the confirmation, in either format (stderr)
+        ctx.warn(warning)
     if plan.up_to_date:
         result = current_state(plan)
     else:
         show(ctx, render_plan, spec)
-        show(ctx, render_actions, plan_rows(plan), switch_rows(plan))
+        show(ctx, render_actions, plan_rows(plan), switch_rows(plan), pvrdma_rows(plan))
         if plan.prune and plan.strays:
             show(ctx, render_prune, plan.strays)
         confirm(ctx, "Create/update the cluster as planned above?")
@@ -107,6 +109,7 @@ def _create(ctx, args, spec):
         with progress(ctx, "creating cluster", len(plan.vms) + len(plan.switches)) as event:
             result = apply_plan(session, plan, options, prepared.offers, on_event=event)
     result.allow_drift = args.allow_drift
+    result.notes += plan.warnings
     result.notes += write_exports(result, spec, exports_of(args))
     return result
 

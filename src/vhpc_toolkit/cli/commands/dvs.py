@@ -1,8 +1,9 @@
-"""`dvs (--create | --destroy) --name N --host H... --pnic NIC... --port_group PG [--datacenter D]`."""
+"""`dvs (--create | --destroy) --name N --host H... --pnic NIC... --port_group PG [--datacenter D] [--pvrdma]`."""
 from __future__ import annotations
 
-from vhpc_toolkit.cli.parser import create_destroy
-from vhpc_toolkit.ops.switches import create_dvs, destroy_dvs
+from vhpc_toolkit.cli.parser import create_destroy, positive
+from vhpc_toolkit.errors import InputError
+from vhpc_toolkit.ops.dvs import create_dvs, destroy_dvs
 from vhpc_toolkit.results import Report
 
 
@@ -12,11 +13,18 @@ def arguments(p) -> None:
     p.add_argument("--datacenter", help="Datacenter of the switch (all hosts must be in it)")
     p.add_argument("--host", nargs="+", help="Member ESXi host(s)")
     p.add_argument("--pnic", nargs="+", help="Uplink physical NIC(s) on each host, e.g. vmnic5")
-    p.add_argument("--port_group", help="Distributed port group to create")
+    p.add_argument("--port_group", help="Distributed port group to create (elastic: it grows as VMs connect)")
+    p.add_argument("--fixed_ports", type=positive, metavar="N",
+                   help="--create: give the port group N fixed ports instead of elastic ones")
+    p.add_argument("--pvrdma", action="store_true",
+                   help="--create: prepare the member hosts for PVRDMA (a VMkernel adapter on the switch tagged "
+                        "Net.PVRDMAVmknic, the pvrdma firewall ruleset); --destroy undoes it in any case")
 
 
 def run(ctx, args) -> Report:
     if args.create:
         return create_dvs(ctx.session(), args.name, args.host, args.pnic, args.port_group,
-                          datacenter=args.datacenter)
+                          datacenter=args.datacenter, pvrdma=args.pvrdma, fixed_ports=args.fixed_ports)
+    if args.fixed_ports or args.pvrdma:
+        raise InputError("dvs --destroy takes no --fixed_ports or --pvrdma (the preparation is undone anyway)")
     return destroy_dvs(ctx.session(), args.name, datacenter=args.datacenter)

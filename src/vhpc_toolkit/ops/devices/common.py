@@ -16,14 +16,14 @@ from vhpc_toolkit.specs.nic import remove_device
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj
 
 
-def read(session, targets) -> tuple[Inventory, list[Obj], dict[str, Obj | None]]:
-    """One inventory read with what every device command needs; the VMs and each VM's host."""
+def read(session, targets, host_props=()) -> tuple[Inventory, list[Obj], dict[str, Obj | None]]:
+    """One inventory read with what every device command needs (plus ``host_props``); the VMs and each VM's host."""
     more = {k: list(v) for k, v in NET_PROPS.items()}
     more["DistributedVirtualSwitch"] = sorted(set(more.get("DistributedVirtualSwitch", [])) |
                                               {"uuid", "summary.hostMember"})
     more.update(MORE_PROPS)
-    vm_props = set(VM_PROPS) | set(compute.VM_PROPS) | {"config.firmware", "config.extraConfig"}
-    inv, vms = read_targets(session, targets, vm_props, host_props=HOST_PROPS, more=more)
+    vm_props = set(VM_PROPS) | set(compute.VM_PROPS) | {"config.firmware", "config.extraConfig", "config.version"}
+    inv, vms = read_targets(session, targets, vm_props, host_props=sorted(set(HOST_PROPS) | set(host_props)), more=more)
     return inv, vms, {vm.moid: host_of(inv, vm) for vm in vms}
 
 

@@ -6,12 +6,12 @@ from typing import Iterable
 from vhpc_toolkit.errors import InputError
 from vhpc_toolkit.ops.devices.common import (append_device, devices, drop_device, full_memory, no_host, read,
                                              validated)
-from vhpc_toolkit.ops.host_offers import check_passthrough, host_offers, in_use_on
+from vhpc_toolkit.ops.host_offers import check_passthrough, held_id, host_offers, in_use_on
 from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
 from vhpc_toolkit.results import QueryReport, Report, TargetResult
 from vhpc_toolkit.specs import Change
-from vhpc_toolkit.specs.passthrough import (DEFAULT_MMIO_GB, check_mmio_size, mmio_extra_config, normalize_id,
-                                            passthrough_device, passthrough_id)
+from vhpc_toolkit.specs.passthrough import (DEFAULT_MMIO_GB, check_mmio_size, efi_warning, mmio_extra_config,
+                                            normalize_id, passthrough_device, passthrough_id)
 
 COLUMNS = [("id", "id"), ("vendor", "vendor"), ("device", "device"), ("status", "status"), ("used by", "used_by")]
 
@@ -26,7 +26,7 @@ def query_passthrough(session, targets) -> QueryReport:
         if host is None:
             results.append(TargetResult(obj.name, detail=no_host(obj), data={"host": None, "devices": []}))
             continue
-        mine = {passthrough_id(d) for d in devices(obj)} - {None}
+        mine = {held_id(d) for d in devices(obj)} - {None}   # Dynamic DirectPath assignments too
         used = in_use_on(inv, host.moid, except_vm=obj.name)
         rows = []
         for p in offers[host.moid].passthrough:
@@ -119,9 +119,8 @@ def change_passthrough(session, targets, device_ids: list[str], add: bool, mmio_
 
     planned = plan_specs(inv, vms, build_add)
     for obj, _, result in planned:
-        if (obj.get("config.firmware") or "bios") != "efi":
-            result.data["warnings"] = [
-                f"VM {obj.name} firmware is {obj.get('config.firmware') or 'bios'}, not EFI: large-BAR devices "
-                "with a 64-bit MMIO window need EFI firmware to boot"]
+        warning = efi_warning(obj.name, obj.get("config.firmware"))
+        if warning:
+            result.data["warnings"] = [warning]
     return apply_specs(session, "passthru add", planned,
                        unchanged="already has the devices, the MMIO window and full memory reservation")

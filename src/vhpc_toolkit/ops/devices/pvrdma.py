@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 from vhpc_toolkit.errors import VhpcError
+from vhpc_toolkit.ops import pvrdma_hosts
 from vhpc_toolkit.ops.devices.common import append_device, devices, drop_device, no_host, read, validated
-from vhpc_toolkit.ops.host_offers import check_pvrdma
-from vhpc_toolkit.ops.portgroups import find_portgroup, portgroup_names_by_key
+from vhpc_toolkit.ops.portgroups import find_portgroup, member_problem, portgroup_names_by_key
+from vhpc_toolkit.vsphere import hostnet
+
+MIN_HW_VERSION = pvrdma_hosts.MIN_HW_VERSION
 from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
 from vhpc_toolkit.results import Report
 from vhpc_toolkit.specs import Change
@@ -15,7 +18,7 @@ from vhpc_toolkit.specs.pvrdma import pvrdma_adapter
 def change_pvrdma(session, targets, port_group: str, add: bool, dvs_name: str | None = None) -> Report:
     from pyVmomi import vim
 
-    inv, vms, hosts = read(session, targets)
+    inv, vms, hosts = read(session, targets, host_props=set(hostnet.HOST_PROPS) | set(pvrdma_hosts.HOST_PROPS))
     names_by_key = portgroup_names_by_key(inv)
 
     def is_pvrdma_on_pg(dev) -> bool:
@@ -46,17 +49,21 @@ def change_pvrdma(session, targets, port_group: str, add: bool, dvs_name: str | 
         except VhpcError as exc:
             problems.append(f"VM {obj.name}: {exc}")
             continue
+        version = obj.get("config.version") or ""
+        if version.removeprefix("vmx-").isdigit() and int(version.removeprefix("vmx-")) < MIN_HW_VERSION:
+            problems.append(f"VM {obj.name}: PVRDMA needs virtual hardware version {MIN_HW_VERSION} or later; "
+                            f"the VM is {version} (upgrade it first)")
+            continue
         if not pg.distributed:
             problems.append(f"VM {obj.name}: PVRDMA needs a distributed port group; {port_group} is a standard "
                             "port group (create one with `dvs --create`)")
             continue
         pgs[obj.moid] = pg
-        switch = switches.get(pg.dvs_uuid)
-        members = {}
-        for ref in (switch.get("summary.hostMember") if switch else None) or []:
-            member = inv.by_ref(ref)
-            members[ref._moId] = member.name if member else ref._moId
-        problems += check_pvrdma(obj.name, host.name, host.moid, switch.name if switch else str(dvs_name), members)
+        problem = member_problem(inv, pg, host)
+        if problem:
+            problems.append(f"VM {obj.name}: {problem}")
+    validated(problems)
+    problems += _unprepared(session, inv, vms, hosts, pgs, switches, port_group)
     validated(problems)
 
     def build_add(spec, obj, host):
@@ -67,3 +74,24 @@ def change_pvrdma(session, targets, port_group: str, add: bool, dvs_name: str | 
 
     return apply_specs(session, "pvrdma add", plan_specs(inv, vms, build_add),
                        unchanged=f"already has a PVRDMA adapter on {port_group}")
+
+
+def _unprepared(session, inv, vms, hosts, pgs, switches, port_group) -> list[str]:
+    """The VMs' hosts must be prepared for PVRDMA on the port group's switch; say how when not."""
+    problems, by_switch = [], {}
+    for obj in vms:
+        if obj.moid in pgs and hosts[obj.moid] is not None:
+            by_switch.setdefault(pgs[obj.moid].dvs_uuid, {})[hosts[obj.moid].moid] = hosts[obj.moid]
+    for uuid, members in by_switch.items():
+        switch = switches.get(uuid)
+        name = switch.name if switch else uuid
+        states = pvrdma_hosts.read_states(session, list(members.values()), uuid)
+        for host in sorted(members.values(), key=lambda h: h.name):
+            problems += pvrdma_hosts.uplink_problems(host, name)
+            missing = states[host.moid].missing()
+            if missing:
+                uplinks = hostnet.proxy_switches(host).get(name) or ["<its RDMA NIC>"]
+                problems.append(f"host {host.name} is not prepared for PVRDMA on distributed switch {name} "
+                                f"({'; '.join(missing)}); prepare it with `vhpc_toolkit dvs --create --name {name} "
+                                f"--host {host.name} --pnic {' '.join(uplinks)} --port_group {port_group} --pvrdma`")
+    return problems

@@ -10,7 +10,7 @@ from vhpc_toolkit.results import QueryReport, Report, TargetResult
 from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.vgpu import vgpu_device, vgpu_profile
 
-COLUMNS = [("profile", "profile"), ("on this VM", "on_this_vm")]
+COLUMNS = [("profile", "profile"), ("free now", "free"), ("on this VM", "on_this_vm")]
 
 
 def query_vgpu(session, targets) -> QueryReport:
@@ -23,10 +23,14 @@ def query_vgpu(session, targets) -> QueryReport:
             results.append(TargetResult(obj.name, detail=no_host(obj), data={"host": None, "profiles": []}))
             continue
         mine = [p for p in (vgpu_profile(d) for d in devices(obj)) if p]
-        profiles = [{"profile": p, "on_this_vm": p in mine} for p in offers[host.moid].vgpu_profiles]
+        offer = offers[host.moid]
+        # free now: vGPUs of that profile the host's GPUs can still start (one profile per GPU)
+        profiles = [{"profile": p, "free": sum(g.free(p) for g in offer.gpus), "on_this_vm": p in mine}
+                    for p in offer.vgpu_profiles]
         results.append(TargetResult(obj.name, detail=f"host {host.name}: {len(profiles)} vGPU profile(s)"
                                 + (f"; this VM has {', '.join(mine)}" if mine else ""),
-                                data={"host": host.name, "profiles": profiles, "vgpus": mine}))
+                                data={"host": host.name, "profiles": profiles, "vgpus": mine,
+                                      "gpus": [g.to_dict() for g in offer.gpus]}))
     return QueryReport("vgpu query", results, rows_key="profiles", columns=COLUMNS)
 
 
@@ -48,10 +52,20 @@ def change_vgpu(session, targets, profile: str | None, add: bool) -> Report:
                            unchanged=f"has no vGPU{' ' + profile if profile else ''}")
 
     offers = host_offers(session, inv, hosts.values())
-    problems = []
+    problems, warnings, ledgers = [], {}, {}
     for obj in vms:
         host = hosts[obj.moid]
-        problems += [no_host(obj)] if host is None else check_vgpu(obj.name, host.name, offers[host.moid], profile)
+        if host is None:
+            problems.append(no_host(obj))
+            continue
+        found = check_vgpu(obj.name, host.name, offers[host.moid], profile)
+        problems += found
+        if not found and profile not in {vgpu_profile(d) for d in devices(obj)}:
+            # vSphere places a vGPU at power-on: say now if the host's GPUs could not take it.
+            ledger = ledgers.setdefault(host.moid, offers[host.moid].vgpu_ledger())
+            short = check_vgpu(obj.name, host.name, offers[host.moid], profile, ledger)
+            if short:
+                warnings[obj.moid] = [f"{s}; it will not power on until a GPU has room" for s in short]
     validated(problems)
 
     def build_add(spec, obj, host):
@@ -61,5 +75,9 @@ def change_vgpu(session, targets, profile: str | None, add: bool) -> Report:
             changes.append(Change("vgpu", None, profile))
         return changes + full_memory(spec, obj, host)
 
-    return apply_specs(session, "vgpu add", plan_specs(inv, vms, build_add),
+    planned = plan_specs(inv, vms, build_add)
+    for obj, _, result in planned:
+        if obj.moid in warnings:
+            result.data["warnings"] = warnings[obj.moid]
+    return apply_specs(session, "vgpu add", planned,
                        unchanged=f"already has vGPU {profile} and full memory reservation")

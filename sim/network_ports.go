@@ -1,0 +1,104 @@
+package main
+
+// Ports of distributed port groups with static binding (earlyBinding): a
+// VM adapter takes a port when it is connected to the port group (at
+// reconfigure or clone), whatever the VM's power state, and keeps it until
+// the adapter is removed or moved. config.numPorts is how many there are.
+//
+//   - autoExpand (elastic port allocation): when all ports are taken, the
+//     port group grows by sets of 8 ports (config.numPorts goes up);
+//   - fixed allocation: an adapter beyond numPorts is refused with
+//     InvalidDeviceSpec, "No free port is available in distributed port
+//     group PG" (the vSphere Client's words).
+//
+// Ephemeral and late binding port groups are not counted.
+
+import (
+	"fmt"
+	"strconv"
+	"sync"
+
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+// portsMu serializes a port check with the reconfigure or clone it allows.
+var portsMu sync.Mutex
+
+const portSetSize = 8
+
+func portgroupByKey(key string) *simulator.DistributedVirtualPortgroup {
+	for _, e := range simulator.Map.All("DistributedVirtualPortgroup") {
+		if pg, ok := e.(*simulator.DistributedVirtualPortgroup); ok && pg.Key == key {
+			return pg
+		}
+	}
+	return nil
+}
+
+// adaptersOn counts the adapters on port group key of VMs other than
+// except (templates included: their adapters hold ports too).
+func adaptersOn(key string, except *types.ManagedObjectReference) int {
+	n := 0
+	for _, e := range simulator.Map.All("VirtualMachine") {
+		vm, ok := e.(*simulator.VirtualMachine)
+		if !ok || vm.Config == nil || (except != nil && vm.Self == *except) {
+			continue
+		}
+		for _, d := range vm.Config.Hardware.Device {
+			if b := dvsPort(d); b != nil && b.Port.PortgroupKey == key {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// claimPorts checks that the port groups of touched (adapters added or
+// moved) have a port for every adapter of final (the VM's adapters after
+// the change; except: the VM itself, nil for a clone), growing elastic
+// port groups. It returns the fault refusing the change, or nil.
+func claimPorts(touched, final []types.BaseVirtualDevice, except *types.ManagedObjectReference, vmName string) types.BaseMethodFault {
+	keys := map[string]bool{}
+	for _, d := range touched {
+		if b := dvsPort(d); b != nil && b.Port.PortgroupKey != "" {
+			keys[b.Port.PortgroupKey] = true
+		}
+	}
+	for key := range keys {
+		pg := portgroupByKey(key)
+		if pg == nil || pg.Config.Type != string(types.DistributedVirtualPortgroupPortgroupTypeEarlyBinding) {
+			continue
+		}
+		mine := 0
+		for _, d := range final {
+			if b := dvsPort(d); b != nil && b.Port.PortgroupKey == key {
+				mine++
+			}
+		}
+		need := adaptersOn(key, except) + mine
+		if need <= int(pg.Config.NumPorts) {
+			continue
+		}
+		if pg.Config.AutoExpand == nil || !*pg.Config.AutoExpand {
+			msg := fmt.Sprintf("No free port is available in distributed port group %s: its %d ports are taken "+
+				"(fixed port allocation; VM %s needs %d more).", pg.Name, pg.Config.NumPorts, vmName, need-int(pg.Config.NumPorts))
+			return withMessage(&types.InvalidDeviceSpec{InvalidVmConfig: types.InvalidVmConfig{
+				Property: "virtualDeviceSpec.device.backing.port"}}, "noFreePort", msg)
+		}
+		n := pg.Config.NumPorts
+		for int(n) < need {
+			n += portSetSize
+		}
+		simulator.Map.WithLock(pg, func() {
+			cfg := pg.Config
+			keys := append([]string(nil), pg.PortKeys...)
+			for i := len(keys); i < int(n); i++ {
+				keys = append(keys, strconv.Itoa(i))
+			}
+			cfg.NumPorts = n
+			simulator.Map.Update(pg, []types.PropertyChange{{Name: "config", Val: cfg}, {Name: "portKeys", Val: keys}})
+		})
+	}
+	return nil
+}

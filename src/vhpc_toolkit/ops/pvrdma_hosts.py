@@ -1,0 +1,217 @@
+"""PVRDMA host preparation: what vSphere needs on each host before a PVRDMA VM can power on.
+
+vSphere Networking, "Configure an ESXi Host for PVRDMA": on every host of the distributed
+switch that carries PVRDMA adapters,
+
+- a VMkernel adapter on that switch, tagged for PVRDMA: the host's advanced option
+  ``Net.PVRDMAVmknic`` names it (one per host);
+- the firewall ruleset ``pvrdma`` enabled;
+- the HCA as the switch's only uplink (PVRDMA does not support NIC teaming).
+
+:func:`read_states` reads what each host has (one QueryOptions per host, run concurrently, and
+one read of the firewall systems), :func:`prepare` does what is missing, and records on the
+switch (its description) what it changed so that :func:`undo` can take exactly that back.
+"""
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from vhpc_toolkit.vsphere.hostnet import proxy_switches, rdma_pnics
+from vhpc_toolkit.vsphere.inventory import Obj, read_objects
+
+OPTION = "Net.PVRDMAVmknic"
+RULESET = "pvrdma"
+MIN_HW_VERSION = 13   # PVRDMA adapters need virtual hardware version 13 or later
+HOST_PROPS = ["configManager.advancedOption", "configManager.firewallSystem", "configManager.networkSystem",
+              "config.network.vnic"]
+MARKER = "vhpc-toolkit-pvrdma:"   # the record's prefix in the switch's description
+
+
+@dataclass
+class HostPrep:
+    """One host's PVRDMA state for one distributed switch."""
+
+    host: Obj
+    tag: str = ""                    # Net.PVRDMAVmknic now
+    vnics: dict = field(default_factory=dict)   # VMkernel adapter -> switch uuid ("" for a standard port group)
+    ruleset: bool = False
+    switch_uuid: str | None = None   # None: the switch does not exist yet
+
+    @property
+    def vnic_on_switch(self) -> str | None:
+        if self.switch_uuid is None:
+            return None
+        if self.tag and self.vnics.get(self.tag) == self.switch_uuid:
+            return self.tag
+        return next((v for v, uuid in sorted(self.vnics.items()) if uuid == self.switch_uuid), None)
+
+    @property
+    def tagged_elsewhere(self) -> bool:
+        """Tagged for a VMkernel adapter that is not on this switch (a host serves PVRDMA through one)."""
+        return bool(self.tag) and self.tag in self.vnics and self.vnics[self.tag] != self.switch_uuid \
+            and self.switch_uuid is not None
+
+    def steps(self, port_group: str) -> list[str]:
+        """What preparing this host takes (empty: it is prepared)."""
+        vnic = self.vnic_on_switch
+        out = []
+        if vnic is None:
+            out.append(f"VMkernel adapter on {port_group}")
+        if vnic is None or self.tag != vnic:
+            out.append(f"{OPTION} = {vnic or 'the new adapter'}")
+        if not self.ruleset:
+            out.append(f"firewall ruleset {RULESET} on")
+        return out
+
+    def missing(self) -> list[str]:
+        """What an unprepared host lacks, in words (for `pvrdma --add`)."""
+        out = []
+        if self.vnic_on_switch is None:
+            out.append("no VMkernel adapter on the switch")
+        if not self.tag:
+            out.append(f"{OPTION} is empty")
+        elif self.tag != self.vnic_on_switch:
+            out.append(f"{OPTION} names {self.tag}, not an adapter on the switch")
+        if not self.ruleset:
+            out.append(f"firewall ruleset {RULESET} is disabled")
+        return out
+
+
+def uplink_problems(host: Obj, switch: str, pnics: list[str] | None = None) -> list[str]:
+    """The HCA must be the switch's only uplink and RDMA capable. ``pnics``: the uplinks the host will
+    have (default: what the host has now on that switch)."""
+    nics = list(pnics) if pnics is not None else proxy_switches(host).get(switch, [])
+    if len(nics) > 1:
+        return [f"host {host.name}: PVRDMA needs the HCA as the only uplink of distributed switch {switch}, "
+                f"it has {len(nics)} ({', '.join(nics)}); PVRDMA does not support NIC teaming"]
+    rdma = rdma_pnics(host)
+    bad = [n for n in nics if n not in rdma]
+    if bad:
+        return [f"host {host.name}: uplink {bad[0]} of distributed switch {switch} has no RDMA device; "
+                f"PVRDMA between hosts needs an RDMA-capable uplink (this host's: {', '.join(rdma) or 'none'})"]
+    return []
+
+
+def read_states(session, hosts: list[Obj], switch_uuid: str | None, concurrency: int = 8) -> dict[str, HostPrep]:
+    """Each host's PVRDMA state (host moid -> HostPrep). Hosts need HOST_PROPS in their snapshot."""
+    hosts = list({h.moid: h for h in hosts}.values())
+    if not hosts:
+        return {}
+    firewalls = [h.get("configManager.firewallSystem") for h in hosts if h.get("configManager.firewallSystem")]
+    rulesets = {moid: o.get("firewallInfo") for moid, o in read_objects(session, firewalls, ["firewallInfo"]).items()}
+
+    def tag(host: Obj) -> str:
+        manager = host.get("configManager.advancedOption")
+        try:
+            values = manager.QueryOptions(name=OPTION) if manager is not None else []
+        except Exception:   # vim.fault.InvalidName: the host has no such option (no PVRDMA support)
+            return ""
+        return next((str(v.value or "") for v in values or [] if v.key == OPTION), "")
+
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(hosts)))) as pool:
+        tags = dict(zip([h.moid for h in hosts], pool.map(tag, hosts)))
+    out = {}
+    for h in hosts:
+        fw = h.get("configManager.firewallSystem")
+        info = rulesets.get(fw._moId) if fw is not None else None
+        enabled = any(r.key == RULESET and r.enabled for r in getattr(info, "ruleset", None) or [])
+        vnics = {}
+        for v in h.get("config.network.vnic") or []:
+            port = getattr(v.spec, "distributedVirtualPort", None)
+            vnics[v.device] = port.switchUuid if port is not None else ""
+        out[h.moid] = HostPrep(host=h, tag=tags[h.moid], vnics=vnics, ruleset=enabled, switch_uuid=switch_uuid)
+    return out
+
+
+def prepare_host(state: HostPrep, switch_uuid: str, portgroup_key: str) -> dict:
+    """Do what ``state`` lacks on its host; returns the record of what changed (for undo)."""
+    from pyVmomi import vim
+
+    host = state.host
+    done: dict = {}
+    state.switch_uuid = switch_uuid
+    vnic = state.vnic_on_switch
+    if vnic is None:
+        spec = vim.host.VirtualNic.Specification(
+            ip=vim.host.IpConfig(dhcp=True),
+            distributedVirtualPort=vim.dvs.PortConnection(switchUuid=switch_uuid, portgroupKey=portgroup_key))
+        vnic = host.get("configManager.networkSystem").AddVirtualNic(portgroup="", nic=spec)
+        done["vnic"] = vnic
+    if state.tag != vnic:
+        host.get("configManager.advancedOption").UpdateOptions(
+            changedValue=[vim.option.OptionValue(key=OPTION, value=vnic)])
+        done["tag"] = state.tag          # the value to restore
+    if not state.ruleset:
+        host.get("configManager.firewallSystem").EnableRuleset(id=RULESET)
+        done["ruleset"] = True
+    return done
+
+
+def prepare(session, states: dict[str, HostPrep], switch_uuid: str, portgroup_key: str,
+            concurrency: int = 8) -> tuple[dict[str, dict], list[str]]:
+    """Prepare every host (concurrently); returns the records by host name and the failures."""
+    todo = [s for s in states.values() if s.steps("")]
+    records, failures = {}, []
+
+    def one(state: HostPrep):
+        try:
+            return state.host.name, prepare_host(state, switch_uuid, portgroup_key), None
+        except Exception as exc:   # a vSphere fault on one host; the others go on
+            from vhpc_toolkit.vsphere.faults import error_message
+            return state.host.name, None, f"host {state.host.name}: PVRDMA preparation failed: {error_message(exc)}"
+
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(todo) or 1))) as pool:
+        for name, record, failure in pool.map(one, todo):
+            if failure:
+                failures.append(failure)
+            elif record:
+                records[name] = record
+    return records, failures
+
+
+def parse_record(description: str | None) -> dict[str, dict]:
+    """The preparation record kept in a switch's description (host name -> what was changed)."""
+    text = description or ""
+    at = text.find(MARKER)
+    if at < 0:
+        return {}
+    try:
+        return json.loads(text[at + len(MARKER):].strip() or "{}")
+    except ValueError:
+        return {}
+
+
+def with_record(description: str | None, record: dict[str, dict]) -> str:
+    """``description`` with the record replaced (the user's own text kept in front)."""
+    text = description or ""
+    at = text.find(MARKER)
+    own = (text[:at] if at >= 0 else text).rstrip()
+    if not record:
+        return own
+    return (own + "\n" if own else "") + MARKER + " " + json.dumps(record, sort_keys=True, separators=(",", ":"))
+
+
+def undo(hosts_by_name: dict[str, Obj], record: dict[str, dict]) -> list[str]:
+    """Take back what the record says was changed; returns failures (the rest is undone anyway)."""
+    from pyVmomi import vim
+
+    from vhpc_toolkit.vsphere.faults import error_message
+
+    failures = []
+    for name, done in sorted(record.items()):
+        host = hosts_by_name.get(name)
+        if host is None:
+            continue
+        try:
+            if done.get("vnic"):
+                host.get("configManager.networkSystem").RemoveVirtualNic(device=done["vnic"])
+            if "tag" in done:
+                host.get("configManager.advancedOption").UpdateOptions(
+                    changedValue=[vim.option.OptionValue(key=OPTION, value=done["tag"] or "")])
+            if done.get("ruleset"):
+                host.get("configManager.firewallSystem").DisableRuleset(id=RULESET)
+        except Exception as exc:   # keep going: undo as much as possible
+            failures.append(f"host {name}: undoing the PVRDMA preparation failed: {error_message(exc)}")
+    return failures

@@ -1,0 +1,176 @@
+"""The lab's fabric and accelerator rules, checked with pyVmomi directly (not through the toolkit):
+GPU modes and vGPU capacity, Dynamic DirectPath assignment, PVRDMA host preparation, uplinks in use,
+switch versions. pyVmomi must decode every property and fault the lab sends. Everything made here
+is removed: the lab is shared by the whole session."""
+from __future__ import annotations
+
+import uuid
+from types import SimpleNamespace
+
+import pytest
+from pyVmomi import vim
+
+from vhpc_toolkit.vsphere.inventory import read_inventory
+from vhpc_toolkit.vsphere.tasks import wait_for_task, wait_for_tasks
+
+HOST = "vhpc-esx-05.hpc.vmware.com"
+OLD_HOST = "vhpc-esx-01.hpc.vmware.com"   # ESXi 6.7.0
+
+
+@pytest.fixture(scope="module")
+def lab_objects(session):
+    inv = read_inventory(session, {"VirtualMachine": [], "HostSystem": ["configManager.networkSystem"],
+                                    "Datacenter": ["vmFolder", "networkFolder"],
+                                    "ClusterComputeResource": ["resourcePool"]})
+    dc = inv.find("Datacenter", "HPC_Datacenter")
+    return SimpleNamespace(tmpl=inv.find("VirtualMachine", "vhpc_clone").ref, host=inv.find("HostSystem", HOST),
+                           old=inv.find("HostSystem", OLD_HOST), folder=dc.get("vmFolder"),
+                           net_folder=dc.get("networkFolder"),
+                           pool=inv.find("ClusterComputeResource", "COMPUTE_GPU_Cluster").get("resourcePool"))
+
+
+@pytest.fixture
+def vms(session, lab_objects):
+    made = []
+
+    def clone(devices, host=None):
+        config = vim.vm.ConfigSpec(memoryMB=512, memoryReservationLockedToMax=True, deviceChange=[
+            vim.vm.device.VirtualDeviceSpec(operation="add", device=d) for d in devices])
+        spec = vim.vm.CloneSpec(location=vim.vm.RelocateSpec(pool=lab_objects.pool,
+                                                             host=(host or lab_objects.host).ref), config=config)
+        vm = wait_for_task(session, lab_objects.tmpl.CloneVM_Task(folder=lab_objects.folder,
+                                                                 name=f"lf-{uuid.uuid4().hex[:8]}", spec=spec))
+        made.append(vm)
+        return vm
+
+    yield clone
+    for vm in made:
+        if vm.runtime.powerState == "poweredOn":
+            wait_for_task(session, vm.PowerOffVM_Task())
+        wait_for_task(session, vm.Destroy_Task())
+
+
+def vgpu(profile):
+    return vim.vm.device.VirtualPCIPassthrough(key=-1, backing=vim.vm.device.VirtualPCIPassthrough.VmiopBackingInfo(
+        vgpu=profile))
+
+
+def task_fault(session, task):
+    """The fault a task failed with, as pyVmomi decodes it (None when it succeeded)."""
+    wait_for_tasks(session, [task])
+    return task.info.error
+
+
+def power_on_fault(session, vm):
+    fault = task_fault(session, vm.PowerOnVM_Task())
+    assert isinstance(fault, vim.fault.GenericVmConfigFault), fault
+    return fault.msg
+
+
+def test_gpu_modes_and_profiles_as_pyvmomi_reads_them(lab_objects):
+    cfg = lab_objects.host.ref.config
+    graphics = {g.pciId: g for g in cfg.graphicsInfo}
+    assert graphics["0000:3b:00.0"].graphicsType == "direct" and graphics["0000:d8:00.0"].graphicsType == "direct"
+    assert graphics["0000:5e:00.0"].graphicsType == "sharedDirect" and graphics["0000:86:00.0"].memorySizeInKB == 16 << 20
+    passthru = {i.id: i.passthruEnabled for i in cfg.pciPassthruInfo}
+    assert passthru["0000:5e:00.0"] is False and passthru["0000:86:00.0"] is False and passthru["0000:3b:00.0"]
+    assert "grid_p100-4q" in cfg.sharedPassthruGpuTypes
+    assert "grid_p100-4q" not in lab_objects.old.ref.config.sharedPassthruGpuTypes   # no P100 on host 01
+    assert {d.deviceId for d in cfg.graphicsConfig.deviceType} == {"0000:5e:00.0", "0000:86:00.0"}
+
+
+def test_four_p100_4q_per_gpu_and_one_profile_at_a_time(session, vms):
+    four = [vms([vgpu("grid_p100-4q")]) for _ in range(5)]
+    for vm in four[:4]:
+        wait_for_task(session, vm.PowerOnVM_Task())
+    assert "holds 4 of 4 grid_p100-4q" in power_on_fault(session, four[4])
+    assert len(next(g for g in four[0].runtime.host.config.graphicsInfo if g.pciId == "0000:86:00.0").vm) == 4
+    wait_for_task(session, four[0].PowerOffVM_Task())
+    other = vms([vgpu("grid_p100-8q")])
+    assert "one profile at a time" in power_on_fault(session, other)
+
+
+def test_dynamic_directpath_assigned_id_and_binding(session, vms):
+    dev = vim.vm.device.VirtualPCIPassthrough(key=-1, backing=vim.vm.device.VirtualPCIPassthrough.DynamicBackingInfo(
+        allowedDevice=[vim.vm.device.VirtualPCIPassthrough.AllowedDevice(vendorId=0x10de, deviceId=0x1db4)]))
+    vm = vms([dev])
+    wait_for_task(session, vm.PowerOnVM_Task())
+    backing = next(d.backing for d in vm.config.hardware.device
+                   if isinstance(d.backing, vim.vm.device.VirtualPCIPassthrough.DynamicBackingInfo))
+    assert backing.assignedId in ("0000:3b:00.0", "0000:d8:00.0")
+    bindings = vm.runtime.host.config.assignableHardwareBinding
+    assert [(b.instanceId, b.vm) for b in bindings] == [(backing.assignedId, vm)]
+    wait_for_task(session, vm.PowerOffVM_Task())
+    assert not vm.runtime.host.config.assignableHardwareBinding
+
+
+def test_pvrdma_needs_a_prepared_host(session, vms, lab_objects):
+    host = lab_objects.host.ref
+    name = f"lf-dvs-{uuid.uuid4().hex[:6]}"
+    member = vim.dvs.HostMember.ConfigSpec(operation="add", host=host, backing=vim.dvs.HostMember.PnicBacking(
+        pnicSpec=[vim.dvs.HostMember.PnicSpec(pnicDevice="vmnic5")]))
+    switch = wait_for_task(session, lab_objects.net_folder.CreateDVS_Task(spec=vim.DistributedVirtualSwitch.CreateSpec(
+        configSpec=vim.dvs.VmwareDistributedVirtualSwitch.ConfigSpec(name=name, host=[member]))))
+    wait_for_task(session, switch.AddDVPortgroup_Task(spec=[vim.dvs.DistributedVirtualPortgroup.ConfigSpec(
+        name=f"{name}-pg", type="earlyBinding", numPorts=8, autoExpand=True)]))
+    pg = switch.portgroup[-1] if switch.portgroup[-1].name == f"{name}-pg" else switch.portgroup[0]
+    card = vim.vm.device.VirtualVmxnet3Vrdma(key=-2, backing=vim.vm.device.VirtualEthernetCard.DistributedVirtualPortBackingInfo(
+        port=vim.dvs.PortConnection(switchUuid=switch.uuid, portgroupKey=pg.key)))
+    vm = vms([card])
+    ns, options, firewall = host.configManager.networkSystem, host.configManager.advancedOption, \
+        host.configManager.firewallSystem
+    vmk = None
+    try:
+        assert options.QueryOptions(name="Net.PVRDMAVmknic")[0].value == ""
+        assert "tagged for PVRDMA" in power_on_fault(session, vm)
+        vmk = ns.AddVirtualNic(portgroup="", nic=vim.host.VirtualNic.Specification(
+            ip=vim.host.IpConfig(dhcp=True), distributedVirtualPort=vim.dvs.PortConnection(
+                switchUuid=switch.uuid, portgroupKey=pg.key)))
+        options.UpdateOptions(changedValue=[vim.option.OptionValue(key="Net.PVRDMAVmknic", value=vmk)])
+        assert "firewall ruleset pvrdma disabled" in power_on_fault(session, vm)
+        firewall.EnableRuleset(id="pvrdma")
+        assert next(r for r in host.config.firewall.ruleset if r.key == "pvrdma").enabled
+        wait_for_task(session, vm.PowerOnVM_Task())
+        wait_for_task(session, vm.PowerOffVM_Task())
+        fault = task_fault(session, switch.Destroy_Task())   # the VM's adapter is on it
+        assert isinstance(fault, vim.fault.ResourceInUse) and vm.name in fault.msg
+        added = next(d for d in vm.config.hardware.device if isinstance(d, vim.vm.device.VirtualVmxnet3Vrdma))
+        wait_for_task(session, vm.ReconfigVM_Task(spec=vim.vm.ConfigSpec(deviceChange=[
+            vim.vm.device.VirtualDeviceSpec(operation="remove", device=added)])))
+        fault = task_fault(session, switch.Destroy_Task())   # the VMkernel adapter is on it
+        assert isinstance(fault, vim.fault.ResourceInUse) and vmk in fault.msg
+    finally:
+        if vmk:
+            ns.RemoveVirtualNic(device=vmk)
+        options.UpdateOptions(changedValue=[vim.option.OptionValue(key="Net.PVRDMAVmknic", value="")])
+        firewall.DisableRuleset(id="pvrdma")
+        wait_for_task(session, switch.Destroy_Task())
+
+
+def test_uplinks_and_versions(session, lab_objects):
+    ns = lab_objects.host.get("configManager.networkSystem")
+    with pytest.raises(vim.fault.ResourceInUse) as info:   # vmnic0 is vSwitch0's uplink
+        ns.AddVirtualSwitch(vswitchName="lf-sw", spec=vim.host.VirtualSwitch.Specification(
+            numPorts=64, bridge=vim.host.VirtualSwitch.BondBridge(nicDevice=["vmnic0"])))
+    assert "vmnic0" in info.value.msg
+    ns.AddVirtualSwitch(vswitchName="lf-sw", spec=vim.host.VirtualSwitch.Specification(
+        numPorts=64, mtu=9000, bridge=vim.host.VirtualSwitch.BondBridge(nicDevice=["vmnic1"])))
+    try:
+        sw = next(s for s in lab_objects.host.ref.config.network.vswitch if s.name == "lf-sw")
+        assert sw.mtu == 9000 and sw.pnic == ["key-vim.host.PhysicalNic-vmnic1"]
+        assert list(sw.spec.bridge.nicDevice) == ["vmnic1"]
+        member = vim.dvs.HostMember.ConfigSpec(operation="add", host=lab_objects.host.ref,
+                                               backing=vim.dvs.HostMember.PnicBacking(
+                                                   pnicSpec=[vim.dvs.HostMember.PnicSpec(pnicDevice="vmnic1")]))
+        bulk = task_fault(session, lab_objects.net_folder.CreateDVS_Task(spec=vim.DistributedVirtualSwitch.CreateSpec(
+            configSpec=vim.dvs.VmwareDistributedVirtualSwitch.ConfigSpec(name="lf-dvs", host=[member]))))
+        assert isinstance(bulk, vim.fault.DvsOperationBulkFault) and "lf-sw" in bulk.msg
+        assert isinstance(bulk.hostFault[0].fault, vim.fault.ResourceInUse)
+    finally:
+        ns.RemoveVirtualSwitch(vswitchName="lf-sw")
+    old = vim.dvs.HostMember.ConfigSpec(operation="add", host=lab_objects.old.ref,
+                                        backing=vim.dvs.HostMember.PnicBacking(pnicSpec=[]))
+    fault = task_fault(session, lab_objects.net_folder.CreateDVS_Task(spec=vim.DistributedVirtualSwitch.CreateSpec(
+        configSpec=vim.dvs.VmwareDistributedVirtualSwitch.ConfigSpec(name="lf-dvs-v", host=[old]))))
+    assert isinstance(fault, vim.fault.NotSupportedHostInDvs)
+    assert fault.switchProductSpec.version == "7.0.0" and fault.productVersion == "6.7.0"
