@@ -84,6 +84,11 @@ func (e *labEnv) waitPage(hc *event.HistoryCollector, done func([]types.BaseEven
 // the customized address, CustomizationSucceeded; the events reach
 // collectors (latestPage through WaitForUpdatesEx) and QueryEvents.
 func TestCustomizationRebootsAndReportsSuccess(t *testing.T) {
+	// Each guest state must outlast the collector's 250 ms tick to be seen: a collector reports
+	// the latest value of a property, as vCenter does, so shorter states merge into the next one.
+	saved := testLab.opts
+	testLab.opts.BootDelay, testLab.opts.CustomizationTime = 400*time.Millisecond, 400*time.Millisecond
+	defer func() { testLab.opts = saved }()
 	e := newLabEnv(t)
 	em := event.NewManager(e.c.Client)
 	filter := types.EventFilterSpec{

@@ -41,6 +41,8 @@ func main() {
 		"a test lab, NOT a security boundary (they run as the user running vhpc-sim)")
 	flag.StringVar(&opts.GuestUser, "guest-user", DefaultGuestUser, "the only user name guest operations accept")
 	flag.StringVar(&opts.GuestPassword, "guest-password", DefaultGuestPassword, "the only password guest operations accept")
+	pprofAddr := flag.String("pprof", "", "serve Go's pprof endpoints (/debug/pprof/) over plain HTTP on HOST:PORT (loopback only; for profiling the lab)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to FILE at exit (go tool pprof FILE)")
 	flag.Parse()
 
 	if *failRE != "" {
@@ -62,6 +64,18 @@ func main() {
 	}
 
 	log.SetPrefix("vhpc-sim: ")
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			log.Fatalf("cpuprofile: %v", err)
+		}
+		defer stop()
+	}
+	if *pprofAddr != "" {
+		if err := servePprof(*pprofAddr); err != nil {
+			log.Fatalf("pprof: %v", err)
+		}
+	}
 	lab, err := StartLab(opts)
 	if err != nil {
 		log.Fatalf("start: %v", err)

@@ -39,19 +39,24 @@ type hookKind struct {
 	labType  string
 	realType string
 	newHook  func() hookObject
+	// perSession: the real objects live in the sessions' registries (property
+	// collectors), not in the inventory; the hook finds the caller's own.
+	perSession bool
 }
 
 var (
-	vmHooks         = &hookKind{"LabVirtualMachine", "VirtualMachine", func() hookObject { return new(vmHook) }}
-	datacenterHooks = &hookKind{"LabDatacenter", "Datacenter", func() hookObject { return new(dcHook) }}
-	hostNetHooks    = &hookKind{"LabHostNetworkSystem", "HostNetworkSystem", func() hookObject { return new(netHostHook) }}
-	folderHooks     = &hookKind{"LabNetworkFolder", "Folder", func() hookObject { return new(netFolderHook) }}
+	vmHooks         = &hookKind{labType: "LabVirtualMachine", realType: "VirtualMachine", newHook: func() hookObject { return new(vmHook) }}
+	datacenterHooks = &hookKind{labType: "LabDatacenter", realType: "Datacenter", newHook: func() hookObject { return new(dcHook) }}
+	hostNetHooks    = &hookKind{labType: "LabHostNetworkSystem", realType: "HostNetworkSystem", newHook: func() hookObject { return new(netHostHook) }}
+	folderHooks     = &hookKind{labType: "LabNetworkFolder", realType: "Folder", newHook: func() hookObject { return new(netFolderHook) }}
 	// The simulator registers VMware switches under DistributedVirtualSwitch.
-	dvsHooks       = &hookKind{"LabDistributedVirtualSwitch", "DistributedVirtualSwitch", func() hookObject { return new(netDVSHook) }}
-	portgroupHooks = &hookKind{"LabDistributedVirtualPortgroup", "DistributedVirtualPortgroup", func() hookObject { return new(netPortgroupHook) }}
-	searchHooks    = &hookKind{"LabSearchIndex", "SearchIndex", func() hookObject { return new(searchHook) }}
-	taskHooks      = &hookKind{"LabTask", "Task", func() hookObject { return new(taskHook) }}
-	firewallHooks  = &hookKind{"LabHostFirewallSystem", "HostFirewallSystem", func() hookObject { return new(firewallHook) }}
+	dvsHooks       = &hookKind{labType: "LabDistributedVirtualSwitch", realType: "DistributedVirtualSwitch", newHook: func() hookObject { return new(netDVSHook) }}
+	portgroupHooks = &hookKind{labType: "LabDistributedVirtualPortgroup", realType: "DistributedVirtualPortgroup", newHook: func() hookObject { return new(netPortgroupHook) }}
+	searchHooks    = &hookKind{labType: "LabSearchIndex", realType: "SearchIndex", newHook: func() hookObject { return new(searchHook) }}
+	taskHooks      = &hookKind{labType: "LabTask", realType: "Task", newHook: func() hookObject { return new(taskHook) }}
+	firewallHooks  = &hookKind{labType: "LabHostFirewallSystem", realType: "HostFirewallSystem", newHook: func() hookObject { return new(firewallHook) }}
+	collectorHooks = &hookKind{labType: "LabPropertyCollector", realType: "PropertyCollector",
+		newHook: func() hookObject { return new(collectorHook) }, perSession: true}
 )
 
 // routeKey is a method as clients call it: _this's type and the method.
@@ -100,6 +105,11 @@ var routes = map[routeKey]*hookKind{
 	{"SearchIndex", "FindByDatastorePath"}: searchHooks,
 
 	{"Task", "CancelTask"}: taskHooks, // slow_tasks.go
+
+	{"PropertyCollector", "WaitForUpdatesEx"}:         collectorHooks, // collector.go
+	{"PropertyCollector", "WaitForUpdates"}:           collectorHooks,
+	{"PropertyCollector", "CancelWaitForUpdates"}:     collectorHooks,
+	{"PropertyCollector", "DestroyPropertyCollector"}: collectorHooks,
 }
 
 // labHook is embedded by every hook: its reference is {kind's labType,
@@ -154,6 +164,16 @@ func (r *hookRegistry) ensure(l *Lab, kind *hookKind, real types.ManagedObjectRe
 	b := h.base()
 	b.Self, b.lab, b.real = ref, l, real
 	r.reg.Put(h)
+}
+
+// drop removes a hook whose real object went without the inventory knowing
+// (a session's property collector).
+func (r *hookRegistry) drop(ref types.ManagedObjectReference) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.reg.Get(ref) != nil {
+		r.reg.Remove(ref)
+	}
 }
 
 // The hooks' registry follows the inventory (a simulator.RegisterObject on
@@ -215,7 +235,7 @@ func (l *Lab) route(c soapCall, body []byte) ([]byte, string) {
 		return body, ""
 	}
 	real := types.ManagedObjectReference{Type: kind.realType, Value: c.thisVal}
-	if simulator.Map.Get(real) == nil {
+	if !kind.perSession && simulator.Map.Get(real) == nil {
 		return body, ""
 	}
 	routed, ok := rewriteThisType(body, c.thisType, kind.labType)

@@ -40,7 +40,7 @@ def _host_name(inv: Inventory, vm: Obj) -> str | None:
 
 
 def cluster_status(session, spec: ClusterSpec) -> ClusterStatus:
-    inv = read_cluster_inventory(session)
+    inv = read_cluster_inventory(session, spec)
     plan = plan_cluster(inv, spec)
     pg_names = portgroup_names_by_key(inv)
     vms = []

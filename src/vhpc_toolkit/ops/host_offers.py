@@ -11,6 +11,7 @@ the host and what the host does offer; the caller raises them together.
 """
 from __future__ import annotations
 
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -118,7 +119,12 @@ def held_id(device) -> str | None:
 
 def passthrough_users(inv: Inventory) -> dict[str, dict[str, list[str]]]:
     """host moid -> normalized PCI id -> names of the powered-on VMs holding that device
-    (as a DirectPath device, or assigned to a Dynamic DirectPath device)."""
+    (as a DirectPath device, or assigned to a Dynamic DirectPath device). One scan of the VMs,
+    kept with the inventory: callers ask once per VM of a cluster."""
+    return inv.cached(("passthrough_users",), lambda: _passthrough_users(inv))
+
+
+def _passthrough_users(inv: Inventory) -> dict[str, dict[str, list[str]]]:
     users: dict[str, dict[str, list[str]]] = {}
     for vm in inv.of_type("VirtualMachine"):
         if vm.get("runtime.powerState") != "poweredOn" or _host_moid(vm) is None:
@@ -142,14 +148,21 @@ def in_use_on(inv: Inventory, host_moid: str, except_vm: str | None = None) -> d
 
 def vfs_in_use(inv: Inventory, host_moid: str, pf_id: str, powered_on_only: bool = True) -> int:
     """SR-IOV adapters backed by PF ``pf_id`` in VMs on that host (powered on, unless told otherwise)."""
-    count = 0
+    counts = inv.cached(("vfs_in_use", powered_on_only), lambda: _vf_counts(inv, powered_on_only))
+    return counts.get((host_moid, normalize_id(pf_id)), 0)
+
+
+def _vf_counts(inv: Inventory, powered_on_only: bool) -> Counter:
+    """(host moid, PF id) -> SR-IOV adapters on it, in one scan of the inventory's VMs."""
+    counts: Counter = Counter()
     for vm in inv.of_type("VirtualMachine"):
-        if _host_moid(vm) != host_moid:
-            continue
         if powered_on_only and vm.get("runtime.powerState") != "poweredOn":
             continue
-        count += sum(1 for d in vm.get("config.hardware.device") or [] if sriov_pf_id(d) == normalize_id(pf_id))
-    return count
+        for d in vm.get("config.hardware.device") or []:
+            pf = sriov_pf_id(d)
+            if pf:
+                counts[(_host_moid(vm), pf)] += 1
+    return counts
 
 
 def check_passthrough(vm_name: str, host_name: str, offer: HostOffer, device_ids: Iterable[str],

@@ -58,6 +58,44 @@ def _not_started(queue, why: str) -> list[TargetResult]:
     return out
 
 
+class _Waiting:
+    """Jobs not started yet, by key in their order; a wave takes them round-robin over the keys
+    within the limits, in time proportional to the wave and the keys (not to the whole queue)."""
+
+    def __init__(self, jobs: list[Job]):
+        self._by_key: dict[str, deque[Job]] = {}
+        for job in jobs:
+            self._by_key.setdefault(job.key, deque()).append(job)
+
+    def __bool__(self) -> bool:
+        return bool(self._by_key)
+
+    def __iter__(self):
+        return (job for queue in self._by_key.values() for job in queue)
+
+    def clear(self) -> None:
+        self._by_key.clear()
+
+    def take(self, free: int, per: Counter, per_key: int | None) -> list[Job]:
+        wave: list[Job] = []
+        took = True
+        while free > 0 and took:
+            took = False
+            for key in list(self._by_key):
+                if free == 0:
+                    break
+                if per_key and per[key] >= per_key:
+                    continue
+                queue = self._by_key[key]
+                wave.append(queue.popleft())
+                per[key] += 1
+                free -= 1
+                took = True
+                if not queue:
+                    del self._by_key[key]
+        return wave
+
+
 def _cancel(task) -> bool:
     try:
         task.CancelTask()
@@ -76,7 +114,7 @@ def run_jobs(session, jobs: list[Job], concurrency: int = DEFAULT_CONCURRENCY, p
     if not jobs:
         return
     limit = task_timeout if task_timeout is not None else task_timeout_of(session)
-    queue = deque(jobs)
+    queue = _Waiting(jobs)
     inflight: dict[str, Job] = {}
     tasks: dict[str, Any] = {}
     deadlines: dict[str, float] = {}
@@ -112,14 +150,7 @@ def run_jobs(session, jobs: list[Job], concurrency: int = DEFAULT_CONCURRENCY, p
     try:
         with ThreadPoolExecutor(max_workers=SUBMIT_THREADS) as pool:
             while queue or inflight:
-                wave = []
-                for _ in range(len(queue)):
-                    job = queue.popleft()
-                    if len(inflight) + len(wave) >= concurrency or (per_key and per[job.key] >= per_key):
-                        queue.append(job)
-                        continue
-                    per[job.key] += 1
-                    wave.append(job)
+                wave = queue.take(concurrency - len(inflight), per, per_key)
                 started = []
                 for job, task, error in pool.map(submit, wave):
                     if task is None:

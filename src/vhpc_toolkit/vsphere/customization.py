@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from vhpc_toolkit.vsphere.guestinfo import GUEST_WAIT_INTERVAL
 from vhpc_toolkit.vsphere.watch import Watch
 
 STARTED, SUCCEEDED, FAILED = "CustomizationStartedEvent", "CustomizationSucceeded", "CustomizationFailed"
@@ -79,7 +80,7 @@ class CustomizationWatch:
         from pyVmomi import vim
 
         self._session = session
-        self._watch = Watch(session)
+        self._watch = Watch(session, min_interval=GUEST_WAIT_INTERVAL)
         self._page_size = min(MAX_PAGE, page_size or 3 * vm_count + 20)
         self._collector = None
         try:

@@ -6,6 +6,7 @@ from typing import Any, Iterable
 from vhpc_toolkit.vsphere.watch import Watch
 
 TOOLS_RUNNING = "guestToolsRunning"
+GUEST_WAIT_INTERVAL = 0.25   # seconds between waits: a booting cluster's guests answer in a few calls
 
 
 def wait_for_ips(session, vms: Iterable[Any], timeout: float) -> dict[str, dict]:
@@ -18,7 +19,7 @@ def wait_for_ips(session, vms: Iterable[Any], timeout: float) -> dict[str, dict]
     vms = list(vms)
     if not vms:
         return {}
-    with Watch(session) as watch:
+    with Watch(session, min_interval=GUEST_WAIT_INTERVAL) as watch:
         watch.listed(vms, ["guest.ipAddress", "guest.toolsRunningStatus"])
 
         def value(vm, path):
@@ -37,7 +38,7 @@ def wait_for_tools(session, vms: Iterable[Any], timeout: float) -> dict[str, str
     vms = list(vms)
     if not vms:
         return {}
-    with Watch(session) as watch:
+    with Watch(session, min_interval=GUEST_WAIT_INTERVAL) as watch:
         watch.listed(vms, ["guest.toolsRunningStatus"])
 
         def status(vm):

@@ -44,9 +44,21 @@ class Inventory:
 
     objects: dict[str, Obj] = field(default_factory=dict)
     asked: dict[str, list[str]] = field(default_factory=dict)   # type name -> property paths read
+    # Lookups are repeated for every VM of a cluster file: kept, so a plan costs O(VMs + inventory),
+    # not O(VMs x inventory). Rebuilt when objects were added or removed since.
+    _memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def cached(self, key, make):
+        """``make()``, computed once per key for this inventory (derived indexes, lookups)."""
+        if self._memo.get("size") != len(self.objects):
+            self._memo.clear()
+            self._memo["size"] = len(self.objects)
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
 
     def of_type(self, *types: str) -> list[Obj]:
-        return [o for o in self.objects.values() if o.type in types]
+        return list(self.cached(("of_type", types), lambda: [o for o in self.objects.values() if o.type in types]))
 
     def by_ref(self, ref) -> Obj | None:
         return None if ref is None else self.objects.get(ref._moId)
@@ -79,7 +91,10 @@ class Inventory:
         ``within`` restricts the search to descendants of an object (a datacenter).
         """
         types = (types,) if isinstance(types, str) else tuple(types)
-        what = what or types[0]
+        return self.cached(("find", types, name, within.moid if within is not None else None),
+                           lambda: self._find(types, name, what or types[0], within))  # failures not kept
+
+    def _find(self, types: tuple[str, ...], name: str, what: str, within: Obj | None) -> Obj:
         candidates = self.of_type(*types)
         if within is not None:
             candidates = [o for o in candidates if self.is_under(o, within)]

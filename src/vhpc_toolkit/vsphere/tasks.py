@@ -36,22 +36,36 @@ class TaskOutcome:
 
 
 class TaskWatcher:
-    """A growing set of tasks followed through one Watch; each batch's filter goes when its tasks end."""
+    """The tasks in flight, followed through one Watch over one ListView.
+
+    A batch of new tasks and the tasks that ended since the last batch are one ModifyListView, so
+    what the collector watches stays the tasks in flight (a filter per batch grew with every task
+    ever watched, and a collector's work grows with what it watches).
+    Calls: CreatePropertyCollector; CreateListView + CreateFilter at the first batch, then one
+    ModifyListView per batch; WaitForUpdatesEx; DestroyPropertyCollector + DestroyView at close.
+    """
 
     def __init__(self, session):
         from vhpc_toolkit.vsphere.watch import Watch
 
         self._watch = Watch(session)
+        self._view = None
+        self._ended: list[Any] = []     # still in the view until the next batch
         self.pending: dict[str, Any] = {}
-        self._filters: list[tuple[Any, set[str]]] = []   # (filter, moids of its tasks still running)
 
     def add(self, tasks: Iterable[Any]) -> None:
+        from pyVmomi import vim
+
         tasks = [t for t in tasks if t._moId not in self.pending]
         if not tasks:
             return
         for t in tasks:
             self.pending[t._moId] = t
-        self._filters.append((self._watch.objects(tasks, TASK_PROPS), {t._moId for t in tasks}))
+        if self._view is None:
+            self._view = self._watch.listed(tasks, TASK_PROPS, kind=vim.Task)
+        else:
+            self._view.ModifyListView(add=tasks, remove=self._ended)
+        self._ended = []
 
     def wait(self, max_wait: float) -> list[TaskOutcome]:
         """Block until some task ends (or ``max_wait`` seconds pass); return those that ended."""
@@ -62,33 +76,25 @@ class TaskWatcher:
             if remaining <= 0:
                 break
             for moid in self._watch.wait(remaining):
+                if moid not in self.pending:   # ended already, or leaving the view
+                    continue
                 vals = self._watch.values[moid]
                 state = vals.get("info.state")
-                if moid in self.pending and state in ("success", "error"):
+                if state in ("success", "error"):
+                    self._watch.values.pop(moid)
+                    task = self.pending.pop(moid)
+                    self._ended.append(task)
                     done.append(TaskOutcome(
-                        task=self.pending.pop(moid), state=state, result=vals.get("info.result"),
+                        task=task, state=state, result=vals.get("info.result"),
                         error=fault_message(vals.get("info.error")) if state == "error" else None))
-        self._drop_finished()
         return done
 
     def forget(self, moids) -> None:
-        """Stop waiting for these tasks (given up on); their filters go with the next finished batch."""
+        """Stop waiting for these tasks (given up on); they leave the view with the next batch."""
         for moid in moids:
-            self.pending.pop(moid, None)
-
-    def _drop_finished(self) -> None:
-        # A filter whose tasks have all ended is destroyed: the collector's work stays
-        # proportional to the tasks in flight, not to every task ever watched.
-        if not self.pending:
-            return   # the caller is done (close takes the filters) or adds a batch (the next wait drops)
-        keep = []
-        for prop_filter, moids in self._filters:
-            moids &= self.pending.keys()
-            if moids:
-                keep.append((prop_filter, moids))
-            else:
-                self._watch.drop(prop_filter)
-        self._filters = keep
+            task = self.pending.pop(moid, None)
+            if task is not None:
+                self._ended.append(task)
 
     def close(self) -> None:
         self._watch.close()

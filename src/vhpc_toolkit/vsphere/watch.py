@@ -17,13 +17,18 @@ MAX_WAIT_SECONDS = 60   # one WaitForUpdatesEx never blocks longer than this
 class Watch:
     """Watched objects' properties, kept up to date by ``wait()``; use as a context manager."""
 
-    def __init__(self, session):
+    def __init__(self, session, min_interval: float = 0.0):
+        """``min_interval``: seconds at least between two waits. vCenter answers a wait as soon as
+        one object changed; guests come up one by one, so spaced waits gather a booting cluster's
+        changes in a few answers rather than one call per VM."""
         from pyVmomi import vmodl
 
         self._pc = vmodl.query.PropertyCollector
         self._session = session
         self._collector = session.content.propertyCollector.CreatePropertyCollector()
         self._version = ""
+        self._min_interval = min_interval
+        self._last = 0.0
         self._views: list[Any] = []
         self.values: dict[str, dict[str, Any]] = {}   # moid -> property path -> latest value
 
@@ -40,8 +45,9 @@ class Watch:
                                    propSet=[self._pc.PropertySpec(type=type(refs[0]), pathSet=list(paths))])
         return self._collector.CreateFilter(spec, partialUpdates=False)
 
-    def listed(self, refs: Iterable[Any], paths: Iterable[str]):
-        """Watch ``paths`` of many objects of one type through one ListView (a fixed set)."""
+    def listed(self, refs: Iterable[Any], paths: Iterable[str], kind=None):
+        """Watch ``paths`` of many objects of one type through one ListView; returns the view, whose
+        ``ModifyListView(add=..., remove=...)`` changes the set watched in one call."""
         from pyVmomi import vim
 
         refs = list(refs)
@@ -49,18 +55,18 @@ class Watch:
         self._views.append(view)
         traverse = self._pc.TraversalSpec(name="view", path="view", skip=False, type=vim.view.ListView)
         spec = self._pc.FilterSpec(objectSet=[self._pc.ObjectSpec(obj=view, skip=True, selectSet=[traverse])],
-                                   propSet=[self._pc.PropertySpec(type=type(refs[0]), pathSet=list(paths))])
-        return self._collector.CreateFilter(spec, partialUpdates=False)
-
-    def drop(self, property_filter) -> None:
-        """Stop watching what ``property_filter`` watched (its objects are done)."""
-        try:
-            property_filter.DestroyPropertyFilter()
-        except Exception:  # already gone with the collector or the session; nothing left to free
-            pass
+                                   propSet=[self._pc.PropertySpec(type=kind or type(refs[0]), pathSet=list(paths))])
+        self._collector.CreateFilter(spec, partialUpdates=False)
+        return view
 
     def wait(self, timeout: float) -> set[str]:
         """One WaitForUpdatesEx of at most ``timeout`` seconds; the moids whose values changed."""
+        if self._version and self._min_interval:
+            pause = self._last + self._min_interval - time.monotonic()
+            if pause > 0:
+                time.sleep(min(pause, timeout))
+                timeout -= pause
+        self._last = time.monotonic()
         seconds = max(1, min(MAX_WAIT_SECONDS, int(timeout + 0.999)))
         update = self._collector.WaitForUpdatesEx(self._version, self._pc.WaitOptions(maxWaitSeconds=seconds))
         changed: set[str] = set()
