@@ -36,6 +36,9 @@ var vmOverrides = map[string]bool{
 // or with _this pointing to the VM's hook object.
 func (l *Lab) routeCall(c soapCall, body []byte) []byte {
 	l.registerRuleEndpoints() // rules_debug.go
+	if c.thisType == "PropertyCollector" {
+		return routeCollectorCall(c, body) // collector.go
+	}
 	if c.thisType == "Datacenter" {
 		return l.routeDatacenterCall(c, body) // rules_multi.go
 	}

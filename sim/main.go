@@ -11,8 +11,13 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime"
+	rpprof "runtime/pprof"
 	"syscall"
 	"time"
 )
@@ -30,6 +35,8 @@ func main() {
 		"a test lab, NOT a security boundary (they run as the user running vhpc-sim)")
 	flag.StringVar(&opts.GuestUser, "guest-user", DefaultGuestUser, "the only user name guest operations accept")
 	flag.StringVar(&opts.GuestPassword, "guest-password", DefaultGuestPassword, "the only password guest operations accept")
+	pprofAddr := flag.String("pprof", "", "serve Go's pprof endpoints (/debug/pprof/) over plain HTTP on HOST:PORT (loopback only; for profiling the lab)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to FILE at exit (go tool pprof FILE)")
 	flag.Parse()
 
 	if opts.ConfOut == "" {
@@ -42,6 +49,18 @@ func main() {
 	}
 
 	log.SetPrefix("vhpc-sim: ")
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			log.Fatalf("cpuprofile: %v", err)
+		}
+		defer stop()
+	}
+	if *pprofAddr != "" {
+		if err := servePprof(*pprofAddr); err != nil {
+			log.Fatalf("pprof: %v", err)
+		}
+	}
 	lab, err := StartLab(opts)
 	if err != nil {
 		log.Fatalf("start: %v", err)
@@ -56,4 +75,44 @@ func main() {
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	<-sig
 	lab.Close()
+}
+
+// startCPUProfile profiles the process until the returned stop is called.
+func startCPUProfile(file string) (func(), error) {
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, err
+	}
+	if err := rpprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { rpprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// servePprof serves net/http/pprof on addr, on its own mux (never on the
+// lab's TLS listener), refusing anything but a loopback address.
+func servePprof(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("%s is not a loopback address", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	runtime.SetMutexProfileFraction(5)
+	runtime.SetBlockProfileRate(1000000) // one sample per ms blocked
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	log.Printf("pprof on http://%s/debug/pprof/", ln.Addr())
+	go func() { _ = http.Serve(ln, mux) }()
+	return nil
 }

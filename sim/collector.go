@@ -1,0 +1,431 @@
+package main
+
+// The lab's PropertyCollector waits: WaitForUpdatesEx, WaitForUpdates and
+// CancelWaitForUpdates (collector_filter.go computes what a filter sees).
+//
+// The stock simulator (0.24) re-collects every object of every filter of
+// the collector once per pending change and per filter, at each 250 ms
+// tick: with F filters, U changes and N watched objects a tick costs
+// F x U x N property reads, so a client watching a few hundred tasks burns
+// minutes of CPU. It also never reports a new filter's objects until some
+// unrelated change happens, and keeps reporting stale collectors' changes
+// to nobody.
+//
+// The lab keeps, per collector, a listener (a simulator RegisterObject
+// handler) that coalesces changes per object (the last value of each
+// property, as vCenter reports changes since a version), and per filter
+// the set of objects it sees. A wait then costs what changed: a change is
+// matched against the filters that hold its object; a filter with a
+// traversal is re-walked (references only) only when an object entered or
+// left the inventory or an object of its traversal changed; properties are
+// read only for objects that enter. Timing is the stock one (changes are
+// handed out at 250 ms ticks), except that a new filter's objects and a
+// maxWaitSeconds=0 call are answered at once.
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+const (
+	collectorHookType = "LabPropertyCollector"
+	listenerType      = "LabUpdateListener"
+	waitTick          = 250 * time.Millisecond // the stock simulator's accumulation tick
+)
+
+// collectorMethods are the PropertyCollector methods routed to collectorHook.
+var collectorMethods = map[string]bool{
+	"WaitForUpdatesEx":     true,
+	"WaitForUpdates":       true,
+	"CancelWaitForUpdates": true,
+}
+
+// routeCollectorCall sends the wait methods of any collector (the
+// session's root one or one made by CreatePropertyCollector) to the hook
+// registered under {LabPropertyCollector, same value}.
+func routeCollectorCall(c soapCall, body []byte) []byte {
+	if c.thisType != "PropertyCollector" || !collectorMethods[c.method] || c.thisVal == "" {
+		return body
+	}
+	ref := types.ManagedObjectReference{Type: collectorHookType, Value: c.thisVal}
+	if simulator.Map.Get(ref) == nil {
+		h := &collectorHook{}
+		h.Self = ref
+		simulator.Map.Put(h)
+	}
+	return rewriteThisType(body, "PropertyCollector", collectorHookType)
+}
+
+// collectorHook receives the routed calls of one collector reference and
+// works on the calling session's collector of that reference.
+type collectorHook struct {
+	mo.ExtensibleManagedObject
+}
+
+func (*collectorHook) Lock()   {} // a wait blocks: never under a lock
+func (*collectorHook) Unlock() {}
+
+func (h *collectorHook) collector(ctx *simulator.Context) (*simulator.PropertyCollector, *soap.Fault) {
+	ref := types.ManagedObjectReference{Type: "PropertyCollector", Value: h.Self.Value}
+	if ctx.Session != nil {
+		if pc, ok := ctx.Session.Get(ref).(*simulator.PropertyCollector); ok {
+			return pc, nil
+		}
+	}
+	return nil, simulator.Fault("managed object not found: "+ref.Value, &types.ManagedObjectNotFound{Obj: ref})
+}
+
+// WaitForUpdatesEx answers with the changes since the last call (all of
+// the filters' objects for version ""), waiting up to maxWaitSeconds.
+func (h *collectorHook) WaitForUpdatesEx(ctx *simulator.Context, req *types.WaitForUpdatesEx) soap.HasFault {
+	body := &methods.WaitForUpdatesExBody{}
+	pc, fault := h.collector(ctx)
+	if fault != nil {
+		body.Fault_ = fault
+		return body
+	}
+	var maxWait *int32
+	if req.Options != nil {
+		maxWait = req.Options.MaxWaitSeconds
+	}
+	if maxWait != nil && *maxWait < 0 {
+		body.Fault_ = simulator.Fault("", &types.InvalidArgument{InvalidProperty: "options.maxWaitSeconds"})
+		return body
+	}
+	set, mf := listenerFor(ctx, pc).wait(ctx, pc, req.Version, maxWait)
+	if mf != nil {
+		body.Fault_ = simulator.Fault("", mf)
+		return body
+	}
+	body.Res = &types.WaitForUpdatesExResponse{Returnval: set}
+	return body
+}
+
+// WaitForUpdates is the deprecated form: no options, waits until something changes.
+func (h *collectorHook) WaitForUpdates(ctx *simulator.Context, req *types.WaitForUpdates) soap.HasFault {
+	body := &methods.WaitForUpdatesBody{}
+	pc, fault := h.collector(ctx)
+	if fault != nil {
+		body.Fault_ = fault
+		return body
+	}
+	set, mf := listenerFor(ctx, pc).wait(ctx, pc, req.Version, nil)
+	if mf != nil {
+		body.Fault_ = simulator.Fault("", mf)
+		return body
+	}
+	body.Res = &types.WaitForUpdatesResponse{Returnval: *set}
+	return body
+}
+
+// CancelWaitForUpdates ends a wait in progress on the collector with RequestCanceled.
+func (h *collectorHook) CancelWaitForUpdates(ctx *simulator.Context, req *types.CancelWaitForUpdates) soap.HasFault {
+	body := &methods.CancelWaitForUpdatesBody{}
+	pc, fault := h.collector(ctx)
+	if fault != nil {
+		body.Fault_ = fault
+		return body
+	}
+	if lst := findListener(ctx, pc); lst != nil {
+		lst.cancelWait()
+	}
+	body.Res = &types.CancelWaitForUpdatesResponse{}
+	return body
+}
+
+// --- listeners --------------------------------------------------------------
+
+var listeners = struct {
+	sync.Mutex
+	m map[string]*updateListener // session key + collector value
+}{m: map[string]*updateListener{}}
+
+func listenerKey(ctx *simulator.Context, pc *simulator.PropertyCollector) string {
+	return ctx.Session.Key + "/" + pc.Self.Value
+}
+
+func findListener(ctx *simulator.Context, pc *simulator.PropertyCollector) *updateListener {
+	listeners.Lock()
+	defer listeners.Unlock()
+	return listeners.m[listenerKey(ctx, pc)]
+}
+
+// listenerFor returns the collector's listener, making it on the first wait.
+// It is registered with the inventory (to hear every change) and in the
+// session (whose Logout removes it, as it removes the session's collectors).
+func listenerFor(ctx *simulator.Context, pc *simulator.PropertyCollector) *updateListener {
+	key := listenerKey(ctx, pc)
+	listeners.Lock()
+	defer listeners.Unlock()
+	if lst := listeners.m[key]; lst != nil {
+		return lst
+	}
+	lst := &updateListener{
+		key:     key,
+		pc:      pc.Self,
+		session: ctx.Session,
+		pending: map[types.ManagedObjectReference]*pendingObject{},
+		filters: map[types.ManagedObjectReference]*filterState{},
+	}
+	lst.Self = types.ManagedObjectReference{Type: listenerType, Value: key}
+	listeners.m[key] = lst
+	ctx.Session.Registry.Put(lst)
+	simulator.Map.AddHandler(lst)
+	return lst
+}
+
+// updateListener hears every inventory change (simulator.RegisterObject)
+// and keeps them, coalesced per object, for its collector's next wait.
+type updateListener struct {
+	mo.ExtensibleManagedObject
+	key     string
+	pc      types.ManagedObjectReference
+	session *simulator.Session
+
+	mu      sync.Mutex
+	pending map[types.ManagedObjectReference]*pendingObject
+	order   []types.ManagedObjectReference // pending objects in the order they first changed
+	cancel  context.CancelFunc
+	gone    bool
+
+	waitMu  sync.Mutex // one update calculation at a time
+	version int
+	filters map[types.ManagedObjectReference]*filterState
+}
+
+// pendingObject is what happened to one object since the last wait.
+type pendingObject struct {
+	kind    types.ObjectUpdateKind
+	changes []types.PropertyChange // modify: the last value of each property
+	index   map[string]int
+}
+
+func (*updateListener) Lock()   {}
+func (*updateListener) Unlock() {}
+
+func (lst *updateListener) note(ref types.ManagedObjectReference, kind types.ObjectUpdateKind, changes []types.PropertyChange) {
+	lst.mu.Lock()
+	defer lst.mu.Unlock()
+	if lst.gone {
+		return
+	}
+	p := lst.pending[ref]
+	if p == nil {
+		p = &pendingObject{kind: kind}
+		lst.pending[ref] = p
+		lst.order = append(lst.order, ref)
+	}
+	switch kind {
+	case types.ObjectUpdateKindEnter, types.ObjectUpdateKindLeave:
+		p.kind, p.changes, p.index = kind, nil, nil // an entering object is read whole
+	case types.ObjectUpdateKindModify:
+		if p.kind != types.ObjectUpdateKindModify {
+			return
+		}
+		if p.index == nil {
+			p.index = map[string]int{}
+		}
+		for _, c := range changes {
+			if i, ok := p.index[c.Name]; ok {
+				p.changes[i] = c
+			} else {
+				p.index[c.Name] = len(p.changes)
+				p.changes = append(p.changes, c)
+			}
+		}
+	}
+}
+
+func (lst *updateListener) PutObject(o mo.Reference) {
+	lst.note(o.Reference(), types.ObjectUpdateKindEnter, nil)
+}
+
+func (lst *updateListener) UpdateObject(o mo.Reference, changes []types.PropertyChange) {
+	lst.note(o.Reference(), types.ObjectUpdateKindModify, changes)
+}
+
+func (lst *updateListener) RemoveObject(ref types.ManagedObjectReference) {
+	if ref == lst.pc || ref == lst.Self {
+		lst.close() // DestroyPropertyCollector, or the session's Logout
+		return
+	}
+	lst.note(ref, types.ObjectUpdateKindLeave, nil)
+}
+
+// close forgets the listener: its collector is gone.
+func (lst *updateListener) close() {
+	lst.mu.Lock()
+	if lst.gone {
+		lst.mu.Unlock()
+		return
+	}
+	lst.gone = true
+	lst.pending, lst.order = nil, nil
+	if lst.cancel != nil {
+		lst.cancel()
+	}
+	lst.mu.Unlock()
+	listeners.Lock()
+	delete(listeners.m, lst.key)
+	listeners.Unlock()
+	simulator.Map.RemoveHandler(lst)
+	lst.session.Registry.Remove(lst.Self)
+	if hook := (types.ManagedObjectReference{Type: collectorHookType, Value: lst.pc.Value}); lst.pc.Value != "propertyCollector" {
+		if simulator.Map.Get(hook) != nil {
+			simulator.Map.Remove(hook)
+		}
+	}
+}
+
+func (lst *updateListener) cancelWait() {
+	lst.mu.Lock()
+	if lst.cancel != nil {
+		lst.cancel()
+	}
+	lst.mu.Unlock()
+}
+
+// take returns the pending changes in order and starts a new batch.
+func (lst *updateListener) take() ([]types.ManagedObjectReference, map[types.ManagedObjectReference]*pendingObject) {
+	lst.mu.Lock()
+	defer lst.mu.Unlock()
+	order, pending := lst.order, lst.pending
+	lst.order, lst.pending = nil, map[types.ManagedObjectReference]*pendingObject{}
+	return order, pending
+}
+
+func (lst *updateListener) hasPending() bool {
+	lst.mu.Lock()
+	defer lst.mu.Unlock()
+	return len(lst.order) != 0
+}
+
+// wait is WaitForUpdatesEx: version "" answers at once with every object
+// of every filter; otherwise the changes since the last call, at the next
+// tick that has some, or nil when maxWait seconds pass (0: one
+// calculation, at once).
+func (lst *updateListener) wait(ctx *simulator.Context, pc *simulator.PropertyCollector, version string,
+	maxWait *int32) (*types.UpdateSet, types.BaseMethodFault) {
+	wctx, cancel := context.WithCancel(context.Background())
+	if maxWait != nil && *maxWait > 0 {
+		wctx, cancel = context.WithTimeout(context.Background(), time.Duration(*maxWait)*time.Second)
+	}
+	defer cancel()
+	lst.mu.Lock()
+	if lst.gone {
+		lst.mu.Unlock()
+		return nil, &types.RequestCanceled{}
+	}
+	lst.cancel = cancel
+	lst.mu.Unlock()
+
+	if version == "" || (maxWait != nil && *maxWait == 0) {
+		set, fault := lst.calculate(ctx, pc, version == "")
+		if fault != nil || version == "" || len(set.FilterSet) != 0 {
+			return set, fault
+		}
+		return nil, nil
+	}
+	if set, fault := lst.calculateNew(ctx, pc); fault != nil || set != nil {
+		return set, fault
+	}
+	ticker := time.NewTicker(waitTick)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-wctx.Done():
+			if wctx.Err() == context.Canceled {
+				return nil, &types.RequestCanceled{}
+			}
+			return nil, nil // maxWaitSeconds passed: no updates
+		case <-ticker.C:
+			if !lst.hasPending() && !lst.filtersChanged(ctx, pc) {
+				continue
+			}
+			set, fault := lst.calculate(ctx, pc, false)
+			if fault != nil || len(set.FilterSet) != 0 {
+				return set, fault
+			}
+		}
+	}
+}
+
+// calculateNew answers at once when filters were made since the last call.
+func (lst *updateListener) calculateNew(ctx *simulator.Context, pc *simulator.PropertyCollector) (*types.UpdateSet, types.BaseMethodFault) {
+	if !lst.filtersChanged(ctx, pc) {
+		return nil, nil
+	}
+	set, fault := lst.calculate(ctx, pc, false)
+	if fault != nil || len(set.FilterSet) != 0 {
+		return set, fault
+	}
+	return nil, nil
+}
+
+// filtersChanged tells whether the collector has a filter this listener
+// has not reported yet.
+func (lst *updateListener) filtersChanged(ctx *simulator.Context, pc *simulator.PropertyCollector) bool {
+	lst.waitMu.Lock()
+	defer lst.waitMu.Unlock()
+	for _, ref := range filterRefs(ctx, pc) {
+		if lst.filters[ref] == nil {
+			return true
+		}
+	}
+	return false
+}
+
+func filterRefs(ctx *simulator.Context, pc *simulator.PropertyCollector) []types.ManagedObjectReference {
+	return append([]types.ManagedObjectReference(nil), pc.Filter...)
+}
+
+// calculate makes one UpdateSet: for each filter of the collector, its
+// objects (all of them when full, or for a filter not seen before) or the
+// pending changes that concern it.
+func (lst *updateListener) calculate(ctx *simulator.Context, pc *simulator.PropertyCollector, full bool) (*types.UpdateSet, types.BaseMethodFault) {
+	lst.waitMu.Lock()
+	defer lst.waitMu.Unlock()
+	order, pending := lst.take()
+	refs := filterRefs(ctx, pc)
+	live := make(map[types.ManagedObjectReference]bool, len(refs))
+	set := &types.UpdateSet{}
+	for _, ref := range refs {
+		f, ok := ctx.Session.Get(ref).(*simulator.PropertyFilter)
+		if !ok {
+			continue
+		}
+		live[ref] = true
+		st := lst.filters[ref]
+		var objs []types.ObjectUpdate
+		var fault types.BaseMethodFault
+		if st == nil || full {
+			st = newFilterState(f.Spec)
+			objs, fault = st.enterAll(ctx, pc)
+			lst.filters[ref] = st
+		} else {
+			objs, fault = st.changes(ctx, pc, order, pending)
+		}
+		if fault != nil {
+			return nil, fault
+		}
+		if len(objs) != 0 {
+			set.FilterSet = append(set.FilterSet, types.PropertyFilterUpdate{Filter: ref, ObjectSet: objs})
+		}
+	}
+	for ref := range lst.filters {
+		if !live[ref] {
+			delete(lst.filters, ref) // DestroyPropertyFilter
+		}
+	}
+	lst.version++
+	set.Version = strconv.Itoa(lst.version)
+	return set, nil
+}

@@ -1,0 +1,427 @@
+package main
+
+// What one PropertyFilter sees, for the lab's waits (collector.go): the
+// objects its spec selects (the ObjectSpecs, and what their traversal specs
+// reach), kept between waits so that a change costs a lookup, not a
+// re-collection of the filter.
+
+import (
+	"path"
+	"reflect"
+	"strings"
+
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+type moRef = types.ManagedObjectReference
+
+type filterState struct {
+	spec      types.PropertyFilterSpec
+	traverses bool           // some ObjectSpec has a selectSet: the object set can change
+	order     []moRef        // the objects the filter sees, in the order they entered
+	members   map[moRef]bool //
+	sources   map[moRef]bool // objects whose properties the traversal followed
+}
+
+func newFilterState(spec types.PropertyFilterSpec) *filterState {
+	st := &filterState{spec: spec, members: map[moRef]bool{}, sources: map[moRef]bool{}}
+	for _, o := range spec.ObjectSet {
+		if len(o.SelectSet) != 0 {
+			st.traverses = true
+		}
+	}
+	return st
+}
+
+// enterAll reports every object the filter sees, with its properties.
+func (st *filterState) enterAll(ctx *simulator.Context, pc *simulator.PropertyCollector) ([]types.ObjectUpdate, types.BaseMethodFault) {
+	order, members, sources, fault := st.walk(ctx)
+	if fault != nil {
+		return nil, fault
+	}
+	st.order, st.members, st.sources = order, members, sources
+	return st.enter(ctx, pc, order)
+}
+
+// changes reports what the pending changes mean for this filter: objects
+// that left it or entered it, and changed properties it asks for.
+func (st *filterState) changes(ctx *simulator.Context, pc *simulator.PropertyCollector, order []moRef,
+	pending map[moRef]*pendingObject) ([]types.ObjectUpdate, types.BaseMethodFault) {
+	var out []types.ObjectUpdate
+	var entered []moRef
+	if st.traverses && st.mayHaveMoved(order, pending) {
+		newOrder, members, sources, fault := st.walk(ctx)
+		if fault != nil {
+			return nil, fault
+		}
+		for _, ref := range st.order {
+			if !members[ref] {
+				out = append(out, types.ObjectUpdate{Kind: types.ObjectUpdateKindLeave, Obj: ref})
+			}
+		}
+		for _, ref := range newOrder {
+			if !st.members[ref] {
+				entered = append(entered, ref)
+			}
+		}
+		for _, ref := range order {
+			if p := pending[ref]; p.kind == types.ObjectUpdateKindModify && st.members[ref] && members[ref] {
+				if cs := st.match(ctx, pc, ref, p.changes); len(cs) != 0 {
+					out = append(out, types.ObjectUpdate{Kind: types.ObjectUpdateKindModify, Obj: ref, ChangeSet: cs})
+				}
+			}
+		}
+		st.order, st.members, st.sources = newOrder, members, sources
+	} else {
+		left := false
+		for _, ref := range order {
+			if !st.members[ref] {
+				continue
+			}
+			switch p := pending[ref]; p.kind {
+			case types.ObjectUpdateKindLeave:
+				out = append(out, types.ObjectUpdate{Kind: types.ObjectUpdateKindLeave, Obj: ref})
+				delete(st.members, ref)
+				left = true
+			case types.ObjectUpdateKindModify:
+				if cs := st.match(ctx, pc, ref, p.changes); len(cs) != 0 {
+					out = append(out, types.ObjectUpdate{Kind: types.ObjectUpdateKindModify, Obj: ref, ChangeSet: cs})
+				}
+			}
+		}
+		if left {
+			kept := st.order[:0]
+			for _, ref := range st.order {
+				if st.members[ref] {
+					kept = append(kept, ref)
+				}
+			}
+			st.order = kept
+		}
+	}
+	if len(entered) != 0 {
+		objs, fault := st.enter(ctx, pc, entered)
+		if fault != nil {
+			return nil, fault
+		}
+		out = append(out, objs...)
+	}
+	return out, nil
+}
+
+// mayHaveMoved tells whether the traversal may now reach other objects:
+// something entered or left the inventory, or an object it follows changed.
+func (st *filterState) mayHaveMoved(order []moRef, pending map[moRef]*pendingObject) bool {
+	for _, ref := range order {
+		if pending[ref].kind != types.ObjectUpdateKindModify || st.sources[ref] {
+			return true
+		}
+	}
+	return false
+}
+
+// walk finds the objects the spec selects, as the stock RetrievePropertiesEx
+// does (an ObjectSpec's object unless skipped, then its traversal specs),
+// keeping those whose type some PropertySpec asks for. References only.
+func (st *filterState) walk(ctx *simulator.Context) ([]moRef, map[moRef]bool, map[moRef]bool, types.BaseMethodFault) {
+	named := map[string]*types.TraversalSpec{}
+	var collect func([]types.BaseSelectionSpec)
+	collect = func(ss []types.BaseSelectionSpec) {
+		for _, s := range ss {
+			if ts, ok := s.(*types.TraversalSpec); ok && named[ts.Name] == nil {
+				if ts.Name != "" {
+					named[ts.Name] = ts
+				}
+				collect(ts.SelectSet)
+			}
+		}
+	}
+	for _, o := range st.spec.ObjectSet {
+		collect(o.SelectSet)
+	}
+
+	var order []moRef
+	members, sources := map[moRef]bool{}, map[moRef]bool{}
+	seen := map[moRef]bool{}
+	add := func(ref moRef) {
+		if seen[ref] {
+			return
+		}
+		seen[ref] = true
+		if rtype, ok := objectType(ctx, ref); ok && st.wants(ref, rtype) {
+			members[ref] = true
+			order = append(order, ref)
+		}
+	}
+	type visit struct {
+		ref moRef
+		ts  *types.TraversalSpec
+	}
+	visited := map[visit]bool{}
+	var fault types.BaseMethodFault
+	var follow func(moRef, []types.BaseSelectionSpec)
+	follow = func(obj moRef, ss []types.BaseSelectionSpec) {
+		for _, s := range ss {
+			ts, ok := s.(*types.TraversalSpec)
+			if !ok {
+				if ts = named[s.GetSelectionSpec().Name]; ts == nil {
+					fault = &types.InvalidArgument{InvalidProperty: "undefined TraversalSpec name"}
+					return
+				}
+			}
+			if visited[visit{obj, ts}] {
+				continue
+			}
+			visited[visit{obj, ts}] = true
+			sources[obj] = true
+			for _, ref := range pathRefs(ctx, obj, ts.Path) {
+				if isFalse(ts.Skip) {
+					add(ref)
+				}
+				if len(ts.SelectSet) != 0 {
+					follow(ref, ts.SelectSet)
+				}
+			}
+		}
+	}
+	for _, o := range st.spec.ObjectSet {
+		if _, ok := objectType(ctx, o.Obj); !ok {
+			continue // gone: it leaves the filter (vCenter reports leave; the stock simulator faults)
+		}
+		if o.SelectSet == nil || isFalse(o.Skip) {
+			add(o.Obj)
+		}
+		follow(o.Obj, o.SelectSet)
+	}
+	return order, members, sources, fault
+}
+
+// wants tells whether a PropertySpec of the filter is for objects of this type.
+func (st *filterState) wants(ref moRef, rtype reflect.Type) bool {
+	for _, p := range st.spec.PropSet {
+		if typeMatches(ref, rtype, p.Type) {
+			return true
+		}
+	}
+	return false
+}
+
+// typeMatches: the object is of type name, or embeds it (ManagedEntity, ComputeResource...).
+func typeMatches(ref moRef, rtype reflect.Type, name string) bool {
+	if name == ref.Type || name == rtype.Name() {
+		return true
+	}
+	f, ok := rtype.FieldByName(name)
+	return ok && f.Anonymous
+}
+
+// enter reports refs as entering the filter, with the properties it asks for.
+func (st *filterState) enter(ctx *simulator.Context, pc *simulator.PropertyCollector, refs []moRef) ([]types.ObjectUpdate, types.BaseMethodFault) {
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	objs := make([]types.ObjectSpec, len(refs))
+	for i, ref := range refs {
+		objs[i] = types.ObjectSpec{Obj: ref}
+	}
+	contents, fault := retrieve(ctx, pc, objs, st.spec.PropSet)
+	if fault != nil {
+		return nil, fault
+	}
+	out := make([]types.ObjectUpdate, 0, len(refs))
+	for _, ref := range refs {
+		c, ok := contents[ref]
+		if !ok {
+			continue // gone meanwhile
+		}
+		out = append(out, types.ObjectUpdate{Kind: types.ObjectUpdateKindEnter, Obj: ref, ChangeSet: c})
+	}
+	return out, nil
+}
+
+// match keeps the changes the filter asks for. A change inside an asked
+// property (guest.ipAddress for guest) or of a parent of one (guest for
+// guest.ipAddress) is reported as the asked property's current value.
+func (st *filterState) match(ctx *simulator.Context, pc *simulator.PropertyCollector, ref moRef, changes []types.PropertyChange) []types.PropertyChange {
+	rtype, ok := objectType(ctx, ref)
+	if !ok {
+		return nil
+	}
+	var out []types.PropertyChange
+	seen := map[string]bool{}
+	var reread []string
+	for _, c := range changes {
+		for _, p := range st.spec.PropSet {
+			if !typeMatches(ref, rtype, p.Type) {
+				continue
+			}
+			if isTrue(p.All) {
+				if !seen[c.Name] {
+					seen[c.Name] = true
+					out = append(out, c)
+				}
+				continue
+			}
+			for _, name := range p.PathSet {
+				switch {
+				case seen[name]:
+				case name == c.Name:
+					seen[name] = true
+					out = append(out, c)
+				case strings.HasPrefix(c.Name, name+"."), strings.HasPrefix(name, c.Name+"."):
+					seen[name] = true
+					reread = append(reread, name)
+				}
+			}
+		}
+	}
+	if len(reread) != 0 {
+		prop := []types.PropertySpec{{Type: ref.Type, PathSet: reread}}
+		if contents, fault := retrieve(ctx, pc, []types.ObjectSpec{{Obj: ref}}, prop); fault == nil {
+			out = append(out, contents[ref]...)
+		}
+	}
+	return out
+}
+
+// retrieve reads props of objs with the stock RetrievePropertiesEx, as
+// changes; a property that is unset is reported with no value (the stock
+// retrieve leaves it out, the stock wait sent it).
+func retrieve(ctx *simulator.Context, pc *simulator.PropertyCollector, objs []types.ObjectSpec,
+	props []types.PropertySpec) (map[moRef][]types.PropertyChange, types.BaseMethodFault) {
+	req := &types.RetrievePropertiesEx{This: pc.Self, SpecSet: []types.PropertyFilterSpec{{
+		ObjectSet: objs, PropSet: props, ReportMissingObjectsInResults: types.NewBool(true),
+	}}}
+	body := pc.RetrievePropertiesEx(ctx, req).(*methods.RetrievePropertiesExBody)
+	if body.Fault_ != nil {
+		if mf, ok := body.Fault_.VimFault().(types.BaseMethodFault); ok {
+			return nil, mf
+		}
+		return nil, &types.SystemError{Reason: body.Fault_.String}
+	}
+	out := map[moRef][]types.PropertyChange{}
+	if body.Res == nil || body.Res.Returnval == nil {
+		return out, nil
+	}
+	for _, oc := range body.Res.Returnval.Objects {
+		rtype, ok := objectType(ctx, oc.Obj)
+		if !ok {
+			continue
+		}
+		got := map[string]interface{}{}
+		for _, p := range oc.PropSet {
+			got[p.Name] = p.Val
+		}
+		missing := map[string]bool{}
+		for _, m := range oc.MissingSet {
+			missing[m.Path] = true
+		}
+		var cs []types.PropertyChange
+		seen := map[string]bool{}
+		put := func(name string, val interface{}) {
+			if !seen[name] {
+				seen[name] = true
+				cs = append(cs, types.PropertyChange{Name: name, Op: types.PropertyChangeOpAssign, Val: val})
+			}
+		}
+		for _, p := range props {
+			if !typeMatches(oc.Obj, rtype, p.Type) {
+				continue
+			}
+			if isTrue(p.All) {
+				for _, dp := range oc.PropSet {
+					put(dp.Name, dp.Val)
+				}
+				continue
+			}
+			for _, name := range p.PathSet {
+				if !missing[name] {
+					put(name, got[name])
+				}
+			}
+		}
+		out[oc.Obj] = cs
+	}
+	return out, nil
+}
+
+// objectType is the managed-object type (package mo) of ref, if it exists.
+func objectType(ctx *simulator.Context, ref moRef) (reflect.Type, bool) {
+	v, ok := objectValue(ctx, ref)
+	if !ok {
+		return nil, false
+	}
+	return v.Type(), true
+}
+
+// objectValue finds ref (the session's objects first, as the stock collector
+// does) and digs out its embedded mo struct.
+func objectValue(ctx *simulator.Context, ref moRef) (reflect.Value, bool) {
+	var obj mo.Reference
+	if ctx.Session != nil {
+		obj = ctx.Session.Get(ref)
+	} else {
+		obj = simulator.Map.Get(ref)
+	}
+	if obj == nil {
+		return reflect.Value{}, false
+	}
+	if g, ok := obj.(interface{ Get() mo.Reference }); ok {
+		obj = g.Get()
+	}
+	rval := reflect.ValueOf(obj)
+	if rval.Kind() != reflect.Ptr || rval.IsNil() {
+		return reflect.Value{}, false
+	}
+	rval = rval.Elem()
+	for path.Base(rval.Type().PkgPath()) != "mo" {
+		if rval.Kind() != reflect.Struct || rval.NumField() == 0 {
+			return reflect.Value{}, false
+		}
+		rval = rval.Field(0)
+	}
+	return rval, true
+}
+
+// pathRefs reads the references at property path p of obj (under obj's lock).
+func pathRefs(ctx *simulator.Context, obj moRef, p string) []moRef {
+	var refs []moRef
+	ctx.WithLock(obj, func() {
+		rval, ok := objectValue(ctx, obj)
+		if !ok {
+			return
+		}
+		for _, name := range strings.Split(p, ".") {
+			for rval.Kind() == reflect.Interface || rval.Kind() == reflect.Ptr {
+				if rval.IsNil() {
+					return
+				}
+				rval = rval.Elem()
+			}
+			if rval.Kind() != reflect.Struct || name == "" {
+				return
+			}
+			rval = rval.FieldByName(strings.ToUpper(name[:1]) + name[1:])
+			if !rval.IsValid() {
+				return
+			}
+		}
+		switch v := rval.Interface().(type) {
+		case moRef:
+			refs = []moRef{v}
+		case *moRef:
+			if v != nil {
+				refs = []moRef{*v}
+			}
+		case []moRef:
+			refs = append(refs, v...)
+		}
+	})
+	return refs
+}
+
+func isTrue(v *bool) bool  { return v != nil && *v }
+func isFalse(v *bool) bool { return v == nil || !*v }
