@@ -39,6 +39,7 @@ const (
 	collectorHookType = "LabPropertyCollector"
 	listenerType      = "LabUpdateListener"
 	waitTick          = 250 * time.Millisecond // the stock simulator's accumulation tick
+	rootCollector     = "propertyCollector"    // ServiceContent.propertyCollector's value
 )
 
 // collectorMethods are the PropertyCollector methods routed to collectorHook.
@@ -46,6 +47,9 @@ var collectorMethods = map[string]bool{
 	"WaitForUpdatesEx":     true,
 	"WaitForUpdates":       true,
 	"CancelWaitForUpdates": true,
+	// The stock one ranges over pc.Filter while each DestroyPropertyFilter
+	// shifts it, and panics on a collector with 3 or more filters.
+	"DestroyPropertyCollector": true,
 }
 
 // routeCollectorCall sends the wait methods of any collector (the
@@ -139,6 +143,29 @@ func (h *collectorHook) CancelWaitForUpdates(ctx *simulator.Context, req *types.
 	}
 	body.Res = &types.CancelWaitForUpdatesResponse{}
 	return body
+}
+
+// DestroyPropertyCollector destroys the collector's filters, then the
+// collector (its listener goes with it: RemoveObject).
+func (h *collectorHook) DestroyPropertyCollector(ctx *simulator.Context, req *types.DestroyPropertyCollector) soap.HasFault {
+	pc, fault := h.collector(ctx)
+	if fault != nil {
+		return &methods.DestroyPropertyCollectorBody{Fault_: fault}
+	}
+	if pc.Self.Value == rootCollector {
+		return pc.DestroyPropertyCollector(ctx, req) // what the stock simulator does with it
+	}
+	if lst := findListener(ctx, pc); lst != nil {
+		lst.cancelWait()
+	}
+	for _, ref := range append([]types.ManagedObjectReference(nil), pc.Filter...) {
+		if f, ok := ctx.Session.Get(ref).(*simulator.PropertyFilter); ok {
+			f.DestroyPropertyFilter(ctx, &types.DestroyPropertyFilter{This: ref})
+		}
+	}
+	ctx.Session.Remove(pc.Self)
+	ctx.Map.Remove(pc.Self)
+	return &methods.DestroyPropertyCollectorBody{Res: &types.DestroyPropertyCollectorResponse{}}
 }
 
 // --- listeners --------------------------------------------------------------
@@ -278,7 +305,7 @@ func (lst *updateListener) close() {
 	listeners.Unlock()
 	simulator.Map.RemoveHandler(lst)
 	lst.session.Registry.Remove(lst.Self)
-	if hook := (types.ManagedObjectReference{Type: collectorHookType, Value: lst.pc.Value}); lst.pc.Value != "propertyCollector" {
+	if hook := (types.ManagedObjectReference{Type: collectorHookType, Value: lst.pc.Value}); lst.pc.Value != rootCollector {
 		if simulator.Map.Get(hook) != nil {
 			simulator.Map.Remove(hook)
 		}

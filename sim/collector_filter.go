@@ -9,6 +9,7 @@ import (
 	"path"
 	"reflect"
 	"strings"
+	"sync/atomic"
 
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/methods"
@@ -18,12 +19,19 @@ import (
 
 type moRef = types.ManagedObjectReference
 
+// collectorWork counts what the waits cost: objects looked at by filter
+// walks, and objects whose properties were read (tests pin these).
+var collectorWork struct {
+	walked, read int64
+}
+
 type filterState struct {
 	spec      types.PropertyFilterSpec
 	traverses bool           // some ObjectSpec has a selectSet: the object set can change
 	order     []moRef        // the objects the filter sees, in the order they entered
 	members   map[moRef]bool //
 	sources   map[moRef]bool // objects whose properties the traversal followed
+	viewsOnly bool           // every source is a ListView or ContainerView
 }
 
 func newFilterState(spec types.PropertyFilterSpec) *filterState {
@@ -42,7 +50,7 @@ func (st *filterState) enterAll(ctx *simulator.Context, pc *simulator.PropertyCo
 	if fault != nil {
 		return nil, fault
 	}
-	st.order, st.members, st.sources = order, members, sources
+	st.setWalk(order, members, sources)
 	return st.enter(ctx, pc, order)
 }
 
@@ -74,7 +82,7 @@ func (st *filterState) changes(ctx *simulator.Context, pc *simulator.PropertyCol
 				}
 			}
 		}
-		st.order, st.members, st.sources = newOrder, members, sources
+		st.setWalk(newOrder, members, sources)
 	} else {
 		left := false
 		for _, ref := range order {
@@ -112,11 +120,23 @@ func (st *filterState) changes(ctx *simulator.Context, pc *simulator.PropertyCol
 	return out, nil
 }
 
-// mayHaveMoved tells whether the traversal may now reach other objects:
-// something entered or left the inventory, or an object it follows changed.
+func (st *filterState) setWalk(order []moRef, members, sources map[moRef]bool) {
+	st.order, st.members, st.sources = order, members, sources
+	st.viewsOnly = true
+	for ref := range sources {
+		if ref.Type != "ListView" && ref.Type != "ContainerView" {
+			st.viewsOnly = false
+		}
+	}
+}
+
+// mayHaveMoved tells whether the traversal may now reach other objects: an
+// object it follows changed, or (unless it follows only views, whose view
+// property the simulator updates whenever their content changes) an object
+// entered or left the inventory. Members that leave are handled without it.
 func (st *filterState) mayHaveMoved(order []moRef, pending map[moRef]*pendingObject) bool {
 	for _, ref := range order {
-		if pending[ref].kind != types.ObjectUpdateKindModify || st.sources[ref] {
+		if st.sources[ref] || (!st.viewsOnly && pending[ref].kind != types.ObjectUpdateKindModify) {
 			return true
 		}
 	}
@@ -151,6 +171,7 @@ func (st *filterState) walk(ctx *simulator.Context) ([]moRef, map[moRef]bool, ma
 			return
 		}
 		seen[ref] = true
+		atomic.AddInt64(&collectorWork.walked, 1)
 		if rtype, ok := objectType(ctx, ref); ok && st.wants(ref, rtype) {
 			members[ref] = true
 			order = append(order, ref)
@@ -292,6 +313,7 @@ func (st *filterState) match(ctx *simulator.Context, pc *simulator.PropertyColle
 // retrieve leaves it out, the stock wait sent it).
 func retrieve(ctx *simulator.Context, pc *simulator.PropertyCollector, objs []types.ObjectSpec,
 	props []types.PropertySpec) (map[moRef][]types.PropertyChange, types.BaseMethodFault) {
+	atomic.AddInt64(&collectorWork.read, int64(len(objs)))
 	req := &types.RetrievePropertiesEx{This: pc.Self, SpecSet: []types.PropertyFilterSpec{{
 		ObjectSet: objs, PropSet: props, ReportMissingObjectsInResults: types.NewBool(true),
 	}}}
