@@ -18,9 +18,9 @@ package main
 // matched against the filters that hold its object; a filter with a
 // traversal is re-walked (references only) only when an object entered or
 // left the inventory or an object of its traversal changed; properties are
-// read only for objects that enter. Timing is the stock one (changes are
-// handed out at 250 ms ticks), except that a new filter's objects and a
-// maxWaitSeconds=0 call are answered at once.
+// read only for objects that enter. A call answers at once when there are
+// changes since the client's version (as vCenter does); otherwise at the
+// first 250 ms tick that has some (the stock accumulation tick).
 
 import (
 	"context"
@@ -336,9 +336,9 @@ func (lst *updateListener) hasPending() bool {
 }
 
 // wait is WaitForUpdatesEx: version "" answers at once with every object
-// of every filter; otherwise the changes since the last call, at the next
-// tick that has some, or nil when maxWait seconds pass (0: one
-// calculation, at once).
+// of every filter; otherwise the changes since the last call: at once if
+// there are some, else at the first tick that has some, or nil when
+// maxWait seconds pass (0: one calculation, at once).
 func (lst *updateListener) wait(ctx *simulator.Context, pc *simulator.PropertyCollector, version string,
 	maxWait *int32) (*types.UpdateSet, types.BaseMethodFault) {
 	wctx, cancel := context.WithCancel(context.Background())
@@ -361,8 +361,13 @@ func (lst *updateListener) wait(ctx *simulator.Context, pc *simulator.PropertyCo
 		}
 		return nil, nil
 	}
-	if set, fault := lst.calculateNew(ctx, pc); fault != nil || set != nil {
-		return set, fault
+	// Changes since the client's version that are there already: at once,
+	// as vCenter does. Otherwise the first tick that has some.
+	if lst.hasPending() || lst.filtersChanged(ctx, pc) {
+		set, fault := lst.calculate(ctx, pc, false)
+		if fault != nil || len(set.FilterSet) != 0 {
+			return set, fault
+		}
 	}
 	ticker := time.NewTicker(waitTick)
 	defer ticker.Stop()
@@ -383,18 +388,6 @@ func (lst *updateListener) wait(ctx *simulator.Context, pc *simulator.PropertyCo
 			}
 		}
 	}
-}
-
-// calculateNew answers at once when filters were made since the last call.
-func (lst *updateListener) calculateNew(ctx *simulator.Context, pc *simulator.PropertyCollector) (*types.UpdateSet, types.BaseMethodFault) {
-	if !lst.filtersChanged(ctx, pc) {
-		return nil, nil
-	}
-	set, fault := lst.calculate(ctx, pc, false)
-	if fault != nil || len(set.FilterSet) != 0 {
-		return set, fault
-	}
-	return nil, nil
 }
 
 // filtersChanged tells whether the collector has a filter this listener

@@ -31,6 +31,38 @@ class Job:
     on_success: Callable[[Any], None] | None = None      # gets the task's info.result
 
 
+class _Waiting:
+    """Jobs not started yet, by key in file order; a wave takes them round-robin over the keys
+    within the limits, in time proportional to the wave and the keys (not to the whole queue)."""
+
+    def __init__(self, jobs: list[Job]):
+        self._by_key: dict[str, deque[Job]] = {}
+        for job in jobs:
+            self._by_key.setdefault(job.key, deque()).append(job)
+
+    def __bool__(self) -> bool:
+        return bool(self._by_key)
+
+    def take(self, free: int, per: Counter, per_key: int | None) -> list[Job]:
+        wave: list[Job] = []
+        took = True
+        while free > 0 and took:
+            took = False
+            for key in list(self._by_key):
+                if free == 0:
+                    break
+                if per_key and per[key] >= per_key:
+                    continue
+                queue = self._by_key[key]
+                wave.append(queue.popleft())
+                per[key] += 1
+                free -= 1
+                took = True
+                if not queue:
+                    del self._by_key[key]
+        return wave
+
+
 class Interrupted(Exception):
     """Ctrl-C during a run: in-flight tasks were asked to cancel."""
 
@@ -50,7 +82,7 @@ def run_jobs(session, jobs: list[Job], concurrency: int = DEFAULT_CONCURRENCY, p
     """Run every job; each job's ``result`` ends CHANGED or FAILED (with the vSphere fault)."""
     if not jobs:
         return
-    queue = deque(jobs)
+    queue = _Waiting(jobs)
     inflight: dict[str, Job] = {}
     tasks: dict[str, Any] = {}
     per = Counter()
@@ -76,14 +108,7 @@ def run_jobs(session, jobs: list[Job], concurrency: int = DEFAULT_CONCURRENCY, p
     try:
         with ThreadPoolExecutor(max_workers=SUBMIT_THREADS) as pool:
             while queue or inflight:
-                wave = []
-                for _ in range(len(queue)):
-                    job = queue.popleft()
-                    if len(inflight) + len(wave) >= concurrency or (per_key and per[job.key] >= per_key):
-                        queue.append(job)
-                        continue
-                    per[job.key] += 1
-                    wave.append(job)
+                wave = queue.take(concurrency - len(inflight), per, per_key)
                 started = []
                 for job, task, error in pool.map(submit, wave):
                     if task is None:

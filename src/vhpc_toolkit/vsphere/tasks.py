@@ -3,8 +3,9 @@
 A collector of our own (destroyed afterwards) watches ``info.state``,
 ``info.error`` and ``info.result`` of every task; WaitForUpdatesEx blocks
 server-side until something changes, so there is no polling loop and no call
-per task. Tasks can be added while others are running (one CreateFilter per
-batch), which is how bounded schedulers keep the pipeline full.
+per task. Tasks can be added while others are running (one ModifyListView per
+batch, which also drops the tasks that ended), which is how bounded schedulers
+keep the pipeline full.
 """
 from __future__ import annotations
 
@@ -43,15 +44,25 @@ def fault_message(fault) -> str:
 
 
 class TaskWatcher:
-    """A private PropertyCollector following a growing set of tasks."""
+    """A private PropertyCollector following the tasks in flight.
+
+    The tasks are the content of one ListView, which one filter traverses: a batch of new tasks
+    and the tasks that ended since the last batch are one ModifyListView, so what the collector
+    watches stays the tasks in flight (a filter per batch grew with every task ever watched).
+    Calls: CreatePropertyCollector; CreateListView + CreateFilter at the first batch, then one
+    ModifyListView per batch; WaitForUpdatesEx; DestroyPropertyCollector + DestroyView at close.
+    """
 
     def __init__(self, session):
         from pyVmomi import vmodl
 
         self._pc = vmodl.query.PropertyCollector
+        self._content = session.content
         self._collector = session.content.propertyCollector.CreatePropertyCollector()
+        self._view = None
         self._version = ""
-        self._values: dict[str, dict[str, Any]] = {}
+        self._values: dict[str, dict[str, Any]] = {}  # tasks in flight only
+        self._ended: list[Any] = []                    # still in the view until the next batch
         self.pending: dict[str, Any] = {}
 
     def add(self, tasks: Iterable[Any]) -> None:
@@ -60,9 +71,17 @@ class TaskWatcher:
             return
         for t in tasks:
             self.pending[t._moId] = t
-        spec = self._pc.FilterSpec(objectSet=[self._pc.ObjectSpec(obj=t) for t in tasks],
-                                   propSet=[self._pc.PropertySpec(type=type(tasks[0]), pathSet=TASK_PROPS)])
-        self._collector.CreateFilter(spec, partialUpdates=False)
+        if self._view is not None:
+            self._view.ModifyListView(add=tasks, remove=self._ended)
+            self._ended = []
+            return
+        from pyVmomi import vim
+
+        self._view = self._content.viewManager.CreateListView(obj=tasks)
+        traverse = self._pc.TraversalSpec(name="view", path="view", skip=False, type=vim.view.ListView)
+        self._collector.CreateFilter(self._pc.FilterSpec(
+            objectSet=[self._pc.ObjectSpec(obj=self._view, skip=True, selectSet=[traverse])],
+            propSet=[self._pc.PropertySpec(type=vim.Task, pathSet=TASK_PROPS)]), partialUpdates=False)
 
     def wait(self, max_wait: float) -> list[TaskOutcome]:
         """Block until some task ends (or ``max_wait`` seconds pass); return those that ended."""
@@ -79,21 +98,29 @@ class TaskWatcher:
             self._version = update.version
             for fs in update.filterSet or []:
                 for oc in fs.objectSet or []:
-                    vals = self._values.setdefault(oc.obj._moId, {})
+                    moid = oc.obj._moId
+                    if moid not in self.pending:  # ended already, or leaving the view
+                        continue
+                    vals = self._values.setdefault(moid, {})
                     for change in oc.changeSet or []:
                         vals[change.name] = change.val
                     state = vals.get("info.state")
-                    if oc.obj._moId in self.pending and state in ("success", "error"):
+                    if state in ("success", "error"):
+                        self._values.pop(moid)
+                        self._ended.append(oc.obj)
                         done.append(TaskOutcome(
-                            task=self.pending.pop(oc.obj._moId), state=state, result=vals.get("info.result"),
+                            task=self.pending.pop(moid), state=state, result=vals.get("info.result"),
                             error=fault_message(vals.get("info.error")) if state == "error" else None))
         return done
 
     def close(self) -> None:
-        try:
-            self._collector.DestroyPropertyCollector()
-        except Exception:  # the session may be gone (Ctrl-C); the server reaps it with the session
-            pass
+        # The session may be gone (Ctrl-C); the server reaps both with the session.
+        for destroy in (self._collector.DestroyPropertyCollector, self._view and self._view.DestroyView):
+            try:
+                if destroy:
+                    destroy()
+            except Exception:
+                pass
 
 
 def wait_for_tasks(session, tasks: Iterable[Any], timeout: float = 600.0,
