@@ -41,9 +41,21 @@ class Obj:
 @dataclass
 class Snapshot:
     objects: dict[str, Obj] = field(default_factory=dict)
+    # Lookups are repeated for every VM of a cluster file: kept, so a plan costs O(VMs + inventory),
+    # not O(VMs x inventory). Rebuilt if objects were added since (read_inventory fills it once).
+    _memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def _memoized(self, key, make):
+        if self._memo.get("size") != len(self.objects):
+            self._memo.clear()
+            self._memo["size"] = len(self.objects)
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
 
     def of_type(self, *types: str) -> list[Obj]:
-        return [o for o in self.objects.values() if o.type in types]
+        return list(self._memoized(("of_type", types),
+                                   lambda: [o for o in self.objects.values() if o.type in types]))
 
     def by_ref(self, ref) -> Obj | None:
         return None if ref is None else self.objects.get(ref._moId)
@@ -76,7 +88,10 @@ class Snapshot:
         ``within`` restricts the search to descendants of an object (a datacenter).
         """
         types = (types,) if isinstance(types, str) else tuple(types)
-        what = what or types[0]
+        return self._memoized(("find", types, name, within.moid if within is not None else None),
+                              lambda: self._find(types, name, what or types[0], within))  # failures not kept
+
+    def _find(self, types: tuple[str, ...], name: str, what: str, within: Obj | None) -> Obj:
         candidates = self.of_type(*types)
         if within is not None:
             candidates = [o for o in candidates if self.is_under(o, within)]

@@ -1,0 +1,39 @@
+"""Snapshot lookups are kept: a plan of N VMs does not scan the inventory N times."""
+from types import SimpleNamespace
+
+import pytest
+
+from vhpc_toolkit.errors import NotFound
+from vhpc_toolkit.vsphere.inventory import Obj, Snapshot
+
+
+def obj(moid: str, type_: str, name: str) -> Obj:
+    return Obj(ref=SimpleNamespace(_moId=moid), type=type_, props={"name": name})
+
+
+def snapshot(n_vms: int) -> Snapshot:
+    snap = Snapshot()
+    for o in [obj("host-1", "HostSystem", "esx1")] + [obj(f"vm-{i}", "VirtualMachine", f"vm{i}") for i in range(n_vms)]:
+        snap.objects[o.moid] = o
+    return snap
+
+
+def test_find_scans_the_inventory_once_per_name(monkeypatch):
+    snap = snapshot(1000)
+    scans = []
+    real = Snapshot._find
+    monkeypatch.setattr(Snapshot, "_find", lambda self, *a: scans.append(a[1]) or real(self, *a))
+    for _ in range(500):
+        assert snap.find("VirtualMachine", "vm7").moid == "vm-7"
+        assert snap.find("HostSystem", "esx1").moid == "host-1"
+    assert scans == ["vm7", "esx1"]
+
+
+def test_failures_are_not_kept_and_new_objects_are_seen():
+    snap = snapshot(3)
+    with pytest.raises(NotFound):
+        snap.find("VirtualMachine", "late")
+    assert len(snap.of_type("VirtualMachine")) == 3
+    snap.objects["vm-99"] = obj("vm-99", "VirtualMachine", "late")
+    assert snap.find("VirtualMachine", "late").moid == "vm-99"
+    assert len(snap.of_type("VirtualMachine")) == 4
