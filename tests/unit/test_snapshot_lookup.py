@@ -37,3 +37,28 @@ def test_failures_are_not_kept_and_new_objects_are_seen():
     snap.objects["vm-99"] = obj("vm-99", "VirtualMachine", "late")
     assert snap.find("VirtualMachine", "late").moid == "vm-99"
     assert len(snap.of_type("VirtualMachine")) == 4
+
+
+def test_device_users_are_counted_in_one_scan(monkeypatch):
+    from pyVmomi import vim
+
+    from vhpc_toolkit.ops import devices
+
+    snap = snapshot(0)
+    host = SimpleNamespace(_moId="host-1")
+    for i in range(50):
+        nic = vim.vm.device.VirtualSriovEthernetCard()
+        nic.sriovBacking = vim.vm.device.VirtualSriovEthernetCard.SriovBackingInfo(
+            physicalFunctionBacking=vim.vm.device.VirtualPCIPassthrough.DeviceBackingInfo(id="0000:AF:00.0"))
+        o = obj(f"vm-{i}", "VirtualMachine", f"vm{i}")
+        o.props.update({"runtime.host": host, "runtime.powerState": "poweredOn" if i % 2 else "poweredOff",
+                        "config.hardware.device": [nic]})
+        snap.objects[o.moid] = o
+    scans = []
+    real = devices._vf_counts
+    monkeypatch.setattr(devices, "_vf_counts", lambda s, on: scans.append(on) or real(s, on))
+    for _ in range(100):
+        assert devices.vfs_in_use(snap, "host-1", "0000:af:00.0") == 25
+        assert devices.vfs_in_use(snap, "host-1", "0000:af:00.0", powered_on_only=False) == 50
+        assert devices.vfs_in_use(snap, "host-2", "0000:af:00.0") == 0
+    assert scans == [True, False]

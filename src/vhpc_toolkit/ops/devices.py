@@ -9,6 +9,8 @@ the host and what the host does offer; the caller raises them together.
 """
 from __future__ import annotations
 
+from collections import Counter
+
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -90,7 +92,12 @@ def _host_moid(vm: Obj) -> str | None:
 
 
 def passthrough_users(snap: Snapshot) -> dict[str, dict[str, list[str]]]:
-    """host moid -> normalized PCI id -> names of the powered-on VMs with that device."""
+    """host moid -> normalized PCI id -> names of the powered-on VMs with that device (one scan
+    of the snapshot's VMs, kept: callers ask once per VM of a cluster)."""
+    return snap.cached(("passthrough_users",), lambda: _passthrough_users(snap))
+
+
+def _passthrough_users(snap: Snapshot) -> dict[str, dict[str, list[str]]]:
     users: dict[str, dict[str, list[str]]] = {}
     for vm in snap.of_type("VirtualMachine"):
         if vm.get("runtime.powerState") != "poweredOn" or _host_moid(vm) is None:
@@ -114,14 +121,21 @@ def in_use_on(snap: Snapshot, host_moid: str, except_vm: str | None = None) -> d
 
 def vfs_in_use(snap: Snapshot, host_moid: str, pf_id: str, powered_on_only: bool = True) -> int:
     """SR-IOV adapters backed by PF ``pf_id`` in VMs on that host (powered on, unless told otherwise)."""
-    count = 0
+    counts = snap.cached(("vfs_in_use", powered_on_only), lambda: _vf_counts(snap, powered_on_only))
+    return counts.get((host_moid, normalize_id(pf_id)), 0)
+
+
+def _vf_counts(snap: Snapshot, powered_on_only: bool) -> Counter:
+    """(host moid, PF id) -> SR-IOV adapters on it, in one scan of the snapshot's VMs."""
+    counts: Counter = Counter()
     for vm in snap.of_type("VirtualMachine"):
-        if _host_moid(vm) != host_moid:
-            continue
         if powered_on_only and vm.get("runtime.powerState") != "poweredOn":
             continue
-        count += sum(1 for d in vm.get("config.hardware.device") or [] if sriov_pf_id(d) == normalize_id(pf_id))
-    return count
+        for d in vm.get("config.hardware.device") or []:
+            pf = sriov_pf_id(d)
+            if pf:
+                counts[(_host_moid(vm), pf)] += 1
+    return counts
 
 
 def check_passthrough(vm_name: str, host_name: str, offer: HostOffer, device_ids: Iterable[str],

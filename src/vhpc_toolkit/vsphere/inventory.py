@@ -45,7 +45,8 @@ class Snapshot:
     # not O(VMs x inventory). Rebuilt if objects were added since (read_inventory fills it once).
     _memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
-    def _memoized(self, key, make):
+    def cached(self, key, make):
+        """``make()``, computed once per key for this snapshot (derived indexes, lookups)."""
         if self._memo.get("size") != len(self.objects):
             self._memo.clear()
             self._memo["size"] = len(self.objects)
@@ -54,7 +55,7 @@ class Snapshot:
         return self._memo[key]
 
     def of_type(self, *types: str) -> list[Obj]:
-        return list(self._memoized(("of_type", types),
+        return list(self.cached(("of_type", types),
                                    lambda: [o for o in self.objects.values() if o.type in types]))
 
     def by_ref(self, ref) -> Obj | None:
@@ -88,7 +89,7 @@ class Snapshot:
         ``within`` restricts the search to descendants of an object (a datacenter).
         """
         types = (types,) if isinstance(types, str) else tuple(types)
-        return self._memoized(("find", types, name, within.moid if within is not None else None),
+        return self.cached(("find", types, name, within.moid if within is not None else None),
                               lambda: self._find(types, name, what or types[0], within))  # failures not kept
 
     def _find(self, types: tuple[str, ...], name: str, what: str, within: Obj | None) -> Obj:
