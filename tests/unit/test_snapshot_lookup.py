@@ -62,3 +62,20 @@ def test_device_users_are_counted_in_one_scan(monkeypatch):
         assert devices.vfs_in_use(snap, "host-1", "0000:af:00.0", powered_on_only=False) == 50
         assert devices.vfs_in_use(snap, "host-2", "0000:af:00.0") == 0
     assert scans == [True, False]
+
+
+def test_cluster_read_looks_into_the_files_vms_templates_and_device_holders():
+    from vhpc_toolkit.cluster.inventory import _looked_into
+
+    snap = snapshot(0)
+    for moid, name, power in [("vm-1", "node1", "poweredOff"), ("vm-2", "tmpl", "poweredOff"),
+                              ("vm-3", "other-on", "poweredOn"), ("vm-4", "other-off", "poweredOff")]:
+        o = obj(moid, "VirtualMachine", name)
+        o.props["runtime.powerState"] = power
+        snap.objects[moid] = o
+    vm = SimpleNamespace(name="node1", template="/HPC_Datacenter/vm/tmpl", device=[], vgpu=None,
+                         sriov_port_group=None, pvrdma_port_group=None)
+    spec = SimpleNamespace(vms=[vm, SimpleNamespace(**{**vars(vm), "name": "node2"})])
+    assert sorted(o.name for o in _looked_into(snap, spec)) == ["node1", "tmpl"]
+    vm.device = ["0000:3b:00.0"]   # devices: powered-on VMs may hold them
+    assert sorted(o.name for o in _looked_into(snap, spec)) == ["node1", "other-on", "tmpl"]

@@ -39,7 +39,7 @@ def _create(ctx, args, spec) -> int:
     from vhpc_toolkit.output.exports import write_exports
 
     session = ctx.session()
-    plan = plan_cluster(read_cluster_inventory(session), spec, allow_power_off=args.allow_power_off)
+    plan = plan_cluster(read_cluster_inventory(session, spec), spec, allow_power_off=args.allow_power_off)
     offers = check_devices(session, plan)
     password_for = _guest_passwords(ctx, plan)
     if plan.problems:
