@@ -36,3 +36,20 @@ def test_plan_errors_are_file_line_and_exit_2(tmp_path, capsys):
     assert f"{f}:3:" in err and "did you mean 'cpu'" in err
     assert f"{f}:5:" in err and "NOPE" in err
     assert "Traceback" not in err
+
+
+def test_plan_of_many_vms_is_one_plain_table(tmp_path, run_cli):
+    """Above PLAIN_ROWS VMs the table is laid out in one pass (rich's layout: ~3 ms a row)."""
+    from vhpc_toolkit.output.plan import PLAIN_ROWS
+
+    n = PLAIN_ROWS + 12
+    conf = tmp_path / "many.conf"
+    conf.write_text("[BASE]\ntemplate: vhpc_clone\ncpu: 4\nmemory: 8\n\n[_VMS_]\n"
+                    f"node[x]{{001:{n:03d}}}: BASE host: esx-{{1:4}}\n")
+    code, out, _ = run_cli("cluster", "--plan", "--file", str(conf))
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == f"VMs ({n})" and lines[1].startswith("┏") and lines[-1].startswith("└")
+    rows = [ln for ln in lines if ln.startswith("│ node")]
+    assert len(rows) == n and rows[0].startswith("│ node[x]001 ") and "│ esx-1 " in rows[0]
+    assert len({len(ln) for ln in lines[1:]}) == 1   # one width: every row framed alike
