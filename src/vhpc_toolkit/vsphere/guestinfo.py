@@ -5,6 +5,9 @@ import time
 from typing import Any, Iterable
 
 GUEST_PROPS = ["guest.ipAddress", "guest.toolsRunningStatus"]
+# Guests come up one by one and vCenter answers a wait as soon as one did: calls at least this far
+# apart let the addresses of a booting cluster come in a few answers rather than one each.
+MIN_INTERVAL = 0.25
 
 
 def wait_for_ips(session, vms: Iterable[Any], timeout: float, need_tools: bool = False) -> dict[str, dict]:
@@ -34,9 +37,12 @@ def wait_for_ips(session, vms: Iterable[Any], timeout: float, need_tools: bool =
             return bool(s["ip"]) and (not need_tools or s["tools"] == "guestToolsRunning")
 
         deadline = time.monotonic() + timeout
-        version = ""
+        version, last = "", 0.0
         while not all(ready(s) for s in state.values()):
-            remaining = deadline - time.monotonic()
+            if version:
+                time.sleep(max(0.0, min(last + MIN_INTERVAL, deadline) - time.monotonic()))
+            last = time.monotonic()
+            remaining = deadline - last
             if remaining <= 0:
                 break
             update = collector.WaitForUpdatesEx(version, pc.WaitOptions(maxWaitSeconds=max(1, int(min(remaining, 60)))))
