@@ -189,7 +189,14 @@ func (l *Lab) cloneVM(ctx *simulator.Context, vm *simulator.VirtualMachine, req 
 		stock.Spec.Customization = nil
 		stock.Spec.PowerOn = false
 		var res soap.HasFault
-		withVM(ctx, vm, func() { res = vm.CloneVMTask(ctx, &stock) })
+		namesMu.Lock() // names.go: the name check and the new VM are one step
+		if fault = newVMNameFault(req.Folder, req.Name); fault == nil {
+			withVM(ctx, vm, func() { res = vm.CloneVMTask(ctx, &stock) })
+		}
+		namesMu.Unlock()
+		if fault != nil {
+			return nil, fault
+		}
 		t, fault := taskOutcome(res)
 		if fault != nil {
 			return nil, fault
@@ -216,8 +223,7 @@ func (l *Lab) cloneVM(ctx *simulator.Context, vm *simulator.VirtualMachine, req 
 		}
 		return ref, nil
 	})
-	ref := task.Run()
-	setTaskFaultMessage(ref)
+	ref := l.runTask(task, true) // tasks.go: cloning is cancelable
 	return &methods.CloneVM_TaskBody{Res: &types.CloneVM_TaskResponse{Returnval: ref}}
 }
 

@@ -30,6 +30,8 @@ type Options struct {
 	ExtraHosts int
 	BootDelay  time.Duration
 
+	Faults FaultSettings // faults.go: --fail-method, --drop-connections, --task-delay, --session-ttl
+
 	GuestRoot     string // folder of the guests' file systems ("" = a temporary folder)
 	GuestUser     string // guest operations user ("" = root)
 	GuestPassword string // guest operations password ("" = VMware1!)
@@ -54,6 +56,10 @@ type Lab struct {
 	ipNext int                    // next address of the DHCP pool
 
 	guestOps *guestOps // guest file systems and programs (guest_ops.go)
+
+	faults   *labFaults    // injected faults (faults.go)
+	tasks    taskTable     // tasks waiting out the task delay (tasks.go)
+	sessions *sessionTable // sessions by cookie (sessions.go)
 }
 
 var labRunning sync.Mutex
@@ -67,9 +73,11 @@ func StartLab(opts Options) (*Lab, error) {
 		opts.BootDelay = time.Millisecond
 	}
 	l := &Lab{
-		opts:   opts,
-		calls:  newCallCounter(),
-		guests: make(map[string]*guestState),
+		opts:     opts,
+		calls:    newCallCounter(),
+		guests:   make(map[string]*guestState),
+		faults:   &labFaults{set: opts.Faults},
+		sessions: newSessionTable(),
 	}
 	if err := l.buildInventory(context.Background()); err != nil {
 		l.cleanup()

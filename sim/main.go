@@ -30,13 +30,26 @@ func main() {
 		"a test lab, NOT a security boundary (they run as the user running vhpc-sim)")
 	flag.StringVar(&opts.GuestUser, "guest-user", DefaultGuestUser, "the only user name guest operations accept")
 	flag.StringVar(&opts.GuestPassword, "guest-password", DefaultGuestPassword, "the only password guest operations accept")
+	var failMethod failRules
+	flag.Var(&failMethod, "fail-method", "METHOD:REGEX[:FAULT]: a METHOD call (a *_Task: its task) on an object whose name (or\n"+
+		"new name) matches REGEX fails with vim fault FAULT (default SystemError); repeatable")
+	flag.IntVar(&opts.Faults.DropConnections, "drop-connections", 0, "close every Nth SOAP request's connection without an answer (0: never)")
+	taskDelay, sessionTTL := new(time.Duration), new(time.Duration)
+	flag.Var(seconds{taskDelay}, "task-delay", "SECONDS (or a duration such as 500ms): clone, customize, power-off and destroy\n"+
+		"tasks stay running this long (CancelTask works meanwhile)")
+	flag.Var(seconds{sessionTTL}, "session-ttl", "SECONDS (or a duration such as 30m): end a session idle for longer than this\n"+
+		"(vCenter's default: 30 minutes; 0: never)")
 	flag.Parse()
+	opts.Faults.FailMethod = failMethod
+	opts.Faults.TaskDelayMs = int(*taskDelay / time.Millisecond)
+	opts.Faults.SessionTTL = sessionTTL.Seconds()
 
 	if opts.ConfOut == "" {
 		fmt.Fprintln(os.Stderr, "vhpc-sim: --conf-out FILE is required")
 		os.Exit(2)
 	}
-	if flag.NArg() != 0 || opts.ExtraVMs < 0 || opts.ExtraHosts < 0 || opts.LatencyMs < 0 || opts.BootDelay < 0 {
+	if flag.NArg() != 0 || opts.ExtraVMs < 0 || opts.ExtraHosts < 0 || opts.LatencyMs < 0 || opts.BootDelay < 0 ||
+		opts.Faults.DropConnections < 0 || *taskDelay < 0 || *sessionTTL < 0 {
 		flag.Usage()
 		os.Exit(2)
 	}

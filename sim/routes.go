@@ -45,11 +45,14 @@ var (
 	vmHooks         = &hookKind{"LabVirtualMachine", "VirtualMachine", func() hookObject { return new(vmHook) }}
 	datacenterHooks = &hookKind{"LabDatacenter", "Datacenter", func() hookObject { return new(dcHook) }}
 	hostNetHooks    = &hookKind{"LabHostNetworkSystem", "HostNetworkSystem", func() hookObject { return new(netHostHook) }}
-	folderHooks     = &hookKind{"LabNetworkFolder", "Folder", func() hookObject { return new(netFolderHook) }}
+	folderHooks     = &hookKind{"LabFolder", "Folder", func() hookObject { return new(netFolderHook) }}
 	// The simulator registers VMware switches under DistributedVirtualSwitch.
 	dvsHooks       = &hookKind{"LabDistributedVirtualSwitch", "DistributedVirtualSwitch", func() hookObject { return new(netDVSHook) }}
 	portgroupHooks = &hookKind{"LabDistributedVirtualPortgroup", "DistributedVirtualPortgroup", func() hookObject { return new(netPortgroupHook) }}
 	searchHooks    = &hookKind{"LabSearchIndex", "SearchIndex", func() hookObject { return new(searchHook) }}
+	taskHooks      = &hookKind{"LabTask", "Task", func() hookObject { return new(taskHook) }}
+	sessionHooks   = &hookKind{"LabSessionManager", "SessionManager", func() hookObject { return new(sessionHook) }}
+	fieldsHooks    = &hookKind{"LabCustomFieldsManager", "CustomFieldsManager", func() hookObject { return new(fieldsHook) }}
 )
 
 // routeKey is a method as clients call it: _this's type and the method.
@@ -57,10 +60,20 @@ type routeKey struct{ thisType, method string }
 
 // routes are the methods the lab implements itself.
 var routes = map[routeKey]*hookKind{
-	{"VirtualMachine", "CloneVM_Task"}:     vmHooks, // hooks.go, network_vm.go
-	{"VirtualMachine", "CustomizeVM_Task"}: vmHooks, // hooks.go
-	{"VirtualMachine", "PowerOnVM_Task"}:   vmHooks, // hooks.go
-	{"VirtualMachine", "ReconfigVM_Task"}:  vmHooks, // hooks.go, network_vm.go
+	{"VirtualMachine", "CloneVM_Task"}:         vmHooks, // hooks.go, network_vm.go
+	{"VirtualMachine", "CustomizeVM_Task"}:     vmHooks, // hooks.go
+	{"VirtualMachine", "PowerOnVM_Task"}:       vmHooks, // hooks.go
+	{"VirtualMachine", "ReconfigVM_Task"}:      vmHooks, // hooks.go, network_vm.go
+	{"VirtualMachine", "PowerOffVM_Task"}:      vmHooks, // tasks.go
+	{"VirtualMachine", "Destroy_Task"}:         vmHooks, // tasks.go, vanish.go
+	{"VirtualMachine", "MarkAsTemplate"}:       vmHooks, // vanish.go
+	{"VirtualMachine", "MarkAsVirtualMachine"}: vmHooks,
+
+	{"Task", "CancelTask"}:                          taskHooks,    // tasks.go
+	{"SessionManager", "TerminateSession"}:          sessionHooks, // sessions.go
+	{"CustomFieldsManager", "SetField"}:             fieldsHooks,  // custom_fields.go
+	{"CustomFieldsManager", "RemoveCustomFieldDef"}: fieldsHooks,
+	{"Folder", "CreateVM_Task"}:                     folderHooks, // names.go
 
 	{"Datacenter", "PowerOnMultiVM_Task"}: datacenterHooks, // rules_multi.go
 
