@@ -1,6 +1,9 @@
 package main
 
-// Custom attributes (CustomFieldsManager) as vCenter keeps them: SetField
+// Custom attributes (CustomFieldsManager) as vCenter keeps them: a field
+// definition's type is the type of its values, "string" (the stock
+// simulator puts the managed object type there, or nothing, which clients
+// such as pyVmomi refuse to read); SetField
 // assigns the entity's one value of a field (the stock simulator appends a
 // second value), for an entity that exists (ManagedObjectNotFound) and a
 // field that exists (InvalidArgument); RemoveCustomFieldDef of an unknown
@@ -60,6 +63,42 @@ func setEntityValue(entity mo.Entity, key int32, value *string) {
 			{Name: "value", Val: withValue(e.Value, key, value)},
 		})
 	})
+}
+
+// AddCustomFieldDef defines a field (stock: DuplicateName for a name in use)
+// whose values are strings.
+func (h *fieldsHook) AddCustomFieldDef(ctx *simulator.Context, req *types.AddCustomFieldDef) soap.HasFault {
+	m := h.manager(ctx)
+	if m == nil {
+		return &methods.AddCustomFieldDefBody{Fault_: notFound(h.real)}
+	}
+	var res soap.HasFault
+	withLocked(ctx, m, func() { res = m.AddCustomFieldDef(req) })
+	body, ok := res.(*methods.AddCustomFieldDefBody)
+	if !ok || body.Res == nil {
+		return res
+	}
+	body.Res.Returnval.Type = "string"
+	key := body.Res.Returnval.Key
+	simulator.Map.WithLock(m, func() {
+		fields := append([]types.CustomFieldDef(nil), m.Field...)
+		for i := range fields {
+			if fields[i].Key == key {
+				fields[i].Type = "string"
+			}
+		}
+		simulator.Map.Update(m, []types.PropertyChange{{Name: "field", Val: fields}})
+	})
+	for _, e := range simulator.Map.All("") {
+		simulator.Map.WithLock(e, func() {
+			for i, f := range e.Entity().AvailableField {
+				if f.Key == key {
+					e.Entity().AvailableField[i].Type = "string"
+				}
+			}
+		})
+	}
+	return body
 }
 
 // SetField assigns entity's value of field key.

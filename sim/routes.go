@@ -71,7 +71,8 @@ var routes = map[routeKey]*hookKind{
 
 	{"Task", "CancelTask"}:                          taskHooks,    // tasks.go
 	{"SessionManager", "TerminateSession"}:          sessionHooks, // sessions.go
-	{"CustomFieldsManager", "SetField"}:             fieldsHooks,  // custom_fields.go
+	{"CustomFieldsManager", "AddCustomFieldDef"}:    fieldsHooks,  // custom_fields.go
+	{"CustomFieldsManager", "SetField"}:             fieldsHooks,
 	{"CustomFieldsManager", "RemoveCustomFieldDef"}: fieldsHooks,
 	{"Folder", "CreateVM_Task"}:                     folderHooks, // names.go
 

@@ -27,6 +27,8 @@ class Context:
     yes: bool = False
     debug: bool = False
     vcenter_conf: str | None = None
+    connect_timeout: float | None = None    # --connect-timeout, over vCenter.conf's
+    read_timeout: float | None = None       # --read-timeout
     env: Mapping[str, str] = field(default_factory=lambda: os.environ)
     stdin_is_tty: bool = field(default_factory=lambda: sys.stdin.isatty())
     out: Console = field(default_factory=lambda: _console(sys.stdout))
@@ -54,6 +56,8 @@ class Context:
             )
             for warning in settings.warnings:
                 self.warn(warning)
+            settings.connect_timeout = self.connect_timeout or settings.connect_timeout
+            settings.read_timeout = self.read_timeout or settings.read_timeout
             if settings.insecure:
                 self.warn(f"TLS certificate of {settings.server} is NOT verified (insecure: yes)")
             self._session = connect(settings)

@@ -53,6 +53,7 @@ def _bounded(parse, what: str, maximum: float, minimum: float = 1):
 
 
 vcpus = _bounded(int, "vCPUs", MAX_VCPUS)
+timeout_seconds = _bounded(float, "timeout (seconds)", 3600, minimum=0.001)
 memory_gb = _bounded(float, "memory (GB)", MAX_MEMORY_GB, minimum=1 / 1024)
 shares = _bounded(int, "shares", MAX_SHARES, minimum=0)
 
@@ -101,6 +102,10 @@ def _global_options(p: argparse.ArgumentParser, default) -> None:
     p.add_argument("--yes", "-y", action="store_true", default=d(False),
                    help="never prompt: assume yes to confirmations, fail where a secret is missing")
     p.add_argument("--debug", action="store_true", default=d(False), help="print debug messages (never secrets)")
+    p.add_argument("--connect-timeout", type=timeout_seconds, metavar="SECONDS", default=d(None),
+                   help="seconds to connect to vCenter (default: connect_timeout in vCenter.conf, else 15)")
+    p.add_argument("--read-timeout", type=timeout_seconds, metavar="SECONDS", default=d(None),
+                   help="seconds to wait for any answer of vCenter (default: read_timeout in vCenter.conf, else 120)")
 
 
 _AFTER = argparse.ArgumentParser(add_help=False)

@@ -9,7 +9,7 @@ from vhpc_toolkit.cluster.build import build_clone_spec
 from vhpc_toolkit.cluster.plan import CREATE, DRIFT as DRIFT_ACTION, RECONFIGURE, ClusterPlan, VMPlan
 from vhpc_toolkit.cluster.result import ClusterResult, VMOutcome
 from vhpc_toolkit.cluster.switches import apply_switches, rollback_switches
-from vhpc_toolkit.errors import VhpcError
+from vhpc_toolkit.errors import ConnectionFailed, VhpcError
 from vhpc_toolkit.ops.clone import template_snapshot
 from vhpc_toolkit.ops.destroy import Doomed, power_off_and_destroy
 from vhpc_toolkit.ops.placement import ref_of
@@ -57,20 +57,39 @@ def current_state(plan: ClusterPlan) -> ClusterResult:
 
 def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
                on_event: Callable[[Any], None] | None = None) -> ClusterResult:
-    """Switches, then every VM's task (bounded per host and in total), guest IPs, post scripts."""
-    inv = plan.inv
-    plans = {p.name: p for p in plan.vms}
-    outcomes = {p.name: VMOutcome(name=p.name, host=p.host_name(inv), action=p.action, devices=_devices(p),
+    """Switches, then every VM's task (bounded per host and in total), guest IPs, post scripts.
+
+    A connection or session lost for good ends the run with the report of which of the
+    file's VMs exist (as Ctrl-C does), not with a bare error.
+    """
+    outcomes = {p.name: VMOutcome(name=p.name, host=p.host_name(plan.inv), action=p.action, devices=_devices(p),
                                   ref=p.existing.ref if p.existing else None) for p in plan.vms}
-    switches = apply_switches(session, plan, on_event)
+    notes: list[str] = list(plan.notes)
+    switches: list[SwitchOutcome] = []
+    try:
+        result = _apply(session, plan, options, offers, outcomes, switches, notes, on_event)
+    except ConnectionFailed as exc:
+        result = _interrupted(session, plan, switches, outcomes, lost=str(exc))
+    result.notes = notes + result.notes
+    return result
+
+
+def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outcomes: dict,
+           switches: list[SwitchOutcome], notes: list[str], on_event) -> ClusterResult:
+    plans = {p.name: p for p in plan.vms}
+    switches += apply_switches(session, plan, on_event, notes)
     if any(s.failed for s in switches):
         for o in outcomes.values():
             if o.action == CREATE:
                 o.status, o.detail = FAILED, "not created: a switch of the file could not be created"
         return ClusterResult(switches, list(outcomes.values()), spec=plan.spec)
 
+    uncertain: list[str] = []
+
     def event(result: TargetResult):
         out, p = outcomes[result.name], plans[result.name]
+        if result.data.get("uncertain"):
+            uncertain.append(result.name)
         if result.failed:
             out.status, out.detail = FAILED, result.detail
         elif p.action == CREATE:
@@ -93,6 +112,8 @@ def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
         for r in getattr(exc, "cancelled", []):
             outcomes[r.name].status, outcomes[r.name].detail = FAILED, r.detail
         return _interrupted(session, plan, switches, outcomes)
+    if uncertain:
+        _settle_uncertain(session, plan, outcomes, uncertain)
 
     for p in plan.vms:
         out = outcomes[p.name]
@@ -168,7 +189,7 @@ def _clone_jobs(session, plan: ClusterPlan, offers: dict, outcomes: dict, switch
                 if p.template.moid not in base_snapshots:
                     base_snapshots[p.template.moid] = template_snapshot(session, p.template)
                 base = base_snapshots[p.template.moid]
-            spec = build_clone_spec(p, inv, offers.get(p.placement.host.moid), find_pg, base)
+            spec = build_clone_spec(p, inv, offers.get(p.placement.host.moid), find_pg, base, owner=plan.owner)
         except (VhpcError, ValueError, KeyError) as exc:
             out.status, out.detail = FAILED, f"clone spec: {exc}"
             continue
@@ -208,26 +229,65 @@ def _power_on_existing(session, plan: ClusterPlan, outcomes: dict, options: Appl
                 out.status = POWERED_ON
 
 
-def _interrupted(session, plan: ClusterPlan, switches, outcomes) -> ClusterResult:
-    """After Ctrl-C: give cancelled tasks a moment, then say exactly which VMs of the file exist."""
+def _vms_by_folder(session) -> dict:
+    inv = read_inventory(session, {"VirtualMachine": ["runtime.powerState"]})
+    present = {}
+    for o in inv.of_type("VirtualMachine"):
+        present.setdefault((o.name, o.get("parent")._moId if o.get("parent") is not None else None), o)
+    return present
+
+
+def _folder_id(p: VMPlan) -> str | None:
+    return ref_of(p.placement.folder)._moId if p.placement else None
+
+
+def _settle_uncertain(session, plan: ClusterPlan, outcomes: dict, names: list[str]) -> None:
+    """VMs whose clone call lost its connection: vCenter may have made them; look."""
+    present = _vms_by_folder(session)
+    for p in plan.vms:
+        if p.name in names and p.action == CREATE:
+            vm = present.get((p.name, _folder_id(p)))
+            if vm is not None:
+                outcomes[p.name].ref = vm.ref
+                outcomes[p.name].detail = (f"the connection broke while its clone was asked for, yet the VM exists "
+                                           f"({vm.get('runtime.powerState')}); run --create again to check it")
+
+
+def _interrupted(session, plan: ClusterPlan, switches, outcomes, lost: str | None = None) -> ClusterResult:
+    """After Ctrl-C (or a connection lost for good: ``lost``): give cancelled tasks a moment, then
+    say exactly which VMs of the file exist in the file's folders."""
     import time
 
-    time.sleep(2)
-    inv = read_inventory(session, {"VirtualMachine": ["runtime.powerState"]})
-    present = {o.name: o for o in inv.of_type("VirtualMachine")}
+    why = "interrupted" if lost is None else "connection lost"
+    if lost is None:
+        time.sleep(2)
+    try:
+        present = _vms_by_folder(session)
+    except Exception:   # vCenter is gone: say what is known, not more
+        present = None
     for p in plan.vms:
         out = outcomes[p.name]
         if p.action != CREATE:
+            if lost is not None and out.status not in (RECONFIGURED, POWERED_ON, DRIFT, UP_TO_DATE):
+                out.status, out.detail = FAILED, f"{why}; its change may or may not have been made"
             continue
-        if p.name in present:
-            out.ref = present[p.name].ref
+        if present is None:
+            if out.status != CREATED:
+                out.status, out.detail = FAILED, f"{why}; unknown whether the VM exists"
+            continue
+        vm = present.get((p.name, _folder_id(p)))
+        if vm is not None:
+            out.ref = vm.ref
             if out.status != CREATED:
                 out.status = FAILED
-                out.detail = f"interrupted; the VM exists ({present[p.name].get('runtime.powerState')})"
+                out.detail = f"{why}; the VM exists ({vm.get('runtime.powerState')})"
         else:
-            out.status, out.detail = FAILED, "interrupted; not created"
-    result = ClusterResult(switches, [outcomes[p.name] for p in plan.vms], spec=plan.spec, interrupted=True)
-    result.notes.append("interrupted: the table says which VMs exist; run --create again to finish, "
+            out.status, out.detail = FAILED, f"{why}; not created"
+    result = ClusterResult(switches, [outcomes[p.name] for p in plan.vms], spec=plan.spec,
+                           interrupted=lost is None)
+    if lost is not None:
+        result.notes.append(f"{lost}")
+    result.notes.append(f"{why}: the table says which VMs exist; run --create again to finish, "
                         "or --destroy to remove them")
     return result
 

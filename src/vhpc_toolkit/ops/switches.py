@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable
 
 from vhpc_toolkit.errors import InputError, ValidationFailed, VhpcError
+from vhpc_toolkit.ops import switch_users
 from vhpc_toolkit.results import CHANGED, FAILED, HOST, SWITCH, UNCHANGED, Report, TargetResult
 from vhpc_toolkit.vsphere.faults import error_message
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory, read_objects
@@ -70,8 +71,12 @@ def _run_per_host(work: list[tuple[TargetResult, callable]], concurrency: int) -
 
 # --- standard switches ---------------------------------------------------------------------
 
-def _read_svs(session, host_names):
-    inv = read_inventory(session, {"HostSystem": HOST_PROPS})
+def _read_svs(session, host_names, users: bool = False):
+    props = {"HostSystem": HOST_PROPS}
+    if users:   # who uses the switches (ops/switch_users.py), in the same read
+        props = {"HostSystem": HOST_PROPS + switch_users.HOST_PROPS, "VirtualMachine": switch_users.VM_PROPS,
+                 "Network": []}
+    inv = read_inventory(session, props)
     problems = []
     hosts = _find_hosts(inv, host_names, problems)
     systems = {h.moid: h.get("configManager.networkSystem") for h in hosts}
@@ -143,10 +148,19 @@ def create_svs(session, name: str, hosts: list[str], pnic: str, port_group: str,
     return Report("svs create", results)
 
 
-def destroy_svs(session, name: str, hosts: list[str], concurrency: int = 8) -> Report:
-    """Remove switch ``name`` (its port groups first) from every host where it exists."""
-    inv, found, problems, systems, infos = _read_svs(session, hosts)
+def destroy_svs(session, name: str, hosts: list[str], concurrency: int = 8, force: bool = False) -> Report:
+    """Remove switch ``name`` (its port groups first) from every host where it exists.
+
+    A switch that carries a VMkernel adapter or VM adapters is refused on every host before
+    any change (ValidationFailed saying what would break), unless ``force``.
+    """
+    inv, found, problems, systems, infos = _read_svs(session, hosts, users=not force)
     _raise(problems)
+    if not force:
+        users = {h.name: switch_users.svs_users(inv, h, _switch_portgroups(infos[h.moid], name))
+                 for h in found if _vswitch(infos[h.moid], name) is not None}
+        if any(users.values()):
+            raise ValidationFailed([switch_users.in_use_problem("standard", name, users)])
     results, work = [], []
     for host in found:
         result = TargetResult(host.name, kind=HOST)
@@ -293,9 +307,16 @@ def create_dvs(session, name: str, hosts: list[str], pnics: list[str], port_grou
     return Report("dvs create", [result])
 
 
-def destroy_dvs(session, name: str, datacenter: str | None = None) -> Report:
-    """Destroy switch ``name`` (its port groups first); a switch that does not exist is reported, not an error."""
-    inv = read_inventory(session, DVS_PROPS)
+def destroy_dvs(session, name: str, datacenter: str | None = None, force: bool = False) -> Report:
+    """Destroy switch ``name`` (its port groups first); a switch that does not exist is reported, not an error.
+
+    A switch that carries a VMkernel adapter or VM adapters is refused (ValidationFailed saying
+    what would break), unless ``force``.
+    """
+    props = dict(DVS_PROPS)
+    props["HostSystem"] = HOST_PROPS + switch_users.HOST_PROPS
+    props["VirtualMachine"] = switch_users.VM_PROPS
+    inv = read_inventory(session, props)
     problems = []
     dc = None
     if datacenter:
@@ -306,6 +327,9 @@ def destroy_dvs(session, name: str, datacenter: str | None = None) -> Report:
     if switch is None:
         result.detail = f"no distributed switch {name}" + (f" in {dc.name}" if dc else "")
         return Report("dvs destroy", [result])
+    users = switch_users.dvs_users(inv, switch)
+    if users and not force:
+        raise ValidationFailed([switch_users.in_use_problem("distributed", name, {"": users})])
     pgs = [o for o in _dvs_portgroups(inv, switch) if not o.get("config.uplink")
            and "-DVUplinks" not in o.name]
     try:

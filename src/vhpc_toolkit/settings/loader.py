@@ -39,7 +39,12 @@ KNOWN_KEYS = (
     "vault",
     "vault_secret_path",
     "vault_mount",
+    "connect_timeout",
+    "read_timeout",
 )
+DEFAULT_CONNECT_TIMEOUT = 15.0   # seconds to connect (TCP and TLS) to vCenter
+DEFAULT_READ_TIMEOUT = 120.0     # seconds to wait for any answer of vCenter
+MAX_TIMEOUT = 3600.0
 
 
 @dataclass
@@ -54,6 +59,8 @@ class VCenterSettings:
     insecure: bool = False
     source: str = "environment"
     warnings: List[str] = field(default_factory=list)   # for the CLI to show (e.g. a readable password file)
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    read_timeout: float = DEFAULT_READ_TIMEOUT
 
 
 # --------------------------------------------------------------------------- file
@@ -174,6 +181,23 @@ def _parse_port(value: Any, what: str) -> int:
     return value
 
 
+def parse_timeout(value: Any, what: str) -> float:
+    """Seconds: a finite number above 0 and at most an hour."""
+    import math
+
+    if isinstance(value, bool):
+        raise SettingsError(f"{what} must be a number of seconds, not {value!r}")
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise SettingsError(f"{what} must be a number of seconds, not {value!r}") from None
+    if not isinstance(value, (int, float)) or not math.isfinite(value) or not 0 < value <= MAX_TIMEOUT:
+        raise SettingsError(f"{what} must be a number of seconds above 0 and at most {MAX_TIMEOUT:g}, "
+                            f"not {value!r}")
+    return float(value)
+
+
 def _file_str(conf: Mapping[str, Any], key: str, path: Path) -> Optional[str]:
     """A string setting from the file; other YAML types are refused.
 
@@ -289,6 +313,10 @@ def load_settings(
         values["insecure"] = _parse_bool(_env(env, "VHPC_INSECURE"), "VHPC_INSECURE")
     if _env(env, "VHPC_CA_FILE") is not None:
         values["ca_file"] = _resolve_ca(_env(env, "VHPC_CA_FILE"), cwd, "VHPC_CA_FILE")
+    for key in ("connect_timeout", "read_timeout"):
+        name = "VHPC_" + key.upper()
+        if _env(env, name) is not None:
+            values[key] = parse_timeout(_env(env, name), name)
 
     # 2. The file, with Vault lookups for server/username/password.
     if path is not None:
@@ -349,6 +377,8 @@ def load_settings(
         ca_file=values.get("ca_file"),
         insecure=values.get("insecure", False),
         source=str(path) if path is not None else "environment",
+        connect_timeout=values.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT),
+        read_timeout=values.get("read_timeout", DEFAULT_READ_TIMEOUT),
     )
 
 
@@ -371,6 +401,9 @@ def _fill_from_file(
         values["port"] = _parse_port(conf["port"], f"{path}: port")
     if "insecure" not in values and "insecure" in conf:
         values["insecure"] = _parse_bool(conf["insecure"], f"{path}: insecure")
+    for key in ("connect_timeout", "read_timeout"):
+        if key not in values and key in conf:
+            values[key] = parse_timeout(conf[key], f"{path}: {key}")
     if "ca_file" not in values:
         ca = _file_str(conf, "ca_file", path)
         if ca:

@@ -8,24 +8,46 @@ is private (created here, destroyed on close), so its filters never meet other c
 """
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any, Callable, Iterable
 
-MAX_WAIT_SECONDS = 60   # one WaitForUpdatesEx never blocks longer than this
+MAX_WAIT_SECONDS = 60   # one WaitForUpdatesEx never blocks longer than this (nor half the read timeout)
+
+log = logging.getLogger(__name__)
+
+
+class _Watched:
+    """What one filter watches, so that it can be made again in a new session."""
+
+    def __init__(self, kind: str, refs: list, paths: list[str]):
+        self.kind, self.refs, self.paths = kind, refs, paths
+        self.filter = None
 
 
 class Watch:
-    """Watched objects' properties, kept up to date by ``wait()``; use as a context manager."""
+    """Watched objects' properties, kept up to date by ``wait()``; use as a context manager.
+
+    The collector, its filters and list views belong to the session: when vCenter ends it and
+    the stub logs in again (vsphere/stub.py), they are made again in the new session and the
+    wait goes on from the objects' current values.
+    """
 
     def __init__(self, session):
         from pyVmomi import vmodl
 
         self._pc = vmodl.query.PropertyCollector
         self._session = session
-        self._collector = session.content.propertyCollector.CreatePropertyCollector()
-        self._version = ""
         self._views: list[Any] = []
+        self._watched: list[_Watched] = []
         self.values: dict[str, dict[str, Any]] = {}   # moid -> property path -> latest value
+        self._open()
+
+    def _open(self) -> None:
+        self._generation = getattr(self._session, "generation", 0)
+        self._collector = self._session.content.propertyCollector.CreatePropertyCollector()
+        self._version = ""
+        self._views = []
 
     def __enter__(self) -> "Watch":
         return self
@@ -33,36 +55,66 @@ class Watch:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def objects(self, refs: Iterable[Any], paths: Iterable[str]):
-        """Watch ``paths`` of these objects (all of one type); returns the filter (see ``drop``)."""
-        refs = list(refs)
-        spec = self._pc.FilterSpec(objectSet=[self._pc.ObjectSpec(obj=r) for r in refs],
-                                   propSet=[self._pc.PropertySpec(type=type(refs[0]), pathSet=list(paths))])
-        return self._collector.CreateFilter(spec, partialUpdates=False)
+    def objects(self, refs: Iterable[Any], paths: Iterable[str]) -> _Watched:
+        """Watch ``paths`` of these objects (all of one type); returns a handle for ``drop``."""
+        return self._add(_Watched("objects", list(refs), list(paths)))
 
-    def listed(self, refs: Iterable[Any], paths: Iterable[str]):
+    def listed(self, refs: Iterable[Any], paths: Iterable[str]) -> _Watched:
         """Watch ``paths`` of many objects of one type through one ListView (a fixed set)."""
+        return self._add(_Watched("listed", list(refs), list(paths)))
+
+    def _add(self, watched: _Watched) -> _Watched:
+        self._watched.append(watched)
+        self._make_filter(watched)
+        return watched
+
+    def _make_filter(self, w: _Watched) -> None:
         from pyVmomi import vim
 
-        refs = list(refs)
-        view = self._session.content.viewManager.CreateListView(obj=refs)
-        self._views.append(view)
-        traverse = self._pc.TraversalSpec(name="view", path="view", skip=False, type=vim.view.ListView)
-        spec = self._pc.FilterSpec(objectSet=[self._pc.ObjectSpec(obj=view, skip=True, selectSet=[traverse])],
-                                   propSet=[self._pc.PropertySpec(type=type(refs[0]), pathSet=list(paths))])
-        return self._collector.CreateFilter(spec, partialUpdates=False)
+        props = [self._pc.PropertySpec(type=type(w.refs[0]), pathSet=w.paths)]
+        if w.kind == "objects":
+            spec = self._pc.FilterSpec(objectSet=[self._pc.ObjectSpec(obj=r) for r in w.refs], propSet=props)
+        else:
+            view = self._session.content.viewManager.CreateListView(obj=w.refs)
+            self._views.append(view)
+            traverse = self._pc.TraversalSpec(name="view", path="view", skip=False, type=vim.view.ListView)
+            spec = self._pc.FilterSpec(objectSet=[self._pc.ObjectSpec(obj=view, skip=True, selectSet=[traverse])],
+                                       propSet=props)
+        w.filter = self._collector.CreateFilter(spec, partialUpdates=False)
 
-    def drop(self, property_filter) -> None:
-        """Stop watching what ``property_filter`` watched (its objects are done)."""
+    def drop(self, watched: _Watched) -> None:
+        """Stop watching what ``watched`` watched (its objects are done)."""
+        if watched in self._watched:
+            self._watched.remove(watched)
         try:
-            property_filter.DestroyPropertyFilter()
+            watched.filter.DestroyPropertyFilter()
         except Exception:  # already gone with the collector or the session; nothing left to free
             pass
 
+    def _reopen(self) -> None:
+        """The session was renewed: the same filters on a new collector."""
+        self._open()
+        for w in list(self._watched):
+            try:
+                self._make_filter(w)
+            except Exception as exc:   # an object gone meanwhile: its last values stay
+                log.debug("cannot watch %s again: %s", w.kind, exc)
+                self._watched.remove(w)
+
     def wait(self, timeout: float) -> set[str]:
         """One WaitForUpdatesEx of at most ``timeout`` seconds; the moids whose values changed."""
-        seconds = max(1, min(MAX_WAIT_SECONDS, int(timeout + 0.999)))
-        update = self._collector.WaitForUpdatesEx(self._version, self._pc.WaitOptions(maxWaitSeconds=seconds))
+        read_timeout = getattr(self._session, "read_timeout", None) or 2 * MAX_WAIT_SECONDS
+        limit = max(1, min(MAX_WAIT_SECONDS, int(read_timeout / 2)))
+        seconds = max(1, min(limit, int(timeout + 0.999)))
+        if self._generation != getattr(self._session, "generation", 0):
+            self._reopen()
+        try:
+            update = self._collector.WaitForUpdatesEx(self._version, self._pc.WaitOptions(maxWaitSeconds=seconds))
+        except Exception:
+            if self._generation == getattr(self._session, "generation", 0):
+                raise
+            self._reopen()       # the session ended during the wait and a new one began
+            return set(self.values)
         changed: set[str] = set()
         if update is None:
             return changed

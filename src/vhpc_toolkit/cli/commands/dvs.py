@@ -8,6 +8,8 @@ from vhpc_toolkit.results import Report
 
 def arguments(p) -> None:
     create_destroy(p, "the switch (and its port group)")
+    p.add_argument("--force", action="store_true",
+                   help="--destroy: destroy the switch even when VMkernel adapters or VMs use it")
     p.add_argument("--name", required=True, help="Name of the distributed switch")
     p.add_argument("--datacenter", help="Datacenter of the switch (all hosts must be in it)")
     p.add_argument("--host", nargs="+", help="Member ESXi host(s)")
@@ -19,4 +21,4 @@ def run(ctx, args) -> Report:
     if args.create:
         return create_dvs(ctx.session(), args.name, args.host, args.pnic, args.port_group,
                           datacenter=args.datacenter)
-    return destroy_dvs(ctx.session(), args.name, datacenter=args.datacenter)
+    return destroy_dvs(ctx.session(), args.name, datacenter=args.datacenter, force=args.force)
