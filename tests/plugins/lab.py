@@ -45,6 +45,19 @@ class Lab:
     def reset_calls(self) -> None:
         self._get("/debug/calls?reset=1")
 
+    def set_faults(self, **settings) -> dict:
+        """Replace the lab's injected faults (fail_method=[{method, regex, fault}], drop_connections,
+        task_delay_ms, session_ttl); no arguments clears them. Returns the settings and counters."""
+        ctx = ssl.create_default_context(cafile=self.settings["ca_file"])
+        req = urllib.request.Request(self.url + "/debug/faults" + ("" if settings else "?reset=1"),
+                                     data=json.dumps(settings).encode(), method="POST")
+        with urllib.request.urlopen(req, context=ctx, timeout=10) as resp:
+            return json.load(resp)
+
+    def faults(self) -> dict:
+        """The faults in force and the counters: requests, dropped, injected."""
+        return self._get("/debug/faults")
+
     def connect(self):
         """A pyVmomi session on the lab, for tests that check the lab directly."""
         from vhpc_toolkit.settings import load_settings
@@ -98,6 +111,13 @@ def large_lab(tmp_path_factory):
     lab = start_lab(tmp_path_factory.mktemp("large-lab"), "--extra-vms", "1024")
     yield lab
     stop_lab(lab)
+
+
+@pytest.fixture
+def faults(lab):
+    """The shared lab's fault injection (lab.set_faults), cleared when the test ends."""
+    yield lab.set_faults
+    lab.set_faults()
 
 
 @pytest.fixture
