@@ -112,14 +112,21 @@ _AFTER = argparse.ArgumentParser(add_help=False)
 _global_options(_AFTER, argparse.SUPPRESS)
 
 
+class _Quiet(argparse.ArgumentParser):
+    """A parser that raises instead of printing: the full parser reports the error once."""
+
+    def error(self, message):
+        raise ValueError(message)
+
+
 def command_of(argv: list[str]) -> str | None:
     """The command named in ``argv`` (global options may come first), or None."""
-    pre = argparse.ArgumentParser(add_help=False)
+    pre = _Quiet(add_help=False)
     _global_options(pre, None)
     pre.add_argument("command", nargs="?")
     try:
         known, _ = pre.parse_known_args(argv)
-    except SystemExit:   # a bad global option: the full parser says so
+    except (ValueError, SystemExit):   # a bad global option: the full parser says so
         return None
     return known.command if known.command in COMMANDS else None
 

@@ -9,7 +9,7 @@ from vhpc_toolkit.cluster.build import build_clone_spec
 from vhpc_toolkit.cluster.plan import CREATE, DRIFT as DRIFT_ACTION, RECONFIGURE, ClusterPlan, VMPlan
 from vhpc_toolkit.cluster.result import ClusterResult, VMOutcome
 from vhpc_toolkit.cluster.switches import apply_switches, rollback_switches
-from vhpc_toolkit.errors import ConnectionFailed, VhpcError
+from vhpc_toolkit.errors import ConnectionFailed, SessionLost, VhpcError
 from vhpc_toolkit.ops.clone import template_snapshot
 from vhpc_toolkit.ops.destroy import Doomed, power_off_and_destroy
 from vhpc_toolkit.ops.placement import ref_of
@@ -69,7 +69,8 @@ def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
     try:
         result = _apply(session, plan, options, offers, outcomes, switches, notes, on_event)
     except ConnectionFailed as exc:
-        result = _interrupted(session, plan, switches, outcomes, lost=str(exc))
+        why = "session ended" if isinstance(exc, SessionLost) else "connection lost"
+        result = _interrupted(session, plan, switches, outcomes, lost=str(exc), why=why)
     result.notes = notes + result.notes
     return result
 
@@ -253,12 +254,12 @@ def _settle_uncertain(session, plan: ClusterPlan, outcomes: dict, names: list[st
                                            f"({vm.get('runtime.powerState')}); run --create again to check it")
 
 
-def _interrupted(session, plan: ClusterPlan, switches, outcomes, lost: str | None = None) -> ClusterResult:
-    """After Ctrl-C (or a connection lost for good: ``lost``): give cancelled tasks a moment, then
-    say exactly which VMs of the file exist in the file's folders."""
+def _interrupted(session, plan: ClusterPlan, switches, outcomes, lost: str | None = None,
+                 why: str = "interrupted") -> ClusterResult:
+    """After Ctrl-C (or a connection or session lost for good: ``lost``, ``why``): give cancelled
+    tasks a moment, then say exactly which VMs of the file exist in the file's folders."""
     import time
 
-    why = "interrupted" if lost is None else "connection lost"
     if lost is None:
         time.sleep(2)
     try:
