@@ -4,12 +4,10 @@ with pyVmomi, and nothing is made twice."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -238,3 +236,41 @@ def test_ctrl_c_during_destroy_exits_130_with_the_table(cli, cfile, session, lab
     for r in doc["results"]:
         assert (r["vm"] in left) == ("still exists" in r["detail"]), (r, sorted(left))
     assert doc["switches"] == []
+
+
+def test_a_task_wait_survives_an_ended_session(lab, session, faults):
+    """The wait's collector dies with the session; the new session watches the task again."""
+    from pyVmomi import vim
+
+    from vhpc_toolkit.vsphere.inventory import read_inventory
+    from vhpc_toolkit.vsphere.tasks import TaskWatcher
+
+    s = lab.connect()
+    admin = lab.connect()
+    name = f"w{uuid.uuid4().hex[:6]}"
+    try:
+        inv = read_inventory(s, {"VirtualMachine": [], "Datacenter": ["vmFolder"],
+                                 "ClusterComputeResource": ["resourcePool"]})
+        pool = inv.find("ClusterComputeResource", "COMPUTE_GPU_Cluster").get("resourcePool")
+        faults(task_delay_ms=2500)
+        task = inv.find("VirtualMachine", "vhpc_clone").ref.CloneVM_Task(
+            folder=inv.of_type("Datacenter")[0].get("vmFolder"), name=name,
+            spec=vim.vm.CloneSpec(location=vim.vm.RelocateSpec(pool=pool)))
+        watcher = TaskWatcher(s)
+        watcher.add([task])
+        assert watcher.wait(1) == []                 # still running
+        admin.content.sessionManager.TerminateSession([s.content.sessionManager.currentSession.key])
+        done = []
+        for _ in range(10):
+            done += watcher.wait(10)
+            if done:
+                break
+        watcher.close()
+        assert [o.state for o in done] == ["success"] and s.stub.relogins == 1
+        assert name in vms_named(session, name)
+    finally:
+        for vm in [o.ref for o in read_inventory(session, {"VirtualMachine": []}).of_type("VirtualMachine")
+                   if o.name == name]:
+            vm.Destroy_Task()
+        admin.close()
+        s.close()

@@ -113,11 +113,32 @@ def large_lab(tmp_path_factory):
     stop_lab(lab)
 
 
+FAULT_TOTALS = {"injected": 0, "dropped": 0, "tests": 0}   # over the session: the README's figures
+
+
 @pytest.fixture
 def faults(lab):
     """The shared lab's fault injection (lab.set_faults), cleared when the test ends."""
-    yield lab.set_faults
+    def count():
+        now = lab.faults()
+        FAULT_TOTALS["injected"] += now["injected"]
+        FAULT_TOTALS["dropped"] += now["dropped"]
+
+    def set_faults(**settings):
+        count()   # setting them starts the counters again
+        return lab.set_faults(**settings)
+
+    FAULT_TOTALS["tests"] += 1
+    yield set_faults
+    count()
     lab.set_faults()
+
+
+def pytest_terminal_summary(terminalreporter):
+    if FAULT_TOTALS["tests"]:
+        terminalreporter.write_line(
+            f"lab faults: {FAULT_TOTALS['injected']} injected call/task failures and {FAULT_TOTALS['dropped']} "
+            f"dropped connections in {FAULT_TOTALS['tests']} tests")
 
 
 @pytest.fixture

@@ -70,6 +70,7 @@ def guarded(monkeypatch, tmp_path):
     monkeypatch.setattr(socket, "create_connection", no_network)
     monkeypatch.setattr(socket.socket, "connect", no_network)
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LANGUAGE", "C")   # argparse's gettext lookups are most of a parse's time otherwise
     for var in ("VHPC_PASSWORD", "VHPC_SERVER", "GOVC_URL", "VAULT_ADDR", "VHPC_VCENTER_CONF"):
         monkeypatch.delenv(var, raising=False)
     return tmp_path

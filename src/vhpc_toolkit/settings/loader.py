@@ -15,6 +15,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 import yaml
 
 from vhpc_toolkit.errors import SettingsError
+from vhpc_toolkit.settings.timeouts import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, parse_timeout
 from vhpc_toolkit.words import HINT as YES_NO_HINT, yes_no
 from vhpc_toolkit.settings.vault import (
     DEFAULT_MOUNT,
@@ -42,9 +43,6 @@ KNOWN_KEYS = (
     "connect_timeout",
     "read_timeout",
 )
-DEFAULT_CONNECT_TIMEOUT = 15.0   # seconds to connect (TCP and TLS) to vCenter
-DEFAULT_READ_TIMEOUT = 120.0     # seconds to wait for any answer of vCenter
-MAX_TIMEOUT = 3600.0
 
 
 @dataclass
@@ -179,23 +177,6 @@ def _parse_port(value: Any, what: str) -> int:
     if not isinstance(value, int) or not 1 <= value <= 65535:
         raise SettingsError(f"{what} must be a port number 1-65535, not {value!r}")
     return value
-
-
-def parse_timeout(value: Any, what: str) -> float:
-    """Seconds: a finite number above 0 and at most an hour."""
-    import math
-
-    if isinstance(value, bool):
-        raise SettingsError(f"{what} must be a number of seconds, not {value!r}")
-    if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            raise SettingsError(f"{what} must be a number of seconds, not {value!r}") from None
-    if not isinstance(value, (int, float)) or not math.isfinite(value) or not 0 < value <= MAX_TIMEOUT:
-        raise SettingsError(f"{what} must be a number of seconds above 0 and at most {MAX_TIMEOUT:g}, "
-                            f"not {value!r}")
-    return float(value)
 
 
 def _file_str(conf: Mapping[str, Any], key: str, path: Path) -> Optional[str]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vhpc_toolkit.errors import ConnectionFailed
-from vhpc_toolkit.settings.loader import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
+from vhpc_toolkit.settings.timeouts import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
 
 log = logging.getLogger(__name__)
 
