@@ -13,9 +13,9 @@ from vhpc_toolkit.cluster.ownership import elsewhere_note, foreign_note, match_v
 from vhpc_toolkit.cluster.result import DestroyResult
 from vhpc_toolkit.cluster.switch_marks import destroy_owned_switches, owned_switches
 from vhpc_toolkit.clusterfile import ClusterSpec
-from vhpc_toolkit.errors import VhpcError
+from vhpc_toolkit.errors import ConnectionFailed, VhpcError
 from vhpc_toolkit.ops.destroy import Doomed, destroy_vms
-from vhpc_toolkit.results import ABSENT, CHANGED, UNCHANGED, TargetResult
+from vhpc_toolkit.results import ABSENT, CHANGED, FAILED, UNCHANGED, SwitchOutcome, TargetResult
 from vhpc_toolkit.vsphere.fields import VALUE_PROP, field_keys
 from vhpc_toolkit.vsphere.inventory import Obj, read_inventory
 
@@ -72,7 +72,16 @@ def destroy_cluster(session, plan: DestroyPlan, concurrency: int = 32, on_event=
     report.results += [TargetResult(name, UNCHANGED, why) for name, why in plan.left]
     result = DestroyResult(report, interrupted=report.interrupted, notes=list(plan.notes))
     if report.ok:  # switches only after their VMs are gone
-        result.switches = destroy_owned_switches(session, plan.switches)
+        try:
+            result.switches = destroy_owned_switches(session, plan.switches)
+        except KeyboardInterrupt:
+            result.interrupted = True
+            result.notes.append("interrupted while destroying the switches: run --destroy again to finish")
+        except ConnectionFailed as exc:   # the VMs' table still stands
+            result.notes.append(f"switches not destroyed: {exc}")
+            result.switches = [SwitchOutcome(o.spec.name, o.spec.kind, list(o.hosts), o.spec.port_group,
+                                             status=FAILED, detail="not destroyed: the connection was lost")
+                               for o in plan.switches]
     elif plan.switches:
         result.notes.append("switches not destroyed: a VM of the file is still there")
     return result
