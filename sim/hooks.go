@@ -179,21 +179,7 @@ func (h *vmHook) CloneVMTask(ctx *simulator.Context, req *types.CloneVM_Task) so
 		return &methods.CloneVM_TaskBody{Fault_: notFound(h.real)}
 	}
 	req.This = vm.Self
-	clone := func() soap.HasFault {
-		return cloneWithDVSPorts(vm, req, func() soap.HasFault { return h.lab.cloneVM(ctx, vm, req) })
-	}
-	if d := h.lab.opts.CloneTime; d > 0 { // a long clone: the work happens d later (slow_tasks.go)
-		task := simulator.CreateTask(vm, "cloneVm", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
-			done, fault := taskOutcome(clone())
-			if fault != nil {
-				return nil, fault
-			}
-			return done.Info.Result, nil
-		})
-		h.lab.runLater(task, d, setTaskFaultMessage)
-		return &methods.CloneVM_TaskBody{Res: &types.CloneVM_TaskResponse{Returnval: task.Self}}
-	}
-	return clone()
+	return cloneWithDVSPorts(vm, req, func() soap.HasFault { return h.lab.cloneVM(ctx, vm, req) })
 }
 
 // cloneVM clones vm with the stock implementation (from a copy of its
@@ -225,12 +211,19 @@ func (l *Lab) cloneVM(ctx *simulator.Context, vm *simulator.VirtualMachine, req 
 			stock.Spec.Location.Pool = clonePool(vm, &spec) // templates.go
 		}
 		var res soap.HasFault
-		withVM(ctx, vm, func() {
-			devices := vm.Config.Hardware.Device
-			vm.Config.Hardware.Device = copyDevices(devices) // deepcopy.go
-			defer func() { vm.Config.Hardware.Device = devices }()
-			res = vm.CloneVMTask(ctx, &stock)
-		})
+		namesMu.Lock() // names.go: the name check and the new VM are one step
+		if fault = newVMNameFault(req.Folder, req.Name); fault == nil {
+			withVM(ctx, vm, func() {
+				devices := vm.Config.Hardware.Device
+				vm.Config.Hardware.Device = copyDevices(devices) // deepcopy.go
+				defer func() { vm.Config.Hardware.Device = devices }()
+				res = vm.CloneVMTask(ctx, &stock)
+			})
+		}
+		namesMu.Unlock()
+		if fault != nil {
+			return nil, fault
+		}
 		t, fault := taskOutcome(res)
 		if fault != nil {
 			return nil, fault
@@ -262,8 +255,7 @@ func (l *Lab) cloneVM(ctx *simulator.Context, vm *simulator.VirtualMachine, req 
 		}
 		return ref, nil
 	})
-	ref := task.Run()
-	setTaskFaultMessage(ref)
+	ref := l.runTask(task, true, l.opts.CloneTime) // tasks.go: cloning is cancelable, and long with --clone-time
 	return &methods.CloneVM_TaskBody{Res: &types.CloneVM_TaskResponse{Returnval: ref}}
 }
 

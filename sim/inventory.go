@@ -183,6 +183,7 @@ func (l *Lab) buildInventory(ctx context.Context) error {
 	if err := createTemplate(ctx, c, folders.VmFolder, pool, hosts[0]); err != nil {
 		return err
 	}
+	templatesOutOfPools() // vanish.go: vCenter's pools list no template
 	if err := createExtraVMs(ctx, c, folders.VmFolder, pool, hosts, l.opts.ExtraVMs); err != nil {
 		return err
 	}

@@ -38,6 +38,7 @@ type Options struct {
 	CustomizationFail *regexp.Regexp // VMs whose names match fail their customization (nil: none)
 	GuestOpsDelay     time.Duration  // guest operations are unavailable this long after Tools starts
 	CloneTime         time.Duration  // CloneVM_Task runs this long (0: done within the call)
+	Faults            FaultSettings  // faults.go: --fail-method, --drop-connections, --task-delay, --session-ttl
 
 	GuestRoot     string // folder of the guests' file systems ("" = a temporary folder)
 	GuestUser     string // guest operations user ("" = root)
@@ -72,7 +73,9 @@ type Lab struct {
 	hostEPs     map[string]*hostEndpoint // host moref value -> its guest file endpoint (host_endpoints.go)
 	hostPortNum int                      // the port every host endpoint listens on
 	events      *customizationEvents     // customization events (customization.go)
-	slow        slowTasks                // running long tasks (slow_tasks.go)
+	faults      *labFaults               // injected faults (faults.go)
+	tasks       taskTable                // tasks waiting out a delay (tasks.go)
+	sessions    *sessionTable            // sessions by cookie (sessions.go)
 }
 
 var labRunning sync.Mutex
@@ -91,6 +94,8 @@ func StartLab(opts Options) (*Lab, error) {
 		guests:   make(map[string]*guestState),
 		macsUsed: make(map[string]bool),
 		gpus:     newGPULedger(),
+		faults:   &labFaults{set: opts.Faults},
+		sessions: newSessionTable(),
 	}
 	if err := l.buildInventory(context.Background()); err != nil {
 		l.cleanup()

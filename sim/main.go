@@ -43,7 +43,19 @@ func main() {
 	flag.StringVar(&opts.GuestPassword, "guest-password", DefaultGuestPassword, "the only password guest operations accept")
 	pprofAddr := flag.String("pprof", "", "serve Go's pprof endpoints (/debug/pprof/) over plain HTTP on HOST:PORT (loopback only; for profiling the lab)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to FILE at exit (go tool pprof FILE)")
+	var failMethod failRules
+	flag.Var(&failMethod, "fail-method", "METHOD:REGEX[:FAULT]: a METHOD call (a *_Task: its task) on an object whose name (or\n"+
+		"new name) matches REGEX fails with vim fault FAULT (default SystemError); repeatable")
+	flag.IntVar(&opts.Faults.DropConnections, "drop-connections", 0, "close every Nth SOAP request's connection without an answer (0: never)")
+	taskDelay, sessionTTL := new(time.Duration), new(time.Duration)
+	flag.Var(seconds{taskDelay}, "task-delay", "SECONDS (or a duration such as 500ms): clone, customize, power-off and destroy\n"+
+		"tasks stay running this long (CancelTask works meanwhile)")
+	flag.Var(seconds{sessionTTL}, "session-ttl", "SECONDS (or a duration such as 30m): end a session idle for longer than this\n"+
+		"(vCenter's default: 30 minutes; 0: never)")
 	flag.Parse()
+	opts.Faults.FailMethod = failMethod
+	opts.Faults.TaskDelayMs = int(*taskDelay / time.Millisecond)
+	opts.Faults.SessionTTL = sessionTTL.Seconds()
 
 	if *failRE != "" {
 		re, err := regexp.Compile(*failRE)
@@ -58,7 +70,8 @@ func main() {
 		os.Exit(2)
 	}
 	if flag.NArg() != 0 || opts.ExtraVMs < 0 || opts.ExtraHosts < 0 || opts.LatencyMs < 0 || opts.BootDelay < 0 ||
-		opts.CustomizationTime < 0 || opts.GuestOpsDelay < 0 || opts.CloneTime < 0 {
+		opts.CustomizationTime < 0 || opts.GuestOpsDelay < 0 || opts.CloneTime < 0 ||
+		opts.Faults.DropConnections < 0 || *taskDelay < 0 || *sessionTTL < 0 {
 		flag.Usage()
 		os.Exit(2)
 	}

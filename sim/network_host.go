@@ -158,6 +158,10 @@ func (h *netHostHook) RemovePortGroup(ctx *simulator.Context, req *types.RemoveP
 	defer netMu.Unlock()
 	var fault *soap.Fault
 	simulator.Map.WithLock(s, func() {
+		if users := portGroupUsers(s, host, req.PgName); len(users) > 0 { // network_inuse.go
+			fault = inUseFault(host, req.PgName, users)
+			return
+		}
 		if fault = removeHostPortGroup(s, host, req.PgName); fault == nil {
 			syncHostConfigNetwork(s, host)
 		}
@@ -216,6 +220,10 @@ func (h *netHostHook) RemoveVirtualSwitch(ctx *simulator.Context, req *types.Rem
 		i := vswitchIndex(info, req.VswitchName)
 		if i < 0 {
 			fault = simulator.Fault("host "+host.Name+" has no virtual switch "+req.VswitchName, &types.NotFound{})
+			return
+		}
+		if users := switchUsers(s, host, req.VswitchName); len(users) > 0 { // network_inuse.go
+			fault = inUseFault(host, req.VswitchName, users)
 			return
 		}
 		var names []string

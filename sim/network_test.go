@@ -147,6 +147,16 @@ func TestNetworkSamePortGroupOnManyHosts(t *testing.T) {
 		}
 	}
 
+	// ESXi refuses to remove a port group or switch a VM's adapter is on.
+	if err := e.networkSystem(hosts[0]).RemovePortGroup(e.ctx, pg); faultName(err) != "ResourceInUse" ||
+		!strings.Contains(err.Error(), "VM labnet-vm-1") {
+		t.Fatalf("RemovePortGroup with a VM on it: %v", err)
+	}
+	if err := e.networkSystem(hosts[1]).RemoveVirtualSwitch(e.ctx, sw); faultName(err) != "ResourceInUse" {
+		t.Fatalf("RemoveVirtualSwitch with a VM on it: %v", err)
+	}
+	e.destroyMade()
+
 	// Removing it from one host leaves the network to the others.
 	if err := e.networkSystem(hosts[0]).RemovePortGroup(e.ctx, pg); err != nil {
 		t.Fatal(err)
@@ -164,6 +174,7 @@ func TestNetworkSamePortGroupOnManyHosts(t *testing.T) {
 	if _, err := e.clone("labnet-vm-again", hosts[1], addDevices(netBacking(pg)), false); err != nil {
 		t.Errorf("clone onto host 2 after removal from host 1: %v", err)
 	}
+	e.destroyMade()
 
 	// RemoveVirtualSwitch takes its port groups along; the last one takes
 	// the network.

@@ -48,7 +48,7 @@ var (
 	vmHooks         = &hookKind{labType: "LabVirtualMachine", realType: "VirtualMachine", newHook: func() hookObject { return new(vmHook) }}
 	datacenterHooks = &hookKind{labType: "LabDatacenter", realType: "Datacenter", newHook: func() hookObject { return new(dcHook) }}
 	hostNetHooks    = &hookKind{labType: "LabHostNetworkSystem", realType: "HostNetworkSystem", newHook: func() hookObject { return new(netHostHook) }}
-	folderHooks     = &hookKind{labType: "LabNetworkFolder", realType: "Folder", newHook: func() hookObject { return new(netFolderHook) }}
+	folderHooks     = &hookKind{labType: "LabFolder", realType: "Folder", newHook: func() hookObject { return new(netFolderHook) }}
 	// The simulator registers VMware switches under DistributedVirtualSwitch.
 	dvsHooks       = &hookKind{labType: "LabDistributedVirtualSwitch", realType: "DistributedVirtualSwitch", newHook: func() hookObject { return new(netDVSHook) }}
 	portgroupHooks = &hookKind{labType: "LabDistributedVirtualPortgroup", realType: "DistributedVirtualPortgroup", newHook: func() hookObject { return new(netPortgroupHook) }}
@@ -57,6 +57,8 @@ var (
 	firewallHooks  = &hookKind{labType: "LabHostFirewallSystem", realType: "HostFirewallSystem", newHook: func() hookObject { return new(firewallHook) }}
 	collectorHooks = &hookKind{labType: "LabPropertyCollector", realType: "PropertyCollector",
 		newHook: func() hookObject { return new(collectorHook) }, perSession: true}
+	sessionHooks = &hookKind{labType: "LabSessionManager", realType: "SessionManager", newHook: func() hookObject { return new(sessionHook) }}
+	fieldsHooks  = &hookKind{labType: "LabCustomFieldsManager", realType: "CustomFieldsManager", newHook: func() hookObject { return new(fieldsHook) }}
 )
 
 // routeKey is a method as clients call it: _this's type and the method.
@@ -64,10 +66,21 @@ type routeKey struct{ thisType, method string }
 
 // routes are the methods the lab implements itself.
 var routes = map[routeKey]*hookKind{
-	{"VirtualMachine", "CloneVM_Task"}:     vmHooks, // hooks.go, network_vm.go
-	{"VirtualMachine", "CustomizeVM_Task"}: vmHooks, // hooks.go
-	{"VirtualMachine", "PowerOnVM_Task"}:   vmHooks, // hooks.go
-	{"VirtualMachine", "ReconfigVM_Task"}:  vmHooks, // hooks.go, network_vm.go
+	{"VirtualMachine", "CloneVM_Task"}:         vmHooks, // hooks.go, network_vm.go
+	{"VirtualMachine", "CustomizeVM_Task"}:     vmHooks, // hooks.go
+	{"VirtualMachine", "PowerOnVM_Task"}:       vmHooks, // hooks.go
+	{"VirtualMachine", "ReconfigVM_Task"}:      vmHooks, // hooks.go, network_vm.go
+	{"VirtualMachine", "PowerOffVM_Task"}:      vmHooks, // tasks.go
+	{"VirtualMachine", "Destroy_Task"}:         vmHooks, // tasks.go, vanish.go
+	{"VirtualMachine", "MarkAsTemplate"}:       vmHooks, // vanish.go
+	{"VirtualMachine", "MarkAsVirtualMachine"}: vmHooks,
+
+	{"Task", "CancelTask"}:                          taskHooks,    // tasks.go
+	{"SessionManager", "TerminateSession"}:          sessionHooks, // sessions.go
+	{"CustomFieldsManager", "AddCustomFieldDef"}:    fieldsHooks,  // custom_fields.go
+	{"CustomFieldsManager", "SetField"}:             fieldsHooks,
+	{"CustomFieldsManager", "RemoveCustomFieldDef"}: fieldsHooks,
+	{"Folder", "CreateVM_Task"}:                     folderHooks, // names.go
 
 	{"VirtualMachine", "CreateSnapshot_Task"}:  vmHooks, // templates.go
 	{"VirtualMachine", "MarkAsTemplate"}:       vmHooks, // templates.go

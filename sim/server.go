@@ -91,6 +91,7 @@ func (l *Lab) serve() error {
 		inner.HandleFunc("/debug/passthru", l.serveDebugPassthru) // rules_debug.go
 		inner.HandleFunc("/debug/graphics", l.serveDebugGraphics) // rules_debug.go
 		inner.HandleFunc("/debug/guestops", l.serveDebugGuestOps) // guest_debug.go
+		inner.HandleFunc("/debug/faults", l.serveDebugFaults)     // faults.go
 	}
 
 	sm := simulator.Map.SessionManager()
@@ -104,6 +105,7 @@ func (l *Lab) serve() error {
 		ErrorLog:  log.New(quietTLSErrors{}, "", log.LstdFlags),
 	}
 	l.srv = s
+	go l.watchSessions(s.done) // sessions.go: idle expiry
 	go func() {
 		defer close(s.done)
 		if err := s.http.Serve(tls.NewListener(ln, tlsConf)); err != nil && err != http.ErrServerClosed {
@@ -134,9 +136,21 @@ func (l *Lab) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		call := parseSOAPCall(body)
+		if l.faults.shouldDrop() { // faults.go: --drop-connections
+			dropConnection(w)
+			return
+		}
 		l.calls.add(call.method)
 		if l.opts.LatencyMs > 0 {
 			time.Sleep(time.Duration(l.opts.LatencyMs) * time.Millisecond)
+		}
+		answered, done := l.sessionCall(w, r, call) // sessions.go
+		if answered {
+			return
+		}
+		defer done(w.Header())
+		if l.injectFault(w, call, body) { // faults.go: --fail-method
+			return
 		}
 		body, path := l.route(call, body) // routes.go
 		if path != "" {

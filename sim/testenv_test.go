@@ -168,6 +168,13 @@ func newLabEnv(t *testing.T) *labEnv {
 }
 
 func (e *labEnv) cleanup() {
+	e.destroyMade()
+	e.c.Logout(e.ctx)
+}
+
+// destroyMade powers off and destroys the VMs made through e so far.
+func (e *labEnv) destroyMade() {
+	defer func() { e.made = nil }()
 	for i := len(e.made) - 1; i >= 0; i-- {
 		vm := e.made[i]
 		if tk, err := vm.PowerOff(e.ctx); err == nil {
@@ -179,7 +186,6 @@ func (e *labEnv) cleanup() {
 			}
 		}
 	}
-	e.c.Logout(e.ctx)
 }
 
 func (e *labEnv) host(n int) *object.HostSystem {

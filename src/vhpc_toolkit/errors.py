@@ -35,6 +35,14 @@ class ConnectionFailed(VhpcError):
     """vCenter could not be reached, logged into, or its certificate verified."""
 
 
+class ConnectionLost(ConnectionFailed):
+    """The connection to vCenter broke, or vCenter stopped answering, in the middle of a run."""
+
+
+class SessionLost(ConnectionFailed):
+    """vCenter ended the session (idle timeout, an administrator) and a new login did not help."""
+
+
 class NotFound(InputError):
     """A named inventory object does not exist."""
 

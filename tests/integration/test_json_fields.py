@@ -40,7 +40,7 @@ def test_cluster_create_and_destroy_json_fields(cli, tmp_path):
         code, out, err = cli("--output", "json", "cluster", "--destroy", "--file", path)
     assert code == 0, err
     doc = json.loads(out)
-    assert set(doc) == REPORT_KEYS | {"switches"}
+    assert set(doc) == REPORT_KEYS | {"switches", "notes"}
     assert set(doc["results"][0]) == VM_RESULT_KEYS
     assert set(doc["switches"][0]) == {"name", "kind", "status", "detail"}
 

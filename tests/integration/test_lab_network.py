@@ -50,6 +50,21 @@ def made(session):
             pass
 
 
+def destroy_made_vms(session, made):
+    for vm in made["vms"]:
+        wait_for_task(session, vm.Destroy_Task())
+    made["vms"].clear()
+
+
+def test_management_switch_is_in_use(session):
+    """vSwitch0 carries vmk0 (the host's management address): ESXi refuses to remove it."""
+    s = inv(session)
+    ns = s.find("HostSystem", HOSTS[0]).get("configManager.networkSystem")
+    with pytest.raises(vim.fault.ResourceInUse, match="VMkernel adapter vmk0"):
+        ns.RemoveVirtualSwitch(vswitchName="vSwitch0")
+    assert "vSwitch0" in {v.name for v in ns.networkInfo.vswitch}
+
+
 def clone(session, made, name, host, device):
     """Clone the template onto host with one more adapter; returns the VM."""
     s = inv(session)
@@ -103,6 +118,13 @@ def test_same_port_group_on_three_hosts(session, made):
         assert vm.runtime.host._moId == s.find("HostSystem", h).moid
         assert net.moid in {n._moId for n in vm.network}
 
+    # ESXi refuses to remove a port group or switch that a VM's adapter is on (ResourceInUse).
+    with pytest.raises(vim.fault.ResourceInUse, match="VM lab-net-"):
+        systems[HOSTS[0]].RemovePortGroup(pgName=pg)
+    with pytest.raises(vim.fault.ResourceInUse):
+        systems[HOSTS[1]].RemoveVirtualSwitch(vswitchName=sw)
+    destroy_made_vms(session, made)
+
     # Removing it from one host leaves the network to the other two.
     systems[HOSTS[0]].RemovePortGroup(pgName=pg)
     s = inv(session)
@@ -112,6 +134,7 @@ def test_same_port_group_on_three_hosts(session, made):
     assert pg not in {p.spec.name for p in systems[HOSTS[0]].networkInfo.portgroup}
     vm = clone(session, made, f"lab-net-{uuid.uuid4().hex[:6]}", HOSTS[1], vmxnet3_on(pg))
     assert net.moid in {n._moId for n in vm.network}
+    destroy_made_vms(session, made)
 
     # RemoveVirtualSwitch takes the switch's port group along; the last host takes the network.
     for h in HOSTS:

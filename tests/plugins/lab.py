@@ -55,6 +55,19 @@ class Lab:
     def reset_calls(self) -> None:
         self._get("/debug/calls?reset=1")
 
+    def set_faults(self, **settings) -> dict:
+        """Replace the lab's injected faults (fail_method=[{method, regex, fault}], drop_connections,
+        task_delay_ms, session_ttl); no arguments clears them. Returns the settings and counters."""
+        ctx = ssl.create_default_context(cafile=self.settings["ca_file"])
+        req = urllib.request.Request(self.url + "/debug/faults" + ("" if settings else "?reset=1"),
+                                     data=json.dumps(settings).encode(), method="POST")
+        with urllib.request.urlopen(req, context=ctx, timeout=10) as resp:
+            return json.load(resp)
+
+    def faults(self) -> dict:
+        """The faults in force and the counters: requests, dropped, injected."""
+        return self._get("/debug/faults")
+
     def connect(self):
         """A pyVmomi session on the lab, for tests that check the lab directly."""
         from vhpc_toolkit.settings import load_settings
@@ -122,6 +135,34 @@ def stock_lab(tmp_path_factory):
 def stock_cli(stock_lab, run_cli):
     """The CLI on the stock simulator, never prompting: returns (exit code, stdout, stderr)."""
     return lambda *argv: run_cli("--vcenter-conf", stock_lab.conf, "--yes", *argv)
+
+
+FAULT_TOTALS = {"injected": 0, "dropped": 0, "tests": 0}   # over the session: the README's figures
+
+
+@pytest.fixture
+def faults(lab):
+    """The shared lab's fault injection (lab.set_faults), cleared when the test ends."""
+    def count():
+        now = lab.faults()
+        FAULT_TOTALS["injected"] += now["injected"]
+        FAULT_TOTALS["dropped"] += now["dropped"]
+
+    def set_faults(**settings):
+        count()   # setting them starts the counters again
+        return lab.set_faults(**settings)
+
+    FAULT_TOTALS["tests"] += 1
+    yield set_faults
+    count()
+    lab.set_faults()
+
+
+def pytest_terminal_summary(terminalreporter):
+    if FAULT_TOTALS["tests"]:
+        terminalreporter.write_line(
+            f"lab faults: {FAULT_TOTALS['injected']} injected call/task failures and {FAULT_TOTALS['dropped']} "
+            f"dropped connections in {FAULT_TOTALS['tests']} tests")
 
 
 @pytest.fixture

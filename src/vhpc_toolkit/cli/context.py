@@ -28,6 +28,8 @@ class Context:
     debug: bool = False
     vcenter_conf: str | None = None
     task_timeout: float | None = None   # --task-timeout: seconds each vSphere task may take
+    connect_timeout: float | None = None    # --connect-timeout, over vCenter.conf's
+    read_timeout: float | None = None       # --read-timeout
     env: Mapping[str, str] = field(default_factory=lambda: os.environ)
     stdin_is_tty: bool = field(default_factory=lambda: sys.stdin.isatty())
     out: Console = field(default_factory=lambda: _console(sys.stdout))
@@ -55,6 +57,8 @@ class Context:
             )
             for warning in settings.warnings:
                 self.warn(warning)
+            settings.connect_timeout = self.connect_timeout or settings.connect_timeout
+            settings.read_timeout = self.read_timeout or settings.read_timeout
             if settings.insecure:
                 self.warn(f"TLS certificate of {settings.server} is NOT verified (insecure: yes)")
             self._session = connect(settings)

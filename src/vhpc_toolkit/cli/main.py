@@ -44,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         ctx.err.file.write(exc.usage + str(exc) + "\n")
         return int(ExitCode.BAD_INPUT)
     ctx = Context(output=args.output, yes=args.yes, debug=args.debug, vcenter_conf=args.vcenter_conf,
-                  task_timeout=getattr(args, "task_timeout", None))
+                  task_timeout=getattr(args, "task_timeout", None),
+                  connect_timeout=args.connect_timeout, read_timeout=args.read_timeout)
     if args.debug:
         logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
     from vhpc_toolkit.output.emit import emit

@@ -58,6 +58,7 @@ def _bounded(parse, what: str, maximum: float, minimum: float = 1):
 
 
 vcpus = _bounded(int, "vCPUs", MAX_VCPUS)
+timeout_seconds = _bounded(float, "timeout (seconds)", 3600, minimum=0.001)
 memory_gb = _bounded(float, "memory (GB)", MAX_MEMORY_GB, minimum=1 / 1024)
 shares = _bounded(int, "shares", MAX_SHARES, minimum=0)
 
@@ -112,6 +113,10 @@ def _global_options(p: argparse.ArgumentParser, default) -> None:
     p.add_argument("--yes", "-y", action="store_true", default=d(False),
                    help="never prompt: assume yes to confirmations, fail where a secret is missing")
     p.add_argument("--debug", action="store_true", default=d(False), help="print debug messages (never secrets)")
+    p.add_argument("--connect-timeout", type=timeout_seconds, metavar="SECONDS", default=d(None),
+                   help="seconds to connect to vCenter (default: connect_timeout in vCenter.conf, else 15)")
+    p.add_argument("--read-timeout", type=timeout_seconds, metavar="SECONDS", default=d(None),
+                   help="seconds to wait for any answer of vCenter (default: read_timeout in vCenter.conf, else 120)")
 
 
 _AFTER = argparse.ArgumentParser(add_help=False)
@@ -143,14 +148,21 @@ def output_of(argv: list[str]) -> str:
     return "text"
 
 
+class _Quiet(argparse.ArgumentParser):
+    """A parser that raises instead of printing: the full parser reports the error once."""
+
+    def error(self, message):
+        raise ValueError(message)
+
+
 def command_of(argv: list[str]) -> str | None:
     """The command named in ``argv`` (global options may come first), or None."""
-    pre = argparse.ArgumentParser(add_help=False)
+    pre = _Quiet(add_help=False)
     _global_options(pre, None)
     pre.add_argument("command", nargs="?")
     try:
         known, _ = pre.parse_known_args(argv)
-    except SystemExit:   # a bad global option: the full parser says so
+    except (ValueError, SystemExit):   # a bad global option: the full parser says so
         return None
     return known.command if known.command in COMMANDS else None
 

@@ -14,3 +14,9 @@ def confirm(ctx, question: str) -> None:
 
     if not Confirm.ask(question, console=ctx.err, default=False):
         raise Declined("nothing was changed")
+
+
+def can_ask(ctx, what: str = "destroying") -> None:
+    """Refuse at once (before any login) when a confirmation will be needed and cannot be asked."""
+    if not ctx.yes and not ctx.interactive:
+        raise InputError(f"{what} needs a confirmation: not a terminal, add --yes to confirm")

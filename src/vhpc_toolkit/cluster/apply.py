@@ -12,7 +12,7 @@ from vhpc_toolkit.cluster.plan import CREATE, DRIFT as DRIFT_ACTION, RECONFIGURE
 from vhpc_toolkit.cluster.result import ClusterResult, Stray, VMOutcome
 from vhpc_toolkit.cluster.switches import apply_switches, rollback_switches
 from vhpc_toolkit.cluster.verify import check_vms, devices_of
-from vhpc_toolkit.errors import VhpcError
+from vhpc_toolkit.errors import ConnectionFailed, SessionLost, VhpcError
 from vhpc_toolkit.ops.linked import base_snapshot
 from vhpc_toolkit.ops.destroy import Doomed, power_off_and_destroy
 from vhpc_toolkit.ops.placement import ref_of
@@ -72,14 +72,31 @@ def stray_note(plan: ClusterPlan) -> list[str]:
 
 def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
                on_event: Callable[[Any], None] | None = None) -> ClusterResult:
-    """Switches, then every VM's task (bounded per host and in total), guest IPs, post scripts."""
+    """Switches, then every VM's task (bounded per host and in total), guest IPs, post scripts.
+
+    A connection or session lost for good ends the run with the report of which of the
+    file's VMs exist (as Ctrl-C does), not with a bare error.
+    """
     inv = plan.inv
-    plans = {p.name: p for p in plan.vms}
     outcomes = {p.name: VMOutcome(name=p.name, host=p.host_name(inv), action=p.action, devices=_devices(p, inv),
                                   ref=p.existing.ref if p.existing else None,
                                   cpu=p.existing.get("config.hardware.numCPU") if p.existing else None)
                 for p in plan.vms}
-    switches = apply_switches(session, plan, on_event)
+    notes: list[str] = list(plan.notes)
+    switches: list[SwitchOutcome] = []
+    try:
+        result = _apply(session, plan, options, offers, outcomes, switches, notes, on_event)
+    except ConnectionFailed as exc:
+        why = "session ended" if isinstance(exc, SessionLost) else "connection lost"
+        result = _interrupted(session, plan, switches, outcomes, lost=str(exc), why=why)
+    result.notes = notes + result.notes
+    return result
+
+
+def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outcomes: dict,
+           switches: list[SwitchOutcome], notes: list[str], on_event) -> ClusterResult:
+    plans = {p.name: p for p in plan.vms}
+    switches += apply_switches(session, plan, on_event, notes)
     failures = [] if any(s.failed for s in switches) else \
         apply_pvrdma(session, plan.pvrdma, {s.name: s for s in switches})
     if any(s.failed for s in switches) or failures:
@@ -95,9 +112,12 @@ def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
         return result
 
     pruned = prune_strays(session, plan, on_event) if plan.prune else []
+    uncertain: list[str] = []
 
     def event(result: TargetResult):
         out, p = outcomes[result.name], plans[result.name]
+        if result.data.get("uncertain"):
+            uncertain.append(result.name)
         if result.failed:
             out.status, out.detail = FAILED, result.detail
         elif p.action == CREATE:
@@ -127,6 +147,12 @@ def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
         if watch is not None:
             watch.close()
         return _interrupted(session, plan, switches, outcomes)
+    except ConnectionFailed:
+        if watch is not None:
+            watch.close()
+        raise
+    if uncertain:
+        _settle_uncertain(session, plan, outcomes, uncertain)
 
     for p in plan.vms:
         out = outcomes[p.name]
@@ -140,12 +166,12 @@ def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
     running = [o for p, o in ((p, outcomes[p.name]) for p in plan.vms)
                if p.spec.power == "on" and not o.failed and o.ref is not None]
     try:
-        notes = settle_guests(session, watch, plan, running, options.ip_timeout) if running else []
+        guest_notes = settle_guests(session, watch, plan, running, options.ip_timeout) if running else []
     finally:
         if watch is not None:
             watch.close()
     result = ClusterResult(switches, [outcomes[p.name] for p in plan.vms], spec=plan.spec, pruned=pruned)
-    result.notes += notes + stray_note(plan)
+    result.notes += guest_notes + stray_note(plan)
     # Scripts run on the VMs this run created that did not fail; a failed VM's do not run.
     skipped = [p.name for p in plan.vms if p.action == CREATE and p.spec.scripts and outcomes[p.name].failed]
     if options.rollback and result.failed:
@@ -216,7 +242,7 @@ def _clone_jobs(session, plan: ClusterPlan, offers: dict, outcomes: dict, switch
                 if p.template.moid not in base_snapshots:
                     base_snapshots[p.template.moid] = base_snapshot(session, p.template)
                 base = base_snapshots[p.template.moid]
-            spec = build_clone_spec(p, inv, offers.get(p.placement.host.moid), find_pg, base)
+            spec = build_clone_spec(p, inv, offers.get(p.placement.host.moid), find_pg, base, owner=plan.owner)
         except (VhpcError, ValueError, KeyError) as exc:
             out.status, out.detail = FAILED, f"clone spec: {exc}"
             continue
@@ -256,28 +282,67 @@ def _power_on_existing(session, plan: ClusterPlan, outcomes: dict, options: Appl
                 out.status = POWERED_ON
 
 
-def _interrupted(session, plan: ClusterPlan, switches, outcomes) -> ClusterResult:
-    """After Ctrl-C: give cancelled tasks a moment, then say exactly which VMs of the file exist."""
+def _vms_by_folder(session) -> dict:
+    inv = read_inventory(session, {"VirtualMachine": ["runtime.powerState"]})
+    present = {}
+    for o in inv.of_type("VirtualMachine"):
+        present.setdefault((o.name, o.get("parent")._moId if o.get("parent") is not None else None), o)
+    return present
+
+
+def _folder_id(p: VMPlan) -> str | None:
+    return ref_of(p.placement.folder)._moId if p.placement else None
+
+
+def _settle_uncertain(session, plan: ClusterPlan, outcomes: dict, names: list[str]) -> None:
+    """VMs whose clone call lost its connection: vCenter may have made them; look."""
+    present = _vms_by_folder(session)
+    for p in plan.vms:
+        if p.name in names and p.action == CREATE:
+            vm = present.get((p.name, _folder_id(p)))
+            if vm is not None:
+                outcomes[p.name].ref = vm.ref
+                outcomes[p.name].detail = (f"the connection broke while its clone was asked for, yet the VM exists "
+                                           f"({vm.get('runtime.powerState')}); run --create again to check it")
+
+
+def _interrupted(session, plan: ClusterPlan, switches, outcomes, lost: str | None = None,
+                 why: str = "interrupted") -> ClusterResult:
+    """After Ctrl-C (or a connection or session lost for good: ``lost``, ``why``): give cancelled
+    tasks a moment, then say exactly which VMs of the file exist in the file's folders."""
     import time
 
-    time.sleep(2)
-    inv = read_inventory(session, {"VirtualMachine": ["runtime.powerState"]})
-    present = {o.name: o for o in inv.of_type("VirtualMachine")}
+    if lost is None:
+        time.sleep(2)
+    try:
+        present = _vms_by_folder(session)
+    except Exception:   # vCenter is gone: say what is known, not more
+        present = None
     for p in plan.vms:
         out = outcomes[p.name]
         if p.action != CREATE:
+            if lost is not None and out.status not in (RECONFIGURED, POWERED_ON, DRIFT, UP_TO_DATE):
+                out.status, out.detail = FAILED, f"{why}; its change may or may not have been made"
             continue
-        if p.name in present:
-            out.ref = present[p.name].ref
+        if present is None:
+            if out.status != CREATED:
+                out.status, out.detail = FAILED, f"{why}; unknown whether the VM exists"
+            continue
+        vm = present.get((p.name, _folder_id(p)))
+        if vm is not None:
+            out.ref = vm.ref
             if out.status != CREATED:
                 out.status = FAILED
-                out.detail = f"interrupted; the VM exists ({present[p.name].get('runtime.powerState')})"
+                out.detail = f"{why}; the VM exists ({vm.get('runtime.powerState')})"
         elif out.status == NOT_STARTED:
-            out.detail = "not started: the run was interrupted; not created"
+            out.detail = f"not started: the run was {why if lost else 'interrupted'}; not created"
         else:
-            out.status, out.detail = FAILED, "interrupted; not created"
-    result = ClusterResult(switches, [outcomes[p.name] for p in plan.vms], spec=plan.spec, interrupted=True)
-    result.notes.append("interrupted: the table says which VMs exist; run --create again to finish, "
+            out.status, out.detail = FAILED, f"{why}; not created"
+    result = ClusterResult(switches, [outcomes[p.name] for p in plan.vms], spec=plan.spec,
+                           interrupted=lost is None)
+    if lost is not None:
+        result.notes.append(f"{lost}")
+    result.notes.append(f"{why}: the table says which VMs exist; run --create again to finish, "
                         "or --destroy to remove them")
     return result
 

@@ -6,6 +6,7 @@ import copy
 from typing import Callable
 
 from vhpc_toolkit.cluster.desired import compute_request
+from vhpc_toolkit.cluster.ownership import OWNER_KEY
 from vhpc_toolkit.cluster.plan import VMPlan
 from vhpc_toolkit.specs.clone import clone_spec
 from vhpc_toolkit.specs.compute import apply_compute
@@ -83,9 +84,15 @@ def _sriov_pg(vm, find_pg: PortGroupFinder) -> PortGroupRef:
     return find_pg(vm.sriov_port_group, None)
 
 
-def build_clone_spec(plan: VMPlan, inv: Inventory, offer, find_pg: PortGroupFinder, snapshot_ref=None):
+def build_clone_spec(plan: VMPlan, inv: Inventory, offer, find_pg: PortGroupFinder, snapshot_ref=None,
+                     owner: str | None = None):
+    """``owner``: the cluster file's owner mark, written with the VM (cluster/ownership.py)."""
+    from pyVmomi import vim
+
     vm, placement = plan.spec, plan.placement
     config, adapters, main_index = build_config(plan, inv, offer, find_pg)
+    if owner:
+        config.extraConfig = list(config.extraConfig or []) + [vim.option.OptionValue(key=OWNER_KEY, value=owner)]
     custom = customization_spec(plan.network, adapters, main_index) if plan.network else None
     return clone_spec(host=placement.host.ref, pool=placement.pool,
                       datastore=placement.datastore.ref if placement.datastore else None,

@@ -1,65 +1,88 @@
-"""`cluster --destroy`: the file's VMs (powered off, destroyed concurrently), then its switches."""
+"""`cluster --destroy`: the file's VMs (powered off, destroyed concurrently), then its switches.
+
+Only what the file owns (cluster/ownership.py): a VM of the file's name in the file's datacenter
+and folder that carries no owner mark or the file's; a switch where it carries the file's mark
+(a standard switch per host). Same-named VMs elsewhere, VMs of other files, switches the file
+did not create (vSwitch0) and switches still in use are reported and left.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from vhpc_toolkit.cluster.ownership import elsewhere_note, foreign_note, match_vm, owner_mark, target_folder
 from vhpc_toolkit.cluster.result import DestroyResult
-from vhpc_toolkit.cluster.switches import destroy_switches
+from vhpc_toolkit.cluster.switch_marks import destroy_owned_switches, owned_switches
 from vhpc_toolkit.clusterfile import ClusterSpec
-from vhpc_toolkit.ops.destroy import Doomed, power_off_and_destroy
-from vhpc_toolkit.ops.runner import Interrupted
-from vhpc_toolkit.results import ABSENT, CHANGED, UNCHANGED, Report, TargetResult
-from vhpc_toolkit.vsphere import hostnet
-from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory
+from vhpc_toolkit.errors import ConnectionFailed, VhpcError
+from vhpc_toolkit.ops.destroy import Doomed, destroy_vms
+from vhpc_toolkit.results import ABSENT, CHANGED, FAILED, UNCHANGED, SwitchOutcome, TargetResult
+from vhpc_toolkit.vsphere.fields import VALUE_PROP, field_keys
+from vhpc_toolkit.vsphere.inventory import Obj, read_inventory
 
 
 @dataclass
 class DestroyPlan:
     present: list[Obj]
     absent: list[str]
-    switches: list = field(default_factory=list)  # SwitchSpec of the file that exist
+    switches: list = field(default_factory=list)    # OwnedSwitch: the file's switches it owns, where
+    left: list[tuple[str, str]] = field(default_factory=list)   # (name, why it is not touched)
+    notes: list[str] = field(default_factory=list)
+    owner: str = ""
 
 
-def plan_destroy(session, spec: ClusterSpec) -> tuple[Inventory, DestroyPlan]:
-    inv = read_inventory(session, {"VirtualMachine": ["runtime.powerState", "config.template"],
-                                    "HostSystem": ["config.network.vswitch", "config.network.portgroup"],
-                                    "DistributedVirtualSwitch": []})
+def plan_destroy(session, spec: ClusterSpec) -> DestroyPlan:
+    keys = field_keys(session)
+    inv = read_inventory(session, {
+        "VirtualMachine": ["runtime.powerState", "config.template", "config.extraConfig"],
+        "Datacenter": ["vmFolder"],
+        "HostSystem": ["config.network.vswitch", VALUE_PROP],
+        "DistributedVirtualSwitch": [VALUE_PROP]})
+    mark = owner_mark(spec.path)
     by_name: dict[str, list[Obj]] = {}
     for o in inv.of_type("VirtualMachine"):
-        if not o.get("config.template"):
-            by_name.setdefault(o.name, []).append(o)
-    present, absent = [], []
+        by_name.setdefault(o.name, []).append(o)
+    plan = DestroyPlan(present=[], absent=[], owner=mark)
     for vm in spec.vms:
-        found = by_name.get(vm.name, [])
-        if found:
-            present.extend(found[:1])
+        try:
+            folder = target_folder(inv, vm)
+        except VhpcError as exc:
+            plan.left.append((vm.name, f"not touched: {exc}"))
+            continue
+        match = match_vm(inv, vm.name, folder, mark, by_name.get(vm.name, []))
+        if match.elsewhere:
+            plan.notes.append(elsewhere_note(vm.name, inv.path(folder), match.elsewhere))
+        if match.foreign:
+            plan.left.append((vm.name, foreign_note(vm.name, inv.path(folder) + "/" + vm.name, match.foreign)))
+        elif match.vm is not None and match.vm.get("config.template"):
+            plan.left.append((vm.name, f"{inv.path(match.vm)} is a template; not touched"))
+        elif match.vm is not None:
+            plan.present.append(match.vm)
         else:
-            absent.append(vm.name)
-    switches = []
-    for sw in spec.svs:
-        hosts = [h for h in inv.of_type("HostSystem") if h.name in sw.host
-                 and hostnet.standard_switch(h, sw.name) is not None]
-        if hosts:
-            switches.append(sw)
-    for sw in spec.dvs:
-        if any(o.name == sw.name for o in inv.of_type("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch")):
-            switches.append(sw)
-    return inv, DestroyPlan(present=present, absent=absent, switches=switches)
+            plan.absent.append(vm.name)
+    plan.switches, notes = owned_switches(inv, spec, mark, keys)
+    plan.notes += notes
+    return plan
 
 
 def destroy_cluster(session, plan: DestroyPlan, concurrency: int = 32, on_event=None) -> DestroyResult:
     doomed = [Doomed(o.ref, o.get("runtime.powerState") != "poweredOff", TargetResult(o.name, CHANGED))
               for o in plan.present]
-    interrupted = False
-    try:
-        power_off_and_destroy(session, doomed, concurrency, on_event)
-    except Interrupted:
-        interrupted = True
-    report = Report("cluster destroy", [d.result for d in doomed] +
-                    [TargetResult(name, UNCHANGED, ABSENT) for name in plan.absent], done="destroyed")
-    result = DestroyResult(report, interrupted=interrupted)
-    if interrupted:
-        return result
+    report = destroy_vms(session, doomed, concurrency, on_event, operation="cluster destroy")
+    report.results += [TargetResult(name, UNCHANGED, ABSENT) for name in plan.absent]
+    report.results += [TargetResult(name, UNCHANGED, why) for name, why in plan.left]
+    result = DestroyResult(report, interrupted=report.interrupted, notes=list(plan.notes))
     if report.ok:  # switches only after their VMs are gone
-        result.switches = destroy_switches(session, plan.switches)
+        try:
+            result.switches = destroy_owned_switches(session, plan.switches)
+        except KeyboardInterrupt:
+            result.interrupted = True
+            result.notes.append("interrupted while destroying the switches: run --destroy again to finish")
+        except ConnectionFailed as exc:   # the VMs' table still stands
+            result.notes.append(f"switches not destroyed: {exc}")
+            result.switches = [SwitchOutcome(o.spec.name, o.spec.kind, list(o.hosts), o.spec.port_group,
+                                             status=FAILED, detail="not destroyed: the connection was lost")
+                               for o in plan.switches]
+    elif plan.switches:
+        result.notes.append("switches not destroyed: a VM of the file is still there")
     return result
+

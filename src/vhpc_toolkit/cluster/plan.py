@@ -11,6 +11,7 @@ from typing import Any
 
 from vhpc_toolkit.clusterfile import ClusterSpec, SwitchSpec, VMSpec
 from vhpc_toolkit.cluster.desired import compute_request, wants_customization
+from vhpc_toolkit.cluster.ownership import elsewhere_note, foreign_note, match_vm, owner_mark, target_folder
 from vhpc_toolkit.errors import VhpcError
 from vhpc_toolkit.ops.linked import linked_note, linked_problem
 from vhpc_toolkit.ops.dvs import dvs_version_for, version_problems
@@ -71,6 +72,8 @@ class ClusterPlan:
     prune: bool = False                                   # --prune: destroy the strays
     warnings: list[str] = field(default_factory=list)    # shown before the confirmation, kept in the result
     pvrdma: list = field(default_factory=list)            # cluster/pvrdma.PvrdmaPlan: hosts to prepare
+    owner: str = ""                                    # the file's owner mark (cluster/ownership.py)
+    notes: list[str] = field(default_factory=list)     # same-named VMs left alone, for the report
 
     @property
     def up_to_date(self) -> bool:
@@ -252,6 +255,8 @@ def _shared_uplinks(spec: ClusterSpec, problems: list[str]) -> None:
 def plan_cluster(inv: Inventory, spec: ClusterSpec, allow_power_off: bool = False) -> ClusterPlan:
     problems: list[str] = []
     _shared_uplinks(spec, problems)
+    notes: list[str] = []
+    owner = owner_mark(spec.path)
     switches = [_plan_svs(inv, sw, problems, _where(spec, sw.line)) for sw in spec.svs]
     switches += [_plan_dvs(inv, sw, problems, _where(spec, sw.line)) for sw in spec.dvs]
     file_pgs = {sw.port_group for sw in spec.svs + spec.dvs if sw.port_group}
@@ -267,19 +272,27 @@ def plan_cluster(inv: Inventory, spec: ClusterSpec, allow_power_off: bool = Fals
             plan.network = _guest_network(vm)
         except BadNetworkValue as exc:
             problems.append(f"{where}: VM {vm.name}: {exc}")
-        found = vms_by_name.get(vm.name, [])
-        if len(found) > 1:
-            paths = ", ".join(inv.path(o) for o in found)
-            problems.append(f"{where}: VM {vm.name}: name matches {len(found)} VMs ({paths})")
-        elif found:
-            if found[0].get("config.template"):
-                problems.append(f"{where}: VM {vm.name}: a template of that name exists")
+        try:
+            folder = target_folder(inv, vm)
+        except VhpcError:
+            _plan_new_vm(inv, plan, file_pgs, problems, where)   # its placement says what is wrong
+            continue
+        # Only the VM of that name in the file's folder is the file's (names are unique per folder).
+        match = match_vm(inv, vm.name, folder, owner, vms_by_name.get(vm.name, []))
+        if match.elsewhere:
+            notes.append(elsewhere_note(vm.name, inv.path(folder), match.elsewhere))
+        if match.foreign:
+            problems.append(f"{where}: {foreign_note(vm.name, inv.path(folder) + '/' + vm.name, match.foreign)}")
+        elif match.vm is not None:
+            if match.vm.get("config.template"):
+                problems.append(f"{where}: VM {vm.name}: a template of that name exists in {inv.path(folder)}")
                 continue
-            plan.existing = found[0]
+            plan.existing = match.vm
             _plan_existing_vm(inv, plan, allow_power_off)
         else:
             _plan_new_vm(inv, plan, file_pgs, problems, where)
-    return ClusterPlan(spec=spec, inv=inv, switches=switches, vms=plans, problems=list(dict.fromkeys(problems)))
+    return ClusterPlan(spec=spec, inv=inv, switches=switches, vms=plans, problems=list(dict.fromkeys(problems)),
+                       owner=owner, notes=notes)
 
 
 def plan_rows(plan: ClusterPlan) -> list[dict[str, Any]]:

@@ -54,5 +54,4 @@ def prepare_create(session, spec: ClusterSpec, allow_power_off: bool = False,
 
 
 def prepare_destroy(session, spec: ClusterSpec) -> DestroyPlan:
-    _, plan = plan_destroy(session, spec)
-    return plan
+    return plan_destroy(session, spec)

@@ -95,6 +95,7 @@ class DestroyResult:
     report: Report
     switches: list[SwitchOutcome] = field(default_factory=list)
     interrupted: bool = False
+    notes: list[str] = field(default_factory=list)   # what was left alone, and why
 
     @property
     def ok(self) -> bool:
@@ -104,6 +105,7 @@ class DestroyResult:
         doc = self.report.to_dict()
         doc["switches"] = [{"name": s.name, "kind": s.kind, "status": s.status, "detail": s.detail}
                            for s in self.switches]
+        doc["notes"] = list(self.notes)
         return doc
 
 

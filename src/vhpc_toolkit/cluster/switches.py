@@ -4,27 +4,48 @@ from __future__ import annotations
 from typing import Callable
 
 from vhpc_toolkit.cluster.plan import ClusterPlan
+from vhpc_toolkit.cluster.switch_marks import forget_svs, record_dvs, record_svs
 from vhpc_toolkit.ops.dvs import create_dvs, destroy_dvs
 from vhpc_toolkit.ops.switches import create_svs, destroy_svs
-from vhpc_toolkit.results import CHANGED, CREATED, DESTROYED, FAILED, ROLLED_BACK, SwitchOutcome
+from vhpc_toolkit.results import CHANGED, CREATED, FAILED, ROLLED_BACK, SwitchOutcome
 
 
-def apply_switches(session, plan: ClusterPlan, on_event: Callable | None = None) -> list[SwitchOutcome]:
-    """Create (or complete) every switch the plan says to; the others are reported up to date."""
+def _hosts_with(plan: ClusterPlan, name: str) -> set[str]:
+    return {h.name for h in plan.inv.of_type("HostSystem")
+            if any(v.name == name for v in h.get("config.network.vswitch") or [])}
+
+
+def apply_switches(session, plan: ClusterPlan, on_event: Callable | None = None,
+                   notes: list[str] | None = None) -> list[SwitchOutcome]:
+    """Create (or complete) every switch the plan says to; the others are reported up to date.
+
+    What this run creates carries the file's owner mark (cluster/switch_marks.py); a mark that
+    could not be written is a note in ``notes``.
+    """
     outcomes = []
     for sp in plan.switches:
         sw = sp.spec
         out = SwitchOutcome(sw.name, sw.kind, list(sw.host), sw.port_group, detail=sp.detail)
         if sp.action == "create":
+            had = _hosts_with(plan, sw.name) if sw.kind == "svs" else set()
             if sw.kind == "svs":
                 report = create_svs(session, sw.name, sw.host, sw.pnic[0] if sw.pnic else None, sw.port_group)
             else:
                 report = create_dvs(session, sw.name, sw.host, sw.pnic, sw.port_group, sw.datacenter)
             out.status = FAILED if report.failed else CREATED
-            # What --rollback may remove: only what this run made.
-            out.created_hosts = [r.name for r in report.results if r.status == CHANGED] if sw.kind == "svs" else []
-            out.new = not sp.exists
+            # What this run made (--rollback may remove it; it carries the file's mark): the
+            # switch on hosts that did not have it, a distributed switch that did not exist.
+            out.created_hosts = [r.name for r in report.results if r.status == CHANGED and r.name not in had] \
+                if sw.kind == "svs" else []
+            out.new = not sp.exists and not report.failed
             out.detail = "; ".join(f"{r.name}: {r.detail}" for r in report.failed) or _details(report)
+            if sw.kind == "svs":
+                note = record_svs(session, sw.name, [plan.inv.find("HostSystem", h) for h in out.created_hosts],
+                                  plan.owner)
+            else:
+                note = record_dvs(session, sw, plan.owner) if out.new else None
+            if note and notes is not None:
+                notes.append(note)
         outcomes.append(out)
         if on_event:
             on_event(out)
@@ -45,22 +66,13 @@ def rollback_switches(session, switches: list[SwitchOutcome]) -> list[str]:
         if out.status != CREATED:
             continue
         if out.kind == "svs" and out.created_hosts:
-            report = destroy_svs(session, out.name, out.created_hosts)
+            report = destroy_svs(session, out.name, out.created_hosts, force=True)   # only its own VMs used it
+            forget_svs(session, out.name, [r.name for r in report.results if not r.failed])
         elif out.kind == "dvs" and out.new:
-            report = destroy_dvs(session, out.name)
+            report = destroy_dvs(session, out.name, force=True)
         else:
             notes.append(f"--rollback left switch {out.name}: it existed before this run")
             continue
         out.status = FAILED if report.failed else ROLLED_BACK
         out.detail = report.summary()
     return notes
-
-
-def destroy_switches(session, specs) -> list[SwitchOutcome]:
-    """`cluster --destroy`: the file's switches that exist (after their VMs are gone)."""
-    outcomes = []
-    for sw in specs:
-        report = destroy_svs(session, sw.name, sw.host) if sw.kind == "svs" else destroy_dvs(session, sw.name)
-        outcomes.append(SwitchOutcome(sw.name, sw.kind, list(sw.host), sw.port_group,
-                                      status=FAILED if report.failed else DESTROYED, detail=_details(report)))
-    return outcomes

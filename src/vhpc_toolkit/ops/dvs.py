@@ -9,7 +9,7 @@ port group, preparation) and reported so.
 from __future__ import annotations
 
 from vhpc_toolkit.errors import InputError, ValidationFailed, VhpcError
-from vhpc_toolkit.ops import pvrdma_hosts
+from vhpc_toolkit.ops import pvrdma_hosts, switch_users
 from vhpc_toolkit.ops.switches import _find_hosts, _raise
 from vhpc_toolkit.results import CHANGED, FAILED, SWITCH, UNCHANGED, Report, TargetResult
 from vhpc_toolkit.vsphere import hostnet
@@ -246,10 +246,14 @@ def unprepare(session, inv: Inventory, switch: Obj) -> tuple[list[str], list[str
     return [f"undid the PVRDMA preparation of {len(record)} host(s)"], failures
 
 
-def destroy_dvs(session, name: str, datacenter: str | None = None) -> Report:
+def destroy_dvs(session, name: str, datacenter: str | None = None, force: bool = False) -> Report:
     """Destroy switch ``name``: undo the PVRDMA preparation it records, its port groups, then the switch.
-    A switch that does not exist is reported, not an error."""
-    inv = read_inventory(session, DVS_PROPS)
+    A switch that does not exist is reported, not an error. A switch that carries VM adapters or
+    VMkernel adapters the toolkit did not make is refused (saying what would break) unless ``force``."""
+    props = dict(DVS_PROPS)
+    props["HostSystem"] = sorted(set(DVS_PROPS["HostSystem"]) | set(switch_users.HOST_PROPS))
+    props["VirtualMachine"] = switch_users.VM_PROPS
+    inv = read_inventory(session, props)
     problems: list[str] = []
     dc = _datacenter(inv, datacenter, [], problems) if datacenter else None
     _raise(problems)
@@ -259,11 +263,10 @@ def destroy_dvs(session, name: str, datacenter: str | None = None) -> Report:
         result.detail = f"no distributed switch {name}" + (f" in {dc.name}" if dc else "")
         return Report("dvs destroy", [result])
     recorded = {n: r.get("vnic") for n, r in pvrdma_hosts.parse_record(switch.get("config.description")).items()}
-    foreign = [f"{h.name}: {v}" for h in inv.of_type("HostSystem")
-               for v in hostnet.vnics_on_switch(h, switch.get("uuid")) if recorded.get(h.name) != v]
-    if foreign:
-        raise ValidationFailed([f"distributed switch {name} has VMkernel adapters the toolkit did not create "
-                                f"({', '.join(foreign)}); remove them first"])
+    ours = {f"VMkernel adapter {vnic} of {host}" for host, vnic in recorded.items() if vnic}
+    users = [u for u in switch_users.dvs_users(inv, switch) if u not in ours]
+    if users and not force:
+        raise ValidationFailed([switch_users.in_use_problem("distributed", name, {"": users})])
     pgs = [o for o in dvs_portgroups(inv, switch) if not o.get("config.uplink") and "-DVUplinks" not in o.name]
     done, failures = unprepare(session, inv, switch)
     try:

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from vhpc_toolkit.errors import ConnectionLost
 from vhpc_toolkit.results import CHANGED, FAILED, NOT_STARTED, TargetResult
 from vhpc_toolkit.vsphere.faults import error_message
 from vhpc_toolkit.vsphere.tasks import TaskWatcher, task_timeout_of
@@ -135,6 +136,8 @@ def run_jobs(session, jobs: list[Job], concurrency: int = DEFAULT_CONCURRENCY, p
         try:
             return job, job.start(), None
         except Exception as exc:  # a fault raised by the call itself (e.g. InvalidState)
+            if isinstance(exc, ConnectionLost):   # vCenter may have started it: callers look again
+                job.result.data["uncertain"] = True
             return job, None, error_message(exc)
 
     def expire(now: float) -> None:

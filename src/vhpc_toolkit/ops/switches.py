@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable
 
 from vhpc_toolkit.errors import InputError, ValidationFailed, VhpcError
+from vhpc_toolkit.ops import switch_users
 from vhpc_toolkit.results import CHANGED, FAILED, HOST, Report, TargetResult
 from vhpc_toolkit.vsphere import hostnet
 from vhpc_toolkit.vsphere.faults import error_message
@@ -51,8 +52,12 @@ def _run_per_host(work: list[tuple[TargetResult, callable]], concurrency: int) -
 
 # --- standard switches ---------------------------------------------------------------------
 
-def _read_svs(session, host_names):
-    inv = read_inventory(session, {"HostSystem": HOST_PROPS})
+def _read_svs(session, host_names, users: bool = False):
+    props = {"HostSystem": HOST_PROPS}
+    if users:   # who uses the switches (ops/switch_users.py), in the same read
+        props = {"HostSystem": sorted(set(HOST_PROPS) | set(switch_users.HOST_PROPS)),
+                 "VirtualMachine": switch_users.VM_PROPS, "Network": []}
+    inv = read_inventory(session, props)
     problems = []
     hosts = _find_hosts(inv, host_names, problems)
     return inv, hosts, problems
@@ -105,10 +110,19 @@ def create_svs(session, name: str, hosts: list[str], pnic: str, port_group: str,
     return Report("svs create", results)
 
 
-def destroy_svs(session, name: str, hosts: list[str], concurrency: int = 8) -> Report:
-    """Remove switch ``name`` (its port groups first) from every host where it exists."""
-    inv, found, problems = _read_svs(session, hosts)
+def destroy_svs(session, name: str, hosts: list[str], concurrency: int = 8, force: bool = False) -> Report:
+    """Remove switch ``name`` (its port groups first) from every host where it exists.
+
+    A switch that carries a VMkernel adapter or VM adapters is refused on every host before
+    any change (ValidationFailed saying what would break), unless ``force``.
+    """
+    inv, found, problems = _read_svs(session, hosts, users=not force)
     _raise(problems)
+    if not force:
+        users = {h.name: switch_users.svs_users(inv, h, hostnet.standard_switch(h, name).port_groups)
+                 for h in found if hostnet.standard_switch(h, name) is not None}
+        if any(users.values()):
+            raise ValidationFailed([switch_users.in_use_problem("standard", name, users)])
     results, work = [], []
     for host in found:
         result = TargetResult(host.name, kind=HOST)

@@ -78,14 +78,21 @@ def render_destroy_preview(plan, console) -> None:
     if plan.absent:
         console.print(f"absent (nothing to do): {', '.join(plan.absent)}", highlight=False)
     if plan.switches:
-        console.print("then switches: " + ", ".join(f"{s.name} ({s.kind})" for s in plan.switches),
-                      highlight=False)
+        console.print("then switches: " + ", ".join(
+            f"{o.spec.name} ({o.spec.kind}{' on ' + ', '.join(o.hosts) if o.spec.kind == 'svs' else ''})"
+            for o in plan.switches), highlight=False)
+    for name, why in plan.left:
+        console.print(f"left alone: {why}", highlight=False)
+    for note in plan.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
 
 
 def render_destroyed(result, ctx) -> None:
     render_report(result.report, ctx)
     for s in result.switches:
         ctx.out.print(f"switch {s.name} ({s.kind}): {s.status}: {s.detail}", highlight=False)
+    for note in result.notes:
+        ctx.out.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
 
 
 def render_status(status, ctx) -> None:

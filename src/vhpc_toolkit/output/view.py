@@ -70,5 +70,7 @@ def render_document(document, ctx) -> None:
         from vhpc_toolkit.output.plan import render_plan
 
         render_plan(document.source, ctx.out)
+    elif document.kind == "message":
+        ctx.out.print(escape(document.doc["message"]), highlight=False)
     else:
         raise TypeError(f"no text renderer for a {document.kind!r} document")

@@ -15,6 +15,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 import yaml
 
 from vhpc_toolkit.errors import SettingsError
+from vhpc_toolkit.settings.timeouts import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, parse_timeout
 from vhpc_toolkit.words import HINT as YES_NO_HINT, yes_no
 from vhpc_toolkit.settings.vault import (
     DEFAULT_MOUNT,
@@ -39,6 +40,8 @@ KNOWN_KEYS = (
     "vault",
     "vault_secret_path",
     "vault_mount",
+    "connect_timeout",
+    "read_timeout",
 )
 
 
@@ -54,6 +57,8 @@ class VCenterSettings:
     insecure: bool = False
     source: str = "environment"
     warnings: List[str] = field(default_factory=list)   # for the CLI to show (e.g. a readable password file)
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    read_timeout: float = DEFAULT_READ_TIMEOUT
 
 
 # --------------------------------------------------------------------------- file
@@ -289,6 +294,10 @@ def load_settings(
         values["insecure"] = _parse_bool(_env(env, "VHPC_INSECURE"), "VHPC_INSECURE")
     if _env(env, "VHPC_CA_FILE") is not None:
         values["ca_file"] = _resolve_ca(_env(env, "VHPC_CA_FILE"), cwd, "VHPC_CA_FILE")
+    for key in ("connect_timeout", "read_timeout"):
+        name = "VHPC_" + key.upper()
+        if _env(env, name) is not None:
+            values[key] = parse_timeout(_env(env, name), name)
 
     # 2. The file, with Vault lookups for server/username/password.
     if path is not None:
@@ -349,6 +358,8 @@ def load_settings(
         ca_file=values.get("ca_file"),
         insecure=values.get("insecure", False),
         source=str(path) if path is not None else "environment",
+        connect_timeout=values.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT),
+        read_timeout=values.get("read_timeout", DEFAULT_READ_TIMEOUT),
     )
 
 
@@ -371,6 +382,9 @@ def _fill_from_file(
         values["port"] = _parse_port(conf["port"], f"{path}: port")
     if "insecure" not in values and "insecure" in conf:
         values["insecure"] = _parse_bool(conf["insecure"], f"{path}: insecure")
+    for key in ("connect_timeout", "read_timeout"):
+        if key not in values and key in conf:
+            values[key] = parse_timeout(conf[key], f"{path}: {key}")
     if "ca_file" not in values:
         ca = _file_str(conf, "ca_file", path)
         if ca:

@@ -152,14 +152,32 @@ def read_objects(session, refs: Iterable[Any], paths: Iterable[str]) -> dict[str
     pc = vmodl.query.PropertyCollector
     spec = pc.FilterSpec(objectSet=[pc.ObjectSpec(obj=r) for r in refs],
                          propSet=[pc.PropertySpec(type=type(refs[0]), pathSet=list(paths))])
-    return {o.moid: o for o in retrieve(session, spec)}
+    generation = getattr(session, "generation", 0)
+    try:
+        return {o.moid: o for o in retrieve(session, spec)}
+    except Exception:   # a page token of an ended session: read again in the new one
+        if getattr(session, "generation", 0) == generation:
+            raise
+        return {o.moid: o for o in retrieve(session, spec)}
 
 
 def read_inventory(session, props: Mapping[str, Iterable[str]], root=None) -> Inventory:
     """Read every object of the types in ``props`` (type name -> property paths).
 
     Calls: CreateContainerView, RetrievePropertiesEx (+1 per extra page), DestroyView.
+    When vCenter ends the session halfway (the view dies with it), the read starts again
+    once in the new session (vsphere/stub.py).
     """
+    generation = getattr(session, "generation", 0)
+    try:
+        return _read_inventory(session, props, root)
+    except Exception:
+        if getattr(session, "generation", 0) == generation:
+            raise
+        return _read_inventory(session, props, root)
+
+
+def _read_inventory(session, props: Mapping[str, Iterable[str]], root=None) -> Inventory:
     from pyVmomi import vim, vmodl
 
     content = session.content
@@ -179,4 +197,7 @@ def read_inventory(session, props: Mapping[str, Iterable[str]], root=None) -> In
         asked = {name: sorted(set(BASE_PROPS) | set(paths)) for name, paths in props.items()}
         return Inventory({o.moid: o for o in retrieve(session, spec)}, asked)
     finally:
-        view.DestroyView()
+        try:
+            view.DestroyView()
+        except Exception:  # gone with an ended session; the server frees it
+            pass

@@ -1,6 +1,9 @@
-"""Connecting to vCenter: TLS verified by default, errors as one line each."""
+"""Connecting to vCenter: TLS verified by default, timeouts on every connection, one transparent
+re-login when vCenter ends the session (vsphere/stub.py), errors as one line each."""
 from __future__ import annotations
 
+import contextlib
+import http.client
 import logging
 import socket
 import ssl
@@ -8,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vhpc_toolkit.errors import ConnectionFailed
+from vhpc_toolkit.settings.timeouts import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +39,14 @@ class Session:
     port: int
     ssl_context: ssl.SSLContext
     task_timeout: float | None = None   # seconds one vSphere task may take (None: vsphere.tasks' default)
+    stub: Any = None                           # the ReloginStub under si
+    read_timeout: float = DEFAULT_READ_TIMEOUT
+
+    @property
+    def generation(self) -> int:
+        """Logins so far minus one: session-owned objects (views, collectors) of an older
+        generation are gone."""
+        return self.stub.generation if self.stub is not None else 0
 
     def close(self) -> None:
         try:
@@ -43,17 +55,64 @@ class Session:
             log.debug("logout failed", exc_info=True)
 
 
+def _timed_connection(connect_timeout: float, read_timeout: float):
+    """An HTTPS connection class: ``connect_timeout`` to connect and shake hands, then
+    ``read_timeout`` for every answer."""
+
+    class TimedHTTPSConnection(http.client.HTTPSConnection):
+        def __init__(self, *args, **kwargs):
+            kwargs["timeout"] = connect_timeout
+            super().__init__(*args, **kwargs)
+
+        def connect(self):
+            super().connect()
+            self.sock.settimeout(read_timeout)
+
+    return TimedHTTPSConnection
+
+
+@contextlib.contextmanager
+def _default_socket_timeout(seconds: float):
+    # pyVmomi's version discovery opens a connection without a timeout of its own.
+    saved = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(saved)
+
+
+def _reachable(server: str, port: int, timeout: float, where: str) -> None:
+    """One TCP connection within ``timeout``: a stopped or unreachable vCenter is one clear line."""
+    try:
+        socket.create_connection((server, port), timeout=timeout).close()
+    except socket.timeout:
+        raise ConnectionFailed(f"cannot reach vCenter at {where}: no connection within {timeout:g} s "
+                               "(connect_timeout)") from None
+    except OSError as exc:
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise ConnectionFailed(f"cannot reach vCenter at {where}: {reason}") from None
+
+
 def connect(settings) -> Session:
     from pyVim.connect import SmartConnect
     from pyVmomi import vim
 
+    from vhpc_toolkit.vsphere.stub import ReloginStub
+
     ctx = ssl_context(settings.ca_file, settings.insecure)
+    connect_timeout = getattr(settings, "connect_timeout", None) or DEFAULT_CONNECT_TIMEOUT
+    read_timeout = getattr(settings, "read_timeout", None) or DEFAULT_READ_TIMEOUT
     where = f"{settings.server}:{settings.port}"
     trust = settings.ca_file or "the system's CA store"
-    log.debug("connecting to %s as %s (CA: %s)", where, settings.username, trust)
+    log.debug("connecting to %s as %s (CA: %s; timeouts %gs connect, %gs read)", where, settings.username,
+              trust, connect_timeout, read_timeout)
+    _reachable(settings.server, settings.port, connect_timeout, where)
     try:
-        si = SmartConnect(host=settings.server, port=settings.port, user=settings.username,
-                          pwd=settings.password, sslContext=ctx, connectionPoolTimeout=-1)
+        with _default_socket_timeout(read_timeout):
+            si = SmartConnect(host=settings.server, port=settings.port, user=settings.username,
+                              pwd=settings.password, sslContext=ctx, connectionPoolTimeout=-1,
+                              httpConnectionTimeout=read_timeout)
     except ssl.SSLCertVerificationError as exc:
         raise ConnectionFailed(
             f"TLS certificate of {where} could not be verified against {trust} "
@@ -62,11 +121,27 @@ def connect(settings) -> Session:
     except vim.fault.InvalidLogin:
         raise ConnectionFailed(f"login to {where} as {settings.username} failed: "
                                "incorrect user name or password") from None
-    except (socket.gaierror, ConnectionError, socket.timeout, ssl.SSLError, OSError) as exc:
+    except socket.timeout:
+        raise ConnectionFailed(f"vCenter at {where} did not answer within {read_timeout:g} s "
+                               "(read_timeout)") from None
+    except (socket.gaierror, ConnectionError, ssl.SSLError, OSError, http.client.HTTPException) as exc:
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
         raise ConnectionFailed(f"cannot reach vCenter at {where}: {reason}") from None
     except vim.fault.VimFault as exc:
         raise ConnectionFailed(f"vCenter {where} refused the session: {exc.msg}") from None
+
+    inner = si._stub
+    inner.scheme = _timed_connection(connect_timeout, read_timeout)
+    inner.DropConnections()   # later connections get both timeouts
+    user, password = settings.username, settings.password   # kept in memory for a re-login only
+    manager_id = ["SessionManager"]                          # vCenter's; set from the content below
+
+    def login(stub) -> None:
+        vim.SessionManager(manager_id[0], stub).Login(userName=user, password=password)
+
+    stub = ReloginStub(inner, login, where, read_timeout)
+    si = vim.ServiceInstance("ServiceInstance", stub)
     content = si.RetrieveContent()
+    manager_id[0] = content.sessionManager._moId
     return Session(si=si, content=content, server=settings.server, port=settings.port,
-                   ssl_context=ctx)
+                   ssl_context=ctx, stub=stub, read_timeout=read_timeout)

@@ -64,7 +64,7 @@ class TaskWatcher:
         if self._view is None:
             self._view = self._watch.listed(tasks, TASK_PROPS, kind=vim.Task)
         else:
-            self._view.ModifyListView(add=tasks, remove=self._ended)
+            self._view.modify(add=tasks, remove=self._ended)
         self._ended = []
 
     def wait(self, max_wait: float) -> list[TaskOutcome]:

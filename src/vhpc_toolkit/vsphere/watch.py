@@ -8,14 +8,37 @@ is private (created here, destroyed on close), so its filters never meet other c
 """
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any, Callable, Iterable
 
-MAX_WAIT_SECONDS = 60   # one WaitForUpdatesEx never blocks longer than this
+MAX_WAIT_SECONDS = 60   # one WaitForUpdatesEx never blocks longer than this (nor half the read timeout)
+
+log = logging.getLogger(__name__)
+
+
+class _Watched:
+    """What one filter watches, so that it can be made again in a new session."""
+
+    def __init__(self, kind: str, refs: list, paths: list[str], type_=None):
+        self.kind, self.refs, self.paths, self.type = kind, refs, paths, type_ or type(refs[0])
+        self.filter = None
+        self.view = None        # the ListView of a "listed" watch
+
+    def modify(self, add: list, remove: list) -> None:
+        """A listed watch's set changes: ``add`` watched from now, ``remove`` no longer (one call)."""
+        gone = {r._moId for r in remove}
+        self.refs = [r for r in self.refs if r._moId not in gone] + list(add)
+        self.view.ModifyListView(add=list(add), remove=list(remove))
 
 
 class Watch:
-    """Watched objects' properties, kept up to date by ``wait()``; use as a context manager."""
+    """Watched objects' properties, kept up to date by ``wait()``; use as a context manager.
+
+    The collector, its filters and list views belong to the session: when vCenter ends it and
+    the stub logs in again (vsphere/stub.py), they are made again in the new session and the
+    wait goes on from the objects' current values.
+    """
 
     def __init__(self, session, min_interval: float = 0.0):
         """``min_interval``: seconds at least between two waits. vCenter answers a wait as soon as
@@ -25,12 +48,18 @@ class Watch:
 
         self._pc = vmodl.query.PropertyCollector
         self._session = session
-        self._collector = session.content.propertyCollector.CreatePropertyCollector()
-        self._version = ""
         self._min_interval = min_interval
         self._last = 0.0
         self._views: list[Any] = []
+        self._watched: list[_Watched] = []
         self.values: dict[str, dict[str, Any]] = {}   # moid -> property path -> latest value
+        self._open()
+
+    def _open(self) -> None:
+        self._generation = getattr(self._session, "generation", 0)
+        self._collector = self._session.content.propertyCollector.CreatePropertyCollector()
+        self._version = ""
+        self._views = []
 
     def __enter__(self) -> "Watch":
         return self
@@ -38,26 +67,52 @@ class Watch:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def objects(self, refs: Iterable[Any], paths: Iterable[str]):
-        """Watch ``paths`` of these objects (all of one type); returns the filter (see ``drop``)."""
-        refs = list(refs)
-        spec = self._pc.FilterSpec(objectSet=[self._pc.ObjectSpec(obj=r) for r in refs],
-                                   propSet=[self._pc.PropertySpec(type=type(refs[0]), pathSet=list(paths))])
-        return self._collector.CreateFilter(spec, partialUpdates=False)
+    def objects(self, refs: Iterable[Any], paths: Iterable[str]) -> _Watched:
+        """Watch ``paths`` of these objects (all of one type); returns a handle for ``drop``."""
+        return self._add(_Watched("objects", list(refs), list(paths)))
 
-    def listed(self, refs: Iterable[Any], paths: Iterable[str], kind=None):
-        """Watch ``paths`` of many objects of one type through one ListView; returns the view, whose
-        ``ModifyListView(add=..., remove=...)`` changes the set watched in one call."""
+    def listed(self, refs: Iterable[Any], paths: Iterable[str], kind=None) -> _Watched:
+        """Watch ``paths`` of many objects of one type through one ListView; the handle's
+        ``modify(add, remove)`` changes the set watched in one call."""
+        return self._add(_Watched("listed", list(refs), list(paths), kind))
+
+    def _add(self, watched: _Watched) -> _Watched:
+        self._watched.append(watched)
+        self._make_filter(watched)
+        return watched
+
+    def _make_filter(self, w: _Watched) -> None:
         from pyVmomi import vim
 
-        refs = list(refs)
-        view = self._session.content.viewManager.CreateListView(obj=refs)
-        self._views.append(view)
-        traverse = self._pc.TraversalSpec(name="view", path="view", skip=False, type=vim.view.ListView)
-        spec = self._pc.FilterSpec(objectSet=[self._pc.ObjectSpec(obj=view, skip=True, selectSet=[traverse])],
-                                   propSet=[self._pc.PropertySpec(type=kind or type(refs[0]), pathSet=list(paths))])
-        self._collector.CreateFilter(spec, partialUpdates=False)
-        return view
+        props = [self._pc.PropertySpec(type=w.type, pathSet=w.paths)]
+        if w.kind == "objects":
+            spec = self._pc.FilterSpec(objectSet=[self._pc.ObjectSpec(obj=r) for r in w.refs], propSet=props)
+        else:
+            view = w.view = self._session.content.viewManager.CreateListView(obj=w.refs)
+            self._views.append(view)
+            traverse = self._pc.TraversalSpec(name="view", path="view", skip=False, type=vim.view.ListView)
+            spec = self._pc.FilterSpec(objectSet=[self._pc.ObjectSpec(obj=view, skip=True, selectSet=[traverse])],
+                                       propSet=props)
+        w.filter = self._collector.CreateFilter(spec, partialUpdates=False)
+
+    def drop(self, watched: _Watched) -> None:
+        """Stop watching what ``watched`` watched (its objects are done)."""
+        if watched in self._watched:
+            self._watched.remove(watched)
+        try:
+            watched.filter.DestroyPropertyFilter()
+        except Exception:  # already gone with the collector or the session; nothing left to free
+            pass
+
+    def _reopen(self) -> None:
+        """The session was renewed: the same filters on a new collector."""
+        self._open()
+        for w in list(self._watched):
+            try:
+                self._make_filter(w)
+            except Exception as exc:   # an object gone meanwhile: its last values stay
+                log.debug("cannot watch %s again: %s", w.kind, exc)
+                self._watched.remove(w)
 
     def wait(self, timeout: float) -> set[str]:
         """One WaitForUpdatesEx of at most ``timeout`` seconds; the moids whose values changed."""
@@ -67,8 +122,18 @@ class Watch:
                 time.sleep(min(pause, timeout))
                 timeout -= pause
         self._last = time.monotonic()
-        seconds = max(1, min(MAX_WAIT_SECONDS, int(timeout + 0.999)))
-        update = self._collector.WaitForUpdatesEx(self._version, self._pc.WaitOptions(maxWaitSeconds=seconds))
+        read_timeout = getattr(self._session, "read_timeout", None) or 2 * MAX_WAIT_SECONDS
+        limit = max(1, min(MAX_WAIT_SECONDS, int(read_timeout / 2)))
+        seconds = max(1, min(limit, int(timeout + 0.999)))
+        if self._generation != getattr(self._session, "generation", 0):
+            self._reopen()
+        try:
+            update = self._collector.WaitForUpdatesEx(self._version, self._pc.WaitOptions(maxWaitSeconds=seconds))
+        except Exception:
+            if self._generation == getattr(self._session, "generation", 0):
+                raise
+            self._reopen()       # the session ended during the wait and a new one began
+            return set(self.values)
         changed: set[str] = set()
         if update is None:
             return changed

@@ -5,7 +5,7 @@ import argparse
 import getpass
 
 from vhpc_toolkit.cli.parser import positive
-from vhpc_toolkit.cli.prompt import confirm
+from vhpc_toolkit.cli.prompt import can_ask, confirm
 from vhpc_toolkit.clusterfile import parse_cluster_file
 from vhpc_toolkit.output.emit import show
 from vhpc_toolkit.output.exports import KINDS, check_export_paths, parse_export, write_exports
@@ -20,6 +20,8 @@ def arguments(p) -> None:
                        help="Show the expansion of the file (VMs, switches); needs no vCenter")
     group.add_argument("--status", action="store_true",
                        help="Compare the file with vCenter (read-only): exit 0 when all matches, 1 otherwise")
+    group.add_argument("--unlock", action="store_true",
+                       help="Break the file's lock on vCenter left by a run that was killed")
     p.add_argument("--file", required=True, help="Cluster configuration file")
     p.add_argument("--rollback", action="store_true",
                    help="--create: destroy what this run created if anything failed")
@@ -63,9 +65,17 @@ def run(ctx, args):
         from vhpc_toolkit.output.plan import plan_document
 
         return Document("plan", plan_document(spec), source=spec)
+    if args.unlock:
+        return _unlock(ctx, spec)
+    if args.destroy:
+        can_ask(ctx)   # refused off a terminal without --yes before any login
     if args.status:
         return _status(ctx, args, spec)
-    return _create(ctx, args, spec) if args.create else _destroy(ctx, args, spec)
+    from vhpc_toolkit.cluster.lock import held
+
+    session = ctx.session()
+    with held(session, spec.path):   # one run at a time per cluster file (cluster/lock.py)
+        return _create(ctx, args, spec, session) if args.create else _destroy(ctx, args, spec, session)
 
 
 def _status(ctx, args, spec):
@@ -74,13 +84,22 @@ def _status(ctx, args, spec):
 
     status = cluster_status(ctx.session(), spec)
     remember_vm_names([v.name for v in status.vms if v.host])
-    status_notes = write_exports(status, spec, exports_of(args))
-    for note in status_notes:
+    for note in write_exports(status, spec, exports_of(args)):
         ctx.err.print(f"[yellow]note:[/] {note}", highlight=False)
     return status
 
 
-def _create(ctx, args, spec):
+def _unlock(ctx, spec):
+    from vhpc_toolkit.cluster.lock import break_lock, lock_name
+
+    session = ctx.session()
+    confirm(ctx, f"Break the lock of {spec.path} (a run still holding it would go on unprotected)?")
+    holder = break_lock(session, spec.path)
+    text = f"lock of {spec.path} broken (it was held by {holder})" if holder else f"{spec.path} was not locked"
+    return Document("message", {"message": text, "lock": lock_name(spec.path), "held_by": holder})
+
+
+def _create(ctx, args, spec, session):
     from vhpc_toolkit.cluster.apply import ApplyOptions, apply_plan, current_state
     from vhpc_toolkit.cluster.plan import plan_rows, pvrdma_rows, switch_rows
     from vhpc_toolkit.cluster.prepare import prepare_create
@@ -89,7 +108,6 @@ def _create(ctx, args, spec):
     from vhpc_toolkit.output.plan import render_plan
     from vhpc_toolkit.output.progress import progress
 
-    session = ctx.session()
     password_for = password_source(env=ctx.env, prompt=getpass.getpass if ctx.interactive else None)
     prepared = prepare_create(session, spec, allow_power_off=args.allow_power_off, password_for=password_for,
                               prune=args.prune)
@@ -98,6 +116,7 @@ def _create(ctx, args, spec):
         ctx.warn(warning)
     if plan.up_to_date:
         result = current_state(plan)
+        result.notes = plan.notes + result.notes
     else:
         show(ctx, render_plan, spec)
         show(ctx, render_actions, plan_rows(plan), switch_rows(plan), pvrdma_rows(plan))
@@ -114,16 +133,16 @@ def _create(ctx, args, spec):
     return result
 
 
-def _destroy(ctx, args, spec):
+def _destroy(ctx, args, spec, session):
     from vhpc_toolkit.cluster.destroy import destroy_cluster
     from vhpc_toolkit.cluster.prepare import prepare_destroy
     from vhpc_toolkit.output.cluster import render_destroy_preview
     from vhpc_toolkit.output.progress import progress
 
-    session = ctx.session()
     plan = prepare_destroy(session, spec)
     show(ctx, render_destroy_preview, plan)
     if plan.present or plan.switches:
-        confirm(ctx, f"Destroy {len(plan.present)} VM(s) of {spec.path}?")
+        switches = f" and {len(plan.switches)} switch(es)" if plan.switches else ""
+        confirm(ctx, f"Destroy {len(plan.present)} VM(s){switches} of {spec.path}?")
     with progress(ctx, "destroying cluster", len(plan.present)) as event:
         return destroy_cluster(session, plan, concurrency=args.max_concurrency, on_event=event)

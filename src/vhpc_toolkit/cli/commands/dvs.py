@@ -9,6 +9,8 @@ from vhpc_toolkit.results import Report
 
 def arguments(p) -> None:
     create_destroy(p, "the switch (and its port group)")
+    p.add_argument("--force", action="store_true",
+                   help="--destroy: destroy the switch even when VMkernel adapters or VMs use it")
     p.add_argument("--name", required=True, help="Name of the distributed switch")
     p.add_argument("--datacenter", help="Datacenter of the switch (all hosts must be in it)")
     p.add_argument("--host", nargs="+", help="Member ESXi host(s)")
@@ -27,4 +29,4 @@ def run(ctx, args) -> Report:
                           datacenter=args.datacenter, pvrdma=args.pvrdma, fixed_ports=args.fixed_ports)
     if args.fixed_ports or args.pvrdma:
         raise InputError("dvs --destroy takes no --fixed_ports or --pvrdma (the preparation is undone anyway)")
-    return destroy_dvs(ctx.session(), args.name, datacenter=args.datacenter)
+    return destroy_dvs(ctx.session(), args.name, datacenter=args.datacenter, force=args.force)

@@ -8,6 +8,8 @@ from vhpc_toolkit.results import Report
 
 def arguments(p) -> None:
     create_destroy(p, "the switch (and its port group)")
+    p.add_argument("--force", action="store_true",
+                   help="--destroy: destroy the switch even when VMkernel adapters or VMs use it")
     p.add_argument("--host", required=True, nargs="+", help="ESXi host(s)")
     p.add_argument("--name", required=True, help="Name of the standard switch")
     p.add_argument("--pnic", help="Physical NIC uplink, e.g. vmnic4")
@@ -17,4 +19,4 @@ def arguments(p) -> None:
 def run(ctx, args) -> Report:
     if args.create:
         return create_svs(ctx.session(), args.name, args.host, args.pnic, args.port_group)
-    return destroy_svs(ctx.session(), args.name, args.host)
+    return destroy_svs(ctx.session(), args.name, args.host, force=args.force)

@@ -1,0 +1,64 @@
+"""Custom attributes (vCenter's CustomFieldsManager): field definitions and values on entities.
+
+A field is defined once for the whole vCenter (AddCustomFieldDef; a second definition of
+one name is refused with DuplicateName, which makes a definition usable as a lock) and
+holds one string value per entity (SetField). Values are read with the entity's
+``customValue`` property, in the same PropertyCollector read as everything else.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from vhpc_toolkit.vsphere.inventory import Obj, read_objects
+
+VALUE_PROP = "customValue"
+
+
+def manager(session):
+    """The CustomFieldsManager, or None (ESXi without vCenter has none)."""
+    return getattr(session.content, "customFieldsManager", None)
+
+
+def field_keys(session) -> dict[str, int]:
+    """Every field's key by name, in one read."""
+    mgr = manager(session)
+    if mgr is None:
+        return {}
+    found = read_objects(session, [mgr], ["field"]).get(mgr._moId)
+    return {f.name: f.key for f in (found.get("field") if found else None) or []}
+
+
+def add_field(session, name: str) -> int:
+    """Define field ``name`` for every type of entity; vim.fault.DuplicateName if it exists."""
+    return manager(session).AddCustomFieldDef(name=name).key
+
+
+def ensure_field(session, name: str, keys: dict[str, int] | None = None) -> int:
+    """The key of field ``name``, defining it when missing (a concurrent definition is fine)."""
+    from pyVmomi import vim
+
+    keys = field_keys(session) if keys is None else keys
+    if name in keys:
+        return keys[name]
+    try:
+        return add_field(session, name)
+    except vim.fault.DuplicateName:
+        return field_keys(session)[name]
+
+
+def remove_field(session, key: int) -> None:
+    manager(session).RemoveCustomFieldDef(key=key)
+
+
+def set_value(session, entity: Any, key: int, value: str) -> None:
+    manager(session).SetField(entity=entity, key=key, value=value)
+
+
+def value_of(obj: Obj | None, key: int | None) -> str | None:
+    """An entity's value of field ``key`` (read with VALUE_PROP), or None."""
+    if obj is None or key is None:
+        return None
+    for v in obj.get(VALUE_PROP) or []:
+        if v.key == key:
+            return getattr(v, "value", None)
+    return None
