@@ -82,6 +82,12 @@ class Report:
                 f"{counts[UNCHANGED]} already as asked, {len(self.failed) - waiting} failed"
                 + (f", {waiting} not started" if waiting else ""))
 
+    def details(self) -> str:
+        """One line of what it did: a switch operation's own details, else the summary."""
+        if self.unit == SWITCH:
+            return "; ".join(r.detail for r in self.results if r.detail) or self.summary()
+        return self.summary()
+
     def to_dict(self) -> dict[str, Any]:
         return {"operation": self.operation, "results": [r.to_dict() for r in self.results],
                 "summary": self.summary()}

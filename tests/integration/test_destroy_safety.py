@@ -141,8 +141,7 @@ def test_switch_destroy_refuses_a_switch_in_use_unless_forced(cli, session):
                "--port_group", f"{pfx}-dpg")[0] == 0
     assert cli("clone", "--template", "vhpc_clone", "--vm", f"{pfx}-dvm", "--host", H8)[0] == 0
     try:
-        assert cli("pvrdma", "--vm", f"{pfx}-dvm", "--add", "--pvrdma_port_group", f"{pfx}-dpg",
-                   "--dvs_name", f"{pfx}-dvs")[0] == 0
+        assert cli("network", "--vm", f"{pfx}-dvm", "--add", "--port_group", f"{pfx}-dpg")[0] == 0
         code, _, err = cli("dvs", "--destroy", "--name", f"{pfx}-dvs")
         assert code == 2 and f"VM {pfx}-dvm" in err and len(dvs_named(session, f"{pfx}-dvs")) == 1
     finally:

@@ -19,8 +19,9 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from vhpc_toolkit.cluster.ownership import owner_mark
-from vhpc_toolkit.errors import VhpcError
-from vhpc_toolkit.vsphere.fields import VALUE_PROP, add_field, field_keys, manager, remove_field, set_value, value_of
+from vhpc_toolkit.errors import ConnectionFailed, VhpcError
+from vhpc_toolkit.vsphere.fields import (UNREADABLE, VALUE_PROP, add_field, field_keys, manager, remove_field,
+                                         set_value, value_of)
 from vhpc_toolkit.vsphere.inventory import read_objects
 
 LOCK_PREFIX = "vhpc_toolkit.lock "
@@ -43,13 +44,17 @@ def _holder(path: str) -> str:
     return f"{user}@{socket.gethostname()} pid {os.getpid()} since {since} ({os.path.realpath(path)})"
 
 
+NO_HOLDER = "a run that has not written its name yet"
+UNUSABLE = -2   # acquire: the server's custom attributes cannot be used (no lock)
+
+
 def _held_by(session, key: int) -> str:
     root = session.content.rootFolder
     try:
         obj = read_objects(session, [root], [VALUE_PROP]).get(root._moId)
     except Exception:   # unreadable: the refusal still stands
         return "an unknown holder"
-    return value_of(obj, key) or "a run that has not written its name yet"
+    return value_of(obj, key) or NO_HOLDER
 
 
 def acquire(session, path: str) -> int:
@@ -61,8 +66,21 @@ def acquire(session, path: str) -> int:
     name = lock_name(path)
     try:
         key = add_field(session, name)
-    except vim.fault.DuplicateName:
+    except TypeError:
+        # The server's answer lacks what vSphere's CustomFieldDef must hold (the stock govmomi
+        # simulator omits its type): custom attributes are unusable there, and so is the lock.
+        return UNUSABLE
+    except ConnectionFailed:
+        # The answer was lost; vCenter may have made the field. One that names no holder yet is
+        # taken as ours (a run that made it sets its holder at once), else the error stands.
         key = field_keys(session).get(name)
+        if key is None or _held_by(session, key) != NO_HOLDER:
+            raise
+    except vim.fault.DuplicateName:
+        keys = field_keys(session)
+        if keys is UNREADABLE:
+            return UNUSABLE   # a lock of ours from a run the server could not answer properly
+        key = keys.get(name)
         holder = _held_by(session, key) if key is not None else "a run that has just finished"
         raise Locked(f"cluster file {path} is locked by {holder} (custom attribute '{name}' on vCenter); "
                      f"nothing was changed. If that run is gone: vhpc_toolkit cluster --unlock --file {path}") \
@@ -74,20 +92,28 @@ def acquire(session, path: str) -> int:
     return key
 
 
-def release(session, key: int) -> None:
+def release(session, key: int, attempts: int = 3) -> None:
+    """Remove the lock; a lost answer is tried again (removing is idempotent: a lock already gone
+    is refused with InvalidArgument, which ends it), so a flaky connection leaves no stale lock."""
     if key < 0:
         return
-    try:
-        remove_field(session, key)
-    except Exception:   # gone already (broken by --unlock) or vCenter unreachable: nothing more to do
-        pass
+    for _ in range(attempts):
+        try:
+            remove_field(session, key)
+            return
+        except ConnectionFailed:
+            continue
+        except Exception:   # gone already (broken by --unlock, or our lost first attempt): done
+            return
 
 
 @contextmanager
-def held(session, path: str) -> Iterator[None]:
+def held(session, path: str) -> Iterator[bool]:
+    """The file's lock for the run; yields False when the server's custom attributes are unusable
+    (the run then goes on unprotected: the caller says so)."""
     key = acquire(session, path)
     try:
-        yield
+        yield key != UNUSABLE
     finally:
         release(session, key)
 

@@ -82,7 +82,7 @@ def destroy_owned_switches(session, owned: list[OwnedSwitch]) -> list[SwitchOutc
             outcomes.append(out)
             continue
         out.status = FAILED if report.failed else DESTROYED
-        out.detail = report.summary()
+        out.detail = report.details()
         if sw.kind == "svs":
             forget_svs(session, sw.name, [r.name for r in report.results if not r.failed])
         outcomes.append(out)

@@ -38,7 +38,7 @@ def apply_switches(session, plan: ClusterPlan, on_event: Callable | None = None,
             out.created_hosts = [r.name for r in report.results if r.status == CHANGED and r.name not in had] \
                 if sw.kind == "svs" else []
             out.new = not sp.exists and not report.failed
-            out.detail = "; ".join(f"{r.name}: {r.detail}" for r in report.failed) or _details(report)
+            out.detail = "; ".join(f"{r.name}: {r.detail}" for r in report.failed) or report.details()
             if sw.kind == "svs":
                 note = record_svs(session, sw.name, [plan.inv.find("HostSystem", h) for h in out.created_hosts],
                                   plan.owner)
@@ -50,13 +50,6 @@ def apply_switches(session, plan: ClusterPlan, on_event: Callable | None = None,
         if on_event:
             on_event(out)
     return outcomes
-
-
-def _details(report) -> str:
-    """What a switch operation did: one detail for a DVS, the summary for a standard switch's hosts."""
-    if report.unit == "switch":
-        return "; ".join(r.detail for r in report.results if r.detail) or report.summary()
-    return report.summary()
 
 
 def rollback_switches(session, switches: list[SwitchOutcome]) -> list[str]:

@@ -19,12 +19,22 @@ def manager(session):
     return getattr(session.content, "customFieldsManager", None)
 
 
+class _Unreadable(dict):
+    """No field definitions could be read (the server answers malformed ones): empty, and says so."""
+
+
+UNREADABLE = _Unreadable()
+
+
 def field_keys(session) -> dict[str, int]:
     """Every field's key by name, in one read."""
     mgr = manager(session)
     if mgr is None:
         return {}
-    found = read_objects(session, [mgr], ["field"]).get(mgr._moId)
+    try:
+        found = read_objects(session, [mgr], ["field"]).get(mgr._moId)
+    except TypeError:   # definitions lacking what vSphere's hold (the stock simulator's): none usable
+        return UNREADABLE
     return {f.name: f.key for f in (found.get("field") if found else None) or []}
 
 

@@ -74,7 +74,10 @@ def run(ctx, args):
     from vhpc_toolkit.cluster.lock import held
 
     session = ctx.session()
-    with held(session, spec.path):   # one run at a time per cluster file (cluster/lock.py)
+    with held(session, spec.path) as locked:   # one run at a time per cluster file (cluster/lock.py)
+        if not locked:
+            ctx.warn(f"{ctx.session().server} has no usable custom attributes: running without the lock "
+                     f"of {spec.path} (do not run this file twice at once)")
         return _create(ctx, args, spec, session) if args.create else _destroy(ctx, args, spec, session)
 
 
