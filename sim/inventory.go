@@ -129,10 +129,12 @@ func (l *Lab) buildInventory(ctx context.Context) error {
 		}
 		h := simulator.Map.Get(info.Result.(types.ManagedObjectReference)).(*simulator.HostSystem)
 		applyHostHardware(h, i)
+		applyHostTopology(h) // host_systems.go
 		setHostAddress(h, i)
 		hosts = append(hosts, h)
 	}
 
+	l.installHostSystems(hosts)
 	if err := l.addDatastore(ctx, c, hosts); err != nil {
 		return err
 	}

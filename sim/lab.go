@@ -13,6 +13,7 @@ import (
 
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25"
+	"github.com/vmware/govmomi/vim25/types"
 )
 
 // Lab credentials: the simulator accepts only these.
@@ -54,6 +55,8 @@ type Lab struct {
 	ipNext int                    // next address of the DHCP pool
 
 	guestOps *guestOps // guest file systems and programs (guest_ops.go)
+
+	passthruSystems map[string]types.ManagedObjectReference // host moref value -> its HostPciPassthruSystem (host_systems.go)
 }
 
 var labRunning sync.Mutex

@@ -238,12 +238,16 @@ func (h *netHostHook) AddVirtualSwitch(ctx *simulator.Context, req *types.AddVir
 	if s == nil {
 		return &methods.AddVirtualSwitchBody{Fault_: h.notFound()}
 	}
+	if f := mtuFault(req.Spec.Mtu, "spec.mtu"); f != nil { // network_mtu.go
+		return &methods.AddVirtualSwitchBody{Fault_: simulator.Fault(faultText(f), f)}
+	}
 	netMu.Lock()
 	defer netMu.Unlock()
 	var res soap.HasFault
 	simulator.Map.WithLock(s, func() {
 		res = s.AddVirtualSwitch(req)
 		if res.Fault() == nil {
+			keepSwitchSpec(s, req) // network_mtu.go
 			syncHostConfigNetwork(s, host)
 		}
 	})
@@ -264,7 +268,8 @@ func syncHostConfigNetwork(s *simulator.HostNetworkSystem, host *simulator.HostS
 		next := *old
 		next.Vswitch = nil
 		for _, vs := range s.NetworkInfo.Vswitch {
-			entry := types.HostVirtualSwitch{Name: vs.Name, Key: "key-vim.host.VirtualSwitch-" + vs.Name, NumPorts: vs.NumPorts, Spec: vs.Spec}
+			entry := types.HostVirtualSwitch{Name: vs.Name, Key: "key-vim.host.VirtualSwitch-" + vs.Name, NumPorts: vs.NumPorts,
+				Mtu: vs.Mtu, Pnic: vs.Pnic, Spec: vs.Spec}
 			for _, o := range old.Vswitch {
 				if o.Name == vs.Name {
 					entry = o

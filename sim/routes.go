@@ -57,10 +57,13 @@ type routeKey struct{ thisType, method string }
 
 // routes are the methods the lab implements itself.
 var routes = map[routeKey]*hookKind{
-	{"VirtualMachine", "CloneVM_Task"}:     vmHooks, // hooks.go, network_vm.go
-	{"VirtualMachine", "CustomizeVM_Task"}: vmHooks, // hooks.go
-	{"VirtualMachine", "PowerOnVM_Task"}:   vmHooks, // hooks.go
-	{"VirtualMachine", "ReconfigVM_Task"}:  vmHooks, // hooks.go, network_vm.go
+	{"VirtualMachine", "CloneVM_Task"}:      vmHooks, // hooks.go, network_vm.go
+	{"VirtualMachine", "CustomizeVM_Task"}:  vmHooks, // hooks.go
+	{"VirtualMachine", "PowerOnVM_Task"}:    vmHooks, // hooks.go
+	{"VirtualMachine", "ReconfigVM_Task"}:   vmHooks, // hooks.go, network_vm.go
+	{"VirtualMachine", "RelocateVM_Task"}:   vmHooks, // vm_move.go
+	{"VirtualMachine", "MigrateVM_Task"}:    vmHooks, // vm_move.go
+	{"VirtualMachine", "InstantClone_Task"}: vmHooks, // vm_instantclone.go
 
 	{"Datacenter", "PowerOnMultiVM_Task"}: datacenterHooks, // rules_multi.go
 

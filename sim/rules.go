@@ -56,6 +56,9 @@ func (l *Lab) checkPowerOn(vm *simulator.VirtualMachine, req *types.PowerOnVM_Ta
 	if host == nil {
 		return nil
 	}
+	if fault := tuningPowerOnFault(vm, host); fault != nil { // rules_tuning.go
+		return fault
+	}
 	devs := vm.Config.Hardware.Device
 	if what := pinnedDevice(devs); what != "" {
 		if mem := vmMemory(vm); !mem.fullyReserved() {
@@ -235,5 +238,5 @@ func (l *Lab) checkSpecOn(host *simulator.HostSystem, base, target *simulator.Vi
 			}
 		}
 	}
-	return nil
+	return checkTuning(host, base, target, spec, name) // rules_tuning.go
 }

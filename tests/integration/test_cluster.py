@@ -7,13 +7,15 @@ import uuid
 from pathlib import Path
 
 import pytest
+
 import yaml
 from pyVmomi import vim
 
 from vhpc_toolkit.vsphere.inventory import read_inventory
 from vhpc_toolkit.vsphere.tasks import wait_for_task
+from tests.reference import CLUSTER_SCRIPTS
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "cluster-scripts"
+REFERENCE = CLUSTER_SCRIPTS
 
 
 def vms_named(session, prefix):

@@ -94,4 +94,4 @@ def test_post_scripts_phases():
         (1, [("node%d" % i, "hello_world1.sh") for i in range(1, 5)]),
         (2, [("node1", "hello_world2.sh")]),
     ]
-    assert [vm.host for vm in spec.vms] == [esx(h) for h in (1, 2, 3, 4)]
+    assert [vm.host for vm in spec.vms] == [esx(h) for h in (2, 3, 4, 5)]

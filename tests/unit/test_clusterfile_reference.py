@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from vhpc_toolkit.clusterfile import ClusterFileError, parse_cluster_file
+from tests.reference import CLUSTER_SCRIPTS
 
-REF = Path(__file__).resolve().parents[3] / "shared/reference/cluster-scripts"
+REF = CLUSTER_SCRIPTS
 
 pytestmark = pytest.mark.skipif(not REF.is_dir(), reason="reference files not present (../shared)")
 
