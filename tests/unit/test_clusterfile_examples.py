@@ -67,7 +67,7 @@ def test_sriov():
     spec = parse("cluster-sriov.conf")
     assert [vm.host for vm in spec.vms] == [esx(h) for h in (5, 5, 6, 6, 7, 7, 8, 8)]
     assert [vm.guest_hostname for vm in spec.vms] == ["node%02d" % i for i in range(1, 9)]
-    assert spec.vms[7].ip == "172.1.10.18" and spec.vms[0].pf == "0000:af:00.0"
+    assert spec.vms[7].ip == "172.1.10.18" and spec.vms[0].pf == ["0000:af:00.0"]
     assert spec.svs[0].to_dict() == {"name": "sriov-svs", "host": [esx(h) for h in (5, 6, 7, 8)],
                                      "pnic": ["vmnic4"], "port_group": "sriov-pg",
                                      "datacenter": "HPC_Datacenter"}

@@ -45,7 +45,7 @@ def test_plan_document():
     assert doc["vms"][1]["host"] == "esx-06" and doc["vms"][1]["ip"] == "10.0.0.2"
     assert doc["vms"][2] == {
         "name": "solo", "template": "vhpc_clone", "cpu": 4, "memory": 16.0, "host": "esx-07",
-        "is_dhcp": True, "sriov_port_group": "sriov-pg", "pf": "0000:af:00.0", "vgpu": "grid_v100-8q",
+        "is_dhcp": True, "sriov_port_group": ["sriov-pg"], "pf": ["0000:af:00.0"], "vgpu": "grid_v100-8q",
         "power": "off",
     }
     assert doc["svs"] == [{"name": "sriov-svs", "host": ["esx-05", "esx-06"], "pnic": ["vmnic4"],

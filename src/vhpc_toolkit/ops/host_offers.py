@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from vhpc_toolkit.errors import NotFound
-from vhpc_toolkit.specs.passthrough import normalize_id, passthrough_id
+from vhpc_toolkit.specs.passthrough import assigned_id, normalize_id, passthrough_id
 from vhpc_toolkit.specs.sriov import sriov_pf_id
 from vhpc_toolkit.vsphere.inventory import Obj, Inventory
 
@@ -98,7 +98,7 @@ def passthrough_users(inv: Inventory) -> dict[str, dict[str, list[str]]]:
         if vm.get("runtime.powerState") != "poweredOn" or _host_moid(vm) is None:
             continue
         for dev in vm.get("config.hardware.device") or []:
-            pci = passthrough_id(dev)
+            pci = passthrough_id(dev) or assigned_id(dev)
             if pci:
                 users.setdefault(_host_moid(vm), {}).setdefault(pci, []).append(vm.name)
     return users

@@ -17,6 +17,7 @@ from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory, read_
 from vhpc_toolkit.vsphere.tasks import wait_for_task
 
 HOST_PROPS = ["configManager.networkSystem", "config.network.pnic"]
+DEFAULT_MTU = 1500   # a switch's MTU when none is given
 DVS_TYPES = ("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch")
 
 
@@ -94,13 +95,13 @@ def _bridged(vswitch) -> list[str] | None:
     return list(getattr(bridge, "nicDevice", None) or []) if bridge is not None else None
 
 
-def create_svs(session, name: str, hosts: list[str], pnic: str, port_group: str,
-               concurrency: int = 8) -> Report:
-    """Standard switch ``name`` bridged to ``pnic`` with ``port_group`` on every host (row per host)."""
+def create_svs(session, name: str, hosts: list[str], pnic: str, port_group: str | None,
+               concurrency: int = 8, mtu: int | None = None) -> Report:
+    """Standard switch ``name`` bridged to ``pnic`` (with ``port_group``, and ``mtu``) on every host."""
     from pyVmomi import vim
 
-    if not name or not pnic or not port_group:
-        raise InputError("svs --create needs --name, --pnic and --port_group")
+    if not name or not pnic:
+        raise InputError("svs --create needs --name and --pnic")
     inv, found, problems, systems, infos = _read_svs(session, hosts)
     plans = []
     for host in found:
@@ -117,7 +118,10 @@ def create_svs(session, name: str, hosts: list[str], pnic: str, port_group: str,
         for other in getattr(info, "vswitch", None) or []:
             if other.name != name and pnic in (_bridged(other) or []):
                 problems.append(f"host {host.name}: {pnic} is already the uplink of switch {other.name}")
-        has_pg = port_group in _switch_portgroups(info, name)
+        if existing is not None and mtu and (existing.mtu or DEFAULT_MTU) != mtu:
+            problems.append(f"host {host.name}: switch {name} exists with MTU {existing.mtu or DEFAULT_MTU}, not "
+                            f"{mtu}; destroy it first to change its MTU")
+        has_pg = port_group is None or port_group in _switch_portgroups(info, name)
         plans.append((host, existing is not None, has_pg))
     _raise(problems)
 
@@ -126,18 +130,21 @@ def create_svs(session, name: str, hosts: list[str], pnic: str, port_group: str,
         result = TargetResult(host.name, kind=HOST)
         results.append(result)
         if has_switch and has_pg:
-            result.detail = f"switch {name} with port group {port_group} already exists"
+            result.detail = f"switch {name}" + (f" with port group {port_group}" if port_group else "") + \
+                " already exists"
             continue
-        steps = ([] if has_switch else [f"switch {name} on {pnic}"]) + [f"port group {port_group}"]
+        steps = ([] if has_switch else [f"switch {name} on {pnic}" + (f" (MTU {mtu})" if mtu else "")]) + \
+            ([] if has_pg else [f"port group {port_group}"])
         result.detail = "created " + " and ".join(steps)
         ns = systems[host.moid]
 
-        def apply(ns=ns, has_switch=has_switch):
+        def apply(ns=ns, has_switch=has_switch, has_pg=has_pg):
             if not has_switch:
                 ns.AddVirtualSwitch(vswitchName=name, spec=vim.host.VirtualSwitch.Specification(
-                    numPorts=128, bridge=vim.host.VirtualSwitch.BondBridge(nicDevice=[pnic])))
-            ns.AddPortGroup(portgrp=vim.host.PortGroup.Specification(
-                name=port_group, vlanId=0, vswitchName=name, policy=vim.host.NetworkPolicy()))
+                    numPorts=128, mtu=mtu, bridge=vim.host.VirtualSwitch.BondBridge(nicDevice=[pnic])))
+            if not has_pg:
+                ns.AddPortGroup(portgrp=vim.host.PortGroup.Specification(
+                    name=port_group, vlanId=0, vswitchName=name, policy=vim.host.NetworkPolicy()))
         work.append((result, apply))
     _run_per_host(work, concurrency)
     return Report("svs create", results)
@@ -227,16 +234,16 @@ def _members_of(session, switch_ref) -> tuple[set[str], str | None]:
     return {r._moId for r in switch.get("summary.hostMember") or []}, switch.get("config.configVersion")
 
 
-def create_dvs(session, name: str, hosts: list[str], pnics: list[str], port_group: str,
-               datacenter: str | None = None) -> Report:
-    """Distributed switch ``name`` with the hosts as members (uplinks ``pnics``) and ``port_group``.
+def create_dvs(session, name: str, hosts: list[str], pnics: list[str], port_group: str | None,
+               datacenter: str | None = None, mtu: int | None = None) -> Report:
+    """Distributed switch ``name`` with the hosts as members (uplinks ``pnics``), ``port_group`` and ``mtu``.
 
     Already existing: reported, and only what is missing (members, port group) is added.
     """
     from pyVmomi import vim
 
-    if not name or not hosts or not pnics or not port_group:
-        raise InputError("dvs --create needs --name, --host, --pnic and --port_group")
+    if not name or not hosts or not pnics:
+        raise InputError("dvs --create needs --name, --host and --pnic")
     inv = read_inventory(session, DVS_PROPS)
     problems = []
     found = _find_hosts(inv, hosts, problems)
@@ -251,17 +258,24 @@ def create_dvs(session, name: str, hosts: list[str], pnics: list[str], port_grou
 
     result = TargetResult(name, kind=SWITCH)
     switch = _find_dvs(inv, name, dc)
+    if switch is not None and mtu:
+        now = read_objects(session, [switch.ref], ["config.maxMtu"]).get(switch.moid)
+        have = (now.get("config.maxMtu") if now else None) or DEFAULT_MTU
+        if have != mtu:
+            _raise([f"distributed switch {name} exists with MTU {have}, not {mtu}; destroy it first to change "
+                    "its MTU"])
     done = []
     try:
         if switch is None:
             spec = vim.DistributedVirtualSwitch.CreateSpec(configSpec=vim.dvs.VmwareDistributedVirtualSwitch.ConfigSpec(
-                name=name, host=_member_specs(found, pnics),
+                name=name, host=_member_specs(found, pnics), maxMtu=mtu,
                 uplinkPortPolicy=vim.DistributedVirtualSwitch.NameArrayUplinkPortPolicy(
                     uplinkPortName=[f"uplink{i + 1}" for i in range(len(pnics))])))
             folder = dc.get("networkFolder")
             switch_ref = wait_for_task(session, folder.CreateDVS_Task(spec=spec), what=f"creating switch {name}")
             done.append(f"created switch {name} in {dc.name} with host(s) "
-                        + ", ".join(h.name for h in found) + f" on {', '.join(pnics)}")
+                        + ", ".join(h.name for h in found) + f" on {', '.join(pnics)}"
+                        + (f" (MTU {mtu})" if mtu else ""))
             pgs = []
         else:
             switch_ref = switch.ref
@@ -276,7 +290,7 @@ def create_dvs(session, name: str, hosts: list[str], pnics: list[str], port_grou
             wait_for_task(session, switch_ref.ReconfigureDvs_Task(spec=config), what=f"adding hosts to {name}")
             if switch is not None:
                 done.append("added host(s) " + ", ".join(h.name for h in missing))
-        if port_group not in pgs:
+        if port_group and port_group not in pgs:
             pg_spec = vim.dvs.DistributedVirtualPortgroup.ConfigSpec(name=port_group, type="earlyBinding",
                                                                      numPorts=32)
             wait_for_task(session, switch_ref.AddDVPortgroup_Task(spec=[pg_spec]),
@@ -288,8 +302,8 @@ def create_dvs(session, name: str, hosts: list[str], pnics: list[str], port_grou
     if done:
         result.status, result.detail = CHANGED, "; ".join(done)
     else:
-        result.status, result.detail = UNCHANGED, (f"switch {name} already exists with these hosts and "
-                                                   f"port group {port_group}")
+        result.status, result.detail = UNCHANGED, (f"switch {name} already exists with these hosts"
+                                                   + (f" and port group {port_group}" if port_group else ""))
     return Report("dvs create", [result])
 
 

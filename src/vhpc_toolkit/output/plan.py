@@ -46,8 +46,8 @@ def _devices(vm: VMSpec) -> str:
 
 def _networks(vm: VMSpec) -> str:
     parts = []
-    if vm.sriov_port_group:
-        parts.append("sriov %s" % vm.sriov_port_group + (" (pf %s)" % vm.pf if vm.pf else ""))
+    for a in vm.sriov_adapters():
+        parts.append("sriov %s (pf %s%s)" % (a.port_group, a.pf, ", dvs %s" % a.dvs_name if a.dvs_name else ""))
     if vm.pvrdma_port_group:
         parts.append("pvrdma %s" % vm.pvrdma_port_group + (" (dvs %s)" % vm.dvs_name if vm.dvs_name else ""))
     return escape("; ".join(parts)) if parts else "-"

@@ -1,6 +1,7 @@
 """`passthru`: what the VM's host offers for PCI passthrough; add and remove devices."""
 from __future__ import annotations
 
+from collections import Counter
 from typing import Iterable
 
 from vhpc_toolkit.errors import InputError
@@ -10,8 +11,9 @@ from vhpc_toolkit.ops.host_offers import check_passthrough, host_offers, in_use_
 from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
 from vhpc_toolkit.results import QueryReport, Report, TargetResult
 from vhpc_toolkit.specs import Change
-from vhpc_toolkit.specs.passthrough import (DEFAULT_MMIO_GB, check_mmio_size, mmio_extra_config, normalize_id,
-                                            passthrough_device, passthrough_id)
+from vhpc_toolkit.specs.passthrough import (DEFAULT_MMIO_GB, check_mmio_size, dynamic_passthrough_device,
+                                            dynamic_type, mmio_extra_config, normalize_id, passthrough_device,
+                                            passthrough_id, pci_type)
 
 COLUMNS = [("id", "id"), ("vendor", "vendor"), ("device", "device"), ("status", "status"), ("used by", "used_by")]
 
@@ -50,9 +52,10 @@ def _dedupe(ids: Iterable[str]) -> list[str]:
     return out
 
 
-def change_passthrough(session, targets, device_ids: list[str], add: bool, mmio_size: int = DEFAULT_MMIO_GB) -> Report:
-    """`passthru --add/--remove --device ID...`: one ReconfigVM_Task per VM carrying everything."""
-    device_ids = _dedupe(device_ids or [])
+def change_passthrough(session, targets, device_ids: list[str], add: bool, mmio_size: int = DEFAULT_MMIO_GB,
+                       dynamic: bool = False) -> Report:
+    """`passthru --add/--remove --device ID... [--dynamic]`: one ReconfigVM_Task per VM carrying everything."""
+    device_ids = (device_ids or []) if dynamic else _dedupe(device_ids or [])
     if not device_ids:
         raise InputError("passthru: give --device ID... with --add or --remove")
     if add:
@@ -61,6 +64,8 @@ def change_passthrough(session, targets, device_ids: list[str], add: bool, mmio_
         except ValueError as exc:
             raise InputError(f"passthru: --mmio_size: {exc}") from None
     inv, vms, hosts = read(session, targets)
+    if dynamic:
+        return change_dynamic(session, inv, vms, hosts, device_ids, add, mmio_size)
 
     if not add:
         def build_remove(spec, obj, host):
@@ -125,3 +130,67 @@ def change_passthrough(session, targets, device_ids: list[str], add: bool, mmio_
                 "with a 64-bit MMIO window need EFI firmware to boot"]
     return apply_specs(session, "passthru add", planned,
                        unchanged="already has the devices, the MMIO window and full memory reservation")
+
+
+def _types_asked(host, device_ids: list[str]) -> tuple[Counter, list[str]]:
+    """How many devices of each (vendor, device) type the ids ask for on ``host``, and the ids it lacks."""
+    by_id = {normalize_id(d.id): d for d in host.get("hardware.pciDevice") or []}
+    asked, missing = Counter(), []
+    for raw in device_ids:
+        dev = by_id.get(normalize_id(raw))
+        if dev is None:
+            missing.append(raw)
+        else:
+            asked[pci_type(dev)] += 1
+    return asked, missing
+
+
+def change_dynamic(session, inv, vms, hosts, device_ids: list[str], add: bool, mmio_size: int) -> Report:
+    """`passthru --dynamic`: Dynamic DirectPath devices, one per --device, of that device's type; the VM
+    keeps as many of a type as were asked (adding is idempotent), --remove drops every one of the types."""
+    problems = []
+    offers = host_offers(session, inv, hosts.values()) if add else {}
+    for obj in vms:
+        host = hosts[obj.moid]
+        if host is None:
+            problems.append(no_host(obj))
+            continue
+        asked, missing = _types_asked(host, device_ids)
+        problems += [f"VM {obj.name} on host {host.name}: the host has no PCI device {m}" for m in missing]
+        if add and not missing:
+            enabled = Counter(pci_type(o.pciDevice) for o in offers[host.moid].passthrough)
+            for kind, n in asked.items():
+                if enabled[kind] < n:
+                    problems.append(f"VM {obj.name} on host {host.name}: {n} device(s) of type "
+                                    f"{kind[0]:04x}:{kind[1]:04x} asked, the host has {enabled[kind]} enabled "
+                                    f"for passthrough")
+    validated(problems)
+
+    def build(spec, obj, host):
+        asked, _ = _types_asked(host, device_ids)
+        have = Counter(t for t in (dynamic_type(d) for d in devices(obj)) if t)
+        changes = []
+        if not add:
+            for dev in devices(obj):
+                kind = dynamic_type(dev)
+                if kind and kind in asked:
+                    drop_device(spec, dev)
+                    changes.append(Change("dynamic_passthrough", f"{kind[0]:04x}:{kind[1]:04x}", None))
+            return changes
+        names = {pci_type(d): d.deviceName for d in host.get("hardware.pciDevice") or []}
+        for kind, n in asked.items():
+            for _ in range(n - have[kind]):
+                append_device(spec, dynamic_passthrough_device(kind[0], kind[1]))
+                changes.append(Change("dynamic_passthrough", None, f"{kind[0]:04x}:{kind[1]:04x} ({names[kind]})"))
+        check_mmio_size(mmio_size, [names[k] for k, n in asked.items() for _ in range(n)])
+        current = {o.key: o.value for o in obj.get("config.extraConfig") or []}
+        for opt in mmio_extra_config(mmio_size):
+            if str(current.get(opt.key, "")).upper() != str(opt.value).upper():
+                spec.extraConfig = (spec.extraConfig or []) + [opt]
+                changes.append(Change(opt.key, current.get(opt.key), opt.value))
+        return changes + full_memory(spec, obj, host)
+
+    what = "add" if add else "remove"
+    return apply_specs(session, f"passthru {what} (dynamic)", plan_specs(inv, vms, build),
+                       unchanged="already as asked" if add else "has no Dynamic DirectPath device of those types")
+
