@@ -35,7 +35,8 @@ def spec():
 
 def test_plan_document():
     doc = plan_document(spec())
-    assert list(doc) == ["vms", "svs", "dvs"]
+    assert list(doc) == ["vms", "svs", "dvs", "notes"]   # notes: the scripts not on this disk
+    assert any("'/s/a.sh' not found" in n and "--create refuses it" in n for n in doc["notes"])
     assert doc["vms"][0] == {
         "name": "node1", "template": "vhpc_clone", "cpu": 4, "memory": 16.0, "host": "esx-05",
         "ip": "10.0.0.1", "device": ["0000:3b:00.0", "0000:d8:00.0"], "mmio_size": 256,

@@ -39,7 +39,7 @@ def _check_passwords(plan: ClusterPlan, password_for: Callable | None) -> None:
 
 def prepare_create(session, spec: ClusterSpec, allow_power_off: bool = False,
                    password_for: Callable | None = None, prune: bool = False) -> PreparedCreate:
-    inv = read_cluster_inventory(session)
+    inv = read_cluster_inventory(session, spec)
     plan = plan_cluster(inv, spec, allow_power_off=allow_power_off)
     plan.strays, plan.prune = strays(inv, spec), prune
     offers = check_devices(session, plan)

@@ -16,9 +16,10 @@ def apply_switches(session, plan: ClusterPlan, on_event: Callable | None = None)
         out = SwitchOutcome(sw.name, sw.kind, list(sw.host), sw.port_group, detail=sp.detail)
         if sp.action == "create":
             if sw.kind == "svs":
-                report = create_svs(session, sw.name, sw.host, sw.pnic[0] if sw.pnic else None, sw.port_group)
+                report = create_svs(session, sw.name, sw.host, sw.pnic[0] if sw.pnic else None, sw.port_group,
+                                    mtu=sw.mtu)
             else:
-                report = create_dvs(session, sw.name, sw.host, sw.pnic, sw.port_group, sw.datacenter)
+                report = create_dvs(session, sw.name, sw.host, sw.pnic, sw.port_group, sw.datacenter, mtu=sw.mtu)
             out.status = FAILED if report.failed else CREATED
             # What --rollback may remove: only what this run made.
             out.created_hosts = [r.name for r in report.results if r.status == CHANGED] if sw.kind == "svs" else []

@@ -7,7 +7,7 @@ from typing import Iterable
 from vhpc_toolkit.errors import InputError
 from vhpc_toolkit.ops.devices.common import (append_device, devices, drop_device, full_memory, no_host, read,
                                              validated)
-from vhpc_toolkit.ops.host_offers import check_passthrough, host_offers, in_use_on
+from vhpc_toolkit.ops.host_offers import check_passthrough, device_types, host_offers, in_use_on
 from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
 from vhpc_toolkit.results import QueryReport, Report, TargetResult
 from vhpc_toolkit.specs import Change
@@ -132,19 +132,6 @@ def change_passthrough(session, targets, device_ids: list[str], add: bool, mmio_
                        unchanged="already has the devices, the MMIO window and full memory reservation")
 
 
-def _types_asked(host, device_ids: list[str]) -> tuple[Counter, list[str]]:
-    """How many devices of each (vendor, device) type the ids ask for on ``host``, and the ids it lacks."""
-    by_id = {normalize_id(d.id): d for d in host.get("hardware.pciDevice") or []}
-    asked, missing = Counter(), []
-    for raw in device_ids:
-        dev = by_id.get(normalize_id(raw))
-        if dev is None:
-            missing.append(raw)
-        else:
-            asked[pci_type(dev)] += 1
-    return asked, missing
-
-
 def change_dynamic(session, inv, vms, hosts, device_ids: list[str], add: bool, mmio_size: int) -> Report:
     """`passthru --dynamic`: Dynamic DirectPath devices, one per --device, of that device's type; the VM
     keeps as many of a type as were asked (adding is idempotent), --remove drops every one of the types."""
@@ -155,7 +142,7 @@ def change_dynamic(session, inv, vms, hosts, device_ids: list[str], add: bool, m
         if host is None:
             problems.append(no_host(obj))
             continue
-        asked, missing = _types_asked(host, device_ids)
+        asked, missing = device_types(host, device_ids)
         problems += [f"VM {obj.name} on host {host.name}: the host has no PCI device {m}" for m in missing]
         if add and not missing:
             enabled = Counter(pci_type(o.pciDevice) for o in offers[host.moid].passthrough)
@@ -167,7 +154,7 @@ def change_dynamic(session, inv, vms, hosts, device_ids: list[str], add: bool, m
     validated(problems)
 
     def build(spec, obj, host):
-        asked, _ = _types_asked(host, device_ids)
+        asked, _ = device_types(host, device_ids)
         have = Counter(t for t in (dynamic_type(d) for d in devices(obj)) if t)
         changes = []
         if not add:
