@@ -6,17 +6,20 @@ host offers of the hosts VMs land on; nothing here changes vCenter.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from vhpc_toolkit.clusterfile import ClusterSpec, SwitchSpec, VMSpec
 from vhpc_toolkit.cluster.desired import compute_request, wants_customization
 from vhpc_toolkit.errors import VhpcError
+from vhpc_toolkit.ops.host_offers import device_types
 from vhpc_toolkit.ops.placement import Placement, place
 from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.compute import ResizeRefused, apply_compute
 from vhpc_toolkit.specs.customization import BadNetworkValue, GuestNetwork, default_hostname
 from vhpc_toolkit.specs.latency import apply_latency_level
+from vhpc_toolkit.specs.passthrough import dynamic_type
 from vhpc_toolkit.specs.tuning import apply_secure_boot
 from vhpc_toolkit.vsphere.inventory import Obj, Inventory
 
@@ -266,7 +269,14 @@ def _plan_existing_vm(inv: Inventory, plan: VMPlan, allow_power_off: bool) -> No
             plan.drift.append(f"secure boot differs: the VM {exc}")
     plan.changes = changes
     plan.config_spec = spec if changes else None
-    if vm.device:
+    if vm.device and vm.dynamic and host is not None:
+        asked, _ = device_types(host, vm.device)
+        have = Counter(t for t in (dynamic_type(d) for d in obj.get("config.hardware.device") or []) if t)
+        short = {f"{k[0]:04x}:{k[1]:04x}": n - have[k] for k, n in asked.items() if have[k] < n}
+        if short:
+            plan.drift.append("Dynamic DirectPath device(s) " + ", ".join(f"{n} x {t}" for t, n in short.items())
+                              + " not on the VM (not added to an existing VM)")
+    elif vm.device:
         have = {d.backing.id.lower() for d in obj.get("config.hardware.device") or []
                 if isinstance(d, vim.vm.device.VirtualPCIPassthrough)
                 and isinstance(d.backing, vim.vm.device.VirtualPCIPassthrough.DeviceBackingInfo)}

@@ -31,7 +31,7 @@ def read_cluster_inventory(session, spec=None) -> Inventory:
     props["Datacenter"] = sorted(set(props["Datacenter"]) | {"networkFolder"})
     inv = read_inventory(session, props)
     wanted = {sw.name for sw in (spec.dvs if spec is not None else []) if sw.mtu}
-    switches = [o for o in inv.of_type("VmwareDistributedVirtualSwitch") if o.name in wanted]
+    switches = [o for o in inv.of_type("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch") if o.name in wanted]
     for moid, read in read_objects(session, [o.ref for o in switches], ["config.maxMtu"]).items():
         inv.objects[moid].props["config.maxMtu"] = read.get("config.maxMtu")
     return inv

@@ -8,7 +8,7 @@ cluster takes that cluster's root resource pool.
 """
 from __future__ import annotations
 
-from vhpc_toolkit.errors import ValidationFailed
+from vhpc_toolkit.errors import ValidationFailed, VhpcError
 from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Job, run_jobs
 from vhpc_toolkit.ops.targets import host_of, read_targets
 from vhpc_toolkit.results import Report, TargetResult
@@ -75,7 +75,10 @@ def move_problems(inv: Inventory, vm: Obj, dest: Obj) -> list[str]:
 def migrate_vms(session, targets, destination: str, concurrency: int = DEFAULT_CONCURRENCY,
                 on_event=None) -> Report:
     inv, vms = read_targets(session, targets, VM_PROPS, host_props=HOST_PROPS, more=MORE)
-    dest = inv.find("HostSystem", destination, what="destination host")
+    try:
+        dest = inv.find("HostSystem", destination, what="destination host")
+    except VhpcError as exc:
+        raise ValidationFailed([str(exc)]) from None
     dest_cluster = inv.parent(dest)
     problems, results, jobs = [], [], []
     for vm in vms:
