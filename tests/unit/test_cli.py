@@ -154,3 +154,13 @@ def test_global_options_after_the_command_too():
     assert (args.yes, args.output, args.vcenter_conf) == (True, "json", None)
     args = build_parser().parse_args(["--yes", "--output", "json", "view"])
     assert (args.yes, args.output) == (True, "json")  # not reset by the command's defaults
+
+
+def test_readme_tour_shows_every_command():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    tour = readme[readme.index("## A short tour"):readme.index("## Pointing it at a real vCenter")]
+    assert "the 24 commands" in tour and len(COMMANDS) == 24
+    assert not [name for name in COMMANDS if f"vhpc_toolkit {name} " not in tour
+                and f"vhpc_toolkit --output json {name}" not in tour]
