@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pyVmomi import vim
 
-from tests.reference import RELEASE_103
+from tests.reference import CLUSTER_SCRIPTS, RELEASE_103
 from vhpc_toolkit.vsphere.inventory import read_inventory
 
 HOST, HOST_B = "vhpc-esx-02.hpc.vmware.com", "vhpc-esx-04.hpc.vmware.com"
@@ -131,13 +131,24 @@ def test_instant_and_secure_boot_are_checked_first(cli, session, tmp_path):
     assert props(session, pfx)[1] == {}
 
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
 @pytest.mark.skipif(not RELEASE_103.is_dir(), reason="../shared/reference not beside the repository")
-def test_103_simple_file_runs_from_its_bin_folder(cli, lab, tmp_path, monkeypatch):
-    """Its users ran the toolkit from bin/ and wrote ../examples/post-scripts/... (the working directory)."""
+@pytest.mark.parametrize("release", ["1.0.3", "2021"])
+def test_simple_file_runs_from_a_bin_folder(cli, tmp_path, monkeypatch, release):
+    """The original's users ran the toolkit from bin/ and wrote ../examples/post-scripts/...: relative to
+    the working directory. 1.0.3's file with its own examples folder; the 2021 file (barrier:N) beside
+    this repository's examples folder, whose post-scripts have the names it uses."""
     (tmp_path / "bin").mkdir()
-    (tmp_path / "examples").symlink_to(RELEASE_103 / "examples")
+    if release == "1.0.3":
+        (tmp_path / "examples").symlink_to(RELEASE_103 / "examples")
+        path, barriers = "../examples/cluster-scripts/cluster-simple.conf", (1, 1)
+    else:
+        (tmp_path / "examples").mkdir()
+        (tmp_path / "examples" / "post-scripts").symlink_to(EXAMPLES / "post-scripts")
+        path, barriers = str(CLUSTER_SCRIPTS / "cluster-simple.conf"), (0, 1)
     monkeypatch.chdir(tmp_path / "bin")
-    path = "../examples/cluster-scripts/cluster-simple.conf"
     try:
         code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
         assert code == 0, err + out
@@ -146,7 +157,7 @@ def test_103_simple_file_runs_from_its_bin_folder(cli, lab, tmp_path, monkeypatc
             "vhpc_vm01": ("vhpc-esx-01.hpc.vmware.com", "created"),
             "vhpc_vm02": ("vhpc-esx-01.hpc.vmware.com", "created")}
         assert sorted((r["vm"], Path(r["path"]).name, r["barrier"], r["status"]) for r in doc["post"]["results"]) == [
-            ("vhpc_vm01", "hello_world1.sh", 1, "ok"), ("vhpc_vm02", "hello_world2.sh", 1, "ok")]
+            ("vhpc_vm01", "hello_world1.sh", barriers[0], "ok"), ("vhpc_vm02", "hello_world2.sh", barriers[1], "ok")]
     finally:
         assert cli("cluster", "--destroy", "--file", path)[0] == 0
 
