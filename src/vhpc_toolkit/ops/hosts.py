@@ -26,7 +26,7 @@ def host_names(host: str | None, file: str | None) -> list[tuple[str, str]]:
     if host is not None:
         return [(host, "--host")]
     names, seen = [], set()
-    for number, fields in read_vm_file(file):
+    for number, fields in read_vm_file(file, what="host"):
         if fields[0] not in seen:
             seen.add(fields[0])
             names.append((fields[0], f"{file}:{number}"))
