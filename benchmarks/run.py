@@ -31,7 +31,7 @@ cpu_reservation: yes
 memory_reservation: yes
 
 [_VMS_]
-bench-vm{{001:{n:03d}}}: BASE host: vhpc-esx-0{{1:8}}.hpc.vmware.com
+bench-vm{{001:{n:03d}}}: BASE host: vhpc-esx-0{{2:8}}.hpc.vmware.com
 """
 
 # The same VMs with a static IP each: guest customization, whose outcome the create waits for.

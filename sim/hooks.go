@@ -137,9 +137,13 @@ func (l *Lab) reconfigVM(ctx *simulator.Context, vm *simulator.VirtualMachine, r
 			return
 		}
 		before := adapterMACs(vm)
+		after := prepareConfigSpec(vm, &req.Spec) // rules_tuning.go
 		res = vm.ReconfigVMTask(ctx, req)
-		if _, fault := taskOutcome(res); fault == nil && len(req.Spec.DeviceChange) > 0 {
-			l.settleAdapters(vm, before) // nics.go
+		if _, fault := taskOutcome(res); fault == nil {
+			after()
+			if len(req.Spec.DeviceChange) > 0 {
+				l.settleAdapters(vm, before) // nics.go
+			}
 		}
 	})
 	return res

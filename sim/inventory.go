@@ -27,6 +27,7 @@ const (
 	PortGroupName   = "vHPC-PG-VMNetwork"
 	TemplateName    = "vhpc_clone"
 	NumNamedHosts   = 8
+	HPCClusterHost  = 1 // vhpc-esx-01 is HPC_Cluster's only host (the original's cluster-simple.conf)
 	vSwitchName     = "vSwitch0"
 	extraVMNameFmt  = "extra-vm-%04d"
 	templateGuestId = string(types.VirtualMachineGuestOsIdentifierRhel7_64Guest)
@@ -145,13 +146,18 @@ func (l *Lab) buildInventory(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err = folders.HostFolder.CreateCluster(ctx, HPCClusterName, types.ClusterConfigSpecEx{}); err != nil {
+	hpc, err := folders.HostFolder.CreateCluster(ctx, HPCClusterName, types.ClusterConfigSpecEx{})
+	if err != nil {
 		return err
 	}
 
 	var hosts []*simulator.HostSystem
 	for i := 1; i <= NumNamedHosts+l.opts.ExtraHosts; i++ {
-		task, err := gpu.AddHost(ctx, types.HostConnectSpec{HostName: HostName(i)}, true, nil, nil)
+		cluster := gpu
+		if i == HPCClusterHost {
+			cluster = hpc
+		}
+		task, err := cluster.AddHost(ctx, types.HostConnectSpec{HostName: HostName(i)}, true, nil, nil)
 		if err != nil {
 			return err
 		}
@@ -162,12 +168,14 @@ func (l *Lab) buildInventory(ctx context.Context) error {
 		h := simulator.Map.Get(info.Result.(types.ManagedObjectReference)).(*simulator.HostSystem)
 		applyHostHardware(h, i)
 		applyHostServices(h, i) // host_setup.go
+		applyHostTopology(h)    // host_systems.go
 		setHostAddress(h, i)
 		initHostNetworkInfo(h) // network_host.go
 		hosts = append(hosts, h)
 	}
 	l.hosts = hosts
 
+	l.installHostSystems(hosts)
 	if err := l.addDatastore(ctx, c, hosts); err != nil {
 		return err
 	}
@@ -176,15 +184,11 @@ func (l *Lab) buildInventory(ctx context.Context) error {
 		return err
 	}
 
-	pool, err := gpu.ResourcePool(ctx)
-	if err != nil {
-		return err
-	}
-	if err := createTemplate(ctx, c, folders.VmFolder, pool, hosts[0]); err != nil {
+	if err := createTemplate(ctx, c, folders.VmFolder, hostPool(c, hosts[0]), hosts[0]); err != nil {
 		return err
 	}
 	templatesOutOfPools() // vanish.go: vCenter's pools list no template
-	if err := createExtraVMs(ctx, c, folders.VmFolder, pool, hosts, l.opts.ExtraVMs); err != nil {
+	if err := createExtraVMs(ctx, c, folders.VmFolder, hosts, l.opts.ExtraVMs); err != nil {
 		return err
 	}
 
@@ -383,8 +387,14 @@ func createTemplate(ctx context.Context, c *vim25.Client, folder *object.Folder,
 	return nil
 }
 
+// hostPool is the root resource pool of host's cluster.
+func hostPool(c *vim25.Client, host *simulator.HostSystem) *object.ResourcePool {
+	cr := simulator.Map.Get(*host.Parent).(*simulator.ClusterComputeResource)
+	return object.NewResourcePool(c, *cr.ResourcePool)
+}
+
 // createExtraVMs adds n small powered-off VMs, round-robin over hosts.
-func createExtraVMs(ctx context.Context, c *vim25.Client, folder *object.Folder, pool *object.ResourcePool, hosts []*simulator.HostSystem, n int) error {
+func createExtraVMs(ctx context.Context, c *vim25.Client, folder *object.Folder, hosts []*simulator.HostSystem, n int) error {
 	for i := 1; i <= n; i++ {
 		var devices object.VirtualDeviceList
 		nic, err := vmxnet3Card(devices)
@@ -404,8 +414,8 @@ func createExtraVMs(ctx context.Context, c *vim25.Client, folder *object.Folder,
 			Files:        &types.VirtualMachineFileInfo{VmPathName: fmt.Sprintf("[%s]", DatastoreName)},
 			DeviceChange: change,
 		}
-		host := object.NewHostSystem(c, hosts[(i-1)%len(hosts)].Self)
-		task, err := folder.CreateVM(ctx, spec, pool, host)
+		h := hosts[(i-1)%len(hosts)]
+		task, err := folder.CreateVM(ctx, spec, hostPool(c, h), object.NewHostSystem(c, h.Self))
 		if err != nil {
 			return err
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25"
+	"github.com/vmware/govmomi/vim25/types"
 )
 
 // Lab credentials: the simulator accepts only these.
@@ -69,13 +70,14 @@ type Lab struct {
 
 	guestOps *guestOps // guest file systems and programs (guest_ops.go)
 
-	hosts       []*simulator.HostSystem  // the lab's hosts, in number order (inventory.go)
-	hostEPs     map[string]*hostEndpoint // host moref value -> its guest file endpoint (host_endpoints.go)
-	hostPortNum int                      // the port every host endpoint listens on
-	events      *customizationEvents     // customization events (customization.go)
-	faults      *labFaults               // injected faults (faults.go)
-	tasks       taskTable                // tasks waiting out a delay (tasks.go)
-	sessions    *sessionTable            // sessions by cookie (sessions.go)
+	hosts           []*simulator.HostSystem                 // the lab's hosts, in number order (inventory.go)
+	hostEPs         map[string]*hostEndpoint                // host moref value -> its guest file endpoint (host_endpoints.go)
+	hostPortNum     int                                     // the port every host endpoint listens on
+	events          *customizationEvents                    // customization events (customization.go)
+	faults          *labFaults                              // injected faults (faults.go)
+	tasks           taskTable                               // tasks waiting out a delay (tasks.go)
+	sessions        *sessionTable                           // sessions by cookie (sessions.go)
+	passthruSystems map[string]types.ManagedObjectReference // host moref value -> its HostPciPassthruSystem (host_systems.go)
 }
 
 var labRunning sync.Mutex

@@ -268,6 +268,10 @@ func (h *netFolderHook) CreateDVSTask(ctx *simulator.Context, req *types.CreateD
 			Returnval: failedNetTask(f, "createDVS", &types.InvalidArgument{InvalidProperty: "spec.configSpec"}, "spec.configSpec is missing")}}
 	}
 	req.Spec.ProductInfo = product
+	if fault := mtuFault(dvsMaxMtu(req.Spec.ConfigSpec), "spec.configSpec.maxMtu"); fault != nil { // network_mtu.go
+		return &methods.CreateDVS_TaskBody{Res: &types.CreateDVS_TaskResponse{
+			Returnval: failedNetTask(f, "createDVS", fault, faultText(fault))}}
+	}
 	res := f.CreateDVSTask(ctx, req)
 	t, fault := taskOutcome(res)
 	if fault != nil || t == nil {
@@ -287,6 +291,7 @@ func (h *netFolderHook) CreateDVSTask(ctx *simulator.Context, req *types.CreateD
 				cfg.ProductInfo = *product
 			}
 			applyMembers(s, specs)
+			setDVSMaxMtu(s, dvsMaxMtu(req.Spec.ConfigSpec)) // network_mtu.go
 		})
 	}
 	return res

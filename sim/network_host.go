@@ -254,6 +254,9 @@ func (h *netHostHook) AddVirtualSwitch(ctx *simulator.Context, req *types.AddVir
 	if s == nil {
 		return &methods.AddVirtualSwitchBody{Fault_: h.notFound()}
 	}
+	if f := mtuFault(req.Spec.Mtu, "spec.mtu"); f != nil { // network_mtu.go
+		return &methods.AddVirtualSwitchBody{Fault_: simulator.Fault(faultText(f), f)}
+	}
 	netMu.Lock()
 	defer netMu.Unlock()
 	var fault *soap.Fault

@@ -72,7 +72,7 @@ var routes = map[routeKey]*hookKind{
 	{"VirtualMachine", "ReconfigVM_Task"}:      vmHooks, // hooks.go, network_vm.go
 	{"VirtualMachine", "PowerOffVM_Task"}:      vmHooks, // tasks.go
 	{"VirtualMachine", "Destroy_Task"}:         vmHooks, // tasks.go, vanish.go
-	{"VirtualMachine", "MarkAsTemplate"}:       vmHooks, // vanish.go
+	{"VirtualMachine", "MarkAsTemplate"}:       vmHooks, // templates.go
 	{"VirtualMachine", "MarkAsVirtualMachine"}: vmHooks,
 
 	{"Task", "CancelTask"}:                          taskHooks,    // tasks.go
@@ -82,9 +82,10 @@ var routes = map[routeKey]*hookKind{
 	{"CustomFieldsManager", "RemoveCustomFieldDef"}: fieldsHooks,
 	{"Folder", "CreateVM_Task"}:                     folderHooks, // names.go
 
-	{"VirtualMachine", "CreateSnapshot_Task"}:  vmHooks, // templates.go
-	{"VirtualMachine", "MarkAsTemplate"}:       vmHooks, // templates.go
-	{"VirtualMachine", "MarkAsVirtualMachine"}: vmHooks, // templates.go
+	{"VirtualMachine", "CreateSnapshot_Task"}: vmHooks, // templates.go
+	{"VirtualMachine", "RelocateVM_Task"}:     vmHooks, // vm_move.go
+	{"VirtualMachine", "MigrateVM_Task"}:      vmHooks, // vm_move.go
+	{"VirtualMachine", "InstantClone_Task"}:   vmHooks, // vm_instantclone.go
 
 	{"Datacenter", "PowerOnMultiVM_Task"}: datacenterHooks, // rules_multi.go
 

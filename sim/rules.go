@@ -62,6 +62,9 @@ func (l *Lab) checkPowerOn(vm *simulator.VirtualMachine, req *types.PowerOnVM_Ta
 	if host == nil {
 		return nil, nil
 	}
+	if fault := tuningPowerOnFault(vm, host); fault != nil { // rules_tuning.go
+		return fault, nil
+	}
 	if fault := l.checkDevicesOn(vm, host); fault != nil {
 		return fault, nil
 	}
@@ -263,5 +266,5 @@ func (l *Lab) checkSpecOn(host *simulator.HostSystem, base, target *simulator.Vi
 			}
 		}
 	}
-	return nil
+	return checkTuning(host, base, target, spec, name) // rules_tuning.go
 }

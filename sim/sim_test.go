@@ -60,13 +60,20 @@ func TestInventory(t *testing.T) {
 			t.Error(err)
 		}
 	}
+	// HPC_Cluster holds vhpc-esx-01 alone; the other named hosts and the
+	// extra host are in COMPUTE_GPU_Cluster.
 	hosts, err := f.HostSystemList(ctx, GPUClusterName+"/*")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(hosts) != NumNamedHosts+1 {
-		t.Errorf("%d hosts", len(hosts))
+	if len(hosts) != NumNamedHosts {
+		t.Errorf("%d hosts in %s", len(hosts), GPUClusterName)
 	}
+	hpc, err := f.HostSystemList(ctx, HPCClusterName+"/*")
+	if err != nil || len(hpc) != 1 || hpc[0].Name() != HostName(HPCClusterHost) {
+		t.Errorf("%s hosts %v (%v)", HPCClusterName, hpc, err)
+	}
+	hosts = append(hosts, hpc...)
 	for i := 1; i <= NumNamedHosts+1; i++ {
 		if _, err := f.HostSystem(ctx, HostName(i)); err != nil {
 			t.Error(err)

@@ -208,8 +208,9 @@ func (e *labEnv) hostUUID(h *object.HostSystem) string {
 // returns it, or the clone task's error. A VM that was made is cleaned up
 // either way.
 func (e *labEnv) clone(name string, h *object.HostSystem, cfg *types.VirtualMachineConfigSpec, powerOn bool) (*object.VirtualMachine, error) {
+	pool := e.poolOf(h)
 	spec := types.VirtualMachineCloneSpec{
-		Location: types.VirtualMachineRelocateSpec{Pool: &e.pool},
+		Location: types.VirtualMachineRelocateSpec{Pool: &pool},
 		Config:   cfg,
 		PowerOn:  powerOn,
 	}
@@ -229,6 +230,23 @@ func (e *labEnv) clone(name string, h *object.HostSystem, cfg *types.VirtualMach
 		return nil, err
 	}
 	return object.NewVirtualMachine(e.c.Client, info.Result.(types.ManagedObjectReference)), nil
+}
+
+// poolOf is the root resource pool of h's cluster (of the template's host
+// when h is nil): a VM's pool belongs to its host's compute resource.
+func (e *labEnv) poolOf(h *object.HostSystem) types.ManagedObjectReference {
+	if h == nil {
+		h = e.host(HPCClusterHost)
+	}
+	var hm mo.HostSystem
+	if err := h.Properties(e.ctx, h.Reference(), []string{"parent"}, &hm); err != nil {
+		e.t.Fatal(err)
+	}
+	var cr mo.ComputeResource
+	if err := h.Properties(e.ctx, *hm.Parent, []string{"resourcePool"}, &cr); err != nil {
+		e.t.Fatal(err)
+	}
+	return *cr.ResourcePool
 }
 
 func (e *labEnv) mustClone(name string, h *object.HostSystem, cfg *types.VirtualMachineConfigSpec) *object.VirtualMachine {

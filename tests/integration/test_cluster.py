@@ -7,15 +7,15 @@ import uuid
 from pathlib import Path
 
 import pytest
+
 import yaml
 from pyVmomi import vim
 
 from vhpc_toolkit.vsphere.inventory import read_inventory
 from vhpc_toolkit.vsphere.tasks import wait_for_task
+from tests.reference import CLUSTER_SCRIPTS
 
-# ../shared/reference beside the repository (the main checkout's parent, or a worktree's grandparent)
-REFERENCE = next((p / "shared" / "reference" / "cluster-scripts" for p in Path(__file__).resolve().parents
-                  if (p / "shared" / "reference" / "cluster-scripts").is_dir()), Path("/nonexistent"))
+REFERENCE = CLUSTER_SCRIPTS
 
 
 def vms_named(session, prefix):
@@ -165,9 +165,9 @@ def test_drift_is_reported_and_fixed_where_it_can_be(cli, cluster_file, session)
 def test_validation_failures_leave_nothing_behind(cli, cluster_file, session):
     path, pfx = cluster_file(BASE + """
 [_VMS_]
-PFX-ok: BASE host: vhpc-esx-01.hpc.vmware.com
+PFX-ok: BASE host: vhpc-esx-03.hpc.vmware.com
 PFX-nohost: BASE host: vhpc-esx-42.hpc.vmware.com
-PFX-gpu{1:2}: BASE host: vhpc-esx-01.hpc.vmware.com device: ['0000:3b:00.0']
+PFX-gpu{1:2}: BASE host: vhpc-esx-03.hpc.vmware.com device: ['0000:3b:00.0']
 PFX-badgpu: BASE host: vhpc-esx-02.hpc.vmware.com device: ['0000:aa:00.0']
 PFX-vgpu: BASE host: vhpc-esx-02.hpc.vmware.com vgpu: grid_k80-1q
 PFX-pg: BASE host: vhpc-esx-02.hpc.vmware.com port_group: no-such-pg
@@ -200,7 +200,7 @@ def _sabotage_one(monkeypatch, victim):
 
 
 def test_one_failing_vm_does_not_stop_the_others(cli, cluster_file, session, monkeypatch):
-    path, pfx = cluster_file(BASE + "[_VMS_]\nPFX-{1:4}: BASE host: vhpc-esx-01.hpc.vmware.com\n")
+    path, pfx = cluster_file(BASE + "[_VMS_]\nPFX-{1:4}: BASE host: vhpc-esx-03.hpc.vmware.com\n")
     _sabotage_one(monkeypatch, f"{pfx}-3")
     code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
     assert code == 1
@@ -215,7 +215,7 @@ def test_one_failing_vm_does_not_stop_the_others(cli, cluster_file, session, mon
 
 def test_rollback_destroys_what_this_run_created(cli, cluster_file, session, monkeypatch):
     path, pfx = cluster_file(BASE + "[_SVS_]\nPFX-svs: host: vhpc-esx-0{1:2}.hpc.vmware.com pnic: vmnic4 "
-                                    "port_group: PFX-pg\n[_VMS_]\nPFX-{1:3}: BASE host: vhpc-esx-01.hpc.vmware.com\n")
+                                    "port_group: PFX-pg\n[_VMS_]\nPFX-{1:3}: BASE host: vhpc-esx-03.hpc.vmware.com\n")
     _sabotage_one(monkeypatch, f"{pfx}-2")
     code, out, err = cli("--output", "json", "cluster", "--create", "--rollback", "--file", path)
     assert code == 1
@@ -230,7 +230,7 @@ def test_rollback_destroys_what_this_run_created(cli, cluster_file, session, mon
 
 
 def test_destroy_lists_absent_names_and_touches_nothing_else(cli, cluster_file, session, tmp_path):
-    path, pfx = cluster_file(BASE + "[_VMS_]\nPFX-{1:2}: BASE host: vhpc-esx-01.hpc.vmware.com\n")
+    path, pfx = cluster_file(BASE + "[_VMS_]\nPFX-{1:2}: BASE host: vhpc-esx-03.hpc.vmware.com\n")
     assert cli("cluster", "--create", "--file", path)[0] == 0
     bigger = path   # the same file (its VMs carry its mark), now naming one VM more
     bigger.write_text(path.read_text().replace(f"{pfx}-{{1:2}}", f"{pfx}-{{1:3}}"))
@@ -247,7 +247,7 @@ def test_destroy_lists_absent_names_and_touches_nothing_else(cli, cluster_file, 
 
 
 def test_destroy_without_yes_off_a_terminal_refuses(lab, run_cli, cluster_file):
-    path, _ = cluster_file(BASE + "[_VMS_]\nPFX-1: BASE host: vhpc-esx-01.hpc.vmware.com\n")
+    path, _ = cluster_file(BASE + "[_VMS_]\nPFX-1: BASE host: vhpc-esx-03.hpc.vmware.com\n")
     assert run_cli("--vcenter-conf", lab.conf, "--yes", "cluster", "--create", "--file", path)[0] == 0
     code, _, err = run_cli("--vcenter-conf", lab.conf, "cluster", "--destroy", "--file", path)
     assert code == 2 and "--yes" in err
@@ -263,7 +263,7 @@ def test_reference_simple_file_fails_validation_cleanly(cli):
 def test_ctrl_c_reports_exactly_which_vms_exist(cli, cluster_file, session, monkeypatch):
     from vhpc_toolkit.vsphere import tasks as tasks_mod
 
-    path, pfx = cluster_file(BASE + "[_VMS_]\nPFX-{1:4}: BASE host: vhpc-esx-01.hpc.vmware.com\n")
+    path, pfx = cluster_file(BASE + "[_VMS_]\nPFX-{1:4}: BASE host: vhpc-esx-03.hpc.vmware.com\n")
 
     def interrupted_wait(self, max_wait):
         raise KeyboardInterrupt
@@ -292,7 +292,7 @@ guest_username: root
 guest_password: VMware1!
 
 [_VMS_]
-PFX-a: BASE LOGIN host: vhpc-esx-01.hpc.vmware.com script: {tmp_path}/first.sh barrier: 1 script: {tmp_path}/never.sh barrier: 3
+PFX-a: BASE LOGIN host: vhpc-esx-03.hpc.vmware.com script: {tmp_path}/first.sh barrier: 1 script: {tmp_path}/never.sh barrier: 3
 PFX-b: BASE LOGIN host: vhpc-esx-02.hpc.vmware.com script: {tmp_path}/fails.sh barrier: 2
 """)
     code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
@@ -313,7 +313,7 @@ def test_scripts_without_a_guest_password_are_refused_before_any_change(lab, run
     monkeypatch.delenv("VHPC_GUEST_PASSWORD", raising=False)
     monkeypatch.delenv("VHPC_GUEST_VAULT_PATH", raising=False)
     (tmp_path / "s.sh").write_text("#!/bin/sh\ntrue\n")
-    path, pfx = cluster_file(BASE + f"[_VMS_]\nPFX-a: BASE host: vhpc-esx-01.hpc.vmware.com script: {tmp_path}/s.sh\n")
+    path, pfx = cluster_file(BASE + f"[_VMS_]\nPFX-a: BASE host: vhpc-esx-03.hpc.vmware.com script: {tmp_path}/s.sh\n")
     code, _, err = run_cli("--vcenter-conf", lab.conf, "--yes", "cluster", "--create", "--file", path)
     assert code == 2 and "password" in err and f"{path}:" in err
     assert vms_named(session, pfx) == {}

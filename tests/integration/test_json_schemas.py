@@ -99,3 +99,28 @@ def test_errors_are_json_on_stderr(run_cli, lab):
     assert doc["error"]["exit_code"] == 2 and "no-such-vm" in doc["error"]["message"]
     code, out, err = run_cli("--output", "json", "power", "--vm", "x")   # a usage error
     assert code == 2 and json.loads(err)["error"]["exit_code"] == 2
+
+
+def test_the_103_commands(cli, vm):
+    """Each of the original 1.0.3's commands has its own schema."""
+    check(run_json(cli, "get_vm_config", "--vm", vm), "vm-config")
+    check(run_json(cli, "secure_boot", "--vm", vm, "--on"), "secure-boot")
+    check(run_json(cli, "vm_sched_affinity", "--vm", vm, "--affinity", "0:3"), "sched-affinity")
+    check(run_json(cli, "vm_sched_affinity", "--vm", vm, "--clear"), "sched-affinity")
+    check(run_json(cli, "numa_affinity", "--vm", vm, "--affinity", "0"), "numa-affinity")
+    check(run_json(cli, "numa_affinity", "--vm", vm, "--clear"), "numa-affinity")
+    check(run_json(cli, "passthru", "--vm", vm, "--add", "--dynamic", "--device", GPU), "report")
+    check(run_json(cli, "get_vm_config", "--vm", vm), "vm-config")
+    check(run_json(cli, "passthru", "--vm", vm, "--remove", "--dynamic", "--device", GPU), "report")
+    check(run_json(cli, "migrate_vm", "--vm", vm, "--destination", "vhpc-esx-05.hpc.vmware.com"), "migrate")
+    check(run_json(cli, "migrate_vm", "--vm", vm, "--destination", HOST), "migrate")
+    try:
+        check(run_json(cli, "power_policy", "--host", HOST, "--policy", "3"), "power-policy")
+    finally:
+        check(run_json(cli, "power_policy", "--host", HOST, "--policy", "2"), "power-policy")
+    check(run_json(cli, "passthru_host", "--host", HOST, "--device", "0000:d8:00.0", "--off"), "passthru-host")
+    check(run_json(cli, "passthru_host", "--host", HOST, "--device", "0000:d8:00.0", "--on"), "passthru-host")
+    check(run_json(cli, "sriov_host", "--host", HOST, "--device", "0000:af:00.0", "--on", "--num_func", "6"),
+          "sriov-host")
+    check(run_json(cli, "sriov_host", "--host", HOST, "--device", "0000:af:00.0", "--on", "--num_func", "8"),
+          "sriov-host")

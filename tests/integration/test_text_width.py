@@ -5,9 +5,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-from rich.cells import cell_len
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "cluster-scripts"
+from rich.cells import cell_len
+from tests.reference import CLUSTER_SCRIPTS
+
+REFERENCE = CLUSTER_SCRIPTS
 WORDS = ["COMPUTE01_vsanDatastore", "passthrough", "0000:3b:00.0", "vhpc-esx-05", "gpu-vm1", "172.1.10.1"]
 
 

@@ -10,12 +10,16 @@ def test_view_json_has_the_inventory(lab, run_cli):
     doc = json.loads(out)
     dc = doc["datacenters"][0]
     assert dc["name"] == "HPC_Datacenter"
-    cluster = next(c for c in dc["clusters"] if c["name"] == "COMPUTE_GPU_Cluster")
-    host = next(h for h in cluster["hosts"] if h["name"] == "vhpc-esx-01.hpc.vmware.com")
+    clusters = {c["name"]: c for c in dc["clusters"]}
+    # The lab's layout: HPC_Cluster holds vhpc-esx-01 alone (with the template), the rest are GPU hosts.
+    assert [h["name"] for h in clusters["HPC_Cluster"]["hosts"]] == ["vhpc-esx-01.hpc.vmware.com"]
+    assert sorted(h["name"] for h in clusters["COMPUTE_GPU_Cluster"]["hosts"])[:7] == [
+        f"vhpc-esx-0{i}.hpc.vmware.com" for i in range(2, 9)]
+    host = next(h for h in clusters["COMPUTE_GPU_Cluster"]["hosts"] if h["name"] == "vhpc-esx-02.hpc.vmware.com")
     assert host["connection_state"] == "connected"
     assert {g["id"]: (g["passthrough"], g["mode"]) for g in host["gpus"]} == {
         "0000:3b:00.0": (True, "passthrough"), "0000:d8:00.0": (True, "passthrough"), "0000:5e:00.0": (False, "vgpu")}
-    vms = {v["name"]: v for h in cluster["hosts"] for v in h["vms"]}
+    vms = {v["name"]: v for h in clusters["HPC_Cluster"]["hosts"] for v in h["vms"]}
     assert vms["vhpc_clone"]["template"] is True
 
 

@@ -9,7 +9,10 @@ from vhpc_toolkit.cli.parser import build_parser
 from vhpc_toolkit.errors import ExitCode
 
 COMMANDS = ["view", "clone", "destroy", "power", "cpumem", "network", "network_cfg", "post",
-            "passthru", "sriov", "pvrdma", "vgpu", "svs", "dvs", "latency", "cluster"]
+            "passthru", "sriov", "pvrdma", "vgpu", "svs", "dvs", "latency", "cluster",
+            # the original's 1.0.3 release
+            "get_vm_config", "migrate_vm", "secure_boot", "vm_sched_affinity", "numa_affinity",
+            "power_policy", "passthru_host", "sriov_host"]
 
 # One invocation per command, written as the original's README and scripts write them.
 ORIGINAL_INVOCATIONS = [
@@ -36,6 +39,21 @@ ORIGINAL_INVOCATIONS = [
      "--datacenter", "DC"],
     ["latency", "--vm", "vm1", "--level", "high"],
     ["cluster", "--create", "--file", "c.conf"],
+    # 1.0.3, as its vm-commands.md and host-commands.md write them
+    ["get_vm_config", "--vm", "vm1"],
+    ["migrate_vm", "--file", "vms.txt", "--destination", "h2"],
+    ["secure_boot", "--vm", "vm1", "--on"],
+    ["vm_sched_affinity", "--vm", "vm1", "--affinity", "0, 2, 4:7, 8:12:2"],
+    ["numa_affinity", "--file", "vms.txt", "--clear"],
+    ["power_policy", "--host", "h1", "--policy", "1"],
+    ["passthru_host", "--host", "h1", "--device", "0000:3b:00.0", "--off"],
+    ["sriov_host", "--file", "hosts.txt", "--device", "0000:af:00.0", "--on", "--num_func", "4"],
+    ["passthru", "--vm", "vm1", "--add", "--device", "0000:3b:00.0", "--dynamic"],
+    ["cpumem", "--vm", "vm1", "--cpu", "44", "--cores_per_socket", "22"],
+    ["svs", "--create", "--host", "h1", "--name", "s", "--pnic", "vmnic4", "--port_group", "pg", "--mtu", "9000"],
+    ["dvs", "--create", "--name", "d", "--host", "h1", "--pnic", "vmnic5", "--mtu", "9000"],
+    ["sriov", "--vm", "vm1", "--add", "--sriov_port_group", "pg", "--pf", "0000:af:00.0",
+     "--sriov_dvs_name", "d", "--allow_guest_mtu_change"],
 ]
 
 
@@ -57,6 +75,33 @@ def test_flag_values_are_typed():
     args = build_parser().parse_args(ORIGINAL_INVOCATIONS[8])
     assert args.device == ["0000:3b:00.0"] and args.mmio_size == 512
     assert build_parser().parse_args(["passthru", "--vm", "v", "--query"]).mmio_size == 256
+
+
+def test_the_103_flags_are_typed():
+    parse = build_parser().parse_args
+    assert parse(["vm_sched_affinity", "--vm", "v", "--affinity", "0, 2, 4:7, 8:12:2"]).affinity == \
+        [0, 2, 4, 5, 6, 7, 8, 10, 12]
+    assert parse(["power_policy", "--host", "h", "--policy", "3"]).policy == 3
+    assert parse(["sriov", "--vm", "v", "--add", "--sriov_dvs_name", "d"]).dvs_name == "d"
+    assert parse(["sriov", "--vm", "v", "--add", "--allow_guest_mtu_change"]).allow_guest_mtu_change is True
+    assert parse(["sriov", "--vm", "v", "--add", "--allow_guest_mtu_change", "no"]).allow_guest_mtu_change is False
+    assert parse(["passthru", "--vm", "v", "--add", "--device", "x", "--dynamic"]).dynamic is True
+    assert parse(["cpumem", "--vm", "v", "--cores_per_socket", "22"]).cores_per_socket == 22
+
+
+@pytest.mark.parametrize("argv, why", [
+    (["vm_sched_affinity", "--vm", "v", "--affinity", "4:2"], "ends before it starts"),
+    (["numa_affinity", "--vm", "v", "--affinity", "a"], "is not a number"),
+    (["vm_sched_affinity", "--vm", "v", "--affinity", "0", "--clear"], "not allowed with"),
+    (["power_policy", "--host", "h", "--policy", "5"], "invalid choice"),
+    (["secure_boot", "--vm", "v"], "one of the arguments --on --off is required"),
+    (["svs", "--create", "--host", "h", "--name", "s", "--mtu", "9600"], "at most 9000"),
+    (["sriov_host", "--host", "h", "--device", "d", "--on", "--num_func", "0"], "positive"),
+])
+def test_bad_103_usage_exits_2(argv, why, capsys):
+    assert main(argv) == ExitCode.BAD_INPUT
+    err = capsys.readouterr().err
+    assert "usage:" in err and why in err
 
 
 def test_global_options_before_the_command():
@@ -109,3 +154,13 @@ def test_global_options_after_the_command_too():
     assert (args.yes, args.output, args.vcenter_conf) == (True, "json", None)
     args = build_parser().parse_args(["--yes", "--output", "json", "view"])
     assert (args.yes, args.output) == (True, "json")  # not reset by the command's defaults
+
+
+def test_readme_tour_shows_every_command():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    tour = readme[readme.index("## A short tour"):readme.index("## Pointing it at a real vCenter")]
+    assert "the 24 commands" in tour and len(COMMANDS) == 24
+    assert not [name for name in COMMANDS if f"vhpc_toolkit {name} " not in tour
+                and f"vhpc_toolkit --output json {name}" not in tour]

@@ -1,6 +1,8 @@
 """Every problem is reported as FILE:LINE: message, all in one run."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from vhpc_toolkit.clusterfile import ClusterFileError, parse_cluster_file, parse_cluster_text
@@ -90,7 +92,8 @@ CASES = [
     ("no template", "[_VMS_]\nvm1: cpu: 2",
      ["c.conf:2: VM 'vm1': no template (give 'template: NAME' here or in a section it uses)"]),
     ("script missing", B + "vm1: BASE script: nothere.sh",
-     ["c.conf:5: VM 'vm1': script: 'nothere.sh' not found (looked for /nonexistent/nothere.sh)"]),
+     ["c.conf:5: VM 'vm1': script: 'nothere.sh' not found (looked for /nonexistent/nothere.sh and "
+      + os.path.join(os.getcwd(), "nothere.sh") + ")"]),
     ("unreadable item", B + "vm1: BASE 0000:af:00.0",
      ["c.conf:5: VM 'vm1': cannot read item '0000:af:00.0' (write KEY: VALUE or a section name)"]),
     ("VM line without colon", B + "vm1 BASE",
@@ -104,14 +107,14 @@ CASES = [
     ("duplicate section", "[BASE]\ntemplate: a\n[BASE]\ntemplate: b\n[_VMS_]\nvm1: BASE",
      ["c.conf:3: section [BASE] is defined twice (first on line 1)"]),
     ("switch: VM key, two ranges", "[_SVS_]\ns1: pnic: vmnic4 port_group: pg cpu: 2 host: h{1:2}x{3:4}",
-     ["c.conf:2: SVS 's1': cpu: unknown key (a VM key, not a switch key: use host, pnic, port_group, datacenter)",
+     ["c.conf:2: SVS 's1': cpu: unknown key (a VM key, not a switch key: use host, pnic, port_group, datacenter, mtu)",
       "c.conf:2: SVS 's1': host: two ranges in one value ('{1:2}' and '{3:4}'); only one range is allowed"]),
     ("switch: near miss", "[_SVS_]\ns1: pnics: vmnic4 port_group: pg host: h pnic: v",
      ["c.conf:2: SVS 's1': pnics: unknown key (did you mean 'pnic'?)"]),
     ("switch: range on pnic", "[_SVS_]\ns1: pnic: vmnic{4:5} port_group: pg host: h",
      ["c.conf:2: SVS 's1': pnic: 'vmnic{4:5}' has a range but pnic cannot take one (only a switch's host can)"]),
     ("switch: missing keys", "[_DVS_]\nd1: pnic: vmnic5",
-     ["c.conf:2: DVS 'd1': missing host, port_group"]),
+     ["c.conf:2: DVS 'd1': missing host"]),
     ("switch: range in name", "[_DVS_]\nd{1:2}: pnic: vmnic5 host: h port_group: p",
      ["c.conf:2: DVS 'd{1:2}': a switch name cannot take a range"]),
     ("switch: defined twice", "[_DVS_]\nd1: pnic: vmnic5 host: h port_group: p\nd1: pnic: vmnic5 host: h port_group: p",
@@ -166,10 +169,28 @@ def test_check_scripts_false_tolerates_missing_scripts():
     assert vm.scripts[0].path == "/nonexistent/nothere.sh"
 
 
-def test_script_that_is_a_directory_is_not_found(tmp_path):
+def test_script_that_is_a_directory_is_not_found(tmp_path, monkeypatch):
     (tmp_path / "d").mkdir()
+    monkeypatch.chdir(tmp_path)
     assert problems(B + "vm1: BASE script: d", base_dir=tmp_path) == [
         "c.conf:5: VM 'vm1': script: 'd' not found (looked for %s)" % (tmp_path / "d")]
+
+
+def test_script_found_in_the_working_directory_when_not_beside_the_file(tmp_path, monkeypatch):
+    """The original's users ran it from bin/ and wrote ../examples/post-scripts/... ."""
+    (tmp_path / "examples" / "post-scripts").mkdir(parents=True)
+    (tmp_path / "examples" / "post-scripts" / "s.sh").write_text("true\n")
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "conf").mkdir()
+    monkeypatch.chdir(tmp_path / "bin")
+    [vm] = parse_cluster_text(B + "vm1: BASE script: ../examples/post-scripts/s.sh", "c.conf",
+                              base_dir=tmp_path / "conf").vms
+    assert vm.scripts[0].path == str(tmp_path / "examples" / "post-scripts" / "s.sh")
+    # beside the file wins over the working directory
+    (tmp_path / "examples" / "post-scripts" / "t.sh").write_text("true\n")
+    (tmp_path / "conf" / "t.sh").write_text("true\n")
+    [vm] = parse_cluster_text(B + "vm1: BASE script: t.sh", "c.conf", base_dir=tmp_path / "conf").vms
+    assert vm.scripts[0].path == str(tmp_path / "conf" / "t.sh")
 
 
 def test_error_is_an_input_error():

@@ -28,7 +28,7 @@ def test_example_parses_with_scripts_checked(name):
     text = (EXAMPLES / name).read_text()
     assert text.startswith("# vHPC toolkit example: ")
     for vm in spec.vms:
-        assert vm.template == "vhpc_clone" and vm.datacenter == "HPC_Datacenter"
+        assert (vm.template == "vhpc_clone" or vm.instant) and vm.datacenter == "HPC_Datacenter"
         assert vm.datastore == "COMPUTE01_vsanDatastore"
         for step in vm.scripts:
             assert Path(step.path).parent == SCRIPTS and Path(step.path).is_file()
@@ -67,7 +67,7 @@ def test_sriov():
     spec = parse("cluster-sriov.conf")
     assert [vm.host for vm in spec.vms] == [esx(h) for h in (5, 5, 6, 6, 7, 7, 8, 8)]
     assert [vm.guest_hostname for vm in spec.vms] == ["node%02d" % i for i in range(1, 9)]
-    assert spec.vms[7].ip == "172.1.10.18" and spec.vms[0].pf == "0000:af:00.0"
+    assert spec.vms[7].ip == "172.1.10.18" and spec.vms[0].pf == ["0000:af:00.0"]
     assert spec.svs[0].to_dict() == {"name": "sriov-svs", "host": [esx(h) for h in (5, 6, 7, 8)],
                                      "pnic": ["vmnic4"], "port_group": "sriov-pg",
                                      "datacenter": "HPC_Datacenter"}
@@ -94,4 +94,22 @@ def test_post_scripts_phases():
         (1, [("node%d" % i, "hello_world1.sh") for i in range(1, 5)]),
         (2, [("node1", "hello_world2.sh")]),
     ]
-    assert [vm.host for vm in spec.vms] == [esx(h) for h in (1, 2, 3, 4)]
+    assert [vm.host for vm in spec.vms] == [esx(h) for h in (2, 3, 4, 5)]
+
+
+def test_fabrics_the_103_keys():
+    spec = parse("cluster-fabrics.conf")
+    vm = spec.vms[0]
+    assert (vm.cpu, vm.cores_per_socket, vm.secure_boot, vm.dynamic) == (8, 4, True, True)
+    assert [(a.port_group, a.pf, a.dvs_name) for a in vm.sriov_adapters()] == [
+        ("ib-pg-1", "0000:af:00.0", "ib-dvs-1"), ("ib-pg-2", "0000:af:00.0", "ib-dvs-2")]
+    assert [(d.name, d.mtu, d.port_group) for d in spec.dvs] == [
+        ("ib-dvs-1", 9000, "ib-pg-1"), ("ib-dvs-2", 9000, "ib-pg-2"), ("mgmt-dvs", None, None)]
+    assert [v.host for v in spec.vms] == [esx(h) for h in (5, 6, 7, 8)]
+
+
+def test_instant():
+    spec = parse("cluster-instant.conf")
+    assert all(vm.instant and vm.template == "golden-vm" for vm in spec.vms)
+    assert [vm.host for vm in spec.vms] == [esx(h) for h in (5, 6, 5, 6)]
+    assert [(Path(s.path).name, s.barrier) for s in spec.vms[0].scripts] == [("hello_world1.sh", 1)]

@@ -7,12 +7,14 @@ import contextlib
 from pathlib import Path
 
 import pytest
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vhpc_toolkit.clusterfile import ClusterFileError, parse_cluster_text
+from tests.reference import CLUSTER_SCRIPTS
 
-REF = Path(__file__).resolve().parents[3] / "shared/reference/cluster-scripts"
+REF = CLUSTER_SCRIPTS
 SEED = (
     "[BASE]\ntemplate: vhpc_clone\ncpu: 4\nmemory: 16\nlinked: 0\nvm_folder:\n"
     "[NET]\ndns: ['172.1.110.1', '172.1.110.2']\nip: 10.0.0.{1:4}\n"

@@ -35,7 +35,8 @@ def spec():
 
 def test_plan_document():
     doc = plan_document(spec())
-    assert list(doc) == ["vms", "svs", "dvs"]
+    assert list(doc) == ["vms", "svs", "dvs", "notes"]   # notes: the scripts not on this disk
+    assert any("'/s/a.sh' not found" in n and "--create refuses it" in n for n in doc["notes"])
     assert doc["vms"][0] == {
         "name": "node1", "template": "vhpc_clone", "cpu": 4, "memory": 16.0, "host": "esx-05",
         "ip": "10.0.0.1", "device": ["0000:3b:00.0", "0000:d8:00.0"], "mmio_size": 256,
@@ -45,7 +46,7 @@ def test_plan_document():
     assert doc["vms"][1]["host"] == "esx-06" and doc["vms"][1]["ip"] == "10.0.0.2"
     assert doc["vms"][2] == {
         "name": "solo", "template": "vhpc_clone", "cpu": 4, "memory": 16.0, "host": "esx-07",
-        "is_dhcp": True, "sriov_port_group": "sriov-pg", "pf": "0000:af:00.0", "vgpu": "grid_v100-8q",
+        "is_dhcp": True, "sriov_port_group": ["sriov-pg"], "pf": ["0000:af:00.0"], "vgpu": "grid_v100-8q",
         "power": "off",
     }
     assert doc["svs"] == [{"name": "sriov-svs", "host": ["esx-05", "esx-06"], "pnic": ["vmnic4"],

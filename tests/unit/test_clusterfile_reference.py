@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from vhpc_toolkit.clusterfile import ClusterFileError, parse_cluster_file
+from tests.reference import CLUSTER_SCRIPTS
 
-# ../shared/reference beside the repository (the main checkout's parent, or a worktree's grandparent)
-REF = next((p / "shared/reference/cluster-scripts" for p in Path(__file__).resolve().parents
-            if (p / "shared/reference/cluster-scripts").is_dir()), Path("/nonexistent"))
+REF = CLUSTER_SCRIPTS
+# relative script paths are also looked for from the working directory (the tests run from the repository)
+CWD_EXAMPLES = Path.cwd().parent / "examples" / "post-scripts"
 
 pytestmark = pytest.mark.skipif(not REF.is_dir(), reason="reference files not present (../shared)")
 
@@ -67,7 +68,7 @@ def test_pvrdma_round_robin_and_dvs():
 def test_sriov():
     spec = parse("cluster-sriov.conf")
     assert [vm.host for vm in spec.vms] == [esx(h) for h in (5, 6, 7, 8, 5, 6, 7, 8)]
-    assert all(vm.pf == "0000:af:00.0" and vm.sriov_port_group == "sriov-pg" for vm in spec.vms)
+    assert all(vm.pf == ["0000:af:00.0"] and vm.sriov_port_group == ["sriov-pg"] for vm in spec.vms)
     [svs] = spec.svs
     assert svs.to_dict() == {
         "name": "sriov-svs", "host": [esx(h) for h in (5, 6, 7, 8)],
@@ -81,8 +82,9 @@ def test_sriov_gpu_needs_its_script_and_maps_as_commented():
         parse("cluster-sriov-gpu.conf")
     assert err.value.problems == [
         "%s:63: [POST0] script: '../examples/post-scripts/adduser_foo.sh' not found "
-        "(looked for %s) (used by VM 'ml-vm1')"
-        % (REF / "cluster-sriov-gpu.conf", REF.parent / "examples/post-scripts/adduser_foo.sh")
+        "(looked for %s and %s) (used by VM 'ml-vm1')"
+        % (REF / "cluster-sriov-gpu.conf", REF.parent / "examples/post-scripts/adduser_foo.sh",
+           CWD_EXAMPLES / "adduser_foo.sh")
     ]
     spec = parse("cluster-sriov-gpu.conf", check_scripts=False)
     table = [(vm.name, vm.host, vm.guest_hostname) for vm in spec.vms]
@@ -106,9 +108,9 @@ def test_simple_reports_missing_scripts_with_lines():
     looked = REF.parent / "examples/post-scripts"
     assert err.value.problems == [
         "%s:20: [POST1] script: '../examples/post-scripts/hello_world1.sh' not found "
-        "(looked for %s/hello_world1.sh) (used by VM 'vhpc_vm01')" % (f, looked),
+        "(looked for %s/hello_world1.sh and %s/hello_world1.sh) (used by VM 'vhpc_vm01')" % (f, looked, CWD_EXAMPLES),
         "%s:23: [POST2] script: '../examples/post-scripts/hello_world2.sh' not found "
-        "(looked for %s/hello_world2.sh) (used by VM 'vhpc_vm02')" % (f, looked),
+        "(looked for %s/hello_world2.sh and %s/hello_world2.sh) (used by VM 'vhpc_vm02')" % (f, looked, CWD_EXAMPLES),
     ]
     assert str(err.value) == "\n".join(err.value.problems)
 

@@ -12,7 +12,7 @@ import argparse
 from vhpc_toolkit import __version__
 from vhpc_toolkit.cli.commands import COMMANDS, load, runner
 from vhpc_toolkit.errors import InputError
-from vhpc_toolkit.limits import MAX_MEMORY_GB, MAX_SHARES, MAX_VCPUS, number_problem
+from vhpc_toolkit.limits import MAX_MEMORY_GB, MAX_MTU, MAX_SHARES, MAX_VCPUS, MIN_MTU, number_problem
 from vhpc_toolkit.words import HINT as YES_NO_HINT, yes_no
 
 VM_HELP = "Name (or inventory path) of the VM {what}"
@@ -61,12 +61,43 @@ vcpus = _bounded(int, "vCPUs", MAX_VCPUS)
 timeout_seconds = _bounded(float, "timeout (seconds)", 3600, minimum=0.001)
 memory_gb = _bounded(float, "memory (GB)", MAX_MEMORY_GB, minimum=1 / 1024)
 shares = _bounded(int, "shares", MAX_SHARES, minimum=0)
+mtu = _bounded(int, "MTU (bytes)", MAX_MTU, minimum=MIN_MTU)
 
 
 def vm_or_file(p: argparse.ArgumentParser, what: str) -> None:
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--vm", help=VM_HELP.format(what=what))
     group.add_argument("--file", help=FILE_HELP.format(what=what))
+
+
+def host_or_file(p: argparse.ArgumentParser, what: str) -> None:
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--host", help=f"Name of the ESXi host {what}")
+    group.add_argument("--file", help=f"File listing hosts, one per line ({what}); blank lines and # comments ignored")
+
+
+def on_off(p: argparse.ArgumentParser, on: str, off: str) -> None:
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--on", action="store_true", help=on)
+    group.add_argument("--off", action="store_true", help=off)
+
+
+def affinity_list(text: str) -> list[int]:
+    """The original's affinity syntax (`0, 2, 4:7, 8:12:2`) as sorted numbers."""
+    from vhpc_toolkit.specs.tuning import AffinityError, parse_affinity
+
+    try:
+        return parse_affinity(text)
+    except AffinityError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def affinity_or_clear(p: argparse.ArgumentParser, what: str, unit: str) -> None:
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--affinity", type=affinity_list, metavar="SPEC",
+                       help=f"{what}: values and ranges, e.g. '0, 2, 4:7, 8:12:2' is {unit} 0, 2, 4, 5, 6, 7, 8, 10, 12\n"
+                            "(first:last[:step], both ends included)")
+    group.add_argument("--clear", action="store_true", help=f"Clear the {what.lower()}")
 
 
 def vm_targets(args) -> list[tuple[str, str]]:

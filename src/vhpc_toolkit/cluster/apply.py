@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from vhpc_toolkit.cluster.build import build_clone_spec
+from vhpc_toolkit.cluster.build import build_clone_spec, build_instant_clone_spec
 from vhpc_toolkit.cluster.guests import open_watch, settle_guests
 from vhpc_toolkit.cluster.pvrdma import apply_pvrdma
 from vhpc_toolkit.cluster.plan import CREATE, DRIFT as DRIFT_ACTION, RECONFIGURE, ClusterPlan, VMPlan
@@ -38,11 +38,10 @@ def _devices(plan: VMPlan, inv) -> list[str]:
     if plan.existing is not None:
         return devices_of(plan.existing, portgroup_names_by_key(inv))
     vm = plan.spec
-    out = [f"gpu {d}" for d in vm.device or []]
+    out = [f"gpu {d}" + (" (dynamic)" if vm.dynamic else "") for d in vm.device or []]
     if vm.vgpu:
         out.append(f"vgpu {vm.vgpu}")
-    if vm.sriov_port_group:
-        out.append(f"sriov {vm.sriov_port_group}")
+    out += [f"sriov {a.port_group}" for a in vm.sriov_adapters()]
     if vm.pvrdma_port_group:
         out.append(f"pvrdma {vm.pvrdma_port_group}")
     return out
@@ -121,7 +120,8 @@ def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outc
         if result.failed:
             out.status, out.detail = FAILED, result.detail
         elif p.action == CREATE:
-            out.status, out.detail = CREATED, "cloned" + (" and powered on" if p.spec.power == "on" else "")
+            out.status, out.detail = CREATED, ("instant clone, running" if p.spec.instant else
+                                               "cloned" + (" and powered on" if p.spec.power == "on" else ""))
         else:
             out.status, out.detail = RECONFIGURED, "; ".join(str(c) for c in p.changes)
         if on_event:
@@ -242,7 +242,8 @@ def _clone_jobs(session, plan: ClusterPlan, offers: dict, outcomes: dict, switch
                 if p.template.moid not in base_snapshots:
                     base_snapshots[p.template.moid] = base_snapshot(session, p.template)
                 base = base_snapshots[p.template.moid]
-            spec = build_clone_spec(p, inv, offers.get(p.placement.host.moid), find_pg, base, owner=plan.owner)
+            spec = build_instant_clone_spec(p) if p.spec.instant else \
+                build_clone_spec(p, inv, offers.get(p.placement.host.moid), find_pg, base, owner=plan.owner)
         except (VhpcError, ValueError, KeyError) as exc:
             out.status, out.detail = FAILED, f"clone spec: {exc}"
             continue
@@ -250,9 +251,12 @@ def _clone_jobs(session, plan: ClusterPlan, offers: dict, outcomes: dict, switch
         def created(vm_ref, out=out):
             out.ref = vm_ref
 
-        jobs.append(Job(result=TargetResult(p.name), key=p.placement.host.moid, on_success=created,
-                        start=lambda p=p, spec=spec: p.template.ref.CloneVM_Task(
-                            folder=ref_of(p.placement.folder), name=p.name, spec=spec)))
+        if p.spec.instant:   # a fork of the running source: InstantClone_Task (vSphere 6.7+)
+            start = (lambda p=p, spec=spec: p.template.ref.InstantClone_Task(spec=spec))
+        else:
+            start = (lambda p=p, spec=spec: p.template.ref.CloneVM_Task(
+                folder=ref_of(p.placement.folder), name=p.name, spec=spec))
+        jobs.append(Job(result=TargetResult(p.name), key=p.placement.host.moid, on_success=created, start=start))
     return jobs
 
 

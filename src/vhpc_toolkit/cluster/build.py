@@ -8,14 +8,18 @@ from typing import Callable
 from vhpc_toolkit.cluster.desired import compute_request
 from vhpc_toolkit.cluster.ownership import OWNER_KEY
 from vhpc_toolkit.cluster.plan import VMPlan
-from vhpc_toolkit.specs.clone import clone_spec
+from vhpc_toolkit.ops.host_offers import device_types
+from vhpc_toolkit.ops.placement import ref_of
+from vhpc_toolkit.specs.clone import clone_spec, instant_clone_spec
 from vhpc_toolkit.specs.compute import apply_compute
 from vhpc_toolkit.specs.customization import customization_spec
 from vhpc_toolkit.specs.latency import apply_latency_level
 from vhpc_toolkit.specs.nic import PortGroupRef, guest_order, is_sriov, nic_backing, nic_network_name
-from vhpc_toolkit.specs.passthrough import DEFAULT_MMIO_GB, check_mmio_size, mmio_extra_config, normalize_id, passthrough_device
+from vhpc_toolkit.specs.passthrough import (DEFAULT_MMIO_GB, check_mmio_size, dynamic_passthrough_device,
+                                            mmio_extra_config, normalize_id, passthrough_device, pci_type)
 from vhpc_toolkit.specs.pvrdma import pvrdma_adapter
 from vhpc_toolkit.specs.sriov import sriov_adapter
+from vhpc_toolkit.specs.tuning import secure_boot
 from vhpc_toolkit.specs.vgpu import vgpu_device
 from vhpc_toolkit.vsphere.inventory import Inventory
 
@@ -52,7 +56,16 @@ def build_config(plan: VMPlan, inv: Inventory, offer, find_pg: PortGroupFinder):
             from vhpc_toolkit.specs.nic import add_nic
             changes.append(add_nic(find_pg(vm.port_group, None)))
     adapters = max(len(ordinary), 1 if vm.port_group else 0) + (len(nics) - len(ordinary))
-    if vm.device:
+    if vm.secure_boot is not None and vm.secure_boot != secure_boot(template.props):
+        config.bootOptions = vim.vm.BootOptions(efiSecureBootEnabled=vm.secure_boot)
+    if vm.device and vm.dynamic:
+        asked, _ = device_types(host, vm.device)
+        names = {pci_type(d): d.deviceName for d in host.get("hardware.pciDevice") or []}
+        size = vm.mmio_size or DEFAULT_MMIO_GB
+        check_mmio_size(size, [names[k] for k, n in asked.items() for _ in range(n)])
+        changes += [dynamic_passthrough_device(k[0], k[1]) for k, n in asked.items() for _ in range(n)]
+        config.extraConfig = mmio_extra_config(size)
+    elif vm.device:
         infos = [offer.passthrough_by_id()[normalize_id(d)] for d in vm.device]
         size = vm.mmio_size or DEFAULT_MMIO_GB
         check_mmio_size(size, [i.pciDevice for i in infos])
@@ -60,8 +73,9 @@ def build_config(plan: VMPlan, inv: Inventory, offer, find_pg: PortGroupFinder):
         config.extraConfig = mmio_extra_config(size)
     if vm.vgpu:
         changes.append(vgpu_device(vm.vgpu))
-    if vm.sriov_port_group:
-        changes.append(sriov_adapter(offer.sriov_by_id()[normalize_id(vm.pf)], _sriov_pg(vm, find_pg)))
+    for adapter in vm.sriov_adapters():
+        changes.append(sriov_adapter(offer.sriov_by_id()[normalize_id(adapter.pf)], _sriov_pg(vm, adapter, find_pg),
+                                     allow_guest_mtu_change=vm.allow_guest_mtu_change is not False))
         adapters += 1
     if vm.pvrdma_port_group:
         changes.append(pvrdma_adapter(find_pg(vm.pvrdma_port_group, vm.dvs_name)))
@@ -71,17 +85,28 @@ def build_config(plan: VMPlan, inv: Inventory, offer, find_pg: PortGroupFinder):
     return config, adapters, main_index
 
 
-def _sriov_pg(vm, find_pg: PortGroupFinder) -> PortGroupRef:
-    """dvs_name serves PVRDMA and SR-IOV alike in the original's files: the SR-IOV port group is
-    looked for on that switch first, then as a standard port group of that name."""
+def _sriov_pg(vm, adapter, find_pg: PortGroupFinder) -> PortGroupRef:
+    """The adapter's port group: on its ``sriov_dvs_name`` switch when given. Without it, ``dvs_name``
+    (which serves PVRDMA and SR-IOV alike in the original's older files) is tried first, then a
+    standard port group of that name."""
     from vhpc_toolkit.errors import NotFound
 
-    if vm.dvs_name:
+    if adapter.dvs_name:
+        return find_pg(adapter.port_group, adapter.dvs_name)
+    if vm.dvs_name and not vm.svs_name:
         try:
-            return find_pg(vm.sriov_port_group, vm.dvs_name)
+            return find_pg(adapter.port_group, vm.dvs_name)
         except NotFound:
             pass
-    return find_pg(vm.sriov_port_group, None)
+    return find_pg(adapter.port_group, None)
+
+
+def build_instant_clone_spec(plan: VMPlan):
+    """InstantClone_Task's spec: the clone's name and place; it runs with its source's hardware."""
+    placement = plan.placement
+    return instant_clone_spec(plan.name, host=placement.host.ref, pool=placement.pool,
+                              datastore=placement.datastore.ref if placement.datastore else None,
+                              folder=ref_of(placement.folder))
 
 
 def build_clone_spec(plan: VMPlan, inv: Inventory, offer, find_pg: PortGroupFinder, snapshot_ref=None,

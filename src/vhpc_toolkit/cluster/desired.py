@@ -6,7 +6,7 @@ from vhpc_toolkit.specs.compute import ComputeRequest
 
 
 def needs_full_memory(vm: VMSpec) -> bool:
-    # Passthrough, vGPU and SR-IOV devices only power on with all memory reserved (locked to max).
+    # Passthrough (static or dynamic), vGPU and SR-IOV devices only power on with all memory reserved.
     return bool(vm.device or vm.vgpu or vm.sriov_port_group or vm.latency == "high" or vm.memory_reservation)
 
 
@@ -14,7 +14,8 @@ def compute_request(vm: VMSpec) -> ComputeRequest:
     cpu_res = True if vm.latency == "high" else vm.cpu_reservation
     mem_res = True if needs_full_memory(vm) else vm.memory_reservation
     return ComputeRequest(cpu=vm.cpu, memory_gb=vm.memory, cpu_shares=vm.cpu_shares,
-                          memory_shares=vm.memory_shares, cpu_reservation=cpu_res, memory_reservation=mem_res)
+                          memory_shares=vm.memory_shares, cpu_reservation=cpu_res, memory_reservation=mem_res,
+                          cores_per_socket=vm.cores_per_socket)
 
 
 def wants_customization(vm: VMSpec) -> bool:

@@ -4,13 +4,25 @@ from __future__ import annotations
 from collections import Counter
 
 from vhpc_toolkit.cluster.plan import CREATE, ClusterPlan
-from vhpc_toolkit.ops.host_offers import (check_passthrough, check_pvrdma, check_sriov, check_vgpu, host_offers,
-                                      in_use_on, vfs_in_use)
-from vhpc_toolkit.specs.passthrough import DEFAULT_MMIO_GB, check_mmio_size, efi_warning, normalize_id
+from vhpc_toolkit.ops.host_offers import (check_passthrough, check_pvrdma, check_sriov, check_vgpu, device_types,
+                                          host_offers, in_use_on, vfs_in_use)
+from vhpc_toolkit.specs.passthrough import DEFAULT_MMIO_GB, check_mmio_size, efi_warning, normalize_id, pci_type
 
 
 def needs_offer(vm) -> bool:
     return bool(vm.device or vm.vgpu or vm.sriov_port_group or vm.pvrdma_port_group)
+
+
+def _check_dynamic(vm, host, offer) -> list[str]:
+    asked, missing = device_types(host, vm.device)
+    out = [f"VM {vm.name} on host {host.name}: the host has no PCI device {m} (dynamic: each device names "
+           "its type)" for m in missing]
+    enabled = Counter(pci_type(p.pciDevice) for p in offer.passthrough)
+    for kind, n in asked.items():
+        if enabled[kind] < n:
+            out.append(f"VM {vm.name} on host {host.name}: {n} Dynamic DirectPath device(s) of type "
+                       f"{kind[0]:04x}:{kind[1]:04x} asked, the host has {enabled[kind]} enabled for passthrough")
+    return out
 
 
 def check_devices(session, plan: ClusterPlan) -> dict:
@@ -28,7 +40,9 @@ def check_devices(session, plan: ClusterPlan) -> dict:
         offer = offers[host.moid]
         problems = []
         powered = vm.power == "on"
-        if vm.device:
+        if vm.device and vm.dynamic:
+            problems += _check_dynamic(vm, host, offer)   # assigned at power-on: nothing claimed here
+        elif vm.device:
             taken = {**in_use_on(inv, host.moid), **claims.get(host.moid, {})}
             problems += check_passthrough(vm.name, host.name, offer, vm.device, taken)
             if powered:
@@ -48,15 +62,14 @@ def check_devices(session, plan: ClusterPlan) -> dict:
             # Only VMs that power on take a vGPU slot (vSphere places vGPUs at power-on).
             ledger = vgpu_ledgers.setdefault(host.moid, offer.vgpu_ledger()) if powered else None
             problems += check_vgpu(vm.name, host.name, offer, vm.vgpu, ledger)
-        if vm.sriov_port_group:
-            if not vm.pf:
-                problems.append(f"VM {vm.name}: sriov_port_group needs pf (the physical function's PCI id)")
-            else:
-                key = (host.moid, normalize_id(vm.pf))
-                used = vfs_in_use(inv, host.moid, vm.pf) + vf_claims[key]
-                problems += check_sriov(vm.name, host.name, offer, vm.pf, used)
-                if powered:
-                    vf_claims[key] += 1
+        own: Counter = Counter()   # this VM's adapters so far: vSphere counts them all at once
+        for adapter in vm.sriov_adapters():
+            key = (host.moid, normalize_id(adapter.pf))
+            used = vfs_in_use(inv, host.moid, adapter.pf) + vf_claims[key] + own[key]
+            problems += check_sriov(vm.name, host.name, offer, adapter.pf, used)
+            own[key] += 1
+        if powered:
+            vf_claims.update(own)
         if vm.pvrdma_port_group:
             problems += _check_pvrdma(plan, p, file_dvs)
         plan.problems.extend(f"{where}: {msg}" for msg in problems)

@@ -6,6 +6,7 @@ host offers of the hosts VMs land on; nothing here changes vCenter.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,15 +16,19 @@ from vhpc_toolkit.cluster.ownership import elsewhere_note, foreign_note, match_v
 from vhpc_toolkit.errors import VhpcError
 from vhpc_toolkit.ops.linked import linked_note, linked_problem
 from vhpc_toolkit.ops.dvs import dvs_version_for, version_problems
+from vhpc_toolkit.ops.host_offers import device_types
 from vhpc_toolkit.ops.placement import Placement, place
 from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.compute import ResizeRefused, apply_compute
 from vhpc_toolkit.specs.customization import BadNetworkValue, GuestNetwork, default_hostname
 from vhpc_toolkit.specs.latency import apply_latency_level
 from vhpc_toolkit.vsphere import hostnet
+from vhpc_toolkit.specs.passthrough import dynamic_type
+from vhpc_toolkit.specs.tuning import apply_secure_boot
 from vhpc_toolkit.vsphere.inventory import Obj, Inventory
 
 CREATE, RECONFIGURE, NOTHING, DRIFT = "create", "reconfigure", "nothing", "drift"
+DEFAULT_MTU = 1500   # a switch's MTU when none was given
 
 
 @dataclass
@@ -47,6 +52,7 @@ class VMPlan:
     power_cycle: bool = False                             # power off, reconfigure, power on
     network: GuestNetwork | None = None
     config_spec: Any = None                               # reconfigure: the one spec to send
+    file_switches: Any = None                             # (svs, dvs) of the file, for port group checks
 
     @property
     def name(self) -> str:
@@ -97,14 +103,18 @@ def _plan_svs(inv: Inventory, sw: SwitchSpec, problems: list[str], where: str) -
             problems.append(f"{where}: switch {sw.name}: {exc}")
             continue
         existing = hostnet.standard_switch(host, sw.name)
-        pg_switch = next((s.name for s in hostnet.standard_switches(host) if sw.port_group in s.port_groups), None)
+        pg_switch = next((s.name for s in hostnet.standard_switches(host) if sw.port_group in s.port_groups), None) \
+            if sw.port_group else None
         if existing is not None and existing.pnics and sw.pnic and sw.pnic[0] not in existing.pnics:
             problems.append(f"{where}: switch {sw.name}: exists on host {host_name} bridged to "
                             f"{', '.join(existing.pnics)}, not {sw.pnic[0]}")
         elif existing is None:
             problems.extend(f"{where}: switch {sw.name}: {msg}"
                             for msg in hostnet.pnic_problems(host, sw.pnic[:1], sw.name, "standard"))
-        if existing is not None and pg_switch == sw.name:
+        if existing is not None and sw.mtu and (existing.mtu or DEFAULT_MTU) != sw.mtu:
+            problems.append(f"{where}: switch {sw.name}: exists on host {host_name} with MTU "
+                            f"{existing.mtu or DEFAULT_MTU}, the file says {sw.mtu} (destroy it to change it)")
+        if existing is not None and (sw.port_group is None or pg_switch == sw.name):
             continue
         if pg_switch is not None and pg_switch != sw.name:
             problems.append(f"{where}: switch {sw.name}: port group {sw.port_group} already exists on host "
@@ -137,7 +147,12 @@ def _plan_dvs(inv: Inventory, sw: SwitchSpec, problems: list[str], where: str) -
     version = getattr(existing[0].get("summary.productInfo"), "version", None)
     problems.extend(f"{where}: {msg}" for msg in
                     version_problems([h for h in hosts if h.name not in members], sw.name, version))
-    pgs = [o for o in inv.of_type("DistributedVirtualPortgroup") if o.name == sw.port_group]
+    have_mtu = existing[0].get("config.maxMtu") or DEFAULT_MTU
+    if sw.mtu and have_mtu != sw.mtu:
+        problems.append(f"{where}: switch {sw.name}: exists with MTU {have_mtu}, the file says {sw.mtu} "
+                        "(destroy it to change it)")
+    pgs = [o for o in inv.of_type("DistributedVirtualPortgroup") if o.name == sw.port_group] \
+        if sw.port_group else [None]
     missing = sorted(set(sw.host) - members)
     if missing or not pgs:
         return SwitchPlan(sw, "create", "add " + ", ".join(missing + ([] if pgs else [f"port group {sw.port_group}"])),
@@ -175,13 +190,76 @@ def _plan_new_vm(inv: Inventory, plan: VMPlan, file_pgs: set[str], problems: lis
         problems.append(f"{where}: linked: yes: {linked_problem(plan.template)}")   # once per line
         return
     plan.action = CREATE
-    for key in ("port_group", "sriov_port_group"):
-        name = getattr(vm, key)
-        if name and not _port_group_known(inv, name, file_pgs):
-            problems.append(f"{where}: VM {vm.name}: {key} {name!r} not found (and no switch in the file creates it)")
+    if vm.port_group and not _port_group_known(inv, vm.port_group, file_pgs):
+        problems.append(f"{where}: VM {vm.name}: port_group {vm.port_group!r} not found (and no switch in the "
+                        "file creates it)")
+    for adapter in vm.sriov_adapters():
+        problems += [f"{where}: VM {vm.name}: {p}" for p in _sriov_switch_problems(inv, plan, adapter, file_pgs)]
+    if vm.instant:
+        problems += [f"{where}: VM {vm.name}: {p}" for p in _instant_source_problems(plan.template)]
+    if vm.secure_boot and (plan.template.get("config.firmware") or "bios") != "efi":
+        problems.append(f"{where}: VM {vm.name}: secure_boot needs EFI firmware; template {vm.template} boots with "
+                        f"{(plan.template.get('config.firmware') or 'bios').upper()}")
     if vm.pvrdma_port_group and not _port_group_known(inv, vm.pvrdma_port_group, file_pgs):
         problems.append(f"{where}: VM {vm.name}: pvrdma_port_group {vm.pvrdma_port_group!r} not found "
                         "(and no _DVS_ line creates it)")
+
+
+def _sriov_switch_problems(inv: Inventory, plan: VMPlan, adapter, file_pgs: set[str]) -> list[str]:
+    """An SR-IOV adapter's port group must exist: on distributed switch ``sriov_dvs_name`` when given, on
+    standard switch ``svs_name`` (on the VM's host) when given, else anywhere (or made by the file)."""
+    spec, host = plan.spec, plan.placement.host
+    pg, dvs = adapter.port_group, adapter.dvs_name
+    if dvs:
+        if any(sw.name == dvs and sw.port_group == pg for sw in plan_spec_dvs(plan)):
+            return []
+        switch = next((o for o in inv.of_type("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch")
+                       if o.name == dvs), None)
+        if switch is None:
+            return [f"sriov_dvs_name: distributed switch {dvs!r} not found (and no _DVS_ line creates it)"]
+        on_switch = [o for o in inv.of_type("DistributedVirtualPortgroup") if o.name == pg
+                     and o.get("config.distributedVirtualSwitch") is not None
+                     and o.get("config.distributedVirtualSwitch")._moId == switch.moid]
+        return [] if on_switch else [f"sriov_port_group {pg!r} is not a port group of distributed switch {dvs}"]
+    if spec.svs_name:
+        if any(sw.name == spec.svs_name and sw.port_group == pg and host.name in sw.host for sw in plan_spec_svs(plan)):
+            return []
+        on_switch = {p.spec.name for p in host.get("config.network.portgroup") or []
+                     if p.spec.vswitchName == spec.svs_name}
+        if pg not in on_switch:
+            return [f"sriov_port_group {pg!r} is not on standard switch {spec.svs_name} of host {host.name}"]
+        return []
+    if not _port_group_known(inv, pg, file_pgs):
+        return [f"sriov_port_group {pg!r} not found (and no switch in the file creates it)"]
+    return []
+
+
+def plan_spec_dvs(plan: VMPlan):
+    return plan.file_switches[1] if plan.file_switches else []
+
+
+def plan_spec_svs(plan: VMPlan):
+    return plan.file_switches[0] if plan.file_switches else []
+
+
+def _instant_source_problems(source: Obj) -> list[str]:
+    """InstantClone_Task forks a running VM without DirectPath, SR-IOV or vGPU devices."""
+    from vhpc_toolkit.specs.passthrough import dynamic_type, passthrough_id
+    from vhpc_toolkit.specs.sriov import sriov_pf_id
+    from vhpc_toolkit.specs.vgpu import vgpu_profile
+
+    if source.get("config.template"):
+        return [f"instant: {source.name} is a template; an instant clone is made from a running VM"]
+    out = []
+    if source.get("runtime.powerState") != "poweredOn":
+        out.append(f"instant: source VM {source.name} is {source.get('runtime.powerState')}; an instant clone "
+                   "is made from a running VM (power it on first)")
+    for dev in source.get("config.hardware.device") or []:
+        if passthrough_id(dev) or dynamic_type(dev) or sriov_pf_id(dev) or vgpu_profile(dev):
+            out.append(f"instant: source VM {source.name} has a DirectPath, SR-IOV or vGPU device, which prevents "
+                       "instant clones")
+            break
+    return out
 
 
 def _plan_existing_vm(inv: Inventory, plan: VMPlan, allow_power_off: bool) -> None:
@@ -208,9 +286,21 @@ def _plan_existing_vm(inv: Inventory, plan: VMPlan, allow_power_off: bool) -> No
                                     compute_request(vm), mhz)
     if vm.latency:
         changes += apply_latency_level(spec, obj.props, vm.latency)
+    if vm.secure_boot is not None:
+        try:
+            changes += apply_secure_boot(spec, obj.props, vm.secure_boot)
+        except ValueError as exc:
+            plan.drift.append(f"secure boot differs: the VM {exc}")
     plan.changes = changes
     plan.config_spec = spec if changes else None
-    if vm.device:
+    if vm.device and vm.dynamic and host is not None:
+        asked, _ = device_types(host, vm.device)
+        have = Counter(t for t in (dynamic_type(d) for d in obj.get("config.hardware.device") or []) if t)
+        short = {f"{k[0]:04x}:{k[1]:04x}": n - have[k] for k, n in asked.items() if have[k] < n}
+        if short:
+            plan.drift.append("Dynamic DirectPath device(s) " + ", ".join(f"{n} x {t}" for t, n in short.items())
+                              + " not on the VM (not added to an existing VM)")
+    elif vm.device:
         have = {d.backing.id.lower() for d in obj.get("config.hardware.device") or []
                 if isinstance(d, vim.vm.device.VirtualPCIPassthrough)
                 and isinstance(d.backing, vim.vm.device.VirtualPCIPassthrough.DeviceBackingInfo)}
@@ -236,7 +326,7 @@ def _plan_existing_vm(inv: Inventory, plan: VMPlan, allow_power_off: bool) -> No
 def _without_resize(req):
     from dataclasses import replace
 
-    return replace(req, cpu=None, memory_gb=None)
+    return replace(req, cpu=None, memory_gb=None, cores_per_socket=None)
 
 
 def _shared_uplinks(spec: ClusterSpec, problems: list[str]) -> None:
@@ -260,13 +350,14 @@ def plan_cluster(inv: Inventory, spec: ClusterSpec, allow_power_off: bool = Fals
     switches = [_plan_svs(inv, sw, problems, _where(spec, sw.line)) for sw in spec.svs]
     switches += [_plan_dvs(inv, sw, problems, _where(spec, sw.line)) for sw in spec.dvs]
     file_pgs = {sw.port_group for sw in spec.svs + spec.dvs if sw.port_group}
+    file_switches = (spec.svs, spec.dvs)
     vms_by_name: dict[str, list[Obj]] = {}
     for o in inv.of_type("VirtualMachine"):
         vms_by_name.setdefault(o.name, []).append(o)
     plans = []
     for vm in spec.vms:
         where = _where(spec, vm.line)
-        plan = VMPlan(vm)
+        plan = VMPlan(vm, file_switches=file_switches)
         plans.append(plan)
         try:
             plan.network = _guest_network(vm)
@@ -288,7 +379,10 @@ def plan_cluster(inv: Inventory, spec: ClusterSpec, allow_power_off: bool = Fals
                 problems.append(f"{where}: VM {vm.name}: a template of that name exists in {inv.path(folder)}")
                 continue
             plan.existing = match.vm
-            _plan_existing_vm(inv, plan, allow_power_off)
+            try:
+                _plan_existing_vm(inv, plan, allow_power_off)
+            except ValueError as exc:   # e.g. vCPUs the cores per socket do not divide
+                problems.append(f"{where}: VM {vm.name}: {exc}")
         else:
             _plan_new_vm(inv, plan, file_pgs, problems, where)
     return ClusterPlan(spec=spec, inv=inv, switches=switches, vms=plans, problems=list(dict.fromkeys(problems)),
@@ -299,8 +393,9 @@ def plan_rows(plan: ClusterPlan) -> list[dict[str, Any]]:
     """The action per VM, for display next to the file's expansion."""
     rows = []
     for p in plan.vms:
+        kind = " (instant)" if p.spec.instant else ""
         detail = {CREATE: (f"linked clone of {p.spec.template} ({linked_note(p.template)})" if p.spec.linked
-                           else f"clone of {p.spec.template}"),
+                           else f"clone{kind} of {p.spec.template}"),
                   RECONFIGURE: "; ".join(str(c) for c in p.changes),
                   NOTHING: "up to date", DRIFT: "differs (see drift)"}[p.action]
         if p.power_on:

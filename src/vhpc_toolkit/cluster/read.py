@@ -22,6 +22,7 @@ from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory, read_
 VM_PROPS = sorted(set(compute.VM_PROPS) | set(latency.VM_PROPS) | {
     "config.template", "config.hardware.device", "config.firmware", "config.extraConfig", "config.version",
     "snapshot", "guest.ipAddress", "guest.net", "guest.toolsRunningStatus", "environmentBrowser", "resourcePool",
+    "config.bootOptions",
 })
 HOST_PROPS = sorted(set(PLACEMENT_PROPS["HostSystem"]) | set(GPU_PROPS) | set(NET_HOST_PROPS) | set(PVRDMA_PROPS) | {
     "parent", "config.pciPassthruInfo", "config.sharedPassthruGpuTypes", "hardware.pciDevice",
@@ -33,7 +34,9 @@ DEVICE_KEYS = ("device", "vgpu", "sriov_port_group", "pvrdma_port_group", "gpu")
 
 
 def read_cluster_inventory(session, spec=None) -> Inventory:
-    """The inventory for planning ``spec`` (every VM read in full when no spec is given)."""
+    """The inventory for planning ``spec`` (every VM read in full when no spec is given); with
+    ``spec``, also the MTU of the distributed switches its _DVS_ lines give one (``config.maxMtu``
+    is a VMware switch's, not in the base type's read)."""
     props = {k: list(v) for k, v in PLACEMENT_PROPS.items()}
     props.update({k: list(v) for k, v in NETWORK_PROPS.items()})
     props["VirtualMachine"] = VM_PROPS if spec is None else LIGHT_VM_PROPS
@@ -47,6 +50,10 @@ def read_cluster_inventory(session, spec=None) -> Inventory:
     inv = read_inventory(session, props)
     if spec is not None:
         _read_in_full(session, inv, _looked_into(inv, spec))
+    wanted = {sw.name for sw in (spec.dvs if spec is not None else []) if sw.mtu}
+    switches = [o for o in inv.of_type("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch") if o.name in wanted]
+    for moid, read in read_objects(session, [o.ref for o in switches], ["config.maxMtu"]).items():
+        inv.objects[moid].props["config.maxMtu"] = read.get("config.maxMtu")
     return inv
 
 

@@ -9,7 +9,7 @@ from vhpc_toolkit.clusterfile import ClusterSpec
 from vhpc_toolkit.ops.portgroups import portgroup_names_by_key
 from vhpc_toolkit.results import ABSENT, DRIFT, UP_TO_DATE, SwitchOutcome
 from vhpc_toolkit.specs.nic import nic_network_name
-from vhpc_toolkit.specs.passthrough import passthrough_id
+from vhpc_toolkit.specs.passthrough import assigned_id, dynamic_type, passthrough_id
 from vhpc_toolkit.specs.sriov import sriov_pf_id
 from vhpc_toolkit.specs.vgpu import vgpu_profile
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj
@@ -25,6 +25,8 @@ def vm_devices(vm: Obj, pg_names: dict[str, str]) -> list[str]:
     for dev in vm.get("config.hardware.device") or []:
         if passthrough_id(dev):
             out.append(f"gpu {passthrough_id(dev)}")
+        elif dynamic_type(dev):
+            out.append(f"gpu {assigned_id(dev) or '%04x:%04x' % dynamic_type(dev)} (dynamic)")
         elif vgpu_profile(dev):
             out.append(f"vgpu {vgpu_profile(dev)}")
         elif sriov_pf_id(dev):

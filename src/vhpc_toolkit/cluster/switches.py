@@ -29,9 +29,10 @@ def apply_switches(session, plan: ClusterPlan, on_event: Callable | None = None,
         if sp.action == "create":
             had = _hosts_with(plan, sw.name) if sw.kind == "svs" else set()
             if sw.kind == "svs":
-                report = create_svs(session, sw.name, sw.host, sw.pnic[0] if sw.pnic else None, sw.port_group)
+                report = create_svs(session, sw.name, sw.host, sw.pnic[0] if sw.pnic else None, sw.port_group,
+                                    mtu=sw.mtu)
             else:
-                report = create_dvs(session, sw.name, sw.host, sw.pnic, sw.port_group, sw.datacenter)
+                report = create_dvs(session, sw.name, sw.host, sw.pnic, sw.port_group, sw.datacenter, mtu=sw.mtu)
             out.status = FAILED if report.failed else CREATED
             # What this run made (--rollback may remove it; it carries the file's mark): the
             # switch on hosts that did not have it, a distributed switch that did not exist.

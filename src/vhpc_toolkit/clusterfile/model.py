@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
-from .values import VM_KEYS
+from .values import KEY_ALIASES, VM_KEYS
 
 
 SECRET_KEYS = frozenset({"guest_password"})   # never written to any output
@@ -15,8 +15,9 @@ MASK = "********"
 class ScriptStep:
     """One post script of a VM.
 
-    ``path`` is absolute (relative paths are resolved against the cluster
-    file's folder); ``barrier`` is the barrier that labelled it, or None.
+    ``path`` is absolute (a relative path is looked for in the cluster file's
+    folder, then in the working directory, where the original's users ran it);
+    ``barrier`` is the barrier that labelled it, or None.
     ``source`` is the path as written in the file (for display only).
     """
 
@@ -36,6 +37,16 @@ def group_scripts(steps: List[ScriptStep]) -> List[Tuple[Optional[int], List[Scr
         groups.setdefault(step.barrier, []).append(step)
     order = sorted(groups, key=lambda b: (-1 if b is None else b))
     return [(b, groups[b]) for b in order]
+
+
+@dataclass(frozen=True)
+class SriovSpec:
+    """One SR-IOV adapter of a VM: its port group, physical function and, when the port
+    group is distributed, its switch (``sriov_dvs_name``)."""
+
+    port_group: str
+    pf: str
+    dvs_name: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -82,12 +93,25 @@ class VMSpec:
     sections: Tuple[str, ...] = ()    # the sections its definition spliced in, in file order
     pattern: Optional[str] = None     # regex of its definition's names (a name range), else None
     barrier: Optional[int] = None
-    sriov_port_group: Optional[str] = None
-    pf: Optional[str] = None
+    sriov_port_group: Optional[List[str]] = None   # append keys: one SR-IOV adapter per pair
+    pf: Optional[List[str]] = None
     pvrdma_port_group: Optional[str] = None
     dvs_name: Optional[str] = None
     vgpu: Optional[str] = None
     power: str = "on"
+    cores_per_socket: Optional[int] = None
+    secure_boot: Optional[bool] = None
+    instant: Optional[bool] = None
+    sriov_dvs_name: Optional[List[str]] = None
+    svs_name: Optional[str] = None
+    allow_guest_mtu_change: Optional[bool] = None
+    dynamic: Optional[bool] = None
+
+    def sriov_adapters(self) -> List[SriovSpec]:
+        """The SR-IOV adapters, pairing the n-th ``sriov_port_group`` with the n-th ``pf`` (and
+        ``sriov_dvs_name``, given for each adapter or not at all). The parser checks the counts."""
+        pgs, pfs, dvs = self.sriov_port_group or [], self.pf or [], self.sriov_dvs_name or []
+        return [SriovSpec(pg, pf, dvs[i] if i < len(dvs) else None) for i, (pg, pf) in enumerate(zip(pgs, pfs))]
 
     def get(self, key: str) -> Any:
         """The value of a cluster-file key (``script`` gives ``scripts``)."""
@@ -95,7 +119,7 @@ class VMSpec:
             return self.scripts
         if key not in VM_KEYS:
             raise KeyError(key)
-        return getattr(self, key)
+        return getattr(self, KEY_ALIASES.get(key, key))
 
     def to_dict(self) -> Dict[str, Any]:
         """``{"name": ..., key: value...}`` in the order of the key list;
@@ -104,6 +128,8 @@ class VMSpec:
         written: a guest password given in the file shows as ``"********"``."""
         out: Dict[str, Any] = {"name": self.name}
         for key in VM_KEYS:
+            if key in KEY_ALIASES:
+                continue
             if key == "script":
                 if self.scripts:
                     out["script"] = [s.to_dict() for s in self.scripts]
@@ -134,9 +160,10 @@ class SwitchSpec:
     kind: str
     host: List[str]
     pnic: List[str]
-    port_group: str
+    port_group: Optional[str]         # None: the switch alone (the original's _DVS_ lines may omit it)
     datacenter: Optional[str] = None
     line: int = 0
+    mtu: Optional[int] = None          # None: the switch's default (1500)
 
     def to_dict(self) -> Dict[str, Any]:
         out: Dict[str, Any] = {
@@ -147,6 +174,8 @@ class SwitchSpec:
         }
         if self.datacenter is not None:
             out["datacenter"] = self.datacenter
+        if self.mtu is not None:
+            out["mtu"] = self.mtu
         return out
 
 

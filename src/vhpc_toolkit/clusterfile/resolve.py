@@ -17,6 +17,8 @@ from .ranges import RangeError, contains_range, find_range, spread
 from .syntax import (SPECIAL_SECTIONS, SVS, _Definition, _did_you_mean, _Pair, _Problems, _read_items, _Section,
                      _tokenize)
 from .values import (
+    APPEND_KEYS,
+    KEY_ALIASES,
     SWITCH_CONVERTERS,
     SWITCH_KEYS,
     SWITCH_RANGE_KEYS,
@@ -26,6 +28,13 @@ from .values import (
     BadValue,
 )
 
+
+
+#: Keys an instant clone cannot take: InstantClone_Task starts the clone with its source's hardware.
+INSTANT_REFUSED = ("cpu", "memory", "cores_per_socket", "device", "mmio_size", "vgpu", "sriov_port_group",
+                   "pvrdma_port_group", "latency", "cpu_reservation", "memory_reservation", "cpu_shares",
+                   "memory_shares", "secure_boot", "dynamic", "port_group", "ip", "is_dhcp", "guest_hostname",
+                   "netmask", "gateway", "domain", "dns")
 
 
 class _Resolver:
@@ -74,11 +83,16 @@ class _Resolver:
         return report
 
     def _script(self, raw: str, report) -> Optional[ScriptStep]:
-        path = os.path.normpath(os.path.join(self.base_dir, os.path.expanduser(raw)))
-        if self.check_scripts and not os.path.isfile(path):
-            report("%r not found (looked for %s)" % (raw, path))
+        # The cluster file's folder first, then the working directory: the original's users ran
+        # it from its bin/ folder and wrote ../examples/post-scripts/... relative to that.
+        raw_path = os.path.expanduser(raw)
+        looked = list(dict.fromkeys(os.path.normpath(os.path.join(base, raw_path))
+                                    for base in (self.base_dir, os.getcwd())))
+        found = next((p for p in looked if os.path.isfile(p)), None)
+        if found is None and self.check_scripts:
+            report("%r not found (looked for %s)" % (raw, " and ".join(looked)))
             return None
-        return ScriptStep(path, None, raw)
+        return ScriptStep(found or looked[0], None, raw)
 
     # -- VMs
 
@@ -158,6 +172,7 @@ class _Resolver:
                 if step is not None:
                     ops.append((key, [step] * count))
                 continue
+            key = KEY_ALIASES.get(key, key)
             try:
                 typed = convert(value)
             except BadValue as exc:
@@ -180,12 +195,40 @@ class _Resolver:
                     continue
                 if key == "barrier":
                     scripts = [s if s.barrier is not None else replace(s, barrier=value) for s in scripts]
+                if key in APPEND_KEYS:
+                    attrs[key] = list(attrs.get(key) or []) + [value]  # type: ignore[operator]
+                    continue
                 attrs[key] = list(value) if isinstance(value, list) else value
             built.append(VMSpec(name=name, line=d.line, scripts=scripts,  # type: ignore[arg-type]
                                 sections=sections, pattern=pattern, **attrs))
         if complete and not any(p.key == "template" and p.value for p in pairs):
             self.problems.add(d.line, "%s: no template (give 'template: NAME' here or in a section it uses)" % who)
+        if built:
+            self._check_vm(d.line, who, built[0])
         return built
+
+    def _check_vm(self, line: int, who: str, vm: VMSpec) -> None:
+        """Keys that only make sense together (the same for every VM of a range)."""
+        pgs, pfs, dvs = vm.sriov_port_group or [], vm.pf or [], vm.sriov_dvs_name or []
+        if len(pgs) != len(pfs):
+            self.problems.add(line, "%s: %d sriov_port_group but %d pf: each SR-IOV adapter needs both"
+                              % (who, len(pgs), len(pfs)))
+        elif dvs and len(dvs) != len(pgs):
+            self.problems.add(line, "%s: %d SR-IOV adapter(s) but %d sriov_dvs_name: give one per adapter, "
+                                    "or none" % (who, len(pgs), len(dvs)))
+        if vm.instant and vm.linked:
+            self.problems.add(line, "%s: instant and linked exclude each other (an instant clone forks a "
+                                    "running VM)" % who)
+        if vm.instant:
+            # An instant clone runs with its source's hardware from the start; InstantCloneSpec
+            # carries no hardware, so these would need a reconfiguration it does not have.
+            given = [k for k in INSTANT_REFUSED if vm.get(k) not in (None, [], False)]
+            if given:
+                self.problems.add(line, "%s: instant clone keeps its source's hardware and network; "
+                                        "remove %s (or instant)" % (who, ", ".join(given)))
+            if vm.power == "off":
+                self.problems.add(line, "%s: an instant clone runs from the start (power: off with "
+                                        "instant)" % who)
 
     # -- switches
 
@@ -227,15 +270,15 @@ class _Resolver:
             except BadValue as exc:
                 report(str(exc))
         if complete:
-            missing = [k for k in ("host", "pnic", "port_group") if k not in attrs
+            missing = [k for k in ("host", "pnic") if k not in attrs
                        and not any(p.key == k and p.value for p in pairs)]
             if missing:
                 self.problems.add(d.line, "%s: missing %s" % (who, ", ".join(missing)))
                 ok = False
-        if not ok or any(k not in attrs for k in ("host", "pnic", "port_group")):
+        if not ok or any(k not in attrs for k in ("host", "pnic")):
             return None
         return SwitchSpec(
             name=d.name, kind=kind, host=attrs["host"], pnic=attrs["pnic"],  # type: ignore[arg-type]
-            port_group=attrs["port_group"], datacenter=attrs.get("datacenter"),  # type: ignore[arg-type]
-            line=d.line,
+            port_group=attrs.get("port_group"), datacenter=attrs.get("datacenter"),  # type: ignore[arg-type]
+            line=d.line, mtu=attrs.get("mtu"),  # type: ignore[arg-type]
         )

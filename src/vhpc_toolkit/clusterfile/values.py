@@ -11,7 +11,7 @@ import math
 import re
 from typing import Callable, Dict, List
 
-from vhpc_toolkit.limits import MAX_MEMORY_GB, MAX_SHARES, MAX_VCPUS
+from vhpc_toolkit.limits import MAX_MEMORY_GB, MAX_MTU, MAX_SHARES, MAX_VCPUS, MIN_MTU
 from vhpc_toolkit.words import HINT as YES_NO_HINT, yes_no
 
 
@@ -78,6 +78,20 @@ def to_shares(raw: str) -> int:
     value = to_non_negative_int(raw)
     if value > MAX_SHARES:
         raise BadValue("%r is more than the maximum of %d shares" % (raw, MAX_SHARES))
+    return value
+
+
+def to_cores_per_socket(raw: str) -> int:
+    value = to_positive_int(raw)
+    if value > MAX_VCPUS:
+        raise BadValue("%r is more than vSphere's maximum of %d vCPUs per VM" % (raw, MAX_VCPUS))
+    return value
+
+
+def to_mtu(raw: str) -> int:
+    value = to_int(raw)
+    if not MIN_MTU <= value <= MAX_MTU:
+        raise BadValue("%r is not an MTU a switch takes (%d to %d bytes)" % (raw, MIN_MTU, MAX_MTU))
     return value
 
 
@@ -231,6 +245,15 @@ VM_CONVERTERS: Dict[str, Callable[[str], object]] = {
     "dvs_name": to_str,
     "vgpu": to_str,
     "power": to_power,
+    # the original's 1.0.3 release
+    "cores_per_socket": to_cores_per_socket,
+    "secure_boot": to_bool,
+    "instant": to_bool,
+    "sequence": to_non_negative_int,
+    "sriov_dvs_name": to_str,
+    "svs_name": to_str,
+    "allow_guest_mtu_change": to_bool,
+    "dynamic": to_bool,
 }
 
 #: The converter of every switch key (``host`` is expanded by the parser).
@@ -239,11 +262,18 @@ SWITCH_CONVERTERS: Dict[str, Callable[[str], object]] = {
     "pnic": list_of(to_nic),
     "port_group": to_str,
     "datacenter": to_str,
+    "mtu": to_mtu,
 }
 
 VM_KEYS = tuple(VM_CONVERTERS)
 SWITCH_KEYS = tuple(SWITCH_CONVERTERS)
 ALL_KEYS = frozenset(VM_KEYS) | frozenset(SWITCH_KEYS)
+
+#: Keys that add to a list at each occurrence instead of replacing (``script`` gives
+#: ``scripts``): a VM gets one SR-IOV adapter per ``sriov_port_group``/``pf`` pair.
+APPEND_KEYS = frozenset({"script", "sriov_port_group", "pf", "sriov_dvs_name"})
+#: Other names of a key: ``sequence`` is the original 1.0.3's ``barrier``.
+KEY_ALIASES = {"sequence": "barrier"}
 
 #: Keys whose value may hold a range.
 VM_RANGE_KEYS = frozenset({"host", "datastore", "ip", "guest_hostname"})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from vhpc_toolkit.errors import InputError, ValidationFailed, VhpcError
 from vhpc_toolkit.ops import pvrdma_hosts, switch_users
-from vhpc_toolkit.ops.switches import _find_hosts, _raise
+from vhpc_toolkit.ops.switches import DEFAULT_MTU, _find_hosts, _raise
 from vhpc_toolkit.results import CHANGED, FAILED, SWITCH, UNCHANGED, Report, TargetResult
 from vhpc_toolkit.vsphere import hostnet
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory, read_objects
@@ -137,7 +137,7 @@ def plan_pvrdma(session, found: list[Obj], name: str, pnics: list[str], switch: 
     return states
 
 
-def create_dvs(session, name: str, hosts: list[str], pnics: list[str], port_group: str,
+def create_dvs(session, name: str, hosts: list[str], pnics: list[str], port_group: str | None,
                datacenter: str | None = None, pvrdma: bool = False, fixed_ports: int | None = None,
                mtu: int | None = None) -> Report:
     """Distributed switch ``name`` with the hosts as members (uplinks ``pnics``) and ``port_group``.
@@ -146,8 +146,10 @@ def create_dvs(session, name: str, hosts: list[str], pnics: list[str], port_grou
     """
     from pyVmomi import vim
 
-    if not name or not hosts or not pnics or not port_group:
-        raise InputError("dvs --create needs --name, --host, --pnic and --port_group")
+    if not name or not hosts or not pnics:
+        raise InputError("dvs --create needs --name, --host and --pnic")
+    if pvrdma and not port_group:
+        raise InputError("dvs --create --pvrdma needs --port_group (the VMkernel adapters sit on it)")
     inv = read_inventory(session, DVS_PROPS)
     problems: list[str] = []
     found = _find_hosts(inv, hosts, problems)
@@ -167,6 +169,12 @@ def create_dvs(session, name: str, hosts: list[str], pnics: list[str], port_grou
     else:
         version = getattr(switch.get("summary.productInfo"), "version", None)
         problems += version_problems(joining, name, version)
+        if mtu:   # config.maxMtu is a VMware switch's property: read on its own
+            have = read_objects(session, [switch.ref], ["config.maxMtu"]).get(switch.moid)
+            have_mtu = (have.get("config.maxMtu") if have else None) or DEFAULT_MTU
+            if have_mtu != mtu:
+                problems.append(f"distributed switch {name} exists with MTU {have_mtu}, not {mtu}; "
+                                "destroy it first to change its MTU")
     states = plan_pvrdma(session, found, name, pnics, switch, problems) if pvrdma else {}
     _raise(problems)
 
@@ -196,7 +204,7 @@ def create_dvs(session, name: str, hosts: list[str], pnics: list[str], port_grou
             wait_for_task(session, switch_ref.ReconfigureDvs_Task(spec=config), what=f"adding hosts to {name}")
             if switch is not None:
                 done.append("added host(s) " + ", ".join(h.name for h in missing))
-        if port_group not in state["portgroups"]:
+        if port_group and port_group not in state["portgroups"]:
             wait_for_task(session, switch_ref.AddDVPortgroup_Task(spec=[portgroup_spec(port_group, fixed_ports)]),
                           what=f"adding port group {port_group}")
             done.append(f"port group {port_group}" + (f" ({fixed_ports} fixed ports)" if fixed_ports else " (elastic)"))

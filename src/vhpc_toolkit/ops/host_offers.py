@@ -18,7 +18,7 @@ from typing import Any, Iterable
 
 from vhpc_toolkit.errors import NotFound
 from vhpc_toolkit.ops.gpus import HOST_PROPS as GPU_PROPS, GpuState, VgpuLedger, assignment_policy, host_gpus
-from vhpc_toolkit.specs.passthrough import normalize_id, passthrough_id
+from vhpc_toolkit.specs.passthrough import normalize_id, passthrough_id, pci_type
 from vhpc_toolkit.specs.sriov import sriov_pf_id
 from vhpc_toolkit.vsphere.inventory import Obj, Inventory
 
@@ -67,6 +67,20 @@ class HostOffer:
         pfs = [i for i in self.pci_passthru_info if isinstance(i, vim.host.SriovInfo)]
         return ", ".join(f"{i.id} (SR-IOV {'enabled' if i.sriovEnabled else 'disabled'}, "
                          f"{i.numVirtualFunction or 0} VFs)" for i in pfs) or "none"
+
+
+def device_types(host: Obj, device_ids: Iterable[str]) -> tuple[Counter, list[str]]:
+    """How many devices of each (vendor, device) type ``device_ids`` name on ``host`` (Dynamic
+    DirectPath asks for a type, each id standing for its device's), and the ids the host lacks."""
+    by_id = {normalize_id(d.id): d for d in host.get("hardware.pciDevice") or []}
+    asked, missing = Counter(), []
+    for raw in device_ids:
+        dev = by_id.get(normalize_id(raw))
+        if dev is None:
+            missing.append(raw)
+        else:
+            asked[pci_type(dev)] += 1
+    return asked, missing
 
 
 def _compute_resource(inv: Inventory, host: Obj) -> Obj | None:

@@ -20,6 +20,7 @@ from vhpc_toolkit.vsphere.faults import error_message
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory
 
 HOST_PROPS = hostnet.HOST_PROPS
+DEFAULT_MTU = 1500   # a switch's MTU when none is given
 
 
 def _find_hosts(inv: Inventory, names: Iterable[str], problems: list[str], within: Obj | None = None) -> list[Obj]:
@@ -63,13 +64,13 @@ def _read_svs(session, host_names, users: bool = False):
     return inv, hosts, problems
 
 
-def create_svs(session, name: str, hosts: list[str], pnic: str, port_group: str,
+def create_svs(session, name: str, hosts: list[str], pnic: str, port_group: str | None,
                concurrency: int = 8, mtu: int | None = None) -> Report:
-    """Standard switch ``name`` bridged to ``pnic`` with ``port_group`` on every host (row per host)."""
+    """Standard switch ``name`` bridged to ``pnic`` (with ``port_group``, and ``mtu``) on every host."""
     from pyVmomi import vim
 
-    if not name or not pnic or not port_group:
-        raise InputError("svs --create needs --name, --pnic and --port_group")
+    if not name or not pnic:
+        raise InputError("svs --create needs --name and --pnic")
     inv, found, problems = _read_svs(session, hosts)
     plans = []
     for host in found:
@@ -83,10 +84,15 @@ def create_svs(session, name: str, hosts: list[str], pnic: str, port_group: str,
                             f"not {pnic}; destroy it first")
         elif existing is None:
             problems += hostnet.pnic_problems(host, [pnic], name, "standard")
-        pg_switch = next((s.name for s in hostnet.standard_switches(host) if port_group in s.port_groups), None)
+        if existing is not None and mtu and (existing.mtu or DEFAULT_MTU) != mtu:
+            problems.append(f"host {host.name}: switch {name} exists with MTU {existing.mtu or DEFAULT_MTU}, not "
+                            f"{mtu}; destroy it first to change its MTU")
+        pg_switch = next((s.name for s in hostnet.standard_switches(host) if port_group in s.port_groups), None) \
+            if port_group else None
         if pg_switch is not None and pg_switch != name:
             problems.append(f"host {host.name}: port group {port_group} already exists on switch {pg_switch}")
-        plans.append((host, system, existing is not None, existing is not None and port_group in existing.port_groups))
+        has_pg = port_group is None or (existing is not None and port_group in existing.port_groups)
+        plans.append((host, system, existing is not None, has_pg))
     _raise(problems)
 
     results, work = [], []
@@ -94,17 +100,20 @@ def create_svs(session, name: str, hosts: list[str], pnic: str, port_group: str,
         result = TargetResult(host.name, kind=HOST)
         results.append(result)
         if has_switch and has_pg:
-            result.detail = f"switch {name} with port group {port_group} already exists"
+            result.detail = f"switch {name}" + (f" with port group {port_group}" if port_group else "") + \
+                " already exists"
             continue
-        steps = ([] if has_switch else [f"switch {name} on {pnic}"]) + [f"port group {port_group}"]
+        steps = ([] if has_switch else [f"switch {name} on {pnic}" + (f" (MTU {mtu})" if mtu else "")]) + \
+            ([] if has_pg else [f"port group {port_group}"])
         result.detail = "created " + " and ".join(steps)
 
-        def apply(ns=ns, has_switch=has_switch):
+        def apply(ns=ns, has_switch=has_switch, has_pg=has_pg):
             if not has_switch:
                 ns.AddVirtualSwitch(vswitchName=name, spec=vim.host.VirtualSwitch.Specification(
                     numPorts=128, mtu=mtu, bridge=vim.host.VirtualSwitch.BondBridge(nicDevice=[pnic])))
-            ns.AddPortGroup(portgrp=vim.host.PortGroup.Specification(
-                name=port_group, vlanId=0, vswitchName=name, policy=vim.host.NetworkPolicy()))
+            if not has_pg:
+                ns.AddPortGroup(portgrp=vim.host.PortGroup.Specification(
+                    name=port_group, vlanId=0, vswitchName=name, policy=vim.host.NetworkPolicy()))
         work.append((result, apply))
     _run_per_host(work, concurrency)
     return Report("svs create", results)

@@ -10,16 +10,17 @@ from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory
 HOST_PROPS = ["summary.hardware.cpuMhz"]
 
 
-def read_vm_file(path: str) -> list[tuple[int, list[str]]]:
-    """Lines of a VM list file as (line number, whitespace-split fields); blanks and # comments skipped."""
-    text = read_text(path, "VM list")
+def read_vm_file(path: str, what: str = "VM") -> list[tuple[int, list[str]]]:
+    """Lines of a VM (or host) list file as (line number, whitespace-split fields); blanks and # comments
+    skipped."""
+    text = read_text(path, f"{what} list")
     rows = []
     for number, line in enumerate(text.splitlines(), 1):
         line = line.split("#", 1)[0].strip()
         if line:
             rows.append((number, line.split()))
     if not rows:
-        raise InputError(f"{path}: no VM names in the file")
+        raise InputError(f"{path}: no {what} names in the file")
     return rows
 
 

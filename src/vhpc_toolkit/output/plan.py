@@ -10,15 +10,34 @@ from vhpc_toolkit.clusterfile import ClusterSpec, ScriptStep, VMSpec
 from vhpc_toolkit.output.tables import common_domain, domain_note, render_table, short
 
 
-def plan_document(spec: ClusterSpec) -> Dict[str, List[Dict[str, Any]]]:
+def plan_document(spec: ClusterSpec) -> Dict[str, Any]:
     """The JSON document of ``cluster --plan --output json``:
     ``{"vms": [VMSpec.to_dict()...], "svs": [...], "dvs": [...]}`` in file
-    order (schema in docs/cluster-file.md)."""
-    return {
+    order (schema in docs/schemas/plan.json), plus ``notes`` when some
+    scripts are missing (--create refuses those)."""
+    doc: Dict[str, Any] = {
         "vms": [vm.to_dict() for vm in spec.vms],
         "svs": [sw.to_dict() for sw in spec.svs],
         "dvs": [sw.to_dict() for sw in spec.dvs],
     }
+    notes = missing_script_notes(spec)
+    if notes:
+        doc["notes"] = notes
+    return doc
+
+
+def missing_script_notes(spec: ClusterSpec) -> List[str]:
+    """A plan needs no script on disk; it says which ones --create would not find."""
+    import os
+
+    missing = {}
+    for vm in spec.vms:
+        for step in vm.scripts:
+            if not os.path.isfile(step.path):
+                missing.setdefault((vm.line, step.source or step.path, step.path), []).append(vm.name)
+    return ["%s:%d: script %r not found (looked for %s; used by %s): cluster --create refuses it"
+            % (spec.path, line, source, path, ", ".join(vms[:3]) + (" ..." if len(vms) > 3 else ""))
+            for (line, source, path), vms in missing.items()]
 
 
 def _text(value: Optional[object]) -> str:
@@ -38,7 +57,7 @@ def _memory(gb: Optional[float]) -> str:
 def _devices(vm: VMSpec) -> str:
     parts = []
     if vm.device:
-        parts.append("passthrough " + ", ".join(vm.device))
+        parts.append(("dynamic " if vm.dynamic else "passthrough ") + ", ".join(vm.device))
     if vm.mmio_size is not None:
         parts.append("mmio %d GB" % vm.mmio_size)
     return escape("; ".join(parts)) if parts else "-"
@@ -46,8 +65,8 @@ def _devices(vm: VMSpec) -> str:
 
 def _networks(vm: VMSpec) -> str:
     parts = []
-    if vm.sriov_port_group:
-        parts.append("sriov %s" % vm.sriov_port_group + (" (pf %s)" % vm.pf if vm.pf else ""))
+    for a in vm.sriov_adapters():
+        parts.append("sriov %s (pf %s%s)" % (a.port_group, a.pf, ", dvs %s" % a.dvs_name if a.dvs_name else ""))
     if vm.pvrdma_port_group:
         parts.append("pvrdma %s" % vm.pvrdma_port_group + (" (dvs %s)" % vm.dvs_name if vm.dvs_name else ""))
     return escape("; ".join(parts)) if parts else "-"
@@ -104,9 +123,9 @@ def render_plan(spec: ClusterSpec, console) -> None:
     switches = list(spec.svs) + list(spec.dvs)
     if switches:
         render_table(console, "Switches (%d)" % len(switches),
-                     ["switch", "kind", "hosts", "pnic", "port group", "datacenter"],
+                     ["switch", "kind", "hosts", "pnic", "port group", "mtu", "datacenter"],
                      [[f"[bold]{escape(sw.name)}[/]", sw.kind.upper(), _text(sw.host), _text(sw.pnic),
-                       _text(sw.port_group), _text(sw.datacenter)] for sw in switches])
+                       _text(sw.port_group), _text(sw.mtu), _text(sw.datacenter)] for sw in switches])
     if spec.vms:
         domain = common_domain([vm.host for vm in spec.vms])
         domain_note(console, domain)
@@ -116,3 +135,5 @@ def render_plan(spec: ClusterSpec, console) -> None:
         order = ", ".join("unlabelled" if b is None else "barrier %d" % b for b, _ in phases)
         console.print("Post scripts run in this order, each phase on every VM before the next: %s"
                       % escape(order))
+    for note in missing_script_notes(spec):
+        console.print("[yellow]note:[/] %s" % escape(note), highlight=False)

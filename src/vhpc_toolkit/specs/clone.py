@@ -16,3 +16,21 @@ def clone_spec(host=None, pool=None, datastore=None, linked: bool = False, snaps
     return vim.vm.CloneSpec(location=location, template=False, powerOn=power_on,
                             snapshot=snapshot if linked else None, config=config,
                             customization=customization)
+
+
+def relocate_spec(host, pool=None):
+    """Where RelocateVM_Task moves a VM: ``host``, and ``pool`` when the host is in another cluster."""
+    from pyVmomi import vim
+
+    return vim.vm.RelocateSpec(host=host, pool=pool)
+
+
+def instant_clone_spec(name: str, host=None, pool=None, datastore=None, folder=None, options=None):
+    """An InstantClone_Task spec: a fork of a running VM, placed like a clone; ``options`` (key -> value)
+    become the clone's extraConfig (e.g. guestinfo.* for the guest to read)."""
+    from pyVmomi import vim
+
+    config = [vim.option.OptionValue(key=k, value=v) for k, v in (options or {}).items()]
+    return vim.vm.InstantCloneSpec(name=name, config=config or None,
+                                   location=vim.vm.RelocateSpec(host=host, pool=pool, datastore=datastore,
+                                                                folder=folder))

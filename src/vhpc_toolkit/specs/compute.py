@@ -10,7 +10,7 @@ from vhpc_toolkit.specs import Change
 VM_PROPS = [
     "config.hardware.numCPU", "config.hardware.memoryMB", "config.cpuAllocation",
     "config.memoryAllocation", "config.memoryReservationLockedToMax", "config.cpuHotAddEnabled",
-    "config.memoryHotAddEnabled", "runtime.powerState", "runtime.host",
+    "config.memoryHotAddEnabled", "runtime.powerState", "runtime.host", "config.hardware.numCoresPerSocket",
 ]
 
 
@@ -22,6 +22,7 @@ class ComputeRequest:
     memory_shares: int | None = None
     cpu_reservation: bool | None = None      # True: all vCPUs x host MHz per core; False: none
     memory_reservation: bool | None = None   # True: all memory, locked to max; False: none
+    cores_per_socket: int | None = None
 
     def is_empty(self) -> bool:
         return all(v is None for v in vars(self).values())
@@ -65,6 +66,7 @@ def apply_compute(spec, current: Mapping[str, Any], req: ComputeRequest, host_mh
                                 "(memory hot-add is not enabled); power the VM off first")
         spec.memoryMB = new_mem
         changes.append(Change("memory_mb", cur_mem, new_mem))
+    changes += _cores_per_socket(spec, current, req, new_cpu, powered_on)
 
     cpu_alloc = current.get("config.cpuAllocation")
     mem_alloc = current.get("config.memoryAllocation")
@@ -108,6 +110,24 @@ def apply_compute(spec, current: Mapping[str, Any], req: ComputeRequest, host_mh
             _alloc(spec, attr).shares = vim.SharesInfo(level="custom", shares=value)
             changes.append(Change(key, old, value))
     return changes
+
+
+def _cores_per_socket(spec, current: Mapping[str, Any], req: ComputeRequest, new_cpu, powered_on: bool) -> list[Change]:
+    """vSphere lays vCPUs out in sockets of ``numCoresPerSocket`` cores: it must divide the vCPUs, and
+    the layout changes only while the VM is off."""
+    cur = current.get("config.hardware.numCoresPerSocket") or 1
+    cores = req.cores_per_socket if req.cores_per_socket is not None else cur
+    if new_cpu and new_cpu % cores:
+        hint = "" if req.cores_per_socket is not None else "; give cores per socket too"
+        raise ValueError(f"{new_cpu} vCPUs cannot be laid out in sockets of {cores} cores "
+                         f"(cores per socket must divide the vCPUs){hint}")
+    if req.cores_per_socket is None or cores == cur:
+        return []
+    if powered_on:
+        raise ResizeRefused(f"cannot change cores per socket {cur} -> {cores} while powered on; "
+                            "power the VM off first")
+    spec.numCoresPerSocket = cores
+    return [Change("cores_per_socket", cur, cores)]
 
 
 def _alloc(spec, attr: str):

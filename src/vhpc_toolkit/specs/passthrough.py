@@ -41,6 +41,41 @@ def passthrough_device(info):
     return vim.vm.device.VirtualDeviceSpec(operation="add", device=dev)
 
 
+def dynamic_passthrough_device(vendor_id: int, device_id: int, label: str | None = None):
+    """A device change adding a Dynamic DirectPath I/O device (vSphere 7.0+): any device of the host
+    with this vendor and device id, chosen at power-on (``assignedId`` then says which)."""
+    from pyVmomi import vim
+
+    pci = vim.vm.device.VirtualPCIPassthrough
+    backing = pci.DynamicBackingInfo(allowedDevice=[pci.AllowedDevice(vendorId=vendor_id, deviceId=device_id)],
+                                     customLabel=label)
+    return vim.vm.device.VirtualDeviceSpec(operation="add", device=pci(key=temp_key(), backing=backing))
+
+
+def dynamic_type(device) -> tuple[int, int] | None:
+    """(vendor id, device id) an existing Dynamic DirectPath device allows, None for any other device."""
+    from pyVmomi import vim
+
+    if not isinstance(device, vim.vm.device.VirtualPCIPassthrough) or \
+            not isinstance(device.backing, vim.vm.device.VirtualPCIPassthrough.DynamicBackingInfo):
+        return None
+    allowed = device.backing.allowedDevice or []
+    return (allowed[0].vendorId & 0xFFFF, allowed[0].deviceId & 0xFFFF) if allowed else (0, 0)
+
+
+def assigned_id(device) -> str | None:
+    """The host device a Dynamic DirectPath device was given at power-on (normalized), else None."""
+    if dynamic_type(device) is None:
+        return None
+    assigned = getattr(device.backing, "assignedId", None)
+    return normalize_id(assigned) if assigned else None
+
+
+def pci_type(dev) -> tuple[int, int]:
+    """(vendor id, device id) of a vim.host.PciDevice, as unsigned 16-bit numbers."""
+    return dev.vendorId & 0xFFFF, dev.deviceId & 0xFFFF
+
+
 def passthrough_id(device) -> str | None:
     """The normalized PCI id of an existing VirtualPCIPassthrough (None for vGPU and other devices)."""
     from pyVmomi import vim

@@ -26,6 +26,15 @@ COMMANDS: dict[str, str] = {
     "dvs": "Create/destroy a distributed virtual switch",
     "latency": "Configure/check latency sensitivity",
     "cluster": "Create/destroy a virtual HPC cluster from a cluster file",
+    # the original's 1.0.3 release
+    "get_vm_config": "Show the performance settings of VM(s)",
+    "migrate_vm": "Migrate VM(s) to another host",
+    "secure_boot": "Turn EFI secure boot on/off for VM(s)",
+    "vm_sched_affinity": "Set/clear the CPU scheduling affinity of VM(s)",
+    "numa_affinity": "Set/clear the NUMA node affinity of VM(s)",
+    "power_policy": "Change the power policy of host(s)",
+    "passthru_host": "Enable/disable a host PCI device for passthrough",
+    "sriov_host": "Turn SR-IOV on/off on a host's physical function",
 }
 
 

@@ -58,7 +58,8 @@ def exports_of(args) -> list[tuple[str, str]]:
 
 
 def run(ctx, args):
-    spec = parse_cluster_file(args.file)
+    # A plan needs no script on disk: it notes the missing ones; every other action refuses them.
+    spec = parse_cluster_file(args.file, check_scripts=not args.plan)
     if args.create or args.status:
         check_export_paths([(f"--export {kind}", path) for kind, path in exports_of(args)], args.file)
     if args.plan:

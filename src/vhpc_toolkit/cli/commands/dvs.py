@@ -1,8 +1,9 @@
 """`dvs (--create | --destroy) --name N --host H... --pnic NIC... --port_group PG [--datacenter D] [--pvrdma]`."""
 from __future__ import annotations
 
-from vhpc_toolkit.cli.parser import create_destroy, positive
+from vhpc_toolkit.cli.parser import create_destroy, mtu, positive
 from vhpc_toolkit.errors import InputError
+from vhpc_toolkit.limits import MAX_MTU, MIN_MTU
 from vhpc_toolkit.ops.dvs import create_dvs, destroy_dvs
 from vhpc_toolkit.results import Report
 
@@ -21,12 +22,13 @@ def arguments(p) -> None:
     p.add_argument("--pvrdma", action="store_true",
                    help="--create: prepare the member hosts for PVRDMA (a VMkernel adapter on the switch tagged "
                         "Net.PVRDMAVmknic, the pvrdma firewall ruleset); --destroy undoes it in any case")
+    p.add_argument("--mtu", type=mtu, help=f"Maximum MTU of the switch in bytes ({MIN_MTU} to {MAX_MTU}; default 1500)")
 
 
 def run(ctx, args) -> Report:
     if args.create:
         return create_dvs(ctx.session(), args.name, args.host, args.pnic, args.port_group,
-                          datacenter=args.datacenter, pvrdma=args.pvrdma, fixed_ports=args.fixed_ports)
-    if args.fixed_ports or args.pvrdma:
-        raise InputError("dvs --destroy takes no --fixed_ports or --pvrdma (the preparation is undone anyway)")
+                          datacenter=args.datacenter, pvrdma=args.pvrdma, fixed_ports=args.fixed_ports, mtu=args.mtu)
+    if args.fixed_ports or args.pvrdma or args.mtu:
+        raise InputError("dvs --destroy takes no --fixed_ports, --pvrdma or --mtu (the preparation is undone anyway)")
     return destroy_dvs(ctx.session(), args.name, datacenter=args.datacenter, force=args.force)

@@ -15,6 +15,9 @@ def arguments(p) -> None:
     p.add_argument("--device", nargs="+", help="PCI id(s) of the device(s), e.g. 0000:3b:00.0")
     p.add_argument("--mmio_size", type=int, default=DEFAULT_MMIO_GB,
                    help="64-bit MMIO size in GB, a power of two (default: %(default)s)")
+    p.add_argument("--dynamic", action="store_true",
+                   help="Dynamic DirectPath I/O: each --device stands for its device type (vendor and\n"
+                        "device id); vSphere picks a free device of that type at power-on")
 
 
 def run(ctx, args) -> Report:
@@ -24,4 +27,4 @@ def run(ctx, args) -> Report:
     if not (args.add or args.remove):
         raise InputError("passthru: give --query, or --add/--remove with --device ID...")
     return change_passthrough(ctx.session(), targets, args.device, add=args.add,
-                              mmio_size=args.mmio_size)
+                              mmio_size=args.mmio_size, dynamic=args.dynamic)

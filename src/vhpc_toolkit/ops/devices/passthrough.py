@@ -1,17 +1,19 @@
 """`passthru`: what the VM's host offers for PCI passthrough; add and remove devices."""
 from __future__ import annotations
 
+from collections import Counter
 from typing import Iterable
 
 from vhpc_toolkit.errors import InputError
 from vhpc_toolkit.ops.devices.common import (append_device, devices, drop_device, full_memory, no_host, read,
                                              validated)
-from vhpc_toolkit.ops.host_offers import check_passthrough, held_id, host_offers, in_use_on
+from vhpc_toolkit.ops.host_offers import check_passthrough, device_types, held_id, host_offers, in_use_on
 from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
 from vhpc_toolkit.results import QueryReport, Report, TargetResult
 from vhpc_toolkit.specs import Change
-from vhpc_toolkit.specs.passthrough import (DEFAULT_MMIO_GB, check_mmio_size, efi_warning, mmio_extra_config,
-                                            normalize_id, passthrough_device, passthrough_id)
+from vhpc_toolkit.specs.passthrough import (DEFAULT_MMIO_GB, check_mmio_size, dynamic_passthrough_device,
+                                            dynamic_type, efi_warning, mmio_extra_config, normalize_id,
+                                            passthrough_device, passthrough_id, pci_type)
 
 COLUMNS = [("id", "id"), ("vendor", "vendor"), ("device", "device"), ("status", "status"), ("used by", "used_by")]
 
@@ -50,9 +52,10 @@ def _dedupe(ids: Iterable[str]) -> list[str]:
     return out
 
 
-def change_passthrough(session, targets, device_ids: list[str], add: bool, mmio_size: int = DEFAULT_MMIO_GB) -> Report:
-    """`passthru --add/--remove --device ID...`: one ReconfigVM_Task per VM carrying everything."""
-    device_ids = _dedupe(device_ids or [])
+def change_passthrough(session, targets, device_ids: list[str], add: bool, mmio_size: int = DEFAULT_MMIO_GB,
+                       dynamic: bool = False) -> Report:
+    """`passthru --add/--remove --device ID... [--dynamic]`: one ReconfigVM_Task per VM carrying everything."""
+    device_ids = (device_ids or []) if dynamic else _dedupe(device_ids or [])
     if not device_ids:
         raise InputError("passthru: give --device ID... with --add or --remove")
     if add:
@@ -61,6 +64,8 @@ def change_passthrough(session, targets, device_ids: list[str], add: bool, mmio_
         except ValueError as exc:
             raise InputError(f"passthru: --mmio_size: {exc}") from None
     inv, vms, hosts = read(session, targets)
+    if dynamic:
+        return change_dynamic(session, inv, vms, hosts, device_ids, add, mmio_size)
 
     if not add:
         def build_remove(spec, obj, host):
@@ -124,3 +129,54 @@ def change_passthrough(session, targets, device_ids: list[str], add: bool, mmio_
             result.data["warnings"] = [warning]
     return apply_specs(session, "passthru add", planned,
                        unchanged="already has the devices, the MMIO window and full memory reservation")
+
+
+def change_dynamic(session, inv, vms, hosts, device_ids: list[str], add: bool, mmio_size: int) -> Report:
+    """`passthru --dynamic`: Dynamic DirectPath devices, one per --device, of that device's type; the VM
+    keeps as many of a type as were asked (adding is idempotent), --remove drops every one of the types."""
+    problems = []
+    offers = host_offers(session, inv, hosts.values()) if add else {}
+    for obj in vms:
+        host = hosts[obj.moid]
+        if host is None:
+            problems.append(no_host(obj))
+            continue
+        asked, missing = device_types(host, device_ids)
+        problems += [f"VM {obj.name} on host {host.name}: the host has no PCI device {m}" for m in missing]
+        if add and not missing:
+            enabled = Counter(pci_type(o.pciDevice) for o in offers[host.moid].passthrough)
+            for kind, n in asked.items():
+                if enabled[kind] < n:
+                    problems.append(f"VM {obj.name} on host {host.name}: {n} device(s) of type "
+                                    f"{kind[0]:04x}:{kind[1]:04x} asked, the host has {enabled[kind]} enabled "
+                                    f"for passthrough")
+    validated(problems)
+
+    def build(spec, obj, host):
+        asked, _ = device_types(host, device_ids)
+        have = Counter(t for t in (dynamic_type(d) for d in devices(obj)) if t)
+        changes = []
+        if not add:
+            for dev in devices(obj):
+                kind = dynamic_type(dev)
+                if kind and kind in asked:
+                    drop_device(spec, dev)
+                    changes.append(Change("dynamic_passthrough", f"{kind[0]:04x}:{kind[1]:04x}", None))
+            return changes
+        names = {pci_type(d): d.deviceName for d in host.get("hardware.pciDevice") or []}
+        for kind, n in asked.items():
+            for _ in range(n - have[kind]):
+                append_device(spec, dynamic_passthrough_device(kind[0], kind[1]))
+                changes.append(Change("dynamic_passthrough", None, f"{kind[0]:04x}:{kind[1]:04x} ({names[kind]})"))
+        check_mmio_size(mmio_size, [names[k] for k, n in asked.items() for _ in range(n)])
+        current = {o.key: o.value for o in obj.get("config.extraConfig") or []}
+        for opt in mmio_extra_config(mmio_size):
+            if str(current.get(opt.key, "")).upper() != str(opt.value).upper():
+                spec.extraConfig = (spec.extraConfig or []) + [opt]
+                changes.append(Change(opt.key, current.get(opt.key), opt.value))
+        return changes + full_memory(spec, obj, host)
+
+    what = "add" if add else "remove"
+    return apply_specs(session, f"passthru {what} (dynamic)", plan_specs(inv, vms, build),
+                       unchanged="already as asked" if add else "has no Dynamic DirectPath device of those types")
+

@@ -50,7 +50,7 @@ def query_sriov(session, targets) -> QueryReport:
 
 
 def change_sriov(session, targets, port_group: str | None, pf: str | None, add: bool,
-                 dvs_name: str | None = None):
+                 dvs_name: str | None = None, allow_guest_mtu_change: bool | None = None):
     if not port_group or (add and not pf):
         raise InputError("sriov: --add needs --sriov_port_group PG and --pf ID; --remove needs --sriov_port_group")
     inv, vms, hosts = read(session, targets)
@@ -95,7 +95,8 @@ def change_sriov(session, targets, port_group: str | None, pf: str | None, add: 
     def build_add(spec, obj, host):
         changes = []
         if not any(on_pg(d) and sriov_pf_id(d) == normalize_id(pf) for d in devices(obj)):
-            append_device(spec, sriov_adapter(offers[host.moid].sriov_by_id()[normalize_id(pf)], pgs[obj.moid]))
+            append_device(spec, sriov_adapter(offers[host.moid].sriov_by_id()[normalize_id(pf)], pgs[obj.moid],
+                                              allow_guest_mtu_change=allow_guest_mtu_change is not False))
             changes.append(Change("sriov_adapter", None, f"{port_group} ({pf})"))
         return changes + full_memory(spec, obj, host)
 

@@ -1,0 +1,105 @@
+"""`migrate_vm --destination HOST`: RelocateVM_Task per VM, after checking vSphere's rules first.
+
+A powered-on VM with a DirectPath (static or dynamic) device or an SR-IOV adapter cannot be moved
+(vSphere does not vMotion such VMs): power it off first. A vGPU VM moves only to a host that offers
+its profile; every adapter needs its port group (or distributed switch) on the destination; a
+powered-off VM's passthrough devices and SR-IOV functions must be enabled there. A move to another
+cluster takes that cluster's root resource pool.
+"""
+from __future__ import annotations
+
+from vhpc_toolkit.errors import ValidationFailed, VhpcError
+from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Job, run_jobs
+from vhpc_toolkit.ops.targets import host_of, read_targets
+from vhpc_toolkit.results import Report, TargetResult
+from vhpc_toolkit.specs.clone import relocate_spec
+from vhpc_toolkit.specs.nic import ethernet_cards
+from vhpc_toolkit.specs.passthrough import dynamic_type, normalize_id, passthrough_id
+from vhpc_toolkit.specs.sriov import sriov_pf_id
+from vhpc_toolkit.specs.vgpu import vgpu_profile
+from vhpc_toolkit.vsphere.inventory import Inventory, Obj
+
+VM_PROPS = ["runtime.powerState", "config.hardware.device", "resourcePool"]
+HOST_PROPS = ["parent", "config.pciPassthruInfo", "config.sharedPassthruGpuTypes", "config.network.portgroup"]
+MORE = {"ClusterComputeResource": ["resourcePool"], "ComputeResource": ["resourcePool"],
+        "DistributedVirtualSwitch": ["uuid", "summary.hostMember"]}
+
+
+def _enabled(host: Obj, pci_id: str, sriov: bool) -> bool:
+    from pyVmomi import vim
+
+    for info in host.get("config.pciPassthruInfo") or []:
+        if normalize_id(info.id) == normalize_id(pci_id):
+            return bool(info.sriovEnabled) if sriov else (bool(info.passthruEnabled)
+                                                           and not isinstance(info, vim.host.SriovInfo))
+    return False
+
+
+def move_problems(inv: Inventory, vm: Obj, dest: Obj) -> list[str]:
+    """Why ``vm`` cannot move to ``dest`` now (empty: it can)."""
+    from pyVmomi import vim
+
+    on = vm.get("runtime.powerState") == "poweredOn"
+    where = f"VM {vm.name} to host {dest.name}"
+    out = []
+    for dev in vm.get("config.hardware.device") or []:
+        pci, pf, profile = passthrough_id(dev), sriov_pf_id(dev), vgpu_profile(dev)
+        if on and (pci or pf or dynamic_type(dev)):
+            what = f"PCI passthrough device {pci}" if pci else (f"an SR-IOV adapter on {pf}" if pf
+                                                                else "a Dynamic DirectPath device")
+            out.append(f"{where}: it is powered on with {what}; vSphere cannot vMotion a VM with DirectPath "
+                       "I/O or SR-IOV devices: power it off first")
+        elif pci and not _enabled(dest, pci, sriov=False):
+            out.append(f"{where}: the destination has no passthrough-enabled device {pci}")
+        elif pf and not _enabled(dest, pf, sriov=True):
+            out.append(f"{where}: the destination has no SR-IOV enabled physical function {pf}")
+        elif profile and profile not in (dest.get("config.sharedPassthruGpuTypes") or []):
+            offered = ", ".join(dest.get("config.sharedPassthruGpuTypes") or []) or "none"
+            out.append(f"{where}: the destination does not offer vGPU profile {profile} (it offers: {offered})")
+    pgs = {p.spec.name for p in dest.get("config.network.portgroup") or []}
+    members = {s.get("uuid"): {r._moId for r in s.get("summary.hostMember") or []}
+               for s in inv.of_type("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch")}
+    for nic in ethernet_cards(vm.get("config.hardware.device")):
+        backing = nic.backing
+        if isinstance(backing, vim.vm.device.VirtualEthernetCard.NetworkBackingInfo):
+            if backing.deviceName and backing.deviceName not in pgs:
+                out.append(f"{where}: the destination has no port group {backing.deviceName} "
+                           f"(adapter {nic.deviceInfo.label if nic.deviceInfo else nic.key})")
+        elif isinstance(backing, vim.vm.device.VirtualEthernetCard.DistributedVirtualPortBackingInfo):
+            if dest.moid not in members.get(backing.port.switchUuid, set()):
+                out.append(f"{where}: the destination is not a member of the distributed switch of adapter "
+                           f"{nic.deviceInfo.label if nic.deviceInfo else nic.key}")
+    return out
+
+
+def migrate_vms(session, targets, destination: str, concurrency: int = DEFAULT_CONCURRENCY,
+                on_event=None) -> Report:
+    inv, vms = read_targets(session, targets, VM_PROPS, host_props=HOST_PROPS, more=MORE)
+    try:
+        dest = inv.find("HostSystem", destination, what="destination host")
+    except VhpcError as exc:
+        raise ValidationFailed([str(exc)]) from None
+    dest_cluster = inv.parent(dest)
+    problems, results, jobs = [], [], []
+    for vm in vms:
+        result = TargetResult(vm.name)
+        results.append(result)
+        src = host_of(inv, vm)
+        if src is not None and src.moid == dest.moid:
+            result.detail = f"already on {dest.name}"
+            continue
+        found = move_problems(inv, vm, dest)
+        problems += found
+        if found:
+            continue
+        pool = None
+        if src is None or inv.parent(src) is None or dest_cluster is None or inv.parent(src).moid != dest_cluster.moid:
+            pool = dest_cluster.get("resourcePool") if dest_cluster is not None else None
+        state = "vMotion" if vm.get("runtime.powerState") == "poweredOn" else "cold migration"
+        result.detail = f"{src.name if src else '?'} -> {dest.name} ({state})"
+        jobs.append(Job(result=result, key=dest.moid,
+                        start=lambda vm=vm, spec=relocate_spec(dest.ref, pool): vm.ref.RelocateVM_Task(spec=spec)))
+    if problems:
+        raise ValidationFailed(problems)
+    run_jobs(session, jobs, concurrency=concurrency, on_event=on_event)
+    return Report(f"migrate to {dest.name}", results)

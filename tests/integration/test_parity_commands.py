@@ -1,0 +1,208 @@
+"""The original 1.0.3's commands and flags on the lab, read back with pyVmomi: get_vm_config, migrate_vm,
+secure_boot, vm_sched_affinity, numa_affinity, power_policy, passthru_host, sriov_host, passthru --dynamic,
+cpumem --cores_per_socket, svs/dvs --mtu. Every refusal comes before any change (exit 2, one line)."""
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from pyVmomi import vim
+
+from vhpc_toolkit.vsphere.inventory import read_inventory
+
+HOST, OTHER, HPC_HOST = "vhpc-esx-02.hpc.vmware.com", "vhpc-esx-04.hpc.vmware.com", "vhpc-esx-01.hpc.vmware.com"
+GPU, GPU2, PF = "0000:3b:00.0", "0000:d8:00.0", "0000:af:00.0"
+
+
+def vm_obj(session, name):
+    inv = read_inventory(session, {"VirtualMachine": []})
+    return inv.find("VirtualMachine", name).ref
+
+
+def host_obj(session, name):
+    return read_inventory(session, {"HostSystem": []}).find("HostSystem", name).ref
+
+
+@pytest.fixture
+def vm(cli):
+    """A fresh powered-off clone on HOST (name), destroyed afterwards."""
+    made = []
+
+    def make(host=HOST):
+        name = f"p{uuid.uuid4().hex[:7]}"
+        code, _, err = cli("clone", "--template", "vhpc_clone", "--vm", name, "--host", host)
+        assert code == 0, err
+        made.append(name)
+        return name
+
+    yield make
+    for name in made:
+        cli("destroy", "--vm", name)
+
+
+def one_line_refusal(code, err, *words):
+    assert code == 2 and "Traceback" not in err and "nothing was changed" in err, err
+    for w in words:
+        assert w in err, err
+
+
+def test_settings_commands_and_get_vm_config(cli, session, vm):
+    name = vm()
+    assert cli("cpumem", "--vm", name, "--cpu", "8", "--cores_per_socket", "4")[0] == 0
+    assert cli("vm_sched_affinity", "--vm", name, "--affinity", "0, 2, 4:7, 8:12:2")[0] == 0
+    assert cli("numa_affinity", "--vm", name, "--affinity", "1")[0] == 0
+    assert cli("secure_boot", "--vm", name, "--on")[0] == 0
+    ref = vm_obj(session, name)
+    assert ref.config.hardware.numCPU == 8 and ref.config.hardware.numCoresPerSocket == 4
+    assert list(ref.config.cpuAffinity.affinitySet) == [0, 2, 4, 5, 6, 7, 8, 10, 12]
+    assert {o.key: o.value for o in ref.config.extraConfig}["numa.nodeAffinity"] == "1"
+    assert ref.config.bootOptions.efiSecureBootEnabled is True
+
+    code, out, err = cli("--output", "json", "get_vm_config", "--vm", name)
+    assert code == 0, err
+    config = json.loads(out)["results"][0]["config"]
+    assert config["cpu"]["vcpus"] == 8 and config["cpu"]["cores_per_socket"] == 4
+    assert config["cpu"]["affinity"] == [0, 2, 4, 5, 6, 7, 8, 10, 12]
+    assert config["numa_node_affinity"] == [1] and config["secure_boot"] is True and config["firmware"] == "efi"
+    code, out, _ = cli("get_vm_config", "--vm", name)
+    assert code == 0 and "8 (2 socket(s) of 4 core(s))" in out and "0,2,4-8,10,12" in out
+
+    # again: nothing to do
+    code, out, _ = cli("--output", "json", "vm_sched_affinity", "--vm", name, "--affinity", "0,2,4:8,10,12")
+    assert code == 0 and json.loads(out)["results"][0]["status"] == "unchanged"
+    # refusals, before any change
+    one_line_refusal(*cli("vm_sched_affinity", "--vm", name, "--affinity", "0:95")[::2], "80 logical CPUs", "80-95")
+    one_line_refusal(*cli("numa_affinity", "--vm", name, "--affinity", "0:3")[::2], "2 NUMA node(s)")
+    one_line_refusal(*cli("cpumem", "--vm", name, "--cpu", "6")[::2], "sockets of 4 cores")
+    assert list(vm_obj(session, name).config.cpuAffinity.affinitySet)[-1] == 12
+    assert cli("vm_sched_affinity", "--vm", name, "--clear")[0] == 0
+    assert cli("numa_affinity", "--vm", name, "--clear")[0] == 0
+    ref = vm_obj(session, name)
+    assert not (ref.config.cpuAffinity and ref.config.cpuAffinity.affinitySet)
+    assert "numa.nodeAffinity" not in {o.key for o in ref.config.extraConfig}
+
+    # powered on: the original's rule (and vSphere's for affinity and secure boot)
+    assert cli("power", "--vm", name, "--on")[0] == 0
+    one_line_refusal(*cli("secure_boot", "--vm", name, "--off")[::2], "powered on")
+    one_line_refusal(*cli("vm_sched_affinity", "--vm", name, "--affinity", "0")[::2], "powered on")
+    assert cli("power", "--vm", name, "--off")[0] == 0
+
+
+def test_secure_boot_needs_efi(cli, session, vm):
+    name = vm()
+    ref = vm_obj(session, name)
+    from vhpc_toolkit.vsphere.tasks import wait_for_task
+
+    wait_for_task(session, ref.ReconfigVM_Task(spec=vim.vm.ConfigSpec(firmware="bios")))
+    one_line_refusal(*cli("secure_boot", "--vm", name, "--on")[::2], "BIOS", "EFI")
+    assert not ref.config.bootOptions or not ref.config.bootOptions.efiSecureBootEnabled
+
+
+def test_migrate_vm(cli, session, vm):
+    name = vm()
+    assert cli("passthru", "--vm", name, "--add", "--device", GPU)[0] == 0
+    code, out, err = cli("--output", "json", "migrate_vm", "--vm", name, "--destination", HPC_HOST)
+    assert code == 0, err
+    assert "cold migration" in json.loads(out)["results"][0]["detail"]
+    ref = vm_obj(session, name)
+    hpc = read_inventory(session, {"ClusterComputeResource": ["resourcePool"]}).find(
+        "ClusterComputeResource", "HPC_Cluster")
+    assert ref.runtime.host == host_obj(session, HPC_HOST) and ref.resourcePool == hpc.get("resourcePool")
+    assert cli("power", "--vm", name, "--on")[0] == 0
+    one_line_refusal(*cli("migrate_vm", "--vm", name, "--destination", HOST)[::2], "cannot vMotion", GPU)
+    assert vm_obj(session, name).runtime.host == host_obj(session, HPC_HOST)
+    one_line_refusal(*cli("migrate_vm", "--vm", name, "--destination", "vhpc-esx-42")[::2], "vhpc-esx-42")
+    assert cli("power", "--vm", name, "--off")[0] == 0
+    assert cli("migrate_vm", "--vm", name, "--destination", HOST)[0] == 0
+    assert vm_obj(session, name).runtime.host == host_obj(session, HOST)
+
+
+def test_power_policy(cli, session):
+    try:
+        code, out, err = cli("--output", "json", "power_policy", "--host", OTHER, "--policy", "1")
+        assert code == 0, err
+        assert json.loads(out)["results"][0]["policy"] == "High performance"
+        host = host_obj(session, OTHER)
+        assert host.config.powerSystemInfo.currentPolicy.shortName == "static"
+        code, out, _ = cli("--output", "json", "power_policy", "--host", OTHER, "--policy", "1")
+        assert json.loads(out)["results"][0]["status"] == "unchanged"
+    finally:
+        assert cli("power_policy", "--host", OTHER, "--policy", "2")[0] == 0
+
+
+def test_passthru_host(cli, session, vm):
+    try:
+        assert cli("passthru_host", "--host", OTHER, "--device", GPU2, "--off")[0] == 0
+        info = {i.id: i for i in host_obj(session, OTHER).config.pciPassthruInfo}
+        assert not info[GPU2].passthruEnabled
+        one_line_refusal(*cli("passthru", "--vm", vm(OTHER), "--add", "--device", GPU2)[::2], "not enabled")
+    finally:
+        assert cli("passthru_host", "--host", OTHER, "--device", GPU2, "--on")[0] == 0
+    user = vm(OTHER)
+    assert cli("passthru", "--vm", user, "--add", "--device", GPU2)[0] == 0
+    assert cli("power", "--vm", user, "--on")[0] == 0
+    one_line_refusal(*cli("passthru_host", "--host", OTHER, "--device", GPU2, "--off")[::2], user)
+    one_line_refusal(*cli("passthru_host", "--host", OTHER, "--device", PF, "--on")[::2], "SR-IOV")
+    assert cli("power", "--vm", user, "--off")[0] == 0
+
+
+def test_sriov_host(cli, session, vm):
+    try:
+        code, out, err = cli("--output", "json", "sriov_host", "--host", OTHER, "--device", PF, "--on",
+                             "--num_func", "3")
+        assert code == 0, err
+        assert json.loads(out)["results"][0]["virtual_functions"] == 3
+        info = {i.id: i for i in host_obj(session, OTHER).config.pciPassthruInfo}
+        assert info[PF].sriovEnabled and info[PF].numVirtualFunction == 3
+        one_line_refusal(*cli("sriov_host", "--host", OTHER, "--device", PF, "--on", "--num_func", "9")[::2],
+                         "at most 8")
+        one_line_refusal(*cli("sriov_host", "--host", OTHER, "--device", "0000:af:00.1", "--on")[::2],
+                         "not an SR-IOV physical function")
+        user = vm(OTHER)
+        assert cli("sriov", "--vm", user, "--add", "--sriov_port_group", "vHPC-PG-VMNetwork", "--pf", PF,
+                   "--allow_guest_mtu_change", "no")[0] == 0
+        card = next(d for d in vm_obj(session, user).config.hardware.device
+                    if isinstance(d, vim.vm.device.VirtualSriovEthernetCard))
+        assert card.allowGuestOSMtuChange is False
+        assert cli("power", "--vm", user, "--on")[0] == 0
+        one_line_refusal(*cli("sriov_host", "--host", OTHER, "--device", PF, "--off")[::2], "in use")
+        assert cli("power", "--vm", user, "--off")[0] == 0
+    finally:
+        assert cli("sriov_host", "--host", OTHER, "--device", PF, "--on", "--num_func", "8")[0] == 0
+
+
+def test_passthru_dynamic(cli, session, vm):
+    name = vm()
+    code, out, err = cli("--output", "json", "passthru", "--vm", name, "--add", "--dynamic", "--device", GPU, GPU2)
+    assert code == 0, err
+    devices = [d for d in vm_obj(session, name).config.hardware.device
+               if isinstance(getattr(d, "backing", None), vim.vm.device.VirtualPCIPassthrough.DynamicBackingInfo)]
+    assert len(devices) == 2
+    allowed = devices[0].backing.allowedDevice[0]
+    assert (allowed.vendorId & 0xFFFF, allowed.deviceId & 0xFFFF) == (0x10DE, 0x1DB4)
+    assert vm_obj(session, name).config.memoryReservationLockedToMax is True
+    code, out, _ = cli("--output", "json", "passthru", "--vm", name, "--add", "--dynamic", "--device", GPU, GPU2)
+    assert json.loads(out)["results"][0]["status"] == "unchanged"
+    one_line_refusal(*cli("passthru", "--vm", name, "--add", "--dynamic", "--device", "0000:aa:00.0")[::2],
+                     "no PCI device 0000:aa:00.0")
+    assert cli("passthru", "--vm", name, "--remove", "--dynamic", "--device", GPU)[0] == 0
+    assert not [d for d in vm_obj(session, name).config.hardware.device
+                if isinstance(getattr(d, "backing", None), vim.vm.device.VirtualPCIPassthrough.DynamicBackingInfo)]
+
+
+def test_switch_mtu(cli, session):
+    sw = f"m{uuid.uuid4().hex[:6]}"
+    try:
+        assert cli("svs", "--create", "--host", OTHER, "--name", sw, "--pnic", "vmnic3", "--port_group",
+                   f"{sw}-pg", "--mtu", "9000")[0] == 0
+        switch = next(v for v in host_obj(session, OTHER).config.network.vswitch if v.name == sw)
+        assert switch.mtu == 9000
+        one_line_refusal(*cli("svs", "--create", "--host", OTHER, "--name", sw, "--pnic", "vmnic3", "--port_group",
+                              f"{sw}-pg", "--mtu", "1500")[::2], "MTU 9000")
+        assert cli("dvs", "--create", "--name", f"{sw}-d", "--host", OTHER, "--pnic", "vmnic2", "--mtu", "9000")[0] == 0
+        dvs = read_inventory(session, {"DistributedVirtualSwitch": []}).find("DistributedVirtualSwitch", f"{sw}-d")
+        assert dvs.ref.config.maxMtu == 9000
+    finally:
+        cli("svs", "--destroy", "--host", OTHER, "--name", sw)
+        cli("dvs", "--destroy", "--name", f"{sw}-d")
