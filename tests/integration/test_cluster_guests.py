@@ -108,7 +108,7 @@ def test_customized_cluster_costs_few_calls_per_vm(cli, cluster_file, lab):
     body = BODY.replace(f"PFX-{CUSTOMIZATION_FAILS}: BASE NET host: vhpc-esx-06.hpc.vmware.com ip: 172.31.7.13 "
                         "script: SCRIPT\n", "").replace(" script: SCRIPT", "")
     body = body.replace("PFX-ok{1:2}: BASE NET host: vhpc-esx-06.hpc.vmware.com ip: 172.31.7.{11:12}",
-                        "PFX-n{1:8}: BASE NET host: vhpc-esx-0{1:8}.hpc.vmware.com ip: 172.31.8.{1:8}")
+                        "PFX-n{1:8}: BASE NET host: vhpc-esx-0{2:8}.hpc.vmware.com ip: 172.31.8.{1:8}")
     path, pfx = cluster_file(body)
     lab.reset_calls()
     code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)

@@ -126,15 +126,15 @@ def test_adapter_on_port_group_required(cli, vm_name):
 
 
 def test_add_on_a_distributed_port_group_needs_the_vms_host_in_its_switch(cli, session, vm_name):
-    # vm_name is on the template's host, vhpc-esx-01; the switch has vhpc-esx-02 only.
+    # vm_name is on the first host of the first cluster, vhpc-esx-02; the switch has vhpc-esx-03 only.
     name = f"nd-{uuid.uuid4().hex[:6]}"
-    assert cli("dvs", "--create", "--name", name, "--host", "vhpc-esx-02.hpc.vmware.com", "--pnic", "vmnic2",
+    assert cli("dvs", "--create", "--name", name, "--host", "vhpc-esx-03.hpc.vmware.com", "--pnic", "vmnic2",
                "--port_group", f"{name}-pg")[0] == 0
     try:
         code, out, err = cli("network", "--vm", vm_name, "--add", "--port_group", f"{name}-pg")
         line, = [x for x in err.splitlines() if "not a member" in x]
         assert code == 2 and out == "" and "nothing was changed" in err
-        assert f"VM {vm_name}: host vhpc-esx-01.hpc.vmware.com is not a member of distributed switch {name}" in line
+        assert f"VM {vm_name}: host vhpc-esx-02.hpc.vmware.com is not a member of distributed switch {name}" in line
         assert "vhpc-esx-02.hpc.vmware.com" in line and "Traceback" not in err
         assert len(nics(session, vm_name)) == 1
     finally:

@@ -68,7 +68,7 @@ def test_a_clone_spec_the_server_ignores_is_reported_not_trusted(stock_cli, stoc
 
 
 def test_power_cpumem_latency_network_work(stock_cli, stock_session, name):
-    assert stock_cli("clone", "--template", "vhpc_clone", "--vm", name)[0] == 0   # on the template's host
+    assert stock_cli("clone", "--template", "vhpc_clone", "--vm", name, "--cluster", "HPC_Cluster")[0] == 0   # the template's host
     assert stock_cli("power", "--vm", name, "--on")[0] == 0
     assert vm(stock_session, name)[3] == "poweredOn"
     assert stock_cli("power", "--vm", name, "--off")[0] == 0
@@ -117,7 +117,7 @@ power: off
 
 [_VMS_]
 {pfx}-moved: BASE host: {H2} cpu: 4 memory: 8
-{pfx}-plain: BASE host: {H1}
+{pfx}-plain: BASE cluster: HPC_Cluster host: {H1}
 """)
     try:
         code, out, err = stock_cli("--output", "json", "cluster", "--create", "--file", path, "--hostfile",

@@ -74,8 +74,14 @@ def differences(plan: VMPlan, vm: Obj, inv: Inventory, names_by_key: dict[str, s
     if plan.action != CREATE:
         return out
     devices = vm.get("config.hardware.device") or []
-    have = {passthrough_id(d) for d in devices} - {None}
-    out += [f"has no passthrough device {d} (asked)" for d in spec.device or [] if normalize_id(d) not in have]
+    if getattr(spec, "dynamic", None):   # Dynamic DirectPath: a device of each asked type, chosen at power-on
+        dynamic = sum(isinstance(getattr(d, "backing", None),
+                                 vim.vm.device.VirtualPCIPassthrough.DynamicBackingInfo) for d in devices)
+        if dynamic < len(spec.device or []):
+            out.append(f"has {dynamic} Dynamic DirectPath device(s) (asked {len(spec.device)})")
+    else:
+        have = {passthrough_id(d) for d in devices} - {None}
+        out += [f"has no passthrough device {d} (asked)" for d in spec.device or [] if normalize_id(d) not in have]
     profiles = {d.backing.vgpu for d in devices
                 if isinstance(getattr(d, "backing", None), vim.vm.device.VirtualPCIPassthrough.VmiopBackingInfo)}
     if spec.vgpu and spec.vgpu not in profiles:
