@@ -41,7 +41,7 @@ memory_reservation: yes
 power: on
 
 [_VMS_]
-{prefix}{{{first:05d}:{last:05d}}}: BASE host: vhpc-esx-0{{1:8}}.hpc.vmware.com
+{prefix}{{{first:05d}:{last:05d}}}: BASE host: vhpc-esx-0{{2:8}}.hpc.vmware.com
 """
 
 
