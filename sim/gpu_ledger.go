@@ -26,7 +26,7 @@ func (l *Lab) commitClaim(vm *simulator.VirtualMachine, c *deviceClaim) {
 		l.gpus.vgpus[c.host.Self.Value] = byGPU
 	}
 	for i, id := range c.vgpus {
-		byGPU[id] = append(byGPU[id], vgpuSlot{vm: vm.Self, vmName: vm.Name, profile: c.profile[i]})
+		byGPU[id] = append(byGPU[id], c.slots[i])
 	}
 	if len(c.dynamic) != 0 {
 		l.gpus.dynamic[vm.Self.Value] = append([]dynHold(nil), c.dynamic...)

@@ -150,7 +150,11 @@ func (l *Lab) buildInventory(ctx context.Context) error {
 	}
 
 	var hosts []*simulator.HostSystem
-	for i := 1; i <= NumNamedHosts+l.opts.ExtraHosts; i++ {
+	a100From = 0 // gpu_mig.go: the A100 hosts follow the named and extra hosts
+	if l.opts.A100Hosts > 0 {
+		a100From = NumNamedHosts + l.opts.ExtraHosts + 1
+	}
+	for i := 1; i <= NumNamedHosts+l.opts.ExtraHosts+l.opts.A100Hosts; i++ {
 		task, err := gpu.AddHost(ctx, types.HostConnectSpec{HostName: HostName(i)}, true, nil, nil)
 		if err != nil {
 			return err
@@ -161,12 +165,14 @@ func (l *Lab) buildInventory(ctx context.Context) error {
 		}
 		h := simulator.Map.Get(info.Result.(types.ManagedObjectReference)).(*simulator.HostSystem)
 		applyHostHardware(h, i)
+		applyHostNUMA(h, i) // host_numa.go
 		applyHostServices(h, i) // host_setup.go
 		setHostAddress(h, i)
 		initHostNetworkInfo(h) // network_host.go
 		hosts = append(hosts, h)
 	}
 	l.hosts = hosts
+	settleClusterMemory()
 
 	if err := l.addDatastore(ctx, c, hosts); err != nil {
 		return err

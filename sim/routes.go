@@ -52,6 +52,8 @@ var (
 	searchHooks    = &hookKind{"LabSearchIndex", "SearchIndex", func() hookObject { return new(searchHook) }}
 	taskHooks      = &hookKind{"LabTask", "Task", func() hookObject { return new(taskHook) }}
 	firewallHooks  = &hookKind{"LabHostFirewallSystem", "HostFirewallSystem", func() hookObject { return new(firewallHook) }}
+	clusterHooks   = &hookKind{"LabClusterComputeResource", "ClusterComputeResource", func() hookObject { return new(clusterHook) }}
+	hostHooks      = &hookKind{"LabHostSystem", "HostSystem", func() hookObject { return new(hostHook) }}
 )
 
 // routeKey is a method as clients call it: _this's type and the method.
@@ -100,6 +102,9 @@ var routes = map[routeKey]*hookKind{
 	{"SearchIndex", "FindByDatastorePath"}: searchHooks,
 
 	{"Task", "CancelTask"}: taskHooks, // slow_tasks.go
+
+	{"ClusterComputeResource", "ReconfigureComputeResource_Task"}: clusterHooks, // drs_rules.go
+	{"HostSystem", "UpdateAssignableHardwareConfig"}:              hostHooks,    // hardware_labels.go
 }
 
 // labHook is embedded by every hook: its reference is {kind's labType,

@@ -64,7 +64,7 @@ func TestInventory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(hosts) != NumNamedHosts+1 {
+	if len(hosts) != NumNamedHosts+1+testLab.opts.A100Hosts { // one extra host, the A100 hosts
 		t.Errorf("%d hosts", len(hosts))
 	}
 	for i := 1; i <= NumNamedHosts+1; i++ {
