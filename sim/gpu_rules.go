@@ -15,9 +15,9 @@ package main
 // Dynamic DirectPath I/O (VirtualPCIPassthroughDynamicBackingInfo): at
 // power-on each such device is given a free passthrough-enabled PCI device
 // of the host matching one of its allowedDevice entries (vendor and device
-// id; sub ids when set) and its customLabel (matched against the host's
-// config.assignableHardwareConfig attribute "customLabel" of that PCI id; a
-// device without one has no label). The id is recorded in the backing's
+// id; sub ids when set) and, when the backing has one, its customLabel
+// (matched against the host's config.assignableHardwareConfig attribute
+// "customLabel" of that PCI id); a backing without a label takes any. The id is recorded in the backing's
 // assignedId and in host.config.assignableHardwareBinding while the VM
 // runs; a device so held is in use for every other VM, as a static
 // DirectPath device is.
@@ -241,7 +241,9 @@ func assignDynamic(vm *simulator.VirtualMachine, host *simulator.HostSystem) ([]
 				continue
 			}
 			dev, ok := hostPciDevice(host, p.Id)
-			if !ok || !allowedMatch(dev, b.AllowedDevice) || hardwareLabel(host, p.Id) != b.CustomLabel {
+			// "customLabel: an optional label. If set, the device must also have the same
+			// customLabel attribute set" (API reference): without one, any label matches.
+			if !ok || !allowedMatch(dev, b.AllowedDevice) || (b.CustomLabel != "" && hardwareLabel(host, p.Id) != b.CustomLabel) {
 				continue
 			}
 			if holder := passthroughHolder(host.Self, p.Id, &vm.Self); holder != "" {

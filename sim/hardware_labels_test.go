@@ -40,6 +40,14 @@ func TestHardwareLabelsForDynamicDirectPath(t *testing.T) {
 	}
 	second := e.mustClone("label-dyn-2", e.host(n), reserved(dynamicDevice100(-200, 0x10de, 0x1db4, "training")))
 	expectFault(t, e.powerOn(second), &types.GenericVmConfigFault{}, "label training", "in use")
+	// A backing without a label takes a labelled device too.
+	any := e.mustClone("label-dyn-any", e.host(n), reserved(dynamicDevice100(-200, 0x10de, 0x1db4, "")))
+	if err := e.powerOn(any); err != nil {
+		t.Fatal(err)
+	}
+	if ids := e.dynamicIds(any); len(ids) != 1 || ids[0] != GPUIds[0] {
+		t.Errorf("unlabelled request got %v", ids)
+	}
 	if err := e.setLabels(n, map[string]string{"0000:99:00.0": "x"}); faultName(err) != "InvalidArgument" {
 		t.Errorf("unknown device: %v", err)
 	}
