@@ -7,6 +7,7 @@ from typing import Callable
 
 from vhpc_toolkit.cluster.desired import compute_request
 from vhpc_toolkit.cluster.plan import VMPlan
+from vhpc_toolkit.specs.accelerators import accelerator_options, dynamic_passthrough_device
 from vhpc_toolkit.specs.clone import clone_spec
 from vhpc_toolkit.specs.compute import apply_compute
 from vhpc_toolkit.specs.customization import customization_spec
@@ -51,14 +52,29 @@ def build_config(plan: VMPlan, inv: Inventory, offer, find_pg: PortGroupFinder):
             from vhpc_toolkit.specs.nic import add_nic
             changes.append(add_nic(find_pg(vm.port_group, None)))
     adapters = max(len(ordinary), 1 if vm.port_group else 0) + (len(nics) - len(ordinary))
-    if vm.device:
+    choice, options, gpus = plan.choice, [], 0
+    if choice is not None and choice.gpus:   # chosen by the planner (cluster/placement.py)
+        gpus = len(choice.gpus)
+        if choice.dynamic:
+            changes += [dynamic_passthrough_device(g.vendor_id, g.device_id, choice.label, g.name) for g in choice.gpus]
+        else:
+            changes += [passthrough_device(offer.passthrough_by_id()[g.id]) for g in choice.gpus]
+        options = mmio_extra_config(choice.mmio_gb or DEFAULT_MMIO_GB)
+    elif vm.device:
         infos = [offer.passthrough_by_id()[normalize_id(d)] for d in vm.device]
         size = vm.mmio_size or DEFAULT_MMIO_GB
         check_mmio_size(size, [i.pciDevice for i in infos])
-        changes += [passthrough_device(i) for i in infos]
-        config.extraConfig = mmio_extra_config(size)
-    if vm.vgpu:
-        changes.append(vgpu_device(vm.vgpu))
+        gpus = len(infos)
+        if vm.dynamic:
+            changes += [dynamic_passthrough_device(i.pciDevice.vendorId, i.pciDevice.deviceId, None,
+                                                   i.pciDevice.deviceName) for i in infos]
+        else:
+            changes += [passthrough_device(i) for i in infos]
+        options = mmio_extra_config(size)
+    options += accelerator_options(gpus, choice.numa_node if choice is not None else None, bool(vm.hugepages_1g))
+    if options:
+        config.extraConfig = options
+    changes += [vgpu_device(profile) for profile in vm.vgpus]
     if vm.sriov_port_group:
         changes.append(sriov_adapter(offer.sriov_by_id()[normalize_id(vm.pf)], _sriov_pg(vm, find_pg)))
         adapters += 1

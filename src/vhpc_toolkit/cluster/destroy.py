@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from vhpc_toolkit.cluster.result import DestroyResult
+from vhpc_toolkit.cluster.rules import remove_rules, rules_to_remove
 from vhpc_toolkit.cluster.switches import destroy_switches
 from vhpc_toolkit.clusterfile import ClusterSpec
 from vhpc_toolkit.ops.destroy import Doomed, power_off_and_destroy
@@ -18,12 +19,13 @@ class DestroyPlan:
     present: list[Obj]
     absent: list[str]
     switches: list = field(default_factory=list)  # SwitchSpec of the file that exist
+    rules: list = field(default_factory=list)     # (cluster, DRS rule) of the file's groups, gone with the VMs
 
 
 def plan_destroy(session, spec: ClusterSpec) -> tuple[Inventory, DestroyPlan]:
     inv = read_inventory(session, {"VirtualMachine": ["runtime.powerState", "config.template"],
                                     "HostSystem": ["config.network.vswitch", "config.network.portgroup"],
-                                    "DistributedVirtualSwitch": []})
+                                    "DistributedVirtualSwitch": [], "ClusterComputeResource": ["configurationEx"]})
     by_name: dict[str, list[Obj]] = {}
     for o in inv.of_type("VirtualMachine"):
         if not o.get("config.template"):
@@ -44,7 +46,8 @@ def plan_destroy(session, spec: ClusterSpec) -> tuple[Inventory, DestroyPlan]:
     for sw in spec.dvs:
         if any(o.name == sw.name for o in inv.of_type("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch")):
             switches.append(sw)
-    return inv, DestroyPlan(present=present, absent=absent, switches=switches)
+    return inv, DestroyPlan(present=present, absent=absent, switches=switches,
+                            rules=rules_to_remove(inv, spec, present))
 
 
 def destroy_cluster(session, plan: DestroyPlan, concurrency: int = 32, on_event=None) -> DestroyResult:
@@ -60,6 +63,7 @@ def destroy_cluster(session, plan: DestroyPlan, concurrency: int = 32, on_event=
     result = DestroyResult(report, interrupted=interrupted)
     if interrupted:
         return result
-    if report.ok:  # switches only after their VMs are gone
+    if report.ok:  # switches and DRS rules only after their VMs are gone
         result.switches = destroy_switches(session, plan.switches)
+        result.rules = remove_rules(session, plan.rules)
     return result

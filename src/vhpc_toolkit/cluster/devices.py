@@ -4,17 +4,20 @@ from __future__ import annotations
 from collections import Counter
 
 from vhpc_toolkit.cluster.plan import CREATE, ClusterPlan
-from vhpc_toolkit.ops.host_offers import (check_passthrough, check_pvrdma, check_sriov, check_vgpu, host_offers,
+from vhpc_toolkit.ops.host_offers import (check_passthrough, check_pvrdma, check_sriov, check_vgpus, host_offers,
                                       in_use_on, vfs_in_use)
 from vhpc_toolkit.specs.passthrough import DEFAULT_MMIO_GB, check_mmio_size, efi_warning, normalize_id
 
 
 def needs_offer(vm) -> bool:
-    return bool(vm.device or vm.vgpu or vm.sriov_port_group or vm.pvrdma_port_group)
+    return bool(vm.device or (vm.gpu and not vm.dynamic) or vm.vgpu or vm.sriov_port_group or vm.pvrdma_port_group)
 
 
 def check_devices(session, plan: ClusterPlan) -> dict:
-    """Append every device problem to ``plan.problems``; return the host offers (by host moid)."""
+    """Append every device problem to ``plan.problems``; return the host offers (by host moid).
+
+    The planner (cluster/placement.py) has already counted what the VMs it placed take (devices in
+    use, vGPU room, virtual functions); for those VMs only what the host's offer says is checked."""
     inv = plan.inv
     creates = [p for p in plan.vms if p.action == CREATE and needs_offer(p.spec)]
     offers = host_offers(session, inv, [p.placement.host for p in creates]) if creates else {}
@@ -40,20 +43,26 @@ def check_devices(session, plan: ClusterPlan) -> dict:
                                                       if normalize_id(d) in by_id])
             except ValueError as exc:
                 problems.append(f"VM {vm.name}: {exc}")
-        if vm.device:
+        if p.choice is not None and p.choice.gpus and not p.choice.dynamic:
+            offered = offer.passthrough_by_id()
+            problems += [f"VM {vm.name} on host {host.name}: GPU {g.id} is not offered for passthrough "
+                         f"(the host offers: {offer.describe_passthrough()})" for g in p.choice.gpus if g.id not in offered]
+        if vm.device or vm.gpu:
             warning = efi_warning(vm.name, p.template.get("config.firmware") if p.template else None)
             if warning:
                 plan.warnings.append(f"{where}: {warning}")
-        if vm.vgpu:
-            # Only VMs that power on take a vGPU slot (vSphere places vGPUs at power-on).
-            ledger = vgpu_ledgers.setdefault(host.moid, offer.vgpu_ledger()) if powered else None
-            problems += check_vgpu(vm.name, host.name, offer, vm.vgpu, ledger)
+        if vm.vgpus:
+            # Only VMs that power on take a vGPU slot (vSphere places vGPUs at power-on); the planner's
+            # VMs have theirs already.
+            ledger = vgpu_ledgers.setdefault(host.moid, offer.vgpu_ledger()) \
+                if powered and p.choice is None else None
+            problems += check_vgpus(vm.name, host.name, offer, vm.vgpus, ledger)
         if vm.sriov_port_group:
             if not vm.pf:
                 problems.append(f"VM {vm.name}: sriov_port_group needs pf (the physical function's PCI id)")
             else:
                 key = (host.moid, normalize_id(vm.pf))
-                used = vfs_in_use(inv, host.moid, vm.pf) + vf_claims[key]
+                used = 0 if p.choice is not None else vfs_in_use(inv, host.moid, vm.pf) + vf_claims[key]
                 problems += check_sriov(vm.name, host.name, offer, vm.pf, used)
                 if powered:
                     vf_claims[key] += 1

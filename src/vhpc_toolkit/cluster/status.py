@@ -8,6 +8,7 @@ from vhpc_toolkit.cluster.strays import strays
 from vhpc_toolkit.clusterfile import ClusterSpec
 from vhpc_toolkit.ops.portgroups import portgroup_names_by_key
 from vhpc_toolkit.results import ABSENT, DRIFT, UP_TO_DATE, SwitchOutcome
+from vhpc_toolkit.specs.accelerators import dynamic_allowed
 from vhpc_toolkit.specs.nic import nic_network_name
 from vhpc_toolkit.specs.passthrough import passthrough_id
 from vhpc_toolkit.specs.sriov import sriov_pf_id
@@ -27,6 +28,8 @@ def vm_devices(vm: Obj, pg_names: dict[str, str]) -> list[str]:
             out.append(f"gpu {passthrough_id(dev)}")
         elif vgpu_profile(dev):
             out.append(f"vgpu {vgpu_profile(dev)}")
+        elif dynamic_allowed(dev) is not None:
+            out.append(f"dynamic gpu {dev.backing.assignedId}" if dev.backing.assignedId else "dynamic gpu")
         elif sriov_pf_id(dev):
             out.append(f"sriov {nic_network_name(dev, pg_names)}")
         elif isinstance(dev, vim.vm.device.VirtualVmxnet3Vrdma):

@@ -8,12 +8,15 @@ asked of it fails with the difference (docs/cluster-create.md, "Read back").
 """
 from __future__ import annotations
 
+from collections import Counter
+
 from vhpc_toolkit.cluster.desired import compute_request
 from vhpc_toolkit.cluster.plan import CREATE, ClusterPlan, VMPlan
 from vhpc_toolkit.cluster.read import VM_PROPS
 from vhpc_toolkit.cluster.result import VMOutcome
 from vhpc_toolkit.ops.portgroups import portgroup_names_by_key
 from vhpc_toolkit.results import FAILED, POWERED_ON, RECONFIGURED
+from vhpc_toolkit.specs.accelerators import dynamic_allowed
 from vhpc_toolkit.specs.compute import apply_compute
 from vhpc_toolkit.specs.latency import apply_latency_level
 from vhpc_toolkit.specs.nic import ethernet_cards, is_sriov, nic_network_name
@@ -38,6 +41,8 @@ def devices_of(vm: Obj, names_by_key: dict[str, str]) -> list[str]:
         backing = getattr(d, "backing", None)
         if isinstance(backing, vim.vm.device.VirtualPCIPassthrough.VmiopBackingInfo):
             out.append(f"vgpu {backing.vgpu}")
+        elif isinstance(backing, vim.vm.device.VirtualPCIPassthrough.DynamicBackingInfo):
+            out.append(f"dynamic gpu {backing.assignedId}" if backing.assignedId else "dynamic gpu")
         elif passthrough_id(d):
             out.append(f"gpu {passthrough_id(d)}")
         elif is_sriov(d):
@@ -45,6 +50,18 @@ def devices_of(vm: Obj, names_by_key: dict[str, str]) -> list[str]:
         elif isinstance(d, vim.vm.device.VirtualVmxnet3Vrdma):
             out.append(f"pvrdma {nic_network_name(d, names_by_key)}")
     return out
+
+
+def choice_differences(choice, devices) -> list[str]:
+    """How a new VM's devices differ from the GPUs the planner chose for it."""
+    if choice is None or not choice.gpus:
+        return []
+    if choice.dynamic:
+        allowed = [a for a in map(dynamic_allowed, devices) if a]
+        missing = len(choice.gpus) - len(allowed)
+        return [f"has {len(allowed)} Dynamic DirectPath device(s) (asked {len(choice.gpus)})"] if missing > 0 else []
+    have = {passthrough_id(d) for d in devices} - {None}
+    return [f"has no passthrough device {g.id} (chosen)" for g in choice.gpus if g.id not in have]
 
 
 def differences(plan: VMPlan, vm: Obj, inv: Inventory, names_by_key: dict[str, str], powered_on: bool) -> list[str]:
@@ -76,10 +93,10 @@ def differences(plan: VMPlan, vm: Obj, inv: Inventory, names_by_key: dict[str, s
     devices = vm.get("config.hardware.device") or []
     have = {passthrough_id(d) for d in devices} - {None}
     out += [f"has no passthrough device {d} (asked)" for d in spec.device or [] if normalize_id(d) not in have]
-    profiles = {d.backing.vgpu for d in devices
-                if isinstance(getattr(d, "backing", None), vim.vm.device.VirtualPCIPassthrough.VmiopBackingInfo)}
-    if spec.vgpu and spec.vgpu not in profiles:
-        out.append(f"has no vGPU {spec.vgpu} (asked)")
+    profiles = [d.backing.vgpu for d in devices
+                if isinstance(getattr(d, "backing", None), vim.vm.device.VirtualPCIPassthrough.VmiopBackingInfo)]
+    out += [f"has no vGPU {q} (asked)" for q in (Counter(spec.vgpus) - Counter(profiles)).elements()]
+    out += choice_differences(plan.choice, devices)
     if spec.sriov_port_group and not any(sriov_pf_id(d) for d in devices):
         out.append(f"has no SR-IOV adapter on {spec.sriov_port_group} (asked)")
     if spec.pvrdma_port_group and not any(isinstance(d, vim.vm.device.VirtualVmxnet3Vrdma) for d in devices):

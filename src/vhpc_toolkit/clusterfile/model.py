@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from .values import VM_KEYS
 
@@ -86,8 +86,27 @@ class VMSpec:
     pf: Optional[str] = None
     pvrdma_port_group: Optional[str] = None
     dvs_name: Optional[str] = None
-    vgpu: Optional[str] = None
+    vgpu: Optional[Union[str, List[str]]] = None   # one profile, or a list (several vGPUs)
     power: str = "on"
+    gpu: Optional[int] = None              # passthrough GPUs the planner chooses (docs/placement.md)
+    gpu_model: Optional[str] = None        # ... whose device name contains this (V100, A100)
+    gpu_label: Optional[str] = None        # ... with this hardware label (Dynamic DirectPath)
+    dynamic: Optional[bool] = None         # attach them as Dynamic DirectPath I/O devices
+    placement: Optional[str] = None        # spread (default) | pack
+    anti_affinity: Optional[str] = None    # DRS anti-affinity group
+    hugepages_1g: Optional[bool] = None    # sched.mem.lpage.enable1GPage
+
+    @property
+    def vgpus(self) -> List[str]:
+        """The vGPU profiles asked for, as a list (empty without ``vgpu``)."""
+        if self.vgpu is None:
+            return []
+        return [self.vgpu] if isinstance(self.vgpu, str) else list(self.vgpu)
+
+    @property
+    def requests_placement(self) -> bool:
+        """Whether the planner chooses this VM's host or devices (no host, or GPUs asked by count)."""
+        return self.host is None or bool(self.gpu)
 
     def get(self, key: str) -> Any:
         """The value of a cluster-file key (``script`` gives ``scripts``)."""
