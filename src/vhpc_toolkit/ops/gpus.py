@@ -12,7 +12,7 @@ vSphere facts this module encodes:
   ``performance`` (the least loaded GPU) or ``consolidation`` (the most loaded one).
 
 - A100-class GPUs in MIG mode serve MIG-backed profiles (``grid_a100-3-20c``), placed as GPU
-  instances (ops/vgpu_profiles.py); without MIG, time-sliced ones. vSphere 7 does not report a
+  instances (specs/vgpu_profiles.py); without MIG, time-sliced ones. vSphere 7 does not report a
   GPU's MIG mode: it is read from the vGPUs the GPU runs, else from the profiles the host offers
   for its board (only MIG-backed ones: MIG; only time-sliced: not); with both, unknown.
 
@@ -26,7 +26,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from vhpc_toolkit.ops.vgpu_profiles import MIG, TIME_SLICED, Profile, mig_layout, mig_room, parse_profile
+from vhpc_toolkit.specs.vgpu_profiles import (MIG, TIME_SLICED, Profile, gpu_room, mig_layout, mig_room, parse_profile,
+                                              sharing_mode)
 from vhpc_toolkit.specs.passthrough import normalize_id
 from vhpc_toolkit.specs.vgpu import vgpu_profile
 
@@ -44,7 +45,7 @@ _BOARD = re.compile(r"\b([A-Z]{1,2}\d{2,3})\b")
 
 def profile_size(profile: str) -> tuple[str, int] | None:
     """``("p100", 4096)`` for ``grid_p100-4q``: the board and frame buffer (MB) of a time-sliced
-    vGPU profile (None for MIG-backed ones: see ops/vgpu_profiles.py)."""
+    vGPU profile (None for MIG-backed ones: see specs/vgpu_profiles.py)."""
     m = _PROFILE.match(profile or "")
     if m is None:
         return None
@@ -99,9 +100,6 @@ class GpuState:
             return False
         return self.mig is None or self.mig == p.mig
 
-    def _layout(self, profiles: list[Profile]):
-        return mig_layout([parse_profile(q) for q in self.vgpu_profiles] + profiles)
-
     def capacity(self, profile: str) -> int:
         """How many vGPUs of ``profile`` this GPU holds when it serves only that profile (0: cannot)."""
         if not self.serves(profile):
@@ -111,18 +109,9 @@ class GpuState:
 
     def free(self, profile: str) -> int:
         """How many more vGPUs of ``profile`` it can take now."""
-        if not self.serves(profile):
+        if not self.shared:
             return 0
-        p = parse_profile(profile)
-        running = [parse_profile(q) for q in self.vgpu_profiles]
-        if any(r is None or r.mig != p.mig for r in running):
-            return 0
-        if p.mig:
-            held = mig_layout(running)
-            return 0 if held is None else mig_room(p, held)
-        if self.profile and self.profile != profile:
-            return 0
-        return max(0, self.capacity(profile) - len(self.vgpu_vms))
+        return gpu_room(profile, self.model, self.frame_buffer_mb, self.vgpu_profiles, self.mig)
 
     def describe(self) -> str:
         text = f"{self.pci_id} {self.model.upper() if self.model else self.name} {self.frame_buffer_mb // 1024} GB, {self.mode}"
@@ -142,29 +131,18 @@ class GpuState:
                 "vgpu_vms": list(self.vgpu_vms), "sharing": self.sharing, "vgpus": list(self.vgpu_profiles)}
 
 
-def _offered_modes(host) -> dict[str, set[bool]]:
-    """board -> the MIG modes of the profiles the host offers for it ({True}, {False} or both)."""
-    modes: dict[str, set[bool]] = {}
-    for name in host.get("config.sharedPassthruGpuTypes") or []:
-        p = parse_profile(name)
-        if p is not None:
-            modes.setdefault(p.board, set()).add(p.mig)
-    return modes
-
-
 def host_gpus(inv, host) -> list[GpuState]:
     """The GPUs of ``host`` (an inventory Obj read with :data:`HOST_PROPS`), in PCI order."""
     enabled = {normalize_id(i.id): bool(i.passthruEnabled) for i in host.get("config.pciPassthruInfo") or []}
-    offered = _offered_modes(host)
+    offered = list(host.get("config.sharedPassthruGpuTypes") or [])
     taken: dict[str, int] = {}   # VM name -> its vGPUs of this host already given to a GPU
     gpus = []
     for g in sorted(host.get("config.graphicsInfo") or [], key=lambda g: normalize_id(g.pciId)):
         model = gpu_model(g.deviceName)
-        modes = offered.get(model or "", {False})
         state = GpuState(pci_id=g.pciId, name=g.deviceName, model=model, graphics_type=g.graphicsType,
                          passthrough_enabled=enabled.get(normalize_id(g.pciId), False),
                          frame_buffer_mb=int(g.memorySizeInKB or 0) // 1024,
-                         mig=next(iter(modes)) if len(modes) == 1 else None)
+                         mig=sharing_mode([], offered, model))
         for ref in g.vm or []:
             vm = inv.by_ref(ref) if inv is not None else None
             if vm is None:

@@ -106,3 +106,32 @@ def mig_room(profile: Profile, held: list[tuple[int, int, int]]) -> int:
             return n
         held.append((start, profile.memory_slices, profile.slices))
         n += 1
+
+
+def gpu_room(profile: str, board: str | None, frame_buffer_mb: int, running: list[str], mig: bool | None) -> int:
+    """How many more vGPUs of ``profile`` a physical GPU (of ``board``, with ``running`` vGPUs and
+    MIG mode ``mig``: True, False or None when unknown) can start now."""
+    p = parse_profile(profile)
+    if p is None or not board or p.board != board or (mig is not None and mig != p.mig):
+        return 0
+    held = [parse_profile(q) for q in running]
+    if any(h is None or h.mig != p.mig for h in held):
+        return 0
+    if p.mig:
+        layout = mig_layout(held)
+        return 0 if layout is None else mig_room(p, layout)
+    if held and any(h.name != profile for h in held):
+        return 0
+    return max(0, frame_buffer_mb // p.frame_buffer_mb - len(held))
+
+
+def sharing_mode(running: list[str], offered: list[str], board: str | None) -> bool | None:
+    """A shared GPU's MIG mode as vSphere 7 lets one tell: from the vGPUs it runs, else from the
+    profiles its host offers for its board (only MIG-backed: True; only time-sliced: False); None
+    when the host offers both and the GPU is idle."""
+    for q in running:
+        p = parse_profile(q)
+        if p is not None:
+            return p.mig
+    modes = {p.mig for p in map(parse_profile, offered) if p is not None and p.board == board}
+    return next(iter(modes)) if len(modes) == 1 else (None if modes else False)
