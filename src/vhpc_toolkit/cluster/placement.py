@@ -262,11 +262,9 @@ class Planner:
                                         (-f.cap.vms if pack else f.cap.vms), f.cap.name))
         cap = best.cap
         cap.ledger = best.ledger
+        # A VM that stays off reserves nothing yet, but its GPUs are not given to another VM of the run.
         cap.claim(vm.name, best.gpus, _memory_mb(p) if vm.power == "on" else 0,
-                  vm.pf if vm.sriov_port_group else None, vm.anti_affinity)
-        if vm.power != "on":   # a VM that stays off holds nothing; it only needs a host that can take it
-            for g in best.gpus:
-                cap.held.pop(g.id, None)
+                  vm.pf if vm.sriov_port_group and vm.power == "on" else None, vm.anti_affinity)
         choice = Choice(host=cap.host, gpus=best.gpus, vgpus=vm.vgpus, dynamic=bool(vm.dynamic), label=vm.gpu_label)
         if best.gpus:
             choice.mmio_gb = vm.mmio_size or max(DEFAULT_MMIO_GB, required_mmio_gb([g.name for g in best.gpus]))

@@ -45,11 +45,11 @@ def _per_host(caps: list, count) -> str:
 
 
 def _groups(wanted: list) -> dict:
-    """cluster moid -> (cluster Obj, [plans]) of the VMs the planner places, powered on."""
+    """cluster moid -> (cluster Obj, [plans]) of the VMs the planner places."""
     out: dict = {}
     for p in wanted:
         cluster = p.placement.cluster
-        if cluster is not None and p.spec.power == "on" and not p.spec.host:
+        if cluster is not None and not p.spec.host:
             out.setdefault(cluster.moid, (cluster, []))[1].append(p)
     return out
 
