@@ -87,11 +87,13 @@ class ClusterResult:
         return f"{len(self.vms)} VM(s): {parts}"
 
     def to_dict(self) -> dict:
-        return {"up_to_date": self.up_to_date, "switches": [s.to_dict() for s in self.switches],
-                "vms": [v.to_dict() for v in self.vms],
-                "post": self.post.to_dict() if self.post is not None else None,
-                "pruned": [p.to_dict() for p in self.pruned], "notes": self.notes, "summary": self.summary(),
-                "rules": [r.to_dict() for r in self.rules]}
+        doc = {"up_to_date": self.up_to_date, "switches": [s.to_dict() for s in self.switches],
+               "vms": [v.to_dict() for v in self.vms],
+               "post": self.post.to_dict() if self.post is not None else None,
+               "pruned": [p.to_dict() for p in self.pruned], "notes": self.notes, "summary": self.summary()}
+        if self.rules:   # only files with anti_affinity groups have rules
+            doc["rules"] = [r.to_dict() for r in self.rules]
+        return doc
 
 
 @dataclass
@@ -112,7 +114,8 @@ class DestroyResult:
         doc = self.report.to_dict()
         doc["switches"] = [{"name": s.name, "kind": s.kind, "status": s.status, "detail": s.detail}
                            for s in self.switches]
-        doc["rules"] = [r.to_dict() for r in self.rules]
+        if self.rules:
+            doc["rules"] = [r.to_dict() for r in self.rules]
         return doc
 
 
