@@ -16,15 +16,12 @@ per VM naming why each host is out.
 """
 from __future__ import annotations
 
-import copy
-from collections import Counter
 from dataclasses import dataclass, field, replace
 
-from vhpc_toolkit.cluster.capacity import HostCapacity, PciGpu, read_capacities
+from vhpc_toolkit.cluster.capacity import HostCapacity, PciGpu, read_capacities, reserved_mb
 from vhpc_toolkit.cluster.desired import needs_full_memory
 from vhpc_toolkit.cluster.placement_text import host_list, lines_of, short_host, shortage_problems
 from vhpc_toolkit.specs.passthrough import DEFAULT_MMIO_GB, normalize_id, passthrough_id, required_mmio_gb
-from vhpc_toolkit.specs.sriov import sriov_pf_id
 from vhpc_toolkit.specs.vgpu import vgpu_profile
 from vhpc_toolkit.vsphere import hostnet
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj
@@ -118,6 +115,7 @@ class Planner:
         self.file_svs = {(sw.port_group, h) for sw in self.spec.svs for h in sw.host}
         self.file_dvs = {(sw.port_group, h) for sw in self.spec.dvs for h in sw.host}
         self.failures: list[tuple] = []   # (plan, reasons by host)
+        self.networks: dict[str, set[str]] = {}   # host moid -> port group names (_host_networks)
 
     # -- what is there already
 
@@ -148,7 +146,7 @@ class Planner:
             return
         devices = p.existing.get("config.hardware.device") or []
         cap.claim(p.name, [g for g in cap.gpus if g.id in {passthrough_id(d) for d in devices}],
-                  _reserved(p.existing))
+                  reserved_mb(p.existing))
         profiles = [q for q in map(vgpu_profile, devices) if q]
         if profiles:
             cap.ledger.claim(p.name, profiles)
@@ -183,11 +181,20 @@ class Planner:
     def _where(self, p) -> str:
         return f"{self.spec.path}:{p.spec.line}"
 
+    def _host_networks(self, cap: HostCapacity) -> set[str]:
+        """The port groups a VM on this host can use: the host's networks and its standard switches'."""
+        if cap.host.moid not in self.networks:
+            refs = cap.host.get("network") or []
+            names = {o.name for o in map(self.inv.by_ref, refs) if o is not None}
+            names |= {pg for s in hostnet.standard_switches(cap.host) for pg in s.port_groups}
+            self.networks[cap.host.moid] = names
+        return self.networks[cap.host.moid]
+
     def _network_problem(self, cap: HostCapacity, name: str) -> str | None:
         host = cap.host
         if (name, host.name) in self.file_svs or (name, host.name) in self.file_dvs:
             return None
-        if any(name in s.port_groups for s in hostnet.standard_switches(host)):
+        if name in self._host_networks(cap):
             return None
         for pg in self.inv.of_type("DistributedVirtualPortgroup"):
             if pg.name == name:
@@ -229,7 +236,7 @@ class Planner:
             gpus, local = picked
         ledger = cap.ledger
         if vm.vgpus:
-            ledger = copy.deepcopy(cap.ledger)
+            ledger = cap.ledger.copy()
             short = ledger.claim(vm.name, vm.vgpus)
             if short:
                 return short[0].split(": ", 1)[-1] if len(short[0]) < 160 else "no room for " + ", ".join(vm.vgpus)
@@ -291,10 +298,9 @@ class Planner:
             if not p.spec.requests_placement:
                 self.count_pinned(p)
         wanted = [p for p in creates if p.spec.requests_placement]
-        before = copy.copy(self.plan.problems)
         shortages = shortage_problems(self.spec, self.caps, wanted)
         if shortages:   # the file cannot fit: say what is short and where, once
-            self.plan.problems[:] = before + shortages
+            self.plan.problems.extend(shortages)
             return
         for p in wanted:
             self.place(p)
@@ -312,12 +318,6 @@ class Planner:
                        f"({', '.join(p.name for p, _ in rest[:5])}{', ...' if len(rest) > 5 else ''}; lines "
                        f"{lines_of(p.spec for p, _ in rest)})")
         return out
-
-
-def _reserved(vm: Obj) -> int:
-    from vhpc_toolkit.cluster.capacity import reserved_mb
-
-    return reserved_mb(vm)
 
 
 def _asks(vm) -> str:
@@ -356,5 +356,3 @@ def gpu_drift(p) -> list[str]:
         return []
     return [f"has {have} GPU(s), the file asks gpu: {vm.gpu} (GPUs are not added to an existing VM)"]
 
-
-__all__ = ["Choice", "Counter", "SPREAD", "PACK", "gpu_drift", "plan_placement", "sriov_pf_id"]

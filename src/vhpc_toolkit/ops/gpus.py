@@ -176,6 +176,13 @@ class VgpuLedger:
         self.slots = {g.pci_id: (g, g.profile, list(g.vgpu_vms)) for g in gpus if g.shared}
         self.profiles = {g.pci_id: list(g.vgpu_profiles) for g in gpus if g.shared}
 
+    def copy(self) -> "VgpuLedger":
+        """A ledger to try claims on without touching this one."""
+        other = VgpuLedger([], self.policy)
+        other.slots = {k: (g, cur, list(vms)) for k, (g, cur, vms) in self.slots.items()}
+        other.profiles = {k: list(v) for k, v in self.profiles.items()}
+        return other
+
     def _load(self, pci_id: str) -> int:
         return len(self.slots[pci_id][2])
 

@@ -28,7 +28,7 @@ def dynamic_passthrough_device(vendor_id: int, device_id: int, label: str | None
     backing = vim.vm.device.VirtualPCIPassthrough.DynamicBackingInfo(
         allowedDevice=[vim.vm.device.VirtualPCIPassthrough.AllowedDevice(vendorId=vendor_id & 0xFFFF,
                                                                            deviceId=device_id & 0xFFFF)],
-        customLabel=label or None, deviceName=name or None)
+        customLabel=label or None, deviceName=name or "")
     dev = vim.vm.device.VirtualPCIPassthrough(key=temp_key(), backing=backing)
     return vim.vm.device.VirtualDeviceSpec(operation="add", device=dev)
 
