@@ -136,6 +136,11 @@ func (l *Lab) syncHostDevices(host *simulator.HostSystem) {
 			{Name: "config.assignableHardwareBinding", Val: bindings},
 		})
 	})
+	if m := assignableHardwareManager(host); m != nil { // hardware_labels.go: the manager shows them too
+		simulator.Map.WithLock(m, func() {
+			simulator.Map.Update(m, []types.PropertyChange{{Name: "binding", Val: bindings}})
+		})
+	}
 }
 
 // gpuInUse names the powered-on VMs using GPU id of host (vGPUs or

@@ -4,8 +4,20 @@ import (
 	"testing"
 
 	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 )
+
+func (e *labEnv) hardwareManager(n int) types.ManagedObjectReference {
+	var h mo.HostSystem
+	if err := e.host(n).Properties(e.ctx, e.host(n).Reference(), []string{"configManager"}, &h); err != nil {
+		e.t.Fatal(err)
+	}
+	if h.ConfigManager.AssignableHardwareManager == nil {
+		e.t.Fatal("host has no assignableHardwareManager")
+	}
+	return *h.ConfigManager.AssignableHardwareManager
+}
 
 func (e *labEnv) setLabels(n int, labels map[string]string) error {
 	cfg := types.HostAssignableHardwareConfig{}
@@ -14,7 +26,7 @@ func (e *labEnv) setLabels(n int, labels map[string]string) error {
 			InstanceId: id, Name: "customLabel", Value: label})
 	}
 	_, err := methods.UpdateAssignableHardwareConfig(e.ctx, e.c.Client, &types.UpdateAssignableHardwareConfig{
-		This: e.host(n).Reference(), Config: cfg})
+		This: e.hardwareManager(n), Config: cfg})
 	return err
 }
 
@@ -31,12 +43,21 @@ func TestHardwareLabelsForDynamicDirectPath(t *testing.T) {
 	if o := cfg.AssignableHardwareConfig.AttributeOverride; len(o) != 1 || o[0].InstanceId != GPUIds[1] || o[0].Value != "training" {
 		t.Fatalf("overrides %+v", cfg.AssignableHardwareConfig)
 	}
+	var m mo.HostAssignableHardwareManager
+	if err := e.c.PropertyCollector().RetrieveOne(e.ctx, e.hardwareManager(n), []string{"config"}, &m); err != nil ||
+		len(m.Config.AttributeOverride) != 1 {
+		t.Fatalf("the manager's config %+v %v", m.Config, err)
+	}
 	vm := e.mustClone("label-dyn", e.host(n), reserved(dynamicDevice100(-200, 0x10de, 0x1db4, "training")))
 	if err := e.powerOn(vm); err != nil {
 		t.Fatal(err)
 	}
 	if ids := e.dynamicIds(vm); len(ids) != 1 || ids[0] != GPUIds[1] {
 		t.Errorf("assigned %v, want the labelled %s", ids, GPUIds[1])
+	}
+	if err := e.c.PropertyCollector().RetrieveOne(e.ctx, e.hardwareManager(n), []string{"binding"}, &m); err != nil ||
+		len(m.Binding) != 1 || m.Binding[0].InstanceId != GPUIds[1] {
+		t.Errorf("the manager's binding %+v %v", m.Binding, err)
 	}
 	second := e.mustClone("label-dyn-2", e.host(n), reserved(dynamicDevice100(-200, 0x10de, 0x1db4, "training")))
 	expectFault(t, e.powerOn(second), &types.GenericVmConfigFault{}, "label training", "in use")
@@ -54,7 +75,7 @@ func TestHardwareLabelsForDynamicDirectPath(t *testing.T) {
 	bad := types.HostAssignableHardwareConfig{AttributeOverride: []types.HostAssignableHardwareConfigAttributeOverride{
 		{InstanceId: GPUIds[0], Name: "color", Value: "x"}}}
 	if _, err := methods.UpdateAssignableHardwareConfig(e.ctx, e.c.Client, &types.UpdateAssignableHardwareConfig{
-		This: e.host(n).Reference(), Config: bad}); faultName(err) != "InvalidArgument" {
+		This: e.hardwareManager(n), Config: bad}); faultName(err) != "InvalidArgument" {
 		t.Errorf("unknown attribute: %v", err)
 	}
 }

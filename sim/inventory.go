@@ -198,6 +198,7 @@ func (l *Lab) buildInventory(ctx context.Context) error {
 	}
 	l.settleInventoryAdapters()
 	installEnvironmentBrowsers()
+	installAssignableHardwareManagers(hosts) // hardware_labels.go
 	l.installGuestWatcher()
 	return nil
 }

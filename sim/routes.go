@@ -53,7 +53,6 @@ var (
 	taskHooks      = &hookKind{"LabTask", "Task", func() hookObject { return new(taskHook) }}
 	firewallHooks  = &hookKind{"LabHostFirewallSystem", "HostFirewallSystem", func() hookObject { return new(firewallHook) }}
 	clusterHooks   = &hookKind{"LabClusterComputeResource", "ClusterComputeResource", func() hookObject { return new(clusterHook) }}
-	hostHooks      = &hookKind{"LabHostSystem", "HostSystem", func() hookObject { return new(hostHook) }}
 )
 
 // routeKey is a method as clients call it: _this's type and the method.
@@ -104,7 +103,6 @@ var routes = map[routeKey]*hookKind{
 	{"Task", "CancelTask"}: taskHooks, // slow_tasks.go
 
 	{"ClusterComputeResource", "ReconfigureComputeResource_Task"}: clusterHooks, // drs_rules.go
-	{"HostSystem", "UpdateAssignableHardwareConfig"}:              hostHooks,    // hardware_labels.go
 }
 
 // labHook is embedded by every hook: its reference is {kind's labType,

@@ -95,3 +95,13 @@ def test_post_scripts_phases():
         (2, [("node1", "hello_world2.sh")]),
     ]
     assert [vm.host for vm in spec.vms] == [esx(h) for h in (1, 2, 3, 4)]
+
+
+def test_gpu_placement_names_no_host_and_no_pci_address():
+    text = (EXAMPLES / "cluster-gpu-placement.conf").read_text()
+    assert "host:" not in text and "device:" not in text and "pf:" not in text and "0000:" not in text
+    vms = parse("cluster-gpu-placement.conf").vms
+    assert len(vms) == 16 and all(vm.host is None and vm.requests_placement for vm in vms)
+    train = [vm for vm in vms if vm.name.startswith("train")]
+    assert [(vm.gpu, vm.gpu_model, vm.anti_affinity, vm.hugepages_1g) for vm in train] == [(2, "V100", "train", True)] * 6
+    assert [vm.vgpus for vm in vms if vm.name.startswith("infer")] == [["grid_v100-8q"]] * 10
