@@ -116,6 +116,7 @@ class Planner:
         self.file_dvs = {(sw.port_group, h) for sw in self.spec.dvs for h in sw.host}
         self.failures: list[tuple] = []   # (plan, reasons by host)
         self.networks: dict[str, set[str]] = {}   # host moid -> port group names (_host_networks)
+        self.members: dict[str, list[HostCapacity]] = {}   # cluster moid -> its hosts' capacities
 
     # -- what is there already
 
@@ -248,13 +249,20 @@ class Planner:
             free_after = -cap.vms
         return _Fit(cap, gpus, ledger, local, free_after)
 
+    def _members(self, cluster: Obj) -> list[HostCapacity]:
+        """The capacities of a cluster's hosts, by name (cached: asked once per VM)."""
+        if cluster.moid not in self.members:
+            refs = {r._moId for r in cluster.get("host") or []}
+            self.members[cluster.moid] = sorted((c for c in self.caps.values() if c.host.moid in refs),
+                                                key=lambda c: c.name)
+        return self.members[cluster.moid]
+
     def place(self, p) -> None:
         vm = p.spec
         node = None
-        candidates = [self.caps[p.placement.host.moid]] if vm.host else \
-            [c for c in self.caps.values() if c.host.moid in {r._moId for r in p.placement.cluster.get("host") or []}]
+        candidates = [self.caps[p.placement.host.moid]] if vm.host else self._members(p.placement.cluster)
         fits, reasons = [], {}
-        for cap in sorted(candidates, key=lambda c: c.name):
+        for cap in candidates:
             node = cap.nodes.get(normalize_id(vm.pf)) if vm.pf and vm.sriov_port_group and vm.gpu else None
             fit = self._evaluate(p, cap, node)
             if isinstance(fit, _Fit):

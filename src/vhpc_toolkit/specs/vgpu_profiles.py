@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 TIME_SLICED, MIG = "time-sliced", "MIG"
 
@@ -56,6 +57,7 @@ class Profile:
                 "frame_buffer_gb": self.frame_buffer_mb / 1024, "slices": self.slices or None}
 
 
+@lru_cache(maxsize=1024)   # a few names, asked many times by the planner
 def parse_profile(name: str) -> Profile | None:
     """The profile ``name`` stands for, or None when it is not in NVIDIA's naming."""
     m = _MIG.match(name or "")
