@@ -12,7 +12,7 @@ MAX_NAME = 80             # vCenter refuses longer inventory names (InvalidName)
 MAX_VCPUS = 768           # vSphere 7.0 U1+: vCPUs per VM
 MAX_MEMORY_GB = 24 * 1024  # vSphere 7.0 U1+: 24 TB per VM
 MAX_SHARES = 1_000_000    # custom CPU/memory shares
-MAX_PASSTHROUGH = 16      # vSphere 7.0: PCI passthrough devices per VM (vSphere 8: 32)
+MAX_PASSTHROUGH = 16      # vSphere 7.0: PCI passthrough devices per VM ("up to sixteen")
 
 
 def name_problem(name: str, what: str = "VM name") -> str | None:

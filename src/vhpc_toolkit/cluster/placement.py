@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 
 from vhpc_toolkit.cluster.capacity import HostCapacity, PciGpu, read_capacities, reserved_mb
 from vhpc_toolkit.cluster.desired import needs_full_memory
-from vhpc_toolkit.cluster.placement_text import host_list, lines_of, short_host, shortage_problems
+from vhpc_toolkit.cluster.placement_text import host_list, lines_text, short_host, shortage_problems
 from vhpc_toolkit.specs.passthrough import DEFAULT_MMIO_GB, normalize_id, passthrough_id, required_mmio_gb
 from vhpc_toolkit.specs.vgpu import vgpu_profile
 from vhpc_toolkit.vsphere import hostnet
@@ -50,7 +50,8 @@ class Choice:
             kind = "Dynamic DirectPath" if self.dynamic else "passthrough"
             ids = ", ".join(f"{g.id}" + (f" (NUMA {g.node})" if g.node is not None else "") for g in self.gpus)
             model = self.gpus[0].model.upper() if self.gpus[0].model else "GPU"
-            parts.append(f"{len(self.gpus)} x {model} {kind} {ids}" + (f" [label {self.label}]" if self.label else ""))
+            parts.append(f"{len(self.gpus)} x {model} {kind} {ids}" + (f" [label {self.label}]" if self.label else "")
+                         + (", peer-to-peer" if len(self.gpus) > 1 else ""))
         if self.vgpus:
             parts.append("vGPU " + ", ".join(self.vgpus))
         if self.numa_node is not None:
@@ -323,8 +324,8 @@ class Planner:
         if len(self.failures) > MAX_VM_PROBLEMS:
             rest = self.failures[MAX_VM_PROBLEMS:]
             out.append(f"{self.spec.path}:{rest[0][0].spec.line}: and {len(rest)} more VM(s) no host can take "
-                       f"({', '.join(p.name for p, _ in rest[:5])}{', ...' if len(rest) > 5 else ''}; lines "
-                       f"{lines_of(p.spec for p, _ in rest)})")
+                       f"({', '.join(p.name for p, _ in rest[:5])}{', ...' if len(rest) > 5 else ''}; "
+                       f"{lines_text(p.spec for p, _ in rest)})")
         return out
 
 

@@ -35,6 +35,12 @@ def lines_of(vms: Iterable) -> str:
     return ", ".join(parts)
 
 
+def lines_text(vms) -> str:
+    """``line 12`` or ``lines 12-13, 20``."""
+    text = lines_of(vms)
+    return ("lines " if ("," in text or "-" in text) else "line ") + text
+
+
 def _per_host(caps: list, count) -> str:
     cells = [f"{short_host(c.name)} {count(c)}" + (f" ({c.problem})" if c.problem else "")
              for c in sorted(caps, key=lambda c: c.name)]
@@ -73,7 +79,7 @@ def shortage_problems(spec, caps: dict, wanted: list) -> list[str]:
                 what = (model or "GPU") + (f" labelled {label}" if label else "")
                 sizes = sorted({p.spec.gpu for p in ps})
                 asks = f"gpu: {sizes[0]}" if len(sizes) == 1 else "gpu: " + "/".join(map(str, sizes))
-                out.append(f"{where}: needs {need} {what} ({asks} on {len(ps)} VMs, lines {lines_of(p.spec for p in ps)}), "
+                out.append(f"{where}: needs {need} {what} ({asks} on {len(ps)} VM(s), {lines_text(p.spec for p in ps)}), "
                            f"{free} free on {cluster.name}: "
                            + _per_host(hosts, lambda c, m=model, lb=label: 0 if c.problem else len(c.free_gpus(m, lb))))
         profiles: dict = {}
@@ -84,7 +90,7 @@ def shortage_problems(spec, caps: dict, wanted: list) -> list[str]:
             need = len(ps)
             room = sum(c.ledger.room(profile) for c in usable)
             if need > room:
-                out.append(f"{where}: needs {need} vGPU {profile} (lines {lines_of(p.spec for p in ps)}), room for "
+                out.append(f"{where}: needs {need} vGPU {profile} ({lines_text(p.spec for p in ps)}), room for "
                            f"{room} on {cluster.name}: "
                            + _per_host(hosts, lambda c, q=profile: 0 if c.problem else c.ledger.room(q)))
         groups: dict = {}
@@ -95,7 +101,7 @@ def shortage_problems(spec, caps: dict, wanted: list) -> list[str]:
             free = [c for c in usable if group not in c.groups]
             if len(ps) > len(free):
                 taken = [c.name for c in usable if group in c.groups]
-                out.append(f"{where}: anti-affinity group {group} needs {len(ps)} more hosts (lines "
-                           f"{lines_of(p.spec for p in ps)}), {cluster.name} has {len(free)} that can take one"
+                out.append(f"{where}: anti-affinity group {group} needs {len(ps)} more hosts "
+                           f"({lines_text(p.spec for p in ps)}), {cluster.name} has {len(free)} that can take one"
                            + (f" ({len(taken)} already run a VM of the group: {host_list(taken)})" if taken else ""))
     return out

@@ -42,7 +42,7 @@ def _row(profile: str, offer, mine: list[str]) -> dict:
     """One profile of a host: its size and sharing mode (from its name), and how many more the host's
     GPUs can start now (vGPUs of powered-on VMs counted, per physical GPU)."""
     p = parse_profile(profile)
-    size = ("%d GB" % (p.frame_buffer_mb // 1024) + (", %d slices" % p.slices if p.mig else "")) if p else "-"
+    size = ("%d GB" % (p.frame_buffer_mb // 1024) + (", %d slice%s" % (p.slices, "s" * (p.slices > 1)) if p.mig else "")) if p else "-"
     return {"profile": profile, "size": size, "sharing": p.sharing if p else "-",
             "free": sum(g.free(profile) for g in offer.gpus), "on_this_vm": profile in mine}
 
