@@ -77,6 +77,18 @@ def test_gpu_nodes_without_hosts_are_placed_apart_read_back_and_never_moved(cli,
     assert rules(session, f"{pfx}-g") == []
 
 
+def test_rollback_removes_the_rule_it_created(cli, cluster_file, session):
+    path, pfx = cluster_file(BASE + "[_VMS_]\nPFX-ok: BASE NET anti_affinity: PFX-g ip: 172.1.101.40\n"
+                                    "PFX-custfail: BASE NET anti_affinity: PFX-g ip: 172.1.101.41\n")
+    code, out, err = cli("--output", "json", "cluster", "--create", "--rollback", "--ip-timeout", "60",
+                         "--file", path)
+    assert code == 1, err
+    doc = json.loads(out)
+    assert {v["status"] for v in doc["vms"]} == {"rolled back", "failed"}
+    assert doc["rules"][0]["status"] == "destroyed" and rules(session, f"{pfx}-g") == []
+    assert f"{pfx}-ok" not in vms_named(session, pfx)
+
+
 def test_an_impossible_file_is_one_error_saying_what_is_short_and_where(cli, cluster_file, session, lab):
     path, pfx = cluster_file(BASE + "[_VMS_]\nPFX-n{1:12}: BASE gpu: 2 gpu_model: V100\n")
     lab.reset_calls()

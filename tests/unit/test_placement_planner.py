@@ -186,3 +186,11 @@ def test_vgpu_keeps_one_profile_as_text_and_a_list_as_a_list():
     a, b = spec.vms
     assert (a.vgpu, a.vgpus) == ("grid_v100-8q", ["grid_v100-8q"])
     assert b.vgpus == ["grid_a100-3-20c"] * 2 and b.to_dict()["vgpu"] == ["grid_a100-3-20c"] * 2
+
+
+def test_named_devices_without_a_host_go_where_they_are_free():
+    inv = inventory(hosts=2, running=[("x", 1, ["0000:3b:00.0"])])
+    p = plan("a: B device: ['0000:3b:00.0']\nb: B device: ['0000:3b:00.0']\n", inv)
+    assert chosen(p) == {"a": ("esx-02", ["0000:3b:00.0"])}
+    assert p.problems == ["f.conf:8: VM b: no host can take it (a host): 0000:3b:00.0 not free for passthrough: "
+                          "esx-01, esx-02"]

@@ -10,7 +10,7 @@ from vhpc_toolkit.cluster.guests import open_watch, settle_guests
 from vhpc_toolkit.cluster.pvrdma import apply_pvrdma
 from vhpc_toolkit.cluster.plan import CREATE, DRIFT as DRIFT_ACTION, RECONFIGURE, ClusterPlan, VMPlan
 from vhpc_toolkit.cluster.result import ClusterResult, Stray, VMOutcome
-from vhpc_toolkit.cluster.rules import RuleOutcome, apply_rules
+from vhpc_toolkit.cluster.rules import RuleOutcome, apply_rules, rollback_rules
 from vhpc_toolkit.cluster.switches import apply_switches, rollback_switches
 from vhpc_toolkit.cluster.verify import check_vms, devices_of
 from vhpc_toolkit.errors import VhpcError
@@ -304,4 +304,5 @@ def rollback(session, plan: ClusterPlan, result: ClusterResult) -> None:
             o.status, o.detail, o.ip = ROLLED_BACK, "created, then destroyed by --rollback", None
     result.notes.append(f"--rollback destroyed {sum(not d.result.failed for d in doomed)} VM(s) "
                         "created by this run")
+    result.notes += rollback_rules(session, plan.rules, result.rules)
     result.notes += rollback_switches(session, result.switches)

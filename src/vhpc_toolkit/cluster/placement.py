@@ -152,7 +152,6 @@ class Planner:
         profiles = [q for q in map(vgpu_profile, devices) if q]
         if profiles:
             cap.ledger.claim(p.name, profiles)
-        cap.vms -= 1   # counted once, by claim()
 
     def count_pinned(self, p) -> None:
         """A new VM with ``host:`` and without ``gpu:``: its named devices, vGPUs, VF and memory."""
@@ -230,6 +229,12 @@ class Planner:
         if vm.sriov_port_group and vm.pf and cap.free_vfs(vm.pf) < 1:
             return f"no free virtual function on {vm.pf}"
         gpus, local = [], node is None
+        if vm.device:   # named devices (no host:): a host where each is passthrough-enabled and free
+            named = {g.id: g for g in cap.gpus}
+            missing = [d for d in vm.device if normalize_id(d) not in named or normalize_id(d) in cap.held]
+            if missing:
+                return f"{', '.join(missing)} not free for passthrough"
+            gpus = [named[normalize_id(d)] for d in vm.device]
         if vm.gpu:
             picked = _pick_gpus(cap, vm, node)
             if picked is None:

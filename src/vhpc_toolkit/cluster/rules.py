@@ -133,6 +133,25 @@ def apply_rules(session, rules: list[RulePlan], refs: dict[str, Any]) -> list[Ru
     return outcomes
 
 
+def rollback_rules(session, rules: list[RulePlan], outcomes: list[RuleOutcome]) -> list[str]:
+    """--rollback: remove the rules this run created (a rule it completed loses the destroyed VMs by
+    itself: vCenter takes a removed VM out of its rules)."""
+    from vhpc_toolkit.vsphere.inventory import read_objects
+
+    made = {(o.cluster, o.name) for o in outcomes if o.status == CREATED}
+    plans = [r for r in rules if (r.cluster.name, r.group) in made]
+    if not plans:
+        return []
+    now = read_objects(session, [r.cluster.ref for r in plans], ["name", "configurationEx"])
+    doomed = [(now[r.cluster.moid], rule) for r in plans if r.cluster.moid in now
+              for rule in [_anti_affinity(now[r.cluster.moid], r.group)] if rule is not None]
+    gone = remove_rules(session, doomed)
+    for o in outcomes:
+        if any(g.cluster == o.cluster and g.name == o.name and not g.failed for g in gone):
+            o.status, o.detail = DESTROYED, "created, then removed by --rollback"
+    return [f"--rollback removed DRS rule(s) {', '.join(g.name for g in gone if not g.failed)}"] if gone else []
+
+
 def rules_to_remove(inv: Inventory, spec, doomed: list[Obj]) -> list[tuple[Obj, Any]]:
     """(cluster, rule) of the file's groups whose VMs are all among those being destroyed."""
     groups = {vm.anti_affinity for vm in spec.vms if vm.anti_affinity}
