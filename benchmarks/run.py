@@ -161,6 +161,8 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="also write docs/performance.md")
     parser.add_argument("--only", choices=("placement",), help="run one case only")
     args = parser.parse_args()
+    if args.only and args.write:
+        parser.error("--write rewrites the whole of docs/performance.md: run every case")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         (work / "lab").mkdir()

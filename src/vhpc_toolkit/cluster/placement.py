@@ -102,16 +102,17 @@ def _pick_gpus(cap: HostCapacity, vm, node: int | None) -> tuple[list[PciGpu], b
 class Planner:
     def __init__(self, inv: Inventory, plan):
         self.inv, self.plan, self.spec = inv, plan, plan.spec
-        hosts = {}
+        hosts, clusters = {}, {}
         for p in plan.vms:
             if p.placement is not None and p.placement.cluster is not None:
-                members = {r._moId for r in p.placement.cluster.get("host") or []}
-                hosts.update({h.moid: h for h in inv.of_type("HostSystem") if h.moid in members})
+                clusters[p.placement.cluster.moid] = p.placement.cluster
             elif p.placement is not None:
                 hosts[p.placement.host.moid] = p.placement.host
             if p.existing is not None and inv.by_ref(p.existing.get("runtime.host")):
                 host = inv.by_ref(p.existing.get("runtime.host"))
                 hosts[host.moid] = host
+        for cluster in clusters.values():
+            hosts.update({h.moid: h for h in map(inv.by_ref, cluster.get("host") or []) if h is not None})
         self.caps = read_capacities(inv, list(hosts.values()))
         self.file_svs = {(sw.port_group, h) for sw in self.spec.svs for h in sw.host}
         self.file_dvs = {(sw.port_group, h) for sw in self.spec.dvs for h in sw.host}
@@ -163,6 +164,8 @@ class Planner:
         if vm.anti_affinity and vm.anti_affinity in cap.groups:
             self.plan.problems.append(f"{where}: VM {vm.name}: host {cap.name} already has a VM of anti-affinity "
                                       f"group {vm.anti_affinity}; give another host or leave host: out")
+        if vm.anti_affinity:
+            cap.groups.add(vm.anti_affinity)
         need = _memory_mb(p) if vm.power == "on" else 0
         if need and need > cap.free_memory_mb():
             self.plan.problems.append(f"{where}: VM {vm.name}: host {cap.name} has {cap.free_memory_mb() // 1024} GB "
@@ -170,8 +173,7 @@ class Planner:
         if vm.power != "on":
             return
         wanted = {normalize_id(d) for d in vm.device or []}
-        cap.claim(vm.name, [g for g in cap.gpus if g.id in wanted], need, vm.pf if vm.sriov_port_group else None,
-                  vm.anti_affinity)
+        cap.claim(vm.name, [g for g in cap.gpus if g.id in wanted], need, vm.pf if vm.sriov_port_group else None)
         for d in wanted - {g.id for g in cap.gpus}:
             cap.held.setdefault(d, vm.name)
         if vm.vgpus:
@@ -244,9 +246,8 @@ class Planner:
         ledger = cap.ledger
         if vm.vgpus:
             ledger = cap.ledger.copy()
-            short = ledger.claim(vm.name, vm.vgpus)
-            if short:
-                return short[0].split(": ", 1)[-1] if len(short[0]) < 160 else "no room for " + ", ".join(vm.vgpus)
+            if ledger.claim(vm.name, vm.vgpus):   # why, per GPU: `vgpu --query` on the host shows it
+                return "no room for vGPU " + ", ".join(vm.vgpus)
         if vm.gpu:
             free_after = len(cap.free_gpus(vm.gpu_model, vm.gpu_label)) - vm.gpu
         elif vm.vgpus:
