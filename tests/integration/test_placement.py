@@ -12,6 +12,7 @@ import pytest
 from pyVmomi import vim
 
 from tests.integration.test_cluster import BASE, cluster_file, vms_named  # noqa: F401  (fixture)
+from tests.integration.test_json_schemas import check
 from vhpc_toolkit.vsphere.inventory import read_inventory
 
 GPU_IDS = {"0000:3b:00.0", "0000:d8:00.0"}
@@ -47,6 +48,7 @@ def test_gpu_nodes_without_hosts_are_placed_apart_read_back_and_never_moved(cli,
     body = BASE + "[_VMS_]\nPFX-n{1:3}: BASE gpu: 1 gpu_model: V100 anti_affinity: PFX-g memory: 16\n"
     path, pfx = cluster_file(body)
     doc = create(cli, path)
+    check(doc, "cluster")
     chosen = {v["name"]: v["placement"] for v in doc["vms"]}
     got = vms_named(session, pfx)
     assert len(got) == 3
@@ -72,6 +74,7 @@ def test_gpu_nodes_without_hosts_are_placed_apart_read_back_and_never_moved(cli,
     assert members == sorted(again) and rule.key == rules(session, f"{pfx}-g")[0][1].key
     code, out, err = cli("--output", "json", "cluster", "--destroy", "--file", path)
     assert code == 0, err
+    check(json.loads(out), "cluster-destroy")
     assert json.loads(out)["rules"] == [{"name": f"{pfx}-g", "cluster": cluster, "status": "destroyed",
                                          "detail": "removed"}]
     assert rules(session, f"{pfx}-g") == []
@@ -238,6 +241,9 @@ def test_several_mig_vgpus_per_vm_placed_on_the_mig_host(a100_cli, a100_session,
     try:
         code, out, err = a100_cli("--output", "json", "cluster", "--create", "--file", path)
         assert code == 0, err
+        doc = json.loads(out)
+        check(doc, "cluster")
+        assert sorted(v["placement"]["vgpu_gpus"] for v in doc["vms"]) == [["0000:65:00.0", "0000:e3:00.0"]] * 2
         got = vms_named(a100_session, pfx)
         assert {v["host_name"] for v in got.values()} == {"vhpc-esx-09.hpc.vmware.com"}
         assert all(vgpus(v) == ["grid_a100-3-20c"] * 2 and v["runtime.powerState"] == "poweredOn"

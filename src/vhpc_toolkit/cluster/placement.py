@@ -37,6 +37,7 @@ class Choice:
     host: Obj
     gpus: list[PciGpu] = field(default_factory=list)   # passthrough GPUs (or, dynamic: the ones counted)
     vgpus: list[str] = field(default_factory=list)
+    vgpu_gpus: list[str] = field(default_factory=list)  # the physical GPUs the host's policy will give them
     dynamic: bool = False
     label: str | None = None
     numa_node: int | None = None     # the VM's NUMA affinity (GPUs and SR-IOV adapter on one node)
@@ -53,13 +54,15 @@ class Choice:
             parts.append(f"{len(self.gpus)} x {model} {kind} {ids}" + (f" [label {self.label}]" if self.label else "")
                          + (", peer-to-peer" if len(self.gpus) > 1 else ""))
         if self.vgpus:
-            parts.append("vGPU " + ", ".join(self.vgpus))
+            parts.append("vGPU " + ", ".join(self.vgpus) +
+                         (f" (on GPU {', '.join(self.vgpu_gpus)})" if self.vgpu_gpus else ""))
         if self.numa_node is not None:
             parts.append(f"NUMA node {self.numa_node}")
         return "; ".join(parts + self.notes) or "placed by the planner"
 
     def to_dict(self) -> dict:
         return {"host": self.host.name, "gpus": [g.to_dict() for g in self.gpus], "vgpus": list(self.vgpus),
+                "vgpu_gpus": list(self.vgpu_gpus),
                 "dynamic": self.dynamic, "numa_node": self.numa_node, "mmio_gb": self.mmio_gb,
                 "notes": list(self.notes)}
 
@@ -287,7 +290,9 @@ class Planner:
         # A VM that stays off reserves nothing yet, but its GPUs are not given to another VM of the run.
         cap.claim(vm.name, best.gpus, _memory_mb(p) if vm.power == "on" else 0,
                   vm.pf if vm.sriov_port_group and vm.power == "on" else None, vm.anti_affinity)
-        choice = Choice(host=cap.host, gpus=best.gpus, vgpus=vm.vgpus, dynamic=bool(vm.dynamic), label=vm.gpu_label)
+        choice = Choice(host=cap.host, gpus=best.gpus, vgpus=vm.vgpus, dynamic=bool(vm.dynamic), label=vm.gpu_label,
+                        vgpu_gpus=sorted(pci for pci, (_, _, vms) in cap.ledger.slots.items() if vm.name in vms)
+                        if vm.vgpus else [])
         if best.gpus:
             choice.mmio_gb = vm.mmio_size or max(DEFAULT_MMIO_GB, required_mmio_gb([g.name for g in best.gpus]))
         pf_node = cap.nodes.get(normalize_id(vm.pf)) if vm.pf and vm.sriov_port_group else None
