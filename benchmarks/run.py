@@ -41,6 +41,24 @@ CUSTOMIZED = CLUSTER.replace("[_VMS_]", "[NET]\nis_dhcp: false\nport_group: vHPC
     "BASE NET host: vhpc-esx-0{{1:8}}.hpc.vmware.com ip: 172.20.0.{{1:{n}}}").replace("bench-vm", "bench-cust")
 
 
+# Placement: 256 VMs that ask for GPUs and name no host, on 64 GPU hosts (8 named + 56 extra); each
+# host has two passthrough V100s and a shared V100 (four grid_v100-8q).
+PLACEMENT_HOSTS = 64
+PLACEMENT = """
+[BASE]
+template: vhpc_clone
+cpu: 4
+memory: 16
+datacenter: HPC_Datacenter
+cluster: COMPUTE_GPU_Cluster
+datastore: COMPUTE01_vsanDatastore
+
+[_VMS_]
+place-gpu{{001:{half:03d}}}: BASE gpu: 1 gpu_model: V100
+place-vgpu{{001:{half:03d}}}: BASE vgpu: grid_v100-8q
+"""
+
+
 def run(lab, *argv) -> tuple[int, float, dict]:
     lab.reset_calls()
     out = io.StringIO()
@@ -95,6 +113,41 @@ def bench(sizes: list[int], work: Path) -> list[dict]:
     return rows
 
 
+def bench_placement(work: Path, n: int = 256) -> list[dict]:
+    """Planning alone (read, place, check: what `cluster --create` does before it asks), then the create
+    and the destroy, on a lab with 64 GPU hosts."""
+    from vhpc_toolkit.cluster.prepare import prepare_create
+    from vhpc_toolkit.clusterfile import parse_cluster_file
+
+    rows = []
+    (work / "placement-lab").mkdir()
+    lab = start_lab(work / "placement-lab", "--latency-ms", str(LATENCY_MS),
+                    "--extra-hosts", str(PLACEMENT_HOSTS - 8))
+    try:
+        conf = work / "placement.conf"
+        conf.write_text(PLACEMENT.format(half=n // 2))
+        spec = parse_cluster_file(conf)
+        session = lab.connect()
+        try:
+            lab.reset_calls()
+            start = time.perf_counter()
+            prepared = prepare_create(session, spec)
+            seconds = time.perf_counter() - start
+            calls = lab.calls()
+        finally:
+            session.close()
+        hosts = {p.placement.host.name for p in prepared.plan.vms}
+        rows.append(row(f"placement: plan {n} GPU VMs on {PLACEMENT_HOSTS} hosts (read, place, check; "
+                        f"{len(hosts)} hosts chosen)", n, seconds, calls))
+        _, s, c = run(lab, "cluster", "--create", "--file", str(conf))
+        rows.append(row(f"cluster --create, placed ({n} VMs, {PLACEMENT_HOSTS} hosts)", n, s, c))
+        _, s, c = run(lab, "cluster", "--destroy", "--file", str(conf))
+        rows.append(row(f"cluster --destroy, placed ({n} VMs)", n, s, c))
+    finally:
+        stop_lab(lab)
+    return rows
+
+
 def table(rows: list[dict]) -> str:
     lines = ["| operation | VMs | seconds | SOAP calls | calls per VM |", "| --- | ---: | ---: | ---: | ---: |"]
     for r in rows:
@@ -106,11 +159,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="16,64,256", help="cluster sizes (default: %(default)s)")
     parser.add_argument("--write", action="store_true", help="also write docs/performance.md")
+    parser.add_argument("--only", choices=("placement",), help="run one case only")
     args = parser.parse_args()
+    if args.only and args.write:
+        parser.error("--write rewrites the whole of docs/performance.md: run every case")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         (work / "lab").mkdir()
-        rows = bench([int(x) for x in args.sizes.split(",")], work)
+        rows = [] if args.only else bench([int(x) for x in args.sizes.split(",")], work)
+        rows += bench_placement(work)
     text = table(rows)
     print(f"lab latency: {LATENCY_MS} ms per SOAP call\n\n{text}\n")
     for r in rows:
@@ -132,6 +189,11 @@ created with clone + size + latency + reservations + power-on, and the create wa
 guest IP.
 
 {table}
+
+The placement rows run on a second lab with 64 GPU hosts (`--extra-hosts 56`): 256 VMs that name
+no host, half asking `gpu: 1` (a passthrough V100), half `vgpu: grid_v100-8q`. "plan" is what
+`cluster --create` does before it asks: the one inventory read, the planner choosing a host and the
+devices for every VM, the device checks (one QueryConfigTarget per host that gets a passthrough GPU).
 
 What the numbers say: a new VM costs one CloneVM_Task whose spec carries everything; the task
 waits are shared by all VMs through one PropertyCollector (WaitForUpdatesEx), and one more

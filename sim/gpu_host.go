@@ -36,28 +36,33 @@ const (
 	policyConsolidation  = string(types.HostGraphicsConfigSharedPassthruAssignmentPolicyConsolidation)
 )
 
-// gpuModel is a GPU board: its PCI ids and name, frame buffer, and the
-// sizes (GB of frame buffer) of its NVIDIA vGPU profiles grid_KEY-Nq.
+// gpuModel is a GPU board: its PCI ids and name, frame buffer, and its
+// NVIDIA vGPU profiles: time-sliced grid_KEY-N<series> (N GB of frame
+// buffer, sizesGB) and, on MIG-capable boards, MIG-backed
+// grid_KEY-S-N<series> (S compute slices, gpu_mig.go).
 type gpuModel struct {
 	key               string // profile prefix after grid_, e.g. "v100"
 	device, subDevice uint16
 	name              string
 	memoryMB          int64
 	sizesGB           []int
+	series            string        // profile suffix: "q" (virtual workstation), "c" (compute)
+	mig               []*migProfile // MIG-backed profiles (nil: no MIG)
 }
 
 var (
 	v100Model = &gpuModel{key: "v100", device: 0x1db4, subDevice: 0x1214, name: gpuDeviceName,
-		memoryMB: 32 * 1024, sizesGB: []int{1, 2, 4, 8, 16, 32}}
+		memoryMB: 32 * 1024, sizesGB: []int{1, 2, 4, 8, 16, 32}, series: "q"}
 	p100Model = &gpuModel{key: "p100", device: 0x15f8, subDevice: 0x118f, name: p100DeviceName,
-		memoryMB: 16 * 1024, sizesGB: []int{1, 2, 4, 8, 16}}
-	gpuModels = []*gpuModel{p100Model, v100Model}
+		memoryMB: 16 * 1024, sizesGB: []int{1, 2, 4, 8, 16}, series: "q"}
+	gpuModels = []*gpuModel{p100Model, v100Model, a100Model}
 )
 
+// profiles are the model's time-sliced profiles.
 func (m *gpuModel) profiles() []string {
 	var out []string
 	for _, n := range m.sizesGB {
-		out = append(out, fmt.Sprintf("grid_%s-%dq", m.key, n))
+		out = append(out, fmt.Sprintf("grid_%s-%d%s", m.key, n, m.series))
 	}
 	return out
 }
@@ -67,24 +72,29 @@ type hostGPU struct {
 	id     string
 	model  *gpuModel
 	shared bool // shared direct (vGPU); else passthrough-enabled
+	mig    bool // MIG mode (a shared GPU of a MIG-capable model)
 }
 
 // hostGPUs is the GPU layout of host number index (1-based): two
 // passthrough V100s and a shared V100 everywhere, a shared P100 on hosts 05
-// and later (the extra hosts too).
+// and later (the extra hosts too); the A100 hosts (gpu_mig.go) have their own.
 func hostGPUs(index int) []hostGPU {
-	gpus := []hostGPU{{GPUIds[0], v100Model, false}, {SharedV100Id, v100Model, true}, {GPUIds[1], v100Model, false}}
+	if isA100Host(index) {
+		return a100HostGPUs(index)
+	}
+	gpus := []hostGPU{{GPUIds[0], v100Model, false, false}, {SharedV100Id, v100Model, true, false},
+		{GPUIds[1], v100Model, false, false}}
 	if index >= firstP100 {
-		gpus = append(gpus, hostGPU{P100Id, p100Model, true})
+		gpus = append(gpus, hostGPU{P100Id, p100Model, true, false})
 	}
 	sort.Slice(gpus, func(i, j int) bool { return gpus[i].id < gpus[j].id })
 	return gpus
 }
 
-var profileRE = regexp.MustCompile(`^grid_([a-z0-9]+)-(\d+)[a-z]+$`)
+var profileRE = regexp.MustCompile(`^grid_([a-z0-9]+)-(\d+)([a-z]+)$`)
 
-// profileModel is the model and frame buffer (MB) of a vGPU profile under
-// NVIDIA's naming, or nil.
+// profileModel is the model and frame buffer (MB) of a time-sliced vGPU
+// profile under NVIDIA's naming, or nil (MIG-backed profiles: migProfileOf).
 func profileModel(profile string) (*gpuModel, int64) {
 	m := profileRE.FindStringSubmatch(profile)
 	if m == nil {
@@ -92,7 +102,7 @@ func profileModel(profile string) (*gpuModel, int64) {
 	}
 	gb, _ := strconv.Atoi(m[2])
 	for _, model := range gpuModels {
-		if model.key == m[1] {
+		if model.key == m[1] && model.series == m[3] {
 			for _, n := range model.sizesGB {
 				if n == gb {
 					return model, int64(gb) * 1024
@@ -136,22 +146,38 @@ func applyGraphics(host *simulator.HostSystem, gpus []hostGPU) {
 			cfg.DeviceType = append(cfg.DeviceType, types.HostGraphicsConfigDeviceType{DeviceId: g.id, GraphicsType: kind})
 		}
 	}
+	for _, g := range gpus {
+		setMIG(host.Self, g.id, g.shared && g.mig)
+	}
 	host.Config.GraphicsInfo = info
 	host.Config.GraphicsConfig = cfg
-	host.Config.SharedPassthruGpuTypes = offeredProfiles(info)
+	host.Config.SharedPassthruGpuTypes = offeredProfiles(host.Self, info)
 	host.Config.SharedGpuCapabilities = gpuCapabilities(host.Config.SharedPassthruGpuTypes)
 }
 
 // offeredProfiles are the vGPU profiles of the models among info's GPUs in
-// shared direct mode, in the lab's model order.
-func offeredProfiles(info []types.HostGraphicsInfo) []string {
+// shared direct mode, in the lab's model order: the time-sliced profiles of
+// a model with a GPU not in MIG mode, the MIG-backed ones of a model with a
+// GPU in MIG mode (an idle GPU serves the profiles of its mode only, as the
+// NVIDIA vGPU manager reports them).
+func offeredProfiles(host types.ManagedObjectReference, info []types.HostGraphicsInfo) []string {
 	var out []string
 	for _, m := range gpuModels {
+		timeSliced, mig := false, false
 		for _, g := range info {
 			if g.GraphicsType == graphicsSharedDirect && modelNamed(g.DeviceName) == m {
-				out = append(out, m.profiles()...)
-				break
+				if migMode(host, g.PciId) {
+					mig = true
+				} else {
+					timeSliced = true
+				}
 			}
+		}
+		if timeSliced {
+			out = append(out, m.profiles()...)
+		}
+		if mig {
+			out = append(out, m.migProfileNames()...)
 		}
 	}
 	return out
@@ -216,7 +242,7 @@ func setGraphicsType(host *simulator.HostSystem, id, kind string) bool {
 			passthru[i] = &c
 		}
 	}
-	profiles := offeredProfiles(info)
+	profiles := offeredProfiles(host.Self, info)
 	simulator.Map.Update(host, []types.PropertyChange{
 		{Name: "config.graphicsInfo", Val: info},
 		{Name: "config.graphicsConfig", Val: &cfg},

@@ -26,7 +26,7 @@ func (l *Lab) commitClaim(vm *simulator.VirtualMachine, c *deviceClaim) {
 		l.gpus.vgpus[c.host.Self.Value] = byGPU
 	}
 	for i, id := range c.vgpus {
-		byGPU[id] = append(byGPU[id], vgpuSlot{vm: vm.Self, vmName: vm.Name, profile: c.profile[i]})
+		byGPU[id] = append(byGPU[id], c.slots[i])
 	}
 	if len(c.dynamic) != 0 {
 		l.gpus.dynamic[vm.Self.Value] = append([]dynHold(nil), c.dynamic...)
@@ -136,6 +136,11 @@ func (l *Lab) syncHostDevices(host *simulator.HostSystem) {
 			{Name: "config.assignableHardwareBinding", Val: bindings},
 		})
 	})
+	if m := assignableHardwareManager(host); m != nil { // hardware_labels.go: the manager shows them too
+		simulator.Map.WithLock(m, func() {
+			simulator.Map.Update(m, []types.PropertyChange{{Name: "binding", Val: bindings}})
+		})
+	}
 }
 
 // gpuInUse names the powered-on VMs using GPU id of host (vGPUs or

@@ -15,9 +15,9 @@ package main
 // Dynamic DirectPath I/O (VirtualPCIPassthroughDynamicBackingInfo): at
 // power-on each such device is given a free passthrough-enabled PCI device
 // of the host matching one of its allowedDevice entries (vendor and device
-// id; sub ids when set) and its customLabel (matched against the host's
-// config.assignableHardwareConfig attribute "customLabel" of that PCI id; a
-// device without one has no label). The id is recorded in the backing's
+// id; sub ids when set) and, when the backing has one, its customLabel
+// (matched against the host's config.assignableHardwareConfig attribute
+// "customLabel" of that PCI id); a backing without a label takes any. The id is recorded in the backing's
 // assignedId and in host.config.assignableHardwareBinding while the VM
 // runs; a device so held is in use for every other VM, as a static
 // DirectPath device is.
@@ -41,6 +41,9 @@ type vgpuSlot struct {
 	vm      types.ManagedObjectReference
 	vmName  string
 	profile string
+	// A MIG-backed vGPU's GPU instance (gpu_mig.go): its first memory
+	// slice, memory slices and compute slices; zero for time-sliced vGPUs.
+	start, memSlices, slices int
 }
 
 // dynHold is a PCI device a powered-on VM's Dynamic DirectPath device holds.
@@ -64,9 +67,9 @@ func newGPULedger() *gpuLedger {
 // deviceClaim is what a VM will hold once powered on.
 type deviceClaim struct {
 	host    *simulator.HostSystem
-	vgpus   []string  // GPU id per vGPU device, in device order
-	profile []string  // the vGPU devices' profiles
-	dynamic []dynHold // the Dynamic DirectPath devices' assignments
+	vgpus   []string   // GPU id per vGPU device, in device order
+	slots   []vgpuSlot // the vGPU devices' slots
+	dynamic []dynHold  // the Dynamic DirectPath devices' assignments
 }
 
 // slots returns a copy of the slots on host's GPUs.
@@ -91,8 +94,9 @@ func dynamicDevice(d types.BaseVirtualDevice) *types.VirtualPCIPassthroughDynami
 
 // placeVGPUs chooses a GPU for each vGPU of vm on host, or returns the
 // fault refusing the power-on.
-func placeVGPUs(vm *simulator.VirtualMachine, host *simulator.HostSystem, held map[string][]vgpuSlot) ([]string, []string, types.BaseMethodFault) {
-	var gpus, profiles []string
+func placeVGPUs(vm *simulator.VirtualMachine, host *simulator.HostSystem, held map[string][]vgpuSlot) ([]string, []vgpuSlot, types.BaseMethodFault) {
+	var gpus []string
+	var slots []vgpuSlot
 	mine := map[string]bool{}
 	for _, d := range vm.Config.Hardware.Device {
 		profile := vgpuProfile(d)
@@ -100,24 +104,43 @@ func placeVGPUs(vm *simulator.VirtualMachine, host *simulator.HostSystem, held m
 			continue
 		}
 		model, size := profileModel(profile)
+		migModel, mig := migProfileOf(profile)
+		if mig != nil {
+			model = migModel
+		}
 		var room []types.HostGraphicsInfo
 		var why []string
+		starts := map[string]int{}
 		for _, g := range hostGraphics(host) {
 			if g.GraphicsType != graphicsSharedDirect || model == nil || modelNamed(g.DeviceName) != model {
 				continue
 			}
 			id := strings.ToLower(g.PciId)
-			slots := held[id]
-			capacity := int(g.MemorySizeInKB / 1024 / size)
+			onGPU := held[id]
+			gpuMIG := migMode(host.Self, g.PciId)
 			switch {
 			case mine[id]:
 				why = append(why, fmt.Sprintf("GPU %s already holds another vGPU of this VM", g.PciId))
-			case len(slots) > 0 && slots[0].profile != profile:
+			case mig != nil && !gpuMIG:
+				why = append(why, fmt.Sprintf("GPU %s (%s) is not in MIG mode: it serves time-sliced vGPUs only", g.PciId, g.DeviceName))
+			case mig == nil && gpuMIG:
+				why = append(why, fmt.Sprintf("GPU %s (%s) is in MIG mode: it serves MIG-backed vGPUs only", g.PciId, g.DeviceName))
+			case mig != nil:
+				start := migPlacement(mig, onGPU)
+				if start < 0 {
+					why = append(why, fmt.Sprintf("GPU %s (%s, MIG) has no free GPU instance for it: it holds %s "+
+						"(a %d-slice instance starts at memory slice %s, and the GPU has %d compute slices)",
+						g.PciId, g.DeviceName, migHeld(onGPU), mig.slices, startsText(mig), migComputeSlices))
+					continue
+				}
+				starts[id] = start
+				room = append(room, g)
+			case len(onGPU) > 0 && onGPU[0].profile != profile:
 				why = append(why, fmt.Sprintf("GPU %s (%s) runs %s vGPUs (VMs %s); a physical GPU holds vGPUs of one profile at a time",
-					g.PciId, g.DeviceName, slots[0].profile, slotVMs(slots)))
-			case len(slots) >= capacity:
+					g.PciId, g.DeviceName, onGPU[0].profile, slotVMs(onGPU)))
+			case len(onGPU) >= int(g.MemorySizeInKB/1024/size):
 				why = append(why, fmt.Sprintf("GPU %s (%s, %d GB) holds %d of %d %s vGPUs (VMs %s)",
-					g.PciId, g.DeviceName, g.MemorySizeInKB/1024/1024, len(slots), capacity, profile, slotVMs(slots)))
+					g.PciId, g.DeviceName, g.MemorySizeInKB/1024/1024, len(onGPU), g.MemorySizeInKB/1024/size, profile, slotVMs(onGPU)))
 			default:
 				room = append(room, g)
 			}
@@ -131,12 +154,16 @@ func placeVGPUs(vm *simulator.VirtualMachine, host *simulator.HostSystem, held m
 		}
 		pick := pickGPU(room, held, assignmentPolicy(host))
 		id := strings.ToLower(pick.PciId)
+		slot := vgpuSlot{vm: vm.Self, vmName: vm.Name, profile: profile}
+		if mig != nil {
+			slot.start, slot.memSlices, slot.slices = starts[id], mig.memSlices, mig.slices
+		}
 		mine[id] = true
-		held[id] = append(held[id], vgpuSlot{vm: vm.Self, vmName: vm.Name, profile: profile})
+		held[id] = append(held[id], slot)
 		gpus = append(gpus, id)
-		profiles = append(profiles, profile)
+		slots = append(slots, slot)
 	}
-	return gpus, profiles, nil
+	return gpus, slots, nil
 }
 
 // pickGPU chooses among GPUs with room: the least loaded ("performance") or
@@ -214,7 +241,9 @@ func assignDynamic(vm *simulator.VirtualMachine, host *simulator.HostSystem) ([]
 				continue
 			}
 			dev, ok := hostPciDevice(host, p.Id)
-			if !ok || !allowedMatch(dev, b.AllowedDevice) || hardwareLabel(host, p.Id) != b.CustomLabel {
+			// "customLabel: an optional label. If set, the device must also have the same
+			// customLabel attribute set" (API reference): without one, any label matches.
+			if !ok || !allowedMatch(dev, b.AllowedDevice) || (b.CustomLabel != "" && hardwareLabel(host, p.Id) != b.CustomLabel) {
 				continue
 			}
 			if holder := passthroughHolder(host.Self, p.Id, &vm.Self); holder != "" {
@@ -260,7 +289,7 @@ func labelText(label string) string {
 // claimDevices returns what vm (locked by the caller, rulesMu held) will
 // hold on host once powered on, or the fault refusing the power-on.
 func (l *Lab) claimDevices(vm *simulator.VirtualMachine, host *simulator.HostSystem) (*deviceClaim, types.BaseMethodFault) {
-	gpus, profiles, fault := placeVGPUs(vm, host, l.gpus.slots(host.Self))
+	gpus, slots, fault := placeVGPUs(vm, host, l.gpus.slots(host.Self))
 	if fault != nil {
 		return nil, fault
 	}
@@ -271,5 +300,5 @@ func (l *Lab) claimDevices(vm *simulator.VirtualMachine, host *simulator.HostSys
 	if len(gpus) == 0 && len(dyn) == 0 {
 		return nil, nil
 	}
-	return &deviceClaim{host: host, vgpus: gpus, profile: profiles, dynamic: dyn}, nil
+	return &deviceClaim{host: host, vgpus: gpus, slots: slots, dynamic: dyn}, nil
 }

@@ -88,6 +88,7 @@ func (w *guestWatcher) RemoveObject(ref types.ManagedObjectReference) {
 	w.lab.mu.Lock()
 	delete(w.lab.guests, ref.Value)
 	w.lab.mu.Unlock()
+	dropFromRules(ref) // drs_rules.go
 }
 
 // powerChanged runs inside the Map.Update of the power state, with the VM
@@ -103,6 +104,7 @@ func (l *Lab) powerChanged(ref types.ManagedObjectReference, state types.Virtual
 	gen := g.gen
 	l.mu.Unlock()
 
+	refreshRules(ref) // drs_rules.go: where the rules' VMs run changed
 	if state == types.VirtualMachinePowerStatePoweredOn {
 		time.AfterFunc(l.opts.BootDelay, func() { l.finishBoot(ref, gen) })
 		return

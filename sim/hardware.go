@@ -49,7 +49,8 @@ var GPUIds = []string{"0000:3b:00.0", "0000:d8:00.0"}
 
 // VGPUProfiles are all the vGPU profiles of the lab's GPU models; a host
 // offers those of the models it has in shared direct mode (gpu.go).
-var VGPUProfiles = append(append([]string(nil), p100Model.profiles()...), v100Model.profiles()...)
+var VGPUProfiles = append(append(append(append([]string(nil), p100Model.profiles()...), v100Model.profiles()...),
+	a100Model.profiles()...), a100Model.migProfileNames()...)
 
 type pciDev struct {
 	id                     string

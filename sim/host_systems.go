@@ -41,7 +41,6 @@ const (
 	cpuPackages      = 2
 	coresPerPackage  = 20
 	threadsPerCore   = 2
-	hostMemoryGiB    = 768
 	logicalCPUs      = cpuPackages * coresPerPackage * threadsPerCore
 	threadsPerSocket = coresPerPackage * threadsPerCore
 )
@@ -74,8 +73,6 @@ func applyHostTopology(host *simulator.HostSystem) {
 		base.Hz = hz
 	}
 	hw.CpuPkg = nil
-	numa := &types.HostNumaInfo{Type: "NUMA", NumNodes: cpuPackages}
-	nodeBytes := int64(hostMemoryGiB) << 30 / cpuPackages
 	for p := 0; p < cpuPackages; p++ {
 		var threads []int16
 		for t := p * threadsPerSocket; t < (p+1)*threadsPerSocket; t++ {
@@ -84,14 +81,10 @@ func applyHostTopology(host *simulator.HostSystem) {
 		pkg := base
 		pkg.Index, pkg.ThreadId = int16(p), threads
 		hw.CpuPkg = append(hw.CpuPkg, pkg)
-		numa.NumaNode = append(numa.NumaNode, types.HostNumaNode{TypeId: byte(p), CpuID: threads,
-			MemoryRangeBegin: int64(p) * nodeBytes, MemoryRangeLength: nodeBytes})
 	}
-	hw.NumaInfo = numa
-	hw.MemorySize = int64(hostMemoryGiB) << 30
+	// NUMA nodes (one per package) and memory: applyHostNUMA (host_numa.go), called after this.
 	sum := host.Summary.Hardware
 	sum.NumCpuPkgs, sum.NumCpuCores, sum.NumCpuThreads = cpuPackages, cpuPackages*coresPerPackage, logicalCPUs
-	sum.MemorySize = hw.MemorySize
 
 	current := powerPolicies[defaultPowerPolicy-1]
 	host.Config.PowerSystemCapability = &types.PowerSystemCapability{

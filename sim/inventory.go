@@ -152,7 +152,11 @@ func (l *Lab) buildInventory(ctx context.Context) error {
 	}
 
 	var hosts []*simulator.HostSystem
-	for i := 1; i <= NumNamedHosts+l.opts.ExtraHosts; i++ {
+	a100From = 0 // gpu_mig.go: the A100 hosts follow the named and extra hosts
+	if l.opts.A100Hosts > 0 {
+		a100From = NumNamedHosts + l.opts.ExtraHosts + 1
+	}
+	for i := 1; i <= NumNamedHosts+l.opts.ExtraHosts+l.opts.A100Hosts; i++ {
 		cluster := gpu
 		if i == HPCClusterHost {
 			cluster = hpc
@@ -167,13 +171,15 @@ func (l *Lab) buildInventory(ctx context.Context) error {
 		}
 		h := simulator.Map.Get(info.Result.(types.ManagedObjectReference)).(*simulator.HostSystem)
 		applyHostHardware(h, i)
+		applyHostTopology(h)    // host_systems.go: CPU packages, power policies
+		applyHostNUMA(h, i)     // host_numa.go: memory, NUMA nodes with their PCI devices
 		applyHostServices(h, i) // host_setup.go
-		applyHostTopology(h)    // host_systems.go
 		setHostAddress(h, i)
 		initHostNetworkInfo(h) // network_host.go
 		hosts = append(hosts, h)
 	}
 	l.hosts = hosts
+	settleClusterMemory()
 
 	l.installHostSystems(hosts)
 	if err := l.addDatastore(ctx, c, hosts); err != nil {
@@ -197,6 +203,7 @@ func (l *Lab) buildInventory(ctx context.Context) error {
 	}
 	l.settleInventoryAdapters()
 	installEnvironmentBrowsers()
+	installAssignableHardwareManagers(hosts) // hardware_labels.go
 	l.installGuestWatcher()
 	return nil
 }

@@ -30,6 +30,7 @@ type Options struct {
 	LatencyMs  int
 	ExtraVMs   int
 	ExtraHosts int
+	A100Hosts  int // hosts with A100 GPUs after the extra hosts (gpu_mig.go)
 	BootDelay  time.Duration
 
 	// Stock serves the govmomi simulator as it is, with the lab's inventory

@@ -25,6 +25,8 @@ func main() {
 	flag.IntVar(&opts.LatencyMs, "latency-ms", 0, "delay every SOAP call by N milliseconds")
 	flag.IntVar(&opts.ExtraVMs, "extra-vms", 0, "add N small VMs (extra-vm-0001...) spread over the hosts")
 	flag.IntVar(&opts.ExtraHosts, "extra-hosts", 0, "add N more hosts to COMPUTE_GPU_Cluster")
+	flag.IntVar(&opts.A100Hosts, "a100-hosts", 0, "add N hosts with A100 GPUs (MIG on the first, the third, ...) to\n"+
+		"COMPUTE_GPU_Cluster, after the extra hosts")
 	flag.DurationVar(&opts.BootDelay, "boot-delay", 500*time.Millisecond, "time from power-on until VMware Tools and the guest IP are reported")
 	flag.BoolVar(&opts.Stock, "stock", false, "serve the stock govmomi simulator on the lab's inventory: none of the lab's\n"+
 		"behaviour (routed methods, rules, guests, QueryConfigTarget, guest operations)")
@@ -69,7 +71,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "vhpc-sim: --conf-out FILE is required")
 		os.Exit(2)
 	}
-	if flag.NArg() != 0 || opts.ExtraVMs < 0 || opts.ExtraHosts < 0 || opts.LatencyMs < 0 || opts.BootDelay < 0 ||
+	if flag.NArg() != 0 || opts.ExtraVMs < 0 || opts.ExtraHosts < 0 || opts.A100Hosts < 0 || opts.LatencyMs < 0 || opts.BootDelay < 0 ||
 		opts.CustomizationTime < 0 || opts.GuestOpsDelay < 0 || opts.CloneTime < 0 ||
 		opts.Faults.DropConnections < 0 || *taskDelay < 0 || *sessionTTL < 0 {
 		flag.Usage()

@@ -57,6 +57,7 @@ var (
 	firewallHooks  = &hookKind{labType: "LabHostFirewallSystem", realType: "HostFirewallSystem", newHook: func() hookObject { return new(firewallHook) }}
 	collectorHooks = &hookKind{labType: "LabPropertyCollector", realType: "PropertyCollector",
 		newHook: func() hookObject { return new(collectorHook) }, perSession: true}
+	clusterHooks = &hookKind{labType: "LabClusterComputeResource", realType: "ClusterComputeResource", newHook: func() hookObject { return new(clusterHook) }}
 	sessionHooks = &hookKind{labType: "LabSessionManager", realType: "SessionManager", newHook: func() hookObject { return new(sessionHook) }}
 	fieldsHooks  = &hookKind{labType: "LabCustomFieldsManager", realType: "CustomFieldsManager", newHook: func() hookObject { return new(fieldsHook) }}
 )
@@ -124,6 +125,8 @@ var routes = map[routeKey]*hookKind{
 	{"PropertyCollector", "WaitForUpdates"}:           collectorHooks,
 	{"PropertyCollector", "CancelWaitForUpdates"}:     collectorHooks,
 	{"PropertyCollector", "DestroyPropertyCollector"}: collectorHooks,
+
+	{"ClusterComputeResource", "ReconfigureComputeResource_Task"}: clusterHooks, // drs_rules.go
 }
 
 // labHook is embedded by every hook: its reference is {kind's labType,

@@ -17,7 +17,13 @@ package main
 //     virtual function left (adapters of powered-on VMs hold one each);
 //   - a PVRDMA adapter needs a prepared host (pvrdma_rules.go);
 //   - each vGPU needs a slot on a GPU of its model, and each Dynamic
-//     DirectPath device a free matching device (gpu_rules.go).
+//     DirectPath device a free matching device (gpu_rules.go);
+//   - 1 GB pages (sched.mem.lpage.enable1GPage) need all guest memory
+//     reserved (vm_options.go);
+//   - the VM's memory reservation must fit in its host's memory beside the
+//     powered-on VMs' (InsufficientHostMemoryCapacityFault, host_numa.go);
+//   - a VM of an enabled DRS VM-VM rule must not break it (RuleViolation,
+//     drs_rules.go).
 //
 // Reconfigure and clone (ReconfigVM_Task, CloneVM_Task's spec.config),
 // refused with InvalidDeviceSpec (DeviceHotPlugNotSupported for the first):
@@ -69,6 +75,15 @@ func (l *Lab) checkPowerOn(vm *simulator.VirtualMachine, req *types.PowerOnVM_Ta
 		return fault, nil
 	}
 	if fault := checkPVRDMA(vm, host); fault != nil { // pvrdma_rules.go
+		return fault, nil
+	}
+	if fault := checkVMOptions(vm); fault != nil { // vm_options.go
+		return fault, nil
+	}
+	if fault := memoryAdmission(vm, host); fault != nil { // host_numa.go
+		return fault, nil
+	}
+	if fault := l.checkVMRules(vm, host); fault != nil { // drs_rules.go
 		return fault, nil
 	}
 	claim, fault := l.claimDevices(vm, host)

@@ -5,7 +5,7 @@ package main
 //
 //	POST /debug/sriov?host=NAME&pf=ID&enabled=false|true
 //	POST /debug/passthru?host=NAME&id=ID&enabled=false|true
-//	POST /debug/graphics?host=NAME&id=ID&type=direct|sharedDirect
+//	POST /debug/graphics?host=NAME&id=ID&type=direct|sharedDirect[&mig=true|false]
 //
 // They change the host's config.pciPassthruInfo through the simulator's
 // property updates, so PropertyCollector clients (WaitForUpdatesEx too) see
@@ -187,8 +187,24 @@ func (l *Lab) serveDebugGraphics(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "GPU "+id+" of host "+host.Name+" is in use by powered-on VMs "+users, http.StatusConflict)
 		return
 	}
-	simulator.Map.WithLock(host, func() { setGraphicsType(host, id, kind) })
+	mig := q.Get("mig") // MIG mode of a shared GPU of a MIG-capable model (gpu_mig.go)
+	if mig != "" {
+		if kind != graphicsSharedDirect || (mig != "true" && mig != "false") || !gpuSupportsMIG(host, id) {
+			http.Error(w, "mig=true|false needs type=sharedDirect and a MIG-capable GPU", http.StatusBadRequest)
+			return
+		}
+		if users := l.gpuInUse(host, id); users != "" && migMode(host.Self, id) != (mig == "true") {
+			http.Error(w, "GPU "+id+" of host "+host.Name+" is in use by powered-on VMs "+users, http.StatusConflict)
+			return
+		}
+	}
+	simulator.Map.WithLock(host, func() {
+		if mig != "" {
+			setMIG(host.Self, id, mig == "true")
+		}
+		setGraphicsType(host, id, kind)
+	})
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]interface{}{"host": host.Name, "id": id, "type": kind,
-		"profiles": host.Config.SharedPassthruGpuTypes})
+		"mig": migMode(host.Self, id), "profiles": host.Config.SharedPassthruGpuTypes})
 }

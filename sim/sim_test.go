@@ -66,7 +66,7 @@ func TestInventory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(hosts) != NumNamedHosts {
+	if len(hosts) != NumNamedHosts+testLab.opts.A100Hosts { // 8 named - 1 in HPC_Cluster + 1 extra, the A100 hosts
 		t.Errorf("%d hosts in %s", len(hosts), GPUClusterName)
 	}
 	hpc, err := f.HostSystemList(ctx, HPCClusterName+"/*")

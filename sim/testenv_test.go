@@ -43,7 +43,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	testConf = filepath.Join(dir, "vCenter.conf")
-	testLab, err = StartLab(Options{Listen: "127.0.0.1:0", ExtraVMs: 5, ExtraHosts: 1, BootDelay: 50 * time.Millisecond})
+	testLab, err = StartLab(Options{Listen: "127.0.0.1:0", ExtraVMs: 5, ExtraHosts: 1, A100Hosts: 2, BootDelay: 50 * time.Millisecond})
 	if err != nil {
 		panic(err)
 	}

@@ -13,6 +13,7 @@ MAX_VCPUS = 768           # vSphere 7.0 U1+: vCPUs per VM
 MAX_MEMORY_GB = 24 * 1024  # vSphere 7.0 U1+: 24 TB per VM
 MAX_SHARES = 1_000_000    # custom CPU/memory shares
 MIN_MTU, MAX_MTU = 1280, 9000  # a standard or distributed switch's MTU (ESXi; 1500 when not given)
+MAX_PASSTHROUGH = 16      # vSphere 7.0: PCI passthrough devices per VM ("up to sixteen")
 
 
 def name_problem(name: str, what: str = "VM name") -> str | None:

@@ -124,6 +124,15 @@ def large_lab(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def a100_lab(tmp_path_factory):
+    """The lab with two A100 hosts after the named ones: vhpc-esx-09 (shared A100s in MIG mode) and
+    vhpc-esx-10 (time-sliced)."""
+    lab = start_lab(tmp_path_factory.mktemp("a100-lab"), "--a100-hosts", "2")
+    yield lab
+    stop_lab(lab)
+
+
+@pytest.fixture(scope="session")
 def stock_lab(tmp_path_factory):
     """The stock govmomi simulator on the lab's inventory (`vhpc-sim --stock`): none of the lab's behaviour."""
     lab = start_lab(tmp_path_factory.mktemp("stock-lab"), "--stock")

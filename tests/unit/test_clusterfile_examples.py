@@ -113,3 +113,13 @@ def test_instant():
     assert all(vm.instant and vm.template == "golden-vm" for vm in spec.vms)
     assert [vm.host for vm in spec.vms] == [esx(h) for h in (5, 6, 5, 6)]
     assert [(Path(s.path).name, s.barrier) for s in spec.vms[0].scripts] == [("hello_world1.sh", 1)]
+
+
+def test_gpu_placement_names_no_host_and_no_pci_address():
+    text = (EXAMPLES / "cluster-gpu-placement.conf").read_text()
+    assert "host:" not in text and "device:" not in text and "pf:" not in text and "0000:" not in text
+    vms = parse("cluster-gpu-placement.conf").vms
+    assert len(vms) == 16 and all(vm.host is None and vm.requests_placement for vm in vms)
+    train = [vm for vm in vms if vm.name.startswith("train")]
+    assert [(vm.gpu, vm.gpu_model, vm.anti_affinity, vm.hugepages_1g) for vm in train] == [(2, "V100", "train", True)] * 6
+    assert [vm.vgpus for vm in vms if vm.name.startswith("infer")] == [["grid_v100-8q"]] * 10

@@ -10,6 +10,7 @@ from vhpc_toolkit.cluster.guests import open_watch, settle_guests
 from vhpc_toolkit.cluster.pvrdma import apply_pvrdma
 from vhpc_toolkit.cluster.plan import CREATE, DRIFT as DRIFT_ACTION, RECONFIGURE, ClusterPlan, VMPlan
 from vhpc_toolkit.cluster.result import ClusterResult, Stray, VMOutcome
+from vhpc_toolkit.cluster.rules import RuleOutcome, apply_rules, rollback_rules
 from vhpc_toolkit.cluster.switches import apply_switches, rollback_switches
 from vhpc_toolkit.cluster.verify import check_vms, devices_of
 from vhpc_toolkit.errors import ConnectionFailed, SessionLost, VhpcError
@@ -39,8 +40,9 @@ def _devices(plan: VMPlan, inv) -> list[str]:
         return devices_of(plan.existing, portgroup_names_by_key(inv))
     vm = plan.spec
     out = [f"gpu {d}" + (" (dynamic)" if vm.dynamic else "") for d in vm.device or []]
-    if vm.vgpu:
-        out.append(f"vgpu {vm.vgpu}")
+    if plan.choice is not None:
+        out += [f"gpu {g.id}" + (" (dynamic)" if plan.choice.dynamic else "") for g in plan.choice.gpus]
+    out += [f"vgpu {q}" for q in vm.vgpus]
     out += [f"sriov {a.port_group}" for a in vm.sriov_adapters()]
     if vm.pvrdma_port_group:
         out.append(f"pvrdma {vm.pvrdma_port_group}")
@@ -58,6 +60,8 @@ def current_state(plan: ClusterPlan) -> ClusterResult:
                              detail="; ".join(p.drift), ip=p.existing.get("guest.ipAddress") if p.existing else None,
                              drift=list(p.drift), cpu=p.existing.get("config.hardware.numCPU") if p.existing else None))
     result = ClusterResult(switches, vms, spec=plan.spec)
+    result.rules = [RuleOutcome(r.group, r.cluster.name, detail=f"{len(r.vms)} VM(s) on different hosts")
+                    for r in plan.rules if len(r.vms) >= 2]
     result.notes += stray_note(plan)
     return result
 
@@ -79,7 +83,8 @@ def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
     inv = plan.inv
     outcomes = {p.name: VMOutcome(name=p.name, host=p.host_name(inv), action=p.action, devices=_devices(p, inv),
                                   ref=p.existing.ref if p.existing else None,
-                                  cpu=p.existing.get("config.hardware.numCPU") if p.existing else None)
+                                  cpu=p.existing.get("config.hardware.numCPU") if p.existing else None,
+                                  placement=p.choice.to_dict() if p.choice is not None else None)
                 for p in plan.vms}
     notes: list[str] = list(plan.notes)
     switches: list[SwitchOutcome] = []
@@ -139,6 +144,8 @@ def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outc
         run_jobs(session, jobs, concurrency=options.max_concurrency, per_key=options.max_per_host, on_event=event)
         _power_on_existing(session, plan, outcomes, options)
         check_vms(session, plan, outcomes)   # one read: what vCenter holds (cluster/verify.py)
+        rules = apply_rules(session, plan.rules, {p.name: outcomes[p.name].ref for p in plan.vms
+                                                  if outcomes[p.name].ref is not None and not outcomes[p.name].failed})
     except (Interrupted, KeyboardInterrupt) as exc:
         for r in getattr(exc, "cancelled", []):
             outcomes[r.name].status, outcomes[r.name].detail = FAILED, r.detail
@@ -170,7 +177,8 @@ def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outc
     finally:
         if watch is not None:
             watch.close()
-    result = ClusterResult(switches, [outcomes[p.name] for p in plan.vms], spec=plan.spec, pruned=pruned)
+    result = ClusterResult(switches, [outcomes[p.name] for p in plan.vms], spec=plan.spec, pruned=pruned,
+                           rules=rules)
     result.notes += guest_notes + stray_note(plan)
     # Scripts run on the VMs this run created that did not fail; a failed VM's do not run.
     skipped = [p.name for p in plan.vms if p.action == CREATE and p.spec.scripts and outcomes[p.name].failed]
@@ -365,4 +373,5 @@ def rollback(session, plan: ClusterPlan, result: ClusterResult) -> None:
             o.status, o.detail, o.ip = ROLLED_BACK, "created, then destroyed by --rollback", None
     result.notes.append(f"--rollback destroyed {sum(not d.result.failed for d in doomed)} VM(s) "
                         "created by this run")
+    result.notes += rollback_rules(session, plan.rules, result.rules)
     result.notes += rollback_switches(session, result.switches)

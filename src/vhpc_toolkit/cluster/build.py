@@ -10,6 +10,7 @@ from vhpc_toolkit.cluster.ownership import OWNER_KEY
 from vhpc_toolkit.cluster.plan import VMPlan
 from vhpc_toolkit.ops.host_offers import device_types
 from vhpc_toolkit.ops.placement import ref_of
+from vhpc_toolkit.specs.accelerators import accelerator_options
 from vhpc_toolkit.specs.clone import clone_spec, instant_clone_spec
 from vhpc_toolkit.specs.compute import apply_compute
 from vhpc_toolkit.specs.customization import customization_spec
@@ -58,21 +59,33 @@ def build_config(plan: VMPlan, inv: Inventory, offer, find_pg: PortGroupFinder):
     adapters = max(len(ordinary), 1 if vm.port_group else 0) + (len(nics) - len(ordinary))
     if vm.secure_boot is not None and vm.secure_boot != secure_boot(template.props):
         config.bootOptions = vim.vm.BootOptions(efiSecureBootEnabled=vm.secure_boot)
-    if vm.device and vm.dynamic:
+    choice, options, gpus = plan.choice, [], 0
+    if choice is not None and choice.gpus:   # chosen by the planner (cluster/placement.py)
+        gpus = len(choice.gpus)
+        if choice.dynamic:
+            changes += [dynamic_passthrough_device(g.vendor_id, g.device_id, choice.label, g.name) for g in choice.gpus]
+        else:
+            changes += [passthrough_device(offer.passthrough_by_id()[g.id]) for g in choice.gpus]
+        options = mmio_extra_config(choice.mmio_gb or DEFAULT_MMIO_GB)
+    elif vm.device and vm.dynamic:   # each address stands for its device's type; the host picks at power-on
         asked, _ = device_types(host, vm.device)
         names = {pci_type(d): d.deviceName for d in host.get("hardware.pciDevice") or []}
         size = vm.mmio_size or DEFAULT_MMIO_GB
         check_mmio_size(size, [names[k] for k, n in asked.items() for _ in range(n)])
-        changes += [dynamic_passthrough_device(k[0], k[1]) for k, n in asked.items() for _ in range(n)]
-        config.extraConfig = mmio_extra_config(size)
+        changes += [dynamic_passthrough_device(k[0], k[1], None, names[k]) for k, n in asked.items() for _ in range(n)]
+        gpus = sum(asked.values())
+        options = mmio_extra_config(size)
     elif vm.device:
         infos = [offer.passthrough_by_id()[normalize_id(d)] for d in vm.device]
         size = vm.mmio_size or DEFAULT_MMIO_GB
         check_mmio_size(size, [i.pciDevice for i in infos])
+        gpus = len(infos)
         changes += [passthrough_device(i) for i in infos]
-        config.extraConfig = mmio_extra_config(size)
-    if vm.vgpu:
-        changes.append(vgpu_device(vm.vgpu))
+        options = mmio_extra_config(size)
+    options += accelerator_options(gpus, choice.numa_node if choice is not None else None, bool(vm.hugepages_1g))
+    if options:
+        config.extraConfig = options
+    changes += [vgpu_device(profile) for profile in vm.vgpus]
     for adapter in vm.sriov_adapters():
         changes.append(sriov_adapter(offer.sriov_by_id()[normalize_id(adapter.pf)], _sriov_pg(vm, adapter, find_pg),
                                      allow_guest_mtu_change=vm.allow_guest_mtu_change is not False))

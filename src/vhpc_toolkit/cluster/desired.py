@@ -7,7 +7,9 @@ from vhpc_toolkit.specs.compute import ComputeRequest
 
 def needs_full_memory(vm: VMSpec) -> bool:
     # Passthrough (static or dynamic), vGPU and SR-IOV devices only power on with all memory reserved.
-    return bool(vm.device or vm.vgpu or vm.sriov_port_group or vm.latency == "high" or vm.memory_reservation)
+    # 1 GB pages likewise (sched.mem.lpage.enable1GPage).
+    return bool(vm.device or vm.gpu or vm.vgpu or vm.sriov_port_group or vm.latency == "high"
+                or vm.memory_reservation or vm.hugepages_1g)
 
 
 def compute_request(vm: VMSpec) -> ComputeRequest:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from vhpc_toolkit.cluster.ownership import elsewhere_note, foreign_note, match_vm, owner_mark, target_folder
 from vhpc_toolkit.cluster.result import DestroyResult
 from vhpc_toolkit.cluster.switch_marks import destroy_owned_switches, owned_switches
+from vhpc_toolkit.cluster.rules import remove_rules, rules_to_remove
 from vhpc_toolkit.clusterfile import ClusterSpec
 from vhpc_toolkit.errors import ConnectionFailed, VhpcError
 from vhpc_toolkit.ops.destroy import Doomed, destroy_vms
@@ -28,6 +29,7 @@ class DestroyPlan:
     left: list[tuple[str, str]] = field(default_factory=list)   # (name, why it is not touched)
     notes: list[str] = field(default_factory=list)
     owner: str = ""
+    rules: list = field(default_factory=list)     # (cluster, DRS rule) of the file's groups, gone with the VMs
 
 
 def plan_destroy(session, spec: ClusterSpec) -> DestroyPlan:
@@ -36,7 +38,8 @@ def plan_destroy(session, spec: ClusterSpec) -> DestroyPlan:
         "VirtualMachine": ["runtime.powerState", "config.template", "config.extraConfig"],
         "Datacenter": ["vmFolder"],
         "HostSystem": ["config.network.vswitch", VALUE_PROP],
-        "DistributedVirtualSwitch": [VALUE_PROP]})
+        "DistributedVirtualSwitch": [VALUE_PROP],
+        "ClusterComputeResource": ["configurationEx"]})
     mark = owner_mark(spec.path)
     by_name: dict[str, list[Obj]] = {}
     for o in inv.of_type("VirtualMachine"):
@@ -61,6 +64,7 @@ def plan_destroy(session, spec: ClusterSpec) -> DestroyPlan:
             plan.absent.append(vm.name)
     plan.switches, notes = owned_switches(inv, spec, mark, keys)
     plan.notes += notes
+    plan.rules = rules_to_remove(inv, spec, plan.present)
     return plan
 
 
@@ -71,9 +75,10 @@ def destroy_cluster(session, plan: DestroyPlan, concurrency: int = 32, on_event=
     report.results += [TargetResult(name, UNCHANGED, ABSENT) for name in plan.absent]
     report.results += [TargetResult(name, UNCHANGED, why) for name, why in plan.left]
     result = DestroyResult(report, interrupted=report.interrupted, notes=list(plan.notes))
-    if report.ok:  # switches only after their VMs are gone
+    if report.ok:  # switches and DRS rules only after their VMs are gone
         try:
             result.switches = destroy_owned_switches(session, plan.switches)
+            result.rules = remove_rules(session, plan.rules)
         except KeyboardInterrupt:
             result.interrupted = True
             result.notes.append("interrupted while destroying the switches: run --destroy again to finish")

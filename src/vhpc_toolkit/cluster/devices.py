@@ -4,13 +4,13 @@ from __future__ import annotations
 from collections import Counter
 
 from vhpc_toolkit.cluster.plan import CREATE, ClusterPlan
-from vhpc_toolkit.ops.host_offers import (check_passthrough, check_pvrdma, check_sriov, check_vgpu, device_types,
+from vhpc_toolkit.ops.host_offers import (check_passthrough, check_pvrdma, check_sriov, check_vgpus, device_types,
                                           host_offers, in_use_on, vfs_in_use)
 from vhpc_toolkit.specs.passthrough import DEFAULT_MMIO_GB, check_mmio_size, efi_warning, normalize_id, pci_type
 
 
 def needs_offer(vm) -> bool:
-    return bool(vm.device or vm.vgpu or vm.sriov_port_group or vm.pvrdma_port_group)
+    return bool(vm.device or (vm.gpu and not vm.dynamic) or vm.vgpu or vm.sriov_port_group or vm.pvrdma_port_group)
 
 
 def _check_dynamic(vm, host, offer) -> list[str]:
@@ -26,7 +26,10 @@ def _check_dynamic(vm, host, offer) -> list[str]:
 
 
 def check_devices(session, plan: ClusterPlan) -> dict:
-    """Append every device problem to ``plan.problems``; return the host offers (by host moid)."""
+    """Append every device problem to ``plan.problems``; return the host offers (by host moid).
+
+    The planner (cluster/placement.py) has already counted what the VMs it placed take (devices in
+    use, vGPU room, virtual functions); for those VMs only what the host's offer says is checked."""
     inv = plan.inv
     creates = [p for p in plan.vms if p.action == CREATE and needs_offer(p.spec)]
     offers = host_offers(session, inv, [p.placement.host for p in creates]) if creates else {}
@@ -54,18 +57,25 @@ def check_devices(session, plan: ClusterPlan) -> dict:
                                                       if normalize_id(d) in by_id])
             except ValueError as exc:
                 problems.append(f"VM {vm.name}: {exc}")
-        if vm.device:
+        if p.choice is not None and p.choice.gpus and not p.choice.dynamic:
+            offered = offer.passthrough_by_id()
+            problems += [f"VM {vm.name} on host {host.name}: GPU {g.id} is not offered for passthrough "
+                         f"(the host offers: {offer.describe_passthrough()})" for g in p.choice.gpus if g.id not in offered]
+        if vm.device or vm.gpu:
             warning = efi_warning(vm.name, p.template.get("config.firmware") if p.template else None)
             if warning:
                 plan.warnings.append(f"{where}: {warning}")
-        if vm.vgpu:
-            # Only VMs that power on take a vGPU slot (vSphere places vGPUs at power-on).
-            ledger = vgpu_ledgers.setdefault(host.moid, offer.vgpu_ledger()) if powered else None
-            problems += check_vgpu(vm.name, host.name, offer, vm.vgpu, ledger)
+        if vm.vgpus:
+            # Only VMs that power on take a vGPU slot (vSphere places vGPUs at power-on); the planner's
+            # VMs have theirs already.
+            ledger = vgpu_ledgers.setdefault(host.moid, offer.vgpu_ledger()) \
+                if powered and p.choice is None else None
+            problems += check_vgpus(vm.name, host.name, offer, vm.vgpus, ledger)
         own: Counter = Counter()   # this VM's adapters so far: vSphere counts them all at once
         for adapter in vm.sriov_adapters():
             key = (host.moid, normalize_id(adapter.pf))
-            used = vfs_in_use(inv, host.moid, adapter.pf) + vf_claims[key] + own[key]
+            # The planner's VMs: it counted the virtual functions already.
+            used = own[key] if p.choice is not None else vfs_in_use(inv, host.moid, adapter.pf) + vf_claims[key] + own[key]
             problems += check_sriov(vm.name, host.name, offer, adapter.pf, used)
             own[key] += 1
         if powered:

@@ -13,6 +13,7 @@ from typing import Any
 from vhpc_toolkit.clusterfile import ClusterSpec, SwitchSpec, VMSpec
 from vhpc_toolkit.cluster.desired import compute_request, wants_customization
 from vhpc_toolkit.cluster.ownership import elsewhere_note, foreign_note, match_vm, owner_mark, target_folder
+from vhpc_toolkit.cluster.placement import gpu_drift, plan_placement
 from vhpc_toolkit.errors import VhpcError
 from vhpc_toolkit.ops.linked import linked_note, linked_problem
 from vhpc_toolkit.ops.dvs import dvs_version_for, version_problems
@@ -53,6 +54,7 @@ class VMPlan:
     network: GuestNetwork | None = None
     config_spec: Any = None                               # reconfigure: the one spec to send
     file_switches: Any = None                             # (svs, dvs) of the file, for port group checks
+    choice: Any = None                                    # cluster/placement.Choice: host and devices chosen
 
     @property
     def name(self) -> str:
@@ -80,12 +82,14 @@ class ClusterPlan:
     pvrdma: list = field(default_factory=list)            # cluster/pvrdma.PvrdmaPlan: hosts to prepare
     owner: str = ""                                    # the file's owner mark (cluster/ownership.py)
     notes: list[str] = field(default_factory=list)     # same-named VMs left alone, for the report
+    rules: list = field(default_factory=list)             # cluster/rules.RulePlan: DRS anti-affinity rules
 
     @property
     def up_to_date(self) -> bool:
         return not (self.prune and self.strays) and \
             all(p.action in (NOTHING, DRIFT) and not p.power_on for p in self.vms) and \
-            all(s.action == NOTHING for s in self.switches) and not any(p.pending for p in self.pvrdma)
+            all(s.action == NOTHING for s in self.switches) and not any(p.pending for p in self.pvrdma) and \
+            not any(r.pending for r in self.rules)
 
 
 def _where(spec: ClusterSpec, line: int) -> str:
@@ -307,11 +311,13 @@ def _plan_existing_vm(inv: Inventory, plan: VMPlan, allow_power_off: bool) -> No
         missing = [d for d in vm.device if d.lower() not in have]
         if missing:
             plan.drift.append(f"passthrough device(s) {', '.join(missing)} not on the VM (not added to an existing VM)")
-    if vm.vgpu:
-        profiles = {d.backing.vgpu for d in obj.get("config.hardware.device") or []
-                    if isinstance(getattr(d, "backing", None), vim.vm.device.VirtualPCIPassthrough.VmiopBackingInfo)}
-        if vm.vgpu not in profiles:
-            plan.drift.append(f"vGPU {vm.vgpu} not on the VM (not added to an existing VM)")
+    if vm.vgpus:
+        profiles = [d.backing.vgpu for d in obj.get("config.hardware.device") or []
+                    if isinstance(getattr(d, "backing", None), vim.vm.device.VirtualPCIPassthrough.VmiopBackingInfo)]
+        missing = list((Counter(vm.vgpus) - Counter(profiles)).elements())
+        if missing:
+            plan.drift.append(f"vGPU {', '.join(missing)} not on the VM (not added to an existing VM)")
+    plan.drift += gpu_drift(plan)
     if vm.host and host is not None and host.name != vm.host:
         plan.drift.append(f"runs on {host.name}, the file says {vm.host} (not moved)")
     if plan.network is not None and not plan.network.is_dhcp and powered_on:
@@ -385,8 +391,10 @@ def plan_cluster(inv: Inventory, spec: ClusterSpec, allow_power_off: bool = Fals
                 problems.append(f"{where}: VM {vm.name}: {exc}")
         else:
             _plan_new_vm(inv, plan, file_pgs, problems, where)
-    return ClusterPlan(spec=spec, inv=inv, switches=switches, vms=plans, problems=list(dict.fromkeys(problems)),
-                       owner=owner, notes=notes)
+    plan = ClusterPlan(spec=spec, inv=inv, switches=switches, vms=plans, problems=problems, owner=owner, notes=notes)
+    plan_placement(inv, plan)   # hosts and devices of the new VMs, from this read (cluster/placement.py)
+    plan.problems = list(dict.fromkeys(plan.problems))
+    return plan
 
 
 def plan_rows(plan: ClusterPlan) -> list[dict[str, Any]]:
@@ -398,6 +406,8 @@ def plan_rows(plan: ClusterPlan) -> list[dict[str, Any]]:
                            else f"clone{kind} of {p.spec.template}"),
                   RECONFIGURE: "; ".join(str(c) for c in p.changes),
                   NOTHING: "up to date", DRIFT: "differs (see drift)"}[p.action]
+        if p.choice is not None:
+            detail += "; " + p.choice.describe()
         if p.power_on:
             detail += "; power on"
         rows.append({"vm": p.name, "action": p.action, "host": p.host_name(plan.inv), "detail": detail,
@@ -409,6 +419,13 @@ def switch_rows(plan: ClusterPlan) -> list[dict[str, Any]]:
     """The action per switch, for display before the confirmation."""
     return [{"name": s.spec.name, "kind": s.spec.kind, "action": s.action, "detail": s.detail}
             for s in plan.switches]
+
+
+def rule_rows(plan: ClusterPlan) -> list[dict[str, Any]]:
+    """The DRS rules a create will make or complete, for display before the confirmation."""
+    from vhpc_toolkit.cluster.rules import rule_rows as rows
+
+    return rows(plan.rules)
 
 
 def pvrdma_rows(plan: ClusterPlan) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ then one RetrievePropertiesEx (+ pages) for the VMs read in full.
 """
 from __future__ import annotations
 
+from vhpc_toolkit.cluster.capacity import CLUSTER_PROPS, HOST_PROPS as CAPACITY_PROPS, VM_PROPS as CAPACITY_VM_PROPS
 from vhpc_toolkit.ops.gpus import HOST_PROPS as GPU_PROPS
 from vhpc_toolkit.ops.pvrdma_hosts import HOST_PROPS as PVRDMA_PROPS
 from vhpc_toolkit.ops.portgroups import PROPS as NETWORK_PROPS
@@ -23,8 +24,10 @@ VM_PROPS = sorted(set(compute.VM_PROPS) | set(latency.VM_PROPS) | {
     "config.template", "config.hardware.device", "config.firmware", "config.extraConfig", "config.version",
     "snapshot", "guest.ipAddress", "guest.net", "guest.toolsRunningStatus", "environmentBrowser", "resourcePool",
     "config.bootOptions",
+    "datastore", *CAPACITY_VM_PROPS,
 })
-HOST_PROPS = sorted(set(PLACEMENT_PROPS["HostSystem"]) | set(GPU_PROPS) | set(NET_HOST_PROPS) | set(PVRDMA_PROPS) | {
+HOST_PROPS = sorted(set(PLACEMENT_PROPS["HostSystem"]) | set(GPU_PROPS) | set(NET_HOST_PROPS) | set(PVRDMA_PROPS) |
+                    set(CAPACITY_PROPS) | {
     "parent", "config.pciPassthruInfo", "config.sharedPassthruGpuTypes", "hardware.pciDevice",
 })
 DVS_PROPS = ["uuid", "summary.hostMember", "summary.productInfo", "config.uplinkPortPolicy"]
@@ -46,6 +49,7 @@ def read_cluster_inventory(session, spec=None) -> Inventory:
     props["Folder"] = ["childType"]
     for kind in ("ClusterComputeResource", "ComputeResource"):
         props[kind] = sorted(set(props.get(kind, [])) | {"environmentBrowser"})
+    props["ClusterComputeResource"] = sorted(set(props["ClusterComputeResource"]) | set(CLUSTER_PROPS))
     props["Datacenter"] = sorted(set(props["Datacenter"]) | {"networkFolder"})
     inv = read_inventory(session, props)
     if spec is not None:
@@ -61,6 +65,8 @@ def _looked_into(inv: Inventory, spec) -> list[Obj]:
     names = {vm.name for vm in spec.vms} | {vm.template.rstrip("/").rsplit("/", 1)[-1]
                                             for vm in spec.vms if vm.template}
     devices = any(getattr(vm, key, None) for vm in spec.vms for key in DEVICE_KEYS)
+    # The planner counts what running VMs hold (devices, memory reservations) for the VMs it places.
+    devices = devices or any(vm.requests_placement or vm.hugepages_1g for vm in spec.vms)
     on_fixed = {ref._moId for pg in inv.of_type("DistributedVirtualPortgroup")
                 if pg.get("config.autoExpand") is False for ref in pg.get("vm") or []}
     return [o for o in inv.of_type("VirtualMachine")

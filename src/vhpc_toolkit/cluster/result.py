@@ -22,14 +22,18 @@ class VMOutcome:
     drift: list[str] = field(default_factory=list)   # how it still differs from the file after the run
     cpu: int | None = None                           # vCPUs as vCenter reports them (exports)
     unapplied: list[str] = field(default_factory=list)   # what the run asked that vCenter does not hold
+    placement: dict | None = None                        # what the planner chose (cluster/placement.Choice)
 
     @property
     def failed(self) -> bool:
         return self.status in FAILED_STATUSES
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "host": self.host, "action": self.action, "status": self.status,
-                "ip": self.ip, "devices": self.devices, "detail": self.detail}
+        doc = {"name": self.name, "host": self.host, "action": self.action, "status": self.status,
+               "ip": self.ip, "devices": self.devices, "detail": self.detail}
+        if self.placement is not None:
+            doc["placement"] = self.placement
+        return doc
 
 
 @dataclass
@@ -44,6 +48,7 @@ class ClusterResult:
     spec: Any = None                   # the ClusterSpec, for the text renderer's summary line
     pruned: list = field(default_factory=list)   # Stray: VMs --prune destroyed (or failed to)
     allow_drift: bool = False          # --allow-drift: VMs that still differ from the file are not a failure
+    rules: list = field(default_factory=list)    # cluster/rules.RuleOutcome: DRS anti-affinity rules
 
     @property
     def post_failed(self) -> bool:
@@ -52,7 +57,7 @@ class ClusterResult:
     @property
     def failed(self) -> list:
         return [v for v in self.vms if v.failed] + [s for s in self.switches if s.failed] + \
-            [p for p in self.pruned if p.failed]
+            [p for p in self.pruned if p.failed] + [r for r in self.rules if r.failed]
 
     @property
     def drifted(self) -> list[VMOutcome]:
@@ -72,7 +77,7 @@ class ClusterResult:
     @property
     def up_to_date(self) -> bool:
         return all(v.status == UP_TO_DATE for v in self.vms) and \
-            all(s.status == UP_TO_DATE for s in self.switches)
+            all(s.status == UP_TO_DATE for s in self.switches) and all(r.status == UP_TO_DATE for r in self.rules)
 
     def summary(self) -> str:
         counts: dict[str, int] = {}
@@ -82,10 +87,13 @@ class ClusterResult:
         return f"{len(self.vms)} VM(s): {parts}"
 
     def to_dict(self) -> dict:
-        return {"up_to_date": self.up_to_date, "switches": [s.to_dict() for s in self.switches],
-                "vms": [v.to_dict() for v in self.vms],
-                "post": self.post.to_dict() if self.post is not None else None,
-                "pruned": [p.to_dict() for p in self.pruned], "notes": self.notes, "summary": self.summary()}
+        doc = {"up_to_date": self.up_to_date, "switches": [s.to_dict() for s in self.switches],
+               "vms": [v.to_dict() for v in self.vms],
+               "post": self.post.to_dict() if self.post is not None else None,
+               "pruned": [p.to_dict() for p in self.pruned], "notes": self.notes, "summary": self.summary()}
+        if self.rules:   # only files with anti_affinity groups have rules
+            doc["rules"] = [r.to_dict() for r in self.rules]
+        return doc
 
 
 @dataclass
@@ -96,16 +104,20 @@ class DestroyResult:
     switches: list[SwitchOutcome] = field(default_factory=list)
     interrupted: bool = False
     notes: list[str] = field(default_factory=list)   # what was left alone, and why
+    rules: list = field(default_factory=list)    # cluster/rules.RuleOutcome: DRS rules removed
 
     @property
     def ok(self) -> bool:
-        return self.report.ok and not any(s.failed for s in self.switches) and not self.interrupted
+        return self.report.ok and not any(s.failed for s in self.switches) and not self.interrupted and \
+            not any(r.failed for r in self.rules)
 
     def to_dict(self) -> dict:
         doc = self.report.to_dict()
         doc["switches"] = [{"name": s.name, "kind": s.kind, "status": s.status, "detail": s.detail}
                            for s in self.switches]
         doc["notes"] = list(self.notes)
+        if self.rules:
+            doc["rules"] = [r.to_dict() for r in self.rules]
         return doc
 
 

@@ -5,35 +5,13 @@ from vhpc_toolkit.cluster.plan import CREATE, DRIFT as DRIFT_ACTION, RECONFIGURE
 from vhpc_toolkit.cluster.read import read_cluster_inventory
 from vhpc_toolkit.cluster.result import ClusterStatus, Stray, VMOutcome
 from vhpc_toolkit.cluster.strays import strays
+from vhpc_toolkit.cluster.verify import devices_of
 from vhpc_toolkit.clusterfile import ClusterSpec
 from vhpc_toolkit.ops.portgroups import portgroup_names_by_key
 from vhpc_toolkit.results import ABSENT, DRIFT, UP_TO_DATE, SwitchOutcome
-from vhpc_toolkit.specs.nic import nic_network_name
-from vhpc_toolkit.specs.passthrough import assigned_id, dynamic_type, passthrough_id
-from vhpc_toolkit.specs.sriov import sriov_pf_id
-from vhpc_toolkit.specs.vgpu import vgpu_profile
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj
 
 INCOMPLETE = "incomplete"
-
-
-def vm_devices(vm: Obj, pg_names: dict[str, str]) -> list[str]:
-    """The accelerators and fabric adapters a VM has, as the cluster result names them."""
-    from pyVmomi import vim
-
-    out = []
-    for dev in vm.get("config.hardware.device") or []:
-        if passthrough_id(dev):
-            out.append(f"gpu {passthrough_id(dev)}")
-        elif dynamic_type(dev):
-            out.append(f"gpu {assigned_id(dev) or '%04x:%04x' % dynamic_type(dev)} (dynamic)")
-        elif vgpu_profile(dev):
-            out.append(f"vgpu {vgpu_profile(dev)}")
-        elif sriov_pf_id(dev):
-            out.append(f"sriov {nic_network_name(dev, pg_names)}")
-        elif isinstance(dev, vim.vm.device.VirtualVmxnet3Vrdma):
-            out.append(f"pvrdma {nic_network_name(dev, pg_names)}")
-    return out
 
 
 def _host_name(inv: Inventory, vm: Obj) -> str | None:
@@ -54,7 +32,7 @@ def cluster_status(session, spec: ClusterSpec) -> ClusterStatus:
             vms.append(out)
             continue
         out.host, out.ip = _host_name(inv, p.existing), p.existing.get("guest.ipAddress")
-        out.devices = vm_devices(p.existing, pg_names)
+        out.devices = devices_of(p.existing, pg_names)
         differences = [str(c) for c in p.changes] if p.action == RECONFIGURE else []
         differences += p.drift
         if p.power_on:

@@ -8,6 +8,8 @@ asked of it fails with the difference (docs/cluster-create.md, "Read back").
 """
 from __future__ import annotations
 
+from collections import Counter
+
 from vhpc_toolkit.cluster.desired import compute_request
 from vhpc_toolkit.cluster.plan import CREATE, ClusterPlan, VMPlan
 from vhpc_toolkit.cluster.read import VM_PROPS
@@ -17,7 +19,7 @@ from vhpc_toolkit.results import FAILED, POWERED_ON, RECONFIGURED
 from vhpc_toolkit.specs.compute import apply_compute
 from vhpc_toolkit.specs.latency import apply_latency_level
 from vhpc_toolkit.specs.nic import ethernet_cards, is_sriov, nic_network_name
-from vhpc_toolkit.specs.passthrough import normalize_id, passthrough_id
+from vhpc_toolkit.specs.passthrough import assigned_id, dynamic_type, normalize_id, passthrough_id
 from vhpc_toolkit.specs.sriov import sriov_pf_id
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_objects
 
@@ -38,6 +40,8 @@ def devices_of(vm: Obj, names_by_key: dict[str, str]) -> list[str]:
         backing = getattr(d, "backing", None)
         if isinstance(backing, vim.vm.device.VirtualPCIPassthrough.VmiopBackingInfo):
             out.append(f"vgpu {backing.vgpu}")
+        elif dynamic_type(d):   # the device the host gave it at power-on, else the type it allows
+            out.append(f"gpu {assigned_id(d) or '%04x:%04x' % dynamic_type(d)} (dynamic)")
         elif passthrough_id(d):
             out.append(f"gpu {passthrough_id(d)}")
         elif is_sriov(d):
@@ -45,6 +49,18 @@ def devices_of(vm: Obj, names_by_key: dict[str, str]) -> list[str]:
         elif isinstance(d, vim.vm.device.VirtualVmxnet3Vrdma):
             out.append(f"pvrdma {nic_network_name(d, names_by_key)}")
     return out
+
+
+def choice_differences(choice, devices) -> list[str]:
+    """How a new VM's devices differ from the GPUs the planner chose for it."""
+    if choice is None or not choice.gpus:
+        return []
+    if choice.dynamic:
+        allowed = [t for t in map(dynamic_type, devices) if t]
+        missing = len(choice.gpus) - len(allowed)
+        return [f"has {len(allowed)} Dynamic DirectPath device(s) (asked {len(choice.gpus)})"] if missing > 0 else []
+    have = {passthrough_id(d) for d in devices} - {None}
+    return [f"has no passthrough device {g.id} (chosen)" for g in choice.gpus if g.id not in have]
 
 
 def differences(plan: VMPlan, vm: Obj, inv: Inventory, names_by_key: dict[str, str], powered_on: bool) -> list[str]:
@@ -74,18 +90,17 @@ def differences(plan: VMPlan, vm: Obj, inv: Inventory, names_by_key: dict[str, s
     if plan.action != CREATE:
         return out
     devices = vm.get("config.hardware.device") or []
-    if getattr(spec, "dynamic", None):   # Dynamic DirectPath: a device of each asked type, chosen at power-on
-        dynamic = sum(isinstance(getattr(d, "backing", None),
-                                 vim.vm.device.VirtualPCIPassthrough.DynamicBackingInfo) for d in devices)
-        if dynamic < len(spec.device or []):
+    if getattr(spec, "dynamic", None) and spec.device:   # Dynamic DirectPath: one of each asked type, at power-on
+        dynamic = sum(dynamic_type(d) is not None for d in devices)
+        if dynamic < len(spec.device):
             out.append(f"has {dynamic} Dynamic DirectPath device(s) (asked {len(spec.device)})")
     else:
         have = {passthrough_id(d) for d in devices} - {None}
         out += [f"has no passthrough device {d} (asked)" for d in spec.device or [] if normalize_id(d) not in have]
-    profiles = {d.backing.vgpu for d in devices
-                if isinstance(getattr(d, "backing", None), vim.vm.device.VirtualPCIPassthrough.VmiopBackingInfo)}
-    if spec.vgpu and spec.vgpu not in profiles:
-        out.append(f"has no vGPU {spec.vgpu} (asked)")
+    profiles = [d.backing.vgpu for d in devices
+                if isinstance(getattr(d, "backing", None), vim.vm.device.VirtualPCIPassthrough.VmiopBackingInfo)]
+    out += [f"has no vGPU {q} (asked)" for q in (Counter(spec.vgpus) - Counter(profiles)).elements()]
+    out += choice_differences(plan.choice, devices)
     if spec.sriov_port_group and not any(sriov_pf_id(d) for d in devices):
         out.append(f"has no SR-IOV adapter on {spec.sriov_port_group} (asked)")
     if spec.pvrdma_port_group and not any(isinstance(d, vim.vm.device.VirtualVmxnet3Vrdma) for d in devices):

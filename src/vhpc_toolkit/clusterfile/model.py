@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from .values import KEY_ALIASES, VM_KEYS
 
@@ -97,7 +97,7 @@ class VMSpec:
     pf: Optional[List[str]] = None
     pvrdma_port_group: Optional[str] = None
     dvs_name: Optional[str] = None
-    vgpu: Optional[str] = None
+    vgpu: Optional[Union[str, List[str]]] = None   # one profile, or a list (several vGPUs)
     power: str = "on"
     cores_per_socket: Optional[int] = None
     secure_boot: Optional[bool] = None
@@ -105,7 +105,25 @@ class VMSpec:
     sriov_dvs_name: Optional[List[str]] = None
     svs_name: Optional[str] = None
     allow_guest_mtu_change: Optional[bool] = None
-    dynamic: Optional[bool] = None
+    gpu: Optional[int] = None              # passthrough GPUs the planner chooses (docs/placement.md)
+    gpu_model: Optional[str] = None        # ... whose device name contains this (V100, A100)
+    gpu_label: Optional[str] = None        # ... with this hardware label (Dynamic DirectPath)
+    dynamic: Optional[bool] = None         # GPUs/devices as Dynamic DirectPath I/O (1.0.3's key too)
+    placement: Optional[str] = None        # spread (default) | pack
+    anti_affinity: Optional[str] = None    # DRS anti-affinity group
+    hugepages_1g: Optional[bool] = None    # sched.mem.lpage.enable1GPage
+
+    @property
+    def vgpus(self) -> List[str]:
+        """The vGPU profiles asked for, as a list (empty without ``vgpu``)."""
+        if self.vgpu is None:
+            return []
+        return [self.vgpu] if isinstance(self.vgpu, str) else list(self.vgpu)
+
+    @property
+    def requests_placement(self) -> bool:
+        """Whether the planner chooses this VM's host or devices (no host, or GPUs asked by count)."""
+        return self.host is None or bool(self.gpu)
 
     def sriov_adapters(self) -> List[SriovSpec]:
         """The SR-IOV adapters, pairing the n-th ``sriov_port_group`` with the n-th ``pf`` (and

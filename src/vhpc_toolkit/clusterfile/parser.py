@@ -17,6 +17,7 @@ from vhpc_toolkit.files import read_text
 
 from .errors import ClusterFileError
 from .model import ClusterSpec, SwitchSpec, VMSpec
+from .requests import request_problems
 from .resolve import MAX_NAME, _Resolver
 from .syntax import SPECIAL_SECTIONS, SVS, VMS, _Problems, _read_structure
 
@@ -56,10 +57,14 @@ def parse_cluster_text(
     switch_lines: Dict[Tuple[str, str], int] = {}
     for d in definitions:
         if d.section == VMS:
-            for vm in resolver.vms(d):
+            resolved = resolver.vms(d)
+            for vm in resolved:
                 first = vm_lines.setdefault(vm.name, d.line)
                 if first != d.line:
                     problems.add(d.line, "VM %r: name %r is already used on line %d" % (d.name, vm.name, first))
+                elif vm is resolved[0]:   # the keys are the same for every VM of a line: once per line
+                    for problem in request_problems(vm):
+                        problems.add(d.line, problem)
                 vms.append(vm)
         else:
             first = switch_lines.setdefault((d.section, d.name), d.line)

@@ -11,7 +11,7 @@ import math
 import re
 from typing import Callable, Dict, List
 
-from vhpc_toolkit.limits import MAX_MEMORY_GB, MAX_MTU, MAX_SHARES, MAX_VCPUS, MIN_MTU
+from vhpc_toolkit.limits import MAX_MEMORY_GB, MAX_MTU, MAX_NAME, MAX_PASSTHROUGH, MAX_SHARES, MAX_VCPUS, MIN_MTU
 from vhpc_toolkit.words import HINT as YES_NO_HINT, yes_no
 
 
@@ -148,6 +148,40 @@ def _choice(*allowed: str) -> Callable[[str], str]:
 
 to_latency = _choice("high", "normal")
 to_power = _choice("on", "off")
+to_placement = _choice("spread", "pack")
+
+_PROFILE_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+def to_gpu_count(raw: str) -> int:
+    value = to_positive_int(raw)
+    if value > MAX_PASSTHROUGH:
+        raise BadValue("%r is more than vSphere 7's maximum of %d PCI passthrough devices per VM"
+                       % (raw, MAX_PASSTHROUGH))
+    return value
+
+
+def _profile(raw: str) -> str:
+    if not _PROFILE_RE.match(raw):
+        raise BadValue("%r is not a vGPU profile name (e.g. grid_v100-8q)" % raw)
+    return raw
+
+
+def to_vgpu(raw: str):
+    """One profile (``grid_v100-8q``, kept as a string) or a list of them (``['grid_a100-3-20c',
+    'grid_a100-3-20c']``: several vGPUs in one VM)."""
+    if raw.strip().startswith("["):
+        profiles = [_profile(x) for x in parse_list(raw)]
+        if not profiles:
+            raise BadValue("%r lists no vGPU profile" % raw)
+        return profiles
+    return _profile(raw)
+
+
+def to_group(raw: str) -> str:
+    if not raw or len(raw) > MAX_NAME or any(ch in raw for ch in "/\\\n"):
+        raise BadValue("%r is not a group name (at most %d characters, no '/')" % (raw, MAX_NAME))
+    return raw
 
 
 def parse_list(raw: str) -> List[str]:
@@ -243,7 +277,7 @@ VM_CONVERTERS: Dict[str, Callable[[str], object]] = {
     "pf": to_pci_id,
     "pvrdma_port_group": to_str,
     "dvs_name": to_str,
-    "vgpu": to_str,
+    "vgpu": to_vgpu,
     "power": to_power,
     # the original's 1.0.3 release
     "cores_per_socket": to_cores_per_socket,
@@ -254,6 +288,13 @@ VM_CONVERTERS: Dict[str, Callable[[str], object]] = {
     "svs_name": to_str,
     "allow_guest_mtu_change": to_bool,
     "dynamic": to_bool,
+    # Requests instead of addresses (docs/placement.md)
+    "gpu": to_gpu_count,
+    "gpu_model": to_str,
+    "gpu_label": to_str,
+    "placement": to_placement,
+    "anti_affinity": to_group,
+    "hugepages_1g": to_bool,
 }
 
 #: The converter of every switch key (``host`` is expanded by the parser).

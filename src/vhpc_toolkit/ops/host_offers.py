@@ -219,6 +219,16 @@ def check_vgpu(vm_name: str, host_name: str, offer: HostOffer, profile: str,
     return [f"{where}: {p}" for p in ledger.claim(vm_name, [profile])]
 
 
+def check_vgpus(vm_name: str, host_name: str, offer: HostOffer, profiles: list[str],
+                ledger: VgpuLedger | None = None) -> list[str]:
+    """:func:`check_vgpu` for the vGPUs of one VM: each profile offered, then (with a ``ledger``)
+    room for all of them at once, one GPU each."""
+    problems = [msg for profile in dict.fromkeys(profiles) for msg in check_vgpu(vm_name, host_name, offer, profile)]
+    if problems or ledger is None:
+        return problems
+    return [f"VM {vm_name} on host {host_name}: {p}" for p in ledger.claim(vm_name, list(profiles))]
+
+
 def check_sriov(vm_name: str, host_name: str, offer: HostOffer, pf_id: str, vfs_used: int) -> list[str]:
     """The PF exists, has SR-IOV enabled, and has a free virtual function (``vfs_used`` counted as taken)."""
     from pyVmomi import vim

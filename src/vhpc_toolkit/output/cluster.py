@@ -17,8 +17,10 @@ def _status(status: str) -> str:
     return f"[{_STATUS.get(status, '')}]{status}[/]"
 
 
-def render_actions(rows: list[dict], switch_rows: list[dict], pvrdma_rows: list[dict], console) -> None:
-    """What a create will do, per switch, host (PVRDMA preparation) and VM (shown before the confirmation)."""
+def render_actions(rows: list[dict], switch_rows: list[dict], pvrdma_rows: list[dict], rule_rows: list[dict],
+                   console) -> None:
+    """What a create will do, per switch, host (PVRDMA preparation), VM and DRS rule (shown before the
+    confirmation)."""
     if switch_rows:
         render_table(console, "Switch actions", ["switch", "kind", "action", "detail"],
                      [[escape(r["name"]), r["kind"], r["action"], escape(r["detail"])] for r in switch_rows])
@@ -36,6 +38,10 @@ def render_actions(rows: list[dict], switch_rows: list[dict], pvrdma_rows: list[
         cells.append([escape(r["vm"]), escape(short(r["host"], domain)), r["action"], detail])
     domain_note(console, domain)
     render_table(console, "VM actions", ["VM", "host", "action", "detail"], cells)
+    if rule_rows:
+        render_table(console, "DRS rules", ["rule", "cluster", "action", "detail"],
+                     [[escape(r["name"]), escape(r["cluster"]), escape(r["action"]), escape(r["detail"])]
+                      for r in rule_rows])
 
 
 def render_prune(strays, console) -> None:
@@ -54,6 +60,9 @@ def render_result(result, ctx) -> None:
     render_table(console, "Cluster", ["VM", "host", "IP", "devices", "status", "detail"],
                  [[escape(v.name), escape(short(v.host, domain)), v.ip or "-", escape(", ".join(v.devices) or "-"),
                    _status(v.status), escape(v.detail)] for v in result.vms])
+    if result.rules:
+        render_table(console, "DRS rules", ["rule", "cluster", "status", "detail"],
+                     [[escape(r.name), escape(r.cluster), _status(r.status), escape(r.detail)] for r in result.rules])
     if result.pruned:
         render_table(console, "Pruned (no longer in the file)", ["VM", "status", "detail"],
                      [[escape(p.name), _status(p.status), escape(p.detail)] for p in result.pruned])
@@ -81,6 +90,8 @@ def render_destroy_preview(plan, console) -> None:
         console.print("then switches: " + ", ".join(
             f"{o.spec.name} ({o.spec.kind}{' on ' + ', '.join(o.hosts) if o.spec.kind == 'svs' else ''})"
             for o in plan.switches), highlight=False)
+    if getattr(plan, "rules", None):
+        console.print("then DRS rules: " + ", ".join(f"{r.name} ({c.name})" for c, r in plan.rules), highlight=False)
     for name, why in plan.left:
         console.print(f"left alone: {why}", highlight=False)
     for note in plan.notes:
@@ -91,6 +102,8 @@ def render_destroyed(result, ctx) -> None:
     render_report(result.report, ctx)
     for s in result.switches:
         ctx.out.print(f"switch {s.name} ({s.kind}): {s.status}: {s.detail}", highlight=False)
+    for r in result.rules:
+        ctx.out.print(f"DRS rule {r.name} ({r.cluster}): {r.status}: {r.detail}", highlight=False)
     for note in result.notes:
         ctx.out.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
 

@@ -60,9 +60,9 @@ def nodes(result, spec) -> list[Node]:
         s = specs.get(vm.name)
         if s is None:
             continue
-        kinds = [k for k, present in (("gpu", s.device), ("vgpu", s.vgpu), ("sriov", s.sriov_port_group),
+        kinds = [k for k, present in (("gpu", s.device or s.gpu), ("vgpu", s.vgpu), ("sriov", s.sriov_port_group),
                                       ("pvrdma", s.pvrdma_port_group)) if present]
-        gpus = len(s.device or []) + (1 if s.vgpu else 0)
+        gpus = len(s.device or []) + (s.gpu or 0) + len(s.vgpus)
         cpus = getattr(vm, "cpu", None) or s.cpu   # what vCenter holds, when the run read it back
         out.append(Node(vm.name, vm.ip, cpus, s.memory, gpus, [_group(g) for g in s.sections] + kinds))
     return out

@@ -58,9 +58,20 @@ def _devices(vm: VMSpec) -> str:
     parts = []
     if vm.device:
         parts.append(("dynamic " if vm.dynamic else "passthrough ") + ", ".join(vm.device))
+    if vm.gpu:
+        parts.append("%d x %s%s%s" % (vm.gpu, vm.gpu_model or "GPU", " [%s]" % vm.gpu_label if vm.gpu_label else "",
+                                      " dynamic" if vm.dynamic else ""))
     if vm.mmio_size is not None:
         parts.append("mmio %d GB" % vm.mmio_size)
     return escape("; ".join(parts)) if parts else "-"
+
+
+def _placed(vm: VMSpec) -> str:
+    """Where a VM without ``host:`` goes: chosen by the planner, with its policy and group."""
+    extra = [vm.placement] if vm.placement else []
+    if vm.anti_affinity:
+        extra.append("apart: %s" % vm.anti_affinity)
+    return "[dim]planner%s[/]" % (" (%s)" % escape(", ".join(extra)) if extra else "")
 
 
 def _networks(vm: VMSpec) -> str:
@@ -112,7 +123,8 @@ def _vm_rows(spec: ClusterSpec, domain: str) -> list[list[str]]:
     for i, vm in enumerate(shown):
         if hidden and i == len(shown) - 5:
             rows.append(["[dim]... %d more[/]" % hidden] + [""] * (len(VM_HEADERS) - 1))
-        rows.append([f"[bold]{escape(vm.name)}[/]", escape(short(vm.host, domain)) if vm.host else "-",
+        rows.append([f"[bold]{escape(vm.name)}[/]", escape(short(vm.host, domain)) if vm.host else
+                     _placed(vm),
                      _text(vm.datastore), _address(vm), _text(vm.guest_hostname), _text(vm.cpu), _memory(vm.memory),
                      _devices(vm), _text(vm.vgpu), _networks(vm), _text(vm.latency), vm.power, _scripts(vm)])
     return rows

@@ -20,6 +20,23 @@ def _vm_label(vm: dict[str, Any]) -> str:
     return "  ".join(parts)
 
 
+def _vgpu_state(gpu: dict[str, Any]) -> str:
+    """A shared GPU's sharing mode, what it runs and what it can still start."""
+    parts = [gpu["sharing"] or "MIG or time-sliced"] if "sharing" in gpu else []
+    running = gpu.get("vgpus") or []
+    if running:
+        counts: dict[str, int] = {}
+        for q in running:
+            counts[q] = counts.get(q, 0) + 1
+        parts.append("runs " + ", ".join(f"{n} x {q}" for q, n in counts.items()))
+    room = [f"{n} {q}" for q, n in (gpu.get("free") or {}).items() if n]
+    if room and running:
+        parts.append("room for " + ", ".join(room[:3]) + (" ..." if len(room) > 3 else ""))
+    elif not room and "free" in gpu:
+        parts.append("full")
+    return (" " + escape("(" + "; ".join(parts) + ")")) if parts else ""
+
+
 def _host_node(parent: Tree, host: dict[str, Any], domain: str) -> None:
     state = host["connection_state"]
     colour = "green" if state == "connected" else "red"
@@ -29,7 +46,7 @@ def _host_node(parent: Tree, host: dict[str, Any], domain: str) -> None:
     node = parent.add(label)
     for gpu in host["gpus"]:
         if gpu.get("mode") == "vgpu":
-            flag = "[cyan]vGPU (shared direct)[/]"
+            flag = "[cyan]vGPU (shared direct)[/]" + _vgpu_state(gpu)
         else:
             flag = "[green]passthrough[/]" if gpu["passthrough"] else "[dim]no passthrough[/]"
         node.add(f"GPU {gpu['id']} {escape(gpu['name'] or '')} {flag}")

@@ -41,14 +41,16 @@ def passthrough_device(info):
     return vim.vm.device.VirtualDeviceSpec(operation="add", device=dev)
 
 
-def dynamic_passthrough_device(vendor_id: int, device_id: int, label: str | None = None):
-    """A device change adding a Dynamic DirectPath I/O device (vSphere 7.0+): any device of the host
-    with this vendor and device id, chosen at power-on (``assignedId`` then says which)."""
+def dynamic_passthrough_device(vendor_id: int, device_id: int, label: str | None = None, name: str = ""):
+    """A device change adding a Dynamic DirectPath I/O device (vSphere 7.0+): any free device of the
+    host with this vendor and device id (with ``label``: only one carrying that hardware label),
+    chosen at power-on (``assignedId`` then says which)."""
     from pyVmomi import vim
 
     pci = vim.vm.device.VirtualPCIPassthrough
-    backing = pci.DynamicBackingInfo(allowedDevice=[pci.AllowedDevice(vendorId=vendor_id, deviceId=device_id)],
-                                     customLabel=label)
+    backing = pci.DynamicBackingInfo(
+        allowedDevice=[pci.AllowedDevice(vendorId=vendor_id & 0xFFFF, deviceId=device_id & 0xFFFF)],
+        customLabel=label or None, deviceName=name or "")
     return vim.vm.device.VirtualDeviceSpec(operation="add", device=pci(key=temp_key(), backing=backing))
 
 

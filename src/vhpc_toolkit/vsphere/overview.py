@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from vhpc_toolkit.specs.vgpu import vgpu_profile
+from vhpc_toolkit.specs.vgpu_profiles import MIG, TIME_SLICED, gpu_room, parse_profile, sharing_mode
 from vhpc_toolkit.vsphere import hostnet
 from vhpc_toolkit.vsphere.inventory import Obj, Inventory, read_inventory
 
 HOST_PROPS = ["runtime.connectionState", "runtime.inMaintenanceMode", "hardware.pciDevice",
-              "config.pciPassthruInfo", "config.graphicsInfo"]
-VM_PROPS = ["runtime.host", "runtime.powerState", "config.template", "guest.ipAddress"]
+              "config.pciPassthruInfo", "config.graphicsInfo", "config.sharedPassthruGpuTypes"]
+VM_PROPS = ["runtime.host", "runtime.powerState", "config.template", "guest.ipAddress", "config.hardware.device"]
 NET_HOST_PROPS = ["config.network.vswitch", "config.network.portgroup", "config.network.proxySwitch"]
 # config.graphicsInfo graphicsType, as view shows it
 GPU_MODES = {"direct": "passthrough", "sharedDirect": "vgpu", "shared": "shared", "basic": "basic"}
@@ -32,16 +34,49 @@ def read_overview(session, networking: bool = False) -> dict[str, Any]:
     return build_overview(read_inventory(session, props), networking)
 
 
-def _gpus(host: Obj) -> list[dict[str, Any]]:
+def _board(name: str | None) -> str | None:
+    """V100 for `GV100GL [Tesla V100 PCIe 32GB]`, in profile spelling (v100)."""
+    import re
+
+    inside = re.search(r"\[(.*)\]", name or "")
+    m = re.search(r"\b([A-Z]{1,2}\d{2,3})\b", inside.group(1) if inside else name or "")
+    return m.group(1).lower() if m else None
+
+
+def _vgpus(info, inv: Inventory, board: str | None) -> list[str]:
+    """The vGPU profiles of the powered-on VMs vSphere lists on a GPU (one per VM)."""
+    out = []
+    for ref in info.vm or []:
+        vm = inv.by_ref(ref)
+        mine = [q for q in map(vgpu_profile, (vm.get("config.hardware.device") or []) if vm else [])
+                if q and parse_profile(q) and parse_profile(q).board == board]
+        out += mine[:1]
+    return out
+
+
+def _gpus(host: Obj, inv: Inventory) -> list[dict[str, Any]]:
     enabled = {info.id: bool(getattr(info, "passthruEnabled", False))
                for info in host.get("config.pciPassthruInfo") or []}
-    modes = {g.pciId: g.graphicsType for g in host.get("config.graphicsInfo") or []}
+    graphics = {g.pciId: g for g in host.get("config.graphicsInfo") or []}
+    offered = list(host.get("config.sharedPassthruGpuTypes") or [])
     gpus = []
     for dev in host.get("hardware.pciDevice") or []:
-        if (dev.classId or 0) >> 8 == 0x03:  # PCI class 03xx: display controllers
-            gpus.append({"id": dev.id, "name": dev.deviceName, "vendor": dev.vendorName,
-                         "passthrough": enabled.get(dev.id, False),
-                         "mode": GPU_MODES.get(modes.get(dev.id), modes.get(dev.id))})
+        if (dev.classId or 0) >> 8 != 0x03:  # PCI class 03xx: display controllers
+            continue
+        info = graphics.get(dev.id)
+        mode = info.graphicsType if info is not None else None
+        doc = {"id": dev.id, "name": dev.deviceName, "vendor": dev.vendorName,
+               "passthrough": enabled.get(dev.id, False), "mode": GPU_MODES.get(mode, mode)}
+        if mode == "sharedDirect":
+            board = _board(dev.deviceName)
+            running = _vgpus(info, inv, board)
+            mig = sharing_mode(running, offered, board)
+            fb = int(info.memorySizeInKB or 0) // 1024
+            doc.update({"frame_buffer_gb": fb / 1024, "sharing": None if mig is None else (MIG if mig else TIME_SLICED),
+                        "vgpus": running,
+                        "free": {q: gpu_room(q, board, fb, running, mig) for q in offered
+                                 if parse_profile(q) and parse_profile(q).board == board}})
+        gpus.append(doc)
     return gpus
 
 
@@ -80,7 +115,7 @@ def build_overview(inv: Inventory, networking: bool) -> dict[str, Any]:
 
     def host_doc(host: Obj) -> dict[str, Any]:
         doc = {"name": host.name, "connection_state": host.get("runtime.connectionState"),
-               "maintenance": bool(host.get("runtime.inMaintenanceMode")), "gpus": _gpus(host),
+               "maintenance": bool(host.get("runtime.inMaintenanceMode")), "gpus": _gpus(host, inv),
                "vms": [vm_doc(v) for v in sorted(vms_by_host.get(host.moid, []), key=lambda o: o.name)]}
         if networking:
             doc["switches"] = [{"name": sw.name, "pnics": sw.pnics, "port_groups": sw.port_groups, "mtu": sw.mtu}

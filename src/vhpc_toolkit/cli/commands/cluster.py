@@ -105,7 +105,7 @@ def _unlock(ctx, spec):
 
 def _create(ctx, args, spec, session):
     from vhpc_toolkit.cluster.apply import ApplyOptions, apply_plan, current_state
-    from vhpc_toolkit.cluster.plan import plan_rows, pvrdma_rows, switch_rows
+    from vhpc_toolkit.cluster.plan import plan_rows, pvrdma_rows, rule_rows, switch_rows
     from vhpc_toolkit.cluster.prepare import prepare_create
     from vhpc_toolkit.ops.post import password_source
     from vhpc_toolkit.output.cluster import render_actions, render_prune
@@ -123,7 +123,7 @@ def _create(ctx, args, spec, session):
         result.notes = plan.notes + result.notes
     else:
         show(ctx, render_plan, spec)
-        show(ctx, render_actions, plan_rows(plan), switch_rows(plan), pvrdma_rows(plan))
+        show(ctx, render_actions, plan_rows(plan), switch_rows(plan), pvrdma_rows(plan), rule_rows(plan))
         if plan.prune and plan.strays:
             show(ctx, render_prune, plan.strays)
         confirm(ctx, "Create/update the cluster as planned above?")

@@ -11,7 +11,9 @@ def arguments(p) -> None:
     vm_or_file(p, "for the vGPU operation")
     add_remove(p, "a vGPU", required=False,
                query="the vGPU profiles the VM's host offers")
-    p.add_argument("--profile", help="vGPU profile, e.g. grid_p100-4q")
+    p.add_argument("--profile", nargs="+", metavar="PROFILE",
+                   help="vGPU profile(s), e.g. grid_p100-4q; several for several vGPUs of one board "
+                        "(--profile grid_a100-3-20c grid_a100-3-20c)")
 
 
 def run(ctx, args) -> Report:

@@ -1,16 +1,21 @@
-"""`vgpu`: the vGPU profiles the VM's host offers; add and remove vGPUs."""
+"""`vgpu`: the vGPU profiles the VM's host offers (size, sharing mode, room per physical GPU); add
+and remove vGPUs, several per VM."""
 from __future__ import annotations
+
+from collections import Counter
 
 from vhpc_toolkit.errors import InputError
 from vhpc_toolkit.ops.devices.common import (append_device, devices, drop_device, full_memory, no_host, read,
                                              validated)
-from vhpc_toolkit.ops.host_offers import check_vgpu, host_offers
+from vhpc_toolkit.ops.host_offers import check_vgpus, host_offers
+from vhpc_toolkit.specs.vgpu_profiles import parse_profile
 from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
 from vhpc_toolkit.results import QueryReport, Report, TargetResult
 from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.vgpu import vgpu_device, vgpu_profile
 
-COLUMNS = [("profile", "profile"), ("free now", "free"), ("on this VM", "on_this_vm")]
+COLUMNS = [("profile", "profile"), ("size", "size"), ("sharing", "sharing"), ("free now", "free"),
+           ("on this VM", "on_this_vm")]
 
 
 def query_vgpu(session, targets) -> QueryReport:
@@ -25,8 +30,7 @@ def query_vgpu(session, targets) -> QueryReport:
         mine = [p for p in (vgpu_profile(d) for d in devices(obj)) if p]
         offer = offers[host.moid]
         # free now: vGPUs of that profile the host's GPUs can still start (one profile per GPU)
-        profiles = [{"profile": p, "free": sum(g.free(p) for g in offer.gpus), "on_this_vm": p in mine}
-                    for p in offer.vgpu_profiles]
+        profiles = [_row(p, offer, mine) for p in offer.vgpu_profiles]
         results.append(TargetResult(obj.name, detail=f"host {host.name}: {len(profiles)} vGPU profile(s)"
                                 + (f"; this VM has {', '.join(mine)}" if mine else ""),
                                 data={"host": host.name, "profiles": profiles, "vgpus": mine,
@@ -34,22 +38,33 @@ def query_vgpu(session, targets) -> QueryReport:
     return QueryReport("vgpu query", results, rows_key="profiles", columns=COLUMNS)
 
 
-def change_vgpu(session, targets, profile: str | None, add: bool) -> Report:
-    if add and not profile:
-        raise InputError("vgpu: --add needs --profile P (see `vgpu --query`)")
+def _row(profile: str, offer, mine: list[str]) -> dict:
+    """One profile of a host: its size and sharing mode (from its name), and how many more the host's
+    GPUs can start now (vGPUs of powered-on VMs counted, per physical GPU)."""
+    p = parse_profile(profile)
+    size = ("%d GB" % (p.frame_buffer_mb // 1024) + (", %d slice%s" % (p.slices, "s" * (p.slices > 1)) if p.mig else "")) if p else "-"
+    return {"profile": profile, "size": size, "sharing": p.sharing if p else "-",
+            "free": sum(g.free(profile) for g in offer.gpus), "on_this_vm": profile in mine}
+
+
+def change_vgpu(session, targets, profile, add: bool) -> Report:
+    """Add (or remove) the vGPUs of ``profile``: one profile name or a list (several vGPUs per VM)."""
+    profiles = [profile] if isinstance(profile, str) else list(profile or [])
+    if add and not profiles:
+        raise InputError("vgpu: --add needs --profile P [P ...] (see `vgpu --query`)")
     inv, vms, hosts = read(session, targets)
     if not add:
         def build_remove(spec, obj, host):
             changes = []
             for dev in devices(obj):
                 p = vgpu_profile(dev)
-                if p and (profile is None or p == profile):
+                if p and (not profiles or p in profiles):
                     drop_device(spec, dev)
                     changes.append(Change("vgpu", p, None))
             return changes
 
         return apply_specs(session, "vgpu remove", plan_specs(inv, vms, build_remove),
-                           unchanged=f"has no vGPU{' ' + profile if profile else ''}")
+                           unchanged=f"has no vGPU{' ' + ', '.join(profiles) if profiles else ''}")
 
     offers = host_offers(session, inv, hosts.values())
     problems, warnings, ledgers = [], {}, {}
@@ -58,21 +73,25 @@ def change_vgpu(session, targets, profile: str | None, add: bool) -> Report:
         if host is None:
             problems.append(no_host(obj))
             continue
-        found = check_vgpu(obj.name, host.name, offers[host.moid], profile)
+        found = check_vgpus(obj.name, host.name, offers[host.moid], profiles)
+        boards = {parse_profile(p).board if parse_profile(p) else p for p in profiles}
+        if len(boards) > 1:
+            found.append(f"VM {obj.name}: the vGPUs of one VM are of one board, not {', '.join(profiles)}")
         problems += found
-        if not found and profile not in {vgpu_profile(d) for d in devices(obj)}:
-            # vSphere places a vGPU at power-on: say now if the host's GPUs could not take it.
+        missing = _missing(obj, profiles)
+        if not found and missing:
+            # vSphere places vGPUs at power-on: say now if the host's GPUs could not take them.
             ledger = ledgers.setdefault(host.moid, offers[host.moid].vgpu_ledger())
-            short = check_vgpu(obj.name, host.name, offers[host.moid], profile, ledger)
+            short = check_vgpus(obj.name, host.name, offers[host.moid], missing, ledger)
             if short:
                 warnings[obj.moid] = [f"{s}; it will not power on until a GPU has room" for s in short]
     validated(problems)
 
     def build_add(spec, obj, host):
         changes = []
-        if profile not in {vgpu_profile(d) for d in devices(obj)}:
-            append_device(spec, vgpu_device(profile))
-            changes.append(Change("vgpu", None, profile))
+        for p in _missing(obj, profiles):
+            append_device(spec, vgpu_device(p))
+            changes.append(Change("vgpu", None, p))
         return changes + full_memory(spec, obj, host)
 
     planned = plan_specs(inv, vms, build_add)
@@ -80,4 +99,10 @@ def change_vgpu(session, targets, profile: str | None, add: bool) -> Report:
         if obj.moid in warnings:
             result.data["warnings"] = warnings[obj.moid]
     return apply_specs(session, "vgpu add", planned,
-                       unchanged=f"already has vGPU {profile} and full memory reservation")
+                       unchanged=f"already has vGPU {', '.join(profiles)} and full memory reservation")
+
+
+def _missing(obj, profiles: list[str]) -> list[str]:
+    """The asked vGPUs the VM does not have yet (``P P``: two of P)."""
+    have = Counter(p for p in (vgpu_profile(d) for d in devices(obj)) if p)
+    return list((Counter(profiles) - have).elements())
