@@ -125,6 +125,7 @@ func (h *collectorHook) DestroyPropertyCollector(ctx *simulator.Context, req *ty
 	if pc.Self.Value == rootCollector {
 		return pc.DestroyPropertyCollector(ctx, req) // what the stock simulator does with it
 	}
+	pagedResults.forget(pc)
 	if lst := findListener(ctx, pc); lst != nil {
 		lst.cancelWait()
 	}

@@ -121,10 +121,13 @@ var routes = map[routeKey]*hookKind{
 
 	{"Task", "CancelTask"}: taskHooks, // slow_tasks.go
 
-	{"PropertyCollector", "WaitForUpdatesEx"}:         collectorHooks, // collector.go
-	{"PropertyCollector", "WaitForUpdates"}:           collectorHooks,
-	{"PropertyCollector", "CancelWaitForUpdates"}:     collectorHooks,
-	{"PropertyCollector", "DestroyPropertyCollector"}: collectorHooks,
+	{"PropertyCollector", "WaitForUpdatesEx"}:             collectorHooks, // collector.go
+	{"PropertyCollector", "WaitForUpdates"}:               collectorHooks,
+	{"PropertyCollector", "CancelWaitForUpdates"}:         collectorHooks,
+	{"PropertyCollector", "DestroyPropertyCollector"}:     collectorHooks,
+	{"PropertyCollector", "RetrievePropertiesEx"}:         collectorHooks, // collector_pages.go
+	{"PropertyCollector", "ContinueRetrievePropertiesEx"}: collectorHooks,
+	{"PropertyCollector", "CancelRetrievePropertiesEx"}:   collectorHooks,
 
 	{"ClusterComputeResource", "ReconfigureComputeResource_Task"}: clusterHooks, // drs_rules.go
 }

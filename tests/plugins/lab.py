@@ -75,6 +75,14 @@ class Lab:
 
         return connect(load_settings(str(self.conf), {}, interactive=False))
 
+    def connect_plain(self):
+        """A bare pyVmomi ServiceInstance (no toolkit code in between), for the lab's own rules."""
+        from pyVim.connect import SmartConnect
+
+        ctx = ssl.create_default_context(cafile=self.settings["ca_file"])
+        return SmartConnect(host=self.settings["server"], port=int(self.settings["port"]),
+                            user=self.settings["username"], pwd=self.settings["password"], sslContext=ctx)
+
 
 def _build_sim() -> None:
     # make rebuilds the binary only when a Go source is newer, so a stale lab never runs.

@@ -19,7 +19,8 @@ from vhpc_toolkit.ops.post import (
 )
 from vhpc_toolkit.results import FAILED, NOT_RUN, OK, SKIPPED, STARTED
 from vhpc_toolkit.vsphere import guestops
-from vhpc_toolkit.vsphere.guestops import GuestOpsError, GuestProcess, transfer_url, wait_for_processes
+from vhpc_toolkit.vsphere.guestops import GuestOpsError, GuestProcess, wait_for_processes
+from vhpc_toolkit.vsphere.transfers import transfer_url
 
 
 @pytest.mark.parametrize("url, server, want", [
