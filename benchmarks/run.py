@@ -1,48 +1,49 @@
-"""`make bench`: SOAP calls per VM and wall time on the lab at a fixed simulated latency.
+"""`make bench`: SOAP calls per VM, wall time and the client's CPU on the lab at 10 ms per call.
 
-Not a test: figures are printed (and written to docs/performance.md with --write).
-Ratios are what count; the machine is shared and noisy.
+Not a test: figures are printed, and written to docs/performance.md with --write (every case).
+Ratios and calls are what count; the machine is shared and noisy. Cases:
+
+- operations: the everyday commands on 64 VMs (create, re-run, power, cpumem, destroy, static IPs);
+- scale: cluster --create and --destroy of 64, 256, 512 and 1024 VMs, each on a fresh lab;
+- large: view of a lab with 10,000 extra VMs, cluster --plan of 10,000 VMs;
+- placement: 256 GPU VMs without host: on 64 GPU hosts, planned, created, destroyed.
 """
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import tempfile
 import time
 from pathlib import Path
 
-from tests.plugins.lab import start_lab, stop_lab
-from vhpc_toolkit.cli.main import main as cli_main
+from benchmarks.measure import ROOT, Row, machine, new_lab, run_cli, table
+from benchmarks.scale import LAB_ARGS, cluster_file
+from tests.plugins.lab import stop_lab
 
-ROOT = Path(__file__).resolve().parents[1]
 LATENCY_MS = 10
+SCALE_SIZES = (64, 256, 512, 1024)
+LARGE = 10_000
+CASES = ("operations", "scale", "large", "placement")
 
-CLUSTER = """
+# The 64 VMs of the operations case, then the same with a static IP each: guest customization,
+# whose outcome the create waits for.
+CUSTOMIZED = """
 [BASE]
 template: vhpc_clone
 cpu: 4
-memory: 16
+memory: 8
 datacenter: HPC_Datacenter
 cluster: COMPUTE_GPU_Cluster
 datastore: COMPUTE01_vsanDatastore
-latency: high
-cpu_reservation: yes
-memory_reservation: yes
+is_dhcp: false
+port_group: vHPC-PG-VMNetwork
+netmask: 255.255.0.0
 
 [_VMS_]
-bench-vm{{001:{n:03d}}}: BASE host: vhpc-esx-0{{2:8}}.hpc.vmware.com
+bench-cust{{001:{n:03d}}}: BASE host: vhpc-esx-0{{2:8}}.hpc.vmware.com ip: 172.20.0.{{1:{n}}}
 """
 
-# The same VMs with a static IP each: guest customization, whose outcome the create waits for.
-CUSTOMIZED = CLUSTER.replace("[_VMS_]", "[NET]\nis_dhcp: false\nport_group: vHPC-PG-VMNetwork\n"
-                             "netmask: 255.255.0.0\n\n[_VMS_]").replace(
-    "BASE host: vhpc-esx-0{{1:8}}.hpc.vmware.com",
-    "BASE NET host: vhpc-esx-0{{1:8}}.hpc.vmware.com ip: 172.20.0.{{1:{n}}}").replace("bench-vm", "bench-cust")
-
-
-# Placement: 256 VMs that ask for GPUs and name no host, on 64 GPU hosts (8 named + 56 extra); each
-# host has two passthrough V100s and a shared V100 (four grid_v100-8q).
+# 256 VMs that ask for GPUs and name no host, on 64 GPU hosts (7 named + 57 extra); each host has
+# two passthrough V100s and a shared V100 (four grid_v100-8q).
 PLACEMENT_HOSTS = 64
 PLACEMENT = """
 [BASE]
@@ -59,146 +60,188 @@ place-vgpu{{001:{half:03d}}}: BASE vgpu: grid_v100-8q
 """
 
 
-def run(lab, *argv) -> tuple[int, float, dict]:
-    lab.reset_calls()
-    out = io.StringIO()
-    start = time.perf_counter()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-        code = cli_main(["--vcenter-conf", str(lab.conf), "--yes", "--output", "json", *argv])
-    seconds = time.perf_counter() - start
-    calls = lab.calls()
-    if code != 0:
-        raise SystemExit(f"benchmark command failed ({code}): {' '.join(argv)}\n{out.getvalue()[-2000:]}")
-    return code, seconds, calls
-
-
-def row(what: str, vms: int, seconds: float, calls: dict) -> dict:
-    total = calls["total"]
-    return {"what": what, "vms": vms, "seconds": seconds, "calls": total,
-            "per_vm": total / vms if vms else float("nan"), "methods": calls["methods"]}
-
-
-def bench(sizes: list[int], work: Path) -> list[dict]:
-    rows = []
-    lab = start_lab(work / "lab", "--latency-ms", str(LATENCY_MS), "--extra-vms", "1024")
+def operations(work: Path) -> list[Row]:
+    n, rows = 64, []
+    lab = new_lab(work, "operations", LATENCY_MS, "--extra-vms", "1024", *LAB_ARGS)
     try:
-        _, s, c = run(lab, "view")
-        rows.append(row("view (1024 extra VMs)", 1024, s, c))
-        for n in sizes:
-            conf = work / f"bench-{n}.conf"
-            conf.write_text(CLUSTER.format(n=n))
-            _, s, c = run(lab, "cluster", "--create", "--file", str(conf))
-            rows.append(row(f"cluster --create ({n} VMs)", n, s, c))
-            if n == 64:
-                _, s, c = run(lab, "cluster", "--create", "--file", str(conf))
-                rows.append(row("cluster --create re-run (64 existing)", n, s, c))
-                names = work / "vms-64.txt"
-                names.write_text("\n".join(f"bench-vm{i:03d}" for i in range(1, 65)) + "\n")
-                _, s, c = run(lab, "power", "--off", "--file", str(names))
-                rows.append(row("power --off --file (64)", n, s, c))
-                _, s, c = run(lab, "cpumem", "--file", str(names), "--cpu", "8", "--memory", "32")
-                rows.append(row("cpumem --file (64)", n, s, c))
-                _, s, c = run(lab, "power", "--on", "--file", str(names))
-                rows.append(row("power --on --file (64)", n, s, c))
-            _, s, c = run(lab, "cluster", "--destroy", "--file", str(conf))
-            rows.append(row(f"cluster --destroy ({n} VMs)", n, s, c))
-            if n == 64:
-                custom = work / "bench-customized.conf"
-                custom.write_text(CUSTOMIZED.format(n=n))
-                _, s, c = run(lab, "cluster", "--create", "--file", str(custom))
-                rows.append(row(f"cluster --create, static IPs (customization waited for) ({n} VMs)", n, s, c))
-                run(lab, "cluster", "--destroy", "--file", str(custom))
+        rows.append(run_cli(lab, "view (1024 extra VMs)", 1024, ["view"]))
+        conf = cluster_file(work / "ops.conf", n, prefix="ops-vm")
+        rows.append(run_cli(lab, "cluster --create", n, ["cluster", "--create", "--file", str(conf)]))
+        rows.append(run_cli(lab, "cluster --create re-run (64 up to date)", n, ["cluster", "--create", "--file", str(conf)]))
+        names = work / "ops-vms.txt"
+        names.write_text("".join(f"ops-vm{i:05d}\n" for i in range(1, n + 1)))
+        rows.append(run_cli(lab, "power --off --file", n, ["power", "--off", "--file", str(names)]))
+        rows.append(run_cli(lab, "cpumem --file", n, ["cpumem", "--file", str(names), "--cpu", "8", "--memory", "32"]))
+        rows.append(run_cli(lab, "power --on --file", n, ["power", "--on", "--file", str(names)]))
+        rows.append(run_cli(lab, "cluster --destroy", n, ["cluster", "--destroy", "--file", str(conf)]))
+        custom = work / "customized.conf"
+        custom.write_text(CUSTOMIZED.format(n=n))
+        rows.append(run_cli(lab, "cluster --create, static IPs (customization waited for)", n,
+                            ["cluster", "--create", "--file", str(custom)]))
+        run_cli(lab, "", n, ["cluster", "--destroy", "--file", str(custom)])
     finally:
         stop_lab(lab)
     return rows
 
 
-def bench_placement(work: Path, n: int = 256) -> list[dict]:
-    """Planning alone (read, place, check: what `cluster --create` does before it asks), then the create
-    and the destroy, on a lab with 64 GPU hosts."""
+def scale(work: Path, sizes=SCALE_SIZES) -> list[Row]:
+    rows = []
+    for n in sizes:
+        lab = new_lab(work, f"scale-{n}", LATENCY_MS, *LAB_ARGS)
+        try:
+            conf = cluster_file(work / f"scale-{n}.conf", n)
+            rows.append(run_cli(lab, f"cluster --create ({n})", n, ["cluster", "--create", "--file", str(conf)]))
+            rows.append(run_cli(lab, f"cluster --destroy ({n})", n, ["cluster", "--destroy", "--file", str(conf)]))
+        finally:
+            stop_lab(lab)
+    return rows
+
+
+def large(work: Path) -> list[Row]:
+    lab = new_lab(work, "large", LATENCY_MS, "--extra-vms", str(LARGE))
+    try:
+        rows = [run_cli(lab, f"view ({LARGE} extra VMs)", LARGE, ["view"])]
+    finally:
+        stop_lab(lab)
+    conf = cluster_file(work / "plan.conf", LARGE)
+    rows.append(run_cli(None, f"cluster --plan ({LARGE} VMs, no vCenter)", LARGE, ["cluster", "--plan", "--file", str(conf)]))
+    return rows
+
+
+def placement(work: Path, n: int = 256) -> list[Row]:
+    """Planning alone (read, place, check: what `cluster --create` does before it asks), in this
+    process, then the create and the destroy."""
     from vhpc_toolkit.cluster.prepare import prepare_create
     from vhpc_toolkit.clusterfile import parse_cluster_file
 
-    rows = []
-    (work / "placement-lab").mkdir()
-    lab = start_lab(work / "placement-lab", "--latency-ms", str(LATENCY_MS),
-                    "--extra-hosts", str(PLACEMENT_HOSTS - 8))
+    lab = new_lab(work, "placement", LATENCY_MS, "--extra-hosts", str(PLACEMENT_HOSTS - 7))
     try:
         conf = work / "placement.conf"
         conf.write_text(PLACEMENT.format(half=n // 2))
-        spec = parse_cluster_file(conf)
         session = lab.connect()
         try:
             lab.reset_calls()
             start = time.perf_counter()
-            prepared = prepare_create(session, spec)
+            prepared = prepare_create(session, parse_cluster_file(conf))
             seconds = time.perf_counter() - start
             calls = lab.calls()
         finally:
             session.close()
         hosts = {p.placement.host.name for p in prepared.plan.vms}
-        rows.append(row(f"placement: plan {n} GPU VMs on {PLACEMENT_HOSTS} hosts (read, place, check; "
-                        f"{len(hosts)} hosts chosen)", n, seconds, calls))
-        _, s, c = run(lab, "cluster", "--create", "--file", str(conf))
-        rows.append(row(f"cluster --create, placed ({n} VMs, {PLACEMENT_HOSTS} hosts)", n, s, c))
-        _, s, c = run(lab, "cluster", "--destroy", "--file", str(conf))
-        rows.append(row(f"cluster --destroy, placed ({n} VMs)", n, s, c))
+        rows = [Row(f"placement: plan {n} GPU VMs on {PLACEMENT_HOSTS} hosts ({len(hosts)} chosen; in-process)", n,
+                    seconds, calls["total"], calls["methods"])]
+        rows.append(run_cli(lab, f"cluster --create, placed ({PLACEMENT_HOSTS} hosts)", n,
+                            ["cluster", "--create", "--file", str(conf)]))
+        rows.append(run_cli(lab, "cluster --destroy, placed", n, ["cluster", "--destroy", "--file", str(conf)]))
     finally:
         stop_lab(lab)
     return rows
 
 
-def table(rows: list[dict]) -> str:
-    lines = ["| operation | VMs | seconds | SOAP calls | calls per VM |", "| --- | ---: | ---: | ---: | ---: |"]
-    for r in rows:
-        lines.append(f"| {r['what']} | {r['vms']} | {r['seconds']:.2f} | {r['calls']} | {r['per_vm']:.2f} |")
-    return "\n".join(lines)
+def goals(results: dict[str, list[Row]]) -> list[str]:
+    """Issue 18's goals, each with what this run measured."""
+    out = []
+    by = {r.what: r for rows in results.values() for r in rows}
+    for verb in ("create", "destroy"):
+        small, big = by.get(f"cluster --{verb} (64)"), by.get(f"cluster --{verb} (1024)")
+        if small and big:
+            out.append(f"| cluster --{verb}: calls per VM at 1024 | {big.calls_per_vm():.2f} |")
+            out.append(f"| cluster --{verb}: ms per VM at 1024 / at 64 | {big.per_vm_ms():.1f} / "
+                       f"{small.per_vm_ms():.1f} = {big.per_vm_ms() / small.per_vm_ms():.2f}x |")
+            out.append(f"| cluster --{verb}: CLI CPU ms per VM at 64, 1024 | {small.cpu_per_vm_ms():.2f}, "
+                       f"{big.cpu_per_vm_ms():.2f} |")
+    view, plan = by.get(f"view ({LARGE} extra VMs)"), by.get(f"cluster --plan ({LARGE} VMs, no vCenter)")
+    if view:
+        out.append(f"| view of {LARGE} extra VMs: calls, wall, client memory | {view.calls}, {view.wall:.2f} s, "
+                   f"{view.rss_mb:.0f} MB |")
+    if plan:
+        out.append(f"| cluster --plan of {LARGE} VMs | {plan.wall:.2f} s |")
+    return ["| goal | measured |", "| --- | --- |", *out] if out else []
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", default="16,64,256", help="cluster sizes (default: %(default)s)")
-    parser.add_argument("--write", action="store_true", help="also write docs/performance.md")
-    parser.add_argument("--only", choices=("placement",), help="run one case only")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", choices=CASES, action="append", help="run this case (repeatable; default: all)")
+    parser.add_argument("--write", action="store_true", help="also write docs/performance.md (needs every case)")
     args = parser.parse_args()
-    if args.only and args.write:
+    cases = args.only or list(CASES)
+    if args.write and set(cases) != set(CASES):
         parser.error("--write rewrites the whole of docs/performance.md: run every case")
+    where = machine()
+    print(f"lab latency: {LATENCY_MS} ms per SOAP call; {where}", flush=True)
+    results: dict[str, list[Row]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        (work / "lab").mkdir()
-        rows = [] if args.only else bench([int(x) for x in args.sizes.split(",")], work)
-        rows += bench_placement(work)
-    text = table(rows)
-    print(f"lab latency: {LATENCY_MS} ms per SOAP call\n\n{text}\n")
-    for r in rows:
-        top = sorted(r["methods"].items(), key=lambda kv: -kv[1])[:6]
-        print(f"{r['what']}: " + ", ".join(f"{k} {v}" for k, v in top))
+        for case in cases:
+            results[case] = globals()[case](Path(tmp))
+            print(f"\n{case}:\n{table(results[case])}", flush=True)
+    summary = "\n".join(goals(results))
+    if summary:
+        print(f"\n{summary}")
     if args.write:
         doc = ROOT / "docs" / "performance.md"
-        doc.write_text(PERF_DOC.format(latency=LATENCY_MS, table=text, date=time.strftime("%Y-%m-%d")))
+        doc.write_text(PERF_DOC.format(latency=LATENCY_MS, machine=where, date=time.strftime("%Y-%m-%d"),
+                                       goals=summary, **{c: table(results[c]) for c in CASES}))
         print(f"\nwritten: {doc}")
 
 
 PERF_DOC = """# Performance
 
-Measured with `make bench` (`python -m benchmarks.run --write`) on the lab simulator with
-`--latency-ms {latency}` (every SOAP call delayed by {latency} ms) and 1024 extra VMs in the
-inventory, on a 2-core machine ({date}). SOAP calls are counted by the lab itself
-(`GET /debug/calls`); seconds are wall time of the whole command, login included. Cluster VMs are
-created with clone + size + latency + reservations + power-on, and the create waits for every
-guest IP.
+Written by `make bench BENCH_ARGS=--write` (`python -m benchmarks.run --write`) on {date}, on
+{machine}. The lab delays every SOAP call by {latency} ms (a vCenter a few hops away). SOAP calls
+are counted by the lab (`GET /debug/calls`); each command runs as a child process, so wall time
+includes the interpreter's start and the login, and CPU seconds and peak memory (RSS) are the
+client's own (`wait4`); the lab's CPU seconds come from `/proc`. The machine is shared: wall times
+move between runs, calls and CPU per VM much less. Cluster VMs are clones with 4 vCPU, 8 GB,
+latency high, full reservations, powered on, spread over 16 GPU hosts (vhpc-esx-02..17: the 1,024
+VMs' reservations need them).
 
-{table}
+## Issue 18's goals
 
-The placement rows run on a second lab with 64 GPU hosts (`--extra-hosts 56`): 256 VMs that name
-no host, half asking `gpu: 1` (a passthrough V100), half `vgpu: grid_v100-8q`. "plan" is what
+Goals: calls per VM at most 1.1 at 1,024 VMs, wall time per VM at 1,024 within 1.5x of that at 64,
+the client's CPU per VM constant; `view` of 10,000 extra VMs with a constant number of calls,
+under 3 s and 300 MB; `cluster --plan` of 10,000 VMs under 2 s.
+
+{goals}
+
+`cluster --destroy` cannot reach 1.1 calls per VM: vSphere destroys only powered-off VMs and has no
+call that powers off or destroys many VMs at once (`Datacenter.PowerOnMultiVM_Task` has no
+power-off twin), so a running VM costs `PowerOffVM_Task` and `Destroy_Task`: 2 calls, plus the
+shared reads and waits. `view`'s calls grow by one `ContinueRetrievePropertiesEx` per 1,000
+objects, as vCenter pages property reads.
+
+## Scale: a fresh lab per size
+
+{scale}
+
+## Everyday operations (64 VMs, 1,024 other VMs in the inventory)
+
+{operations}
+
+## A large inventory
+
+{large}
+
+`cluster --plan` reads no vCenter: it expands and checks the file.
+
+## Placement (issue 16)
+
+256 VMs that name no host, half asking `gpu: 1` with `gpu_model: V100` (a passthrough GPU), half
+`vgpu: grid_v100-8q`, on a lab with 64 GPU hosts (`--extra-hosts 57`). "plan" is what
 `cluster --create` does before it asks: the one inventory read, the planner choosing a host and the
 devices for every VM, the device checks (one QueryConfigTarget per host that gets a passthrough GPU).
 
-What the numbers say: a new VM costs one CloneVM_Task whose spec carries everything; the task
-waits are shared by all VMs through one PropertyCollector (WaitForUpdatesEx), and one more
-collector waits for the guest IPs of all VMs at once. A re-run reads the inventory once and
-changes nothing. `view` reads the whole inventory in one paged RetrievePropertiesEx.
+{placement}
+
+## What the numbers say
+
+A new VM costs one CloneVM_Task whose spec carries everything (size, latency, reservations,
+devices, customization, power-on); the task waits are shared by all VMs through one
+PropertyCollector (WaitForUpdatesEx over a ListView of the tasks in flight), and one more collector
+waits for the guest IPs of all VMs at once. A re-run reads the inventory once and changes nothing.
+Property reads decode plain values without pyVmomi's decoder (`vsphere/fastread.py`). Where the
+cost was quadratic before (the lab's collector, the toolkit's task filters, the job queue,
+inventory lookups), see [scaling.md](scaling.md); how the toolkit compares with the original
+toolkit and Ansible on the same lab, [peers.md](peers.md).
 """
 
 if __name__ == "__main__":
