@@ -10,34 +10,24 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from vhpc_toolkit.clusterfile import ClusterSpec, SwitchSpec, VMSpec
+from vhpc_toolkit.clusterfile import ClusterSpec, VMSpec
 from vhpc_toolkit.cluster.desired import compute_request, wants_customization
 from vhpc_toolkit.cluster.ownership import elsewhere_note, foreign_note, match_vm, owner_mark, target_folder
 from vhpc_toolkit.cluster.placement import gpu_drift, plan_placement
+from vhpc_toolkit.cluster.plan_switches import NOTHING, SwitchPlan, plan_dvs, plan_svs, shared_uplinks
 from vhpc_toolkit.errors import VhpcError
 from vhpc_toolkit.ops.linked import linked_note, linked_problem
-from vhpc_toolkit.ops.dvs import dvs_version_for, version_problems
 from vhpc_toolkit.ops.host_offers import device_types
 from vhpc_toolkit.ops.placement import Placement, place
 from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.compute import ResizeRefused, apply_compute
 from vhpc_toolkit.specs.customization import BadNetworkValue, GuestNetwork, default_hostname
 from vhpc_toolkit.specs.latency import apply_latency_level
-from vhpc_toolkit.vsphere import hostnet
 from vhpc_toolkit.specs.passthrough import dynamic_type
 from vhpc_toolkit.specs.tuning import apply_secure_boot
 from vhpc_toolkit.vsphere.inventory import Obj, Inventory
 
-CREATE, RECONFIGURE, NOTHING, DRIFT = "create", "reconfigure", "nothing", "drift"
-DEFAULT_MTU = 1500   # a switch's MTU when none was given
-
-
-@dataclass
-class SwitchPlan:
-    spec: SwitchSpec
-    action: str = NOTHING          # create | nothing
-    detail: str = ""
-    exists: bool = False           # the switch was there before this run (on some host, for svs)
+CREATE, RECONFIGURE, DRIFT = "create", "reconfigure", "drift"
 
 
 @dataclass
@@ -94,74 +84,6 @@ class ClusterPlan:
 
 def _where(spec: ClusterSpec, line: int) -> str:
     return f"{spec.path}:{line}"
-
-
-# --- switches ------------------------------------------------------------------------------------
-
-def _plan_svs(inv: Inventory, sw: SwitchSpec, problems: list[str], where: str) -> SwitchPlan:
-    missing = []
-    for host_name in sw.host:
-        try:
-            host = inv.find("HostSystem", host_name, what="host")
-        except VhpcError as exc:
-            problems.append(f"{where}: switch {sw.name}: {exc}")
-            continue
-        existing = hostnet.standard_switch(host, sw.name)
-        pg_switch = next((s.name for s in hostnet.standard_switches(host) if sw.port_group in s.port_groups), None) \
-            if sw.port_group else None
-        if existing is not None and existing.pnics and sw.pnic and sw.pnic[0] not in existing.pnics:
-            problems.append(f"{where}: switch {sw.name}: exists on host {host_name} bridged to "
-                            f"{', '.join(existing.pnics)}, not {sw.pnic[0]}")
-        elif existing is None:
-            problems.extend(f"{where}: switch {sw.name}: {msg}"
-                            for msg in hostnet.pnic_problems(host, sw.pnic[:1], sw.name, "standard"))
-        if existing is not None and sw.mtu and (existing.mtu or DEFAULT_MTU) != sw.mtu:
-            problems.append(f"{where}: switch {sw.name}: exists on host {host_name} with MTU "
-                            f"{existing.mtu or DEFAULT_MTU}, the file says {sw.mtu} (destroy it to change it)")
-        if existing is not None and (sw.port_group is None or pg_switch == sw.name):
-            continue
-        if pg_switch is not None and pg_switch != sw.name:
-            problems.append(f"{where}: switch {sw.name}: port group {sw.port_group} already exists on host "
-                            f"{host_name} on switch {pg_switch}")
-        missing.append(host_name)
-    if missing:
-        return SwitchPlan(sw, "create", f"create on {len(missing)} host(s)", exists=len(missing) < len(sw.host))
-    return SwitchPlan(sw, NOTHING, "exists on every host", exists=True)
-
-
-def _plan_dvs(inv: Inventory, sw: SwitchSpec, problems: list[str], where: str) -> SwitchPlan:
-    hosts = []
-    for host_name in sw.host:
-        try:
-            hosts.append(inv.find("HostSystem", host_name, what="host"))
-        except VhpcError as exc:
-            problems.append(f"{where}: switch {sw.name}: {exc}")
-    existing = [o for o in inv.of_type("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch")
-                if o.name == sw.name]
-    members = {inv.by_ref(h).name for h in existing[0].get("summary.hostMember") or [] if inv.by_ref(h)} \
-        if existing else set()
-    for host in hosts:
-        if host.name not in members:
-            problems.extend(f"{where}: switch {sw.name}: {msg}"
-                            for msg in hostnet.pnic_problems(host, sw.pnic, sw.name, "distributed"))
-    if not existing:
-        version = dvs_version_for([hostnet.host_version(h) for h in hosts])
-        return SwitchPlan(sw, "create", f"create with {len(sw.host)} host(s)" +
-                          (f" at version {version} (the oldest member's)" if version else ""))
-    version = getattr(existing[0].get("summary.productInfo"), "version", None)
-    problems.extend(f"{where}: {msg}" for msg in
-                    version_problems([h for h in hosts if h.name not in members], sw.name, version))
-    have_mtu = existing[0].get("config.maxMtu") or DEFAULT_MTU
-    if sw.mtu and have_mtu != sw.mtu:
-        problems.append(f"{where}: switch {sw.name}: exists with MTU {have_mtu}, the file says {sw.mtu} "
-                        "(destroy it to change it)")
-    pgs = [o for o in inv.of_type("DistributedVirtualPortgroup") if o.name == sw.port_group] \
-        if sw.port_group else [None]
-    missing = sorted(set(sw.host) - members)
-    if missing or not pgs:
-        return SwitchPlan(sw, "create", "add " + ", ".join(missing + ([] if pgs else [f"port group {sw.port_group}"])),
-                          exists=True)
-    return SwitchPlan(sw, NOTHING, "exists with every host", exists=True)
 
 
 # --- VMs -----------------------------------------------------------------------------------------
@@ -335,26 +257,13 @@ def _without_resize(req):
     return replace(req, cpu=None, memory_gb=None, cores_per_socket=None)
 
 
-def _shared_uplinks(spec: ClusterSpec, problems: list[str]) -> None:
-    """Two switches of the file on one physical NIC of a host: ESXi gives a NIC to one switch."""
-    holder: dict[tuple[str, str], str] = {}
-    for sw in spec.svs + spec.dvs:
-        for host in sw.host:
-            for nic in (sw.pnic[:1] if sw.kind == "svs" else sw.pnic):
-                other = holder.setdefault((host, nic), sw.name)
-                if other != sw.name:
-                    problems.append(f"{_where(spec, sw.line)}: switch {sw.name}: physical NIC {nic} of host {host} "
-                                    f"is also the uplink of switch {other} in this file (a NIC is the uplink of "
-                                    "one switch)")
-
-
 def plan_cluster(inv: Inventory, spec: ClusterSpec, allow_power_off: bool = False) -> ClusterPlan:
     problems: list[str] = []
-    _shared_uplinks(spec, problems)
+    shared_uplinks(spec, problems)
     notes: list[str] = []
     owner = owner_mark(spec.path)
-    switches = [_plan_svs(inv, sw, problems, _where(spec, sw.line)) for sw in spec.svs]
-    switches += [_plan_dvs(inv, sw, problems, _where(spec, sw.line)) for sw in spec.dvs]
+    switches = [plan_svs(inv, sw, problems, _where(spec, sw.line)) for sw in spec.svs]
+    switches += [plan_dvs(inv, sw, problems, _where(spec, sw.line)) for sw in spec.dvs]
     file_pgs = {sw.port_group for sw in spec.svs + spec.dvs if sw.port_group}
     file_switches = (spec.svs, spec.dvs)
     vms_by_name: dict[str, list[Obj]] = {}

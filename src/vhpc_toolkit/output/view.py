@@ -1,23 +1,30 @@
-"""Render the `view` document as a rich tree."""
+"""Render the `view` document as a tree."""
 from __future__ import annotations
 
 from typing import Any
 
 from rich.markup import escape
-from rich.tree import Tree
+from rich.text import Text
 
 from vhpc_toolkit.output.tables import common_domain, short
+from vhpc_toolkit.output.tree import Tree, print_tree
 
-_POWER = {"poweredOn": "[green]on[/]", "poweredOff": "[dim]off[/]", "suspended": "[yellow]suspended[/]"}
+_POWER = {"poweredOn": ("on", "green"), "poweredOff": ("off", "dim"), "suspended": ("suspended", "yellow")}
 
 
-def _vm_label(vm: dict[str, Any]) -> str:
-    parts = [f"[bold]{escape(vm['name'])}[/]", _POWER.get(vm["power_state"], vm["power_state"] or "?")]
+def _vm_label(vm: dict[str, Any]) -> Text:
+    """Built as Text, not markup: a large inventory has thousands of these."""
+    parts = [(vm["name"], "bold"), _POWER.get(vm["power_state"], (vm["power_state"] or "?", ""))]
     if vm["template"]:
-        parts.append("[magenta]template[/]")
+        parts.append(("template", "magenta"))
     if vm.get("ip"):
-        parts.append(escape(vm["ip"]))
-    return "  ".join(parts)
+        parts.append((vm["ip"], ""))
+    label = Text()
+    for i, (text, style) in enumerate(parts):
+        if i:
+            label.append("  ")
+        label.append(text, style)
+    return label
 
 
 def _vgpu_state(gpu: dict[str, Any]) -> str:
@@ -76,7 +83,7 @@ def render_inventory(doc: dict[str, Any], console) -> None:
         for sw in dc.get("distributed_switches", []):
             dc_node.add(f"DVS {escape(sw['name'])} hosts={len(sw['hosts'])} "
                         f"port groups: {escape(', '.join(sw['port_groups']) or '-')}")
-    console.print(root)
+    print_tree(root, console)
 
 
 def render_document(document, ctx) -> None:

@@ -9,11 +9,12 @@ from typing import Any
 from vhpc_toolkit.specs.vgpu import vgpu_profile
 from vhpc_toolkit.specs.vgpu_profiles import MIG, TIME_SLICED, gpu_room, parse_profile, sharing_mode
 from vhpc_toolkit.vsphere import hostnet
-from vhpc_toolkit.vsphere.inventory import Obj, Inventory, read_inventory
+from vhpc_toolkit.vsphere.inventory import Obj, Inventory, read_inventory, read_objects
 
 HOST_PROPS = ["runtime.connectionState", "runtime.inMaintenanceMode", "hardware.pciDevice",
               "config.pciPassthruInfo", "config.graphicsInfo", "config.sharedPassthruGpuTypes"]
-VM_PROPS = ["runtime.host", "runtime.powerState", "config.template", "guest.ipAddress", "config.hardware.device"]
+# Plain values only: 10,000 VMs' device lists cost a minute of pyVmomi decoding (vsphere/fastread.py).
+VM_PROPS = ["runtime.host", "runtime.powerState", "config.template", "guest.ipAddress"]
 NET_HOST_PROPS = ["config.network.vswitch", "config.network.portgroup", "config.network.proxySwitch"]
 # config.graphicsInfo graphicsType, as view shows it
 GPU_MODES = {"direct": "passthrough", "sharedDirect": "vgpu", "shared": "shared", "basic": "basic"}
@@ -31,7 +32,17 @@ def read_overview(session, networking: bool = False) -> dict[str, Any]:
         props["DistributedVirtualSwitch"] = ["uuid", "summary.hostMember"]
         props["DistributedVirtualPortgroup"] = ["key", "config.distributedVirtualSwitch"]
         props["Network"] = []
-    return build_overview(read_inventory(session, props), networking)
+    inv = read_inventory(session, props)
+    if not networking:   # the devices of the VMs running vGPUs, for the GPUs' vGPU lists: one more read
+        _read_devices(session, inv, {ref._moId for h in inv.of_type("HostSystem")
+                                     for g in h.get("config.graphicsInfo") or [] for ref in g.vm or []})
+    return build_overview(inv, networking)
+
+
+def _read_devices(session, inv: Inventory, moids: set[str]) -> None:
+    refs = [inv.objects[m].ref for m in sorted(moids) if m in inv.objects]
+    for moid, read in read_objects(session, refs, ["config.hardware.device"]).items():
+        inv.objects[moid].props.update(read.props)
 
 
 def _board(name: str | None) -> str | None:

@@ -1,0 +1,4 @@
+"""`python -m vhpc_toolkit`: the command line."""
+from vhpc_toolkit.cli.main import entry
+
+entry()
