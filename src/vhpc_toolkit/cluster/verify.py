@@ -12,10 +12,10 @@ from collections import Counter
 
 from vhpc_toolkit.cluster.desired import compute_request
 from vhpc_toolkit.cluster.plan import CREATE, ClusterPlan, VMPlan
-from vhpc_toolkit.cluster.read import VM_PROPS
 from vhpc_toolkit.cluster.result import VMOutcome
 from vhpc_toolkit.ops.portgroups import portgroup_names_by_key
 from vhpc_toolkit.results import FAILED, POWERED_ON, RECONFIGURED
+from vhpc_toolkit.specs import compute, latency
 from vhpc_toolkit.specs.compute import apply_compute
 from vhpc_toolkit.specs.latency import apply_latency_level
 from vhpc_toolkit.specs.nic import ethernet_cards, is_sriov, nic_network_name
@@ -23,12 +23,21 @@ from vhpc_toolkit.specs.passthrough import assigned_id, dynamic_type, normalize_
 from vhpc_toolkit.specs.sriov import sriov_pf_id
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_objects
 
-READ_BACK_PROPS = sorted(set(VM_PROPS) | {"name", "runtime.host", "runtime.powerState"})
+# What differences() compares; the device list only when a VM of the run has devices or adapters
+# to check (decoding 1,024 VMs' device lists costs seconds of client CPU).
+READ_BACK_PROPS = sorted(set(compute.VM_PROPS) | set(latency.VM_PROPS) | {"name", "config.template"})
+DEVICE_PROPS = ["config.hardware.device"]
 
 
-def read_back(session, refs) -> dict[str, Obj]:
+def read_back(session, refs, devices: bool = True) -> dict[str, Obj]:
     """The VMs' properties as vCenter holds them now: moid -> Obj, in one read."""
-    return read_objects(session, refs, READ_BACK_PROPS)
+    return read_objects(session, refs, READ_BACK_PROPS + (DEVICE_PROPS if devices else []))
+
+
+def _asks_devices(p: VMPlan) -> bool:
+    vm = p.spec
+    return bool(vm.device or vm.vgpus or vm.sriov_port_group or vm.pvrdma_port_group or vm.port_group or
+                (p.choice is not None and p.choice.gpus))
 
 
 def devices_of(vm: Obj, names_by_key: dict[str, str]) -> list[str]:
@@ -125,7 +134,8 @@ def check_vms(session, plan: ClusterPlan, outcomes: dict[str, VMOutcome]) -> Non
             touched[p.name] = (p, out)
     if not touched:
         return
-    now = read_back(session, [out.ref for _, out in touched.values()])
+    devices = any(_asks_devices(p) or p.action != CREATE for p, _ in touched.values())
+    now = read_back(session, [out.ref for _, out in touched.values()], devices)
     names = portgroup_names_by_key(plan.inv)
     for p, out in touched.values():
         vm = now.get(out.ref._moId)
@@ -134,7 +144,8 @@ def check_vms(session, plan: ClusterPlan, outcomes: dict[str, VMOutcome]) -> Non
             continue
         host = plan.inv.by_ref(vm.get("runtime.host"))
         out.host, out.cpu = (host.name if host else None), vm.get("config.hardware.numCPU")
-        out.devices = devices_of(vm, names)
+        # Not read back (the run asked no devices): a clone has its template's.
+        out.devices = devices_of(vm if devices or p.template is None else p.template, names)
         powered_on = (p.action == CREATE and p.spec.power == "on") or p.power_on
         out.unapplied = differences(p, vm, plan.inv, names, powered_on)
         if out.unapplied:
