@@ -3,7 +3,6 @@ validation before change, failures that do not strand the rest, rollback."""
 from __future__ import annotations
 
 import json
-import uuid
 from pathlib import Path
 
 import pytest
@@ -31,23 +30,6 @@ def vms_named(session, prefix):
             props["ref"] = o.ref
             out[o.name] = props
     return out
-
-
-@pytest.fixture
-def cluster_file(tmp_path, cli):
-    """Write a cluster file whose VM names start with a unique prefix; destroy its VMs afterwards."""
-    made = []
-
-    def write(body: str, name="c.conf"):
-        prefix = f"c{uuid.uuid4().hex[:6]}"
-        path = tmp_path / name
-        path.write_text(body.replace("PFX", prefix))
-        made.append(path)
-        return path, prefix
-
-    yield write
-    for path in made:
-        cli("cluster", "--destroy", "--file", path)
 
 
 BASE = """

@@ -9,7 +9,7 @@ import uuid
 import pytest
 from pyVmomi import vim
 
-from tests.integration.test_cluster import BASE, cluster_file, vms_named  # noqa: F401 (cluster_file: fixture)
+from tests.integration.test_cluster import BASE, vms_named
 from tests.integration.test_switches import pvrdma_state
 from vhpc_toolkit.vsphere.inventory import read_inventory
 from vhpc_toolkit.vsphere.tasks import wait_for_task

@@ -11,7 +11,7 @@ import uuid
 import pytest
 from pyVmomi import vim
 
-from tests.integration.test_cluster import BASE, cluster_file, vms_named  # noqa: F401  (fixture)
+from tests.integration.test_cluster import BASE, vms_named
 from tests.integration.test_json_schemas import check
 from vhpc_toolkit.vsphere.inventory import read_inventory
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-from pathlib import Path
 
 import pytest
 

@@ -3,7 +3,6 @@ specs, cores per socket, power policies by short name, host passthrough/SR-IOV c
 devices, migration checks, and the cluster-file keys' rules."""
 from __future__ import annotations
 
-from types import SimpleNamespace
 
 import pytest
 from pyVmomi import vim

@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Iterable
 
 from vhpc_toolkit.errors import VhpcError
-from vhpc_toolkit.vsphere.transfers import TransferFailed, transfer, transfer_url  # noqa: F401 (transfer_url: API)
+from vhpc_toolkit.vsphere.transfers import TransferFailed, transfer
 
 log = logging.getLogger(__name__)
 
