@@ -8,15 +8,16 @@ import pytest
 
 @pytest.fixture
 def cluster_file(tmp_path, cli):
-    """Write a cluster file whose VM names start with a unique prefix; destroy its VMs afterwards."""
+    """Write a cluster file, PFX in it replaced by a unique prefix (or `pfx`); `cluster --destroy`
+    every file written once the test ends."""
     made = []
 
-    def write(body: str, name="c.conf"):
-        prefix = f"c{uuid.uuid4().hex[:6]}"
-        path = tmp_path / name
-        path.write_text(body.replace("PFX", prefix))
+    def write(body: str, name: str | None = None, pfx: str | None = None):
+        pfx = pfx or f"c{uuid.uuid4().hex[:6]}"
+        path = tmp_path / (name or f"{pfx}.conf")
+        path.write_text(body.replace("PFX", pfx))
         made.append(path)
-        return path, prefix
+        return path, pfx
 
     yield write
     for path in made:

@@ -7,30 +7,12 @@ The shared lab fails the customization of VMs whose names contain "custfail" (te
 from __future__ import annotations
 
 import json
-import uuid
 
-import pytest
 
 from tests.plugins.lab import CUSTOMIZATION_FAILS
 from vhpc_toolkit.vsphere.inventory import read_inventory
 
 PASSWORD = "VMware1!"
-
-
-@pytest.fixture
-def cluster_file(tmp_path, cli):
-    made = []
-
-    def write(body: str):
-        prefix = f"g{uuid.uuid4().hex[:6]}"
-        path = tmp_path / f"{prefix}.conf"
-        path.write_text(body.replace("PFX", prefix))
-        made.append(path)
-        return path, prefix
-
-    yield write
-    for path in made:
-        cli("cluster", "--destroy", "--file", path)
 
 
 def guests(session, prefix):

@@ -9,7 +9,6 @@ import sys
 import uuid
 from pathlib import Path
 
-import pytest
 from pyVmomi import vim
 
 from tests.integration.test_cluster import BASE, vms_named
@@ -20,23 +19,6 @@ from vhpc_toolkit.vsphere.tasks import wait_for_task
 
 H7 = "vhpc-esx-07.hpc.vmware.com"
 H8 = "vhpc-esx-08.hpc.vmware.com"
-
-
-@pytest.fixture
-def cfile(tmp_path, cli):
-    """Write a cluster file (PFX: a unique prefix); destroy what it made afterwards."""
-    made = []
-
-    def write(body: str, name: str = "c.conf", pfx: str | None = None):
-        pfx = pfx or f"s{uuid.uuid4().hex[:6]}"
-        path = tmp_path / name
-        path.write_text(body.replace("PFX", pfx))
-        made.append(path)
-        return path, pfx
-
-    yield write
-    for path in made:
-        cli("cluster", "--destroy", "--file", path)
 
 
 def host_net(session, host):
@@ -62,9 +44,9 @@ def value(obj, key):
     return next((v.value for v in obj.get("customValue") or [] if v.key == key), None)
 
 
-def test_cluster_destroy_leaves_switches_it_did_not_create(cli, cfile, session):
+def test_cluster_destroy_leaves_switches_it_did_not_create(cli, cluster_file, session):
     """The issue's case: the file lists vSwitch0; --create finds it up to date; --destroy leaves it."""
-    path, pfx = cfile(BASE + f"""
+    path, pfx = cluster_file(BASE + f"""
 [_SVS_]
 vSwitch0: host: {H7} pnic: vmnic0 port_group: vHPC-PG-VMNetwork
 PFX-svs: host: vhpc-esx-0{{{{7:8}}}}.hpc.vmware.com pnic: vmnic4 port_group: PFX-pg
@@ -96,8 +78,8 @@ PFX-1: BASE host: {H7} power: off
     assert vms_named(session, pfx) == {}
 
 
-def test_a_dvs_of_the_same_name_made_by_hand_is_left(cli, cfile, session):
-    path, pfx = cfile(BASE + f"""
+def test_a_dvs_of_the_same_name_made_by_hand_is_left(cli, cluster_file, session):
+    path, pfx = cluster_file(BASE + f"""
 [_DVS_]
 PFX-dvs: host: {H8} pnic: vmnic5 port_group: PFX-dpg
 [_VMS_]
@@ -114,7 +96,7 @@ PFX-1: BASE host: {H8} power: off
     finally:
         cli("dvs", "--destroy", "--name", f"{pfx}-dvs")
     # A switch the run creates carries the mark and goes with --destroy.
-    path2, pfx2 = cfile(BASE + f"[_DVS_]\nPFX-dvs: host: {H8} pnic: vmnic5 port_group: PFX-dpg\n", name="d.conf")
+    path2, pfx2 = cluster_file(BASE + f"[_DVS_]\nPFX-dvs: host: {H8} pnic: vmnic5 port_group: PFX-dpg\n", name="d.conf")
     assert cli("cluster", "--create", "--file", path2)[0] == 0
     made, = dvs_named(session, f"{pfx2}-dvs")
     assert value(made, field_key(session, OWNER_KEY)) == owner_mark(str(path2))
@@ -191,13 +173,13 @@ def clone_into(session, folder, name, owner=None):
     return wait_for_task(session, tmpl.CloneVM_Task(folder=folder, name=name, spec=spec))
 
 
-def test_same_name_in_another_folder_or_of_another_file_is_never_touched(cli, cfile, session):
+def test_same_name_in_another_folder_or_of_another_file_is_never_touched(cli, cluster_file, session):
     pfx = f"f{uuid.uuid4().hex[:6]}"
     mine, other = make_folder(session, f"{pfx}-mine"), make_folder(session, f"{pfx}-other")
     twin = clone_into(session, other, f"{pfx}-1")                              # same name, other folder
     foreign = clone_into(session, mine, f"{pfx}-2", owner="elsewhere:/other.conf")  # another file's VM
     try:
-        path, _ = cfile(BASE + f"[_VMS_]\n{pfx}-1: BASE host: {H7} vm_folder: {pfx}-mine\n", pfx=pfx)
+        path, _ = cluster_file(BASE + f"[_VMS_]\n{pfx}-1: BASE host: {H7} vm_folder: {pfx}-mine\n", pfx=pfx)
         code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
         assert code == 0, err
         doc = json.loads(out)
@@ -230,8 +212,8 @@ def _vm_paths(session, pfx):
     return [(o, inv.path(o)) for o in inv.of_type("VirtualMachine") if o.name.startswith(pfx)]
 
 
-def test_one_run_per_cluster_file(cli, cfile, session, lab, faults):
-    path, pfx = cfile(BASE + f"[_VMS_]\nPFX-{{1:3}}: BASE host: {H7} power: off\n")
+def test_one_run_per_cluster_file(cli, cluster_file, session, lab, faults):
+    path, pfx = cluster_file(BASE + f"[_VMS_]\nPFX-{{1:3}}: BASE host: {H7} power: off\n")
     # A lock left by a run that is gone: refused, naming the holder; --unlock breaks it.
     cfm = session.content.customFieldsManager
     field = cfm.AddCustomFieldDef(name=lock_name(str(path)))

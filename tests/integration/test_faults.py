@@ -12,29 +12,12 @@ import time
 import uuid
 from pathlib import Path
 
-import pytest
 
 from tests.integration.test_cluster import BASE, vms_named
 from tests.plugins.lab import start_lab, stop_lab
 
 H6 = "vhpc-esx-06.hpc.vmware.com"
 CLI = str(Path(sys.executable).parent / "vhpc_toolkit")
-
-
-@pytest.fixture
-def cfile(tmp_path, cli):
-    made = []
-
-    def write(body: str):
-        pfx = f"x{uuid.uuid4().hex[:6]}"
-        path = tmp_path / f"{pfx}.conf"
-        path.write_text(body.replace("PFX", pfx))
-        made.append(path)
-        return path, pfx
-
-    yield write
-    for path in made:
-        cli("cluster", "--destroy", "--file", path)
 
 
 def consistent(doc, existing):
@@ -46,8 +29,8 @@ def consistent(doc, existing):
             assert vm["name"] not in existing, vm
 
 
-def test_some_vms_failing(cli, cfile, session, faults):
-    path, pfx = cfile(BASE + f"[_VMS_]\nPFX-{{1:4}}: BASE host: {H6}\n")
+def test_some_vms_failing(cli, cluster_file, session, faults):
+    path, pfx = cluster_file(BASE + f"[_VMS_]\nPFX-{{1:4}}: BASE host: {H6}\n")
     faults(fail_method=[{"method": "CloneVM_Task", "regex": f"^{pfx}-[13]$", "fault": "InsufficientResourcesFault"}])
     code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
     assert code == 1 and "Traceback" not in err
@@ -61,10 +44,10 @@ def test_some_vms_failing(cli, cfile, session, faults):
     assert code == 0 and sorted(vms_named(session, pfx)) == [f"{pfx}-{i}" for i in (1, 2, 3, 4)]
 
 
-def test_dropped_connections(cli, cfile, session, lab, faults):
+def test_dropped_connections(cli, cluster_file, session, lab, faults):
     """Every 6th SOAP request loses its connection: runs end in a report that matches the
     inventory; re-runs finish the cluster and then remove it; no VM is ever made twice."""
-    path, pfx = cfile(BASE + f"[_VMS_]\nPFX-{{1:4}}: BASE host: {H6} power: off\n")
+    path, pfx = cluster_file(BASE + f"[_VMS_]\nPFX-{{1:4}}: BASE host: {H6} power: off\n")
     faults(drop_connections=6)
     dropped, runs = 0, 0
     for _ in range(8):
@@ -91,10 +74,10 @@ def test_dropped_connections(cli, cfile, session, lab, faults):
     assert vms_named(session, pfx) == {} and (dropped >= 1 or attempt > 0), (dropped, runs)
 
 
-def test_an_ended_session_is_renewed_once(cli, cfile, session, lab, monkeypatch):
+def test_an_ended_session_is_renewed_once(cli, cluster_file, session, lab, monkeypatch):
     from vhpc_toolkit.cluster import apply as apply_mod
 
-    path, pfx = cfile(BASE + f"[_VMS_]\nPFX-{{1:3}}: BASE host: {H6}\n")
+    path, pfx = cluster_file(BASE + f"[_VMS_]\nPFX-{{1:3}}: BASE host: {H6}\n")
     real, seen = apply_mod.run_jobs, []
     admin = lab.connect()
 
@@ -115,12 +98,12 @@ def test_an_ended_session_is_renewed_once(cli, cfile, session, lab, monkeypatch)
     assert sorted(vms_named(session, pfx)) == [f"{pfx}-{i}" for i in (1, 2, 3)]
 
 
-def test_a_second_session_failure_is_one_clear_error(cli, cfile, session, lab, monkeypatch):
+def test_a_second_session_failure_is_one_clear_error(cli, cluster_file, session, lab, monkeypatch):
     from pyVmomi import vim
 
     from vhpc_toolkit.cluster import apply as apply_mod
 
-    path, pfx = cfile(BASE + f"[_VMS_]\nPFX-{{1:2}}: BASE host: {H6}\n")
+    path, pfx = cluster_file(BASE + f"[_VMS_]\nPFX-{{1:2}}: BASE host: {H6}\n")
     real, admin = apply_mod.run_jobs, lab.connect()
 
     def terminate_and_break_login(s, jobs, **kw):
@@ -216,8 +199,8 @@ def _destroy_in_flight(cmd, lab, what, env=None):
     return run.returncode, out, err
 
 
-def test_ctrl_c_during_destroy_exits_130_with_the_table(cli, cfile, session, lab, faults):
-    path, pfx = cfile(BASE + f"[_VMS_]\nPFX-{{1:2}}: BASE host: {H6} power: off\n")
+def test_ctrl_c_during_destroy_exits_130_with_the_table(cli, cluster_file, session, lab, faults):
+    path, pfx = cluster_file(BASE + f"[_VMS_]\nPFX-{{1:2}}: BASE host: {H6} power: off\n")
     assert cli("cluster", "--create", "--file", path)[0] == 0
     faults(task_delay_ms=2000)
     lab.reset_calls()
