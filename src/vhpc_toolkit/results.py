@@ -20,6 +20,7 @@ NOT_STARTED = "not started"   # its task was still queued when the run stopped
 CREATED, RECONFIGURED, POWERED_ON = "created", "reconfigured", "powered on"
 UP_TO_DATE, DRIFT, ROLLED_BACK = "up to date", "drift", "rolled back"
 DESTROYED, ABSENT = "destroyed", "absent"
+INCOMPLETE = "incomplete"   # a switch or DRS rule that exists but lacks some of the file's hosts or VMs
 # Scripts in guests.
 PENDING, STARTED, OK, SKIPPED, NOT_RUN = "pending", "started", "ok", "skipped", "not run"
 

@@ -121,3 +121,57 @@ def test_status_exports_every_kind(cli, tmp_path):
         check(json.loads(out_files["json"].read_text()), "status")
     finally:
         cli("cluster", "--destroy", "--file", path)
+
+
+def _edit_rule(session, name, keep=None):
+    """Change the group's rule on vCenter by hand: list only ``keep`` VMs, or remove it (keep None)."""
+    from pyVmomi import vim
+
+    from vhpc_toolkit.vsphere.tasks import wait_for_task
+
+    inv = read_inventory(session, {"ClusterComputeResource": ["configurationEx"], "VirtualMachine": []})
+    cluster, rule = next((c, r) for c in inv.of_type("ClusterComputeResource")
+                         for r in getattr(c.get("configurationEx"), "rule", None) or [] if r.name == name)
+    if keep is None:
+        spec = vim.cluster.RuleSpec(operation="remove", removeKey=rule.key)
+    else:
+        rule.vm = [v for v in rule.vm if inv.by_ref(v).name in keep]
+        spec = vim.cluster.RuleSpec(operation="edit", info=rule)
+    wait_for_task(session, cluster.ref.ReconfigureComputeResource_Task(
+        spec=vim.cluster.ConfigSpecEx(rulesSpec=[spec]), modify=True))
+
+
+def test_status_reports_the_drs_rule_of_an_anti_affinity_group(cli, session, tmp_path):
+    pfx = f"r{uuid.uuid4().hex[:5]}"
+    group = f"{pfx}-apart"
+    path = tmp_path / "c.conf"
+    path.write_text(f"[B]\ntemplate: vhpc_clone\ncpu: 2\nmemory: 4\n[_VMS_]\n"
+                    f"{pfx}-node{{1:3}}: B host: vhpc-esx-0{{5:7}}.hpc.vmware.com anti_affinity: {group} power: off\n")
+
+    def status(code_wanted):
+        code, out, err = cli("--output", "json", "cluster", "--status", "--file", path)
+        assert code == code_wanted, err
+        doc = json.loads(out)
+        check(doc, "status")
+        return doc
+
+    try:
+        assert cli("cluster", "--create", "--file", path)[0] == 0
+        doc = status(0)
+        assert doc["rules"] == [{"name": group, "cluster": "COMPUTE_GPU_Cluster", "status": "up to date",
+                                 "detail": "3 VM(s) on different hosts"}]
+
+        _edit_rule(session, group, keep={f"{pfx}-node1", f"{pfx}-node2"})      # someone drops a VM from it
+        (rule,) = status(1)["rules"]
+        assert rule["status"] == "incomplete" and f"{pfx}-node3" in rule["detail"]
+        code, out, _ = cli("cluster", "--status", "--file", path)
+        assert code == 1 and "DRS rules" in out and "1 DRS rule(s) differ" in out
+
+        _edit_rule(session, group)                                              # or removes it
+        (rule,) = status(1)["rules"]
+        assert rule["status"] == "absent"
+
+        assert cli("cluster", "--create", "--file", path)[0] == 0               # create puts it back
+        assert status(0)["rules"][0]["status"] == "up to date"
+    finally:
+        cli("cluster", "--destroy", "--file", path)

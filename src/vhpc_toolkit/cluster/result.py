@@ -148,11 +148,13 @@ class ClusterStatus:
     vms: list[VMOutcome]
     strays: list[Stray]
     spec: Any = None
+    rules: list = field(default_factory=list)    # cluster/rules.RuleOutcome: the file's DRS rules
 
     @property
     def differs(self) -> list[str]:
         return [v.name for v in self.vms if v.status != UP_TO_DATE] + \
-            [s.name for s in self.switches if s.status != UP_TO_DATE] + [s.name for s in self.strays]
+            [s.name for s in self.switches if s.status != UP_TO_DATE] + [s.name for s in self.strays] + \
+            [r.name for r in self.rules if r.status != UP_TO_DATE]
 
     @property
     def ok(self) -> bool:
@@ -166,9 +168,12 @@ class ClusterStatus:
         text = f"{len(self.vms)} VM(s): {parts}"
         if self.strays:
             text += f"; {len(self.strays)} VM(s) not in the file"
+        rules = [r for r in self.rules if r.status != UP_TO_DATE]
+        if rules:
+            text += f"; {len(rules)} DRS rule(s) differ"
         return text + ("; matches the file" if self.ok else "; differs from the file")
 
     def to_dict(self) -> dict:
         return {"matches": self.ok, "switches": [s.to_dict() for s in self.switches],
                 "vms": [v.to_dict() for v in self.vms], "not_in_file": [s.to_dict() for s in self.strays],
-                "summary": self.summary()}
+                "rules": [r.to_dict() for r in self.rules], "summary": self.summary()}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from vhpc_toolkit.results import CREATED, DESTROYED, FAILED, RECONFIGURED, UP_TO_DATE
+from vhpc_toolkit.results import ABSENT, CREATED, DESTROYED, DRIFT, FAILED, INCOMPLETE, RECONFIGURED, UP_TO_DATE
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj
 
 
@@ -90,6 +90,27 @@ def rule_rows(rules: list[RulePlan]) -> list[dict]:
         rows.append({"name": r.group, "cluster": r.cluster.name, "action": action,
                      "detail": f"anti-affinity: {', '.join(r.vms)} on different hosts"})
     return rows
+
+
+def rule_status(r: RulePlan, existing: set[str]) -> RuleOutcome | None:
+    """`cluster --status`: the group's rule as vCenter has it against the file's VMs that exist
+    (``existing``: their names). None when there is nothing to say: no rule and fewer than two of
+    its VMs exist (a rule needs two)."""
+    have = [n for n in r.vms if n in existing]
+    out = RuleOutcome(r.group, r.cluster.name, detail=f"{len(have)} VM(s) on different hosts")
+    if r.rule is None:
+        if len(have) < 2:
+            return None
+        out.status, out.detail = ABSENT, "no DRS rule on vCenter (cluster --create makes it)"
+        return out
+    unlisted = [n for n in r.missing if n in existing]
+    if unlisted:
+        out.status, out.detail = INCOMPLETE, f"does not list {', '.join(unlisted)} (cluster --create adds them)"
+    elif not r.rule.enabled:
+        out.status, out.detail = DRIFT, "disabled on vCenter"
+    elif r.rule.inCompliance is False:
+        out.status, out.detail = DRIFT, "not in compliance: VMs of the group run on one host"
+    return out
 
 
 def apply_rules(session, rules: list[RulePlan], refs: dict[str, Any]) -> list[RuleOutcome]:

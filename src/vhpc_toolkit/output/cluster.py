@@ -125,4 +125,7 @@ def render_status(status, ctx) -> None:
                      ["VM", "host", "power", "status"],
                      [[escape(s.name), escape(short(s.host, domain)), s.power_state or "-", _status(s.status)]
                       for s in status.strays])
+    if status.rules:
+        render_table(console, "DRS rules", ["rule", "cluster", "status", "detail"],
+                     [[escape(r.name), escape(r.cluster), _status(r.status), escape(r.detail)] for r in status.rules])
     console.print(status.summary(), highlight=False)
