@@ -7,7 +7,6 @@ vCenter.conf file (with Vault lookups when ``vault: yes``), then govc's
 from __future__ import annotations
 
 import os
-import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
@@ -15,8 +14,9 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 import yaml
 
 from vhpc_toolkit.errors import SettingsError
+from vhpc_toolkit.settings.govc import GovcEnv
 from vhpc_toolkit.settings.timeouts import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, parse_timeout
-from vhpc_toolkit.words import HINT as YES_NO_HINT, yes_no
+from vhpc_toolkit.settings.values import env_value, file_str, parse_bool, parse_port, resolve_ca, yaml_type
 from vhpc_toolkit.settings.vault import (
     DEFAULT_MOUNT,
     normalise_secret_path,
@@ -137,7 +137,7 @@ def _read_conf(path: Path) -> Dict[str, Any]:
     if not isinstance(data, dict):
         raise SettingsError(
             f"{path} must be a YAML mapping of settings (server: ..., username: ...), "
-            f"not a {_yaml_type(data)}"
+            f"not a {yaml_type(data)}"
         )
     unknown = [str(k) for k in data if k not in KNOWN_KEYS]
     if unknown:
@@ -146,112 +146,6 @@ def _read_conf(path: Path) -> Dict[str, Any]:
             f"known: {', '.join(KNOWN_KEYS)}"
         )
     return {k: v for k, v in data.items() if v is not None}
-
-
-def _yaml_type(value: Any) -> str:
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, str):
-        return "string"
-    return type(value).__name__
-
-
-# --------------------------------------------------------------------------- values
-
-
-def _parse_bool(value: Any, what: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str) and yes_no(value) is not None:
-        return yes_no(value)
-    raise SettingsError(f"{what} must be yes/no ({YES_NO_HINT}), not {value!r}")
-
-
-def _parse_port(value: Any, what: str) -> int:
-    if isinstance(value, bool):
-        raise SettingsError(f"{what} must be a port number, not {value!r}")
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if not isinstance(value, int) or not 1 <= value <= 65535:
-        raise SettingsError(f"{what} must be a port number 1-65535, not {value!r}")
-    return value
-
-
-def _file_str(conf: Mapping[str, Any], key: str, path: Path) -> Optional[str]:
-    """A string setting from the file; other YAML types are refused.
-
-    YAML turns unquoted ``no`` into False and ``0123`` into 83; accepting those
-    silently would hand vCenter the wrong user name or password.
-    """
-    if key not in conf:
-        return None
-    value = conf[key]
-    if not isinstance(value, str):
-        shown = "" if key == "password" else f" (got {_yaml_type(value)})"
-        raise SettingsError(f"{path}: {key} must be a string; put it in quotes{shown}")
-    value = value.strip() if key != "password" else value
-    return value or None
-
-
-def _env(env: Mapping[str, str], name: str) -> Optional[str]:
-    value = env.get(name)
-    if value is None:
-        return None
-    if name.endswith("PASSWORD"):
-        return value or None
-    return value.strip() or None
-
-
-def _resolve_ca(value: str, base: Path, what: str) -> str:
-    path = Path(value).expanduser()
-    if not path.is_absolute():
-        path = base / path
-    if not path.is_file():
-        raise SettingsError(f"CA file {path} ({what}) does not exist")
-    return str(path)
-
-
-class _Govc:
-    """Values from govc's environment variables."""
-
-    def __init__(self, env: Mapping[str, str]):
-        self.server: Optional[str] = None
-        self.port: Optional[int] = None
-        self.username: Optional[str] = None
-        self.password: Optional[str] = None
-        url = _env(env, "GOVC_URL")
-        if url:
-            self._parse_url(url)
-        user = _env(env, "GOVC_USERNAME")
-        if user:
-            self.username = user
-        password = _env(env, "GOVC_PASSWORD")
-        if password:
-            self.password = password
-        insecure = _env(env, "GOVC_INSECURE")
-        self.insecure = _parse_bool(insecure, "GOVC_INSECURE") if insecure else None
-        self.ca_file = _env(env, "GOVC_TLS_CA_CERTS")
-        if self.ca_file and os.pathsep in self.ca_file:
-            raise SettingsError("GOVC_TLS_CA_CERTS lists several files; give one CA file")
-
-    def _parse_url(self, url: str) -> None:
-        # Never put the URL itself in a message: it may carry user:password.
-        text = url if "://" in url else "https://" + url
-        try:
-            parts = urllib.parse.urlsplit(text)
-            port = parts.port
-        except ValueError:
-            raise SettingsError("GOVC_URL is not a valid host, host:port or URL") from None
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise SettingsError("GOVC_URL is not a valid host, host:port or https:// URL")
-        self.server = parts.hostname
-        self.port = port
-        if parts.username:
-            self.username = urllib.parse.unquote(parts.username)
-        if parts.password:
-            self.password = urllib.parse.unquote(parts.password)
 
 
 # --------------------------------------------------------------------------- load
@@ -285,26 +179,26 @@ def load_settings(
     # 1. VHPC_* environment variables.
     for key, name in (("server", "VHPC_SERVER"), ("username", "VHPC_USERNAME"),
                       ("password", "VHPC_PASSWORD")):
-        value = _env(env, name)
+        value = env_value(env, name)
         if value is not None:
             values[key] = value
-    if _env(env, "VHPC_PORT") is not None:
-        values["port"] = _parse_port(_env(env, "VHPC_PORT"), "VHPC_PORT")
-    if _env(env, "VHPC_INSECURE") is not None:
-        values["insecure"] = _parse_bool(_env(env, "VHPC_INSECURE"), "VHPC_INSECURE")
-    if _env(env, "VHPC_CA_FILE") is not None:
-        values["ca_file"] = _resolve_ca(_env(env, "VHPC_CA_FILE"), cwd, "VHPC_CA_FILE")
+    if env_value(env, "VHPC_PORT") is not None:
+        values["port"] = parse_port(env_value(env, "VHPC_PORT"), "VHPC_PORT")
+    if env_value(env, "VHPC_INSECURE") is not None:
+        values["insecure"] = parse_bool(env_value(env, "VHPC_INSECURE"), "VHPC_INSECURE")
+    if env_value(env, "VHPC_CA_FILE") is not None:
+        values["ca_file"] = resolve_ca(env_value(env, "VHPC_CA_FILE"), cwd, "VHPC_CA_FILE")
     for key in ("connect_timeout", "read_timeout"):
         name = "VHPC_" + key.upper()
-        if _env(env, name) is not None:
-            values[key] = parse_timeout(_env(env, name), name)
+        if env_value(env, name) is not None:
+            values[key] = parse_timeout(env_value(env, name), name)
 
     # 2. The file, with Vault lookups for server/username/password.
     if path is not None:
         _fill_from_file(values, conf, path, env, home, vault_client_factory)
 
     # 3. govc's variables fill what is still missing.
-    govc = _Govc(env)
+    govc = GovcEnv(env)
     if "server" not in values and govc.server:
         values["server"] = govc.server
         if "port" not in values and govc.port is not None:
@@ -315,7 +209,7 @@ def load_settings(
     if "insecure" not in values and govc.insecure is not None:
         values["insecure"] = govc.insecure
     if "ca_file" not in values and govc.ca_file:
-        values["ca_file"] = _resolve_ca(govc.ca_file, cwd, "GOVC_TLS_CA_CERTS")
+        values["ca_file"] = resolve_ca(govc.ca_file, cwd, "GOVC_TLS_CA_CERTS")
 
     # 4. Checks and the prompt.
     looked = str(path) if path is not None else ", ".join(
@@ -379,23 +273,23 @@ def _fill_from_file(
     vault_client_factory: Optional[Callable[..., Any]],
 ) -> None:
     if "port" not in values and "port" in conf:
-        values["port"] = _parse_port(conf["port"], f"{path}: port")
+        values["port"] = parse_port(conf["port"], f"{path}: port")
     if "insecure" not in values and "insecure" in conf:
-        values["insecure"] = _parse_bool(conf["insecure"], f"{path}: insecure")
+        values["insecure"] = parse_bool(conf["insecure"], f"{path}: insecure")
     for key in ("connect_timeout", "read_timeout"):
         if key not in values and key in conf:
             values[key] = parse_timeout(conf[key], f"{path}: {key}")
     if "ca_file" not in values:
-        ca = _file_str(conf, "ca_file", path)
+        ca = file_str(conf, "ca_file", path)
         if ca:
-            values["ca_file"] = _resolve_ca(ca, path.parent, f"ca_file in {path}")
+            values["ca_file"] = resolve_ca(ca, path.parent, f"ca_file in {path}")
 
-    use_vault = _parse_bool(conf["vault"], f"{path}: vault") if "vault" in conf else False
+    use_vault = parse_bool(conf["vault"], f"{path}: vault") if "vault" in conf else False
     wanted: List[Tuple[str, str]] = []
     for key in ("server", "username", "password"):
         if key in values:
             continue
-        value = _file_str(conf, key, path)
+        value = file_str(conf, key, path)
         if value is None:
             continue
         if use_vault:
@@ -407,10 +301,10 @@ def _fill_from_file(
     if not (use_vault and wanted):
         return
 
-    secret_path = _file_str(conf, "vault_secret_path", path)
+    secret_path = file_str(conf, "vault_secret_path", path)
     if not secret_path:
         raise SettingsError(f"{path}: vault: yes needs vault_secret_path (e.g. vCenter)")
-    mount = _file_str(conf, "vault_mount", path) or DEFAULT_MOUNT
+    mount = file_str(conf, "vault_mount", path) or DEFAULT_MOUNT
     mount = mount.strip("/") or DEFAULT_MOUNT
     secret = read_vault_secret(
         secret_path, mount, env, client_factory=vault_client_factory, home=home
