@@ -9,6 +9,7 @@ import yaml
 
 from tests.integration.test_json_schemas import check
 from vhpc_toolkit.vsphere.inventory import read_inventory
+from vhpc_toolkit.vsphere.tasks import wait_for_task
 
 HOSTS = "vhpc-esx-0{5:6}.hpc.vmware.com"
 
@@ -175,3 +176,38 @@ def test_status_reports_the_drs_rule_of_an_anti_affinity_group(cli, session, tmp
         assert status(0)["rules"][0]["status"] == "up to date"
     finally:
         cli("cluster", "--destroy", "--file", path)
+
+
+def test_prune_destroys_only_what_the_file_made_in_its_folder(cli, session, tmp_path):
+    """Strays are the file's own: VMs of its naming pattern in its folder. One made by hand there is
+    listed but left; one in another folder or carrying another file's mark is not the file's at all."""
+    from tests.integration.test_destroy_safety import clone_into, make_folder
+
+    pfx = f"q{uuid.uuid4().hex[:5]}"
+    path = tmp_path / "c.conf"
+    write(path, pfx, 4)
+    inv = read_inventory(session, {"Datacenter": ["vmFolder"]})
+    root = inv.find("Datacenter", "HPC_Datacenter").get("vmFolder")
+    elsewhere = make_folder(session, f"{pfx}-elsewhere")
+    made = [clone_into(session, root, f"{pfx}-node5"),                                  # by hand, in the folder
+            clone_into(session, elsewhere, f"{pfx}-node6"),                             # another folder
+            clone_into(session, root, f"{pfx}-node7", owner="elsewhere:/other.conf")]   # another file's
+    try:
+        assert cli("cluster", "--create", "--file", path)[0] == 0
+        write(path, pfx, 2)                                                             # shrink: node3, node4 out
+        code, out, err = cli("--output", "json", "cluster", "--status", "--file", path)
+        assert code == 1, err
+        listed = {s["name"]: s["detail"] for s in json.loads(out)["not_in_file"]}
+        assert sorted(listed) == [f"{pfx}-node3", f"{pfx}-node4", f"{pfx}-node5"]
+        assert "--prune leaves it" in listed[f"{pfx}-node5"] and listed[f"{pfx}-node3"] == ""
+
+        code, out, err = cli("--output", "json", "cluster", "--create", "--prune", "--file", path)
+        assert code == 0, err
+        pruned = {p["name"]: p["status"] for p in json.loads(out)["pruned"]}
+        assert pruned == {f"{pfx}-node3": "destroyed", f"{pfx}-node4": "destroyed", f"{pfx}-node5": "not in the file"}
+        assert names(session, pfx) == sorted(f"{pfx}-node{i}" for i in (1, 2, 5, 6, 7))
+    finally:
+        cli("cluster", "--destroy", "--file", path)
+        for vm in made:
+            wait_for_task(session, vm.Destroy_Task())
+        wait_for_task(session, elsewhere.Destroy_Task())

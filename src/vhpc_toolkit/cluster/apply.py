@@ -11,6 +11,7 @@ from vhpc_toolkit.cluster.pvrdma import apply_pvrdma
 from vhpc_toolkit.cluster.plan import CREATE, DRIFT as DRIFT_ACTION, RECONFIGURE, ClusterPlan, VMPlan
 from vhpc_toolkit.cluster.result import ClusterResult, Stray, VMOutcome
 from vhpc_toolkit.cluster.rules import RuleOutcome, apply_rules, rollback_rules
+from vhpc_toolkit.cluster.strays import LEFT
 from vhpc_toolkit.cluster.switches import apply_switches, rollback_switches
 from vhpc_toolkit.cluster.verify import check_vms, devices_of
 from vhpc_toolkit.errors import ConnectionFailed, SessionLost, VhpcError
@@ -69,8 +70,12 @@ def current_state(plan: ClusterPlan) -> ClusterResult:
 def stray_note(plan: ClusterPlan) -> list[str]:
     if not plan.strays or plan.prune:
         return []
-    return [f"{len(plan.strays)} VM(s) carry the file's naming pattern but are not in it "
-            f"({', '.join(o.name for o in plan.strays)}); --prune destroys them"]
+    mine, left = plan.prunable, [o for o in plan.strays if o not in plan.prunable]
+    notes = [f"{len(mine)} VM(s) carry the file's naming pattern but are not in it "
+             f"({', '.join(o.name for o in mine)}); --prune destroys them"] if mine else []
+    if left:
+        notes.append(f"{', '.join(o.name for o in left)}: the file's naming pattern in its folder, {LEFT}")
+    return notes
 
 
 def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
@@ -196,12 +201,15 @@ def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outc
 
 def prune_strays(session, plan: ClusterPlan, on_event=None) -> list[Stray]:
     """--prune: destroy the VMs of the file's naming pattern that it no longer has."""
-    doomed = [Doomed(o.ref, o.get("runtime.powerState") != "poweredOff", TargetResult(o.name))
-              for o in plan.strays]
+    mine = plan.prunable
+    doomed = [Doomed(o.ref, o.get("runtime.powerState") != "poweredOff", TargetResult(o.name)) for o in mine]
     power_off_and_destroy(session, doomed, on_event=on_event)
     host = {o.name: plan.inv.by_ref(o.get("runtime.host")) for o in plan.strays}
-    return [Stray(d.result.name, host[d.result.name].name if host[d.result.name] else None, None,
-                  status=FAILED if d.result.failed else DESTROYED, detail=d.result.detail) for d in doomed]
+    out = [Stray(d.result.name, host[d.result.name].name if host[d.result.name] else None, None,
+                 status=FAILED if d.result.failed else DESTROYED, detail=d.result.detail) for d in doomed]
+    out += [Stray(o.name, host[o.name].name if host[o.name] else None, o.get("runtime.powerState"), detail=LEFT)
+            for o in plan.strays if o not in mine]
+    return sorted(out, key=lambda s: s.name)
 
 
 def run_post_scripts(session, plan: ClusterPlan, result: ClusterResult, options: ApplyOptions) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from vhpc_toolkit.clusterfile import ClusterSpec, VMSpec
 from vhpc_toolkit.cluster.desired import compute_request, wants_customization
-from vhpc_toolkit.cluster.ownership import elsewhere_note, foreign_note, match_vm, owner_mark, target_folder
+from vhpc_toolkit.cluster.ownership import elsewhere_note, foreign_note, match_vm, owner_mark, target_folder, vm_owner
 from vhpc_toolkit.cluster.placement import gpu_drift, plan_placement
 from vhpc_toolkit.cluster.plan_switches import NOTHING, SwitchPlan, plan_dvs, plan_svs, shared_uplinks
 from vhpc_toolkit.errors import VhpcError
@@ -67,7 +67,7 @@ class ClusterPlan:
     vms: list[VMPlan]
     problems: list[str]
     strays: list[Obj] = field(default_factory=list)       # VMs of the file's naming pattern it no longer has
-    prune: bool = False                                   # --prune: destroy the strays
+    prune: bool = False                                   # --prune: destroy the strays the file made
     warnings: list[str] = field(default_factory=list)    # shown before the confirmation, kept in the result
     pvrdma: list = field(default_factory=list)            # cluster/pvrdma.PvrdmaPlan: hosts to prepare
     owner: str = ""                                    # the file's owner mark (cluster/ownership.py)
@@ -75,8 +75,13 @@ class ClusterPlan:
     rules: list = field(default_factory=list)             # cluster/rules.RulePlan: DRS anti-affinity rules
 
     @property
+    def prunable(self) -> list[Obj]:
+        """The strays --prune destroys: those carrying the file's owner mark (cluster/strays.py)."""
+        return [o for o in self.strays if vm_owner(o) == self.owner]
+
+    @property
     def up_to_date(self) -> bool:
-        return not (self.prune and self.strays) and \
+        return not (self.prune and self.prunable) and \
             all(p.action in (NOTHING, DRIFT) and not p.power_on for p in self.vms) and \
             all(s.action == NOTHING for s in self.switches) and not any(p.pending for p in self.pvrdma) and \
             not any(r.pending for r in self.rules)

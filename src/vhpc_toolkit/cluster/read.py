@@ -12,6 +12,7 @@ then one RetrievePropertiesEx (+ pages) for the VMs read in full.
 from __future__ import annotations
 
 from vhpc_toolkit.cluster.capacity import CLUSTER_PROPS, HOST_PROPS as CAPACITY_PROPS, VM_PROPS as CAPACITY_VM_PROPS
+from vhpc_toolkit.cluster.strays import candidates
 from vhpc_toolkit.ops.gpus import HOST_PROPS as GPU_PROPS
 from vhpc_toolkit.ops.pvrdma_hosts import HOST_PROPS as PVRDMA_PROPS
 from vhpc_toolkit.ops.portgroups import PROPS as NETWORK_PROPS
@@ -69,8 +70,11 @@ def _looked_into(inv: Inventory, spec) -> list[Obj]:
     devices = devices or any(vm.requests_placement or vm.hugepages_1g for vm in spec.vms)
     on_fixed = {ref._moId for pg in inv.of_type("DistributedVirtualPortgroup")
                 if pg.get("config.autoExpand") is False for ref in pg.get("vm") or []}
+    # VMs of the file's naming patterns: their owner marks say which are strays (cluster/strays.py).
+    patterned = {o.moid for o in candidates(inv, spec)}
     return [o for o in inv.of_type("VirtualMachine")
-            if o.name in names or o.moid in on_fixed or (devices and o.get("runtime.powerState") == "poweredOn")]
+            if o.name in names or o.moid in on_fixed or o.moid in patterned or
+            (devices and o.get("runtime.powerState") == "poweredOn")]
 
 
 def _read_in_full(session, inv: Inventory, vms: list[Obj]) -> None:

@@ -5,7 +5,7 @@ from vhpc_toolkit.cluster.plan import CREATE, DRIFT as DRIFT_ACTION, RECONFIGURE
 from vhpc_toolkit.cluster.read import read_cluster_inventory
 from vhpc_toolkit.cluster.result import ClusterStatus, Stray, VMOutcome
 from vhpc_toolkit.cluster.rules import plan_rules, rule_status
-from vhpc_toolkit.cluster.strays import strays
+from vhpc_toolkit.cluster.strays import LEFT, made_by_file, strays
 from vhpc_toolkit.cluster.verify import devices_of
 from vhpc_toolkit.clusterfile import ClusterSpec
 from vhpc_toolkit.ops.portgroups import portgroup_names_by_key
@@ -43,7 +43,8 @@ def cluster_status(session, spec: ClusterSpec) -> ClusterStatus:
     switches = [SwitchOutcome(s.spec.name, s.spec.kind, list(s.spec.host), s.spec.port_group,
                               status=UP_TO_DATE if s.action != "create" else (INCOMPLETE if s.exists else ABSENT),
                               detail=s.detail) for s in plan.switches]
-    stray = [Stray(o.name, _host_name(inv, o), o.get("runtime.powerState")) for o in strays(inv, spec)]
+    stray = [Stray(o.name, _host_name(inv, o), o.get("runtime.powerState"), detail="" if made_by_file(o, spec) else LEFT)
+             for o in strays(inv, spec)]
     existing = {p.name for p in plan.vms if p.existing is not None}
     rules = [o for o in (rule_status(r, existing) for r in plan_rules(plan)) if o is not None]
     return ClusterStatus(switches, vms, stray, spec=spec, rules=rules)

@@ -124,8 +124,8 @@ def _create(ctx, args, spec, session):
     else:
         show(ctx, render_plan, spec)
         show(ctx, render_actions, plan_rows(plan), switch_rows(plan), pvrdma_rows(plan), rule_rows(plan))
-        if plan.prune and plan.strays:
-            show(ctx, render_prune, plan.strays)
+        if plan.prune and plan.prunable:
+            show(ctx, render_prune, plan.prunable)
         confirm(ctx, "Create/update the cluster as planned above?")
         options = ApplyOptions(max_concurrency=args.max_concurrency, max_per_host=args.max_per_host,
                                ip_timeout=args.ip_timeout, rollback=args.rollback, password_for=password_for)
