@@ -289,3 +289,23 @@ def test_vgpu_add_several_profiles_checked_before_any_change(a100_cli, a100_sess
         assert free["grid_a100-20c"] == 2 and free["grid_a100-4c"] == 0
     finally:
         a100_cli("destroy", "--vm", name)
+
+
+def test_prune_frees_what_its_vms_hold_for_the_vms_placed_in_the_same_run(cli, cluster_file, session):
+    """Both passthrough GPUs of a host are taken by n1, n2; the file then drops n2 and adds m1 there.
+    Without --prune that is a shortage; with it, n2 is destroyed first and m1 gets its GPU."""
+    host = "vhpc-esx-02.hpc.vmware.com"
+    path, pfx = cluster_file(BASE + f"[_VMS_]\nPFX-n{{1:2}}: BASE gpu: 1 host: {host}\n")
+    create(cli, path)
+    held = {n: passthrough(vm) for n, vm in vms_named(session, pfx).items()}
+    assert sorted(sum(held.values(), [])) == sorted(GPU_IDS)                       # the host is full
+    path.write_text(BASE.replace("PFX", pfx) + f"[_VMS_]\n{pfx}-n{{1:1}}: BASE gpu: 1 host: {host}\n"
+                    f"{pfx}-m1: BASE gpu: 1 host: {host}\n")
+    code, _, err = cli("cluster", "--create", "--file", path)
+    assert code == 2 and "GPU" in err                                              # nothing free without --prune
+    doc = create(cli, path, "--prune")
+    assert [(p["name"], p["status"]) for p in doc["pruned"]] == [(f"{pfx}-n2", "destroyed")]
+    now = vms_named(session, pfx)
+    assert sorted(now) == [f"{pfx}-m1", f"{pfx}-n1"]
+    assert passthrough(now[f"{pfx}-n1"]) == held[f"{pfx}-n1"] and passthrough(now[f"{pfx}-m1"]) == held[f"{pfx}-n2"]
+    assert now[f"{pfx}-m1"]["runtime.powerState"] == "poweredOn"

@@ -15,7 +15,7 @@ from vhpc_toolkit.cluster.ports import check_ports
 from vhpc_toolkit.cluster.pvrdma import plan_pvrdma
 from vhpc_toolkit.cluster.read import read_cluster_inventory
 from vhpc_toolkit.cluster.rules import plan_rules
-from vhpc_toolkit.cluster.strays import strays
+from vhpc_toolkit.cluster.strays import made_by_file, strays
 from vhpc_toolkit.clusterfile import ClusterSpec
 from vhpc_toolkit.errors import ValidationFailed, VhpcError
 
@@ -43,8 +43,12 @@ def _check_passwords(plan: ClusterPlan, password_for: Callable | None) -> None:
 def prepare_create(session, spec: ClusterSpec, allow_power_off: bool = False,
                    password_for: Callable | None = None, prune: bool = False) -> PreparedCreate:
     inv = read_cluster_inventory(session, spec)
-    plan = plan_cluster(inv, spec, allow_power_off=allow_power_off)
-    plan.strays, plan.prune = strays(inv, spec), prune
+    stray = strays(inv, spec)
+    # --prune destroys the file's strays before any clone: what they hold (GPUs, virtual functions,
+    # memory, ports) is free for the VMs this run places.
+    doomed = {o.moid for o in stray if made_by_file(o, spec)} if prune else set()
+    plan = plan_cluster(inv.without(doomed) if doomed else inv, spec, allow_power_off=allow_power_off)
+    plan.strays, plan.prune = stray, prune
     offers = check_devices(session, plan)
     plan.pvrdma = plan_pvrdma(session, plan)
     plan.rules = plan_rules(plan)
