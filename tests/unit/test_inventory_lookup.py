@@ -75,7 +75,7 @@ def test_cluster_read_looks_into_the_files_vms_templates_and_device_holders():
         inv.objects[moid] = o
     vm = SimpleNamespace(name="node1", template="/HPC_Datacenter/vm/tmpl", device=[], vgpu=None,
                          sriov_port_group=None, pvrdma_port_group=None, gpu=None, requests_placement=False,
-                         hugepages_1g=None)
+                         hugepages_1g=None, pattern=None)
     spec = SimpleNamespace(vms=[vm, SimpleNamespace(**{**vars(vm), "name": "node2"})])
     assert sorted(o.name for o in _looked_into(inv, spec)) == ["node1", "tmpl"]
     vm.device = ["0000:3b:00.0"]   # devices: powered-on VMs may hold them
@@ -83,3 +83,8 @@ def test_cluster_read_looks_into_the_files_vms_templates_and_device_holders():
     vm.device = []
     spec.vms[1].requests_placement = True   # no host: the planner counts what running VMs hold
     assert sorted(o.name for o in _looked_into(inv, spec)) == ["node1", "other-on", "tmpl"]
+    spec.vms[1].requests_placement = False
+    inv.objects["vm-5"] = obj("vm-5", "VirtualMachine", "node7")
+    assert sorted(o.name for o in _looked_into(inv, spec)) == ["node1", "tmpl"]
+    vm.pattern = spec.vms[1].pattern = r"node\d+$"   # a range: its strays' owner marks are read
+    assert sorted(o.name for o in _looked_into(inv, spec)) == ["node1", "node7", "tmpl"]
