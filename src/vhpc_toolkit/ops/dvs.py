@@ -250,8 +250,18 @@ def unprepare(session, inv: Inventory, switch: Obj) -> tuple[list[str], list[str
     if not record:
         return [], []
     hosts = {h.name: h for h in inv.of_type("HostSystem")}
+    # ESXi reuses VMkernel adapter names: a recorded adapter no longer on this switch is not the
+    # one the preparation made (removed by hand, its name since given to another): left.
+    left = []
+    for name, done in list(record.items()):
+        vnic, host = done.get("vnic"), hosts.get(name)
+        if vnic and host is not None and not any(
+                v.device == vnic and getattr(v.spec.distributedVirtualPort, "switchUuid", None) == switch.get("uuid")
+                for v in host.get("config.network.vnic") or []):
+            record[name] = {k: v for k, v in done.items() if k != "vnic"}
+            left.append(f"left VMkernel adapter {vnic} of {name}: it is not on switch {switch.name}")
     failures = pvrdma_hosts.undo(hosts, record)
-    return [f"undid the PVRDMA preparation of {len(record)} host(s)"], failures
+    return [f"undid the PVRDMA preparation of {len(record)} host(s)"] + left, failures
 
 
 def destroy_dvs(session, name: str, datacenter: str | None = None, force: bool = False) -> Report:
