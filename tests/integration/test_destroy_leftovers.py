@@ -56,3 +56,38 @@ PFX-1: BASE RDMA host: {H2} power: off
         if mine in vnics(session, H2)[1]:
             ns.RemoveVirtualNic(device=mine)
         ns.RemovePortGroup(pgName=f"{pfx}-vmk")
+
+
+def test_switches_of_one_name_in_two_datacenters(cli, cluster_file, session):
+    """vCenter allows a distributed switch name once per datacenter: `dvs --destroy` without
+    --datacenter refuses to guess (it destroyed the first found), and `cluster --destroy`
+    destroys the one carrying the file's mark, in its datacenter."""
+    path, pfx = cluster_file(BASE + f"""
+[_DVS_]
+PFX-dvs: host: {H8} pnic: vmnic5 port_group: PFX-dpg
+[_VMS_]
+PFX-1: BASE host: {H8} power: off
+""")
+    assert cli("cluster", "--create", "--file", path)[0] == 0
+    made, = dvs_named(session, f"{pfx}-dvs")
+    dc2 = session.content.rootFolder.CreateDatacenter(name=f"{pfx}-dc")
+    try:
+        spec = vim.DistributedVirtualSwitch.CreateSpec(
+            configSpec=vim.dvs.VmwareDistributedVirtualSwitch.ConfigSpec(name=f"{pfx}-dvs"))
+        other = wait_for_task(session, dc2.networkFolder.CreateDVS_Task(spec=spec))
+        code, out, err = cli("dvs", "--destroy", "--name", f"{pfx}-dvs")
+        assert code == 2 and len(err.strip().splitlines()) == 1 and "give --datacenter" in err, err
+        assert f"/HPC_Datacenter/network/{pfx}-dvs" in err and f"/{pfx}-dc/network/{pfx}-dvs" in err
+        assert sorted(o.moid for o in dvs_named(session, f"{pfx}-dvs")) == sorted([made.moid, other._moId])
+
+        code, out, err = cli("--output", "json", "cluster", "--destroy", "--file", path)
+        assert code == 0, err
+        assert [(s["name"], s["status"]) for s in json.loads(out)["switches"]] == [(f"{pfx}-dvs", "destroyed")]
+        assert [o.moid for o in dvs_named(session, f"{pfx}-dvs")] == [other._moId]
+        assert cli("dvs", "--destroy", "--name", f"{pfx}-dvs", "--datacenter", f"{pfx}-dc")[0] == 0
+        assert dvs_named(session, f"{pfx}-dvs") == []
+    finally:
+        for o in dvs_named(session, f"{pfx}-dvs"):
+            if o.moid != made.moid:
+                wait_for_task(session, o.ref.Destroy_Task())
+        wait_for_task(session, dc2.Destroy_Task())

@@ -276,7 +276,11 @@ def destroy_dvs(session, name: str, datacenter: str | None = None, force: bool =
     dc = _datacenter(inv, datacenter, [], problems) if datacenter else None
     _raise(problems)
     result = TargetResult(name, kind=SWITCH)
-    switch = find_dvs(inv, name, dc)
+    named = [o for o in inv.of_type(*DVS_TYPES) if o.name == name and (dc is None or inv.is_under(o, dc))]
+    if len(named) > 1:   # one per datacenter: which one is meant is not the toolkit's guess
+        raise ValidationFailed([f"{len(named)} distributed switches are named {name} "
+                                f"({', '.join(sorted(inv.path(o) for o in named))}); give --datacenter"])
+    switch = named[0] if named else None
     if switch is None:
         result.detail = f"no distributed switch {name}" + (f" in {dc.name}" if dc else "")
         return Report("dvs destroy", [result])
