@@ -29,6 +29,7 @@ class OwnedSwitch:
     spec: SwitchSpec
     hosts: list[str]
     ref: Any = None
+    datacenter: str | None = None   # a DVS's: the one that carries the mark, not another of its name
 
 
 def _dvs_named(inv: Inventory, sw: SwitchSpec) -> list[Obj]:
@@ -62,7 +63,8 @@ def owned_switches(inv: Inventory, spec: ClusterSpec, mark: str, keys: dict[str,
         key = keys.get(OWNER_KEY)
         for o in _dvs_named(inv, sw):
             if value_of(o, key) == mark:
-                owned.append(OwnedSwitch(sw, list(sw.host), o.ref))
+                dc = inv.ancestor(o, "Datacenter")
+                owned.append(OwnedSwitch(sw, list(sw.host), o.ref, dc.name if dc is not None else sw.datacenter))
             else:
                 notes.append(f"switch {sw.name}: left: {inv.path(o)} was not created by this file")
     return owned, notes
@@ -76,7 +78,7 @@ def destroy_owned_switches(session, owned: list[OwnedSwitch]) -> list[SwitchOutc
         out = SwitchOutcome(sw.name, sw.kind, list(o.hosts), sw.port_group)
         try:
             report = destroy_svs(session, sw.name, o.hosts) if sw.kind == "svs" else \
-                destroy_dvs(session, sw.name, sw.datacenter)
+                destroy_dvs(session, sw.name, o.datacenter or sw.datacenter)
         except ValidationFailed as exc:   # in use by adapters the file does not own: left
             out.status, out.detail = FAILED, f"left: {exc.problems[0]}"
             outcomes.append(out)

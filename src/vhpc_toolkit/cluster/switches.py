@@ -5,6 +5,7 @@ from typing import Callable
 
 from vhpc_toolkit.cluster.plan import ClusterPlan
 from vhpc_toolkit.cluster.switch_marks import forget_svs, record_dvs, record_svs
+from vhpc_toolkit.errors import ValidationFailed
 from vhpc_toolkit.ops.dvs import create_dvs, destroy_dvs
 from vhpc_toolkit.ops.switches import create_svs, destroy_svs
 from vhpc_toolkit.results import CHANGED, CREATED, FAILED, ROLLED_BACK, SwitchOutcome
@@ -63,7 +64,11 @@ def rollback_switches(session, switches: list[SwitchOutcome]) -> list[str]:
             report = destroy_svs(session, out.name, out.created_hosts, force=True)   # only its own VMs used it
             forget_svs(session, out.name, [r.name for r in report.results if not r.failed])
         elif out.kind == "dvs" and out.new:
-            report = destroy_dvs(session, out.name, force=True)
+            try:
+                report = destroy_dvs(session, out.name, force=True)
+            except ValidationFailed as exc:   # another of its name appeared since: not guessed
+                notes.append(f"--rollback left switch {out.name}: {exc.problems[0]}")
+                continue
         else:
             notes.append(f"--rollback left switch {out.name}: it existed before this run")
             continue

@@ -250,8 +250,18 @@ def unprepare(session, inv: Inventory, switch: Obj) -> tuple[list[str], list[str
     if not record:
         return [], []
     hosts = {h.name: h for h in inv.of_type("HostSystem")}
+    # ESXi reuses VMkernel adapter names: a recorded adapter no longer on this switch is not the
+    # one the preparation made (removed by hand, its name since given to another): left.
+    left = []
+    for name, done in list(record.items()):
+        vnic, host = done.get("vnic"), hosts.get(name)
+        if vnic and host is not None and not any(
+                v.device == vnic and getattr(v.spec.distributedVirtualPort, "switchUuid", None) == switch.get("uuid")
+                for v in host.get("config.network.vnic") or []):
+            record[name] = {k: v for k, v in done.items() if k != "vnic"}
+            left.append(f"left VMkernel adapter {vnic} of {name}: it is not on switch {switch.name}")
     failures = pvrdma_hosts.undo(hosts, record)
-    return [f"undid the PVRDMA preparation of {len(record)} host(s)"], failures
+    return [f"undid the PVRDMA preparation of {len(record)} host(s)"] + left, failures
 
 
 def destroy_dvs(session, name: str, datacenter: str | None = None, force: bool = False) -> Report:
@@ -266,7 +276,11 @@ def destroy_dvs(session, name: str, datacenter: str | None = None, force: bool =
     dc = _datacenter(inv, datacenter, [], problems) if datacenter else None
     _raise(problems)
     result = TargetResult(name, kind=SWITCH)
-    switch = find_dvs(inv, name, dc)
+    named = [o for o in inv.of_type(*DVS_TYPES) if o.name == name and (dc is None or inv.is_under(o, dc))]
+    if len(named) > 1:   # one per datacenter: which one is meant is not the toolkit's guess
+        raise ValidationFailed([f"{len(named)} distributed switches are named {name} "
+                                f"({', '.join(sorted(inv.path(o) for o in named))}); give --datacenter"])
+    switch = named[0] if named else None
     if switch is None:
         result.detail = f"no distributed switch {name}" + (f" in {dc.name}" if dc else "")
         return Report("dvs destroy", [result])
