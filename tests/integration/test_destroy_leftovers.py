@@ -49,13 +49,26 @@ PFX-1: BASE RDMA host: {H2} power: off
         assert mine == made                       # the name is reused, as ESXi does
         code, out, err = cli("--output", "json", "cluster", "--destroy", "--file", path)
         assert code == 0, err
-        assert f"left VMkernel adapter {mine} of {H2}" in json.loads(out)["switches"][0]["detail"]
+        detail = json.loads(out)["switches"][0]["detail"]
+        assert f"left VMkernel adapter {mine} of {H2}" in detail
+        assert f"left Net.PVRDMAVmknic ({mine})" in detail     # it names the user's adapter now
         assert vnics(session, H2)[1].get(mine) == (f"{pfx}-vmk", None)
         assert dvs_named(session, f"{pfx}-dvs") == []
     finally:
         if mine in vnics(session, H2)[1]:
             ns.RemoveVirtualNic(device=mine)
         ns.RemovePortGroup(pgName=f"{pfx}-vmk")
+        reset_pvrdma(session, H2)
+
+
+def reset_pvrdma(session, host_name):
+    """The host as the lab starts it: no PVRDMA tag, the ruleset off (a test that leaves them breaks
+    the next preparation's record)."""
+    host = read_inventory(session, {"HostSystem": ["configManager.advancedOption", "configManager.firewallSystem"]}
+                          ).find("HostSystem", host_name)
+    host.get("configManager.advancedOption").UpdateOptions(
+        changedValue=[vim.option.OptionValue(key="Net.PVRDMAVmknic", value="")])
+    host.get("configManager.firewallSystem").DisableRuleset(id="pvrdma")
 
 
 def test_switches_of_one_name_in_two_datacenters(cli, cluster_file, session):
@@ -91,3 +104,37 @@ PFX-1: BASE host: {H8} power: off
             if o.moid != made.moid:
                 wait_for_task(session, o.ref.Destroy_Task())
         wait_for_task(session, dc2.Destroy_Task())
+
+
+def test_pvrdma_undo_leaves_the_tag_and_ruleset_another_preparation_now_uses(cli, cluster_file, session):
+    """After the run, the host's Net.PVRDMAVmknic is pointed at another adapter (another PVRDMA
+    setup took the host over): --destroy removes its own adapter but leaves the tag and the ruleset."""
+    path, pfx = cluster_file(BASE + f"""
+[RDMA]
+pvrdma_port_group: PFX-pg
+dvs_name: PFX-dvs
+[_DVS_]
+PFX-dvs: host: {H2} pnic: vmnic5 port_group: PFX-pg
+[_VMS_]
+PFX-1: BASE RDMA host: {H2} power: off
+""")
+    assert cli("cluster", "--create", "--file", path)[0] == 0
+    inv = read_inventory(session, {"HostSystem": ["configManager.advancedOption", "configManager.firewallSystem"]})
+    host = inv.find("HostSystem", H2)
+    options, firewall = host.get("configManager.advancedOption"), host.get("configManager.firewallSystem")
+
+    def state():
+        tag = next(str(o.value) for o in options.QueryOptions(name="Net.PVRDMAVmknic"))
+        return tag, next(r.enabled for r in firewall.firewallInfo.ruleset if r.key == "pvrdma")
+
+    made = state()[0]
+    assert made and state()[1]
+    options.UpdateOptions(changedValue=[vim.option.OptionValue(key="Net.PVRDMAVmknic", value="vmk0")])
+    try:
+        code, out, err = cli("--output", "json", "cluster", "--destroy", "--file", path)
+        assert code == 0, err
+        assert "left Net.PVRDMAVmknic (vmk0)" in json.loads(out)["switches"][0]["detail"]
+        assert state() == ("vmk0", True)                                  # the other setup's, untouched
+        assert made not in vnics(session, H2)[1]                          # its own adapter is gone
+    finally:
+        reset_pvrdma(session, H2)

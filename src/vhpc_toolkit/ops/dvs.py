@@ -260,6 +260,19 @@ def unprepare(session, inv: Inventory, switch: Obj) -> tuple[list[str], list[str
                 for v in host.get("config.network.vnic") or []):
             record[name] = {k: v for k, v in done.items() if k != "vnic"}
             left.append(f"left VMkernel adapter {vnic} of {name}: it is not on switch {switch.name}")
+    # The tag and the ruleset are the host's, not the switch's: once the tag names an adapter that is
+    # not on this switch (another PVRDMA switch prepared the host since), both serve that one: left.
+    for name, done in list(record.items()):
+        host = hosts.get(name)
+        if host is None or not ("tag" in done or done.get("ruleset")):
+            continue
+        tag = pvrdma_hosts.current_tag(host)
+        on_switch = {v.device for v in host.get("config.network.vnic") or []
+                     if getattr(v.spec.distributedVirtualPort, "switchUuid", None) == switch.get("uuid")}
+        if tag and tag not in on_switch:
+            record[name] = {k: v for k, v in done.items() if k not in ("tag", "ruleset")}
+            left.append(f"left {pvrdma_hosts.OPTION} ({tag}) and firewall ruleset {pvrdma_hosts.RULESET} of {name}: "
+                        f"the tag names an adapter that is not on switch {switch.name}")
     failures = pvrdma_hosts.undo(hosts, record)
     return [f"undid the PVRDMA preparation of {len(record)} host(s)"] + left, failures
 

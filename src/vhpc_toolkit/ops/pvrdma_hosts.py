@@ -94,6 +94,16 @@ def uplink_problems(host: Obj, switch: str, pnics: list[str] | None = None) -> l
     return []
 
 
+def current_tag(host: Obj) -> str:
+    """The host's ``Net.PVRDMAVmknic`` now (one QueryOptions call; "" when unset or unknown)."""
+    manager = host.get("configManager.advancedOption")
+    try:
+        values = manager.QueryOptions(name=OPTION) if manager is not None else []
+    except Exception:   # vim.fault.InvalidName: the host has no such option (no PVRDMA support)
+        return ""
+    return next((str(v.value or "") for v in values or [] if v.key == OPTION), "")
+
+
 def read_states(session, hosts: list[Obj], switch_uuid: str | None, concurrency: int = 8) -> dict[str, HostPrep]:
     """Each host's PVRDMA state (host moid -> HostPrep). Hosts need HOST_PROPS in their snapshot."""
     hosts = list({h.moid: h for h in hosts}.values())
@@ -102,16 +112,8 @@ def read_states(session, hosts: list[Obj], switch_uuid: str | None, concurrency:
     firewalls = [h.get("configManager.firewallSystem") for h in hosts if h.get("configManager.firewallSystem")]
     rulesets = {moid: o.get("firewallInfo") for moid, o in read_objects(session, firewalls, ["firewallInfo"]).items()}
 
-    def tag(host: Obj) -> str:
-        manager = host.get("configManager.advancedOption")
-        try:
-            values = manager.QueryOptions(name=OPTION) if manager is not None else []
-        except Exception:   # vim.fault.InvalidName: the host has no such option (no PVRDMA support)
-            return ""
-        return next((str(v.value or "") for v in values or [] if v.key == OPTION), "")
-
     with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(hosts)))) as pool:
-        tags = dict(zip([h.moid for h in hosts], pool.map(tag, hosts)))
+        tags = dict(zip([h.moid for h in hosts], pool.map(current_tag, hosts)))
     out = {}
     for h in hosts:
         fw = h.get("configManager.firewallSystem")
