@@ -3,7 +3,6 @@ pyVmomi: VMkernel adapter names that ESXi reuses, switches of one name in two da
 from __future__ import annotations
 
 import json
-import uuid
 
 from pyVmomi import vim
 

@@ -7,8 +7,8 @@
   no window without the mark, no extra call);
 - a distributed switch: custom attribute ``vhpc_toolkit.owner`` on the switch;
 - a standard switch (not a vCenter object of its own): custom attribute
-  ``vhpc_toolkit.switches`` on each host it was created on, a JSON object
-  ``{switch name: owner mark}``.
+  ``vhpc_toolkit.svs:NAME`` on each host it was created on, the owner mark as its value
+  (cluster/switch_marks.py).
 
 `cluster --destroy` destroys a switch only where it carries the file's mark, and a VM only in
 the file's datacenter and folder and when it carries no mark or the file's mark. Anything
@@ -16,7 +16,6 @@ else of the same name is reported, never touched.
 """
 from __future__ import annotations
 
-import json
 import os
 import socket
 from dataclasses import dataclass
@@ -26,7 +25,6 @@ from vhpc_toolkit.errors import VhpcError
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj
 
 OWNER_KEY = "vhpc_toolkit.owner"          # VM extraConfig key; switch custom attribute
-SWITCHES_FIELD = "vhpc_toolkit.switches"  # host custom attribute: {standard switch: owner mark}
 
 
 def owner_mark(path: str) -> str:
@@ -40,15 +38,6 @@ def vm_owner(vm: Obj) -> str | None:
         if opt.key == OWNER_KEY:
             return str(opt.value)
     return None
-
-
-def host_switch_owners(text: str | None) -> dict[str, str]:
-    """The ``vhpc_toolkit.switches`` value of a host as {switch: mark} (unreadable: empty)."""
-    try:
-        data = json.loads(text) if text else {}
-    except ValueError:
-        return {}
-    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
 def target_folder(inv: Inventory, vm: VMSpec, template: Obj | None = None) -> Obj:
