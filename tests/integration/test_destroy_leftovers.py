@@ -13,6 +13,16 @@ from vhpc_toolkit.vsphere.tasks import wait_for_task
 
 H2 = "vhpc-esx-02.hpc.vmware.com"
 H8 = "vhpc-esx-08.hpc.vmware.com"
+# One VM with a PVRDMA adapter on a DVS the file makes on host 02 (so the run prepares that host).
+PVRDMA_ON_H2 = BASE + f"""
+[RDMA]
+pvrdma_port_group: PFX-pg
+dvs_name: PFX-dvs
+[_DVS_]
+PFX-dvs: host: {H2} pnic: vmnic5 port_group: PFX-pg
+[_VMS_]
+PFX-1: BASE RDMA host: {H2} power: off
+"""
 
 
 def vnics(session, host_name):
@@ -26,15 +36,7 @@ def vnics(session, host_name):
 def test_pvrdma_undo_leaves_an_adapter_that_took_the_recorded_name(cli, cluster_file, session):
     """The PVRDMA adapter the run made is removed by hand and ESXi gives its name to a new adapter
     on vSwitch0: --destroy undoes the preparation but leaves that adapter."""
-    path, pfx = cluster_file(BASE + f"""
-[RDMA]
-pvrdma_port_group: PFX-pg
-dvs_name: PFX-dvs
-[_DVS_]
-PFX-dvs: host: {H2} pnic: vmnic5 port_group: PFX-pg
-[_VMS_]
-PFX-1: BASE RDMA host: {H2} power: off
-""")
+    path, pfx = cluster_file(PVRDMA_ON_H2)
     assert cli("cluster", "--create", "--file", path)[0] == 0
     host, before = vnics(session, H2)
     made = next(d for d, (_, switch) in before.items() if switch)
@@ -108,15 +110,7 @@ PFX-1: BASE host: {H8} power: off
 def test_pvrdma_undo_leaves_the_tag_and_ruleset_another_preparation_now_uses(cli, cluster_file, session):
     """After the run, the host's Net.PVRDMAVmknic is pointed at another adapter (another PVRDMA
     setup took the host over): --destroy removes its own adapter but leaves the tag and the ruleset."""
-    path, pfx = cluster_file(BASE + f"""
-[RDMA]
-pvrdma_port_group: PFX-pg
-dvs_name: PFX-dvs
-[_DVS_]
-PFX-dvs: host: {H2} pnic: vmnic5 port_group: PFX-pg
-[_VMS_]
-PFX-1: BASE RDMA host: {H2} power: off
-""")
+    path, pfx = cluster_file(PVRDMA_ON_H2)
     assert cli("cluster", "--create", "--file", path)[0] == 0
     inv = read_inventory(session, {"HostSystem": ["configManager.advancedOption", "configManager.firewallSystem"]})
     host = inv.find("HostSystem", H2)
