@@ -6,13 +6,18 @@ ReconfigVM_Task per VM (ops/reconfigure.py).
 """
 from __future__ import annotations
 
+from typing import Callable
+
 from vhpc_toolkit.errors import ValidationFailed
-from vhpc_toolkit.ops.host_offers import HOST_PROPS, MORE_PROPS, VM_PROPS
+from vhpc_toolkit.ops.host_offers import HOST_PROPS, MORE_PROPS, VM_PROPS, host_offers
 from vhpc_toolkit.ops.portgroups import PROPS as NET_PROPS
+from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
 from vhpc_toolkit.ops.targets import host_of, read_targets
-from vhpc_toolkit.specs import compute
+from vhpc_toolkit.results import QueryReport, Report, TargetResult
+from vhpc_toolkit.specs import Change, compute
 from vhpc_toolkit.specs.compute import ComputeRequest, apply_compute
 from vhpc_toolkit.specs.nic import remove_device
+from vhpc_toolkit.specs.passthrough import mmio_extra_config
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj
 
 
@@ -52,3 +57,45 @@ def drop_device(spec, device) -> None:
 
 def append_device(spec, change) -> None:
     spec.deviceChange = (spec.deviceChange or []) + [change]
+
+
+def query_offers(session, targets, operation: str, rows_key: str, columns, describe: Callable) -> QueryReport:
+    """`--query`: per VM, what its host offers. ``describe(inv, vm, host, offer)`` returns the detail
+    (after "host NAME: ") and the result's data (``rows_key`` and more)."""
+    inv, vms, hosts = read(session, targets)
+    offers = host_offers(session, inv, hosts.values())
+    results = []
+    for obj in vms:
+        host = hosts[obj.moid]
+        if host is None:
+            results.append(TargetResult(obj.name, detail=no_host(obj), data={"host": None, rows_key: []}))
+            continue
+        detail, data = describe(inv, obj, host, offers[host.moid])
+        results.append(TargetResult(obj.name, detail=f"host {host.name}: {detail}", data={"host": host.name, **data}))
+    return QueryReport(operation, results, rows_key=rows_key, columns=columns)
+
+
+def remove_devices(session, inv, vms, operation: str, change_of: Callable, unchanged: str) -> Report:
+    """`--remove`: drop every device for which ``change_of(device)`` gives a Change (None: keep it);
+    one ReconfigVM_Task per VM that has any."""
+    def build(spec, obj, host):
+        changes = []
+        for dev in devices(obj):
+            change = change_of(dev)
+            if change is not None:
+                drop_device(spec, dev)
+                changes.append(change)
+        return changes
+
+    return apply_specs(session, operation, plan_specs(inv, vms, build), unchanged=unchanged)
+
+
+def mmio_changes(spec, vm: Obj, mmio_size: int) -> list:
+    """The 64-bit MMIO settings a VM with passthrough GPUs needs, where the VM lacks them."""
+    current = {o.key: o.value for o in vm.get("config.extraConfig") or []}
+    changes = []
+    for opt in mmio_extra_config(mmio_size):
+        if str(current.get(opt.key, "")).upper() != str(opt.value).upper():
+            spec.extraConfig = (spec.extraConfig or []) + [opt]
+            changes.append(Change(opt.key, current.get(opt.key), opt.value))
+    return changes

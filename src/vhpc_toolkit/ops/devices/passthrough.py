@@ -5,14 +5,14 @@ from collections import Counter
 from typing import Iterable
 
 from vhpc_toolkit.errors import InputError
-from vhpc_toolkit.ops.devices.common import (append_device, devices, drop_device, full_memory, no_host, read,
-                                             validated)
+from vhpc_toolkit.ops.devices.common import (append_device, devices, drop_device, full_memory, mmio_changes,
+                                             no_host, query_offers, read, remove_devices, validated)
 from vhpc_toolkit.ops.host_offers import check_passthrough, device_types, held_id, host_offers, in_use_on
 from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
-from vhpc_toolkit.results import QueryReport, Report, TargetResult
+from vhpc_toolkit.results import QueryReport, Report
 from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.passthrough import (DEFAULT_MMIO_GB, check_mmio_size, dynamic_passthrough_device,
-                                            dynamic_type, efi_warning, mmio_extra_config, normalize_id,
+                                            dynamic_type, efi_warning, normalize_id,
                                             passthrough_device, passthrough_id, pci_type)
 
 COLUMNS = [("id", "id"), ("vendor", "vendor"), ("device", "device"), ("status", "status"), ("used by", "used_by")]
@@ -20,27 +20,20 @@ COLUMNS = [("id", "id"), ("vendor", "vendor"), ("device", "device"), ("status", 
 
 def query_passthrough(session, targets) -> QueryReport:
     """Per VM: the passthrough devices its host offers, and whether each is free, in use, or on this VM."""
-    inv, vms, hosts = read(session, targets)
-    offers = host_offers(session, inv, hosts.values())
-    results = []
-    for obj in vms:
-        host = hosts[obj.moid]
-        if host is None:
-            results.append(TargetResult(obj.name, detail=no_host(obj), data={"host": None, "devices": []}))
-            continue
+    def describe(inv, obj, host, offer):
         mine = {held_id(d) for d in devices(obj)} - {None}   # Dynamic DirectPath assignments too
         used = in_use_on(inv, host.moid, except_vm=obj.name)
         rows = []
-        for p in offers[host.moid].passthrough:
+        for p in offer.passthrough:
             pci = normalize_id(p.pciDevice.id)
             status, user = ("on this VM", None) if pci in mine else \
                 (("in use", used[pci]) if pci in used else ("free", None))
             rows.append({"id": p.pciDevice.id, "vendor": p.pciDevice.vendorName, "device": p.pciDevice.deviceName,
                          "status": status, "used_by": user})
         free = sum(r["status"] == "free" for r in rows)
-        results.append(TargetResult(obj.name, detail=f"host {host.name}: {len(rows)} passthrough device(s), {free} free",
-                                data={"host": host.name, "devices": rows}))
-    return QueryReport("passthru query", results, rows_key="devices", columns=COLUMNS)
+        return f"{len(rows)} passthrough device(s), {free} free", {"devices": rows}
+
+    return query_offers(session, targets, "passthru query", "devices", COLUMNS, describe)
 
 
 def _dedupe(ids: Iterable[str]) -> list[str]:
@@ -68,17 +61,11 @@ def change_passthrough(session, targets, device_ids: list[str], add: bool, mmio_
         return change_dynamic(session, inv, vms, hosts, device_ids, add, mmio_size)
 
     if not add:
-        def build_remove(spec, obj, host):
-            changes = []
-            for dev in devices(obj):
-                pci = passthrough_id(dev)
-                if pci and pci in {normalize_id(d) for d in device_ids}:
-                    drop_device(spec, dev)
-                    changes.append(Change("passthrough", dev.backing.id, None))
-            return changes
-
-        return apply_specs(session, "passthru remove", plan_specs(inv, vms, build_remove),
-                           unchanged="has none of the devices " + ", ".join(device_ids))
+        ids = {normalize_id(d) for d in device_ids}
+        return remove_devices(session, inv, vms, "passthru remove",
+                              lambda dev: Change("passthrough", dev.backing.id, None)
+                              if passthrough_id(dev) in ids else None,
+                              unchanged="has none of the devices " + ", ".join(device_ids))
 
     offers = host_offers(session, inv, hosts.values())
     problems, claimed = [], {}
@@ -115,12 +102,7 @@ def change_passthrough(session, targets, device_ids: list[str], add: bool, mmio_
                 info = offer.passthrough_by_id()[normalize_id(d)]
                 append_device(spec, passthrough_device(info))
                 changes.append(Change("passthrough", None, info.pciDevice.id))
-        current = {o.key: o.value for o in obj.get("config.extraConfig") or []}
-        for opt in mmio_extra_config(mmio_size):
-            if str(current.get(opt.key, "")).upper() != str(opt.value).upper():
-                spec.extraConfig = (spec.extraConfig or []) + [opt]
-                changes.append(Change(opt.key, current.get(opt.key), opt.value))
-        return changes + full_memory(spec, obj, host)
+        return changes + mmio_changes(spec, obj, mmio_size) + full_memory(spec, obj, host)
 
     planned = plan_specs(inv, vms, build_add)
     for obj, _, result in planned:
@@ -169,12 +151,7 @@ def change_dynamic(session, inv, vms, hosts, device_ids: list[str], add: bool, m
                 append_device(spec, dynamic_passthrough_device(kind[0], kind[1]))
                 changes.append(Change("dynamic_passthrough", None, f"{kind[0]:04x}:{kind[1]:04x} ({names[kind]})"))
         check_mmio_size(mmio_size, [names[k] for k, n in asked.items() for _ in range(n)])
-        current = {o.key: o.value for o in obj.get("config.extraConfig") or []}
-        for opt in mmio_extra_config(mmio_size):
-            if str(current.get(opt.key, "")).upper() != str(opt.value).upper():
-                spec.extraConfig = (spec.extraConfig or []) + [opt]
-                changes.append(Change(opt.key, current.get(opt.key), opt.value))
-        return changes + full_memory(spec, obj, host)
+        return changes + mmio_changes(spec, obj, mmio_size) + full_memory(spec, obj, host)
 
     what = "add" if add else "remove"
     return apply_specs(session, f"passthru {what} (dynamic)", plan_specs(inv, vms, build),

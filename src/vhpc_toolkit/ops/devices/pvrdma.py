@@ -3,16 +3,16 @@ from __future__ import annotations
 
 from vhpc_toolkit.errors import VhpcError
 from vhpc_toolkit.ops import pvrdma_hosts
-from vhpc_toolkit.ops.devices.common import append_device, devices, drop_device, no_host, read, validated
+from vhpc_toolkit.ops.devices.common import append_device, devices, no_host, read, remove_devices, validated
 from vhpc_toolkit.ops.portgroups import find_portgroup, member_problem, portgroup_names_by_key
-from vhpc_toolkit.vsphere import hostnet
-
-MIN_HW_VERSION = pvrdma_hosts.MIN_HW_VERSION
 from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
 from vhpc_toolkit.results import Report
 from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.nic import nic_network_name
 from vhpc_toolkit.specs.pvrdma import pvrdma_adapter
+from vhpc_toolkit.vsphere import hostnet
+
+MIN_HW_VERSION = pvrdma_hosts.MIN_HW_VERSION
 
 
 def change_pvrdma(session, targets, port_group: str, add: bool, dvs_name: str | None = None) -> Report:
@@ -26,16 +26,9 @@ def change_pvrdma(session, targets, port_group: str, add: bool, dvs_name: str | 
             nic_network_name(dev, names_by_key) == port_group
 
     if not add:
-        def build_remove(spec, obj, host):
-            changes = []
-            for dev in devices(obj):
-                if is_pvrdma_on_pg(dev):
-                    drop_device(spec, dev)
-                    changes.append(Change("pvrdma_adapter", port_group, None))
-            return changes
-
-        return apply_specs(session, "pvrdma remove", plan_specs(inv, vms, build_remove),
-                           unchanged=f"has no PVRDMA adapter on {port_group}")
+        return remove_devices(session, inv, vms, "pvrdma remove",
+                              lambda dev: Change("pvrdma_adapter", port_group, None) if is_pvrdma_on_pg(dev) else None,
+                              unchanged=f"has no PVRDMA adapter on {port_group}")
 
     problems, pgs = [], {}
     switches = {o.get("uuid"): o for o in inv.of_type("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch")}

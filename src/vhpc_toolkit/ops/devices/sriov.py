@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from vhpc_toolkit.errors import InputError, VhpcError
-from vhpc_toolkit.ops.devices.common import (append_device, devices, drop_device, full_memory, no_host, read,
-                                             validated)
+from vhpc_toolkit.ops.devices.common import (append_device, devices, full_memory, no_host, query_offers, read,
+                                             remove_devices, validated)
 from vhpc_toolkit.ops.host_offers import check_sriov, host_offers, vfs_in_use
 from vhpc_toolkit.ops.portgroups import find_portgroup, portgroup_names_by_key
 from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
-from vhpc_toolkit.results import QueryReport, TargetResult
+from vhpc_toolkit.results import QueryReport
 from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.nic import nic_network_name
 from vhpc_toolkit.specs.passthrough import normalize_id
@@ -20,15 +20,7 @@ COLUMNS = [("PF", "id"), ("device", "device"), ("pnic", "pnic"), ("SR-IOV", "sri
 def query_sriov(session, targets) -> QueryReport:
     from pyVmomi import vim
 
-    inv, vms, hosts = read(session, targets)
-    offers = host_offers(session, inv, hosts.values())
-    results = []
-    for obj in vms:
-        host = hosts[obj.moid]
-        if host is None:
-            results.append(TargetResult(obj.name, detail=no_host(obj), data={"host": None, "pfs": []}))
-            continue
-        offer = offers[host.moid]
+    def describe(inv, obj, host, offer):
         targets = offer.sriov_by_id()
         rows = []
         for info in offer.pci_passthru_info:
@@ -37,16 +29,15 @@ def query_sriov(session, targets) -> QueryReport:
             pci = normalize_id(info.id)
             used = vfs_in_use(inv, host.moid, pci)
             dev = offer.pci_devices.get(pci)
-            target = targets.get(pci)
             total = info.numVirtualFunction or 0
             rows.append({"id": info.id, "device": dev.deviceName if dev else None,
-                         "pnic": getattr(target, "pnic", None), "sriov_enabled": bool(info.sriovEnabled),
+                         "pnic": getattr(targets.get(pci), "pnic", None), "sriov_enabled": bool(info.sriovEnabled),
                          "virtual_functions": total, "in_use": used,
                          "free": max(0, total - used) if info.sriovEnabled else 0,
                          "on_this_vm": sum(1 for d in devices(obj) if sriov_pf_id(d) == pci)})
-        results.append(TargetResult(obj.name, detail=f"host {host.name}: {len(rows)} SR-IOV physical function(s)",
-                                data={"host": host.name, "pfs": rows}))
-    return QueryReport("sriov query", results, rows_key="pfs", columns=COLUMNS)
+        return f"{len(rows)} SR-IOV physical function(s)", {"pfs": rows}
+
+    return query_offers(session, targets, "sriov query", "pfs", COLUMNS, describe)
 
 
 def change_sriov(session, targets, port_group: str | None, pf: str | None, add: bool,
@@ -60,16 +51,10 @@ def change_sriov(session, targets, port_group: str | None, pf: str | None, add: 
         return sriov_pf_id(dev) is not None and nic_network_name(dev, names_by_key) == port_group
 
     if not add:
-        def build_remove(spec, obj, host):
-            changes = []
-            for dev in devices(obj):
-                if on_pg(dev) and (pf is None or sriov_pf_id(dev) == normalize_id(pf)):
-                    drop_device(spec, dev)
-                    changes.append(Change("sriov_adapter", f"{port_group} ({sriov_pf_id(dev)})", None))
-            return changes
-
-        return apply_specs(session, "sriov remove", plan_specs(inv, vms, build_remove),
-                           unchanged=f"has no SR-IOV adapter on {port_group}")
+        return remove_devices(session, inv, vms, "sriov remove",
+                              lambda dev: Change("sriov_adapter", f"{port_group} ({sriov_pf_id(dev)})", None)
+                              if on_pg(dev) and (pf is None or sriov_pf_id(dev) == normalize_id(pf)) else None,
+                              unchanged=f"has no SR-IOV adapter on {port_group}")
 
     offers = host_offers(session, inv, hosts.values())
     problems, pgs, taking = [], {}, {}

@@ -5,37 +5,28 @@ from __future__ import annotations
 from collections import Counter
 
 from vhpc_toolkit.errors import InputError
-from vhpc_toolkit.ops.devices.common import (append_device, devices, drop_device, full_memory, no_host, read,
-                                             validated)
+from vhpc_toolkit.ops.devices.common import (append_device, devices, full_memory, no_host, query_offers, read,
+                                             remove_devices, validated)
 from vhpc_toolkit.ops.host_offers import check_vgpus, host_offers
-from vhpc_toolkit.specs.vgpu_profiles import parse_profile
 from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
-from vhpc_toolkit.results import QueryReport, Report, TargetResult
+from vhpc_toolkit.results import QueryReport, Report
 from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.vgpu import vgpu_device, vgpu_profile
+from vhpc_toolkit.specs.vgpu_profiles import parse_profile
 
 COLUMNS = [("profile", "profile"), ("size", "size"), ("sharing", "sharing"), ("free now", "free"),
            ("on this VM", "on_this_vm")]
 
 
 def query_vgpu(session, targets) -> QueryReport:
-    inv, vms, hosts = read(session, targets)
-    offers = host_offers(session, inv, hosts.values())
-    results = []
-    for obj in vms:
-        host = hosts[obj.moid]
-        if host is None:
-            results.append(TargetResult(obj.name, detail=no_host(obj), data={"host": None, "profiles": []}))
-            continue
+    def describe(inv, obj, host, offer):
         mine = [p for p in (vgpu_profile(d) for d in devices(obj)) if p]
-        offer = offers[host.moid]
         # free now: vGPUs of that profile the host's GPUs can still start (one profile per GPU)
         profiles = [_row(p, offer, mine) for p in offer.vgpu_profiles]
-        results.append(TargetResult(obj.name, detail=f"host {host.name}: {len(profiles)} vGPU profile(s)"
-                                + (f"; this VM has {', '.join(mine)}" if mine else ""),
-                                data={"host": host.name, "profiles": profiles, "vgpus": mine,
-                                      "gpus": [g.to_dict() for g in offer.gpus]}))
-    return QueryReport("vgpu query", results, rows_key="profiles", columns=COLUMNS)
+        detail = f"{len(profiles)} vGPU profile(s)" + (f"; this VM has {', '.join(mine)}" if mine else "")
+        return detail, {"profiles": profiles, "vgpus": mine, "gpus": [g.to_dict() for g in offer.gpus]}
+
+    return query_offers(session, targets, "vgpu query", "profiles", COLUMNS, describe)
 
 
 def _row(profile: str, offer, mine: list[str]) -> dict:
@@ -54,17 +45,12 @@ def change_vgpu(session, targets, profile, add: bool) -> Report:
         raise InputError("vgpu: --add needs --profile P [P ...] (see `vgpu --query`)")
     inv, vms, hosts = read(session, targets)
     if not add:
-        def build_remove(spec, obj, host):
-            changes = []
-            for dev in devices(obj):
-                p = vgpu_profile(dev)
-                if p and (not profiles or p in profiles):
-                    drop_device(spec, dev)
-                    changes.append(Change("vgpu", p, None))
-            return changes
+        def removed(dev):
+            p = vgpu_profile(dev)
+            return Change("vgpu", p, None) if p and (not profiles or p in profiles) else None
 
-        return apply_specs(session, "vgpu remove", plan_specs(inv, vms, build_remove),
-                           unchanged=f"has no vGPU{' ' + ', '.join(profiles) if profiles else ''}")
+        return remove_devices(session, inv, vms, "vgpu remove", removed,
+                              unchanged=f"has no vGPU{' ' + ', '.join(profiles) if profiles else ''}")
 
     offers = host_offers(session, inv, hosts.values())
     problems, warnings, ledgers = [], {}, {}
