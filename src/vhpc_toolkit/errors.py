@@ -70,5 +70,11 @@ class ValidationFailed(InputError):
             super().__init__("\n".join(self.problems + [f"{len(self.problems)} problem(s); {nothing}"]))
 
 
+def refuse_problems(problems: list[str]) -> None:
+    """Raise ValidationFailed when any problem was found (the checks before a change end so)."""
+    if problems:
+        raise ValidationFailed(problems)
+
+
 class Declined(VhpcError):
     """The user answered no to a confirmation; nothing was changed."""

@@ -1,7 +1,7 @@
 """`network --add/--remove` and `network_cfg`: adapters and their guest configuration."""
 from __future__ import annotations
 
-from vhpc_toolkit.errors import InputError, ValidationFailed
+from vhpc_toolkit.errors import InputError, refuse_problems
 from vhpc_toolkit.ops.portgroups import PROPS as NET_PROPS, find_portgroup, member_problem, portgroup_names_by_key
 from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
 from vhpc_toolkit.ops.runner import Job, run_batch
@@ -73,8 +73,7 @@ def configure_guest_network(session, targets, port_group: str, net: GuestNetwork
         results.append(result)
         pending.append((obj, result, vm_net))
         jobs.append(Job(result=result, start=lambda o=obj, s=spec: o.ref.CustomizeVM_Task(spec=s)))
-    if problems:
-        raise ValidationFailed(problems)
+    refuse_problems(problems)
     interrupted = run_batch(session, jobs)
     for r in results:
         if r.status == FAILED:

@@ -8,9 +8,9 @@ port group, preparation) and reported so.
 """
 from __future__ import annotations
 
-from vhpc_toolkit.errors import InputError, ValidationFailed, VhpcError
+from vhpc_toolkit.errors import InputError, ValidationFailed, VhpcError, refuse_problems
 from vhpc_toolkit.ops import pvrdma_hosts, switch_users
-from vhpc_toolkit.ops.switches import DEFAULT_MTU, _find_hosts, _raise
+from vhpc_toolkit.ops.switches import DEFAULT_MTU, _find_hosts
 from vhpc_toolkit.results import CHANGED, FAILED, SWITCH, UNCHANGED, Report, TargetResult
 from vhpc_toolkit.vsphere import hostnet
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory, read_objects
@@ -176,7 +176,7 @@ def create_dvs(session, name: str, hosts: list[str], pnics: list[str], port_grou
                 problems.append(f"distributed switch {name} exists with MTU {have_mtu}, not {mtu}; "
                                 "destroy it first to change its MTU")
     states = plan_pvrdma(session, found, name, pnics, switch, problems) if pvrdma else {}
-    _raise(problems)
+    refuse_problems(problems)
 
     result = TargetResult(name, kind=SWITCH)
     done = []
@@ -287,7 +287,7 @@ def destroy_dvs(session, name: str, datacenter: str | None = None, force: bool =
     inv = read_inventory(session, props)
     problems: list[str] = []
     dc = _datacenter(inv, datacenter, [], problems) if datacenter else None
-    _raise(problems)
+    refuse_problems(problems)
     result = TargetResult(name, kind=SWITCH)
     named = [o for o in inv.of_type(*DVS_TYPES) if o.name == name and (dc is None or inv.is_under(o, dc))]
     if len(named) > 1:   # one per datacenter: which one is meant is not the toolkit's guess

@@ -6,16 +6,14 @@ host that needs a change, hosts side by side (the calls are synchronous).
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 
-from vhpc_toolkit.errors import InputError, ValidationFailed, VhpcError
+from vhpc_toolkit.errors import InputError, VhpcError, refuse_problems
 from vhpc_toolkit.ops.host_offers import passthrough_users, vfs_in_use
+from vhpc_toolkit.ops.runner import run_calls
 from vhpc_toolkit.ops.targets import read_vm_file
-from vhpc_toolkit.results import CHANGED, FAILED, HOST, Report, TargetResult
+from vhpc_toolkit.results import HOST, Report, TargetResult
 from vhpc_toolkit.specs.host import POLICY_TITLES, offered_policy, passthru_config, sriov_config
 from vhpc_toolkit.specs.passthrough import normalize_id
-from vhpc_toolkit.vsphere.faults import error_message
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory
 
 VM_PROPS = ["config.hardware.device", "runtime.powerState", "runtime.host"]
@@ -46,29 +44,8 @@ def read_hosts(session, names: list[tuple[str, str]], host_props: list[str],
             hosts.append(inv.find("HostSystem", name, what="host"))
         except VhpcError as exc:
             problems.append(str(exc) if where == "--host" else f"{where}: {exc}")
-    if problems:
-        raise ValidationFailed(problems)
+    refuse_problems(problems)
     return inv, hosts
-
-
-def run_host_calls(work: list[tuple[TargetResult, Callable[[], None]]], concurrency: int = 8) -> None:
-    """Run each host's call; its result ends CHANGED, or FAILED with the vSphere fault."""
-    def one(item):
-        result, call = item
-        try:
-            call()
-            result.status = CHANGED
-        except Exception as exc:  # a vSphere fault of a synchronous call
-            result.status, result.detail = FAILED, f"{result.detail}: failed: {error_message(exc)}"
-
-    if work:
-        with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(work)))) as pool:
-            list(pool.map(one, work))
-
-
-def _validated(problems: list[str]) -> None:
-    if problems:
-        raise ValidationFailed(problems)
 
 
 # --- power policy ----------------------------------------------------------------------------
@@ -94,7 +71,7 @@ def set_power_policy(session, names, number: int) -> Report:
                             f"(it offers: {offered})")
         else:
             plans.append((host, policy))
-    _validated(problems)
+    refuse_problems(problems)
     results, work = [], []
     for host, policy in plans:
         result = TargetResult(host.name, kind=HOST, data={"policy": policy.name, "key": policy.key})
@@ -106,7 +83,7 @@ def set_power_policy(session, names, number: int) -> Report:
         result.detail = f"{current.name if current else '?'} -> {policy.name}"
         system = host.get("configManager.powerSystem")
         work.append((result, lambda s=system, k=policy.key: s.ConfigurePowerPolicy(key=k)))
-    run_host_calls(work)
+    run_calls(work)
     return Report(f"power policy {POLICY_TITLES[number]}", results)
 
 
@@ -152,7 +129,7 @@ def set_host_passthrough(session, names, pci_id: str, on: bool) -> Report:
             problems.append(f"{where}: device {pci_id} is in use by powered-on VM(s) {vms}; power them off first")
         else:
             plans.append((host, info))
-    _validated(problems)
+    refuse_problems(problems)
     results, work = [], []
     for host, info in plans:
         result = TargetResult(host.name, kind=HOST, data={"device": info.id, "passthrough": on})
@@ -163,7 +140,7 @@ def set_host_passthrough(session, names, pci_id: str, on: bool) -> Report:
         result.detail = f"{info.id} ({_device_name(host, info.id)}) passthrough {'enabled' if on else 'disabled'}"
         system = host.get("configManager.pciPassthruSystem")
         work.append((result, lambda s=system, c=passthru_config(info.id, on): s.UpdatePassthruConfig(config=[c])))
-    run_host_calls(work)
+    run_calls(work)
     return Report(f"passthru_host {'on' if on else 'off'}", results)
 
 
@@ -209,7 +186,7 @@ def set_host_sriov(session, names, pci_id: str, on: bool, num_func: int | None) 
                             "until they are powered off")
             continue
         plans.append((host, info, want))
-    _validated(problems)
+    refuse_problems(problems)
     results, work = [], []
     for host, info, want in plans:
         result = TargetResult(host.name, kind=HOST, data={"device": info.id, "sriov": on, "virtual_functions": want})
@@ -222,5 +199,5 @@ def set_host_sriov(session, names, pci_id: str, on: bool, num_func: int | None) 
         result.detail = f"{info.id}: SR-IOV {before} -> " + (f"on with {want} VFs" if on else "off")
         system = host.get("configManager.pciPassthruSystem")
         work.append((result, lambda s=system, c=sriov_config(info.id, on, want): s.UpdatePassthruConfig(config=[c])))
-    run_host_calls(work)
+    run_calls(work)
     return Report(f"sriov_host {'on' if on else 'off'}", results)

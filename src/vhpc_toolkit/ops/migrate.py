@@ -8,7 +8,7 @@ cluster takes that cluster's root resource pool.
 """
 from __future__ import annotations
 
-from vhpc_toolkit.errors import ValidationFailed, VhpcError
+from vhpc_toolkit.errors import ValidationFailed, VhpcError, refuse_problems
 from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Job, run_jobs
 from vhpc_toolkit.ops.targets import host_of, read_targets
 from vhpc_toolkit.results import Report, TargetResult
@@ -99,7 +99,6 @@ def migrate_vms(session, targets, destination: str, concurrency: int = DEFAULT_C
         result.detail = f"{src.name if src else '?'} -> {dest.name} ({state})"
         jobs.append(Job(result=result, key=dest.moid,
                         start=lambda vm=vm, spec=relocate_spec(dest.ref, pool): vm.ref.RelocateVM_Task(spec=spec)))
-    if problems:
-        raise ValidationFailed(problems)
+    refuse_problems(problems)
     run_jobs(session, jobs, concurrency=concurrency, on_event=on_event)
     return Report(f"migrate to {dest.name}", results)

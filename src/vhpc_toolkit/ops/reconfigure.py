@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
-from vhpc_toolkit.errors import ValidationFailed
+from vhpc_toolkit.errors import refuse_problems
 from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Job, run_batch
 from vhpc_toolkit.ops.targets import host_of, read_targets
 from vhpc_toolkit.results import CHANGED, FAILED, UNCHANGED, Report, TargetResult
@@ -38,8 +38,7 @@ def plan_specs(inv: Inventory, vms: list[Obj], build: Builder) -> Planned:
             problems.append(f"VM {vm.name}: {exc}")
             continue
         planned.append((vm, spec if changes else None, TargetResult(vm.name, UNCHANGED, changes=changes)))
-    if problems:
-        raise ValidationFailed(problems)
+    refuse_problems(problems)
     return Planned(planned, inv, build)
 
 

@@ -201,3 +201,19 @@ def run_batch(session, jobs: list[Job], **kwargs) -> bool:
     except Interrupted:
         return True
     return False
+
+
+def run_calls(work: list[tuple[TargetResult, Callable[[], None]]], concurrency: int = 8) -> None:
+    """Run synchronous vSphere calls (host settings, switch edits) a few at a time; each result ends
+    CHANGED, or FAILED with the fault."""
+    def one(item):
+        result, call = item
+        try:
+            call()
+            result.status = CHANGED
+        except Exception as exc:  # a vSphere fault of a synchronous call
+            result.status, result.detail = FAILED, f"{result.detail}: failed: {error_message(exc)}"
+
+    if work:
+        with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(work)))) as pool:
+            list(pool.map(one, work))

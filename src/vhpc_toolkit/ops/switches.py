@@ -9,14 +9,13 @@ synchronous, so a small thread pool does them side by side).
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable
 
-from vhpc_toolkit.errors import InputError, ValidationFailed, VhpcError
+from vhpc_toolkit.errors import InputError, ValidationFailed, VhpcError, refuse_problems
 from vhpc_toolkit.ops import switch_users
-from vhpc_toolkit.results import CHANGED, FAILED, HOST, Report, TargetResult
+from vhpc_toolkit.ops.runner import run_calls
+from vhpc_toolkit.results import HOST, Report, TargetResult
 from vhpc_toolkit.vsphere import hostnet
-from vhpc_toolkit.vsphere.faults import error_message
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory
 
 HOST_PROPS = hostnet.HOST_PROPS
@@ -31,24 +30,6 @@ def _find_hosts(inv: Inventory, names: Iterable[str], problems: list[str], withi
         except VhpcError as exc:
             problems.append(str(exc))
     return hosts
-
-
-def _raise(problems: list[str]) -> None:
-    if problems:
-        raise ValidationFailed(problems)
-
-
-def _run_per_host(work: list[tuple[TargetResult, callable]], concurrency: int) -> None:
-    def one(item):
-        result, fn = item
-        try:
-            fn()
-            result.status = CHANGED
-        except Exception as exc:  # a vSphere fault from a synchronous call
-            result.status, result.detail = FAILED, f"{result.detail}: failed: {error_message(exc)}"
-
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        list(pool.map(one, work))
 
 
 # --- standard switches ---------------------------------------------------------------------
@@ -93,7 +74,7 @@ def create_svs(session, name: str, hosts: list[str], pnic: str, port_group: str 
             problems.append(f"host {host.name}: port group {port_group} already exists on switch {pg_switch}")
         has_pg = port_group is None or (existing is not None and port_group in existing.port_groups)
         plans.append((host, system, existing is not None, has_pg))
-    _raise(problems)
+    refuse_problems(problems)
 
     results, work = [], []
     for host, ns, has_switch, has_pg in plans:
@@ -115,7 +96,7 @@ def create_svs(session, name: str, hosts: list[str], pnic: str, port_group: str 
                 ns.AddPortGroup(portgrp=vim.host.PortGroup.Specification(
                     name=port_group, vlanId=0, vswitchName=name, policy=vim.host.NetworkPolicy()))
         work.append((result, apply))
-    _run_per_host(work, concurrency)
+    run_calls(work, concurrency)
     return Report("svs create", results)
 
 
@@ -126,7 +107,7 @@ def destroy_svs(session, name: str, hosts: list[str], concurrency: int = 8, forc
     any change (ValidationFailed saying what would break), unless ``force``.
     """
     inv, found, problems = _read_svs(session, hosts, users=not force)
-    _raise(problems)
+    refuse_problems(problems)
     if not force:
         users = {h.name: switch_users.svs_users(inv, h, hostnet.standard_switch(h, name).port_groups)
                  for h in found if hostnet.standard_switch(h, name) is not None}
@@ -149,5 +130,5 @@ def destroy_svs(session, name: str, hosts: list[str], concurrency: int = 8, forc
                 ns.RemovePortGroup(pgName=pg)
             ns.RemoveVirtualSwitch(vswitchName=name)
         work.append((result, apply))
-    _run_per_host(work, concurrency)
+    run_calls(work, concurrency)
     return Report("svs destroy", results)

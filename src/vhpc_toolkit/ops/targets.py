@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from vhpc_toolkit.errors import InputError, ValidationFailed, VhpcError
+from vhpc_toolkit.errors import InputError, VhpcError, refuse_problems
 from vhpc_toolkit.files import read_text
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory
 
@@ -45,8 +45,7 @@ def resolve_vms(inv: Inventory, names: list[tuple[str, str]]) -> list[Obj]:
             found.append(inv.find("VirtualMachine", name, what="VM"))
         except VhpcError as exc:
             problems.append(f"{where}: {exc}" if where != "--vm" else str(exc))
-    if problems:
-        raise ValidationFailed(problems)
+    refuse_problems(problems)
     return found
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from vhpc_toolkit.errors import ValidationFailed
+from vhpc_toolkit.errors import refuse_problems
 
 KINDS = {
     "hostfile": "MPI hostfile, Open MPI syntax (`IP slots=N`)",
@@ -174,5 +174,4 @@ def check_export_paths(exports: list[tuple[str, str]], cluster_file: str) -> Non
         elif not os.access(real if os.path.exists(real) else parent, os.W_OK):
             problems.append(f"{label} {path}: not writable")
         seen.setdefault(real, label)
-    if problems:
-        raise ValidationFailed(problems)
+    refuse_problems(problems)

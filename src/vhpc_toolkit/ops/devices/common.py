@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Callable
 
-from vhpc_toolkit.errors import ValidationFailed
 from vhpc_toolkit.ops.host_offers import HOST_PROPS, MORE_PROPS, VM_PROPS, host_offers
 from vhpc_toolkit.ops.portgroups import PROPS as NET_PROPS
 from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
@@ -34,11 +33,6 @@ def read(session, targets, host_props=()) -> tuple[Inventory, list[Obj], dict[st
 
 def no_host(vm: Obj) -> str:
     return f"VM {vm.name} is not on any host (is it registered and connected?)"
-
-
-def validated(problems: list[str]) -> None:
-    if problems:
-        raise ValidationFailed(problems)
 
 
 def full_memory(spec, vm: Obj, host: Obj | None) -> list:

@@ -4,9 +4,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable
 
-from vhpc_toolkit.errors import InputError
+from vhpc_toolkit.errors import InputError, refuse_problems
 from vhpc_toolkit.ops.devices.common import (append_device, devices, drop_device, full_memory, mmio_changes,
-                                             no_host, query_offers, read, remove_devices, validated)
+                                             no_host, query_offers, read, remove_devices)
 from vhpc_toolkit.ops.host_offers import check_passthrough, device_types, held_id, host_offers, in_use_on
 from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
 from vhpc_toolkit.results import QueryReport, Report
@@ -91,7 +91,7 @@ def change_passthrough(session, targets, device_ids: list[str], add: bool, mmio_
                 check_mmio_size(mmio_size, [f for f in final if f is not None])
             except ValueError as exc:
                 problems.append(f"VM {obj.name} on host {host.name}: {exc}")
-    validated(problems)
+    refuse_problems(problems)
 
     def build_add(spec, obj, host):
         offer = offers[host.moid]
@@ -132,7 +132,7 @@ def change_dynamic(session, inv, vms, hosts, device_ids: list[str], add: bool, m
                     problems.append(f"VM {obj.name} on host {host.name}: {n} device(s) of type "
                                     f"{kind[0]:04x}:{kind[1]:04x} asked, the host has {enabled[kind]} enabled "
                                     f"for passthrough")
-    validated(problems)
+    refuse_problems(problems)
 
     def build(spec, obj, host):
         asked, _ = device_types(host, device_ids)

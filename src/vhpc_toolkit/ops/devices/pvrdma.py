@@ -1,9 +1,9 @@
 """`pvrdma`: add and remove PVRDMA adapters on distributed port groups."""
 from __future__ import annotations
 
-from vhpc_toolkit.errors import VhpcError
+from vhpc_toolkit.errors import VhpcError, refuse_problems
 from vhpc_toolkit.ops import pvrdma_hosts
-from vhpc_toolkit.ops.devices.common import append_device, devices, no_host, read, remove_devices, validated
+from vhpc_toolkit.ops.devices.common import append_device, devices, no_host, read, remove_devices
 from vhpc_toolkit.ops.portgroups import find_portgroup, member_problem, portgroup_names_by_key
 from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
 from vhpc_toolkit.results import Report
@@ -55,9 +55,9 @@ def change_pvrdma(session, targets, port_group: str, add: bool, dvs_name: str | 
         problem = member_problem(inv, pg, host)
         if problem:
             problems.append(f"VM {obj.name}: {problem}")
-    validated(problems)
+    refuse_problems(problems)
     problems += _unprepared(session, inv, vms, hosts, pgs, switches, port_group)
-    validated(problems)
+    refuse_problems(problems)
 
     def build_add(spec, obj, host):
         if any(is_pvrdma_on_pg(d) for d in devices(obj)):

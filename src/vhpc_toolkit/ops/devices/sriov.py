@@ -1,9 +1,9 @@
 """`sriov`: the SR-IOV physical functions of the VM's host; add and remove SR-IOV adapters."""
 from __future__ import annotations
 
-from vhpc_toolkit.errors import InputError, VhpcError
+from vhpc_toolkit.errors import InputError, VhpcError, refuse_problems
 from vhpc_toolkit.ops.devices.common import (append_device, devices, full_memory, no_host, query_offers, read,
-                                             remove_devices, validated)
+                                             remove_devices)
 from vhpc_toolkit.ops.host_offers import check_sriov, host_offers, vfs_in_use
 from vhpc_toolkit.ops.portgroups import find_portgroup, portgroup_names_by_key
 from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
@@ -75,7 +75,7 @@ def change_sriov(session, targets, port_group: str | None, pf: str | None, add: 
         problems += found
         if not found:
             taking[host.moid] = taking.get(host.moid, 0) + 1
-    validated(problems)
+    refuse_problems(problems)
 
     def build_add(spec, obj, host):
         changes = []

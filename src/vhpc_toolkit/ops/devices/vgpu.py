@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from vhpc_toolkit.errors import InputError
+from vhpc_toolkit.errors import InputError, refuse_problems
 from vhpc_toolkit.ops.devices.common import (append_device, devices, full_memory, no_host, query_offers, read,
-                                             remove_devices, validated)
+                                             remove_devices)
 from vhpc_toolkit.ops.host_offers import check_vgpus, host_offers
 from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
 from vhpc_toolkit.results import QueryReport, Report
@@ -71,7 +71,7 @@ def change_vgpu(session, targets, profile, add: bool) -> Report:
             short = check_vgpus(obj.name, host.name, offers[host.moid], missing, ledger)
             if short:
                 warnings[obj.moid] = [f"{s}; it will not power on until a GPU has room" for s in short]
-    validated(problems)
+    refuse_problems(problems)
 
     def build_add(spec, obj, host):
         changes = []

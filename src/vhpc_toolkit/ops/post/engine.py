@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from vhpc_toolkit.errors import InputError, ValidationFailed
+from vhpc_toolkit.errors import InputError, ValidationFailed, refuse_problems
 from vhpc_toolkit.files import read_bytes
 from vhpc_toolkit.ops.post.results import PhaseResult, PostReport, ScriptRun
 from vhpc_toolkit.results import FAILED, NOT_RUN, OK, SKIPPED, STARTED
@@ -104,8 +104,7 @@ def _read_vms(session, refs: Sequence[Any]) -> dict[int, Obj]:
                 problems.append(str(exc))
                 continue
         found[i] = obj
-    if problems:
-        raise ValidationFailed(problems)
+    refuse_problems(problems)
     return found
 
 
