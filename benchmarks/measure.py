@@ -17,6 +17,21 @@ from tests.plugins.lab import start_lab
 ROOT = Path(__file__).resolve().parents[1]
 TICK = os.sysconf("SC_CLK_TCK")
 
+# perf64.conf's shape (clone, 4 vCPU, 8 GB, latency high, full reservations, power on), in the
+# original's syntax, which ours reads unchanged: the [BASE] of the scale and peers clusters.
+PERF64_BASE = """[BASE]
+template: vhpc_clone
+cpu: 4
+memory: 8
+datacenter: HPC_Datacenter
+cluster: COMPUTE_GPU_Cluster
+datastore: COMPUTE01_vsanDatastore
+latency: high
+cpu_reservation: yes
+memory_reservation: yes
+power: on
+"""
+
 
 @dataclass
 class Row:

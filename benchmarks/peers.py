@@ -22,6 +22,7 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
+from benchmarks.measure import PERF64_BASE, lab_cpu, machine
 from tests.plugins.lab import start_lab, stop_lab
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,19 +34,8 @@ HOSTS = [f"vhpc-esx-0{i}.hpc.vmware.com" for i in range(2, 9)]   # COMPUTE_GPU_C
 PACKAGES = ["vhpc_toolkit==1.0.3", "ansible", f"pyvmomi=={version('pyvmomi')}", "requests", "pyyaml",
             "texttable", "textwrap3", "coloredlogs", "hvac"]
 
-# perf64.conf's shape in the original's syntax, which ours reads unchanged: one file for both.
-CLUSTER = """[BASE]
-template: vhpc_clone
-cpu: 4
-memory: 8
-datacenter: HPC_Datacenter
-cluster: COMPUTE_GPU_Cluster
-datastore: COMPUTE01_vsanDatastore
-latency: high
-cpu_reservation: yes
-memory_reservation: yes
-power: on
-
+# One file for every peer.
+CLUSTER = PERF64_BASE + """
 [_VMS_]
 peer-vm{1:%d}: BASE host: vhpc-esx-0{2:8}.hpc.vmware.com
 """ % VMS
@@ -114,11 +104,6 @@ def client_cpu() -> float:
     """CPU seconds of our finished children and theirs (Ansible's forks included)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
-
-
-def lab_cpu(lab) -> float:
-    fields = Path(f"/proc/{lab.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def read_back(lab, count: int) -> list[str]:
@@ -234,13 +219,6 @@ def table(results: dict) -> str:
 
 
 NAMES = {"ours": "ours", "original": "original 1.0.3", "ansible": "Ansible vmware_guest"}
-
-
-def machine() -> str:
-    cpu = next(x.split(":", 1)[1].strip() for x in Path("/proc/cpuinfo").read_text().splitlines()
-               if x.startswith("model name"))
-    mem = int(Path("/proc/meminfo").read_text().split()[1]) / 1024 ** 2
-    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM"
 
 
 def main() -> None:

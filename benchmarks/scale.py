@@ -19,27 +19,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.measure import machine, new_lab, run_cli, table
+from benchmarks.measure import PERF64_BASE, machine, new_lab, run_cli, table
 from tests.plugins.lab import stop_lab
 
 # 16 GPU hosts (vhpc-esx-02..17): 1,024 VMs reserving 8 GB each need more than the lab's 7 named
 # hosts of 768 GB (the lab admits a power-on only when the reservation fits, as ESXi does).
 LAB_ARGS = ("--extra-hosts", "9")
 
-# perf64.conf's shape: clone, 4 vCPU, 8 GB, latency high, full reservations, power on.
-CLUSTER = """
-[BASE]
-template: vhpc_clone
-cpu: 4
-memory: 8
-datacenter: HPC_Datacenter
-cluster: COMPUTE_GPU_Cluster
-datastore: COMPUTE01_vsanDatastore
-latency: high
-cpu_reservation: yes
-memory_reservation: yes
-power: on
-
+CLUSTER = "\n" + PERF64_BASE + """
 [_VMS_]
 {prefix}{{{first:05d}:{last:05d}}}: BASE host: vhpc-esx-{{02:17}}.hpc.vmware.com
 """
