@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from vhpc_toolkit.specs.tuning import compact_ranges
+
 
 def short_host(name: str) -> str:
     """A host's name without its domain: vhpc-esx-05 for vhpc-esx-05.hpc.vmware.com."""
@@ -24,15 +26,7 @@ def host_list(names: Iterable[str], limit: int = 12) -> str:
 
 def lines_of(vms: Iterable) -> str:
     """``12-13, 20``: the file lines of some VMs, ranges joined."""
-    lines = sorted({vm.line for vm in vms})
-    parts, start = [], None
-    for i, n in enumerate(lines):
-        if start is None:
-            start = n
-        if i + 1 == len(lines) or lines[i + 1] != n + 1:
-            parts.append(str(start) if start == n else f"{start}-{n}")
-            start = None
-    return ", ".join(parts)
+    return compact_ranges((vm.line for vm in vms), ", ")
 
 
 def lines_text(vms) -> str:

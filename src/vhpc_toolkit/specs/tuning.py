@@ -43,19 +43,22 @@ def parse_affinity(text: str) -> list[int]:
     return sorted(out)
 
 
-def format_affinity(numbers: list[int] | None) -> str:
-    """Numbers as compact ranges (0-3,8,10-11), or "none"."""
-    if not numbers:
-        return "none"
+def compact_ranges(numbers, sep: str = ",") -> str:
+    """Distinct numbers as runs: ``0-3,8,10-11`` ("" for none)."""
     parts, start = [], None
-    nums = sorted(numbers)
+    nums = sorted(set(numbers))
     for i, n in enumerate(nums):
         if start is None:
             start = n
         if i + 1 == len(nums) or nums[i + 1] != n + 1:
             parts.append(str(start) if start == n else f"{start}-{n}")
             start = None
-    return ",".join(parts)
+    return sep.join(parts)
+
+
+def format_affinity(numbers: list[int] | None) -> str:
+    """Numbers as compact ranges (0-3,8,10-11), or "none"."""
+    return compact_ranges(numbers) if numbers else "none"
 
 
 def secure_boot(current: Mapping[str, Any]) -> bool:
@@ -84,6 +87,16 @@ def cpu_affinity(current: Mapping[str, Any]) -> list[int]:
     return sorted(getattr(info, "affinitySet", None) or [])
 
 
+def _check_affinity(current: Mapping[str, Any], wanted: list[int], limit: int | None, setting: str,
+                    counted: str, one: str) -> None:
+    """An affinity changes only on a powered-off VM, to numbers its host has (0 to ``limit`` - 1)."""
+    if current.get("runtime.powerState") == "poweredOn":
+        raise ValueError(f"is powered on; power it off to change its {setting}")
+    beyond = [n for n in wanted if limit is not None and n >= limit]
+    if beyond:
+        raise ValueError(f"its host has {limit} {counted} (0-{limit - 1}); no {one} {format_affinity(beyond)}")
+
+
 def apply_cpu_affinity(spec, current: Mapping[str, Any], cpus: list[int], logical_cpus: int | None) -> list[Change]:
     """Scheduling affinity (``sched.cpu.affinity``) to ``cpus`` (empty: cleared). The VM must be off and
     every CPU one of its host's logical CPUs."""
@@ -92,12 +105,7 @@ def apply_cpu_affinity(spec, current: Mapping[str, Any], cpus: list[int], logica
     old = cpu_affinity(current)
     if old == sorted(cpus):
         return []
-    if current.get("runtime.powerState") == "poweredOn":
-        raise ValueError("is powered on; power it off to change its scheduling affinity")
-    beyond = [c for c in cpus if logical_cpus is not None and c >= logical_cpus]
-    if beyond:
-        raise ValueError(f"its host has {logical_cpus} logical CPUs (0-{logical_cpus - 1}); "
-                         f"no CPU {format_affinity(beyond)}")
+    _check_affinity(current, cpus, logical_cpus, "scheduling affinity", "logical CPUs", "CPU")
     spec.cpuAffinity = vim.vm.AffinityInfo(affinitySet=sorted(cpus))
     return [Change("cpu_affinity", format_affinity(old), format_affinity(cpus))]
 
@@ -122,12 +130,7 @@ def apply_numa_affinity(spec, current: Mapping[str, Any], nodes: list[int], numa
     old = numa_affinity(current)
     if old == sorted(nodes) and (nodes or NUMA_AFFINITY not in _extra(current)):
         return []
-    if current.get("runtime.powerState") == "poweredOn":
-        raise ValueError("is powered on; power it off to change its NUMA node affinity")
-    beyond = [n for n in nodes if numa_nodes is not None and n >= numa_nodes]
-    if beyond:
-        raise ValueError(f"its host has {numa_nodes} NUMA node(s) (0-{numa_nodes - 1}); "
-                         f"no node {format_affinity(beyond)}")
+    _check_affinity(current, nodes, numa_nodes, "NUMA node affinity", "NUMA node(s)", "node")
     value = ",".join(str(n) for n in sorted(nodes))
     spec.extraConfig = (spec.extraConfig or []) + [vim.option.OptionValue(key=NUMA_AFFINITY, value=value)]
     return [Change("numa_affinity", format_affinity(old), format_affinity(nodes))]
