@@ -250,29 +250,8 @@ def unprepare(session, inv: Inventory, switch: Obj) -> tuple[list[str], list[str
     if not record:
         return [], []
     hosts = {h.name: h for h in inv.of_type("HostSystem")}
-    # ESXi reuses VMkernel adapter names: a recorded adapter no longer on this switch is not the
-    # one the preparation made (removed by hand, its name since given to another): left.
-    left = []
-    for name, done in list(record.items()):
-        vnic, host = done.get("vnic"), hosts.get(name)
-        if vnic and host is not None and not any(
-                v.device == vnic and getattr(v.spec.distributedVirtualPort, "switchUuid", None) == switch.get("uuid")
-                for v in host.get("config.network.vnic") or []):
-            record[name] = {k: v for k, v in done.items() if k != "vnic"}
-            left.append(f"left VMkernel adapter {vnic} of {name}: it is not on switch {switch.name}")
-    # The tag and the ruleset are the host's, not the switch's: once the tag names an adapter that is
-    # not on this switch (another PVRDMA switch prepared the host since), both serve that one: left.
-    for name, done in list(record.items()):
-        host = hosts.get(name)
-        if host is None or not ("tag" in done or done.get("ruleset")):
-            continue
-        tag = pvrdma_hosts.current_tag(host)
-        on_switch = {v.device for v in host.get("config.network.vnic") or []
-                     if getattr(v.spec.distributedVirtualPort, "switchUuid", None) == switch.get("uuid")}
-        if tag and tag not in on_switch:
-            record[name] = {k: v for k, v in done.items() if k not in ("tag", "ruleset")}
-            left.append(f"left {pvrdma_hosts.OPTION} ({tag}) and firewall ruleset {pvrdma_hosts.RULESET} of {name}: "
-                        f"the tag names an adapter that is not on switch {switch.name}")
+    states = pvrdma_hosts.read_states(session, [hosts[n] for n in record if n in hosts], switch.get("uuid"))
+    record, left = pvrdma_hosts.still_ours(record, {s.host.name: s for s in states.values()}, switch.name)
     failures = pvrdma_hosts.undo(hosts, record)
     return [f"undid the PVRDMA preparation of {len(record)} host(s)"] + left, failures
 

@@ -195,6 +195,31 @@ def with_record(description: str | None, record: dict[str, dict]) -> str:
     return (own + "\n" if own else "") + MARKER + " " + json.dumps(record, sort_keys=True, separators=(",", ":"))
 
 
+def still_ours(record: dict[str, dict], states: dict[str, HostPrep], switch: str) -> tuple[dict, list[str]]:
+    """The part of a preparation record that may be undone now, and notes on what is left.
+
+    ESXi reuses VMkernel adapter names: a recorded adapter no longer on the switch is not the one the
+    preparation made. The tag and the ruleset are the host's: once the tag names an adapter that is
+    not on the switch (another PVRDMA setup took the host over), both serve that one."""
+    out, left = {}, []
+    for name, done in record.items():
+        state = states.get(name)
+        if state is None:
+            out[name] = done
+            continue
+        done = dict(done)
+        on_switch = {v for v, uuid in state.vnics.items() if uuid == state.switch_uuid}
+        if done.get("vnic") and done["vnic"] not in on_switch:
+            left.append(f"left VMkernel adapter {done.pop('vnic')} of {name}: it is not on switch {switch}")
+        if ("tag" in done or done.get("ruleset")) and state.tag and state.tag not in on_switch:
+            done.pop("tag", None)
+            done.pop("ruleset", None)
+            left.append(f"left {OPTION} ({state.tag}) and firewall ruleset {RULESET} of {name}: "
+                        f"the tag names an adapter that is not on switch {switch}")
+        out[name] = done
+    return out, left
+
+
 def undo(hosts_by_name: dict[str, Obj], record: dict[str, dict]) -> list[str]:
     """Take back what the record says was changed; returns failures (the rest is undone anyway)."""
     from pyVmomi import vim
