@@ -12,9 +12,10 @@ from typing import Any
 
 from vhpc_toolkit.clusterfile import ClusterSpec, VMSpec
 from vhpc_toolkit.cluster.desired import compute_request, wants_customization
-from vhpc_toolkit.cluster.ownership import elsewhere_note, foreign_note, match_vm, owner_mark, target_folder, vm_owner
+from vhpc_toolkit.cluster.ownership import elsewhere_note, foreign_note, match_vm, owner_mark, target_folder
 from vhpc_toolkit.cluster.placement import gpu_drift, plan_placement
 from vhpc_toolkit.cluster.plan_switches import NOTHING, SwitchPlan, plan_dvs, plan_svs, shared_uplinks
+from vhpc_toolkit.cluster.strays import made_by_file
 from vhpc_toolkit.errors import VhpcError
 from vhpc_toolkit.ops.linked import linked_note, linked_problem
 from vhpc_toolkit.ops.host_offers import device_types
@@ -77,7 +78,7 @@ class ClusterPlan:
     @property
     def prunable(self) -> list[Obj]:
         """The strays --prune destroys: those carrying the file's owner mark (cluster/strays.py)."""
-        return [o for o in self.strays if vm_owner(o) == self.owner]
+        return [o for o in self.strays if made_by_file(o, self.spec)]
 
     @property
     def up_to_date(self) -> bool:
