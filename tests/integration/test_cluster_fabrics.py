@@ -10,6 +10,7 @@ import pytest
 from pyVmomi import vim
 
 from tests.integration.test_cluster import BASE, vms_named
+from tests.integration.test_devices import create_vmx11
 from tests.integration.test_switches import pvrdma_state
 from vhpc_toolkit.vsphere.inventory import read_inventory
 from vhpc_toolkit.vsphere.tasks import wait_for_task
@@ -211,14 +212,8 @@ def test_passthrough_on_a_bios_template_warns_as_passthru_does(cli, cluster_file
 
 
 def test_pvrdma_from_a_template_below_hardware_version_13_is_refused(cli, cluster_file, session):
-    inv = read_inventory(session, {"HostSystem": [], "Datacenter": ["vmFolder"],
-                                    "ClusterComputeResource": ["resourcePool"]})
     name = f"old-{uuid.uuid4().hex[:6]}"
-    config = vim.vm.ConfigSpec(name=name, version="vmx-11", guestId="otherLinux64Guest", memoryMB=512,
-                               files=vim.vm.FileInfo(vmPathName="[COMPUTE01_vsanDatastore]"))
-    old = wait_for_task(session, inv.find("Datacenter", "HPC_Datacenter").get("vmFolder").CreateVM_Task(
-        config=config, pool=inv.find("ClusterComputeResource", "COMPUTE_GPU_Cluster").get("resourcePool"),
-        host=inv.find("HostSystem", H(2)).ref))
+    old = create_vmx11(session, name, H(2))
     try:
         path, pfx = cluster_file(BASE.replace("template: vhpc_clone", f"template: {name}") + """
 [_DVS_]

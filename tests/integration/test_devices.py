@@ -368,15 +368,20 @@ def test_pvrdma_on_a_standard_port_group_is_refused(cli, clones, session):
     assert vrdma_cards(read_vm(session, vm)) == []
 
 
-def test_pvrdma_on_a_vm_below_hardware_version_13_is_refused(cli, session, dvs):
+def create_vmx11(session, name: str, host: str):
+    """A VM of hardware version 11 (below PVRDMA's 13) on ``host``, made directly with pyVmomi."""
     inv = read_inventory(session, {"HostSystem": [], "Datacenter": ["vmFolder"],
                                     "ClusterComputeResource": ["resourcePool"]})
-    name = f"d-old-{uuid.uuid4().hex[:6]}"
     config = vim.vm.ConfigSpec(name=name, version="vmx-11", guestId="otherLinux64Guest", memoryMB=512,
                                files=vim.vm.FileInfo(vmPathName="[COMPUTE01_vsanDatastore]"))
-    vm = wait_for_task(session, inv.find("Datacenter", "HPC_Datacenter").get("vmFolder").CreateVM_Task(
+    return wait_for_task(session, inv.find("Datacenter", "HPC_Datacenter").get("vmFolder").CreateVM_Task(
         config=config, pool=inv.find("ClusterComputeResource", "COMPUTE_GPU_Cluster").get("resourcePool"),
-        host=inv.find("HostSystem", HOST).ref))
+        host=inv.find("HostSystem", host).ref))
+
+
+def test_pvrdma_on_a_vm_below_hardware_version_13_is_refused(cli, session, dvs):
+    name = f"d-old-{uuid.uuid4().hex[:6]}"
+    vm = create_vmx11(session, name, HOST)
     try:
         code, _, err = cli("pvrdma", "--vm", name, "--add", "--pvrdma_port_group", dvs[1])
         assert code == 2 and f"VM {name}: PVRDMA needs virtual hardware version 13 or later; the VM is vmx-11" in err

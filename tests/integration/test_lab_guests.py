@@ -24,20 +24,11 @@ import pytest
 from pyVim.task import WaitForTask
 from pyVmomi import vim, vmodl
 
+from tests.integration.test_lab_search import by_name
 from tests.plugins.lab import CUSTOMIZATION_FAILS, start_lab, stop_lab
 
 AUTH = vim.vm.guest.NamePasswordAuthentication(username="root", password="VMware1!")
 CUSTOMIZATION_EVENTS = ["CustomizationStartedEvent", "CustomizationSucceeded", "CustomizationFailed"]
-
-
-def by_name(content, kind, name):
-    view = content.viewManager.CreateContainerView(content.rootFolder, [kind], True)
-    try:
-        found = [o for o in view.view if o.name == name]
-    finally:
-        view.DestroyView()
-    assert len(found) == 1, (kind, name, found)
-    return found[0]
 
 
 def sha1_thumbprint(der: bytes) -> str:
