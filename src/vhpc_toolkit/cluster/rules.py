@@ -181,8 +181,8 @@ def rules_to_remove(inv: Inventory, spec, doomed: list[Obj]) -> list[tuple[Obj, 
     for cluster in inv.of_type("ClusterComputeResource"):
         for group in sorted(groups):
             rule = _anti_affinity(cluster, group)
-            # An empty rule cannot be told to be this file's (vSphere keeps a rule whose VMs all went): left.
-            if rule is not None and rule.vm and all(ref._moId in gone for ref in rule.vm):
+            # A rule emptied by hand (vSphere keeps it) goes too: it names the file's group and holds nothing.
+            if rule is not None and all(ref._moId in gone for ref in rule.vm or []):
                 out.append((cluster, rule))
     return out
 
