@@ -125,14 +125,17 @@ def test_drift_is_reported_and_fixed_where_it_can_be(cli, cluster_file, session)
         else:
             wait_for_task(session, ref.ReconfigVM_Task(spec=spec))
     code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
-    assert code == 1 and "still differ from the file" in err, err   # drift is not success ...
     doc = json.loads(out)
+    assert code == 1 and doc["matches"] is False, err   # drift is not success ...
+    assert any(f"differ from the file ({pfx}-b;" in r for r in doc["verdict"]), doc["verdict"]
     status = {v["name"]: v for v in doc["vms"]}
     assert status[f"{pfx}-a"]["status"] == "reconfigured" and "cpu: 2 -> 4" in status[f"{pfx}-a"]["detail"]
     assert status[f"{pfx}-b"]["status"] == "drift" and "--allow-power-off" in status[f"{pfx}-b"]["detail"]
     assert doc["up_to_date"] is False
     code, out, err = cli("--output", "json", "cluster", "--create", "--allow-drift", "--file", path)
     assert code == 0 and json.loads(out)["up_to_date"] is False, err   # ... unless accepted
+    assert cli("cluster", "--status", "--file", path)[0] == 1          # the same verdict from --status
+    assert cli("cluster", "--status", "--allow-drift", "--file", path)[0] == 0
     assert vms_named(session, pfx)[f"{pfx}-a"]["config.hardware.numCPU"] == 4
     assert vms_named(session, pfx)[f"{pfx}-b"]["config.hardware.numCPU"] == 2
     # With --allow-power-off the running VM is powered off, resized and powered on again.

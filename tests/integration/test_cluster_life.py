@@ -48,15 +48,21 @@ def test_status_scale_out_scale_in_and_prune(cli, session, tmp_path):
             f"{pfx}-node1": "up to date", f"{pfx}-node2": "up to date", f"{pfx}-node3": "created",
             f"{pfx}-node4": "created", f"{pfx}-node": "up to date"}
 
-        # Scale in: the range shrinks; the extra VMs are left alone and named.
+        # Scale in: the range shrinks; the extra VMs are left alone and named, and the cluster does
+        # not match its file: --create and --status give the same verdict (exit 1).
         write(path, pfx, 2, f"{pfx}-node: B host: vhpc-esx-05.hpc.vmware.com power: off\n")
         code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
-        assert code == 0, err
-        assert any(f"{pfx}-node3, {pfx}-node4" in n and "--prune" in n for n in json.loads(out)["notes"])
+        doc = json.loads(out)
+        assert code == 1 and doc["matches"] is False, err
+        assert any(f"{pfx}-node3, {pfx}-node4" in n and "--prune" in n for n in doc["notes"])
+        assert [s["name"] for s in doc["not_in_file"]] == [f"{pfx}-node3", f"{pfx}-node4"]
+        assert doc["verdict"] == [f"2 VM(s) not in the file ({pfx}-node3, {pfx}-node4; "
+                                  "cluster --create --prune destroys those it made)"]
         assert len(names(session, pfx)) == 5
         code, out, _ = cli("--output", "json", "cluster", "--status", "--file", path)
-        doc = json.loads(out)
-        assert code == 1 and [s["name"] for s in doc["not_in_file"]] == [f"{pfx}-node3", f"{pfx}-node4"]
+        status = json.loads(out)
+        assert code == 1 and [s["name"] for s in status["not_in_file"]] == [f"{pfx}-node3", f"{pfx}-node4"]
+        assert status["verdict"] == doc["verdict"]
         code, out, _ = cli("cluster", "--status", "--file", path)
         assert "Not in the file" in out and f"{pfx}-node4" in out
 
@@ -193,7 +199,8 @@ def test_prune_destroys_only_what_the_file_made_in_its_folder(cli, session, tmp_
             clone_into(session, elsewhere, f"{pfx}-node6"),                             # another folder
             clone_into(session, root, f"{pfx}-node7", owner="elsewhere:/other.conf")]   # another file's
     try:
-        assert cli("cluster", "--create", "--file", path)[0] == 0
+        code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
+        assert code == 1 and [s["name"] for s in json.loads(out)["not_in_file"]] == [f"{pfx}-node5"], err
         write(path, pfx, 2)                                                             # shrink: node3, node4 out
         code, out, err = cli("--output", "json", "cluster", "--status", "--file", path)
         assert code == 1, err
@@ -202,9 +209,11 @@ def test_prune_destroys_only_what_the_file_made_in_its_folder(cli, session, tmp_
         assert "--prune leaves it" in listed[f"{pfx}-node5"] and listed[f"{pfx}-node3"] == ""
 
         code, out, err = cli("--output", "json", "cluster", "--create", "--prune", "--file", path)
-        assert code == 0, err
-        pruned = {p["name"]: p["status"] for p in json.loads(out)["pruned"]}
+        doc = json.loads(out)
+        assert code == 1 and [s["name"] for s in doc["not_in_file"]] == [f"{pfx}-node5"], err   # made by hand: left
+        pruned = {p["name"]: p["status"] for p in doc["pruned"]}
         assert pruned == {f"{pfx}-node3": "destroyed", f"{pfx}-node4": "destroyed", f"{pfx}-node5": "not in the file"}
+        assert cli("cluster", "--status", "--file", path)[0] == 1
         assert names(session, pfx) == sorted(f"{pfx}-node{i}" for i in (1, 2, 5, 6, 7))
     finally:
         cli("cluster", "--destroy", "--file", path)

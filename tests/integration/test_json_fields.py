@@ -7,7 +7,8 @@ import uuid
 
 from tests.integration.test_cluster import BASE
 
-CLUSTER_KEYS = {"up_to_date", "switches", "vms", "post", "pruned", "notes", "summary"}
+CLUSTER_KEYS = {"up_to_date", "switches", "vms", "post", "pruned", "notes", "summary", "not_in_file", "matches",
+                "verdict"}
 CLUSTER_VM_KEYS = {"name", "host", "action", "status", "ip", "devices", "detail"}
 SWITCH_KEYS = {"name", "kind", "hosts", "port_group", "status", "detail"}
 REPORT_KEYS = {"operation", "results", "summary"}

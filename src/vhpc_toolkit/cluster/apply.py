@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from vhpc_toolkit.cluster.build import build_clone_spec, build_instant_clone_spec
+from vhpc_toolkit.cluster.guest_setup import finish, remaining_strays, states
 from vhpc_toolkit.cluster.guests import open_watch, settle_guests
 from vhpc_toolkit.cluster.pvrdma import apply_pvrdma
 from vhpc_toolkit.cluster.plan import CREATE, DRIFT as DRIFT_ACTION, RECONFIGURE, ClusterPlan, VMPlan
@@ -19,8 +20,8 @@ from vhpc_toolkit.ops.linked import base_snapshot
 from vhpc_toolkit.ops.destroy import Doomed, power_off_and_destroy
 from vhpc_toolkit.ops.placement import ref_of
 from vhpc_toolkit.ops.portgroups import PROPS as NETWORK_PROPS, find_portgroup, portgroup_names_by_key
-from vhpc_toolkit.ops.post import run_barriers
 from vhpc_toolkit.ops.runner import Interrupted, Job, run_jobs
+from vhpc_toolkit.phases import Phases, as_phases
 from vhpc_toolkit.results import (CREATED, DESTROYED, DRIFT, FAILED, NOT_STARTED, POWERED_ON, RECONFIGURED,
                                   ROLLED_BACK, UP_TO_DATE, SwitchOutcome, TargetResult)
 from vhpc_toolkit.vsphere.inventory import read_inventory
@@ -33,6 +34,7 @@ class ApplyOptions:
     ip_timeout: float = 300.0
     rollback: bool = False
     password_for: Callable | None = None   # guest passwords for post scripts (ops.post.password_source)
+    checks: bool = True                    # run the file's checks at the end (--no-checks: False)
 
 
 def _devices(plan: VMPlan, inv) -> list[str]:
@@ -50,8 +52,10 @@ def _devices(plan: VMPlan, inv) -> list[str]:
     return out
 
 
-def current_state(plan: ClusterPlan) -> ClusterResult:
-    """The result of a run with nothing to do: every VM as it is, with its IP and any drift."""
+def current_state(plan: ClusterPlan, session=None, options: ApplyOptions | None = None,
+                  progress=None) -> ClusterResult:
+    """The result of a run with nothing to do: every VM as it is, with its IP and any drift, its script
+    steps (all finished) and, given a session and options, its checks."""
     switches = [SwitchOutcome(s.spec.name, s.spec.kind, list(s.spec.host), s.spec.port_group, detail=s.detail)
                 for s in plan.switches]
     vms = []
@@ -59,11 +63,17 @@ def current_state(plan: ClusterPlan) -> ClusterResult:
         vms.append(VMOutcome(name=p.name, host=p.host_name(plan.inv), action=p.action,
                              devices=_devices(p, plan.inv), status=DRIFT if p.drift else UP_TO_DATE,
                              detail="; ".join(p.drift), ip=p.existing.get("guest.ipAddress") if p.existing else None,
-                             drift=list(p.drift), cpu=p.existing.get("config.hardware.numCPU") if p.existing else None))
+                             drift=list(p.drift), cpu=p.existing.get("config.hardware.numCPU") if p.existing else None,
+                             ref=p.existing.ref if p.existing else None))
     result = ClusterResult(switches, vms, spec=plan.spec)
     result.rules = [RuleOutcome(r.group, r.cluster.name, detail=f"{len(r.vms)} VM(s) on different hosts")
                     for r in plan.rules if len(r.vms) >= 2]
     result.notes += stray_note(plan)
+    if session is not None:
+        finish(session, plan, result, options or ApplyOptions(), as_phases(progress))
+    else:
+        states(plan, result)
+        result.strays = remaining_strays(plan, [])
     return result
 
 
@@ -79,12 +89,14 @@ def stray_note(plan: ClusterPlan) -> list[str]:
 
 
 def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
-               on_event: Callable[[Any], None] | None = None) -> ClusterResult:
-    """Switches, then every VM's task (bounded per host and in total), guest IPs, post scripts.
+               on_event: Callable[[Any], None] | None = None, progress: Phases | None = None) -> ClusterResult:
+    """Switches, then every VM's task (bounded per host and in total), guest IPs, post scripts, checks.
 
-    A connection or session lost for good ends the run with the report of which of the
-    file's VMs exist (as Ctrl-C does), not with a bare error.
+    ``progress`` (vhpc_toolkit/phases.py) is told each phase and item; without it ``on_event`` gets
+    each switch and VM as it is done. A connection or session lost for good ends the run with the
+    report of which of the file's VMs exist (as Ctrl-C does), not with a bare error.
     """
+    progress = progress if progress is not None else as_phases(on_event)
     inv = plan.inv
     outcomes = {p.name: VMOutcome(name=p.name, host=p.host_name(inv), action=p.action, devices=_devices(p, inv),
                                   ref=p.existing.ref if p.existing else None,
@@ -94,7 +106,7 @@ def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
     notes: list[str] = list(plan.notes)
     switches: list[SwitchOutcome] = []
     try:
-        result = _apply(session, plan, options, offers, outcomes, switches, notes, on_event)
+        result = _apply(session, plan, options, offers, outcomes, switches, notes, progress)
     except ConnectionFailed as exc:
         why = "session ended" if isinstance(exc, SessionLost) else "connection lost"
         result = _interrupted(session, plan, switches, outcomes, lost=str(exc), why=why)
@@ -102,10 +114,17 @@ def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
     return result
 
 
+def _switches(session, plan: ClusterPlan, notes: list[str], progress: Phases) -> list[SwitchOutcome]:
+    if not any(sp.action == "create" for sp in plan.switches):
+        return apply_switches(session, plan, None, notes)
+    with progress.phase("switches", len(plan.switches)) as phase:
+        return apply_switches(session, plan, phase, notes)
+
+
 def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outcomes: dict,
-           switches: list[SwitchOutcome], notes: list[str], on_event) -> ClusterResult:
+           switches: list[SwitchOutcome], notes: list[str], progress: Phases) -> ClusterResult:
     plans = {p.name: p for p in plan.vms}
-    switches += apply_switches(session, plan, on_event, notes)
+    switches += _switches(session, plan, notes, progress)
     failures = [] if any(s.failed for s in switches) else \
         apply_pvrdma(session, plan.pvrdma, {s.name: s for s in switches})
     if any(s.failed for s in switches) or failures:
@@ -120,8 +139,14 @@ def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outc
         result.notes += failures
         return result
 
-    pruned = prune_strays(session, plan, on_event) if plan.prune else []
+    pruned = []
+    if plan.prune and plan.prunable:
+        with progress.phase("pruning", len(plan.prunable)) as phase:
+            pruned = prune_strays(session, plan, phase)
+    elif plan.prune:
+        pruned = prune_strays(session, plan)
     uncertain: list[str] = []
+    tasks = None
 
     def event(result: TargetResult):
         out, p = outcomes[result.name], plans[result.name]
@@ -134,8 +159,8 @@ def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outc
                                                "cloned" + (" and powered on" if p.spec.power == "on" else ""))
         else:
             out.status, out.detail = RECONFIGURED, "; ".join(str(c) for c in p.changes)
-        if on_event:
-            on_event(out)
+        if tasks is not None:
+            tasks.done(out)
 
     # Opened before any clone boots: the customization events of this run come after it.
     watch = open_watch(session, plan)
@@ -146,8 +171,9 @@ def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outc
                      start=lambda p=p: p.existing.ref.ReconfigVM_Task(spec=p.config_spec))
                  for p in plan.vms if p.action == RECONFIGURE and p.config_spec is not None
                  and not outcomes[p.name].failed]
-        run_jobs(session, jobs, concurrency=options.max_concurrency, per_key=options.max_per_host, on_event=event)
-        _power_on_existing(session, plan, outcomes, options)
+        with progress.phase(_tasks_label(plan), len(jobs)) as tasks:
+            run_jobs(session, jobs, concurrency=options.max_concurrency, per_key=options.max_per_host, on_event=event)
+        _power_on_existing(session, plan, outcomes, options, progress)
         check_vms(session, plan, outcomes)   # one read: what vCenter holds (cluster/verify.py)
         rules = apply_rules(session, plan.rules, {p.name: outcomes[p.name].ref for p in plan.vms
                                                   if outcomes[p.name].ref is not None and not outcomes[p.name].failed})
@@ -178,25 +204,31 @@ def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outc
     running = [o for p, o in ((p, outcomes[p.name]) for p in plan.vms)
                if p.spec.power == "on" and not o.failed and o.ref is not None]
     try:
-        guest_notes = settle_guests(session, watch, plan, running, options.ip_timeout) if running else []
+        guest_notes = settle_guests(session, watch, plan, running, options.ip_timeout, progress) if running else []
     finally:
         if watch is not None:
             watch.close()
     result = ClusterResult(switches, [outcomes[p.name] for p in plan.vms], spec=plan.spec, pruned=pruned,
                            rules=rules)
     result.notes += guest_notes + stray_note(plan)
-    # Scripts run on the VMs this run created that did not fail; a failed VM's do not run.
-    skipped = [p.name for p in plan.vms if p.action == CREATE and p.spec.scripts and outcomes[p.name].failed]
-    if options.rollback and result.failed:
-        if any(p.spec.scripts for p in plan.vms if p.action == CREATE):
-            result.notes.append("post scripts not run: a VM failed and --rollback removes what this run created")
-    else:
-        run_post_scripts(session, plan, result, options)
-        if skipped:
-            result.notes.append(f"post scripts not run on {', '.join(skipped)}: the VM failed")
+    # Scripts run on the file's VMs that exist and did not fail (cluster/guest_setup.py).
+    skipped = [p.name for p in plan.vms if p.spec.scripts and outcomes[p.name].failed]
+    scripts = not (options.rollback and result.failed)
+    if not scripts and any(p.spec.scripts for p in plan.vms if p.action == CREATE):
+        result.notes.append("post scripts not run: a VM failed and --rollback removes what this run created")
+    elif skipped:
+        result.notes.append(f"post scripts not run on {', '.join(skipped)}: the VM failed")
+    finish(session, plan, result, options, progress, scripts=scripts)
     if options.rollback and (result.failed or result.post_failed):
         rollback(session, plan, result)
+        states(plan, result)
     return result
+
+
+def _tasks_label(plan: ClusterPlan) -> str:
+    kinds = {p.action for p in plan.vms if p.action in (CREATE, RECONFIGURE)}
+    return "cloning" if kinds == {CREATE} else "reconfiguring" if kinds == {RECONFIGURE} else \
+        "cloning and reconfiguring"
 
 
 def prune_strays(session, plan: ClusterPlan, on_event=None) -> list[Stray]:
@@ -210,27 +242,6 @@ def prune_strays(session, plan: ClusterPlan, on_event=None) -> list[Stray]:
     out += [Stray(o.name, host[o.name].name if host[o.name] else None, o.get("runtime.powerState"), detail=LEFT)
             for o in plan.strays if o not in mine]
     return sorted(out, key=lambda s: s.name)
-
-
-def run_post_scripts(session, plan: ClusterPlan, result: ClusterResult, options: ApplyOptions) -> None:
-    """Scripts by barrier on the VMs this run created (a re-run does not repeat them)."""
-    created = {v.name for v in result.vms if v.status == CREATED}
-    phases = [(barrier, [(vm, step) for vm, step in pairs if vm.name in created])
-              for barrier, pairs in plan.spec.script_phases()]
-    phases = [(b, pairs) for b, pairs in phases if pairs]
-    if not phases:
-        return
-    try:
-        result.post = run_barriers(session, phases, options.password_for)
-    except VhpcError as exc:
-        result.notes.append(f"post scripts not run: {exc}")
-        for v in result.vms:
-            if v.name in {vm.name for _, pairs in phases for vm, _ in pairs}:
-                v.status, v.detail = FAILED, f"post scripts not run: {exc}"
-        return
-    for run in result.post.failed:
-        out = next(v for v in result.vms if v.name == run.vm)
-        out.detail += f"; script {run.script} failed"
 
 
 def _host_key(vm) -> str:
@@ -287,11 +298,15 @@ def _power_off_to_resize(session, plan: ClusterPlan, outcomes: dict, options: Ap
             outcomes[job.result.name].detail = f"power off for resize: {job.result.detail}"
 
 
-def _power_on_existing(session, plan: ClusterPlan, outcomes: dict, options: ApplyOptions) -> None:
+def _power_on_existing(session, plan: ClusterPlan, outcomes: dict, options: ApplyOptions,
+                       progress: Phases | None = None) -> None:
     """Existing VMs the file wants on (and those powered off to be resized)."""
     jobs = [Job(result=TargetResult(p.name), start=p.existing.ref.PowerOnVM_Task) for p in plan.vms
             if p.power_on and (not outcomes[p.name].failed or p.power_cycle)]
-    run_jobs(session, jobs, concurrency=options.max_concurrency)
+    if not jobs:
+        return
+    with (progress or Phases()).phase("powering on", len(jobs)) as phase:
+        run_jobs(session, jobs, concurrency=options.max_concurrency, on_event=phase)
     for job in jobs:
         out = outcomes[job.result.name]
         if job.result.failed:

@@ -9,6 +9,7 @@ from vhpc_toolkit.cluster.desired import compute_request
 from vhpc_toolkit.cluster.ownership import OWNER_KEY
 from vhpc_toolkit.cluster.plan import VMPlan
 from vhpc_toolkit.ops.host_offers import device_types
+from vhpc_toolkit.ops.post.steps import STEPS_KEY, has_record
 from vhpc_toolkit.ops.placement import ref_of
 from vhpc_toolkit.specs.accelerators import accelerator_options
 from vhpc_toolkit.specs.clone import clone_spec, instant_clone_spec
@@ -119,7 +120,8 @@ def build_instant_clone_spec(plan: VMPlan):
     placement = plan.placement
     return instant_clone_spec(plan.name, host=placement.host.ref, pool=placement.pool,
                               datastore=placement.datastore.ref if placement.datastore else None,
-                              folder=ref_of(placement.folder))
+                              folder=ref_of(placement.folder),
+                              options={STEPS_KEY: ""} if has_record(plan.template) else None)
 
 
 def build_clone_spec(plan: VMPlan, inv: Inventory, offer, find_pg: PortGroupFinder, snapshot_ref=None,
@@ -131,6 +133,8 @@ def build_clone_spec(plan: VMPlan, inv: Inventory, offer, find_pg: PortGroupFind
     config, adapters, main_index = build_config(plan, inv, offer, find_pg)
     if owner:
         config.extraConfig = list(config.extraConfig or []) + [vim.option.OptionValue(key=OWNER_KEY, value=owner)]
+    if has_record(plan.template):   # a clone starts with no finished steps: the source's record is not its own
+        config.extraConfig = list(config.extraConfig or []) + [vim.option.OptionValue(key=STEPS_KEY, value="")]
     custom = customization_spec(plan.network, adapters, main_index) if plan.network else None
     return clone_spec(host=placement.host.ref, pool=placement.pool,
                       datastore=placement.datastore.ref if placement.datastore else None,

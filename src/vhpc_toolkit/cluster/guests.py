@@ -8,9 +8,11 @@ running VMs are waited for until they report an address, as before.
 """
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from vhpc_toolkit.cluster.plan import CREATE, ClusterPlan, VMPlan
+from vhpc_toolkit.phases import Phases
 from vhpc_toolkit.results import FAILED
 from vhpc_toolkit.vsphere.customization import CustomizationWatch, Expect
 from vhpc_toolkit.vsphere.guestinfo import wait_for_ips
@@ -38,18 +40,44 @@ def _expect(p: VMPlan) -> Expect:
     return Expect(customized=False)
 
 
+def _progress(progress: Phases, plan: ClusterPlan, running: list[Any], watched: bool):
+    """The phases of the guest wait: customizing (VMs this run customized) and waiting for IPs (the
+    others); returns them and ``done(moid, failed)`` to call as each VM settles."""
+    plans = {p.name: p for p in plan.vms}
+    custom = {o.ref._moId for o in running if watched and customized(plans[o.name])}
+    stack = contextlib.ExitStack()
+    handles = {}
+    if custom:
+        handles[True] = stack.enter_context(progress.phase("customizing", len(custom)))
+    if len(running) > len(custom):
+        handles[False] = stack.enter_context(progress.phase("waiting for IPs", len(running) - len(custom)))
+
+    def done(moid: str, failed: bool = False) -> None:
+        handles[moid in custom].done(None, failed)
+
+    return stack, done
+
+
 def settle_guests(session, watch: CustomizationWatch | None, plan: ClusterPlan, running: list[Any],
-                  timeout: float) -> list[str]:
-    """Fill each running VMOutcome's ``ip`` (or fail it); returns notes for the result."""
+                  timeout: float, progress: Phases | None = None) -> list[str]:
+    """Fill each running VMOutcome's ``ip`` (or fail it); returns notes for the result. ``progress``
+    shows the VMs customized and those waited for an address as two phases."""
+    stack, done = _progress(progress or Phases(), plan, running, watch is not None)
+    with stack:
+        return _settle(session, watch, plan, running, timeout, done)
+
+
+def _settle(session, watch, plan: ClusterPlan, running: list[Any], timeout: float, done) -> list[str]:
     plans = {p.name: p for p in plan.vms}
     if watch is None:
-        ips = wait_for_ips(session, [o.ref for o in running], timeout)
+        ips = wait_for_ips(session, [o.ref for o in running], timeout, on_ip=lambda moid, ip: done(moid))
         for o in running:
             o.ip = ips[o.ref._moId]["ip"]
         missing = [o.name for o in running if not o.ip]
         return [f"no guest IP within {timeout:.0f}s: {', '.join(missing)}"] if missing else []
 
-    guests = watch.wait({o.ref: _expect(plans[o.name]) for o in running}, timeout)
+    guests = watch.wait({o.ref: _expect(plans[o.name]) for o in running}, timeout,
+                        on_done=lambda moid, g: done(moid, g.state != "succeeded"))
     missing = []
     for o in running:
         g, p = guests[o.ref._moId], plans[o.name]

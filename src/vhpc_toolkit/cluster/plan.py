@@ -74,6 +74,15 @@ class ClusterPlan:
     owner: str = ""                                    # the file's owner mark (cluster/ownership.py)
     notes: list[str] = field(default_factory=list)     # same-named VMs left alone, for the report
     rules: list = field(default_factory=list)             # cluster/rules.RulePlan: DRS anti-affinity rules
+    contents: dict = field(default_factory=dict)          # script path -> bytes (read once, before any change)
+    steps: dict = field(default_factory=dict)             # VM name -> cluster/scripts.StepState list
+    rerun_scripts: bool = False                           # --rerun-scripts: every step runs again
+
+    @property
+    def scripts_pending(self) -> list[str]:
+        """The VMs with script steps to run (cluster/scripts.py): not done, or all with --rerun-scripts."""
+        return [name for name, states in self.steps.items()
+                if states and (self.rerun_scripts or any(not s.done for s in states))]
 
     @property
     def prunable(self) -> list[Obj]:
@@ -85,7 +94,7 @@ class ClusterPlan:
         return not (self.prune and self.prunable) and \
             all(p.action in (NOTHING, DRIFT) and not p.power_on for p in self.vms) and \
             all(s.action == NOTHING for s in self.switches) and not any(p.pending for p in self.pvrdma) and \
-            not any(r.pending for r in self.rules)
+            not any(r.pending for r in self.rules) and not self.scripts_pending
 
 
 def _where(spec: ClusterSpec, line: int) -> str:

@@ -15,9 +15,11 @@ from vhpc_toolkit.cluster.ports import check_ports
 from vhpc_toolkit.cluster.pvrdma import plan_pvrdma
 from vhpc_toolkit.cluster.read import read_cluster_inventory
 from vhpc_toolkit.cluster.rules import plan_rules
+from vhpc_toolkit.cluster.scripts import step_contents, step_states
 from vhpc_toolkit.cluster.strays import made_by_file, strays
 from vhpc_toolkit.clusterfile import ClusterSpec
 from vhpc_toolkit.errors import ValidationFailed, VhpcError
+from vhpc_toolkit.ops.post.steps import StepRecord, record_of
 
 
 @dataclass
@@ -27,10 +29,11 @@ class PreparedCreate:
     password_for: Callable | None    # guest password of a VMSpec, checked for every VM that runs scripts
 
 
-def _check_passwords(plan: ClusterPlan, password_for: Callable | None) -> None:
-    """Every VM this run creates with scripts has a guest password (looked up now, not mid-run)."""
+def _check_passwords(plan: ClusterPlan, password_for: Callable | None, checks: bool) -> None:
+    """Every VM this run runs scripts or checks in has a guest password (looked up now, not mid-run)."""
+    pending = set(plan.scripts_pending)
     for p in plan.vms:
-        if p.action != CREATE or not p.spec.scripts:
+        if not (p.name in pending or (p.action == CREATE and p.spec.scripts) or (checks and p.spec.checks)):
             continue
         try:
             if password_for is None:
@@ -40,8 +43,18 @@ def _check_passwords(plan: ClusterPlan, password_for: Callable | None) -> None:
             plan.problems.append(f"{plan.spec.path}:{p.spec.line}: VM {p.name}: {exc}")
 
 
+def _plan_steps(plan: ClusterPlan, rerun: bool) -> None:
+    """Each VM's script steps against the record it carries (a VM made by this run has none)."""
+    plan.contents = step_contents(plan.spec)
+    plan.rerun_scripts = rerun
+    plan.steps = {p.name: step_states(p.spec, record_of(p.existing) if p.existing is not None else StepRecord(),
+                                      plan.contents)
+                  for p in plan.vms if p.spec.scripts}
+
+
 def prepare_create(session, spec: ClusterSpec, allow_power_off: bool = False,
-                   password_for: Callable | None = None, prune: bool = False) -> PreparedCreate:
+                   password_for: Callable | None = None, prune: bool = False, rerun_scripts: bool = False,
+                   checks: bool = True) -> PreparedCreate:
     inv = read_cluster_inventory(session, spec)
     stray = strays(inv, spec)
     # --prune destroys the file's strays before any clone: what they hold (GPUs, virtual functions,
@@ -53,7 +66,8 @@ def prepare_create(session, spec: ClusterSpec, allow_power_off: bool = False,
     plan.pvrdma = plan_pvrdma(session, plan)
     plan.rules = plan_rules(plan)
     check_ports(plan)
-    _check_passwords(plan, password_for)
+    _plan_steps(plan, rerun_scripts)
+    _check_passwords(plan, password_for, checks)
     if plan.problems:
         raise ValidationFailed(plan.problems)
     return PreparedCreate(plan, offers, password_for)

@@ -23,6 +23,9 @@ class VMOutcome:
     cpu: int | None = None                           # vCPUs as vCenter reports them (exports)
     unapplied: list[str] = field(default_factory=list)   # what the run asked that vCenter does not hold
     placement: dict | None = None                        # what the planner chose (cluster/placement.Choice)
+    steps: list | None = None          # cluster/scripts.StepState per script step (None: the VM has none)
+    checks: list | None = None         # the VM's checks as run (cluster/checks.check_rows), None: not run
+    pending: list[str] = field(default_factory=list)     # --status: what --create would change on it
 
     @property
     def failed(self) -> bool:
@@ -33,6 +36,10 @@ class VMOutcome:
                "ip": self.ip, "devices": self.devices, "detail": self.detail}
         if self.placement is not None:
             doc["placement"] = self.placement
+        if self.steps is not None:
+            doc["scripts"] = [s.to_dict() for s in self.steps]
+        if self.checks is not None:
+            doc["checks"] = list(self.checks)
         return doc
 
 
@@ -49,10 +56,18 @@ class ClusterResult:
     pruned: list = field(default_factory=list)   # Stray: VMs --prune destroyed (or failed to)
     allow_drift: bool = False          # --allow-drift: VMs that still differ from the file are not a failure
     rules: list = field(default_factory=list)    # cluster/rules.RuleOutcome: DRS anti-affinity rules
+    strays: list = field(default_factory=list)   # Stray: VMs of the file's pattern still there after the run
+    checks: Any = None                 # the checks' PostReport (ops/post), or None when none ran
 
     @property
     def post_failed(self) -> bool:
         return self.post is not None and not self.post.ok
+
+    def verdict(self):
+        """Whether the cluster now matches its file, and why not (cluster/verdict.py)."""
+        from vhpc_toolkit.cluster.verdict import judge
+
+        return judge(self.vms, self.switches, self.rules, self.strays, self.pruned, self.allow_drift)
 
     @property
     def failed(self) -> list:
@@ -65,14 +80,10 @@ class ClusterResult:
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.post_failed and not self.interrupted and \
-            (self.allow_drift or not self.drifted)
+        return not self.failed and not self.post_failed and not self.interrupted and self.verdict().ok
 
     def warnings(self) -> list[str]:
-        if self.drifted and not self.allow_drift:
-            return [f"{len(self.drifted)} VM(s) still differ from the file "
-                    f"({', '.join(v.name for v in self.drifted)}); exit status 1 (--allow-drift accepts it)"]
-        return []
+        return []   # the verdict is said once: the text's last line, the JSON's "verdict"
 
     @property
     def up_to_date(self) -> bool:
@@ -93,6 +104,9 @@ class ClusterResult:
                "pruned": [p.to_dict() for p in self.pruned], "notes": self.notes, "summary": self.summary()}
         if self.rules:   # only files with anti_affinity groups have rules
             doc["rules"] = [r.to_dict() for r in self.rules]
+        doc["not_in_file"] = [p.to_dict() for p in self.strays]
+        doc["matches"] = not self.interrupted and self.verdict().ok
+        doc["verdict"] = self.verdict().reasons()
         return doc
 
 
@@ -149,6 +163,13 @@ class ClusterStatus:
     strays: list[Stray]
     spec: Any = None
     rules: list = field(default_factory=list)    # cluster/rules.RuleOutcome: the file's DRS rules
+    allow_drift: bool = False                    # --allow-drift: VMs that differ in what --create leaves
+    checks: Any = None                           # the checks' PostReport, or None (none, or --no-checks)
+
+    def verdict(self):
+        from vhpc_toolkit.cluster.verdict import judge
+
+        return judge(self.vms, self.switches, self.rules, self.strays, allow_drift=self.allow_drift)
 
     @property
     def differs(self) -> list[str]:
@@ -158,7 +179,7 @@ class ClusterStatus:
 
     @property
     def ok(self) -> bool:
-        return not self.differs
+        return self.verdict().ok
 
     def summary(self) -> str:
         counts: dict[str, int] = {}
@@ -176,4 +197,5 @@ class ClusterStatus:
     def to_dict(self) -> dict:
         return {"matches": self.ok, "switches": [s.to_dict() for s in self.switches],
                 "vms": [v.to_dict() for v in self.vms], "not_in_file": [s.to_dict() for s in self.strays],
-                "rules": [r.to_dict() for r in self.rules], "summary": self.summary()}
+                "rules": [r.to_dict() for r in self.rules], "summary": self.summary(),
+                "verdict": self.verdict().reasons()}

@@ -1,6 +1,7 @@
 """Desired state read from a cluster file: plain dataclasses, no pyVmomi."""
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple, Union
 
@@ -13,20 +14,30 @@ MASK = "********"
 
 @dataclass(frozen=True)
 class ScriptStep:
-    """One post script of a VM.
+    """One post script (``script:``) or health check (``check:``) of a VM.
 
     ``path`` is absolute (a relative path is looked for in the cluster file's
     folder, then in the working directory, where the original's users ran it);
-    ``barrier`` is the barrier that labelled it, or None.
-    ``source`` is the path as written in the file (for display only).
+    ``barrier`` is the barrier that labelled it, or None (always None for a check).
+    ``source`` is the path as written in the file (for display only);
+    ``args`` the words after the path (``script: setup.sh --cuda 12``).
     """
 
     path: str
     barrier: Optional[int] = None
     source: str = field(default="", compare=False)
+    args: Tuple[str, ...] = ()
+
+    @property
+    def shown(self) -> str:
+        """The step as a person wrote it: its path (as in the file) and arguments."""
+        return " ".join([self.source or self.path] + [shlex.quote(a) for a in self.args])
 
     def to_dict(self) -> Dict[str, Any]:
-        return {"path": self.path, "barrier": self.barrier}
+        doc: Dict[str, Any] = {"path": self.path, "barrier": self.barrier}
+        if self.args:
+            doc["args"] = list(self.args)
+        return doc
 
 
 def group_scripts(steps: List[ScriptStep]) -> List[Tuple[Optional[int], List[ScriptStep]]]:
@@ -55,7 +66,7 @@ class VMSpec:
 
     Every attribute is named after its cluster-file key and is None when
     the file did not give it (``power`` defaults to "on"). ``scripts`` holds
-    the ``script`` key's occurrences in order. ``line`` is the line of the
+    the ``script`` key's occurrences in order, ``checks`` the ``check`` key's. ``line`` is the line of the
     ``_VMS_`` definition that produced the VM; ``sections`` the sections it
     inherits; ``pattern`` matches every name its range could give.
     """
@@ -90,6 +101,7 @@ class VMSpec:
     guest_username: Optional[str] = None
     guest_password: Optional[str] = None
     scripts: List[ScriptStep] = field(default_factory=list)
+    checks: List[ScriptStep] = field(default_factory=list)   # ``check:`` occurrences, in order
     sections: Tuple[str, ...] = ()    # the sections its definition spliced in, in file order
     pattern: Optional[str] = None     # regex of its definition's names (a name range), else None
     barrier: Optional[int] = None
@@ -132,9 +144,11 @@ class VMSpec:
         return [SriovSpec(pg, pf, dvs[i] if i < len(dvs) else None) for i, (pg, pf) in enumerate(zip(pgs, pfs))]
 
     def get(self, key: str) -> Any:
-        """The value of a cluster-file key (``script`` gives ``scripts``)."""
+        """The value of a cluster-file key (``script`` gives ``scripts``, ``check`` ``checks``)."""
         if key == "script":
             return self.scripts
+        if key == "check":
+            return self.checks
         if key not in VM_KEYS:
             raise KeyError(key)
         return getattr(self, KEY_ALIASES.get(key, key))
@@ -148,9 +162,11 @@ class VMSpec:
         for key in VM_KEYS:
             if key in KEY_ALIASES:
                 continue
-            if key == "script":
-                if self.scripts:
-                    out["script"] = [s.to_dict() for s in self.scripts]
+            if key in ("script", "check"):
+                steps = self.get(key)
+                if steps:
+                    out[key] = [s.to_dict() if key == "script" else
+                                {k: v for k, v in s.to_dict().items() if k != "barrier"} for s in steps]
                 continue
             value = getattr(self, key)
             if value is None:

@@ -6,6 +6,7 @@ is collected with its line (see syntax.py for pass one).
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import replace
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
@@ -82,17 +83,32 @@ class _Resolver:
                 self.problems.add(pair.line, "[%s] %s: %s" % (pair.section, pair.key, message), who)
         return report
 
-    def _script(self, raw: str, report) -> Optional[ScriptStep]:
+    def _find(self, raw: str) -> Tuple[List[str], Optional[str]]:
         # The cluster file's folder first, then the working directory: the original's users ran
         # it from its bin/ folder and wrote ../examples/post-scripts/... relative to that.
         raw_path = os.path.expanduser(raw)
         looked = list(dict.fromkeys(os.path.normpath(os.path.join(base, raw_path))
                                     for base in (self.base_dir, os.getcwd())))
-        found = next((p for p in looked if os.path.isfile(p)), None)
-        if found is None and self.check_scripts:
-            report("%r not found (looked for %s)" % (raw, " and ".join(looked)))
+        return looked, next((p for p in looked if os.path.isfile(p)), None)
+
+    def _script(self, raw: str, report) -> Optional[ScriptStep]:
+        """``SCRIPT [ARGS]`` (``script:`` and ``check:``): a value naming a file as a whole is that
+        file (a path with spaces, as the original took it); else its first shell word is the file
+        and the others are its arguments."""
+        looked, found = self._find(raw)
+        if found is not None:
+            return ScriptStep(found, None, raw)
+        try:
+            words = shlex.split(raw)
+        except ValueError as exc:
+            report("cannot read %r: %s (write SCRIPT [ARGS], quoting as in a shell)" % (raw, exc))
             return None
-        return ScriptStep(found or looked[0], None, raw)
+        if len(words) > 1:
+            looked, found = self._find(words[0])
+        if found is None and self.check_scripts:
+            report("%r not found (looked for %s)" % (words[0] if words else raw, " and ".join(looked)))
+            return None
+        return ScriptStep(found or looked[0], None, words[0] if len(words) > 1 else raw, tuple(words[1:]))
 
     # -- VMs
 
@@ -167,7 +183,7 @@ class _Resolver:
                 report("%r has a range but %s cannot take one (only the VM name and host, "
                        "datastore, ip, guest_hostname can)" % (value, key))
                 continue
-            if key == "script":
+            if key in ("script", "check"):
                 step = self._script(value, report)
                 if step is not None:
                     ops.append((key, [step] * count))
@@ -188,10 +204,14 @@ class _Resolver:
         for i, name in enumerate(names):
             attrs: Dict[str, object] = {}
             scripts: List[ScriptStep] = []
+            checks: List[ScriptStep] = []
             for key, values in ops:
                 value = values[i]
                 if key == "script":
                     scripts.append(value)  # type: ignore[arg-type]
+                    continue
+                if key == "check":
+                    checks.append(value)  # type: ignore[arg-type]
                     continue
                 if key == "barrier":
                     scripts = [s if s.barrier is not None else replace(s, barrier=value) for s in scripts]
@@ -199,7 +219,7 @@ class _Resolver:
                     attrs[key] = list(attrs.get(key) or []) + [value]  # type: ignore[operator]
                     continue
                 attrs[key] = list(value) if isinstance(value, list) else value
-            built.append(VMSpec(name=name, line=d.line, scripts=scripts,  # type: ignore[arg-type]
+            built.append(VMSpec(name=name, line=d.line, scripts=scripts, checks=checks,  # type: ignore[arg-type]
                                 sections=sections, pattern=pattern, **attrs))
         if complete and not any(p.key == "template" and p.value for p in pairs):
             self.problems.add(d.line, "%s: no template (give 'template: NAME' here or in a section it uses)" % who)

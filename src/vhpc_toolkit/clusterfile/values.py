@@ -242,7 +242,7 @@ def list_of(item: Callable[[str], str]) -> Callable[[str], List[str]]:
     return convert
 
 
-#: The converter of every VM key except ``script`` (handled by the parser).
+#: The converter of every VM key except ``script`` and ``check`` (handled by the parser).
 VM_CONVERTERS: Dict[str, Callable[[str], object]] = {
     "template": to_str,
     "cpu": to_vcpus,
@@ -295,6 +295,8 @@ VM_CONVERTERS: Dict[str, Callable[[str], object]] = {
     "placement": to_placement,
     "anti_affinity": to_group,
     "hugepages_1g": to_bool,
+    # Health checks `cluster --status` runs in the guests (docs/post-scripts.md)
+    "check": to_str,
 }
 
 #: The converter of every switch key (``host`` is expanded by the parser).
@@ -312,7 +314,7 @@ ALL_KEYS = frozenset(VM_KEYS) | frozenset(SWITCH_KEYS)
 
 #: Keys that add to a list at each occurrence instead of replacing (``script`` gives
 #: ``scripts``): a VM gets one SR-IOV adapter per ``sriov_port_group``/``pf`` pair.
-APPEND_KEYS = frozenset({"script", "sriov_port_group", "pf", "sriov_dvs_name"})
+APPEND_KEYS = frozenset({"script", "check", "sriov_port_group", "pf", "sriov_dvs_name"})
 #: Other names of a key: ``sequence`` is the original 1.0.3's ``barrier``.
 KEY_ALIASES = {"sequence": "barrier"}
 

@@ -6,6 +6,7 @@ from rich.markup import escape
 from vhpc_toolkit.output.plan import screenful
 from vhpc_toolkit.output.post import render_post
 from vhpc_toolkit.output.report import render_report
+from vhpc_toolkit.output.scripts import render_guest_state
 from vhpc_toolkit.output.tables import common_domain, domain_note, render_table, short
 
 _STATUS = {"created": "green", "reconfigured": "green", "powered on": "green", "up to date": "dim",
@@ -70,14 +71,13 @@ def render_result(result, ctx) -> None:
         console.print(f"[yellow]note:[/] {escape(note)}")
     console.print(result.summary(), highlight=False)
     nothing_done = all(v.status in ("up to date", "drift") for v in result.vms) and \
-        all(s.status == "up to date" for s in result.switches)
-    if nothing_done and result.spec is not None:
+        all(s.status == "up to date" for s in result.switches) and result.post is None
+    if nothing_done and result.spec is not None and result.up_to_date and result.verdict().ok:
         console.print(f"cluster {result.spec.path}: up to date ({len(result.vms)} VM(s), "
-                      f"{len(result.switches)} switch(es))" if result.up_to_date else
-                      f"cluster {result.spec.path}: {len(result.drifted)} VM(s) differ from the file (see drift)",
-                      highlight=False)
+                      f"{len(result.switches)} switch(es))", highlight=False)
     if result.post is not None:
         render_post(result.post, ctx)
+    render_guest_state(result, console)
 
 
 def render_destroy_preview(plan, console) -> None:
@@ -129,3 +129,4 @@ def render_status(status, ctx) -> None:
         render_table(console, "DRS rules", ["rule", "cluster", "status", "detail"],
                      [[escape(r.name), escape(r.cluster), _status(r.status), escape(r.detail)] for r in status.rules])
     console.print(status.summary(), highlight=False)
+    render_guest_state(status, console)

@@ -32,12 +32,13 @@ def missing_script_notes(spec: ClusterSpec) -> List[str]:
 
     missing = {}
     for vm in spec.vms:
-        for step in vm.scripts:
-            if not os.path.isfile(step.path):
-                missing.setdefault((vm.line, step.source or step.path, step.path), []).append(vm.name)
-    return ["%s:%d: script %r not found (looked for %s; used by %s): cluster --create refuses it"
-            % (spec.path, line, source, path, ", ".join(vms[:3]) + (" ..." if len(vms) > 3 else ""))
-            for (line, source, path), vms in missing.items()]
+        for kind, steps in (("script", vm.scripts), ("check", vm.checks)):
+            for step in steps:
+                if not os.path.isfile(step.path):
+                    missing.setdefault((vm.line, kind, step.source or step.path, step.path), []).append(vm.name)
+    return ["%s:%d: %s %r not found (looked for %s; used by %s): cluster --create refuses it"
+            % (spec.path, line, kind, source, path, ", ".join(vms[:3]) + (" ..." if len(vms) > 3 else ""))
+            for (line, kind, source, path), vms in missing.items()]
 
 
 def _text(value: Optional[object]) -> str:
@@ -84,7 +85,7 @@ def _networks(vm: VMSpec) -> str:
 
 
 def _script_name(step: ScriptStep) -> str:
-    return step.source or step.path
+    return step.shown
 
 
 def _scripts(vm: VMSpec) -> str:
@@ -92,6 +93,8 @@ def _scripts(vm: VMSpec) -> str:
     for barrier, steps in vm.script_groups():
         label = "first" if barrier is None else "barrier %d" % barrier
         lines.append("%s: %s" % (label, ", ".join(_script_name(s) for s in steps)))
+    if vm.checks:
+        lines.append("checks: %s" % ", ".join(_script_name(s) for s in vm.checks))
     return escape("\n".join(lines)) if lines else "-"
 
 

@@ -1,6 +1,8 @@
 """Render a PostReport: a row per VM and script (exit code, time, output tail), then the first failure."""
 from __future__ import annotations
 
+import shlex
+
 from rich.markup import escape
 
 from vhpc_toolkit.output.tables import render_table
@@ -19,13 +21,15 @@ def render_post(report, ctx) -> None:
         if r.error or r.status == STARTED or not detail:
             extra = r.describe() if (r.error or r.status == STARTED) else ""
             detail = "\n".join(x for x in (detail, extra) if x)
-        row = [f"[bold]{escape(r.vm)}[/]", escape(r.script)]
+        row = [f"[bold]{escape(r.vm)}[/]", escape(" ".join([r.script, *(shlex.quote(a) for a in r.args)]))]
         if report.phases:
             row.append("-" if r.barrier is None else str(r.barrier))
         row += [f"[{_STYLE.get(r.status, '')}]{r.status}[/]", "" if r.exit_code is None else str(r.exit_code),
                 "" if r.duration is None else f"{r.duration:.1f}s", escape(detail)]
         rows.append(row)
     render_table(ctx.out, report.operation, headers, rows)
+    for note in report.notes:
+        ctx.out.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
     ctx.out.print(report.summary(), highlight=False)
     failure = report.failure()
     if failure:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from vhpc_toolkit.vsphere.guestinfo import GUEST_WAIT_INTERVAL
 from vhpc_toolkit.vsphere.watch import Watch
@@ -143,9 +143,11 @@ class CustomizationWatch:
         evs = self.events.get(moid)
         return evs[-1] if evs else None
 
-    def wait(self, vms: dict[Any, Expect], timeout: float) -> dict[str, GuestOutcome]:
+    def wait(self, vms: dict[Any, Expect], timeout: float,
+             on_done: Callable[[str, GuestOutcome], None] | None = None) -> dict[str, GuestOutcome]:
         """Wait until every VM's customization ended and it reports the address it should
-        (or the timeout passes); {moid: GuestOutcome}."""
+        (or the timeout passes); {moid: GuestOutcome}. ``on_done(moid, outcome)`` as each VM's
+        outcome is known (progress)."""
         vms = dict(vms)
         if not vms:
             return {}
@@ -183,6 +185,8 @@ class CustomizationWatch:
                     found = outcome(moid)
                     if found is not None:
                         done[moid] = found
+                        if on_done:
+                            on_done(moid, found)
             remaining = deadline - time.monotonic()
             if len(done) == len(by_moid) or remaining <= 0:
                 break

@@ -1,7 +1,7 @@
 """Waiting for guests: IP addresses and VMware Tools of many VMs through one Watch each."""
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from vhpc_toolkit.vsphere.watch import Watch
 
@@ -9,8 +9,9 @@ TOOLS_RUNNING = "guestToolsRunning"
 GUEST_WAIT_INTERVAL = 0.25   # seconds between waits: a booting cluster's guests answer in a few calls
 
 
-def wait_for_ips(session, vms: Iterable[Any], timeout: float) -> dict[str, dict]:
-    """Wait until every VM reports an IP, or the timeout passes.
+def wait_for_ips(session, vms: Iterable[Any], timeout: float,
+                 on_ip: Callable[[str, str], None] | None = None) -> dict[str, dict]:
+    """Wait until every VM reports an IP, or the timeout passes; ``on_ip(moid, ip)`` as each does.
 
     Returns {moid: {"ip": str|None, "tools": str|None}} for every VM. Calls:
     CreateListView, CreatePropertyCollector, CreateFilter, WaitForUpdatesEx (as
@@ -25,7 +26,18 @@ def wait_for_ips(session, vms: Iterable[Any], timeout: float) -> dict[str, dict]
         def value(vm, path):
             return watch.values.get(vm._moId, {}).get(path)
 
-        watch.until(lambda: all(value(vm, "guest.ipAddress") for vm in vms), timeout)
+        reported: set[str] = set()
+
+        def all_have_ips() -> bool:
+            for vm in vms:
+                ip = value(vm, "guest.ipAddress")
+                if ip and vm._moId not in reported:
+                    reported.add(vm._moId)
+                    if on_ip:
+                        on_ip(vm._moId, ip)
+            return all(value(vm, "guest.ipAddress") for vm in vms)
+
+        watch.until(all_have_ips, timeout)
         return {vm._moId: {"ip": value(vm, "guest.ipAddress"), "tools": value(vm, "guest.toolsRunningStatus")}
                 for vm in vms}
 

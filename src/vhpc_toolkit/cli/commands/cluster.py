@@ -30,7 +30,12 @@ def arguments(p) -> None:
     p.add_argument("--prune", action="store_true",
                    help="--create: destroy the VMs that carry the file's naming pattern but are no longer in it")
     p.add_argument("--allow-drift", action="store_true",
-                   help="--create: exit 0 even when VMs still differ from the file (reported as drift)")
+                   help="--create/--status: exit 0 even when VMs differ from the file in what --create\n"
+                        "does not change (reported as drift)")
+    p.add_argument("--rerun-scripts", action="store_true",
+                   help="--create: run every script step again on every VM (not only the unfinished ones)")
+    p.add_argument("--no-checks", action="store_true",
+                   help="--create/--status: do not run the file's checks in the guests")
     p.add_argument("--max-concurrency", type=positive, default=32, metavar="N",
                    help="tasks in flight in total (default: %(default)s)")
     p.add_argument("--max-per-host", type=positive, default=8, metavar="N",
@@ -82,11 +87,21 @@ def run(ctx, args):
         return _create(ctx, args, spec, session) if args.create else _destroy(ctx, args, spec, session)
 
 
+def _password_source(ctx):
+    from vhpc_toolkit.ops.post import password_source
+
+    return password_source(env=ctx.env, prompt=getpass.getpass if ctx.interactive else None)
+
+
 def _status(ctx, args, spec):
     from vhpc_toolkit.cli.completion import remember_vm_names
     from vhpc_toolkit.cluster.status import cluster_status
+    from vhpc_toolkit.output.progress import phases
 
-    status = cluster_status(ctx.session(), spec)
+    checks = not args.no_checks and any(vm.checks for vm in spec.vms)
+    with phases(ctx) as shown:
+        status = cluster_status(ctx.session(), spec, _password_source(ctx) if checks else None,
+                                allow_drift=args.allow_drift, progress=shown)
     remember_vm_names([v.name for v in status.vms if v.host])
     for note in write_exports(status, spec, exports_of(args)):
         ctx.err.print(f"[yellow]note:[/] {note}", highlight=False)
@@ -107,30 +122,33 @@ def _create(ctx, args, spec, session):
     from vhpc_toolkit.cluster.apply import ApplyOptions, apply_plan, current_state
     from vhpc_toolkit.cluster.plan import plan_rows, pvrdma_rows, rule_rows, switch_rows
     from vhpc_toolkit.cluster.prepare import prepare_create
-    from vhpc_toolkit.ops.post import password_source
     from vhpc_toolkit.output.cluster import render_actions, render_prune
     from vhpc_toolkit.output.plan import render_plan
-    from vhpc_toolkit.output.progress import progress
+    from vhpc_toolkit.output.progress import phases
+    from vhpc_toolkit.output.scripts import render_pending_steps
 
-    password_for = password_source(env=ctx.env, prompt=getpass.getpass if ctx.interactive else None)
+    password_for = _password_source(ctx)
     prepared = prepare_create(session, spec, allow_power_off=args.allow_power_off, password_for=password_for,
-                              prune=args.prune)
+                              prune=args.prune, rerun_scripts=args.rerun_scripts, checks=not args.no_checks)
     plan = prepared.plan
     for warning in plan.warnings:   # before the confirmation, in either format (stderr)
         ctx.warn(warning)
+    options = ApplyOptions(max_concurrency=args.max_concurrency, max_per_host=args.max_per_host,
+                           ip_timeout=args.ip_timeout, rollback=args.rollback, password_for=password_for,
+                           checks=not args.no_checks)
     if plan.up_to_date:
-        result = current_state(plan)
+        with phases(ctx) as shown:
+            result = current_state(plan, session, options, shown)
         result.notes = plan.notes + result.notes
     else:
         show(ctx, render_plan, spec)
         show(ctx, render_actions, plan_rows(plan), switch_rows(plan), pvrdma_rows(plan), rule_rows(plan))
+        show(ctx, render_pending_steps, plan)
         if plan.prune and plan.prunable:
             show(ctx, render_prune, plan.prunable)
         confirm(ctx, "Create/update the cluster as planned above?")
-        options = ApplyOptions(max_concurrency=args.max_concurrency, max_per_host=args.max_per_host,
-                               ip_timeout=args.ip_timeout, rollback=args.rollback, password_for=password_for)
-        with progress(ctx, "creating cluster", len(plan.vms) + len(plan.switches)) as event:
-            result = apply_plan(session, plan, options, prepared.offers, on_event=event)
+        with phases(ctx) as shown:
+            result = apply_plan(session, plan, options, prepared.offers, progress=shown)
     result.allow_drift = args.allow_drift
     result.notes += plan.warnings
     result.notes += write_exports(result, spec, exports_of(args))
@@ -141,12 +159,12 @@ def _destroy(ctx, args, spec, session):
     from vhpc_toolkit.cluster.destroy import destroy_cluster
     from vhpc_toolkit.cluster.prepare import prepare_destroy
     from vhpc_toolkit.output.cluster import render_destroy_preview
-    from vhpc_toolkit.output.progress import progress
+    from vhpc_toolkit.output.progress import phases
 
     plan = prepare_destroy(session, spec)
     show(ctx, render_destroy_preview, plan)
     if plan.present or plan.switches:
         switches = f" and {len(plan.switches)} switch(es)" if plan.switches else ""
         confirm(ctx, f"Destroy {len(plan.present)} VM(s){switches} of {spec.path}?")
-    with progress(ctx, "destroying cluster", len(plan.present)) as event:
-        return destroy_cluster(session, plan, concurrency=args.max_concurrency, on_event=event)
+    with phases(ctx) as shown, shown.phase("destroying", len(plan.present)) as phase:
+        return destroy_cluster(session, plan, concurrency=args.max_concurrency, on_event=phase)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import shlex
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -138,10 +139,17 @@ def _ready_vms(session, vms: list[_VM], power_on: bool, tools_timeout: float) ->
                             f"(waited {tools_timeout:.0f}s): guest operations are unavailable")
 
 
+def command_line(run: ScriptRun) -> str:
+    """What ``/bin/sh`` runs in the guest: the uploaded script, its arguments (quoted), the log."""
+    words = " ".join(shlex.quote(a) for a in run.args)
+    return f"{run.guest_script}{' ' + words if words else ''} > {run.guest_log} 2>&1"
+
+
 def _run_vm(session, vm: _VM, runs: list[ScriptRun], scripts: Mapping[str, bytes], wait: bool,
             deadline: float, tail_lines: int, on_event: Callable[[ScriptRun], None] | None,
-            cancel: threading.Event | None = None) -> None:
-    """The VM's scripts in order; a failure skips the rest of this VM's list."""
+            cancel: threading.Event | None = None, stop_on_failure: bool = True) -> None:
+    """The VM's scripts in order; a failure skips the rest of this VM's list (unless
+    ``stop_on_failure`` is False: checks, which are independent of each other)."""
     def emit(run: ScriptRun) -> None:
         if on_event:
             on_event(run)
@@ -157,10 +165,11 @@ def _run_vm(session, vm: _VM, runs: list[ScriptRun], scripts: Mapping[str, bytes
             run.status, run.error = FAILED, "interrupted before it started"
             emit(run)
             continue
-        run.guest_script, run.guest_log = guest_paths(run.script)
+        if not run.guest_script:   # checks come with fixed paths, overwritten at each run
+            run.guest_script, run.guest_log = guest_paths(run.script)
         try:
             guest.upload(scripts[run.path or run.script], run.guest_script, overwrite=True, mode=0o755)
-            run.pid = guest.start("/bin/sh", f"{run.guest_script} > {run.guest_log} 2>&1", cwd="/tmp")
+            run.pid = guest.start("/bin/sh", command_line(run), cwd="/tmp")
             if not wait:
                 run.status = STARTED
                 emit(run)
@@ -193,7 +202,7 @@ def _run_vm(session, vm: _VM, runs: list[ScriptRun], scripts: Mapping[str, bytes
         except GuestOpsError as exc:
             run.status, run.error = FAILED, str(exc)
         emit(run)
-        if run.status == FAILED:
+        if run.status == FAILED and stop_on_failure:
             for later in runs[i + 1:]:
                 later.status, later.error = SKIPPED, f"skipped: {run.script} failed on this VM"
                 emit(later)
@@ -201,14 +210,14 @@ def _run_vm(session, vm: _VM, runs: list[ScriptRun], scripts: Mapping[str, bytes
 
 
 def _run_phase(session, work: list[tuple[_VM, list[ScriptRun]]], scripts: Mapping[str, bytes], wait: bool,
-               concurrency: int, deadline: float, tail_lines: int, on_event) -> None:
+               concurrency: int, deadline: float, tail_lines: int, on_event, stop_on_failure: bool = True) -> None:
     if not work:
         return
     cancel = threading.Event()
     pool = ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(work))))
     try:
         futures = [pool.submit(_run_vm, session, vm, runs, scripts, wait, deadline, tail_lines, on_event,
-                               cancel) for vm, runs in work]
+                               cancel, stop_on_failure) for vm, runs in work]
         for f in futures:
             f.result()
     except KeyboardInterrupt:
@@ -224,9 +233,11 @@ def run_scripts(session, targets: Sequence[tuple[Any, Sequence[str]]], username:
                 password: str = "", *, wait: bool = True, concurrency: int = 8,
                 timeout: float = DEFAULT_TIMEOUT, power_on: bool = True,
                 tools_timeout: float = DEFAULT_TOOLS_TIMEOUT, tail_lines: int = DEFAULT_TAIL,
-                on_event: Callable[[ScriptRun], None] | None = None) -> PostReport:
+                on_event: Callable[[ScriptRun], None] | None = None, record: bool = False) -> PostReport:
     """Run each target's scripts in its guest: ``targets`` is [(VM name or Obj, [local script paths])].
 
+    With ``record`` (and ``wait``), each VM's record of finished steps (steps.py) gets the scripts
+    that ended, as a cluster file's unlabelled steps run as ``username``.
     Raises InputError for an unreadable script and ValidationFailed for unknown
     VMs, before anything changes; everything after that is reported per VM
     and script in the returned PostReport (never raised).
@@ -252,7 +263,12 @@ def run_scripts(session, targets: Sequence[tuple[Any, Sequence[str]]], username:
     deadline = time.monotonic() + timeout
     _ready_vms(session, list(vms.values()), power_on, tools_timeout)
     _run_phase(session, work, scripts, wait, concurrency, deadline, tail_lines, on_event)
-    return PostReport(runs)
+    report = PostReport(runs)
+    if record and wait:
+        from vhpc_toolkit.ops.post.record import record_runs
+
+        report.notes += record_runs(session, runs, {vm.obj.name: vm.obj for vm in vms.values()}, scripts, username)
+    return report
 
 
 def run_barriers(session, phases: Sequence[tuple[int | None, Sequence[tuple[Any, Any]]]],
@@ -260,7 +276,9 @@ def run_barriers(session, phases: Sequence[tuple[int | None, Sequence[tuple[Any,
                  timeout: float = DEFAULT_TIMEOUT, power_on: bool = True,
                  tools_timeout: float = DEFAULT_TOOLS_TIMEOUT, tail_lines: int = DEFAULT_TAIL,
                  vm_objs: Mapping[str, Obj] | None = None,
-                 on_event: Callable[[ScriptRun], None] | None = None) -> PostReport:
+                 on_event: Callable[[ScriptRun], None] | None = None,
+                 contents: Mapping[str, bytes] | None = None,
+                 on_phase: Callable[[PhaseResult, bool], None] | None = None) -> PostReport:
     """Run a cluster's script phases in order (``ClusterSpec.script_phases()``).
 
     ``phases`` is [(barrier or None, [(VMSpec, ScriptStep)])] in run order.
@@ -268,11 +286,16 @@ def run_barriers(session, phases: Sequence[tuple[int | None, Sequence[tuple[Any,
     after a phase with a failure the later phases are not run (their runs
     and the phases say "not run"). ``password_for(vmspec)`` gives a VM's guest
     password (see :func:`guest_password`); the user is ``vmspec.guest_username``
-    or root. ``vm_objs`` (VM name -> Obj) skips the inventory read.
+    or root. ``vm_objs`` (VM name -> Obj) skips the inventory read; ``contents``
+    (path -> bytes) the reading of the scripts. ``on_phase(phase, started)`` is
+    called as each phase that runs starts (True) and ends (False, also when
+    Ctrl-C stops it: its finished runs are final). Each ScriptRun's ``step`` is
+    the ScriptStep it runs.
     Raises InputError / ValidationFailed (unreadable scripts, unknown VMs,
     no password) before anything runs.
     """
-    scripts = read_scripts(step.path for _, pairs in phases for _, step in pairs)
+    scripts = dict(contents) if contents is not None else \
+        read_scripts(step.path for _, pairs in phases for _, step in pairs)
     specs: dict[str, Any] = {}
     for _, pairs in phases:
         for spec, _ in pairs:
@@ -292,7 +315,8 @@ def run_barriers(session, phases: Sequence[tuple[int | None, Sequence[tuple[Any,
     for barrier, pairs in phases:
         phase = PhaseResult(barrier)
         for spec, step in pairs:
-            run = ScriptRun(spec.name, step.source or step.path, barrier=barrier, path=step.path)
+            run = ScriptRun(spec.name, step.source or step.path, barrier=barrier, path=step.path,
+                            args=tuple(step.args), step=step)
             phase.runs.append(run)
             report.runs.append(run)
         report.phases.append(phase)
@@ -308,8 +332,14 @@ def run_barriers(session, phases: Sequence[tuple[int | None, Sequence[tuple[Any,
         work: dict[str, list[ScriptRun]] = {}
         for run in phase.runs:
             work.setdefault(run.vm, []).append(run)
-        _run_phase(session, [(vms[n], rs) for n, rs in work.items()], scripts, True, concurrency,
-                   deadline, tail_lines, on_event)
-        phase.status = FAILED if any(r.status in (FAILED, SKIPPED) for r in phase.runs) else OK
+        if on_phase:
+            on_phase(phase, True)
+        try:
+            _run_phase(session, [(vms[n], rs) for n, rs in work.items()], scripts, True, concurrency,
+                       deadline, tail_lines, on_event)
+        finally:
+            phase.status = FAILED if any(r.status in (FAILED, SKIPPED) for r in phase.runs) else OK
+            if on_phase:
+                on_phase(phase, False)
         stopped = phase.status == FAILED
     return report

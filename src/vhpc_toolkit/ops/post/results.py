@@ -23,6 +23,8 @@ class ScriptRun:
     guest_script: str = ""
     guest_log: str = ""
     error: str = ""                   # why it did not run or could not be followed
+    args: tuple[str, ...] = ()        # the script's arguments
+    step: Any = field(default=None, repr=False, compare=False)   # the cluster file's ScriptStep, if any
 
     @property
     def failed(self) -> bool:
@@ -47,12 +49,15 @@ class ScriptRun:
         return self.error or self.status
 
     def to_dict(self) -> dict[str, Any]:
-        return {"vm": self.vm, "script": self.script, "path": self.path or self.script,
-                "barrier": self.barrier, "status": self.status,
-                "exit_code": self.exit_code,
-                "duration": None if self.duration is None else round(self.duration, 3),
-                "output_tail": list(self.output_tail), "pid": self.pid, "guest_script": self.guest_script,
-                "guest_log": self.guest_log, "error": self.error}
+        doc = {"vm": self.vm, "script": self.script, "path": self.path or self.script,
+               "barrier": self.barrier, "status": self.status,
+               "exit_code": self.exit_code,
+               "duration": None if self.duration is None else round(self.duration, 3),
+               "output_tail": list(self.output_tail), "pid": self.pid, "guest_script": self.guest_script,
+               "guest_log": self.guest_log, "error": self.error}
+        if self.args:
+            doc["args"] = list(self.args)
+        return doc
 
 
 @dataclass
@@ -78,6 +83,7 @@ class PostReport:
     runs: list[ScriptRun]
     phases: list[PhaseResult] = field(default_factory=list)
     operation: str = "post"
+    notes: list[str] = field(default_factory=list)    # e.g. step records that could not be written
 
     @property
     def failed(self) -> list[ScriptRun]:
@@ -122,4 +128,6 @@ class PostReport:
         if self.phases:
             doc["phases"] = [p.to_dict() for p in self.phases]
             doc["phases_not_run"] = [p.barrier for p in self.not_run_phases]
+        if self.notes:
+            doc["notes"] = list(self.notes)
         return doc
