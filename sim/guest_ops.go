@@ -472,9 +472,13 @@ func (*labGuestProcessManager) Lock()   {}
 func (*labGuestProcessManager) Unlock() {}
 
 // guestExists reports whether an absolute guest path exists inside the
-// sandbox (the /usr binds and links included).
-func guestExists(vmDir, p string) bool {
+// sandbox (the /usr binds and links, and the device tools, included).
+func guestExists(vmDir, tools, p string) bool {
 	p = path.Clean("/" + p)
+	if tools != "" && (p == guestToolsBin || strings.HasPrefix(p, guestToolsBin+"/")) {
+		_, err := os.Stat(filepath.Join(tools, strings.TrimPrefix(p, guestToolsBin)))
+		return err == nil
+	}
 	for _, pre := range []string{"/usr", "/bin", "/sbin", "/lib", "/lib64"} {
 		if p == pre || strings.HasPrefix(p, pre+"/") {
 			host := p
@@ -514,7 +518,12 @@ func (m *labGuestProcessManager) StartProgramInGuest(ctx *simulator.Context, req
 		body.Fault_ = guestFault(err.Error(), &types.SystemError{Reason: err.Error()})
 		return body
 	}
-	if !guestExists(dir, spec.ProgramPath) {
+	tools, err := m.ops.deviceTools(vm, name) // guest_devices.go: nvidia-smi, ibv_devinfo
+	if err != nil {
+		body.Fault_ = guestFault(err.Error(), &types.SystemError{Reason: err.Error()})
+		return body
+	}
+	if !guestExists(dir, tools, spec.ProgramPath) {
 		body.Fault_ = guestFault("File "+spec.ProgramPath+" was not found",
 			&types.FileNotFound{FileFault: types.FileFault{File: spec.ProgramPath}})
 		return body
@@ -528,7 +537,7 @@ func (m *labGuestProcessManager) StartProgramInGuest(ctx *simulator.Context, req
 			return body
 		}
 	}
-	pid, err := m.ops.start(vm.Self.Value, dir, wd, spec)
+	pid, err := m.ops.start(vm.Self.Value, dir, tools, wd, spec)
 	if err != nil {
 		body.Fault_ = guestFault(err.Error(), &types.SystemError{Reason: err.Error()})
 		return body
@@ -541,25 +550,32 @@ func (m *labGuestProcessManager) StartProgramInGuest(ctx *simulator.Context, req
 // cmdLine in the guest folder dir, in guest working directory wd. The links
 // /bin, /lib, /lib64, /sbin -> usr/... are in dir already (vmDir): bwrap's
 // --symlink would write them into dir and fail on the next run.
-func sandboxArgs(dir, wd, cmdLine string) []string {
-	return []string{
+// tools (when not "") is the VM's device tools folder, bound read-only at
+// /usr/local/bin (guest_devices.go).
+func sandboxArgs(dir, tools, wd, cmdLine string) []string {
+	args := []string{
 		"--bind", dir, "/",
 		"--ro-bind", "/usr", "/usr",
+	}
+	if tools != "" {
+		args = append(args, "--ro-bind", tools, guestToolsBin)
+	}
+	return append(args,
 		"--proc", "/proc",
 		"--dev", "/dev",
 		"--die-with-parent",
 		"--chdir", wd,
 		"/bin/sh", "-c", cmdLine,
-	}
+	)
 }
 
 // start runs a program in the sandbox of VM vmID and returns its pid.
-func (g *guestOps) start(vmID, dir, wd string, spec *types.GuestProgramSpec) (int64, error) {
+func (g *guestOps) start(vmID, dir, tools, wd string, spec *types.GuestProgramSpec) (int64, error) {
 	cmdLine := spec.ProgramPath
 	if spec.Arguments != "" {
 		cmdLine += " " + spec.Arguments
 	}
-	cmd := exec.Command("bwrap", sandboxArgs(dir, wd, cmdLine)...)
+	cmd := exec.Command("bwrap", sandboxArgs(dir, tools, wd, cmdLine)...)
 	cmd.Env = append([]string{
 		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 		"HOME=/root", "USER=root", "LOGNAME=root", "SHELL=/bin/sh", "LANG=C.UTF-8",

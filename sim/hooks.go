@@ -7,6 +7,7 @@ package main
 
 import (
 	"reflect"
+	"strings"
 
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/methods"
@@ -215,9 +216,11 @@ func (l *Lab) cloneVM(ctx *simulator.Context, vm *simulator.VirtualMachine, req 
 			stock.Spec.Location.Pool = clonePool(vm, &spec) // templates.go
 		}
 		var res soap.HasFault
+		var srcExtra []types.BaseOptionValue // the source's advanced settings: a clone carries them
 		namesMu.Lock() // names.go: the name check and the new VM are one step
 		if fault = newVMNameFault(req.Folder, req.Name); fault == nil {
 			withVM(ctx, vm, func() {
+				srcExtra = append(srcExtra, vm.Config.ExtraConfig...)
 				devices := vm.Config.Hardware.Device
 				vm.Config.Hardware.Device = copyDevices(devices) // deepcopy.go
 				defer func() { vm.Config.Hardware.Device = devices }()
@@ -240,7 +243,7 @@ func (l *Lab) cloneVM(ctx *simulator.Context, vm *simulator.VirtualMachine, req 
 		if !ok {
 			return nil, &types.SystemError{Reason: "clone not found"}
 		}
-		withVM(ctx, clone, func() { fault = l.finishClone(ctx, vm, clone, &spec) })
+		withVM(ctx, clone, func() { fault = l.finishClone(ctx, vm, clone, &spec, srcExtra) })
 		if fault != nil {
 			return nil, fault
 		}
@@ -264,8 +267,23 @@ func (l *Lab) cloneVM(ctx *simulator.Context, vm *simulator.VirtualMachine, req 
 }
 
 // finishClone applies to clone (locked by the caller) the parts of the
-// clone spec the stock CloneVM_Task ignores.
-func (l *Lab) finishClone(ctx *simulator.Context, src, clone *simulator.VirtualMachine, spec *types.VirtualMachineCloneSpec) types.BaseMethodFault {
+// clone spec the stock CloneVM_Task ignores. srcExtra is the source's
+// extraConfig: as on vSphere a clone carries its source's advanced settings
+// (the VMX is copied), with the spec's keys applied over them (a key given
+// again takes the new value, an empty value removes it); the stock clone
+// keeps only the spec's.
+func (l *Lab) finishClone(ctx *simulator.Context, src, clone *simulator.VirtualMachine, spec *types.VirtualMachineCloneSpec,
+	srcExtra []types.BaseOptionValue) types.BaseMethodFault {
+	var plain []types.BaseOptionValue
+	if spec.Config != nil {
+		for _, o := range spec.Config.ExtraConfig {
+			if key := o.GetOptionValue().Key; !strings.HasPrefix(key, "SET.") && key != "ip0" {
+				plain = append(plain, o)
+			}
+		}
+	}
+	simulator.Map.Update(clone, []types.PropertyChange{{Name: "config.extraConfig",
+		Val: mergeExtraConfig(srcExtra, plain)}})
 	var cfg types.VirtualMachineConfigSpec
 	if spec.Config != nil {
 		cfg = *spec.Config

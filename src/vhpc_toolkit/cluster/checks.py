@@ -1,8 +1,9 @@
 """The cluster file's health checks (``check: SCRIPT [ARGS]``), run in its VMs' guests.
 
 `cluster --status` (and `cluster --create`, last) run every check of every VM of the file that
-exists, all VMs at once (bounded), through guest operations: exit 0 is healthy. A VM that is
-not running, or has no VMware Tools running, gets its checks "not run", which is not healthy.
+exists and should run (not ``power: off``), all VMs at once (bounded), through guest operations:
+exit 0 is healthy. A VM that is not running, or has no VMware Tools running, gets its checks
+"not run", which is not healthy.
 """
 from __future__ import annotations
 
@@ -24,8 +25,10 @@ def check_contents(spec: ClusterSpec) -> dict[str, bytes]:
 
 
 def with_checks(spec: ClusterSpec, names: Sequence[str] | None = None) -> list[VMSpec]:
+    """The VMs whose checks run: those with checks that the file wants running (a VM the file
+    keeps powered off has nothing to check)."""
     wanted = set(names) if names is not None else None
-    return [vm for vm in spec.vms if vm.checks and (wanted is None or vm.name in wanted)]
+    return [vm for vm in spec.vms if vm.checks and vm.power != "off" and (wanted is None or vm.name in wanted)]
 
 
 def run_file_checks(session, spec: ClusterSpec, objs: Mapping[str, Any], password_for: Callable[[Any], str], *,

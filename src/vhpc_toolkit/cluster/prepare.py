@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from vhpc_toolkit.cluster.destroy import DestroyPlan, plan_destroy
+from vhpc_toolkit.cluster.checks import check_contents
 from vhpc_toolkit.cluster.devices import check_devices
 from vhpc_toolkit.cluster.plan import CREATE, ClusterPlan, plan_cluster
 from vhpc_toolkit.cluster.ports import check_ports
@@ -43,9 +44,12 @@ def _check_passwords(plan: ClusterPlan, password_for: Callable | None, checks: b
             plan.problems.append(f"{plan.spec.path}:{p.spec.line}: VM {p.name}: {exc}")
 
 
-def _plan_steps(plan: ClusterPlan, rerun: bool) -> None:
-    """Each VM's script steps against the record it carries (a VM made by this run has none)."""
+def _plan_steps(plan: ClusterPlan, rerun: bool, checks: bool) -> None:
+    """Each VM's script steps against the record it carries (a VM made by this run has none); the
+    scripts and checks are read now, before any change."""
     plan.contents = step_contents(plan.spec)
+    if checks:
+        plan.contents.update(check_contents(plan.spec))
     plan.rerun_scripts = rerun
     plan.steps = {p.name: step_states(p.spec, record_of(p.existing) if p.existing is not None else StepRecord(),
                                       plan.contents)
@@ -66,7 +70,7 @@ def prepare_create(session, spec: ClusterSpec, allow_power_off: bool = False,
     plan.pvrdma = plan_pvrdma(session, plan)
     plan.rules = plan_rules(plan)
     check_ports(plan)
-    _plan_steps(plan, rerun_scripts)
+    _plan_steps(plan, rerun_scripts, checks)
     _check_passwords(plan, password_for, checks)
     if plan.problems:
         raise ValidationFailed(plan.problems)
