@@ -139,8 +139,11 @@ def test_a_changed_step_runs_again_and_post_records_its_step(cli, cluster_file, 
 
     # Other arguments are another step: it runs; the same again is done.
     path.write_text(path.read_text().replace("one 'two words'", "three"))
-    code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
-    assert code == 0 and [r["args"] for r in json.loads(out)["post"]["results"]] == [["three"]], err
+    code, out, err = cli("cluster", "--create", "--file", path)   # the plan says what will run, then runs it
+    assert code == 0 and f"scripts: 1 step(s) to run on 1 VM(s), the steps they have not finished: {vm}" in out, err
+    assert (lab.guest_root / vm / "tmp" / "args").read_text().endswith("[two words]\n[three]\n")
+    code, out, err = cli("--output", "json", "cluster", "--status", "--file", path)
+    assert code == 0 and steps(json.loads(out), vm)["args.sh"]["args"] == ["three"], err
     # The script edited in place is changed since: it runs again.
     script.write_text(script.read_text() + "echo edited >> /tmp/args\n")
     code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)

@@ -11,7 +11,7 @@ from vhpc_toolkit.cluster.guests import open_watch, settle_guests
 from vhpc_toolkit.cluster.pvrdma import apply_pvrdma
 from vhpc_toolkit.cluster.plan import CREATE, DRIFT as DRIFT_ACTION, RECONFIGURE, ClusterPlan, VMPlan
 from vhpc_toolkit.cluster.result import ClusterResult, Stray, VMOutcome
-from vhpc_toolkit.cluster.rules import RuleOutcome, apply_rules, rollback_rules
+from vhpc_toolkit.cluster.rules import apply_rules, rollback_rules, rule_status
 from vhpc_toolkit.cluster.strays import LEFT
 from vhpc_toolkit.cluster.switches import apply_switches, rollback_switches
 from vhpc_toolkit.cluster.verify import check_vms, devices_of
@@ -66,8 +66,8 @@ def current_state(plan: ClusterPlan, session=None, options: ApplyOptions | None 
                              drift=list(p.drift), cpu=p.existing.get("config.hardware.numCPU") if p.existing else None,
                              ref=p.existing.ref if p.existing else None))
     result = ClusterResult(switches, vms, spec=plan.spec)
-    result.rules = [RuleOutcome(r.group, r.cluster.name, detail=f"{len(r.vms)} VM(s) on different hosts")
-                    for r in plan.rules if len(r.vms) >= 2]
+    existing = {p.name for p in plan.vms if p.existing is not None}
+    result.rules = [o for o in (rule_status(r, existing) for r in plan.rules) if o is not None]   # as --status
     result.notes += stray_note(plan)
     if session is not None:
         finish(session, plan, result, options or ApplyOptions(), as_phases(progress))

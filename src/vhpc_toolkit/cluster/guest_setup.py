@@ -14,7 +14,7 @@ from typing import Any
 from vhpc_toolkit.cluster.checks import PROPS as CHECK_PROPS, check_rows, run_file_checks, with_checks
 from vhpc_toolkit.cluster.plan import CREATE, ClusterPlan
 from vhpc_toolkit.cluster.result import ClusterResult, Stray
-from vhpc_toolkit.cluster.scripts import run_unfinished, step_states
+from vhpc_toolkit.cluster.scripts import run_unfinished, step_states, summary, unfinished
 from vhpc_toolkit.cluster.strays import LEFT
 from vhpc_toolkit.errors import VhpcError
 from vhpc_toolkit.ops.post.steps import StepRecord, record_of
@@ -47,8 +47,6 @@ def run_scripts(session, plan: ClusterPlan, result: ClusterResult, password_for,
     records.update(done.records)
     result.post = done.report
     result.notes += done.notes
-    for run in (done.report.failed if done.report is not None else []):
-        outcomes[run.vm].detail = "; ".join(filter(None, [outcomes[run.vm].detail, f"script {run.script} failed"]))
     states(plan, result, records)
 
 
@@ -61,6 +59,9 @@ def states(plan: ClusterPlan, result: ClusterResult, records: dict[str, StepReco
         if vm.scripts and contents:
             out.steps = step_states(vm, records.get(out.name, StepRecord()) if out.ref is not None else StepRecord(),
                                     contents)
+            said = summary(out.steps)
+            if unfinished(out.steps) and not out.failed and said not in out.detail:   # in its row, as --status
+                out.detail = "; ".join(filter(None, [out.detail, said]))
 
 
 def run_checks(session, plan: ClusterPlan, result: ClusterResult, password_for, progress: Phases) -> None:

@@ -106,11 +106,18 @@ def rule_status(r: RulePlan, existing: set[str]) -> RuleOutcome | None:
     unlisted = [n for n in r.missing if n in existing]
     if unlisted:
         out.status, out.detail = INCOMPLETE, f"does not list {', '.join(unlisted)} (cluster --create adds them)"
-    elif not r.rule.enabled:
-        out.status, out.detail = DRIFT, "disabled on vCenter"
-    elif r.rule.inCompliance is False:
-        out.status, out.detail = DRIFT, "not in compliance: VMs of the group run on one host"
+    elif rule_drift(r.rule):
+        out.status, out.detail = DRIFT, rule_drift(r.rule)
     return out
+
+
+def rule_drift(rule) -> str:
+    """How a rule on vCenter differs in what --create does not change ("" when it does not)."""
+    if not rule.enabled:
+        return "disabled on vCenter"
+    if rule.inCompliance is False:
+        return "not in compliance: VMs of the group run on one host"
+    return ""
 
 
 def apply_rules(session, rules: list[RulePlan], refs: dict[str, Any]) -> list[RuleOutcome]:
@@ -126,6 +133,8 @@ def apply_rules(session, rules: list[RulePlan], refs: dict[str, Any]) -> list[Ru
         outcomes.append(out)
         vms = [refs[n] for n in r.vms if n in refs]
         if not r.pending:
+            if r.rule is not None and rule_drift(r.rule):   # as --status says it (cluster/verdict.py)
+                out.status, out.detail = DRIFT, rule_drift(r.rule)
             continue
         if len(vms) < 2:
             out.detail = "fewer than two of its VMs exist: no rule"

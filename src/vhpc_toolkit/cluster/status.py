@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Callable
 
 from vhpc_toolkit.cluster.checks import check_rows, run_file_checks
-from vhpc_toolkit.cluster.scripts import step_contents, step_states, summary as script_summary, unfinished
+from vhpc_toolkit.cluster.scripts import step_contents, step_states, summary as script_summary
 from vhpc_toolkit.cluster.plan import CREATE, DRIFT as DRIFT_ACTION, RECONFIGURE, plan_cluster
 from vhpc_toolkit.cluster.read import read_cluster_inventory
 from vhpc_toolkit.cluster.result import ClusterStatus, Stray, VMOutcome
@@ -49,8 +49,7 @@ def cluster_status(session, spec: ClusterSpec, password_for: Callable | None = N
         differences = out.pending + p.drift
         out.drift = differences
         out.status = DRIFT if differences or p.action == DRIFT_ACTION else UP_TO_DATE
-        out.detail = "; ".join(filter(None, differences + [script_summary(out.steps or [])
-                                                           if unfinished(out.steps or []) else ""]))
+        out.detail = "; ".join(filter(None, differences + [script_summary(out.steps or [])]))
         vms.append(out)
     switches = [SwitchOutcome(s.spec.name, s.spec.kind, list(s.spec.host), s.spec.port_group,
                               status=UP_TO_DATE if s.action != "create" else (INCOMPLETE if s.exists else ABSENT),
