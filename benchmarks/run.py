@@ -6,7 +6,8 @@ Ratios and calls are what count; the machine is shared and noisy. Cases:
 - operations: the everyday commands on 64 VMs (create, re-run, power, cpumem, destroy, static IPs);
 - scale: cluster --create and --destroy of 64, 256, 512 and 1024 VMs, each on a fresh lab;
 - large: view of a lab with 10,000 extra VMs, cluster --plan of 10,000 VMs;
-- placement: 256 GPU VMs without host: on 64 GPU hosts, planned, created, destroyed.
+- placement: 256 GPU VMs without host: on 64 GPU hosts, planned, created, destroyed;
+- scripts: 64 VMs with script steps and a check: create, re-runs, one VM's steps pending, status.
 """
 from __future__ import annotations
 
@@ -17,12 +18,13 @@ from pathlib import Path
 
 from benchmarks.measure import ROOT, Row, machine, new_lab, run_cli, table
 from benchmarks.scale import LAB_ARGS, cluster_file
+from benchmarks.scripts import scripts  # noqa: F401 (a case, called through globals())
 from tests.plugins.lab import stop_lab
 
 LATENCY_MS = 10
 SCALE_SIZES = (64, 256, 512, 1024)
 LARGE = 10_000
-CASES = ("operations", "scale", "large", "placement")
+CASES = ("operations", "scale", "large", "placement", "scripts")
 
 # The 64 VMs of the operations case, then the same with a static IP each: guest customization,
 # whose outcome the create waits for.
@@ -235,6 +237,14 @@ objects, as vCenter pages property reads.
 devices for every VM, the device checks (one QueryConfigTarget per host that gets a passthrough GPU).
 
 {placement}
+
+## Guest setup: recorded script steps and checks (64 VMs)
+
+Each VM has two scripts in two barriers and one check (benchmarks/scripts.py). A VM records the
+steps it finished with one ReconfigVM_Task per barrier; a re-run with every step done runs no
+script and writes nothing (the checks still run in every guest unless `--no-checks`).
+
+{scripts}
 
 ## What the numbers say
 
