@@ -191,7 +191,12 @@ def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outc
         raise
     if uncertain:
         _settle_uncertain(session, plan, outcomes, uncertain)
+    return _after_tasks(session, plan, options, outcomes, switches, pruned, rules, watch, progress)
 
+
+def _after_tasks(session, plan: ClusterPlan, options: ApplyOptions, outcomes: dict, switches, pruned, rules,
+                 watch, progress: Phases) -> ClusterResult:
+    """After the VMs' tasks: drift in the report, guest IPs, then guest setup and checks, --rollback."""
     for p in plan.vms:
         out = outcomes[p.name]
         out.drift = list(p.drift)

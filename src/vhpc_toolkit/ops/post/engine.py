@@ -145,6 +145,25 @@ def command_line(run: ScriptRun) -> str:
     return f"{run.guest_script}{' ' + words if words else ''} > {run.guest_log} 2>&1"
 
 
+def _wait(guest: Guest, vm: _VM, run: ScriptRun, deadline: float, cancel: threading.Event | None):
+    """The run's process once it ended; a run past the deadline is terminated (GuestOpsError)."""
+    try:
+        return wait_for_processes([(guest, run.pid)], timeout=max(0.0, deadline - time.monotonic()),
+                                  cancel=cancel)[(vm.obj.name, run.pid)]
+    except GuestOpsError as exc:
+        if cancel is not None and cancel.is_set():
+            raise GuestOpsError(f"VM {vm.obj.name}: interrupted; script {run.script} may still "
+                                f"be running as pid {run.pid}") from None
+        if "timed out" not in str(exc):
+            raise
+        try:
+            guest.terminate(run.pid)
+        except GuestOpsError:
+            pass
+        raise GuestOpsError(f"VM {vm.obj.name}: script {run.script} did not end within the "
+                            "timeout and was terminated") from None
+
+
 def _run_vm(session, vm: _VM, runs: list[ScriptRun], scripts: Mapping[str, bytes], wait: bool,
             deadline: float, tail_lines: int, on_event: Callable[[ScriptRun], None] | None,
             cancel: threading.Event | None = None, stop_on_failure: bool = True) -> None:
@@ -174,22 +193,7 @@ def _run_vm(session, vm: _VM, runs: list[ScriptRun], scripts: Mapping[str, bytes
                 run.status = STARTED
                 emit(run)
                 continue
-            remaining = deadline - time.monotonic()
-            try:
-                proc = wait_for_processes([(guest, run.pid)], timeout=max(0.0, remaining),
-                                          cancel=cancel)[(vm.obj.name, run.pid)]
-            except GuestOpsError as exc:
-                if cancel is not None and cancel.is_set():
-                    raise GuestOpsError(f"VM {vm.obj.name}: interrupted; script {run.script} may still "
-                                        f"be running as pid {run.pid}") from None
-                if "timed out" not in str(exc):
-                    raise
-                try:
-                    guest.terminate(run.pid)
-                except GuestOpsError:
-                    pass
-                raise GuestOpsError(f"VM {vm.obj.name}: script {run.script} did not end within the "
-                                    "timeout and was terminated") from None
+            proc = _wait(guest, vm, run, deadline, cancel)
             run.exit_code, run.duration = proc.exit_code, proc.duration
             try:
                 run.output_tail = tail(guest.download(run.guest_log), tail_lines)
@@ -271,6 +275,25 @@ def run_scripts(session, targets: Sequence[tuple[Any, Sequence[str]]], username:
     return report
 
 
+def _barrier_vms(session, phases, password_for: Callable[[Any], str],
+                 vm_objs: Mapping[str, Obj] | None) -> dict[str, _VM]:
+    """Each VM of the phases with its guest login (``vm_objs`` spares the read when it has them)."""
+    specs: dict[str, Any] = {}
+    for _, pairs in phases:
+        for spec, _ in pairs:
+            specs.setdefault(spec.name, spec)
+    names = list(specs)
+    if vm_objs is not None and all(n in vm_objs for n in names):
+        objs = {n: vm_objs[n] for n in names}
+        if any("runtime.powerState" not in o.props for o in objs.values()):
+            found = _read_vms(session, list(objs.values()))
+            objs = {n: found[i] for i, n in enumerate(names)}
+    else:
+        found = _read_vms(session, names)
+        objs = {n: found[i] for i, n in enumerate(names)}
+    return {n: _VM(objs[n], specs[n].guest_username or DEFAULT_USER, password_for(specs[n])) for n in names}
+
+
 def run_barriers(session, phases: Sequence[tuple[int | None, Sequence[tuple[Any, Any]]]],
                  password_for: Callable[[Any], str], *, concurrency: int = 8,
                  timeout: float = DEFAULT_TIMEOUT, power_on: bool = True,
@@ -296,20 +319,7 @@ def run_barriers(session, phases: Sequence[tuple[int | None, Sequence[tuple[Any,
     """
     scripts = dict(contents) if contents is not None else \
         read_scripts(step.path for _, pairs in phases for _, step in pairs)
-    specs: dict[str, Any] = {}
-    for _, pairs in phases:
-        for spec, _ in pairs:
-            specs.setdefault(spec.name, spec)
-    names = list(specs)
-    if vm_objs is not None and all(n in vm_objs for n in names):
-        objs = {n: vm_objs[n] for n in names}
-        if any("runtime.powerState" not in o.props for o in objs.values()):
-            found = _read_vms(session, list(objs.values()))
-            objs = {n: found[i] for i, n in enumerate(names)}
-    else:
-        found = _read_vms(session, names)
-        objs = {n: found[i] for i, n in enumerate(names)}
-    vms = {n: _VM(objs[n], specs[n].guest_username or DEFAULT_USER, password_for(specs[n])) for n in names}
+    vms = _barrier_vms(session, phases, password_for, vm_objs)
 
     report = PostReport([], operation="post scripts")
     for barrier, pairs in phases:
