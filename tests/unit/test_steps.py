@@ -136,3 +136,13 @@ def test_off_a_terminal_a_phase_writes_its_start_its_end_and_a_heartbeat():
 @pytest.mark.parametrize("seconds,text", [(5, "5s"), (190, "3m10s"), (3725, "1h02m")])
 def test_durations_read_like_a_clock(seconds, text):
     assert duration(seconds) == text
+
+
+def test_status_without_a_guest_password_for_its_checks_says_how_to_skip_them(run_cli, tmp_path, monkeypatch):
+    monkeypatch.delenv("VHPC_GUEST_PASSWORD", raising=False)
+    monkeypatch.delenv("VHPC_GUEST_VAULT_PATH", raising=False)
+    (tmp_path / "ok.sh").write_text("true\n")
+    conf = tmp_path / "c.conf"
+    conf.write_text(f"[B]\ntemplate: t\ncheck: {tmp_path}/ok.sh\n[_VMS_]\nn1: B\n")
+    code, out, err = run_cli("--yes", "--vcenter-conf", tmp_path / "none.conf", "cluster", "--status", "--file", conf)
+    assert code == 2 and "no password for the guest OS" in err and "--no-checks skips the checks" in err

@@ -98,10 +98,19 @@ def _status(ctx, args, spec):
     from vhpc_toolkit.cluster.status import cluster_status
     from vhpc_toolkit.output.progress import phases
 
-    checks = not args.no_checks and any(vm.checks for vm in spec.vms)
+    from vhpc_toolkit.cluster.checks import with_checks
+    from vhpc_toolkit.errors import InputError
+
+    password_for = None
+    if not args.no_checks and with_checks(spec):
+        password_for = _password_source(ctx)
+        try:   # looked up before anything runs (and asked once on a terminal)
+            for vm in with_checks(spec):
+                password_for(vm)
+        except InputError as exc:
+            raise InputError(f"{exc}; --no-checks skips the checks that need it") from None
     with phases(ctx) as shown:
-        status = cluster_status(ctx.session(), spec, _password_source(ctx) if checks else None,
-                                allow_drift=args.allow_drift, progress=shown)
+        status = cluster_status(ctx.session(), spec, password_for, allow_drift=args.allow_drift, progress=shown)
     remember_vm_names([v.name for v in status.vms if v.host])
     for note in write_exports(status, spec, exports_of(args)):
         ctx.err.print(f"[yellow]note:[/] {note}", highlight=False)
