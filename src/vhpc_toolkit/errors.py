@@ -16,9 +16,13 @@ class ExitCode(enum.IntEnum):
 
 
 class VhpcError(Exception):
-    """Base of every error the toolkit reports to the user."""
+    """Base of every error the toolkit reports to the user; ``hint`` (lines) says what to do about it."""
 
     exit_code = ExitCode.FAILED
+
+    def __init__(self, *args, hint: str = ""):
+        super().__init__(*args)
+        self.hint = hint
 
 
 class InputError(VhpcError):

@@ -86,14 +86,33 @@ def render_inventory(doc: dict[str, Any], console) -> None:
     print_tree(root, console)
 
 
+def _filter_note(doc: dict[str, Any], console) -> None:
+    """A VM pattern that matched nothing says so (clusters and hosts asked for always exist)."""
+    globs = doc.get("filters", {}).get("vm")
+    if globs and not any(h["vms"] for dc in doc["datacenters"]
+                         for h in dc["standalone_hosts"] + [h for c in dc["clusters"] for h in c["hosts"]]):
+        console.print(f"no VM matches {escape(' or '.join(globs))}", highlight=False)
+
+
 def render_document(document, ctx) -> None:
     """A read-only Document: the inventory tree (``view``) or a cluster file's plan (``plan``)."""
     if document.kind == "view":
         render_inventory(document.doc, ctx.out)
+        _filter_note(document.doc, ctx.out)
+    elif document.kind == "capacity":
+        from vhpc_toolkit.output.capacity import render_capacity
+
+        render_capacity(document.doc, ctx.out)
     elif document.kind == "plan":
         from vhpc_toolkit.output.plan import render_plan
 
         render_plan(document.source, ctx.out)
+    elif document.kind == "examples":
+        from vhpc_toolkit.output.examples import render_examples
+
+        render_examples(document.doc, ctx.out)
+    elif document.kind == "raw":     # text for another program (shell code): exactly as it is
+        ctx.out.file.write(document.doc["text"])
     elif document.kind == "message":
         ctx.out.print(escape(document.doc["message"]), highlight=False)
     else:
