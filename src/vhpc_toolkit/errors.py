@@ -71,7 +71,7 @@ class ValidationFailed(InputError):
         if len(self.problems) == 1:
             super().__init__(f"{self.problems[0]}; {nothing}")
         else:
-            super().__init__("\n".join(self.problems + [f"{len(self.problems)} problem(s); {nothing}"]))
+            super().__init__("\n".join(self.problems + [f"{len(self.problems)} problems; {nothing}"]))
 
 
 def refuse_problems(problems: list[str]) -> None:

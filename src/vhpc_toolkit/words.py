@@ -17,7 +17,8 @@ def yes_no(text: str) -> bool | None:
 
 
 _IRREGULAR = {"switch": "switches", "datacenter": "datacenters", "this": "these", "is": "are", "was": "were",
-              "its": "their", "does": "do", "has": "have", "differs": "differ"}
+              "its": "their", "does": "do", "has": "have", "differs": "differ",
+              "carries": "carry"}
 
 
 def plural(n: int, word: str) -> str:

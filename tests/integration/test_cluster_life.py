@@ -160,13 +160,13 @@ def test_status_reports_the_drs_rule_of_an_anti_affinity_group(cli, session, tmp
         assert cli("cluster", "--create", "--file", path)[0] == 0
         doc = status(0)
         assert doc["rules"] == [{"name": group, "cluster": "COMPUTE_GPU_Cluster", "status": "up to date",
-                                 "detail": "3 VM(s) on different hosts"}]
+                                 "detail": "3 VMs on different hosts"}]
 
         _edit_rule(session, group, keep={f"{pfx}-node1", f"{pfx}-node2"})      # someone drops a VM from it
         (rule,) = status(1)["rules"]
         assert rule["status"] == "incomplete" and f"{pfx}-node3" in rule["detail"]
         code, out, _ = cli("cluster", "--status", "--file", path)
-        assert code == 1 and "DRS rules" in out and "1 DRS rule(s) differ" in out
+        assert code == 1 and "DRS rules" in out and "1 DRS rule differs" in out
 
         _edit_rule(session, group)                                              # or removes it
         (rule,) = status(1)["rules"]

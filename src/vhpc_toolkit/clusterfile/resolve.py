@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from vhpc_toolkit.limits import MAX_NAME, name_problem
+from vhpc_toolkit.words import count
 
 from .model import ScriptStep, SwitchSpec, VMSpec
 from .ranges import RangeError, contains_range, find_range, spread
@@ -214,8 +215,8 @@ class _Resolver:
             self.problems.add(line, "%s: %d sriov_port_group but %d pf: each SR-IOV adapter needs both"
                               % (who, len(pgs), len(pfs)))
         elif dvs and len(dvs) != len(pgs):
-            self.problems.add(line, "%s: %d SR-IOV adapter(s) but %d sriov_dvs_name: give one per adapter, "
-                                    "or none" % (who, len(pgs), len(dvs)))
+            self.problems.add(line, "%s: %s but %d sriov_dvs_name: give one per adapter, "
+                                    "or none" % (who, count(len(pgs), "SR-IOV adapter"), len(dvs)))
         if vm.instant and vm.linked:
             self.problems.add(line, "%s: instant and linked exclude each other (an instant clone forks a "
                                     "running VM)" % who)

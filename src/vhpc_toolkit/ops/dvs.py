@@ -15,6 +15,7 @@ from vhpc_toolkit.results import CHANGED, FAILED, SWITCH, UNCHANGED, Report, Tar
 from vhpc_toolkit.vsphere import hostnet
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory, read_objects
 from vhpc_toolkit.vsphere.tasks import wait_for_task
+from vhpc_toolkit.words import count, plural
 
 DVS_TYPES = ("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch")
 DEFAULT_PORTS = 8   # vSphere's default; elastic port groups grow by sets of this size
@@ -203,7 +204,7 @@ def create_dvs(session, name: str, hosts: list[str], pnics: list[str], port_grou
                 configVersion=state["version"], host=_member_specs(missing, pnics))
             wait_for_task(session, switch_ref.ReconfigureDvs_Task(spec=config), what=f"adding hosts to {name}")
             if switch is not None:
-                done.append("added host(s) " + ", ".join(h.name for h in missing))
+                done.append(f"added {plural(len(missing), 'host')} " + ", ".join(h.name for h in missing))
         if port_group and port_group not in state["portgroups"]:
             wait_for_task(session, switch_ref.AddDVPortgroup_Task(spec=[portgroup_spec(port_group, fixed_ports)]),
                           what=f"adding port group {port_group}")
@@ -240,7 +241,7 @@ def prepare_members(session, switch_ref, state: dict, states: dict, port_group: 
         wait_for_task(session, switch_ref.ReconfigureDvs_Task(spec=spec), what="recording the PVRDMA preparation")
     if failures:
         raise VhpcError("; ".join(failures))
-    return [f"prepared {len(records)} host(s) for PVRDMA (VMkernel adapter on {port_group}, "
+    return [f"prepared {count(len(records), 'host')} for PVRDMA (VMkernel adapter on {port_group}, "
             f"{pvrdma_hosts.OPTION}, firewall ruleset {pvrdma_hosts.RULESET})"]
 
 
@@ -253,7 +254,7 @@ def unprepare(session, inv: Inventory, switch: Obj) -> tuple[list[str], list[str
     states = pvrdma_hosts.read_states(session, [hosts[n] for n in record if n in hosts], switch.get("uuid"))
     record, left = pvrdma_hosts.still_ours(record, {s.host.name: s for s in states.values()}, switch.name)
     failures = pvrdma_hosts.undo(hosts, record)
-    return [f"undid the PVRDMA preparation of {len(record)} host(s)"] + left, failures
+    return [f"undid the PVRDMA preparation of {count(len(record), 'host')}"] + left, failures
 
 
 def destroy_dvs(session, name: str, datacenter: str | None = None, force: bool = False) -> Report:
@@ -275,7 +276,7 @@ def destroy_dvs(session, name: str, datacenter: str | None = None, force: bool =
     switch = named[0] if named else None
     if switch is None:
         result.detail = f"no distributed switch {name}" + (f" in {dc.name}" if dc else "")
-        return Report("dvs destroy", [result])
+        return Report("dvs destroy", [result], unchanged="already absent")
     recorded = {n: r.get("vnic") for n, r in pvrdma_hosts.parse_record(switch.get("config.description")).items()}
     ours = {f"VMkernel adapter {vnic} of {host}" for host, vnic in recorded.items() if vnic}
     users = [u for u in switch_users.dvs_users(inv, switch) if u not in ours]
@@ -291,8 +292,8 @@ def destroy_dvs(session, name: str, datacenter: str | None = None, force: bool =
         wait_for_task(session, switch.ref.Destroy_Task(), what=f"destroying switch {name}")
     except VhpcError as exc:
         result.status, result.detail = FAILED, "; ".join(done + [str(exc)])
-        return Report("dvs destroy", [result])
+        return Report("dvs destroy", [result], unchanged="already absent")
     result.status = CHANGED
     result.detail = "; ".join(done + [f"destroyed switch {name}" + (
-        f" and port group(s) {', '.join(p.name for p in pgs)}" if pgs else "")])
-    return Report("dvs destroy", [result])
+        f" and {plural(len(pgs), 'port group')} {', '.join(p.name for p in pgs)}" if pgs else "")])
+    return Report("dvs destroy", [result], unchanged="already absent")

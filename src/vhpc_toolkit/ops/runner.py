@@ -25,6 +25,7 @@ from vhpc_toolkit.errors import ConnectionLost
 from vhpc_toolkit.results import CHANGED, FAILED, NOT_STARTED, TargetResult
 from vhpc_toolkit.vsphere.faults import error_message
 from vhpc_toolkit.vsphere.tasks import TaskWatcher, task_timeout_of
+from vhpc_toolkit.words import count
 
 DEFAULT_CONCURRENCY = 32
 SUBMIT_THREADS = 8
@@ -46,7 +47,7 @@ class Interrupted(Exception):
     def __init__(self, cancelled: list[TargetResult], not_started: list[TargetResult] | None = None):
         self.cancelled = cancelled
         self.not_started = list(not_started or [])
-        super().__init__(f"interrupted; cancel requested for {len(cancelled)} task(s) in flight, "
+        super().__init__(f"interrupted; cancel requested for {count(len(cancelled), 'task')} in flight, "
                          f"{len(self.not_started)} not started")
 
 

@@ -8,6 +8,7 @@ from rich.text import Text
 
 from vhpc_toolkit.output.tables import common_domain, short
 from vhpc_toolkit.output.tree import Tree, print_tree
+from vhpc_toolkit.words import count
 
 _POWER = {"poweredOn": ("on", "green"), "poweredOff": ("off", "dim"), "suspended": ("suspended", "yellow")}
 
@@ -75,13 +76,13 @@ def render_inventory(doc: dict[str, Any], console) -> None:
     for dc in doc["datacenters"]:
         dc_node = root.add(f"[bold blue]{escape(dc['name'])}[/] (datacenter)")
         for cluster in dc["clusters"]:
-            c_node = dc_node.add(f"[bold]{escape(cluster['name'])}[/] (cluster, {len(cluster['hosts'])} hosts)")
+            c_node = dc_node.add(f"[bold]{escape(cluster['name'])}[/] (cluster, {count(len(cluster['hosts']), 'host')})")
             for host in cluster["hosts"]:
                 _host_node(c_node, host, domain)
         for host in dc["standalone_hosts"]:
             _host_node(dc_node, host, domain)
         for sw in dc.get("distributed_switches", []):
-            dc_node.add(f"DVS {escape(sw['name'])} hosts={len(sw['hosts'])} "
+            dc_node.add(f"DVS {escape(sw['name'])} {count(len(sw['hosts']), 'host')}, "
                         f"port groups: {escape(', '.join(sw['port_groups']) or '-')}")
     print_tree(root, console)
 

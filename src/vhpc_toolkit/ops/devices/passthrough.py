@@ -14,6 +14,7 @@ from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.passthrough import (DEFAULT_MMIO_GB, check_mmio_size, dynamic_passthrough_device,
                                             dynamic_type, efi_warning, normalize_id,
                                             passthrough_device, passthrough_id, pci_type)
+from vhpc_toolkit.words import count
 
 COLUMNS = [("id", "id"), ("vendor", "vendor"), ("device", "device"), ("status", "status"), ("used by", "used_by")]
 
@@ -31,7 +32,7 @@ def query_passthrough(session, targets) -> QueryReport:
             rows.append({"id": p.pciDevice.id, "vendor": p.pciDevice.vendorName, "device": p.pciDevice.deviceName,
                          "status": status, "used_by": user})
         free = sum(r["status"] == "free" for r in rows)
-        return f"{len(rows)} passthrough device(s), {free} free", {"devices": rows}
+        return f"{count(len(rows), 'passthrough device')}, {free} free", {"devices": rows}
 
     return query_offers(session, targets, "passthru query", "devices", COLUMNS, describe)
 
