@@ -105,7 +105,7 @@ PFX-off: BASE host: vhpc-esx-04.hpc.vmware.com power: off
     assert code == 0 and doc["up_to_date"] is True
     assert "172.1.20.1 slots=4  # " + f"{pfx}-gpu1" in hostfile.read_text()
     assert f"# {pfx}-off: no IP yet" in hostfile.read_text()  # powered off: no IP, still named
-    hosts = yaml.safe_load(inventory.read_text())["all"]["children"]["vhpc"]["hosts"]
+    hosts = yaml.safe_load(inventory.read_text())["all"]["children"][path.stem]["hosts"]
     assert hosts[f"{pfx}-vgpu"]["ansible_host"] == "172.1.20.3"
     assert {v["name"]: (v["status"], v["ip"]) for v in doc["vms"]}[f"{pfx}-gpu1"] == ("up to date", "172.1.20.1")
 
@@ -125,7 +125,7 @@ def test_drift_is_reported_and_fixed_where_it_can_be(cli, cluster_file, session)
         else:
             wait_for_task(session, ref.ReconfigVM_Task(spec=spec))
     code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
-    assert code == 1 and "still differ from the file" in err, err   # drift is not success ...
+    assert code == 1 and "1 VM still differs from the file" in err, err   # drift is not success ...
     doc = json.loads(out)
     status = {v["name"]: v for v in doc["vms"]}
     assert status[f"{pfx}-a"]["status"] == "reconfigured" and "cpu: 2 -> 4" in status[f"{pfx}-a"]["detail"]

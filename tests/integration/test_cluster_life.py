@@ -109,10 +109,11 @@ def test_status_exports_every_kind(cli, tmp_path):
         assert re.search(r"^\d+\.\d+\.\d+\.\d+ slots=4  # " + f"{pfx}-gpu$", hostfile, re.M)
         assert f"# {pfx}-cpu: no IP yet" in hostfile
         assert re.search(r"^\d+\.\d+\.\d+\.\d+:4  # ", out_files["mpich"].read_text(), re.M)
-        inv = yaml.safe_load(out_files["ansible"].read_text())["all"]["children"]
-        assert inv["gpu"]["hosts"] == {f"{pfx}-gpu": {}} and sorted(inv["B"]["hosts"]) == sorted(
-            [f"{pfx}-gpu", f"{pfx}-cpu", f"{pfx}-vgpu"])
-        assert inv["vhpc"]["hosts"][f"{pfx}-gpu"]["vhpc_gpus"] == 1 and inv["vgpu"]["hosts"] == {f"{pfx}-vgpu": {}}
+        top = yaml.safe_load(out_files["ansible"].read_text())["all"]["children"][path.stem]
+        inv = top["children"]
+        assert inv[f"{path.stem}_gpu"]["hosts"] == {f"{pfx}-gpu": {}} and sorted(inv[f"{path.stem}_B"]["hosts"]) == \
+            sorted([f"{pfx}-gpu", f"{pfx}-cpu", f"{pfx}-vgpu"])
+        assert top["hosts"][f"{pfx}-gpu"]["vhpc_gpus"] == 1 and inv[f"{path.stem}_vgpu"]["hosts"] == {f"{pfx}-vgpu": {}}
         slurm = out_files["slurm"].read_text()
         assert re.search(rf"^NodeName={pfx}-gpu NodeAddr=\S+ CPUs=4 RealMemory=7782 Gres=gpu:1 State=UNKNOWN$",
                          slurm, re.M)
