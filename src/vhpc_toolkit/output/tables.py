@@ -86,13 +86,14 @@ def column_widths(headers: list[str], plain_rows: list[list[str]], width: int) -
 
 
 def render_table(console, title: str, headers: list[str], rows: list[list[str]],
-                 key_column: int = 0, styles: dict[str, str] | None = None) -> None:
-    """Print ``rows`` (cells in rich markup, already escaped) under ``headers``; nothing without rows."""
+                 key_column: int = 0, styles: dict[str, str] | None = None, drop_empty: bool = True) -> None:
+    """Print ``rows`` (cells in rich markup, already escaped) under ``headers``; nothing without rows.
+    Columns empty in every row are left out unless ``drop_empty`` is false."""
     if not rows:
         return
     plain = [[_plain(cell) for cell in row] for row in rows]
     keep = [i for i, _ in enumerate(headers)
-            if i == key_column or any(r[i].strip() not in EMPTY for r in plain)]
+            if i == key_column or not drop_empty or any(r[i].strip() not in EMPTY for r in plain)]
     headers = [headers[i] for i in keep]
     rows = [[r[i] for i in keep] for r in rows]
     plain = [[r[i] for i in keep] for r in plain]
@@ -112,11 +113,11 @@ def render_table(console, title: str, headers: list[str], rows: list[list[str]],
 
 def _render_blocks(console, headers: list[str], rows: list[list[str]], plain: list[list[str]]) -> None:
     """The narrow layout: per row, its first cell, then its other cells under it, one per line,
-    the column's name before the value; a value wraps under itself."""
+    each after its column's name; a value wraps under itself."""
     label = max(cell_len(h) for h in headers[1:]) if len(headers) > 1 else 0
     values = min(max(console.width - label - 3, 1), max(_measure([c for r in plain for c in r[1:]] or [""])[1], 1))
     for row, text in zip(rows, plain):
-        console.print(f"[bold]{row[0]}[/]", highlight=False)
+        console.print(f"[dim]{escape(headers[0])}[/] [bold]{row[0]}[/]", highlight=False)
         grid = Table.grid(padding=(0, 1))
         grid.add_column(width=label + 2, no_wrap=True)   # "  header"
         grid.add_column(width=values, overflow="fold")
