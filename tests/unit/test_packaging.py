@@ -96,3 +96,10 @@ def test_readme_tour_starts_with_make_lab_and_its_post_script_exists():
     assert block.strip().startswith("make lab")
     for script in re.findall(r"--script (\S+)", tour):
         assert (ROOT / script).is_file(), script
+
+
+def test_user_docs_name_no_issue_numbers():
+    docs = [ROOT / "README.md", ROOT / "DEVELOPERS.md", ROOT / "sim" / "README.md", *(ROOT / "docs").glob("*.md")]
+    found = [f"{p.name}: {m.group(0)}" for p in docs
+             for m in re.finditer(r"(?i)\bissues? #?\d+|\(issue|the issue's", p.read_text())]
+    assert found == []
