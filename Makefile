@@ -8,7 +8,7 @@ GOENV := GOPATH=/usr/share/gocode GO111MODULE=off GOCACHE=$(CURDIR)/.cache/go-bu
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEB_PACKAGES := golang-go golang-github-vmware-govmomi-dev bubblewrap
 
-.PHONY: all deps venv sim test test-unit demo bench clean
+.PHONY: all deps venv sim test test-unit demo bench lab lab-stop clean
 
 all: venv sim
 
@@ -33,18 +33,39 @@ sim: deps $(SIM)
 $(SIM): $(wildcard sim/*.go)
 	cd sim && $(GOENV) go build -o bin/vhpc-sim .
 
-test: venv sim
+FIRST_RUN := a first run installs Debian packages and a Python environment and builds the lab (a few minutes)
+
+test:
+	@echo "== make test: $(FIRST_RUN); later runs start at once"
+	@echo "== 1/4 packages, Python environment (.venv), lab simulator (sim/bin/vhpc-sim)"
+	@$(MAKE) --no-print-directory venv sim
+	@echo "== 2/4 the lab's own tests (Go)"
 	cd sim && $(GOENV) go vet . && $(GOENV) go test -count=1 .
+	@echo "== 3/4 the toolkit's tests (pytest: unit tests, then against the lab and OpenBao)"
 	$(PY) -m pytest -q
+	@echo "== 4/4 the lowest supported Python"
+	@bash scripts/lowest-python.sh
 
 test-unit: venv
 	$(PY) -m pytest -q tests/unit
 
-demo: venv sim
-	bash scripts/demo.sh
+demo:
+	@echo "== make demo: $(FIRST_RUN); later runs start at once"
+	@echo "== 1/2 packages, Python environment (.venv), lab simulator (sim/bin/vhpc-sim)"
+	@$(MAKE) --no-print-directory venv sim
+	@echo "== 2/2 the demo on the lab"
+	@bash scripts/demo.sh
+
+# The lab in the background for trying the toolkit by hand: writes ./vCenter.conf for it.
+lab: venv sim
+	@bash scripts/lab.sh start
+
+lab-stop:
+	@bash scripts/lab.sh stop
 
 bench: venv sim
 	$(PY) -m benchmarks.run $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) sim/bin .cache
+	-@bash scripts/lab.sh stop >/dev/null 2>&1
+	rm -rf $(VENV) .venv-lowest sim/bin .cache .lab

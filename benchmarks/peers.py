@@ -1,5 +1,5 @@
 """Peers: the same 64-VM cluster created and destroyed on the lab by our toolkit, VMware's original
-vHPC Toolkit 1.0.3 and Ansible's community.vmware vmware_guest (issue 18).
+vHPC Toolkit 1.0.3 and Ansible's community.vmware vmware_guest.
 
 Optional, in neither `make test` nor `make bench`: the first run installs the peers from the package
 index (pip) into .cache/peers/venv. Each peer runs as a child process on a fresh lab; the lab counts

@@ -141,7 +141,7 @@ def placement(work: Path, n: int = 256) -> list[Row]:
 
 
 def goals(results: dict[str, list[Row]]) -> list[str]:
-    """Issue 18's goals, each with what this run measured."""
+    """The scaling goals, each with what this run measured."""
     out = []
     by = {r.what: r for rows in results.values() for r in rows}
     for verb in ("create", "destroy"):
@@ -201,7 +201,7 @@ move between runs, calls and CPU per VM much less. Cluster VMs are clones with 4
 latency high, full reservations, powered on, spread over 16 GPU hosts (vhpc-esx-02..17: the 1,024
 VMs' reservations need them).
 
-## Issue 18's goals
+## Scaling goals
 
 Goals: calls per VM at most 1.1 at 1,024 VMs, wall time per VM at 1,024 within 1.5x of that at 64,
 the client's CPU per VM constant; `view` of 10,000 extra VMs with a constant number of calls,
@@ -229,7 +229,7 @@ objects, as vCenter pages property reads.
 
 `cluster --plan` reads no vCenter: it expands and checks the file.
 
-## Placement (issue 16)
+## Placement
 
 256 VMs that name no host, half asking `gpu: 1` with `gpu_model: V100` (a passthrough GPU), half
 `vgpu: grid_v100-8q`, on a lab with 64 GPU hosts (`--extra-hosts 57`). "plan" is what

@@ -1,5 +1,5 @@
 """Scaling of cluster --create/--destroy, view and --plan with the number of VMs, with profiles
-(issue 18; `make bench` runs the same measurements without profiles).
+(`make bench` runs the same measurements without profiles).
 
 Not a test: it prints a table. Each size runs on a fresh lab (or, with --one-lab, one lab for
 all sizes, one batch after the other, as the issue measured). The CLI runs in a child process so

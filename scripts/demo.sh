@@ -15,10 +15,16 @@ export COLUMNS=${COLUMNS:-160}
 vhpc() { echo; echo "\$ vhpc_toolkit $*"; .venv/bin/vhpc_toolkit --vcenter-conf "$work/vCenter.conf" "$@"; }
 
 echo "== The lab (a vCenter simulator with GPU/SR-IOV hosts) is up: $(grep -E '^(server|port):' "$work/vCenter.conf" | tr -d '"' | tr '\n' ' ')"
+echo; echo "== 1/5 the inventory, and what each host can still give"
 vhpc view
+vhpc view --capacity
+echo; echo "== 2/5 the cluster of $CLUSTER, created"
 vhpc --yes cluster --create --file "$CLUSTER"
+echo; echo "== 3/5 the cluster on the hosts and switches"
 vhpc view --networking
+echo; echo "== 4/5 the same file again: nothing to do"
 vhpc --yes cluster --create --file "$CLUSTER"
+echo; echo "== 5/5 the cluster destroyed"
 vhpc --yes cluster --destroy --file "$CLUSTER"
 echo
 echo "== Demo done: the cluster of $CLUSTER was created, shown, found up to date, and destroyed."

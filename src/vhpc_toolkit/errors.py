@@ -16,9 +16,13 @@ class ExitCode(enum.IntEnum):
 
 
 class VhpcError(Exception):
-    """Base of every error the toolkit reports to the user."""
+    """Base of every error the toolkit reports to the user; ``hint`` (lines) says what to do about it."""
 
     exit_code = ExitCode.FAILED
+
+    def __init__(self, *args, hint: str = ""):
+        super().__init__(*args)
+        self.hint = hint
 
 
 class InputError(VhpcError):
@@ -67,7 +71,7 @@ class ValidationFailed(InputError):
         if len(self.problems) == 1:
             super().__init__(f"{self.problems[0]}; {nothing}")
         else:
-            super().__init__("\n".join(self.problems + [f"{len(self.problems)} problem(s); {nothing}"]))
+            super().__init__("\n".join(self.problems + [f"{len(self.problems)} problems; {nothing}"]))
 
 
 def refuse_problems(problems: list[str]) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from vhpc_toolkit.errors import ExitCode
 from vhpc_toolkit.specs import Change
+from vhpc_toolkit.words import count
 
 # Per-target operations (one VM, host or switch each).
 CHANGED, UNCHANGED, FAILED = "changed", "unchanged", "failed"
@@ -27,6 +28,7 @@ PENDING, STARTED, OK, SKIPPED, NOT_RUN = "pending", "started", "ok", "skipped", 
 FAILED_STATUSES = frozenset({FAILED, ROLLED_BACK, NOT_STARTED})
 
 VM, HOST, SWITCH = "vm", "host", "switch"   # what a TargetResult is about
+UNIT_WORDS = {VM: "VM", HOST: "host", SWITCH: "switch"}
 
 
 @dataclass
@@ -58,6 +60,7 @@ class Report:
     operation: str
     results: list[TargetResult]
     done: str = "changed"      # the word for a changed row ("destroyed" for destroy)
+    unchanged: str = "already as asked"   # ... and for an unchanged one ("already absent" for destroy)
     interrupted: bool = False
 
     @property
@@ -77,10 +80,10 @@ class Report:
 
     def summary(self) -> str:
         counts = {s: sum(r.status == s for r in self.results) for s in (CHANGED, UNCHANGED)}
-        unit = {VM: "VM", HOST: "host", SWITCH: "switch"}.get(self.unit, self.unit)
+        unit = UNIT_WORDS.get(self.unit, self.unit)
         waiting = sum(r.status == NOT_STARTED for r in self.results)
-        return (f"{self.operation}: {len(self.results)} {unit}(s): {counts[CHANGED]} {self.done}, "
-                f"{counts[UNCHANGED]} already as asked, {len(self.failed) - waiting} failed"
+        return (f"{self.operation}: {count(len(self.results), unit)}: {counts[CHANGED]} {self.done}, "
+                f"{counts[UNCHANGED]} {self.unchanged}, {len(self.failed) - waiting} failed"
                 + (f", {waiting} not started" if waiting else ""))
 
     def details(self) -> str:
@@ -102,7 +105,7 @@ class QueryReport(Report):
     columns: list[tuple[str, str]] = field(default_factory=list)   # (title, row key)
 
     def summary(self) -> str:
-        return f"{self.operation}: {len(self.results)} {self.unit}(s)"
+        return f"{self.operation}: {count(len(self.results), UNIT_WORDS.get(self.unit, self.unit))}"
 
 
 @dataclass

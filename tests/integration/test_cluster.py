@@ -105,7 +105,7 @@ PFX-off: BASE host: vhpc-esx-04.hpc.vmware.com power: off
     assert code == 0 and doc["up_to_date"] is True
     assert "172.1.20.1 slots=4  # " + f"{pfx}-gpu1" in hostfile.read_text()
     assert f"# {pfx}-off: no IP yet" in hostfile.read_text()  # powered off: no IP, still named
-    hosts = yaml.safe_load(inventory.read_text())["all"]["children"]["vhpc"]["hosts"]
+    hosts = yaml.safe_load(inventory.read_text())["all"]["children"][path.stem]["hosts"]
     assert hosts[f"{pfx}-vgpu"]["ansible_host"] == "172.1.20.3"
     assert {v["name"]: (v["status"], v["ip"]) for v in doc["vms"]}[f"{pfx}-gpu1"] == ("up to date", "172.1.20.1")
 

@@ -46,7 +46,7 @@ PFX-{1:2}: BASE RDMA host: vhpc-esx-0{2:3}.hpc.vmware.com
     assert code == 0, err
     doc = json.loads(out)
     switch, = doc["switches"]
-    assert switch["pvrdma_hosts"] == [H(2), H(3)] and "prepared 2 host(s) for PVRDMA" in switch["detail"]
+    assert switch["pvrdma_hosts"] == [H(2), H(3)] and "prepared 2 hosts for PVRDMA" in switch["detail"]
     uuid_ = dvs_of(session, f"{pfx}-dvs").get("uuid")
     for host in (H(2), H(3)):
         vnics, tag, ruleset = pvrdma_state(session, host)
@@ -58,7 +58,7 @@ PFX-{1:2}: BASE RDMA host: vhpc-esx-0{2:3}.hpc.vmware.com
     assert code == 0 and ": up to date (" in out
     code, out, err = cli("--output", "json", "cluster", "--destroy", "--file", path)
     assert code == 0, err
-    assert "undid the PVRDMA preparation of 2 host(s)" in json.loads(out)["switches"][0]["detail"]
+    assert "undid the PVRDMA preparation of 2 hosts" in json.loads(out)["switches"][0]["detail"]
     for host in (H(2), H(3)):
         assert pvrdma_state(session, host) == ({}, "", False)
     assert dvs_of(session, f"{pfx}-dvs") is None

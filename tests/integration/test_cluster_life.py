@@ -115,10 +115,11 @@ def test_status_exports_every_kind(cli, tmp_path):
         assert re.search(r"^\d+\.\d+\.\d+\.\d+ slots=4  # " + f"{pfx}-gpu$", hostfile, re.M)
         assert f"# {pfx}-cpu: no IP yet" in hostfile
         assert re.search(r"^\d+\.\d+\.\d+\.\d+:4  # ", out_files["mpich"].read_text(), re.M)
-        inv = yaml.safe_load(out_files["ansible"].read_text())["all"]["children"]
-        assert inv["gpu"]["hosts"] == {f"{pfx}-gpu": {}} and sorted(inv["B"]["hosts"]) == sorted(
-            [f"{pfx}-gpu", f"{pfx}-cpu", f"{pfx}-vgpu"])
-        assert inv["vhpc"]["hosts"][f"{pfx}-gpu"]["vhpc_gpus"] == 1 and inv["vgpu"]["hosts"] == {f"{pfx}-vgpu": {}}
+        top = yaml.safe_load(out_files["ansible"].read_text())["all"]["children"][path.stem]
+        inv = top["children"]
+        assert inv[f"{path.stem}_gpu"]["hosts"] == {f"{pfx}-gpu": {}} and sorted(inv[f"{path.stem}_B"]["hosts"]) == \
+            sorted([f"{pfx}-gpu", f"{pfx}-cpu", f"{pfx}-vgpu"])
+        assert top["hosts"][f"{pfx}-gpu"]["vhpc_gpus"] == 1 and inv[f"{path.stem}_vgpu"]["hosts"] == {f"{pfx}-vgpu": {}}
         slurm = out_files["slurm"].read_text()
         assert re.search(rf"^NodeName={pfx}-gpu NodeAddr=\S+ CPUs=4 RealMemory=7782 Gres=gpu:1 State=UNKNOWN$",
                          slurm, re.M)
@@ -166,13 +167,13 @@ def test_status_reports_the_drs_rule_of_an_anti_affinity_group(cli, session, tmp
         assert cli("cluster", "--create", "--file", path)[0] == 0
         doc = status(0)
         assert doc["rules"] == [{"name": group, "cluster": "COMPUTE_GPU_Cluster", "status": "up to date",
-                                 "detail": "3 VM(s) on different hosts"}]
+                                 "detail": "3 VMs on different hosts"}]
 
         _edit_rule(session, group, keep={f"{pfx}-node1", f"{pfx}-node2"})      # someone drops a VM from it
         (rule,) = status(1)["rules"]
         assert rule["status"] == "incomplete" and f"{pfx}-node3" in rule["detail"]
         code, out, _ = cli("cluster", "--status", "--file", path)
-        assert code == 1 and "DRS rules" in out and "1 DRS rule(s) differ" in out
+        assert code == 1 and "DRS rules" in out and "1 DRS rule differs" in out
 
         _edit_rule(session, group)                                              # or removes it
         (rule,) = status(1)["rules"]

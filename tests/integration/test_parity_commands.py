@@ -66,7 +66,7 @@ def test_settings_commands_and_get_vm_config(cli, session, vm):
     assert config["cpu"]["affinity"] == [0, 2, 4, 5, 6, 7, 8, 10, 12]
     assert config["numa_node_affinity"] == [1] and config["secure_boot"] is True and config["firmware"] == "efi"
     code, out, _ = cli("get_vm_config", "--vm", name)
-    assert code == 0 and "8 (2 socket(s) of 4 core(s))" in out and "0,2,4-8,10,12" in out
+    assert code == 0 and "8 (2 sockets of 4 cores)" in out and "0,2,4-8,10,12" in out
 
     # again: nothing to do
     code, out, _ = cli("--output", "json", "vm_sched_affinity", "--vm", name, "--affinity", "0,2,4:8,10,12")

@@ -98,7 +98,7 @@ def test_an_impossible_file_is_one_error_saying_what_is_short_and_where(cli, clu
     code, _, err = cli("cluster", "--create", "--file", path)
     assert code == 2
     line, = [x for x in err.splitlines() if "needs" in x]
-    assert re.search(rf"{re.escape(str(path))}:\d+: needs 24 V100 \(gpu: 2 on 12 VM\(s\), line \d+\), \d+ free on "
+    assert re.search(rf"{re.escape(str(path))}:\d+: needs 24 V100 \(gpu: 2 on 12 VMs, line \d+\), \d+ free on "
                      r"COMPUTE_GPU_Cluster: vhpc-esx-0\d \d", line), line
     assert "nothing was changed" in err and vms_named(session, pfx) == {}
     assert "CloneVM_Task" not in lab.calls()["methods"]

@@ -114,7 +114,7 @@ def test_dvs_create_reconcile_destroy(cli, session, dvs_name):
     code, out, _ = cli("--output", "json", "dvs", "--create", "--name", dvs_name, "--host", H1, H3,
                        "--pnic", "vmnic5", "--port_group", pg)
     row = json.loads(out)["results"][0]
-    assert code == 0 and row["status"] == "changed" and f"added host(s) {H3}" in row["detail"]
+    assert code == 0 and row["status"] == "changed" and f"added host {H3}" in row["detail"]
     assert read_dvs(session, dvs_name)[0] == [H1, H2, H3]
     drop_portgroups(session, dvs_name)
     code, out, _ = cli("--output", "json", "dvs", "--destroy", "--name", dvs_name)
@@ -208,7 +208,7 @@ def test_dvs_pvrdma_prepares_the_members_and_destroy_undoes_it(cli, session, dvs
     code, out, err = cli("--output", "json", "dvs", "--create", "--name", dvs_name, "--host", H2, H3,
                          "--pnic", "vmnic5", "--port_group", f"{dvs_name}-pg", "--pvrdma")
     assert code == 0, err
-    assert "prepared 2 host(s) for PVRDMA" in json.loads(out)["results"][0]["detail"]
+    assert "prepared 2 hosts for PVRDMA" in json.loads(out)["results"][0]["detail"]
     _, switch = dvs_props(session, dvs_name)
     uuid_ = read_inventory(session, {"DistributedVirtualSwitch": ["uuid"]}).find(
         ("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch"), dvs_name).get("uuid")
@@ -224,6 +224,6 @@ def test_dvs_pvrdma_prepares_the_members_and_destroy_undoes_it(cli, session, dvs
     assert code == 2 and "only uplink" in err and "NIC teaming" in err
     code, out, err = cli("--output", "json", "dvs", "--destroy", "--name", dvs_name)
     assert code == 0, err
-    assert "undid the PVRDMA preparation of 2 host(s)" in json.loads(out)["results"][0]["detail"]
+    assert "undid the PVRDMA preparation of 2 hosts" in json.loads(out)["results"][0]["detail"]
     for host in (H2, H3):
         assert pvrdma_state(session, host) == ({}, "", False)

@@ -58,8 +58,11 @@ ORIGINAL_INVOCATIONS = [
 
 
 def test_every_original_command_exists():
+    from vhpc_toolkit.cli.commands import ORIGINAL_COMMANDS
+
     sub = next(a for a in build_parser()._actions if a.dest == "command")
-    assert sorted(sub.choices) == sorted(COMMANDS)
+    assert set(COMMANDS) <= set(sub.choices)
+    assert sorted(ORIGINAL_COMMANDS) == sorted(COMMANDS)
 
 
 @pytest.mark.parametrize("argv", ORIGINAL_INVOCATIONS, ids=lambda a: a[0])
@@ -164,3 +167,62 @@ def test_readme_tour_shows_every_command():
     assert "the 24 commands" in tour and len(COMMANDS) == 24
     assert not [name for name in COMMANDS if f"vhpc_toolkit {name} " not in tour
                 and f"vhpc_toolkit --output json {name}" not in tour]
+
+
+# --- both spellings, "did you mean", several VMs -------------------------------------------------
+
+def _every_long_flag():
+    import argparse
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for command, p in sub.choices.items():
+        for action in p._actions:
+            for option in action.option_strings:
+                if option.startswith("--") and ("_" in option or "-" in option[2:]):
+                    yield command, option, action
+
+
+def test_every_flag_parses_with_either_spelling():
+    from vhpc_toolkit.cli.parser import spellings
+
+    flags = list(_every_long_flag())
+    assert len(flags) > 100
+    for command, option, action in flags:
+        parser = build_parser(command)
+        sub = next(a for a in parser._actions if a.dest == "command").choices[command]
+        for other in spellings(option):
+            assert sub._option_string_actions[other] is sub._option_string_actions[option], (command, option)
+
+
+def test_hyphen_and_underscore_spellings_give_the_same_arguments():
+    a = build_parser().parse_args(["clone", "--template", "t", "--vm", "v", "--gpu", "1", "--gpu_model", "V100",
+                                   "--vm_folder", "F", "--task-timeout", "9"])
+    b = build_parser().parse_args(["clone", "--template", "t", "--vm", "v", "--gpu", "1", "--gpu-model", "V100",
+                                   "--vm-folder", "F", "--task_timeout", "9", "--vcenter_conf", "x.conf"])
+    assert (a.gpu_model, a.vm_folder, a.task_timeout) == (b.gpu_model, b.vm_folder, b.task_timeout) == ("V100", "F", 9)
+    assert b.vcenter_conf == "x.conf"
+    # an abbreviation that both spellings of one flag share is that flag
+    assert build_parser().parse_args(["destroy", "--vm", "v", "--include"]).include_templates is True
+
+
+def test_help_shows_the_documented_spelling_only(capsys):
+    assert main(["clone", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--gpu_model" in out and "--gpu-model" not in out
+
+
+def test_did_you_mean_a_command_or_a_flag(capsys):
+    assert main(["clsuter", "--plan", "--file", "c.conf"]) == 2
+    assert "unknown command 'clsuter'; did you mean 'cluster'?" in capsys.readouterr().err
+    assert main(["frobnicate"]) == 2
+    assert "unknown command 'frobnicate' (vhpc_toolkit --help lists the commands)" in capsys.readouterr().err
+    assert main(["power", "--vm", "v", "--on", "--task-timout", "5"]) == 2
+    assert "did you mean --task-timeout" in capsys.readouterr().err
+
+
+def test_several_vms_at_once():
+    from vhpc_toolkit.cli.parser import vm_targets
+
+    args = build_parser().parse_args(["destroy", "--vm", "a", "b", "c", "a"])
+    assert vm_targets(args) == [("a", "--vm"), ("b", "--vm"), ("c", "--vm")]

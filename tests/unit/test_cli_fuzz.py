@@ -34,11 +34,15 @@ class Reached(VhpcError):
     exit_code = ExitCode.OK
 
 
+# Flags that write local files by design (the scratch folder must stay empty), and the audit trail.
+WRITERS = {"--copy", "--log-file"}
+
+
 def _flags(command: str) -> list[str]:
     parser = build_parser(command)
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     flags = [opt for a in sub.choices[command]._actions for opt in a.option_strings]
-    return sorted(set(flags) - {"-h", "--help"})
+    return sorted(set(flags) - {"-h", "--help"} - WRITERS)
 
 
 @pytest.fixture(scope="module")

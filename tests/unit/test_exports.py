@@ -21,13 +21,38 @@ def test_open_mpi_and_mpich_hostfiles():
 
 
 def test_ansible_inventory_is_yaml_with_groups_and_host_vars():
-    text = ansible_inventory(NODES)
+    nodes_ = [Node(**{**n.__dict__, "user": "root" if n.name == "node1" else None}) for n in NODES]
+    text = ansible_inventory(nodes_, "c1")
     doc = yaml.safe_load(text)["all"]["children"]
-    assert doc["vhpc"]["hosts"]["node1"] == {"ansible_host": "172.1.10.1", "vhpc_cpus": 20, "vhpc_memory_gb": 64,
-                                             "vhpc_gpus": 2}
-    assert "ansible_host" not in doc["vhpc"]["hosts"]["node2"] and "node2:  # no IP yet" in text
-    assert sorted(doc["BASE"]["hosts"]) == ["node1", "node2"] and list(doc["gpu"]["hosts"]) == ["node1"]
-    assert list(doc["sriov"]["hosts"]) == ["node3"]
+    assert list(doc) == ["c1"]
+    assert doc["c1"]["hosts"]["node1"] == {"ansible_host": "172.1.10.1", "ansible_user": "root", "vhpc_cpus": 20,
+                                           "vhpc_memory_gb": 64, "vhpc_gpus": 2}
+    assert "ansible_host" not in doc["c1"]["hosts"]["node2"] and "node2:  # no IP yet" in text
+    groups = doc["c1"]["children"]
+    assert sorted(groups["c1_BASE"]["hosts"]) == ["node1", "node2"] and list(groups["c1_gpu"]["hosts"]) == ["node1"]
+    assert list(groups["c1_sriov"]["hosts"]) == ["node3"]
+
+
+def test_two_clusters_inventories_merge_without_mixing(tmp_path):
+    """Ansible reads a folder of inventories as one: groups of the same name merge, so each cluster's
+    groups carry its name."""
+    a = yaml.safe_load(ansible_inventory([Node("a1", "10.0.0.1", groups=["gpu"])], "alpha"))
+    b = yaml.safe_load(ansible_inventory([Node("b1", "10.0.0.2", groups=["gpu"])], "beta"))
+    merged: dict = {}
+    for doc in (a, b):
+        for name, group in doc["all"]["children"].items():
+            merged[name] = group
+            for child, sub in group.get("children", {}).items():
+                assert child not in merged, child
+                merged[child] = sub
+    assert list(merged["alpha_gpu"]["hosts"]) == ["a1"] and list(merged["beta_gpu"]["hosts"]) == ["b1"]
+
+
+def test_cluster_name_is_the_file_stem_until_the_file_names_it():
+    from vhpc_toolkit.output.exports import cluster_name
+
+    assert cluster_name(SimpleNamespace(path="/x/cluster-sriov.conf")) == "cluster-sriov"
+    assert cluster_name(SimpleNamespace(path="/x/c.conf", name="hpc1")) == "hpc1"
 
 
 def test_slurm_node_lines_and_gres_fragment():
@@ -47,6 +72,8 @@ def test_nodes_take_sections_devices_and_sizes_from_the_file():
     got = nodes(result, spec)
     assert [(n.name, n.cpus, n.memory_gb, n.gpus, n.groups) for n in got] == [
         ("n1", 8, 16, 2, ["BASE", "GPU_V100", "gpu", "vgpu"]), ("m", 8, 16, 0, ["BASE"])]
+    spec = parse_cluster_text("[_VMS_]\nn1: template: t guest_username: hpc\n")
+    assert nodes(SimpleNamespace(vms=[SimpleNamespace(name="n1", ip=None)]), spec)[0].user == "hpc"
 
 
 def test_export_argument():

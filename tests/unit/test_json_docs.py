@@ -13,7 +13,7 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 SCHEMAS = DOCS / "schemas"
 # Each section of docs/json.md (by the start of its heading) and the schema of its example.
 SECTIONS = {
-    "`view`": "view", "A report": "report", "A query": "query", "`post": "post",
+    "`view --capacity": "capacity", "`view`": "view", "A report": "report", "A query": "query", "`post": "post",
     "`cluster --plan": "plan", "`cluster --create": "cluster", "`cluster --destroy": "cluster-destroy",
     "`cluster --status": "status", "`get_vm_config": "vm-config", "`migrate_vm": "migrate",
     "`secure_boot`": "sched-affinity", "`power_policy": "power-policy", "`passthru_host`": "sriov-host",

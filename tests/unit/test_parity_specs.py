@@ -159,7 +159,7 @@ def test_several_sriov_adapters_pair_up_in_order():
 @pytest.mark.parametrize("definition, message", [
     ("sriov_port_group: a pf: 0000:af:00.0 sriov_port_group: b", "2 sriov_port_group but 1 pf"),
     ("sriov_port_group: a pf: 0000:af:00.0 sriov_port_group: b pf: 0000:af:00.0 sriov_dvs_name: d",
-     "2 SR-IOV adapter(s) but 1 sriov_dvs_name"),
+     "2 SR-IOV adapters but 1 sriov_dvs_name"),
     ("instant: yes linked: yes", "instant and linked exclude each other"),
     ("instant: yes cpu: 4 ip: 10.0.0.1", "remove cpu, ip (or instant)"),
     ("instant: yes power: off", "runs from the start"),

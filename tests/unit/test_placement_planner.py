@@ -139,7 +139,7 @@ def test_anti_affinity_keeps_a_group_apart_and_refuses_a_pinned_host_that_breaks
 def test_shortage_is_one_error_saying_what_is_short_and_where():
     inv = inventory(hosts=3, running=[("busy", 1, ["0000:3b:00.0", "0000:d8:00.0"]), ("half", 2, ["0000:3b:00.0"])])
     p = plan("n{1:3}: B gpu: 2 gpu_model: V100\n", inv)
-    assert p.problems == ["f.conf:7: needs 6 V100 (gpu: 2 on 3 VM(s), line 7), 3 free on GPU: "
+    assert p.problems == ["f.conf:7: needs 6 V100 (gpu: 2 on 3 VMs, line 7), 3 free on GPU: "
                           "esx-01 0, esx-02 1, esx-03 2"]
     assert not any(v.choice for v in p.vms)
 
@@ -160,7 +160,7 @@ def test_gpu_label_and_model():
     got = chosen(plan("n1: B gpu: 1 gpu_label: train dynamic: yes\n", inv))
     assert got == {"n1": ("esx-02", ["0000:d8:00.0"])}
     p = plan("n1: B gpu: 1 gpu_model: A100\n", inv)
-    assert p.problems[0].startswith("f.conf:7: needs 1 A100 (gpu: 1 on 1 VM(s), line 7), 0 free on GPU")
+    assert p.problems[0].startswith("f.conf:7: needs 1 A100 (gpu: 1 on 1 VM, line 7), 0 free on GPU")
 
 
 @pytest.mark.parametrize("body,problem", [

@@ -104,7 +104,7 @@ def test_report_summary_failure_and_json():
     phases = [PhaseResult(None, FAILED, runs[:3]), PhaseResult(5, NOT_RUN, runs[3:])]
     report = PostReport(runs, phases, operation="post scripts")
     assert report.failure() == "VM n2: script a.sh failed: exit code 4; last output: boom"
-    assert report.summary() == ("post scripts: 4 script run(s) on 2 VM(s): 1 ok, 1 failed, 1 skipped, "
+    assert report.summary() == ("post scripts: 4 script runs on 2 VMs: 1 ok, 1 failed, 1 skipped, "
                                 "1 not run; phases not run: barrier 5")
     doc = report.to_dict()
     assert doc["phases_not_run"] == [5] and doc["results"][0]["duration"] == 1.235

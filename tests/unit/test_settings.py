@@ -332,14 +332,33 @@ def test_empty_env_values_count_as_unset(dirs):
 
 # ------------------------------------------------------------------ missing values
 
-def test_missing_server_names_the_places_looked_at(dirs):
+def test_missing_server_names_the_places_looked_at_and_what_to_write(dirs):
     with pytest.raises(SettingsError) as err:
         load(dirs, {"VHPC_USERNAME": "u", "VHPC_PASSWORD": "p"})
-    msg = str(err.value)
-    assert "no vCenter server" in msg
-    for place in (dirs.cwd / "vCenter.conf", dirs.home / "vhpc_toolkit" / "vCenter.conf",
-                  dirs.pkg, "VHPC_SERVER", "GOVC_URL"):
+    msg, hint = str(err.value), err.value.hint
+    assert msg.startswith("no vCenter settings")
+    for place in (dirs.cwd / "vCenter.conf", "~/.config/vhpc_toolkit/vCenter.conf", "~/vhpc_toolkit/vCenter.conf",
+                  "VHPC_SERVER", "GOVC_URL"):
         assert str(place) in msg
+    # the hint is a vCenter.conf to write, and where: it loads once written there
+    assert "write a vCenter.conf in ~/.config/vhpc_toolkit/" in hint and "make lab" in hint
+    example = "\n".join(line[2:] for line in hint.splitlines() if line.startswith("  "))
+    write(dirs.home / ".config" / "vhpc_toolkit" / "vCenter.conf", example + "\npassword: p\n")
+    s = load(dirs)
+    assert (s.server, s.username) == ("vcenter.example.org", "administrator@vsphere.local")
+
+
+def test_xdg_config_home_is_searched_after_the_current_folder(dirs):
+    xdg = write(dirs.root / "xdg" / "vhpc_toolkit" / "vCenter.conf", FULL)
+    write(dirs.home / "vhpc_toolkit" / "vCenter.conf", FULL)
+    assert find(dirs, {"XDG_CONFIG_HOME": str(dirs.root / "xdg")}) == xdg
+    cwd = write(dirs.cwd / "vCenter.conf", FULL)
+    assert find(dirs, {"XDG_CONFIG_HOME": str(dirs.root / "xdg")}) == cwd
+
+
+def test_log_file_is_relative_to_the_conf_file(dirs):
+    write(dirs.cwd / "vCenter.conf", FULL + "log_file: audit/changes.log\n")
+    assert load(dirs).log_file == str(dirs.cwd / "audit" / "changes.log")
 
 
 def test_missing_server_in_a_found_file_names_that_file(dirs):

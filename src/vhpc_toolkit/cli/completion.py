@@ -1,16 +1,32 @@
-"""Shell completion (bash, zsh) through argcomplete, and VM names from the last inventory read.
+"""Shell completion (bash, zsh) through argcomplete, with names from the last inventory read.
 
-Install once: ``eval "$(register-python-argcomplete vhpc_toolkit)"`` in ~/.bashrc
-(zsh: after ``autoload -U bashcompinit && bashcompinit``). Commands and flags come
-from the argument tree; ``--vm`` also offers the VM names the last ``view`` or
-``cluster`` run saw (kept in ~/.cache/vhpc_toolkit/vm-names, names only).
+`vhpc_toolkit completion bash` (or zsh) prints the line to add to the shell's start file.
+Commands and flags come from the argument tree. Values come from a cache that `view` and
+`cluster --create/--status` write after they have read vCenter (``$XDG_CACHE_HOME/vhpc_toolkit/
+inventory.json``: names only, no secrets): VM names, templates, hosts, port groups, device
+addresses. Completing never calls vCenter: a shell must not wait on the network at every tab.
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Iterable
 
-CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "vhpc_toolkit" / "vm-names"
+# flag -> the cache list its values come from
+VALUE_FLAGS = {
+    "--vm": "vms", "--template": "templates", "--host": "hosts", "--destination": "hosts",
+    "--port_group": "port_groups", "--sriov_port_group": "port_groups", "--pvrdma_port_group": "port_groups",
+    "--device": "devices", "--pf": "devices", "--profile": "vgpu_profiles", "--cluster": "clusters",
+    "--datacenter": "datacenters", "--dvs_name": "switches",
+}
+KINDS = ("vms", "templates", "hosts", "port_groups", "devices", "vgpu_profiles", "clusters", "datacenters",
+         "switches")
+
+
+def cache_path() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "vhpc_toolkit" / "inventory.json"
 
 
 def complete(build_parser) -> None:
@@ -20,32 +36,87 @@ def complete(build_parser) -> None:
     import argcomplete
 
     parser = build_parser(None)
-    for action in _vm_actions(parser):
-        action.completer = vm_names
+    for action in _actions(parser):
+        wanted = [VALUE_FLAGS[o] for o in action.option_strings if o in VALUE_FLAGS]
+        if wanted:
+            action.completer = _from_cache(wanted[0])
+        elif "--export" in action.option_strings:
+            action.completer = export_kinds
     argcomplete.autocomplete(parser)
 
 
-def _vm_actions(parser):
+def _actions(parser):
     for action in parser._actions:
-        if "--vm" in getattr(action, "option_strings", ()):
-            yield action
-        for sub in (getattr(action, "choices", None) or {}).values() if isinstance(
-                getattr(action, "choices", None), dict) else ():
-            yield from _vm_actions(sub)
+        yield action
+        choices = getattr(action, "choices", None)
+        if isinstance(choices, dict):
+            for sub in choices.values():
+                yield from _actions(sub)
 
 
-def vm_names(prefix: str, **_) -> list[str]:
+def _from_cache(kind: str):
+    def completer(prefix: str, action=None, parsed_args=None, **_) -> list[str]:
+        given = getattr(parsed_args, getattr(action, "dest", ""), None) if parsed_args is not None else None
+        given = set(given) if isinstance(given, list) else set()    # `--vm a b c`: each name once
+        return [n for n in cached(kind) if n.startswith(prefix) and n not in given]
+
+    completer.__name__ = f"complete_{kind}"
+    return completer
+
+
+def export_kinds(prefix: str, **_) -> list[str]:
+    """``--export KIND=PATH``: the kinds, then files after the ``=``."""
+    from vhpc_toolkit.output.exports import KINDS as EXPORTS
+
+    if "=" not in prefix:
+        return [f"{k}=" for k in EXPORTS if k.startswith(prefix)]
+    kind, _, path = prefix.partition("=")
+    import argcomplete
+
+    return [f"{kind}={p}" for p in argcomplete.completers.FilesCompleter()(path)]
+
+
+def cached(kind: str) -> list[str]:
     try:
-        names = CACHE.read_text().splitlines()
-    except OSError:
+        data = json.loads(cache_path().read_text())
+    except (OSError, ValueError):
         return []
-    return [n for n in names if n.startswith(prefix)]
+    values = data.get(kind) if isinstance(data, dict) else None
+    return [str(v) for v in values] if isinstance(values, list) else []
 
 
-def remember_vm_names(names) -> None:
-    """Keep the names for completion; best effort (a read-only home is no error)."""
+def remember(**names: Iterable[str]) -> None:
+    """Keep the names a command read (``vms=[...]``, ``hosts=[...]``...), replacing those lists;
+    best effort (a read-only home is no error)."""
+    path = cache_path()
     try:
-        CACHE.parent.mkdir(parents=True, exist_ok=True)
-        CACHE.write_text("\n".join(sorted(set(names))) + "\n")
+        data = json.loads(path.read_text())
+        data = data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        data = {}
+    for kind, values in names.items():
+        data[kind] = sorted({str(v) for v in values if v})
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data, indent=0) + "\n")
+        tmp.replace(path)     # a shell completing meanwhile reads the old file or the new one
     except OSError:
         pass
+
+
+def remember_vm_names(names: Iterable[str]) -> None:
+    """Add VM names a cluster run saw to the remembered ones (the rest of the cache stays)."""
+    remember(vms=set(cached("vms")) | set(names))
+
+
+def shell_line(shell: str, program: str = "vhpc_toolkit") -> str:
+    """The line that turns completion on, for ``~/.bashrc`` or ``~/.zshrc``."""
+    return f'eval "$({program} completion {shell} --script)"'
+
+
+def shell_script(shell: str) -> str:
+    """argcomplete's shell code for both names of the program."""
+    import argcomplete
+
+    return argcomplete.shellcode(["vhpc_toolkit", "vhpc"], shell=shell)

@@ -30,6 +30,8 @@ class Context:
     task_timeout: float | None = None   # --task-timeout: seconds each vSphere task may take
     connect_timeout: float | None = None    # --connect-timeout, over vCenter.conf's
     read_timeout: float | None = None       # --read-timeout
+    log_file: str | None = None             # --log-file: the audit trail, over vCenter.conf's log_file
+    argv: list[str] = field(default_factory=list)   # the command line, for the audit trail
     env: Mapping[str, str] = field(default_factory=lambda: os.environ)
     stdin_is_tty: bool = field(default_factory=lambda: sys.stdin.isatty())
     out: Console = field(default_factory=lambda: _console(sys.stdout))
@@ -61,11 +63,25 @@ class Context:
             settings.read_timeout = self.read_timeout or settings.read_timeout
             if settings.insecure:
                 self.warn(f"TLS certificate of {settings.server} is NOT verified (insecure: yes)")
+            trail = self._audit_log(settings)   # a log file that cannot be written stops us before login
             self._session = connect(settings)
             self._session.task_timeout = self.task_timeout
+            self._session.stub.audit = trail
         return self._session
+
+    def _audit_log(self, settings):
+        path = self.log_file or settings.log_file
+        if not path:
+            return None
+        from vhpc_toolkit.audit import AuditLog, command_line
+
+        return AuditLog(path, settings.username, f"{settings.server}:{settings.port}",
+                        command_line(["vhpc_toolkit"] + list(self.argv)))
 
     def close(self) -> None:
         if self._session is not None:
+            trail = getattr(self._session.stub, "audit", None)
             self._session.close()
+            if trail is not None:
+                trail.close()
             self._session = None

@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK  (argcomplete's marker: this program answers completion requests itself)
 """The entry point: the one place where exceptions become messages and exit codes.
 
 A command returns a result; here it is rendered (output/emit.py) and its exit code
@@ -18,14 +19,18 @@ from vhpc_toolkit.errors import ExitCode, VhpcError
 
 
 def report_error(ctx: Context, exc: BaseException, code: ExitCode, lines: list[str]) -> int:
-    """Print an error: ``error:`` lines on stderr, or in JSON mode one JSON object there."""
+    """Print an error: ``error:`` lines on stderr, then its hint (what to do) as plain lines; or in
+    JSON mode one JSON object there."""
+    hint = (getattr(exc, "hint", "") or "").splitlines()
     if ctx.output == "json":
-        doc = {"error": {"message": lines[0] if lines else "", "lines": lines, "exit_code": int(code),
+        doc = {"error": {"message": lines[0] if lines else "", "lines": lines + hint, "exit_code": int(code),
                          "type": type(exc).__name__}}
         ctx.err.file.write(json.dumps(doc) + "\n")
     else:
         for line in lines:
             ctx.err.print(f"[red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
+        for line in hint:
+            ctx.err.print(escape(line), highlight=False, soft_wrap=True)
     return int(code)
 
 
@@ -45,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         return int(ExitCode.BAD_INPUT)
     ctx = Context(output=args.output, yes=args.yes, debug=args.debug, vcenter_conf=args.vcenter_conf,
                   task_timeout=getattr(args, "task_timeout", None),
-                  connect_timeout=args.connect_timeout, read_timeout=args.read_timeout)
+                  connect_timeout=args.connect_timeout, read_timeout=args.read_timeout,
+                  log_file=args.log_file, argv=argv)
     if args.debug:
         logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
     from vhpc_toolkit.output.emit import emit

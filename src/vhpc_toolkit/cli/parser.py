@@ -15,7 +15,7 @@ from vhpc_toolkit.errors import InputError
 from vhpc_toolkit.limits import MAX_MEMORY_GB, MAX_MTU, MAX_SHARES, MAX_VCPUS, MIN_MTU, number_problem
 from vhpc_toolkit.words import HINT as YES_NO_HINT, yes_no
 
-VM_HELP = "Name (or inventory path) of the VM {what}"
+VM_HELP = "Name(s) (or inventory paths) of the VM(s) {what}"
 FILE_HELP = "File listing VMs, one per line ({what}); blank lines and # comments ignored"
 # Commands that run vSphere tasks: they take --task-timeout.
 TASK_COMMANDS = frozenset({"clone", "destroy", "power", "cpumem", "network", "network_cfg", "post", "passthru",
@@ -66,7 +66,7 @@ mtu = _bounded(int, "MTU (bytes)", MAX_MTU, minimum=MIN_MTU)
 
 def vm_or_file(p: argparse.ArgumentParser, what: str) -> None:
     group = p.add_mutually_exclusive_group(required=True)
-    group.add_argument("--vm", help=VM_HELP.format(what=what))
+    group.add_argument("--vm", nargs="+", metavar="VM", help=VM_HELP.format(what=what))
     group.add_argument("--file", help=FILE_HELP.format(what=what))
 
 
@@ -139,7 +139,10 @@ def _global_options(p: argparse.ArgumentParser, default) -> None:
     d = (lambda v: v) if default is None else (lambda v: default)
     p.add_argument("--vcenter-conf", metavar="PATH", default=d(None),
                    help="vCenter settings file (default: $VHPC_VCENTER_CONF, ./vCenter.conf, "
-                        "~/vhpc_toolkit/vCenter.conf)")
+                        "~/.config/vhpc_toolkit/vCenter.conf, ~/vhpc_toolkit/vCenter.conf)")
+    p.add_argument("--log-file", metavar="PATH", default=d(None),
+                   help="append every change made on vCenter to PATH, one line each: user, vCenter, object,\n"
+                        "task and outcome (an audit trail; default: log_file in vCenter.conf)")
     p.add_argument("--output", choices=("text", "json"), default=d("text"), help="result format (default: text)")
     p.add_argument("--yes", "-y", action="store_true", default=d(False),
                    help="never prompt: assume yes to confirmations, fail where a secret is missing")
@@ -163,10 +166,74 @@ class UsageError(InputError):
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse that raises instead of exiting, so the entry point renders the error (text or JSON)."""
+    """argparse that raises instead of exiting, so the entry point renders the error (text or JSON),
+    suggests the nearest command or flag for a mistyped one, and takes a flag's two spellings as one."""
 
     def error(self, message: str):
-        raise UsageError(self.format_usage(), f"{self.prog}: error: {message}")
+        raise UsageError(self.format_usage(), f"{self.prog}: error: {suggest(self, message)}")
+
+    def _get_option_tuples(self, option_string):
+        # An abbreviation matching both spellings of one flag (--include: --include-templates,
+        # --include_templates) names that flag, not two.
+        seen, out = set(), []
+        for match in super()._get_option_tuples(option_string):
+            if id(match[0]) not in seen:
+                seen.add(id(match[0]))
+                out.append(match)
+        return out
+
+
+def spellings(option: str) -> list[str]:
+    """The other spellings of a long flag: ``--gpu_model`` -> ``--gpu-model``, and the reverse."""
+    if not option.startswith("--"):
+        return []
+    body = option[2:]
+    return sorted({"--" + body.replace("_", "-"), "--" + body.replace("-", "_")} - {option})
+
+
+def accept_both_spellings(parser: argparse.ArgumentParser) -> None:
+    """Every flag of ``parser`` and its commands is accepted with ``_`` or ``-`` between its words.
+    The other spelling only parses: help, completion and errors show the documented one."""
+    for action in parser._actions:
+        for option in action.option_strings:
+            for alias in spellings(option):
+                parser._option_string_actions.setdefault(alias, action)
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                accept_both_spellings(sub)
+
+
+def _options(parser: argparse.ArgumentParser) -> list[str]:
+    """The documented flags of ``parser`` and of the commands loaded into it."""
+    out = []
+    for action in parser._actions:
+        out += [o for o in action.option_strings if o.startswith("--")]
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                out += [o for a in sub._actions for o in a.option_strings if o.startswith("--")]
+    return sorted(set(out))
+
+
+def suggest(parser: argparse.ArgumentParser, message: str) -> str:
+    """argparse's message, with "did you mean" for a mistyped command or flag."""
+    import difflib
+    import re
+
+    command = re.match(r"argument COMMAND: invalid choice: '?([^'\s]*)'?", message)
+    if command:
+        close = difflib.get_close_matches(command.group(1), list(COMMANDS), n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else f" ({parser.prog} --help lists the commands)"
+        return f"unknown command '{command.group(1)}'{hint}"
+    unknown = re.match(r"unrecognized arguments: (.*)", message)
+    if unknown:
+        flags = [w.split("=", 1)[0] for w in unknown.group(1).split() if w.startswith("--")]
+        for flag in flags:
+            close = difflib.get_close_matches(flag.replace("-", "_"), [o.replace("-", "_") for o in _options(parser)],
+                                              n=1, cutoff=0.75)
+            if close:
+                documented = next(o for o in _options(parser) if o.replace("-", "_") == close[0])
+                return f"{message}; did you mean {documented} (for {flag})?"
+    return message
 
 
 def output_of(argv: list[str]) -> str:
@@ -191,6 +258,7 @@ def command_of(argv: list[str]) -> str | None:
     pre = _Quiet(add_help=False)
     _global_options(pre, None)
     pre.add_argument("command", nargs="?")
+    accept_both_spellings(pre)
     try:
         known, _ = pre.parse_known_args(argv)
     except (ValueError, SystemExit):   # a bad global option: the full parser says so
@@ -215,4 +283,5 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
             load(name).arguments(p)
             if name in TASK_COMMANDS:
                 task_timeout(p)
+    accept_both_spellings(main)
     return main

@@ -25,6 +25,7 @@ from vhpc_toolkit.phases import Phases, as_phases
 from vhpc_toolkit.results import (CREATED, DESTROYED, DRIFT, FAILED, NOT_STARTED, POWERED_ON, RECONFIGURED,
                                   ROLLED_BACK, UP_TO_DATE, SwitchOutcome, TargetResult)
 from vhpc_toolkit.vsphere.inventory import read_inventory
+from vhpc_toolkit.words import count, plural
 
 
 @dataclass
@@ -81,7 +82,7 @@ def stray_note(plan: ClusterPlan) -> list[str]:
     if not plan.strays or plan.prune:
         return []
     mine, left = plan.prunable, [o for o in plan.strays if o not in plan.prunable]
-    notes = [f"{len(mine)} VM(s) carry the file's naming pattern but are not in it "
+    notes = [f"{count(len(mine), 'VM')} {plural(len(mine), 'carries')} the file's naming pattern but {plural(len(mine), 'is')} not in it "
              f"({', '.join(o.name for o in mine)}); --prune destroys them"] if mine else []
     if left:
         notes.append(f"{', '.join(o.name for o in left)}: the file's naming pattern in its folder, {LEFT}")
@@ -399,7 +400,7 @@ def rollback(session, plan: ClusterPlan, result: ClusterResult) -> None:
             o.detail += f"; rollback failed: {d.result.detail}"
         else:
             o.status, o.detail, o.ip = ROLLED_BACK, "created, then destroyed by --rollback", None
-    result.notes.append(f"--rollback destroyed {sum(not d.result.failed for d in doomed)} VM(s) "
+    result.notes.append(f"--rollback destroyed {count(sum(not d.result.failed for d in doomed), 'VM')} "
                         "created by this run")
     result.notes += rollback_rules(session, plan.rules, result.rules)
     result.notes += rollback_switches(session, result.switches)

@@ -74,6 +74,8 @@ def destroy_cluster(session, plan: DestroyPlan, concurrency: int = 32, on_event=
     report = destroy_vms(session, doomed, concurrency, on_event, operation="cluster destroy")
     report.results += [TargetResult(name, UNCHANGED, ABSENT) for name in plan.absent]
     report.results += [TargetResult(name, UNCHANGED, why) for name, why in plan.left]
+    if plan.left:
+        report.unchanged = "already absent or left alone"
     result = DestroyResult(report, interrupted=report.interrupted, notes=list(plan.notes))
     if report.ok:  # switches and DRS rules only after their VMs are gone
         try:

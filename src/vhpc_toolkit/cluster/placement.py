@@ -26,6 +26,7 @@ from vhpc_toolkit.specs.passthrough import DEFAULT_MMIO_GB, normalize_id, passth
 from vhpc_toolkit.specs.vgpu import vgpu_profile
 from vhpc_toolkit.vsphere import hostnet
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj
+from vhpc_toolkit.words import count
 
 SPREAD, PACK = "spread", "pack"
 MAX_VM_PROBLEMS = 10   # per-VM placement problems listed before a summary line
@@ -336,7 +337,7 @@ class Planner:
             out.append(f"{self._where(p)}: VM {p.name}: no host can take it ({_asks(p.spec)}): {why}")
         if len(self.failures) > MAX_VM_PROBLEMS:
             rest = self.failures[MAX_VM_PROBLEMS:]
-            out.append(f"{self.spec.path}:{rest[0][0].spec.line}: and {len(rest)} more VM(s) no host can take "
+            out.append(f"{self.spec.path}:{rest[0][0].spec.line}: and {count(len(rest), 'more VM')} no host can take "
                        f"({', '.join(p.name for p, _ in rest[:5])}{', ...' if len(rest) > 5 else ''}; "
                        f"{lines_text(p.spec for p, _ in rest)})")
         return out
@@ -381,5 +382,5 @@ def gpu_drift(p) -> list[str]:
                                           vim.vm.device.VirtualPCIPassthrough.DynamicBackingInfo)))
     if have >= vm.gpu:
         return []
-    return [f"has {have} GPU(s), the file asks gpu: {vm.gpu} (GPUs are not added to an existing VM)"]
+    return [f"has {count(have, 'GPU')}, the file asks gpu: {vm.gpu} (GPUs are not added to an existing VM)"]
 

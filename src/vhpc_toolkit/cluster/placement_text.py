@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from vhpc_toolkit.specs.tuning import compact_ranges
+from vhpc_toolkit.words import count
 
 
 def short_host(name: str) -> str:
@@ -73,7 +74,7 @@ def shortage_problems(spec, caps: dict, wanted: list) -> list[str]:
                 what = (model or "GPU") + (f" labelled {label}" if label else "")
                 sizes = sorted({p.spec.gpu for p in ps})
                 asks = f"gpu: {sizes[0]}" if len(sizes) == 1 else "gpu: " + "/".join(map(str, sizes))
-                out.append(f"{where}: needs {need} {what} ({asks} on {len(ps)} VM(s), {lines_text(p.spec for p in ps)}), "
+                out.append(f"{where}: needs {need} {what} ({asks} on {count(len(ps), 'VM')}, {lines_text(p.spec for p in ps)}), "
                            f"{free} free on {cluster.name}: "
                            + _per_host(hosts, lambda c, m=model, lb=label: 0 if c.problem else len(c.free_gpus(m, lb))))
         profiles: dict = {}

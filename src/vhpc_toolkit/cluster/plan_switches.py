@@ -9,6 +9,7 @@ from vhpc_toolkit.ops.dvs import dvs_version_for, version_problems
 from vhpc_toolkit.ops.switches import DEFAULT_MTU
 from vhpc_toolkit.vsphere import hostnet
 from vhpc_toolkit.vsphere.inventory import Inventory
+from vhpc_toolkit.words import count
 
 NOTHING = "nothing"
 
@@ -48,7 +49,7 @@ def plan_svs(inv: Inventory, sw: SwitchSpec, problems: list[str], where: str) ->
                             f"{host_name} on switch {pg_switch}")
         missing.append(host_name)
     if missing:
-        return SwitchPlan(sw, "create", f"create on {len(missing)} host(s)", exists=len(missing) < len(sw.host))
+        return SwitchPlan(sw, "create", f"create on {count(len(missing), 'host')}", exists=len(missing) < len(sw.host))
     return SwitchPlan(sw, NOTHING, "exists on every host", exists=True)
 
 
@@ -69,7 +70,7 @@ def plan_dvs(inv: Inventory, sw: SwitchSpec, problems: list[str], where: str) ->
                             for msg in hostnet.pnic_problems(host, sw.pnic, sw.name, "distributed"))
     if not existing:
         version = dvs_version_for([hostnet.host_version(h) for h in hosts])
-        return SwitchPlan(sw, "create", f"create with {len(sw.host)} host(s)" +
+        return SwitchPlan(sw, "create", f"create with {count(len(sw.host), 'host')}" +
                           (f" at version {version} (the oldest member's)" if version else ""))
     version = getattr(existing[0].get("summary.productInfo"), "version", None)
     problems.extend(f"{where}: {msg}" for msg in

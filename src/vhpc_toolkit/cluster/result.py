@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vhpc_toolkit.results import FAILED_STATUSES, UP_TO_DATE, Report, SwitchOutcome
+from vhpc_toolkit.words import count, plural
 
 
 @dataclass
@@ -95,7 +96,7 @@ class ClusterResult:
         for v in self.vms:
             counts[v.status] = counts.get(v.status, 0) + 1
         parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-        return f"{len(self.vms)} VM(s): {parts}"
+        return f"{count(len(self.vms), 'VM')}: {parts}"
 
     def to_dict(self) -> dict:
         doc = {"up_to_date": self.up_to_date, "switches": [s.to_dict() for s in self.switches],
@@ -170,6 +171,7 @@ class ClusterStatus:
         from vhpc_toolkit.cluster.verdict import judge
 
         return judge(self.vms, self.switches, self.rules, self.strays, allow_drift=self.allow_drift)
+    notes: list[str] = field(default_factory=list)   # exports written, shown after the tables (text only)
 
     @property
     def differs(self) -> list[str]:
@@ -186,12 +188,12 @@ class ClusterStatus:
         for v in self.vms:
             counts[v.status] = counts.get(v.status, 0) + 1
         parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-        text = f"{len(self.vms)} VM(s): {parts}"
+        text = f"{count(len(self.vms), 'VM')}: {parts}"
         if self.strays:
-            text += f"; {len(self.strays)} VM(s) not in the file"
+            text += f"; {count(len(self.strays), 'VM')} not in the file"
         rules = [r for r in self.rules if r.status != UP_TO_DATE]
         if rules:
-            text += f"; {len(rules)} DRS rule(s) differ"
+            text += f"; {count(len(rules), 'DRS rule')} {plural(len(rules), 'differs')}"
         return text + ("; matches the file" if self.ok else "; differs from the file")
 
     def to_dict(self) -> dict:

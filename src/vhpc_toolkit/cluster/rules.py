@@ -14,6 +14,7 @@ from typing import Any
 
 from vhpc_toolkit.results import ABSENT, CREATED, DESTROYED, DRIFT, FAILED, INCOMPLETE, RECONFIGURED, UP_TO_DATE
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj
+from vhpc_toolkit.words import count
 
 
 @dataclass
@@ -97,7 +98,7 @@ def rule_status(r: RulePlan, existing: set[str]) -> RuleOutcome | None:
     (``existing``: their names). None when there is nothing to say: no rule and fewer than two of
     its VMs exist (a rule needs two)."""
     have = [n for n in r.vms if n in existing]
-    out = RuleOutcome(r.group, r.cluster.name, detail=f"{len(have)} VM(s) on different hosts")
+    out = RuleOutcome(r.group, r.cluster.name, detail=f"{count(len(have), 'VM')} on different hosts")
     if r.rule is None:
         if len(have) < 2:
             return None
@@ -129,7 +130,7 @@ def apply_rules(session, rules: list[RulePlan], refs: dict[str, Any]) -> list[Ru
 
     outcomes, specs = [], {}
     for r in rules:
-        out = RuleOutcome(r.group, r.cluster.name, detail=f"{len(r.vms)} VM(s) on different hosts")
+        out = RuleOutcome(r.group, r.cluster.name, detail=f"{count(len(r.vms), 'VM')} on different hosts")
         outcomes.append(out)
         vms = [refs[n] for n in r.vms if n in refs]
         if not r.pending:

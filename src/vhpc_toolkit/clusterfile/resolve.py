@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from vhpc_toolkit.limits import MAX_NAME, name_problem
+from vhpc_toolkit.words import count
 
 from .model import ScriptStep, SwitchSpec, VMSpec
 from .ranges import RangeError, contains_range, find_range, spread
@@ -114,14 +115,34 @@ class _Resolver:
 
     def vms(self, d: _Definition) -> List[VMSpec]:
         who = "VM %r" % d.name
-        name_ok = True
-        name_range = None
+        name_range, names, name_ok = self._vm_names(d, who)
+        pairs, complete = self._pairs(d, who)
+        # each op: (key, per-VM values)
+        ops: List[Tuple[str, List[object]]] = []
+        for pair in pairs:
+            op = self._vm_op(pair, who, name_range, len(names))
+            if op is not None:
+                ops.append(op)
+        if not name_ok:
+            return []
+        sections = tuple(dict.fromkeys(p.section for p in pairs if p.section))
+        pattern = name_range.pattern(d.name) if name_range else None
+        built = [_vm_spec(name, d.line, [(key, values[i]) for key, values in ops], sections, pattern)
+                 for i, name in enumerate(names)]
+        if complete and not any(p.key == "template" and p.value for p in pairs):
+            self.problems.add(d.line, "%s: no template (give 'template: NAME' here or in a section it uses)" % who)
+        if built:
+            self._check_vm(d.line, who, built[0])
+        return built
+
+    def _vm_names(self, d: _Definition, who: str):
+        """(the name's range or None, the VM names, whether they are all valid)."""
+        name_ok, name_range = True, None
         try:
             name_range = find_range(d.name)
         except RangeError as exc:
             self.problems.add(d.line, "%s: %s" % (who, exc))
             name_ok = False
-        count = len(name_range) if name_range else 1
         names = name_range.substitute(d.name) if name_range else [d.name]
         for name in names if name_ok else []:
             problem = name_problem(name)
@@ -133,99 +154,68 @@ class _Resolver:
                 self.problems.add(d.line, "%s: malformed range in VM name %r" % (who, d.name))
                 name_ok = False
                 break
+        return name_range, names, name_ok
 
-        pairs, complete = self._pairs(d, who)
-        # each op: (key, per-VM values)
-        ops: List[Tuple[str, List[object]]] = []
-        for pair in pairs:
-            report = self._reporter(who, pair)
-            key, value = pair.key, pair.value
-            if key not in VM_CONVERTERS:
-                hint = " (a switch key, not a VM key)" if key in SWITCH_KEYS else _did_you_mean(key, VM_KEYS)
-                report("unknown key%s" % hint)
-                continue
-            if value == "":
-                continue
-            convert = VM_CONVERTERS[key]
-            if key in VM_RANGE_KEYS:
-                try:
-                    value_range = find_range(value)
-                except RangeError as exc:
-                    report(str(exc))
-                    continue
-                if value_range is not None:
-                    if name_range is None:
-                        report("%r has a range but the VM name has none" % value)
-                        continue
-                    if len(value_range) > count:
-                        report("range %s has %d items, more than the %d of the VM name"
-                               % (value_range.token, len(value_range), count))
-                        continue
-                    raws = spread(value_range.substitute(value), count, value_range.consecutive)
-                else:
-                    raws = [value] * count
-                converted: Dict[str, object] = {}
-                errors: List[str] = []
-                for raw in dict.fromkeys(raws):
-                    try:
-                        converted[raw] = convert(raw)
-                    except BadValue as exc:
-                        errors.append(str(exc))
-                if len(errors) == 1:
-                    report(errors[0])
-                elif errors:   # one line for a whole bad range, not one per VM
-                    report("%d of the %d values of %s are bad, first: %s; last: %s"
-                           % (len(errors), len(converted) + len(errors), value, errors[0], errors[-1]))
-                if not errors:
-                    ops.append((key, [converted[r] for r in raws]))
-                continue
-            if contains_range(value):
-                report("%r has a range but %s cannot take one (only the VM name and host, "
-                       "datastore, ip, guest_hostname can)" % (value, key))
-                continue
-            if key in ("script", "check"):
-                step = self._script(value, report)
-                if step is not None:
-                    ops.append((key, [step] * count))
-                continue
-            key = KEY_ALIASES.get(key, key)
+    def _vm_op(self, pair: _Pair, who: str, name_range, count: int) -> Optional[Tuple[str, List[object]]]:
+        """One key of a VM definition as (key, a value per VM), or None (nothing, or a problem reported)."""
+        report = self._reporter(who, pair)
+        key, value = pair.key, pair.value
+        if key not in VM_CONVERTERS:
+            hint = " (a switch key, not a VM key)" if key in SWITCH_KEYS else _did_you_mean(key, VM_KEYS)
+            report("unknown key%s" % hint)
+            return None
+        if value == "":
+            return None
+        convert = VM_CONVERTERS[key]
+        if key in VM_RANGE_KEYS:
+            values = self._range_values(value, convert, report, name_range, count)
+            return (key, values) if values is not None else None
+        if contains_range(value):
+            report("%r has a range but %s cannot take one (only the VM name and host, "
+                   "datastore, ip, guest_hostname can)" % (value, key))
+            return None
+        if key in ("script", "check"):
+            step = self._script(value, report)
+            return (key, [step] * count) if step is not None else None
+        key = KEY_ALIASES.get(key, key)
+        try:
+            typed = convert(value)
+        except BadValue as exc:
+            report(str(exc))
+            return None
+        return key, [typed] * count
+
+    def _range_values(self, value: str, convert, report, name_range, count: int) -> Optional[List[object]]:
+        """A value that may hold a range (host, datastore, ip...), one per VM; None after a problem."""
+        try:
+            value_range = find_range(value)
+        except RangeError as exc:
+            report(str(exc))
+            return None
+        if value_range is not None:
+            if name_range is None:
+                report("%r has a range but the VM name has none" % value)
+                return None
+            if len(value_range) > count:
+                report("range %s has %d items, more than the %d of the VM name"
+                       % (value_range.token, len(value_range), count))
+                return None
+            raws = spread(value_range.substitute(value), count, value_range.consecutive)
+        else:
+            raws = [value] * count
+        converted: Dict[str, object] = {}
+        errors: List[str] = []
+        for raw in dict.fromkeys(raws):
             try:
-                typed = convert(value)
+                converted[raw] = convert(raw)
             except BadValue as exc:
-                report(str(exc))
-                continue
-            ops.append((key, [typed] * count))
-
-        if not name_ok:
-            return []
-        sections = tuple(dict.fromkeys(p.section for p in pairs if p.section))
-        pattern = name_range.pattern(d.name) if name_range else None
-        built: List[VMSpec] = []
-        for i, name in enumerate(names):
-            attrs: Dict[str, object] = {}
-            scripts: List[ScriptStep] = []
-            checks: List[ScriptStep] = []
-            for key, values in ops:
-                value = values[i]
-                if key == "script":
-                    scripts.append(value)  # type: ignore[arg-type]
-                    continue
-                if key == "check":
-                    checks.append(value)  # type: ignore[arg-type]
-                    continue
-                if key == "barrier":
-                    scripts = [s if s.barrier is not None else replace(s, barrier=value) for s in scripts]
-                if key in APPEND_KEYS:
-                    attrs[key] = list(attrs.get(key) or []) + [value]  # type: ignore[operator]
-                    continue
-                attrs[key] = list(value) if isinstance(value, list) else value
-            built.append(VMSpec(name=name, line=d.line, scripts=scripts, checks=checks,  # type: ignore[arg-type]
-                                sections=sections, pattern=pattern, **attrs))
-        if complete and not any(p.key == "template" and p.value for p in pairs):
-            self.problems.add(d.line, "%s: no template (give 'template: NAME' here or in a section it uses)" % who)
-        if built:
-            self._check_vm(d.line, who, built[0])
-        return built
+                errors.append(str(exc))
+        if len(errors) == 1:
+            report(errors[0])
+        elif errors:   # one line for a whole bad range, not one per VM
+            report("%d of the %d values of %s are bad, first: %s; last: %s"
+                   % (len(errors), len(converted) + len(errors), value, errors[0], errors[-1]))
+        return None if errors else [converted[r] for r in raws]
 
     def _check_vm(self, line: int, who: str, vm: VMSpec) -> None:
         """Keys that only make sense together (the same for every VM of a range)."""
@@ -234,8 +224,8 @@ class _Resolver:
             self.problems.add(line, "%s: %d sriov_port_group but %d pf: each SR-IOV adapter needs both"
                               % (who, len(pgs), len(pfs)))
         elif dvs and len(dvs) != len(pgs):
-            self.problems.add(line, "%s: %d SR-IOV adapter(s) but %d sriov_dvs_name: give one per adapter, "
-                                    "or none" % (who, len(pgs), len(dvs)))
+            self.problems.add(line, "%s: %s but %d sriov_dvs_name: give one per adapter, "
+                                    "or none" % (who, count(len(pgs), "SR-IOV adapter"), len(dvs)))
         if vm.instant and vm.linked:
             self.problems.add(line, "%s: instant and linked exclude each other (an instant clone forks a "
                                     "running VM)" % who)
@@ -302,3 +292,27 @@ class _Resolver:
             port_group=attrs.get("port_group"), datacenter=attrs.get("datacenter"),  # type: ignore[arg-type]
             line=d.line, mtu=attrs.get("mtu"),  # type: ignore[arg-type]
         )
+
+
+def _vm_spec(name: str, line: int, values: List[Tuple[str, object]], sections, pattern) -> VMSpec:
+    """One VM from its keys' values in file order: scripts collected (a barrier applies to the scripts
+    before it), list keys appended, the rest the last value given."""
+    attrs: Dict[str, object] = {}
+    scripts: List[ScriptStep] = []
+    checks: List[ScriptStep] = []
+    for key, value in values:
+        if key == "script":
+            scripts.append(value)  # type: ignore[arg-type]
+            continue
+        if key == "check":
+            checks.append(value)  # type: ignore[arg-type]
+            continue
+        if key == "barrier":
+            scripts = [s if s.barrier is not None else replace(s, barrier=value) for s in scripts]
+        if key in APPEND_KEYS:
+            attrs[key] = list(attrs.get(key) or []) + [value]  # type: ignore[operator]
+            continue
+        attrs[key] = list(value) if isinstance(value, list) else value
+    return VMSpec(name=name, line=line, scripts=scripts, checks=checks, sections=sections,  # type: ignore[arg-type]
+                  pattern=pattern,
+                  **attrs)

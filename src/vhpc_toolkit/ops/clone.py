@@ -66,19 +66,31 @@ def check_requests(requests: list[CloneRequest]) -> None:
 
 
 def clone_vms(session, requests: list[CloneRequest], concurrency: int = DEFAULT_CONCURRENCY, on_event=None) -> Report:
-    from pyVmomi import vim
-
     check_requests(requests)
     props = dict(PLACEMENT_PROPS)
     props["VirtualMachine"] = TEMPLATE_PROPS
     props["Folder"] = []
     inv = read_inventory(session, props)
-    existing = {o.name for o in inv.of_type("VirtualMachine")}
+    results = [TargetResult(req.name) for req in requests]   # names are unique (check_requests)
+    planned = _plan_clones(inv, requests, results)
+    snapshots: dict[str, object] = {}
+    jobs, made = [], {}
+    for req, template, placement, result in planned:
+        jobs.append(_clone_job(session, req, template, placement, result, snapshots, made))
+    interrupted = run_batch(session, jobs, concurrency=concurrency, per_key=PER_HOST, on_event=on_event)
+    for r in results:
+        if r.status == FAILED:
+            r.detail = f"clone failed: {r.detail}"
+    check_clones(session, inv, {r.name: r for r in results}, made)
+    return Report("clone", results, interrupted=interrupted)
 
-    problems, planned, results, unlinkable = [], [], [], {}
-    for req in requests:   # names are unique (check_requests)
-        result = TargetResult(req.name)
-        results.append(result)
+
+def _plan_clones(inv, requests: list[CloneRequest], results: list[TargetResult]) -> list[tuple]:
+    """(request, template, placement, result) of each clone to make; every problem at once
+    (ValidationFailed, nothing cloned); a name that exists already is reported and skipped."""
+    existing = {o.name for o in inv.of_type("VirtualMachine")}
+    problems, planned, unlinkable = [], [], {}
+    for req, result in zip(requests, results):
         prefix = f"{req.where}: " if req.where != "--vm" else ""
         try:
             template = inv.find("VirtualMachine", req.template, what="template")
@@ -98,35 +110,31 @@ def clone_vms(session, requests: list[CloneRequest], concurrency: int = DEFAULT_
         problems.append(f"{linked_problem(template)} (linked clones asked: {', '.join(names)})")
     if problems:
         raise ValidationFailed(problems, nothing="nothing was cloned")
+    return planned
 
-    snapshots: dict[str, object] = {}
-    jobs, made = [], {}
-    for req, template, placement, result in planned:
-        snapshot = None
-        if req.linked:
-            note = linked_note(template)
-            if template.moid not in snapshots:
-                snapshots[template.moid] = base_snapshot(session, template)
-            snapshot = snapshots[template.moid]
-        config = None
-        if req.cpu is not None or req.memory_gb is not None:
-            config = vim.vm.ConfigSpec(numCPUs=req.cpu,
-                                       memoryMB=memory_mb(req.memory_gb) if req.memory_gb else None)
-        spec = clone_spec(host=placement.host.ref, pool=placement.pool,
-                          datastore=placement.datastore.ref if placement.datastore else None,
-                          linked=req.linked, snapshot=snapshot, config=config)
-        result.detail = (f"linked clone of {template.name} ({note})" if req.linked
-                         else f"full clone of {template.name}")
-        jobs.append(Job(result=result, key=placement.host.moid,
-                        on_success=lambda ref, r=result, req=req, p=placement: made.update({r.name: (ref, req, p)}),
-                        start=lambda t=template, f=ref_of(placement.folder), n=req.name, s=spec:
-                        t.ref.CloneVM_Task(folder=f, name=n, spec=s)))
-    interrupted = run_batch(session, jobs, concurrency=concurrency, per_key=PER_HOST, on_event=on_event)
-    for r in results:
-        if r.status == FAILED:
-            r.detail = f"clone failed: {r.detail}"
-    check_clones(session, inv, {r.name: r for r in results}, made)
-    return Report("clone", results, interrupted=interrupted)
+
+def _clone_job(session, req: CloneRequest, template, placement, result: TargetResult, snapshots: dict,
+               made: dict) -> Job:
+    """The CloneVM_Task of one request (a linked clone from its template's snapshot, read once)."""
+    from pyVmomi import vim
+
+    snapshot = None
+    if req.linked:
+        note = linked_note(template)
+        if template.moid not in snapshots:
+            snapshots[template.moid] = base_snapshot(session, template)
+        snapshot = snapshots[template.moid]
+    config = None
+    if req.cpu is not None or req.memory_gb is not None:
+        config = vim.vm.ConfigSpec(numCPUs=req.cpu, memoryMB=memory_mb(req.memory_gb) if req.memory_gb else None)
+    spec = clone_spec(host=placement.host.ref, pool=placement.pool,
+                      datastore=placement.datastore.ref if placement.datastore else None,
+                      linked=req.linked, snapshot=snapshot, config=config)
+    result.detail = f"linked clone of {template.name} ({note})" if req.linked else f"full clone of {template.name}"
+    return Job(result=result, key=placement.host.moid,
+               on_success=lambda ref, r=result, req=req, p=placement: made.update({r.name: (ref, req, p)}),
+               start=lambda t=template, f=ref_of(placement.folder), n=req.name, s=spec:
+               t.ref.CloneVM_Task(folder=f, name=n, spec=s))
 
 
 def check_clones(session, inv, results: dict[str, TargetResult], made: dict) -> None:

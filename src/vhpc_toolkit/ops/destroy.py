@@ -91,7 +91,7 @@ def plan_vm_destroy(session, targets, include_templates: bool = False) -> list[D
 def destroy_vms(session, doomed: list[Doomed], concurrency: int = DEFAULT_CONCURRENCY,
                 on_event=None, operation: str = "destroy") -> Report:
     """Destroy what ``plan_vm_destroy`` found; Ctrl-C gives an interrupted report of what exists."""
-    report = Report(operation, [d.result for d in doomed], done="destroyed")
+    report = Report(operation, [d.result for d in doomed], done="destroyed", unchanged="already absent")
     try:
         power_off_and_destroy(session, doomed, concurrency, on_event)
     except (Interrupted, KeyboardInterrupt):

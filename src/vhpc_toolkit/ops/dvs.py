@@ -8,6 +8,9 @@ port group, preparation) and reported so.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from vhpc_toolkit.errors import InputError, ValidationFailed, VhpcError, refuse_problems
 from vhpc_toolkit.ops import pvrdma_hosts, switch_users
 from vhpc_toolkit.ops.switches import DEFAULT_MTU, _find_hosts
@@ -15,6 +18,7 @@ from vhpc_toolkit.results import CHANGED, FAILED, SWITCH, UNCHANGED, Report, Tar
 from vhpc_toolkit.vsphere import hostnet
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory, read_objects
 from vhpc_toolkit.vsphere.tasks import wait_for_task
+from vhpc_toolkit.words import count, plural
 
 DVS_TYPES = ("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch")
 DEFAULT_PORTS = 8   # vSphere's default; elastic port groups grow by sets of this size
@@ -144,12 +148,40 @@ def create_dvs(session, name: str, hosts: list[str], pnics: list[str], port_grou
 
     Already existing: reported, and only what is missing (members, port group, preparation) is added.
     """
-    from pyVmomi import vim
-
     if not name or not hosts or not pnics:
         raise InputError("dvs --create needs --name, --host and --pnic")
     if pvrdma and not port_group:
         raise InputError("dvs --create --pvrdma needs --port_group (the VMkernel adapters sit on it)")
+    checked = _check_create(session, name, hosts, pnics, datacenter, pvrdma, mtu)
+    result = TargetResult(name, kind=SWITCH)
+    done: list[str] = []
+    try:
+        _create(session, checked, pnics, port_group, fixed_ports, mtu, pvrdma, done)
+    except VhpcError as exc:
+        result.status, result.detail = FAILED, "; ".join(done + [str(exc)])
+        return Report("dvs create", [result])
+    if done:
+        result.status, result.detail = CHANGED, "; ".join(done)
+    else:
+        result.status, result.detail = UNCHANGED, (f"switch {name} already exists with these hosts and "
+                                                   f"port group {port_group}" + (", prepared for PVRDMA" if pvrdma else ""))
+    return Report("dvs create", [result])
+
+
+@dataclass
+class _Checked:
+    """What dvs --create found before any change: the hosts, datacenter, switch (None: new), version."""
+
+    name: str
+    found: list
+    dc: Any
+    switch: Any
+    version: str | None
+    states: dict
+
+
+def _check_create(session, name, hosts, pnics, datacenter, pvrdma, mtu) -> _Checked:
+    """Every problem of a dvs --create, all at once, before any change."""
     inv = read_inventory(session, DVS_PROPS)
     problems: list[str] = []
     found = _find_hosts(inv, hosts, problems)
@@ -177,49 +209,45 @@ def create_dvs(session, name: str, hosts: list[str], pnics: list[str], port_grou
                                 "destroy it first to change its MTU")
     states = plan_pvrdma(session, found, name, pnics, switch, problems) if pvrdma else {}
     refuse_problems(problems)
+    return _Checked(name, found, dc, switch, version, states)
 
-    result = TargetResult(name, kind=SWITCH)
-    done = []
-    try:
-        if switch is None:
-            spec = vim.DistributedVirtualSwitch.CreateSpec(
-                productInfo=vim.dvs.ProductSpec(version=version) if version else None,
-                configSpec=vim.dvs.VmwareDistributedVirtualSwitch.ConfigSpec(
-                    name=name, host=_member_specs(found, pnics), maxMtu=mtu,
-                    uplinkPortPolicy=vim.DistributedVirtualSwitch.NameArrayUplinkPortPolicy(
-                        uplinkPortName=[f"uplink{i + 1}" for i in range(len(pnics))])))
-            switch_ref = wait_for_task(session, dc.get("networkFolder").CreateDVS_Task(spec=spec),
-                                       what=f"creating switch {name}")
-            done.append(f"created switch {name} (version {version}) in {dc.name} with host(s) "
-                        + ", ".join(h.name for h in found) + f" on {', '.join(pnics)}")
-        else:
-            switch_ref = switch.ref
-        # Members the switch lacks (an existing switch, or a creation that did not take them all)
-        # are added with one ReconfigureDvs_Task.
-        state = _switch_state(session, switch_ref)
-        missing = [h for h in found if h.moid not in state["members"]]
-        if missing:
-            config = vim.dvs.VmwareDistributedVirtualSwitch.ConfigSpec(
-                configVersion=state["version"], host=_member_specs(missing, pnics))
-            wait_for_task(session, switch_ref.ReconfigureDvs_Task(spec=config), what=f"adding hosts to {name}")
-            if switch is not None:
-                done.append("added host(s) " + ", ".join(h.name for h in missing))
-        if port_group and port_group not in state["portgroups"]:
-            wait_for_task(session, switch_ref.AddDVPortgroup_Task(spec=[portgroup_spec(port_group, fixed_ports)]),
-                          what=f"adding port group {port_group}")
-            done.append(f"port group {port_group}" + (f" ({fixed_ports} fixed ports)" if fixed_ports else " (elastic)"))
-            state = _switch_state(session, switch_ref)
-        if pvrdma:
-            done += prepare_members(session, switch_ref, state, states, port_group)
-    except VhpcError as exc:
-        result.status, result.detail = FAILED, "; ".join(done + [str(exc)])
-        return Report("dvs create", [result])
-    if done:
-        result.status, result.detail = CHANGED, "; ".join(done)
+
+def _create(session, c: _Checked, pnics, port_group, fixed_ports, mtu, pvrdma, done: list[str]) -> None:
+    """Make what is missing: the switch, its members, its port group, the PVRDMA preparation
+    (``done`` says what was made, also when a step fails)."""
+    from pyVmomi import vim
+
+    name, found = c.name, c.found
+    if c.switch is None:
+        spec = vim.DistributedVirtualSwitch.CreateSpec(
+            productInfo=vim.dvs.ProductSpec(version=c.version) if c.version else None,
+            configSpec=vim.dvs.VmwareDistributedVirtualSwitch.ConfigSpec(
+                name=name, host=_member_specs(found, pnics), maxMtu=mtu,
+                uplinkPortPolicy=vim.DistributedVirtualSwitch.NameArrayUplinkPortPolicy(
+                    uplinkPortName=[f"uplink{i + 1}" for i in range(len(pnics))])))
+        switch_ref = wait_for_task(session, c.dc.get("networkFolder").CreateDVS_Task(spec=spec),
+                                   what=f"creating switch {name}")
+        done.append(f"created switch {name} (version {c.version}) in {c.dc.name} with {plural(len(found), 'host')} "
+                    + ", ".join(h.name for h in found) + f" on {', '.join(pnics)}")
     else:
-        result.status, result.detail = UNCHANGED, (f"switch {name} already exists with these hosts and "
-                                                   f"port group {port_group}" + (", prepared for PVRDMA" if pvrdma else ""))
-    return Report("dvs create", [result])
+        switch_ref = c.switch.ref
+    # Members the switch lacks (an existing switch, or a creation that did not take them all)
+    # are added with one ReconfigureDvs_Task.
+    state = _switch_state(session, switch_ref)
+    missing = [h for h in found if h.moid not in state["members"]]
+    if missing:
+        config = vim.dvs.VmwareDistributedVirtualSwitch.ConfigSpec(
+            configVersion=state["version"], host=_member_specs(missing, pnics))
+        wait_for_task(session, switch_ref.ReconfigureDvs_Task(spec=config), what=f"adding hosts to {name}")
+        if c.switch is not None:
+            done.append(f"added {plural(len(missing), 'host')} " + ", ".join(h.name for h in missing))
+    if port_group and port_group not in state["portgroups"]:
+        wait_for_task(session, switch_ref.AddDVPortgroup_Task(spec=[portgroup_spec(port_group, fixed_ports)]),
+                      what=f"adding port group {port_group}")
+        done.append(f"port group {port_group}" + (f" ({fixed_ports} fixed ports)" if fixed_ports else " (elastic)"))
+        state = _switch_state(session, switch_ref)
+    if pvrdma:
+        done += prepare_members(session, switch_ref, state, c.states, port_group)
 
 
 def prepare_members(session, switch_ref, state: dict, states: dict, port_group: str) -> list[str]:
@@ -240,7 +268,7 @@ def prepare_members(session, switch_ref, state: dict, states: dict, port_group: 
         wait_for_task(session, switch_ref.ReconfigureDvs_Task(spec=spec), what="recording the PVRDMA preparation")
     if failures:
         raise VhpcError("; ".join(failures))
-    return [f"prepared {len(records)} host(s) for PVRDMA (VMkernel adapter on {port_group}, "
+    return [f"prepared {count(len(records), 'host')} for PVRDMA (VMkernel adapter on {port_group}, "
             f"{pvrdma_hosts.OPTION}, firewall ruleset {pvrdma_hosts.RULESET})"]
 
 
@@ -253,7 +281,7 @@ def unprepare(session, inv: Inventory, switch: Obj) -> tuple[list[str], list[str
     states = pvrdma_hosts.read_states(session, [hosts[n] for n in record if n in hosts], switch.get("uuid"))
     record, left = pvrdma_hosts.still_ours(record, {s.host.name: s for s in states.values()}, switch.name)
     failures = pvrdma_hosts.undo(hosts, record)
-    return [f"undid the PVRDMA preparation of {len(record)} host(s)"] + left, failures
+    return [f"undid the PVRDMA preparation of {count(len(record), 'host')}"] + left, failures
 
 
 def destroy_dvs(session, name: str, datacenter: str | None = None, force: bool = False) -> Report:
@@ -275,7 +303,7 @@ def destroy_dvs(session, name: str, datacenter: str | None = None, force: bool =
     switch = named[0] if named else None
     if switch is None:
         result.detail = f"no distributed switch {name}" + (f" in {dc.name}" if dc else "")
-        return Report("dvs destroy", [result])
+        return Report("dvs destroy", [result], unchanged="already absent")
     recorded = {n: r.get("vnic") for n, r in pvrdma_hosts.parse_record(switch.get("config.description")).items()}
     ours = {f"VMkernel adapter {vnic} of {host}" for host, vnic in recorded.items() if vnic}
     users = [u for u in switch_users.dvs_users(inv, switch) if u not in ours]
@@ -291,8 +319,8 @@ def destroy_dvs(session, name: str, datacenter: str | None = None, force: bool =
         wait_for_task(session, switch.ref.Destroy_Task(), what=f"destroying switch {name}")
     except VhpcError as exc:
         result.status, result.detail = FAILED, "; ".join(done + [str(exc)])
-        return Report("dvs destroy", [result])
+        return Report("dvs destroy", [result], unchanged="already absent")
     result.status = CHANGED
     result.detail = "; ".join(done + [f"destroyed switch {name}" + (
-        f" and port group(s) {', '.join(p.name for p in pgs)}" if pgs else "")])
-    return Report("dvs destroy", [result])
+        f" and {plural(len(pgs), 'port group')} {', '.join(p.name for p in pgs)}" if pgs else "")])
+    return Report("dvs destroy", [result], unchanged="already absent")

@@ -25,6 +25,7 @@ from vhpc_toolkit.errors import ConnectionLost
 from vhpc_toolkit.results import CHANGED, FAILED, NOT_STARTED, TargetResult
 from vhpc_toolkit.vsphere.faults import error_message
 from vhpc_toolkit.vsphere.tasks import TaskWatcher, task_timeout_of
+from vhpc_toolkit.words import count
 
 DEFAULT_CONCURRENCY = 32
 SUBMIT_THREADS = 8
@@ -46,7 +47,7 @@ class Interrupted(Exception):
     def __init__(self, cancelled: list[TargetResult], not_started: list[TargetResult] | None = None):
         self.cancelled = cancelled
         self.not_started = list(not_started or [])
-        super().__init__(f"interrupted; cancel requested for {len(cancelled)} task(s) in flight, "
+        super().__init__(f"interrupted; cancel requested for {count(len(cancelled), 'task')} in flight, "
                          f"{len(self.not_started)} not started")
 
 
@@ -114,24 +115,52 @@ def run_jobs(session, jobs: list[Job], concurrency: int = DEFAULT_CONCURRENCY, p
     """
     if not jobs:
         return
-    limit = task_timeout if task_timeout is not None else task_timeout_of(session)
-    queue = _Waiting(jobs)
-    inflight: dict[str, Job] = {}
-    tasks: dict[str, Any] = {}
-    deadlines: dict[str, float] = {}
-    per = Counter()
-    watcher = TaskWatcher(session)
+    run = _Run(session, jobs, task_timeout if task_timeout is not None else task_timeout_of(session), on_event)
+    try:
+        with ThreadPoolExecutor(max_workers=SUBMIT_THREADS) as pool:
+            while run.queue or run.inflight:
+                run.start(pool, run.queue.take(concurrency - len(run.inflight), run.per, per_key))
+                if run.inflight:
+                    run.wait()
+    except KeyboardInterrupt:
+        cancelled = []
+        for moid, job in run.inflight.items():
+            _cancel(run.tasks[moid])
+            job.result.status, job.result.detail = FAILED, "interrupted (cancel requested)"
+            cancelled.append(job.result)
+        raise Interrupted(cancelled, _not_started(run.queue, "the run was interrupted")) from None
+    except Exception as exc:  # the session or the collector failed: say what became of every job
+        for job in run.inflight.values():
+            job.result.status, job.result.detail = FAILED, f"outcome unknown: {error_message(exc)}"
+        _not_started(run.queue, f"the run stopped: {error_message(exc)}")
+        raise
+    finally:
+        run.watcher.close()
 
-    def finish(job: Job, ok: bool, detail: str | None = None, value: Any = None) -> None:
+
+class _Run:
+    """One run_jobs: the jobs waiting, the tasks in flight with their deadlines, the one watcher."""
+
+    def __init__(self, session, jobs: list[Job], limit: float, on_event):
+        self.limit, self.on_event = limit, on_event
+        self.queue = _Waiting(jobs)
+        self.inflight: dict[str, Job] = {}
+        self.tasks: dict[str, Any] = {}
+        self.deadlines: dict[str, float] = {}
+        self.per: Counter = Counter()
+        self.watcher = TaskWatcher(session)
+
+    def finish(self, job: Job, ok: bool, detail: str | None = None, value: Any = None) -> None:
         if ok:
             job.result.status = CHANGED
             if job.on_success:
                 job.on_success(value)
         else:
             job.result.status, job.result.detail = FAILED, detail or "task failed"
-        if on_event:
-            on_event(job.result)
+        if self.on_event:
+            self.on_event(job.result)
 
+    @staticmethod
     def submit(job: Job):
         try:
             return job, job.start(), None
@@ -140,57 +169,39 @@ def run_jobs(session, jobs: list[Job], concurrency: int = DEFAULT_CONCURRENCY, p
                 job.result.data["uncertain"] = True
             return job, None, error_message(exc)
 
-    def expire(now: float) -> None:
-        for moid in [m for m, t in deadlines.items() if t <= now]:
-            job = inflight.pop(moid)
-            del deadlines[moid]
-            per[job.key] -= 1
-            watcher.forget([moid])
-            cancelled = _cancel(tasks[moid])
-            finish(job, False, f"timed out after {limit:.0f}s (--task-timeout); " +
-                   ("cancel requested" if cancelled else "the task could not be cancelled and may still complete"))
+    def start(self, pool, wave: list[Job]) -> None:
+        """Start a wave of jobs (their calls in parallel) and watch the tasks they started."""
+        started = []
+        for job, task, error in pool.map(self.submit, wave):
+            if task is None:
+                self.per[job.key] -= 1
+                self.finish(job, False, error)
+            else:
+                self.inflight[task._moId] = job
+                self.tasks[task._moId] = task
+                self.deadlines[task._moId] = time.monotonic() + self.limit
+                started.append(task)
+        self.watcher.add(started)
 
-    try:
-        with ThreadPoolExecutor(max_workers=SUBMIT_THREADS) as pool:
-            while queue or inflight:
-                wave = queue.take(concurrency - len(inflight), per, per_key)
-                started = []
-                for job, task, error in pool.map(submit, wave):
-                    if task is None:
-                        per[job.key] -= 1
-                        finish(job, False, error)
-                    else:
-                        inflight[task._moId] = job
-                        tasks[task._moId] = task
-                        deadlines[task._moId] = time.monotonic() + limit
-                        started.append(task)
-                watcher.add(started)
-                if not inflight:
-                    continue
-                now = time.monotonic()
-                expire(now)
-                if not inflight:
-                    continue
-                for outcome in watcher.wait(min(deadlines.values()) - now):
-                    moid = outcome.task._moId
-                    job = inflight.pop(moid)
-                    del deadlines[moid]
-                    per[job.key] -= 1
-                    finish(job, outcome.ok, outcome.error, outcome.result)
-    except KeyboardInterrupt:
-        cancelled = []
-        for moid, job in inflight.items():
-            _cancel(tasks[moid])
-            job.result.status, job.result.detail = FAILED, "interrupted (cancel requested)"
-            cancelled.append(job.result)
-        raise Interrupted(cancelled, _not_started(queue, "the run was interrupted")) from None
-    except Exception as exc:  # the session or the collector failed: say what became of every job
-        for job in inflight.values():
-            job.result.status, job.result.detail = FAILED, f"outcome unknown: {error_message(exc)}"
-        _not_started(queue, f"the run stopped: {error_message(exc)}")
-        raise
-    finally:
-        watcher.close()
+    def _done(self, moid: str) -> Job:
+        job = self.inflight.pop(moid)
+        del self.deadlines[moid]
+        self.per[job.key] -= 1
+        return job
+
+    def wait(self) -> None:
+        """Give up on the tasks past their deadline, then wait for some task to end (or the next deadline)."""
+        now = time.monotonic()
+        for moid in [m for m, t in self.deadlines.items() if t <= now]:
+            job = self._done(moid)
+            self.watcher.forget([moid])
+            cancelled = _cancel(self.tasks[moid])
+            self.finish(job, False, f"timed out after {self.limit:.0f}s (--task-timeout); " +
+                        ("cancel requested" if cancelled else "the task could not be cancelled and may still complete"))
+        if not self.inflight:
+            return
+        for outcome in self.watcher.wait(min(self.deadlines.values()) - now):
+            self.finish(self._done(outcome.task._moId), outcome.ok, outcome.error, outcome.result)
 
 
 def run_batch(session, jobs: list[Job], **kwargs) -> bool:

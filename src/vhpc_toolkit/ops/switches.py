@@ -17,6 +17,7 @@ from vhpc_toolkit.ops.runner import run_calls
 from vhpc_toolkit.results import HOST, Report, TargetResult
 from vhpc_toolkit.vsphere import hostnet
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory
+from vhpc_toolkit.words import plural
 
 HOST_PROPS = hostnet.HOST_PROPS
 DEFAULT_MTU = 1500   # a switch's MTU when none is given
@@ -122,7 +123,7 @@ def destroy_svs(session, name: str, hosts: list[str], concurrency: int = 8, forc
             result.detail = f"no switch {name}"
             continue
         pgs = switch.port_groups
-        result.detail = f"destroyed switch {name}" + (f" and port group(s) {', '.join(pgs)}" if pgs else "")
+        result.detail = f"destroyed switch {name}" + (f" and {plural(len(pgs), 'port group')} {', '.join(pgs)}" if pgs else "")
         ns = host.get("configManager.networkSystem")
 
         def apply(ns=ns, pgs=pgs):
@@ -131,4 +132,4 @@ def destroy_svs(session, name: str, hosts: list[str], concurrency: int = 8, forc
             ns.RemoveVirtualSwitch(vswitchName=name)
         work.append((result, apply))
     run_calls(work, concurrency)
-    return Report("svs destroy", results)
+    return Report("svs destroy", results, unchanged="already absent")

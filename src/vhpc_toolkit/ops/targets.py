@@ -24,11 +24,15 @@ def read_vm_file(path: str, what: str = "VM") -> list[tuple[int, list[str]]]:
     return rows
 
 
-def target_names(vm: str | None, file: str | None) -> list[tuple[str, str]]:
-    """(name, where) pairs; ``where`` locates the name for error messages."""
-    if vm is not None:
-        return [(vm, "--vm")]
+def target_names(vm: str | list[str] | None, file: str | None) -> list[tuple[str, str]]:
+    """(name, where) pairs, each name once; ``where`` locates the name for error messages."""
     names, seen = [], set()
+    if vm is not None:
+        for name in [vm] if isinstance(vm, str) else vm:
+            if name not in seen:
+                seen.add(name)
+                names.append((name, "--vm"))
+        return names
     for number, fields in read_vm_file(file):
         name = fields[0]
         if name not in seen:

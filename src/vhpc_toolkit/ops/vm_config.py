@@ -18,6 +18,7 @@ from vhpc_toolkit.specs.nic import nic_network_name
 from vhpc_toolkit.specs.passthrough import MMIO_SIZE_GB, USE_64BIT_MMIO, dynamic_type, passthrough_id
 from vhpc_toolkit.specs.sriov import sriov_pf_id
 from vhpc_toolkit.specs.vgpu import vgpu_profile
+from vhpc_toolkit.words import count
 
 VM_PROPS = ["config.hardware.numCPU", "config.hardware.numCoresPerSocket", "config.hardware.memoryMB",
             "config.cpuAllocation", "config.memoryAllocation", "config.memoryReservationLockedToMax",
@@ -109,9 +110,10 @@ def _rows(c: dict[str, Any]) -> list[dict[str, str]]:
     def limit(v, unit):
         return "unlimited" if v is None else f"{v:g} {unit}"
 
+    sockets = count(cpu["vcpus"] // cpu["cores_per_socket"], "socket") if cpu["vcpus"] else "? sockets"
     rows = [
-        ("vCPUs", f"{cpu['vcpus']} ({cpu['vcpus'] // cpu['cores_per_socket'] if cpu['vcpus'] else '?'} socket(s) "
-                  f"of {cpu['cores_per_socket']} core(s))"),
+        ("vCPUs", f"{cpu['vcpus']} ({sockets} "
+                  f"of {count(cpu['cores_per_socket'], 'core')})"),
         ("CPU reservation", f"{cpu['reservation_mhz']:g} MHz"), ("CPU limit", limit(cpu["limit_mhz"], "MHz")),
         ("CPU shares", shares(cpu)), ("CPU affinity", tuning.format_affinity(cpu["affinity"])),
         ("memory", f"{mem['size_gb']:g} GB"),

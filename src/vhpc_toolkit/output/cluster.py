@@ -8,6 +8,7 @@ from vhpc_toolkit.output.post import render_post
 from vhpc_toolkit.output.report import render_report
 from vhpc_toolkit.output.scripts import render_guest_state
 from vhpc_toolkit.output.tables import common_domain, domain_note, render_table, short
+from vhpc_toolkit.words import count
 
 _STATUS = {"created": "green", "reconfigured": "green", "powered on": "green", "up to date": "dim",
            "drift": "yellow", "failed": "bold red", "rolled back": "red", "destroyed": "green",
@@ -47,7 +48,7 @@ def render_actions(rows: list[dict], switch_rows: list[dict], pvrdma_rows: list[
 
 def render_prune(strays, console) -> None:
     """--prune: the VMs that will be destroyed (shown before the confirmation)."""
-    console.print(f"[yellow]prune:[/] destroy {len(strays)} VM(s) no longer in the file: "
+    console.print(f"[yellow]prune:[/] destroy {count(len(strays), 'VM')} no longer in the file: "
                   + escape(", ".join(o.name for o in strays)), highlight=False)
 
 
@@ -67,23 +68,23 @@ def render_result(result, ctx) -> None:
     if result.pruned:
         render_table(console, "Pruned (no longer in the file)", ["VM", "status", "detail"],
                      [[escape(p.name), _status(p.status), escape(p.detail)] for p in result.pruned])
-    for note in result.notes:
-        console.print(f"[yellow]note:[/] {escape(note)}")
     console.print(result.summary(), highlight=False)
     nothing_done = all(v.status in ("up to date", "drift") for v in result.vms) and \
         all(s.status == "up to date" for s in result.switches) and result.post is None
     if nothing_done and result.spec is not None and result.up_to_date and result.verdict().ok:
-        console.print(f"cluster {result.spec.path}: up to date ({len(result.vms)} VM(s), "
-                      f"{len(result.switches)} switch(es))", highlight=False)
+        console.print(f"cluster {result.spec.path}: up to date ({count(len(result.vms), 'VM')}, "
+                      f"{count(len(result.switches), 'switch')})", highlight=False)
     if result.post is not None:
         render_post(result.post, ctx)
     render_guest_state(result, console)
+    for note in result.notes:    # after every table: exports written, what was left alone
+        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
 
 
 def render_destroy_preview(plan, console) -> None:
     """What `cluster --destroy` will remove (shown before the confirmation)."""
     names = ", ".join(o.name for o in plan.present) or "none"
-    console.print(f"to destroy: {len(plan.present)} VM(s): {names}", highlight=False)
+    console.print(f"to destroy: {count(len(plan.present), 'VM')}: {names}", highlight=False)
     if plan.absent:
         console.print(f"absent (nothing to do): {', '.join(plan.absent)}", highlight=False)
     if plan.switches:
@@ -121,12 +122,25 @@ def render_status(status, ctx) -> None:
                  [[escape(v.name), escape(short(v.host, domain)), v.ip or "-", escape(", ".join(v.devices) or "-"),
                    _status(v.status), escape(v.detail)] for v in status.vms])
     if status.strays:
-        render_table(console, "Not in the file (cluster --create --prune destroys them)",
-                     ["VM", "host", "power", "status"],
-                     [[escape(s.name), escape(short(s.host, domain)), s.power_state or "-", _status(s.status)]
+        render_table(console, _strays_title(status.strays), ["VM", "host", "power", "status", "--prune"],
+                     [[escape(s.name), escape(short(s.host, domain)), s.power_state or "-", _status(s.status),
+                       "destroys it" if not s.detail else "leaves it: not made by this file"]
                       for s in status.strays])
     if status.rules:
         render_table(console, "DRS rules", ["rule", "cluster", "status", "detail"],
                      [[escape(r.name), escape(r.cluster), _status(r.status), escape(r.detail)] for r in status.rules])
+    for note in status.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
     console.print(status.summary(), highlight=False)
     render_guest_state(status, console)
+
+
+def _strays_title(strays) -> str:
+    """Which of the VMs not in the file `--prune` would destroy: only those the file made (its mark)."""
+    mine = sum(1 for s in strays if not s.detail)
+    if mine == len(strays):
+        return "Not in the file (cluster --create --prune destroys them)"
+    if not mine:
+        return "Not in the file (not made by it: cluster --create --prune leaves them)"
+    return (f"Not in the file (cluster --create --prune destroys the {count(mine, 'VM')} it made, "
+            f"and leaves the others)")

@@ -19,7 +19,7 @@ from vhpc_toolkit.errors import refuse_problems
 KINDS = {
     "hostfile": "MPI hostfile, Open MPI syntax (`IP slots=N`)",
     "mpich": "MPI hostfile, MPICH/Hydra syntax (`IP:N`)",
-    "ansible": "Ansible inventory (YAML): groups per section and device kind",
+    "ansible": "Ansible inventory (YAML): a group named after the cluster, its children per section and device kind",
     "slurm": "Slurm NodeName lines (and a gres.conf fragment beside it when there are GPUs)",
     "json": "the cluster's JSON document",
 }
@@ -36,6 +36,7 @@ class Node:
     memory_gb: float | None = None
     gpus: int = 0                  # passthrough GPUs and vGPUs
     groups: list[str] = field(default_factory=list)
+    user: str | None = None        # the guest user the file's post scripts log in as (guest_username)
 
 
 def parse_export(text: str) -> tuple[str, str]:
@@ -52,6 +53,12 @@ def _group(name: str) -> str:
     return out if not out[:1].isdigit() else "_" + out
 
 
+def cluster_name(spec) -> str:
+    """The cluster's name, as exports group its VMs: the name the file gives the cluster once it can
+    give one, until then the file's name without its folder and suffix (``cluster-sriov``)."""
+    return getattr(spec, "name", None) or Path(spec.path).stem
+
+
 def nodes(result, spec) -> list[Node]:
     """The cluster's VMs with what exports need: the result's IPs, the file's sizes, groups and devices."""
     specs = {vm.name: vm for vm in spec.vms}
@@ -64,7 +71,8 @@ def nodes(result, spec) -> list[Node]:
                                       ("pvrdma", s.pvrdma_port_group)) if present]
         gpus = len(s.device or []) + (s.gpu or 0) + len(s.vgpus)
         cpus = getattr(vm, "cpu", None) or s.cpu   # what vCenter holds, when the run read it back
-        out.append(Node(vm.name, vm.ip, cpus, s.memory, gpus, [_group(g) for g in s.sections] + kinds))
+        out.append(Node(vm.name, vm.ip, cpus, s.memory, gpus, [_group(g) for g in s.sections] + kinds,
+                        s.guest_username))
     return out
 
 
@@ -86,25 +94,30 @@ def _scalar(value) -> str:
     return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
 
 
-def ansible_inventory(items: list[Node], group: str = "vhpc") -> str:
-    """YAML inventory: every VM in group ``group`` with its host vars, and in a group per file
-    section it inherits and per device kind (gpu, vgpu, sriov, pvrdma)."""
-    lines = ["# Ansible inventory written by vhpc_toolkit", "all:", "  children:", f"    {group}:", "      hosts:"]
+def ansible_inventory(items: list[Node], cluster: str = "vhpc") -> str:
+    """YAML inventory: every VM in the group named after the cluster, with its host vars, and in a
+    child group per file section it inherits and per device kind (gpu, vgpu, sriov, pvrdma), each
+    named ``<cluster>_<group>``: two clusters' inventories merge without mixing their groups."""
+    top = _group(cluster)
+    lines = ["# Ansible inventory written by vhpc_toolkit", "all:", "  children:", f"    {_scalar(top)}:", "      hosts:"]
     for n in items:
         if not n.ip:
             lines.append(f"        {_scalar(n.name)}:  # no IP yet: ansible_host unknown")
         else:
             lines.append(f"        {_scalar(n.name)}:")
             lines.append(f"          ansible_host: {_scalar(n.ip)}")
-        for key, value in (("vhpc_cpus", n.cpus), ("vhpc_memory_gb", n.memory_gb), ("vhpc_gpus", n.gpus)):
+        for key, value in (("ansible_user", n.user), ("vhpc_cpus", n.cpus), ("vhpc_memory_gb", n.memory_gb),
+                           ("vhpc_gpus", n.gpus)):
             if value is not None:
                 lines.append(f"          {key}: {_scalar(value)}")
     groups: dict[str, list[str]] = {}
     for n in items:
         for g in n.groups:
-            groups.setdefault(g, []).append(n.name)
+            groups.setdefault(f"{top}_{g}", []).append(n.name)
+    if groups:
+        lines.append("      children:")
     for g, names in groups.items():
-        lines += [f"    {_scalar(g)}:", "      hosts:"] + [f"        {_scalar(name)}: {{}}" for name in names]
+        lines += [f"        {_scalar(g)}:", "          hosts:"] + [f"            {_scalar(name)}: {{}}" for name in names]
     return "\n".join(lines) + "\n"
 
 
@@ -141,7 +154,7 @@ def write_exports(result, spec, exports: list[tuple[str, str]]) -> list[str]:
         if kind in ("hostfile", "mpich"):
             Path(path).write_text(mpi_hostfile(items, kind))
         elif kind == "ansible":
-            Path(path).write_text(ansible_inventory(items))
+            Path(path).write_text(ansible_inventory(items, cluster_name(spec)))
         elif kind == "slurm":
             conf, gres = slurm_nodes(items)
             Path(path).write_text(conf)

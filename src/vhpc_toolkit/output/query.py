@@ -2,17 +2,15 @@
 from __future__ import annotations
 
 from rich.markup import escape
-from rich.table import Table
+
+from vhpc_toolkit.output.tables import render_table
 
 
 def render_query(report, ctx) -> None:
     for r in report.results:
-        table = Table(title=f"{r.name} on {r.data.get('host') or '?'}", title_justify="left")
-        for title, _ in report.columns:
-            table.add_column(title)
         rows = r.data.get(report.rows_key) or []
-        for row in rows:
-            table.add_row(*(escape("" if row.get(key) is None else str(row.get(key))) for _, key in report.columns))
-        ctx.out.print(table)
+        render_table(ctx.out, f"{r.name} on {r.data.get('host') or '?'}", [title for title, _ in report.columns],
+                     [[escape("-" if row.get(key) is None else str(row.get(key))) for _, key in report.columns]
+                      for row in rows], drop_empty=False)
         if not rows:
-            ctx.out.print(escape(r.detail), highlight=False)
+            ctx.out.print(escape(f"{r.name}: {r.detail}"), highlight=False)

@@ -8,6 +8,7 @@ from rich.text import Text
 
 from vhpc_toolkit.output.tables import common_domain, short
 from vhpc_toolkit.output.tree import Tree, print_tree
+from vhpc_toolkit.words import count
 
 _POWER = {"poweredOn": ("on", "green"), "poweredOff": ("off", "dim"), "suspended": ("suspended", "yellow")}
 
@@ -75,25 +76,44 @@ def render_inventory(doc: dict[str, Any], console) -> None:
     for dc in doc["datacenters"]:
         dc_node = root.add(f"[bold blue]{escape(dc['name'])}[/] (datacenter)")
         for cluster in dc["clusters"]:
-            c_node = dc_node.add(f"[bold]{escape(cluster['name'])}[/] (cluster, {len(cluster['hosts'])} hosts)")
+            c_node = dc_node.add(f"[bold]{escape(cluster['name'])}[/] (cluster, {count(len(cluster['hosts']), 'host')})")
             for host in cluster["hosts"]:
                 _host_node(c_node, host, domain)
         for host in dc["standalone_hosts"]:
             _host_node(dc_node, host, domain)
         for sw in dc.get("distributed_switches", []):
-            dc_node.add(f"DVS {escape(sw['name'])} hosts={len(sw['hosts'])} "
+            dc_node.add(f"DVS {escape(sw['name'])} {count(len(sw['hosts']), 'host')}, "
                         f"port groups: {escape(', '.join(sw['port_groups']) or '-')}")
     print_tree(root, console)
+
+
+def _filter_note(doc: dict[str, Any], console) -> None:
+    """A VM pattern that matched nothing says so (clusters and hosts asked for always exist)."""
+    globs = doc.get("filters", {}).get("vm")
+    if globs and not any(h["vms"] for dc in doc["datacenters"]
+                         for h in dc["standalone_hosts"] + [h for c in dc["clusters"] for h in c["hosts"]]):
+        console.print(f"no VM matches {escape(' or '.join(globs))}", highlight=False)
 
 
 def render_document(document, ctx) -> None:
     """A read-only Document: the inventory tree (``view``) or a cluster file's plan (``plan``)."""
     if document.kind == "view":
         render_inventory(document.doc, ctx.out)
+        _filter_note(document.doc, ctx.out)
+    elif document.kind == "capacity":
+        from vhpc_toolkit.output.capacity import render_capacity
+
+        render_capacity(document.doc, ctx.out)
     elif document.kind == "plan":
         from vhpc_toolkit.output.plan import render_plan
 
         render_plan(document.source, ctx.out)
+    elif document.kind == "examples":
+        from vhpc_toolkit.output.examples import render_examples
+
+        render_examples(document.doc, ctx.out)
+    elif document.kind == "raw":     # text for another program (shell code): exactly as it is
+        ctx.out.file.write(document.doc["text"])
     elif document.kind == "message":
         ctx.out.print(escape(document.doc["message"]), highlight=False)
     else:

@@ -42,6 +42,7 @@ KNOWN_KEYS = (
     "vault_mount",
     "connect_timeout",
     "read_timeout",
+    "log_file",
 )
 
 
@@ -59,6 +60,7 @@ class VCenterSettings:
     warnings: List[str] = field(default_factory=list)   # for the CLI to show (e.g. a readable password file)
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     read_timeout: float = DEFAULT_READ_TIMEOUT
+    log_file: Optional[str] = None     # the audit trail (audit.py); --log-file overrides it
 
 
 # --------------------------------------------------------------------------- file
@@ -75,8 +77,9 @@ def find_conf_file(
     """Return the vCenter.conf to use, or None when there is none.
 
     Order: ``explicit`` (``--vcenter-conf``; must exist), ``$VHPC_VCENTER_CONF``
-    (must exist), ``./vCenter.conf``, ``~/vhpc_toolkit/vCenter.conf``, the
-    package's ``vhpc_toolkit/config/vCenter.conf``.
+    (must exist), ``./vCenter.conf``, ``$XDG_CONFIG_HOME/vhpc_toolkit/vCenter.conf``
+    (``~/.config/vhpc_toolkit/``), ``~/vhpc_toolkit/vCenter.conf``, the package's
+    ``vhpc_toolkit/config/vCenter.conf``.
     """
     env = os.environ if env is None else env
     if explicit:
@@ -105,7 +108,14 @@ def _default_candidates(
     cwd = Path.cwd() if cwd is None else Path(cwd)
     home = _home(env) if home is None else Path(home)
     pkg = PACKAGE_CONF if package_conf is None else Path(package_conf)
-    return [cwd / CONF_NAME, home / "vhpc_toolkit" / CONF_NAME, pkg]
+    return [cwd / CONF_NAME, xdg_config_dir(env, home) / CONF_NAME, home / "vhpc_toolkit" / CONF_NAME, pkg]
+
+
+def xdg_config_dir(env: Mapping[str, str], home: Path) -> Path:
+    """``$XDG_CONFIG_HOME/vhpc_toolkit``, by default ``~/.config/vhpc_toolkit``."""
+    base = (env.get("XDG_CONFIG_HOME") or "").strip()
+    return (Path(base).expanduser() if base and Path(base).expanduser().is_absolute() else home / ".config") \
+        / "vhpc_toolkit"
 
 
 def _home(env: Mapping[str, str]) -> Path:
@@ -172,11 +182,36 @@ def load_settings(
     cwd = Path.cwd() if cwd is None else Path(cwd)
     home = _home(env) if home is None else Path(home)
     path = find_conf_file(explicit_path, env, cwd, home, package_conf=package_conf)
-    conf = _read_conf(path) if path is not None else {}
+    values = _from_environment(env, cwd)                       # 1. VHPC_* variables
+    if path is not None:                                       # 2. the file, with Vault lookups
+        _fill_from_file(values, _read_conf(path), path, env, home, vault_client_factory)
+    _fill_from_govc(values, env, cwd)                          # 3. govc's variables
+    if not values.get("server"):
+        raise _no_server(path, _default_candidates(env, cwd, home, package_conf), xdg_config_dir(env, home), home)
+    _check_user_and_password(values, path, interactive, prompt_password)   # 4. checks and the prompt
+    warnings = []
+    password_file = values.get("_password_file")
+    if password_file is not None and _readable_by_others(password_file):
+        warnings.append(f"{password_file} holds a plain password and is readable by other users: "
+                        f"run `chmod 600 {password_file}`, or keep the password in Vault (vault: yes)")
+    return VCenterSettings(
+        warnings=warnings,
+        server=values["server"],
+        username=values["username"],
+        password=values["password"],
+        port=values.get("port", DEFAULT_PORT),
+        ca_file=values.get("ca_file"),
+        insecure=values.get("insecure", False),
+        source=str(path) if path is not None else "environment",
+        connect_timeout=values.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT),
+        read_timeout=values.get("read_timeout", DEFAULT_READ_TIMEOUT),
+        log_file=values.get("log_file"),
+    )
 
+
+def _from_environment(env: Mapping[str, str], cwd: Path) -> Dict[str, Any]:
+    """The values the ``VHPC_*`` environment variables give."""
     values: Dict[str, Any] = {}
-
-    # 1. VHPC_* environment variables.
     for key, name in (("server", "VHPC_SERVER"), ("username", "VHPC_USERNAME"),
                       ("password", "VHPC_PASSWORD")):
         value = env_value(env, name)
@@ -192,12 +227,11 @@ def load_settings(
         name = "VHPC_" + key.upper()
         if env_value(env, name) is not None:
             values[key] = parse_timeout(env_value(env, name), name)
+    return values
 
-    # 2. The file, with Vault lookups for server/username/password.
-    if path is not None:
-        _fill_from_file(values, conf, path, env, home, vault_client_factory)
 
-    # 3. govc's variables fill what is still missing.
+def _fill_from_govc(values: Dict[str, Any], env: Mapping[str, str], cwd: Path) -> None:
+    """govc's variables fill what is still missing."""
     govc = GovcEnv(env)
     if "server" not in values and govc.server:
         values["server"] = govc.server
@@ -211,13 +245,36 @@ def load_settings(
     if "ca_file" not in values and govc.ca_file:
         values["ca_file"] = resolve_ca(govc.ca_file, cwd, "GOVC_TLS_CA_CERTS")
 
-    # 4. Checks and the prompt.
-    looked = str(path) if path is not None else ", ".join(
-        str(p) for p in _default_candidates(env, cwd, home, package_conf))
-    if not values.get("server"):
-        raise SettingsError(
-            f"no vCenter server given; looked in {looked}, VHPC_SERVER and GOVC_URL"
-        )
+
+MINIMAL_CONF = """server: vcenter.example.org            # your vCenter
+username: administrator@vsphere.local
+# password: leave it out to be asked (or set VHPC_PASSWORD, or use Vault: docs/settings.md)
+# ca_file: /etc/ssl/certs/vcenter-ca.pem  # the CA of vCenter's certificate, else the system's store"""
+
+
+def _no_server(path: Optional[Path], candidates: List[Path], xdg: Path, home: Path) -> SettingsError:
+    """No server anywhere: say where the toolkit looked and what to write where."""
+    if path is not None:
+        return SettingsError(f"no vCenter server given: {path} has no server, and VHPC_SERVER and GOVC_URL "
+                             f"are not set", hint=f"add to {path}:\n  server: vcenter.example.org")
+    shown = [_tilde(p, home) for p in candidates[:-1]]   # the package's own file is for the original's users
+    return SettingsError(
+        f"no vCenter settings: no {', '.join(shown)}, and VHPC_SERVER and GOVC_URL are not set",
+        hint=f"write a vCenter.conf in {_tilde(xdg, home)}/ "
+             f"(or the current folder), for example:\n"
+             + "\n".join("  " + line for line in MINIMAL_CONF.splitlines())
+             + "\nor, in a clone of the toolkit, `make lab` starts a vCenter lab and writes ./vCenter.conf for it")
+
+
+def _tilde(path: Path, home: Path) -> str:
+    try:
+        return "~/" + str(Path(path).relative_to(home))
+    except ValueError:
+        return str(path)
+
+
+def _check_user_and_password(values: Dict[str, Any], path: Optional[Path], interactive: bool,
+                             prompt_password: Optional[Callable[[str], str]]) -> None:
     server = values["server"]
     if not values.get("username"):
         raise SettingsError(
@@ -225,35 +282,18 @@ def load_settings(
             f"VHPC_USERNAME or GOVC_USERNAME"
         )
     username = values["username"]
-    if not values.get("password"):
-        if interactive and prompt_password is not None:
-            entered = prompt_password(f"Password for {username}@{server}: ")
-            if not entered:
-                raise SettingsError(f"no password entered for {username}@{server}")
-            values["password"] = entered
-        else:
-            raise SettingsError(
-                f"no vCenter password for {username}@{server}; set password in "
-                f"{_conf_hint(path)} (or a Vault key with vault: yes), VHPC_PASSWORD "
-                f"or GOVC_PASSWORD, or run interactively to be prompted"
-            )
-
-    warnings = []
-    password_file = values.get("_password_file")
-    if password_file is not None and _readable_by_others(password_file):
-        warnings.append(f"{password_file} holds a plain password and is readable by other users: "
-                        f"run `chmod 600 {password_file}`, or keep the password in Vault (vault: yes)")
-    return VCenterSettings(
-        warnings=warnings,
-        server=server,
-        username=username,
-        password=values["password"],
-        port=values.get("port", DEFAULT_PORT),
-        ca_file=values.get("ca_file"),
-        insecure=values.get("insecure", False),
-        source=str(path) if path is not None else "environment",
-        connect_timeout=values.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT),
-        read_timeout=values.get("read_timeout", DEFAULT_READ_TIMEOUT),
+    if values.get("password"):
+        return
+    if interactive and prompt_password is not None:
+        entered = prompt_password(f"Password for {username}@{server}: ")
+        if not entered:
+            raise SettingsError(f"no password entered for {username}@{server}")
+        values["password"] = entered
+        return
+    raise SettingsError(
+        f"no vCenter password for {username}@{server}; set password in "
+        f"{_conf_hint(path)} (or a Vault key with vault: yes), VHPC_PASSWORD "
+        f"or GOVC_PASSWORD, or run interactively to be prompted"
     )
 
 
@@ -283,6 +323,9 @@ def _fill_from_file(
         ca = file_str(conf, "ca_file", path)
         if ca:
             values["ca_file"] = resolve_ca(ca, path.parent, f"ca_file in {path}")
+    log_file = file_str(conf, "log_file", path)
+    if log_file:     # relative to the file's folder, as ca_file
+        values["log_file"] = str(path.parent / Path(log_file).expanduser())
 
     use_vault = parse_bool(conf["vault"], f"{path}: vault") if "vault" in conf else False
     wanted: List[Tuple[str, str]] = []

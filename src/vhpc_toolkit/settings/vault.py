@@ -85,8 +85,6 @@ def read_vault_secret(
     home folder used for ``.vault-token``.
     """
     import hvac  # imported here: only Vault users pay for it
-    import hvac.exceptions as hv
-    import requests.exceptions as rq
 
     mount = (mount or DEFAULT_MOUNT).strip().strip("/") or DEFAULT_MOUNT
     rel = normalise_secret_path(path, mount)
@@ -100,10 +98,9 @@ def read_vault_secret(
             f"VAULT_ADDR is not set; export VAULT_ADDR=https://HOST:8200 to read "
             f"Vault secret {where}"
         )
-    token = _token(env, home)
     kwargs: dict = {
         "url": addr,
-        "token": token,
+        "token": _token(env, home),
         "verify": _verify(env),
         "timeout": VAULT_TIMEOUT_SECONDS,
     }
@@ -117,36 +114,11 @@ def read_vault_secret(
         response = client.secrets.kv.v2.read_secret_version(
             path=rel, mount_point=mount, raise_on_deleted_version=True
         )
-    except hv.Forbidden:
-        raise SettingsError(
-            f"Vault at {addr} denied access to {where} (permission denied); the "
-            f"token is invalid or expired, or its policy does not allow reading it"
-        ) from None
-    except hv.Unauthorized:
-        raise SettingsError(
-            f"Vault at {addr} rejected the token (unauthorized) reading {where}"
-        ) from None
-    except hv.InvalidPath:
-        raise SettingsError(
-            f"no secret at {where} in Vault at {addr} (is the KV v2 engine "
-            f"mounted at {mount}/ and the path right?)"
-        ) from None
-    except hv.VaultDown:
-        raise SettingsError(f"Vault at {addr} is sealed; unseal it first") from None
-    except hv.VaultError as exc:
-        detail = " ".join(str(exc).split()) or type(exc).__name__
-        raise SettingsError(f"Vault at {addr} failed reading {where}: {detail}") from None
-    except rq.SSLError:
-        raise SettingsError(
-            f"TLS verification of Vault at {addr} failed; set VAULT_CACERT to its "
-            f"CA certificate"
-        ) from None
-    except (rq.ConnectionError, rq.Timeout):
-        raise SettingsError(f"Vault at {addr} is unreachable") from None
-    except (rq.MissingSchema, rq.InvalidSchema, rq.InvalidURL):
-        raise SettingsError(
-            f"VAULT_ADDR {addr!r} is not a valid URL (expected e.g. https://HOST:8200)"
-        ) from None
+    except Exception as exc:
+        problem = _vault_problem(exc, addr, where, mount)
+        if problem is None:
+            raise
+        raise SettingsError(problem) from None
 
     try:
         data = response["data"]["data"]
@@ -157,6 +129,33 @@ def read_vault_secret(
             f"Vault secret {where} is not a KV version 2 secret with key/value data"
         )
     return dict(data)
+
+
+def _vault_problem(exc: Exception, addr: str, where: str, mount: str) -> Optional[str]:
+    """One line for what went wrong reading a Vault secret, or None for an error that is not Vault's."""
+    import hvac.exceptions as hv
+    import requests.exceptions as rq
+
+    if isinstance(exc, hv.Forbidden):
+        return (f"Vault at {addr} denied access to {where} (permission denied); the "
+                f"token is invalid or expired, or its policy does not allow reading it")
+    if isinstance(exc, hv.Unauthorized):
+        return f"Vault at {addr} rejected the token (unauthorized) reading {where}"
+    if isinstance(exc, hv.InvalidPath):
+        return (f"no secret at {where} in Vault at {addr} (is the KV v2 engine "
+                f"mounted at {mount}/ and the path right?)")
+    if isinstance(exc, hv.VaultDown):
+        return f"Vault at {addr} is sealed; unseal it first"
+    if isinstance(exc, hv.VaultError):
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        return f"Vault at {addr} failed reading {where}: {detail}"
+    if isinstance(exc, rq.SSLError):   # before ConnectionError, which it is too
+        return f"TLS verification of Vault at {addr} failed; set VAULT_CACERT to its CA certificate"
+    if isinstance(exc, (rq.ConnectionError, rq.Timeout)):
+        return f"Vault at {addr} is unreachable"
+    if isinstance(exc, (rq.MissingSchema, rq.InvalidSchema, rq.InvalidURL)):
+        return f"VAULT_ADDR {addr!r} is not a valid URL (expected e.g. https://HOST:8200)"
+    return None
 
 
 def pick_secret_value(secret: Mapping[str, Any], key: str, where: str) -> str:

@@ -18,4 +18,9 @@ class Change:
     new: Any
 
     def __str__(self) -> str:
-        return f"{self.field}: {self.old} -> {self.new}"
+        return f"{self.field}: {_word(self.old)} -> {_word(self.new)}"
+
+
+def _word(value: Any) -> str:
+    """A value as a person reads it: nothing set is "none", not Python's None."""
+    return "none" if value is None or value == [] else str(value)

@@ -45,8 +45,6 @@ def _shares(current) -> int | None:
 
 def apply_compute(spec, current: Mapping[str, Any], req: ComputeRequest, host_mhz: int | None) -> list[Change]:
     """Set on ``spec`` what differs from ``current``; return the changes."""
-    from pyVmomi import vim
-
     changes: list[Change] = []
     powered_on = current.get("runtime.powerState") == "poweredOn"
     cur_cpu = current.get("config.hardware.numCPU")
@@ -67,7 +65,16 @@ def apply_compute(spec, current: Mapping[str, Any], req: ComputeRequest, host_mh
         spec.memoryMB = new_mem
         changes.append(Change("memory_mb", cur_mem, new_mem))
     changes += _cores_per_socket(spec, current, req, new_cpu, powered_on)
+    changes += _reservations(spec, current, req, host_mhz, new_cpu, new_mem)
+    changes += _custom_shares(spec, current, req)
+    return changes
 
+
+def _reservations(spec, current: Mapping[str, Any], req: ComputeRequest, host_mhz: int | None, new_cpu,
+                  new_mem) -> list[Change]:
+    """CPU and memory reservations: full ones follow a new size, as the original's `yes` means."""
+    changes: list[Change] = []
+    cur_cpu = current.get("config.hardware.numCPU")
     cpu_alloc = current.get("config.cpuAllocation")
     mem_alloc = current.get("config.memoryAllocation")
     cpu_res_old = getattr(cpu_alloc, "reservation", None) or 0
@@ -101,9 +108,16 @@ def apply_compute(spec, current: Mapping[str, Any], req: ComputeRequest, host_mh
     if locked_new != locked_old:
         spec.memoryReservationLockedToMax = locked_new
         changes.append(Change("memory_reservation_locked", locked_old, locked_new))
+    return changes
 
-    for key, attr, value, alloc in (("cpu_shares", "cpuAllocation", req.cpu_shares, cpu_alloc),
-                                    ("memory_shares", "memoryAllocation", req.memory_shares, mem_alloc)):
+
+def _custom_shares(spec, current: Mapping[str, Any], req: ComputeRequest) -> list[Change]:
+    from pyVmomi import vim
+
+    changes: list[Change] = []
+    for key, attr, value, alloc in (("cpu_shares", "cpuAllocation", req.cpu_shares, current.get("config.cpuAllocation")),
+                                    ("memory_shares", "memoryAllocation", req.memory_shares,
+                                     current.get("config.memoryAllocation"))):
         old = _shares(alloc)
         old_level = getattr(getattr(alloc, "shares", None), "level", None)
         if value is not None and (value != old or old_level != "custom"):

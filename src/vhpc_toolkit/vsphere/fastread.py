@@ -11,6 +11,10 @@ object; an object with any value that is not plain (a data object, an array, a d
 missingSet) is cut out of the answer byte for byte and decoded by pyVmomi, as are faults.
 The result has the same shape as pyVmomi's RetrieveResult (objects, token; obj, propSet,
 missingSet; name, val), so callers cannot tell the difference.
+
+It leans on pyVmomi's internals (the stub's connection pool, its serializer and deserializer), so it
+runs only on the pyVmomi releases it is tested with: pyproject.toml bounds pyVmomi to that range, and
+on a release outside it (installed by hand) every read is left to pyVmomi, slower but right.
 """
 from __future__ import annotations
 
@@ -23,7 +27,38 @@ from xml.parsers import expat
 from pyVmomi import VmomiSupport
 from pyVmomi.SoapAdapter import XML_ENCODING, SoapResponseDeserializer
 
-METHODS = frozenset({"RetrievePropertiesEx", "ContinueRetrievePropertiesEx"})
+# The pyVmomi releases this reader's tests pass with (scripts/test-pyvmomi.sh runs them on each);
+# pyproject.toml requires pyvmomi>=PYVMOMI_TESTED[0],<PYVMOMI_BELOW (tests/unit/test_packaging.py).
+PYVMOMI_TESTED = ("8.0.1.0", "8.0.3.0.1", "9.0.0.0", "9.1.0.0", "9.1.1.0")
+PYVMOMI_BELOW = "9.2"
+
+
+def _release(version: str) -> tuple[int, ...]:
+    """``9.1.1.0`` -> (9, 1, 1, 0); a non-numeric part ends it (``9.2.0rc1`` -> (9, 2))."""
+    out = []
+    for part in version.split("."):
+        if not part.isdigit():
+            break
+        out.append(int(part))
+    return tuple(out)
+
+
+def supported(version: str) -> bool:
+    """Whether pyVmomi ``version`` is in the tested range."""
+    return _release(PYVMOMI_TESTED[0]) <= _release(version) < _release(PYVMOMI_BELOW)
+
+
+def _installed_pyvmomi() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pyvmomi")
+    except PackageNotFoundError:   # pyVmomi importable without its metadata: trust nothing
+        return "0"
+
+
+METHODS = frozenset({"RetrievePropertiesEx", "ContinueRetrievePropertiesEx"}) if supported(_installed_pyvmomi()) \
+    else frozenset()
 
 _SOAP, _VIM = "{http://schemas.xmlsoap.org/soap/envelope/}", "{urn:vim25}"
 _XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"

@@ -10,6 +10,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping
 
+from vhpc_toolkit import audit
 from vhpc_toolkit.errors import Ambiguous, NotFound
 
 PAGE_SIZE = 1000
@@ -174,11 +175,15 @@ def read_inventory(session, props: Mapping[str, Iterable[str]], root=None) -> In
     """
     generation = getattr(session, "generation", 0)
     try:
-        return _read_inventory(session, props, root)
+        inv = _read_inventory(session, props, root)
     except Exception:
         if getattr(session, "generation", 0) == generation:
             raise
-        return _read_inventory(session, props, root)
+        inv = _read_inventory(session, props, root)
+    trail = audit.of(session)
+    if trail is not None:    # the audit trail names the objects it writes about
+        trail.learn({moid: o.name for moid, o in inv.objects.items()})
+    return inv
 
 
 def _read_inventory(session, props: Mapping[str, Iterable[str]], root=None) -> Inventory:

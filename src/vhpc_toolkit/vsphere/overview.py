@@ -27,11 +27,11 @@ def read_overview(session, networking: bool = False) -> dict[str, Any]:
         "ComputeResource": [],
         "HostSystem": HOST_PROPS + (NET_HOST_PROPS if networking else []),
         "VirtualMachine": VM_PROPS + (NET_VM_PROPS if networking else []),
+        "Network": [],    # names only, in the same read: every view lists its port groups
     }
     if networking:
         props["DistributedVirtualSwitch"] = ["uuid", "summary.hostMember"]
         props["DistributedVirtualPortgroup"] = ["key", "config.distributedVirtualSwitch"]
-        props["Network"] = []
     inv = read_inventory(session, props)
     if not networking:   # the devices of the VMs running vGPUs, for the GPUs' vGPU lists: one more read
         _read_devices(session, inv, {ref._moId for h in inv.of_type("HostSystem")
@@ -157,13 +157,33 @@ def build_overview(inv: Inventory, networking: bool) -> dict[str, Any]:
                                        and pg.get("config.distributedVirtualSwitch")._moId == sw.moid)}
                 for sw in sorted(inv.of_type("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch"),
                                  key=lambda o: o.name) if inv.is_under(sw, dc)]
-            doc["networks"] = sorted(n.name for n in inv.of_type("Network") if inv.is_under(n, dc))
+        doc["networks"] = sorted({n.name for n in inv.of_type("Network", "DistributedVirtualPortgroup")
+                                  if inv.is_under(n, dc)})
         datacenters.append(doc)
     return {"datacenters": datacenters}
 
 
+def all_hosts(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every host of a view document, in clusters or standalone."""
+    return [h for dc in doc["datacenters"] for h in dc["standalone_hosts"]] + \
+        [h for dc in doc["datacenters"] for c in dc["clusters"] for h in c["hosts"]]
+
+
 def vm_names(doc: dict[str, Any]) -> list[str]:
     """Every VM name of a view document."""
-    hosts = [h for dc in doc["datacenters"] for h in dc["standalone_hosts"]] + \
-        [h for dc in doc["datacenters"] for c in dc["clusters"] for h in c["hosts"]]
-    return [vm["name"] for h in hosts for vm in h["vms"]]
+    return [vm["name"] for h in all_hosts(doc) for vm in h["vms"]]
+
+
+def names(doc: dict[str, Any]) -> dict[str, list[str]]:
+    """The names a view document holds, by kind (for shell completion)."""
+    hosts = all_hosts(doc)
+    vms = [vm for h in hosts for vm in h["vms"]]
+    out = {"vms": [v["name"] for v in vms if not v["template"]], "templates": [v["name"] for v in vms if v["template"]],
+           "hosts": [h["name"] for h in hosts], "devices": sorted({g["id"] for h in hosts for g in h["gpus"]}),
+           "vgpu_profiles": sorted({q for h in hosts for g in h["gpus"] for q in g.get("free") or {}}),
+           "clusters": [c["name"] for dc in doc["datacenters"] for c in dc["clusters"]],
+           "datacenters": [dc["name"] for dc in doc["datacenters"]],
+           "port_groups": sorted({n for dc in doc["datacenters"] for n in dc.get("networks", [])})}
+    if any("distributed_switches" in dc for dc in doc["datacenters"]):
+        out["switches"] = [s["name"] for dc in doc["datacenters"] for s in dc.get("distributed_switches", [])]
+    return out

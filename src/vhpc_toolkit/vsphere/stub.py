@@ -24,6 +24,7 @@ from typing import Callable
 
 from pyVmomi.SoapAdapter import StubAdapterBase
 
+from vhpc_toolkit import audit
 from vhpc_toolkit.errors import ConnectionLost, SessionLost
 from vhpc_toolkit.vsphere import fastread
 
@@ -73,6 +74,7 @@ class ReloginStub(StubAdapterBase):
         self._lock = threading.Lock()
         self.generation = 0          # +1 per new login
         self.relogins = 0
+        self.audit = None            # an audit.AuditLog when the run keeps an audit trail
 
     def __getattr__(self, name):     # cookie, host, poolSize, ... of the inner stub
         return getattr(self.inner, name)
@@ -80,6 +82,22 @@ class ReloginStub(StubAdapterBase):
     # --- calls ---------------------------------------------------------------------------------
 
     def InvokeMethod(self, mo, info, args):
+        method = info.wsdlName
+        if self.audit is None or not audit.is_change(method):
+            return self._invoke(mo, info, args)
+        try:     # the audit trail (audit.py): every change call, with its task or outcome
+            result = self._invoke(mo, info, args)
+        except ConnectionLost as exc:
+            self.audit.unknown(method, mo, str(exc))
+            raise
+        except Exception as exc:
+            self.audit.call(method, mo, audit.plain_params(info, args),
+                            fault=getattr(exc, "msg", None) or type(exc).__name__)
+            raise
+        self.audit.call(method, mo, audit.plain_params(info, args), result)
+        return result
+
+    def _invoke(self, mo, info, args):
         method = info.wsdlName
         generation = self.generation
         status, obj = self._call(mo, info, args)

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
+from vhpc_toolkit import audit
 from vhpc_toolkit.errors import TaskFailed
 from vhpc_toolkit.vsphere.faults import fault_message
 
@@ -49,6 +50,7 @@ class TaskWatcher:
         from vhpc_toolkit.vsphere.watch import Watch
 
         self._watch = Watch(session)
+        self._audit = audit.of(session)
         self._view = None
         self._ended: list[Any] = []     # still in the view until the next batch
         self.pending: dict[str, Any] = {}
@@ -87,6 +89,8 @@ class TaskWatcher:
                     done.append(TaskOutcome(
                         task=task, state=state, result=vals.get("info.result"),
                         error=fault_message(vals.get("info.error")) if state == "error" else None))
+                    if self._audit is not None:
+                        self._audit.task_ended(moid, state, done[-1].error, done[-1].result)
         return done
 
     def forget(self, moids) -> None:

@@ -35,7 +35,12 @@ COMMANDS: dict[str, str] = {
     "power_policy": "Change the power policy of host(s)",
     "passthru_host": "Enable/disable a host PCI device for passthrough",
     "sriov_host": "Turn SR-IOV on/off on a host's physical function",
+    # this toolkit's own
+    "examples": "List the example cluster files, post scripts and JSON schemas, or copy them",
+    "completion": "Print the line that turns on shell completion (bash, zsh)",
 }
+# The original's commands (the README tour shows each); the rest of COMMANDS are this toolkit's own.
+ORIGINAL_COMMANDS = tuple(COMMANDS)[:tuple(COMMANDS).index("sriov_host") + 1]
 
 
 def load(name: str) -> ModuleType:

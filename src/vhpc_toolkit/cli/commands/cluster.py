@@ -10,6 +10,7 @@ from vhpc_toolkit.clusterfile import parse_cluster_file
 from vhpc_toolkit.output.emit import show
 from vhpc_toolkit.output.exports import KINDS, check_export_paths, parse_export, write_exports
 from vhpc_toolkit.results import Document
+from vhpc_toolkit.words import count
 
 
 def arguments(p) -> None:
@@ -112,8 +113,10 @@ def _status(ctx, args, spec):
     with phases(ctx) as shown:
         status = cluster_status(ctx.session(), spec, password_for, allow_drift=args.allow_drift, progress=shown)
     remember_vm_names([v.name for v in status.vms if v.host])
-    for note in write_exports(status, spec, exports_of(args)):
-        ctx.err.print(f"[yellow]note:[/] {note}", highlight=False)
+    status.notes = write_exports(status, spec, exports_of(args))
+    if ctx.output == "json":   # the document stays the status; the notes go beside it
+        for note in status.notes:
+            ctx.err.print(f"[yellow]note:[/] {note}", highlight=False)
     return status
 
 
@@ -173,7 +176,7 @@ def _destroy(ctx, args, spec, session):
     plan = prepare_destroy(session, spec)
     show(ctx, render_destroy_preview, plan)
     if plan.present or plan.switches:
-        switches = f" and {len(plan.switches)} switch(es)" if plan.switches else ""
-        confirm(ctx, f"Destroy {len(plan.present)} VM(s){switches} of {spec.path}?")
+        switches = f" and {count(len(plan.switches), 'switch')}" if plan.switches else ""
+        confirm(ctx, f"Destroy {count(len(plan.present), 'VM')}{switches} of {spec.path}?")
     with phases(ctx) as shown, shown.phase("destroying", len(plan.present)) as phase:
         return destroy_cluster(session, plan, concurrency=args.max_concurrency, on_event=phase)

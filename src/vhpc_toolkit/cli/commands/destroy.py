@@ -6,6 +6,7 @@ from vhpc_toolkit.cli.prompt import can_ask, confirm
 from vhpc_toolkit.ops.destroy import destroy_vms, plan_vm_destroy
 from vhpc_toolkit.output.progress import progress
 from vhpc_toolkit.results import Report
+from vhpc_toolkit.words import count
 
 
 def arguments(p) -> None:
@@ -21,6 +22,6 @@ def run(ctx, args) -> Report:
     doomed = plan_vm_destroy(session, targets, include_templates=args.include_templates)
     names = [d.result.name for d in doomed]
     shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
-    confirm(ctx, f"Destroy {len(names)} VM(s): {shown}?")
+    confirm(ctx, f"Destroy {count(len(names), 'VM')}: {shown}?")
     with progress(ctx, "destroy", None) as event:
         return destroy_vms(session, doomed, on_event=event)

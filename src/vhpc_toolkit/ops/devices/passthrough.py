@@ -14,6 +14,7 @@ from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.passthrough import (DEFAULT_MMIO_GB, check_mmio_size, dynamic_passthrough_device,
                                             dynamic_type, efi_warning, normalize_id,
                                             passthrough_device, passthrough_id, pci_type)
+from vhpc_toolkit.words import count
 
 COLUMNS = [("id", "id"), ("vendor", "vendor"), ("device", "device"), ("status", "status"), ("used by", "used_by")]
 
@@ -31,7 +32,7 @@ def query_passthrough(session, targets) -> QueryReport:
             rows.append({"id": p.pciDevice.id, "vendor": p.pciDevice.vendorName, "device": p.pciDevice.deviceName,
                          "status": status, "used_by": user})
         free = sum(r["status"] == "free" for r in rows)
-        return f"{len(rows)} passthrough device(s), {free} free", {"devices": rows}
+        return f"{count(len(rows), 'passthrough device')}, {free} free", {"devices": rows}
 
     return query_offers(session, targets, "passthru query", "devices", COLUMNS, describe)
 
@@ -68,6 +69,31 @@ def change_passthrough(session, targets, device_ids: list[str], add: bool, mmio_
                               unchanged="has none of the devices " + ", ".join(device_ids))
 
     offers = host_offers(session, inv, hosts.values())
+    refuse_problems(_add_problems(inv, vms, hosts, offers, device_ids, mmio_size))
+
+    def build_add(spec, obj, host):
+        offer = offers[host.moid]
+        mine = {passthrough_id(d) for d in devices(obj)} - {None}
+        changes = []
+        for d in device_ids:
+            if normalize_id(d) not in mine:
+                info = offer.passthrough_by_id()[normalize_id(d)]
+                append_device(spec, passthrough_device(info))
+                changes.append(Change("passthrough", None, info.pciDevice.id))
+        return changes + mmio_changes(spec, obj, mmio_size) + full_memory(spec, obj, host)
+
+    planned = plan_specs(inv, vms, build_add)
+    for obj, _, result in planned:
+        warning = efi_warning(obj.name, obj.get("config.firmware"))
+        if warning:
+            result.data["warnings"] = [warning]
+    return apply_specs(session, "passthru add", planned,
+                       unchanged="already has the devices, the MMIO window and full memory reservation")
+
+
+def _add_problems(inv, vms, hosts, offers, device_ids: list[str], mmio_size: int) -> list[str]:
+    """Why the devices cannot be added, every VM checked: not offered, in use, asked twice on one host,
+    or too large for the MMIO window."""
     problems, claimed = [], {}
     for obj in vms:
         host = hosts[obj.moid]
@@ -91,26 +117,7 @@ def change_passthrough(session, targets, device_ids: list[str], add: bool, mmio_
                 check_mmio_size(mmio_size, [f for f in final if f is not None])
             except ValueError as exc:
                 problems.append(f"VM {obj.name} on host {host.name}: {exc}")
-    refuse_problems(problems)
-
-    def build_add(spec, obj, host):
-        offer = offers[host.moid]
-        mine = {passthrough_id(d) for d in devices(obj)} - {None}
-        changes = []
-        for d in device_ids:
-            if normalize_id(d) not in mine:
-                info = offer.passthrough_by_id()[normalize_id(d)]
-                append_device(spec, passthrough_device(info))
-                changes.append(Change("passthrough", None, info.pciDevice.id))
-        return changes + mmio_changes(spec, obj, mmio_size) + full_memory(spec, obj, host)
-
-    planned = plan_specs(inv, vms, build_add)
-    for obj, _, result in planned:
-        warning = efi_warning(obj.name, obj.get("config.firmware"))
-        if warning:
-            result.data["warnings"] = [warning]
-    return apply_specs(session, "passthru add", planned,
-                       unchanged="already has the devices, the MMIO window and full memory reservation")
+    return problems
 
 
 def change_dynamic(session, inv, vms, hosts, device_ids: list[str], add: bool, mmio_size: int) -> Report:

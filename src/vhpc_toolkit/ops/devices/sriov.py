@@ -12,6 +12,7 @@ from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.nic import nic_network_name
 from vhpc_toolkit.specs.passthrough import normalize_id
 from vhpc_toolkit.specs.sriov import sriov_adapter, sriov_pf_id
+from vhpc_toolkit.words import count
 
 COLUMNS = [("PF", "id"), ("device", "device"), ("pnic", "pnic"), ("SR-IOV", "sriov_enabled"),
            ("VFs", "virtual_functions"), ("in use", "in_use"), ("free", "free"), ("on this VM", "on_this_vm")]
@@ -35,7 +36,7 @@ def query_sriov(session, targets) -> QueryReport:
                          "virtual_functions": total, "in_use": used,
                          "free": max(0, total - used) if info.sriovEnabled else 0,
                          "on_this_vm": sum(1 for d in devices(obj) if sriov_pf_id(d) == pci)})
-        return f"{len(rows)} SR-IOV physical function(s)", {"pfs": rows}
+        return count(len(rows), "SR-IOV physical function"), {"pfs": rows}
 
     return query_offers(session, targets, "sriov query", "pfs", COLUMNS, describe)
 

@@ -13,6 +13,7 @@ from vhpc_toolkit.results import QueryReport, Report
 from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.vgpu import vgpu_device, vgpu_profile
 from vhpc_toolkit.specs.vgpu_profiles import parse_profile
+from vhpc_toolkit.words import count
 
 COLUMNS = [("profile", "profile"), ("size", "size"), ("sharing", "sharing"), ("free now", "free"),
            ("on this VM", "on_this_vm")]
@@ -23,7 +24,7 @@ def query_vgpu(session, targets) -> QueryReport:
         mine = [p for p in (vgpu_profile(d) for d in devices(obj)) if p]
         # free now: vGPUs of that profile the host's GPUs can still start (one profile per GPU)
         profiles = [_row(p, offer, mine) for p in offer.vgpu_profiles]
-        detail = f"{len(profiles)} vGPU profile(s)" + (f"; this VM has {', '.join(mine)}" if mine else "")
+        detail = count(len(profiles), "vGPU profile") + (f"; this VM has {', '.join(mine)}" if mine else "")
         return detail, {"profiles": profiles, "vgpus": mine, "gpus": [g.to_dict() for g in offer.gpus]}
 
     return query_offers(session, targets, "vgpu query", "profiles", COLUMNS, describe)

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vhpc_toolkit.results import FAILED, NOT_RUN, OK, PENDING, SKIPPED, STARTED
+from vhpc_toolkit.words import count
 
 
 @dataclass
@@ -109,7 +110,7 @@ class PostReport:
     def summary(self) -> str:
         counts = {s: sum(r.status == s for r in self.runs) for s in (OK, STARTED, FAILED, SKIPPED, NOT_RUN)}
         vms = len({r.vm for r in self.runs})
-        parts = [f"{self.operation}: {len(self.runs)} script run(s) on {vms} VM(s): {counts[OK]} ok"]
+        parts = [f"{self.operation}: {count(len(self.runs), 'script run')} on {count(vms, 'VM')}: {counts[OK]} ok"]
         if counts[STARTED]:
             parts.append(f"{counts[STARTED]} started")
         parts.append(f"{counts[FAILED]} failed")
