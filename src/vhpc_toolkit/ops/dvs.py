@@ -139,8 +139,9 @@ def plan_pvrdma(session, found: list[Obj], name: str, pnics: list[str], switch: 
 
 def create_dvs(session, name: str, hosts: list[str], pnics: list[str], port_group: str | None,
                datacenter: str | None = None, pvrdma: bool = False, fixed_ports: int | None = None,
-               mtu: int | None = None) -> Report:
-    """Distributed switch ``name`` with the hosts as members (uplinks ``pnics``) and ``port_group``.
+               mtu: int | None = None, description: str | None = None) -> Report:
+    """Distributed switch ``name`` with the hosts as members (uplinks ``pnics``) and ``port_group``;
+    ``description`` is a new switch's (a cluster's ownership mark, marks.py).
 
     Already existing: reported, and only what is missing (members, port group, preparation) is added.
     """
@@ -185,7 +186,7 @@ def create_dvs(session, name: str, hosts: list[str], pnics: list[str], port_grou
             spec = vim.DistributedVirtualSwitch.CreateSpec(
                 productInfo=vim.dvs.ProductSpec(version=version) if version else None,
                 configSpec=vim.dvs.VmwareDistributedVirtualSwitch.ConfigSpec(
-                    name=name, host=_member_specs(found, pnics), maxMtu=mtu,
+                    name=name, host=_member_specs(found, pnics), maxMtu=mtu, description=description,
                     uplinkPortPolicy=vim.DistributedVirtualSwitch.NameArrayUplinkPortPolicy(
                         uplinkPortName=[f"uplink{i + 1}" for i in range(len(pnics))])))
             switch_ref = wait_for_task(session, dc.get("networkFolder").CreateDVS_Task(spec=spec),
