@@ -143,3 +143,91 @@ PFX-{1:2}: BASE host: vhpc-esx-03.hpc.vmware.com power: off
     copy.write_text(path.read_text())
     code, out, _ = cli("cluster", "--create", "--file", copy)
     assert code == 0 and ": up to date (" in out, out
+
+
+def list_doc(cli):
+    code, out, err = cli("--output", "json", "cluster", "--list")
+    assert code == 0, err
+    doc = json.loads(out)
+    jsonschema.Draft202012Validator(json.loads((SCHEMAS / "cluster-list.json").read_text())).validate(doc)
+    return {c["name"]: c for c in doc["clusters"]}
+
+
+def test_list_shows_every_cluster_from_one_read(cli, cluster_file, session, lab):
+    path_a, pfx = cluster_file(BASE + """
+[_SVS_]
+PFX-sw: host: vhpc-esx-03.hpc.vmware.com pnic: vmnic4 port_group: PFX-pg
+[_VMS_]
+PFX-a{1:2}: BASE host: vhpc-esx-03.hpc.vmware.com power: off
+""", name="a.conf")
+    path_b, _ = cluster_file(BASE + """
+[_CLUSTER_]
+name: PFX-b
+[_DVS_]
+PFX-dvs: host: vhpc-esx-04.hpc.vmware.com pnic: vmnic5 port_group: PFX-dpg
+[_VMS_]
+PFX-b1: BASE host: vhpc-esx-04.hpc.vmware.com power: off
+""", name="b.conf", pfx=pfx)
+    assert cli("cluster", "--create", "--file", path_a)[0] == 0 and cli("cluster", "--create", "--file", path_b)[0] == 0
+    old = legacy_vm(session, f"{pfx}-old", "ws9:/home/ann/old-cluster.conf")
+    try:
+        lab.reset_calls()
+        found = list_doc(cli)
+        calls = lab.calls()["methods"]
+        assert calls.get("RetrievePropertiesEx") == 1 and calls.get("CreateContainerView") == 1, calls
+        a, b = found["a"], found[f"{pfx}-b"]
+        assert (a["vms"], a["switches"], a["datacenters"], a["folders"]) == \
+            (2, [{"name": f"{pfx}-sw", "kind": "svs"}], ["HPC_Datacenter"], ["/HPC_Datacenter/vm"])
+        assert (b["vms"], b["switches"]) == (1, [{"name": f"{pfx}-dvs", "kind": "dvs"}])
+        run = b["last_run"]
+        assert run["path"] == str(path_b.resolve()) and run["machine"] == socket.gethostname()
+        assert run["action"] == "create" and run["time"].endswith("Z") and not a["legacy"]
+        legacy = found["old-cluster"]
+        assert legacy["legacy"] and legacy["vms"] >= 1 and legacy["last_run"]["machine"] == "ws9"
+        code, out, _ = cli("cluster", "--list")
+        assert code == 0 and f"{pfx}-b" in out and "old-cluster" in out and "earlier version" in out
+    finally:
+        wait_for_task(session, old.Destroy_Task())
+    assert cli("cluster", "--destroy", "--file", path_b)[0] == 0
+    found = list_doc(cli)
+    assert f"{pfx}-b" not in found and "a" in found      # gone with its last VM and switch, record and all
+
+
+def test_adopt_after_a_rename(cli, cluster_file, session, run_cli, lab, monkeypatch):
+    path, pfx = cluster_file(FILE)
+    assert cli("cluster", "--create", "--file", path)[0] == 0
+    other = legacy_vm(session, f"{pfx}-3", vm_mark("someone-else"))   # the pattern, another cluster's: never adopted
+    try:
+        path.write_text(path.read_text().replace(f"name: {pfx}-hpc", f"name: {pfx}-new"))
+        code, _, err = cli("cluster", "--create", "--file", path)
+        assert code == 2 and f"belongs to cluster {pfx}-hpc, not to cluster {pfx}-new" in err and "--adopt" in err
+        # Off a terminal without --yes: refused before any login; on a terminal a "no" changes nothing.
+        lab.reset_calls()
+        code, _, err = run_cli("--vcenter-conf", lab.conf, "cluster", "--adopt", "--file", path)
+        assert code == 2 and "--yes" in err and lab.calls()["total"] == 0
+        from rich.prompt import Confirm
+
+        monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+        monkeypatch.setattr(Confirm, "ask", classmethod(lambda cls, *a, **k: False))
+        code, out, err = run_cli("--vcenter-conf", lab.conf, "cluster", "--adopt", "--file", path)
+        assert code == 1 and "nothing was changed" in err and f"cluster {pfx}-hpc" in out
+        assert state(session, pfx)[0][f"{pfx}-1"] == vm_mark(f"{pfx}-hpc")
+
+        code, out, err = cli("--output", "json", "cluster", "--adopt", "--file", path)
+        assert code == 0, err
+        rows = {r.get("vm") or r.get("switch"): r for r in json.loads(out)["results"]}
+        assert set(rows) == {f"{pfx}-1", f"{pfx}-2", f"{pfx}-sw", f"{pfx}-dvs"}
+        assert rows[f"{pfx}-1"]["changes"] == [{"field": "owner", "old": f"cluster {pfx}-hpc", "new": f"cluster {pfx}-new"}]
+        vms, dvs, svs, _ = state(session, pfx)
+        assert vms == {f"{pfx}-1": vm_mark(f"{pfx}-new"), f"{pfx}-2": vm_mark(f"{pfx}-new"), f"{pfx}-3": vm_mark("someone-else")}
+        assert dvs_mark(dvs[f"{pfx}-dvs"]).cluster == f"{pfx}-new"
+        assert svs == {h: [f"{pfx}-pg", svs_mark(f"{pfx}-new", f"{pfx}-sw")] for h in (H2, H3)}   # the old mark gone
+        code, out, _ = cli("cluster", "--create", "--file", path)
+        assert code == 0 and ": up to date (" in out
+        code, out, _ = cli("--output", "json", "cluster", "--adopt", "--file", path)   # nothing left to adopt
+        assert code == 0 and json.loads(out)["results"] == []
+        found = list_doc(cli)
+        assert found[f"{pfx}-new"]["vms"] == 2 and found[f"{pfx}-new"]["last_run"]["action"] in ("create", "adopt")
+        assert f"{pfx}-hpc" not in found
+    finally:
+        wait_for_task(session, other.Destroy_Task())

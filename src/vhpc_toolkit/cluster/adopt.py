@@ -130,4 +130,18 @@ def adopt(session, adoption: Adoption) -> Report:
             why or f"{'switch' if c.kind != 'vm' else 'VM'}{where}: was {c.mark.describe()}, now cluster {owner.name}'s",
             changes=[] if why else [Change("owner", c.mark.describe(), f"cluster {owner.name}")],
             kind=VM if c.kind == "vm" else SWITCH))
+    _forget_emptied(session, {c.mark.cluster for c in adoption.candidates if c.mark.cluster})
     return Report(f"cluster adopt ({owner.name})", results, done="adopted")
+
+
+def _forget_emptied(session, previous: set[str]) -> None:
+    """The last-run records of clusters the adoption left without anything (one more read)."""
+    from vhpc_toolkit.cluster.listing import PROPS, clusters_of
+    from vhpc_toolkit.cluster.runs import forget_run
+
+    if not previous:
+        return
+    inv = read_inventory(session, PROPS)
+    left = {c.name for c in clusters_of(inv) if c.legacy is None and (c.vms or c.switches)}
+    for name in previous - left:
+        forget_run(session, inv, name)
