@@ -134,7 +134,8 @@ PFX-{1:2}: BASE host: vhpc-esx-03.hpc.vmware.com power: off
     assert svs == {H3: [f"{pfx}-pg", svs_mark(pfx, f"{pfx}-sw")]}
     assert f"vhpc_toolkit.svs:{pfx}-sw" not in fields    # no host carries it: the attribute is gone
     dvs_obj = read_inventory(session, {"DistributedVirtualSwitch": ["customValue"]}).find(DVS, f"{pfx}-dvs")
-    assert not [v for v in dvs_obj.get("customValue") or [] if v.key == fields["vhpc_toolkit.owner"] and v.value]
+    assert not [v for v in dvs_obj.get("customValue") or [] if v.key == fields.get("vhpc_toolkit.owner") and v.value]
+    assert "vhpc_toolkit.owner" not in fields    # its values cleared, the earlier version's attribute is gone too
 
     code, out, _ = cli("cluster", "--create", "--file", path)     # taken over once: a re-run says nothing
     assert code == 0 and "earlier version" not in out and ": up to date (" in out

@@ -23,7 +23,7 @@ from vhpc_toolkit.cluster.ownership import Owner, Unproven, file_folder, match_v
 from vhpc_toolkit.cluster.remark import remark_dvs, remark_svs, remark_vms
 from vhpc_toolkit.cluster.switch_marks import DVS_PROPS, HOST_PROPS, all_names, dvs_mark_on, dvs_named, svs_mark_on
 from vhpc_toolkit.clusterfile import ClusterSpec
-from vhpc_toolkit.errors import ValidationFailed
+from vhpc_toolkit.errors import ValidationFailed, VhpcError
 from vhpc_toolkit.marks import Mark
 from vhpc_toolkit.results import CHANGED, FAILED, SWITCH, VM, Report, TargetResult
 from vhpc_toolkit.specs import Change
@@ -82,6 +82,9 @@ def plan_adopt(session, spec: ClusterSpec) -> Adoption:
             folder = file_folder(inv, vm, owner, by_name.get(vm.name, []))
         except Unproven as exc:
             unproven.append(f"{spec.path}:{vm.line}: {exc}")
+            continue
+        except VhpcError as exc:
+            adoption.notes.append(f"VM {vm.name}: {exc}")
             continue
         match = match_vm(inv, vm.name, folder, owner, by_name.get(vm.name, [])) if folder is not None else None
         if match is not None and match.foreign is not None:

@@ -17,7 +17,7 @@ from vhpc_toolkit.cluster.result import DestroyResult
 from vhpc_toolkit.cluster.switch_marks import DVS_PROPS, HOST_PROPS, destroy_owned_switches, owned_switches
 from vhpc_toolkit.cluster.rules import remove_rules, rules_to_remove
 from vhpc_toolkit.clusterfile import ClusterSpec
-from vhpc_toolkit.errors import ConnectionFailed, ValidationFailed
+from vhpc_toolkit.errors import ConnectionFailed, ValidationFailed, VhpcError
 from vhpc_toolkit.ops.destroy import Doomed, destroy_vms
 from vhpc_toolkit.results import ABSENT, CHANGED, FAILED, UNCHANGED, SwitchOutcome, TargetResult
 from vhpc_toolkit.vsphere.fields import MARK_PROPS
@@ -60,6 +60,9 @@ def plan_destroy(session, spec: ClusterSpec) -> DestroyPlan:
             folder = file_folder(inv, vm, owner, by_name.get(vm.name, []))
         except Unproven as exc:
             unproven.append(f"{spec.path}:{vm.line}: {exc}")
+            continue
+        except VhpcError as exc:
+            plan.left.append((vm.name, f"not touched: {exc}"))
             continue
         if folder is None:
             plan.absent.append(vm.name)

@@ -116,17 +116,15 @@ def target_folder(inv: Inventory, vm: VMSpec, template: Obj | None = None) -> Ob
 def file_folder(inv: Inventory, vm: VMSpec, owner: Owner, same_named: list[Obj]) -> Obj | None:
     """The folder that holds the file's VM ``vm``, proven: None when no datacenter holds a VM of its
     name where the file puts it (nothing of the file's there). ``same_named``: the inventory's VMs
-    of that name (read with ``config.extraConfig``).
+    of that name (read with ``config.extraConfig``). VhpcError when the file's datacenter or folder
+    does not exist.
 
     With ``datacenter:`` (or one datacenter in the inventory) that datacenter's. Without it, the
     datacenter whose folder holds a VM of that name carrying the cluster's mark; else, when none
     carries it, the template's datacenter, if it is the only one holding such a VM. Anything else is
     a guess: Unproven, naming the candidate datacenters."""
     if vm.datacenter or len(inv.of_type("Datacenter")) <= 1:
-        try:
-            return target_folder(inv, vm)
-        except VhpcError:
-            return None
+        return target_folder(inv, vm)     # VhpcError: the file's datacenter or folder does not exist
     found: dict[str, tuple[Obj, Obj, Obj]] = {}     # datacenter moid -> (datacenter, folder, VM)
     for dc in inv.of_type("Datacenter"):
         folder = _folder_in(inv, dc, vm)

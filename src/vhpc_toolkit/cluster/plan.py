@@ -290,6 +290,8 @@ def plan_cluster(inv: Inventory, spec: ClusterSpec, allow_power_off: bool = Fals
             problems.append(f"{where}: {exc}")
             plan.drift.append(str(exc))
             continue
+        except VhpcError:
+            folder = None
         if folder is None:
             _plan_new_vm(inv, plan, file_pgs, problems, where)   # its placement says what is wrong
             continue

@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from vhpc_toolkit.marks import OWNER_KEY, svs_mark, svs_mark_owner, with_dvs_mark
-from vhpc_toolkit.cluster.switch_marks import LEGACY_SVS_PREFIX, all_names, forget_legacy_svs, key_named
+from vhpc_toolkit.cluster.switch_marks import (LEGACY_SVS_PREFIX, all_names, forget_legacy_owner, forget_legacy_svs,
+                                               key_named)
 from vhpc_toolkit.vsphere import hostnet
 from vhpc_toolkit.vsphere.faults import error_message
 from vhpc_toolkit.vsphere.fields import set_value, value_of
@@ -62,7 +63,8 @@ def remark_dvs(session, inv: Inventory, switch: Obj, cluster: str) -> str | None
         wait_for_task(session, switch.ref.ReconfigureDvs_Task(spec=spec), what=f"marking switch {switch.name}")
     except Exception as exc:
         return error_message(exc)
-    _clear(session, switch, key_named(all_names(inv), OWNER_KEY))
+    if _clear(session, switch, key_named(all_names(inv), OWNER_KEY)):
+        forget_legacy_owner(session)
     return None
 
 
@@ -90,10 +92,12 @@ def remark_svs(session, inv: Inventory, switch: str, hosts: list[Obj], cluster: 
     return failed
 
 
-def _clear(session, obj: Obj, key: int | None) -> None:
+def _clear(session, obj: Obj, key: int | None) -> bool:
+    """Clear ``obj``'s value of field ``key``; whether it was cleared."""
     if key is None or not value_of(obj, key):
-        return
+        return False
     try:
         set_value(session, obj.ref, key, "")
     except Exception:   # no privilege: the description's mark comes first
-        pass
+        return False
+    return True

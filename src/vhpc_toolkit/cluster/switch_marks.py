@@ -120,8 +120,23 @@ def destroy_owned_switches(session, owned: list[OwnedSwitch]) -> list[SwitchOutc
         out.detail = report.details()
         if sw.kind == "svs" and o.legacy:
             forget_legacy_svs(session, sw.name, [r.name for r in report.results if not r.failed])
+        elif o.legacy:
+            forget_legacy_owner(session)
         outcomes.append(out)
     return outcomes
+
+
+def forget_legacy_owner(session) -> None:
+    """Remove an earlier version's distributed-switch attribute (``vhpc_toolkit.owner``, shown on every
+    object) once no switch carries a value of it."""
+    inv = read_inventory(session, {"DistributedVirtualSwitch": list(MARK_PROPS), "Datacenter": list(MARK_PROPS)})
+    key = key_named(all_names(inv), OWNER_KEY)
+    if key is None or any(value_of(o, key) for o in inv.of_type(*DVS_TYPES)):
+        return
+    try:
+        remove_field(session, key)
+    except Exception:   # no privilege: an unused attribute does no harm
+        pass
 
 
 def forget_legacy_svs(session, name: str, host_names: list[str]) -> None:
