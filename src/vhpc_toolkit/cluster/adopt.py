@@ -127,10 +127,11 @@ def adopt(session, adoption: Adoption) -> Report:
         else:
             failed = remark_svs(session, adoption.inv, c.name, c.objs, owner.name)
             why = "; ".join(f"{h}: {w}" for h, w in failed.items()) or None
-        where = f" on {', '.join(h.name for h in c.objs)}" if c.kind == "svs" else ""
+        where = {"svs": f"standard switch on {', '.join(h.name for h in c.objs)}: ", "dvs": "distributed switch: ",
+                 "vm": ""}[c.kind]
         results.append(TargetResult(
             c.name, FAILED if why else CHANGED,
-            why or f"{'switch' if c.kind != 'vm' else 'VM'}{where}: was {c.mark.describe()}, now cluster {owner.name}'s",
+            why or f"{where}{c.mark.describe()} before, now cluster {owner.name}",
             changes=[] if why else [Change("owner", c.mark.describe(), f"cluster {owner.name}")],
             kind=VM if c.kind == "vm" else SWITCH))
     _forget_emptied(session, {c.mark.cluster for c in adoption.candidates if c.mark.cluster})
