@@ -41,6 +41,7 @@ type Options struct {
 	GuestOpsDelay     time.Duration  // guest operations are unavailable this long after Tools starts
 	CloneTime         time.Duration  // CloneVM_Task runs this long (0: done within the call)
 	Faults            FaultSettings  // faults.go: --fail-method, --drop-connections, --task-delay, --session-ttl
+	DenyPrivileges    []string       // privileges.go: --deny-privilege
 
 	GuestRoot     string // folder of the guests' file systems ("" = a temporary folder)
 	GuestUser     string // guest operations user ("" = root)
@@ -76,6 +77,7 @@ type Lab struct {
 	hostPortNum     int                                     // the port every host endpoint listens on
 	events          *customizationEvents                    // customization events (customization.go)
 	faults          *labFaults                              // injected faults (faults.go)
+	privileges      *labPrivileges                          // denied privileges (privileges.go)
 	tasks           taskTable                               // tasks waiting out a delay (tasks.go)
 	sessions        *sessionTable                           // sessions by cookie (sessions.go)
 	passthruSystems map[string]types.ManagedObjectReference // host moref value -> its HostPciPassthruSystem (host_systems.go)
@@ -100,6 +102,7 @@ func StartLab(opts Options) (*Lab, error) {
 		faults:   &labFaults{set: opts.Faults},
 		sessions: newSessionTable(),
 	}
+	l.privileges = newLabPrivileges(opts.DenyPrivileges)
 	if err := l.buildInventory(context.Background()); err != nil {
 		l.cleanup()
 		return nil, err

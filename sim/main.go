@@ -48,6 +48,9 @@ func main() {
 	var failMethod failRules
 	flag.Var(&failMethod, "fail-method", "METHOD:REGEX[:FAULT]: a METHOD call (a *_Task: its task) on an object whose name (or\n"+
 		"new name) matches REGEX fails with vim fault FAULT (default SystemError); repeatable")
+	var denied privilegeFlags
+	flag.Var(&denied, "deny-privilege", "PRIVILEGE (e.g. Global.ManageCustomFields): calls that need it fail with NoPermission,\n"+
+		"as for a vCenter user whose role lacks it; repeatable")
 	flag.IntVar(&opts.Faults.DropConnections, "drop-connections", 0, "close every Nth SOAP request's connection without an answer (0: never)")
 	taskDelay, sessionTTL := new(time.Duration), new(time.Duration)
 	flag.Var(seconds{taskDelay}, "task-delay", "SECONDS (or a duration such as 500ms): clone, customize, power-off and destroy\n"+
@@ -56,6 +59,7 @@ func main() {
 		"(vCenter's default: 30 minutes; 0: never)")
 	flag.Parse()
 	opts.Faults.FailMethod = failMethod
+	opts.DenyPrivileges = denied
 	opts.Faults.TaskDelayMs = int(*taskDelay / time.Millisecond)
 	opts.Faults.SessionTTL = sessionTTL.Seconds()
 

@@ -92,6 +92,8 @@ func (l *Lab) serve() error {
 		inner.HandleFunc("/debug/graphics", l.serveDebugGraphics) // rules_debug.go
 		inner.HandleFunc("/debug/guestops", l.serveDebugGuestOps) // guest_debug.go
 		inner.HandleFunc("/debug/faults", l.serveDebugFaults)     // faults.go
+
+		inner.HandleFunc("/debug/privileges", l.serveDebugPrivileges) // privileges.go
 	}
 
 	sm := simulator.Map.SessionManager()
@@ -149,6 +151,9 @@ func (l *Lab) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		defer done(w.Header())
+		if l.refusePrivilege(w, call, body) { // privileges.go: --deny-privilege
+			return
+		}
 		if l.injectFault(w, call, body) { // faults.go: --fail-method
 			return
 		}

@@ -13,7 +13,7 @@ from pyVmomi import vim
 
 from tests.integration.test_cluster import BASE, vms_named
 from vhpc_toolkit.cluster.lock import lock_name
-from vhpc_toolkit.cluster.ownership import OWNER_KEY, owner_mark
+from vhpc_toolkit.marks import OWNER_KEY, dvs_mark, svs_mark, vm_mark
 from vhpc_toolkit.vsphere.inventory import read_inventory
 from vhpc_toolkit.vsphere.tasks import wait_for_task
 
@@ -31,8 +31,12 @@ def switches_on(session, host):
     return {v.name for v in host_net(session, host).get("config.network.vswitch") or []}
 
 
+def port_groups(session, host):
+    return {p.spec.name for p in host_net(session, host).get("config.network.portgroup")}
+
+
 def dvs_named(session, name):
-    inv = read_inventory(session, {"DistributedVirtualSwitch": ["customValue"]})
+    inv = read_inventory(session, {"DistributedVirtualSwitch": ["customValue", "config.description"]})
     return [o for o in inv.of_type("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch") if o.name == name]
 
 
@@ -58,21 +62,22 @@ PFX-1: BASE host: {H7} power: off
                "--port_group", f"{pfx}-pg")[0] == 0
     code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
     assert code == 0, err
-    mark = owner_mark(str(path))
-    key = field_key(session, f"vhpc_toolkit.svs:{pfx}-svs")
-    assert value(host_net(session, H7), key) == mark and value(host_net(session, H8), key) != mark
+    # The switch this run made carries the cluster's mark port group; the one made by hand does not.
+    assert svs_mark(pfx, f"{pfx}-svs") in port_groups(session, H7)
+    assert svs_mark(pfx, f"{pfx}-svs") not in port_groups(session, H8)
+    assert field_key(session, f"vhpc_toolkit.svs:{pfx}-svs") is None   # no custom attribute per switch any more
     vm = vms_named(session, pfx)[f"{pfx}-1"]
-    assert {o.key: o.value for o in vm["config.extraConfig"]}[OWNER_KEY] == mark
+    assert {o.key: o.value for o in vm["config.extraConfig"]}[OWNER_KEY] == vm_mark(pfx)
 
     code, out, err = cli("--output", "json", "cluster", "--destroy", "--file", path)
     assert code == 0, err
     doc = json.loads(out)
     assert [(s["name"], s["status"]) for s in doc["switches"]] == [(f"{pfx}-svs", "destroyed")]
-    assert any("vSwitch0" in n and "not created there by this file" in n for n in doc["notes"])
+    assert any("vSwitch0" in n and f"not created there by cluster {pfx}" in n for n in doc["notes"])
     assert any(f"{pfx}-svs: left on {H8}" in n for n in doc["notes"])
     assert "vSwitch0" in switches_on(session, H7) and f"{pfx}-svs" not in switches_on(session, H7)
-    pgs = {p.spec.name for p in host_net(session, H7).get("config.network.portgroup")}
-    assert {"Management Network", "vHPC-PG-VMNetwork"} <= pgs
+    pgs = port_groups(session, H7)
+    assert {"Management Network", "vHPC-PG-VMNetwork"} <= pgs and svs_mark(pfx, f"{pfx}-svs") not in pgs
     assert f"{pfx}-svs" in switches_on(session, H8)      # made by hand: left
     assert cli("svs", "--destroy", "--host", H8, "--name", f"{pfx}-svs")[0] == 0
     assert vms_named(session, pfx) == {}
@@ -91,7 +96,7 @@ PFX-1: BASE host: {H8} power: off
         assert cli("cluster", "--create", "--file", path)[0] == 0
         code, out, _ = cli("--output", "json", "cluster", "--destroy", "--file", path)
         doc = json.loads(out)
-        assert code == 0 and doc["switches"] == [] and any("was not created by this file" in n for n in doc["notes"])
+        assert code == 0 and doc["switches"] == [] and any(f"was not created by cluster {pfx}" in n for n in doc["notes"])
         assert len(dvs_named(session, f"{pfx}-dvs")) == 1
     finally:
         cli("dvs", "--destroy", "--name", f"{pfx}-dvs")
@@ -99,7 +104,7 @@ PFX-1: BASE host: {H8} power: off
     path2, pfx2 = cluster_file(BASE + f"[_DVS_]\nPFX-dvs: host: {H8} pnic: vmnic5 port_group: PFX-dpg\n", name="d.conf")
     assert cli("cluster", "--create", "--file", path2)[0] == 0
     made, = dvs_named(session, f"{pfx2}-dvs")
-    assert value(made, field_key(session, OWNER_KEY)) == owner_mark(str(path2))
+    assert dvs_mark(made.get("config.description")).cluster == "d"     # the cluster is the file's stem
     assert cli("cluster", "--destroy", "--file", path2)[0] == 0
     assert dvs_named(session, f"{pfx2}-dvs") == []
 
@@ -177,7 +182,7 @@ def test_same_name_in_another_folder_or_of_another_file_is_never_touched(cli, cl
     pfx = f"f{uuid.uuid4().hex[:6]}"
     mine, other = make_folder(session, f"{pfx}-mine"), make_folder(session, f"{pfx}-other")
     twin = clone_into(session, other, f"{pfx}-1")                              # same name, other folder
-    foreign = clone_into(session, mine, f"{pfx}-2", owner="elsewhere:/other.conf")  # another file's VM
+    foreign = clone_into(session, mine, f"{pfx}-2", owner="elsewhere:/other.conf")  # another file's VM (earlier version)
     try:
         path, _ = cluster_file(BASE + f"[_VMS_]\n{pfx}-1: BASE host: {H7} vm_folder: {pfx}-mine\n", pfx=pfx)
         code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
@@ -190,13 +195,13 @@ def test_same_name_in_another_folder_or_of_another_file_is_never_touched(cli, cl
         # The file now names the other file's VM too: refused before any change.
         path.write_text(path.read_text().replace(f"{pfx}-1: BASE", f"{pfx}-{{1:2}}: BASE"))
         code, _, err = cli("cluster", "--create", "--file", path)
-        assert code == 2 and "belongs to another cluster file (elsewhere:/other.conf)" in err
+        assert code == 2 and "belongs to the file elsewhere:/other.conf (a mark of an earlier version)" in err
 
         code, out, err = cli("--output", "json", "cluster", "--destroy", "--file", path)
         assert code == 0, err
         rows = {r["vm"]: r for r in json.loads(out)["results"]}
         assert rows[f"{pfx}-1"]["detail"] == "powered off and destroyed"
-        assert "belongs to another cluster file" in rows[f"{pfx}-2"]["detail"]
+        assert "belongs to the file elsewhere:/other.conf" in rows[f"{pfx}-2"]["detail"]
         left = {o.name: inv_path for o, inv_path in _vm_paths(session, pfx)}
         assert left == {f"{pfx}-1": f"/HPC_Datacenter/vm/{pfx}-other/{pfx}-1",
                         f"{pfx}-2": f"/HPC_Datacenter/vm/{pfx}-mine/{pfx}-2"}
@@ -216,13 +221,13 @@ def test_one_run_per_cluster_file(cli, cluster_file, session, lab, faults):
     path, pfx = cluster_file(BASE + f"[_VMS_]\nPFX-{{1:3}}: BASE host: {H7} power: off\n")
     # A lock left by a run that is gone: refused, naming the holder; --unlock breaks it.
     cfm = session.content.customFieldsManager
-    field = cfm.AddCustomFieldDef(name=lock_name(str(path)))
+    field = cfm.AddCustomFieldDef(name=lock_name(pfx))
     cfm.SetField(entity=session.content.rootFolder, key=field.key, value="ghost@nowhere pid 1 since 2020-01-01")
     code, _, err = cli("cluster", "--create", "--file", path)
     assert code == 1 and "locked by ghost@nowhere pid 1 since 2020-01-01" in err and "--unlock" in err
     assert vms_named(session, pfx) == {}
     code, out, _ = cli("cluster", "--unlock", "--file", path)
-    assert code == 0 and "ghost@nowhere" in out and field_key(session, lock_name(str(path))) is None
+    assert code == 0 and "ghost@nowhere" in out and field_key(session, lock_name(pfx)) is None
 
     # Two runs at once (the clones take a while): one creates, the other is refused.
     faults(task_delay_ms=3000)
@@ -234,4 +239,4 @@ def test_one_run_per_cluster_file(cli, cluster_file, session, lab, faults):
     assert [code for code, _ in results] == [0, 1], results
     assert "is locked by" in results[1][1] and "since" in results[1][1]
     assert sorted(vms_named(session, pfx)) == [f"{pfx}-1", f"{pfx}-2", f"{pfx}-3"]
-    assert field_key(session, lock_name(str(path))) is None      # released at the end
+    assert field_key(session, lock_name(pfx)) is None      # released at the end

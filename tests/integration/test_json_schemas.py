@@ -87,6 +87,8 @@ def test_cluster_plan_create_destroy(cli, tmp_path):
     try:
         check(run_json(cli, "cluster", "--create", "--file", path), "cluster")
         check(run_json(cli, "cluster", "--create", "--file", path), "cluster")
+        check(run_json(cli, "cluster", "--list"), "cluster-list")
+        check(run_json(cli, "cluster", "--adopt", "--file", path), "report")
     finally:
         check(run_json(cli, "cluster", "--destroy", "--file", path), "cluster-destroy")
 

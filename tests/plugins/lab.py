@@ -68,6 +68,19 @@ class Lab:
         """The faults in force and the counters: requests, dropped, injected."""
         return self._get("/debug/faults")
 
+    def deny_privileges(self, *privileges: str) -> dict:
+        """Deny these privileges to every session (none: deny nothing): calls needing one fail with
+        NoPermission. Returns {"denied": [...], "refused": N}."""
+        ctx = ssl.create_default_context(cafile=self.settings["ca_file"])
+        req = urllib.request.Request(self.url + "/debug/privileges" + ("" if privileges else "?reset=1"),
+                                     data=json.dumps({"denied": list(privileges)}).encode(), method="POST")
+        with urllib.request.urlopen(req, context=ctx, timeout=10) as resp:
+            return json.load(resp)
+
+    def privileges(self) -> dict:
+        """The denied privileges and how many calls they refused."""
+        return self._get("/debug/privileges")
+
     def connect(self):
         """A pyVmomi session on the lab, for tests that check the lab directly."""
         from vhpc_toolkit.settings import load_settings
@@ -173,6 +186,13 @@ def faults(lab):
     yield set_faults
     count()
     lab.set_faults()
+
+
+@pytest.fixture
+def deny(lab):
+    """Deny privileges on the shared lab for one test (lab.deny_privileges); all granted again after it."""
+    yield lab.deny_privileges
+    lab.deny_privileges()
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -36,3 +36,24 @@ def test_plan_errors_are_file_line_and_exit_2(tmp_path, capsys):
     assert f"{f}:3:" in err and "did you mean 'cpu'" in err
     assert f"{f}:5:" in err and "NOPE" in err
     assert "Traceback" not in err
+
+
+def test_list_takes_no_file_and_the_others_need_one(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)   # no vCenter.conf: a refusal comes before any login
+    f = tmp_path / "c.conf"
+    f.write_text("[_VMS_]\nvm1: template: t\n")
+    assert main(["cluster", "--list", "--file", str(f)]) == 2
+    assert "cluster --list lists every cluster on the vCenter: it takes no --file" in capsys.readouterr().err
+    for action in ("--create", "--destroy", "--status", "--adopt", "--unlock", "--plan"):
+        assert main(["--yes", "cluster", action]) == 2
+        assert "--file is required" in capsys.readouterr().err
+
+
+def test_plan_names_the_cluster(tmp_path, capsys):
+    f = tmp_path / "lab-a.conf"
+    f.write_text("[_VMS_]\nvm1: template: t\n")
+    assert main(["cluster", "--plan", "--file", str(f)]) == 0
+    assert "Cluster lab-a (the file's name; [_CLUSTER_] name: sets another)" in capsys.readouterr().out
+    f.write_text("[_CLUSTER_]\nname: prod\n[_VMS_]\nvm1: template: t\n")
+    assert main(["cluster", "--plan", "--file", str(f)]) == 0
+    assert "Cluster prod (line 2)" in capsys.readouterr().out

@@ -35,7 +35,8 @@ def spec():
 
 def test_plan_document():
     doc = plan_document(spec())
-    assert list(doc) == ["vms", "svs", "dvs", "notes"]   # notes: the scripts not on this disk
+    assert list(doc) == ["cluster", "vms", "svs", "dvs", "notes"]   # notes: the scripts not on this disk
+    assert doc["cluster"] == "plan"   # no [_CLUSTER_]: the file's stem
     assert any("'/s/a.sh' not found" in n and "--create refuses it" in n for n in doc["notes"])
     assert doc["vms"][0] == {
         "name": "node1", "template": "vhpc_clone", "cpu": 4, "memory": 16.0, "host": "esx-05",

@@ -15,7 +15,7 @@ SCHEMAS = DOCS / "schemas"
 SECTIONS = {
     "`view --capacity": "capacity", "`view`": "view", "A report": "report", "A query": "query", "`post": "post",
     "`cluster --plan": "plan", "`cluster --create": "cluster", "`cluster --destroy": "cluster-destroy",
-    "`cluster --status": "status", "`get_vm_config": "vm-config", "`migrate_vm": "migrate",
+    "`cluster --status": "status", "`cluster --list": "cluster-list", "`get_vm_config": "vm-config", "`migrate_vm": "migrate",
     "`secure_boot`": "sched-affinity", "`power_policy": "power-policy", "`passthru_host`": "sriov-host",
     "An error": "error",
 }

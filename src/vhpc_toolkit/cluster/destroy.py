@@ -1,24 +1,27 @@
 """`cluster --destroy`: the file's VMs (powered off, destroyed concurrently), then its switches.
 
-Only what the file owns (cluster/ownership.py): a VM of the file's name in the file's datacenter
-and folder that carries no owner mark or the file's; a switch where it carries the file's mark
-(a standard switch per host). Same-named VMs elsewhere, VMs of other files, switches the file
-did not create (vSwitch0) and switches still in use are reported and left.
+Only what the cluster owns (cluster/ownership.py): a VM of the file's name in the file's datacenter
+and folder that carries no mark or the cluster's; a switch where it carries the cluster's mark
+(a standard switch per host). Without ``datacenter:``, a datacenter that cannot be proven to hold the
+file's VMs is a refusal naming the candidates (exit 2, nothing changed). Same-named VMs elsewhere,
+VMs of other clusters, switches the cluster did not create (vSwitch0) and switches still in use are
+reported and left.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from vhpc_toolkit.cluster.ownership import elsewhere_note, foreign_note, match_vm, owner_mark, target_folder
+from vhpc_toolkit.cluster.ownership import (Owner, Unproven, elsewhere_note, file_folder, foreign_note, match_vm,
+                                            owner_of, vm_mark_of)
 from vhpc_toolkit.cluster.result import DestroyResult
-from vhpc_toolkit.cluster.switch_marks import destroy_owned_switches, owned_switches
+from vhpc_toolkit.cluster.switch_marks import DVS_PROPS, HOST_PROPS, destroy_owned_switches, owned_switches
 from vhpc_toolkit.cluster.rules import remove_rules, rules_to_remove
 from vhpc_toolkit.clusterfile import ClusterSpec
-from vhpc_toolkit.errors import ConnectionFailed, VhpcError
+from vhpc_toolkit.errors import ConnectionFailed, ValidationFailed, VhpcError
 from vhpc_toolkit.ops.destroy import Doomed, destroy_vms
 from vhpc_toolkit.results import ABSENT, CHANGED, FAILED, UNCHANGED, SwitchOutcome, TargetResult
-from vhpc_toolkit.vsphere.fields import VALUE_PROP, field_keys
-from vhpc_toolkit.vsphere.inventory import Obj, read_inventory
+from vhpc_toolkit.vsphere.fields import MARK_PROPS
+from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory
 
 
 @dataclass
@@ -28,42 +31,61 @@ class DestroyPlan:
     switches: list = field(default_factory=list)    # OwnedSwitch: the file's switches it owns, where
     left: list[tuple[str, str]] = field(default_factory=list)   # (name, why it is not touched)
     notes: list[str] = field(default_factory=list)
-    owner: str = ""
+    owner: Owner | None = None
     rules: list = field(default_factory=list)     # (cluster, DRS rule) of the file's groups, gone with the VMs
+    inv: Inventory | None = None                  # the read it was planned from
+    spec: ClusterSpec | None = None
+
+
+def legacy_note(owner: Owner, vms: int, switches: int, verb: str) -> str:
+    what = " and ".join(p for p in (f"{vms} VM(s)" if vms else "", f"{switches} switch(es)" if switches else "") if p)
+    return f"{what} marked by an earlier version as {owner.legacy} {verb} cluster {owner.name}'s"
 
 
 def plan_destroy(session, spec: ClusterSpec) -> DestroyPlan:
-    keys = field_keys(session)
     inv = read_inventory(session, {
         "VirtualMachine": ["runtime.powerState", "config.template", "config.extraConfig"],
-        "Datacenter": ["vmFolder"],
-        "HostSystem": ["config.network.vswitch", VALUE_PROP],
-        "DistributedVirtualSwitch": [VALUE_PROP],
+        "Datacenter": ["vmFolder", *MARK_PROPS],
+        "HostSystem": HOST_PROPS,
+        "DistributedVirtualSwitch": DVS_PROPS,
         "ClusterComputeResource": ["configurationEx"]})
-    mark = owner_mark(spec.path)
+    owner = owner_of(spec)
     by_name: dict[str, list[Obj]] = {}
     for o in inv.of_type("VirtualMachine"):
         by_name.setdefault(o.name, []).append(o)
-    plan = DestroyPlan(present=[], absent=[], owner=mark)
+    plan = DestroyPlan(present=[], absent=[], owner=owner, inv=inv, spec=spec)
+    unproven = []
     for vm in spec.vms:
         try:
-            folder = target_folder(inv, vm)
+            folder = file_folder(inv, vm, owner, by_name.get(vm.name, []))
+        except Unproven as exc:
+            unproven.append(f"{spec.path}:{vm.line}: {exc}")
+            continue
         except VhpcError as exc:
             plan.left.append((vm.name, f"not touched: {exc}"))
             continue
-        match = match_vm(inv, vm.name, folder, mark, by_name.get(vm.name, []))
+        if folder is None:
+            plan.absent.append(vm.name)
+            continue
+        match = match_vm(inv, vm.name, folder, owner, by_name.get(vm.name, []))
         if match.elsewhere:
             plan.notes.append(elsewhere_note(vm.name, inv.path(folder), match.elsewhere))
         if match.foreign:
-            plan.left.append((vm.name, foreign_note(vm.name, inv.path(folder) + "/" + vm.name, match.foreign)))
+            plan.left.append((vm.name, foreign_note(vm.name, inv.path(folder) + "/" + vm.name, match.foreign, owner)))
         elif match.vm is not None and match.vm.get("config.template"):
             plan.left.append((vm.name, f"{inv.path(match.vm)} is a template; not touched"))
         elif match.vm is not None:
             plan.present.append(match.vm)
         else:
             plan.absent.append(vm.name)
-    plan.switches, notes = owned_switches(inv, spec, mark, keys)
+    if unproven:   # a destroy acts only where it can prove the VMs are the file's
+        raise ValidationFailed(list(dict.fromkeys(unproven)))
+    plan.switches, notes = owned_switches(inv, spec, owner)
     plan.notes += notes
+    legacy_vms = sum(owner.is_legacy(vm_mark_of(o)) for o in plan.present)
+    legacy_switches = sum(bool(o.legacy) for o in plan.switches)
+    if legacy_vms or legacy_switches:
+        plan.notes.append(legacy_note(owner, legacy_vms, legacy_switches, "are destroyed as"))
     plan.rules = rules_to_remove(inv, spec, plan.present)
     return plan
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from vhpc_toolkit.clusterfile import ClusterSpec, VMSpec
 from vhpc_toolkit.cluster.desired import compute_request, wants_customization
-from vhpc_toolkit.cluster.ownership import elsewhere_note, foreign_note, match_vm, owner_mark, target_folder
+from vhpc_toolkit.cluster.ownership import Unproven, elsewhere_note, file_folder, foreign_note, match_vm, owner_of
 from vhpc_toolkit.cluster.placement import gpu_drift, plan_placement
 from vhpc_toolkit.cluster.plan_switches import NOTHING, SwitchPlan, plan_dvs, plan_svs, shared_uplinks
 from vhpc_toolkit.cluster.strays import made_by_file
@@ -71,7 +71,7 @@ class ClusterPlan:
     prune: bool = False                                   # --prune: destroy the strays the file made
     warnings: list[str] = field(default_factory=list)    # shown before the confirmation, kept in the result
     pvrdma: list = field(default_factory=list)            # cluster/pvrdma.PvrdmaPlan: hosts to prepare
-    owner: str = ""                                    # the file's owner mark (cluster/ownership.py)
+    owner: str = ""                                    # the cluster's mark, for what it makes (cluster/ownership.py)
     notes: list[str] = field(default_factory=list)     # same-named VMs left alone, for the report
     rules: list = field(default_factory=list)             # cluster/rules.RulePlan: DRS anti-affinity rules
     contents: dict = field(default_factory=dict)          # script path -> bytes (read once, before any change)
@@ -276,7 +276,7 @@ def plan_cluster(inv: Inventory, spec: ClusterSpec, allow_power_off: bool = Fals
     problems: list[str] = []
     shared_uplinks(spec, problems)
     notes: list[str] = []
-    owner = owner_mark(spec.path)
+    owner = owner_of(spec)
     switches = [plan_svs(inv, sw, problems, _where(spec, sw.line)) for sw in spec.svs]
     switches += [plan_dvs(inv, sw, problems, _where(spec, sw.line)) for sw in spec.dvs]
     file_pgs = {sw.port_group for sw in spec.svs + spec.dvs if sw.port_group}
@@ -294,8 +294,14 @@ def plan_cluster(inv: Inventory, spec: ClusterSpec, allow_power_off: bool = Fals
         except BadNetworkValue as exc:
             problems.append(f"{where}: VM {vm.name}: {exc}")
         try:
-            folder = target_folder(inv, vm)
+            folder = file_folder(inv, vm, owner, vms_by_name.get(vm.name, []))
+        except Unproven as exc:   # several datacenters could hold it: never guessed
+            problems.append(f"{where}: {exc}")
+            plan.drift.append(str(exc))
+            continue
         except VhpcError:
+            folder = None
+        if folder is None:
             _plan_new_vm(inv, plan, file_pgs, problems, where)   # its placement says what is wrong
             continue
         # Only the VM of that name in the file's folder is the file's (names are unique per folder).
@@ -303,7 +309,7 @@ def plan_cluster(inv: Inventory, spec: ClusterSpec, allow_power_off: bool = Fals
         if match.elsewhere:
             notes.append(elsewhere_note(vm.name, inv.path(folder), match.elsewhere))
         if match.foreign:
-            problems.append(f"{where}: {foreign_note(vm.name, inv.path(folder) + '/' + vm.name, match.foreign)}")
+            problems.append(f"{where}: {foreign_note(vm.name, inv.path(folder) + '/' + vm.name, match.foreign, owner)}")
         elif match.vm is not None:
             if match.vm.get("config.template"):
                 problems.append(f"{where}: VM {vm.name}: a template of that name exists in {inv.path(folder)}")
@@ -315,7 +321,8 @@ def plan_cluster(inv: Inventory, spec: ClusterSpec, allow_power_off: bool = Fals
                 problems.append(f"{where}: VM {vm.name}: {exc}")
         else:
             _plan_new_vm(inv, plan, file_pgs, problems, where)
-    plan = ClusterPlan(spec=spec, inv=inv, switches=switches, vms=plans, problems=problems, owner=owner, notes=notes)
+    plan = ClusterPlan(spec=spec, inv=inv, switches=switches, vms=plans, problems=problems, owner=owner.mark,
+                       notes=notes)
     plan_placement(inv, plan)   # hosts and devices of the new VMs, from this read (cluster/placement.py)
     plan.problems = list(dict.fromkeys(plan.problems))
     return plan

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from vhpc_toolkit.cluster.capacity import CLUSTER_PROPS, HOST_PROPS as CAPACITY_PROPS, VM_PROPS as CAPACITY_VM_PROPS
 from vhpc_toolkit.cluster.strays import candidates
+from vhpc_toolkit.vsphere.fields import MARK_PROPS
 from vhpc_toolkit.ops.gpus import HOST_PROPS as GPU_PROPS
 from vhpc_toolkit.ops.pvrdma_hosts import HOST_PROPS as PVRDMA_PROPS
 from vhpc_toolkit.ops.portgroups import PROPS as NETWORK_PROPS
@@ -28,10 +29,11 @@ VM_PROPS = sorted(set(compute.VM_PROPS) | set(latency.VM_PROPS) | {
     "datastore", *CAPACITY_VM_PROPS,
 })
 HOST_PROPS = sorted(set(PLACEMENT_PROPS["HostSystem"]) | set(GPU_PROPS) | set(NET_HOST_PROPS) | set(PVRDMA_PROPS) |
-                    set(CAPACITY_PROPS) | {
+                    set(CAPACITY_PROPS) | set(MARK_PROPS) | {
     "parent", "config.pciPassthruInfo", "config.sharedPassthruGpuTypes", "hardware.pciDevice",
 })
-DVS_PROPS = ["uuid", "summary.hostMember", "summary.productInfo", "config.uplinkPortPolicy"]
+DVS_PROPS = ["uuid", "summary.hostMember", "summary.productInfo", "config.uplinkPortPolicy", "config.description",
+             *MARK_PROPS]
 PORTGROUP_PROPS = ["config.numPorts", "config.autoExpand", "config.type", "vm"]
 LIGHT_VM_PROPS = ["config.template", "runtime.host", "runtime.powerState"]
 DEVICE_KEYS = ("device", "vgpu", "sriov_port_group", "pvrdma_port_group", "gpu")
@@ -51,7 +53,7 @@ def read_cluster_inventory(session, spec=None) -> Inventory:
     for kind in ("ClusterComputeResource", "ComputeResource"):
         props[kind] = sorted(set(props.get(kind, [])) | {"environmentBrowser"})
     props["ClusterComputeResource"] = sorted(set(props["ClusterComputeResource"]) | set(CLUSTER_PROPS))
-    props["Datacenter"] = sorted(set(props["Datacenter"]) | {"networkFolder"})
+    props["Datacenter"] = sorted(set(props["Datacenter"]) | {"networkFolder"} | set(MARK_PROPS))
     inv = read_inventory(session, props)
     if spec is not None:
         _read_in_full(session, inv, _looked_into(inv, spec))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Callable
 
 from vhpc_toolkit.cluster.plan import ClusterPlan
-from vhpc_toolkit.cluster.switch_marks import forget_svs, record_dvs, record_svs
+from vhpc_toolkit.marks import svs_mark, with_dvs_mark
 from vhpc_toolkit.errors import ValidationFailed
 from vhpc_toolkit.ops.dvs import create_dvs, destroy_dvs
 from vhpc_toolkit.ops.switches import create_svs, destroy_svs
@@ -20,8 +20,9 @@ def apply_switches(session, plan: ClusterPlan, on_event: Callable | None = None,
                    notes: list[str] | None = None) -> list[SwitchOutcome]:
     """Create (or complete) every switch the plan says to; the others are reported up to date.
 
-    What this run creates carries the file's owner mark (cluster/switch_marks.py); a mark that
-    could not be written is a note in ``notes``.
+    What this run creates carries the cluster's mark (marks.py): a new distributed switch in its
+    description, a standard switch as a mark port group where this run adds it; a mark that could
+    not be written is a note in ``notes``.
     """
     outcomes = []
     for sp in plan.switches:
@@ -31,9 +32,10 @@ def apply_switches(session, plan: ClusterPlan, on_event: Callable | None = None,
             had = _hosts_with(plan, sw.name) if sw.kind == "svs" else set()
             if sw.kind == "svs":
                 report = create_svs(session, sw.name, sw.host, sw.pnic[0] if sw.pnic else None, sw.port_group,
-                                    mtu=sw.mtu)
+                                    mtu=sw.mtu, mark_port_group=svs_mark(plan.spec.name, sw.name))
             else:
-                report = create_dvs(session, sw.name, sw.host, sw.pnic, sw.port_group, sw.datacenter, mtu=sw.mtu)
+                report = create_dvs(session, sw.name, sw.host, sw.pnic, sw.port_group, sw.datacenter, mtu=sw.mtu,
+                                    description=with_dvs_mark(None, plan.spec.name))
             out.status = FAILED if report.failed else CREATED
             # What this run made (--rollback may remove it; it carries the file's mark): the
             # switch on hosts that did not have it, a distributed switch that did not exist.
@@ -41,13 +43,8 @@ def apply_switches(session, plan: ClusterPlan, on_event: Callable | None = None,
                 if sw.kind == "svs" else []
             out.new = not sp.exists and not report.failed
             out.detail = "; ".join(f"{r.name}: {r.detail}" for r in report.failed) or report.details()
-            if sw.kind == "svs":
-                note = record_svs(session, sw.name, [plan.inv.find("HostSystem", h) for h in out.created_hosts],
-                                  plan.owner)
-            else:
-                note = record_dvs(session, sw, plan.owner) if out.new else None
-            if note and notes is not None:
-                notes.append(note)
+            if notes is not None:
+                notes += report.warnings()
         outcomes.append(out)
         if on_event:
             on_event(out)
@@ -62,7 +59,6 @@ def rollback_switches(session, switches: list[SwitchOutcome]) -> list[str]:
             continue
         if out.kind == "svs" and out.created_hosts:
             report = destroy_svs(session, out.name, out.created_hosts, force=True)   # only its own VMs used it
-            forget_svs(session, out.name, [r.name for r in report.results if not r.failed])
         elif out.kind == "dvs" and out.new:
             try:
                 report = destroy_dvs(session, out.name, force=True)

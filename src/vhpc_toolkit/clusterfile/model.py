@@ -215,12 +215,21 @@ class SwitchSpec:
 
 @dataclass(frozen=True)
 class ClusterSpec:
-    """Everything a cluster file asks for."""
+    """Everything a cluster file asks for. ``name`` is the cluster's identity on vCenter
+    (``[_CLUSTER_] name:``, line ``name_line``; else the file's stem, ``name_line`` 0)."""
 
     path: str
     vms: List[VMSpec] = field(default_factory=list)
     svs: List[SwitchSpec] = field(default_factory=list)
     dvs: List[SwitchSpec] = field(default_factory=list)
+    name: str = ""
+    name_line: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            from vhpc_toolkit.marks import name_of_path
+
+            object.__setattr__(self, "name", name_of_path(self.path))
 
     def vm(self, name: str) -> VMSpec:
         for vm in self.vms:

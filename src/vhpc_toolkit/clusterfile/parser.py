@@ -15,6 +15,9 @@ from typing import Dict, List, Optional, Tuple, Union
 from vhpc_toolkit.errors import InputError
 from vhpc_toolkit.files import read_text
 
+from vhpc_toolkit.marks import svs_mark_problem
+
+from .cluster_section import CLUSTER, read_cluster_section
 from .errors import ClusterFileError
 from .model import ClusterSpec, SwitchSpec, VMSpec
 from .requests import request_problems
@@ -48,6 +51,7 @@ def parse_cluster_text(
     if text.startswith("\ufeff"):
         text = text[1:]
     sections, definitions = _read_structure(text, problems)
+    name, name_line = read_cluster_section(sections.pop(CLUSTER, None), file, problems)
     resolver = _Resolver(file, base, check_scripts, sections, problems)
 
     vms: List[VMSpec] = []
@@ -74,11 +78,13 @@ def parse_cluster_text(
             switch = resolver.switch(d)
             if switch is not None:
                 (svs if d.section == SVS else dvs).append(switch)
+            if switch is not None and d.section == SVS and svs_mark_problem(name, switch.name):
+                problems.add(d.line, svs_mark_problem(name, switch.name))
     if not definitions and not problems:
         problems.add(0, "defines no VMs and no switches (add a [_VMS_] section)")
     if problems:
         raise ClusterFileError(problems.lines())
-    return ClusterSpec(path=file, vms=vms, svs=svs, dvs=dvs)
+    return ClusterSpec(path=file, vms=vms, svs=svs, dvs=dvs, name=name, name_line=name_line)
 
 
 def parse_cluster_file(path: PathLike, *, check_scripts: bool = True) -> ClusterSpec:

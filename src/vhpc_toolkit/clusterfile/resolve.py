@@ -16,7 +16,7 @@ from vhpc_toolkit.words import count
 
 from .model import ScriptStep, SwitchSpec, VMSpec
 from .ranges import RangeError, contains_range, find_range, spread
-from .syntax import (SPECIAL_SECTIONS, SVS, _Definition, _did_you_mean, _Pair, _Problems, _read_items, _Section,
+from .syntax import (RESERVED_SECTIONS, SPECIAL_SECTIONS, SVS, _Definition, _did_you_mean, _Pair, _Problems, _read_items, _Section,
                      _tokenize)
 from .values import (
     APPEND_KEYS,
@@ -65,7 +65,7 @@ class _Resolver:
                 pairs.append(_Pair(a, b.strip(), d.line))
             elif kind == "bad":
                 self.problems.add(d.line, "%s: cannot read item %r (write KEY: VALUE or a section name)" % (who, a))
-            elif a in SPECIAL_SECTIONS:
+            elif a in SPECIAL_SECTIONS or a in RESERVED_SECTIONS:
                 self.problems.add(d.line, "%s: section [%s] cannot be used in a definition" % (who, a))
                 complete = False
             elif a not in self.sections:

@@ -16,6 +16,7 @@ from .values import ALL_KEYS
 
 VMS, SVS, DVS = "_VMS_", "_SVS_", "_DVS_"
 SPECIAL_SECTIONS = (VMS, SVS, DVS)
+RESERVED_SECTIONS = ("_CLUSTER_",)   # key: value sections of their own, never spliced into a definition
 
 _KEY_TOKEN_RE = re.compile(r"^([A-Za-z_][^:\[\]'\"{}\s]*):(.*)$", re.S)
 

@@ -143,8 +143,9 @@ def plan_pvrdma(session, found: list[Obj], name: str, pnics: list[str], switch: 
 
 def create_dvs(session, name: str, hosts: list[str], pnics: list[str], port_group: str | None,
                datacenter: str | None = None, pvrdma: bool = False, fixed_ports: int | None = None,
-               mtu: int | None = None) -> Report:
-    """Distributed switch ``name`` with the hosts as members (uplinks ``pnics``) and ``port_group``.
+               mtu: int | None = None, description: str | None = None) -> Report:
+    """Distributed switch ``name`` with the hosts as members (uplinks ``pnics``) and ``port_group``;
+    ``description`` is a new switch's (a cluster's ownership mark, marks.py).
 
     Already existing: reported, and only what is missing (members, port group, preparation) is added.
     """
@@ -156,7 +157,7 @@ def create_dvs(session, name: str, hosts: list[str], pnics: list[str], port_grou
     result = TargetResult(name, kind=SWITCH)
     done: list[str] = []
     try:
-        _create(session, checked, pnics, port_group, fixed_ports, mtu, pvrdma, done)
+        _create(session, checked, pnics, port_group, fixed_ports, mtu, pvrdma, done, description)
     except VhpcError as exc:
         result.status, result.detail = FAILED, "; ".join(done + [str(exc)])
         return Report("dvs create", [result])
@@ -212,7 +213,8 @@ def _check_create(session, name, hosts, pnics, datacenter, pvrdma, mtu) -> _Chec
     return _Checked(name, found, dc, switch, version, states)
 
 
-def _create(session, c: _Checked, pnics, port_group, fixed_ports, mtu, pvrdma, done: list[str]) -> None:
+def _create(session, c: _Checked, pnics, port_group, fixed_ports, mtu, pvrdma, done: list[str],
+            description: str | None = None) -> None:
     """Make what is missing: the switch, its members, its port group, the PVRDMA preparation
     (``done`` says what was made, also when a step fails)."""
     from pyVmomi import vim
@@ -222,7 +224,7 @@ def _create(session, c: _Checked, pnics, port_group, fixed_ports, mtu, pvrdma, d
         spec = vim.DistributedVirtualSwitch.CreateSpec(
             productInfo=vim.dvs.ProductSpec(version=c.version) if c.version else None,
             configSpec=vim.dvs.VmwareDistributedVirtualSwitch.ConfigSpec(
-                name=name, host=_member_specs(found, pnics), maxMtu=mtu,
+                name=name, host=_member_specs(found, pnics), maxMtu=mtu, description=description,
                 uplinkPortPolicy=vim.DistributedVirtualSwitch.NameArrayUplinkPortPolicy(
                     uplinkPortName=[f"uplink{i + 1}" for i in range(len(pnics))])))
         switch_ref = wait_for_task(session, c.dc.get("networkFolder").CreateDVS_Task(spec=spec),

@@ -47,8 +47,11 @@ def _read_svs(session, host_names, users: bool = False):
 
 
 def create_svs(session, name: str, hosts: list[str], pnic: str, port_group: str | None,
-               concurrency: int = 8, mtu: int | None = None) -> Report:
-    """Standard switch ``name`` bridged to ``pnic`` (with ``port_group``, and ``mtu``) on every host."""
+               concurrency: int = 8, mtu: int | None = None, mark_port_group: str | None = None) -> Report:
+    """Standard switch ``name`` bridged to ``pnic`` (with ``port_group``, and ``mtu``) on every host.
+
+    ``mark_port_group``: a port group added with the switch where this call creates it (a cluster's
+    ownership mark, marks.py); one that could not be added is a warning of the host's result."""
     from pyVmomi import vim
 
     if not name or not pnic:
@@ -89,16 +92,32 @@ def create_svs(session, name: str, hosts: list[str], pnic: str, port_group: str 
             ([] if has_pg else [f"port group {port_group}"])
         result.detail = "created " + " and ".join(steps)
 
-        def apply(ns=ns, has_switch=has_switch, has_pg=has_pg):
+        def apply(ns=ns, has_switch=has_switch, has_pg=has_pg, result=result):
             if not has_switch:
                 ns.AddVirtualSwitch(vswitchName=name, spec=vim.host.VirtualSwitch.Specification(
                     numPorts=128, mtu=mtu, bridge=vim.host.VirtualSwitch.BondBridge(nicDevice=[pnic])))
+                if mark_port_group:
+                    _add_mark(ns, name, mark_port_group, result)
             if not has_pg:
                 ns.AddPortGroup(portgrp=vim.host.PortGroup.Specification(
                     name=port_group, vlanId=0, vswitchName=name, policy=vim.host.NetworkPolicy()))
         work.append((result, apply))
     run_calls(work, concurrency)
     return Report("svs create", results)
+
+
+def _add_mark(ns, switch: str, mark: str, result: TargetResult) -> None:
+    from pyVmomi import vim
+
+    from vhpc_toolkit.vsphere.faults import error_message
+
+    try:
+        ns.AddPortGroup(portgrp=vim.host.PortGroup.Specification(
+            name=mark, vlanId=0, vswitchName=switch, policy=vim.host.NetworkPolicy()))
+    except Exception as exc:   # the switch stands; unmarked, a cluster destroy leaves it
+        result.data.setdefault("warnings", []).append(
+            f"switch {switch} on {result.name}: ownership mark (port group {mark}) not added "
+            f"({error_message(exc)}): cluster --destroy will leave the switch there")
 
 
 def destroy_svs(session, name: str, hosts: list[str], concurrency: int = 8, force: bool = False) -> Report:

@@ -144,3 +144,24 @@ def _strays_title(strays) -> str:
         return "Not in the file (not made by it: cluster --create --prune leaves them)"
     return (f"Not in the file (cluster --create --prune destroys the {count(mine, 'VM')} it made, "
             f"and leaves the others)")
+
+
+def render_list(result, ctx) -> None:
+    """`cluster --list`: one row per cluster."""
+    from vhpc_toolkit.cluster.listing import last_run_text, where
+
+    if not result.clusters:
+        ctx.out.print("no cluster on this vCenter carries a mark of the vHPC toolkit", highlight=False)
+        return
+    render_table(ctx.out, f"Clusters ({len(result.clusters)})", ["cluster", "where", "VMs", "switches", "last run"],
+                 [[escape(c.name) + (" [dim](earlier version)[/]" if c.legacy else ""), escape(where(c)), str(c.vms),
+                   escape(", ".join(f"{n} ({k})" for n, k in sorted(c.switches.items())) or "-"),
+                   escape(last_run_text(c))] for c in result.clusters])
+
+
+def render_adoption(adoption, console) -> None:
+    """What `cluster --adopt` takes over (shown before the confirmation)."""
+    render_table(console, f"To adopt into cluster {escape(adoption.owner.name)}", ["object", "kind", "now of"],
+                 [[escape(c.name), c.kind, escape(c.mark.describe())] for c in adoption.candidates])
+    for note in adoption.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)

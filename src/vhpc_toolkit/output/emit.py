@@ -13,6 +13,7 @@ from vhpc_toolkit.output.jsonout import print_json
 
 def _renderers() -> dict[type, Callable[[Any, Any], None]]:
     # Imported on use: each renderer pulls in what its result needs.
+    from vhpc_toolkit.cluster.listing import ClusterList
     from vhpc_toolkit.cluster.result import ClusterResult, ClusterStatus, DestroyResult
     from vhpc_toolkit.ops.post import PostReport
     from vhpc_toolkit.output import cluster, post, query, report, view
@@ -20,7 +21,7 @@ def _renderers() -> dict[type, Callable[[Any, Any], None]]:
 
     return {QueryReport: query.render_query, Report: report.render_report, PostReport: post.render_post,
             ClusterResult: cluster.render_result, DestroyResult: cluster.render_destroyed,
-            ClusterStatus: cluster.render_status,
+            ClusterStatus: cluster.render_status, ClusterList: cluster.render_list,
             Document: view.render_document}
 
 

@@ -16,6 +16,7 @@ def plan_document(spec: ClusterSpec) -> Dict[str, Any]:
     order (schema in docs/schemas/plan.json), plus ``notes`` when some
     scripts are missing (--create refuses those)."""
     doc: Dict[str, Any] = {
+        "cluster": spec.name,
         "vms": [vm.to_dict() for vm in spec.vms],
         "svs": [sw.to_dict() for sw in spec.svs],
         "dvs": [sw.to_dict() for sw in spec.dvs],
@@ -134,7 +135,10 @@ def _vm_rows(spec: ClusterSpec, domain: str) -> list[list[str]]:
 
 
 def render_plan(spec: ClusterSpec, console) -> None:
-    """Print the switches (when there are any), the expanded VMs, and the script phases in run order."""
+    """Print the cluster's name, the switches (when there are any), the expanded VMs, and the script
+    phases in run order."""
+    origin = f"line {spec.name_line}" if spec.name_line else "the file's name; [_CLUSTER_] name: sets another"
+    console.print(f"Cluster [bold]{escape(spec.name)}[/] ({escape(origin)})", highlight=False)
     switches = list(spec.svs) + list(spec.dvs)
     if switches:
         render_table(console, "Switches (%d)" % len(switches),

@@ -12,6 +12,8 @@ from typing import Any
 from vhpc_toolkit.vsphere.inventory import Obj, read_objects
 
 VALUE_PROP = "customValue"
+# An entity's values and the definitions valid for its type (their names by key), in the same read.
+MARK_PROPS = (VALUE_PROP, "availableField")
 
 
 def manager(session):
@@ -38,12 +40,16 @@ def field_keys(session) -> dict[str, int]:
     return {f.name: f.key for f in (found.get("field") if found else None) or []}
 
 
-def add_field(session, name: str) -> int:
-    """Define field ``name`` for every type of entity; vim.fault.DuplicateName if it exists."""
-    return manager(session).AddCustomFieldDef(name=name).key
+def add_field(session, name: str, mo_type: str | None = None) -> int:
+    """Define field ``name`` for entities of type ``mo_type`` (e.g. "Datacenter"; None: every type, which
+    puts the field on every object in the vSphere Client); vim.fault.DuplicateName if it exists."""
+    from pyVmomi import vim
+
+    kind = getattr(vim, mo_type) if mo_type else None
+    return manager(session).AddCustomFieldDef(name=name, moType=kind).key
 
 
-def ensure_field(session, name: str, keys: dict[str, int] | None = None) -> int:
+def ensure_field(session, name: str, keys: dict[str, int] | None = None, mo_type: str | None = None) -> int:
     """The key of field ``name``, defining it when missing (a concurrent definition is fine)."""
     from pyVmomi import vim
 
@@ -51,7 +57,7 @@ def ensure_field(session, name: str, keys: dict[str, int] | None = None) -> int:
     if name in keys:
         return keys[name]
     try:
-        return add_field(session, name)
+        return add_field(session, name, mo_type)
     except vim.fault.DuplicateName:
         return field_keys(session)[name]
 
@@ -62,6 +68,19 @@ def remove_field(session, key: int) -> None:
 
 def set_value(session, entity: Any, key: int, value: str) -> None:
     manager(session).SetField(entity=entity, key=key, value=value)
+
+
+def field_names(objs) -> dict[int, str]:
+    """Field names by key from the ``availableField`` of objects read with MARK_PROPS."""
+    return {f.key: f.name for o in objs for f in (o.get("availableField") or [])}
+
+
+def is_no_permission(exc: BaseException) -> bool:
+    """Whether a call failed for a privilege the user lacks (vim.fault.NoPermission, whose
+    ``privilegeId`` names it)."""
+    from pyVmomi import vim
+
+    return isinstance(exc, vim.fault.NoPermission) and not isinstance(exc, vim.fault.NotAuthenticated)
 
 
 def value_of(obj: Obj | None, key: int | None) -> str | None:

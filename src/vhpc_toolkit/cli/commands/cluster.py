@@ -1,4 +1,5 @@
-"""`cluster (--plan | --create | --destroy) --file F`: the engine prepares, the CLI confirms and renders."""
+"""`cluster (--plan | --create | --destroy | --status | --adopt | --unlock) --file F`, `cluster --list`: the
+engine prepares, the CLI confirms and renders."""
 from __future__ import annotations
 
 import argparse
@@ -7,6 +8,7 @@ import getpass
 from vhpc_toolkit.cli.parser import positive
 from vhpc_toolkit.cli.prompt import can_ask, confirm
 from vhpc_toolkit.clusterfile import parse_cluster_file
+from vhpc_toolkit.errors import InputError
 from vhpc_toolkit.output.emit import show
 from vhpc_toolkit.output.exports import KINDS, check_export_paths, parse_export, write_exports
 from vhpc_toolkit.results import Document
@@ -22,8 +24,13 @@ def arguments(p) -> None:
     group.add_argument("--status", action="store_true",
                        help="Compare the file with vCenter (read-only): exit 0 when all matches, 1 otherwise")
     group.add_argument("--unlock", action="store_true",
-                       help="Break the file's lock on vCenter left by a run that was killed")
-    p.add_argument("--file", required=True, help="Cluster configuration file")
+                       help="Break the cluster's lock on vCenter left by a run that was killed")
+    group.add_argument("--list", action="store_true",
+                       help="List every cluster on the vCenter (no --file): name, where, VMs, switches, last run")
+    group.add_argument("--adopt", action="store_true",
+                       help="Take over the file's VMs and switches that carry another cluster's mark (e.g. after "
+                            "renaming the cluster); lists them and asks")
+    p.add_argument("--file", help="Cluster configuration file (every action but --list)")
     p.add_argument("--rollback", action="store_true",
                    help="--create: destroy what this run created if anything failed")
     p.add_argument("--allow-power-off", action="store_true",
@@ -64,6 +71,12 @@ def exports_of(args) -> list[tuple[str, str]]:
 
 
 def run(ctx, args):
+    if args.list:
+        if args.file:
+            raise InputError("cluster --list lists every cluster on the vCenter: it takes no --file")
+        return _list(ctx)
+    if not args.file:
+        raise InputError("cluster: --file is required (but for --list)")
     # A plan needs no script on disk: it notes the missing ones; every other action refuses them.
     spec = parse_cluster_file(args.file, check_scripts=not args.plan)
     if args.create or args.status:
@@ -74,18 +87,25 @@ def run(ctx, args):
         return Document("plan", plan_document(spec), source=spec)
     if args.unlock:
         return _unlock(ctx, spec)
-    if args.destroy:
-        can_ask(ctx)   # refused off a terminal without --yes before any login
+    if args.destroy or args.adopt:
+        can_ask(ctx, "destroying" if args.destroy else "adopting")   # refused off a terminal without --yes before any login
     if args.status:
         return _status(ctx, args, spec)
     from vhpc_toolkit.cluster.lock import held
 
     session = ctx.session()
-    with held(session, spec.path) as locked:   # one run at a time per cluster file (cluster/lock.py)
-        if not locked:
-            ctx.warn(f"{ctx.session().server} has no usable custom attributes: running without the lock "
-                     f"of {spec.path} (do not run this file twice at once)")
-        return _create(ctx, args, spec, session) if args.create else _destroy(ctx, args, spec, session)
+    with held(session, spec.name, spec.path) as lock:   # one run at a time per cluster (cluster/lock.py)
+        if lock.unprotected:
+            ctx.warn(f"{lock.unprotected}: cluster {spec.name} runs without its lock on vCenter (do not run it "
+                     "twice at the same time), and cluster --list may not show this run")
+        run_ = _create if args.create else _destroy if args.destroy else _adopt
+        return run_(ctx, args, spec, session, lock)
+
+
+def _recorded(ctx, lock, why: str | None) -> None:
+    """Warn when the run could not be recorded for --list, unless the lock's warning said why."""
+    if why and why != lock.unprotected:
+        ctx.warn(f"cluster --list will not show this run of cluster {lock.cluster}: {why}")
 
 
 def _password_source(ctx):
@@ -124,16 +144,40 @@ def _unlock(ctx, spec):
     from vhpc_toolkit.cluster.lock import break_lock, lock_name
 
     session = ctx.session()
-    confirm(ctx, f"Break the lock of {spec.path} (a run still holding it would go on unprotected)?")
-    holder = break_lock(session, spec.path)
-    text = f"lock of {spec.path} broken (it was held by {holder})" if holder else f"{spec.path} was not locked"
-    return Document("message", {"message": text, "lock": lock_name(spec.path), "held_by": holder})
+    confirm(ctx, f"Break the lock of cluster {spec.name} (a run still holding it would go on unprotected)?")
+    holder = break_lock(session, spec.name)
+    text = f"lock of cluster {spec.name} broken (it was held by {holder})" if holder else \
+        f"cluster {spec.name} was not locked"
+    return Document("message", {"message": text, "lock": lock_name(spec.name), "held_by": holder})
 
 
-def _create(ctx, args, spec, session):
+def _list(ctx):
+    from vhpc_toolkit.cluster.listing import list_clusters
+
+    return list_clusters(ctx.session())
+
+
+def _adopt(ctx, args, spec, session, lock):
+    from vhpc_toolkit.cluster.adopt import adopt, plan_adopt
+    from vhpc_toolkit.cluster.runs import record_run
+    from vhpc_toolkit.output.cluster import render_adoption
+
+    adoption = plan_adopt(session, spec)
+    if adoption.empty:
+        return adopt(session, adoption)
+    show(ctx, render_adoption, adoption)
+    confirm(ctx, f"Adopt {adoption.summary()} into cluster {spec.name}?")
+    result = adopt(session, adoption)
+    _recorded(ctx, lock, record_run(session, adoption.inv, spec.name, adoption.datacenter(), spec.path, "adopt"))
+    return result
+
+
+def _create(ctx, args, spec, session, lock):
     from vhpc_toolkit.cluster.apply import ApplyOptions, apply_plan, current_state
     from vhpc_toolkit.cluster.plan import plan_rows, pvrdma_rows, rule_rows, switch_rows
     from vhpc_toolkit.cluster.prepare import prepare_create
+    from vhpc_toolkit.cluster.runs import datacenter_of, record_run
+    from vhpc_toolkit.cluster.takeover import take_over
     from vhpc_toolkit.output.cluster import render_actions, render_prune
     from vhpc_toolkit.output.plan import render_plan
     from vhpc_toolkit.output.progress import phases
@@ -148,6 +192,7 @@ def _create(ctx, args, spec, session):
     options = ApplyOptions(max_concurrency=args.max_concurrency, max_per_host=args.max_per_host,
                            ip_timeout=args.ip_timeout, rollback=args.rollback, password_for=password_for,
                            checks=not args.no_checks)
+    taken = take_over(session, plan)   # an earlier version's marks of this file: without a question
     if plan.up_to_date:
         with phases(ctx) as shown:
             result = current_state(plan, session, options, shown)
@@ -162,13 +207,15 @@ def _create(ctx, args, spec, session):
         with phases(ctx) as shown:
             result = apply_plan(session, plan, options, prepared.offers, progress=shown)
     result.allow_drift = args.allow_drift
-    result.notes += plan.warnings
+    result.notes = taken + result.notes + plan.warnings
     result.notes += write_exports(result, spec, exports_of(args))
+    _recorded(ctx, lock, record_run(session, plan.inv, spec.name, datacenter_of(plan), spec.path, "create"))
     return result
 
 
-def _destroy(ctx, args, spec, session):
+def _destroy(ctx, args, spec, session, lock):
     from vhpc_toolkit.cluster.destroy import destroy_cluster
+    from vhpc_toolkit.cluster.runs import after_destroy
     from vhpc_toolkit.cluster.prepare import prepare_destroy
     from vhpc_toolkit.output.cluster import render_destroy_preview
     from vhpc_toolkit.output.progress import phases
@@ -177,6 +224,9 @@ def _destroy(ctx, args, spec, session):
     show(ctx, render_destroy_preview, plan)
     if plan.present or plan.switches:
         switches = f" and {count(len(plan.switches), 'switch')}" if plan.switches else ""
-        confirm(ctx, f"Destroy {count(len(plan.present), 'VM')}{switches} of {spec.path}?")
+        confirm(ctx, f"Destroy {count(len(plan.present), 'VM')}{switches} of cluster {spec.name}?")
     with phases(ctx) as shown, shown.phase("destroying", len(plan.present)) as phase:
-        return destroy_cluster(session, plan, concurrency=args.max_concurrency, on_event=phase)
+        result = destroy_cluster(session, plan, concurrency=args.max_concurrency, on_event=phase)
+    if plan.present or plan.switches:
+        _recorded(ctx, lock, after_destroy(session, plan, result))
+    return result
