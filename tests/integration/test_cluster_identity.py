@@ -232,3 +232,24 @@ def test_adopt_after_a_rename(cli, cluster_file, session, run_cli, lab, monkeypa
         assert f"{pfx}-hpc" not in found
     finally:
         wait_for_task(session, other.Destroy_Task())
+
+
+def test_a_plain_clone_of_a_clusters_vm_is_not_the_clusters(cli, cluster_file, session):
+    """vSphere copies the source's extraConfig into a clone: `clone` drops the cluster's owner mark and
+    script record, so a VM cloned by hand from a cluster's VM (even with a name of the cluster's pattern,
+    in its folder) is never taken for the cluster's own: `--prune` leaves it."""
+    path, pfx = cluster_file(BASE + """
+[_VMS_]
+PFX-{1:2}: BASE host: vhpc-esx-02.hpc.vmware.com power: off
+""")
+    assert cli("cluster", "--create", "--file", path)[0] == 0
+    try:
+        code, _, err = cli("clone", "--template", f"{pfx}-1", "--vm", f"{pfx}-3", "--host", H3)
+        assert code == 0, err
+        vms, _, _, _ = state(session, pfx)
+        assert vms[f"{pfx}-1"] and vms.get(f"{pfx}-3") is None, vms
+        code, out, err = cli("cluster", "--create", "--prune", "--file", path)
+        vms, _, _, _ = state(session, pfx)
+        assert f"{pfx}-3" in vms, (out, err)   # made by hand: left
+    finally:
+        cli("destroy", "--vm", f"{pfx}-3")

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from vhpc_toolkit.errors import ValidationFailed, VhpcError
 from vhpc_toolkit.limits import name_problem
+from vhpc_toolkit.marks import OWNER_KEY
 from vhpc_toolkit.ops.linked import base_snapshot, linked_note, linked_problem
+from vhpc_toolkit.ops.post.steps import STEPS_KEY
 from vhpc_toolkit.ops.placement import PROPS as PLACEMENT_PROPS, place, ref_of
 from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Job, run_batch
 from vhpc_toolkit.ops.targets import read_vm_file
@@ -14,6 +16,9 @@ from vhpc_toolkit.results import FAILED, UNCHANGED, Report, TargetResult
 from vhpc_toolkit.specs.clone import clone_spec
 from vhpc_toolkit.specs.compute import memory_mb
 from vhpc_toolkit.vsphere.inventory import Obj, read_inventory, read_objects
+
+# extraConfig keys that belong to the toolkit's clusters, never to a plain clone
+TOOLKIT_KEYS = (OWNER_KEY, STEPS_KEY)
 
 TEMPLATE_PROPS = ["config.template", "snapshot", "datastore", "runtime.host"]
 # What the one read after the clones compares with the request.
@@ -124,9 +129,11 @@ def _clone_job(session, req: CloneRequest, template, placement, result: TargetRe
         if template.moid not in snapshots:
             snapshots[template.moid] = base_snapshot(session, template)
         snapshot = snapshots[template.moid]
-    config = None
+    # vSphere copies the source's extraConfig: a clone of a cluster's VM would carry that cluster's
+    # owner mark and script record, and be taken for the cluster's own (an empty value removes a key).
+    config = vim.vm.ConfigSpec(extraConfig=[vim.option.OptionValue(key=k, value="") for k in TOOLKIT_KEYS])
     if req.cpu is not None or req.memory_gb is not None:
-        config = vim.vm.ConfigSpec(numCPUs=req.cpu, memoryMB=memory_mb(req.memory_gb) if req.memory_gb else None)
+        config.numCPUs, config.memoryMB = req.cpu, memory_mb(req.memory_gb) if req.memory_gb else None
     spec = clone_spec(host=placement.host.ref, pool=placement.pool,
                       datastore=placement.datastore.ref if placement.datastore else None,
                       linked=req.linked, snapshot=snapshot, config=config)
