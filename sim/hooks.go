@@ -183,6 +183,9 @@ func (h *vmHook) CloneVMTask(ctx *simulator.Context, req *types.CloneVM_Task) so
 		return &methods.CloneVM_TaskBody{Fault_: notFound(h.real)}
 	}
 	req.This = vm.Self
+	if fault := placeClone(vm, &req.Spec); fault != nil { // clone_placement.go: a pool and no host
+		return &methods.CloneVM_TaskBody{Res: &types.CloneVM_TaskResponse{Returnval: failedTask(vm, "cloneVm", fault)}}
+	}
 	return cloneWithDVSPorts(vm, req, func() soap.HasFault { return h.lab.cloneVM(ctx, vm, req) })
 }
 
