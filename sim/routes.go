@@ -75,6 +75,8 @@ var routes = map[routeKey]*hookKind{
 	{"VirtualMachine", "Destroy_Task"}:         vmHooks, // tasks.go, vanish.go
 	{"VirtualMachine", "MarkAsTemplate"}:       vmHooks, // templates.go
 	{"VirtualMachine", "MarkAsVirtualMachine"}: vmHooks,
+	{"VirtualMachine", "RebootGuest"}:          vmHooks, // guest_power.go
+	{"VirtualMachine", "ShutdownGuest"}:        vmHooks,
 
 	{"Task", "CancelTask"}:                          taskHooks,    // tasks.go
 	{"SessionManager", "TerminateSession"}:          sessionHooks, // sessions.go
