@@ -130,6 +130,8 @@ var routes = map[routeKey]*hookKind{
 	{"PropertyCollector", "RetrievePropertiesEx"}:         collectorHooks, // collector_pages.go
 	{"PropertyCollector", "ContinueRetrievePropertiesEx"}: collectorHooks,
 	{"PropertyCollector", "CancelRetrievePropertiesEx"}:   collectorHooks,
+	{"PropertyCollector", "CreateFilter"}:                 collectorHooks, // collector_validate.go
+	{"PropertyCollector", "RetrieveProperties"}:           collectorHooks,
 
 	{"ClusterComputeResource", "ReconfigureComputeResource_Task"}: clusterHooks, // drs_rules.go
 }
