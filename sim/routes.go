@@ -111,7 +111,10 @@ var routes = map[routeKey]*hookKind{
 	{"VmwareDistributedVirtualSwitch", "AddDVPortgroup_Task"}: dvsHooks,
 	{"VmwareDistributedVirtualSwitch", "Destroy_Task"}:        dvsHooks,
 
-	{"DistributedVirtualPortgroup", "Destroy_Task"}: portgroupHooks, // network_dvs.go
+	{"DistributedVirtualPortgroup", "Destroy_Task"}:                portgroupHooks, // network_dvs.go
+	{"DistributedVirtualPortgroup", "ReconfigureDVPortgroup_Task"}: portgroupHooks, // dvs_portgroups.go
+	{"DistributedVirtualSwitch", "FetchDVPorts"}:                   dvsHooks,
+	{"VmwareDistributedVirtualSwitch", "FetchDVPorts"}:             dvsHooks,
 
 	{"SearchIndex", "FindAllByUuid"}:       searchHooks, // search.go
 	{"SearchIndex", "FindByUuid"}:          searchHooks,
@@ -134,6 +137,7 @@ var routes = map[routeKey]*hookKind{
 	{"PropertyCollector", "RetrieveProperties"}:           collectorHooks,
 
 	{"ClusterComputeResource", "ReconfigureComputeResource_Task"}: clusterHooks, // drs_rules.go
+	{"ClusterComputeResource", "GetResourceUsage"}:                clusterHooks, // cluster_config.go
 }
 
 // labHook is embedded by every hook: its reference is {kind's labType,
