@@ -322,3 +322,52 @@ func TestToolsConfigOfNewVMs(t *testing.T) {
 		t.Errorf("config.tools %+v", m.Config.Tools)
 	}
 }
+
+// A VM unregistered and registered again from its .vmx keeps its
+// configuration: hardware, devices and their MAC addresses, UUIDs.
+func TestRegisterVMKeepsItsConfiguration(t *testing.T) {
+	e := newLabEnv(t)
+	h := e.host(4)
+	vm := e.mustClone("clients-register", h, &types.VirtualMachineConfigSpec{NumCPUs: 3, MemoryMB: 6144})
+	var before mo.VirtualMachine
+	if err := vm.Properties(e.ctx, vm.Reference(), []string{"config", "resourcePool"}, &before); err != nil {
+		t.Fatal(err)
+	}
+	if err := vm.Unregister(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	hostRef := h.Reference()
+	tk, err := e.folders.VmFolder.RegisterVM(e.ctx, before.Config.Files.VmPathName, "clients-register", false,
+		object.NewResourcePool(e.c.Client, *before.ResourcePool), object.NewHostSystem(e.c.Client, hostRef))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := tk.WaitForResult(e.ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := object.NewVirtualMachine(e.c.Client, info.Result.(types.ManagedObjectReference))
+	e.made = append(e.made, again)
+	var after mo.VirtualMachine
+	if err := again.Properties(e.ctx, again.Reference(), []string{"config", "summary.config", "network"}, &after); err != nil {
+		t.Fatal(err)
+	}
+	if after.Config.Hardware.NumCPU != 3 || after.Config.Hardware.MemoryMB != 6144 || after.Summary.Config.NumCpu != 3 ||
+		after.Config.Uuid != before.Config.Uuid || len(after.Network) != 1 {
+		t.Errorf("registered VM: %d vCPU, %d MB, uuid %s (was %s), networks %v", after.Config.Hardware.NumCPU,
+			after.Config.Hardware.MemoryMB, after.Config.Uuid, before.Config.Uuid, after.Network)
+	}
+	macs := func(devs []types.BaseVirtualDevice) string {
+		var out []string
+		for _, d := range devs {
+			if c, ok := d.(types.BaseVirtualEthernetCard); ok {
+				out = append(out, c.GetVirtualEthernetCard().MacAddress)
+			}
+		}
+		return strings.Join(out, ",")
+	}
+	if len(after.Config.Hardware.Device) != len(before.Config.Hardware.Device) || macs(after.Config.Hardware.Device) != macs(before.Config.Hardware.Device) {
+		t.Errorf("devices %d (was %d), MACs %s (was %s)", len(after.Config.Hardware.Device), len(before.Config.Hardware.Device),
+			macs(after.Config.Hardware.Device), macs(before.Config.Hardware.Device))
+	}
+}

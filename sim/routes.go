@@ -77,6 +77,8 @@ var routes = map[routeKey]*hookKind{
 	{"VirtualMachine", "MarkAsVirtualMachine"}: vmHooks,
 	{"VirtualMachine", "RebootGuest"}:          vmHooks, // guest_power.go
 	{"VirtualMachine", "ShutdownGuest"}:        vmHooks,
+	{"VirtualMachine", "UnregisterVM"}:         vmHooks, // vm_register.go
+	{"Folder", "RegisterVM_Task"}:              folderHooks,
 
 	{"Task", "CancelTask"}:                          taskHooks,    // tasks.go
 	{"SessionManager", "TerminateSession"}:          sessionHooks, // sessions.go
