@@ -21,4 +21,5 @@ func (l *Lab) fillForClients(hosts []*simulator.HostSystem) {
 	}
 	installToolsConfig()
 	installClusterFacts()
+	installTaskEntities()
 }

@@ -60,6 +60,9 @@ var (
 	clusterHooks = &hookKind{labType: "LabClusterComputeResource", realType: "ClusterComputeResource", newHook: func() hookObject { return new(clusterHook) }}
 	sessionHooks = &hookKind{labType: "LabSessionManager", realType: "SessionManager", newHook: func() hookObject { return new(sessionHook) }}
 	fieldsHooks  = &hookKind{labType: "LabCustomFieldsManager", realType: "CustomFieldsManager", newHook: func() hookObject { return new(fieldsHook) }}
+	// task_history.go, events_query.go
+	taskManagerHooks  = &hookKind{labType: "LabTaskManager", realType: "TaskManager", newHook: func() hookObject { return new(taskManagerHook) }}
+	eventManagerHooks = &hookKind{labType: "LabEventManager", realType: "EventManager", newHook: func() hookObject { return new(eventManagerHook) }}
 )
 
 // routeKey is a method as clients call it: _this's type and the method.
@@ -138,8 +141,10 @@ var routes = map[routeKey]*hookKind{
 	{"PropertyCollector", "CreateFilter"}:                 collectorHooks, // collector_validate.go
 	{"PropertyCollector", "RetrieveProperties"}:           collectorHooks,
 
-	{"ClusterComputeResource", "ReconfigureComputeResource_Task"}: clusterHooks, // drs_rules.go
-	{"ClusterComputeResource", "GetResourceUsage"}:                clusterHooks, // cluster_config.go
+	{"ClusterComputeResource", "ReconfigureComputeResource_Task"}: clusterHooks,      // drs_rules.go
+	{"ClusterComputeResource", "GetResourceUsage"}:                clusterHooks,      // cluster_config.go
+	{"TaskManager", "CreateCollectorForTasks"}:                    taskManagerHooks,  // task_history.go
+	{"EventManager", "QueryEvents"}:                               eventManagerHooks, // events_query.go
 }
 
 // labHook is embedded by every hook: its reference is {kind's labType,
