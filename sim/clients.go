@@ -12,6 +12,7 @@ package main
 import "github.com/vmware/govmomi/simulator"
 
 func (l *Lab) fillForClients(hosts []*simulator.HostSystem) {
+	numberInventoryDevices() // before the lab gives the adapters MAC addresses and slots
 	l.installHostManagers(hosts)
 	for _, h := range hosts {
 		setHostCapability(h)

@@ -4,7 +4,9 @@ package main
 // it names), read back with govmomi as govc reads it.
 
 import (
+	"net/http"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -370,4 +372,39 @@ func TestRegisterVMKeepsItsConfiguration(t *testing.T) {
 		t.Errorf("devices %d (was %d), MACs %s (was %s)", len(after.Config.Hardware.Device), len(before.Config.Hardware.Device),
 			macs(after.Config.Hardware.Device), macs(before.Config.Hardware.Device))
 	}
+}
+
+// The session cookie is quoted as vCenter quotes it, and a client sending
+// it back quoted keeps its session.
+func TestSessionCookieQuoted(t *testing.T) {
+	envelope := func(body string) string {
+		return `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">` +
+			`<soapenv:Body>` + body + `</soapenv:Body></soapenv:Envelope>`
+	}
+	post := func(body, cookie string) *http.Response {
+		req, _ := http.NewRequest(http.MethodPost, labURL(t, "/sdk"), strings.NewReader(envelope(body)))
+		req.Header.Set("Content-Type", "text/xml")
+		req.Header.Set("SOAPAction", "urn:vim25/7.0")
+		if cookie != "" {
+			req.Header.Set("Cookie", cookie)
+		}
+		resp, err := labHTTP(t).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	resp := post(`<Login xmlns="urn:vim25"><_this type="SessionManager">SessionManager</_this><userName>`+LabUser+
+		`</userName><password>`+LabPassword+`</password></Login>`, "")
+	cookie := resp.Header.Get("Set-Cookie")
+	if !regexp.MustCompile(`^vmware_soap_session="[^";]+"; Path=/; HttpOnly; Secure$`).MatchString(cookie) {
+		t.Fatalf("Set-Cookie %q", cookie)
+	}
+	// pyVmomi sends the whole Set-Cookie value back.
+	resp = post(`<CurrentTime xmlns="urn:vim25"><_this type="ServiceInstance">ServiceInstance</_this></CurrentTime>`, cookie)
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("a call with the quoted cookie: %s", resp.Status)
+	}
+	post(`<Logout xmlns="urn:vim25"><_this type="SessionManager">SessionManager</_this></Logout>`, cookie)
 }

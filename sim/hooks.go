@@ -136,6 +136,7 @@ func (l *Lab) reconfigVM(ctx *simulator.Context, vm *simulator.VirtualMachine, r
 			res = &methods.ReconfigVM_TaskBody{Res: &types.ReconfigVM_TaskResponse{Returnval: failedTask(vm, "reconfigVm", fault)}}
 			return
 		}
+		assignDeviceKeys(vm.Config.Hardware.Device, &req.Spec) // device_keys.go
 		before := adapterMACs(vm)
 		after := prepareConfigSpec(vm, &req.Spec) // rules_tuning.go
 		res = vm.ReconfigVMTask(ctx, req)
@@ -186,6 +187,7 @@ func (h *vmHook) CloneVMTask(ctx *simulator.Context, req *types.CloneVM_Task) so
 	if fault := placeClone(vm, &req.Spec); fault != nil { // clone_placement.go: a pool and no host
 		return &methods.CloneVM_TaskBody{Res: &types.CloneVM_TaskResponse{Returnval: failedTask(vm, "cloneVm", fault)}}
 	}
+	assignDeviceKeys(vm.Config.Hardware.Device, req.Spec.Config) // device_keys.go
 	return cloneWithDVSPorts(vm, req, func() soap.HasFault { return h.lab.cloneVM(ctx, vm, req) })
 }
 

@@ -81,4 +81,4 @@ func (w *toolsWatcher) UpdateObject(o mo.Reference, _ []types.PropertyChange) {
 		fillToolsConfig(vm)
 	}
 }
-func (w *toolsWatcher) RemoveObject(types.ManagedObjectReference)         {}
+func (w *toolsWatcher) RemoveObject(types.ManagedObjectReference) {}
