@@ -16,6 +16,7 @@ func (l *Lab) fillForClients(hosts []*simulator.HostSystem) {
 	l.installHostManagers(hosts)
 	for _, h := range hosts {
 		setHostCapability(h)
+		describeOptions(h)
 		if ns := hostNetworkSystem(h); ns != nil {
 			syncNetworkSystem(ns, h)
 		}

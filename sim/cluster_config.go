@@ -347,7 +347,7 @@ func sumClusterHosts(c *simulator.ClusterComputeResource) {
 // GetResourceUsage (vSphere 6.0+) answers the cluster's capacity and what
 // its powered-on VMs take: CPU capacity in MHz and memory in MB as in the
 // summary, memory used the powered-on VMs' configured memory (the lab
-// models no CPU load: 0 MHz used), storage the cluster's datastores.
+// models no CPU load: 0 MHz used), storage its hosts' datastores.
 func (h *clusterHook) GetResourceUsage(ctx *simulator.Context, req *types.GetResourceUsage) soap.HasFault {
 	c, ok := h.target(ctx).(*simulator.ClusterComputeResource)
 	if !ok {
@@ -357,16 +357,18 @@ func (h *clusterHook) GetResourceUsage(ctx *simulator.Context, req *types.GetRes
 	simulator.Map.WithLock(c, func() {
 		s := c.Summary.GetComputeResourceSummary()
 		out.CpuCapacityMHz, out.MemCapacityMB = s.EffectiveCpu, int32(s.EffectiveMemory)
-		for _, ref := range c.Datastore {
-			if ds, ok := simulator.Map.Get(ref).(*simulator.Datastore); ok {
-				out.StorageCapacityMB += ds.Summary.Capacity >> 20
-				out.StorageUsedMB += (ds.Summary.Capacity - ds.Summary.FreeSpace) >> 20
-			}
-		}
+		seen := map[types.ManagedObjectReference]bool{}
 		for _, ref := range c.Host {
 			host, ok := simulator.Map.Get(ref).(*simulator.HostSystem)
 			if !ok {
 				continue
+			}
+			for _, dsRef := range host.Datastore {
+				if ds, ok := simulator.Map.Get(dsRef).(*simulator.Datastore); ok && !seen[dsRef] {
+					seen[dsRef] = true
+					out.StorageCapacityMB += ds.Summary.Capacity >> 20
+					out.StorageUsedMB += (ds.Summary.Capacity - ds.Summary.FreeSpace) >> 20
+				}
 			}
 			for _, vmRef := range host.Vm {
 				vm, ok := simulator.Map.Get(vmRef).(*simulator.VirtualMachine)

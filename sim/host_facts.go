@@ -115,3 +115,42 @@ func syncNetworkSystem(s *simulator.HostNetworkSystem, host *simulator.HostSyste
 	}
 	s.NetworkConfig = cfg
 }
+
+// describeOptions fills the host's OptionManager supportedOption with a
+// definition of each of its settings, as ESXi lists every advanced option
+// it has (Ansible's vmware_host_config_manager refuses an option that is
+// not there: "Unsupported option"); the type follows the value's.
+func describeOptions(host *simulator.HostSystem) {
+	if host.ConfigManager.AdvancedOption == nil {
+		return
+	}
+	om, ok := simulator.Map.Get(*host.ConfigManager.AdvancedOption).(*simulator.OptionManager)
+	if !ok {
+		return
+	}
+	known := map[string]bool{}
+	for _, d := range om.SupportedOption {
+		known[d.Key] = true
+	}
+	for _, s := range om.Setting {
+		o := s.GetOptionValue()
+		if known[o.Key] {
+			continue
+		}
+		var kind types.BaseOptionType
+		switch v := o.Value.(type) {
+		case bool:
+			kind = &types.BoolOption{Supported: true, DefaultValue: v}
+		case int32:
+			kind = &types.IntOption{Min: 0, Max: 1 << 30, DefaultValue: v}
+		case int64:
+			kind = &types.LongOption{Min: 0, Max: 1 << 62, DefaultValue: v}
+		default:
+			kind = &types.StringOption{DefaultValue: ""}
+		}
+		om.SupportedOption = append(om.SupportedOption, types.OptionDef{
+			ElementDescription: types.ElementDescription{Key: o.Key, Description: types.Description{Label: o.Key, Summary: o.Key}},
+			OptionType:         kind})
+		known[o.Key] = true
+	}
+}

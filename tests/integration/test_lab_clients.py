@@ -110,6 +110,7 @@ def test_every_config_manager_exists(content):
     assert cm.virtualNicManager.QueryNetConfig("vmotion").selectedVnic == []
     assert cm.vsanSystem.QueryHostStatus().nodeState.state == "disabled"
     assert cm.cpuScheduler.hyperthreadInfo.active is True
+    assert "Net.PVRDMAVmknic" in [o.key for o in cm.advancedOption.supportedOption]  # vmware_host_config_manager
 
 
 def test_host_facts_as_ansible_reads_them(content):
@@ -136,6 +137,7 @@ def test_cluster_as_ansible_reads_it(content, gpu):
     assert gpu.summary.totalCpu == mhz and gpu.summary.numCpuThreads == sum(h.numCpuThreads for h in hw)
     usage = gpu.GetResourceUsage()
     assert usage.cpuCapacityMHz == mhz and usage.memCapacityMB == gpu.summary.effectiveMemory
+    assert usage.storageCapacityMB > 0
     root = gpu.resourcePool
     assert root.config.cpuAllocation.limit == mhz and root.runtime.cpu.maxUsage == mhz
     assert root.config.entity == root
