@@ -4,7 +4,10 @@ Optional, in neither `make test` nor `make bench` (the lab's own sweep of such r
 tests/integration/test_lab_clients.py, with pyVmomi alone). Needs Ansible in the venv:
 
     .venv/bin/pip install ansible
-    nice .venv/bin/python -m benchmarks.clients [--keep DIR] [--only NAME,...]
+    nice .venv/bin/python -m benchmarks.clients [--keep DIR] [--only NAME,...] [--sim BINARY]
+
+--sim measures another build of the lab (e.g. an older commit's: git archive COMMIT sim | tar -x -C DIR,
+then go build there), to count what changed.
 
 A fresh lab; one playbook of module calls in order (reads, then a VM cloned, used and destroyed, a
 distributed switch made and removed), each followed by the checks of what vSphere would answer.
@@ -24,6 +27,7 @@ from pathlib import Path
 
 import yaml
 
+from tests.plugins import lab as lab_plugin
 from tests.plugins.lab import start_lab, stop_lab
 
 DC, GPU_CLUSTER, HPC_CLUSTER = "HPC_Datacenter", "COMPUTE_GPU_Cluster", "HPC_Cluster"
@@ -73,6 +77,12 @@ def reads() -> list[dict]:
         call("host scsi disks", "vmware_host_scsidisk_info", host),
         call("host acceptance", "vmware_host_acceptance_info", host),
         call("host iscsi", "vmware_host_iscsi_info", host),
+    ]
+
+
+def network_reads() -> list[dict]:
+    host = {"esxi_hostname": HOST2}
+    return [
         call("vmkernel adapters", "vmware_vmkernel_info", host,
              checks={"vmk0": f"r.host_vmk_info['{HOST2}'] | selectattr('device', 'eq', 'vmk0') | list | length == 1"}),
         call("standard switches", "vmware_vswitch_info", host,
@@ -81,6 +91,12 @@ def reads() -> list[dict]:
              checks={"vHPC-PG-VMNetwork": f"r.hosts_portgroup_info['{HOST2}'] | selectattr('portgroup', 'eq', 'vHPC-PG-VMNetwork') | list | length == 1"}),
         call("datastores", "vmware_datastore_info", {"datacenter": DC},
              checks={"vsanDatastore": "r.datastores | selectattr('name', 'eq', 'COMPUTE01_vsanDatastore') | list | length == 1"}),
+    ]
+
+
+def inventory_reads() -> list[dict]:
+    host = {"esxi_hostname": HOST2}
+    return [
         call("resource pools", "vmware_resource_pool_info"),
         call("folders", "vmware_folder_info", {"datacenter": DC}),
         call("vms", "vmware_vm_info", {"vm_type": "all"},
@@ -160,6 +176,13 @@ def vm_life() -> list[dict]:
         call("snapshot", "vmware_guest_snapshot", {**vm, "folder": f"/{DC}/vm", "state": "present", "snapshot_name": "s1"}),
         call("snapshot info", "vmware_guest_snapshot_info", {**vm, "folder": f"/{DC}/vm"},
              checks={"one snapshot": "r.guest_snapshots.snapshots | length == 1"}),
+    ]
+
+
+def group_life() -> list[dict]:
+    """A second VM beside the first: DRS group and rule, unregistered and registered, destroyed."""
+    vm = {"datacenter": DC, "name": VM}
+    return [
         call("second clone", "vmware_guest",
              {"datacenter": DC, "name": VM2, "template": "vhpc_clone", "folder": f"/{DC}/vm", "esxi_hostname": HOST2, "datastore": "COMPUTE01_vsanDatastore", "state": "present"}),
         call("VM group", "vmware_drs_group", {"cluster_name": GPU_CLUSTER, "datacenter": DC, "group_name": "ans-group",
@@ -302,13 +325,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--keep", help="work in this folder and keep it (playbook, results, lab log)")
     ap.add_argument("--only", help="comma-separated call names to run")
+    ap.add_argument("--sim", help="the lab binary to run (default: sim/bin/vhpc-sim, built by make)")
     args = ap.parse_args()
+    if args.sim:
+        lab_plugin.SIM = Path(args.sim).resolve()
+        lab_plugin._build_sim = lambda: None
     playbook_bin = Path(sys.executable).parent / "ansible-playbook"
     if not playbook_bin.exists():
         raise SystemExit("ansible-playbook is not in this venv: .venv/bin/pip install ansible")
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="vhpc-clients-"))
     work.mkdir(parents=True, exist_ok=True)
-    calls = reads() + vm_life() + switches()
+    calls = reads() + network_reads() + inventory_reads() + vm_life() + group_life() + switches()
     if args.only:
         keep = set(args.only.split(","))
         calls = [c for c in calls if c["name"] in keep]

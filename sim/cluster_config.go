@@ -146,48 +146,10 @@ func publishClusterConfig(c *simulator.ClusterComputeResource, spec *types.Clust
 // settings to cfg.
 func mergeClusterSpec(cfg *types.ClusterConfigInfoEx, spec *types.ClusterConfigSpecEx) {
 	if d := spec.DrsConfig; d != nil {
-		if d.Enabled != nil {
-			cfg.DrsConfig.Enabled = d.Enabled
-		}
-		if d.EnableVmBehaviorOverrides != nil {
-			cfg.DrsConfig.EnableVmBehaviorOverrides = d.EnableVmBehaviorOverrides
-		}
-		if d.DefaultVmBehavior != "" {
-			cfg.DrsConfig.DefaultVmBehavior = d.DefaultVmBehavior
-		}
-		if d.VmotionRate != 0 {
-			cfg.DrsConfig.VmotionRate = d.VmotionRate
-		}
-		if d.Option != nil {
-			cfg.DrsConfig.Option = d.Option
-		}
+		mergeDrs(&cfg.DrsConfig, d)
 	}
 	if d := spec.DasConfig; d != nil {
-		das := &cfg.DasConfig
-		if d.Enabled != nil {
-			das.Enabled = d.Enabled
-		}
-		if d.VmMonitoring != "" {
-			das.VmMonitoring = d.VmMonitoring
-		}
-		if d.HostMonitoring != "" {
-			das.HostMonitoring = d.HostMonitoring
-		}
-		if d.AdmissionControlEnabled != nil {
-			das.AdmissionControlEnabled = d.AdmissionControlEnabled
-		}
-		if d.AdmissionControlPolicy != nil {
-			das.AdmissionControlPolicy = d.AdmissionControlPolicy
-		}
-		if d.FailoverLevel != 0 {
-			das.FailoverLevel = d.FailoverLevel
-		}
-		if d.DefaultVmSettings != nil {
-			das.DefaultVmSettings = d.DefaultVmSettings
-		}
-		if d.Option != nil {
-			das.Option = d.Option
-		}
+		mergeDas(&cfg.DasConfig, d)
 	}
 	if d := spec.DpmConfig; d != nil && cfg.DpmConfigInfo != nil {
 		dpm := *cfg.DpmConfigInfo
@@ -211,6 +173,51 @@ func mergeClusterSpec(cfg *types.ClusterConfigInfoEx, spec *types.ClusterConfigS
 			vsan.DefaultConfig = d.DefaultConfig
 		}
 		cfg.VsanConfigInfo = &vsan
+	}
+}
+
+func mergeDrs(drs, d *types.ClusterDrsConfigInfo) {
+	if d.Enabled != nil {
+		drs.Enabled = d.Enabled
+	}
+	if d.EnableVmBehaviorOverrides != nil {
+		drs.EnableVmBehaviorOverrides = d.EnableVmBehaviorOverrides
+	}
+	if d.DefaultVmBehavior != "" {
+		drs.DefaultVmBehavior = d.DefaultVmBehavior
+	}
+	if d.VmotionRate != 0 {
+		drs.VmotionRate = d.VmotionRate
+	}
+	if d.Option != nil {
+		drs.Option = d.Option
+	}
+}
+
+func mergeDas(das, d *types.ClusterDasConfigInfo) {
+	if d.Enabled != nil {
+		das.Enabled = d.Enabled
+	}
+	if d.VmMonitoring != "" {
+		das.VmMonitoring = d.VmMonitoring
+	}
+	if d.HostMonitoring != "" {
+		das.HostMonitoring = d.HostMonitoring
+	}
+	if d.AdmissionControlEnabled != nil {
+		das.AdmissionControlEnabled = d.AdmissionControlEnabled
+	}
+	if d.AdmissionControlPolicy != nil {
+		das.AdmissionControlPolicy = d.AdmissionControlPolicy
+	}
+	if d.FailoverLevel != 0 {
+		das.FailoverLevel = d.FailoverLevel
+	}
+	if d.DefaultVmSettings != nil {
+		das.DefaultVmSettings = d.DefaultVmSettings
+	}
+	if d.Option != nil {
+		das.Option = d.Option
 	}
 }
 

@@ -64,6 +64,17 @@ func fillDVSDefaults(s *simulator.DistributedVirtualSwitch) {
 		cfg.DefaultPortConfig = setting
 	}
 	fillPortSetting(setting, switchDefaults(uplinks), false)
+	fillSwitchSettings(cfg)
+	for _, ref := range s.Portgroup {
+		if pg, ok := simulator.Map.Get(ref).(*simulator.DistributedVirtualPortgroup); ok {
+			fillPortgroupDefaults(pg, setting)
+		}
+	}
+	syncPortKeys(s) // dvs_portgroups.go
+}
+
+// fillSwitchSettings sets the switch-wide settings cfg leaves unset.
+func fillSwitchSettings(cfg *types.VMwareDVSConfigInfo) {
 	if cfg.LinkDiscoveryProtocolConfig == nil {
 		cfg.LinkDiscoveryProtocolConfig = &types.LinkDiscoveryProtocolConfig{Protocol: "cdp", Operation: "listen"}
 	}
@@ -97,12 +108,6 @@ func fillDVSDefaults(s *simulator.DistributedVirtualSwitch) {
 	if cfg.CreateTime.IsZero() {
 		cfg.CreateTime = time.Now().UTC()
 	}
-	for _, ref := range s.Portgroup {
-		if pg, ok := simulator.Map.Get(ref).(*simulator.DistributedVirtualPortgroup); ok {
-			fillPortgroupDefaults(pg, setting)
-		}
-	}
-	syncPortKeys(s) // dvs_portgroups.go
 }
 
 // uplinkNames are the switch's uplink names.
