@@ -67,19 +67,29 @@ func (h *collectorHook) WaitForUpdatesEx(ctx *simulator.Context, req *types.Wait
 		return body
 	}
 	var maxWait *int32
+	var maxUpdates int32
 	if req.Options != nil {
-		maxWait = req.Options.MaxWaitSeconds
+		maxWait, maxUpdates = req.Options.MaxWaitSeconds, req.Options.MaxObjectUpdates
 	}
 	if maxWait != nil && *maxWait < 0 {
 		body.Fault_ = simulator.Fault("", &types.InvalidArgument{InvalidProperty: "options.maxWaitSeconds"})
 		return body
 	}
-	set, mf := listenerFor(ctx, pc).wait(ctx, pc, req.Version, maxWait)
+	if maxUpdates < 0 {
+		body.Fault_ = simulator.Fault("", &types.InvalidArgument{InvalidProperty: "options.maxObjectUpdates"})
+		return body
+	}
+	lst := listenerFor(ctx, pc)
+	if set := lst.resume(req.Version, maxUpdates); set != nil { // collector_truncate.go
+		body.Res = &types.WaitForUpdatesExResponse{Returnval: set}
+		return body
+	}
+	set, mf := lst.wait(ctx, pc, req.Version, maxWait)
 	if mf != nil {
 		body.Fault_ = simulator.Fault("", mf)
 		return body
 	}
-	body.Res = &types.WaitForUpdatesExResponse{Returnval: set}
+	body.Res = &types.WaitForUpdatesExResponse{Returnval: lst.truncate(set, maxUpdates)}
 	return body
 }
 
@@ -91,7 +101,12 @@ func (h *collectorHook) WaitForUpdates(ctx *simulator.Context, req *types.WaitFo
 		body.Fault_ = fault
 		return body
 	}
-	set, mf := listenerFor(ctx, pc).wait(ctx, pc, req.Version, nil)
+	lst := listenerFor(ctx, pc)
+	if set := lst.resume(req.Version, 0); set != nil {
+		body.Res = &types.WaitForUpdatesResponse{Returnval: *set}
+		return body
+	}
+	set, mf := lst.wait(ctx, pc, req.Version, nil)
 	if mf != nil {
 		body.Fault_ = simulator.Fault("", mf)
 		return body
@@ -232,10 +247,12 @@ func (lst *updateListener) calculate(ctx *simulator.Context, pc *simulator.Prope
 		live[ref] = true
 		st := lst.filters[ref]
 		var objs []types.ObjectUpdate
+		var missing []types.MissingObject
 		var fault types.BaseMethodFault
 		if st == nil || full {
 			st = newFilterState(f.Spec)
 			objs, fault = st.enterAll(ctx, pc)
+			missing = missingObjects(ctx, &f.Spec) // collector_validate.go
 			lst.filters[ref] = st
 		} else {
 			objs, fault = st.changes(ctx, pc, order, pending)
@@ -243,8 +260,8 @@ func (lst *updateListener) calculate(ctx *simulator.Context, pc *simulator.Prope
 		if fault != nil {
 			return nil, fault
 		}
-		if len(objs) != 0 {
-			set.FilterSet = append(set.FilterSet, types.PropertyFilterUpdate{Filter: ref, ObjectSet: objs})
+		if len(objs) != 0 || len(missing) != 0 {
+			set.FilterSet = append(set.FilterSet, types.PropertyFilterUpdate{Filter: ref, ObjectSet: objs, MissingSet: missing})
 		}
 	}
 	for ref := range lst.filters {

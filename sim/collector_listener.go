@@ -69,6 +69,7 @@ type updateListener struct {
 	waitMu  sync.Mutex // one update calculation at a time
 	version int
 	filters map[types.ManagedObjectReference]*filterState
+	rest    []types.PropertyFilterUpdate // a truncated answer's rest (collector_truncate.go)
 }
 
 // pendingObject is what happened to one object since the last wait.

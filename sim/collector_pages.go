@@ -99,6 +99,11 @@ func (h *collectorHook) RetrievePropertiesEx(ctx *simulator.Context, req *types.
 	if fault != nil {
 		return &methods.RetrievePropertiesExBody{Fault_: fault}
 	}
+	for i := range req.SpecSet {
+		if fault := checkFilterSpec(&req.SpecSet[i]); fault != nil { // collector_validate.go
+			return &methods.RetrievePropertiesExBody{Fault_: fault}
+		}
+	}
 	max := int(req.Options.MaxObjects) // 0: unset (govmomi 0.24's type has no pointer)
 	if max < 0 {
 		return &methods.RetrievePropertiesExBody{Fault_: simulator.Fault("",

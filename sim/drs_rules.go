@@ -50,7 +50,11 @@ func (h *clusterHook) ReconfigureComputeResourceTask(ctx *simulator.Context, req
 	req.This = c.Self
 	spec, ok := req.Spec.(*types.ClusterConfigSpecEx)
 	if !ok || len(spec.RulesSpec) == 0 {
-		return c.ReconfigureComputeResourceTask(req)
+		res := c.ReconfigureComputeResourceTask(req)
+		if _, fault := taskOutcome(res); fault == nil && ok {
+			simulator.Map.WithLock(c, func() { publishClusterConfig(c, spec) }) // cluster_config.go
+		}
+		return res
 	}
 	l := h.lab
 	l.rulesMu.Lock()
@@ -68,6 +72,7 @@ func (h *clusterHook) ReconfigureComputeResourceTask(ctx *simulator.Context, req
 		res = c.ReconfigureComputeResourceTask(&types.ReconfigureComputeResource_Task{This: c.Self, Spec: &rest, Modify: req.Modify})
 		if _, fault := taskOutcome(res); fault == nil {
 			setClusterRules(c, rules)
+			publishClusterConfig(c, spec) // cluster_config.go
 		}
 	})
 	return res

@@ -61,9 +61,10 @@ type guestTransfer struct {
 }
 
 type guestProc struct {
-	info types.GuestProcessInfo
-	cmd  *exec.Cmd
-	done chan struct{}
+	info   types.GuestProcessInfo
+	exited bool // info.ExitCode holds its exit code (0 included: guest_process.go)
+	cmd    *exec.Cmd
+	done   chan struct{}
 }
 
 // guestOps holds the guest side of every lab VM.
@@ -207,9 +208,14 @@ func (g *guestOps) vmPath(name string) string {
 	return filepath.Join(g.root, safe)
 }
 
-// hostPath maps an absolute guest path into the VM's folder.
+// hostPath is where an absolute guest path is on the lab's host, resolved
+// as the guest would (guest_paths.go); "" when it would leave the guest.
 func hostPath(vmDir, guestPath string) string {
-	return filepath.Join(vmDir, filepath.FromSlash(path.Clean("/"+guestPath)))
+	gp, err := resolveGuest(vmDir, guestPath, true)
+	if err != nil {
+		return ""
+	}
+	return gp.host
 }
 
 // prepare checks what vSphere checks before a guest operation and returns
@@ -315,7 +321,11 @@ func (m *labGuestFileManager) InitiateFileTransferToGuest(ctx *simulator.Context
 		body.Fault_ = guestFault(err.Error(), &types.SystemError{Reason: err.Error()})
 		return body
 	}
-	file := hostPath(dir, req.GuestFilePath)
+	file, fault := writablePath(dir, req.GuestFilePath) // guest_paths.go
+	if fault != nil {
+		body.Fault_ = fault
+		return body
+	}
 	if fi, err := os.Stat(filepath.Dir(file)); err != nil || !fi.IsDir() {
 		body.Fault_ = guestFault("File "+path.Dir(req.GuestFilePath)+" was not found",
 			&types.FileNotFound{FileFault: types.FileFault{File: path.Dir(req.GuestFilePath)}})
@@ -415,6 +425,12 @@ func (l *Lab) serveGuestFile(w http.ResponseWriter, r *http.Request, host types.
 		return
 	}
 	file := hostPath(dir, t.guestPath)
+	if t.toGuest {
+		if file, _ = writablePath(dir, t.guestPath); file == "" {
+			http.Error(w, "permission denied", http.StatusForbidden)
+			return
+		}
+	}
 	switch {
 	case t.toGuest && r.Method == http.MethodPut:
 		if _, err := os.Stat(file); err == nil && !t.overwrite {
@@ -479,20 +495,14 @@ func guestExists(vmDir, tools, p string) bool {
 		_, err := os.Stat(filepath.Join(tools, strings.TrimPrefix(p, guestToolsBin)))
 		return err == nil
 	}
-	for _, pre := range []string{"/usr", "/bin", "/sbin", "/lib", "/lib64"} {
-		if p == pre || strings.HasPrefix(p, pre+"/") {
-			host := p
-			if pre != "/usr" {
-				host = "/usr" + p
-			}
-			_, err := os.Stat(host)
-			return err == nil
-		}
-	}
 	if p == "/proc" || p == "/dev" || strings.HasPrefix(p, "/proc/") || strings.HasPrefix(p, "/dev/") {
 		return true
 	}
-	_, err := os.Stat(hostPath(vmDir, p))
+	file := hostPath(vmDir, p)
+	if file == "" {
+		return false
+	}
+	_, err := os.Stat(file)
 	return err == nil
 }
 
@@ -569,6 +579,15 @@ func sandboxArgs(dir, tools, wd, cmdLine string) []string {
 	)
 }
 
+// guestEnvironment is the environment of the guest user's programs (and
+// what ReadEnvironmentVariableInGuest reads).
+func guestEnvironment() []string {
+	return []string{
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"HOME=/root", "USER=root", "LOGNAME=root", "SHELL=/bin/sh", "LANG=C.UTF-8",
+	}
+}
+
 // start runs a program in the sandbox of VM vmID and returns its pid.
 func (g *guestOps) start(vmID, dir, tools, wd string, spec *types.GuestProgramSpec) (int64, error) {
 	cmdLine := spec.ProgramPath
@@ -576,10 +595,7 @@ func (g *guestOps) start(vmID, dir, tools, wd string, spec *types.GuestProgramSp
 		cmdLine += " " + spec.Arguments
 	}
 	cmd := exec.Command("bwrap", sandboxArgs(dir, tools, wd, cmdLine)...)
-	cmd.Env = append([]string{
-		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"HOME=/root", "USER=root", "LOGNAME=root", "SHELL=/bin/sh", "LANG=C.UTF-8",
-	}, spec.EnvVariables...)
+	cmd.Env = append(guestEnvironment(), spec.EnvVariables...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("cannot start the guest program: %v", err)
@@ -615,6 +631,7 @@ func (g *guestOps) start(vmID, dir, tools, wd string, spec *types.GuestProgramSp
 		g.mu.Lock()
 		p.info.EndTime = &end
 		p.info.ExitCode = code
+		p.exited = true
 		g.mu.Unlock()
 		close(p.done)
 	}()
@@ -634,7 +651,7 @@ func (p *guestProc) kill() {
 }
 
 func (m *labGuestProcessManager) ListProcessesInGuest(ctx *simulator.Context, req *types.ListProcessesInGuest) soap.HasFault {
-	body := new(methods.ListProcessesInGuestBody)
+	body := new(listProcessesBody) // guest_process.go: exitCode 0 is sent
 	vm, _, fault := m.ops.prepare(req.Vm, req.Auth)
 	if fault != nil {
 		body.Fault_ = fault
@@ -644,21 +661,16 @@ func (m *labGuestProcessManager) ListProcessesInGuest(ctx *simulator.Context, re
 	for _, pid := range req.Pids {
 		want[pid] = true
 	}
-	var out []types.GuestProcessInfo
+	var out []processInfo
 	m.ops.mu.Lock()
 	for pid, p := range m.ops.procs[vm.Self.Value] {
 		if len(want) == 0 || want[pid] {
-			info := p.info
-			if p.info.EndTime != nil {
-				end := *p.info.EndTime
-				info.EndTime = &end
-			}
-			out = append(out, info)
+			out = append(out, p.wire())
 		}
 	}
 	m.ops.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Pid < out[j].Pid })
-	body.Res = &types.ListProcessesInGuestResponse{Returnval: out}
+	body.Res = &ListProcessesInGuestResponse{Returnval: out}
 	return body
 }
 

@@ -137,6 +137,7 @@ func (l *Lab) reconfigVM(ctx *simulator.Context, vm *simulator.VirtualMachine, r
 			res = &methods.ReconfigVM_TaskBody{Res: &types.ReconfigVM_TaskResponse{Returnval: failedTask(vm, "reconfigVm", fault)}}
 			return
 		}
+		assignDeviceKeys(vm.Config.Hardware.Device, &req.Spec) // device_keys.go
 		before := adapterMACs(vm)
 		after := prepareConfigSpec(vm, &req.Spec) // rules_tuning.go
 		res = vm.ReconfigVMTask(ctx, req)
@@ -184,6 +185,10 @@ func (h *vmHook) CloneVMTask(ctx *simulator.Context, req *types.CloneVM_Task) so
 		return &methods.CloneVM_TaskBody{Fault_: notFound(h.real)}
 	}
 	req.This = vm.Self
+	if fault := placeClone(vm, &req.Spec); fault != nil { // clone_placement.go: a pool and no host
+		return &methods.CloneVM_TaskBody{Res: &types.CloneVM_TaskResponse{Returnval: failedTask(vm, "cloneVm", fault)}}
+	}
+	assignDeviceKeys(vm.Config.Hardware.Device, req.Spec.Config) // device_keys.go
 	return cloneWithDVSPorts(vm, req, func() soap.HasFault { return h.lab.cloneVM(ctx, vm, req) })
 }
 

@@ -201,6 +201,7 @@ func (l *Lab) buildInventory(ctx context.Context) error {
 	if l.opts.Stock {
 		return nil // stock.go: the stock simulator's behaviour on this inventory
 	}
+	l.fillForClients(hosts) // clients.go
 	l.settleInventoryAdapters()
 	installEnvironmentBrowsers()
 	installAssignableHardwareManagers(hosts) // hardware_labels.go

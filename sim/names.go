@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/simulator/esx"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
@@ -63,6 +64,7 @@ func (h *netFolderHook) CreateVMTask(ctx *simulator.Context, req *types.CreateVM
 		})
 		return &methods.CreateVM_TaskBody{Res: &types.CreateVM_TaskResponse{Returnval: h.lab.runTask(task, false)}}
 	}
+	assignDeviceKeys(esx.VirtualDevice, &req.Config) // device_keys.go: the new VM has the default devices
 	var res soap.HasFault
 	withLocked(ctx, f, func() { res = f.CreateVMTask(ctx, req) })
 	return res

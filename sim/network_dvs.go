@@ -292,6 +292,7 @@ func (h *netFolderHook) CreateDVSTask(ctx *simulator.Context, req *types.CreateD
 			}
 			applyMembers(s, specs)
 			setDVSMaxMtu(s, dvsMaxMtu(req.Spec.ConfigSpec)) // network_mtu.go
+			fillDVSDefaults(s)                              // dvs_defaults.go
 		})
 	}
 	return res
@@ -339,6 +340,7 @@ func (h *netDVSHook) ReconfigureDvsTask(ctx *simulator.Context, req *types.Recon
 				}
 				bumpConfigVersion(cfg)
 			}
+			fillDVSDefaults(s) // dvs_defaults.go
 			return nil, nil
 		}).Run()
 	})
@@ -355,7 +357,11 @@ func (h *netDVSHook) AddDVPortgroupTask(ctx *simulator.Context, req *types.AddDV
 	netMu.Lock()
 	defer netMu.Unlock()
 	var res soap.HasFault
-	withLocked(ctx, s, func() { res = s.AddDVPortgroupTask(ctx, req) })
+	withLocked(ctx, s, func() {
+		if res = s.AddDVPortgroupTask(ctx, req); res.Fault() == nil {
+			fillDVSDefaults(s) // dvs_defaults.go
+		}
+	})
 	return res
 }
 

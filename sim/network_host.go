@@ -361,5 +361,6 @@ func syncHostConfigNetwork(s *simulator.HostNetworkSystem, host *simulator.HostS
 		next.Vnic = append([]types.HostVirtualNic(nil), s.NetworkInfo.Vnic...)
 		next.ProxySwitch = append([]types.HostProxySwitch(nil), s.NetworkInfo.ProxySwitch...)
 		simulator.Map.Update(host, []types.PropertyChange{{Name: "config.network", Val: &next}})
+		syncNetworkSystem(s, host) // host_facts.go
 	})
 }

@@ -15,7 +15,6 @@ package main
 
 import (
 	"fmt"
-	"strconv"
 	"sync"
 
 	"github.com/vmware/govmomi/simulator"
@@ -92,10 +91,7 @@ func claimPorts(touched, final []types.BaseVirtualDevice, except *types.ManagedO
 		}
 		simulator.Map.WithLock(pg, func() {
 			cfg := pg.Config
-			keys := append([]string(nil), pg.PortKeys...)
-			for i := len(keys); i < int(n); i++ {
-				keys = append(keys, strconv.Itoa(i))
-			}
+			keys := pgPortKeys(pg, int(n)) // dvs_portgroups.go: unique in the switch
 			cfg.NumPorts = n
 			simulator.Map.Update(pg, []types.PropertyChange{{Name: "config", Val: cfg}, {Name: "portKeys", Val: keys}})
 		})

@@ -60,6 +60,9 @@ var (
 	clusterHooks = &hookKind{labType: "LabClusterComputeResource", realType: "ClusterComputeResource", newHook: func() hookObject { return new(clusterHook) }}
 	sessionHooks = &hookKind{labType: "LabSessionManager", realType: "SessionManager", newHook: func() hookObject { return new(sessionHook) }}
 	fieldsHooks  = &hookKind{labType: "LabCustomFieldsManager", realType: "CustomFieldsManager", newHook: func() hookObject { return new(fieldsHook) }}
+	// task_history.go, events_query.go
+	taskManagerHooks  = &hookKind{labType: "LabTaskManager", realType: "TaskManager", newHook: func() hookObject { return new(taskManagerHook) }}
+	eventManagerHooks = &hookKind{labType: "LabEventManager", realType: "EventManager", newHook: func() hookObject { return new(eventManagerHook) }}
 )
 
 // routeKey is a method as clients call it: _this's type and the method.
@@ -75,6 +78,10 @@ var routes = map[routeKey]*hookKind{
 	{"VirtualMachine", "Destroy_Task"}:         vmHooks, // tasks.go, vanish.go
 	{"VirtualMachine", "MarkAsTemplate"}:       vmHooks, // templates.go
 	{"VirtualMachine", "MarkAsVirtualMachine"}: vmHooks,
+	{"VirtualMachine", "RebootGuest"}:          vmHooks, // guest_power.go
+	{"VirtualMachine", "ShutdownGuest"}:        vmHooks,
+	{"VirtualMachine", "UnregisterVM"}:         vmHooks, // vm_register.go
+	{"Folder", "RegisterVM_Task"}:              folderHooks,
 
 	{"Task", "CancelTask"}:                          taskHooks,    // tasks.go
 	{"SessionManager", "TerminateSession"}:          sessionHooks, // sessions.go
@@ -109,7 +116,10 @@ var routes = map[routeKey]*hookKind{
 	{"VmwareDistributedVirtualSwitch", "AddDVPortgroup_Task"}: dvsHooks,
 	{"VmwareDistributedVirtualSwitch", "Destroy_Task"}:        dvsHooks,
 
-	{"DistributedVirtualPortgroup", "Destroy_Task"}: portgroupHooks, // network_dvs.go
+	{"DistributedVirtualPortgroup", "Destroy_Task"}:                portgroupHooks, // network_dvs.go
+	{"DistributedVirtualPortgroup", "ReconfigureDVPortgroup_Task"}: portgroupHooks, // dvs_portgroups.go
+	{"DistributedVirtualSwitch", "FetchDVPorts"}:                   dvsHooks,
+	{"VmwareDistributedVirtualSwitch", "FetchDVPorts"}:             dvsHooks,
 
 	{"SearchIndex", "FindAllByUuid"}:       searchHooks, // search.go
 	{"SearchIndex", "FindByUuid"}:          searchHooks,
@@ -128,8 +138,13 @@ var routes = map[routeKey]*hookKind{
 	{"PropertyCollector", "RetrievePropertiesEx"}:         collectorHooks, // collector_pages.go
 	{"PropertyCollector", "ContinueRetrievePropertiesEx"}: collectorHooks,
 	{"PropertyCollector", "CancelRetrievePropertiesEx"}:   collectorHooks,
+	{"PropertyCollector", "CreateFilter"}:                 collectorHooks, // collector_validate.go
+	{"PropertyCollector", "RetrieveProperties"}:           collectorHooks,
 
-	{"ClusterComputeResource", "ReconfigureComputeResource_Task"}: clusterHooks, // drs_rules.go
+	{"ClusterComputeResource", "ReconfigureComputeResource_Task"}: clusterHooks,      // drs_rules.go
+	{"ClusterComputeResource", "GetResourceUsage"}:                clusterHooks,      // cluster_config.go
+	{"TaskManager", "CreateCollectorForTasks"}:                    taskManagerHooks,  // task_history.go
+	{"EventManager", "QueryEvents"}:                               eventManagerHooks, // events_query.go
 }
 
 // labHook is embedded by every hook: its reference is {kind's labType,

@@ -163,6 +163,9 @@ func (l *Lab) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		r.Body = ioutil.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
+		if !l.opts.Stock {
+			w = quoteSessionCookie(w) // session_cookie.go
+		}
 		l.serveSOAP(w, r, call)
 		return
 	}

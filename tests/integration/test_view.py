@@ -39,8 +39,9 @@ def test_view_networking(lab, run_cli):
     assert any("vHPC-PG-VMNetwork" in sw["port_groups"] for sw in host["switches"])
     tpl = next(v for c in dc["clusters"] for h in c["hosts"] for v in h["vms"] if v["name"] == "vhpc_clone")
     assert tpl["adapters"][0]["network"] == "vHPC-PG-VMNetwork"
+    assert tpl["adapters"][0]["label"] == "Network adapter 1"          # vCenter's label, not the stock "ethernet--7"
     code, text, _ = run_cli("--vcenter-conf", lab.conf, "view", "--networking")
-    assert "vSwitch" in text and "Vmxnet3" in text
+    assert "vSwitch" in text and "Network adapter 1 Vmxnet3 on vHPC-PG-VMNetwork" in text
 
 
 def test_view_calls_are_constant_on_a_large_inventory(large_lab, run_cli, monkeypatch):
