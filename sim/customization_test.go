@@ -233,6 +233,9 @@ func TestGuestOpsUnavailableRightAfterToolsStart(t *testing.T) {
 	if _, err := pm.ListProcesses(e.ctx, auth, nil); faultName(err) != "GuestOperationsUnavailable" {
 		t.Fatalf("right after Tools started: %v", err)
 	}
+	if ready := e.guestOpsReady(vm); ready {
+		t.Errorf("guest.guestOperationsReady is true while guest operations are unavailable")
+	}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		_, err := pm.ListProcesses(e.ctx, auth, nil)
@@ -244,4 +247,19 @@ func TestGuestOpsUnavailableRightAfterToolsStart(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	for !e.guestOpsReady(vm) { // reported once the agent answers (a collector tick later at most)
+		if time.Now().After(deadline) {
+			t.Fatalf("guest.guestOperationsReady never became true")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// guestOpsReady reads guest.guestOperationsReady as a client would.
+func (e *labEnv) guestOpsReady(vm *object.VirtualMachine) bool {
+	var m mo.VirtualMachine
+	if err := vm.Properties(e.ctx, vm.Reference(), []string{"guest.guestOperationsReady"}, &m); err != nil {
+		e.t.Fatal(err)
+	}
+	return m.Guest != nil && m.Guest.GuestOperationsReady != nil && *m.Guest.GuestOperationsReady
 }

@@ -137,11 +137,32 @@ func (l *Lab) finishBoot(ref types.ManagedObjectReference, gen int) {
 		g.pending, g.announce = nil, false
 		l.mu.Unlock()
 		simulator.Map.Update(vm, changes)
+		if l.opts.GuestOpsDelay > 0 {
+			time.AfterFunc(l.opts.GuestOpsDelay, func() { l.guestOpsNowReady(ref, gen) })
+		}
 		switch {
 		case pending != nil:
 			l.startCustomization(vm, gen, pending)
 		case announce:
 			l.customizationSucceeded(vm)
+		}
+	})
+}
+
+// guestOpsNowReady reports guest.guestOperationsReady once the guest
+// operations agent answers (--guest-ops-delay after Tools started), unless
+// the VM's power changed since that boot.
+func (l *Lab) guestOpsNowReady(ref types.ManagedObjectReference, gen int) {
+	vm, ok := simulator.Map.Get(ref).(*simulator.VirtualMachine)
+	if !ok {
+		return
+	}
+	simulator.Map.WithLock(vm, func() {
+		l.mu.Lock()
+		same := l.guest(ref.Value).gen == gen
+		l.mu.Unlock()
+		if same && vm.Runtime.PowerState == types.VirtualMachinePowerStatePoweredOn {
+			simulator.Map.Update(vm, []types.PropertyChange{{Name: "guest.guestOperationsReady", Val: true}})
 		}
 	})
 }
@@ -224,6 +245,9 @@ func (l *Lab) guestUpChanges(vm *simulator.VirtualMachine, g *guestState) []type
 		{Name: "guest.toolsVersionStatus2", Val: string(types.VirtualMachineToolsVersionStatusGuestToolsCurrent)},
 		{Name: "guest.toolsVersion", Val: "11365"},
 		{Name: "guest.guestState", Val: "running"},
+		// vCenter says when the guest operations agent answers (after --guest-ops-delay)
+		{Name: "guest.guestOperationsReady", Val: l.opts.GuestOpsDelay <= 0},
+		{Name: "guest.interactiveGuestOperationsReady", Val: false},
 		{Name: "guest.guestId", Val: vm.Config.GuestId},
 		{Name: "guest.guestFullName", Val: vm.Config.GuestFullName},
 		{Name: "guest.guestFamily", Val: string(types.VirtualMachineGuestOsFamilyLinuxGuest)},
@@ -254,6 +278,8 @@ func guestDownChanges(vm *simulator.VirtualMachine) []types.PropertyChange {
 		{Name: "guest.toolsRunningStatus", Val: notRunning},
 		{Name: "guest.toolsStatus", Val: types.VirtualMachineToolsStatusToolsNotRunning},
 		{Name: "guest.guestState", Val: "notRunning"},
+		{Name: "guest.guestOperationsReady", Val: false},
+		{Name: "guest.interactiveGuestOperationsReady", Val: false},
 		{Name: "guest.hostName", Val: ""},
 		{Name: "guest.ipAddress", Val: ""},
 		{Name: "guest.net", Val: nets},

@@ -66,7 +66,9 @@ def vm(content, gpu):
     template = by_name(content, vim.VirtualMachine, "vhpc_clone")
     spec = vim.vm.CloneSpec(location=vim.vm.RelocateSpec(pool=gpu.resourcePool), powerOn=True)
     made = run(template.CloneVM_Task(folder=template.parent, name=f"clients-{uuid.uuid4().hex[:6]}", spec=spec))
-    wait(lambda: made.guest.toolsRunningStatus == "guestToolsRunning" and made.guest.ipAddress, "Tools and an address")
+    # as vmware_vm_shell does: Tools running is not enough, the guest operations agent must answer
+    wait(lambda: made.guest.toolsRunningStatus == "guestToolsRunning" and made.guest.ipAddress
+         and made.guest.guestOperationsReady, "Tools, an address and guest operations")
     yield made
     run(made.PowerOffVM_Task())
     run(made.Destroy_Task())
