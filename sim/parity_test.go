@@ -266,14 +266,24 @@ func TestInstantClone(t *testing.T) {
 	if _, err := clone(off, "parity-ic-1", nil); faultName(err) != "InvalidPowerState" {
 		t.Errorf("from a powered-off VM: %v", err)
 	}
-	src := e.bootedVM("parity-ic-src")
-	ic, err := clone(src, "parity-ic-2", e.host(5))
+	src := e.bootedVM("parity-ic-src") // on the template's host, vhpc-esx-01
+	// The clone runs on its source's host: another host is refused, the source's own is fine.
+	expectFault(t, errOf(clone(src, "parity-ic-elsewhere", e.host(5))), &types.InvalidArgument{},
+		"runs on its source's host", HostName(HPCClusterHost), HostName(5))
+	loc := types.VirtualMachineInstantCloneSpec{Name: "parity-ic-disk", Location: types.VirtualMachineRelocateSpec{
+		DiskMoveType: string(types.VirtualMachineRelocateDiskMoveOptionsCreateNewChildDiskBacking)}}
+	if tk, err := src.InstantClone(e.ctx, loc); err != nil {
+		t.Fatal(err)
+	} else {
+		expectFault(t, tk.Wait(e.ctx), &types.InvalidArgument{}, "spec.location.diskMoveType")
+	}
+	ic, err := clone(src, "parity-ic-2", e.host(HPCClusterHost))
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := e.vmMo(ic, "runtime", "config.extraConfig", "config.firmware")
-	if m.Runtime.PowerState != types.VirtualMachinePowerStatePoweredOn || *m.Runtime.Host != e.host(5).Reference() ||
-		m.Config.Firmware != "efi" {
+	if m.Runtime.PowerState != types.VirtualMachinePowerStatePoweredOn ||
+		*m.Runtime.Host != e.host(HPCClusterHost).Reference() || m.Config.Firmware != "efi" {
 		t.Errorf("instant clone %+v firmware %s", m.Runtime, m.Config.Firmware)
 	}
 	if v, _ := extraValue(m.Config.ExtraConfig, "guestinfo.role"); v != "compute" {
@@ -287,6 +297,9 @@ func TestInstantClone(t *testing.T) {
 		t.Errorf("from a DirectPath VM: %v", err)
 	}
 }
+
+// errOf is the error of a (value, error) pair.
+func errOf(_ interface{}, err error) error { return err }
 
 func countKey(opts []types.BaseOptionValue, key string) int {
 	n := 0

@@ -143,14 +143,23 @@ def test_relocate_rules(session, lab_objects, vms):
 
 
 def test_instant_clone_from_a_running_vm(session, lab_objects, vms):
-    source = vms(power_on=True)
+    source = vms(power_on=True)   # on HOST
     name = f"parity-ic-{uuid.uuid4().hex[:6]}"
-    spec = vim.vm.InstantCloneSpec(name=name, location=vim.vm.RelocateSpec(host=lab_objects.host_b),
-                                   config=[vim.option.OptionValue(key="guestinfo.role", value="compute")])
+    role = [vim.option.OptionValue(key="guestinfo.role", value="compute")]
+    # The clone shares its source's memory and disks: it runs on the source's host, never another.
+    ok, fault = run(session, source.InstantClone_Task(spec=vim.vm.InstantCloneSpec(
+        name=name, location=vim.vm.RelocateSpec(host=lab_objects.host_b), config=role)))
+    assert not ok and isinstance(fault, vmodl.fault.InvalidArgument) and fault.invalidProperty == "spec.location.host"
+    assert "runs on its source's host" in fault.msg and HOST in fault.msg and HOST_B in fault.msg
+    ok, fault = run(session, source.InstantClone_Task(spec=vim.vm.InstantCloneSpec(
+        name=name, location=vim.vm.RelocateSpec(diskMoveType="createNewChildDiskBacking"))))
+    assert not ok and isinstance(fault, vmodl.fault.InvalidArgument)
+    assert fault.invalidProperty == "spec.location.diskMoveType"
+    spec = vim.vm.InstantCloneSpec(name=name, location=vim.vm.RelocateSpec(pool=lab_objects.pool), config=role)
     ok, clone = run(session, source.InstantClone_Task(spec=spec))
     assert ok, clone
     try:
-        assert clone.runtime.powerState == "poweredOn" and clone.runtime.host == lab_objects.host_b
+        assert clone.runtime.powerState == "poweredOn" and clone.runtime.host == lab_objects.host
         assert {o.key: o.value for o in clone.config.extraConfig}["guestinfo.role"] == "compute"
     finally:
         wait_for_tasks(session, [clone.PowerOffVM_Task()])

@@ -258,7 +258,7 @@ def _clone_jobs(session, plan: ClusterPlan, offers: dict, outcomes: dict, switch
                 if p.template.moid not in base_snapshots:
                     base_snapshots[p.template.moid] = base_snapshot(session, p.template)
                 base = base_snapshots[p.template.moid]
-            spec = build_instant_clone_spec(p) if p.spec.instant else \
+            spec = build_instant_clone_spec(p, owner=plan.owner) if p.spec.instant else \
                 build_clone_spec(p, inv, offers.get(p.placement.host.moid), find_pg, base, owner=plan.owner)
         except (VhpcError, ValueError, KeyError) as exc:
             out.status, out.detail = FAILED, f"clone spec: {exc}"

@@ -113,7 +113,8 @@ def _plan_new_vm(inv: Inventory, plan: VMPlan, file_pgs: set[str], problems: lis
         return
     try:
         plan.template = inv.find("VirtualMachine", vm.template, what="template")
-        plan.placement = place(inv, plan.template, vm.datacenter, vm.vm_folder, vm.cluster, vm.host,
+        host = _instant_host(inv, plan.template, vm) if vm.instant else vm.host
+        plan.placement = place(inv, plan.template, vm.datacenter, vm.vm_folder, vm.cluster, host,
                                None if vm.linked else vm.datastore, vm.resource_pool)
     except VhpcError as exc:
         problems.append(f"{where}: VM {vm.name}: {exc}")
@@ -172,6 +173,18 @@ def plan_spec_dvs(plan: VMPlan):
 
 def plan_spec_svs(plan: VMPlan):
     return plan.file_switches[0] if plan.file_switches else []
+
+
+def _instant_host(inv: Inventory, source: Obj, vm: VMSpec) -> str | None:
+    """An instant clone's host: its source's, the only one InstantClone_Task allows (it shares the
+    source's memory and disks). Raises VhpcError when the file pins another host."""
+    host = inv.by_ref(source.get("runtime.host"))
+    if host is None or source.get("config.template"):   # no fork from a template: said once, below
+        return vm.host
+    if vm.host and vm.host != host.name:
+        raise VhpcError(f"an instant clone runs on its source's host: {source.name} runs on {host.name}, "
+                        f"the file gives host: {vm.host} (remove host:, or give {host.name})")
+    return host.name
 
 
 def _instant_source_problems(source: Obj) -> list[str]:
@@ -316,9 +329,9 @@ def plan_rows(plan: ClusterPlan) -> list[dict[str, Any]]:
     """The action per VM, for display next to the file's expansion."""
     rows = []
     for p in plan.vms:
-        kind = " (instant)" if p.spec.instant else ""
         detail = {CREATE: (f"linked clone of {p.spec.template} ({linked_note(p.template)})" if p.spec.linked
-                           else f"clone{kind} of {p.spec.template}"),
+                           else f"instant clone of {p.spec.template}, on its host" if p.spec.instant
+                           else f"clone of {p.spec.template}"),
                   RECONFIGURE: "; ".join(str(c) for c in p.changes),
                   NOTHING: "up to date", DRIFT: "differs (see drift)"}[p.action]
         if p.choice is not None:

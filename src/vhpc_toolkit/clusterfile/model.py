@@ -122,8 +122,9 @@ class VMSpec:
 
     @property
     def requests_placement(self) -> bool:
-        """Whether the planner chooses this VM's host or devices (no host, or GPUs asked by count)."""
-        return self.host is None or bool(self.gpu)
+        """Whether the planner chooses this VM's host or devices (no host, or GPUs asked by count). An
+        instant clone does not: it runs on its source's host (cluster/plan.py puts it there)."""
+        return (self.host is None or bool(self.gpu)) and not self.instant
 
     def sriov_adapters(self) -> List[SriovSpec]:
         """The SR-IOV adapters, pairing the n-th ``sriov_port_group`` with the n-th ``pf`` (and

@@ -34,7 +34,8 @@ from .values import (
 INSTANT_REFUSED = ("cpu", "memory", "cores_per_socket", "device", "mmio_size", "vgpu", "sriov_port_group",
                    "pvrdma_port_group", "latency", "cpu_reservation", "memory_reservation", "cpu_shares",
                    "memory_shares", "secure_boot", "dynamic", "port_group", "ip", "is_dhcp", "guest_hostname",
-                   "netmask", "gateway", "domain", "dns")
+                   "netmask", "gateway", "domain", "dns", "gpu", "gpu_model", "gpu_label", "hugepages_1g",
+                   "placement", "anti_affinity")
 
 
 class _Resolver:
@@ -224,7 +225,7 @@ class _Resolver:
             # carries no hardware, so these would need a reconfiguration it does not have.
             given = [k for k in INSTANT_REFUSED if vm.get(k) not in (None, [], False)]
             if given:
-                self.problems.add(line, "%s: instant clone keeps its source's hardware and network; "
+                self.problems.add(line, "%s: instant clone keeps its source's hardware, network and host; "
                                         "remove %s (or instant)" % (who, ", ".join(given)))
             if vm.power == "off":
                 self.problems.add(line, "%s: an instant clone runs from the start (power: off with "
