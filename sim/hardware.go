@@ -199,8 +199,12 @@ func applyHostHardware(host *simulator.HostSystem, index int) {
 	var pnics []types.PhysicalNic
 	for i, p := range hostPnics() {
 		link := &types.PhysicalNicLinkInfo{SpeedMb: p.speedMb, Duplex: true}
+		rdma := ""
+		if p.rdma != "" {
+			rdma = rdmaDeviceKey(p.rdma) // a link to the RdmaDevice by its key, as ESXi gives it
+		}
 		pnics = append(pnics, types.PhysicalNic{
-			Key:                           "key-vim.host.PhysicalNic-" + p.device,
+			Key:                           pnicKey(p.device),
 			Device:                        p.device,
 			Pci:                           p.pci,
 			Driver:                        p.driver,
@@ -211,17 +215,17 @@ func applyHostHardware(host *simulator.HostSystem, index int) {
 			VmDirectPathGen2Supported:     types.NewBool(false),
 			ResourcePoolSchedulerAllowed:  types.NewBool(true),
 			AutoNegotiateSupported:        types.NewBool(false),
-			RdmaDevice:                    p.rdma,
+			RdmaDevice:                    rdma,
 			VmDirectPathGen2SupportedMode: "",
 		})
 	}
 	host.Config.Network.Pnic = pnics
 	host.Config.Network.RdmaDevice = []types.HostRdmaDevice{{
-		Key:         "key-vim.host.RdmaDevice-" + rdmaDevice,
+		Key:         rdmaDeviceKey(rdmaDevice),
 		Device:      rdmaDevice,
 		Driver:      "nmlx5_rdma",
 		Description: "MT27700 Family [ConnectX-4]",
-		Backing:     &types.HostRdmaDevicePnicBacking{PairedUplink: rdmaPnic},
+		Backing:     &types.HostRdmaDevicePnicBacking{PairedUplink: pnicKey(rdmaPnic)},
 		ConnectionInfo: types.HostRdmaDeviceConnectionInfo{
 			State:       "active",
 			Mtu:         4096,
@@ -230,6 +234,14 @@ func applyHostHardware(host *simulator.HostSystem, index int) {
 		Capability: types.HostRdmaDeviceCapability{RoceV1Capable: true, RoceV2Capable: true},
 	}}
 }
+
+// pnicKey is a physical NIC's key, the link other host objects name it by
+// (HostVirtualSwitch.pnic, HostRdmaDevicePnicBacking.pairedUplink: both
+// "vim.host.PhysicalNic" links in the API's type information).
+func pnicKey(device string) string { return "key-vim.host.PhysicalNic-" + device }
+
+// rdmaDeviceKey is an RDMA device's key (PhysicalNic.rdmaDevice links it).
+func rdmaDeviceKey(device string) string { return "key-vim.host.RdmaDevice-" + device }
 
 // hostPciDevice finds a PCI device of host by id.
 func hostPciDevice(host *simulator.HostSystem, id string) (types.HostPciDevice, bool) {

@@ -14,7 +14,8 @@ def inv(session):
     return read_inventory(session, {
         "ClusterComputeResource": [], "Datastore": [], "Network": [],
         "HostSystem": ["hardware.pciDevice", "config.pciPassthruInfo", "config.sharedPassthruGpuTypes",
-                       "config.network.pnic", "hardware.systemInfo.uuid"],
+                       "config.network.pnic", "config.network.rdmaDevice", "config.network.vswitch",
+                       "hardware.systemInfo.uuid"],
         "VirtualMachine": ["config.template", "config.firmware", "config.hardware.device", "environmentBrowser",
                            "runtime.host"],
     })
@@ -50,6 +51,18 @@ def test_host_pci_devices_and_passthrough(inv, host_name):
     pnics = {p.device: p for p in host.get("config.network.pnic")}
     assert set(pnics) >= {f"vmnic{i}" for i in range(6)}
     assert pnics["vmnic4"].pci == "0000:af:00.0"
+
+
+def test_network_objects_link_one_another_by_key(inv):
+    """ESXi names a physical NIC by its key wherever another object links it (pyVmomi's type information
+    marks HostRdmaDevicePnicBacking.pairedUplink and HostVirtualSwitch.pnic as vim.host.PhysicalNic links)."""
+    host = inv.find("HostSystem", HOSTS[2])
+    pnics = {p.key: p for p in host.get("config.network.pnic")}
+    rdma, = host.get("config.network.rdmaDevice")
+    assert rdma.backing.pairedUplink == "key-vim.host.PhysicalNic-vmnic5"
+    assert pnics[rdma.backing.pairedUplink].device == "vmnic5"
+    assert pnics[rdma.backing.pairedUplink].rdmaDevice == rdma.key == "key-vim.host.RdmaDevice-vmrdma0"
+    assert all(k in pnics for vs in host.get("config.network.vswitch") for k in vs.pnic or [])
 
 
 def test_vgpu_profiles(inv):

@@ -95,3 +95,18 @@ def test_host_preparation_steps():
     assert done.steps("pg") == [] and done.missing() == [] and not done.tagged_elsewhere
     other = pvrdma_hosts.HostPrep(host=host, tag="vmk1", vnics={"vmk1": "u2"}, ruleset=True, switch_uuid="u1")
     assert other.tagged_elsewhere
+
+
+def test_rdma_uplinks_are_read_from_nic_keys():
+    """ESXi links an RDMA device's NIC by key (HostRdmaDevicePnicBacking.pairedUplink), as it does a
+    standard switch's uplinks; the device name is what uplinks are compared with."""
+    from vhpc_toolkit.vsphere.hostnet import rdma_pnics
+
+    def host(paired):
+        rdma = SimpleNamespace(backing=SimpleNamespace(pairedUplink=paired))
+        return SimpleNamespace(name="esx5", get=lambda path: [rdma] if path == "config.network.rdmaDevice" else None)
+
+    assert rdma_pnics(host("key-vim.host.PhysicalNic-vmnic5")) == ["vmnic5"]
+    assert pvrdma_hosts.uplink_problems(host("key-vim.host.PhysicalNic-vmnic5"), "s", ["vmnic5"]) == []
+    assert "has no RDMA device" in pvrdma_hosts.uplink_problems(host("key-vim.host.PhysicalNic-vmnic5"), "s",
+                                                                ["vmnic4"])[0]

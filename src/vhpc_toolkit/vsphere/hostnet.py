@@ -7,7 +7,7 @@ properties of the one inventory read (no per-host HostNetworkSystem call):
   port groups;
 - the host's part of each distributed switch (``proxySwitch[]``: the switch and its uplinks);
 - VMkernel adapters (``vnic[]``), with the distributed port they sit on, if any;
-- which physical NICs are RDMA capable (``rdmaDevice[].backing.pairedUplink``).
+- which physical NICs are RDMA capable (``rdmaDevice[].backing.pairedUplink``, a NIC key).
 
 A physical NIC is the uplink of at most one switch of its host, standard or distributed: ESXi
 refuses a second one (ResourceInUse). Pure functions over an inventory ``Obj``.
@@ -80,12 +80,13 @@ def pnic_names(host) -> list[str]:
 
 
 def rdma_pnics(host) -> list[str]:
-    """The physical NICs paired with an RDMA device (RoCE/InfiniBand capable)."""
+    """The physical NICs (device names) paired with an RDMA device (RoCE/InfiniBand capable). ESXi
+    links the NIC by its key (``key-vim.host.PhysicalNic-vmnic5``), as a standard switch's uplinks."""
     out = []
     for r in host.get("config.network.rdmaDevice") or []:
         uplink = getattr(getattr(r, "backing", None), "pairedUplink", None)
         if uplink:
-            out.append(uplink)
+            out += _pnic_names([uplink])
     return out
 
 
