@@ -195,6 +195,9 @@ func (l *Lab) cloneVM(ctx *simulator.Context, vm *simulator.VirtualMachine, req 
 	task := simulator.CreateTask(vm, "cloneVm", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
 		fault := checkLinkedClone(vm, &spec) // templates.go
 		if fault == nil {
+			fault = cloneHostFault(vm, &spec, req.Name) // host_state.go
+		}
+		if fault == nil {
 			l.rulesMu.Lock()
 			fault = l.checkCloneSpec(vm, &spec)
 			l.rulesMu.Unlock()

@@ -135,16 +135,23 @@ func TestUpdatePassthruConfig(t *testing.T) {
 		return e.updatePassthru(h, &types.HostSriovConfig{HostPciPassthruConfig: types.HostPciPassthruConfig{Id: SRIOVPFId},
 			SriovEnabled: on, NumVirtualFunction: n})
 	}
-	defer sriov(true, numVFs)
 	if err := sriov(true, numVFs+1); faultName(err) != "HostConfigFault" {
 		t.Errorf("%d VFs: %v", numVFs+1, err)
 	}
+	// A new VF count is requested; the host activates it at its next boot (host_state.go).
 	if err := sriov(true, 4); err != nil {
 		t.Fatal(err)
 	}
-	m = e.hostMo(h, "config.pciPassthruInfo")
-	if s := passthruOf(m.Config.PciPassthruInfo, SRIOVPFId).(*types.HostSriovInfo); s.NumVirtualFunction != 4 || !s.SriovActive {
-		t.Errorf("after 4 VFs: %+v", s)
+	m = e.hostMo(h, "config.pciPassthruInfo", "summary.rebootRequired")
+	if s := passthruOf(m.Config.PciPassthruInfo, SRIOVPFId).(*types.HostSriovInfo); s.NumVirtualFunctionRequested != 4 ||
+		s.NumVirtualFunction != numVFs || !s.SriovActive || !m.Summary.RebootRequired {
+		t.Errorf("after asking for 4 VFs: %+v, reboot required %v", s, m.Summary.RebootRequired)
+	}
+	e.rebootHost(h)
+	m = e.hostMo(h, "config.pciPassthruInfo", "summary.rebootRequired")
+	if s := passthruOf(m.Config.PciPassthruInfo, SRIOVPFId).(*types.HostSriovInfo); s.NumVirtualFunction != 4 ||
+		!s.SriovActive || m.Summary.RebootRequired {
+		t.Errorf("after the reboot: %+v, reboot required %v", s, m.Summary.RebootRequired)
 	}
 	user := e.mustClone("parity-vf-user", h, reserved(sriovDevice(SRIOVPFId, e.hostUUID(h))))
 	if err := e.powerOn(user); err != nil {
@@ -156,6 +163,11 @@ func TestUpdatePassthruConfig(t *testing.T) {
 	if err := e.updatePassthru(h, &types.HostPciPassthruConfig{Id: "0000:aa:00.0"}); faultName(err) != "HostConfigFault" {
 		t.Errorf("unknown device: %v", err)
 	}
+	e.powerOff(user)
+	if err := sriov(true, numVFs); err != nil {
+		t.Fatal(err)
+	}
+	e.rebootHost(h)
 }
 
 func (e *labEnv) relocate(vm *object.VirtualMachine, spec types.VirtualMachineRelocateSpec) error {

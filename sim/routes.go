@@ -60,6 +60,7 @@ var (
 	clusterHooks = &hookKind{labType: "LabClusterComputeResource", realType: "ClusterComputeResource", newHook: func() hookObject { return new(clusterHook) }}
 	sessionHooks = &hookKind{labType: "LabSessionManager", realType: "SessionManager", newHook: func() hookObject { return new(sessionHook) }}
 	fieldsHooks  = &hookKind{labType: "LabCustomFieldsManager", realType: "CustomFieldsManager", newHook: func() hookObject { return new(fieldsHook) }}
+	hostHooks    = &hookKind{labType: "LabHostSystem", realType: "HostSystem", newHook: func() hookObject { return new(hostHook) }}
 )
 
 // routeKey is a method as clients call it: _this's type and the method.
@@ -130,6 +131,10 @@ var routes = map[routeKey]*hookKind{
 	{"PropertyCollector", "CancelRetrievePropertiesEx"}:   collectorHooks,
 
 	{"ClusterComputeResource", "ReconfigureComputeResource_Task"}: clusterHooks, // drs_rules.go
+
+	{"HostSystem", "EnterMaintenanceMode_Task"}: hostHooks, // host_state.go
+	{"HostSystem", "ExitMaintenanceMode_Task"}:  hostHooks,
+	{"HostSystem", "RebootHost_Task"}:           hostHooks,
 }
 
 // labHook is embedded by every hook: its reference is {kind's labType,

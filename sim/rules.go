@@ -68,6 +68,9 @@ func (l *Lab) checkPowerOn(vm *simulator.VirtualMachine, req *types.PowerOnVM_Ta
 	if host == nil {
 		return nil, nil
 	}
+	if fault := hostAdmitsFault(host, "power on VM "+vm.Name); fault != nil { // host_state.go
+		return fault, nil
+	}
 	if fault := tuningPowerOnFault(vm, host); fault != nil { // rules_tuning.go
 		return fault, nil
 	}
@@ -150,10 +153,14 @@ func sriovFault(host *simulator.HostSystem, pf string, n int, except *types.Mana
 			"SR-IOV adapter of VM %s: %s is not an SR-IOV physical function of host %s (SR-IOV enabled there: %s).",
 			vmName, pf, host.Name, hostSriovPFs(host)))
 	}
-	if !info.SriovEnabled {
+	if !info.SriovEnabled || !info.SriovActive {
+		state := "enabled"
+		if info.SriovEnabled {
+			state = "active (enabled, waiting for the host's reboot)"
+		}
 		return mk("sriovDisabled", fmt.Sprintf(
-			"SR-IOV adapter of VM %s: physical function %s does not have SR-IOV enabled on host %s (SR-IOV enabled there: %s).",
-			vmName, info.Id, host.Name, hostSriovPFs(host)))
+			"SR-IOV adapter of VM %s: physical function %s does not have SR-IOV %s on host %s (SR-IOV active there: %s).",
+			vmName, info.Id, state, host.Name, hostSriovPFs(host)))
 	}
 	used, holders := vfsInUse(host.Self, pf, except)
 	if total := int(info.NumVirtualFunction); used+n > total {

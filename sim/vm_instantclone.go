@@ -131,6 +131,9 @@ func checkInstantClone(src *simulator.VirtualMachine, spec *types.VirtualMachine
 	if fault := instantLocationFault(src, dest, &spec.Location); fault != nil {
 		return nil, none, fault
 	}
+	if fault := hostAdmitsFault(dest, "make VM "+spec.Name); fault != nil { // host_state.go
+		return nil, none, fault
+	}
 	pool := src.ResourcePool
 	if spec.Location.Pool != nil {
 		pool = spec.Location.Pool

@@ -119,7 +119,8 @@ def test_update_passthru_config(session, lab_objects, vms):
     try:
         system.UpdatePassthruConfig(config=[vim.host.SriovConfig(id=PF, sriovEnabled=True, numVirtualFunction=2,
                                                                  passthruEnabled=False)])
-        assert next(i for i in system.pciPassthruInfo if i.id == PF).numVirtualFunction == 2
+        info = next(i for i in system.pciPassthruInfo if i.id == PF)   # waits for the reboot (test_lab_hosts.py)
+        assert (info.numVirtualFunctionRequested, info.numVirtualFunction) == (2, 8)
     finally:
         system.UpdatePassthruConfig(config=[vim.host.SriovConfig(id=PF, sriovEnabled=True, numVirtualFunction=8,
                                                                  passthruEnabled=False)])

@@ -147,14 +147,30 @@ def test_passthru_host(cli, session, vm):
     assert cli("power", "--vm", user, "--off")[0] == 0
 
 
-def test_sriov_host(cli, session, vm):
+def test_sriov_host(cli, session, vm, lab):
+    def pf_info():
+        return {i.id: i for i in host_obj(session, OTHER).config.pciPassthruInfo}[PF]
+
     try:
         code, out, err = cli("--output", "json", "sriov_host", "--host", OTHER, "--device", PF, "--on",
                              "--num_func", "3")
         assert code == 0, err
-        assert json.loads(out)["results"][0]["virtual_functions"] == 3
-        info = {i.id: i for i in host_obj(session, OTHER).config.pciPassthruInfo}
-        assert info[PF].sriovEnabled and info[PF].numVirtualFunction == 3
+        row, = json.loads(out)["results"]
+        assert row["virtual_functions"] == 3 and row["status"] == "changed" and row["reboot_required"] is True
+        assert "reboot required" in row["detail"] and "now on with 8 VFs" in row["detail"]
+        # ESXi keeps the request until the host boots: the active count is still 8.
+        assert (pf_info().numVirtualFunctionRequested, pf_info().numVirtualFunction) == (3, 8)
+        # Asking again changes nothing; it still says the reboot is pending.
+        code, out, err = cli("--output", "json", "sriov_host", "--host", OTHER, "--device", PF, "--on",
+                             "--num_func", "3")
+        row, = json.loads(out)["results"]
+        assert code == 0 and row["status"] == "unchanged" and row["reboot_required"] is True, out
+        lab.post(f"/debug/reboot?host={OTHER}")
+        code, out, err = cli("--output", "json", "sriov_host", "--host", OTHER, "--device", PF, "--on",
+                             "--num_func", "3")
+        row, = json.loads(out)["results"]
+        assert code == 0 and row["status"] == "unchanged" and row["reboot_required"] is False, out
+        assert pf_info().numVirtualFunction == 3 and pf_info().sriovActive
         one_line_refusal(*cli("sriov_host", "--host", OTHER, "--device", PF, "--on", "--num_func", "9")[::2],
                          "at most 8")
         one_line_refusal(*cli("sriov_host", "--host", OTHER, "--device", "0000:af:00.1", "--on")[::2],
@@ -170,6 +186,28 @@ def test_sriov_host(cli, session, vm):
         assert cli("power", "--vm", user, "--off")[0] == 0
     finally:
         assert cli("sriov_host", "--host", OTHER, "--device", PF, "--on", "--num_func", "8")[0] == 0
+        lab.post(f"/debug/reboot?host={OTHER}")
+    assert pf_info().numVirtualFunction == 8
+
+
+def test_a_virtual_function_count_waiting_for_a_reboot_is_not_usable(cli, cluster_file, lab, session):
+    """SR-IOV turned on but not yet active (the host has not rebooted): no adapter can use its functions,
+    and the plan says so before any change."""
+    host = "vhpc-esx-06.hpc.vmware.com"
+    try:
+        assert cli("sriov_host", "--host", host, "--device", PF, "--off")[0] == 0
+        lab.post(f"/debug/reboot?host={host}")
+        code, out, err = cli("--output", "json", "sriov_host", "--host", host, "--device", PF, "--on")
+        assert code == 0 and json.loads(out)["results"][0]["reboot_required"] is True, err + out
+        path, pfx = cluster_file(f"[_VMS_]\nPFX-1: template: vhpc_clone host: {host} "
+                                 f"sriov_port_group: vHPC-PG-VMNetwork pf: {PF}\n")
+        code, _, err = cli("cluster", "--create", "--file", path)
+        assert code == 2 and "waits for the host's reboot" in err and "nothing was changed" in err, err
+    finally:
+        assert cli("sriov_host", "--host", host, "--device", PF, "--on", "--num_func", "8")[0] == 0
+        lab.post(f"/debug/reboot?host={host}")
+    info = {i.id: i for i in host_obj(session, host).config.pciPassthruInfo}[PF]
+    assert info.numVirtualFunction == 8 and info.sriovActive
 
 
 def test_passthru_dynamic(cli, session, vm):
