@@ -267,6 +267,9 @@ def _plan_existing_vm(inv: Inventory, plan: VMPlan, allow_power_off: bool) -> No
             plan.drift.append(f"guest address {', '.join(have)}, the file asks for {plan.network.ip} "
                               "(its guest customization failed, or the guest changed it; not re-customized)")
     plan.power_on = vm.power == "on" and (not powered_on or plan.power_cycle)
+    if plan.power_on and host is not None and host.get("runtime.inMaintenanceMode"):
+        raise ValueError(f"it is to be powered on, and its host {host.name} is in maintenance mode "
+                         "(no VM is powered on there): exit maintenance mode first")
     plan.action = RECONFIGURE if changes else (DRIFT if plan.drift else NOTHING)
 
 
