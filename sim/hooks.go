@@ -137,6 +137,7 @@ func (l *Lab) reconfigVM(ctx *simulator.Context, vm *simulator.VirtualMachine, r
 			return
 		}
 		before := adapterMACs(vm)
+		req.Spec.Version = ""                     // for new VMs only: UpgradeVM_Task changes it (vm_hardware_version.go)
 		after := prepareConfigSpec(vm, &req.Spec) // rules_tuning.go
 		res = vm.ReconfigVMTask(ctx, req)
 		if _, fault := taskOutcome(res); fault == nil {
@@ -279,6 +280,7 @@ func (l *Lab) finishClone(ctx *simulator.Context, src, clone *simulator.VirtualM
 		cfg.Files = nil
 		cfg.InstanceUuid = ""
 		cfg.Uuid = ""
+		cfg.Version = "" // a clone keeps its source's version (vm_hardware_version.go)
 	}
 	if cfg.Firmware == "" {
 		cfg.Firmware = src.Config.Firmware
@@ -286,6 +288,7 @@ func (l *Lab) finishClone(ctx *simulator.Context, src, clone *simulator.VirtualM
 	if _, fault := taskOutcome(clone.ReconfigVMTask(ctx, &types.ReconfigVM_Task{This: clone.Self, Spec: cfg})); fault != nil {
 		return fault
 	}
+	simulator.Map.Update(clone, []types.PropertyChange{{Name: "config.version", Val: src.Config.Version}})
 	l.settleAdapters(clone, nil) // nics.go: new MAC addresses, PCI slots
 
 	if ref := spec.Location.Host; ref != nil && (clone.Runtime.Host == nil || *clone.Runtime.Host != *ref) {

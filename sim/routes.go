@@ -88,6 +88,7 @@ var routes = map[routeKey]*hookKind{
 	{"VirtualMachine", "RelocateVM_Task"}:     vmHooks, // vm_move.go
 	{"VirtualMachine", "MigrateVM_Task"}:      vmHooks, // vm_move.go
 	{"VirtualMachine", "InstantClone_Task"}:   vmHooks, // vm_instantclone.go
+	{"VirtualMachine", "UpgradeVM_Task"}:      vmHooks, // vm_hardware_version.go
 
 	{"Datacenter", "PowerOnMultiVM_Task"}: datacenterHooks, // rules_multi.go
 

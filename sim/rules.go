@@ -220,10 +220,7 @@ func (l *Lab) checkSpecOn(host *simulator.HostSystem, base, target *simulator.Vi
 		index int    // the first change adding or editing an adapter on pf
 	}
 	var pfs []pfChange
-	version := base.Config.Version
-	if spec.Version != "" {
-		version = spec.Version
-	}
+	version := base.Config.Version // spec.version is for new VMs only (vm_hardware_version.go)
 	for i, bc := range spec.DeviceChange {
 		s := bc.GetVirtualDeviceConfigSpec()
 		if s.Device == nil {
@@ -231,6 +228,9 @@ func (l *Lab) checkSpecOn(host *simulator.HostSystem, base, target *simulator.Vi
 		}
 		if s.Operation != types.VirtualDeviceConfigSpecOperationRemove {
 			if fault := pvrdmaVersionFault(i, s.Device, version, name); fault != nil { // pvrdma_rules.go
+				return fault
+			}
+			if fault := dynamicVersionFault(i, s.Device, version, name); fault != nil { // vm_hardware_version.go
 				return fault
 			}
 		}

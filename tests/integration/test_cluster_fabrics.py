@@ -169,11 +169,13 @@ def dynamic_vm(session):
                                deviceChange=[vim.vm.device.VirtualDeviceSpec(operation="add", device=dev)])
     spec = vim.vm.CloneSpec(location=vim.vm.RelocateSpec(
         host=inv.find("HostSystem", H(3)).ref,
-        pool=inv.find("ClusterComputeResource", "COMPUTE_GPU_Cluster").get("resourcePool")),
-        config=config, powerOn=True)
+        pool=inv.find("ClusterComputeResource", "COMPUTE_GPU_Cluster").get("resourcePool")))
     name = f"dyn-{uuid.uuid4().hex[:6]}"
     vm = wait_for_task(session, tmpl.ref.CloneVM_Task(folder=inv.find("Datacenter", "HPC_Datacenter").get("vmFolder"),
                                                     name=name, spec=spec))
+    wait_for_task(session, vm.UpgradeVM_Task(version="vmx-17"))   # Dynamic DirectPath needs vmx-17
+    wait_for_task(session, vm.ReconfigVM_Task(spec=config))
+    wait_for_task(session, vm.PowerOnVM_Task())
     yield name, vm
     wait_for_task(session, vm.PowerOffVM_Task())
     wait_for_task(session, vm.Destroy_Task())

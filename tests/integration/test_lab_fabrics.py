@@ -33,14 +33,19 @@ def lab_objects(session):
 def vms(session, lab_objects):
     made = []
 
-    def clone(devices, host=None):
+    def clone(devices, host=None, version=None):
+        """A clone with ``devices``; with ``version`` it is upgraded first (UpgradeVM_Task), then given them."""
         config = vim.vm.ConfigSpec(memoryMB=512, memoryReservationLockedToMax=True, deviceChange=[
             vim.vm.device.VirtualDeviceSpec(operation="add", device=d) for d in devices])
         spec = vim.vm.CloneSpec(location=vim.vm.RelocateSpec(pool=lab_objects.pool,
-                                                             host=(host or lab_objects.host).ref), config=config)
+                                                             host=(host or lab_objects.host).ref),
+                                config=None if version else config)
         vm = wait_for_task(session, lab_objects.tmpl.CloneVM_Task(folder=lab_objects.folder,
                                                                  name=f"lf-{uuid.uuid4().hex[:8]}", spec=spec))
         made.append(vm)
+        if version:
+            wait_for_task(session, vm.UpgradeVM_Task(version=version))
+            wait_for_task(session, vm.ReconfigVM_Task(spec=config))
         return vm
 
     yield clone
@@ -90,10 +95,38 @@ def test_four_p100_4q_per_gpu_and_one_profile_at_a_time(session, vms):
     assert "one profile at a time" in power_on_fault(session, other)
 
 
-def test_dynamic_directpath_assigned_id_and_binding(session, vms):
-    dev = vim.vm.device.VirtualPCIPassthrough(key=-1, backing=vim.vm.device.VirtualPCIPassthrough.DynamicBackingInfo(
+def dynamic_gpu():
+    return vim.vm.device.VirtualPCIPassthrough(key=-1, backing=vim.vm.device.VirtualPCIPassthrough.DynamicBackingInfo(
         allowedDevice=[vim.vm.device.VirtualPCIPassthrough.AllowedDevice(vendorId=0x10de, deviceId=0x1db4)]))
-    vm = vms([dev])
+
+
+def test_dynamic_directpath_needs_hardware_version_17(session, vms, lab_objects):
+    """The template is vmx-13: a dynamic device is refused on it and on its clones (spec.config.version is
+    for new VMs only, a clone keeps its source's version) until UpgradeVM_Task makes the VM vmx-17."""
+    add = [vim.vm.device.VirtualDeviceSpec(operation="add", device=dynamic_gpu())]
+    spec = vim.vm.CloneSpec(location=vim.vm.RelocateSpec(pool=lab_objects.pool, host=lab_objects.host.ref),
+                            config=vim.vm.ConfigSpec(version="vmx-17", memoryReservationLockedToMax=True,
+                                                     deviceChange=add))
+    fault = task_fault(session, lab_objects.tmpl.CloneVM_Task(folder=lab_objects.folder,
+                                                              name=f"lf-{uuid.uuid4().hex[:8]}", spec=spec))
+    assert isinstance(fault, vim.fault.DeviceUnsupportedForVmVersion)
+    assert (fault.currentVersion, fault.expectedVersion) == ("vmx-13", "vmx-17") and "version 17" in fault.msg
+    vm = vms([])
+    assert task_fault(session, vm.ReconfigVM_Task(spec=vim.vm.ConfigSpec(version="vmx-17"))) is None
+    assert vm.config.version == "vmx-13"
+    assert isinstance(task_fault(session, vm.ReconfigVM_Task(spec=vim.vm.ConfigSpec(deviceChange=add))),
+                      vim.fault.DeviceUnsupportedForVmVersion)
+    # ESXi 7.0.0 runs up to vmx-17: a newer version is an invalid one there.
+    assert isinstance(task_fault(session, vm.UpgradeVM_Task(version="vmx-19")), vim.fault.InvalidState)
+    assert task_fault(session, vm.UpgradeVM_Task(version="vmx-17")) is None and vm.config.version == "vmx-17"
+    assert isinstance(task_fault(session, vm.UpgradeVM_Task(version="vmx-17")), vim.fault.AlreadyUpgraded)
+    assert task_fault(session, vm.ReconfigVM_Task(spec=vim.vm.ConfigSpec(deviceChange=add))) is None
+    assert any(isinstance(d.backing, vim.vm.device.VirtualPCIPassthrough.DynamicBackingInfo)
+               for d in vm.config.hardware.device)
+
+
+def test_dynamic_directpath_assigned_id_and_binding(session, vms):
+    vm = vms([dynamic_gpu()], version="vmx-17")
     wait_for_task(session, vm.PowerOnVM_Task())
     backing = next(d.backing for d in vm.config.hardware.device
                    if isinstance(d.backing, vim.vm.device.VirtualPCIPassthrough.DynamicBackingInfo))

@@ -37,12 +37,17 @@ def maker(request):
     """clone(name_prefix, host, config) on a session; powered off and destroyed afterwards."""
     made = []
 
-    def make(session, lab, host, config=None, **spec_args):
+    def make(session, lab, host, config=None, version=None, **spec_args):
+        """With ``version``, the clone is upgraded (UpgradeVM_Task) before ``config`` is applied to it:
+        how a Dynamic DirectPath VM (vmx-17) is made from the vmx-13 template."""
         spec = vim.vm.CloneSpec(location=vim.vm.RelocateSpec(pool=lab.pool, host=lab.host(host)),
-                                config=config or vim.vm.ConfigSpec(), **spec_args)
+                                config=vim.vm.ConfigSpec() if version or not config else config, **spec_args)
         vm = wait_for_task(session, lab.tmpl.CloneVM_Task(folder=lab.folder, name=f"lp-{uuid.uuid4().hex[:8]}",
                                                           spec=spec))
         made.append((session, vm))
+        if version:
+            wait_for_task(session, vm.UpgradeVM_Task(version=version))
+            wait_for_task(session, vm.ReconfigVM_Task(spec=config))
         return vm
 
     yield make
@@ -98,7 +103,7 @@ def test_hardware_label_steers_a_dynamic_directpath_device(session, maker):
             allowedDevice=[vim.vm.device.VirtualPCIPassthrough.AllowedDevice(vendorId=0x10de, deviceId=0x1db4)])
         dev = vim.vm.device.VirtualPCIPassthrough(key=-1, backing=backing)
         vm = maker(session, lab, OTHER, vim.vm.ConfigSpec(memoryReservationLockedToMax=True, deviceChange=[
-            vim.vm.device.VirtualDeviceSpec(operation="add", device=dev)]))
+            vim.vm.device.VirtualDeviceSpec(operation="add", device=dev)]), version="vmx-17")
         wait_for_task(session, vm.PowerOnVM_Task())
         assigned = [d.backing.assignedId for d in vm.config.hardware.device
                     if isinstance(d.backing, vim.vm.device.VirtualPCIPassthrough.DynamicBackingInfo)]

@@ -73,7 +73,7 @@ guest_password: VMware1!
 [_VMS_]
 {pfx}-two: BASE TWO-FABRICS LOGIN script: {tmp_path}/one.sh barrier:0
 {pfx}-svs: BASE LOGIN sriov_port_group: {pfx}-spg pf: 0000:af:00.0 svs_name: {pfx}-svs allow_guest_mtu_change: no script: {tmp_path}/two.sh sequence: 1
-{pfx}-dyn: BASE device: ['0000:3b:00.0', '0000:d8:00.0'] dynamic: yes power: off
+{pfx}-dyn: BASE device: ['0000:3b:00.0', '0000:d8:00.0'] dynamic: yes hardware_version: 17 power: off
 {pfx}-ic: template: {source} instant: yes cluster: COMPUTE_GPU_Cluster datacenter: HPC_Datacenter
 """)
     try:
@@ -97,6 +97,7 @@ guest_password: VMware1!
         assert card.backing.deviceName == f"{pfx}-spg" and card.allowGuestOSMtuChange is False
         dynamic = [d for d in vms[f"{pfx}-dyn"].config.hardware.device if isinstance(d.backing, DYNAMIC)]
         assert len(dynamic) == 2 and vms[f"{pfx}-dyn"].config.memoryReservationLockedToMax is True
+        assert vms[f"{pfx}-dyn"].config.version == "vmx-17"
         ic = vms[f"{pfx}-ic"]
         assert ic.runtime.powerState == "poweredOn" and ic.runtime.host.name == HOST   # its source's host
         host = inv.find("HostSystem", HOST).ref
@@ -234,3 +235,54 @@ def test_103_rhel_demo_plans_once_its_placeholders_are_filled(run_cli, tmp_path)
     assert doc["dvs"][0]["port_group"] is None
     assert any("rhel-hpc-demo-frontend.sh" in n for n in doc["notes"])   # its script path is a real site's
     assert "secret" not in out
+
+
+def test_dynamic_directpath_needs_hardware_version_17(cli, session, tmp_path):
+    """The template is vmx-13 and a clone keeps its template's version: a dynamic device is refused before
+    any change, with the fix; `hardware_version: 17` upgrades each clone (UpgradeVM_Task) before its
+    dynamic devices and its power-on; a version the host's ESXi does not run is refused."""
+    pfx = f"h{uuid.uuid4().hex[:6]}"
+    path = tmp_path / "hw.conf"
+    body = (f"[_VMS_]\n{pfx}-1: template: vhpc_clone datacenter: HPC_Datacenter cluster: COMPUTE_GPU_Cluster "
+            f"host: {HOST} device: ['0000:3b:00.0'] dynamic: yes")
+    path.write_text(body + "\n")
+    code, _, err = cli("cluster", "--create", "--file", path)
+    assert code == 2 and f"{path}:2:" in err and "needs virtual hardware version 17" in err, err
+    assert "hardware_version: 17" in err and "nothing was changed" in err
+    path.write_text(f"[_VMS_]\n{pfx}-old: template: vhpc_clone datacenter: HPC_Datacenter cluster: HPC_Cluster "
+                    "host: vhpc-esx-01.hpc.vmware.com hardware_version: 17\n")
+    code, _, err = cli("cluster", "--create", "--file", path)
+    assert code == 2 and "newer than host vhpc-esx-01.hpc.vmware.com runs" in err and "vmx-14" in err, err
+    path.write_text(body + " hardware_version: 17\n")
+    try:
+        code, out, err = cli("cluster", "--create", "--file", path)
+        assert code == 0 and "upgraded to vmx-17 before its devices and power-on" in out, err + out
+        vm = props(session, pfx)[1][f"{pfx}-1"]
+        assert vm.config.version == "vmx-17" and vm.runtime.powerState == "poweredOn"
+        assigned = [d.backing.assignedId for d in vm.config.hardware.device if isinstance(d.backing, DYNAMIC)]
+        assert len(assigned) == 1 and assigned[0]
+        code, out, err = cli("cluster", "--create", "--file", path)
+        assert code == 0 and ": up to date (" in out, err + out
+    finally:
+        assert cli("cluster", "--destroy", "--file", path)[0] == 0
+    assert props(session, pfx)[1] == {}
+
+
+def test_the_fabrics_example_runs(cli, session):
+    """examples/cluster-scripts/cluster-fabrics.conf on the lab: two SR-IOV fabrics and a management switch,
+    the V100 by Dynamic DirectPath on clones upgraded to vmx-17."""
+    path = EXAMPLES / "cluster-scripts" / "cluster-fabrics.conf"
+    try:
+        code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
+        assert code == 0, err + out
+        doc = json.loads(out)
+        assert {v["name"]: v["status"] for v in doc["vms"]} == {f"compute{i}": "created" for i in range(1, 5)}
+        _, vms = props(session, "compute")
+        assert all(vm.config.version == "vmx-17" and vm.runtime.powerState == "poweredOn" and
+                   [d.backing.assignedId for d in vm.config.hardware.device if isinstance(d.backing, DYNAMIC)]
+                   for vm in vms.values())
+    finally:
+        code, _, err = cli("cluster", "--destroy", "--file", path)
+        assert code == 0, err
+    assert props(session, "compute")[1] == {}
+

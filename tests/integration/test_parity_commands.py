@@ -212,8 +212,16 @@ def test_a_virtual_function_count_waiting_for_a_reboot_is_not_usable(cli, cluste
 
 def test_passthru_dynamic(cli, session, vm):
     name = vm()
-    code, out, err = cli("--output", "json", "passthru", "--vm", name, "--add", "--dynamic", "--device", GPU, GPU2)
+    # The clone is its template's vmx-13; Dynamic DirectPath needs 17: refused with the fix, or upgraded first.
+    one_line_refusal(*cli("passthru", "--vm", name, "--add", "--dynamic", "--device", GPU)[::2],
+                     "needs virtual hardware version 17", "--hardware_version 17")
+    assert vm_obj(session, name).config.version == "vmx-13"
+    one_line_refusal(*cli("passthru", "--vm", name, "--add", "--dynamic", "--device", GPU, "--hardware_version",
+                          "18")[::2], "newer than host", "up to vmx-17")
+    code, out, err = cli("--output", "json", "passthru", "--vm", name, "--add", "--dynamic", "--device", GPU, GPU2,
+                         "--hardware_version", "17")
     assert code == 0, err
+    assert vm_obj(session, name).config.version == "vmx-17"
     devices = [d for d in vm_obj(session, name).config.hardware.device
                if isinstance(getattr(d, "backing", None), vim.vm.device.VirtualPCIPassthrough.DynamicBackingInfo)]
     assert len(devices) == 2

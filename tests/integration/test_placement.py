@@ -141,7 +141,8 @@ def test_dynamic_directpath_gpu_with_a_hardware_label(cli, cluster_file, session
         vim.host.AssignableHardwareConfig.AttributeOverride(instanceId="0000:3b:00.0", name="customLabel",
                                                             value=label)]))
     try:
-        path, pfx = cluster_file(BASE + f"[_VMS_]\nPFX-dyn: BASE gpu: 1 gpu_label: {label} dynamic: yes\n")
+        path, pfx = cluster_file(BASE + f"[_VMS_]\nPFX-dyn: BASE gpu: 1 gpu_label: {label} dynamic: yes "
+                                        "hardware_version: 17\n")
         create(cli, path)
         vm, = vms_named(session, pfx).values()
         assert vm["host_name"] == "vhpc-esx-06.hpc.vmware.com"
@@ -149,7 +150,8 @@ def test_dynamic_directpath_gpu_with_a_hardware_label(cli, cluster_file, session
                 if isinstance(getattr(d, "backing", None), vim.vm.device.VirtualPCIPassthrough.DynamicBackingInfo)]
         assert dyn.customLabel == label and dyn.assignedId == "0000:3b:00.0"
         assert [(a.vendorId, a.deviceId) for a in dyn.allowedDevice] == [(0x10de, 0x1db4)]
-        path2, _ = cluster_file(BASE + f"[_VMS_]\nPFX-dyn2: BASE gpu: 1 gpu_label: {label} dynamic: yes\n",
+        path2, _ = cluster_file(BASE + f"[_VMS_]\nPFX-dyn2: BASE gpu: 1 gpu_label: {label} dynamic: yes "
+                                       "hardware_version: 17\n",
                                 name="c2.conf")
         code, _, err = cli("cluster", "--create", "--file", path2)
         assert code == 2 and f"needs 1 GPU labelled {label}" in err and "0 free" in err

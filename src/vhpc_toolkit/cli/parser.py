@@ -64,6 +64,16 @@ shares = _bounded(int, "shares", MAX_SHARES, minimum=0)
 mtu = _bounded(int, "MTU (bytes)", MAX_MTU, minimum=MIN_MTU)
 
 
+def hardware_version(text: str) -> int:
+    """A virtual hardware version: 17, or vSphere's spelling vmx-17."""
+    from vhpc_toolkit.clusterfile.values import BadValue, to_hardware_version
+
+    try:
+        return to_hardware_version(text)
+    except BadValue as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def vm_or_file(p: argparse.ArgumentParser, what: str) -> None:
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--vm", help=VM_HELP.format(what=what))

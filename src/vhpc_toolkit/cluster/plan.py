@@ -23,6 +23,7 @@ from vhpc_toolkit.ops.placement import Placement, place
 from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.compute import ResizeRefused, apply_compute
 from vhpc_toolkit.specs.customization import BadNetworkValue, GuestNetwork, default_hostname
+from vhpc_toolkit.specs.hardware import needs_upgrade
 from vhpc_toolkit.specs.latency import apply_latency_level
 from vhpc_toolkit.specs.passthrough import dynamic_type
 from vhpc_toolkit.specs.tuning import apply_secure_boot
@@ -337,6 +338,10 @@ def plan_rows(plan: ClusterPlan) -> list[dict[str, Any]]:
                            else f"clone of {p.spec.template}"),
                   RECONFIGURE: "; ".join(str(c) for c in p.changes),
                   NOTHING: "up to date", DRIFT: "differs (see drift)"}[p.action]
+        upgrade = needs_upgrade(p.template.get("config.version"), p.spec.hardware_version) \
+            if p.action == CREATE and p.template is not None and not p.spec.instant else None
+        if upgrade:
+            detail += f"; upgraded to vmx-{upgrade} before its devices and power-on"
         if p.choice is not None:
             detail += "; " + p.choice.describe()
         if p.power_on:

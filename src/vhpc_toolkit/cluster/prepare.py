@@ -10,6 +10,7 @@ from typing import Callable
 
 from vhpc_toolkit.cluster.destroy import DestroyPlan, plan_destroy
 from vhpc_toolkit.cluster.devices import check_devices
+from vhpc_toolkit.cluster.hardware import check_hardware
 from vhpc_toolkit.cluster.plan import CREATE, ClusterPlan, plan_cluster
 from vhpc_toolkit.cluster.ports import check_ports
 from vhpc_toolkit.cluster.pvrdma import plan_pvrdma
@@ -50,6 +51,7 @@ def prepare_create(session, spec: ClusterSpec, allow_power_off: bool = False,
     plan = plan_cluster(inv.without(doomed) if doomed else inv, spec, allow_power_off=allow_power_off)
     plan.strays, plan.prune = stray, prune
     offers = check_devices(session, plan)
+    check_hardware(plan)
     plan.pvrdma = plan_pvrdma(session, plan)
     plan.rules = plan_rules(plan)
     check_ports(plan)

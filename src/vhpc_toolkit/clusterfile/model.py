@@ -112,6 +112,7 @@ class VMSpec:
     placement: Optional[str] = None        # spread (default) | pack
     anti_affinity: Optional[str] = None    # DRS anti-affinity group
     hugepages_1g: Optional[bool] = None    # sched.mem.lpage.enable1GPage
+    hardware_version: Optional[int] = None  # clones of an older template are upgraded to vmx-N
 
     @property
     def vgpus(self) -> List[str]:

@@ -35,7 +35,7 @@ INSTANT_REFUSED = ("cpu", "memory", "cores_per_socket", "device", "mmio_size", "
                    "pvrdma_port_group", "latency", "cpu_reservation", "memory_reservation", "cpu_shares",
                    "memory_shares", "secure_boot", "dynamic", "port_group", "ip", "is_dhcp", "guest_hostname",
                    "netmask", "gateway", "domain", "dns", "gpu", "gpu_model", "gpu_label", "hugepages_1g",
-                   "placement", "anti_affinity")
+                   "placement", "anti_affinity", "hardware_version")
 
 
 class _Resolver:

@@ -49,6 +49,14 @@ def to_non_negative_int(raw: str) -> int:
     return value
 
 
+def to_hardware_version(raw: str) -> int:
+    """A virtual hardware version: 17, or vSphere's spelling vmx-17."""
+    value = to_int(raw[4:] if raw.lower().startswith("vmx-") else raw)
+    if not 4 <= value <= 99:
+        raise BadValue("%r is not a virtual hardware version (4 to 99, e.g. 17 for ESXi 7.0)" % raw)
+    return value
+
+
 def to_power_of_two(raw: str) -> int:
     value = to_int(raw)
     if value < 1 or value & (value - 1):
@@ -295,6 +303,7 @@ VM_CONVERTERS: Dict[str, Callable[[str], object]] = {
     "placement": to_placement,
     "anti_affinity": to_group,
     "hugepages_1g": to_bool,
+    "hardware_version": to_hardware_version,
 }
 
 #: The converter of every switch key (``host`` is expanded by the parser).
