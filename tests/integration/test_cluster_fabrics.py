@@ -193,7 +193,7 @@ def test_devices_held_by_dynamic_directpath_vms_are_in_use(cli, cluster_file, se
     assert vms_named(session, pfx) == {}
 
 
-def test_passthrough_on_a_bios_template_warns_as_passthru_does(cli, cluster_file, session):
+def test_a_large_bar_gpu_on_a_bios_template_is_refused(cli, cluster_file, session):
     inv = read_inventory(session, {"VirtualMachine": [], "HostSystem": [], "Datacenter": ["vmFolder"],
                                     "ClusterComputeResource": ["resourcePool"]})
     name = f"bios-{uuid.uuid4().hex[:6]}"
@@ -205,10 +205,10 @@ def test_passthrough_on_a_bios_template_warns_as_passthru_does(cli, cluster_file
     try:
         path, pfx = cluster_file(BASE.replace("template: vhpc_clone", f"template: {name}") +
                                  "[_VMS_]\nPFX-1: BASE host: vhpc-esx-04.hpc.vmware.com device: ['0000:d8:00.0']\n")
-        code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
-        assert code == 0, err
-        assert lines_with(err, "warning:", f"VM {pfx}-1 firmware is bios, not EFI")
-        assert any("not EFI" in n for n in json.loads(out)["notes"])
+        code, out, err = cli("cluster", "--create", "--file", path)
+        line, = lines_with(err, f"VM {pfx}-1 boots with BIOS firmware")
+        assert code == 2 and f"{path}:" in line and "64 GB 64-bit MMIO window" in line and "EFI" in line, err
+        assert "nothing was changed" in err and vms_named(session, pfx) == {}
     finally:
         wait_for_task(session, base.Destroy_Task())
 

@@ -125,6 +125,23 @@ def test_dynamic_directpath_needs_hardware_version_17(session, vms, lab_objects)
                for d in vm.config.hardware.device)
 
 
+def test_a_bios_vm_with_a_large_bar_gpu_powers_on(session, vms, lab_objects):
+    """vSphere does not refuse it: a BIOS VM with a 32 GB V100 and a 64-bit MMIO window powers on, and only its
+    guest finds the GPU unusable (only EFI maps a 64 GB window). The lab powers it on too: only a client's
+    own check (the toolkit's) refuses it before any change."""
+    target = lab_objects.tmpl.environmentBrowser.QueryConfigTarget(host=lab_objects.host.ref)
+    info = next(p for p in target.pciPassthrough if p.pciDevice.id == "0000:d8:00.0")
+    dev = vim.vm.device.VirtualPCIPassthrough(key=-1, backing=vim.vm.device.VirtualPCIPassthrough.DeviceBackingInfo(
+        id=info.pciDevice.id, deviceId=format(info.pciDevice.deviceId & 0xFFFF, "x"), systemId=info.systemId,
+        vendorId=info.pciDevice.vendorId, deviceName=info.pciDevice.deviceName))
+    vm = vms([dev])
+    wait_for_task(session, vm.ReconfigVM_Task(spec=vim.vm.ConfigSpec(firmware="bios", extraConfig=[
+        vim.option.OptionValue(key="pciPassthru.use64bitMMIO", value="TRUE"),
+        vim.option.OptionValue(key="pciPassthru.64bitMMIOSizeGB", value="64")])))
+    assert vm.config.firmware == "bios" and "32GB" in info.pciDevice.deviceName
+    assert task_fault(session, vm.PowerOnVM_Task()) is None and vm.runtime.powerState == "poweredOn"
+
+
 def test_dynamic_directpath_assigned_id_and_binding(session, vms):
     vm = vms([dynamic_gpu()], version="vmx-17")
     wait_for_task(session, vm.PowerOnVM_Task())

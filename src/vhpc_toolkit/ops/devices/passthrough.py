@@ -14,7 +14,7 @@ from vhpc_toolkit.results import QueryReport, Report
 from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.hardware import DYNAMIC_DIRECTPATH_MIN
 from vhpc_toolkit.specs.passthrough import (DEFAULT_MMIO_GB, check_mmio_size, dynamic_passthrough_device,
-                                            dynamic_type, efi_warning, normalize_id,
+                                            dynamic_type, efi_warning, large_bar_problem, normalize_id,
                                             passthrough_device, passthrough_id, pci_type)
 
 COLUMNS = [("id", "id"), ("vendor", "vendor"), ("device", "device"), ("status", "status"), ("used by", "used_by")]
@@ -95,6 +95,8 @@ def change_passthrough(session, targets, device_ids: list[str], add: bool, mmio_
                 check_mmio_size(mmio_size, [f for f in final if f is not None])
             except ValueError as exc:
                 problems.append(f"VM {obj.name} on host {host.name}: {exc}")
+            bios = large_bar_problem(obj.name, obj.get("config.firmware"), [f for f in final if f is not None])
+            problems += [bios] if bios else []
     refuse_problems(problems)
 
     def build_add(spec, obj, host):
@@ -134,6 +136,10 @@ def change_dynamic(session, inv, vms, hosts, device_ids: list[str], add: bool, m
         if add:
             problems += version_problems(obj, host, DYNAMIC_DIRECTPATH_MIN, "Dynamic DirectPath I/O", hardware_version)
         if add and not missing:
+            names = {pci_type(d): d for d in host.get("hardware.pciDevice") or []}
+            bios = large_bar_problem(obj.name, obj.get("config.firmware"),
+                                     [names[k] for k, n in asked.items() for _ in range(n) if k in names])
+            problems += [bios] if bios else []
             enabled = Counter(pci_type(o.pciDevice) for o in offers[host.moid].passthrough)
             for kind, n in asked.items():
                 if enabled[kind] < n:
