@@ -47,7 +47,8 @@ func TestGPULayoutAndModes(t *testing.T) {
 				t.Errorf("host %d GPU %s: %+v", n, id, g[id])
 			}
 		}
-		if v := g[SharedV100Id]; v.GraphicsType != "sharedDirect" || v.MemorySizeInKB != 32*1024*1024 || passthruEnabled(cfg, SharedV100Id) {
+		if v := g[SharedV100Id]; v.GraphicsType != "sharedDirect" || v.MemorySizeInKB != 16*1024*1024 ||
+			v.DeviceName != v100SharedName || passthruEnabled(cfg, SharedV100Id) {
 			t.Errorf("host %d shared V100: %+v", n, v)
 		}
 		p, hasP100 := g[P100Id]
@@ -114,8 +115,11 @@ func TestGPUVGPUCapacityPerPhysicalGPU(t *testing.T) {
 	if err := e.powerOn(other); err != nil {
 		t.Errorf("8q on an idle P100: %v", err)
 	}
-	// The shared V100 (32 GB) serves grid_v100 profiles beside it.
-	v := e.mustClone("gpu-v100-32q", h, reserved(vgpuDevice("grid_v100-32q")))
+	// The shared V100 (a 16 GB one: NVIDIA's board V100) serves grid_v100 profiles beside it; a
+	// grid_v100-32q is no NVIDIA type (a 32 GB V100 PCIe is board V100D: grid_v100d-32q).
+	_, err := e.clone("gpu-v100-32q", h, reserved(vgpuDevice("grid_v100-32q")), false)
+	expectFault(t, err, &types.InvalidDeviceSpec{}, "grid_v100-32q is not supported")
+	v := e.mustClone("gpu-v100-16q", h, reserved(vgpuDevice("grid_v100-16q")))
 	if err := e.powerOn(v); err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,8 @@ const (
 	pciClassEthernet   = 0x0200
 	pciClassInfiniband = 0x0207
 
-	gpuDeviceName  = "GV100GL [Tesla V100 PCIe 32GB]"
+	gpuDeviceName  = "GV100GL [Tesla V100 PCIe 32GB]" // the passthrough V100s (NVIDIA's board V100D)
+	v100SharedName = "GV100GL [Tesla V100 PCIe 16GB]" // the one serving vGPUs (board V100)
 	p100DeviceName = "GP100GL [Tesla P100 PCIe 16GB]"
 	cx4PFName      = "MT27700 Family [ConnectX-4]"
 	cx4VFName      = "MT27700 Family [ConnectX-4 Virtual Function]"
@@ -49,8 +50,7 @@ var GPUIds = []string{"0000:3b:00.0", "0000:d8:00.0"}
 
 // VGPUProfiles are all the vGPU profiles of the lab's GPU models; a host
 // offers those of the models it has in shared direct mode (gpu.go).
-var VGPUProfiles = append(append(append(append([]string(nil), p100Model.profiles()...), v100Model.profiles()...),
-	a100Model.profiles()...), a100Model.migProfileNames()...)
+var VGPUProfiles = allProfiles() // gpu_catalog.go
 
 type pciDev struct {
 	id                     string

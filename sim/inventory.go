@@ -204,6 +204,7 @@ func (l *Lab) buildInventory(ctx context.Context) error {
 	l.settleInventoryAdapters()
 	installEnvironmentBrowsers()
 	installAssignableHardwareManagers(hosts) // hardware_labels.go
+	installVGPUSettings()                    // gpu_catalog.go
 	l.installGuestWatcher()
 	return nil
 }

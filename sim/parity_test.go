@@ -246,8 +246,22 @@ func TestMoveVGPUNeedsTheProfileOnTheDestination(t *testing.T) {
 		t.Fatal(err)
 	}
 	ref7 := e.host(7).Reference()
+	// vMotion of a running vGPU VM waits for vCenter's vgpu.hotmigrate.enabled (gpu_catalog.go).
+	expectFault(t, e.relocate(vm, types.VirtualMachineRelocateSpec{Host: &ref7}), &types.DisallowedMigrationDeviceAttached{},
+		"vGPU hot migration is not enabled", vgpuHotMigrate)
+	e.setVCenterOption(vgpuHotMigrate, "true")
+	defer e.setVCenterOption(vgpuHotMigrate, "false")
 	if err := e.relocate(vm, types.VirtualMachineRelocateSpec{Host: &ref7}); err != nil {
 		t.Errorf("vMotion of a vGPU VM to a host with its profile: %v", err)
+	}
+}
+
+// setVCenterOption sets one of vCenter's advanced settings (content.setting).
+func (e *labEnv) setVCenterOption(key, value string) {
+	e.t.Helper()
+	m := object.NewOptionManager(e.c.Client, *e.c.ServiceContent.Setting)
+	if err := m.Update(e.ctx, []types.BaseOptionValue{&types.OptionValue{Key: key, Value: value}}); err != nil {
+		e.t.Fatal(err)
 	}
 }
 

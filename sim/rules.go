@@ -77,6 +77,9 @@ func (l *Lab) checkPowerOn(vm *simulator.VirtualMachine, req *types.PowerOnVM_Ta
 	if fault := l.checkDevicesOn(vm, host); fault != nil {
 		return fault, nil
 	}
+	if fault := multiVGPUFault(vm.Name, vmVGPUProfiles(vm)); fault != nil { // gpu_catalog.go
+		return fault, nil
+	}
 	if fault := checkPVRDMA(vm, host); fault != nil { // pvrdma_rules.go
 		return fault, nil
 	}

@@ -195,6 +195,9 @@ func moveDeviceFault(vm *simulator.VirtualMachine, dest *simulator.HostSystem) t
 			if p := vgpuProfile(d); !hostOffersVGPU(dest, p) {
 				return cannotAccess(vm.Name, label, p, dest.Name, "it offers "+hostVGPUs(dest))
 			}
+			if running && !vgpuHotMigrateEnabled() { // gpu_catalog.go
+				return vgpuHotMigrateFault(vm.Name, label, vgpuProfile(d))
+			}
 		}
 	}
 	return networkFault(vm.Name, devs, dest)

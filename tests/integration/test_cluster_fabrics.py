@@ -141,7 +141,7 @@ def test_vgpu_capacity_per_physical_gpu_counts_the_files_own_vms(cli, cluster_fi
                              name="n.conf")
     code, _, err = cli("cluster", "--create", "--file", path)
     line, = lines_with(err, f"{pfx}-c")
-    assert code == 2 and "not offered" in line and "0000:5e:00.0 V100 32 GB, shared direct" in line
+    assert code == 2 and "not offered" in line and "0000:5e:00.0 V100 16 GB, shared direct" in line
     assert vms_named(session, pfx) == {}
 
 

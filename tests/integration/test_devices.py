@@ -216,7 +216,7 @@ def test_vgpu_query_shows_gpu_modes_and_room_and_add_warns_when_no_gpu_has_room(
         assert code == 0, err
         row = json.loads(out)["results"][0]
         free = {p["profile"]: p["free"] for p in row["profiles"]}
-        assert free["grid_p100-4q"] == 3 and free["grid_p100-16q"] == 0 and free["grid_v100-16q"] == 2
+        assert free["grid_p100-4q"] == 3 and free["grid_p100-16q"] == 0 and free["grid_v100-16q"] == 1
         gpus = {g["id"]: g for g in row["gpus"]}
         assert gpus["0000:86:00.0"]["mode"].startswith("shared direct") and gpus["0000:86:00.0"]["vgpu_vms"] == [running]
         assert gpus["0000:3b:00.0"]["mode"] == "passthrough" and gpus["0000:86:00.0"]["frame_buffer_gb"] == 16

@@ -224,3 +224,32 @@ def test_uplinks_and_versions(session, lab_objects):
         configSpec=vim.dvs.VmwareDistributedVirtualSwitch.ConfigSpec(name="lf-dvs-v", host=[old]))))
     assert isinstance(fault, vim.fault.NotSupportedHostInDvs)
     assert fault.switchProductSpec.version == "7.0.0" and fault.productVersion == "6.7.0"
+
+
+def test_nvidia_lets_a_vm_hold_several_vgpus_only_of_one_whole_gpu_type(session, vms, lab_objects):
+    """NVIDIA vGPU 14.0 on vSphere 7: several vGPUs per VM only of one Q- or C-series type with the whole
+    frame buffer; the vGPU manager refuses the rest at power-on."""
+    host5 = read_inventory(session, {"HostSystem": []}).find("HostSystem", "vhpc-esx-05.hpc.vmware.com")
+    halves = vms([vgpu("grid_p100-8q"), vgpu("grid_p100-8q")], host=host5)
+    assert "multiple vGPUs in a VM not supported" in power_on_fault(session, halves)
+    mixed = vms([vgpu("grid_v100-16q"), vgpu("grid_v100-16c")], host=host5)
+    assert "grid_v100-16q, grid_v100-16c" in power_on_fault(session, mixed)
+    whole = vms([vgpu("grid_p100-16q"), vgpu("grid_v100-16q")], host=host5)   # different boards
+    assert "multiple vGPUs" in power_on_fault(session, whole)
+
+
+def test_vmotion_of_a_vgpu_vm_needs_vcenters_setting(session, vms, lab_objects):
+    """vCenter vMotions a running vGPU VM only with its advanced setting vgpu.hotmigrate.enabled true."""
+    setting = session.content.setting
+    assert setting.QueryOptions(name="vgpu.hotmigrate.enabled")[0].value == "false"
+    vm = vms([vgpu("grid_v100-8q")])
+    wait_for_task(session, vm.PowerOnVM_Task())
+    other = read_inventory(session, {"HostSystem": []}).find("HostSystem", "vhpc-esx-07.hpc.vmware.com").ref
+    fault = task_fault(session, vm.RelocateVM_Task(spec=vim.vm.RelocateSpec(host=other)))
+    assert isinstance(fault, vim.fault.DisallowedMigrationDeviceAttached) and "hot migration is not enabled" in fault.msg
+    setting.UpdateOptions(changedValue=[vim.option.OptionValue(key="vgpu.hotmigrate.enabled", value="true")])
+    try:
+        assert task_fault(session, vm.RelocateVM_Task(spec=vim.vm.RelocateSpec(host=other))) is None
+        assert vm.runtime.host == other
+    finally:
+        setting.UpdateOptions(changedValue=[vim.option.OptionValue(key="vgpu.hotmigrate.enabled", value="false")])

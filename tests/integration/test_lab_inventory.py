@@ -66,9 +66,14 @@ def test_network_objects_link_one_another_by_key(inv):
 
 
 def test_vgpu_profiles(inv):
+    """NVIDIA vGPU 14.0's types of each board in shared direct mode: the 16 GB V100 and P100 offer Q, C, A
+    and B types of their sizes (no grid_v100-32q: a 32 GB V100 PCIe is board V100D, grid_v100d-*)."""
     types = set(inv.find("HostSystem", HOSTS[4]).get("config.sharedPassthruGpuTypes"))
-    assert {f"grid_p100-{n}q" for n in (1, 2, 4, 8, 16)} <= types
-    assert {f"grid_v100-{n}q" for n in (1, 2, 4, 8, 16, 32)} <= types
+    for board in ("p100", "v100"):
+        assert {f"grid_{board}-{n}q" for n in (1, 2, 4, 8, 16)} | {f"grid_{board}-{n}c" for n in (4, 8, 16)} | \
+            {f"grid_{board}-{n}a" for n in (1, 2, 4, 8, 16)} | {f"grid_{board}-{n}b" for n in (1, 2)} == \
+            {t for t in types if t.startswith(f"grid_{board}-")}
+    assert "grid_v100-32q" not in types
 
 
 def test_config_target_lists_passthrough_sriov_and_vgpu(inv):

@@ -118,6 +118,29 @@ def test_migrate_vm(cli, session, vm):
     assert vm_obj(session, name).runtime.host == host_obj(session, HOST)
 
 
+def set_vcenter_option(session, key, value):
+    session.content.setting.UpdateOptions(changedValue=[vim.option.OptionValue(key=key, value=value)])
+
+
+def test_vmotion_of_a_vgpu_vm_waits_for_vcenters_setting(cli, session, vm):
+    """vSphere 7 vMotions a running vGPU VM only when vCenter's vgpu.hotmigrate.enabled is true: refused
+    before any change with the setting named, done once it is set."""
+    name = vm()
+    assert cli("vgpu", "--vm", name, "--add", "--profile", "grid_v100-8q")[0] == 0
+    assert cli("power", "--vm", name, "--on")[0] == 0
+    try:
+        one_line_refusal(*cli("migrate_vm", "--vm", name, "--destination", OTHER)[::2],
+                         "vgpu.hotmigrate.enabled", "power the VM off")
+        assert vm_obj(session, name).runtime.host == host_obj(session, HOST)
+        set_vcenter_option(session, "vgpu.hotmigrate.enabled", "true")
+        code, out, err = cli("--output", "json", "migrate_vm", "--vm", name, "--destination", OTHER)
+        assert code == 0 and "vMotion" in json.loads(out)["results"][0]["detail"], err + out
+        assert vm_obj(session, name).runtime.host == host_obj(session, OTHER)
+    finally:
+        set_vcenter_option(session, "vgpu.hotmigrate.enabled", "false")
+        cli("power", "--vm", name, "--off")
+
+
 def test_power_policy(cli, session):
     try:
         code, out, err = cli("--output", "json", "power_policy", "--host", OTHER, "--policy", "1")

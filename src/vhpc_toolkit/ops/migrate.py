@@ -2,7 +2,7 @@
 
 A powered-on VM with a DirectPath (static or dynamic) device or an SR-IOV adapter cannot be moved
 (vSphere does not vMotion such VMs): power it off first. A vGPU VM moves only to a host that offers
-its profile; every adapter needs its port group (or distributed switch) on the destination; a
+its profile, and running only when vCenter's ``vgpu.hotmigrate.enabled`` is true; every adapter needs its port group (or distributed switch) on the destination; a
 powered-off VM's passthrough devices and SR-IOV functions must be enabled there. A move to another
 cluster takes that cluster's root resource pool.
 """
@@ -72,6 +72,31 @@ def move_problems(inv: Inventory, vm: Obj, dest: Obj) -> list[str]:
     return out
 
 
+HOT_MIGRATE = "vgpu.hotmigrate.enabled"   # vCenter's advanced setting for vMotion of vGPU VMs
+
+
+def vgpu_hot_migrate_enabled(session) -> bool:
+    """vCenter's ``vgpu.hotmigrate.enabled`` (vSphere 6.7 U1+: vMotion of a running vGPU VM needs it true;
+    one QueryOptions call). A vCenter without the setting has it off."""
+    manager = session.content.setting
+    try:
+        values = manager.QueryOptions(name=HOT_MIGRATE) if manager is not None else []
+    except Exception:   # vim.fault.InvalidName: never set
+        return False
+    return any(str(v.value).lower() == "true" for v in values or [] if v.key == HOT_MIGRATE)
+
+
+def _hot_vgpu_problems(session, vms, dest: Obj) -> list[str]:
+    """Running vGPU VMs can be vMotioned only once vCenter allows it: asked only when one is moved."""
+    running = [vm for vm in vms if vm.get("runtime.powerState") == "poweredOn"
+               and any(vgpu_profile(d) for d in vm.get("config.hardware.device") or [])]
+    if not running or vgpu_hot_migrate_enabled(session):
+        return []
+    return [f"VM {vm.name} to host {dest.name}: it runs a vGPU and vCenter's advanced setting {HOT_MIGRATE} is not "
+            "true, so vMotion of vGPU VMs is off (vCenter > Configure > Advanced Settings: set it to true), "
+            "or power the VM off" for vm in running]
+
+
 def migrate_vms(session, targets, destination: str, concurrency: int = DEFAULT_CONCURRENCY,
                 on_event=None) -> Report:
     inv, vms = read_targets(session, targets, VM_PROPS, host_props=HOST_PROPS, more=MORE)
@@ -99,6 +124,8 @@ def migrate_vms(session, targets, destination: str, concurrency: int = DEFAULT_C
         result.detail = f"{src.name if src else '?'} -> {dest.name} ({state})"
         jobs.append(Job(result=result, key=dest.moid,
                         start=lambda vm=vm, spec=relocate_spec(dest.ref, pool): vm.ref.RelocateVM_Task(spec=spec)))
+    moving = {job.result.name for job in jobs}
+    problems += _hot_vgpu_problems(session, [vm for vm in vms if vm.name in moving], dest)
     refuse_problems(problems)
     run_jobs(session, jobs, concurrency=concurrency, on_event=on_event)
     return Report(f"migrate to {dest.name}", results)
