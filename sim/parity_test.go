@@ -206,7 +206,18 @@ func TestRelocateAndMigrate(t *testing.T) {
 		t.Errorf("pool %v", got)
 	}
 
-	// vMotion of a running DirectPath VM is refused; MigrateVM_Task checks the state.
+	// vMotion of a running DirectPath VM is refused; MigrateVM_Task checks the state. (After the
+	// cold move its device is chosen again on h1: passthrough_systemid.go.)
+	devs := e.vmMo(vm, "config.hardware.device").Config.Hardware.Device
+	for _, d := range devs {
+		if p, ok := d.(*types.VirtualPCIPassthrough); ok {
+			p.Backing.(*types.VirtualPCIPassthroughDeviceBackingInfo).SystemId = e.hostUUID(h1)
+			if err := e.reconfigure(vm, types.VirtualMachineConfigSpec{DeviceChange: []types.BaseVirtualDeviceConfigSpec{
+				&types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationEdit, Device: p}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	if err := e.powerOn(vm); err != nil {
 		t.Fatal(err)
 	}

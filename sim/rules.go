@@ -118,6 +118,9 @@ func (l *Lab) checkDevicesOn(vm *simulator.VirtualMachine, host *simulator.HostS
 				return powerOnFault("passthroughDisabled", fmt.Sprintf(
 					"Device %s of VM %s is not enabled for passthrough on host %s.", id, vm.Name, host.Name))
 			}
+			if fault := systemIdFault(vm, host, d); fault != nil { // passthrough_systemid.go
+				return fault
+			}
 			if holder := passthroughHolder(host.Self, id, &vm.Self); holder != "" {
 				return powerOnFault("passthroughInUse", fmt.Sprintf(
 					"Device %s is already in use by VM %s on host %s; VM %s cannot power on with it.",

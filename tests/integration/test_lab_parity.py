@@ -126,6 +126,21 @@ def test_update_passthru_config(session, lab_objects, vms):
                                                                  passthruEnabled=False)])
 
 
+def test_a_directpath_device_moved_powered_off_is_chosen_again_on_its_new_host(session, lab_objects, vms):
+    """ESXi refuses to power on a DirectPath device whose systemId is another host's (a VM moved powered off
+    keeps it) until the backing names the new host."""
+    vm = vms(reserved(gpu(lab_objects)))
+    assert run(session, vm.RelocateVM_Task(spec=vim.vm.RelocateSpec(host=lab_objects.host_b)))[0]
+    ok, fault = run(session, vm.PowerOnVM_Task())
+    assert not ok and isinstance(fault, vim.fault.GenericVmConfigFault)
+    assert "The systemId does not match the current system" in fault.msg and "d8:0.0" in fault.msg
+    dev = next(d for d in vm.config.hardware.device if isinstance(d, vim.vm.device.VirtualPCIPassthrough))
+    dev.backing.systemId = lab_objects.host_b.hardware.systemInfo.uuid
+    assert run(session, vm.ReconfigVM_Task(spec=vim.vm.ConfigSpec(deviceChange=[
+        vim.vm.device.VirtualDeviceSpec(operation="edit", device=dev)])))[0]
+    assert run(session, vm.PowerOnVM_Task())[0]
+
+
 def test_relocate_rules(session, lab_objects, vms):
     vm = vms(reserved(gpu(lab_objects)))
     ok, _ = run(session, vm.RelocateVM_Task(spec=vim.vm.RelocateSpec(host=lab_objects.host_b)))

@@ -104,8 +104,12 @@ def test_migrate_vm(cli, session, vm):
     assert cli("passthru", "--vm", name, "--add", "--device", GPU)[0] == 0
     code, out, err = cli("--output", "json", "migrate_vm", "--vm", name, "--destination", HPC_HOST)
     assert code == 0, err
-    assert "cold migration" in json.loads(out)["results"][0]["detail"]
+    detail = json.loads(out)["results"][0]["detail"]
+    assert "cold migration" in detail and f"device(s) {GPU} chosen again on {HPC_HOST}" in detail
     ref = vm_obj(session, name)
+    # The device names its new host (ESXi powers it on only then): QueryConfigTarget's systemId there.
+    backing, = [d.backing for d in ref.config.hardware.device if isinstance(d, vim.vm.device.VirtualPCIPassthrough)]
+    assert backing.id == GPU and backing.systemId == host_obj(session, HPC_HOST).hardware.systemInfo.uuid
     hpc = read_inventory(session, {"ClusterComputeResource": ["resourcePool"]}).find(
         "ClusterComputeResource", "HPC_Cluster")
     assert ref.runtime.host == host_obj(session, HPC_HOST) and ref.resourcePool == hpc.get("resourcePool")
