@@ -63,6 +63,9 @@ func addVirtualNic(s *simulator.HostNetworkSystem, host *simulator.HostSystem, r
 		if p.PortgroupKey != "" && !switchHasPortgroup(sw, p.PortgroupKey) {
 			return "", simulator.Fault("distributed switch "+sw.Name+" has no port group "+p.PortgroupKey, &types.NotFound{})
 		}
+		if f := claimVmkernelPort(p.PortgroupKey, host.Name); f != nil { // network_ports.go
+			return "", simulator.Fault(faultText(f), f)
+		}
 	} else {
 		if hostPortGroupIndex(s.NetworkInfo, req.Portgroup) < 0 {
 			return "", simulator.Fault("host "+host.Name+" has no port group "+req.Portgroup, &types.NotFound{})

@@ -122,6 +122,31 @@ def test_fixed_port_group_that_would_run_out_is_refused(cli, cluster_file, sessi
         cli("dvs", "--destroy", "--name", name)
 
 
+def test_vmkernel_adapters_hold_ports_of_a_fixed_port_group(cli, cluster_file, session):
+    """A VMkernel adapter on a static-binding port group takes a port as a VM adapter does: two VMs do not
+    fit in 2 fixed ports when a host's VMkernel adapter holds one."""
+    name = f"fk-{uuid.uuid4().hex[:6]}"
+    assert cli("dvs", "--create", "--name", name, "--host", H(4), "--pnic", "vmnic3", "--port_group",
+               f"{name}-pg", "--fixed_ports", "2")[0] == 0
+    switch = dvs_of(session, name)
+    inv = read_inventory(session, {"HostSystem": ["configManager.networkSystem"],
+                                    "DistributedVirtualPortgroup": ["key"]})
+    network = inv.find("HostSystem", H(4)).get("configManager.networkSystem")
+    key = inv.find("DistributedVirtualPortgroup", f"{name}-pg").get("key")
+    vmk = network.AddVirtualNic(portgroup="", nic=vim.host.VirtualNic.Specification(
+        ip=vim.host.IpConfig(dhcp=True),
+        distributedVirtualPort=vim.dvs.PortConnection(switchUuid=switch.get("uuid"), portgroupKey=key)))
+    try:
+        path, pfx = cluster_file(BASE + f"[_VMS_]\nPFX-{{1:2}}: BASE host: vhpc-esx-04.hpc.vmware.com "
+                                        f"port_group: {name}-pg\n")
+        code, _, err = cli("cluster", "--create", "--file", path)
+        assert code == 2 and lines_with(err, f"{name}-pg", "2 fixed ports, 1 taken", "need 2 more"), err
+        assert vms_named(session, pfx) == {}
+    finally:
+        network.RemoveVirtualNic(device=vmk)
+        cli("dvs", "--destroy", "--name", name)
+
+
 def test_vgpu_capacity_per_physical_gpu_counts_the_files_own_vms(cli, cluster_file, session):
     # A 16 GB P100 holds four grid_p100-4q: the fifth on the same host does not fit.
     path, pfx = cluster_file(BASE + "[_VMS_]\nPFX-{1:5}: BASE host: vhpc-esx-06.hpc.vmware.com "
