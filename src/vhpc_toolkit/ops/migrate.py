@@ -7,7 +7,8 @@ VM moves only to a host that offers its profile, and running only when vCenter's
 ``vgpu.hotmigrate.enabled`` is true; every adapter needs its port group (or distributed switch) on
 the destination; a powered-off VM's passthrough devices and SR-IOV functions must be enabled there.
 A move to another cluster takes that cluster's root resource pool.
-"""from __future__ import annotations
+"""
+from __future__ import annotations
 
 from vhpc_toolkit.errors import ValidationFailed, VhpcError, refuse_problems
 from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Job, run_jobs
