@@ -98,6 +98,7 @@ var routes = map[routeKey]*hookKind{
 	{"HostNetworkSystem", "RemoveVirtualSwitch"}: hostNetHooks,
 	{"HostNetworkSystem", "AddVirtualNic"}:       hostNetHooks, // network_vnic.go
 	{"HostNetworkSystem", "RemoveVirtualNic"}:    hostNetHooks,
+	{"HostNetworkSystem", "UpdateVirtualNic"}:    hostNetHooks, // network_vnic_ip.go
 
 	{"HostFirewallSystem", "EnableRuleset"}:  firewallHooks, // firewall.go
 	{"HostFirewallSystem", "DisableRuleset"}: firewallHooks,

@@ -11,7 +11,7 @@ from pyVmomi import vim
 
 from tests.integration.test_cluster import BASE, vms_named
 from tests.integration.test_devices import create_vmx11
-from tests.integration.test_switches import pvrdma_state
+from tests.integration.test_switches import pvrdma_state, vmk_addresses
 from vhpc_toolkit.vsphere.inventory import read_inventory
 from vhpc_toolkit.vsphere.tasks import wait_for_task
 
@@ -62,6 +62,37 @@ PFX-{1:2}: BASE RDMA host: vhpc-esx-0{2:3}.hpc.vmware.com
     for host in (H(2), H(3)):
         assert pvrdma_state(session, host) == ({}, "", False)
     assert dvs_of(session, f"{pfx}-dvs") is None
+
+
+def test_pvrdma_adapters_take_the_files_static_addresses(cli, cluster_file, session):
+    """A fabric without DHCP: vmk_ip gives each host's PVRDMA VMkernel adapter its address; a changed
+    address is given to the existing adapter, and --destroy takes everything back."""
+    text = BASE + """
+[RDMA]
+pvrdma_port_group: PFX-pg
+dvs_name: PFX-dvs
+
+[_DVS_]
+PFX-dvs: host: vhpc-esx-0{2:3}.hpc.vmware.com pnic: vmnic5 port_group: PFX-pg vmk_ip: 10.66.0.{12:13} vmk_netmask: 255.255.0.0
+
+[_VMS_]
+PFX-1: BASE RDMA host: vhpc-esx-02.hpc.vmware.com
+"""
+    path, pfx = cluster_file(text)
+    code, out, err = cli("cluster", "--create", "--file", path)
+    assert code == 0 and "at 10.66.0.12/255.255.0.0" in out and "at 10.66.0.13/255.255.0.0" in out, out + err
+    uuid_ = dvs_of(session, f"{pfx}-dvs").get("uuid")
+    assert vmk_addresses(session, H(2), uuid_) == [(False, "10.66.0.12", "255.255.0.0")]
+    assert vmk_addresses(session, H(3), uuid_) == [(False, "10.66.0.13", "255.255.0.0")]
+    with open(path, "w") as f:
+        f.write(text.replace("PFX", pfx).replace("10.66.0.{12:13}", "['10.66.0.12', '10.66.0.23']"))
+    code, out, err = cli("cluster", "--create", "--file", path)
+    assert code == 0 and "address 10.66.0.23/255.255.0.0 on vmk" in out, out + err
+    assert vmk_addresses(session, H(3), uuid_) == [(False, "10.66.0.23", "255.255.0.0")]
+    code, out, err = cli("cluster", "--destroy", "--file", path)
+    assert code == 0, err
+    for host in (H(2), H(3)):
+        assert pvrdma_state(session, host) == ({}, "", False)
 
 
 def test_pvrdma_switch_with_two_uplinks_is_refused_before_any_change(cli, cluster_file, session):

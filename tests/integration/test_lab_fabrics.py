@@ -8,7 +8,7 @@ import uuid
 from types import SimpleNamespace
 
 import pytest
-from pyVmomi import vim
+from pyVmomi import vim, vmodl
 
 from vhpc_toolkit.vsphere.inventory import read_inventory
 from vhpc_toolkit.vsphere.tasks import wait_for_task, wait_for_tasks
@@ -194,6 +194,43 @@ def test_pvrdma_needs_a_prepared_host(session, vms, lab_objects):
             ns.RemoveVirtualNic(device=vmk)
         options.UpdateOptions(changedValue=[vim.option.OptionValue(key="Net.PVRDMAVmknic", value="")])
         firewall.DisableRuleset(id="pvrdma")
+        wait_for_task(session, switch.Destroy_Task())
+
+
+def test_a_vmkernel_adapter_address_is_static_or_dhcp(session, lab_objects):
+    """HostIpConfig: with DHCP the address cannot be set (the lab's fabric has no DHCP server, so such an
+    adapter has none); a static one needs an address and a netmask; UpdateVirtualNic changes it."""
+    host = lab_objects.host.ref
+    name = f"lf-vip-{uuid.uuid4().hex[:6]}"
+    member = vim.dvs.HostMember.ConfigSpec(operation="add", host=host, backing=vim.dvs.HostMember.PnicBacking(
+        pnicSpec=[vim.dvs.HostMember.PnicSpec(pnicDevice="vmnic5")]))
+    switch = wait_for_task(session, lab_objects.net_folder.CreateDVS_Task(spec=vim.DistributedVirtualSwitch.CreateSpec(
+        configSpec=vim.dvs.VmwareDistributedVirtualSwitch.ConfigSpec(name=name, host=[member]))))
+    wait_for_task(session, switch.AddDVPortgroup_Task(spec=[vim.dvs.DistributedVirtualPortgroup.ConfigSpec(
+        name=f"{name}-pg", type="earlyBinding", numPorts=8, autoExpand=True)]))
+    port = vim.dvs.PortConnection(switchUuid=switch.uuid, portgroupKey=switch.portgroup[0].key)
+    ns = host.configManager.networkSystem
+    vmk = None
+    try:
+        for ip, prop in [(vim.host.IpConfig(dhcp=True, ipAddress="10.9.0.1"), "nic.ip"),
+                         (vim.host.IpConfig(dhcp=False, ipAddress="10.9.0.1"), "nic.ip.subnetMask")]:
+            with pytest.raises(vmodl.fault.InvalidArgument) as info:
+                ns.AddVirtualNic(portgroup="", nic=vim.host.VirtualNic.Specification(ip=ip, distributedVirtualPort=port))
+            assert info.value.invalidProperty == prop
+        vmk = ns.AddVirtualNic(portgroup="", nic=vim.host.VirtualNic.Specification(
+            ip=vim.host.IpConfig(dhcp=True), distributedVirtualPort=port))
+        vnic = next(v for v in host.config.network.vnic if v.device == vmk)
+        assert vnic.spec.ip.dhcp and not vnic.spec.ip.ipAddress
+        ns.UpdateVirtualNic(device=vmk, nic=vim.host.VirtualNic.Specification(
+            ip=vim.host.IpConfig(dhcp=False, ipAddress="10.9.0.5", subnetMask="255.255.255.0")))
+        vnic = next(v for v in host.config.network.vnic if v.device == vmk)
+        assert (vnic.spec.ip.dhcp, vnic.spec.ip.ipAddress, vnic.spec.ip.subnetMask) == \
+            (False, "10.9.0.5", "255.255.255.0")
+        with pytest.raises(vim.fault.NotFound):
+            ns.UpdateVirtualNic(device="vmk99", nic=vim.host.VirtualNic.Specification(mtu=9000))
+    finally:
+        if vmk:
+            ns.RemoveVirtualNic(device=vmk)
         wait_for_task(session, switch.Destroy_Task())
 
 

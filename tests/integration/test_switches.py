@@ -203,6 +203,34 @@ def pvrdma_state(session, host_name):
     return vnics, tag, ruleset
 
 
+def vmk_addresses(session, host_name, switch_uuid):
+    """(dhcp, ipAddress, subnetMask) of the host's VMkernel adapters on the switch, read directly."""
+    host = read_inventory(session, {"HostSystem": ["config.network.vnic"]}).find("HostSystem", host_name)
+    return [(v.spec.ip.dhcp, v.spec.ip.ipAddress, v.spec.ip.subnetMask) for v in host.get("config.network.vnic")
+            if v.spec.distributedVirtualPort is not None and v.spec.distributedVirtualPort.switchUuid == switch_uuid]
+
+
+def test_dvs_pvrdma_static_addresses_for_a_fabric_without_dhcp(cli, session, dvs_name):
+    code, _, err = cli("dvs", "--create", "--name", dvs_name, "--host", H2, H3, "--pnic", "vmnic5",
+                       "--port_group", f"{dvs_name}-pg", "--pvrdma", "--vmk_ip", "10.77.0.2", "--vmk_netmask",
+                       "255.255.255.0")
+    assert code == 2 and "2 host(s) but 1 --vmk_ip" in err
+    assert not [o for o in read_inventory(session, {"DistributedVirtualSwitch": []}).of_type(
+        "VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch") if o.name == dvs_name]
+    code, out, err = cli("--output", "json", "dvs", "--create", "--name", dvs_name, "--host", H2, H3,
+                         "--pnic", "vmnic5", "--port_group", f"{dvs_name}-pg", "--pvrdma",
+                         "--vmk_ip", "10.77.0.2", "10.77.0.3", "--vmk_netmask", "255.255.255.0")
+    assert code == 0, err
+    uuid_ = read_inventory(session, {"DistributedVirtualSwitch": ["uuid"]}).find(
+        ("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch"), dvs_name).get("uuid")
+    assert vmk_addresses(session, H2, uuid_) == [(False, "10.77.0.2", "255.255.255.0")]
+    assert vmk_addresses(session, H3, uuid_) == [(False, "10.77.0.3", "255.255.255.0")]
+    code, out, err = cli("--output", "json", "dvs", "--destroy", "--name", dvs_name)
+    assert code == 0, err
+    for host in (H2, H3):
+        assert pvrdma_state(session, host) == ({}, "", False)
+
+
 def test_dvs_pvrdma_prepares_the_members_and_destroy_undoes_it(cli, session, dvs_name):
     assert pvrdma_state(session, H3) == ({}, "", False)
     code, out, err = cli("--output", "json", "dvs", "--create", "--name", dvs_name, "--host", H2, H3,

@@ -97,6 +97,32 @@ def test_host_preparation_steps():
     assert other.tagged_elsewhere
 
 
+def test_static_addresses_of_the_vmkernel_adapter():
+    host = SimpleNamespace(name="esx5")
+    fresh = pvrdma_hosts.HostPrep(host=host, switch_uuid=None, address=("10.1.0.5", "255.255.0.0"))
+    assert fresh.steps("pg")[0] == "VMkernel adapter on pg at 10.1.0.5/255.255.0.0"
+    same = pvrdma_hosts.HostPrep(host=host, tag="vmk1", vnics={"vmk1": "u1"}, ruleset=True, switch_uuid="u1",
+                                 address=("10.1.0.5", "255.255.0.0"), ips={"vmk1": (False, "10.1.0.5", "255.255.0.0")})
+    assert same.steps("pg") == []
+    dhcp = pvrdma_hosts.HostPrep(host=host, tag="vmk1", vnics={"vmk1": "u1"}, ruleset=True, switch_uuid="u1",
+                                 address=("10.1.0.5", "255.255.0.0"), ips={"vmk1": (True, "", "")})
+    assert dhcp.steps("pg") == ["address 10.1.0.5/255.255.0.0 on vmk1"]
+    # Without vmk_ip the adapter's address is left as it is.
+    assert pvrdma_hosts.HostPrep(host=host, tag="vmk1", vnics={"vmk1": "u1"}, ruleset=True, switch_uuid="u1",
+                                 ips={"vmk1": (False, "10.9.9.9", "255.0.0.0")}).steps("pg") == []
+
+
+def test_a_host_prepared_twice_keeps_the_values_to_restore_from_before_the_first_time():
+    first = {"vnic": "vmk1", "tag": "", "ruleset": True}
+    assert pvrdma_hosts.merge_record(first, {"ip": {"vnic": "vmk1", "was": None}}) == {
+        "vnic": "vmk1", "tag": "", "ruleset": True, "ip": {"vnic": "vmk1", "was": None}}
+    readdressed = {"ip": {"vnic": "vmk3", "was": ["10.0.0.1", "255.0.0.0"]}}
+    assert pvrdma_hosts.merge_record(readdressed, {"ip": {"vnic": "vmk3", "was": ["10.0.0.2", "255.0.0.0"]}}) \
+        == readdressed
+    assert pvrdma_hosts.merge_record(first, {"vnic": "vmk2", "tag": "vmk1"}) == {"vnic": "vmk2", "tag": "",
+                                                                                 "ruleset": True}
+
+
 def test_rdma_uplinks_are_read_from_nic_keys():
     """ESXi links an RDMA device's NIC by key (HostRdmaDevicePnicBacking.pairedUplink), as it does a
     standard switch's uplinks; the device name is what uplinks are compared with."""

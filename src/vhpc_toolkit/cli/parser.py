@@ -74,6 +74,32 @@ def hardware_version(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _value_of(convert):
+    """An argparse type from a cluster-file converter (same words, same checks)."""
+    def parse(text: str):
+        from vhpc_toolkit.clusterfile.values import BadValue
+
+        try:
+            return convert(text)
+        except BadValue as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = convert.__name__.removeprefix("to_")
+    return parse
+
+
+def ipv4(text: str) -> str:
+    from vhpc_toolkit.clusterfile.values import to_ipv4
+
+    return _value_of(to_ipv4)(text)
+
+
+def netmask(text: str) -> str:
+    from vhpc_toolkit.clusterfile.values import to_netmask
+
+    return _value_of(to_netmask)(text)
+
+
 def vm_or_file(p: argparse.ArgumentParser, what: str) -> None:
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--vm", help=VM_HELP.format(what=what))

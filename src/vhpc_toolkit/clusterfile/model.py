@@ -184,6 +184,14 @@ class SwitchSpec:
     datacenter: Optional[str] = None
     line: int = 0
     mtu: Optional[int] = None          # None: the switch's default (1500)
+    vmk_ip: Optional[List[str]] = None  # PVRDMA VMkernel adapters' addresses, one per host (None: DHCP)
+    vmk_netmask: Optional[str] = None
+
+    def vmk_addresses(self) -> Dict[str, Tuple[str, str]]:
+        """Host name -> (ip, netmask) of its PVRDMA VMkernel adapter (empty: DHCP)."""
+        if not self.vmk_ip or not self.vmk_netmask:
+            return {}
+        return {h: (ip, self.vmk_netmask) for h, ip in zip(self.host, self.vmk_ip)}
 
     def to_dict(self) -> Dict[str, Any]:
         out: Dict[str, Any] = {
@@ -196,6 +204,9 @@ class SwitchSpec:
             out["datacenter"] = self.datacenter
         if self.mtu is not None:
             out["mtu"] = self.mtu
+        if self.vmk_ip:
+            out["vmk_ip"] = list(self.vmk_ip)
+            out["vmk_netmask"] = self.vmk_netmask
         return out
 
 

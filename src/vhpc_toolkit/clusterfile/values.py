@@ -313,6 +313,9 @@ SWITCH_CONVERTERS: Dict[str, Callable[[str], object]] = {
     "port_group": to_str,
     "datacenter": to_str,
     "mtu": to_mtu,
+    # a PVRDMA switch's VMkernel adapters on a fabric without DHCP: one address per host
+    "vmk_ip": list_of(to_ipv4),
+    "vmk_netmask": to_netmask,
 }
 
 VM_KEYS = tuple(VM_CONVERTERS)
@@ -327,4 +330,6 @@ KEY_ALIASES = {"sequence": "barrier"}
 
 #: Keys whose value may hold a range.
 VM_RANGE_KEYS = frozenset({"host", "datastore", "ip", "guest_hostname"})
-SWITCH_RANGE_KEYS = frozenset({"host"})
+SWITCH_RANGE_KEYS = frozenset({"host", "vmk_ip"})
+#: The converter of each item a switch key's range gives.
+SWITCH_ITEM_CONVERTERS: Dict[str, Callable[[str], str]] = {"host": to_str, "vmk_ip": to_ipv4}

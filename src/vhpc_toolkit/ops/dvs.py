@@ -120,8 +120,9 @@ def portgroup_spec(name: str, fixed_ports: int | None = None):
 
 
 def plan_pvrdma(session, found: list[Obj], name: str, pnics: list[str], switch: Obj | None,
-                problems: list[str]) -> dict:
-    """The PVRDMA state of the future members, with every reason they cannot be prepared."""
+                problems: list[str], addresses: dict | None = None) -> dict:
+    """The PVRDMA state of the future members, with every reason they cannot be prepared.
+    ``addresses``: host moid -> (ip, netmask) of its VMkernel adapter (absent: DHCP)."""
     if len(pnics) != 1:
         problems.append(f"distributed switch {name}: PVRDMA needs the HCA as the switch's only uplink, "
                         f"--pnic gives {len(pnics)} ({', '.join(pnics)}); PVRDMA does not support NIC teaming")
@@ -129,7 +130,8 @@ def plan_pvrdma(session, found: list[Obj], name: str, pnics: list[str], switch: 
     for host in found:
         current = hostnet.proxy_switches(host).get(name)
         problems += pvrdma_hosts.uplink_problems(host, name, current if switch is not None and current else pnics)
-    states = pvrdma_hosts.read_states(session, found, switch.get("uuid") if switch is not None else None)
+    states = pvrdma_hosts.read_states(session, found, switch.get("uuid") if switch is not None else None,
+                                      addresses=addresses)
     for state in states.values():
         if state.tagged_elsewhere:
             problems.append(f"host {state.host.name} is prepared for PVRDMA on another switch "
@@ -139,8 +141,9 @@ def plan_pvrdma(session, found: list[Obj], name: str, pnics: list[str], switch: 
 
 def create_dvs(session, name: str, hosts: list[str], pnics: list[str], port_group: str | None,
                datacenter: str | None = None, pvrdma: bool = False, fixed_ports: int | None = None,
-               mtu: int | None = None) -> Report:
+               mtu: int | None = None, vmk_addresses: dict | None = None) -> Report:
     """Distributed switch ``name`` with the hosts as members (uplinks ``pnics``) and ``port_group``.
+    ``vmk_addresses``: host name -> (ip, netmask) of its PVRDMA VMkernel adapter (default: DHCP).
 
     Already existing: reported, and only what is missing (members, port group, preparation) is added.
     """
@@ -175,7 +178,10 @@ def create_dvs(session, name: str, hosts: list[str], pnics: list[str], port_grou
             if have_mtu != mtu:
                 problems.append(f"distributed switch {name} exists with MTU {have_mtu}, not {mtu}; "
                                 "destroy it first to change its MTU")
-    states = plan_pvrdma(session, found, name, pnics, switch, problems) if pvrdma else {}
+    names = list(dict.fromkeys(hosts))
+    addresses = {h.moid: vmk_addresses[n] for n, h in zip(names, found) if n in vmk_addresses} \
+        if vmk_addresses and len(found) == len(names) else None
+    states = plan_pvrdma(session, found, name, pnics, switch, problems, addresses) if pvrdma else {}
     refuse_problems(problems)
 
     result = TargetResult(name, kind=SWITCH)
@@ -233,7 +239,9 @@ def prepare_members(session, switch_ref, state: dict, states: dict, port_group: 
         return []
     records, failures = pvrdma_hosts.prepare(session, todo, state["uuid"], state["portgroups"][port_group])
     if records:
-        record = {**pvrdma_hosts.parse_record(state["description"]), **records}
+        record = pvrdma_hosts.parse_record(state["description"])
+        for host, done in records.items():
+            record[host] = pvrdma_hosts.merge_record(record.get(host, {}), done)
         latest = _switch_state(session, switch_ref)
         spec = vim.dvs.VmwareDistributedVirtualSwitch.ConfigSpec(
             configVersion=latest["version"], description=pvrdma_hosts.with_record(latest["description"], record))
