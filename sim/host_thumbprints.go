@@ -50,8 +50,11 @@ func (l *Lab) serveDebugThumbprint(w http.ResponseWriter, r *http.Request) {
 			ep = e
 		}
 	}
-	host, ok := simulator.Map.Get(ep.hostRef()).(*simulator.HostSystem)
-	if ep == nil || !ok {
+	var host *simulator.HostSystem
+	if ep != nil {
+		host, _ = simulator.Map.Get(ep.hostRef()).(*simulator.HostSystem)
+	}
+	if host == nil {
 		http.Error(w, "no host "+q.Get("host"), http.StatusNotFound)
 		return
 	}

@@ -44,4 +44,7 @@ func TestThumbprintsInSHA256(t *testing.T) {
 	if code, _ := e.debug("/debug/thumbprint?algorithm=md5&host=x"); code != 400 {
 		t.Errorf("md5: %d", code)
 	}
+	if code, _ := e.debug("/debug/thumbprint?algorithm=sha256&host=no-such-host"); code != 404 {
+		t.Errorf("unknown host: %d", code)
+	}
 }

@@ -263,6 +263,25 @@ def test_uplinks_and_versions(session, lab_objects):
     assert fault.switchProductSpec.version == "7.0.0" and fault.productVersion == "6.7.0"
 
 
+def test_vcenter_lists_the_switch_versions_it_creates(session, lab, lab_objects):
+    """DistributedVirtualSwitchManager.QueryAvailableDvsSpec: what this vCenter creates (the lab's 7.0.0:
+    6.5.0, 6.6.0, 7.0.0, the newest recommended); an older vCenter's list is what CreateDVS_Task takes."""
+    manager = session.content.dvSwitchManager
+    assert [s.version for s in manager.QueryAvailableDvsSpec()] == ["6.5.0", "6.6.0", "7.0.0"]
+    assert [s.version for s in manager.QueryAvailableDvsSpec(recommended=True)] == ["7.0.0"]
+    hosts = manager.QueryDvsCompatibleHostSpec(switchProductSpec=vim.dvs.ProductSpec(version="7.0.0"))
+    assert hosts and all(h.version.startswith("7.") for h in hosts)
+    lab.post("/debug/dvs-versions?versions=6.5.0,6.6.0")
+    try:
+        assert [s.version for s in manager.QueryAvailableDvsSpec()] == ["6.5.0", "6.6.0"]
+        fault = task_fault(session, lab_objects.net_folder.CreateDVS_Task(spec=vim.DistributedVirtualSwitch.CreateSpec(
+            productInfo=vim.dvs.ProductSpec(version="7.0.0"),
+            configSpec=vim.dvs.VmwareDistributedVirtualSwitch.ConfigSpec(name="lf-dvs-new"))))
+        assert isinstance(fault, vmodl.fault.InvalidArgument) and "6.5.0, 6.6.0" in fault.msg
+    finally:
+        lab.post("/debug/dvs-versions?versions=")
+
+
 def test_nvidia_lets_a_vm_hold_several_vgpus_only_of_one_whole_gpu_type(session, vms, lab_objects):
     """NVIDIA vGPU 14.0 on vSphere 7: several vGPUs per VM only of one Q- or C-series type with the whole
     frame buffer; the vGPU manager refuses the rest at power-on."""

@@ -166,6 +166,19 @@ def dvs_props(session, name):
     return inv, inv.find(("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch"), name)
 
 
+def test_the_switch_version_is_one_vcenter_creates(cli, session, lab, dvs_name):
+    """QueryAvailableDvsSpec decides: a vCenter that creates only 6.5.0 and 6.6.0 gets a 6.6.0 switch for
+    ESXi 7.0 members (asking for vCenter's own 7.0.0 would fail)."""
+    lab.post("/debug/dvs-versions?versions=6.5.0,6.6.0")
+    try:
+        code, out, err = cli("--output", "json", "dvs", "--create", "--name", dvs_name, "--host", H2,
+                             "--pnic", "vmnic5", "--port_group", f"{dvs_name}-pg")
+    finally:
+        lab.post("/debug/dvs-versions?versions=")
+    assert code == 0, err
+    assert dvs_props(session, dvs_name)[1].get("summary.productInfo").version == "6.6.0"
+
+
 def test_dvs_is_created_at_the_oldest_members_version_with_an_elastic_port_group(cli, session, dvs_name):
     # H1 runs ESXi 6.7: the switch is 6.6.0, the newest version it can join.
     code, out, err = cli("--output", "json", "dvs", "--create", "--name", dvs_name, "--host", H1, H2,

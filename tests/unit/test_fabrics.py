@@ -70,6 +70,16 @@ def test_switch_version_is_the_oldest_members():
     assert dvs_version_for(["8.0.3"], "8.0.3") == "8.0.3"
     assert dvs_version_for(["7.0.2"]) == "7.0.2" and dvs_version_for([]) is None
     assert min_esxi("6.6.0") == "6.7.0"
+
+
+def test_switch_version_is_the_newest_vcenter_creates_that_every_member_joins():
+    """QueryAvailableDvsSpec's list decides: not vCenter's own version."""
+    assert dvs_version_for(["7.0.3"], "7.0.3", available=["6.5.0", "6.6.0"]) == "6.6.0"
+    assert dvs_version_for(["7.0.3", "6.7.0"], "7.0.3", available=["6.6.0", "7.0.0", "7.0.3"]) == "6.6.0"
+    assert dvs_version_for(["7.0.3"], "7.0.3", available=["7.0.3", "7.0.0", "6.6.0"]) == "7.0.3"
+    assert dvs_version_for(["9.0.0"], None, available=["8.0.3", "9.0.0"]) == "9.0.0"   # newer than the table
+    assert dvs_version_for(["6.5.0"], None, available=["6.6.0", "7.0.0"]) is None
+    assert dvs_version_for([], None, available=["6.6.0", "7.0.0"]) == "7.0.0"
     host = SimpleNamespace(name="esx1", get=lambda path: "6.7.0")
     assert "too old for distributed switch s (version 7.0.0 needs ESXi 7.0.0" in version_problems([host], "s", "7.0.0")[0]
     assert version_problems([host], "s", "6.6.0") == []

@@ -36,8 +36,15 @@ def _vkey(version: str) -> tuple:
     return tuple(int(p) if p.isdigit() else 0 for p in (version or "0").split("."))
 
 
-def dvs_version_for(esxi_versions: list[str], vcenter_version: str | None = None) -> str | None:
-    """The newest switch version every host (and vCenter) supports: the lowest member wins."""
+def dvs_version_for(esxi_versions: list[str], vcenter_version: str | None = None,
+                    available: list[str] | None = None) -> str | None:
+    """The newest switch version every host supports: the lowest member wins. ``available``: the
+    versions vCenter creates (QueryAvailableDvsSpec); without it, vCenter's own version caps it."""
+    if available is not None:
+        floor = min((_vkey(v) for v in esxi_versions if v), default=None)
+        if floor is None:
+            return max(available, key=_vkey, default=None)
+        return max((v for v in available if _vkey(min_esxi(v) or v) <= floor), key=_vkey, default=None)
     floor = min((_vkey(v) for v in esxi_versions + ([vcenter_version] if vcenter_version else []) if v),
                 default=None)
     if floor is None:
@@ -45,7 +52,23 @@ def dvs_version_for(esxi_versions: list[str], vcenter_version: str | None = None
     return next((dvs for dvs, esxi in DVS_MIN_ESXI if _vkey(esxi) <= floor), None)
 
 
+def available_versions(session) -> list[str] | None:
+    """The switch versions this vCenter creates (DistributedVirtualSwitchManager.QueryAvailableDvsSpec,
+    one call); None when the server cannot say (no such manager or method)."""
+    from pyVmomi import vmodl
+
+    manager = getattr(session.content, "dvSwitchManager", None)
+    if manager is None:
+        return None
+    try:
+        return [s.version for s in manager.QueryAvailableDvsSpec() or [] if s.version]
+    except vmodl.MethodFault:   # MethodNotFound, ManagedObjectNotFound: fall back on vCenter's version
+        return None
+
+
 def min_esxi(dvs_version: str) -> str | None:
+    """The oldest ESXi that joins a switch of this version (a version newer than the table: the same
+    release, as since 7.0)."""
     return next((esxi for dvs, esxi in DVS_MIN_ESXI if dvs == dvs_version), None)
 
 
@@ -168,7 +191,12 @@ def create_dvs(session, name: str, hosts: list[str], pnics: list[str], port_grou
     if dc is None and not problems:
         problems.append("the inventory has no datacenter")
     if switch is None:
-        version = dvs_version_for([hostnet.host_version(h) for h in found], session.content.about.version)
+        available = available_versions(session)
+        esxi = [hostnet.host_version(h) for h in found]
+        version = dvs_version_for(esxi, session.content.about.version, available)
+        if version is None and available and any(esxi):
+            problems.append(f"vCenter creates distributed switches of version {', '.join(available)}; the oldest "
+                            f"member runs ESXi {min(filter(None, esxi), key=_vkey)}, which joins none of them")
     else:
         version = getattr(switch.get("summary.productInfo"), "version", None)
         problems += version_problems(joining, name, version)
