@@ -86,15 +86,16 @@ func (l *Lab) serve() error {
 	// The lab's own endpoints (README "Extra endpoints"): no SOAP, no login.
 	inner.HandleFunc("/debug/calls", l.serveCalls)
 	if !l.opts.Stock { // stock.go
-		l.installHookRegistry(svc)                                    // routes.go: hookPath
-		inner.HandleFunc("/debug/sriov", l.serveDebugSriov)           // rules_debug.go
-		inner.HandleFunc("/debug/passthru", l.serveDebugPassthru)     // rules_debug.go
-		inner.HandleFunc("/debug/graphics", l.serveDebugGraphics)     // rules_debug.go
-		inner.HandleFunc("/debug/guestops", l.serveDebugGuestOps)     // guest_debug.go
-		inner.HandleFunc("/debug/faults", l.serveDebugFaults)         // faults.go
-		inner.HandleFunc("/debug/reboot", l.serveDebugReboot)         // host_state.go
-		inner.HandleFunc("/debug/thumbprint", l.serveDebugThumbprint) // host_thumbprints.go
-		// network_dvs_manager.go
+		l.installHookRegistry(svc)                                // routes.go: hookPath
+		inner.HandleFunc("/debug/sriov", l.serveDebugSriov)       // rules_debug.go
+		inner.HandleFunc("/debug/passthru", l.serveDebugPassthru) // rules_debug.go
+		inner.HandleFunc("/debug/graphics", l.serveDebugGraphics) // rules_debug.go
+		inner.HandleFunc("/debug/guestops", l.serveDebugGuestOps) // guest_debug.go
+		inner.HandleFunc("/debug/faults", l.serveDebugFaults)     // faults.go
+
+		// host_state.go, host_thumbprints.go, network_dvs_manager.go
+		inner.HandleFunc("/debug/reboot", l.serveDebugReboot)
+		inner.HandleFunc("/debug/thumbprint", l.serveDebugThumbprint)
 		inner.HandleFunc("/debug/dvs-versions", l.serveDebugDVSVersions)
 	}
 
