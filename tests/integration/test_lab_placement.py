@@ -166,15 +166,17 @@ def test_a100_hosts_offer_the_profiles_of_their_gpus_mode(a100_session):
 
 def test_a_mig_gpu_holds_seven_1_slice_instances_and_mixes_only_what_fits(a100_session, maker):
     lab = objects(a100_session)
-    small = [maker(a100_session, lab, MIG_HOST, vgpus("grid_a100-1-5c", "grid_a100-1-5c")) for _ in range(8)]
-    wait_for_tasks(a100_session, [vm.PowerOnVM_Task() for vm in small[:7]])
-    fault, message = fault_of(a100_session, small[7].PowerOnVM_Task())
+    # One MIG-backed vGPU per VM (NVIDIA: several vGPUs in a VM only of a whole-GPU time-sliced type);
+    # the host's two A100s hold seven 1-slice instances each.
+    small = [maker(a100_session, lab, MIG_HOST, vgpus("grid_a100-1-5c")) for _ in range(15)]
+    wait_for_tasks(a100_session, [vm.PowerOnVM_Task() for vm in small[:14]])
+    fault, message = fault_of(a100_session, small[14].PowerOnVM_Task())
     assert isinstance(fault, vim.fault.GenericVmConfigFault) and "has no free GPU instance" in message
-    wait_for_tasks(a100_session, [vm.PowerOffVM_Task() for vm in small[:7]])
-    three = maker(a100_session, lab, MIG_HOST, vgpus("grid_a100-3-20c", "grid_a100-3-20c"))
+    wait_for_tasks(a100_session, [vm.PowerOffVM_Task() for vm in small[:14]])
+    threes = [maker(a100_session, lab, MIG_HOST, vgpus("grid_a100-3-20c")) for _ in range(4)]
     four = maker(a100_session, lab, MIG_HOST, vgpus("grid_a100-4-20c"))
-    wait_for_task(a100_session, three.PowerOnVM_Task())
+    for vm in threes:   # two 3-slice instances per GPU: slices 0-3 and 4-7 of both
+        wait_for_task(a100_session, vm.PowerOnVM_Task())
     assert "grid_a100-3-20c at memory slices 0-3" in fault_of(a100_session, four.PowerOnVM_Task())[1]
-    wait_for_task(a100_session, three.PowerOffVM_Task())
-    wait_for_task(a100_session, four.PowerOnVM_Task())
-    assert fault_of(a100_session, three.PowerOnVM_Task()) is None      # 4 + 3 slices fit
+    wait_for_task(a100_session, threes[0].PowerOffVM_Task())
+    assert fault_of(a100_session, four.PowerOnVM_Task()) is None      # 4 + 3 slices fit

@@ -15,7 +15,7 @@ from vhpc_toolkit.cluster.plan import CREATE, ClusterPlan, plan_cluster
 from vhpc_toolkit.cluster.ports import check_ports
 from vhpc_toolkit.cluster.pvrdma import plan_pvrdma
 from vhpc_toolkit.cluster.read import read_cluster_inventory
-from vhpc_toolkit.cluster.rules import plan_rules
+from vhpc_toolkit.cluster.rules import drs_off_warnings, plan_rules
 from vhpc_toolkit.cluster.strays import made_by_file, strays
 from vhpc_toolkit.clusterfile import ClusterSpec
 from vhpc_toolkit.errors import ValidationFailed, VhpcError
@@ -54,6 +54,7 @@ def prepare_create(session, spec: ClusterSpec, allow_power_off: bool = False,
     check_hardware(plan)
     plan.pvrdma = plan_pvrdma(session, plan)
     plan.rules = plan_rules(plan)
+    plan.warnings += drs_off_warnings(plan)
     check_ports(plan)
     _check_passwords(plan, password_for)
     if plan.problems:
