@@ -199,6 +199,9 @@ func (l *Lab) cloneVM(ctx *simulator.Context, vm *simulator.VirtualMachine, req 
 			fault = cloneHostFault(vm, &spec, req.Name) // host_state.go
 		}
 		if fault == nil {
+			fault = cloneDatacenterFault(vm, req.Folder, &spec) // vm_datacenter.go
+		}
+		if fault == nil {
 			l.rulesMu.Lock()
 			fault = l.checkCloneSpec(vm, &spec)
 			l.rulesMu.Unlock()

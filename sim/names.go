@@ -61,6 +61,9 @@ func (h *netFolderHook) CreateVMTask(ctx *simulator.Context, req *types.CreateVM
 	if fault == nil {
 		fault = hostAdmitsFault(hostByRef(req.Host), "make VM "+req.Config.Name) // host_state.go
 	}
+	if fault == nil {
+		fault = createVMDatacenterFault(req) // vm_datacenter.go
+	}
 	if fault != nil {
 		task := simulator.CreateTask(f, "createVm", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
 			return nil, fault

@@ -1,6 +1,7 @@
 """The toolkit and hosts that take no new VMs: a host in maintenance mode (vCenter powers on, clones and
 moves nothing there) is refused before any change when a file or a command names it, and left out by
-the planner. The host is taken out of maintenance mode again: the lab is shared."""
+the planner; a datacenter made with CreateDatacenter has no host at all. The host is taken out of
+maintenance mode again, the datacenter removed: the lab is shared."""
 from __future__ import annotations
 
 import uuid
@@ -71,3 +72,22 @@ def test_an_existing_vm_is_not_powered_on_on_a_host_in_maintenance_mode(cli, clu
         wait_for_tasks(session, [host.ExitMaintenanceMode_Task(timeout=0)])
     inv = read_inventory(session, {"VirtualMachine": ["runtime.powerState"]})
     assert inv.find("VirtualMachine", f"{pfx}-1").get("runtime.powerState") == "poweredOff"
+
+
+def test_a_datacenter_without_hosts_is_refused_before_any_change(cli, cluster_file, session):
+    """vCenter makes a VM only where its folder, pool, host and datastore are of one datacenter."""
+    dc = session.content.rootFolder.CreateDatacenter(name=f"empty-{uuid.uuid4().hex[:6]}")
+    try:
+        path, pfx = cluster_file(f"""
+[_VMS_]
+PFX-{{1:2}}: template: vhpc_clone datacenter: {dc.name}
+PFX-pinned: template: vhpc_clone datacenter: {dc.name} host: vhpc-esx-07.hpc.vmware.com
+""")
+        code, _, err = cli("cluster", "--create", "--file", path)
+        assert code == 2 and "nothing was changed" in err
+        assert f"datacenter {dc.name} has no cluster" in err and f"not found in {dc.name}" in err
+        code, _, err = cli("clone", "--template", "vhpc_clone", "--vm", f"{pfx}-c", "--datacenter", dc.name)
+        assert code == 2 and "nothing was cloned" in err
+        assert vm_names(session, pfx) == set() and dc.vmFolder.childEntity == []
+    finally:
+        wait_for_tasks(session, [dc.Destroy_Task()])
