@@ -1,7 +1,8 @@
 """A host's networking as vSphere reports it, from one source: ``host.config.network``.
 
 ``view``, ``svs``, ``dvs`` and the cluster engine all read switches here, from the host
-properties of the one inventory read (no per-host HostNetworkSystem call):
+properties of the one inventory read (no per-host HostNetworkSystem call; ``svs`` puts its hosts'
+network systems' ``networkInfo`` switches and port groups in their place, read in one call):
 
 - standard switches with their uplinks (``vswitch[].pnic`` keys, else ``spec.bridge``), MTU and
   port groups;
