@@ -84,7 +84,7 @@ func addDeviceTargets(target *types.ConfigTarget, host *simulator.HostSystem) {
 	for _, bi := range host.Config.PciPassthruInfo {
 		switch info := bi.(type) {
 		case *types.HostSriovInfo:
-			if !info.SriovEnabled {
+			if !info.SriovEnabled || !info.SriovActive { // virtual functions exist once booted
 				continue
 			}
 			dev, ok := hostPciDevice(host, info.Id)

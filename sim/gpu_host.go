@@ -37,32 +37,25 @@ const (
 )
 
 // gpuModel is a GPU board: its PCI ids and name, frame buffer, and its
-// NVIDIA vGPU profiles: time-sliced grid_KEY-N<series> (N GB of frame
-// buffer, sizesGB) and, on MIG-capable boards, MIG-backed
-// grid_KEY-S-N<series> (S compute slices, gpu_mig.go).
+// NVIDIA vGPU profiles (gpu_catalog.go): time-sliced grid_KEY-N<series> (N
+// GB of frame buffer; series q, c, a, b) and, on MIG-capable boards,
+// MIG-backed grid_KEY-S-Nc (S compute slices, gpu_mig.go).
 type gpuModel struct {
-	key               string // profile prefix after grid_, e.g. "v100"
+	key               string // NVIDIA's board name in profile spelling, e.g. "v100", "v100d"
 	device, subDevice uint16
 	name              string
 	memoryMB          int64
-	sizesGB           []int
-	series            string        // profile suffix: "q" (virtual workstation), "c" (compute)
+	series            []vgpuSeries  // time-sliced types, by series (gpu_catalog.go)
 	mig               []*migProfile // MIG-backed profiles (nil: no MIG)
 }
-
-var (
-	v100Model = &gpuModel{key: "v100", device: 0x1db4, subDevice: 0x1214, name: gpuDeviceName,
-		memoryMB: 32 * 1024, sizesGB: []int{1, 2, 4, 8, 16, 32}, series: "q"}
-	p100Model = &gpuModel{key: "p100", device: 0x15f8, subDevice: 0x118f, name: p100DeviceName,
-		memoryMB: 16 * 1024, sizesGB: []int{1, 2, 4, 8, 16}, series: "q"}
-	gpuModels = []*gpuModel{p100Model, v100Model, a100Model}
-)
 
 // profiles are the model's time-sliced profiles.
 func (m *gpuModel) profiles() []string {
 	var out []string
-	for _, n := range m.sizesGB {
-		out = append(out, fmt.Sprintf("grid_%s-%d%s", m.key, n, m.series))
+	for _, s := range m.series {
+		for _, n := range s.sizesGB {
+			out = append(out, fmt.Sprintf("grid_%s-%d%s", m.key, n, s.letter))
+		}
 	}
 	return out
 }
@@ -82,8 +75,8 @@ func hostGPUs(index int) []hostGPU {
 	if isA100Host(index) {
 		return a100HostGPUs(index)
 	}
-	gpus := []hostGPU{{GPUIds[0], v100Model, false, false}, {SharedV100Id, v100Model, true, false},
-		{GPUIds[1], v100Model, false, false}}
+	gpus := []hostGPU{{GPUIds[0], v100dModel, false, false}, {SharedV100Id, v100Model, true, false},
+		{GPUIds[1], v100dModel, false, false}}
 	if index >= firstP100 {
 		gpus = append(gpus, hostGPU{P100Id, p100Model, true, false})
 	}
@@ -102,9 +95,12 @@ func profileModel(profile string) (*gpuModel, int64) {
 	}
 	gb, _ := strconv.Atoi(m[2])
 	for _, model := range gpuModels {
-		if model.key == m[1] && model.series == m[3] {
-			for _, n := range model.sizesGB {
-				if n == gb {
+		if model.key != m[1] {
+			continue
+		}
+		for _, s := range model.series {
+			for _, n := range s.sizesGB {
+				if s.letter == m[3] && n == gb {
 					return model, int64(gb) * 1024
 				}
 			}

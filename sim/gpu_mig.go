@@ -48,7 +48,7 @@ const (
 )
 
 var a100Model = &gpuModel{key: "a100", device: 0x20f1, subDevice: 0x145f, name: a100DeviceName,
-	memoryMB: 40 * 1024, sizesGB: []int{4, 5, 8, 10, 20, 40}, series: "c",
+	memoryMB: 40 * 1024, series: []vgpuSeries{{"c", []int{4, 5, 8, 10, 20, 40}}},
 	mig: []*migProfile{
 		{slices: 1, memSlices: 1, starts: []int{0, 1, 2, 3, 4, 5, 6}},
 		{slices: 2, memSlices: 2, starts: []int{0, 2, 4}},
@@ -61,7 +61,7 @@ var a100Model = &gpuModel{key: "a100", device: 0x20f1, subDevice: 0x145f, name: 
 func (m *gpuModel) memSliceGB() int { return int(m.memoryMB / 1024 / migMemorySlices) }
 
 func (m *gpuModel) migProfileName(p *migProfile) string {
-	return fmt.Sprintf("grid_%s-%d-%d%s", m.key, p.slices, p.memSlices*m.memSliceGB(), m.series)
+	return fmt.Sprintf("grid_%s-%d-%d%s", m.key, p.slices, p.memSlices*m.memSliceGB(), migSeries)
 }
 
 // migProfileNames are the model's MIG-backed profiles (none without MIG).
@@ -85,7 +85,7 @@ func migProfileOf(profile string) (*gpuModel, *migProfile) {
 	slices, _ := strconv.Atoi(m[2])
 	gb, _ := strconv.Atoi(m[3])
 	for _, model := range gpuModels {
-		if model.key != m[1] || model.series != m[4] {
+		if model.key != m[1] || m[4] != migSeries {
 			continue
 		}
 		for _, p := range model.mig {

@@ -61,46 +61,59 @@ func TestA100HostLayout(t *testing.T) {
 }
 
 // A MIG GPU holds at most seven 1-slice instances; sizes mix only where the
-// A100's placements fit (4+3 does, 3 then 4 does not).
+// A100's placements fit (4+3 does, 3 then 4 does not). A VM holds one
+// MIG-backed vGPU (gpu_catalog.go).
 func TestMIGCapacityAndPlacement(t *testing.T) {
 	e := newLabEnv(t)
 	h := e.host(a100MIGHost)
+	two := e.mustClone("mig-two", h, vgpus("grid_a100-1-5c", "grid_a100-1-5c"))
+	expectFault(t, e.powerOn(two), &types.GenericVmConfigFault{}, "multiple vGPUs in a VM not supported")
 	var small []*object.VirtualMachine
-	for i := 0; i < 8; i++ { // one instance on each of the two MIG GPUs per VM
-		vm := e.mustClone(fmt.Sprintf("mig-1g-%d", i), h, vgpus("grid_a100-1-5c", "grid_a100-1-5c"))
-		small = append(small, vm)
+	for i := 0; i < 15; i++ { // the policy spreads them: seven on each of the two MIG GPUs
+		small = append(small, e.mustClone(fmt.Sprintf("mig-1g-%d", i), h, vgpus("grid_a100-1-5c")))
 	}
-	for _, vm := range small[:7] {
+	for _, vm := range small[:14] {
 		if err := e.powerOn(vm); err != nil {
 			t.Fatal(err)
 		}
 	}
-	expectFault(t, e.powerOn(small[7]), &types.GenericVmConfigFault{},
-		"grid_a100-1-5c", "has no free GPU instance", "memory slices 6-6 (VM mig-1g-6)")
+	expectFault(t, e.powerOn(small[14]), &types.GenericVmConfigFault{},
+		"grid_a100-1-5c", "has no free GPU instance", "memory slices 6-6")
 	if g := graphicsOf(e.hostConfig(h))[A100SharedId0]; len(g.Vm) != 7 {
 		t.Errorf("graphicsInfo vm %v", g.Vm)
 	}
-	for _, vm := range small[:7] {
+	for _, vm := range small[:14] {
 		e.powerOff(vm)
 	}
 
-	// 3-slice at slice 0 first: a 4-slice instance (start 0 only) no longer fits.
-	three := e.mustClone("mig-3g", h, vgpus("grid_a100-3-20c", "grid_a100-3-20c"))
+	// 3-slice at slice 0 first (one on each GPU): a 4-slice instance (start 0 only) no longer fits.
+	threes := []*object.VirtualMachine{e.mustClone("mig-3g-a", h, vgpus("grid_a100-3-20c")),
+		e.mustClone("mig-3g-b", h, vgpus("grid_a100-3-20c"))}
 	four := e.mustClone("mig-4g", h, vgpus("grid_a100-4-20c"))
-	if err := e.powerOn(three); err != nil {
-		t.Fatal(err)
+	for _, vm := range threes {
+		if err := e.powerOn(vm); err != nil {
+			t.Fatal(err)
+		}
 	}
 	expectFault(t, e.powerOn(four), &types.GenericVmConfigFault{}, "no free GPU instance", "grid_a100-3-20c at memory slices 0-3")
-	e.powerOff(three)
-	// 4-slice first, then a 3-slice beside it (slices 4-7): 7 compute slices, nothing more.
+	for _, vm := range threes {
+		e.powerOff(vm)
+	}
+	// 4-slice first, then a 3-slice beside it (slices 4-7): 7 compute slices, nothing more on that GPU.
 	if err := e.powerOn(four); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.powerOn(three); err != nil {
-		t.Fatalf("3-slice beside a 4-slice: %v", err)
+	for _, vm := range threes { // the first beside the 4-slice or on the idle GPU, the second on the other
+		if err := e.powerOn(vm); err != nil {
+			t.Fatalf("3-slice instances with a 4-slice: %v", err)
+		}
 	}
-	one := e.mustClone("mig-1g-extra", h, vgpus("grid_a100-1-5c", "grid_a100-1-5c"))
-	expectFault(t, e.powerOn(one), &types.GenericVmConfigFault{}, "no free GPU instance")
+	one := e.mustClone("mig-1g-extra", h, vgpus("grid_a100-1-5c"))
+	if err := e.powerOn(one); err != nil { // the GPU with one 3-slice instance has room
+		t.Fatal(err)
+	}
+	full := e.mustClone("mig-1g-full", h, vgpus("grid_a100-3-20c"))
+	expectFault(t, e.powerOn(full), &types.GenericVmConfigFault{}, "no free GPU instance")
 
 	// A MIG host offers no time-sliced profile.
 	sliced := e.mustClone("mig-host-sliced", h, nil)

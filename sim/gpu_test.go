@@ -47,7 +47,8 @@ func TestGPULayoutAndModes(t *testing.T) {
 				t.Errorf("host %d GPU %s: %+v", n, id, g[id])
 			}
 		}
-		if v := g[SharedV100Id]; v.GraphicsType != "sharedDirect" || v.MemorySizeInKB != 32*1024*1024 || passthruEnabled(cfg, SharedV100Id) {
+		if v := g[SharedV100Id]; v.GraphicsType != "sharedDirect" || v.MemorySizeInKB != 16*1024*1024 ||
+			v.DeviceName != v100SharedName || passthruEnabled(cfg, SharedV100Id) {
 			t.Errorf("host %d shared V100: %+v", n, v)
 		}
 		p, hasP100 := g[P100Id]
@@ -114,8 +115,11 @@ func TestGPUVGPUCapacityPerPhysicalGPU(t *testing.T) {
 	if err := e.powerOn(other); err != nil {
 		t.Errorf("8q on an idle P100: %v", err)
 	}
-	// The shared V100 (32 GB) serves grid_v100 profiles beside it.
-	v := e.mustClone("gpu-v100-32q", h, reserved(vgpuDevice("grid_v100-32q")))
+	// The shared V100 (a 16 GB one: NVIDIA's board V100) serves grid_v100 profiles beside it; a
+	// grid_v100-32q is no NVIDIA type (a 32 GB V100 PCIe is board V100D: grid_v100d-32q).
+	_, err := e.clone("gpu-v100-32q", h, reserved(vgpuDevice("grid_v100-32q")), false)
+	expectFault(t, err, &types.InvalidDeviceSpec{}, "grid_v100-32q is not supported")
+	v := e.mustClone("gpu-v100-16q", h, reserved(vgpuDevice("grid_v100-16q")))
 	if err := e.powerOn(v); err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +202,7 @@ func TestGPUDynamicDirectPath(t *testing.T) {
 	if err := e.powerOn(static); err != nil {
 		t.Fatal(err)
 	}
-	dyn := e.mustClone("gpu-dyn-1", h, reserved(dynamicDevice100(-200, 0x10de, 0x1db4, "")))
+	dyn := e.mustCloneV17("gpu-dyn-1", h, reserved(dynamicDevice100(-200, 0x10de, 0x1db4, "")))
 	if err := e.powerOn(dyn); err != nil {
 		t.Fatal(err)
 	}
@@ -213,15 +217,15 @@ func TestGPUDynamicDirectPath(t *testing.T) {
 	// The assigned device is in use for a static VM, and no V100 is left.
 	taker := e.mustClone("gpu-dyn-taker", h, reserved(gpuDevice(GPUIds[1], uuid)))
 	expectFault(t, e.powerOn(taker), &types.GenericVmConfigFault{}, "already in use by VM gpu-dyn-1")
-	second := e.mustClone("gpu-dyn-2", h, reserved(dynamicDevice100(-200, 0x10de, 0x1db4, "")))
+	second := e.mustCloneV17("gpu-dyn-2", h, reserved(dynamicDevice100(-200, 0x10de, 0x1db4, "")))
 	expectFault(t, e.powerOn(second), &types.GenericVmConfigFault{}, "every matching device is in use", "gpu-dyn-static", "gpu-dyn-1")
 	// No match at all (a P100 id; a label no device has).
-	noMatch := e.mustClone("gpu-dyn-p100", h, reserved(dynamicDevice100(-200, 0x10de, 0x15f8, "")))
+	noMatch := e.mustCloneV17("gpu-dyn-p100", h, reserved(dynamicDevice100(-200, 0x10de, 0x15f8, "")))
 	expectFault(t, e.powerOn(noMatch), &types.GenericVmConfigFault{}, "no passthrough-enabled device of the host matches")
-	labelled := e.mustClone("gpu-dyn-label", h, reserved(dynamicDevice100(-200, 0x10de, 0x1db4, "training")))
+	labelled := e.mustCloneV17("gpu-dyn-label", h, reserved(dynamicDevice100(-200, 0x10de, 0x1db4, "training")))
 	expectFault(t, e.powerOn(labelled), &types.GenericVmConfigFault{}, "label training")
 	// Memory reservation is needed as for any DirectPath device.
-	unres := e.mustClone("gpu-dyn-unreserved", h, &types.VirtualMachineConfigSpec{
+	unres := e.mustCloneV17("gpu-dyn-unreserved", h, &types.VirtualMachineConfigSpec{
 		DeviceChange: []types.BaseVirtualDeviceConfigSpec{dynamicDevice100(-200, 0x10de, 0x1db4, "")}})
 	expectFault(t, e.powerOn(unres), &types.GenericVmConfigFault{}, "memsize(4096)")
 	// Power-off frees the device.

@@ -24,7 +24,8 @@ const (
 	pciClassEthernet   = 0x0200
 	pciClassInfiniband = 0x0207
 
-	gpuDeviceName  = "GV100GL [Tesla V100 PCIe 32GB]"
+	gpuDeviceName  = "GV100GL [Tesla V100 PCIe 32GB]" // the passthrough V100s (NVIDIA's board V100D)
+	v100SharedName = "GV100GL [Tesla V100 PCIe 16GB]" // the one serving vGPUs (board V100)
 	p100DeviceName = "GP100GL [Tesla P100 PCIe 16GB]"
 	cx4PFName      = "MT27700 Family [ConnectX-4]"
 	cx4VFName      = "MT27700 Family [ConnectX-4 Virtual Function]"
@@ -49,8 +50,7 @@ var GPUIds = []string{"0000:3b:00.0", "0000:d8:00.0"}
 
 // VGPUProfiles are all the vGPU profiles of the lab's GPU models; a host
 // offers those of the models it has in shared direct mode (gpu.go).
-var VGPUProfiles = append(append(append(append([]string(nil), p100Model.profiles()...), v100Model.profiles()...),
-	a100Model.profiles()...), a100Model.migProfileNames()...)
+var VGPUProfiles = allProfiles() // gpu_catalog.go
 
 type pciDev struct {
 	id                     string
@@ -199,8 +199,12 @@ func applyHostHardware(host *simulator.HostSystem, index int) {
 	var pnics []types.PhysicalNic
 	for i, p := range hostPnics() {
 		link := &types.PhysicalNicLinkInfo{SpeedMb: p.speedMb, Duplex: true}
+		rdma := ""
+		if p.rdma != "" {
+			rdma = rdmaDeviceKey(p.rdma) // a link to the RdmaDevice by its key, as ESXi gives it
+		}
 		pnics = append(pnics, types.PhysicalNic{
-			Key:                           "key-vim.host.PhysicalNic-" + p.device,
+			Key:                           pnicKey(p.device),
 			Device:                        p.device,
 			Pci:                           p.pci,
 			Driver:                        p.driver,
@@ -211,17 +215,17 @@ func applyHostHardware(host *simulator.HostSystem, index int) {
 			VmDirectPathGen2Supported:     types.NewBool(false),
 			ResourcePoolSchedulerAllowed:  types.NewBool(true),
 			AutoNegotiateSupported:        types.NewBool(false),
-			RdmaDevice:                    p.rdma,
+			RdmaDevice:                    rdma,
 			VmDirectPathGen2SupportedMode: "",
 		})
 	}
 	host.Config.Network.Pnic = pnics
 	host.Config.Network.RdmaDevice = []types.HostRdmaDevice{{
-		Key:         "key-vim.host.RdmaDevice-" + rdmaDevice,
+		Key:         rdmaDeviceKey(rdmaDevice),
 		Device:      rdmaDevice,
 		Driver:      "nmlx5_rdma",
 		Description: "MT27700 Family [ConnectX-4]",
-		Backing:     &types.HostRdmaDevicePnicBacking{PairedUplink: rdmaPnic},
+		Backing:     &types.HostRdmaDevicePnicBacking{PairedUplink: pnicKey(rdmaPnic)},
 		ConnectionInfo: types.HostRdmaDeviceConnectionInfo{
 			State:       "active",
 			Mtu:         4096,
@@ -230,6 +234,14 @@ func applyHostHardware(host *simulator.HostSystem, index int) {
 		Capability: types.HostRdmaDeviceCapability{RoceV1Capable: true, RoceV2Capable: true},
 	}}
 }
+
+// pnicKey is a physical NIC's key, the link other host objects name it by
+// (HostVirtualSwitch.pnic, HostRdmaDevicePnicBacking.pairedUplink: both
+// "vim.host.PhysicalNic" links in the API's type information).
+func pnicKey(device string) string { return "key-vim.host.PhysicalNic-" + device }
+
+// rdmaDeviceKey is an RDMA device's key (PhysicalNic.rdmaDevice links it).
+func rdmaDeviceKey(device string) string { return "key-vim.host.RdmaDevice-" + device }
 
 // hostPciDevice finds a PCI device of host by id.
 func hostPciDevice(host *simulator.HostSystem, id string) (types.HostPciDevice, bool) {

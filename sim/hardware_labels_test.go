@@ -48,7 +48,7 @@ func TestHardwareLabelsForDynamicDirectPath(t *testing.T) {
 		len(m.Config.AttributeOverride) != 1 {
 		t.Fatalf("the manager's config %+v %v", m.Config, err)
 	}
-	vm := e.mustClone("label-dyn", e.host(n), reserved(dynamicDevice100(-200, 0x10de, 0x1db4, "training")))
+	vm := e.mustCloneV17("label-dyn", e.host(n), reserved(dynamicDevice100(-200, 0x10de, 0x1db4, "training")))
 	if err := e.powerOn(vm); err != nil {
 		t.Fatal(err)
 	}
@@ -59,10 +59,10 @@ func TestHardwareLabelsForDynamicDirectPath(t *testing.T) {
 		len(m.Binding) != 1 || m.Binding[0].InstanceId != GPUIds[1] {
 		t.Errorf("the manager's binding %+v %v", m.Binding, err)
 	}
-	second := e.mustClone("label-dyn-2", e.host(n), reserved(dynamicDevice100(-200, 0x10de, 0x1db4, "training")))
+	second := e.mustCloneV17("label-dyn-2", e.host(n), reserved(dynamicDevice100(-200, 0x10de, 0x1db4, "training")))
 	expectFault(t, e.powerOn(second), &types.GenericVmConfigFault{}, "label training", "in use")
 	// A backing without a label takes a labelled device too.
-	any := e.mustClone("label-dyn-any", e.host(n), reserved(dynamicDevice100(-200, 0x10de, 0x1db4, "")))
+	any := e.mustCloneV17("label-dyn-any", e.host(n), reserved(dynamicDevice100(-200, 0x10de, 0x1db4, "")))
 	if err := e.powerOn(any); err != nil {
 		t.Fatal(err)
 	}

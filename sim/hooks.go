@@ -139,6 +139,7 @@ func (l *Lab) reconfigVM(ctx *simulator.Context, vm *simulator.VirtualMachine, r
 		}
 		assignDeviceKeys(vm.Config.Hardware.Device, &req.Spec) // device_keys.go
 		before := adapterMACs(vm)
+		req.Spec.Version = ""                     // for new VMs only: UpgradeVM_Task changes it (vm_hardware_version.go)
 		after := prepareConfigSpec(vm, &req.Spec) // rules_tuning.go
 		res = vm.ReconfigVMTask(ctx, req)
 		if _, fault := taskOutcome(res); fault == nil {
@@ -201,6 +202,12 @@ func (l *Lab) cloneVM(ctx *simulator.Context, vm *simulator.VirtualMachine, req 
 	task := simulator.CreateTask(vm, "cloneVm", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
 		fault := checkLinkedClone(vm, &spec) // templates.go
 		if fault == nil {
+			fault = cloneHostFault(vm, &spec, req.Name) // host_state.go
+		}
+		if fault == nil {
+			fault = cloneDatacenterFault(vm, req.Folder, &spec) // vm_datacenter.go
+		}
+		if fault == nil {
 			l.rulesMu.Lock()
 			fault = l.checkCloneSpec(vm, &spec)
 			l.rulesMu.Unlock()
@@ -222,7 +229,7 @@ func (l *Lab) cloneVM(ctx *simulator.Context, vm *simulator.VirtualMachine, req 
 		}
 		var res soap.HasFault
 		var srcExtra []types.BaseOptionValue // the source's advanced settings: a clone carries them
-		namesMu.Lock() // names.go: the name check and the new VM are one step
+		namesMu.Lock()                       // names.go: the name check and the new VM are one step
 		if fault = newVMNameFault(req.Folder, req.Name); fault == nil {
 			withVM(ctx, vm, func() {
 				srcExtra = append(srcExtra, vm.Config.ExtraConfig...)
@@ -299,6 +306,7 @@ func (l *Lab) finishClone(ctx *simulator.Context, src, clone *simulator.VirtualM
 		cfg.Files = nil
 		cfg.InstanceUuid = ""
 		cfg.Uuid = ""
+		cfg.Version = "" // a clone keeps its source's version (vm_hardware_version.go)
 	}
 	if cfg.Firmware == "" {
 		cfg.Firmware = src.Config.Firmware
@@ -306,6 +314,7 @@ func (l *Lab) finishClone(ctx *simulator.Context, src, clone *simulator.VirtualM
 	if _, fault := taskOutcome(clone.ReconfigVMTask(ctx, &types.ReconfigVM_Task{This: clone.Self, Spec: cfg})); fault != nil {
 		return fault
 	}
+	simulator.Map.Update(clone, []types.PropertyChange{{Name: "config.version", Val: src.Config.Version}})
 	l.settleAdapters(clone, nil) // nics.go: new MAC addresses, PCI slots
 
 	if ref := spec.Location.Host; ref != nil && (clone.Runtime.Host == nil || *clone.Runtime.Host != *ref) {

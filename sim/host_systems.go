@@ -197,7 +197,17 @@ func (s *LabHostPciPassthruSystem) UpdatePassthruConfig(ctx *simulator.Context, 
 				return
 			}
 		}
-		simulator.Map.Update(host, []types.PropertyChange{{Name: "config.pciPassthruInfo", Val: infos}})
+		if fault != nil {
+			return
+		}
+		pending := false
+		for _, bi := range infos {
+			if s, ok := bi.(*types.HostSriovInfo); ok && sriovPending(s) { // host_state.go
+				pending = true
+			}
+		}
+		simulator.Map.Update(host, []types.PropertyChange{{Name: "config.pciPassthruInfo", Val: infos},
+			{Name: "summary.rebootRequired", Val: pending}})
 	})
 	if fault != nil {
 		return &methods.UpdatePassthruConfigBody{Fault_: simulator.Fault(faultText(fault), fault)}
@@ -242,16 +252,18 @@ func applyPassthruConfig(host *simulator.HostSystem, infos []types.BaseHostPciPa
 				return hostConfigFault("sriovPassthru", fmt.Sprintf(
 					"Physical function %s of host %s cannot be passed through while SR-IOV is enabled on it.", id, host.Name))
 			}
-			next.NumVirtualFunctionRequested, next.NumVirtualFunction = sc.NumVirtualFunction, sc.NumVirtualFunction
+			next.NumVirtualFunctionRequested = sc.NumVirtualFunction
 		} else {
-			next.NumVirtualFunctionRequested, next.NumVirtualFunction = 0, 0
+			next.NumVirtualFunctionRequested = 0
 		}
-		if used, holders := vfsInUse(host.Self, id, nil); used > int(next.NumVirtualFunction) {
+		if used, holders := vfsInUse(host.Self, id, nil); used > int(next.NumVirtualFunctionRequested) {
 			return hostConfigFault("sriovInUse", fmt.Sprintf(
 				"%d virtual function(s) of %s on host %s are in use by powered-on VMs %s; power them off first "+
-					"(asked for %d).", used, id, host.Name, strings.Join(holders, ", "), next.NumVirtualFunction))
+					"(asked for %d).", used, id, host.Name, strings.Join(holders, ", "), next.NumVirtualFunctionRequested))
 		}
-		next.SriovEnabled, next.SriovActive = sc.SriovEnabled, sc.SriovEnabled
+		// The request waits for the host's next boot (host_state.go): numVirtualFunction and
+		// sriovActive stay as they are until then.
+		next.SriovEnabled = sc.SriovEnabled
 		infos[idx] = &next
 		return nil
 	}

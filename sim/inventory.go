@@ -205,6 +205,8 @@ func (l *Lab) buildInventory(ctx context.Context) error {
 	l.settleInventoryAdapters()
 	installEnvironmentBrowsers()
 	installAssignableHardwareManagers(hosts) // hardware_labels.go
+	installVGPUSettings()                    // gpu_catalog.go
+	installDVSManager()                      // network_dvs_manager.go
 	l.installGuestWatcher()
 	return nil
 }

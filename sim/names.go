@@ -58,7 +58,14 @@ func (h *netFolderHook) CreateVMTask(ctx *simulator.Context, req *types.CreateVM
 	req.This = f.Self
 	namesMu.Lock()
 	defer namesMu.Unlock()
-	if fault := newVMNameFault(f.Self, req.Config.Name); fault != nil {
+	fault := newVMNameFault(f.Self, req.Config.Name)
+	if fault == nil {
+		fault = hostAdmitsFault(hostByRef(req.Host), "make VM "+req.Config.Name) // host_state.go
+	}
+	if fault == nil {
+		fault = createVMDatacenterFault(req) // vm_datacenter.go
+	}
+	if fault != nil {
 		task := simulator.CreateTask(f, "createVm", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
 			return nil, fault
 		})

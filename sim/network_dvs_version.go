@@ -47,8 +47,9 @@ func versionLess(a, b string) bool {
 // and a message when the version is not one vCenter creates).
 func newSwitchProduct(spec *types.DistributedVirtualSwitchProductSpec) (*types.DistributedVirtualSwitchProductSpec, string) {
 	content := vcenterAbout()
+	creatable := creatableDVSVersions() // network_dvs_manager.go
 	product := types.DistributedVirtualSwitchProductSpec{
-		Name: "DVS", Vendor: content.Vendor, Version: content.Version, Build: content.Build, ForwardingClass: "etherswitch",
+		Name: "DVS", Vendor: content.Vendor, Version: creatable[len(creatable)-1], Build: content.Build, ForwardingClass: "etherswitch",
 	}
 	if spec != nil {
 		if spec.Version != "" {
@@ -61,9 +62,9 @@ func newSwitchProduct(spec *types.DistributedVirtualSwitchProductSpec) (*types.D
 			product.Vendor = spec.Vendor
 		}
 	}
-	if _, ok := dvsMinESXi[product.Version]; !ok {
-		return nil, fmt.Sprintf("vCenter %s cannot create a distributed switch of version %s (it creates 6.5.0, 6.6.0, 7.0.0)",
-			content.Version, product.Version)
+	if !dvsVersionCreatable(product.Version) {
+		return nil, fmt.Sprintf("vCenter %s cannot create a distributed switch of version %s (it creates %s)",
+			content.Version, product.Version, strings.Join(creatable, ", "))
 	}
 	return &product, ""
 }

@@ -3,7 +3,9 @@ package main
 // Ports of distributed port groups with static binding (earlyBinding): a
 // VM adapter takes a port when it is connected to the port group (at
 // reconfigure or clone), whatever the VM's power state, and keeps it until
-// the adapter is removed or moved. config.numPorts is how many there are.
+// the adapter is removed or moved; a VMkernel adapter on the port group
+// (AddVirtualNic on a distributed port) takes one as well. config.numPorts
+// is how many there are.
 //
 //   - autoExpand (elastic port allocation): when all ports are taken, the
 //     port group grows by sets of 8 ports (config.numPorts goes up);
@@ -36,9 +38,10 @@ func portgroupByKey(key string) *simulator.DistributedVirtualPortgroup {
 }
 
 // adaptersOn counts the adapters on port group key of VMs other than
-// except (templates included: their adapters hold ports too).
+// except (templates included: their adapters hold ports too) and the
+// hosts' VMkernel adapters on it.
 func adaptersOn(key string, except *types.ManagedObjectReference) int {
-	n := 0
+	n := vmkernelPortsOn(key)
 	for _, e := range simulator.Map.All("VirtualMachine") {
 		vm, ok := e.(*simulator.VirtualMachine)
 		if !ok || vm.Config == nil || (except != nil && vm.Self == *except) {
@@ -85,16 +88,60 @@ func claimPorts(touched, final []types.BaseVirtualDevice, except *types.ManagedO
 			return withMessage(&types.InvalidDeviceSpec{InvalidVmConfig: types.InvalidVmConfig{
 				Property: "virtualDeviceSpec.device.backing.port"}}, "noFreePort", msg)
 		}
-		n := pg.Config.NumPorts
-		for int(n) < need {
-			n += portSetSize
-		}
-		simulator.Map.WithLock(pg, func() {
-			cfg := pg.Config
-			keys := pgPortKeys(pg, int(n)) // dvs_portgroups.go: unique in the switch
-			cfg.NumPorts = n
-			simulator.Map.Update(pg, []types.PropertyChange{{Name: "config", Val: cfg}, {Name: "portKeys", Val: keys}})
-		})
+		growPorts(pg, need)
 	}
 	return nil
+}
+
+// vmkernelPortsOn counts the hosts' VMkernel adapters on port group key.
+func vmkernelPortsOn(key string) int {
+	n := 0
+	for _, e := range simulator.Map.All("HostSystem") {
+		host, ok := e.(*simulator.HostSystem)
+		if !ok || host.ConfigManager.NetworkSystem == nil {
+			continue
+		}
+		if s := hostNetworkSystem(host); s != nil && s.NetworkInfo != nil { // network_uplinks.go
+			for _, v := range s.NetworkInfo.Vnic {
+				if p := v.Spec.DistributedVirtualPort; p != nil && p.PortgroupKey == key {
+					n++
+				}
+			}
+		}
+	}
+	return n
+}
+
+// claimVmkernelPort checks that port group key has a port for one more
+// VMkernel adapter (of host), growing an elastic one; the refusal or nil.
+func claimVmkernelPort(key, host string) types.BaseMethodFault {
+	pg := portgroupByKey(key)
+	if pg == nil || pg.Config.Type != string(types.DistributedVirtualPortgroupPortgroupTypeEarlyBinding) {
+		return nil
+	}
+	need := adaptersOn(key, nil) + 1
+	if need <= int(pg.Config.NumPorts) {
+		return nil
+	}
+	if pg.Config.AutoExpand == nil || !*pg.Config.AutoExpand {
+		return withMessage(&types.InvalidArgument{InvalidProperty: "nic.distributedVirtualPort.portgroupKey"}, "noFreePort",
+			fmt.Sprintf("No free port is available in distributed port group %s: its %d ports are taken (fixed port "+
+				"allocation; a VMkernel adapter of host %s needs one).", pg.Name, pg.Config.NumPorts, host))
+	}
+	growPorts(pg, need)
+	return nil
+}
+
+// growPorts grows an elastic port group by sets of 8 ports to need ports.
+func growPorts(pg *simulator.DistributedVirtualPortgroup, need int) {
+	n := pg.Config.NumPorts
+	for int(n) < need {
+		n += portSetSize
+	}
+	simulator.Map.WithLock(pg, func() {
+		cfg := pg.Config
+		keys := pgPortKeys(pg, int(n)) // dvs_portgroups.go: unique in the switch
+		cfg.NumPorts = n
+		simulator.Map.Update(pg, []types.PropertyChange{{Name: "config", Val: cfg}, {Name: "portKeys", Val: keys}})
+	})
 }

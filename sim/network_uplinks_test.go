@@ -222,3 +222,53 @@ func TestUplinksPortGroupPorts(t *testing.T) {
 	}
 	e.made = nil
 }
+
+// TestVMkernelAdaptersTakePorts: a VMkernel adapter on a static-binding
+// port group takes a port as a VM adapter does; a fixed port group refuses
+// what would overfill it, either kind.
+func TestVMkernelAdaptersTakePorts(t *testing.T) {
+	e := newLabEnv(t)
+	h := e.host(8)
+	s, err := e.tryCreateDVS(dvsSpec("vmkports-dvs", "", []string{"vmnic3"}, h))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer destroyDVS(t, e, s)
+	task, err := s.AddPortgroup(e.ctx, []types.DVPortgroupConfigSpec{
+		{Name: "vmkports-fixed", Type: "earlyBinding", NumPorts: 2, AutoExpand: types.NewBool(false)}})
+	if err != nil || task.Wait(e.ctx) != nil {
+		t.Fatal(err)
+	}
+	m := e.dvsProps(s)
+	var key string
+	for _, r := range m.Portgroup {
+		var pg mo.DistributedVirtualPortgroup
+		if err := e.c.PropertyCollector().RetrieveOne(e.ctx, r, []string{"name", "key"}, &pg); err != nil {
+			t.Fatal(err)
+		}
+		if pg.Name == "vmkports-fixed" {
+			key = pg.Key
+		}
+	}
+	vmk, err := e.addVnic(h, m.Uuid, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.removeVnic(h, vmk)
+	if _, err := e.clone("vmkports-a", h, addDevices(vrdmaOn(m.Uuid, key)), false); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.clone("vmkports-b", h, addDevices(vrdmaOn(m.Uuid, key)), false)
+	if faultName(err) != "InvalidDeviceSpec" || !strings.Contains(err.Error(), "No free port") {
+		t.Errorf("a VM adapter beyond the ports a VMkernel adapter and a VM hold: %v", err)
+	}
+	if _, err := e.addVnic(h, m.Uuid, key); faultName(err) != "InvalidArgument" || !strings.Contains(err.Error(), "No free port") {
+		t.Errorf("a second VMkernel adapter on a full fixed port group: %v", err)
+	}
+	for _, vm := range e.made {
+		if tk, err := vm.Destroy(e.ctx); err == nil {
+			_ = tk.Wait(e.ctx)
+		}
+	}
+	e.made = nil
+}

@@ -48,6 +48,9 @@ func (h *netHostHook) AddVirtualNic(ctx *simulator.Context, req *types.AddVirtua
 
 func addVirtualNic(s *simulator.HostNetworkSystem, host *simulator.HostSystem, req *types.AddVirtualNic) (string, *soap.Fault) {
 	spec := req.Nic
+	if f := vnicIPFault(spec.Ip); f != nil { // network_vnic_ip.go
+		return "", f
+	}
 	if p := spec.DistributedVirtualPort; p != nil {
 		if req.Portgroup != "" {
 			return "", simulator.Fault("give a port group or a distributed port, not both", &types.InvalidArgument{InvalidProperty: "portgroup"})
@@ -62,6 +65,9 @@ func addVirtualNic(s *simulator.HostNetworkSystem, host *simulator.HostSystem, r
 		}
 		if p.PortgroupKey != "" && !switchHasPortgroup(sw, p.PortgroupKey) {
 			return "", simulator.Fault("distributed switch "+sw.Name+" has no port group "+p.PortgroupKey, &types.NotFound{})
+		}
+		if f := claimVmkernelPort(p.PortgroupKey, host.Name); f != nil { // network_ports.go
+			return "", simulator.Fault(faultText(f), f)
 		}
 	} else {
 		if hostPortGroupIndex(s.NetworkInfo, req.Portgroup) < 0 {

@@ -135,16 +135,23 @@ func TestUpdatePassthruConfig(t *testing.T) {
 		return e.updatePassthru(h, &types.HostSriovConfig{HostPciPassthruConfig: types.HostPciPassthruConfig{Id: SRIOVPFId},
 			SriovEnabled: on, NumVirtualFunction: n})
 	}
-	defer sriov(true, numVFs)
 	if err := sriov(true, numVFs+1); faultName(err) != "HostConfigFault" {
 		t.Errorf("%d VFs: %v", numVFs+1, err)
 	}
+	// A new VF count is requested; the host activates it at its next boot (host_state.go).
 	if err := sriov(true, 4); err != nil {
 		t.Fatal(err)
 	}
-	m = e.hostMo(h, "config.pciPassthruInfo")
-	if s := passthruOf(m.Config.PciPassthruInfo, SRIOVPFId).(*types.HostSriovInfo); s.NumVirtualFunction != 4 || !s.SriovActive {
-		t.Errorf("after 4 VFs: %+v", s)
+	m = e.hostMo(h, "config.pciPassthruInfo", "summary.rebootRequired")
+	if s := passthruOf(m.Config.PciPassthruInfo, SRIOVPFId).(*types.HostSriovInfo); s.NumVirtualFunctionRequested != 4 ||
+		s.NumVirtualFunction != numVFs || !s.SriovActive || !m.Summary.RebootRequired {
+		t.Errorf("after asking for 4 VFs: %+v, reboot required %v", s, m.Summary.RebootRequired)
+	}
+	e.rebootHost(h)
+	m = e.hostMo(h, "config.pciPassthruInfo", "summary.rebootRequired")
+	if s := passthruOf(m.Config.PciPassthruInfo, SRIOVPFId).(*types.HostSriovInfo); s.NumVirtualFunction != 4 ||
+		!s.SriovActive || m.Summary.RebootRequired {
+		t.Errorf("after the reboot: %+v, reboot required %v", s, m.Summary.RebootRequired)
 	}
 	user := e.mustClone("parity-vf-user", h, reserved(sriovDevice(SRIOVPFId, e.hostUUID(h))))
 	if err := e.powerOn(user); err != nil {
@@ -156,6 +163,11 @@ func TestUpdatePassthruConfig(t *testing.T) {
 	if err := e.updatePassthru(h, &types.HostPciPassthruConfig{Id: "0000:aa:00.0"}); faultName(err) != "HostConfigFault" {
 		t.Errorf("unknown device: %v", err)
 	}
+	e.powerOff(user)
+	if err := sriov(true, numVFs); err != nil {
+		t.Fatal(err)
+	}
+	e.rebootHost(h)
 }
 
 func (e *labEnv) relocate(vm *object.VirtualMachine, spec types.VirtualMachineRelocateSpec) error {
@@ -194,7 +206,18 @@ func TestRelocateAndMigrate(t *testing.T) {
 		t.Errorf("pool %v", got)
 	}
 
-	// vMotion of a running DirectPath VM is refused; MigrateVM_Task checks the state.
+	// vMotion of a running DirectPath VM is refused; MigrateVM_Task checks the state. (After the
+	// cold move its device is chosen again on h1: passthrough_systemid.go.)
+	devs := e.vmMo(vm, "config.hardware.device").Config.Hardware.Device
+	for _, d := range devs {
+		if p, ok := d.(*types.VirtualPCIPassthrough); ok {
+			p.Backing.(*types.VirtualPCIPassthroughDeviceBackingInfo).SystemId = e.hostUUID(h1)
+			if err := e.reconfigure(vm, types.VirtualMachineConfigSpec{DeviceChange: []types.BaseVirtualDeviceConfigSpec{
+				&types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationEdit, Device: p}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	if err := e.powerOn(vm); err != nil {
 		t.Fatal(err)
 	}
@@ -234,8 +257,22 @@ func TestMoveVGPUNeedsTheProfileOnTheDestination(t *testing.T) {
 		t.Fatal(err)
 	}
 	ref7 := e.host(7).Reference()
+	// vMotion of a running vGPU VM waits for vCenter's vgpu.hotmigrate.enabled (gpu_catalog.go).
+	expectFault(t, e.relocate(vm, types.VirtualMachineRelocateSpec{Host: &ref7}), &types.DisallowedMigrationDeviceAttached{},
+		"vGPU hot migration is not enabled", vgpuHotMigrate)
+	e.setVCenterOption(vgpuHotMigrate, "true")
+	defer e.setVCenterOption(vgpuHotMigrate, "false")
 	if err := e.relocate(vm, types.VirtualMachineRelocateSpec{Host: &ref7}); err != nil {
 		t.Errorf("vMotion of a vGPU VM to a host with its profile: %v", err)
+	}
+}
+
+// setVCenterOption sets one of vCenter's advanced settings (content.setting).
+func (e *labEnv) setVCenterOption(key, value string) {
+	e.t.Helper()
+	m := object.NewOptionManager(e.c.Client, *e.c.ServiceContent.Setting)
+	if err := m.Update(e.ctx, []types.BaseOptionValue{&types.OptionValue{Key: key, Value: value}}); err != nil {
+		e.t.Fatal(err)
 	}
 }
 
@@ -266,14 +303,24 @@ func TestInstantClone(t *testing.T) {
 	if _, err := clone(off, "parity-ic-1", nil); faultName(err) != "InvalidPowerState" {
 		t.Errorf("from a powered-off VM: %v", err)
 	}
-	src := e.bootedVM("parity-ic-src")
-	ic, err := clone(src, "parity-ic-2", e.host(5))
+	src := e.bootedVM("parity-ic-src") // on the template's host, vhpc-esx-01
+	// The clone runs on its source's host: another host is refused, the source's own is fine.
+	expectFault(t, errOf(clone(src, "parity-ic-elsewhere", e.host(5))), &types.InvalidArgument{},
+		"runs on its source's host", HostName(HPCClusterHost), HostName(5))
+	loc := types.VirtualMachineInstantCloneSpec{Name: "parity-ic-disk", Location: types.VirtualMachineRelocateSpec{
+		DiskMoveType: string(types.VirtualMachineRelocateDiskMoveOptionsCreateNewChildDiskBacking)}}
+	if tk, err := src.InstantClone(e.ctx, loc); err != nil {
+		t.Fatal(err)
+	} else {
+		expectFault(t, tk.Wait(e.ctx), &types.InvalidArgument{}, "spec.location.diskMoveType")
+	}
+	ic, err := clone(src, "parity-ic-2", e.host(HPCClusterHost))
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := e.vmMo(ic, "runtime", "config.extraConfig", "config.firmware")
-	if m.Runtime.PowerState != types.VirtualMachinePowerStatePoweredOn || *m.Runtime.Host != e.host(5).Reference() ||
-		m.Config.Firmware != "efi" {
+	if m.Runtime.PowerState != types.VirtualMachinePowerStatePoweredOn ||
+		*m.Runtime.Host != e.host(HPCClusterHost).Reference() || m.Config.Firmware != "efi" {
 		t.Errorf("instant clone %+v firmware %s", m.Runtime, m.Config.Firmware)
 	}
 	if v, _ := extraValue(m.Config.ExtraConfig, "guestinfo.role"); v != "compute" {
@@ -287,6 +334,9 @@ func TestInstantClone(t *testing.T) {
 		t.Errorf("from a DirectPath VM: %v", err)
 	}
 }
+
+// errOf is the error of a (value, error) pair.
+func errOf(_ interface{}, err error) error { return err }
 
 func countKey(opts []types.BaseOptionValue, key string) int {
 	n := 0

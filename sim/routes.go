@@ -63,6 +63,7 @@ var (
 	// task_history.go, events_query.go
 	taskManagerHooks  = &hookKind{labType: "LabTaskManager", realType: "TaskManager", newHook: func() hookObject { return new(taskManagerHook) }}
 	eventManagerHooks = &hookKind{labType: "LabEventManager", realType: "EventManager", newHook: func() hookObject { return new(eventManagerHook) }}
+	hostHooks         = &hookKind{labType: "LabHostSystem", realType: "HostSystem", newHook: func() hookObject { return new(hostHook) }}
 )
 
 // routeKey is a method as clients call it: _this's type and the method.
@@ -94,6 +95,7 @@ var routes = map[routeKey]*hookKind{
 	{"VirtualMachine", "RelocateVM_Task"}:     vmHooks, // vm_move.go
 	{"VirtualMachine", "MigrateVM_Task"}:      vmHooks, // vm_move.go
 	{"VirtualMachine", "InstantClone_Task"}:   vmHooks, // vm_instantclone.go
+	{"VirtualMachine", "UpgradeVM_Task"}:      vmHooks, // vm_hardware_version.go
 
 	{"Datacenter", "PowerOnMultiVM_Task"}: datacenterHooks, // rules_multi.go
 
@@ -103,6 +105,7 @@ var routes = map[routeKey]*hookKind{
 	{"HostNetworkSystem", "RemoveVirtualSwitch"}: hostNetHooks,
 	{"HostNetworkSystem", "AddVirtualNic"}:       hostNetHooks, // network_vnic.go
 	{"HostNetworkSystem", "RemoveVirtualNic"}:    hostNetHooks,
+	{"HostNetworkSystem", "UpdateVirtualNic"}:    hostNetHooks, // network_vnic_ip.go
 
 	{"HostFirewallSystem", "EnableRuleset"}:  firewallHooks, // firewall.go
 	{"HostFirewallSystem", "DisableRuleset"}: firewallHooks,
@@ -145,6 +148,10 @@ var routes = map[routeKey]*hookKind{
 	{"ClusterComputeResource", "GetResourceUsage"}:                clusterHooks,      // cluster_config.go
 	{"TaskManager", "CreateCollectorForTasks"}:                    taskManagerHooks,  // task_history.go
 	{"EventManager", "QueryEvents"}:                               eventManagerHooks, // events_query.go
+
+	{"HostSystem", "EnterMaintenanceMode_Task"}: hostHooks, // host_state.go
+	{"HostSystem", "ExitMaintenanceMode_Task"}:  hostHooks,
+	{"HostSystem", "RebootHost_Task"}:           hostHooks,
 }
 
 // labHook is embedded by every hook: its reference is {kind's labType,

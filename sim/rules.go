@@ -68,10 +68,16 @@ func (l *Lab) checkPowerOn(vm *simulator.VirtualMachine, req *types.PowerOnVM_Ta
 	if host == nil {
 		return nil, nil
 	}
+	if fault := hostAdmitsFault(host, "power on VM "+vm.Name); fault != nil { // host_state.go
+		return fault, nil
+	}
 	if fault := tuningPowerOnFault(vm, host); fault != nil { // rules_tuning.go
 		return fault, nil
 	}
 	if fault := l.checkDevicesOn(vm, host); fault != nil {
+		return fault, nil
+	}
+	if fault := multiVGPUFault(vm.Name, vmVGPUProfiles(vm)); fault != nil { // gpu_catalog.go
 		return fault, nil
 	}
 	if fault := checkPVRDMA(vm, host); fault != nil { // pvrdma_rules.go
@@ -112,6 +118,9 @@ func (l *Lab) checkDevicesOn(vm *simulator.VirtualMachine, host *simulator.HostS
 				return powerOnFault("passthroughDisabled", fmt.Sprintf(
 					"Device %s of VM %s is not enabled for passthrough on host %s.", id, vm.Name, host.Name))
 			}
+			if fault := systemIdFault(vm, host, d); fault != nil { // passthrough_systemid.go
+				return fault
+			}
 			if holder := passthroughHolder(host.Self, id, &vm.Self); holder != "" {
 				return powerOnFault("passthroughInUse", fmt.Sprintf(
 					"Device %s is already in use by VM %s on host %s; VM %s cannot power on with it.",
@@ -150,10 +159,14 @@ func sriovFault(host *simulator.HostSystem, pf string, n int, except *types.Mana
 			"SR-IOV adapter of VM %s: %s is not an SR-IOV physical function of host %s (SR-IOV enabled there: %s).",
 			vmName, pf, host.Name, hostSriovPFs(host)))
 	}
-	if !info.SriovEnabled {
+	if !info.SriovEnabled || !info.SriovActive {
+		state := "enabled"
+		if info.SriovEnabled {
+			state = "active (enabled, waiting for the host's reboot)"
+		}
 		return mk("sriovDisabled", fmt.Sprintf(
-			"SR-IOV adapter of VM %s: physical function %s does not have SR-IOV enabled on host %s (SR-IOV enabled there: %s).",
-			vmName, info.Id, host.Name, hostSriovPFs(host)))
+			"SR-IOV adapter of VM %s: physical function %s does not have SR-IOV %s on host %s (SR-IOV active there: %s).",
+			vmName, info.Id, state, host.Name, hostSriovPFs(host)))
 	}
 	used, holders := vfsInUse(host.Self, pf, except)
 	if total := int(info.NumVirtualFunction); used+n > total {
@@ -213,10 +226,7 @@ func (l *Lab) checkSpecOn(host *simulator.HostSystem, base, target *simulator.Vi
 		index int    // the first change adding or editing an adapter on pf
 	}
 	var pfs []pfChange
-	version := base.Config.Version
-	if spec.Version != "" {
-		version = spec.Version
-	}
+	version := base.Config.Version // spec.version is for new VMs only (vm_hardware_version.go)
 	for i, bc := range spec.DeviceChange {
 		s := bc.GetVirtualDeviceConfigSpec()
 		if s.Device == nil {
@@ -224,6 +234,9 @@ func (l *Lab) checkSpecOn(host *simulator.HostSystem, base, target *simulator.Vi
 		}
 		if s.Operation != types.VirtualDeviceConfigSpecOperationRemove {
 			if fault := pvrdmaVersionFault(i, s.Device, version, name); fault != nil { // pvrdma_rules.go
+				return fault
+			}
+			if fault := dynamicVersionFault(i, s.Device, version, name); fault != nil { // vm_hardware_version.go
 				return fault
 			}
 		}

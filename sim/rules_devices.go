@@ -295,12 +295,12 @@ func hostVGPUs(host *simulator.HostSystem) string {
 	return strings.Join(host.Config.SharedPassthruGpuTypes, ", ")
 }
 
-// hostSriovPFs lists host's SR-IOV enabled PFs for messages.
+// hostSriovPFs lists host's PFs with SR-IOV active (enabled and booted) for messages.
 func hostSriovPFs(host *simulator.HostSystem) string {
 	var ids []string
 	if host.Config != nil {
 		for _, bi := range host.Config.PciPassthruInfo {
-			if s, ok := bi.(*types.HostSriovInfo); ok && s.SriovEnabled {
+			if s, ok := bi.(*types.HostSriovInfo); ok && s.SriovEnabled && s.SriovActive {
 				ids = append(ids, s.Id)
 			}
 		}

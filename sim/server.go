@@ -94,6 +94,10 @@ func (l *Lab) serve() error {
 		inner.HandleFunc("/debug/faults", l.serveDebugFaults)     // faults.go
 
 		inner.HandleFunc("/debug/privileges", l.serveDebugPrivileges) // privileges.go
+		// host_state.go, host_thumbprints.go, network_dvs_manager.go
+		inner.HandleFunc("/debug/reboot", l.serveDebugReboot)
+		inner.HandleFunc("/debug/thumbprint", l.serveDebugThumbprint)
+		inner.HandleFunc("/debug/dvs-versions", l.serveDebugDVSVersions)
 	}
 
 	sm := simulator.Map.SessionManager()

@@ -156,7 +156,7 @@ func TestHostHardwareAndConfigTarget(t *testing.T) {
 	if sriov == nil || sriov.Id != SRIOVPFId || !sriov.SriovEnabled || sriov.NumVirtualFunction != 8 {
 		t.Errorf("sriov info %+v", sriov)
 	}
-	if len(h.Config.SharedPassthruGpuTypes) != 11 {
+	if len(h.Config.SharedPassthruGpuTypes) != 30 { // P100 and V100 (16 GB): 15 types each, NVIDIA vGPU 14.0
 		t.Errorf("vgpu types %v", h.Config.SharedPassthruGpuTypes)
 	}
 
@@ -180,7 +180,7 @@ func TestHostHardwareAndConfigTarget(t *testing.T) {
 	if len(ct.Sriov) != 1 || ct.Sriov[0].Pnic != SRIOVPnic || ct.Sriov[0].VirtualFunction {
 		t.Errorf("sriov %+v", ct.Sriov)
 	}
-	if len(ct.SharedGpuPassthroughTypes) != 11 || ct.SharedGpuPassthroughTypes[0].Vgpu != "grid_p100-1q" {
+	if len(ct.SharedGpuPassthroughTypes) != 30 || ct.SharedGpuPassthroughTypes[0].Vgpu != "grid_p100-1q" {
 		t.Errorf("vgpu %+v", ct.SharedGpuPassthroughTypes)
 	}
 	foundNet := false

@@ -9,14 +9,25 @@ package main
 //   - a source with a DirectPath (static or dynamic) device, an SR-IOV
 //     adapter or a vGPU: DisallowedMigrationDeviceAttached (an instant
 //     clone is a fork of the running VM, which these devices prevent);
-//   - no name: InvalidArgument "spec.name"; a host outside the target
-//     pool's compute resource: InvalidArgument "spec.location.pool"; a
-//     destination without the source's networks: CannotAccessNetwork.
+//   - no name: InvalidArgument "spec.name";
+//   - a spec.location.host other than the source's host: InvalidArgument
+//     "spec.location.host". The clone shares the source's memory and disks,
+//     so it runs where the source runs (SDK Programming Guide, "Limitations
+//     of Instant Clones": "The instant clone operation does not allow you to
+//     specify a different host for the clone");
+//   - a location that sets more than folder, datastore, pool and device
+//     edits of network adapters or file-backed serial/parallel ports
+//     (InstantCloneSpec.location: "All other settings are NOT supported"):
+//     InvalidArgument naming the field ("spec.location.diskMoveType", ...);
+//   - a pool outside the source host's compute resource: InvalidArgument
+//     "spec.location.pool"; an adapter edit to a network the host lacks:
+//     CannotAccessNetwork.
 // The clone gets the source's configuration (CPU, memory, firmware,
 // reservations, latency, boot options, affinity, extraConfig) plus
-// spec.config as extraConfig, spec.biosUuid as config.uuid, lands on
-// spec.location.host (else the source's host) and powers on; its guest
-// reports Tools and an address after the boot delay, as after a power-on.
+// spec.config as extraConfig (a key given again takes the new value),
+// spec.biosUuid as config.uuid and the adapter edits, runs on the source's
+// host and powers on; its guest reports Tools and an address after the boot
+// delay, as after a power-on.
 
 import (
 	"fmt"
@@ -65,7 +76,7 @@ func (h *vmHook) InstantCloneTask(ctx *simulator.Context, req *types.InstantClon
 		if !ok || !found {
 			return nil, &types.SystemError{Reason: "instant clone not found"}
 		}
-		withVM(ctx, clone, func() { fault = copyRunningConfig(ctx, src, clone, dest, spec.BiosUuid) })
+		withVM(ctx, clone, func() { fault = copyRunningConfig(ctx, src, clone, dest, &spec) })
 		if fault != nil {
 			return nil, fault
 		}
@@ -114,15 +125,14 @@ func checkInstantClone(src *simulator.VirtualMachine, spec *types.VirtualMachine
 				src.Name, what, label))
 	}
 	dest := vmHost(src)
-	if ref := spec.Location.Host; ref != nil {
-		h, ok := simulator.Map.Get(*ref).(*simulator.HostSystem)
-		if !ok {
-			return nil, none, &types.InvalidArgument{InvalidProperty: "spec.location.host"}
-		}
-		dest = h
-	}
 	if dest == nil {
 		return nil, none, &types.InvalidArgument{InvalidProperty: "spec.location.host"}
+	}
+	if fault := instantLocationFault(src, dest, &spec.Location); fault != nil {
+		return nil, none, fault
+	}
+	if fault := hostAdmitsFault(dest, "make VM "+spec.Name); fault != nil { // host_state.go
+		return nil, none, fault
 	}
 	pool := src.ResourcePool
 	if spec.Location.Pool != nil {
@@ -137,15 +147,67 @@ func checkInstantClone(src *simulator.VirtualMachine, spec *types.VirtualMachine
 			fmt.Sprintf("Host %s is not in the compute resource of resource pool %s; give the pool of the host's cluster.",
 				dest.Name, rp.Name))
 	}
-	if fault := networkFault(src.Name, src.Config.Hardware.Device, dest); fault != nil {
+	devices := applyDeviceChanges(src.Config.Hardware.Device, spec.Location.DeviceChange)
+	if fault := networkFault(src.Name, devices, dest); fault != nil {
 		return nil, none, fault
 	}
 	return dest, rp.Self, nil
 }
 
+// instantLocationFault refuses what InstantCloneSpec.location may not set:
+// another host than the source's, and anything but folder, datastore, pool
+// and edits of network adapters and file-backed serial/parallel ports.
+func instantLocationFault(src *simulator.VirtualMachine, host *simulator.HostSystem, loc *types.VirtualMachineRelocateSpec) types.BaseMethodFault {
+	if loc.Host != nil && *loc.Host != host.Self {
+		name := loc.Host.Value
+		if h, ok := simulator.Map.Get(*loc.Host).(*simulator.HostSystem); ok {
+			name = h.Name
+		}
+		return withMessage(&types.InvalidArgument{InvalidProperty: "spec.location.host"}, "instantCloneHost", fmt.Sprintf(
+			"An instant clone runs on its source's host: VM %s runs on %s, the spec names %s.", src.Name, host.Name, name))
+	}
+	unsupported := map[string]bool{"spec.location.diskMoveType": loc.DiskMoveType != "",
+		"spec.location.disk": len(loc.Disk) > 0, "spec.location.transform": loc.Transform != "",
+		"spec.location.service": loc.Service != nil, "spec.location.profile": len(loc.Profile) > 0}
+	for _, field := range sortedKeys(unsupported) {
+		if unsupported[field] {
+			return withMessage(&types.InvalidArgument{InvalidProperty: field}, "instantCloneLocation", fmt.Sprintf(
+				"%s is not supported for an instant clone (its location takes folder, datastore, pool and "+
+					"device edits of network adapters only).", field))
+		}
+	}
+	for i, bc := range loc.DeviceChange {
+		s := bc.GetVirtualDeviceConfigSpec()
+		if s.Operation == types.VirtualDeviceConfigSpecOperationEdit && instantEditable(s.Device) {
+			continue
+		}
+		return withMessage(&types.InvalidArgument{InvalidProperty: fmt.Sprintf("spec.location.deviceChange[%d]", i)},
+			"instantCloneDevice", fmt.Sprintf("An instant clone takes only edits of network adapters and file-backed "+
+				"serial/parallel ports; deviceChange[%d] is an %s of %s.", i, s.Operation, deviceLabel(s.Device)))
+	}
+	return nil
+}
+
+// instantEditable tells whether an instant clone may edit d.
+func instantEditable(d types.BaseVirtualDevice) bool {
+	switch v := d.(type) {
+	case types.BaseVirtualEthernetCard:
+		return true
+	case *types.VirtualSerialPort:
+		_, file := v.Backing.(*types.VirtualSerialPortFileBackingInfo)
+		return file
+	case *types.VirtualParallelPort:
+		_, file := v.Backing.(*types.VirtualParallelPortFileBackingInfo)
+		return file
+	}
+	return false
+}
+
 // copyRunningConfig gives clone (locked by the caller) the source's
-// configuration, moves it to dest and sets its BIOS UUID.
-func copyRunningConfig(ctx *simulator.Context, src, clone *simulator.VirtualMachine, dest *simulator.HostSystem, biosUUID string) types.BaseMethodFault {
+// configuration and the spec's adapter edits, puts it on dest (the source's
+// host) and sets its BIOS UUID.
+func copyRunningConfig(ctx *simulator.Context, src, clone *simulator.VirtualMachine, dest *simulator.HostSystem,
+	spec *types.VirtualMachineInstantCloneSpec) types.BaseMethodFault {
 	c := src.Config
 	cfg := types.VirtualMachineConfigSpec{
 		Firmware:                     c.Firmware,
@@ -156,6 +218,7 @@ func copyRunningConfig(ctx *simulator.Context, src, clone *simulator.VirtualMach
 		LatencySensitivity:           c.LatencySensitivity,
 		BootOptions:                  c.BootOptions,
 		CpuAffinity:                  c.CpuAffinity,
+		DeviceChange:                 spec.Location.DeviceChange,
 	}
 	if _, fault := taskOutcome(clone.ReconfigVMTask(ctx, &types.ReconfigVM_Task{This: clone.Self, Spec: cfg})); fault != nil {
 		return fault
@@ -163,8 +226,8 @@ func copyRunningConfig(ctx *simulator.Context, src, clone *simulator.VirtualMach
 	if clone.Runtime.Host == nil || *clone.Runtime.Host != dest.Self {
 		moveVMToHost(clone, dest.Self)
 	}
-	if biosUUID != "" {
-		simulator.Map.Update(clone, []types.PropertyChange{{Name: "config.uuid", Val: biosUUID}})
+	if spec.BiosUuid != "" {
+		simulator.Map.Update(clone, []types.PropertyChange{{Name: "config.uuid", Val: spec.BiosUuid}})
 	}
 	return nil
 }

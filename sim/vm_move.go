@@ -102,6 +102,11 @@ func (l *Lab) moveVM(vm *simulator.VirtualMachine, hostRef, poolRef *types.Manag
 	if from != nil && from.Self == dest.Self && vm.ResourcePool != nil && *vm.ResourcePool == rp.Self {
 		return nil
 	}
+	if from == nil || from.Self != dest.Self {
+		if fault := hostAdmitsFault(dest, "move VM "+vm.Name+" there"); fault != nil { // host_state.go
+			return fault
+		}
+	}
 	if fault := moveDeviceFault(vm, dest); fault != nil {
 		return fault
 	}
@@ -183,12 +188,15 @@ func moveDeviceFault(vm *simulator.VirtualMachine, dest *simulator.HostSystem) t
 			if running {
 				return disallowedMigration(vm.Name, label, "SR-IOV adapter on "+pf, "sriov")
 			}
-			if s := hostSriov(dest, pf); s == nil || !s.SriovEnabled {
+			if s := hostSriov(dest, pf); s == nil || !s.SriovEnabled || !s.SriovActive {
 				return cannotAccess(vm.Name, label, pf, dest.Name, "no SR-IOV enabled physical function with that id")
 			}
 		case devVGPU:
 			if p := vgpuProfile(d); !hostOffersVGPU(dest, p) {
 				return cannotAccess(vm.Name, label, p, dest.Name, "it offers "+hostVGPUs(dest))
+			}
+			if running && !vgpuHotMigrateEnabled() { // gpu_catalog.go
+				return vgpuHotMigrateFault(vm.Name, label, vgpuProfile(d))
 			}
 		}
 	}

@@ -11,7 +11,7 @@ from pyVmomi import vim
 
 from tests.integration.test_cluster import BASE, vms_named
 from tests.integration.test_devices import create_vmx11
-from tests.integration.test_switches import pvrdma_state
+from tests.integration.test_switches import pvrdma_state, vmk_addresses
 from vhpc_toolkit.vsphere.inventory import read_inventory
 from vhpc_toolkit.vsphere.tasks import wait_for_task
 
@@ -62,6 +62,37 @@ PFX-{1:2}: BASE RDMA host: vhpc-esx-0{2:3}.hpc.vmware.com
     for host in (H(2), H(3)):
         assert pvrdma_state(session, host) == ({}, "", False)
     assert dvs_of(session, f"{pfx}-dvs") is None
+
+
+def test_pvrdma_adapters_take_the_files_static_addresses(cli, cluster_file, session):
+    """A fabric without DHCP: vmk_ip gives each host's PVRDMA VMkernel adapter its address; a changed
+    address is given to the existing adapter, and --destroy takes everything back."""
+    text = BASE + """
+[RDMA]
+pvrdma_port_group: PFX-pg
+dvs_name: PFX-dvs
+
+[_DVS_]
+PFX-dvs: host: vhpc-esx-0{2:3}.hpc.vmware.com pnic: vmnic5 port_group: PFX-pg vmk_ip: 10.66.0.{12:13} vmk_netmask: 255.255.0.0
+
+[_VMS_]
+PFX-1: BASE RDMA host: vhpc-esx-02.hpc.vmware.com
+"""
+    path, pfx = cluster_file(text)
+    code, out, err = cli("cluster", "--create", "--file", path)
+    assert code == 0 and "at 10.66.0.12/255.255.0.0" in out and "at 10.66.0.13/255.255.0.0" in out, out + err
+    uuid_ = dvs_of(session, f"{pfx}-dvs").get("uuid")
+    assert vmk_addresses(session, H(2), uuid_) == [(False, "10.66.0.12", "255.255.0.0")]
+    assert vmk_addresses(session, H(3), uuid_) == [(False, "10.66.0.13", "255.255.0.0")]
+    with open(path, "w") as f:
+        f.write(text.replace("PFX", pfx).replace("10.66.0.{12:13}", "['10.66.0.12', '10.66.0.23']"))
+    code, out, err = cli("cluster", "--create", "--file", path)
+    assert code == 0 and "address 10.66.0.23/255.255.0.0 on vmk" in out, out + err
+    assert vmk_addresses(session, H(3), uuid_) == [(False, "10.66.0.23", "255.255.0.0")]
+    code, out, err = cli("cluster", "--destroy", "--file", path)
+    assert code == 0, err
+    for host in (H(2), H(3)):
+        assert pvrdma_state(session, host) == ({}, "", False)
 
 
 def test_pvrdma_switch_with_two_uplinks_is_refused_before_any_change(cli, cluster_file, session):
@@ -122,6 +153,31 @@ def test_fixed_port_group_that_would_run_out_is_refused(cli, cluster_file, sessi
         cli("dvs", "--destroy", "--name", name)
 
 
+def test_vmkernel_adapters_hold_ports_of_a_fixed_port_group(cli, cluster_file, session):
+    """A VMkernel adapter on a static-binding port group takes a port as a VM adapter does: two VMs do not
+    fit in 2 fixed ports when a host's VMkernel adapter holds one."""
+    name = f"fk-{uuid.uuid4().hex[:6]}"
+    assert cli("dvs", "--create", "--name", name, "--host", H(4), "--pnic", "vmnic3", "--port_group",
+               f"{name}-pg", "--fixed_ports", "2")[0] == 0
+    switch = dvs_of(session, name)
+    inv = read_inventory(session, {"HostSystem": ["configManager.networkSystem"],
+                                    "DistributedVirtualPortgroup": ["key"]})
+    network = inv.find("HostSystem", H(4)).get("configManager.networkSystem")
+    key = inv.find("DistributedVirtualPortgroup", f"{name}-pg").get("key")
+    vmk = network.AddVirtualNic(portgroup="", nic=vim.host.VirtualNic.Specification(
+        ip=vim.host.IpConfig(dhcp=True),
+        distributedVirtualPort=vim.dvs.PortConnection(switchUuid=switch.get("uuid"), portgroupKey=key)))
+    try:
+        path, pfx = cluster_file(BASE + f"[_VMS_]\nPFX-{{1:2}}: BASE host: vhpc-esx-04.hpc.vmware.com "
+                                        f"port_group: {name}-pg\n")
+        code, _, err = cli("cluster", "--create", "--file", path)
+        assert code == 2 and lines_with(err, f"{name}-pg", "2 fixed ports, 1 taken", "need 2 more"), err
+        assert vms_named(session, pfx) == {}
+    finally:
+        network.RemoveVirtualNic(device=vmk)
+        cli("dvs", "--destroy", "--name", name)
+
+
 def test_vgpu_capacity_per_physical_gpu_counts_the_files_own_vms(cli, cluster_file, session):
     # A 16 GB P100 holds four grid_p100-4q: the fifth on the same host does not fit.
     path, pfx = cluster_file(BASE + "[_VMS_]\nPFX-{1:5}: BASE host: vhpc-esx-06.hpc.vmware.com "
@@ -141,7 +197,7 @@ def test_vgpu_capacity_per_physical_gpu_counts_the_files_own_vms(cli, cluster_fi
                              name="n.conf")
     code, _, err = cli("cluster", "--create", "--file", path)
     line, = lines_with(err, f"{pfx}-c")
-    assert code == 2 and "not offered" in line and "0000:5e:00.0 V100 32 GB, shared direct" in line
+    assert code == 2 and "not offered" in line and "0000:5e:00.0 V100 16 GB, shared direct" in line
     assert vms_named(session, pfx) == {}
 
 
@@ -169,11 +225,13 @@ def dynamic_vm(session):
                                deviceChange=[vim.vm.device.VirtualDeviceSpec(operation="add", device=dev)])
     spec = vim.vm.CloneSpec(location=vim.vm.RelocateSpec(
         host=inv.find("HostSystem", H(3)).ref,
-        pool=inv.find("ClusterComputeResource", "COMPUTE_GPU_Cluster").get("resourcePool")),
-        config=config, powerOn=True)
+        pool=inv.find("ClusterComputeResource", "COMPUTE_GPU_Cluster").get("resourcePool")))
     name = f"dyn-{uuid.uuid4().hex[:6]}"
     vm = wait_for_task(session, tmpl.ref.CloneVM_Task(folder=inv.find("Datacenter", "HPC_Datacenter").get("vmFolder"),
                                                     name=name, spec=spec))
+    wait_for_task(session, vm.UpgradeVM_Task(version="vmx-17"))   # Dynamic DirectPath needs vmx-17
+    wait_for_task(session, vm.ReconfigVM_Task(spec=config))
+    wait_for_task(session, vm.PowerOnVM_Task())
     yield name, vm
     wait_for_task(session, vm.PowerOffVM_Task())
     wait_for_task(session, vm.Destroy_Task())
@@ -191,7 +249,7 @@ def test_devices_held_by_dynamic_directpath_vms_are_in_use(cli, cluster_file, se
     assert vms_named(session, pfx) == {}
 
 
-def test_passthrough_on_a_bios_template_warns_as_passthru_does(cli, cluster_file, session):
+def test_a_large_bar_gpu_on_a_bios_template_is_refused(cli, cluster_file, session):
     inv = read_inventory(session, {"VirtualMachine": [], "HostSystem": [], "Datacenter": ["vmFolder"],
                                     "ClusterComputeResource": ["resourcePool"]})
     name = f"bios-{uuid.uuid4().hex[:6]}"
@@ -203,10 +261,10 @@ def test_passthrough_on_a_bios_template_warns_as_passthru_does(cli, cluster_file
     try:
         path, pfx = cluster_file(BASE.replace("template: vhpc_clone", f"template: {name}") +
                                  "[_VMS_]\nPFX-1: BASE host: vhpc-esx-04.hpc.vmware.com device: ['0000:d8:00.0']\n")
-        code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
-        assert code == 0, err
-        assert lines_with(err, "warning:", f"VM {pfx}-1 firmware is bios, not EFI")
-        assert any("not EFI" in n for n in json.loads(out)["notes"])
+        code, out, err = cli("cluster", "--create", "--file", path)
+        line, = lines_with(err, f"VM {pfx}-1 boots with BIOS firmware")
+        assert code == 2 and f"{path}:" in line and "64 GB 64-bit MMIO window" in line and "EFI" in line, err
+        assert "nothing was changed" in err and vms_named(session, pfx) == {}
     finally:
         wait_for_task(session, base.Destroy_Task())
 

@@ -39,7 +39,8 @@ def clones(cli, tmp_path):
 def read_vm(session, name):
     inv = read_inventory(session, {"VirtualMachine": ["config.hardware.device", "config.extraConfig",
                                                        "config.memoryAllocation", "config.hardware.memoryMB",
-                                                       "config.memoryReservationLockedToMax", "runtime.host"],
+                                                       "config.memoryReservationLockedToMax", "runtime.host",
+                                                       "config.version"],
                                     "HostSystem": ["hardware.systemInfo.uuid"]})
     vm = inv.find("VirtualMachine", name)
     vm.props["host"] = inv.by_ref(vm.get("runtime.host"))
@@ -166,15 +167,17 @@ def test_passthru_bad_mmio_size_is_refused(cli, clones, session, size, message):
     assert passthrough_devices(got) == [] and "pciPassthru.64bitMMIOSizeGB" not in extra(got)
 
 
-def test_passthru_warns_when_firmware_is_not_efi(cli, clones, session):
+def test_passthru_refuses_a_large_bar_gpu_on_a_bios_vm(cli, clones, session):
+    """A 32 GB V100 maps a 64 GB 64-bit MMIO window, which only EFI firmware places: vSphere powers such a
+    BIOS VM on, but its guest cannot use the GPU. Refused before any change (it was a warning)."""
     vm, = clones(1)
     ref = read_vm(session, vm).ref
     wait_for_task(session, ref.ReconfigVM_Task(spec=vim.vm.ConfigSpec(firmware="bios")))
-    code, out, err = cli("--output", "json", "passthru", "--vm", vm, "--add", "--device", GPU1)
-    assert code == 0, err
-    assert "not EFI" in json.loads(out)["results"][0]["warnings"][0]
-    assert "warning:" in err and "not EFI" in err
-    assert len(passthrough_devices(read_vm(session, vm))) == 1
+    for dynamic in ([], ["--dynamic", "--hardware_version", "17"]):
+        code, out, err = cli("passthru", "--vm", vm, "--add", "--device", GPU1, *dynamic)
+        assert code == 2 and "boots with BIOS firmware" in err and "64 GB 64-bit MMIO window" in err, err
+        assert "only EFI firmware maps" in err and "nothing was changed" in err and "Traceback" not in err
+    assert passthrough_devices(read_vm(session, vm)) == [] and read_vm(session, vm).get("config.version") == "vmx-13"
 
 
 # --- vgpu ----------------------------------------------------------------------------------
@@ -213,7 +216,7 @@ def test_vgpu_query_shows_gpu_modes_and_room_and_add_warns_when_no_gpu_has_room(
         assert code == 0, err
         row = json.loads(out)["results"][0]
         free = {p["profile"]: p["free"] for p in row["profiles"]}
-        assert free["grid_p100-4q"] == 3 and free["grid_p100-16q"] == 0 and free["grid_v100-16q"] == 2
+        assert free["grid_p100-4q"] == 3 and free["grid_p100-16q"] == 0 and free["grid_v100-16q"] == 1
         gpus = {g["id"]: g for g in row["gpus"]}
         assert gpus["0000:86:00.0"]["mode"].startswith("shared direct") and gpus["0000:86:00.0"]["vgpu_vms"] == [running]
         assert gpus["0000:3b:00.0"]["mode"] == "passthrough" and gpus["0000:86:00.0"]["frame_buffer_gb"] == 16

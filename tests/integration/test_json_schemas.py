@@ -111,7 +111,8 @@ def test_the_103_commands(cli, vm):
     check(run_json(cli, "vm_sched_affinity", "--vm", vm, "--clear"), "sched-affinity")
     check(run_json(cli, "numa_affinity", "--vm", vm, "--affinity", "0"), "numa-affinity")
     check(run_json(cli, "numa_affinity", "--vm", vm, "--clear"), "numa-affinity")
-    check(run_json(cli, "passthru", "--vm", vm, "--add", "--dynamic", "--device", GPU), "report")
+    check(run_json(cli, "passthru", "--vm", vm, "--add", "--dynamic", "--device", GPU, "--hardware_version", "17"),
+          "report")
     check(run_json(cli, "get_vm_config", "--vm", vm), "vm-config")
     check(run_json(cli, "passthru", "--vm", vm, "--remove", "--dynamic", "--device", GPU), "report")
     check(run_json(cli, "migrate_vm", "--vm", vm, "--destination", "vhpc-esx-05.hpc.vmware.com"), "migrate")

@@ -14,7 +14,8 @@ def inv(session):
     return read_inventory(session, {
         "ClusterComputeResource": [], "Datastore": [], "Network": [],
         "HostSystem": ["hardware.pciDevice", "config.pciPassthruInfo", "config.sharedPassthruGpuTypes",
-                       "config.network.pnic", "hardware.systemInfo.uuid"],
+                       "config.network.pnic", "config.network.rdmaDevice", "config.network.vswitch",
+                       "hardware.systemInfo.uuid"],
         "VirtualMachine": ["config.template", "config.firmware", "config.hardware.device", "environmentBrowser",
                            "runtime.host"],
     })
@@ -52,10 +53,27 @@ def test_host_pci_devices_and_passthrough(inv, host_name):
     assert pnics["vmnic4"].pci == "0000:af:00.0"
 
 
+def test_network_objects_link_one_another_by_key(inv):
+    """ESXi names a physical NIC by its key wherever another object links it (pyVmomi's type information
+    marks HostRdmaDevicePnicBacking.pairedUplink and HostVirtualSwitch.pnic as vim.host.PhysicalNic links)."""
+    host = inv.find("HostSystem", HOSTS[2])
+    pnics = {p.key: p for p in host.get("config.network.pnic")}
+    rdma, = host.get("config.network.rdmaDevice")
+    assert rdma.backing.pairedUplink == "key-vim.host.PhysicalNic-vmnic5"
+    assert pnics[rdma.backing.pairedUplink].device == "vmnic5"
+    assert pnics[rdma.backing.pairedUplink].rdmaDevice == rdma.key == "key-vim.host.RdmaDevice-vmrdma0"
+    assert all(k in pnics for vs in host.get("config.network.vswitch") for k in vs.pnic or [])
+
+
 def test_vgpu_profiles(inv):
+    """NVIDIA vGPU 14.0's types of each board in shared direct mode: the 16 GB V100 and P100 offer Q, C, A
+    and B types of their sizes (no grid_v100-32q: a 32 GB V100 PCIe is board V100D, grid_v100d-*)."""
     types = set(inv.find("HostSystem", HOSTS[4]).get("config.sharedPassthruGpuTypes"))
-    assert {f"grid_p100-{n}q" for n in (1, 2, 4, 8, 16)} <= types
-    assert {f"grid_v100-{n}q" for n in (1, 2, 4, 8, 16, 32)} <= types
+    for board in ("p100", "v100"):
+        assert {f"grid_{board}-{n}q" for n in (1, 2, 4, 8, 16)} | {f"grid_{board}-{n}c" for n in (4, 8, 16)} | \
+            {f"grid_{board}-{n}a" for n in (1, 2, 4, 8, 16)} | {f"grid_{board}-{n}b" for n in (1, 2)} == \
+            {t for t in types if t.startswith(f"grid_{board}-")}
+    assert "grid_v100-32q" not in types
 
 
 def test_config_target_lists_passthrough_sriov_and_vgpu(inv):

@@ -119,10 +119,26 @@ def test_update_passthru_config(session, lab_objects, vms):
     try:
         system.UpdatePassthruConfig(config=[vim.host.SriovConfig(id=PF, sriovEnabled=True, numVirtualFunction=2,
                                                                  passthruEnabled=False)])
-        assert next(i for i in system.pciPassthruInfo if i.id == PF).numVirtualFunction == 2
+        info = next(i for i in system.pciPassthruInfo if i.id == PF)   # waits for the reboot (test_lab_hosts.py)
+        assert (info.numVirtualFunctionRequested, info.numVirtualFunction) == (2, 8)
     finally:
         system.UpdatePassthruConfig(config=[vim.host.SriovConfig(id=PF, sriovEnabled=True, numVirtualFunction=8,
                                                                  passthruEnabled=False)])
+
+
+def test_a_directpath_device_moved_powered_off_is_chosen_again_on_its_new_host(session, lab_objects, vms):
+    """ESXi refuses to power on a DirectPath device whose systemId is another host's (a VM moved powered off
+    keeps it) until the backing names the new host."""
+    vm = vms(reserved(gpu(lab_objects)))
+    assert run(session, vm.RelocateVM_Task(spec=vim.vm.RelocateSpec(host=lab_objects.host_b)))[0]
+    ok, fault = run(session, vm.PowerOnVM_Task())
+    assert not ok and isinstance(fault, vim.fault.GenericVmConfigFault)
+    assert "The systemId does not match the current system" in fault.msg and "d8:0.0" in fault.msg
+    dev = next(d for d in vm.config.hardware.device if isinstance(d, vim.vm.device.VirtualPCIPassthrough))
+    dev.backing.systemId = lab_objects.host_b.hardware.systemInfo.uuid
+    assert run(session, vm.ReconfigVM_Task(spec=vim.vm.ConfigSpec(deviceChange=[
+        vim.vm.device.VirtualDeviceSpec(operation="edit", device=dev)])))[0]
+    assert run(session, vm.PowerOnVM_Task())[0]
 
 
 def test_relocate_rules(session, lab_objects, vms):
@@ -143,14 +159,23 @@ def test_relocate_rules(session, lab_objects, vms):
 
 
 def test_instant_clone_from_a_running_vm(session, lab_objects, vms):
-    source = vms(power_on=True)
+    source = vms(power_on=True)   # on HOST
     name = f"parity-ic-{uuid.uuid4().hex[:6]}"
-    spec = vim.vm.InstantCloneSpec(name=name, location=vim.vm.RelocateSpec(host=lab_objects.host_b),
-                                   config=[vim.option.OptionValue(key="guestinfo.role", value="compute")])
+    role = [vim.option.OptionValue(key="guestinfo.role", value="compute")]
+    # The clone shares its source's memory and disks: it runs on the source's host, never another.
+    ok, fault = run(session, source.InstantClone_Task(spec=vim.vm.InstantCloneSpec(
+        name=name, location=vim.vm.RelocateSpec(host=lab_objects.host_b), config=role)))
+    assert not ok and isinstance(fault, vmodl.fault.InvalidArgument) and fault.invalidProperty == "spec.location.host"
+    assert "runs on its source's host" in fault.msg and HOST in fault.msg and HOST_B in fault.msg
+    ok, fault = run(session, source.InstantClone_Task(spec=vim.vm.InstantCloneSpec(
+        name=name, location=vim.vm.RelocateSpec(diskMoveType="createNewChildDiskBacking"))))
+    assert not ok and isinstance(fault, vmodl.fault.InvalidArgument)
+    assert fault.invalidProperty == "spec.location.diskMoveType"
+    spec = vim.vm.InstantCloneSpec(name=name, location=vim.vm.RelocateSpec(pool=lab_objects.pool), config=role)
     ok, clone = run(session, source.InstantClone_Task(spec=spec))
     assert ok, clone
     try:
-        assert clone.runtime.powerState == "poweredOn" and clone.runtime.host == lab_objects.host_b
+        assert clone.runtime.powerState == "poweredOn" and clone.runtime.host == lab_objects.host
         assert {o.key: o.value for o in clone.config.extraConfig}["guestinfo.role"] == "compute"
     finally:
         wait_for_tasks(session, [clone.PowerOffVM_Task()])

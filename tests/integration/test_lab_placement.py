@@ -37,12 +37,17 @@ def maker(request):
     """clone(name_prefix, host, config) on a session; powered off and destroyed afterwards."""
     made = []
 
-    def make(session, lab, host, config=None, **spec_args):
+    def make(session, lab, host, config=None, version=None, **spec_args):
+        """With ``version``, the clone is upgraded (UpgradeVM_Task) before ``config`` is applied to it:
+        how a Dynamic DirectPath VM (vmx-17) is made from the vmx-13 template."""
         spec = vim.vm.CloneSpec(location=vim.vm.RelocateSpec(pool=lab.pool, host=lab.host(host)),
-                                config=config or vim.vm.ConfigSpec(), **spec_args)
+                                config=vim.vm.ConfigSpec() if version or not config else config, **spec_args)
         vm = wait_for_task(session, lab.tmpl.CloneVM_Task(folder=lab.folder, name=f"lp-{uuid.uuid4().hex[:8]}",
                                                           spec=spec))
         made.append((session, vm))
+        if version:
+            wait_for_task(session, vm.UpgradeVM_Task(version=version))
+            wait_for_task(session, vm.ReconfigVM_Task(spec=config))
         return vm
 
     yield make
@@ -98,7 +103,7 @@ def test_hardware_label_steers_a_dynamic_directpath_device(session, maker):
             allowedDevice=[vim.vm.device.VirtualPCIPassthrough.AllowedDevice(vendorId=0x10de, deviceId=0x1db4)])
         dev = vim.vm.device.VirtualPCIPassthrough(key=-1, backing=backing)
         vm = maker(session, lab, OTHER, vim.vm.ConfigSpec(memoryReservationLockedToMax=True, deviceChange=[
-            vim.vm.device.VirtualDeviceSpec(operation="add", device=dev)]))
+            vim.vm.device.VirtualDeviceSpec(operation="add", device=dev)]), version="vmx-17")
         wait_for_task(session, vm.PowerOnVM_Task())
         assigned = [d.backing.assignedId for d in vm.config.hardware.device
                     if isinstance(d.backing, vim.vm.device.VirtualPCIPassthrough.DynamicBackingInfo)]
@@ -161,15 +166,17 @@ def test_a100_hosts_offer_the_profiles_of_their_gpus_mode(a100_session):
 
 def test_a_mig_gpu_holds_seven_1_slice_instances_and_mixes_only_what_fits(a100_session, maker):
     lab = objects(a100_session)
-    small = [maker(a100_session, lab, MIG_HOST, vgpus("grid_a100-1-5c", "grid_a100-1-5c")) for _ in range(8)]
-    wait_for_tasks(a100_session, [vm.PowerOnVM_Task() for vm in small[:7]])
-    fault, message = fault_of(a100_session, small[7].PowerOnVM_Task())
+    # One MIG-backed vGPU per VM (NVIDIA: several vGPUs in a VM only of a whole-GPU time-sliced type);
+    # the host's two A100s hold seven 1-slice instances each.
+    small = [maker(a100_session, lab, MIG_HOST, vgpus("grid_a100-1-5c")) for _ in range(15)]
+    wait_for_tasks(a100_session, [vm.PowerOnVM_Task() for vm in small[:14]])
+    fault, message = fault_of(a100_session, small[14].PowerOnVM_Task())
     assert isinstance(fault, vim.fault.GenericVmConfigFault) and "has no free GPU instance" in message
-    wait_for_tasks(a100_session, [vm.PowerOffVM_Task() for vm in small[:7]])
-    three = maker(a100_session, lab, MIG_HOST, vgpus("grid_a100-3-20c", "grid_a100-3-20c"))
+    wait_for_tasks(a100_session, [vm.PowerOffVM_Task() for vm in small[:14]])
+    threes = [maker(a100_session, lab, MIG_HOST, vgpus("grid_a100-3-20c")) for _ in range(4)]
     four = maker(a100_session, lab, MIG_HOST, vgpus("grid_a100-4-20c"))
-    wait_for_task(a100_session, three.PowerOnVM_Task())
+    for vm in threes:   # two 3-slice instances per GPU: slices 0-3 and 4-7 of both
+        wait_for_task(a100_session, vm.PowerOnVM_Task())
     assert "grid_a100-3-20c at memory slices 0-3" in fault_of(a100_session, four.PowerOnVM_Task())[1]
-    wait_for_task(a100_session, three.PowerOffVM_Task())
-    wait_for_task(a100_session, four.PowerOnVM_Task())
-    assert fault_of(a100_session, three.PowerOnVM_Task()) is None      # 4 + 3 slices fit
+    wait_for_task(a100_session, threes[0].PowerOffVM_Task())
+    assert fault_of(a100_session, four.PowerOnVM_Task()) is None      # 4 + 3 slices fit

@@ -42,6 +42,11 @@ def destroy(session, *vms):
     wait_for_tasks(session, tasks)
 
 
+def fault_of(session, task):
+    wait_for_tasks(session, [task])
+    return task.info.error
+
+
 def view_names(session):
     """Every VM's name as a container view lists it: a stale reference fails here."""
     content = session.content
@@ -78,6 +83,30 @@ def test_vm_names_are_checked_before_the_vm_exists(session):
     assert other.ok
     destroy(session, vm, other_vm)
     wait_for_tasks(session, [folder.Destroy_Task()])
+
+
+def test_a_new_datacenter_takes_no_vm_until_it_has_hosts_and_datastores(session):
+    """A VM's folder, pool, host and datastore are of one datacenter: a datacenter made with
+    CreateDatacenter has none, so a clone or a new VM there is refused, leaving nothing behind."""
+    _, tmpl, vm_folder, pool = lab_objects(session)
+    dc = session.content.rootFolder.CreateDatacenter(name=uid("lab-dc"))
+    try:
+        task = tmpl.ref.CloneVM_Task(folder=dc.vmFolder, name=uid("dc-clone"),
+                                     spec=vim.vm.CloneSpec(location=vim.vm.RelocateSpec(pool=pool)))
+        fault = fault_of(session, task)
+        assert isinstance(fault, vmodl.fault.InvalidArgument) and fault.invalidProperty == "spec.location.pool"
+        spec = vim.vm.ConfigSpec(name=uid("dc-create"), files=vim.vm.FileInfo(vmPathName="[COMPUTE01_vsanDatastore]"))
+        fault = fault_of(session, dc.vmFolder.CreateVM_Task(config=spec, pool=pool))
+        assert isinstance(fault, vmodl.fault.InvalidArgument) and fault.invalidProperty == "pool"
+        spec.files.vmPathName = "[no-such-datastore] x"
+        assert isinstance(fault_of(session, vm_folder.CreateVM_Task(config=spec, pool=pool)), vim.fault.InvalidDatastore)
+        assert dc.vmFolder.childEntity == []
+        assert all(o.name for o in read_inventory(session, {"VirtualMachine": []}).of_type("VirtualMachine"))
+        out, vm = clone(session, uid("dc-after"))   # the lab goes on
+        assert out.ok
+        destroy(session, vm)
+    finally:
+        wait_for_tasks(session, [dc.Destroy_Task()])
 
 
 def test_a_destroyed_template_leaves_every_view(session):

@@ -73,8 +73,8 @@ guest_password: VMware1!
 [_VMS_]
 {pfx}-two: BASE TWO-FABRICS LOGIN script: {tmp_path}/one.sh barrier:0
 {pfx}-svs: BASE LOGIN sriov_port_group: {pfx}-spg pf: 0000:af:00.0 svs_name: {pfx}-svs allow_guest_mtu_change: no script: {tmp_path}/two.sh sequence: 1
-{pfx}-dyn: BASE device: ['0000:3b:00.0', '0000:d8:00.0'] dynamic: yes power: off
-{pfx}-ic: template: {source} instant: yes host: {HOST_B} cluster: COMPUTE_GPU_Cluster datacenter: HPC_Datacenter
+{pfx}-dyn: BASE device: ['0000:3b:00.0', '0000:d8:00.0'] dynamic: yes hardware_version: 17 power: off
+{pfx}-ic: template: {source} instant: yes cluster: COMPUTE_GPU_Cluster datacenter: HPC_Datacenter
 """)
     try:
         code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
@@ -97,8 +97,9 @@ guest_password: VMware1!
         assert card.backing.deviceName == f"{pfx}-spg" and card.allowGuestOSMtuChange is False
         dynamic = [d for d in vms[f"{pfx}-dyn"].config.hardware.device if isinstance(d.backing, DYNAMIC)]
         assert len(dynamic) == 2 and vms[f"{pfx}-dyn"].config.memoryReservationLockedToMax is True
+        assert vms[f"{pfx}-dyn"].config.version == "vmx-17"
         ic = vms[f"{pfx}-ic"]
-        assert ic.runtime.powerState == "poweredOn" and ic.runtime.host.name == HOST_B
+        assert ic.runtime.powerState == "poweredOn" and ic.runtime.host.name == HOST   # its source's host
         host = inv.find("HostSystem", HOST).ref
         assert next(v for v in host.config.network.vswitch if v.name == f"{pfx}-svs").mtu == 9000
         dvs1 = next(o for o in switches.values() if o.name == f"{pfx}-dvs1")
@@ -132,6 +133,59 @@ def test_instant_and_secure_boot_are_checked_first(cli, session, tmp_path):
 
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def owner_of(vm) -> str | None:
+    return next((o.value for o in vm.config.extraConfig or [] if o.key == "vhpc_toolkit.owner"), None)
+
+
+def test_instant_clones_run_on_their_sources_host_and_carry_the_files_mark(cli, session, tmp_path):
+    """InstantClone_Task forks on the source's host (the lab refuses another); the planner puts the clones
+    there and says so; a pinned other host is refused before any change; the clones carry their own
+    file's owner mark, not the one the source (made by another file) has in its extraConfig."""
+    pfx = f"i{uuid.uuid4().hex[:6]}"
+    golden, workers = tmp_path / "golden.conf", tmp_path / "workers.conf"
+    golden.write_text(f"[_VMS_]\n{pfx}-src: template: vhpc_clone datacenter: HPC_Datacenter "
+                      f"cluster: COMPUTE_GPU_Cluster host: {HOST_B}\n")
+    base = f"template: {pfx}-src instant: yes datacenter: HPC_Datacenter cluster: COMPUTE_GPU_Cluster"
+    try:
+        assert cli("cluster", "--create", "--file", golden)[0] == 0
+        workers.write_text(f"[_VMS_]\n{pfx}-w{{1:2}}: {base} host: {HOST}\n")
+        code, _, err = cli("cluster", "--create", "--file", workers)
+        assert code == 2 and f"{workers}:2:" in err and "runs on its source's host" in err and HOST_B in err
+        assert "nothing was changed" in err
+        workers.write_text(f"[_VMS_]\n{pfx}-w{{1:2}}: {base}\n")
+        code, out, err = cli("cluster", "--create", "--file", workers)
+        assert code == 0 and f"instant clone of {pfx}-src, on its host" in out, err + out
+        inv, vms = props(session, pfx)
+        src_mark, mark = owner_of(vms[f"{pfx}-src"]), owner_of(vms[f"{pfx}-w1"])
+        assert src_mark and mark and src_mark != mark and mark.endswith(str(workers.resolve()))
+        assert all(vms[f"{pfx}-w{i}"].runtime.host.name == HOST_B for i in (1, 2))
+        code, out, err = cli("cluster", "--create", "--file", workers)   # its own VMs, not another file's
+        assert code == 0 and ": up to date (" in out, err + out
+    finally:
+        code, _, err = cli("cluster", "--destroy", "--file", workers)
+        assert code == 0, err
+        assert cli("cluster", "--destroy", "--file", golden)[0] == 0
+    assert props(session, pfx)[1] == {}
+
+
+def test_the_instant_example_runs_unmodified(cli, session):
+    """examples/cluster-scripts/cluster-instant.conf, as its comment says: golden-vm running on
+    vhpc-esx-05, four workers forked beside it, the post script on each."""
+    path = EXAMPLES / "cluster-scripts" / "cluster-instant.conf"
+    assert cli("clone", "--template", "vhpc_clone", "--vm", "golden-vm", "--host", "vhpc-esx-05.hpc.vmware.com")[0] == 0
+    try:
+        assert cli("power", "--vm", "golden-vm", "--on")[0] == 0
+        code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
+        assert code == 0, err + out
+        doc = json.loads(out)
+        assert {v["name"]: (v["status"], v["host"]) for v in doc["vms"]} == {
+            f"worker{i}": ("created", "vhpc-esx-05.hpc.vmware.com") for i in range(1, 5)}
+        assert [r["status"] for r in doc["post"]["results"]] == ["ok"] * 4
+    finally:
+        assert cli("cluster", "--destroy", "--file", path)[0] == 0
+        cli("destroy", "--vm", "golden-vm")
 
 
 @pytest.mark.skipif(not RELEASE_103.is_dir(), reason="../shared/reference not beside the repository")
@@ -181,3 +235,54 @@ def test_103_rhel_demo_plans_once_its_placeholders_are_filled(run_cli, tmp_path)
     assert doc["dvs"][0]["port_group"] is None
     assert any("rhel-hpc-demo-frontend.sh" in n for n in doc["notes"])   # its script path is a real site's
     assert "secret" not in out
+
+
+def test_dynamic_directpath_needs_hardware_version_17(cli, session, tmp_path):
+    """The template is vmx-13 and a clone keeps its template's version: a dynamic device is refused before
+    any change, with the fix; `hardware_version: 17` upgrades each clone (UpgradeVM_Task) before its
+    dynamic devices and its power-on; a version the host's ESXi does not run is refused."""
+    pfx = f"h{uuid.uuid4().hex[:6]}"
+    path = tmp_path / "hw.conf"
+    body = (f"[_VMS_]\n{pfx}-1: template: vhpc_clone datacenter: HPC_Datacenter cluster: COMPUTE_GPU_Cluster "
+            f"host: {HOST} device: ['0000:3b:00.0'] dynamic: yes")
+    path.write_text(body + "\n")
+    code, _, err = cli("cluster", "--create", "--file", path)
+    assert code == 2 and f"{path}:2:" in err and "needs virtual hardware version 17" in err, err
+    assert "hardware_version: 17" in err and "nothing was changed" in err
+    path.write_text(f"[_VMS_]\n{pfx}-old: template: vhpc_clone datacenter: HPC_Datacenter cluster: HPC_Cluster "
+                    "host: vhpc-esx-01.hpc.vmware.com hardware_version: 17\n")
+    code, _, err = cli("cluster", "--create", "--file", path)
+    assert code == 2 and "newer than host vhpc-esx-01.hpc.vmware.com runs" in err and "vmx-14" in err, err
+    path.write_text(body + " hardware_version: 17\n")
+    try:
+        code, out, err = cli("cluster", "--create", "--file", path)
+        assert code == 0 and "upgraded to vmx-17 before its devices and power-on" in out, err + out
+        vm = props(session, pfx)[1][f"{pfx}-1"]
+        assert vm.config.version == "vmx-17" and vm.runtime.powerState == "poweredOn"
+        assigned = [d.backing.assignedId for d in vm.config.hardware.device if isinstance(d.backing, DYNAMIC)]
+        assert len(assigned) == 1 and assigned[0]
+        code, out, err = cli("cluster", "--create", "--file", path)
+        assert code == 0 and ": up to date (" in out, err + out
+    finally:
+        assert cli("cluster", "--destroy", "--file", path)[0] == 0
+    assert props(session, pfx)[1] == {}
+
+
+def test_the_fabrics_example_runs(cli, session):
+    """examples/cluster-scripts/cluster-fabrics.conf on the lab: two SR-IOV fabrics and a management switch,
+    the V100 by Dynamic DirectPath on clones upgraded to vmx-17."""
+    path = EXAMPLES / "cluster-scripts" / "cluster-fabrics.conf"
+    try:
+        code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
+        assert code == 0, err + out
+        doc = json.loads(out)
+        assert {v["name"]: v["status"] for v in doc["vms"]} == {f"compute{i}": "created" for i in range(1, 5)}
+        _, vms = props(session, "compute")
+        assert all(vm.config.version == "vmx-17" and vm.runtime.powerState == "poweredOn" and
+                   [d.backing.assignedId for d in vm.config.hardware.device if isinstance(d.backing, DYNAMIC)]
+                   for vm in vms.values())
+    finally:
+        code, _, err = cli("cluster", "--destroy", "--file", path)
+        assert code == 0, err
+    assert props(session, "compute")[1] == {}
+

@@ -104,8 +104,12 @@ def test_migrate_vm(cli, session, vm):
     assert cli("passthru", "--vm", name, "--add", "--device", GPU)[0] == 0
     code, out, err = cli("--output", "json", "migrate_vm", "--vm", name, "--destination", HPC_HOST)
     assert code == 0, err
-    assert "cold migration" in json.loads(out)["results"][0]["detail"]
+    detail = json.loads(out)["results"][0]["detail"]
+    assert "cold migration" in detail and f"device(s) {GPU} chosen again on {HPC_HOST}" in detail
     ref = vm_obj(session, name)
+    # The device names its new host (ESXi powers it on only then): QueryConfigTarget's systemId there.
+    backing, = [d.backing for d in ref.config.hardware.device if isinstance(d, vim.vm.device.VirtualPCIPassthrough)]
+    assert backing.id == GPU and backing.systemId == host_obj(session, HPC_HOST).hardware.systemInfo.uuid
     hpc = read_inventory(session, {"ClusterComputeResource": ["resourcePool"]}).find(
         "ClusterComputeResource", "HPC_Cluster")
     assert ref.runtime.host == host_obj(session, HPC_HOST) and ref.resourcePool == hpc.get("resourcePool")
@@ -116,6 +120,29 @@ def test_migrate_vm(cli, session, vm):
     assert cli("power", "--vm", name, "--off")[0] == 0
     assert cli("migrate_vm", "--vm", name, "--destination", HOST)[0] == 0
     assert vm_obj(session, name).runtime.host == host_obj(session, HOST)
+
+
+def set_vcenter_option(session, key, value):
+    session.content.setting.UpdateOptions(changedValue=[vim.option.OptionValue(key=key, value=value)])
+
+
+def test_vmotion_of_a_vgpu_vm_waits_for_vcenters_setting(cli, session, vm):
+    """vSphere 7 vMotions a running vGPU VM only when vCenter's vgpu.hotmigrate.enabled is true: refused
+    before any change with the setting named, done once it is set."""
+    name = vm()
+    assert cli("vgpu", "--vm", name, "--add", "--profile", "grid_v100-8q")[0] == 0
+    assert cli("power", "--vm", name, "--on")[0] == 0
+    try:
+        one_line_refusal(*cli("migrate_vm", "--vm", name, "--destination", OTHER)[::2],
+                         "vgpu.hotmigrate.enabled", "power the VM off")
+        assert vm_obj(session, name).runtime.host == host_obj(session, HOST)
+        set_vcenter_option(session, "vgpu.hotmigrate.enabled", "true")
+        code, out, err = cli("--output", "json", "migrate_vm", "--vm", name, "--destination", OTHER)
+        assert code == 0 and "vMotion" in json.loads(out)["results"][0]["detail"], err + out
+        assert vm_obj(session, name).runtime.host == host_obj(session, OTHER)
+    finally:
+        set_vcenter_option(session, "vgpu.hotmigrate.enabled", "false")
+        cli("power", "--vm", name, "--off")
 
 
 def test_power_policy(cli, session):
@@ -147,14 +174,30 @@ def test_passthru_host(cli, session, vm):
     assert cli("power", "--vm", user, "--off")[0] == 0
 
 
-def test_sriov_host(cli, session, vm):
+def test_sriov_host(cli, session, vm, lab):
+    def pf_info():
+        return {i.id: i for i in host_obj(session, OTHER).config.pciPassthruInfo}[PF]
+
     try:
         code, out, err = cli("--output", "json", "sriov_host", "--host", OTHER, "--device", PF, "--on",
                              "--num_func", "3")
         assert code == 0, err
-        assert json.loads(out)["results"][0]["virtual_functions"] == 3
-        info = {i.id: i for i in host_obj(session, OTHER).config.pciPassthruInfo}
-        assert info[PF].sriovEnabled and info[PF].numVirtualFunction == 3
+        row, = json.loads(out)["results"]
+        assert row["virtual_functions"] == 3 and row["status"] == "changed" and row["reboot_required"] is True
+        assert "reboot required" in row["detail"] and "now on with 8 VFs" in row["detail"]
+        # ESXi keeps the request until the host boots: the active count is still 8.
+        assert (pf_info().numVirtualFunctionRequested, pf_info().numVirtualFunction) == (3, 8)
+        # Asking again changes nothing; it still says the reboot is pending.
+        code, out, err = cli("--output", "json", "sriov_host", "--host", OTHER, "--device", PF, "--on",
+                             "--num_func", "3")
+        row, = json.loads(out)["results"]
+        assert code == 0 and row["status"] == "unchanged" and row["reboot_required"] is True, out
+        lab.post(f"/debug/reboot?host={OTHER}")
+        code, out, err = cli("--output", "json", "sriov_host", "--host", OTHER, "--device", PF, "--on",
+                             "--num_func", "3")
+        row, = json.loads(out)["results"]
+        assert code == 0 and row["status"] == "unchanged" and row["reboot_required"] is False, out
+        assert pf_info().numVirtualFunction == 3 and pf_info().sriovActive
         one_line_refusal(*cli("sriov_host", "--host", OTHER, "--device", PF, "--on", "--num_func", "9")[::2],
                          "at most 8")
         one_line_refusal(*cli("sriov_host", "--host", OTHER, "--device", "0000:af:00.1", "--on")[::2],
@@ -170,12 +213,42 @@ def test_sriov_host(cli, session, vm):
         assert cli("power", "--vm", user, "--off")[0] == 0
     finally:
         assert cli("sriov_host", "--host", OTHER, "--device", PF, "--on", "--num_func", "8")[0] == 0
+        lab.post(f"/debug/reboot?host={OTHER}")
+    assert pf_info().numVirtualFunction == 8
+
+
+def test_a_virtual_function_count_waiting_for_a_reboot_is_not_usable(cli, cluster_file, lab, session):
+    """SR-IOV turned on but not yet active (the host has not rebooted): no adapter can use its functions,
+    and the plan says so before any change."""
+    host = "vhpc-esx-06.hpc.vmware.com"
+    try:
+        assert cli("sriov_host", "--host", host, "--device", PF, "--off")[0] == 0
+        lab.post(f"/debug/reboot?host={host}")
+        code, out, err = cli("--output", "json", "sriov_host", "--host", host, "--device", PF, "--on")
+        assert code == 0 and json.loads(out)["results"][0]["reboot_required"] is True, err + out
+        path, pfx = cluster_file(f"[_VMS_]\nPFX-1: template: vhpc_clone host: {host} "
+                                 f"sriov_port_group: vHPC-PG-VMNetwork pf: {PF}\n")
+        code, _, err = cli("cluster", "--create", "--file", path)
+        assert code == 2 and "waits for the host's reboot" in err and "nothing was changed" in err, err
+    finally:
+        assert cli("sriov_host", "--host", host, "--device", PF, "--on", "--num_func", "8")[0] == 0
+        lab.post(f"/debug/reboot?host={host}")
+    info = {i.id: i for i in host_obj(session, host).config.pciPassthruInfo}[PF]
+    assert info.numVirtualFunction == 8 and info.sriovActive
 
 
 def test_passthru_dynamic(cli, session, vm):
     name = vm()
-    code, out, err = cli("--output", "json", "passthru", "--vm", name, "--add", "--dynamic", "--device", GPU, GPU2)
+    # The clone is its template's vmx-13; Dynamic DirectPath needs 17: refused with the fix, or upgraded first.
+    one_line_refusal(*cli("passthru", "--vm", name, "--add", "--dynamic", "--device", GPU)[::2],
+                     "needs virtual hardware version 17", "--hardware_version 17")
+    assert vm_obj(session, name).config.version == "vmx-13"
+    one_line_refusal(*cli("passthru", "--vm", name, "--add", "--dynamic", "--device", GPU, "--hardware_version",
+                          "18")[::2], "newer than host", "up to vmx-17")
+    code, out, err = cli("--output", "json", "passthru", "--vm", name, "--add", "--dynamic", "--device", GPU, GPU2,
+                         "--hardware_version", "17")
     assert code == 0, err
+    assert vm_obj(session, name).config.version == "vmx-17"
     devices = [d for d in vm_obj(session, name).config.hardware.device
                if isinstance(getattr(d, "backing", None), vim.vm.device.VirtualPCIPassthrough.DynamicBackingInfo)]
     assert len(devices) == 2

@@ -141,7 +141,8 @@ def test_dynamic_directpath_gpu_with_a_hardware_label(cli, cluster_file, session
         vim.host.AssignableHardwareConfig.AttributeOverride(instanceId="0000:3b:00.0", name="customLabel",
                                                             value=label)]))
     try:
-        path, pfx = cluster_file(BASE + f"[_VMS_]\nPFX-dyn: BASE gpu: 1 gpu_label: {label} dynamic: yes\n")
+        path, pfx = cluster_file(BASE + f"[_VMS_]\nPFX-dyn: BASE gpu: 1 gpu_label: {label} dynamic: yes "
+                                        "hardware_version: 17\n")
         create(cli, path)
         vm, = vms_named(session, pfx).values()
         assert vm["host_name"] == "vhpc-esx-06.hpc.vmware.com"
@@ -149,7 +150,8 @@ def test_dynamic_directpath_gpu_with_a_hardware_label(cli, cluster_file, session
                 if isinstance(getattr(d, "backing", None), vim.vm.device.VirtualPCIPassthrough.DynamicBackingInfo)]
         assert dyn.customLabel == label and dyn.assignedId == "0000:3b:00.0"
         assert [(a.vendorId, a.deviceId) for a in dyn.allowedDevice] == [(0x10de, 0x1db4)]
-        path2, _ = cluster_file(BASE + f"[_VMS_]\nPFX-dyn2: BASE gpu: 1 gpu_label: {label} dynamic: yes\n",
+        path2, _ = cluster_file(BASE + f"[_VMS_]\nPFX-dyn2: BASE gpu: 1 gpu_label: {label} dynamic: yes "
+                                       "hardware_version: 17\n",
                                 name="c2.conf")
         code, _, err = cli("cluster", "--create", "--file", path2)
         assert code == 2 and f"needs 1 GPU labelled {label}" in err and "0 free" in err
@@ -233,21 +235,25 @@ def vgpus(vm):
             if isinstance(getattr(d, "backing", None), vim.vm.device.VirtualPCIPassthrough.VmiopBackingInfo)]
 
 
-def test_several_mig_vgpus_per_vm_placed_on_the_mig_host(a100_cli, a100_session, tmp_path):
+def test_mig_vgpus_one_per_vm_placed_on_the_mig_host(a100_cli, a100_session, tmp_path):
+    """NVIDIA vGPU on vSphere 7 gives a VM one MIG-backed vGPU: two in one VM are refused with the file;
+    four VMs of one 3-slice instance each fill the MIG host's two GPUs (two instances each)."""
     pfx = f"m{uuid.uuid4().hex[:6]}"
     path = tmp_path / "mig.conf"
-    path.write_text(BASE.replace("PFX", pfx) + f"[_VMS_]\n{pfx}-m{{{{1:2}}}}: BASE vgpu: "
-                    "['grid_a100-3-20c', 'grid_a100-3-20c']\n")
+    path.write_text(BASE.replace("PFX", pfx) + f"[_VMS_]\n{pfx}-m1: BASE vgpu: ['grid_a100-3-20c', 'grid_a100-3-20c']\n")
+    code, _, err = a100_cli("cluster", "--create", "--file", path)
+    assert code == 2 and "MIG-backed and smaller types are one per VM" in err and f"{path}:" in err, err
+    path.write_text(BASE.replace("PFX", pfx) + f"[_VMS_]\n{pfx}-m{{{{1:4}}}}: BASE vgpu: grid_a100-3-20c\n")
     try:
         code, out, err = a100_cli("--output", "json", "cluster", "--create", "--file", path)
         assert code == 0, err
         doc = json.loads(out)
         check(doc, "cluster")
-        assert sorted(v["placement"]["vgpu_gpus"] for v in doc["vms"]) == [["0000:65:00.0", "0000:e3:00.0"]] * 2
+        assert sorted(g for v in doc["vms"] for g in v["placement"]["vgpu_gpus"]) == \
+            ["0000:65:00.0", "0000:65:00.0", "0000:e3:00.0", "0000:e3:00.0"]
         got = vms_named(a100_session, pfx)
         assert {v["host_name"] for v in got.values()} == {"vhpc-esx-09.hpc.vmware.com"}
-        assert all(vgpus(v) == ["grid_a100-3-20c"] * 2 and v["runtime.powerState"] == "poweredOn"
-                   for v in got.values())
+        assert all(vgpus(v) == ["grid_a100-3-20c"] and v["runtime.powerState"] == "poweredOn" for v in got.values())
         code, out, err = a100_cli("--output", "json", "vgpu", "--vm", f"{pfx}-m1", "--query")
         assert code == 0, err
         row, = json.loads(out)["results"]
@@ -264,10 +270,10 @@ def test_several_mig_vgpus_per_vm_placed_on_the_mig_host(a100_cli, a100_session,
         assert set(shared["0000:e3:00.0"]["free"].values()) == {0} and shared["0000:e3:00.0"]["sharing"] == "MIG"
         code, out, _ = a100_cli("view")
         assert "MIG; runs 2 x grid_a100-3-20c; full" in out
-        # a third such VM: one error saying what is short and where
-        path.write_text(path.read_text().replace("{{1:2}}", "{{1:3}}"))
+        # a fifth such VM: one error saying what is short and where
+        path.write_text(path.read_text().replace("{{1:4}}", "{{1:5}}"))
         code, _, err = a100_cli("cluster", "--create", "--file", path)
-        assert code == 2 and "needs 2 vGPU grid_a100-3-20c" in err and "room for 0 on COMPUTE_GPU_Cluster" in err
+        assert code == 2 and "needs 1 vGPU grid_a100-3-20c" in err and "room for 0 on COMPUTE_GPU_Cluster" in err, err
     finally:
         a100_cli("cluster", "--destroy", "--file", path)
 
@@ -276,17 +282,20 @@ def test_vgpu_add_several_profiles_checked_before_any_change(a100_cli, a100_sess
     name = f"v{uuid.uuid4().hex[:6]}"
     assert a100_cli("clone", "--template", "vhpc_clone", "--vm", name, "--host", "vhpc-esx-10.hpc.vmware.com")[0] == 0
     try:
-        code, _, err = a100_cli("vgpu", "--vm", name, "--add", "--profile", "grid_a100-3-20c", "grid_a100-3-20c")
+        code, _, err = a100_cli("vgpu", "--vm", name, "--add", "--profile", "grid_a100-3-20c")
         assert code == 2 and "grid_a100-3-20c is not offered" in err            # a time-sliced host
+        # NVIDIA: several vGPUs in one VM only of a whole-GPU type (grid_a100-40c), not two halves
+        code, _, err = a100_cli("vgpu", "--vm", name, "--add", "--profile", "grid_a100-20c", "grid_a100-20c")
+        assert code == 2 and "grid_a100-40c" in err and "nothing was changed" in err, err
         code, out, err = a100_cli("--output", "json", "vgpu", "--vm", name, "--add", "--profile",
-                                  "grid_a100-20c", "grid_a100-20c")
+                                  "grid_a100-40c", "grid_a100-40c")
         assert code == 0, err
         vm, = vms_named(a100_session, name).values()
-        assert vgpus(vm) == ["grid_a100-20c"] * 2 and vm["config.memoryReservationLockedToMax"]
+        assert vgpus(vm) == ["grid_a100-40c"] * 2 and vm["config.memoryReservationLockedToMax"]
         assert a100_cli("power", "--vm", name, "--on")[0] == 0
         code, out, _ = a100_cli("--output", "json", "vgpu", "--vm", name, "--query")
         free = {p["profile"]: p["free"] for p in json.loads(out)["results"][0]["profiles"]}
-        assert free["grid_a100-20c"] == 2 and free["grid_a100-4c"] == 0
+        assert free["grid_a100-40c"] == 0 and free["grid_a100-4c"] == 0
     finally:
         a100_cli("destroy", "--vm", name)
 

@@ -336,3 +336,22 @@ def test_a_host_certificate_that_does_not_match_its_thumbprint_is_refused(sessio
         assert guest_file(lab, vms[1], "/tmp/pinned").read_bytes() == b"fine"
     finally:
         s.close()
+
+
+def test_transfers_pin_sha256_thumbprints_too(cli, session, lab, vms, tmp_path):
+    """vSphere is moving host thumbprints from SHA-1 to SHA-256 (govmomi pins both since 2024): a host that
+    gives its certificate's SHA-256 is pinned by it, not refused."""
+    power(session, vms[0], on=True)
+    wait_for_tools(session, [vm_obj(session, vms[0]).ref], 60)
+    host = read_inventory(session, {"VirtualMachine": ["runtime.host"], "HostSystem": []})
+    name = host.by_ref(host.find("VirtualMachine", vms[0]).get("runtime.host")).name
+    got = lab.post(f"/debug/thumbprint?host={name}&algorithm=sha256")
+    try:
+        assert len(got["sslThumbprint"]) == 95
+        hello = script(tmp_path, "sha256.sh", "echo sha256-pinned\n")
+        code, out, err = cli("--output", "json", "post", "--vm", vms[0], "--script", hello,
+                             "--guest_password", PASSWORD, "--wait")
+        assert code == 0, err + out
+        assert json.loads(out)["results"][0]["output_tail"] == ["sha256-pinned"]
+    finally:
+        lab.post(f"/debug/thumbprint?host={name}&algorithm=sha1")

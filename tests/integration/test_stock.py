@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from vhpc_toolkit.vsphere.inventory import read_inventory
+from vhpc_toolkit.vsphere.inventory import read_inventory, read_objects
 
 H1, H2, H5 = (f"vhpc-esx-0{i}.hpc.vmware.com" for i in (1, 2, 5))
 
@@ -85,11 +85,23 @@ def test_power_cpumem_latency_network_work(stock_cli, stock_session, name):
         assert json.loads(out)["results"][0]["status"] == "changed"
 
 
-def test_switches(stock_cli):
+def standard_switches(session, host_name):
+    """(switch names, port group names, datacenter networks) as the server holds them: the host's network
+    system, where the stock simulator keeps what AddVirtualSwitch/AddPortGroup made."""
+    inv = read_inventory(session, {"HostSystem": ["configManager.networkSystem"], "Network": []})
+    ns = inv.find("HostSystem", host_name).get("configManager.networkSystem")
+    info = read_objects(session, [ns], ["networkInfo.vswitch", "networkInfo.portgroup"])[ns._moId]
+    return ({v.name for v in info.get("networkInfo.vswitch") or []},
+            {p.spec.name for p in info.get("networkInfo.portgroup") or []}, {o.name for o in inv.of_type("Network")})
+
+
+def test_switches(stock_cli, stock_session):
     sw, pg = f"st-sw-{uuid.uuid4().hex[:6]}", f"st-pg-{uuid.uuid4().hex[:6]}"
     try:
         code, _, err = stock_cli("svs", "--create", "--host", H2, "--name", sw, "--pnic", "vmnic4", "--port_group", pg)
         assert code == 0, err
+        switches, pgs, networks = standard_switches(stock_session, H2)
+        assert sw in switches and pg in pgs and pg in networks
         # Difference: the stock simulator makes a datacenter network per AddPortGroup, so the same
         # port group name on a second host is DuplicateName (vSphere shares one network). Reported, exit 1.
         code, out, _ = stock_cli("--output", "json", "svs", "--create", "--host", H2, H5, "--name", sw,
@@ -97,7 +109,11 @@ def test_switches(stock_cli):
         rows = {r["host"]: r for r in json.loads(out)["results"]}
         assert code == 1 and rows[H5]["status"] == "failed" and "DuplicateName" in rows[H5]["detail"]
     finally:
-        assert stock_cli("svs", "--destroy", "--host", H2, H5, "--name", sw)[0] == 0
+        code, out, err = stock_cli("--output", "json", "svs", "--destroy", "--host", H2, H5, "--name", sw)
+    assert code == 0, err
+    assert json.loads(out)["results"][0]["status"] == "changed"
+    switches, pgs, networks = standard_switches(stock_session, H2)   # removed, not just reported so
+    assert sw not in switches and pg not in pgs and pg not in networks
     dvs = f"st-dvs-{uuid.uuid4().hex[:6]}"
     code, _, err = stock_cli("dvs", "--create", "--name", dvs, "--host", H2, "--pnic", "vmnic5",
                              "--port_group", f"{dvs}-pg")

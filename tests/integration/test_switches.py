@@ -166,6 +166,19 @@ def dvs_props(session, name):
     return inv, inv.find(("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch"), name)
 
 
+def test_the_switch_version_is_one_vcenter_creates(cli, session, lab, dvs_name):
+    """QueryAvailableDvsSpec decides: a vCenter that creates only 6.5.0 and 6.6.0 gets a 6.6.0 switch for
+    ESXi 7.0 members (asking for vCenter's own 7.0.0 would fail)."""
+    lab.post("/debug/dvs-versions?versions=6.5.0,6.6.0")
+    try:
+        code, out, err = cli("--output", "json", "dvs", "--create", "--name", dvs_name, "--host", H2,
+                             "--pnic", "vmnic5", "--port_group", f"{dvs_name}-pg")
+    finally:
+        lab.post("/debug/dvs-versions?versions=")
+    assert code == 0, err
+    assert dvs_props(session, dvs_name)[1].get("summary.productInfo").version == "6.6.0"
+
+
 def test_dvs_is_created_at_the_oldest_members_version_with_an_elastic_port_group(cli, session, dvs_name):
     # H1 runs ESXi 6.7: the switch is 6.6.0, the newest version it can join.
     code, out, err = cli("--output", "json", "dvs", "--create", "--name", dvs_name, "--host", H1, H2,
@@ -201,6 +214,34 @@ def pvrdma_state(session, host_name):
     tag = host.get("configManager.advancedOption").QueryOptions(name="Net.PVRDMAVmknic")[0].value
     ruleset = next(r.enabled for r in host.get("config.firewall").ruleset if r.key == "pvrdma")
     return vnics, tag, ruleset
+
+
+def vmk_addresses(session, host_name, switch_uuid):
+    """(dhcp, ipAddress, subnetMask) of the host's VMkernel adapters on the switch, read directly."""
+    host = read_inventory(session, {"HostSystem": ["config.network.vnic"]}).find("HostSystem", host_name)
+    return [(v.spec.ip.dhcp, v.spec.ip.ipAddress, v.spec.ip.subnetMask) for v in host.get("config.network.vnic")
+            if v.spec.distributedVirtualPort is not None and v.spec.distributedVirtualPort.switchUuid == switch_uuid]
+
+
+def test_dvs_pvrdma_static_addresses_for_a_fabric_without_dhcp(cli, session, dvs_name):
+    code, _, err = cli("dvs", "--create", "--name", dvs_name, "--host", H2, H3, "--pnic", "vmnic5",
+                       "--port_group", f"{dvs_name}-pg", "--pvrdma", "--vmk_ip", "10.77.0.2", "--vmk_netmask",
+                       "255.255.255.0")
+    assert code == 2 and "2 host(s) but 1 --vmk_ip" in err
+    assert not [o for o in read_inventory(session, {"DistributedVirtualSwitch": []}).of_type(
+        "VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch") if o.name == dvs_name]
+    code, out, err = cli("--output", "json", "dvs", "--create", "--name", dvs_name, "--host", H2, H3,
+                         "--pnic", "vmnic5", "--port_group", f"{dvs_name}-pg", "--pvrdma",
+                         "--vmk_ip", "10.77.0.2", "10.77.0.3", "--vmk_netmask", "255.255.255.0")
+    assert code == 0, err
+    uuid_ = read_inventory(session, {"DistributedVirtualSwitch": ["uuid"]}).find(
+        ("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch"), dvs_name).get("uuid")
+    assert vmk_addresses(session, H2, uuid_) == [(False, "10.77.0.2", "255.255.255.0")]
+    assert vmk_addresses(session, H3, uuid_) == [(False, "10.77.0.3", "255.255.255.0")]
+    code, out, err = cli("--output", "json", "dvs", "--destroy", "--name", dvs_name)
+    assert code == 0, err
+    for host in (H2, H3):
+        assert pvrdma_state(session, host) == ({}, "", False)
 
 
 def test_dvs_pvrdma_prepares_the_members_and_destroy_undoes_it(cli, session, dvs_name):

@@ -82,10 +82,24 @@ def test_vm_list_files_that_are_no_text_files(run, tmp_path, kind):
     (["latency", "--vm", "v", "--check", "--level", "high"], "not allowed with"),
     (["passthru", "--vm", "v", "--query", "--add", "--device", "x"], "not allowed with"),
     (["vgpu", "--vm", "v", "--query", "--remove"], "not allowed with"),
+    (["dvs", "--create", "--name", "d", "--host", "h", "--pnic", "v", "--vmk_ip", "10.0.0.300"], "IPv4"),
+    (["dvs", "--create", "--name", "d", "--host", "h", "--pnic", "v", "--vmk_netmask", "255.0.255.0"], "contiguous"),
 ])
 def test_bad_numbers_and_conflicting_flags_are_usage_errors(run, argv, why):
     code, _, err = run(*argv)
     assert code == ExitCode.BAD_INPUT and "usage:" in err and why in err
+
+
+@pytest.mark.parametrize("extra, why", [
+    (["--vmk_ip", "10.0.0.1", "--vmk_netmask", "255.0.0.0"], "give --pvrdma"),
+    (["--pvrdma", "--vmk_ip", "10.0.0.1"], "give --vmk_ip and --vmk_netmask together"),
+    (["--pvrdma", "--vmk_ip", "10.0.0.1", "--vmk_netmask", "255.0.0.0"], "2 host(s) but 1 --vmk_ip"),
+    (["--pvrdma", "--vmk_ip", "10.0.0.1", "10.0.0.1", "--vmk_netmask", "255.0.0.0"], "an address twice"),
+])
+def test_dvs_static_vmkernel_addresses_are_checked_before_login(run, extra, why):
+    code, _, err = run("dvs", "--create", "--name", "d", "--host", "h1", "h2", "--pnic", "vmnic5",
+                       "--port_group", "pg", *extra)
+    assert code == ExitCode.BAD_INPUT and why in one_error(err)
 
 
 def test_cluster_file_sizes_beyond_vsphere_maximums(run, tmp_path):

@@ -107,12 +107,12 @@ CASES = [
     ("duplicate section", "[BASE]\ntemplate: a\n[BASE]\ntemplate: b\n[_VMS_]\nvm1: BASE",
      ["c.conf:3: section [BASE] is defined twice (first on line 1)"]),
     ("switch: VM key, two ranges", "[_SVS_]\ns1: pnic: vmnic4 port_group: pg cpu: 2 host: h{1:2}x{3:4}",
-     ["c.conf:2: SVS 's1': cpu: unknown key (a VM key, not a switch key: use host, pnic, port_group, datacenter, mtu)",
+     ["c.conf:2: SVS 's1': cpu: unknown key (a VM key, not a switch key: use host, pnic, port_group, datacenter, mtu, vmk_ip, vmk_netmask)",
       "c.conf:2: SVS 's1': host: two ranges in one value ('{1:2}' and '{3:4}'); only one range is allowed"]),
     ("switch: near miss", "[_SVS_]\ns1: pnics: vmnic4 port_group: pg host: h pnic: v",
      ["c.conf:2: SVS 's1': pnics: unknown key (did you mean 'pnic'?)"]),
     ("switch: range on pnic", "[_SVS_]\ns1: pnic: vmnic{4:5} port_group: pg host: h",
-     ["c.conf:2: SVS 's1': pnic: 'vmnic{4:5}' has a range but pnic cannot take one (only a switch's host can)"]),
+     ["c.conf:2: SVS 's1': pnic: 'vmnic{4:5}' has a range but pnic cannot take one (only a switch's host and vmk_ip can)"]),
     ("switch: missing keys", "[_DVS_]\nd1: pnic: vmnic5",
      ["c.conf:2: DVS 'd1': missing host"]),
     ("switch: range in name", "[_DVS_]\nd{1:2}: pnic: vmnic5 host: h port_group: p",
@@ -121,6 +121,20 @@ CASES = [
      ["c.conf:3: DVS 'd1' is defined twice (first on line 2)"]),
     ("switch: undefined section", "[_DVS_]\nd1: HOSTS pnic: vmnic5 port_group: p",
      ["c.conf:2: DVS 'd1': undefined section 'HOSTS'"]),
+    ("switch: vmk_ip count", "[_DVS_]\nd1: pnic: vmnic5 host: h{1:3} port_group: p vmk_ip: 10.0.0.{1:2} "
+                             "vmk_netmask: 255.255.255.0",
+     ["c.conf:2: DVS 'd1': 3 host(s) but 2 vmk_ip: give one address per host, in the order of host"]),
+    ("switch: vmk_ip without netmask", "[_DVS_]\nd1: pnic: vmnic5 host: h port_group: p vmk_ip: 10.0.0.1",
+     ["c.conf:2: DVS 'd1': give vmk_ip and vmk_netmask together (static addresses of the VMkernel adapters)"]),
+    ("switch: vmk_ip twice", "[_DVS_]\nd1: pnic: vmnic5 host: h{1:2} port_group: p vmk_ip: ['10.0.0.1', "
+                             "'10.0.0.1'] vmk_netmask: 255.255.255.0",
+     ["c.conf:2: DVS 'd1': vmk_ip gives an address twice: each host's adapter needs its own"]),
+    ("switch: vmk_ip on a standard switch", "[_SVS_]\ns1: pnic: vmnic5 host: h port_group: p vmk_ip: 10.0.0.1 "
+                                            "vmk_netmask: 255.255.255.0",
+     ["c.conf:2: SVS 's1': vmk_ip and vmk_netmask are for a distributed switch's PVRDMA VMkernel adapters"]),
+    ("switch: bad vmk_ip in a range", "[_DVS_]\nd1: pnic: vmnic5 host: h{1:2} port_group: p "
+                                      "vmk_ip: 10.0.0.{255:256} vmk_netmask: 255.255.255.0",
+     ["c.conf:2: DVS 'd1': vmk_ip: '10.0.0.256' is not an IPv4 address"]),
     ("nothing defined", "# nothing\n[BASE]\ncpu: 1\n",
      ["c.conf: defines no VMs and no switches (add a [_VMS_] section)"]),
 ]

@@ -228,6 +228,17 @@ def test_every_switch_line_is_read_and_host_range_lists_hosts():
     assert spec.vms == []
 
 
+def test_vmk_ip_gives_each_host_of_a_pvrdma_switch_its_address_in_host_order():
+    spec = switches("[H]\nhost: esx-{{01:03}}\n[_DVS_]\nd1: H pnic: vmnic5 port_group: pg "
+                    "vmk_ip: 10.1.0.{{11:13}} vmk_netmask: 255.255.0.0\n"
+                    "d2: host: esx-09 pnic: vmnic5 port_group: pg2 vmk_ip: 10.2.0.9 vmk_netmask: 255.255.255.0\n")
+    d1, d2 = spec.dvs
+    assert d1.vmk_addresses() == {"esx-01": ("10.1.0.11", "255.255.0.0"), "esx-02": ("10.1.0.12", "255.255.0.0"),
+                                  "esx-03": ("10.1.0.13", "255.255.0.0")}
+    assert d1.to_dict()["vmk_ip"] == ["10.1.0.11", "10.1.0.12", "10.1.0.13"]
+    assert d2.vmk_addresses() == {"esx-09": ("10.2.0.9", "255.255.255.0")}
+
+
 # ----------------------------------------------------------------- scripts
 
 

@@ -136,3 +136,13 @@ def test_pvrdma_needs_a_distributed_port_group():
     assert (dev.backing.port.switchUuid, dev.backing.port.portgroupKey) == ("50 11 22", "dvportgroup-9")
     with pytest.raises(ValueError, match="distributed port group"):
         pvrdma_adapter(PortGroupRef(name="vHPC-PG-VMNetwork", network=vim.Network("network-7")))
+
+
+def test_a_large_bar_device_needs_efi():
+    from vhpc_toolkit.specs.passthrough import large_bar_problem
+
+    problem = large_bar_problem("vm1", "bios", [V100])
+    assert "vm1 boots with BIOS firmware" in problem and "64 GB 64-bit MMIO window" in problem
+    assert large_bar_problem("vm1", "efi", [V100]) is None
+    assert large_bar_problem("vm1", None, ["GP100GL [Tesla P100 PCIe 16GB]"]) is not None   # 32 GB window
+    assert large_bar_problem("vm1", "bios", ["Some FPGA"]) is None and large_bar_problem("vm1", "bios", []) is None

@@ -70,6 +70,16 @@ def test_switch_version_is_the_oldest_members():
     assert dvs_version_for(["8.0.3"], "8.0.3") == "8.0.3"
     assert dvs_version_for(["7.0.2"]) == "7.0.2" and dvs_version_for([]) is None
     assert min_esxi("6.6.0") == "6.7.0"
+
+
+def test_switch_version_is_the_newest_vcenter_creates_that_every_member_joins():
+    """QueryAvailableDvsSpec's list decides: not vCenter's own version."""
+    assert dvs_version_for(["7.0.3"], "7.0.3", available=["6.5.0", "6.6.0"]) == "6.6.0"
+    assert dvs_version_for(["7.0.3", "6.7.0"], "7.0.3", available=["6.6.0", "7.0.0", "7.0.3"]) == "6.6.0"
+    assert dvs_version_for(["7.0.3"], "7.0.3", available=["7.0.3", "7.0.0", "6.6.0"]) == "7.0.3"
+    assert dvs_version_for(["9.0.0"], None, available=["8.0.3", "9.0.0"]) == "9.0.0"   # newer than the table
+    assert dvs_version_for(["6.5.0"], None, available=["6.6.0", "7.0.0"]) is None
+    assert dvs_version_for([], None, available=["6.6.0", "7.0.0"]) == "7.0.0"
     host = SimpleNamespace(name="esx1", get=lambda path: "6.7.0")
     assert "too old for distributed switch s (version 7.0.0 needs ESXi 7.0.0" in version_problems([host], "s", "7.0.0")[0]
     assert version_problems([host], "s", "6.6.0") == []
@@ -95,3 +105,44 @@ def test_host_preparation_steps():
     assert done.steps("pg") == [] and done.missing() == [] and not done.tagged_elsewhere
     other = pvrdma_hosts.HostPrep(host=host, tag="vmk1", vnics={"vmk1": "u2"}, ruleset=True, switch_uuid="u1")
     assert other.tagged_elsewhere
+
+
+def test_static_addresses_of_the_vmkernel_adapter():
+    host = SimpleNamespace(name="esx5")
+    fresh = pvrdma_hosts.HostPrep(host=host, switch_uuid=None, address=("10.1.0.5", "255.255.0.0"))
+    assert fresh.steps("pg")[0] == "VMkernel adapter on pg at 10.1.0.5/255.255.0.0"
+    same = pvrdma_hosts.HostPrep(host=host, tag="vmk1", vnics={"vmk1": "u1"}, ruleset=True, switch_uuid="u1",
+                                 address=("10.1.0.5", "255.255.0.0"), ips={"vmk1": (False, "10.1.0.5", "255.255.0.0")})
+    assert same.steps("pg") == []
+    dhcp = pvrdma_hosts.HostPrep(host=host, tag="vmk1", vnics={"vmk1": "u1"}, ruleset=True, switch_uuid="u1",
+                                 address=("10.1.0.5", "255.255.0.0"), ips={"vmk1": (True, "", "")})
+    assert dhcp.steps("pg") == ["address 10.1.0.5/255.255.0.0 on vmk1"]
+    # Without vmk_ip the adapter's address is left as it is.
+    assert pvrdma_hosts.HostPrep(host=host, tag="vmk1", vnics={"vmk1": "u1"}, ruleset=True, switch_uuid="u1",
+                                 ips={"vmk1": (False, "10.9.9.9", "255.0.0.0")}).steps("pg") == []
+
+
+def test_a_host_prepared_twice_keeps_the_values_to_restore_from_before_the_first_time():
+    first = {"vnic": "vmk1", "tag": "", "ruleset": True}
+    assert pvrdma_hosts.merge_record(first, {"ip": {"vnic": "vmk1", "was": None}}) == {
+        "vnic": "vmk1", "tag": "", "ruleset": True, "ip": {"vnic": "vmk1", "was": None}}
+    readdressed = {"ip": {"vnic": "vmk3", "was": ["10.0.0.1", "255.0.0.0"]}}
+    assert pvrdma_hosts.merge_record(readdressed, {"ip": {"vnic": "vmk3", "was": ["10.0.0.2", "255.0.0.0"]}}) \
+        == readdressed
+    assert pvrdma_hosts.merge_record(first, {"vnic": "vmk2", "tag": "vmk1"}) == {"vnic": "vmk2", "tag": "",
+                                                                                 "ruleset": True}
+
+
+def test_rdma_uplinks_are_read_from_nic_keys():
+    """ESXi links an RDMA device's NIC by key (HostRdmaDevicePnicBacking.pairedUplink), as it does a
+    standard switch's uplinks; the device name is what uplinks are compared with."""
+    from vhpc_toolkit.vsphere.hostnet import rdma_pnics
+
+    def host(paired):
+        rdma = SimpleNamespace(backing=SimpleNamespace(pairedUplink=paired))
+        return SimpleNamespace(name="esx5", get=lambda path: [rdma] if path == "config.network.rdmaDevice" else None)
+
+    assert rdma_pnics(host("key-vim.host.PhysicalNic-vmnic5")) == ["vmnic5"]
+    assert pvrdma_hosts.uplink_problems(host("key-vim.host.PhysicalNic-vmnic5"), "s", ["vmnic5"]) == []
+    assert "has no RDMA device" in pvrdma_hosts.uplink_problems(host("key-vim.host.PhysicalNic-vmnic5"), "s",
+                                                                ["vmnic4"])[0]

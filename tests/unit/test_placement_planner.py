@@ -168,6 +168,10 @@ def test_gpu_label_and_model():
     ("n1: B gpu_model: V100\n", "gpu_model needs gpu: N"),
     ("n1: B dynamic: yes\n", "dynamic: yes needs gpu: N or device"),
     ("n1: B vgpu: ['grid_v100-8q', 'grid_a100-3-20c']\n", "profiles of different boards"),
+    # NVIDIA vGPU on vSphere 7: several vGPUs per VM only of one whole-GPU Q or C type, no MIG-backed ones
+    ("n1: B vgpu: ['grid_a100-3-20c', 'grid_a100-3-20c']\n", "MIG-backed and smaller types are one per VM"),
+    ("n1: B vgpu: ['grid_v100-8q', 'grid_v100-8q']\n", "grid_v100-16c, grid_v100-16q"),
+    ("n1: B vgpu: ['grid_v100-16q', 'grid_v100-16c']\n", "only of one time-sliced Q- or C-series type"),
     ("n1: B hugepages_1g: yes memory_reservation: no\n", "hugepages_1g: yes needs all guest memory reserved"),
     ("n1: B gpu: 17\n", "maximum of 16 PCI passthrough devices"),
     ("n1: B placement: random\n", "is not one of spread, pack"),
@@ -181,11 +185,11 @@ def test_request_keys_are_checked_with_the_file(body, problem):
 
 
 def test_vgpu_keeps_one_profile_as_text_and_a_list_as_a_list():
-    spec = parse_cluster_text(HEAD + "a: B vgpu: grid_v100-8q\nb: B vgpu: ['grid_a100-3-20c', 'grid_a100-3-20c']\n",
+    spec = parse_cluster_text(HEAD + "a: B vgpu: grid_v100-8q\nb: B vgpu: ['grid_a100-40c', 'grid_a100-40c']\n",
                               "f.conf", check_scripts=False)
     a, b = spec.vms
     assert (a.vgpu, a.vgpus) == ("grid_v100-8q", ["grid_v100-8q"])
-    assert b.vgpus == ["grid_a100-3-20c"] * 2 and b.to_dict()["vgpu"] == ["grid_a100-3-20c"] * 2
+    assert b.vgpus == ["grid_a100-40c"] * 2 and b.to_dict()["vgpu"] == ["grid_a100-40c"] * 2
 
 
 def test_named_devices_without_a_host_go_where_they_are_free():

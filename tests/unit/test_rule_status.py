@@ -30,3 +30,22 @@ def test_disabled_or_broken_rules_are_drift():
     assert rule_status(RulePlan(CLUSTER, "g", rule(enabled=False), **vms), {"a", "b"}).detail == "disabled on vCenter"
     assert rule_status(RulePlan(CLUSTER, "g", rule(compliant=False), **vms), {"a", "b"}).status == "drift"
     assert rule_status(RulePlan(CLUSTER, "g", rule(compliant=None), **vms), {"a", "b"}).status == "up to date"
+
+
+def test_a_group_on_a_cluster_with_drs_off_is_warned_about():
+    from vhpc_toolkit.cluster.rules import drs_off_warnings
+
+    def cluster(name, drs):
+        config = SimpleNamespace(drsConfig=SimpleNamespace(enabled=drs))
+        return SimpleNamespace(name=name, get=lambda path: config if path == "configurationEx" else None)
+
+    vms = [SimpleNamespace(name=n, spec=SimpleNamespace(line=line)) for n, line in (("a", 7), ("b", 7), ("c", 9))]
+    plan = SimpleNamespace(spec=SimpleNamespace(path="c.conf"), vms=vms, rules=[
+        RulePlan(cluster("OFF", False), "g", None, vms=["a", "b"]),
+        RulePlan(cluster("UNSET", None), "h", None, vms=["a", "c"]),
+        RulePlan(cluster("ON", True), "i", None, vms=["a", "b"]),
+        RulePlan(cluster("OFF", False), "single", None, vms=["c"])])
+    warnings = drs_off_warnings(plan)
+    assert len(warnings) == 2
+    assert warnings[0].startswith("c.conf:7: anti_affinity g: cluster OFF has DRS off")
+    assert "stores the rule but does not enforce it" in warnings[0] and "cluster UNSET" in warnings[1]

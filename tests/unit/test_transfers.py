@@ -71,3 +71,10 @@ def test_the_star_form_goes_to_the_session_server_with_its_verification():
     name, address, port, ctx, pin = transfers._target(s, "https://*:8443/guestFile?id=1")
     assert (name, address, port, pin) == ("vc.example.org", "vc.example.org", 8443, None)
     assert ctx is s.ssl_context
+
+
+def test_thumbprint_takes_the_hash_of_the_pins_length():
+    sha1 = thumbprint(b"certificate")
+    sha256 = thumbprint(b"certificate", "AB:" * 31 + "AB")
+    assert len(sha256) == 95 and sha256.count(":") == 31 and sha256 != sha1[:95]
+    assert thumbprint(b"certificate", sha1) == sha1 and len(thumbprint(b"c", "00" * 64)) == 64 * 3 - 1

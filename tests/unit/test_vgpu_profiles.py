@@ -109,3 +109,25 @@ def test_dynamic_device_allows_the_vendor_and_device_id_and_the_label():
     assert isinstance(backing, vim.vm.device.VirtualPCIPassthrough.DynamicBackingInfo)
     assert backing.customLabel == "train" and dynamic_type(spec.device) == (0x10de, 0x20f1)
     assert dynamic_passthrough_device(0x10de, 0x1db4).device.backing.customLabel is None
+
+
+def test_the_catalogue_has_nvidias_types_per_board():
+    from vhpc_toolkit.specs.vgpu_catalog import BOARDS, known_profile, multi_vgpu_capable
+
+    assert known_profile("grid_v100-16q") and not known_profile("grid_v100-32q")   # a 16 GB board
+    assert known_profile("grid_v100d-32q") and known_profile("grid_v100d-32c")      # the 32 GB V100 PCIe
+    assert "grid_a100-7-40c" in BOARDS["a100"].profiles() and "grid_a100d-7-80c" in BOARDS["a100d"].profiles()
+    assert BOARDS["a30"].profiles()[-3:] == ["grid_a30-1-6c", "grid_a30-2-12c", "grid_a30-4-24c"]
+    assert multi_vgpu_capable("grid_a100-40c") and multi_vgpu_capable("grid_v100-16q")
+    assert not multi_vgpu_capable("grid_a100-20c") and not multi_vgpu_capable("grid_a100-7-40c")
+    assert not multi_vgpu_capable("grid_v100-16a")
+
+
+def test_mig_geometry_is_the_boards():
+    # An A30 has 4 compute and 4 memory slices: two 2-slice instances, four 1-slice ones.
+    assert mig_room(p("grid_a30-2-12c"), []) == 2 and mig_room(p("grid_a30-1-6c"), []) == 4
+    assert mig_room(p("grid_a30-4-24c"), []) == 1
+    assert mig_layout([p("grid_a30-2-12c")] * 2 + [p("grid_a30-1-6c")]) is None
+    # An A100 80GB: the A100 geometry with 10 GB slices.
+    assert mig_room(p("grid_a100d-1-10c"), []) == 7 and p("grid_a100d-3-40c").memory_slices == 4
+    assert p("grid_a30-2-12c").describe() == "2 of 4 slices, 12 GB (MIG)"

@@ -64,6 +64,42 @@ shares = _bounded(int, "shares", MAX_SHARES, minimum=0)
 mtu = _bounded(int, "MTU (bytes)", MAX_MTU, minimum=MIN_MTU)
 
 
+def hardware_version(text: str) -> int:
+    """A virtual hardware version: 17, or vSphere's spelling vmx-17."""
+    from vhpc_toolkit.clusterfile.values import BadValue, to_hardware_version
+
+    try:
+        return to_hardware_version(text)
+    except BadValue as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _value_of(convert):
+    """An argparse type from a cluster-file converter (same words, same checks)."""
+    def parse(text: str):
+        from vhpc_toolkit.clusterfile.values import BadValue
+
+        try:
+            return convert(text)
+        except BadValue as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = convert.__name__.removeprefix("to_")
+    return parse
+
+
+def ipv4(text: str) -> str:
+    from vhpc_toolkit.clusterfile.values import to_ipv4
+
+    return _value_of(to_ipv4)(text)
+
+
+def netmask(text: str) -> str:
+    from vhpc_toolkit.clusterfile.values import to_netmask
+
+    return _value_of(to_netmask)(text)
+
+
 def vm_or_file(p: argparse.ArgumentParser, what: str) -> None:
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--vm", nargs="+", metavar="VM", help=VM_HELP.format(what=what))

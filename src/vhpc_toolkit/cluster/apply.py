@@ -8,6 +8,7 @@ from typing import Any, Callable
 from vhpc_toolkit.cluster.build import build_clone_spec, build_instant_clone_spec
 from vhpc_toolkit.cluster.guest_setup import finish, remaining_strays, states
 from vhpc_toolkit.cluster.guests import open_watch, settle_guests
+from vhpc_toolkit.cluster.hardware import finish_upgrades, hold_back, upgrade_to
 from vhpc_toolkit.cluster.pvrdma import apply_pvrdma
 from vhpc_toolkit.cluster.plan import CREATE, DRIFT as DRIFT_ACTION, RECONFIGURE, ClusterPlan, VMPlan
 from vhpc_toolkit.cluster.result import ClusterResult, Stray, VMOutcome
@@ -166,7 +167,8 @@ def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outc
     # Opened before any clone boots: the customization events of this run come after it.
     watch = open_watch(session, plan)
     try:
-        jobs = _clone_jobs(session, plan, offers, outcomes, switches)
+        held: dict = {}   # devices that wait for a clone's hardware upgrade (cluster/hardware.py)
+        jobs = _clone_jobs(session, plan, offers, outcomes, switches, held)
         _power_off_to_resize(session, plan, outcomes, options)
         jobs += [Job(result=TargetResult(p.name), key=_host_key(p.existing),
                      start=lambda p=p: p.existing.ref.ReconfigVM_Task(spec=p.config_spec))
@@ -174,6 +176,7 @@ def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outc
                  and not outcomes[p.name].failed]
         with progress.phase(_tasks_label(plan), len(jobs)) as tasks:
             run_jobs(session, jobs, concurrency=options.max_concurrency, per_key=options.max_per_host, on_event=event)
+        finish_upgrades(session, plan, outcomes, held, options.max_concurrency)
         _power_on_existing(session, plan, outcomes, options, progress)
         check_vms(session, plan, outcomes)   # one read: what vCenter holds (cluster/verify.py)
         rules = apply_rules(session, plan.rules, {p.name: outcomes[p.name].ref for p in plan.vms
@@ -255,8 +258,9 @@ def _host_key(vm) -> str:
     return host._moId if host is not None else ""
 
 
-def _clone_jobs(session, plan: ClusterPlan, offers: dict, outcomes: dict, switches) -> list[Job]:
-    """One CloneVM_Task job per new VM; a VM whose spec cannot be built fails alone."""
+def _clone_jobs(session, plan: ClusterPlan, offers: dict, outcomes: dict, switches, held: dict) -> list[Job]:
+    """One CloneVM_Task job per new VM; a VM whose spec cannot be built fails alone. A VM to upgrade
+    after its clone is cloned powered off, its held-back devices put in ``held``."""
     inv = plan.inv
     # Port groups made just now are only known after the switches exist: read networks again.
     net_inv = read_inventory(session, {k: list(v) for k, v in NETWORK_PROPS.items()}) \
@@ -275,8 +279,10 @@ def _clone_jobs(session, plan: ClusterPlan, offers: dict, outcomes: dict, switch
                 if p.template.moid not in base_snapshots:
                     base_snapshots[p.template.moid] = base_snapshot(session, p.template)
                 base = base_snapshots[p.template.moid]
-            spec = build_instant_clone_spec(p) if p.spec.instant else \
+            spec = build_instant_clone_spec(p, owner=plan.owner) if p.spec.instant else \
                 build_clone_spec(p, inv, offers.get(p.placement.host.moid), find_pg, base, owner=plan.owner)
+            if upgrade_to(p):
+                held[p.name] = hold_back(spec)
         except (VhpcError, ValueError, KeyError) as exc:
             out.status, out.detail = FAILED, f"clone spec: {exc}"
             continue

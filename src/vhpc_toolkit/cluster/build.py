@@ -115,13 +115,21 @@ def _sriov_pg(vm, adapter, find_pg: PortGroupFinder) -> PortGroupRef:
     return find_pg(adapter.port_group, None)
 
 
-def build_instant_clone_spec(plan: VMPlan):
-    """InstantClone_Task's spec: the clone's name and place; it runs with its source's hardware."""
+def build_instant_clone_spec(plan: VMPlan, owner: str | None = None):
+    """InstantClone_Task's spec: the clone's name, folder, pool and datastore (never a host: it runs on
+    its source's); ``owner``, the file's mark, replaces the one the source's extraConfig may carry."""
     placement = plan.placement
-    return instant_clone_spec(plan.name, host=placement.host.ref, pool=placement.pool,
+    return instant_clone_spec(plan.name, pool=placement.pool,
                               datastore=placement.datastore.ref if placement.datastore else None,
-                              folder=ref_of(placement.folder),
-                              options={STEPS_KEY: ""} if has_record(plan.template) else None)
+                              folder=ref_of(placement.folder), options=_instant_options(plan, owner))
+
+
+def _instant_options(plan: VMPlan, owner: str | None) -> dict | None:
+    """The instant clone's extraConfig over its source's: the file's owner mark, no script record."""
+    options = {OWNER_KEY: owner} if owner else {}
+    if has_record(plan.template):
+        options[STEPS_KEY] = ""
+    return options or None
 
 
 def build_clone_spec(plan: VMPlan, inv: Inventory, offer, find_pg: PortGroupFinder, snapshot_ref=None,

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from vhpc_toolkit.ops.gpus import HOST_PROPS as GPU_PROPS, VgpuLedger, assignment_policy, gpu_model, host_gpus
 from vhpc_toolkit.ops.host_offers import held_id
+from vhpc_toolkit.specs.host import sriov_counts
 from vhpc_toolkit.specs.passthrough import normalize_id
 from vhpc_toolkit.specs.sriov import sriov_pf_id
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj
@@ -133,7 +134,8 @@ def _passthrough_gpus(host: Obj, nodes: dict[str, int]) -> list[PciGpu]:
 def _vfs(host: Obj) -> dict[str, tuple[int, int]]:
     from pyVmomi import vim
 
-    return {normalize_id(i.id): (int(i.numVirtualFunction or 0) if i.sriovEnabled else 0, 0)
+    # Only active functions back adapters: a new count waits for the host's reboot (specs/host.py).
+    return {normalize_id(i.id): (sriov_counts(i)[0], 0)
             for i in host.get("config.pciPassthruInfo") or [] if isinstance(i, vim.host.SriovInfo)}
 
 

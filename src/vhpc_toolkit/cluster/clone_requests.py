@@ -13,7 +13,7 @@ from vhpc_toolkit.clusterfile.requests import request_problems
 from vhpc_toolkit.errors import ValidationFailed
 from vhpc_toolkit.results import CHANGED, FAILED, UNCHANGED, Report, TargetResult
 
-REQUEST_KEYS = ("gpu", "gpu_model", "gpu_label", "dynamic", "vgpu", "placement")
+REQUEST_KEYS = ("gpu", "gpu_model", "gpu_label", "dynamic", "vgpu", "placement", "hardware_version")
 _VM = "--vm"
 
 

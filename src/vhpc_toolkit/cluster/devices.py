@@ -6,7 +6,8 @@ from collections import Counter
 from vhpc_toolkit.cluster.plan import CREATE, ClusterPlan
 from vhpc_toolkit.ops.host_offers import (check_passthrough, check_pvrdma, check_sriov, check_vgpus, device_types,
                                           host_offers, in_use_on, vfs_in_use)
-from vhpc_toolkit.specs.passthrough import DEFAULT_MMIO_GB, check_mmio_size, efi_warning, normalize_id, pci_type
+from vhpc_toolkit.specs.passthrough import (DEFAULT_MMIO_GB, check_mmio_size, efi_warning, large_bar_problem,
+                                            normalize_id, pci_type)
 
 
 def needs_offer(vm) -> bool:
@@ -23,6 +24,14 @@ def _check_dynamic(vm, host, offer) -> list[str]:
             out.append(f"VM {vm.name} on host {host.name}: {n} Dynamic DirectPath device(s) of type "
                        f"{kind[0]:04x}:{kind[1]:04x} asked, the host has {enabled[kind]} enabled for passthrough")
     return out
+
+
+def _device_names(p, host) -> list[str]:
+    """The device names of a new VM's passthrough devices (named, or chosen by the planner)."""
+    if p.choice is not None and p.choice.gpus:
+        return [g.name for g in p.choice.gpus]
+    names = {normalize_id(d.id): d.deviceName for d in host.get("hardware.pciDevice") or []}
+    return [names.get(normalize_id(d), "") for d in p.spec.device or []]
 
 
 def check_devices(session, plan: ClusterPlan) -> dict:
@@ -62,7 +71,10 @@ def check_devices(session, plan: ClusterPlan) -> dict:
             problems += [f"VM {vm.name} on host {host.name}: GPU {g.id} is not offered for passthrough "
                          f"(the host offers: {offer.describe_passthrough()})" for g in p.choice.gpus if g.id not in offered]
         if vm.device or vm.gpu:
-            warning = efi_warning(vm.name, p.template.get("config.firmware") if p.template else None)
+            firmware = p.template.get("config.firmware") if p.template else None
+            problem = large_bar_problem(vm.name, firmware, _device_names(p, host))
+            warning = None if problem else efi_warning(vm.name, firmware)
+            problems += [problem] if problem else []
             if warning:
                 plan.warnings.append(f"{where}: {warning}")
         if vm.vgpus:

@@ -23,6 +23,7 @@ from vhpc_toolkit.ops.placement import Placement, place
 from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.compute import ResizeRefused, apply_compute
 from vhpc_toolkit.specs.customization import BadNetworkValue, GuestNetwork, default_hostname
+from vhpc_toolkit.specs.hardware import needs_upgrade
 from vhpc_toolkit.specs.latency import apply_latency_level
 from vhpc_toolkit.specs.passthrough import dynamic_type
 from vhpc_toolkit.specs.tuning import apply_secure_boot
@@ -122,7 +123,8 @@ def _plan_new_vm(inv: Inventory, plan: VMPlan, file_pgs: set[str], problems: lis
         return
     try:
         plan.template = inv.find("VirtualMachine", vm.template, what="template")
-        plan.placement = place(inv, plan.template, vm.datacenter, vm.vm_folder, vm.cluster, vm.host,
+        host = _instant_host(inv, plan.template, vm) if vm.instant else vm.host
+        plan.placement = place(inv, plan.template, vm.datacenter, vm.vm_folder, vm.cluster, host,
                                None if vm.linked else vm.datastore, vm.resource_pool)
     except VhpcError as exc:
         problems.append(f"{where}: VM {vm.name}: {exc}")
@@ -181,6 +183,18 @@ def plan_spec_dvs(plan: VMPlan):
 
 def plan_spec_svs(plan: VMPlan):
     return plan.file_switches[0] if plan.file_switches else []
+
+
+def _instant_host(inv: Inventory, source: Obj, vm: VMSpec) -> str | None:
+    """An instant clone's host: its source's, the only one InstantClone_Task allows (it shares the
+    source's memory and disks). Raises VhpcError when the file pins another host."""
+    host = inv.by_ref(source.get("runtime.host"))
+    if host is None or source.get("config.template"):   # no fork from a template: said once, below
+        return vm.host
+    if vm.host and vm.host != host.name:
+        raise VhpcError(f"an instant clone runs on its source's host: {source.name} runs on {host.name}, "
+                        f"the file gives host: {vm.host} (remove host:, or give {host.name})")
+    return host.name
 
 
 def _instant_source_problems(source: Obj) -> list[str]:
@@ -263,6 +277,9 @@ def _plan_existing_vm(inv: Inventory, plan: VMPlan, allow_power_off: bool) -> No
             plan.drift.append(f"guest address {', '.join(have)}, the file asks for {plan.network.ip} "
                               "(its guest customization failed, or the guest changed it; not re-customized)")
     plan.power_on = vm.power == "on" and (not powered_on or plan.power_cycle)
+    if plan.power_on and host is not None and host.get("runtime.inMaintenanceMode"):
+        raise ValueError(f"it is to be powered on, and its host {host.name} is in maintenance mode "
+                         "(no VM is powered on there): exit maintenance mode first")
     plan.action = RECONFIGURE if changes else (DRIFT if plan.drift else NOTHING)
 
 
@@ -332,11 +349,15 @@ def plan_rows(plan: ClusterPlan) -> list[dict[str, Any]]:
     """The action per VM, for display next to the file's expansion."""
     rows = []
     for p in plan.vms:
-        kind = " (instant)" if p.spec.instant else ""
         detail = {CREATE: (f"linked clone of {p.spec.template} ({linked_note(p.template)})" if p.spec.linked
-                           else f"clone{kind} of {p.spec.template}"),
+                           else f"instant clone of {p.spec.template}, on its host" if p.spec.instant
+                           else f"clone of {p.spec.template}"),
                   RECONFIGURE: "; ".join(str(c) for c in p.changes),
                   NOTHING: "up to date", DRIFT: "differs (see drift)"}[p.action]
+        upgrade = needs_upgrade(p.template.get("config.version"), p.spec.hardware_version) \
+            if p.action == CREATE and p.template is not None and not p.spec.instant else None
+        if upgrade:
+            detail += f"; upgraded to vmx-{upgrade} before its devices and power-on"
         if p.choice is not None:
             detail += "; " + p.choice.describe()
         if p.power_on:

@@ -71,7 +71,8 @@ def plan_dvs(inv: Inventory, sw: SwitchSpec, problems: list[str], where: str) ->
     if not existing:
         version = dvs_version_for([hostnet.host_version(h) for h in hosts])
         return SwitchPlan(sw, "create", f"create with {count(len(sw.host), 'host')}" +
-                          (f" at version {version} (the oldest member's)" if version else ""))
+                          (f" at version {version} or the newest older one vCenter creates (the oldest "
+                           "member's)" if version else ""))
     version = getattr(existing[0].get("summary.productInfo"), "version", None)
     problems.extend(f"{where}: {msg}" for msg in
                     version_problems([h for h in hosts if h.name not in members], sw.name, version))

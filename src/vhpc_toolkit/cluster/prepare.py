@@ -11,11 +11,12 @@ from typing import Callable
 from vhpc_toolkit.cluster.destroy import DestroyPlan, plan_destroy
 from vhpc_toolkit.cluster.checks import check_contents
 from vhpc_toolkit.cluster.devices import check_devices
+from vhpc_toolkit.cluster.hardware import check_hardware
 from vhpc_toolkit.cluster.plan import CREATE, ClusterPlan, plan_cluster
 from vhpc_toolkit.cluster.ports import check_ports
 from vhpc_toolkit.cluster.pvrdma import plan_pvrdma
 from vhpc_toolkit.cluster.read import read_cluster_inventory
-from vhpc_toolkit.cluster.rules import plan_rules
+from vhpc_toolkit.cluster.rules import drs_off_warnings, plan_rules
 from vhpc_toolkit.cluster.scripts import step_contents, step_states
 from vhpc_toolkit.cluster.strays import made_by_file, strays
 from vhpc_toolkit.clusterfile import ClusterSpec
@@ -67,8 +68,10 @@ def prepare_create(session, spec: ClusterSpec, allow_power_off: bool = False,
     plan = plan_cluster(inv.without(doomed) if doomed else inv, spec, allow_power_off=allow_power_off)
     plan.strays, plan.prune = stray, prune
     offers = check_devices(session, plan)
+    check_hardware(plan)
     plan.pvrdma = plan_pvrdma(session, plan)
     plan.rules = plan_rules(plan)
+    plan.warnings += drs_off_warnings(plan)
     check_ports(plan)
     _plan_steps(plan, rerun_scripts, checks)
     _check_passwords(plan, password_for, checks)

@@ -91,14 +91,33 @@ def plan_pvrdma(session, plan) -> list[PvrdmaPlan]:
                 current = hostnet.proxy_switches(host).get(name)
                 uplinks = current if current else (file_sw.pnic if file_sw else [])
                 plan.problems.extend(f"{at}: {msg}" for msg in pvrdma_hosts.uplink_problems(host, name, uplinks))
-        states = pvrdma_hosts.read_states(session, hosts, existing.get("uuid") if existing is not None else None)
+        addresses = _addresses(plan, at, name, file_sw, hosts)
+        states = pvrdma_hosts.read_states(session, hosts, existing.get("uuid") if existing is not None else None,
+                                          addresses=addresses)
         for state in states.values():
             if state.tagged_elsewhere:
                 plan.problems.append(f"{at}: switch {name}: host {state.host.name} is prepared for PVRDMA on "
                                      f"another switch ({pvrdma_hosts.OPTION} = {state.tag}); a host serves "
                                      "PVRDMA through one VMkernel adapter")
         out.append(PvrdmaPlan(name, pg, file_sw is not None, states))
+    for sw in plan.spec.dvs:
+        if sw.vmk_ip and sw.name not in wanted:
+            plan.warnings.append(f"{where}:{sw.line}: switch {sw.name}: vmk_ip is not used: no VM of the file "
+                                 "has a PVRDMA adapter on it, so its hosts are not prepared for PVRDMA")
     return out
+
+
+def _addresses(plan, at: str, name: str, file_sw, hosts: list) -> dict:
+    """Host moid -> (ip, netmask) of its PVRDMA adapter, from the _DVS_ line's vmk_ip (empty: DHCP).
+    A member the line does not list would get DHCP beside static neighbours: refused."""
+    by_name = file_sw.vmk_addresses() if file_sw is not None else {}
+    if not by_name:
+        return {}
+    for host in hosts:
+        if host.name not in by_name:
+            plan.problems.append(f"{at}: switch {name}: host {host.name} is a member but not in the line's host, "
+                                 "so vmk_ip gives its VMkernel adapter no address (add it to host and vmk_ip)")
+    return {h.moid: by_name[h.name] for h in hosts if h.name in by_name}
 
 
 def apply_pvrdma(session, plans: list[PvrdmaPlan], outcomes_by_switch: dict) -> list[str]:

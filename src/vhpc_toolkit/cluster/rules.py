@@ -47,6 +47,27 @@ class RuleOutcome:
         return {"name": self.name, "cluster": self.cluster, "status": self.status, "detail": self.detail}
 
 
+def drs_enabled(cluster: Obj) -> bool:
+    """DRS on (``configurationEx.drsConfig.enabled``): only then does vCenter enforce VM-VM rules."""
+    drs = getattr(cluster.get("configurationEx"), "drsConfig", None)
+    return bool(getattr(drs, "enabled", False))
+
+
+def drs_off_warnings(plan) -> list[str]:
+    """A group's rule on a cluster with DRS off is stored but not enforced (vSphere Resource Management,
+    "VM-VM Affinity Rules": DRS keeps the VMs apart): power-ons and moves by others may put the group's
+    VMs together. One warning per such group and cluster, at the group's first VM's line."""
+    out = []
+    for rp in plan.rules:
+        if len(rp.vms) < 2 or drs_enabled(rp.cluster):
+            continue
+        line = next((p.spec.line for p in plan.vms if p.name == rp.vms[0]), 0)
+        out.append(f"{plan.spec.path}:{line}: anti_affinity {rp.group}: cluster {rp.cluster.name} has DRS off, so "
+                   "vCenter stores the rule but does not enforce it (a VM powered on or moved later may land beside "
+                   "another of the group); turn DRS on to have it kept")
+    return out
+
+
 def cluster_rules(cluster: Obj) -> list:
     return list(getattr(cluster.get("configurationEx"), "rule", None) or [])
 

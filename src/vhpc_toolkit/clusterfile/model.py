@@ -124,6 +124,7 @@ class VMSpec:
     placement: Optional[str] = None        # spread (default) | pack
     anti_affinity: Optional[str] = None    # DRS anti-affinity group
     hugepages_1g: Optional[bool] = None    # sched.mem.lpage.enable1GPage
+    hardware_version: Optional[int] = None  # clones of an older template are upgraded to vmx-N
 
     @property
     def vgpus(self) -> List[str]:
@@ -134,8 +135,9 @@ class VMSpec:
 
     @property
     def requests_placement(self) -> bool:
-        """Whether the planner chooses this VM's host or devices (no host, or GPUs asked by count)."""
-        return self.host is None or bool(self.gpu)
+        """Whether the planner chooses this VM's host or devices (no host, or GPUs asked by count). An
+        instant clone does not: it runs on its source's host (cluster/plan.py puts it there)."""
+        return (self.host is None or bool(self.gpu)) and not self.instant
 
     def sriov_adapters(self) -> List[SriovSpec]:
         """The SR-IOV adapters, pairing the n-th ``sriov_port_group`` with the n-th ``pf`` (and
@@ -198,6 +200,14 @@ class SwitchSpec:
     datacenter: Optional[str] = None
     line: int = 0
     mtu: Optional[int] = None          # None: the switch's default (1500)
+    vmk_ip: Optional[List[str]] = None  # PVRDMA VMkernel adapters' addresses, one per host (None: DHCP)
+    vmk_netmask: Optional[str] = None
+
+    def vmk_addresses(self) -> Dict[str, Tuple[str, str]]:
+        """Host name -> (ip, netmask) of its PVRDMA VMkernel adapter (empty: DHCP)."""
+        if not self.vmk_ip or not self.vmk_netmask:
+            return {}
+        return {h: (ip, self.vmk_netmask) for h, ip in zip(self.host, self.vmk_ip)}
 
     def to_dict(self) -> Dict[str, Any]:
         out: Dict[str, Any] = {
@@ -210,6 +220,9 @@ class SwitchSpec:
             out["datacenter"] = self.datacenter
         if self.mtu is not None:
             out["mtu"] = self.mtu
+        if self.vmk_ip:
+            out["vmk_ip"] = list(self.vmk_ip)
+            out["vmk_netmask"] = self.vmk_netmask
         return out
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import List
 
+from ..specs.vgpu_catalog import mix_problem
 from .model import VMSpec
 
 _BOARD = re.compile(r"^grid_([a-z]+\d+)[a-z]*-")
@@ -39,6 +40,8 @@ def request_problems(vm: VMSpec) -> List[str]:
     if len(vm.vgpus) > 1 and len(boards) > 1:
         out.append("%s: vgpu lists profiles of different boards (%s); the vGPUs of one VM are of one board"
                    % (who, ", ".join(vm.vgpus)))
+    elif mix_problem(vm.vgpus):
+        out.append("%s: vgpu: %s: %s" % (who, ", ".join(vm.vgpus), mix_problem(vm.vgpus)))
     if vm.hugepages_1g and vm.memory_reservation is False:
         out.append("%s: hugepages_1g: yes needs all guest memory reserved, but memory_reservation is no "
                    "(leave it out: 1 GB pages reserve it)" % who)

@@ -23,6 +23,7 @@ from .values import (
     KEY_ALIASES,
     SWITCH_CONVERTERS,
     SWITCH_KEYS,
+    SWITCH_ITEM_CONVERTERS,
     SWITCH_RANGE_KEYS,
     VM_CONVERTERS,
     VM_KEYS,
@@ -36,7 +37,8 @@ from .values import (
 INSTANT_REFUSED = ("cpu", "memory", "cores_per_socket", "device", "mmio_size", "vgpu", "sriov_port_group",
                    "pvrdma_port_group", "latency", "cpu_reservation", "memory_reservation", "cpu_shares",
                    "memory_shares", "secure_boot", "dynamic", "port_group", "ip", "is_dhcp", "guest_hostname",
-                   "netmask", "gateway", "domain", "dns")
+                   "netmask", "gateway", "domain", "dns", "gpu", "gpu_model", "gpu_label", "hugepages_1g",
+                   "placement", "anti_affinity", "hardware_version")
 
 
 class _Resolver:
@@ -234,7 +236,7 @@ class _Resolver:
             # carries no hardware, so these would need a reconfiguration it does not have.
             given = [k for k in INSTANT_REFUSED if vm.get(k) not in (None, [], False)]
             if given:
-                self.problems.add(line, "%s: instant clone keeps its source's hardware and network; "
+                self.problems.add(line, "%s: instant clone keeps its source's hardware, network and host; "
                                         "remove %s (or instant)" % (who, ", ".join(given)))
             if vm.power == "off":
                 self.problems.add(line, "%s: an instant clone runs from the start (power: off with "
@@ -264,19 +266,19 @@ class _Resolver:
                 continue
             if value == "":
                 continue
-            if key in SWITCH_RANGE_KEYS:
-                try:
-                    value_range = find_range(value)
-                except RangeError as exc:
-                    report(str(exc))
-                    continue
-                attrs[key] = value_range.substitute(value) if value_range else [value]
-                continue
-            if contains_range(value):
-                report("%r has a range but %s cannot take one (only a switch's host can)" % (value, key))
-                continue
             try:
-                attrs[key] = SWITCH_CONVERTERS[key](value)
+                value_range = find_range(value) if key in SWITCH_RANGE_KEYS else None
+                if value_range:
+                    attrs[key] = [SWITCH_ITEM_CONVERTERS[key](v) for v in value_range.substitute(value)]
+                elif key == "host":
+                    attrs[key] = [value]
+                elif contains_range(value):
+                    report("%r has a range but %s cannot take one (only a switch's host and vmk_ip can)"
+                           % (value, key))
+                else:
+                    attrs[key] = SWITCH_CONVERTERS[key](value)
+            except RangeError as exc:
+                report(str(exc))
             except BadValue as exc:
                 report(str(exc))
         if complete:
@@ -287,11 +289,38 @@ class _Resolver:
                 ok = False
         if not ok or any(k not in attrs for k in ("host", "pnic")):
             return None
+        unread = {p.key for p in pairs if p.value} - set(attrs)   # bad values, already reported
+        if unread & {"vmk_ip", "vmk_netmask"} or not self._vmk_addresses_ok(d, who, kind, attrs):
+            return None
         return SwitchSpec(
             name=d.name, kind=kind, host=attrs["host"], pnic=attrs["pnic"],  # type: ignore[arg-type]
             port_group=attrs.get("port_group"), datacenter=attrs.get("datacenter"),  # type: ignore[arg-type]
             line=d.line, mtu=attrs.get("mtu"),  # type: ignore[arg-type]
+            vmk_ip=attrs.get("vmk_ip"), vmk_netmask=attrs.get("vmk_netmask"),  # type: ignore[arg-type]
         )
+
+    def _vmk_addresses_ok(self, d: _Definition, who: str, kind: str, attrs: Dict[str, object]) -> bool:
+        """vmk_ip gives each host's PVRDMA VMkernel adapter an address: a distributed switch's, with a
+        port group (the adapters sit on it) and a netmask, one distinct address per host."""
+        ips, mask = attrs.get("vmk_ip"), attrs.get("vmk_netmask")
+        if not ips and not mask:
+            return True
+        hosts = list(attrs["host"])  # type: ignore[call-overload]
+        problem = None
+        if kind != "dvs":
+            problem = "vmk_ip and vmk_netmask are for a distributed switch's PVRDMA VMkernel adapters"
+        elif not ips or not mask:
+            problem = "give vmk_ip and vmk_netmask together (static addresses of the VMkernel adapters)"
+        elif not attrs.get("port_group"):
+            problem = "vmk_ip needs port_group (the VMkernel adapters sit on it)"
+        elif len(ips) != len(hosts):  # type: ignore[arg-type]
+            problem = "%d host(s) but %d vmk_ip: give one address per host, in the order of host" % (
+                len(hosts), len(ips))  # type: ignore[arg-type]
+        elif len(set(ips)) != len(ips):  # type: ignore[arg-type]
+            problem = "vmk_ip gives an address twice: each host's adapter needs its own"
+        if problem:
+            self.problems.add(d.line, "%s: %s" % (who, problem))
+        return problem is None
 
 
 def _vm_spec(name: str, line: int, values: List[Tuple[str, object]], sections, pattern) -> VMSpec:

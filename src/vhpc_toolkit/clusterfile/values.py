@@ -49,6 +49,14 @@ def to_non_negative_int(raw: str) -> int:
     return value
 
 
+def to_hardware_version(raw: str) -> int:
+    """A virtual hardware version: 17, or vSphere's spelling vmx-17."""
+    value = to_int(raw[4:] if raw.lower().startswith("vmx-") else raw)
+    if not 4 <= value <= 99:
+        raise BadValue("%r is not a virtual hardware version (4 to 99, e.g. 17 for ESXi 7.0)" % raw)
+    return value
+
+
 def to_power_of_two(raw: str) -> int:
     value = to_int(raw)
     if value < 1 or value & (value - 1):
@@ -297,6 +305,7 @@ VM_CONVERTERS: Dict[str, Callable[[str], object]] = {
     "hugepages_1g": to_bool,
     # Health checks `cluster --status` runs in the guests (docs/post-scripts.md)
     "check": to_str,
+    "hardware_version": to_hardware_version,
 }
 
 #: The converter of every switch key (``host`` is expanded by the parser).
@@ -306,6 +315,9 @@ SWITCH_CONVERTERS: Dict[str, Callable[[str], object]] = {
     "port_group": to_str,
     "datacenter": to_str,
     "mtu": to_mtu,
+    # a PVRDMA switch's VMkernel adapters on a fabric without DHCP: one address per host
+    "vmk_ip": list_of(to_ipv4),
+    "vmk_netmask": to_netmask,
 }
 
 VM_KEYS = tuple(VM_CONVERTERS)
@@ -320,4 +332,6 @@ KEY_ALIASES = {"sequence": "barrier"}
 
 #: Keys whose value may hold a range.
 VM_RANGE_KEYS = frozenset({"host", "datastore", "ip", "guest_hostname"})
-SWITCH_RANGE_KEYS = frozenset({"host"})
+SWITCH_RANGE_KEYS = frozenset({"host", "vmk_ip"})
+#: The converter of each item a switch key's range gives.
+SWITCH_ITEM_CONVERTERS: Dict[str, Callable[[str], str]] = {"host": to_str, "vmk_ip": to_ipv4}

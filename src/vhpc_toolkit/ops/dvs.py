@@ -40,8 +40,15 @@ def _vkey(version: str) -> tuple:
     return tuple(int(p) if p.isdigit() else 0 for p in (version or "0").split("."))
 
 
-def dvs_version_for(esxi_versions: list[str], vcenter_version: str | None = None) -> str | None:
-    """The newest switch version every host (and vCenter) supports: the lowest member wins."""
+def dvs_version_for(esxi_versions: list[str], vcenter_version: str | None = None,
+                    available: list[str] | None = None) -> str | None:
+    """The newest switch version every host supports: the lowest member wins. ``available``: the
+    versions vCenter creates (QueryAvailableDvsSpec); without it, vCenter's own version caps it."""
+    if available is not None:
+        floor = min((_vkey(v) for v in esxi_versions if v), default=None)
+        if floor is None:
+            return max(available, key=_vkey, default=None)
+        return max((v for v in available if _vkey(min_esxi(v) or v) <= floor), key=_vkey, default=None)
     floor = min((_vkey(v) for v in esxi_versions + ([vcenter_version] if vcenter_version else []) if v),
                 default=None)
     if floor is None:
@@ -49,7 +56,23 @@ def dvs_version_for(esxi_versions: list[str], vcenter_version: str | None = None
     return next((dvs for dvs, esxi in DVS_MIN_ESXI if _vkey(esxi) <= floor), None)
 
 
+def available_versions(session) -> list[str] | None:
+    """The switch versions this vCenter creates (DistributedVirtualSwitchManager.QueryAvailableDvsSpec,
+    one call); None when the server cannot say (no such manager or method)."""
+    from pyVmomi import vmodl
+
+    manager = getattr(session.content, "dvSwitchManager", None)
+    if manager is None:
+        return None
+    try:
+        return [s.version for s in manager.QueryAvailableDvsSpec() or [] if s.version]
+    except vmodl.MethodFault:   # MethodNotFound, ManagedObjectNotFound: fall back on vCenter's version
+        return None
+
+
 def min_esxi(dvs_version: str) -> str | None:
+    """The oldest ESXi that joins a switch of this version (a version newer than the table: the same
+    release, as since 7.0)."""
     return next((esxi for dvs, esxi in DVS_MIN_ESXI if dvs == dvs_version), None)
 
 
@@ -124,8 +147,9 @@ def portgroup_spec(name: str, fixed_ports: int | None = None):
 
 
 def plan_pvrdma(session, found: list[Obj], name: str, pnics: list[str], switch: Obj | None,
-                problems: list[str]) -> dict:
-    """The PVRDMA state of the future members, with every reason they cannot be prepared."""
+                problems: list[str], addresses: dict | None = None) -> dict:
+    """The PVRDMA state of the future members, with every reason they cannot be prepared.
+    ``addresses``: host moid -> (ip, netmask) of its VMkernel adapter (absent: DHCP)."""
     if len(pnics) != 1:
         problems.append(f"distributed switch {name}: PVRDMA needs the HCA as the switch's only uplink, "
                         f"--pnic gives {len(pnics)} ({', '.join(pnics)}); PVRDMA does not support NIC teaming")
@@ -133,7 +157,8 @@ def plan_pvrdma(session, found: list[Obj], name: str, pnics: list[str], switch: 
     for host in found:
         current = hostnet.proxy_switches(host).get(name)
         problems += pvrdma_hosts.uplink_problems(host, name, current if switch is not None and current else pnics)
-    states = pvrdma_hosts.read_states(session, found, switch.get("uuid") if switch is not None else None)
+    states = pvrdma_hosts.read_states(session, found, switch.get("uuid") if switch is not None else None,
+                                      addresses=addresses)
     for state in states.values():
         if state.tagged_elsewhere:
             problems.append(f"host {state.host.name} is prepared for PVRDMA on another switch "
@@ -143,9 +168,11 @@ def plan_pvrdma(session, found: list[Obj], name: str, pnics: list[str], switch: 
 
 def create_dvs(session, name: str, hosts: list[str], pnics: list[str], port_group: str | None,
                datacenter: str | None = None, pvrdma: bool = False, fixed_ports: int | None = None,
-               mtu: int | None = None, description: str | None = None) -> Report:
+               mtu: int | None = None, description: str | None = None,
+               vmk_addresses: dict | None = None) -> Report:
     """Distributed switch ``name`` with the hosts as members (uplinks ``pnics``) and ``port_group``;
     ``description`` is a new switch's (a cluster's ownership mark, marks.py).
+    ``vmk_addresses``: host name -> (ip, netmask) of its PVRDMA VMkernel adapter (default: DHCP).
 
     Already existing: reported, and only what is missing (members, port group, preparation) is added.
     """
@@ -153,7 +180,7 @@ def create_dvs(session, name: str, hosts: list[str], pnics: list[str], port_grou
         raise InputError("dvs --create needs --name, --host and --pnic")
     if pvrdma and not port_group:
         raise InputError("dvs --create --pvrdma needs --port_group (the VMkernel adapters sit on it)")
-    checked = _check_create(session, name, hosts, pnics, datacenter, pvrdma, mtu)
+    checked = _check_create(session, name, hosts, pnics, datacenter, pvrdma, mtu, vmk_addresses)
     result = TargetResult(name, kind=SWITCH)
     done: list[str] = []
     try:
@@ -181,7 +208,7 @@ class _Checked:
     states: dict
 
 
-def _check_create(session, name, hosts, pnics, datacenter, pvrdma, mtu) -> _Checked:
+def _check_create(session, name, hosts, pnics, datacenter, pvrdma, mtu, vmk_addresses=None) -> _Checked:
     """Every problem of a dvs --create, all at once, before any change."""
     inv = read_inventory(session, DVS_PROPS)
     problems: list[str] = []
@@ -198,7 +225,12 @@ def _check_create(session, name, hosts, pnics, datacenter, pvrdma, mtu) -> _Chec
     if dc is None and not problems:
         problems.append("the inventory has no datacenter")
     if switch is None:
-        version = dvs_version_for([hostnet.host_version(h) for h in found], session.content.about.version)
+        available = available_versions(session)
+        esxi = [hostnet.host_version(h) for h in found]
+        version = dvs_version_for(esxi, session.content.about.version, available)
+        if version is None and available and any(esxi):
+            problems.append(f"vCenter creates distributed switches of version {', '.join(available)}; the oldest "
+                            f"member runs ESXi {min(filter(None, esxi), key=_vkey)}, which joins none of them")
     else:
         version = getattr(switch.get("summary.productInfo"), "version", None)
         problems += version_problems(joining, name, version)
@@ -208,7 +240,10 @@ def _check_create(session, name, hosts, pnics, datacenter, pvrdma, mtu) -> _Chec
             if have_mtu != mtu:
                 problems.append(f"distributed switch {name} exists with MTU {have_mtu}, not {mtu}; "
                                 "destroy it first to change its MTU")
-    states = plan_pvrdma(session, found, name, pnics, switch, problems) if pvrdma else {}
+    names = list(dict.fromkeys(hosts))
+    addresses = {h.moid: vmk_addresses[n] for n, h in zip(names, found) if n in vmk_addresses} \
+        if vmk_addresses and len(found) == len(names) else None
+    states = plan_pvrdma(session, found, name, pnics, switch, problems, addresses) if pvrdma else {}
     refuse_problems(problems)
     return _Checked(name, found, dc, switch, version, states)
 
@@ -263,7 +298,9 @@ def prepare_members(session, switch_ref, state: dict, states: dict, port_group: 
         return []
     records, failures = pvrdma_hosts.prepare(session, todo, state["uuid"], state["portgroups"][port_group])
     if records:
-        record = {**pvrdma_hosts.parse_record(state["description"]), **records}
+        record = pvrdma_hosts.parse_record(state["description"])
+        for host, done in records.items():
+            record[host] = pvrdma_hosts.merge_record(record.get(host, {}), done)
         latest = _switch_state(session, switch_ref)
         spec = vim.dvs.VmwareDistributedVirtualSwitch.ConfigSpec(
             configVersion=latest["version"], description=pvrdma_hosts.with_record(latest["description"], record))

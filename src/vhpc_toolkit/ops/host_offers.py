@@ -19,6 +19,7 @@ from typing import Any, Iterable
 from vhpc_toolkit.errors import NotFound
 from vhpc_toolkit.ops.gpus import HOST_PROPS as GPU_PROPS, GpuState, VgpuLedger, assignment_policy, host_gpus
 from vhpc_toolkit.specs.passthrough import normalize_id, passthrough_id, pci_type
+from vhpc_toolkit.specs.host import sriov_counts
 from vhpc_toolkit.specs.sriov import sriov_pf_id
 from vhpc_toolkit.vsphere.inventory import Obj, Inventory
 
@@ -66,7 +67,9 @@ class HostOffer:
 
         pfs = [i for i in self.pci_passthru_info if isinstance(i, vim.host.SriovInfo)]
         return ", ".join(f"{i.id} (SR-IOV {'enabled' if i.sriovEnabled else 'disabled'}, "
-                         f"{i.numVirtualFunction or 0} VFs)" for i in pfs) or "none"
+                         f"{sriov_counts(i)[0]} VFs" + (f", {sriov_counts(i)[1]} after the host's reboot"
+                                                                if sriov_counts(i)[0] != sriov_counts(i)[1] else "")
+                         + ")" for i in pfs) or "none"
 
 
 def device_types(host: Obj, device_ids: Iterable[str]) -> tuple[Counter, list[str]]:
@@ -238,10 +241,13 @@ def check_sriov(vm_name: str, host_name: str, offer: HostOffer, pf_id: str, vfs_
     if not isinstance(info, vim.host.SriovInfo):
         what = "has no PCI device" if normalize_id(pf_id) not in offer.pci_devices else "has no SR-IOV physical function"
         return [f"{where}: the host {what} {pf_id} (its SR-IOV physical functions: {offer.describe_sriov()})"]
-    if not info.sriovEnabled or normalize_id(pf_id) not in offer.sriov_by_id():
+    total, requested = sriov_counts(info)
+    if info.sriovEnabled and not total and requested:
+        return [f"{where}: SR-IOV on physical function {pf_id} waits for the host's reboot ({requested} virtual "
+                "functions asked, none active yet): reboot the host first"]
+    if not info.sriovEnabled or not total or normalize_id(pf_id) not in offer.sriov_by_id():
         return [f"{where}: SR-IOV is disabled on physical function {pf_id} "
                 f"(the host's SR-IOV physical functions: {offer.describe_sriov()})"]
-    total = info.numVirtualFunction or 0
     if vfs_used >= total:
         return [f"{where}: physical function {pf_id} has no free virtual function "
                 f"({vfs_used} of {total} in use)"]

@@ -12,7 +12,7 @@ from vhpc_toolkit.ops.host_offers import passthrough_users, vfs_in_use
 from vhpc_toolkit.ops.runner import run_calls
 from vhpc_toolkit.ops.targets import read_vm_file
 from vhpc_toolkit.results import HOST, Report, TargetResult
-from vhpc_toolkit.specs.host import POLICY_TITLES, offered_policy, passthru_config, sriov_config
+from vhpc_toolkit.specs.host import POLICY_TITLES, offered_policy, passthru_config, sriov_config, sriov_counts
 from vhpc_toolkit.specs.passthrough import normalize_id
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory
 
@@ -154,10 +154,15 @@ def _sriov_pfs(host: Obj) -> str:
     return ", ".join(pfs) or "none"
 
 
+def _sriov_words(on: bool, n: int) -> str:
+    return f"on with {n} VFs" if on and n else "off"
+
+
 def set_host_sriov(session, names, pci_id: str, on: bool, num_func: int | None) -> Report:
     """`sriov_host --device PF (--on [--num_func N] | --off)`: SR-IOV on a physical function with N virtual
-    functions (at most what the device supports; default: as now, else its maximum), or off. Fewer VFs
-    than powered-on VMs' adapters use is refused."""
+    functions (at most what the device supports; default: as asked now, else its maximum), or off. Fewer
+    VFs than powered-on VMs' adapters use is refused. The host applies a new count at its next boot:
+    the result says "reboot required" until then, and a re-run that asks again changes nothing."""
     from pyVmomi import vim
 
     if num_func is not None and num_func < 1:
@@ -174,7 +179,7 @@ def set_host_sriov(session, names, pci_id: str, on: bool, num_func: int | None) 
         maximum = info.maxVirtualFunctionSupported or 0
         want = 0
         if on:
-            want = num_func or info.numVirtualFunctionRequested or info.numVirtualFunction or maximum
+            want = num_func or sriov_counts(info)[1] or sriov_counts(info)[0] or maximum
             if want > maximum:
                 problems.append(f"{where}: {info.id} supports at most {maximum} virtual functions, "
                                 f"not {want}")
@@ -191,12 +196,18 @@ def set_host_sriov(session, names, pci_id: str, on: bool, num_func: int | None) 
     for host, info, want in plans:
         result = TargetResult(host.name, kind=HOST, data={"device": info.id, "sriov": on, "virtual_functions": want})
         results.append(result)
-        now = (bool(info.sriovEnabled), (info.numVirtualFunction or 0) if info.sriovEnabled else 0)
-        if now == (on, want):
-            result.detail = f"{info.id}: SR-IOV already " + (f"on with {want} VFs" if on else "off")
+        active, requested = sriov_counts(info)
+        active_on = bool(info.sriovActive and active)
+        pending = active != want or active_on != (on and want > 0)
+        result.data["reboot_required"] = pending
+        reboot = (f"; reboot required: the host activates it at its next boot (now {_sriov_words(active_on, active)})"
+                  if pending else "")
+        if (bool(info.sriovEnabled), requested) == (on, want):
+            result.detail = f"{info.id}: SR-IOV already {'asked' if pending else ''} {_sriov_words(on, want)}".replace(
+                "  ", " ") + reboot
             continue
-        before = f"on with {now[1]} VFs" if now[0] else "off"
-        result.detail = f"{info.id}: SR-IOV {before} -> " + (f"on with {want} VFs" if on else "off")
+        result.detail = f"{info.id}: SR-IOV {_sriov_words(bool(info.sriovEnabled), requested)} -> " \
+                        f"{_sriov_words(on, want)}{reboot}"
         system = host.get("configManager.pciPassthruSystem")
         work.append((result, lambda s=system, c=sriov_config(info.id, on, want): s.UpdatePassthruConfig(config=[c])))
     run_calls(work)

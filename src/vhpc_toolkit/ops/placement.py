@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vhpc_toolkit.errors import NotFound
+from vhpc_toolkit.errors import NotFound, VhpcError
 from vhpc_toolkit.vsphere.inventory import Obj, Inventory
 
 # What a placement needs from the inventory, per type.
@@ -16,7 +16,7 @@ PROPS = {
     "Datacenter": ["vmFolder"],
     "ClusterComputeResource": ["resourcePool", "host"],
     "ComputeResource": ["resourcePool", "host"],
-    "HostSystem": ["summary.hardware.cpuMhz", "datastore", "runtime.connectionState"],
+    "HostSystem": ["summary.hardware.cpuMhz", "datastore", "runtime.connectionState", "runtime.inMaintenanceMode"],
     "Datastore": [],
     "ResourcePool": [],
 }
@@ -67,6 +67,10 @@ def place(inv: Inventory, template: Obj | None = None, datacenter: str | None = 
             raise NotFound(f"cluster {cl.name} has no host")
     elif host_obj.moid not in members:
         raise NotFound(f"host {host_obj.name} is not in cluster {cl.name}")
+    elif host_obj.get("runtime.inMaintenanceMode"):
+        # vCenter powers on, clones and moves no VM onto a host in maintenance mode (InvalidState).
+        raise VhpcError(f"host {host_obj.name} is in maintenance mode: it takes no new VMs (exit maintenance "
+                        "mode first, or give another host)")
 
     ds = inv.find("Datastore", datastore, what="datastore", within=dc) if datastore else None
     if ds is not None:

@@ -8,6 +8,10 @@ switch that carries PVRDMA adapters,
 - the firewall ruleset ``pvrdma`` enabled;
 - the HCA as the switch's only uplink (PVRDMA does not support NIC teaming).
 
+The VMkernel adapter takes its address by DHCP unless the caller gives one per host (a fabric
+without a DHCP server: HostIpConfig with ``dhcp`` false, an address and a netmask); an adapter that
+exists with another address is given the asked one (UpdateVirtualNic), and undo restores the old.
+
 :func:`read_states` reads what each host has (one QueryOptions per host, run concurrently, and
 one read of the firewall systems), :func:`prepare` does what is missing, and records on the
 switch (its description) what it changed so that :func:`undo` can take exactly that back.
@@ -38,6 +42,8 @@ class HostPrep:
     vnics: dict = field(default_factory=dict)   # VMkernel adapter -> switch uuid ("" for a standard port group)
     ruleset: bool = False
     switch_uuid: str | None = None   # None: the switch does not exist yet
+    address: tuple | None = None     # (ip, netmask) asked for the adapter; None: DHCP
+    ips: dict = field(default_factory=dict)     # VMkernel adapter -> (dhcp, ip, netmask) now
 
     @property
     def vnic_on_switch(self) -> str | None:
@@ -53,12 +59,22 @@ class HostPrep:
         return bool(self.tag) and self.tag in self.vnics and self.vnics[self.tag] != self.switch_uuid \
             and self.switch_uuid is not None
 
+    @property
+    def readdress(self) -> bool:
+        """The adapter on the switch exists with another address than the one asked for."""
+        vnic = self.vnic_on_switch
+        return vnic is not None and self.address is not None and \
+            self.ips.get(vnic) != (False, *self.address)
+
     def steps(self, port_group: str) -> list[str]:
         """What preparing this host takes (empty: it is prepared)."""
         vnic = self.vnic_on_switch
         out = []
         if vnic is None:
-            out.append(f"VMkernel adapter on {port_group}")
+            out.append(f"VMkernel adapter on {port_group}" + (f" at {address_text(self.address)}"
+                                                               if self.address else ""))
+        elif self.readdress:
+            out.append(f"address {address_text(self.address)} on {vnic}")
         if vnic is None or self.tag != vnic:
             out.append(f"{OPTION} = {vnic or 'the new adapter'}")
         if not self.ruleset:
@@ -77,6 +93,19 @@ class HostPrep:
         if not self.ruleset:
             out.append(f"firewall ruleset {RULESET} is disabled")
         return out
+
+
+def address_text(address: tuple | None) -> str:
+    return f"{address[0]}/{address[1]}" if address else "DHCP"
+
+
+def ip_config(address: tuple | None):
+    """The HostIpConfig of an adapter: static for (ip, netmask), DHCP for None."""
+    from pyVmomi import vim
+
+    if address is None:
+        return vim.host.IpConfig(dhcp=True)
+    return vim.host.IpConfig(dhcp=False, ipAddress=address[0], subnetMask=address[1])
 
 
 def uplink_problems(host: Obj, switch: str, pnics: list[str] | None = None) -> list[str]:
@@ -104,8 +133,10 @@ def current_tag(host: Obj) -> str:
     return next((str(v.value or "") for v in values or [] if v.key == OPTION), "")
 
 
-def read_states(session, hosts: list[Obj], switch_uuid: str | None, concurrency: int = 8) -> dict[str, HostPrep]:
-    """Each host's PVRDMA state (host moid -> HostPrep). Hosts need HOST_PROPS in their snapshot."""
+def read_states(session, hosts: list[Obj], switch_uuid: str | None, concurrency: int = 8,
+                addresses: dict | None = None) -> dict[str, HostPrep]:
+    """Each host's PVRDMA state (host moid -> HostPrep). Hosts need HOST_PROPS in their snapshot.
+    ``addresses``: host moid -> (ip, netmask) for the VMkernel adapter (absent: DHCP)."""
     hosts = list({h.moid: h for h in hosts}.values())
     if not hosts:
         return {}
@@ -119,11 +150,15 @@ def read_states(session, hosts: list[Obj], switch_uuid: str | None, concurrency:
         fw = h.get("configManager.firewallSystem")
         info = rulesets.get(fw._moId) if fw is not None else None
         enabled = any(r.key == RULESET and r.enabled for r in getattr(info, "ruleset", None) or [])
-        vnics = {}
+        vnics, ips = {}, {}
         for v in h.get("config.network.vnic") or []:
             port = getattr(v.spec, "distributedVirtualPort", None)
             vnics[v.device] = port.switchUuid if port is not None else ""
-        out[h.moid] = HostPrep(host=h, tag=tags[h.moid], vnics=vnics, ruleset=enabled, switch_uuid=switch_uuid)
+            ip = getattr(v.spec, "ip", None)
+            ips[v.device] = (bool(getattr(ip, "dhcp", False)), getattr(ip, "ipAddress", None) or "",
+                             getattr(ip, "subnetMask", None) or "")
+        out[h.moid] = HostPrep(host=h, tag=tags[h.moid], vnics=vnics, ruleset=enabled, switch_uuid=switch_uuid,
+                               address=(addresses or {}).get(h.moid), ips=ips)
     return out
 
 
@@ -137,10 +172,15 @@ def prepare_host(state: HostPrep, switch_uuid: str, portgroup_key: str) -> dict:
     vnic = state.vnic_on_switch
     if vnic is None:
         spec = vim.host.VirtualNic.Specification(
-            ip=vim.host.IpConfig(dhcp=True),
+            ip=ip_config(state.address),
             distributedVirtualPort=vim.dvs.PortConnection(switchUuid=switch_uuid, portgroupKey=portgroup_key))
         vnic = host.get("configManager.networkSystem").AddVirtualNic(portgroup="", nic=spec)
         done["vnic"] = vnic
+    elif state.readdress:
+        host.get("configManager.networkSystem").UpdateVirtualNic(
+            device=vnic, nic=vim.host.VirtualNic.Specification(ip=ip_config(state.address)))
+        dhcp, ip, mask = state.ips.get(vnic, (True, "", ""))
+        done["ip"] = {"vnic": vnic, "was": None if dhcp or not ip else [ip, mask]}   # the address to restore
     if state.tag != vnic:
         host.get("configManager.advancedOption").UpdateOptions(
             changedValue=[vim.option.OptionValue(key=OPTION, value=vnic)])
@@ -195,6 +235,15 @@ def with_record(description: str | None, record: dict[str, dict]) -> str:
     return (own + "\n" if own else "") + MARKER + " " + json.dumps(record, sort_keys=True, separators=(",", ":"))
 
 
+def merge_record(old: dict, new: dict) -> dict:
+    """One host's record after another preparation: the values to restore are the oldest (what the
+    host had before the toolkit came), an adapter made now is the one to remove."""
+    merged = {**new, **old}
+    if new.get("vnic"):
+        merged["vnic"] = new["vnic"]
+    return merged
+
+
 def still_ours(record: dict[str, dict], states: dict[str, HostPrep], switch: str) -> tuple[dict, list[str]]:
     """The part of a preparation record that may be undone now, and notes on what is left.
 
@@ -211,6 +260,9 @@ def still_ours(record: dict[str, dict], states: dict[str, HostPrep], switch: str
         on_switch = {v for v, uuid in state.vnics.items() if uuid == state.switch_uuid}
         if done.get("vnic") and done["vnic"] not in on_switch:
             left.append(f"left VMkernel adapter {done.pop('vnic')} of {name}: it is not on switch {switch}")
+        if done.get("ip") and done["ip"].get("vnic") not in on_switch:
+            left.append(f"left the address of VMkernel adapter {done.pop('ip')['vnic']} of {name}: "
+                        f"it is not on switch {switch}")
         if ("tag" in done or done.get("ruleset")) and state.tag and state.tag not in on_switch:
             done.pop("tag", None)
             done.pop("ruleset", None)
@@ -234,6 +286,11 @@ def undo(hosts_by_name: dict[str, Obj], record: dict[str, dict]) -> list[str]:
         try:
             if done.get("vnic"):
                 host.get("configManager.networkSystem").RemoveVirtualNic(device=done["vnic"])
+            elif done.get("ip"):
+                was = done["ip"].get("was")
+                host.get("configManager.networkSystem").UpdateVirtualNic(
+                    device=done["ip"]["vnic"], nic=vim.host.VirtualNic.Specification(
+                        ip=ip_config(tuple(was) if was else None)))
             if "tag" in done:
                 host.get("configManager.advancedOption").UpdateOptions(
                     changedValue=[vim.option.OptionValue(key=OPTION, value=done["tag"] or "")])

@@ -3,7 +3,8 @@
 A host where the switch already exists as asked is left alone and reported so; every
 name (hosts, NICs) and every uplink is checked before the first change: a physical NIC
 is the uplink of one switch only (vsphere/hostnet.py reads the hosts' switches from
-``host.config.network``, the one source view, dvs and the cluster engine use too).
+``host.config.network``, the one source view, dvs and the cluster engine use too; ``svs``
+takes the standard switches and port groups from the hosts' network systems, one more read).
 Standard switches are changed on all hosts concurrently (HostNetworkSystem calls are
 synchronous, so a small thread pool does them side by side).
 """
@@ -16,7 +17,7 @@ from vhpc_toolkit.ops import switch_users
 from vhpc_toolkit.ops.runner import run_calls
 from vhpc_toolkit.results import HOST, Report, TargetResult
 from vhpc_toolkit.vsphere import hostnet
-from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory
+from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory, read_objects
 from vhpc_toolkit.words import plural
 
 HOST_PROPS = hostnet.HOST_PROPS
@@ -43,7 +44,24 @@ def _read_svs(session, host_names, users: bool = False):
     inv = read_inventory(session, props)
     problems = []
     hosts = _find_hosts(inv, host_names, problems)
+    _network_systems_say(session, hosts)
     return inv, hosts, problems
+
+
+def _network_systems_say(session, hosts: list[Obj]) -> None:
+    """Take the hosts' standard switches and port groups from their network systems (``networkInfo``,
+    one read for all), where AddVirtualSwitch and AddPortGroup put them, as govc and Ansible read
+    them. On vSphere it is the same information as ``config.network``; a server that keeps the two
+    apart (govmomi's stock simulator) would otherwise hide the switch ``svs`` made from its removal."""
+    systems = {h.moid: h.get("configManager.networkSystem") for h in hosts if h.get("configManager.networkSystem")}
+    if not systems:
+        return
+    said = read_objects(session, list(systems.values()), ["networkInfo.vswitch", "networkInfo.portgroup"])
+    for host in hosts:
+        info = said.get(systems[host.moid]._moId) if host.moid in systems else None
+        if info is not None:
+            host.props["config.network.vswitch"] = info.get("networkInfo.vswitch") or []
+            host.props["config.network.portgroup"] = info.get("networkInfo.portgroup") or []
 
 
 def create_svs(session, name: str, hosts: list[str], pnic: str, port_group: str | None,

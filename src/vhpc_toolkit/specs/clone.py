@@ -25,12 +25,12 @@ def relocate_spec(host, pool=None):
     return vim.vm.RelocateSpec(host=host, pool=pool)
 
 
-def instant_clone_spec(name: str, host=None, pool=None, datastore=None, folder=None, options=None):
-    """An InstantClone_Task spec: a fork of a running VM, placed like a clone; ``options`` (key -> value)
-    become the clone's extraConfig (e.g. guestinfo.* for the guest to read)."""
+def instant_clone_spec(name: str, pool=None, datastore=None, folder=None, options=None):
+    """An InstantClone_Task spec: a fork of a running VM. Its location takes folder, datastore and pool
+    only (and adapter edits): the clone runs on its source's host, which vSphere does not let one choose.
+    ``options`` (key -> value) become the clone's extraConfig (e.g. guestinfo.* for the guest to read)."""
     from pyVmomi import vim
 
     config = [vim.option.OptionValue(key=k, value=v) for k, v in (options or {}).items()]
     return vim.vm.InstantCloneSpec(name=name, config=config or None,
-                                   location=vim.vm.RelocateSpec(host=host, pool=pool, datastore=datastore,
-                                                                folder=folder))
+                                   location=vim.vm.RelocateSpec(pool=pool, datastore=datastore, folder=folder))

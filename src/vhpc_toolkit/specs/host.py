@@ -26,3 +26,12 @@ def sriov_config(pci_id: str, enabled: bool, virtual_functions: int):
 
     return vim.host.SriovConfig(id=pci_id, passthruEnabled=False, sriovEnabled=enabled,
                                 numVirtualFunction=virtual_functions if enabled else 0)
+
+
+def sriov_counts(info) -> tuple[int, int]:
+    """(active, requested) virtual functions of an SR-IOV physical function. ESXi records a new count
+    in ``numVirtualFunctionRequested`` and activates it at the host's next boot (``numVirtualFunction``,
+    ``sriovActive``: "enabled + rebooted"); only active functions can back adapters."""
+    active = (info.numVirtualFunction or 0) if info.sriovActive else 0
+    requested = (info.numVirtualFunctionRequested or 0) if info.sriovEnabled else 0
+    return active, requested

@@ -137,12 +137,32 @@ def check_mmio_size(size_gb: int, devices: Iterable = ()) -> None:
                          f"({', '.join(_device_name(d) or '?' for d in devices)}): they need at least {need} GB")
 
 
+LARGE_BAR_GB = 16   # devices mapping more than this (V100, P100, A100...) need EFI and a 64-bit MMIO window
+
+
 def efi_warning(vm_name: str, firmware: str | None) -> str | None:
-    """The warning for a passthrough VM whose firmware is not EFI (None when it is)."""
+    """The warning for a passthrough VM whose firmware is not EFI (None when it is), for devices whose
+    size is not known (a large-BAR one is refused: :func:`large_bar_problem`)."""
     if (firmware or "bios") == "efi":
         return None
     return (f"VM {vm_name} firmware is {firmware or 'bios'}, not EFI: large-BAR devices "
             "with a 64-bit MMIO window need EFI firmware to boot")
+
+
+def large_bar_problem(vm_name: str, firmware: str | None, devices: Iterable) -> str | None:
+    """Why a BIOS VM cannot use these devices: they map more than 16 GB (a 32 GB V100 needs a 64 GB 64-bit
+    MMIO window), which only EFI firmware places. vSphere powers such a VM on; its guest cannot use the
+    GPU (VMware: "How to Enable Nvidia V100 GPU in Passthrough mode on vSphere"). None when it can."""
+    if (firmware or "bios") == "efi":
+        return None
+    devices = list(devices)
+    need = required_mmio_gb(devices)
+    if need <= LARGE_BAR_GB:
+        return None
+    names = ", ".join(sorted({_device_name(d) or "?" for d in devices}))
+    return (f"VM {vm_name} boots with {(firmware or 'bios').upper()} firmware: its device(s) ({names}) need a "
+            f"{need} GB 64-bit MMIO window, which only EFI firmware maps (a BIOS guest powers on but cannot use "
+            "them): use an EFI template, or an EFI VM")
 
 
 def mmio_extra_config(size_gb: int) -> list:

@@ -6,10 +6,11 @@ vSphere 7.0 lists a host's profiles by name only (``config.sharedPassthruGpuType
 - time-sliced ``grid_<board>-<GB><series>``: ``grid_v100-8q`` is 8 GB of a V100 (series q: virtual
   workstation, c: compute). A GPU holds vGPUs of one profile at a time, frame buffer / size of them.
 - MIG-backed ``grid_<board>-<slices>-<GB><series>``: ``grid_a100-3-20c`` is a GPU instance of 3
-  compute slices and 20 GB of an A100 in MIG mode. A MIG GPU (A100, H100) has 7 compute slices and
-  8 memory slices; an instance of each size starts only at certain memory slices and instances do
-  not overlap (NVIDIA MIG User Guide, "A100 MIG profiles" placements), so at most seven 1-slice
-  instances fit, and sizes mix only where the placements allow (4+3, 2+2+3, 3+2+1+1 ...).
+  compute slices and 20 GB of an A100 in MIG mode. The instance geometry is the board's
+  (specs/vgpu_catalog.py, after NVIDIA's MIG User Guide): an A100 has 7 compute slices and 8 memory
+  slices, an A30 4 and 4; an instance of each size starts only at certain memory slices and instances
+  do not overlap, so an A100 holds at most seven 1-slice instances, and sizes mix only where the
+  placements allow (4+3, 2+2+3, 3+2+1+1 ...).
 
 Pure code: no vSphere.
 """
@@ -19,6 +20,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from vhpc_toolkit.specs.vgpu_catalog import A100_MIG, MigGeometry, board_of_profile
+
 TIME_SLICED, MIG = "time-sliced", "MIG"
 
 _TIME_SLICED = re.compile(r"^grid_([a-z]+\d+)[a-z]*-(\d+)([a-z]+)$")
@@ -26,8 +29,10 @@ _MIG = re.compile(r"^grid_([a-z]+\d+)[a-z]*-(\d+)-(\d+)([a-z]+)$")
 
 MIG_COMPUTE_SLICES = 7
 MIG_MEMORY_SLICES = 8
-# compute slices -> (memory slices, memory slices it may start at): the A100 / H100 geometry.
-MIG_INSTANCES = {1: (1, (0, 1, 2, 3, 4, 5, 6)), 2: (2, (0, 2, 4)), 3: (4, (0, 4)), 4: (4, (0,)), 7: (8, (0,))}
+# compute slices -> (memory slices, memory slices it may start at): the A100 / H100 geometry, for a
+# board the catalogue does not know.
+MIG_INSTANCES = A100_MIG
+_DEFAULT_GEOMETRY = MigGeometry(MIG_COMPUTE_SLICES, MIG_MEMORY_SLICES, 5, A100_MIG)
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,7 @@ class Profile:
     sharing: str               # TIME_SLICED | MIG
     frame_buffer_mb: int
     slices: int = 0            # MIG: compute slices of its GPU instance
+    geometry: MigGeometry | None = None   # MIG: its board's instance geometry
 
     @property
     def mig(self) -> bool:
@@ -46,11 +52,12 @@ class Profile:
 
     @property
     def memory_slices(self) -> int:
-        return MIG_INSTANCES[self.slices][0] if self.mig else 0
+        return self.geometry.instances[self.slices][0] if self.mig else 0
 
     def describe(self) -> str:
         size = f"{self.frame_buffer_mb // 1024} GB"
-        return f"{self.slices} of {MIG_COMPUTE_SLICES} slices, {size} (MIG)" if self.mig else f"{size}, time-sliced"
+        return f"{self.slices} of {self.geometry.compute_slices} slices, {size} (MIG)" if self.mig else \
+            f"{size}, time-sliced"
 
     def to_dict(self) -> dict:
         return {"profile": self.name, "board": self.board, "sharing": self.sharing,
@@ -61,8 +68,12 @@ class Profile:
 def parse_profile(name: str) -> Profile | None:
     """The profile ``name`` stands for, or None when it is not in NVIDIA's naming."""
     m = _MIG.match(name or "")
-    if m is not None and int(m.group(2)) in MIG_INSTANCES:
-        return Profile(name, m.group(1), MIG, int(m.group(3)) * 1024, int(m.group(2)))
+    if m is not None:
+        board = board_of_profile(name)
+        geometry = board.mig if board is not None and board.mig is not None else _DEFAULT_GEOMETRY
+        if int(m.group(2)) in geometry.instances:
+            return Profile(name, m.group(1), MIG, int(m.group(3)) * 1024, int(m.group(2)), geometry)
+        return None
     m = _TIME_SLICED.match(name or "")
     if m is not None:
         return Profile(name, m.group(1), TIME_SLICED, int(m.group(2)) * 1024)
@@ -72,15 +83,16 @@ def parse_profile(name: str) -> Profile | None:
 def mig_start(profile: Profile, held: list[tuple[int, int, int]]) -> int | None:
     """The first memory slice where an instance of ``profile`` fits beside ``held``
     ((start, memory slices, compute slices) of the instances on the GPU), or None."""
-    used = [False] * MIG_MEMORY_SLICES
+    geometry = profile.geometry
+    used = [False] * geometry.memory_slices
     compute = 0
     for start, mem, slices in held:
-        for i in range(start, min(start + mem, MIG_MEMORY_SLICES)):
+        for i in range(start, min(start + mem, geometry.memory_slices)):
             used[i] = True
         compute += slices
-    if compute + profile.slices > MIG_COMPUTE_SLICES:
+    if compute + profile.slices > geometry.compute_slices:
         return None
-    mem, starts = MIG_INSTANCES[profile.slices]
+    mem, starts = geometry.instances[profile.slices]
     for start in starts:
         if not any(used[start:start + mem]):
             return start

@@ -1,13 +1,14 @@
 """A host's networking as vSphere reports it, from one source: ``host.config.network``.
 
 ``view``, ``svs``, ``dvs`` and the cluster engine all read switches here, from the host
-properties of the one inventory read (no per-host HostNetworkSystem call):
+properties of the one inventory read (no per-host HostNetworkSystem call; ``svs`` puts its hosts'
+network systems' ``networkInfo`` switches and port groups in their place, read in one call):
 
 - standard switches with their uplinks (``vswitch[].pnic`` keys, else ``spec.bridge``), MTU and
   port groups;
 - the host's part of each distributed switch (``proxySwitch[]``: the switch and its uplinks);
 - VMkernel adapters (``vnic[]``), with the distributed port they sit on, if any;
-- which physical NICs are RDMA capable (``rdmaDevice[].backing.pairedUplink``).
+- which physical NICs are RDMA capable (``rdmaDevice[].backing.pairedUplink``, a NIC key).
 
 A physical NIC is the uplink of at most one switch of its host, standard or distributed: ESXi
 refuses a second one (ResourceInUse). Pure functions over an inventory ``Obj``.
@@ -80,12 +81,13 @@ def pnic_names(host) -> list[str]:
 
 
 def rdma_pnics(host) -> list[str]:
-    """The physical NICs paired with an RDMA device (RoCE/InfiniBand capable)."""
+    """The physical NICs (device names) paired with an RDMA device (RoCE/InfiniBand capable). ESXi
+    links the NIC by its key (``key-vim.host.PhysicalNic-vmnic5``), as a standard switch's uplinks."""
     out = []
     for r in host.get("config.network.rdmaDevice") or []:
         uplink = getattr(getattr(r, "backing", None), "pairedUplink", None)
         if uplink:
-            out.append(uplink)
+            out += _pnic_names([uplink])
     return out
 
 

@@ -11,10 +11,12 @@ VMCA), not one the vCenter CA file vouches for. As govc does
   host that appeared since), never per transfer;
 - the connection goes to the name when it resolves, else to the management address
   (the selected ``management`` adapter of ``config.virtualNicManagerInfo``, else vmk0);
-- the certificate is verified by that pin: the SHA-1 of the certificate the host
-  presents must equal the thumbprint vCenter holds for it. A host without a
-  thumbprint is verified like vCenter (CA file or system store, and its name).
-  Verification is never turned off.
+- the certificate is verified by that pin: the hash of the certificate the host
+  presents must equal the thumbprint vCenter holds for it: SHA-1 (20 bytes, what
+  vSphere 7 gives) or SHA-256 (32 bytes: vSphere is moving to it; govmomi takes
+  both since 2024), told apart by the pin's length. A host without a thumbprint
+  is verified like vCenter (CA file or system store, and its name). Verification
+  is never turned off.
 
 A URL whose host is ``*`` (the session connected straight to an ESXi host) goes to
 the session's server, verified as the session is.
@@ -49,9 +51,15 @@ def transfer_url(url: str, server: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-def thumbprint(der: bytes) -> str:
-    """A certificate's SHA-1 as vSphere writes thumbprints: ``AA:BB:...``."""
-    return ":".join(f"{b:02X}" for b in hashlib.sha1(der).digest())
+_PIN_HASHES = {20: hashlib.sha1, 32: hashlib.sha256, 64: hashlib.sha512}
+
+
+def thumbprint(der: bytes, pin: str | None = None) -> str:
+    """A certificate's thumbprint as vSphere writes them (``AA:BB:...``): SHA-1, or the hash whose length
+    ``pin`` has (SHA-256, SHA-512)."""
+    size = len((pin or "").replace(":", "")) // 2
+    digest = _PIN_HASHES.get(size, hashlib.sha1)(der).digest()
+    return ":".join(f"{b:02X}" for b in digest)
 
 
 def management_ips(net_config, vnics) -> list[str]:
@@ -155,7 +163,7 @@ class _Connection(http.client.HTTPSConnection):
             raw.close()
             raise
         if self._pin:
-            got = thumbprint(self.sock.getpeercert(binary_form=True) or b"")
+            got = thumbprint(self.sock.getpeercert(binary_form=True) or b"", self._pin)
             if got != self._pin.upper():
                 self.sock.close()
                 raise TransferFailed(f"the certificate of host {self._name} ({self.host}) has thumbprint {got}, "

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from vhpc_toolkit.cli.parser import memory_gb, vcpus
+from vhpc_toolkit.cli.parser import hardware_version, memory_gb, vcpus
 from vhpc_toolkit.ops.clone import CloneRequest, check_requests, clone_vms, requests_from_file
 from vhpc_toolkit.output.progress import progress
 from vhpc_toolkit.results import Report
@@ -35,6 +35,9 @@ def arguments(p) -> None:
                       help="vGPU profile(s) for each clone, several for several vGPUs (grid_a100-3-20c grid_a100-3-20c)")
     asks.add_argument("--placement", choices=("spread", "pack"),
                       help="spread the clones over the hosts (default) or pack them onto few")
+    asks.add_argument("--hardware_version", type=hardware_version, metavar="N",
+                      help="upgrade clones of a template older than vmx-N (UpgradeVM_Task) before their devices:\n"
+                           "Dynamic DirectPath I/O needs 17")
 
 
 def run(ctx, args) -> Report:
@@ -44,7 +47,8 @@ def run(ctx, args) -> Report:
     requests = [CloneRequest(name=args.vm, **common)] if args.vm else requests_from_file(args.file, **common)
     check_requests(requests)
     asks = {"gpu": args.gpu, "gpu_model": args.gpu_model, "gpu_label": args.gpu_label,
-            "dynamic": args.dynamic or None, "vgpu": args.vgpu, "placement": args.placement}
+            "dynamic": args.dynamic or None, "vgpu": args.vgpu, "placement": args.placement,
+            "hardware_version": args.hardware_version}
     with progress(ctx, "clone", len(requests)) as event:
         if any(v is not None for v in asks.values()):
             from vhpc_toolkit.cluster.clone_requests import clone_with_requests

@@ -1,7 +1,8 @@
-"""`dvs (--create | --destroy) --name N --host H... --pnic NIC... --port_group PG [--datacenter D] [--pvrdma]`."""
+"""`dvs (--create | --destroy) --name N --host H... --pnic NIC... --port_group PG [--datacenter D]
+[--pvrdma [--vmk_ip IP... --vmk_netmask MASK]]`."""
 from __future__ import annotations
 
-from vhpc_toolkit.cli.parser import create_destroy, mtu, positive
+from vhpc_toolkit.cli.parser import create_destroy, ipv4, mtu, netmask, positive
 from vhpc_toolkit.errors import InputError
 from vhpc_toolkit.limits import MAX_MTU, MIN_MTU
 from vhpc_toolkit.ops.dvs import create_dvs, destroy_dvs
@@ -22,13 +23,36 @@ def arguments(p) -> None:
     p.add_argument("--pvrdma", action="store_true",
                    help="--create: prepare the member hosts for PVRDMA (a VMkernel adapter on the switch tagged "
                         "Net.PVRDMAVmknic, the pvrdma firewall ruleset); --destroy undoes it in any case")
+    p.add_argument("--vmk_ip", type=ipv4, nargs="+", metavar="IP",
+                   help="--create --pvrdma: static addresses of the VMkernel adapters, one per --host in order "
+                        "(a fabric without DHCP; default: DHCP)")
+    p.add_argument("--vmk_netmask", type=netmask, metavar="MASK", help="--create --pvrdma: netmask of --vmk_ip")
     p.add_argument("--mtu", type=mtu, help=f"Maximum MTU of the switch in bytes ({MIN_MTU} to {MAX_MTU}; default 1500)")
 
 
 def run(ctx, args) -> Report:
     if args.create:
+        addresses = vmk_addresses(args)   # bad input is refused before connecting
         return create_dvs(ctx.session(), args.name, args.host, args.pnic, args.port_group,
-                          datacenter=args.datacenter, pvrdma=args.pvrdma, fixed_ports=args.fixed_ports, mtu=args.mtu)
-    if args.fixed_ports or args.pvrdma or args.mtu:
-        raise InputError("dvs --destroy takes no --fixed_ports, --pvrdma or --mtu (the preparation is undone anyway)")
+                          datacenter=args.datacenter, pvrdma=args.pvrdma, fixed_ports=args.fixed_ports, mtu=args.mtu,
+                          vmk_addresses=addresses)
+    if args.fixed_ports or args.pvrdma or args.mtu or args.vmk_ip or args.vmk_netmask:
+        raise InputError("dvs --destroy takes no --fixed_ports, --pvrdma, --mtu, --vmk_ip or --vmk_netmask "
+                         "(the preparation is undone anyway)")
     return destroy_dvs(ctx.session(), args.name, datacenter=args.datacenter, force=args.force)
+
+
+def vmk_addresses(args) -> dict[str, tuple[str, str]] | None:
+    """Host name -> (ip, netmask) from --vmk_ip/--vmk_netmask (None: DHCP)."""
+    if not args.vmk_ip and not args.vmk_netmask:
+        return None
+    if not args.pvrdma:
+        raise InputError("--vmk_ip and --vmk_netmask address the PVRDMA VMkernel adapters: give --pvrdma")
+    if not args.vmk_ip or not args.vmk_netmask:
+        raise InputError("give --vmk_ip and --vmk_netmask together (static addresses of the VMkernel adapters)")
+    hosts = list(dict.fromkeys(args.host or []))
+    if len(args.vmk_ip) != len(hosts):
+        raise InputError(f"{len(hosts)} host(s) but {len(args.vmk_ip)} --vmk_ip: give one address per --host, in order")
+    if len(set(args.vmk_ip)) != len(args.vmk_ip):
+        raise InputError("--vmk_ip gives an address twice: each host's adapter needs its own")
+    return {h: (ip, args.vmk_netmask) for h, ip in zip(hosts, args.vmk_ip)}

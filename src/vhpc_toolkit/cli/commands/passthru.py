@@ -1,7 +1,7 @@
 """`passthru [--query] [(--add | --remove) --device ID...] [--mmio_size GB]`."""
 from __future__ import annotations
 
-from vhpc_toolkit.cli.parser import add_remove, vm_or_file, vm_targets
+from vhpc_toolkit.cli.parser import add_remove, hardware_version, vm_or_file, vm_targets
 from vhpc_toolkit.errors import InputError
 from vhpc_toolkit.ops.devices.passthrough import change_passthrough, query_passthrough
 from vhpc_toolkit.results import Report
@@ -17,7 +17,11 @@ def arguments(p) -> None:
                    help="64-bit MMIO size in GB, a power of two (default: %(default)s)")
     p.add_argument("--dynamic", action="store_true",
                    help="Dynamic DirectPath I/O: each --device stands for its device type (vendor and\n"
-                        "device id); vSphere picks a free device of that type at power-on")
+                        "device id); vSphere picks a free device of that type at power-on; it needs virtual\n"
+                        "hardware version 17 (vSphere 7.0)")
+    p.add_argument("--hardware_version", type=hardware_version, metavar="N",
+                   help="--dynamic --add: first upgrade VMs older than vmx-N (UpgradeVM_Task, the VM powered off;\n"
+                        "N no newer than the host's ESXi runs: 17 for ESXi 7.0)")
 
 
 def run(ctx, args) -> Report:
@@ -27,4 +31,4 @@ def run(ctx, args) -> Report:
     if not (args.add or args.remove):
         raise InputError("passthru: give --query, or --add/--remove with --device ID...")
     return change_passthrough(ctx.session(), targets, args.device, add=args.add,
-                              mmio_size=args.mmio_size, dynamic=args.dynamic)
+                              mmio_size=args.mmio_size, dynamic=args.dynamic, hardware_version=args.hardware_version)

@@ -7,12 +7,14 @@ from typing import Iterable
 from vhpc_toolkit.errors import InputError, refuse_problems
 from vhpc_toolkit.ops.devices.common import (append_device, devices, drop_device, full_memory, mmio_changes,
                                              no_host, query_offers, read, remove_devices)
+from vhpc_toolkit.ops.hardware import HOST_PROPS as HARDWARE_HOST_PROPS, upgrade_first, version_problems
 from vhpc_toolkit.ops.host_offers import check_passthrough, device_types, held_id, host_offers, in_use_on
 from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
 from vhpc_toolkit.results import QueryReport, Report
 from vhpc_toolkit.specs import Change
+from vhpc_toolkit.specs.hardware import DYNAMIC_DIRECTPATH_MIN
 from vhpc_toolkit.specs.passthrough import (DEFAULT_MMIO_GB, check_mmio_size, dynamic_passthrough_device,
-                                            dynamic_type, efi_warning, normalize_id,
+                                            dynamic_type, efi_warning, large_bar_problem, normalize_id,
                                             passthrough_device, passthrough_id, pci_type)
 from vhpc_toolkit.words import count
 
@@ -47,7 +49,7 @@ def _dedupe(ids: Iterable[str]) -> list[str]:
 
 
 def change_passthrough(session, targets, device_ids: list[str], add: bool, mmio_size: int = DEFAULT_MMIO_GB,
-                       dynamic: bool = False) -> Report:
+                       dynamic: bool = False, hardware_version: int | None = None) -> Report:
     """`passthru --add/--remove --device ID... [--dynamic]`: one ReconfigVM_Task per VM carrying everything."""
     device_ids = (device_ids or []) if dynamic else _dedupe(device_ids or [])
     if not device_ids:
@@ -57,9 +59,11 @@ def change_passthrough(session, targets, device_ids: list[str], add: bool, mmio_
             check_mmio_size(mmio_size)
         except ValueError as exc:
             raise InputError(f"passthru: --mmio_size: {exc}") from None
-    inv, vms, hosts = read(session, targets)
+    inv, vms, hosts = read(session, targets, host_props=HARDWARE_HOST_PROPS if dynamic else ())
     if dynamic:
-        return change_dynamic(session, inv, vms, hosts, device_ids, add, mmio_size)
+        return change_dynamic(session, inv, vms, hosts, device_ids, add, mmio_size, hardware_version)
+    if hardware_version:
+        raise InputError("passthru: --hardware_version goes with --dynamic --add (DirectPath I/O needs no upgrade)")
 
     if not add:
         ids = {normalize_id(d) for d in device_ids}
@@ -117,12 +121,16 @@ def _add_problems(inv, vms, hosts, offers, device_ids: list[str], mmio_size: int
                 check_mmio_size(mmio_size, [f for f in final if f is not None])
             except ValueError as exc:
                 problems.append(f"VM {obj.name} on host {host.name}: {exc}")
+            bios = large_bar_problem(obj.name, obj.get("config.firmware"), [f for f in final if f is not None])
+            problems += [bios] if bios else []
     return problems
 
 
-def change_dynamic(session, inv, vms, hosts, device_ids: list[str], add: bool, mmio_size: int) -> Report:
+def change_dynamic(session, inv, vms, hosts, device_ids: list[str], add: bool, mmio_size: int,
+                   hardware_version: int | None = None) -> Report:
     """`passthru --dynamic`: Dynamic DirectPath devices, one per --device, of that device's type; the VM
-    keeps as many of a type as were asked (adding is idempotent), --remove drops every one of the types."""
+    keeps as many of a type as were asked (adding is idempotent), --remove drops every one of the types.
+    Adding needs virtual hardware version 17: ``hardware_version`` upgrades the VMs first (ops/hardware.py)."""
     problems = []
     offers = host_offers(session, inv, hosts.values()) if add else {}
     for obj in vms:
@@ -132,7 +140,13 @@ def change_dynamic(session, inv, vms, hosts, device_ids: list[str], add: bool, m
             continue
         asked, missing = device_types(host, device_ids)
         problems += [f"VM {obj.name} on host {host.name}: the host has no PCI device {m}" for m in missing]
+        if add:
+            problems += version_problems(obj, host, DYNAMIC_DIRECTPATH_MIN, "Dynamic DirectPath I/O", hardware_version)
         if add and not missing:
+            names = {pci_type(d): d for d in host.get("hardware.pciDevice") or []}
+            bios = large_bar_problem(obj.name, obj.get("config.firmware"),
+                                     [names[k] for k, n in asked.items() for _ in range(n) if k in names])
+            problems += [bios] if bios else []
             enabled = Counter(pci_type(o.pciDevice) for o in offers[host.moid].passthrough)
             for kind, n in asked.items():
                 if enabled[kind] < n:
@@ -161,6 +175,10 @@ def change_dynamic(session, inv, vms, hosts, device_ids: list[str], add: bool, m
         return changes + mmio_changes(spec, obj, mmio_size) + full_memory(spec, obj, host)
 
     what = "add" if add else "remove"
-    return apply_specs(session, f"passthru {what} (dynamic)", plan_specs(inv, vms, build),
-                       unchanged="already as asked" if add else "has no Dynamic DirectPath device of those types")
+    planned = plan_specs(inv, vms, build)
+    failed = upgrade_first(session, planned, hardware_version) if add and hardware_version else []
+    report = apply_specs(session, f"passthru {what} (dynamic)", planned,
+                         unchanged="already as asked" if add else "has no Dynamic DirectPath device of those types")
+    report.results += failed
+    return report
 

@@ -11,6 +11,7 @@ from vhpc_toolkit.results import QueryReport
 from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.nic import nic_network_name
 from vhpc_toolkit.specs.passthrough import normalize_id
+from vhpc_toolkit.specs.host import sriov_counts
 from vhpc_toolkit.specs.sriov import sriov_adapter, sriov_pf_id
 from vhpc_toolkit.words import count
 
@@ -30,11 +31,11 @@ def query_sriov(session, targets) -> QueryReport:
             pci = normalize_id(info.id)
             used = vfs_in_use(inv, host.moid, pci)
             dev = offer.pci_devices.get(pci)
-            total = info.numVirtualFunction or 0
+            total, requested = sriov_counts(info)   # only active functions back adapters
             rows.append({"id": info.id, "device": dev.deviceName if dev else None,
                          "pnic": getattr(targets.get(pci), "pnic", None), "sriov_enabled": bool(info.sriovEnabled),
-                         "virtual_functions": total, "in_use": used,
-                         "free": max(0, total - used) if info.sriovEnabled else 0,
+                         "virtual_functions": total, "requested": requested, "in_use": used,
+                         "free": max(0, total - used),
                          "on_this_vm": sum(1 for d in devices(obj) if sriov_pf_id(d) == pci)})
         return count(len(rows), "SR-IOV physical function"), {"pfs": rows}
 

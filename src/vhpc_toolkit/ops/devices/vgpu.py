@@ -12,6 +12,7 @@ from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
 from vhpc_toolkit.results import QueryReport, Report
 from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.vgpu import vgpu_device, vgpu_profile
+from vhpc_toolkit.specs.vgpu_catalog import mix_problem
 from vhpc_toolkit.specs.vgpu_profiles import parse_profile
 from vhpc_toolkit.words import count
 
@@ -62,8 +63,11 @@ def change_vgpu(session, targets, profile, add: bool) -> Report:
             continue
         found = check_vgpus(obj.name, host.name, offers[host.moid], profiles)
         boards = {parse_profile(p).board if parse_profile(p) else p for p in profiles}
+        final = [q for q in map(vgpu_profile, devices(obj)) if q] + _missing(obj, profiles)
         if len(boards) > 1:
             found.append(f"VM {obj.name}: the vGPUs of one VM are of one board, not {', '.join(profiles)}")
+        elif mix_problem(final):
+            found.append(f"VM {obj.name}: vGPUs {', '.join(final)}: {mix_problem(final)}")
         problems += found
         missing = _missing(obj, profiles)
         if not found and missing:
