@@ -11,6 +11,7 @@ from typing import Callable
 from vhpc_toolkit.cluster.destroy import DestroyPlan, plan_destroy
 from vhpc_toolkit.cluster.devices import check_devices
 from vhpc_toolkit.cluster.plan import CREATE, ClusterPlan, plan_cluster
+from vhpc_toolkit.cluster.problems import said_once
 from vhpc_toolkit.cluster.ports import check_ports
 from vhpc_toolkit.cluster.pvrdma import plan_pvrdma
 from vhpc_toolkit.cluster.read import read_cluster_inventory
@@ -55,7 +56,7 @@ def prepare_create(session, spec: ClusterSpec, allow_power_off: bool = False,
     check_ports(plan)
     _check_passwords(plan, password_for)
     if plan.problems:
-        raise ValidationFailed(plan.problems)
+        raise ValidationFailed(said_once(plan.problems, spec.path))
     return PreparedCreate(plan, offers, password_for)
 
 

@@ -49,6 +49,7 @@ class ClusterResult:
     pruned: list = field(default_factory=list)   # Stray: VMs --prune destroyed (or failed to)
     allow_drift: bool = False          # --allow-drift: VMs that still differ from the file are not a failure
     rules: list = field(default_factory=list)    # cluster/rules.RuleOutcome: DRS anti-affinity rules
+    plan: Any = None                   # cluster/summary.PlanCounts: what the run set out to do
 
     @property
     def post_failed(self) -> bool:
@@ -93,6 +94,8 @@ class ClusterResult:
                "pruned": [p.to_dict() for p in self.pruned], "notes": self.notes, "summary": self.summary()}
         if self.rules:   # only files with anti_affinity groups have rules
             doc["rules"] = [r.to_dict() for r in self.rules]
+        if self.plan is not None:
+            doc["plan"] = self.plan.to_dict()
         return doc
 
 
@@ -105,6 +108,7 @@ class DestroyResult:
     interrupted: bool = False
     notes: list[str] = field(default_factory=list)   # what was left alone, and why
     rules: list = field(default_factory=list)    # cluster/rules.RuleOutcome: DRS rules removed
+    plan: Any = None                             # cluster/summary.PlanCounts: what the run set out to do
 
     @property
     def ok(self) -> bool:
@@ -118,6 +122,8 @@ class DestroyResult:
         doc["notes"] = list(self.notes)
         if self.rules:
             doc["rules"] = [r.to_dict() for r in self.rules]
+        if self.plan is not None:
+            doc["plan"] = self.plan.to_dict()
         return doc
 
 

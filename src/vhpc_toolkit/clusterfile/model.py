@@ -88,7 +88,7 @@ class VMSpec:
     cpu_shares: Optional[int] = None
     memory_shares: Optional[int] = None
     guest_username: Optional[str] = None
-    guest_password: Optional[str] = None
+    guest_password: Optional[str] = field(default=None, repr=False)   # a secret: never shown
     scripts: List[ScriptStep] = field(default_factory=list)
     sections: Tuple[str, ...] = ()    # the sections its definition spliced in, in file order
     pattern: Optional[str] = None     # regex of its definition's names (a name range), else None
@@ -205,6 +205,7 @@ class ClusterSpec:
     vms: List[VMSpec] = field(default_factory=list)
     svs: List[SwitchSpec] = field(default_factory=list)
     dvs: List[SwitchSpec] = field(default_factory=list)
+    notes: List[str] = field(default_factory=list)   # FILE:LINE: what the file gives but no VM uses
 
     def vm(self, name: str) -> VMSpec:
         for vm in self.vms:

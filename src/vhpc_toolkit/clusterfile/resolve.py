@@ -12,11 +12,12 @@ from typing import Dict, List, Optional, Tuple
 
 from vhpc_toolkit.limits import MAX_NAME, name_problem
 
-from .model import ScriptStep, SwitchSpec, VMSpec
+from .model import SECRET_KEYS, ScriptStep, SwitchSpec, VMSpec
 from .ranges import RangeError, contains_range, find_range, spread
 from .syntax import (SPECIAL_SECTIONS, SVS, _Definition, _did_you_mean, _Pair, _Problems, _read_items, _Section,
-                     _tokenize)
+                     _tokenize, redact)
 from .values import (
+    ALL_KEYS,
     APPEND_KEYS,
     KEY_ALIASES,
     SWITCH_CONVERTERS,
@@ -25,6 +26,7 @@ from .values import (
     VM_CONVERTERS,
     VM_KEYS,
     VM_RANGE_KEYS,
+    VM_REPEATING_KEYS,
     BadValue,
 )
 
@@ -39,12 +41,13 @@ INSTANT_REFUSED = ("cpu", "memory", "cores_per_socket", "device", "mmio_size", "
 
 class _Resolver:
     def __init__(self, file: str, base_dir: Path, check_scripts: bool,
-                 sections: Dict[str, _Section], problems: _Problems):
+                 sections: Dict[str, _Section], problems: _Problems, notes: Optional[_Problems] = None):
         self.file = file
         self.base_dir = base_dir
         self.check_scripts = check_scripts
         self.sections = sections
         self.problems = problems
+        self.notes = notes if notes is not None else _Problems(file)   # not problems: said with the plan
 
     # -- shared
 
@@ -54,15 +57,27 @@ class _Resolver:
         try:
             tokens = _tokenize(d.text)
         except ValueError as exc:
-            self.problems.add(d.line, "%s: %s in %r" % (who, exc, d.text))
+            self.problems.add(d.line, "%s: %s in %r" % (who, exc, redact(d.text)))
             return [], False
         pairs: List[_Pair] = []
         complete = True
+        after_secret = False   # the item after a secret's value may be the rest of it (a space in it)
         for kind, a, b in _read_items(tokens):
-            if kind == "pair":
+            quoted = "the item after %s" % pairs[-1].key if after_secret else repr(a)
+            after_secret = kind == "pair" and a in SECRET_KEYS
+            if kind == "pair" and quoted != repr(a) and a not in ALL_KEYS:
+                self.problems.add(d.line, "%s: %s is no KEY: VALUE (a value with spaces goes in a section: "
+                                          "[NAME] then KEY: VALUE)" % (who, quoted))
+            elif kind == "pair":
+                if a in SECRET_KEYS:
+                    self.problems.hide(b.strip())
                 pairs.append(_Pair(a, b.strip(), d.line))
             elif kind == "bad":
-                self.problems.add(d.line, "%s: cannot read item %r (write KEY: VALUE or a section name)" % (who, a))
+                self.problems.add(d.line, "%s: cannot read item %s (write KEY: VALUE or a section name)" % (who, quoted))
+            elif quoted != repr(a) and a not in self.sections:   # maybe the rest of a password with a space
+                self.problems.add(d.line, "%s: %s is no section (a value with spaces goes in a section: "
+                                          "[NAME] then KEY: VALUE)" % (who, quoted))
+                complete = False
             elif a in SPECIAL_SECTIONS:
                 self.problems.add(d.line, "%s: section [%s] cannot be used in a definition" % (who, a))
                 complete = False
@@ -131,23 +146,13 @@ class _Resolver:
             if value == "":
                 continue
             convert = VM_CONVERTERS[key]
+            if key in SECRET_KEYS:   # taken as written: a password may hold braces, and is never quoted
+                ops.append((key, [value] * count))
+                continue
             if key in VM_RANGE_KEYS:
-                try:
-                    value_range = find_range(value)
-                except RangeError as exc:
-                    report(str(exc))
+                raws = self._range_values(d, who, pair, name_range, count, report)
+                if raws is None:
                     continue
-                if value_range is not None:
-                    if name_range is None:
-                        report("%r has a range but the VM name has none" % value)
-                        continue
-                    if len(value_range) > count:
-                        report("range %s has %d items, more than the %d of the VM name"
-                               % (value_range.token, len(value_range), count))
-                        continue
-                    raws = spread(value_range.substitute(value), count, value_range.consecutive)
-                else:
-                    raws = [value] * count
                 converted: Dict[str, object] = {}
                 errors: List[str] = []
                 for raw in dict.fromkeys(raws):
@@ -165,7 +170,7 @@ class _Resolver:
                 continue
             if contains_range(value):
                 report("%r has a range but %s cannot take one (only the VM name and host, "
-                       "datastore, ip, guest_hostname can)" % (value, key))
+                       "datastore, port_group, ip, guest_hostname can)" % (value, key))
                 continue
             if key == "script":
                 step = self._script(value, report)
@@ -206,6 +211,38 @@ class _Resolver:
         if built:
             self._check_vm(d.line, who, built[0])
         return built
+
+    def _range_values(self, d: _Definition, who: str, pair: _Pair, name_range, count: int,
+                      report) -> Optional[List[str]]:
+        """One raw value per VM of the line, or None (reported). A value range longer than the name's
+        gives its first items (the rest is noted as unused); a shorter one repeats only for keys
+        where VMs may share a value (host, datastore, port group), never for ip or guest_hostname."""
+        key, value = pair.key, pair.value
+        try:
+            value_range = find_range(value)
+        except RangeError as exc:
+            report(str(exc))
+            return None
+        if value_range is None:
+            return [value] * count
+        if name_range is None:
+            report("%r has a range but the VM name has none" % value)
+            return None
+        items = value_range.substitute(value)
+        if len(items) > count:
+            unused = items[count:]
+            text = unused[0] if len(unused) == 1 else "%s..%s" % (unused[0], unused[-1])
+            note = "%s: %s has %d values for %d VMs; %s left unused" % (key, value, len(items), count, text)
+            if pair.section is None:
+                self.notes.add(pair.line, "%s: %s" % (who, note))
+            else:
+                self.notes.add(pair.line, "[%s] %s" % (pair.section, note), who)
+            return items[:count]
+        if len(items) < count and key not in VM_REPEATING_KEYS:
+            report("range %s has %d values for the %d VMs of %s; each VM needs its own %s (give a range of %d)"
+                   % (value_range.token, len(items), count, d.name, key, count))
+            return None
+        return spread(items, count, value_range.consecutive)
 
     def _check_vm(self, line: int, who: str, vm: VMSpec) -> None:
         """Keys that only make sense together (the same for every VM of a range)."""

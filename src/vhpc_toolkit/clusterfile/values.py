@@ -317,5 +317,8 @@ APPEND_KEYS = frozenset({"script", "sriov_port_group", "pf", "sriov_dvs_name"})
 KEY_ALIASES = {"sequence": "barrier"}
 
 #: Keys whose value may hold a range.
-VM_RANGE_KEYS = frozenset({"host", "datastore", "ip", "guest_hostname"})
+VM_RANGE_KEYS = frozenset({"host", "datastore", "port_group", "ip", "guest_hostname"})
+#: Range keys whose shorter range repeats over the VMs (VMs may share a host); ip and guest_hostname
+#: are each VM's own, so a shorter range of theirs is an error.
+VM_REPEATING_KEYS = frozenset({"host", "datastore", "port_group"})
 SWITCH_RANGE_KEYS = frozenset({"host"})

@@ -107,6 +107,7 @@ def _create(ctx, args, spec, session):
     from vhpc_toolkit.cluster.apply import ApplyOptions, apply_plan, current_state
     from vhpc_toolkit.cluster.plan import plan_rows, pvrdma_rows, rule_rows, switch_rows
     from vhpc_toolkit.cluster.prepare import prepare_create
+    from vhpc_toolkit.cluster.summary import create_counts
     from vhpc_toolkit.ops.post import password_source
     from vhpc_toolkit.output.cluster import render_actions, render_prune
     from vhpc_toolkit.output.plan import render_plan
@@ -116,6 +117,7 @@ def _create(ctx, args, spec, session):
     prepared = prepare_create(session, spec, allow_power_off=args.allow_power_off, password_for=password_for,
                               prune=args.prune)
     plan = prepared.plan
+    counts = create_counts(plan)
     for warning in plan.warnings:   # before the confirmation, in either format (stderr)
         ctx.warn(warning)
     if plan.up_to_date:
@@ -126,13 +128,15 @@ def _create(ctx, args, spec, session):
         show(ctx, render_actions, plan_rows(plan), switch_rows(plan), pvrdma_rows(plan), rule_rows(plan))
         if plan.prune and plan.prunable:
             show(ctx, render_prune, plan.prunable)
+        say_plan(ctx, counts)
         confirm(ctx, "Create/update the cluster as planned above?")
         options = ApplyOptions(max_concurrency=args.max_concurrency, max_per_host=args.max_per_host,
                                ip_timeout=args.ip_timeout, rollback=args.rollback, password_for=password_for)
         with progress(ctx, "creating cluster", len(plan.vms) + len(plan.switches)) as event:
             result = apply_plan(session, plan, options, prepared.offers, on_event=event)
     result.allow_drift = args.allow_drift
-    result.notes += plan.warnings
+    result.plan = counts
+    result.notes += [n for n in spec.notes if n not in result.notes] + plan.warnings
     result.notes += write_exports(result, spec, exports_of(args))
     return result
 
@@ -140,13 +144,26 @@ def _create(ctx, args, spec, session):
 def _destroy(ctx, args, spec, session):
     from vhpc_toolkit.cluster.destroy import destroy_cluster
     from vhpc_toolkit.cluster.prepare import prepare_destroy
+    from vhpc_toolkit.cluster.summary import destroy_counts
     from vhpc_toolkit.output.cluster import render_destroy_preview
     from vhpc_toolkit.output.progress import progress
 
     plan = prepare_destroy(session, spec)
+    counts = destroy_counts(plan)
     show(ctx, render_destroy_preview, plan)
     if plan.present or plan.switches:
         switches = f" and {len(plan.switches)} switch(es)" if plan.switches else ""
+        say_plan(ctx, counts)
         confirm(ctx, f"Destroy {len(plan.present)} VM(s){switches} of {spec.path}?")
     with progress(ctx, "destroying cluster", len(plan.present)) as event:
-        return destroy_cluster(session, plan, concurrency=args.max_concurrency, on_event=event)
+        result = destroy_cluster(session, plan, concurrency=args.max_concurrency, on_event=event)
+    result.plan = counts
+    return result
+
+
+def say_plan(ctx, counts) -> None:
+    """The one line above a confirmation; in JSON mode on stderr, and only when a person is asked."""
+    if ctx.output != "json":
+        ctx.out.print(counts.line(), highlight=False)
+    elif not ctx.yes and ctx.interactive:
+        ctx.err.print(counts.line(), highlight=False)
