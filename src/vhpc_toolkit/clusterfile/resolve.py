@@ -61,10 +61,11 @@ class _Resolver:
             return [], False
         pairs: List[_Pair] = []
         complete = True
-        after_secret = False   # the item after a secret's value may be the rest of it (a space in it)
+        after_secret = ""   # a secret key was read: a later item may be the rest of its value (spaces)
         for kind, a, b in _read_items(tokens):
-            quoted = "the item after %s" % pairs[-1].key if after_secret else repr(a)
-            after_secret = kind == "pair" and a in SECRET_KEYS
+            quoted = "an item after %s" % after_secret if after_secret else repr(a)
+            if a.lower() in SECRET_KEYS and kind in ("pair", "ref"):
+                after_secret = a.lower()
             if kind == "pair" and quoted != repr(a) and a not in ALL_KEYS:
                 self.problems.add(d.line, "%s: %s is no KEY: VALUE (a value with spaces goes in a section: "
                                           "[NAME] then KEY: VALUE)" % (who, quoted))

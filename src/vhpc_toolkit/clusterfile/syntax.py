@@ -121,6 +121,12 @@ def _read_structure(text: str, problems: _Problems) -> Tuple[Dict[str, _Section]
         if current == "":
             continue
         if current in SPECIAL_SECTIONS:
+            secret = next((k for k in SECRET_KEYS if re.match(r"(?i)%s\b" % k, line)), None)
+            if secret:   # a key where a definition belongs: never quote its value
+                problems.hide(line[len(secret):].lstrip(" \t:"))
+                problems.add(lineno, "[%s] %s is a key, not a definition (give it in a section, or after a "
+                                     "VM's name: NAME: ... %s: VALUE)" % (current, secret, secret))
+                continue
             try:
                 name, definition = split_name(line)
             except ValueError:
@@ -133,7 +139,7 @@ def _read_structure(text: str, problems: _Problems) -> Tuple[Dict[str, _Section]
             continue
         key, colon, value = line.partition(":")
         key = key.strip().lower()
-        if not colon or not key:
+        if not colon or not key or any(ch.isspace() for ch in key):
             problems.add(lineno, "[%s] expected 'key: value', got %r" % (current, redact(line)))
             sections[current].broken = True
             continue
