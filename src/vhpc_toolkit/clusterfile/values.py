@@ -11,7 +11,8 @@ import math
 import re
 from typing import Callable, Dict, List
 
-from vhpc_toolkit.limits import MAX_MEMORY_GB, MAX_MTU, MAX_NAME, MAX_PASSTHROUGH, MAX_SHARES, MAX_VCPUS, MIN_MTU
+from vhpc_toolkit.limits import (MAX_MEMORY_GB, MAX_MTU, MAX_NAME, MAX_PASSTHROUGH, MAX_SHARES, MAX_VCPUS, MIN_MEMORY_MB,
+                                 MIN_MTU, memory_problem)
 from vhpc_toolkit.words import HINT as YES_NO_HINT, yes_no
 
 
@@ -64,6 +65,8 @@ def to_gb(raw: str) -> float:
         raise BadValue("%r must be more than 0 GB" % raw)
     if value > MAX_MEMORY_GB:
         raise BadValue("%r GB is more than vSphere's maximum of %d GB per VM" % (raw, MAX_MEMORY_GB))
+    if memory_problem(value):
+        raise BadValue("%r GB is less than vSphere's minimum of %d MB per VM" % (raw, MIN_MEMORY_MB))
     return value
 
 
