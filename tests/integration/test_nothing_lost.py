@@ -37,3 +37,30 @@ def test_cpumem_and_clone_refuse_memory_below_the_minimum(cli):
                  ("clone", "--template", "vhpc_clone", "--vm", "nothing-here", "--memory", "0.002")):
         code, _, err = cli(*argv)
         assert code == 2 and "vSphere's minimum of 4 MB" in err
+
+
+# --- every path an export writes is checked before any change; never written through ---------------
+
+def test_slurm_exports_gres_fragment_is_checked_before_any_vm_is_made(cli, cluster_file, session, tmp_path):
+    body = BASE + "memory: 1\nmemory_reservation: yes\n[_VMS_]\nPFX-g: BASE gpu: 1\n"
+    path, pfx = cluster_file(body, name="nodes.gres.conf")   # what --export slurm=nodes.conf writes beside it
+    before = path.read_text()
+    code, _, err = cli("cluster", "--create", "--file", path, "--export", f"slurm={tmp_path / 'nodes.conf'}")
+    assert code == 2 and "the cluster file itself" in err and "Traceback" not in err
+    assert path.read_text() == before and vm_names(session, pfx) == set()
+
+    (tmp_path / "other.gres.conf").mkdir()
+    code, _, err = cli("cluster", "--create", "--file", path, "--export", f"slurm={tmp_path / 'other.conf'}")
+    assert code == 2 and "other.gres.conf: is a folder" in err and "IsADirectoryError" not in err
+    assert vm_names(session, pfx) == set()
+
+
+def test_an_export_replaces_a_symlink_and_leaves_what_it_named(cli, cluster_file, session, tmp_path):
+    path, pfx = cluster_file(BASE + "memory: 1\n[_VMS_]\nPFX-s: BASE\n")
+    before = path.read_text()
+    link = tmp_path / "hosts"
+    link.symlink_to(path)
+    code, _, err = cli("cluster", "--create", "--file", path, "--export", f"hostfile={link}")
+    assert code == 0, err
+    assert path.read_text() == before and not link.is_symlink() and f"# {pfx}-s" in link.read_text()
+    assert vm_names(session, pfx) == {f"{pfx}-s"}

@@ -44,8 +44,10 @@ def vm_names(prefix: str, **_) -> list[str]:
 
 def remember_vm_names(names) -> None:
     """Keep the names for completion; best effort (a read-only home is no error)."""
+    from vhpc_toolkit.output.files import replace_file
+
     try:
         CACHE.parent.mkdir(parents=True, exist_ok=True)
-        CACHE.write_text("\n".join(sorted(set(names))) + "\n")
+        replace_file(str(CACHE), "\n".join(sorted(set(names))) + "\n")   # never through a symlink
     except OSError:
         pass

@@ -50,6 +50,7 @@ class ClusterResult:
     allow_drift: bool = False          # --allow-drift: VMs that still differ from the file are not a failure
     rules: list = field(default_factory=list)    # cluster/rules.RuleOutcome: DRS anti-affinity rules
     plan: Any = None                   # cluster/summary.PlanCounts: what the run set out to do
+    export_errors: list = field(default_factory=list)   # exports that could not be written (exit 1)
 
     @property
     def post_failed(self) -> bool:
@@ -67,7 +68,7 @@ class ClusterResult:
     @property
     def ok(self) -> bool:
         return not self.failed and not self.post_failed and not self.interrupted and \
-            (self.allow_drift or not self.drifted)
+            (self.allow_drift or not self.drifted) and not self.export_errors
 
     def warnings(self) -> list[str]:
         if self.drifted and not self.allow_drift:
@@ -155,6 +156,7 @@ class ClusterStatus:
     strays: list[Stray]
     spec: Any = None
     rules: list = field(default_factory=list)    # cluster/rules.RuleOutcome: the file's DRS rules
+    export_errors: list = field(default_factory=list)   # exports that could not be written (exit 1)
 
     @property
     def differs(self) -> list[str]:
@@ -164,7 +166,7 @@ class ClusterStatus:
 
     @property
     def ok(self) -> bool:
-        return not self.differs
+        return not self.differs and not self.export_errors
 
     def summary(self) -> str:
         counts: dict[str, int] = {}
@@ -177,9 +179,9 @@ class ClusterStatus:
         rules = [r for r in self.rules if r.status != UP_TO_DATE]
         if rules:
             text += f"; {len(rules)} DRS rule(s) differ"
-        return text + ("; matches the file" if self.ok else "; differs from the file")
+        return text + ("; matches the file" if not self.differs else "; differs from the file")
 
     def to_dict(self) -> dict:
-        return {"matches": self.ok, "switches": [s.to_dict() for s in self.switches],
+        return {"matches": not self.differs, "switches": [s.to_dict() for s in self.switches],
                 "vms": [v.to_dict() for v in self.vms], "not_in_file": [s.to_dict() for s in self.strays],
                 "rules": [r.to_dict() for r in self.rules], "summary": self.summary()}

@@ -61,7 +61,7 @@ def run(ctx, args):
     # A plan needs no script on disk: it notes the missing ones; every other action refuses them.
     spec = parse_cluster_file(args.file, check_scripts=not args.plan)
     if args.create or args.status:
-        check_export_paths([(f"--export {kind}", path) for kind, path in exports_of(args)], args.file)
+        check_export_paths(exports_of(args), args.file, spec)
     if args.plan:
         from vhpc_toolkit.output.plan import plan_document
 
