@@ -64,3 +64,57 @@ def test_an_export_replaces_a_symlink_and_leaves_what_it_named(cli, cluster_file
     assert code == 0, err
     assert path.read_text() == before and not link.is_symlink() and f"# {pfx}-s" in link.read_text()
     assert vm_names(session, pfx) == {f"{pfx}-s"}
+
+
+# --- a session that ends while the toolkit holds objects of it -------------------------------------
+
+def _end_session_after(monkeypatch, lab, cls, method: str, times: int = 1):
+    """An administrator ends the run's session right after ``cls.method`` made a session-owned object
+    (before it is used): the next call needs a new login, and the object is gone with the old session."""
+    admin, real, ended = lab.connect(), getattr(cls, method), []
+
+    def wrapped(self, *args, **kwargs):
+        out = real(self, *args, **kwargs)
+        if len(ended) < times:
+            session = self._session
+            ended.append(session.content.sessionManager.currentSession.key)
+            admin.content.sessionManager.TerminateSession([ended[-1]])
+        return out
+
+    monkeypatch.setattr(cls, method, wrapped)
+    return admin, ended
+
+
+def test_a_session_ended_between_a_collector_and_its_filter_is_renewed(cli, cluster_file, session, lab,
+                                                                      monkeypatch):
+    """The watch's collector dies with the session: the new login makes a new collector and filter, it
+    does not retry on the dead one (ManagedObjectNotFound, no report)."""
+    from vhpc_toolkit.vsphere.watch import Watch
+
+    path, pfx = cluster_file(BASE + "memory: 1\n[_VMS_]\nPFX-{1:2}: BASE\n")
+    admin, ended = _end_session_after(monkeypatch, lab, Watch, "_open", times=2)
+    try:
+        code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
+    finally:
+        admin.close()
+    assert len(ended) == 2 and code == 0, err
+    assert [v["status"] for v in json.loads(out)["vms"]] == ["created", "created"]
+    assert vm_names(session, pfx) == {f"{pfx}-1", f"{pfx}-2"}
+
+
+def test_an_event_collector_ended_with_the_session_is_made_again(cli, cluster_file, session, lab, monkeypatch):
+    """Customization events come from an event collector of the session: a new session makes a new
+    one, so the VMs' customizations are still seen (not a timeout)."""
+    from vhpc_toolkit.vsphere.customization import CustomizationWatch
+
+    path, pfx = cluster_file(BASE + "memory: 1\nport_group: vHPC-PG-VMNetwork\nis_dhcp: yes\n"
+                             "[_VMS_]\nPFX-{1:2}: BASE\n")
+    admin, ended = _end_session_after(monkeypatch, lab, CustomizationWatch, "__init__")
+    try:
+        code, out, err = cli("--output", "json", "cluster", "--create", "--file", path, "--ip-timeout", "60")
+    finally:
+        admin.close()
+    assert len(ended) == 1 and code == 0, err
+    doc = json.loads(out)
+    assert [v["status"] for v in doc["vms"]] == ["created", "created"] and all(v["ip"] for v in doc["vms"])
+    assert vm_names(session, pfx) == {f"{pfx}-1", f"{pfx}-2"}
