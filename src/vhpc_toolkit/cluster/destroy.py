@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from vhpc_toolkit.cluster.ownership import elsewhere_note, foreign_note, match_vm, owner_mark, target_folder
+from vhpc_toolkit.cluster.readback import read_back_owned
 from vhpc_toolkit.cluster.result import DestroyResult
 from vhpc_toolkit.cluster.switch_marks import destroy_owned_switches, owned_switches
 from vhpc_toolkit.cluster.rules import remove_rules, rules_to_remove
@@ -81,7 +82,9 @@ def destroy_cluster(session, plan: DestroyPlan, concurrency: int = 32, on_event=
             result.rules = remove_rules(session, plan.rules)
         except KeyboardInterrupt:
             result.interrupted = True
-            result.notes.append("interrupted while destroying the switches: run --destroy again to finish")
+            result.switches = read_back_owned(session, plan.switches, "interrupted")
+            result.notes.append("interrupted while destroying the switches (the table says what is left, read "
+                                "back): run --destroy again to finish")
         except ConnectionFailed as exc:   # the VMs' table still stands
             result.notes.append(f"switches not destroyed: {exc}")
             result.switches = [SwitchOutcome(o.spec.name, o.spec.kind, list(o.hosts), o.spec.port_group,

@@ -28,6 +28,9 @@ from vhpc_toolkit.vsphere.tasks import TaskWatcher, task_timeout_of
 
 DEFAULT_CONCURRENCY = 32
 SUBMIT_THREADS = 8
+# After Ctrl-C: how long the tasks in flight (asked to cancel, or not cancellable: power, reconfigure,
+# destroy) are given to end, so that the report says what vCenter holds. A second Ctrl-C stops waiting.
+INTERRUPT_GRACE = 30.0
 
 
 @dataclass(eq=False)
@@ -178,12 +181,14 @@ def run_jobs(session, jobs: list[Job], concurrency: int = DEFAULT_CONCURRENCY, p
                     per[job.key] -= 1
                     finish(job, outcome.ok, outcome.error, outcome.result)
     except KeyboardInterrupt:
-        cancelled = []
+        not_started = _not_started(queue, "the run was interrupted")
         for moid, job in inflight.items():
-            _cancel(tasks[moid])
-            job.result.status, job.result.detail = FAILED, "interrupted (cancel requested)"
-            cancelled.append(job.result)
-        raise Interrupted(cancelled, _not_started(queue, "the run was interrupted")) from None
+            cancelled = _cancel(tasks[moid])
+            job.result.status = FAILED
+            job.result.detail = "interrupted (cancel requested)" if cancelled else "interrupted"
+        _settle(watcher, inflight, finish)
+        raise Interrupted([job.result for job in jobs if job.result.status == FAILED and
+                           job.result.detail.startswith("interrupted")], not_started) from None
     except Exception as exc:  # the session or the collector failed: say what became of every job
         for job in inflight.values():
             job.result.status, job.result.detail = FAILED, f"outcome unknown: {error_message(exc)}"
@@ -191,6 +196,30 @@ def run_jobs(session, jobs: list[Job], concurrency: int = DEFAULT_CONCURRENCY, p
         raise
     finally:
         watcher.close()
+
+
+def _settle(watcher: TaskWatcher, inflight: dict[str, Job], finish, grace: float = INTERRUPT_GRACE) -> None:
+    """After Ctrl-C: wait (at most ``grace`` seconds) for the tasks in flight to end, and record how
+    each ended, so that no report calls a VM still there that is gone a moment later."""
+    deadline = time.monotonic() + grace
+    try:
+        while inflight and deadline > time.monotonic():
+            for outcome in watcher.wait(deadline - time.monotonic()):
+                job = inflight.pop(outcome.task._moId, None)
+                if job is None:
+                    continue
+                if outcome.ok:      # it ended before the cancel took (or could not be cancelled)
+                    finish(job, True, value=outcome.result)
+                else:
+                    job.result.detail = "interrupted: " + ("cancelled" if "RequestCanceled" in (outcome.error or "")
+                                                           or "canceled" in (outcome.error or "").lower()
+                                                           else (outcome.error or "task failed"))
+    except KeyboardInterrupt:   # a second Ctrl-C: report what is known now
+        pass
+    except Exception:           # vCenter gone meanwhile: the callers read back what they can
+        pass
+    for job in inflight.values():
+        job.result.detail = "interrupted; its task was still running (it may yet complete)"
 
 
 def run_batch(session, jobs: list[Job], **kwargs) -> bool:

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 
 from vhpc_toolkit.cli.parser import positive
 from vhpc_toolkit.cli.prompt import can_ask, confirm
 from vhpc_toolkit.clusterfile import parse_cluster_file
+from vhpc_toolkit.errors import InterruptedEarly
 from vhpc_toolkit.output.emit import show
 from vhpc_toolkit.output.exports import KINDS, check_export_paths, parse_export, write_exports
 from vhpc_toolkit.results import Document
@@ -114,8 +116,9 @@ def _create(ctx, args, spec, session):
     from vhpc_toolkit.output.progress import progress
 
     password_for = password_source(env=ctx.env, prompt=getpass.getpass if ctx.interactive else None)
-    prepared = prepare_create(session, spec, allow_power_off=args.allow_power_off, password_for=password_for,
-                              prune=args.prune)
+    with before_any_change():
+        prepared = prepare_create(session, spec, allow_power_off=args.allow_power_off, password_for=password_for,
+                                  prune=args.prune)
     plan = prepared.plan
     counts = create_counts(plan)
     for warning in plan.warnings:   # before the confirmation, in either format (stderr)
@@ -129,7 +132,8 @@ def _create(ctx, args, spec, session):
         if plan.prune and plan.prunable:
             show(ctx, render_prune, plan.prunable)
         say_plan(ctx, counts)
-        confirm(ctx, "Create/update the cluster as planned above?")
+        with before_any_change():
+            confirm(ctx, "Create/update the cluster as planned above?")
         options = ApplyOptions(max_concurrency=args.max_concurrency, max_per_host=args.max_per_host,
                                ip_timeout=args.ip_timeout, rollback=args.rollback, password_for=password_for)
         with progress(ctx, "creating cluster", len(plan.vms) + len(plan.switches)) as event:
@@ -148,17 +152,28 @@ def _destroy(ctx, args, spec, session):
     from vhpc_toolkit.output.cluster import render_destroy_preview
     from vhpc_toolkit.output.progress import progress
 
-    plan = prepare_destroy(session, spec)
+    with before_any_change():
+        plan = prepare_destroy(session, spec)
     counts = destroy_counts(plan)
     show(ctx, render_destroy_preview, plan)
     if plan.present or plan.switches:
         switches = f" and {len(plan.switches)} switch(es)" if plan.switches else ""
         say_plan(ctx, counts)
-        confirm(ctx, f"Destroy {len(plan.present)} VM(s){switches} of {spec.path}?")
+        with before_any_change():
+            confirm(ctx, f"Destroy {len(plan.present)} VM(s){switches} of {spec.path}?")
     with progress(ctx, "destroying cluster", len(plan.present)) as event:
         result = destroy_cluster(session, plan, concurrency=args.max_concurrency, on_event=event)
     result.plan = counts
     return result
+
+
+@contextlib.contextmanager
+def before_any_change():
+    """Ctrl-C while reading, planning or asking: exit 130 saying nothing was changed."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise InterruptedEarly() from None
 
 
 def say_plan(ctx, counts) -> None:
