@@ -87,10 +87,14 @@ def test_one_cause_is_said_once_with_the_vms_it_hits():
     path = "c.conf"
     found = [f"{path}:3: VM login01: template 'x' not found; did you mean 'vhpc_clone'?"] + \
         [f"{path}:7: VM gpu0{i}: template 'x' not found; did you mean 'vhpc_clone'?" for i in range(1, 5)] + \
-        [f"{path}:9: VM other: port_group 'p' not found", f"{path}:9: switch s: host h not found"]
+        [f"{path}:9: VM other: port_group 'p' not found", f"{path}:9: switch s: host h not found"] + \
+        [f"{path}:12: VM n{i} on host h5: the host offers no vGPU profile grid_x" for i in range(1, 4)] + \
+        [f"{path}:12: VM n4 on host h6: the host offers no vGPU profile grid_x"]
     assert said_once(found, path) == [
         "c.conf:3: template 'x' not found: login01, gpu01..gpu04 (lines 3, 7); did you mean 'vhpc_clone'?",
-        "c.conf:9: VM other: port_group 'p' not found", "c.conf:9: switch s: host h not found"]
+        "c.conf:9: VM other: port_group 'p' not found", "c.conf:9: switch s: host h not found",
+        "c.conf:12: VMs n1..n3 on host h5: the host offers no vGPU profile grid_x",
+        "c.conf:12: VM n4 on host h6: the host offers no vGPU profile grid_x"]
 
 
 def test_the_plan_line():

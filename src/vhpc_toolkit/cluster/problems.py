@@ -11,7 +11,7 @@ import re
 from vhpc_toolkit.namelists import compact_names
 from vhpc_toolkit.specs.tuning import compact_ranges
 
-_PER_VM = re.compile(r"^(?P<line>\d+): VM '?(?P<vm>[^\s:']+)'?: (?P<msg>.+)$", re.S)
+_PER_VM = re.compile(r"^(?P<line>\d+): VM '?(?P<vm>[^\s:']+)'?(?P<on> on host [^\s:]+)?: (?P<msg>.+)$", re.S)
 
 
 def said_once(problems: list[str], path: str) -> list[str]:
@@ -25,7 +25,7 @@ def said_once(problems: list[str], path: str) -> list[str]:
         if m is None:
             order.append(problem)
             continue
-        msg = m.group("msg")
+        msg = (m.group("on") or "") + "\0" + m.group("msg")   # the host (if any) is part of the cause
         if msg not in hits:
             hits[msg] = []
             order.append("\0" + msg)
@@ -39,8 +39,13 @@ def said_once(problems: list[str], path: str) -> list[str]:
         if len(found) == 1:
             out.append(found[0][2])
             continue
-        head, sep, tail = msg.partition("; ")
+        on, _, msg = msg.partition("\0")
         lines = sorted({line for line, _, _ in found})
         where = f" (lines {compact_ranges(lines, ', ')})" if len(lines) > 1 else ""
-        out.append(f"{path}:{lines[0]}: {head}: {compact_names(vm for _, vm, _ in found)}{where}{sep}{tail}")
+        names = compact_names(vm for _, vm, _ in found)
+        if on:   # VMs a, b on host h: the cause
+            out.append(f"{path}:{lines[0]}: VMs {names}{on}: {msg}{where}")
+            continue
+        head, sep, tail = msg.partition("; ")
+        out.append(f"{path}:{lines[0]}: {head}: {names}{where}{sep}{tail}")
     return out
