@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -351,3 +352,53 @@ def test_a_server_that_never_shakes_hands_is_bounded_by_the_connect_timeout(run_
     finally:
         server.close()
     assert code == 1 and "did not complete the TLS handshake within 1 s (connect_timeout)" in err, err
+
+
+# --- --force promises only what vSphere does ----------------------------------------------------------
+
+def test_dvs_destroy_force_does_not_promise_to_remove_a_switch_with_a_vmkernel_adapter(cli, session):
+    """vCenter refuses to destroy a distributed switch a VMkernel adapter uses: --force is refused the
+    same, before any change, saying what to move off; the switch and the adapter stay (read back)."""
+    from pyVmomi import vim
+
+    name, host_name = f"f{uuid.uuid4().hex[:6]}-dvs", "vhpc-esx-08.hpc.vmware.com"
+    assert cli("dvs", "--create", "--name", name, "--host", host_name, "--pnic", "vmnic5",
+               "--port_group", f"{name}-pg")[0] == 0
+    inv = read_inventory(session, {"HostSystem": ["configManager.networkSystem"], "DistributedVirtualSwitch":
+                                   ["uuid"], "DistributedVirtualPortgroup": ["key"]})
+    ns = inv.find("HostSystem", host_name).get("configManager.networkSystem")
+    switch, pg = inv.find("DistributedVirtualSwitch", name), inv.find("DistributedVirtualPortgroup", f"{name}-pg")
+    vmk = ns.AddVirtualNic(portgroup="", nic=vim.host.VirtualNic.Specification(
+        ip=vim.host.IpConfig(dhcp=True),
+        distributedVirtualPort=vim.dvs.PortConnection(switchUuid=switch.get("uuid"), portgroupKey=pg.get("key"))))
+    try:
+        code, _, err = cli("dvs", "--destroy", "--force", "--name", name)
+        assert code == 2 and f"VMkernel adapter {vmk} of {host_name}" in err, err
+        assert "vSphere does not remove a switch that adapters use; move them off first" in err
+        assert "use --force" not in err and "nothing was changed" in err
+        assert any(o.name == name for o in read_inventory(session, {"DistributedVirtualSwitch": []})
+                   .of_type("DistributedVirtualSwitch"))
+        assert vmk in {v.device for v in ns.networkInfo.vnic}
+    finally:
+        ns.RemoveVirtualNic(device=vmk)
+        assert cli("dvs", "--destroy", "--name", name)[0] == 0
+
+
+def test_svs_destroy_force_destroys_where_nothing_uses_it_and_says_where_it_is_left(cli, session):
+    pfx, h7, h8 = f"f{uuid.uuid4().hex[:6]}", "vhpc-esx-07.hpc.vmware.com", "vhpc-esx-08.hpc.vmware.com"
+    assert cli("svs", "--create", "--host", h7, h8, "--name", f"{pfx}-svs", "--pnic", "vmnic4",
+               "--port_group", f"{pfx}-pg")[0] == 0
+    assert cli("clone", "--template", "vhpc_clone", "--vm", f"{pfx}-vm", "--host", h8, "--memory", "1")[0] == 0
+    try:
+        assert cli("network", "--vm", f"{pfx}-vm", "--add", "--port_group", f"{pfx}-pg")[0] == 0
+        code, out, err = cli("--output", "json", "svs", "--destroy", "--force", "--host", h7, h8,
+                             "--name", f"{pfx}-svs")
+        assert code == 1, err
+        rows = {r["host"]: r for r in json.loads(out)["results"]}
+        assert rows[h7]["status"] == "changed" and rows[h8]["status"] == "failed"
+        assert f"left: in use by VM {pfx}-vm" in rows[h8]["detail"]
+        assert switch_hosts(session, f"{pfx}-svs") == [h8]
+    finally:
+        cli("destroy", "--vm", f"{pfx}-vm")
+        cli("svs", "--destroy", "--host", h7, h8, "--name", f"{pfx}-svs")
+    assert switch_hosts(session, f"{pfx}-svs") == []
