@@ -125,7 +125,10 @@ def run_jobs(session, jobs: list[Job], concurrency: int = DEFAULT_CONCURRENCY, p
     per = Counter()
     watcher = TaskWatcher(session)
 
+    ended: set[int] = set()   # jobs whose outcome is known
+
     def finish(job: Job, ok: bool, detail: str | None = None, value: Any = None) -> None:
+        ended.add(id(job))
         if ok:
             job.result.status = CHANGED
             if job.on_success:
@@ -135,9 +138,13 @@ def run_jobs(session, jobs: list[Job], concurrency: int = DEFAULT_CONCURRENCY, p
         if on_event:
             on_event(job.result)
 
+    submitted: dict[int, tuple[Job, Any]] = {}   # every task started (a Ctrl-C may come before it is in flight)
+
     def submit(job: Job):
         try:
-            return job, job.start(), None
+            task = job.start()
+            submitted[id(job)] = (job, task)
+            return job, task, None
         except Exception as exc:  # a fault raised by the call itself (e.g. InvalidState)
             if isinstance(exc, ConnectionLost):   # vCenter may have started it: callers look again
                 job.result.data["uncertain"] = True
@@ -181,14 +188,7 @@ def run_jobs(session, jobs: list[Job], concurrency: int = DEFAULT_CONCURRENCY, p
                     per[job.key] -= 1
                     finish(job, outcome.ok, outcome.error, outcome.result)
     except KeyboardInterrupt:
-        not_started = _not_started(queue, "the run was interrupted")
-        for moid, job in inflight.items():
-            cancelled = _cancel(tasks[moid])
-            job.result.status = FAILED
-            job.result.detail = "interrupted (cancel requested)" if cancelled else "interrupted"
-        _settle(watcher, inflight, finish)
-        raise Interrupted([job.result for job in jobs if job.result.status == FAILED and
-                           job.result.detail.startswith("interrupted")], not_started) from None
+        _on_ctrl_c(jobs, queue, inflight, tasks, submitted, ended, watcher, finish)
     except Exception as exc:  # the session or the collector failed: say what became of every job
         for job in inflight.values():
             job.result.status, job.result.detail = FAILED, f"outcome unknown: {error_message(exc)}"
@@ -196,6 +196,32 @@ def run_jobs(session, jobs: list[Job], concurrency: int = DEFAULT_CONCURRENCY, p
         raise
     finally:
         watcher.close()
+
+
+def _on_ctrl_c(jobs: list[Job], queue: _Waiting, inflight: dict[str, Job], tasks: dict[str, Any],
+               submitted: dict[int, tuple[Job, Any]], ended: set[int], watcher: TaskWatcher, finish) -> None:
+    """Ctrl-C: queued jobs are not started; the tasks in flight (also those started while the Ctrl-C
+    came) are asked to cancel and given their time to end; raises Interrupted with every job's result."""
+    not_started = _not_started(queue, "the run was interrupted")
+    late = [(job, task) for job, task in submitted.values() if task._moId not in tasks]
+    for job, task in late:   # started while the Ctrl-C came: in flight as much as the others
+        inflight[task._moId], tasks[task._moId] = job, task
+    try:
+        watcher.add([task for _, task in late])
+    except Exception:   # vCenter gone: the callers read back what they can
+        pass
+    waiting = {id(j) for j in inflight.values()} | {id(r) for r in not_started}
+    for job in jobs:   # taken for a wave whose call raised before a task started
+        if id(job) not in ended and id(job) not in waiting and id(job.result) not in waiting:
+            job.result.status, job.result.detail = NOT_STARTED, "not started: the run was interrupted"
+            not_started.append(job.result)
+    for moid, job in inflight.items():
+        cancelled = _cancel(tasks[moid])
+        job.result.status = FAILED
+        job.result.detail = "interrupted (cancel requested)" if cancelled else "interrupted"
+    _settle(watcher, inflight, finish)
+    raise Interrupted([job.result for job in jobs if job.result.status == FAILED and
+                       job.result.detail.startswith("interrupted")], not_started) from None
 
 
 def _settle(watcher: TaskWatcher, inflight: dict[str, Job], finish, grace: float = INTERRUPT_GRACE) -> None:
@@ -211,15 +237,14 @@ def _settle(watcher: TaskWatcher, inflight: dict[str, Job], finish, grace: float
                 if outcome.ok:      # it ended before the cancel took (or could not be cancelled)
                     finish(job, True, value=outcome.result)
                 else:
-                    job.result.detail = "interrupted: " + ("cancelled" if "RequestCanceled" in (outcome.error or "")
-                                                           or "canceled" in (outcome.error or "").lower()
-                                                           else (outcome.error or "task failed"))
+                    error = outcome.error or "task failed"
+                    job.result.detail += ": " + ("cancelled" if "cancel" in error.lower() else error)
     except KeyboardInterrupt:   # a second Ctrl-C: report what is known now
         pass
     except Exception:           # vCenter gone meanwhile: the callers read back what they can
         pass
     for job in inflight.values():
-        job.result.detail = "interrupted; its task was still running (it may yet complete)"
+        job.result.detail += "; its task was still running (it may yet complete)"
 
 
 def run_batch(session, jobs: list[Job], **kwargs) -> bool:
