@@ -36,6 +36,12 @@ import (
 
 const numaAffinityKey = "numa.nodeAffinity"
 
+// vSphere's smallest VM: 4 MB of memory (BIOS), 96 MB for a VM that boots with EFI to power on.
+const (
+	minMemoryMB    = 4
+	minEFIMemoryMB = 96
+)
+
 func isOn(b *bool) bool { return b != nil && *b }
 
 func invalidPowerState(vm *simulator.VirtualMachine, key, what string) types.BaseMethodFault {
@@ -126,6 +132,14 @@ func checkTuning(host *simulator.HostSystem, base, target *simulator.VirtualMach
 		}
 	}
 
+	// vSphere: "The memory size must be a multiple of 4 MB", at least 4 MB (a 0 in the spec reads
+	// as not given here: the SOAP decoding cannot tell them apart).
+	if spec.MemoryMB != 0 && (spec.MemoryMB < minMemoryMB || spec.MemoryMB%4 != 0) {
+		return withMessage(&types.InvalidArgument{InvalidProperty: "memoryMB"}, "memorySize",
+			fmt.Sprintf("VM %s: memory of %d MB: the memory size must be a multiple of 4 MB and at least %d MB.",
+				name, spec.MemoryMB, minMemoryMB))
+	}
+
 	if spec.NumCoresPerSocket != 0 || spec.NumCPUs != 0 {
 		cpus, cores := cur.Hardware.NumCPU, cur.Hardware.NumCoresPerSocket
 		if spec.NumCPUs != 0 {
@@ -168,6 +182,11 @@ func sameInts(a, b []int32) bool {
 // tuningPowerOnFault refuses powering on vm on host when its affinity or
 // NUMA nodes are not there.
 func tuningPowerOnFault(vm *simulator.VirtualMachine, host *simulator.HostSystem) types.BaseMethodFault {
+	if vm.Config.Firmware == string(types.GuestOsDescriptorFirmwareTypeEfi) && vm.Config.Hardware.MemoryMB < minEFIMemoryMB {
+		return powerOnFault("efiMemory", fmt.Sprintf(
+			"VM %s boots with EFI and has %d MB of memory; EFI needs at least %d MB to power on.",
+			vm.Name, vm.Config.Hardware.MemoryMB, minEFIMemoryMB))
+	}
 	n := hostLogicalCPUs(host)
 	for _, cpu := range affinityOf(vm.Config) {
 		if int(cpu) >= n {

@@ -43,6 +43,10 @@ class ConnectionLost(ConnectionFailed):
     """The connection to vCenter broke, or vCenter stopped answering, in the middle of a run."""
 
 
+class NoAnswer(ConnectionLost):
+    """vCenter accepted a call and did not answer it within the read timeout (frozen, overloaded)."""
+
+
 class SessionLost(ConnectionFailed):
     """vCenter ended the session (idle timeout, an administrator) and a new login did not help."""
 
@@ -78,6 +82,15 @@ def refuse_problems(problems: list[str]) -> None:
     """Raise ValidationFailed when any problem was found (the checks before a change end so)."""
     if problems:
         raise ValidationFailed(problems)
+
+
+class InterruptedEarly(VhpcError):
+    """Ctrl-C before any change (while reading, planning or asking): nothing was changed."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+    def __init__(self, message: str = "interrupted before any change; nothing was changed"):
+        super().__init__(message)
 
 
 class Declined(VhpcError):

@@ -11,6 +11,22 @@ import stat
 from vhpc_toolkit.errors import InputError
 
 
+def file_problem(path) -> str | None:
+    """Why ``path`` is no regular file one can read, said after its name ("does not exist", "is a
+    folder; ...", "is not a regular file ..."), or None. Nothing is opened: a FIFO would block."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "does not exist"
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    if stat.S_ISDIR(mode):
+        return "is a folder; give the file itself"
+    if not stat.S_ISREG(mode):
+        return "is not a regular file (a FIFO, socket or device such as /dev/null)"
+    return None
+
+
 def read_bytes(path: str, what: str) -> bytes:
     """The bytes of the regular file ``path``; InputError naming ``what`` and the path otherwise."""
     try:

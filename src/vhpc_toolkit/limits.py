@@ -14,6 +14,24 @@ MAX_MEMORY_GB = 24 * 1024  # vSphere 7.0 U1+: 24 TB per VM
 MAX_SHARES = 1_000_000    # custom CPU/memory shares
 MIN_MTU, MAX_MTU = 1280, 9000  # a standard or distributed switch's MTU (ESXi; 1500 when not given)
 MAX_PASSTHROUGH = 16      # vSphere 7.0: PCI passthrough devices per VM ("up to sixteen")
+# vSphere: "Minimum memory size is 4MB for virtual machines that use BIOS firmware. Virtual machines
+# that use EFI firmware require at least 96MB of RAM or they cannot power on. The memory size must be
+# a multiple of 4MB."
+MIN_MEMORY_MB = 4
+MIN_EFI_MEMORY_MB = 96
+
+
+def memory_mb(gb: float) -> int:
+    """``gb`` as vSphere takes memory: whole MB, a multiple of 4 MB (rounded down)."""
+    mb = int(round(gb * 1024))
+    return mb - mb % 4
+
+
+def memory_problem(gb: float) -> str | None:
+    """Why ``gb`` GB of memory is no size vSphere gives a VM, or None."""
+    if math.isfinite(gb) and memory_mb(gb) < MIN_MEMORY_MB:
+        return f"{gb:g} GB is less than vSphere's minimum of {MIN_MEMORY_MB} MB per VM"
+    return None
 
 
 def name_problem(name: str, what: str = "VM name") -> str | None:

@@ -111,7 +111,7 @@ PFX-1: BASE host: {H8} power: off
 
 def test_switch_destroy_refuses_a_switch_in_use_unless_forced(cli, session):
     code, _, err = cli("svs", "--destroy", "--host", H7, "--name", "vSwitch0")
-    assert code == 2 and "VMkernel adapter vmk0" in err and "--force" in err and "nothing was changed" in err
+    assert code == 2 and "VMkernel adapter vmk0" in err and "move them off first" in err and "nothing was changed" in err
     assert "vSwitch0" in switches_on(session, H7)
     pfx = f"u{uuid.uuid4().hex[:6]}"
     assert cli("svs", "--create", "--host", H7, H8, "--name", f"{pfx}-svs", "--pnic", "vmnic4",

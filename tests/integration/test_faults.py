@@ -153,17 +153,18 @@ def test_a_stopped_vcenter_is_one_clear_line(lab, run_cli, tmp_path):
     s.close()   # nothing listens there now
     code, out, err = run_cli("--vcenter-conf", _conf_for(lab, tmp_path, port), "view")
     assert code == 1 and err.strip() == f"error: cannot reach vCenter at 127.0.0.1:{port}: Connection refused"
-    # A vCenter that accepts connections and never answers: the read timeout ends the wait.
+    # A server that accepts connections and never shakes hands: the connect timeout ends the wait
+    # (the handshake is part of connecting), not the read timeout.
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(8)
     conf = _conf_for(lab, tmp_path, silent.getsockname()[1])
     try:
-        run = subprocess.run([CLI, "--vcenter-conf", str(conf), "--read-timeout", "1", "view"],
-                             capture_output=True, text=True, timeout=60)
+        run = subprocess.run([CLI, "--vcenter-conf", str(conf), "--connect-timeout", "1", "--read-timeout", "600",
+                              "view"], capture_output=True, text=True, timeout=60)
     finally:
         silent.close()
-    assert run.returncode == 1 and "did not answer within 1 s (read_timeout)" in run.stderr
+    assert run.returncode == 1 and "did not complete the TLS handshake within 1 s (connect_timeout)" in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
 
 

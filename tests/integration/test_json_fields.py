@@ -8,7 +8,7 @@ import uuid
 from tests.integration.test_cluster import BASE
 
 CLUSTER_KEYS = {"up_to_date", "switches", "vms", "post", "pruned", "notes", "summary", "not_in_file", "matches",
-                "verdict"}
+                "verdict", "plan"}
 CLUSTER_VM_KEYS = {"name", "host", "action", "status", "ip", "devices", "detail"}
 SWITCH_KEYS = {"name", "kind", "hosts", "port_group", "status", "detail"}
 REPORT_KEYS = {"operation", "results", "summary"}
@@ -41,7 +41,7 @@ def test_cluster_create_and_destroy_json_fields(cli, tmp_path):
         code, out, err = cli("--output", "json", "cluster", "--destroy", "--file", path)
     assert code == 0, err
     doc = json.loads(out)
-    assert set(doc) == REPORT_KEYS | {"switches", "notes"}
+    assert set(doc) == REPORT_KEYS | {"switches", "notes", "plan"}
     assert set(doc["results"][0]) == VM_RESULT_KEYS
     assert set(doc["switches"][0]) == {"name", "kind", "status", "detail"}
 

@@ -12,7 +12,7 @@ import uuid
 from types import SimpleNamespace
 
 import pytest
-from pyVmomi import vim
+from pyVmomi import vim, vmodl
 
 from vhpc_toolkit.vsphere.inventory import read_inventory
 from vhpc_toolkit.vsphere.tasks import wait_for_task, wait_for_tasks
@@ -228,3 +228,26 @@ def test_ninth_sriov_vm_on_one_pf_does_not_power_on(session, where, make_vms):
 
     power_off(session, vms[0])           # a VF is held only while powered on
     assert power_on(session, vms[8]) == (True, None)
+
+
+# --- sizes: vSphere's smallest VM ---------------------------------------------------------------
+
+def test_memory_must_be_a_multiple_of_4_mb_and_efi_needs_96_mb_to_power_on(session, where, make_vms):
+    vm, = make_vms(1)
+    for mb in (6, 2):
+        ok, fault = outcome(session, vm.ReconfigVM_Task(spec=vim.vm.ConfigSpec(memoryMB=mb)))
+        assert not ok and isinstance(fault, vmodl.fault.InvalidArgument) and fault.invalidProperty == "memoryMB"
+        assert f"memory of {mb} MB" in fault.msg and "multiple of 4 MB" in fault.msg
+    assert vm.config.hardware.memoryMB == MEMORY_MB
+    spec = vim.vm.CloneSpec(location=vim.vm.RelocateSpec(pool=where.pool, host=where.host),
+                            config=vim.vm.ConfigSpec(memoryMB=10), powerOn=False)
+    ok, fault = outcome(session, where.tmpl.CloneVM_Task(folder=where.folder, name=f"rule-{uuid.uuid4().hex[:8]}",
+                                                         spec=spec))
+    assert not ok and isinstance(fault, vmodl.fault.InvalidArgument)
+
+    assert outcome(session, vm.ReconfigVM_Task(spec=vim.vm.ConfigSpec(memoryMB=64))) == (True, None)
+    assert vm.config.firmware == "efi"
+    ok, fault = power_on(session, vm)
+    assert not ok and "EFI needs at least 96 MB" in fault.msg and vm.runtime.powerState == "poweredOff"
+    assert outcome(session, vm.ReconfigVM_Task(spec=vim.vm.ConfigSpec(memoryMB=96))) == (True, None)
+    assert power_on(session, vm) == (True, None)

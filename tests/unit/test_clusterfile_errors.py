@@ -10,7 +10,7 @@ from vhpc_toolkit.errors import InputError
 
 # line 5 holds the VM definition
 B = "[BASE]\ntemplate: tpl\n\n[_VMS_]\n"
-RANGE_KEYS = "(only the VM name and host, datastore, ip, guest_hostname can)"
+RANGE_KEYS = "(only the VM name and host, datastore, port_group, ip, guest_hostname can)"
 
 
 def problems(text: str, **kw):
@@ -75,8 +75,18 @@ CASES = [
      ["c.conf:5: VM 'vm1': power: 'standby' is not one of on, off"]),
     ("range on a key that cannot take one", B + "vm{1:2}: BASE cpu: {1:2}",
      ["c.conf:5: VM 'vm{1:2}': cpu: '{1:2}' has a range but cpu cannot take one " + RANGE_KEYS]),
-    ("value range longer than name range", B + "vm{1:2}: BASE host: h{1:3}",
-     ["c.conf:5: VM 'vm{1:2}': host: range {1:3} has 3 items, more than the 2 of the VM name"]),
+    ("ip range shorter than the name range", B + "dup{1:3}: BASE port_group: pg ip: 10.0.0.{1:2}",
+     ["c.conf:5: VM 'dup{1:3}': ip: range {1:2} has 2 values for the 3 VMs of dup{1:3}; each VM needs its own ip "
+      "(give a range of 3)"]),
+    ("host name range shorter than the name range", B + "n{1:3}: BASE guest_hostname: h{{1:2}}",
+     ["c.conf:5: VM 'n{1:3}': guest_hostname: range {{1:2}} has 2 values for the 3 VMs of n{1:3}; each VM needs "
+      "its own guest_hostname (give a range of 3)"]),
+    ("one ip for a range of VMs", B + "dup{1:3}: BASE ip: 10.0.0.1",
+     ["c.conf:5: ip 10.0.0.1 is given to 3 VMs: dup1..dup3 (c.conf:5); each VM needs its own"]),
+    ("one ip on two lines", B + "a: BASE ip: 10.0.0.1\nb{1:2}: BASE ip: 10.0.0.{0:1}",
+     ["c.conf:6: ip 10.0.0.1 is given to 2 VMs: a (c.conf:5), b2 (c.conf:6); each VM needs its own"]),
+    ("a host name twice, any case", B + "a: BASE guest_hostname: Node1\nnode{1:2}: BASE port_group: pg is_dhcp: yes",
+     ["c.conf:6: guest host name node1 is given to 2 VMs: a (c.conf:5), node1 (c.conf:6); each VM needs its own"]),
     ("value range without name range", B + "vm1: BASE host: h{1:2}",
      ["c.conf:5: VM 'vm1': host: 'h{1:2}' has a range but the VM name has none"]),
     ("two ranges in one value", B + "vm{1:4}: BASE ip: 10.0.{1:2}.{1:4}",
@@ -88,7 +98,7 @@ CASES = [
     ("malformed name range", B + "vm{1:x}: BASE",
      ["c.conf:5: VM 'vm{1:x}': malformed range in VM name 'vm{1:x}'"]),
     ("duplicate VM after expansion", B + "vm1: BASE\nvm{1:2}: BASE",
-     ["c.conf:6: VM 'vm{1:2}': name 'vm1' is already used on line 5"]),
+     ["c.conf:6: VM 'vm{1:2}': name 'vm1' is already used at c.conf:5"]),
     ("no template", "[_VMS_]\nvm1: cpu: 2",
      ["c.conf:2: VM 'vm1': no template (give 'template: NAME' here or in a section it uses)"]),
     ("script missing", B + "vm1: BASE script: nothere.sh",
@@ -156,7 +166,6 @@ def test_problem_in_shared_section_names_its_line_and_every_vm():
 def test_range_problem_in_section_reported_at_section_line():
     text = "[H]\nhost: esx{1:4}\n[_VMS_]\nvm{1:2}: template: t H\nsolo: template: t H\n"
     assert problems(text) == [
-        "c.conf:2: [H] host: range {1:4} has 4 items, more than the 2 of the VM name (used by VM 'vm{1:2}')",
         "c.conf:2: [H] host: 'esx{1:4}' has a range but the VM name has none (used by VM 'solo')",
     ]
 
@@ -169,7 +178,7 @@ def test_every_problem_in_one_run_sorted_by_line():
         "c.conf:5: VM 'vm1': undefined section 'NOPE'",
         "c.conf:5: VM 'vm1': cpu: 'y' is not an integer",
         "c.conf:6: VM 'vm2': latency: 'mid' is not one of high, normal",
-        "c.conf:7: VM 'vm1': name 'vm1' is already used on line 5",
+        "c.conf:7: VM 'vm1': name 'vm1' is already used at c.conf:5",
     ]
 
 

@@ -88,6 +88,8 @@ def cached(kind: str) -> list[str]:
 def remember(**names: Iterable[str]) -> None:
     """Keep the names a command read (``vms=[...]``, ``hosts=[...]``...), replacing those lists;
     best effort (a read-only home is no error)."""
+    from vhpc_toolkit.output.files import replace_file
+
     path = cache_path()
     try:
         data = json.loads(path.read_text())
@@ -98,9 +100,8 @@ def remember(**names: Iterable[str]) -> None:
         data[kind] = sorted({str(v) for v in values if v})
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data, indent=0) + "\n")
-        tmp.replace(path)     # a shell completing meanwhile reads the old file or the new one
+        # whole, never through a symlink: a shell completing meanwhile reads the old file or the new one
+        replace_file(str(path), json.dumps(data, indent=0) + "\n")
     except OSError:
         pass
 

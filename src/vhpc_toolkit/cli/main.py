@@ -6,16 +6,20 @@ derived (results.exit_code). Library code raises typed errors and never prints o
 """
 from __future__ import annotations
 
-import json
-import logging
 import sys
 
-from rich.markup import escape
+try:   # a Ctrl-C while the program loads ends as any other: 130, never killed by SIGINT
+    import json
+    import logging
 
-from vhpc_toolkit.cli.completion import complete
-from vhpc_toolkit.cli.context import Context
-from vhpc_toolkit.cli.parser import UsageError, build_parser, command_of, output_of
-from vhpc_toolkit.errors import ExitCode, VhpcError
+    from rich.markup import escape
+
+    from vhpc_toolkit.cli.completion import complete
+    from vhpc_toolkit.cli.context import Context
+    from vhpc_toolkit.cli.parser import UsageError, build_parser, command_of, output_of
+    from vhpc_toolkit.errors import ExitCode, VhpcError
+except KeyboardInterrupt:  # pragma: no cover - a matter of milliseconds
+    sys.exit(130)
 
 
 def report_error(ctx: Context, exc: BaseException, code: ExitCode, lines: list[str]) -> int:
@@ -75,8 +79,17 @@ def main(argv: list[str] | None = None) -> int:
         line = f"{type(exc).__name__}: {msg.splitlines()[0] if msg else ''} (run with --debug for details)"
         return report_error(ctx, exc, ExitCode.FAILED, [line])
     finally:
-        ctx.close()
+        try:
+            ctx.close()
+        except KeyboardInterrupt:   # Ctrl-C during the logout: the run's outcome stands
+            pass
 
 
 def entry() -> None:  # pragma: no cover - console script shim
-    sys.exit(main())
+    # A Ctrl-C that comes while main() cleans up (the logout, the lock's release, a second Ctrl-C
+    # while the first is reported) still ends with 130: uncaught, Python would kill itself with SIGINT.
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        code = int(ExitCode.INTERRUPTED)
+    sys.exit(code)

@@ -12,7 +12,7 @@ import argparse
 from vhpc_toolkit import __version__
 from vhpc_toolkit.cli.commands import COMMANDS, load, runner
 from vhpc_toolkit.errors import InputError
-from vhpc_toolkit.limits import MAX_MEMORY_GB, MAX_MTU, MAX_SHARES, MAX_VCPUS, MIN_MTU, number_problem
+from vhpc_toolkit.limits import MAX_MEMORY_GB, MAX_MTU, MAX_SHARES, MAX_VCPUS, MIN_MTU, memory_problem, number_problem
 from vhpc_toolkit.words import HINT as YES_NO_HINT, yes_no
 
 VM_HELP = "Name(s) (or inventory paths) of the VM(s) {what}"
@@ -59,7 +59,16 @@ def _bounded(parse, what: str, maximum: float, minimum: float = 1):
 
 vcpus = _bounded(int, "vCPUs", MAX_VCPUS)
 timeout_seconds = _bounded(float, "timeout (seconds)", 3600, minimum=0.001)
-memory_gb = _bounded(float, "memory (GB)", MAX_MEMORY_GB, minimum=1 / 1024)
+_memory_bounds = _bounded(float, "memory (GB)", MAX_MEMORY_GB, minimum=0)
+
+
+def memory_gb(text: str) -> float:
+    """GB of memory vSphere can give a VM: at least 4 MB (vSphere's minimum), at most its maximum."""
+    value = _memory_bounds(text)
+    problem = memory_problem(value)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return value
 shares = _bounded(int, "shares", MAX_SHARES, minimum=0)
 mtu = _bounded(int, "MTU (bytes)", MAX_MTU, minimum=MIN_MTU)
 

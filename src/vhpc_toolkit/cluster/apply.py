@@ -10,6 +10,7 @@ from vhpc_toolkit.cluster.guest_setup import finish, remaining_strays, states
 from vhpc_toolkit.cluster.guests import open_watch, settle_guests
 from vhpc_toolkit.cluster.hardware import finish_upgrades, hold_back, upgrade_to
 from vhpc_toolkit.cluster.pvrdma import apply_pvrdma
+from vhpc_toolkit.cluster.readback import read_back_pruned, read_back_switches
 from vhpc_toolkit.cluster.plan import CREATE, DRIFT as DRIFT_ACTION, RECONFIGURE, ClusterPlan, VMPlan
 from vhpc_toolkit.cluster.result import ClusterResult, Stray, VMOutcome
 from vhpc_toolkit.cluster.rules import apply_rules, rollback_rules, rule_status
@@ -107,11 +108,20 @@ def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
                 for p in plan.vms}
     notes: list[str] = list(plan.notes)
     switches: list[SwitchOutcome] = []
+    phase = ["the switches"]   # where the run is: said when it is interrupted
     try:
-        result = _apply(session, plan, options, offers, outcomes, switches, notes, progress)
+        result = _apply(session, plan, options, offers, outcomes, switches, notes, progress, phase)
     except ConnectionFailed as exc:
         why = "session ended" if isinstance(exc, SessionLost) else "connection lost"
         result = _interrupted(session, plan, switches, outcomes, lost=str(exc), why=why)
+    except (Interrupted, KeyboardInterrupt) as exc:   # Ctrl-C in any phase: the table of what exists
+        for r in getattr(exc, "cancelled", []):
+            if r.name in outcomes:
+                outcomes[r.name].status, outcomes[r.name].detail = FAILED, r.detail
+        for r in getattr(exc, "not_started", []):
+            if r.name in outcomes:
+                outcomes[r.name].status, outcomes[r.name].detail = NOT_STARTED, r.detail
+        result = _interrupted(session, plan, switches, outcomes, phase=phase[0])
     result.notes = notes + result.notes
     return result
 
@@ -119,14 +129,15 @@ def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
 def _switches(session, plan: ClusterPlan, notes: list[str], progress: Phases) -> list[SwitchOutcome]:
     if not any(sp.action == "create" for sp in plan.switches):
         return apply_switches(session, plan, None, notes)
-    with progress.phase("switches", len(plan.switches)) as phase:
-        return apply_switches(session, plan, phase, notes)
+    with progress.phase("switches", len(plan.switches)) as shown:
+        return apply_switches(session, plan, shown, notes)
 
 
 def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outcomes: dict,
-           switches: list[SwitchOutcome], notes: list[str], progress: Phases) -> ClusterResult:
+           switches: list[SwitchOutcome], notes: list[str], progress: Phases, phase: list[str]) -> ClusterResult:
     plans = {p.name: p for p in plan.vms}
     switches += _switches(session, plan, notes, progress)
+    phase[0] = "the PVRDMA host preparation"
     failures = [] if any(s.failed for s in switches) else \
         apply_pvrdma(session, plan.pvrdma, {s.name: s for s in switches})
     if any(s.failed for s in switches) or failures:
@@ -141,12 +152,14 @@ def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outc
         result.notes += failures
         return result
 
+    phase[0] = "--prune"
     pruned = []
     if plan.prune and plan.prunable:
-        with progress.phase("pruning", len(plan.prunable)) as phase:
-            pruned = prune_strays(session, plan, phase)
+        with progress.phase("pruning", len(plan.prunable)) as shown:
+            pruned = prune_strays(session, plan, shown)
     elif plan.prune:
         pruned = prune_strays(session, plan)
+    phase[0] = "the clones and changes"
     uncertain: list[str] = []
     tasks = None
 
@@ -176,30 +189,26 @@ def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outc
                  and not outcomes[p.name].failed]
         with progress.phase(_tasks_label(plan), len(jobs)) as tasks:
             run_jobs(session, jobs, concurrency=options.max_concurrency, per_key=options.max_per_host, on_event=event)
+        phase[0] = "the hardware upgrades"
         finish_upgrades(session, plan, outcomes, held, options.max_concurrency)
+        phase[0] = "the power-ons"
         _power_on_existing(session, plan, outcomes, options, progress)
+        phase[0] = "the read-back"
         check_vms(session, plan, outcomes)   # one read: what vCenter holds (cluster/verify.py)
+        phase[0] = "the DRS rules"
         rules = apply_rules(session, plan.rules, {p.name: outcomes[p.name].ref for p in plan.vms
                                                   if outcomes[p.name].ref is not None and not outcomes[p.name].failed})
-    except (Interrupted, KeyboardInterrupt) as exc:
-        for r in getattr(exc, "cancelled", []):
-            outcomes[r.name].status, outcomes[r.name].detail = FAILED, r.detail
-        for r in getattr(exc, "not_started", []):
-            outcomes[r.name].status, outcomes[r.name].detail = NOT_STARTED, r.detail
-        if watch is not None:
-            watch.close()
-        return _interrupted(session, plan, switches, outcomes)
-    except ConnectionFailed:
+    except BaseException:   # Ctrl-C, a lost connection: apply_plan reports what exists
         if watch is not None:
             watch.close()
         raise
     if uncertain:
         _settle_uncertain(session, plan, outcomes, uncertain)
-    return _after_tasks(session, plan, options, outcomes, switches, pruned, rules, watch, progress)
+    return _after_tasks(session, plan, options, outcomes, switches, pruned, rules, watch, progress, phase)
 
 
 def _after_tasks(session, plan: ClusterPlan, options: ApplyOptions, outcomes: dict, switches, pruned, rules,
-                 watch, progress: Phases) -> ClusterResult:
+                 watch, progress: Phases, phase: list[str]) -> ClusterResult:
     """After the VMs' tasks: drift in the report, guest IPs, then guest setup and checks, --rollback."""
     for p in plan.vms:
         out = outcomes[p.name]
@@ -212,6 +221,7 @@ def _after_tasks(session, plan: ClusterPlan, options: ApplyOptions, outcomes: di
     # Guest IPs (and customization outcomes): every VM that should be running, in one wait.
     running = [o for p, o in ((p, outcomes[p.name]) for p in plan.vms)
                if p.spec.power == "on" and not o.failed and o.ref is not None]
+    phase[0] = "the wait for guest IPs"
     try:
         guest_notes = settle_guests(session, watch, plan, running, options.ip_timeout, progress) if running else []
     finally:
@@ -227,8 +237,10 @@ def _after_tasks(session, plan: ClusterPlan, options: ApplyOptions, outcomes: di
         result.notes.append("post scripts not run: a VM failed and --rollback removes what this run created")
     elif skipped:
         result.notes.append(f"post scripts not run on {', '.join(skipped)}: the VM failed")
+    phase[0] = "the post scripts and checks (scripts started go on in the guests)"
     finish(session, plan, result, options, progress, scripts=scripts)
     if options.rollback and (result.failed or result.post_failed):
+        phase[0] = "--rollback"
         rollback(session, plan, result)
         states(plan, result)
     return result
@@ -354,15 +366,12 @@ def _settle_uncertain(session, plan: ClusterPlan, outcomes: dict, names: list[st
 
 
 def _interrupted(session, plan: ClusterPlan, switches, outcomes, lost: str | None = None,
-                 why: str = "interrupted") -> ClusterResult:
-    """After Ctrl-C (or a connection or session lost for good: ``lost``, ``why``): give cancelled
-    tasks a moment, then say exactly which VMs of the file exist in the file's folders."""
-    import time
-
-    if lost is None:
-        time.sleep(2)
+                 why: str = "interrupted", phase: str | None = None) -> ClusterResult:
+    """After Ctrl-C (or a connection or session lost for good: ``lost``, ``why``): say exactly which
+    VMs of the file exist in the file's folders, and its switches and pruned VMs, as read back now
+    (the tasks in flight were given their time to end: ops/runner.py)."""
     try:
-        present = _vms_by_folder(session)
+        present = _vms_by_folder(session) if getattr(session, "answering", True) else None
     except Exception:   # vCenter is gone: say what is known, not more
         present = None
     for p in plan.vms:
@@ -370,6 +379,10 @@ def _interrupted(session, plan: ClusterPlan, switches, outcomes, lost: str | Non
         if p.action != CREATE:
             if lost is not None and out.status not in (RECONFIGURED, POWERED_ON, DRIFT, UP_TO_DATE):
                 out.status, out.detail = FAILED, f"{why}; its change may or may not have been made"
+            elif (p.action == RECONFIGURE or p.power_on) and out.status == UP_TO_DATE:   # not reached
+                out.status, out.detail = NOT_STARTED, f"not changed: the run was {why}"
+            elif p.action == DRIFT_ACTION and out.status == UP_TO_DATE:
+                out.status, out.detail, out.drift = DRIFT, "; ".join(p.drift), list(p.drift)
             continue
         if present is None:
             if out.status != CREATED:
@@ -385,12 +398,14 @@ def _interrupted(session, plan: ClusterPlan, switches, outcomes, lost: str | Non
             out.detail = f"not started: the run was {why if lost else 'interrupted'}; not created"
         else:
             out.status, out.detail = FAILED, f"{why}; not created"
-    result = ClusterResult(switches, [outcomes[p.name] for p in plan.vms], spec=plan.spec,
-                           interrupted=lost is None)
+    result = ClusterResult(switches + read_back_switches(session, plan, switches, why),
+                           [outcomes[p.name] for p in plan.vms], spec=plan.spec, interrupted=lost is None)
+    result.pruned = read_back_pruned(session, plan, present, why)
     if lost is not None:
         result.notes.append(f"{lost}")
-    result.notes.append(f"{why}: the table says which VMs exist; run --create again to finish, "
-                        "or --destroy to remove them")
+    during = f" during {phase}" if phase else ""
+    result.notes.append(f"{why}{during}: the tables say what exists now (read back); run --create again to "
+                        "finish, or --destroy to remove it")
     return result
 
 

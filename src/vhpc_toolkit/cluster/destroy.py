@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from vhpc_toolkit.cluster.ownership import (Owner, Unproven, elsewhere_note, file_folder, foreign_note, match_vm,
                                             owner_of, vm_mark_of)
+from vhpc_toolkit.cluster.readback import read_back_owned
 from vhpc_toolkit.cluster.result import DestroyResult
 from vhpc_toolkit.cluster.switch_marks import DVS_PROPS, HOST_PROPS, destroy_owned_switches, owned_switches
 from vhpc_toolkit.cluster.rules import remove_rules, rules_to_remove
@@ -105,7 +106,9 @@ def destroy_cluster(session, plan: DestroyPlan, concurrency: int = 32, on_event=
             result.rules = remove_rules(session, plan.rules)
         except KeyboardInterrupt:
             result.interrupted = True
-            result.notes.append("interrupted while destroying the switches: run --destroy again to finish")
+            result.switches = read_back_owned(session, plan.switches, "interrupted")
+            result.notes.append("interrupted while destroying the switches (the table says what is left, read "
+                                "back): run --destroy again to finish")
         except ConnectionFailed as exc:   # the VMs' table still stands
             result.notes.append(f"switches not destroyed: {exc}")
             result.switches = [SwitchOutcome(o.spec.name, o.spec.kind, list(o.hosts), o.spec.port_group,

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
-from vhpc_toolkit.errors import ConnectionFailed, VhpcError
+from vhpc_toolkit.errors import ConnectionFailed, NoAnswer, VhpcError
 from vhpc_toolkit.vsphere.fields import (UNREADABLE, VALUE_PROP, add_field, field_keys, is_no_permission, manager,
                                          remove_field, set_value, value_of)
 from vhpc_toolkit.vsphere.inventory import read_objects
@@ -127,13 +127,17 @@ def acquire(session, cluster: str, path: str) -> Lock:
 
 
 def release(session, lock: Lock, attempts: int = 3) -> None:
-    """Remove the lock; a lost answer is tried again (removing is idempotent: a lock already gone
-    is refused with InvalidArgument, which ends it), so a flaky connection leaves no stale lock."""
+    """Remove the lock; a dropped connection is tried again (removing is idempotent: a lock already
+    gone is refused with InvalidArgument, which ends it), so a flaky connection leaves no stale lock.
+    A vCenter that does not answer gets this one attempt, bounded by the read timeout: trying again
+    would only wait again (the lock is then left: ``cluster --unlock`` breaks it)."""
     if not lock.locked:
         return
     for _ in range(attempts):
         try:
             remove_field(session, lock.key)
+            return
+        except NoAnswer:
             return
         except ConnectionFailed:
             continue

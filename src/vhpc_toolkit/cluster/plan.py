@@ -17,6 +17,7 @@ from vhpc_toolkit.cluster.placement import gpu_drift, plan_placement
 from vhpc_toolkit.cluster.plan_switches import NOTHING, SwitchPlan, plan_dvs, plan_svs, shared_uplinks
 from vhpc_toolkit.cluster.strays import made_by_file
 from vhpc_toolkit.errors import VhpcError
+from vhpc_toolkit.limits import MIN_EFI_MEMORY_MB, memory_mb
 from vhpc_toolkit.ops.linked import linked_note, linked_problem
 from vhpc_toolkit.ops.host_offers import device_types
 from vhpc_toolkit.ops.placement import Placement, place
@@ -143,6 +144,10 @@ def _plan_new_vm(inv: Inventory, plan: VMPlan, file_pgs: set[str], problems: lis
     if vm.secure_boot and (plan.template.get("config.firmware") or "bios") != "efi":
         problems.append(f"{where}: VM {vm.name}: secure_boot needs EFI firmware; template {vm.template} boots with "
                         f"{(plan.template.get('config.firmware') or 'bios').upper()}")
+    firmware = plan.template.get("config.firmware") or "bios"
+    if vm.memory and vm.power == "on" and firmware == "efi" and memory_mb(vm.memory) < MIN_EFI_MEMORY_MB:
+        problems.append(f"{where}: VM {vm.name}: memory {vm.memory:g} GB is less than the {MIN_EFI_MEMORY_MB} MB "
+                        f"a VM that boots with EFI (as template {vm.template} does) needs to power on")
     if vm.pvrdma_port_group and not _port_group_known(inv, vm.pvrdma_port_group, file_pgs):
         problems.append(f"{where}: VM {vm.name}: pvrdma_port_group {vm.pvrdma_port_group!r} not found "
                         "(and no _DVS_ line creates it)")

@@ -13,6 +13,7 @@ from vhpc_toolkit.cluster.checks import check_contents
 from vhpc_toolkit.cluster.devices import check_devices
 from vhpc_toolkit.cluster.hardware import check_hardware
 from vhpc_toolkit.cluster.plan import CREATE, ClusterPlan, plan_cluster
+from vhpc_toolkit.cluster.problems import said_once
 from vhpc_toolkit.cluster.ports import check_ports
 from vhpc_toolkit.cluster.pvrdma import plan_pvrdma
 from vhpc_toolkit.cluster.read import read_cluster_inventory
@@ -76,7 +77,7 @@ def prepare_create(session, spec: ClusterSpec, allow_power_off: bool = False,
     _plan_steps(plan, rerun_scripts, checks)
     _check_passwords(plan, password_for, checks)
     if plan.problems:
-        raise ValidationFailed(plan.problems)
+        raise ValidationFailed(said_once(plan.problems, spec.path))
     return PreparedCreate(plan, offers, password_for)
 
 

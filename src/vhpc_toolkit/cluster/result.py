@@ -59,6 +59,8 @@ class ClusterResult:
     rules: list = field(default_factory=list)    # cluster/rules.RuleOutcome: DRS anti-affinity rules
     strays: list = field(default_factory=list)   # Stray: VMs of the file's pattern still there after the run
     checks: Any = None                 # the checks' PostReport (ops/post), or None when none ran
+    plan: Any = None                   # cluster/summary.PlanCounts: what the run set out to do
+    export_errors: list = field(default_factory=list)   # exports that could not be written (exit 1)
 
     @property
     def post_failed(self) -> bool:
@@ -81,7 +83,8 @@ class ClusterResult:
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.post_failed and not self.interrupted and self.verdict().ok
+        return not self.failed and not self.post_failed and not self.interrupted and self.verdict().ok \
+            and not self.export_errors
 
     def warnings(self) -> list[str]:
         return []   # the verdict is said once: the text's last line, the JSON's "verdict"
@@ -108,6 +111,8 @@ class ClusterResult:
         doc["not_in_file"] = [p.to_dict() for p in self.strays]
         doc["matches"] = not self.interrupted and self.verdict().ok
         doc["verdict"] = self.verdict().reasons()
+        if self.plan is not None:
+            doc["plan"] = self.plan.to_dict()
         return doc
 
 
@@ -120,6 +125,7 @@ class DestroyResult:
     interrupted: bool = False
     notes: list[str] = field(default_factory=list)   # what was left alone, and why
     rules: list = field(default_factory=list)    # cluster/rules.RuleOutcome: DRS rules removed
+    plan: Any = None                             # cluster/summary.PlanCounts: what the run set out to do
 
     @property
     def ok(self) -> bool:
@@ -133,6 +139,8 @@ class DestroyResult:
         doc["notes"] = list(self.notes)
         if self.rules:
             doc["rules"] = [r.to_dict() for r in self.rules]
+        if self.plan is not None:
+            doc["plan"] = self.plan.to_dict()
         return doc
 
 
@@ -166,12 +174,13 @@ class ClusterStatus:
     rules: list = field(default_factory=list)    # cluster/rules.RuleOutcome: the file's DRS rules
     allow_drift: bool = False                    # --allow-drift: VMs that differ in what --create leaves
     checks: Any = None                           # the checks' PostReport, or None (none, or --no-checks)
+    notes: list[str] = field(default_factory=list)   # exports written, shown after the tables (text only)
+    export_errors: list = field(default_factory=list)   # exports that could not be written (exit 1)
 
     def verdict(self):
         from vhpc_toolkit.cluster.verdict import judge
 
         return judge(self.vms, self.switches, self.rules, self.strays, allow_drift=self.allow_drift)
-    notes: list[str] = field(default_factory=list)   # exports written, shown after the tables (text only)
 
     @property
     def differs(self) -> list[str]:
@@ -181,7 +190,7 @@ class ClusterStatus:
 
     @property
     def ok(self) -> bool:
-        return self.verdict().ok
+        return self.verdict().ok and not self.export_errors
 
     def summary(self) -> str:
         counts: dict[str, int] = {}
@@ -194,10 +203,10 @@ class ClusterStatus:
         rules = [r for r in self.rules if r.status != UP_TO_DATE]
         if rules:
             text += f"; {count(len(rules), 'DRS rule')} {plural(len(rules), 'differs')}"
-        return text + ("; matches the file" if self.ok else "; differs from the file")
+        return text + ("; matches the file" if self.verdict().ok else "; differs from the file")
 
     def to_dict(self) -> dict:
-        return {"matches": self.ok, "switches": [s.to_dict() for s in self.switches],
+        return {"matches": self.verdict().ok, "switches": [s.to_dict() for s in self.switches],
                 "vms": [v.to_dict() for v in self.vms], "not_in_file": [s.to_dict() for s in self.strays],
                 "rules": [r.to_dict() for r in self.rules], "summary": self.summary(),
                 "verdict": self.verdict().reasons()}

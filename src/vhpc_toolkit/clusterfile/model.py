@@ -99,7 +99,7 @@ class VMSpec:
     cpu_shares: Optional[int] = None
     memory_shares: Optional[int] = None
     guest_username: Optional[str] = None
-    guest_password: Optional[str] = None
+    guest_password: Optional[str] = field(default=None, repr=False)   # a secret: never shown
     scripts: List[ScriptStep] = field(default_factory=list)
     checks: List[ScriptStep] = field(default_factory=list)   # ``check:`` occurrences, in order
     sections: Tuple[str, ...] = ()    # the sections its definition spliced in, in file order
@@ -235,6 +235,7 @@ class ClusterSpec:
     vms: List[VMSpec] = field(default_factory=list)
     svs: List[SwitchSpec] = field(default_factory=list)
     dvs: List[SwitchSpec] = field(default_factory=list)
+    notes: List[str] = field(default_factory=list)   # FILE:LINE: what the file gives but no VM uses
     name: str = ""
     name_line: int = 0
 

@@ -23,6 +23,7 @@ from .model import ClusterSpec, SwitchSpec, VMSpec
 from .requests import request_problems
 from .resolve import MAX_NAME, _Resolver
 from .syntax import SPECIAL_SECTIONS, SVS, VMS, _Problems, _read_structure
+from .unique import unique_problems
 
 __all__ = ["MAX_NAME", "SPECIAL_SECTIONS", "parse_cluster_file", "parse_cluster_text"]
 
@@ -47,12 +48,12 @@ def parse_cluster_text(
     if base_dir is None:
         base_dir = os.getcwd() if file == "<string>" else os.path.dirname(os.path.abspath(file))
     base = Path(os.path.abspath(os.fspath(base_dir)))
-    problems = _Problems(file)
+    problems, notes = _Problems(file), _Problems(file)
     if text.startswith("\ufeff"):
         text = text[1:]
     sections, definitions = _read_structure(text, problems)
     name, name_line = read_cluster_section(sections.pop(CLUSTER, None), file, problems)
-    resolver = _Resolver(file, base, check_scripts, sections, problems)
+    resolver = _Resolver(file, base, check_scripts, sections, problems, notes)
 
     vms: List[VMSpec] = []
     svs: List[SwitchSpec] = []
@@ -65,7 +66,7 @@ def parse_cluster_text(
             for vm in resolved:
                 first = vm_lines.setdefault(vm.name, d.line)
                 if first != d.line:
-                    problems.add(d.line, "VM %r: name %r is already used on line %d" % (d.name, vm.name, first))
+                    problems.add(d.line, "VM %r: name %r is already used at %s:%d" % (d.name, vm.name, file, first))
                 elif vm is resolved[0]:   # the keys are the same for every VM of a line: once per line
                     for problem in request_problems(vm):
                         problems.add(d.line, problem)
@@ -82,9 +83,10 @@ def parse_cluster_text(
                 problems.add(d.line, svs_mark_problem(name, switch.name))
     if not definitions and not problems:
         problems.add(0, "defines no VMs and no switches (add a [_VMS_] section)")
+    unique_problems(file, vms, problems)
     if problems:
         raise ClusterFileError(problems.lines())
-    return ClusterSpec(path=file, vms=vms, svs=svs, dvs=dvs, name=name, name_line=name_line)
+    return ClusterSpec(path=file, vms=vms, svs=svs, dvs=dvs, name=name, name_line=name_line, notes=notes.lines())
 
 
 def parse_cluster_file(path: PathLike, *, check_scripts: bool = True) -> ClusterSpec:

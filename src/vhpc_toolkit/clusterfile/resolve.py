@@ -14,11 +14,12 @@ from typing import Dict, List, Optional, Tuple
 from vhpc_toolkit.limits import MAX_NAME, name_problem
 from vhpc_toolkit.words import count
 
-from .model import ScriptStep, SwitchSpec, VMSpec
+from .model import SECRET_KEYS, ScriptStep, SwitchSpec, VMSpec
 from .ranges import RangeError, contains_range, find_range, spread
-from .syntax import (RESERVED_SECTIONS, SPECIAL_SECTIONS, SVS, _Definition, _did_you_mean, _Pair, _Problems, _read_items, _Section,
-                     _tokenize)
+from .syntax import (RESERVED_SECTIONS, SPECIAL_SECTIONS, SVS, _Definition, _did_you_mean, _Pair, _Problems,
+                     _read_items, _Section, _tokenize, redact)
 from .values import (
+    ALL_KEYS,
     APPEND_KEYS,
     KEY_ALIASES,
     SWITCH_CONVERTERS,
@@ -28,6 +29,7 @@ from .values import (
     VM_CONVERTERS,
     VM_KEYS,
     VM_RANGE_KEYS,
+    VM_REPEATING_KEYS,
     BadValue,
 )
 
@@ -43,12 +45,13 @@ INSTANT_REFUSED = ("cpu", "memory", "cores_per_socket", "device", "mmio_size", "
 
 class _Resolver:
     def __init__(self, file: str, base_dir: Path, check_scripts: bool,
-                 sections: Dict[str, _Section], problems: _Problems):
+                 sections: Dict[str, _Section], problems: _Problems, notes: Optional[_Problems] = None):
         self.file = file
         self.base_dir = base_dir
         self.check_scripts = check_scripts
         self.sections = sections
         self.problems = problems
+        self.notes = notes if notes is not None else _Problems(file)   # not problems: said with the plan
 
     # -- shared
 
@@ -58,15 +61,28 @@ class _Resolver:
         try:
             tokens = _tokenize(d.text)
         except ValueError as exc:
-            self.problems.add(d.line, "%s: %s in %r" % (who, exc, d.text))
+            self.problems.add(d.line, "%s: %s in %r" % (who, exc, redact(d.text)))
             return [], False
         pairs: List[_Pair] = []
         complete = True
+        after_secret = ""   # a secret key was read: a later item may be the rest of its value (spaces)
         for kind, a, b in _read_items(tokens):
-            if kind == "pair":
+            quoted = "an item after %s" % after_secret if after_secret else repr(a)
+            if a.lower() in SECRET_KEYS and kind in ("pair", "ref"):
+                after_secret = a.lower()
+            if kind == "pair" and quoted != repr(a) and a not in ALL_KEYS:
+                self.problems.add(d.line, "%s: %s is no KEY: VALUE (a value with spaces goes in a section: "
+                                          "[NAME] then KEY: VALUE)" % (who, quoted))
+            elif kind == "pair":
+                if a in SECRET_KEYS:
+                    self.problems.hide(b.strip())
                 pairs.append(_Pair(a, b.strip(), d.line))
             elif kind == "bad":
-                self.problems.add(d.line, "%s: cannot read item %r (write KEY: VALUE or a section name)" % (who, a))
+                self.problems.add(d.line, "%s: cannot read item %s (write KEY: VALUE or a section name)" % (who, quoted))
+            elif quoted != repr(a) and a not in self.sections:   # maybe the rest of a password with a space
+                self.problems.add(d.line, "%s: %s is no section (a value with spaces goes in a section: "
+                                          "[NAME] then KEY: VALUE)" % (who, quoted))
+                complete = False
             elif a in SPECIAL_SECTIONS or a in RESERVED_SECTIONS:
                 self.problems.add(d.line, "%s: section [%s] cannot be used in a definition" % (who, a))
                 complete = False
@@ -122,7 +138,7 @@ class _Resolver:
         # each op: (key, per-VM values)
         ops: List[Tuple[str, List[object]]] = []
         for pair in pairs:
-            op = self._vm_op(pair, who, name_range, len(names))
+            op = self._vm_op(d, pair, who, name_range, len(names))
             if op is not None:
                 ops.append(op)
         if not name_ok:
@@ -158,7 +174,7 @@ class _Resolver:
                 break
         return name_range, names, name_ok
 
-    def _vm_op(self, pair: _Pair, who: str, name_range, count: int) -> Optional[Tuple[str, List[object]]]:
+    def _vm_op(self, d: _Definition, pair: _Pair, who: str, name_range, count: int) -> Optional[Tuple[str, List[object]]]:
         """One key of a VM definition as (key, a value per VM), or None (nothing, or a problem reported)."""
         report = self._reporter(who, pair)
         key, value = pair.key, pair.value
@@ -169,12 +185,15 @@ class _Resolver:
         if value == "":
             return None
         convert = VM_CONVERTERS[key]
+        if key in SECRET_KEYS:   # taken as written: a password may hold braces, and is never quoted
+            return key, [value] * count
         if key in VM_RANGE_KEYS:
-            values = self._range_values(value, convert, report, name_range, count)
+            raws = self._range_values(d, who, pair, name_range, count, report)
+            values = self._converted(raws, value, convert, report) if raws is not None else None
             return (key, values) if values is not None else None
         if contains_range(value):
             report("%r has a range but %s cannot take one (only the VM name and host, "
-                   "datastore, ip, guest_hostname can)" % (value, key))
+                   "datastore, port_group, ip, guest_hostname can)" % (value, key))
             return None
         if key in ("script", "check"):
             step = self._script(value, report)
@@ -187,24 +206,9 @@ class _Resolver:
             return None
         return key, [typed] * count
 
-    def _range_values(self, value: str, convert, report, name_range, count: int) -> Optional[List[object]]:
-        """A value that may hold a range (host, datastore, ip...), one per VM; None after a problem."""
-        try:
-            value_range = find_range(value)
-        except RangeError as exc:
-            report(str(exc))
-            return None
-        if value_range is not None:
-            if name_range is None:
-                report("%r has a range but the VM name has none" % value)
-                return None
-            if len(value_range) > count:
-                report("range %s has %d items, more than the %d of the VM name"
-                       % (value_range.token, len(value_range), count))
-                return None
-            raws = spread(value_range.substitute(value), count, value_range.consecutive)
-        else:
-            raws = [value] * count
+    @staticmethod
+    def _converted(raws: List[str], value: str, convert, report) -> Optional[List[object]]:
+        """Each VM's raw value converted; one line for a whole bad range, not one per VM; None after a problem."""
         converted: Dict[str, object] = {}
         errors: List[str] = []
         for raw in dict.fromkeys(raws):
@@ -214,10 +218,42 @@ class _Resolver:
                 errors.append(str(exc))
         if len(errors) == 1:
             report(errors[0])
-        elif errors:   # one line for a whole bad range, not one per VM
+        elif errors:
             report("%d of the %d values of %s are bad, first: %s; last: %s"
                    % (len(errors), len(converted) + len(errors), value, errors[0], errors[-1]))
         return None if errors else [converted[r] for r in raws]
+
+    def _range_values(self, d: _Definition, who: str, pair: _Pair, name_range, count: int,
+                      report) -> Optional[List[str]]:
+        """One raw value per VM of the line, or None (reported). A value range longer than the name's
+        gives its first items (the rest is noted as unused); a shorter one repeats only for keys
+        where VMs may share a value (host, datastore, port group), never for ip or guest_hostname."""
+        key, value = pair.key, pair.value
+        try:
+            value_range = find_range(value)
+        except RangeError as exc:
+            report(str(exc))
+            return None
+        if value_range is None:
+            return [value] * count
+        if name_range is None:
+            report("%r has a range but the VM name has none" % value)
+            return None
+        items = value_range.substitute(value)
+        if len(items) > count:
+            unused = items[count:]
+            text = unused[0] if len(unused) == 1 else "%s..%s" % (unused[0], unused[-1])
+            note = "%s: %s has %d values for %d VMs; %s left unused" % (key, value, len(items), count, text)
+            if pair.section is None:
+                self.notes.add(pair.line, "%s: %s" % (who, note))
+            else:
+                self.notes.add(pair.line, "[%s] %s" % (pair.section, note), who)
+            return items[:count]
+        if len(items) < count and key not in VM_REPEATING_KEYS:
+            report("range %s has %d values for the %d VMs of %s; each VM needs its own %s (give a range of %d)"
+                   % (value_range.token, len(items), count, d.name, key, count))
+            return None
+        return spread(items, count, value_range.consecutive)
 
     def _check_vm(self, line: int, who: str, vm: VMSpec) -> None:
         """Keys that only make sense together (the same for every VM of a range)."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from .ranges import split_name
+from .model import MASK, SECRET_KEYS
 from .values import ALL_KEYS
 
 VMS, SVS, DVS = "_VMS_", "_SVS_", "_DVS_"
@@ -19,6 +20,14 @@ SPECIAL_SECTIONS = (VMS, SVS, DVS)
 RESERVED_SECTIONS = ("_CLUSTER_",)   # key: value sections of their own, never spliced into a definition
 
 _KEY_TOKEN_RE = re.compile(r"^([A-Za-z_][^:\[\]'\"{}\s]*):(.*)$", re.S)
+# A secret key and what follows it on a line: a line quoted in an error shows MASK there instead.
+_SECRET_RE = re.compile(r"(\b(?:%s)\b\s*:?\s*)(.*)$" % "|".join(sorted(SECRET_KEYS)), re.I | re.S)
+
+
+def redact(text: str) -> str:
+    """``text`` (a line or definition quoted in an error) with everything after a secret key masked:
+    the value's end cannot be known when the line could not be read."""
+    return _SECRET_RE.sub(lambda m: m.group(1) + (MASK if m.group(2) else ""), text)
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,12 @@ class _Problems:
     def __init__(self, file: str):
         self.file = file
         self._found: Dict[Tuple[int, str], List[str]] = {}
+        self._secrets: set = set()
+
+    def hide(self, secret: str) -> None:
+        """Never show ``secret`` (a secret key's value) in a problem, whatever message quotes it."""
+        if len(secret) >= 3:   # shorter ones would mask ordinary words; no message quotes a secret's value
+            self._secrets.add(secret)
 
     def add(self, line: int, message: str, user: Optional[str] = None) -> None:
         users = self._found.setdefault((line, message), [])
@@ -67,6 +82,8 @@ class _Problems:
             text = message
             if users:
                 text += " (used by %s)" % ", ".join(users)
+            for secret in sorted(self._secrets, key=len, reverse=True):
+                text = text.replace(secret, MASK)
             out.append("%s:%d: %s" % (self.file, line, text) if line else "%s: %s" % (self.file, text))
         return out
 
@@ -88,7 +105,7 @@ def _read_structure(text: str, problems: _Problems) -> Tuple[Dict[str, _Section]
         if line.startswith("["):
             name = line[1:-1].strip() if line.endswith("]") else ""
             if not name:
-                problems.add(lineno, "bad section header %r (write [NAME])" % line)
+                problems.add(lineno, "bad section header %r (write [NAME])" % redact(line))
                 current = ""
             elif name in seen:
                 problems.add(lineno, "section [%s] is defined twice (first on line %d)" % (name, seen[name]))
@@ -100,27 +117,35 @@ def _read_structure(text: str, problems: _Problems) -> Tuple[Dict[str, _Section]
                     sections[name] = _Section(name, lineno)
             continue
         if current is None:
-            problems.add(lineno, "%r is outside any section (start one with [NAME])" % line)
+            problems.add(lineno, "%r is outside any section (start one with [NAME])" % redact(line))
             continue
         if current == "":
             continue
         if current in SPECIAL_SECTIONS:
+            secret = next((k for k in SECRET_KEYS if re.match(r"(?i)%s\b" % k, line)), None)
+            if secret:   # a key where a definition belongs: never quote its value
+                problems.hide(line[len(secret):].lstrip(" \t:"))
+                problems.add(lineno, "[%s] %s is a key, not a definition (give it in a section, or after a "
+                                     "VM's name: NAME: ... %s: VALUE)" % (current, secret, secret))
+                continue
             try:
                 name, definition = split_name(line)
             except ValueError:
-                problems.add(lineno, "[%s] expected 'NAME: definition', got %r" % (current, line))
+                problems.add(lineno, "[%s] expected 'NAME: definition', got %r" % (current, redact(line)))
                 continue
             if not name:
-                problems.add(lineno, "[%s] definition without a name: %r" % (current, line))
+                problems.add(lineno, "[%s] definition without a name: %r" % (current, redact(line)))
                 continue
             definitions.append(_Definition(current, name, definition, lineno))
             continue
         key, colon, value = line.partition(":")
         key = key.strip().lower()
-        if not colon or not key:
-            problems.add(lineno, "[%s] expected 'key: value', got %r" % (current, line))
+        if not colon or not key or any(ch.isspace() for ch in key):
+            problems.add(lineno, "[%s] expected 'key: value', got %r" % (current, redact(line)))
             sections[current].broken = True
             continue
+        if key in SECRET_KEYS:
+            problems.hide(value.strip())
         sections[current].pairs.append(_Pair(key, value.strip(), lineno, current))
     return sections, definitions
 

@@ -11,7 +11,8 @@ import math
 import re
 from typing import Callable, Dict, List
 
-from vhpc_toolkit.limits import MAX_MEMORY_GB, MAX_MTU, MAX_NAME, MAX_PASSTHROUGH, MAX_SHARES, MAX_VCPUS, MIN_MTU
+from vhpc_toolkit.limits import (MAX_MEMORY_GB, MAX_MTU, MAX_NAME, MAX_PASSTHROUGH, MAX_SHARES, MAX_VCPUS, MIN_MEMORY_MB,
+                                 MIN_MTU, memory_problem)
 from vhpc_toolkit.words import HINT as YES_NO_HINT, yes_no
 
 
@@ -72,6 +73,8 @@ def to_gb(raw: str) -> float:
         raise BadValue("%r must be more than 0 GB" % raw)
     if value > MAX_MEMORY_GB:
         raise BadValue("%r GB is more than vSphere's maximum of %d GB per VM" % (raw, MAX_MEMORY_GB))
+    if memory_problem(value):
+        raise BadValue("%r GB is less than vSphere's minimum of %d MB per VM" % (raw, MIN_MEMORY_MB))
     return value
 
 
@@ -331,7 +334,10 @@ APPEND_KEYS = frozenset({"script", "check", "sriov_port_group", "pf", "sriov_dvs
 KEY_ALIASES = {"sequence": "barrier"}
 
 #: Keys whose value may hold a range.
-VM_RANGE_KEYS = frozenset({"host", "datastore", "ip", "guest_hostname"})
+VM_RANGE_KEYS = frozenset({"host", "datastore", "port_group", "ip", "guest_hostname"})
+#: Range keys whose shorter range repeats over the VMs (VMs may share a host); ip and guest_hostname
+#: are each VM's own, so a shorter range of theirs is an error.
+VM_REPEATING_KEYS = frozenset({"host", "datastore", "port_group"})
 SWITCH_RANGE_KEYS = frozenset({"host", "vmk_ip"})
 #: The converter of each item a switch key's range gives.
 SWITCH_ITEM_CONVERTERS: Dict[str, Callable[[str], str]] = {"host": to_str, "vmk_ip": to_ipv4}

@@ -58,11 +58,15 @@ def power_off_and_destroy(session, doomed: list[Doomed], concurrency: int = DEFA
 
 
 def settle_interrupted(session, doomed: list[Doomed], reason: str = "interrupted") -> None:
-    """After Ctrl-C or a lost connection: each row says whether its VM still exists."""
-    from vhpc_toolkit.vsphere.inventory import read_objects
+    """After Ctrl-C or a lost connection: each row says whether its VM still exists (one inventory
+    read: a property read naming a VM that is gone is refused with ManagedObjectNotFound)."""
+    from vhpc_toolkit.vsphere.inventory import read_inventory
 
     try:
-        left = read_objects(session, [d.ref for d in doomed], ["runtime.powerState"]) if doomed else {}
+        if not getattr(session, "answering", True):
+            raise ConnectionError("vCenter stopped answering")   # each read would wait the timeout again
+        left = {o.moid: o for o in read_inventory(session, {"VirtualMachine": ["runtime.powerState"]})
+                .of_type("VirtualMachine")} if doomed else {}
     except Exception:   # vCenter unreachable: say so rather than guess
         for d in doomed:
             d.result.status, d.result.detail = FAILED, f"{reason}; unknown whether it still exists"

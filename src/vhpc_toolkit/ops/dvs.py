@@ -326,7 +326,8 @@ def unprepare(session, inv: Inventory, switch: Obj) -> tuple[list[str], list[str
 def destroy_dvs(session, name: str, datacenter: str | None = None, force: bool = False) -> Report:
     """Destroy switch ``name``: undo the PVRDMA preparation it records, its port groups, then the switch.
     A switch that does not exist is reported, not an error. A switch that carries VM adapters or
-    VMkernel adapters the toolkit did not make is refused (saying what would break) unless ``force``."""
+    VMkernel adapters the toolkit did not make is refused before any change, saying what to move off
+    it: vCenter refuses to destroy it (ResourceInUse), so ``force`` cannot make it go and is ignored."""
     props = dict(DVS_PROPS)
     props["HostSystem"] = sorted(set(DVS_PROPS["HostSystem"]) | set(switch_users.HOST_PROPS))
     props["VirtualMachine"] = switch_users.VM_PROPS
@@ -346,7 +347,7 @@ def destroy_dvs(session, name: str, datacenter: str | None = None, force: bool =
     recorded = {n: r.get("vnic") for n, r in pvrdma_hosts.parse_record(switch.get("config.description")).items()}
     ours = {f"VMkernel adapter {vnic} of {host}" for host, vnic in recorded.items() if vnic}
     users = [u for u in switch_users.dvs_users(inv, switch) if u not in ours]
-    if users and not force:
+    if users:
         raise ValidationFailed([switch_users.in_use_problem("distributed", name, {"": users})])
     pgs = [o for o in dvs_portgroups(inv, switch) if not o.get("config.uplink") and "-DVUplinks" not in o.name]
     done, failures = unprepare(session, inv, switch)

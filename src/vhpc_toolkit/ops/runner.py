@@ -29,6 +29,9 @@ from vhpc_toolkit.words import count
 
 DEFAULT_CONCURRENCY = 32
 SUBMIT_THREADS = 8
+# After Ctrl-C: how long the tasks in flight (asked to cancel, or not cancellable: power, reconfigure,
+# destroy) are given to end, so that the report says what vCenter holds. A second Ctrl-C stops waiting.
+INTERRUPT_GRACE = 30.0
 
 
 @dataclass(eq=False)
@@ -123,12 +126,7 @@ def run_jobs(session, jobs: list[Job], concurrency: int = DEFAULT_CONCURRENCY, p
                 if run.inflight:
                     run.wait()
     except KeyboardInterrupt:
-        cancelled = []
-        for moid, job in run.inflight.items():
-            _cancel(run.tasks[moid])
-            job.result.status, job.result.detail = FAILED, "interrupted (cancel requested)"
-            cancelled.append(job.result)
-        raise Interrupted(cancelled, _not_started(run.queue, "the run was interrupted")) from None
+        _on_ctrl_c(jobs, run.queue, run.inflight, run.tasks, run.submitted, run.ended, run.watcher, run.finish)
     except Exception as exc:  # the session or the collector failed: say what became of every job
         for job in run.inflight.values():
             job.result.status, job.result.detail = FAILED, f"outcome unknown: {error_message(exc)}"
@@ -149,8 +147,11 @@ class _Run:
         self.deadlines: dict[str, float] = {}
         self.per: Counter = Counter()
         self.watcher = TaskWatcher(session)
+        self.ended: set[int] = set()   # jobs whose outcome is known
+        self.submitted: dict[int, tuple[Job, Any]] = {}   # every task started (a Ctrl-C may come before it is in flight)
 
     def finish(self, job: Job, ok: bool, detail: str | None = None, value: Any = None) -> None:
+        self.ended.add(id(job))
         if ok:
             job.result.status = CHANGED
             if job.on_success:
@@ -160,10 +161,11 @@ class _Run:
         if self.on_event:
             self.on_event(job.result)
 
-    @staticmethod
-    def submit(job: Job):
+    def submit(self, job: Job):
         try:
-            return job, job.start(), None
+            task = job.start()
+            self.submitted[id(job)] = (job, task)
+            return job, task, None
         except Exception as exc:  # a fault raised by the call itself (e.g. InvalidState)
             if isinstance(exc, ConnectionLost):   # vCenter may have started it: callers look again
                 job.result.data["uncertain"] = True
@@ -202,6 +204,55 @@ class _Run:
             return
         for outcome in self.watcher.wait(min(self.deadlines.values()) - now):
             self.finish(self._done(outcome.task._moId), outcome.ok, outcome.error, outcome.result)
+
+
+def _on_ctrl_c(jobs: list[Job], queue: _Waiting, inflight: dict[str, Job], tasks: dict[str, Any],
+               submitted: dict[int, tuple[Job, Any]], ended: set[int], watcher: TaskWatcher, finish) -> None:
+    """Ctrl-C: queued jobs are not started; the tasks in flight (also those started while the Ctrl-C
+    came) are asked to cancel and given their time to end; raises Interrupted with every job's result."""
+    not_started = _not_started(queue, "the run was interrupted")
+    late = [(job, task) for job, task in submitted.values() if task._moId not in tasks]
+    for job, task in late:   # started while the Ctrl-C came: in flight as much as the others
+        inflight[task._moId], tasks[task._moId] = job, task
+    try:
+        watcher.add([task for _, task in late])
+    except Exception:   # vCenter gone: the callers read back what they can
+        pass
+    waiting = {id(j) for j in inflight.values()} | {id(r) for r in not_started}
+    for job in jobs:   # taken for a wave whose call raised before a task started
+        if id(job) not in ended and id(job) not in waiting and id(job.result) not in waiting:
+            job.result.status, job.result.detail = NOT_STARTED, "not started: the run was interrupted"
+            not_started.append(job.result)
+    for moid, job in inflight.items():
+        cancelled = _cancel(tasks[moid])
+        job.result.status = FAILED
+        job.result.detail = "interrupted (cancel requested)" if cancelled else "interrupted"
+    _settle(watcher, inflight, finish)
+    raise Interrupted([job.result for job in jobs if job.result.status == FAILED and
+                       job.result.detail.startswith("interrupted")], not_started) from None
+
+
+def _settle(watcher: TaskWatcher, inflight: dict[str, Job], finish, grace: float = INTERRUPT_GRACE) -> None:
+    """After Ctrl-C: wait (at most ``grace`` seconds) for the tasks in flight to end, and record how
+    each ended, so that no report calls a VM still there that is gone a moment later."""
+    deadline = time.monotonic() + grace
+    try:
+        while inflight and deadline > time.monotonic():
+            for outcome in watcher.wait(deadline - time.monotonic()):
+                job = inflight.pop(outcome.task._moId, None)
+                if job is None:
+                    continue
+                if outcome.ok:      # it ended before the cancel took (or could not be cancelled)
+                    finish(job, True, value=outcome.result)
+                else:
+                    error = outcome.error or "task failed"
+                    job.result.detail += ": " + ("cancelled" if "cancel" in error.lower() else error)
+    except KeyboardInterrupt:   # a second Ctrl-C: report what is known now
+        pass
+    except Exception:           # vCenter gone meanwhile: the callers read back what they can
+        pass
+    for job in inflight.values():
+        job.result.detail += "; its task was still running (it may yet complete)"
 
 
 def run_batch(session, jobs: list[Job], **kwargs) -> bool:

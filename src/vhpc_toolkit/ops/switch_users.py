@@ -2,10 +2,11 @@
 
 A switch carries VMkernel adapters (vmk0 is the host's management address: destroying
 its switch makes the host unreachable) and VM network adapters (powered on or not).
-`svs/dvs --destroy` refuse such a switch unless ``--force`` and say what would break;
-`cluster --destroy` leaves it. ESXi and vCenter refuse too (ResourceInUse), but host by
-host and halfway; this check covers every host before the first change. Pure code over
-one inventory read.
+ESXi and vCenter refuse to remove a switch or port group that adapters use
+(ResourceInUse), host by host and halfway; so `svs/dvs --destroy` refuse such a switch on
+every host before the first change and say what to move off it (`svs --destroy --force`
+destroys it where nothing uses it and leaves it where something does); `cluster --destroy`
+leaves it. Pure code over one inventory read.
 """
 from __future__ import annotations
 
@@ -53,9 +54,13 @@ def dvs_users(inv: Inventory, switch: Obj) -> list[str]:
     return users
 
 
+MOVE_OFF = ("move them off first (a VM adapter: `network --remove --vm VM --port_group PG`; a VMkernel adapter: "
+            "the vSphere Client or `esxcli network ip interface remove`; vmk0 carries the host's management address)")
+
+
 def in_use_problem(kind: str, name: str, users: dict[str, list[str]]) -> str:
-    """One line: what destroying switch ``name`` would cut off, per host (or "" for a DVS)."""
+    """One line: what uses switch ``name``, per host (or "" for a DVS), and what to do about it."""
     parts = [(f"{where}: " if where else "") + ", ".join(u) for where, u in users.items() if u]
-    return (f"{kind} switch {name} is in use ({'; '.join(parts)}): destroying it would disconnect them "
-            "(a VMkernel adapter such as vmk0 carries the host's management address); "
-            "use --force to destroy it anyway")
+    where_free = "; or --force destroys it on the hosts where nothing uses it" if kind == "standard" else ""
+    return (f"{kind} switch {name} is in use ({'; '.join(parts)}): vSphere does not remove a switch that adapters "
+            f"use; {MOVE_OFF}{where_free}")

@@ -15,7 +15,7 @@ from typing import Iterable
 from vhpc_toolkit.errors import InputError, ValidationFailed, VhpcError, refuse_problems
 from vhpc_toolkit.ops import switch_users
 from vhpc_toolkit.ops.runner import run_calls
-from vhpc_toolkit.results import HOST, Report, TargetResult
+from vhpc_toolkit.results import FAILED, HOST, Report, TargetResult
 from vhpc_toolkit.vsphere import hostnet
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory, read_objects
 from vhpc_toolkit.words import plural
@@ -142,15 +142,16 @@ def destroy_svs(session, name: str, hosts: list[str], concurrency: int = 8, forc
     """Remove switch ``name`` (its port groups first) from every host where it exists.
 
     A switch that carries a VMkernel adapter or VM adapters is refused on every host before
-    any change (ValidationFailed saying what would break), unless ``force``.
+    any change (ValidationFailed saying what uses it): ESXi would refuse it on those hosts
+    anyway. With ``force`` it is destroyed on the hosts where nothing uses it, and reported
+    failed (naming what uses it) where something does.
     """
-    inv, found, problems = _read_svs(session, hosts, users=not force)
+    inv, found, problems = _read_svs(session, hosts, users=True)
     refuse_problems(problems)
-    if not force:
-        users = {h.name: switch_users.svs_users(inv, h, hostnet.standard_switch(h, name).port_groups)
-                 for h in found if hostnet.standard_switch(h, name) is not None}
-        if any(users.values()):
-            raise ValidationFailed([switch_users.in_use_problem("standard", name, users)])
+    users = {h.name: switch_users.svs_users(inv, h, hostnet.standard_switch(h, name).port_groups)
+             for h in found if hostnet.standard_switch(h, name) is not None}
+    if any(users.values()) and not force:
+        raise ValidationFailed([switch_users.in_use_problem("standard", name, users)])
     results, work = [], []
     for host in found:
         result = TargetResult(host.name, kind=HOST)
@@ -158,6 +159,10 @@ def destroy_svs(session, name: str, hosts: list[str], concurrency: int = 8, forc
         switch = hostnet.standard_switch(host, name)
         if switch is None:
             result.detail = f"no switch {name}"
+            continue
+        if users.get(host.name):   # --force: left where adapters use it (ESXi refuses it there)
+            result.status = FAILED
+            result.detail = f"left: in use by {', '.join(users[host.name])}; {switch_users.MOVE_OFF}"
             continue
         pgs = switch.port_groups
         result.detail = f"destroyed switch {name}" + (f" and {plural(len(pgs), 'port group')} {', '.join(pgs)}" if pgs else "")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from rich.markup import escape
 
-from vhpc_toolkit.output.plan import screenful
+from vhpc_toolkit.output.plan import grouped, screenful
 from vhpc_toolkit.output.post import render_post
 from vhpc_toolkit.output.report import render_report
 from vhpc_toolkit.output.scripts import render_guest_state
@@ -31,13 +31,15 @@ def render_actions(rows: list[dict], switch_rows: list[dict], pvrdma_rows: list[
                      [[escape(r["switch"]), escape(r["host"]), escape(", ".join(r["steps"]) or "prepared")]
                       for r in pvrdma_rows])
     domain = common_domain([r["host"] for r in rows])
+    # VMs that differ only by name are one row
+    rows = grouped([[r["vm"], escape(short(r["host"], domain)), r["action"], escape(r["detail"]) + "".join(
+        f"\n[yellow]drift:[/] {escape(d)}" for d in r["drift"])] for r in rows], (0,))
     shown, hidden = screenful(rows)
     cells = []
-    for i, r in enumerate(shown):
+    for i, (row, n) in enumerate(shown):
         if hidden and i == len(shown) - 5:
             cells.append([f"[dim]... {hidden} more[/]", "", "", ""])
-        detail = escape(r["detail"]) + "".join(f"\n[yellow]drift:[/] {escape(d)}" for d in r["drift"])
-        cells.append([escape(r["vm"]), escape(short(r["host"], domain)), r["action"], detail])
+        cells.append([escape(row[0]) + (f" [dim]({n} VMs)[/]" if n > 1 else "")] + row[1:])
     domain_note(console, domain)
     render_table(console, "VM actions", ["VM", "host", "action", "detail"], cells)
     if rule_rows:

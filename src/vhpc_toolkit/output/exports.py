@@ -7,14 +7,13 @@ comment saying so, never dropped. Paths are checked before the first change
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from vhpc_toolkit.errors import refuse_problems
+from vhpc_toolkit.output.files import check_paths, replace_file
 
 KINDS = {
     "hostfile": "MPI hostfile, Open MPI syntax (`IP slots=N`)",
@@ -146,45 +145,58 @@ def gres_path(path: str) -> str:
     return path[:-5] + ".gres.conf" if path.endswith(".conf") else path + ".gres.conf"
 
 
+def has_gpus(spec) -> bool:
+    """Whether any VM of the file has GPUs (then the slurm export writes a gres.conf fragment too)."""
+    return any(vm.device or vm.gpu or vm.vgpus for vm in spec.vms)
+
+
+def export_targets(kind: str, path: str, spec) -> list[str]:
+    """Every file an export writes: the slurm export also its gres.conf fragment when there are GPUs."""
+    return [path, gres_path(path)] if kind == "slurm" and has_gpus(spec) else [path]
+
+
 def write_exports(result, spec, exports: list[tuple[str, str]]) -> list[str]:
-    """Write each (kind, path); returns one note per file written, for the report."""
+    """Write each (kind, path), every file replaced whole (a symlink is replaced, never written
+    through); returns one note per file written, and one per file that could not be (``result``'s
+    ``export_errors`` then lists them: the run's exit status is 1)."""
     items = nodes(result, spec)
     notes = []
     for kind, path in exports:
-        if kind in ("hostfile", "mpich"):
-            Path(path).write_text(mpi_hostfile(items, kind))
-        elif kind == "ansible":
-            Path(path).write_text(ansible_inventory(items, cluster_name(spec)))
-        elif kind == "slurm":
-            conf, gres = slurm_nodes(items)
-            Path(path).write_text(conf)
+        files = {path: _export_text(kind, items, result, spec)}
+        if kind == "slurm":
+            files[path], gres = slurm_nodes(items)
             if gres:
-                Path(gres_path(path)).write_text(gres)
-                notes.append(f"gres.conf fragment: {gres_path(path)}")
-        else:
-            Path(path).write_text(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
-        notes.append(f"{KINDS[kind].split(',')[0].split(' (')[0]}: {path}")
+                files[gres_path(path)] = gres
+        for target, text in files.items():
+            try:
+                replace_file(target, text)
+            except OSError as exc:
+                error = f"--export {kind} {target}: not written: {exc.strerror or exc}"
+                notes.append(error)
+                result.export_errors = list(getattr(result, "export_errors", None) or []) + [error]
+                continue
+            what = "gres.conf fragment" if target != path else KINDS[kind].split(',')[0].split(' (')[0]
+            notes.append(f"{what}: {target}")
     return notes
 
 
-def check_export_paths(exports: list[tuple[str, str]], cluster_file: str) -> None:
-    """Every export path can be written, checked before the first change (``exports``: (label, path))."""
-    problems, seen = [], {}
-    protected = os.path.realpath(cluster_file)
-    for label, path in exports:
-        real = os.path.realpath(path)
-        parent = os.path.dirname(real) or "."
-        if real == protected:
-            problems.append(f"{label} {path}: that is the cluster file itself")
-        elif real in seen:
-            problems.append(f"{label} {path}: also given to {seen[real]}")
-        elif os.path.isdir(real):
-            problems.append(f"{label} {path}: is a folder; give a file name")
-        elif not os.path.isdir(parent):
-            problems.append(f"{label} {path}: folder {parent} does not exist")
-        elif os.path.exists(real) and not os.path.isfile(real):
-            problems.append(f"{label} {path}: not a regular file")
-        elif not os.access(real if os.path.exists(real) else parent, os.W_OK):
-            problems.append(f"{label} {path}: not writable")
-        seen.setdefault(real, label)
-    refuse_problems(problems)
+def _export_text(kind: str, items: list[Node], result, spec) -> str:
+    if kind in ("hostfile", "mpich"):
+        return mpi_hostfile(items, kind)
+    if kind == "ansible":
+        return ansible_inventory(items, cluster_name(spec))
+    if kind == "slurm":
+        return slurm_nodes(items)[0]
+    return json.dumps(result.to_dict(), indent=2, default=str) + "\n"
+
+
+def check_export_paths(exports: list[tuple[str, str]], cluster_file: str, spec=None) -> None:
+    """Every file the exports write can be written, checked before the first change (``exports``:
+    (kind, path)); none may be the cluster file or one of its scripts. A symlink is fine: it is
+    replaced, never written through."""
+    protected = {cluster_file: "the cluster file itself"}
+    for vm in spec.vms if spec is not None else []:
+        protected.update({step.path: f"the post script of VM {vm.name}" for step in vm.scripts})
+    paths = [(f"--export {kind}", target) for kind, path in exports
+             for target in (export_targets(kind, path, spec) if spec is not None else [path])]
+    check_paths(paths, protected)

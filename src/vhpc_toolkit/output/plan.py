@@ -7,6 +7,7 @@ from typing import Any, Dict, List, Optional
 from rich.markup import escape
 
 from vhpc_toolkit.clusterfile import ClusterSpec, ScriptStep, VMSpec
+from vhpc_toolkit.namelists import compact_names
 from vhpc_toolkit.output.tables import common_domain, domain_note, render_table, short
 
 
@@ -21,7 +22,7 @@ def plan_document(spec: ClusterSpec) -> Dict[str, Any]:
         "svs": [sw.to_dict() for sw in spec.svs],
         "dvs": [sw.to_dict() for sw in spec.dvs],
     }
-    notes = missing_script_notes(spec)
+    notes = list(spec.notes) + missing_script_notes(spec)
     if notes:
         doc["notes"] = notes
     return doc
@@ -121,17 +122,45 @@ VM_HEADERS = ["VM", "host", "datastore", "ip", "hostname", "cpu", "memory", "dev
               "latency", "power", "scripts"]
 
 
+def grouped(rows: list[list[str]], varying: tuple[int, ...], tags: list | None = None) -> list[tuple[list[str], int]]:
+    """Runs of neighbouring rows that differ only in the ``varying`` columns (plain text), each as one
+    row and its count: ``node1..node8`` with ``10.0.0.1..10.0.0.8``; a list that is no run is shortened.
+    Rows of different ``tags`` (e.g. their file line) are never one."""
+    runs: list[list[list[str]]] = []
+    keys: list = []
+    for row, tag in zip(rows, tags or [None] * len(rows)):
+        key = ([c for i, c in enumerate(row) if i not in varying], tag)
+        if runs and keys[-1] == key:
+            runs[-1].append(row)
+        else:
+            runs.append([row])
+            keys.append(key)
+    out = []
+    for run in runs:
+        row = list(run[0])
+        for i in varying if len(run) > 1 else ():
+            cells = list(dict.fromkeys(r[i] for r in run))
+            row[i] = cells[0] if len(cells) == 1 else compact_names(cells, limit=3)
+        out.append((row, len(run)))
+    return out
+
+
 def _vm_rows(spec: ClusterSpec, domain: str) -> list[list[str]]:
-    shown, hidden = screenful(spec.vms)
-    rows = []
-    for i, vm in enumerate(shown):
+    plain = (0, 3, 4)   # name, IP, host name: plain text, escaped below
+    rows = [[vm.name, escape(short(vm.host, domain)) if vm.host else _placed(vm), _text(vm.datastore),
+             vm.ip if vm.ip and not vm.is_dhcp else _address(vm), vm.guest_hostname or "-", _text(vm.cpu),
+             _memory(vm.memory), _devices(vm), _text(vm.vgpu), _networks(vm), _text(vm.latency), vm.power,
+             _scripts(vm)] for vm in spec.vms]
+    # VMs that differ only by name, IP and host name are one row (names and IPs as runs)
+    shown, hidden = screenful(grouped(rows, plain, [vm.line for vm in spec.vms]))
+    out = []
+    for i, (row, count) in enumerate(shown):
         if hidden and i == len(shown) - 5:
-            rows.append(["[dim]... %d more[/]" % hidden] + [""] * (len(VM_HEADERS) - 1))
-        rows.append([f"[bold]{escape(vm.name)}[/]", escape(short(vm.host, domain)) if vm.host else
-                     _placed(vm),
-                     _text(vm.datastore), _address(vm), _text(vm.guest_hostname), _text(vm.cpu), _memory(vm.memory),
-                     _devices(vm), _text(vm.vgpu), _networks(vm), _text(vm.latency), vm.power, _scripts(vm)])
-    return rows
+            out.append(["[dim]... %d more[/]" % hidden] + [""] * (len(VM_HEADERS) - 1))
+        cells = [escape(c) if j in plain else c for j, c in enumerate(row)]
+        cells[0] = f"[bold]{cells[0]}[/]" + (f" [dim]({count} VMs)[/]" if count > 1 else "")
+        out.append(cells)
+    return out
 
 
 def render_plan(spec: ClusterSpec, console) -> None:
@@ -154,5 +183,5 @@ def render_plan(spec: ClusterSpec, console) -> None:
         order = ", ".join("unlabelled" if b is None else "barrier %d" % b for b, _ in phases)
         console.print("Post scripts run in this order, each phase on every VM before the next: %s"
                       % escape(order))
-    for note in missing_script_notes(spec):
+    for note in list(spec.notes) + missing_script_notes(spec):
         console.print("[yellow]note:[/] %s" % escape(note), highlight=False)

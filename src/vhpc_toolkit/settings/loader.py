@@ -14,6 +14,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 import yaml
 
 from vhpc_toolkit.errors import SettingsError
+from vhpc_toolkit.files import file_problem
 from vhpc_toolkit.settings.govc import GovcEnv
 from vhpc_toolkit.settings.timeouts import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, parse_timeout
 from vhpc_toolkit.settings.values import env_value, file_str, parse_bool, parse_port, resolve_ca, yaml_type
@@ -82,21 +83,32 @@ def find_conf_file(
     ``vhpc_toolkit/config/vCenter.conf``.
     """
     env = os.environ if env is None else env
-    if explicit:
-        path = Path(explicit).expanduser()
-        if not path.is_file():
-            raise SettingsError(f"vCenter settings file {explicit} (--vcenter-conf) does not exist")
-        return path
-    from_env = (env.get(CONF_ENV) or "").strip()
-    if from_env:
-        path = Path(from_env).expanduser()
-        if not path.is_file():
-            raise SettingsError(f"vCenter settings file {from_env} ({CONF_ENV}) does not exist")
-        return path
+    for given, origin in ((explicit, "--vcenter-conf"), ((env.get(CONF_ENV) or "").strip(), CONF_ENV)):
+        if given:
+            path = Path(given).expanduser()
+            problem = file_problem(path)
+            if problem:
+                raise SettingsError(f"vCenter settings file {given} ({origin}) {problem}")
+            return path
     for candidate in _default_candidates(env, cwd, home, package_conf):
         if candidate.is_file():
             return candidate
     return None
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader that refuses a key given twice in one mapping (YAML keeps the last silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: Dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise SettingsError(f"{self.name}, line {line}: {key} is given twice (first on line {seen[key]}); "
+                                    "keep one")
+            seen.setdefault(key, line)
+        return super().construct_mapping(node, deep)
 
 
 def _default_candidates(
@@ -136,7 +148,12 @@ def _read_conf(path: Path) -> Dict[str, Any]:
     except OSError as exc:
         raise SettingsError(f"cannot read {path}: {exc.strerror or exc}") from None
     try:
-        data = yaml.safe_load(text)
+        loader = _UniqueKeyLoader(text)
+        loader.name = str(path)
+        try:
+            data = loader.get_single_data()
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or "invalid YAML"

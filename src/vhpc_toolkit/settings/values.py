@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from vhpc_toolkit.errors import SettingsError
+from vhpc_toolkit.files import file_problem
 from vhpc_toolkit.words import HINT as YES_NO_HINT, yes_no
 
 
@@ -67,6 +68,7 @@ def resolve_ca(value: str, base: Path, what: str) -> str:
     path = Path(value).expanduser()
     if not path.is_absolute():
         path = base / path
-    if not path.is_file():
-        raise SettingsError(f"CA file {path} ({what}) does not exist")
+    problem = file_problem(path)
+    if problem:
+        raise SettingsError(f"CA file {path} ({what}) {problem}")
     return str(path)

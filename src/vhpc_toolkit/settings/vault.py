@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
 from vhpc_toolkit.errors import SettingsError
+from vhpc_toolkit.files import file_problem
 from vhpc_toolkit.words import yes_no
 
 DEFAULT_MOUNT = "secret"
@@ -36,6 +37,9 @@ def _token(env: Mapping[str, str], home: Optional[Path]) -> str:
         return token
     base = home if home is not None else _home_from(env)
     token_file = base / ".vault-token"
+    problem = file_problem(token_file)
+    if problem and problem != "does not exist":   # a folder or a FIFO there: say so, never block on it
+        raise SettingsError(f"Vault token file {token_file} {problem}")
     try:
         token = token_file.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
@@ -60,8 +64,9 @@ def _home_from(env: Mapping[str, str]) -> Path:
 def _verify(env: Mapping[str, str]) -> Any:
     cacert = (env.get("VAULT_CACERT") or "").strip()
     if cacert:
-        if not Path(cacert).expanduser().is_file():
-            raise SettingsError(f"VAULT_CACERT file {cacert} does not exist")
+        problem = file_problem(Path(cacert).expanduser())
+        if problem:
+            raise SettingsError(f"VAULT_CACERT file {cacert} {problem}")
         return str(Path(cacert).expanduser())
     if yes_no(env.get("VAULT_SKIP_VERIFY") or ""):
         return False

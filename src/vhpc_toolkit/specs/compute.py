@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from vhpc_toolkit.limits import memory_mb  # noqa: F401  (also this module's: callers import it from here)
 from vhpc_toolkit.specs import Change
 
 # Property paths a compute plan reads from the VM.
@@ -32,10 +33,6 @@ class ResizeRefused(ValueError):
     """Resizing a powered-on VM without hot-add."""
 
 
-def memory_mb(gb: float) -> int:
-    # vSphere wants whole MB, in multiples of 4 MB.
-    mb = int(round(gb * 1024))
-    return mb - mb % 4
 
 
 def _shares(current) -> int | None:

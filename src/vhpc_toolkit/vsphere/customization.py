@@ -83,13 +83,11 @@ class CustomizationWatch:
         self._watch = Watch(session, min_interval=GUEST_WAIT_INTERVAL)
         self._page_size = min(MAX_PAGE, page_size or 3 * vm_count + 20)
         self._collector = None
+        self._spec = vim.event.EventFilterSpec(
+            entity=vim.event.EventFilterSpec.ByEntity(entity=session.content.rootFolder, recursion="all"),
+            eventTypeId=EVENT_TYPES)
         try:
-            spec = vim.event.EventFilterSpec(
-                entity=vim.event.EventFilterSpec.ByEntity(entity=session.content.rootFolder, recursion="all"),
-                eventTypeId=EVENT_TYPES)
-            self._collector = session.content.eventManager.CreateCollectorForEvents(filter=spec)
-            self._collector.SetCollectorPageSize(maxCount=self._page_size)
-            self._watch.objects([self._collector], ["latestPage"])
+            self._make_collector()
             self._watch.wait(1)                     # the page as it is now: all of it is history
         except BaseException:
             self.close()
@@ -106,6 +104,20 @@ class CustomizationWatch:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def _make_collector(self) -> None:
+        """The event collector (it belongs to the session) and the watch on its latest page."""
+        self._generation = getattr(self._session, "generation", 0)
+        self._collector = self._session.content.eventManager.CreateCollectorForEvents(filter=self._spec)
+        self._collector.SetCollectorPageSize(maxCount=self._page_size)
+        self._collector_watch = self._watch.objects([self._collector], ["latestPage"])
+
+    def _renew(self, pending: set[str]) -> None:
+        """The session was renewed: the old collector died with it. A new one, and the events of the
+        VMs still waiting asked for once (those of the gap are on no page the watch saw)."""
+        self._watch.drop(self._collector_watch)
+        self._make_collector()
+        self._query(pending)
+
     def _page(self) -> list[Any]:
         return list(self._watch.values.get(self._collector._moId, {}).get("latestPage") or [])
 
@@ -119,6 +131,8 @@ class CustomizationWatch:
             evs.sort(key=lambda ev: ev.key)   # a query may bring older events after newer ones
 
     def _read_page(self, pending: set[str]) -> None:
+        if self._generation != getattr(self._session, "generation", 0):
+            self._renew(pending)
         page = self._page()
         if not page:
             return

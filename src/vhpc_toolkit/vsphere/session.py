@@ -43,6 +43,12 @@ class Session:
     read_timeout: float = DEFAULT_READ_TIMEOUT
 
     @property
+    def answering(self) -> bool:
+        """False once a call got no answer within the read timeout (until one is answered again):
+        reads that only make a report better are then not tried (each would wait the timeout)."""
+        return not getattr(self.stub, "silent", False)
+
+    @property
     def generation(self) -> int:
         """Logins so far minus one: session-owned objects (views, collectors) of an older
         generation are gone."""
@@ -82,16 +88,28 @@ def _default_socket_timeout(seconds: float):
         socket.setdefaulttimeout(saved)
 
 
-def _reachable(server: str, port: int, timeout: float, where: str) -> None:
-    """One TCP connection within ``timeout``: a stopped or unreachable vCenter is one clear line."""
+def _reachable(server: str, port: int, timeout: float, where: str, ctx: ssl.SSLContext | None = None) -> None:
+    """One TCP connection and its TLS handshake, each within ``timeout``: a stopped or unreachable
+    vCenter, or a server that takes the connection and never shakes hands, is one clear line. (The
+    login's own connection waits with the read timeout: pyVmomi gives it one timeout for all.)"""
     try:
-        socket.create_connection((server, port), timeout=timeout).close()
+        sock = socket.create_connection((server, port), timeout=timeout)
     except socket.timeout:
         raise ConnectionFailed(f"cannot reach vCenter at {where}: no connection within {timeout:g} s "
                                "(connect_timeout)") from None
     except OSError as exc:
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
         raise ConnectionFailed(f"cannot reach vCenter at {where}: {reason}") from None
+    try:
+        if ctx is not None:
+            ctx.wrap_socket(sock, server_hostname=server if ctx.check_hostname else None).close()
+    except socket.timeout:
+        raise ConnectionFailed(f"vCenter at {where} took the connection but did not complete the TLS handshake "
+                               f"within {timeout:g} s (connect_timeout)") from None
+    except (ssl.SSLError, OSError):   # a certificate it cannot verify, ...: the login says it precisely
+        pass
+    finally:
+        sock.close()
 
 
 def connect(settings) -> Session:
@@ -107,7 +125,7 @@ def connect(settings) -> Session:
     trust = settings.ca_file or "the system's CA store"
     log.debug("connecting to %s as %s (CA: %s; timeouts %gs connect, %gs read)", where, settings.username,
               trust, connect_timeout, read_timeout)
-    _reachable(settings.server, settings.port, connect_timeout, where)
+    _reachable(settings.server, settings.port, connect_timeout, where, ctx)
     try:
         with _default_socket_timeout(read_timeout):
             si = SmartConnect(host=settings.server, port=settings.port, user=settings.username,

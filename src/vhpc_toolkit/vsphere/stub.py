@@ -25,7 +25,7 @@ from typing import Callable
 from pyVmomi.SoapAdapter import StubAdapterBase
 
 from vhpc_toolkit import audit
-from vhpc_toolkit.errors import ConnectionLost, SessionLost
+from vhpc_toolkit.errors import ConnectionLost, NoAnswer, SessionLost
 from vhpc_toolkit.vsphere import fastread
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,10 @@ READ_METHODS = frozenset({
 })
 PROPERTY_READS = frozenset({"RetrieveProperties", "RetrievePropertiesEx", "ContinueRetrievePropertiesEx",
                             "RetrieveContents"})
+# Courtesies: freeing what the session holds (vCenter frees it with the session) and asking a task to
+# stop. Once vCenter has stopped answering they are not sent: each would wait the read timeout.
+COURTESIES = frozenset({"DestroyPropertyCollector", "DestroyView", "DestroyCollector", "DestroyPropertyFilter",
+                        "CancelWaitForUpdates", "CancelRetrievePropertiesEx", "CancelTask"})
 MAX_RELOGINS = 5       # per run: a vCenter that ends every session at once is not worth chasing
 NETWORK_ERRORS = (OSError, http.client.HTTPException, ssl.SSLError)
 
@@ -75,6 +79,7 @@ class ReloginStub(StubAdapterBase):
         self.generation = 0          # +1 per new login
         self.relogins = 0
         self.audit = None            # an audit.AuditLog when the run keeps an audit trail
+        self.silent = False          # the last call got no answer within the read timeout
 
     def __getattr__(self, name):     # cookie, host, poolSize, ... of the inner stub
         return getattr(self.inner, name)
@@ -113,15 +118,21 @@ class ReloginStub(StubAdapterBase):
 
     def _call(self, mo, info, args):
         method = info.wsdlName
+        if self.silent and method in COURTESIES:
+            raise NoAnswer(f"vCenter {self._where} stopped answering; {method} not sent")
         for attempt in (1, 2):
             try:
                 if method in fastread.METHODS:   # large reads decoded faster, same results
-                    return fastread.invoke(self.inner, mo, info, args, self)
-                return self.inner.InvokeMethod(mo, info, args, self)
+                    answer = fastread.invoke(self.inner, mo, info, args, self)
+                else:
+                    answer = self.inner.InvokeMethod(mo, info, args, self)
+                self.silent = False
+                return answer
             except NETWORK_ERRORS as exc:
                 if isinstance(exc, socket.timeout) or "timed out" in str(exc):
-                    raise ConnectionLost(f"vCenter {self._where} did not answer {method} within "
-                                         f"{self._read_timeout:g} s (read_timeout)") from None
+                    self.silent = True   # one bounded attempt per call from now on, no courtesies
+                    raise NoAnswer(f"vCenter {self._where} did not answer {method} within "
+                                   f"{self._read_timeout:g} s (read_timeout)") from None
                 if attempt == 1 and method in READ_METHODS:
                     log.debug("connection lost during %s (%s); trying once more", method, exc)
                     continue

@@ -20,16 +20,17 @@ log = logging.getLogger(__name__)
 class _Watched:
     """What one filter watches, so that it can be made again in a new session."""
 
-    def __init__(self, kind: str, refs: list, paths: list[str], type_=None):
+    def __init__(self, kind: str, refs: list, paths: list[str], type_=None, owner: "Watch | None" = None):
         self.kind, self.refs, self.paths, self.type = kind, refs, paths, type_ or type(refs[0])
         self.filter = None
         self.view = None        # the ListView of a "listed" watch
+        self.owner = owner
 
     def modify(self, add: list, remove: list) -> None:
         """A listed watch's set changes: ``add`` watched from now, ``remove`` no longer (one call)."""
         gone = {r._moId for r in remove}
         self.refs = [r for r in self.refs if r._moId not in gone] + list(add)
-        self.view.ModifyListView(add=list(add), remove=list(remove))
+        self.owner.renewing(lambda: self.view.ModifyListView(add=list(add), remove=list(remove)))
 
 
 class Watch:
@@ -69,17 +70,36 @@ class Watch:
 
     def objects(self, refs: Iterable[Any], paths: Iterable[str]) -> _Watched:
         """Watch ``paths`` of these objects (all of one type); returns a handle for ``drop``."""
-        return self._add(_Watched("objects", list(refs), list(paths)))
+        return self._add(_Watched("objects", list(refs), list(paths), owner=self))
 
     def listed(self, refs: Iterable[Any], paths: Iterable[str], kind=None) -> _Watched:
         """Watch ``paths`` of many objects of one type through one ListView; the handle's
         ``modify(add, remove)`` changes the set watched in one call."""
-        return self._add(_Watched("listed", list(refs), list(paths), kind))
+        return self._add(_Watched("listed", list(refs), list(paths), kind, owner=self))
 
     def _add(self, watched: _Watched) -> _Watched:
         self._watched.append(watched)
-        self._make_filter(watched)
+        self.renewing(lambda: self._make_filter(watched))
         return watched
+
+    @property
+    def renewed(self) -> bool:
+        """Whether the session was renewed since the collector was made (it died with the old one)."""
+        return self._generation != getattr(self._session, "generation", 0)
+
+    def renewing(self, call: Callable[[], Any]) -> None:
+        """``call()`` on the collector or a view; when the session was renewed before or during it,
+        everything is made again in the new session instead (the stub's repeat of the call met the
+        dead object)."""
+        if self.renewed:
+            self._reopen()
+            return
+        try:
+            call()
+        except Exception:
+            if not self.renewed:
+                raise
+            self._reopen()
 
     def _make_filter(self, w: _Watched) -> None:
         from pyVmomi import vim
@@ -105,14 +125,20 @@ class Watch:
             pass
 
     def _reopen(self) -> None:
-        """The session was renewed: the same filters on a new collector."""
-        self._open()
-        for w in list(self._watched):
-            try:
-                self._make_filter(w)
-            except Exception as exc:   # an object gone meanwhile: its last values stay
-                log.debug("cannot watch %s again: %s", w.kind, exc)
-                self._watched.remove(w)
+        """The session was renewed: the same filters on a new collector (again, if the session ends
+        once more meanwhile; the stub gives up after a few renewals)."""
+        while True:
+            self._open()
+            for w in list(self._watched):
+                try:
+                    self._make_filter(w)
+                except Exception as exc:
+                    if self.renewed:
+                        break        # the new session ended too: start over in the next one
+                    log.debug("cannot watch %s again: %s", w.kind, exc)   # an object gone meanwhile
+                    self._watched.remove(w)
+            if not self.renewed:
+                return
 
     def wait(self, timeout: float) -> set[str]:
         """One WaitForUpdatesEx of at most ``timeout`` seconds; the moids whose values changed."""
@@ -125,12 +151,12 @@ class Watch:
         read_timeout = getattr(self._session, "read_timeout", None) or 2 * MAX_WAIT_SECONDS
         limit = max(1, min(MAX_WAIT_SECONDS, int(read_timeout / 2)))
         seconds = max(1, min(limit, int(timeout + 0.999)))
-        if self._generation != getattr(self._session, "generation", 0):
+        if self.renewed:
             self._reopen()
         try:
             update = self._collector.WaitForUpdatesEx(self._version, self._pc.WaitOptions(maxWaitSeconds=seconds))
         except Exception:
-            if self._generation == getattr(self._session, "generation", 0):
+            if not self.renewed:
                 raise
             self._reopen()       # the session ended during the wait and a new one began
             return set(self.values)

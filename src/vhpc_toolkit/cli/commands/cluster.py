@@ -3,12 +3,13 @@ engine prepares, the CLI confirms and renders."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 
 from vhpc_toolkit.cli.parser import positive
 from vhpc_toolkit.cli.prompt import can_ask, confirm
 from vhpc_toolkit.clusterfile import parse_cluster_file
-from vhpc_toolkit.errors import InputError
+from vhpc_toolkit.errors import InputError, InterruptedEarly
 from vhpc_toolkit.output.emit import show
 from vhpc_toolkit.output.exports import KINDS, check_export_paths, parse_export, write_exports
 from vhpc_toolkit.results import Document
@@ -80,7 +81,7 @@ def run(ctx, args):
     # A plan needs no script on disk: it notes the missing ones; every other action refuses them.
     spec = parse_cluster_file(args.file, check_scripts=not args.plan)
     if args.create or args.status:
-        check_export_paths([(f"--export {kind}", path) for kind, path in exports_of(args)], args.file)
+        check_export_paths(exports_of(args), args.file, spec)
     if args.plan:
         from vhpc_toolkit.output.plan import plan_document
 
@@ -177,6 +178,7 @@ def _create(ctx, args, spec, session, lock):
     from vhpc_toolkit.cluster.plan import plan_rows, pvrdma_rows, rule_rows, switch_rows
     from vhpc_toolkit.cluster.prepare import prepare_create
     from vhpc_toolkit.cluster.runs import datacenter_of, record_run
+    from vhpc_toolkit.cluster.summary import create_counts
     from vhpc_toolkit.cluster.takeover import take_over
     from vhpc_toolkit.output.cluster import render_actions, render_prune
     from vhpc_toolkit.output.plan import render_plan
@@ -184,9 +186,11 @@ def _create(ctx, args, spec, session, lock):
     from vhpc_toolkit.output.scripts import render_pending_steps
 
     password_for = _password_source(ctx)
-    prepared = prepare_create(session, spec, allow_power_off=args.allow_power_off, password_for=password_for,
-                              prune=args.prune, rerun_scripts=args.rerun_scripts, checks=not args.no_checks)
+    with before_any_change():
+        prepared = prepare_create(session, spec, allow_power_off=args.allow_power_off, password_for=password_for,
+                                  prune=args.prune, rerun_scripts=args.rerun_scripts, checks=not args.no_checks)
     plan = prepared.plan
+    counts = create_counts(plan)
     for warning in plan.warnings:   # before the confirmation, in either format (stderr)
         ctx.warn(warning)
     options = ApplyOptions(max_concurrency=args.max_concurrency, max_per_host=args.max_per_host,
@@ -203,11 +207,14 @@ def _create(ctx, args, spec, session, lock):
         show(ctx, render_pending_steps, plan)
         if plan.prune and plan.prunable:
             show(ctx, render_prune, plan.prunable)
-        confirm(ctx, "Create/update the cluster as planned above?")
+        say_plan(ctx, counts)
+        with before_any_change():
+            confirm(ctx, "Create/update the cluster as planned above?")
         with phases(ctx) as shown:
             result = apply_plan(session, plan, options, prepared.offers, progress=shown)
     result.allow_drift = args.allow_drift
-    result.notes = taken + result.notes + plan.warnings
+    result.plan = counts
+    result.notes = taken + result.notes + [n for n in spec.notes if n not in result.notes] + plan.warnings
     result.notes += write_exports(result, spec, exports_of(args))
     _recorded(ctx, lock, record_run(session, plan.inv, spec.name, datacenter_of(plan), spec.path, "create"))
     return result
@@ -217,16 +224,39 @@ def _destroy(ctx, args, spec, session, lock):
     from vhpc_toolkit.cluster.destroy import destroy_cluster
     from vhpc_toolkit.cluster.runs import after_destroy
     from vhpc_toolkit.cluster.prepare import prepare_destroy
+    from vhpc_toolkit.cluster.summary import destroy_counts
     from vhpc_toolkit.output.cluster import render_destroy_preview
     from vhpc_toolkit.output.progress import phases
 
-    plan = prepare_destroy(session, spec)
+    with before_any_change():
+        plan = prepare_destroy(session, spec)
+    counts = destroy_counts(plan)
     show(ctx, render_destroy_preview, plan)
     if plan.present or plan.switches:
         switches = f" and {count(len(plan.switches), 'switch')}" if plan.switches else ""
-        confirm(ctx, f"Destroy {count(len(plan.present), 'VM')}{switches} of cluster {spec.name}?")
+        say_plan(ctx, counts)
+        with before_any_change():
+            confirm(ctx, f"Destroy {count(len(plan.present), 'VM')}{switches} of cluster {spec.name}?")
     with phases(ctx) as shown, shown.phase("destroying", len(plan.present)) as phase:
         result = destroy_cluster(session, plan, concurrency=args.max_concurrency, on_event=phase)
+    result.plan = counts
     if plan.present or plan.switches:
         _recorded(ctx, lock, after_destroy(session, plan, result))
     return result
+
+
+@contextlib.contextmanager
+def before_any_change():
+    """Ctrl-C while reading, planning or asking: exit 130 saying nothing was changed."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise InterruptedEarly() from None
+
+
+def say_plan(ctx, counts) -> None:
+    """The one line above a confirmation; in JSON mode on stderr, and only when a person is asked."""
+    if ctx.output != "json":
+        ctx.out.print(counts.line(), highlight=False)
+    elif not ctx.yes and ctx.interactive:
+        ctx.err.print(counts.line(), highlight=False)

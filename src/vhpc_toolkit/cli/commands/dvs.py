@@ -12,7 +12,8 @@ from vhpc_toolkit.results import Report
 def arguments(p) -> None:
     create_destroy(p, "the switch (and its port group)")
     p.add_argument("--force", action="store_true",
-                   help="--destroy: destroy the switch even when VMkernel adapters or VMs use it")
+                   help="--destroy: accepted for older scripts; a switch that VMkernel or VM adapters use is "
+                        "refused all the same (vCenter does not remove it): move them off first")
     p.add_argument("--name", required=True, help="Name of the distributed switch")
     p.add_argument("--datacenter", help="Datacenter of the switch (all hosts must be in it)")
     p.add_argument("--host", nargs="+", help="Member ESXi host(s)")

@@ -10,7 +10,8 @@ from vhpc_toolkit.results import Report
 def arguments(p) -> None:
     create_destroy(p, "the switch (and its port group)")
     p.add_argument("--force", action="store_true",
-                   help="--destroy: destroy the switch even when VMkernel adapters or VMs use it")
+                   help="--destroy: destroy the switch on the hosts where nothing uses it, and leave it (reported "
+                        "failed) where VMkernel or VM adapters do (ESXi does not remove it there)")
     p.add_argument("--host", required=True, nargs="+", help="ESXi host(s)")
     p.add_argument("--name", required=True, help="Name of the standard switch")
     p.add_argument("--pnic", help="Physical NIC uplink, e.g. vmnic4")
