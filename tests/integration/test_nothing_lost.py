@@ -182,7 +182,7 @@ CREATE_PHASES = {   # phase: (module path, function, after the call, VMs there a
     "clones": ("vhpc_toolkit.vsphere.tasks.TaskWatcher", "wait", False, 0),
     "DRS rules": ("vhpc_toolkit.cluster.apply", "apply_rules", False, 2),
     "guest IPs": ("vhpc_toolkit.cluster.apply", "settle_guests", False, 2),
-    "post scripts": ("vhpc_toolkit.cluster.apply", "run_post_scripts", False, 2),
+    "post scripts": ("vhpc_toolkit.cluster.guest_setup", "run_scripts", False, 2),
 }
 
 

@@ -25,7 +25,7 @@ def test_the_plan_line_above_the_confirmation_and_its_counts_in_json(cli, cluste
     lines = out.splitlines()
     assert "Plan: 3 to create, 0 to change, 0 to destroy, 1 switch to create" in lines
     assert lines.index("Plan: 3 to create, 0 to change, 0 to destroy, 1 switch to create") < \
-        next(i for i, line in enumerate(lines) if line.startswith("Cluster") or "created" in line)
+        next(i for i, line in enumerate(lines) if line.strip() == "Cluster" or "created" in line)
     assert f"{pfx}-1..{pfx}-3 (3 VMs)" in out     # one row for the VMs that differ only by name
 
     path.write_text(path.read_text().replace("PFX", pfx).replace(f"{pfx}-{{1:3}}", f"{pfx}-{{1:2}}"))
