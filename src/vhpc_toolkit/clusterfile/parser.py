@@ -19,7 +19,8 @@ from .errors import ClusterFileError
 from .model import ClusterSpec, SwitchSpec, VMSpec
 from .requests import request_problems
 from .resolve import MAX_NAME, _Resolver
-from .syntax import SPECIAL_SECTIONS, SVS, VMS, _Problems, _read_structure
+from .slurm import read_slurm_section, slurm_problems
+from .syntax import SLURM, SPECIAL_SECTIONS, SVS, VMS, _Problems, _read_structure
 
 __all__ = ["MAX_NAME", "SPECIAL_SECTIONS", "parse_cluster_file", "parse_cluster_text"]
 
@@ -48,6 +49,8 @@ def parse_cluster_text(
     if text.startswith("\ufeff"):
         text = text[1:]
     sections, definitions = _read_structure(text, problems)
+    slurm_section = sections.pop(SLURM, None)   # settings of the whole cluster, not a VM section
+    slurm = read_slurm_section(slurm_section, problems)
     resolver = _Resolver(file, base, check_scripts, sections, problems)
 
     vms: List[VMSpec] = []
@@ -74,11 +77,12 @@ def parse_cluster_text(
             switch = resolver.switch(d)
             if switch is not None:
                 (svs if d.section == SVS else dvs).append(switch)
+    slurm = slurm_problems(slurm, vms, problems, slurm_section is not None)
     if not definitions and not problems:
         problems.add(0, "defines no VMs and no switches (add a [_VMS_] section)")
     if problems:
         raise ClusterFileError(problems.lines())
-    return ClusterSpec(path=file, vms=vms, svs=svs, dvs=dvs)
+    return ClusterSpec(path=file, vms=vms, svs=svs, dvs=dvs, slurm=slurm)
 
 
 def parse_cluster_file(path: PathLike, *, check_scripts: bool = True) -> ClusterSpec:

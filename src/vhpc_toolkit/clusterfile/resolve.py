@@ -14,10 +14,11 @@ from vhpc_toolkit.limits import MAX_NAME, name_problem
 
 from .model import ScriptStep, SwitchSpec, VMSpec
 from .ranges import RangeError, contains_range, find_range, spread
-from .syntax import (SPECIAL_SECTIONS, SVS, _Definition, _did_you_mean, _Pair, _Problems, _read_items, _Section,
+from .syntax import (SETTING_SECTIONS, SPECIAL_SECTIONS, SVS, _Definition, _did_you_mean, _Pair, _Problems, _read_items, _Section,
                      _tokenize)
 from .values import (
     APPEND_KEYS,
+    EXTEND_KEYS,
     KEY_ALIASES,
     SWITCH_CONVERTERS,
     SWITCH_KEYS,
@@ -63,7 +64,7 @@ class _Resolver:
                 pairs.append(_Pair(a, b.strip(), d.line))
             elif kind == "bad":
                 self.problems.add(d.line, "%s: cannot read item %r (write KEY: VALUE or a section name)" % (who, a))
-            elif a in SPECIAL_SECTIONS:
+            elif a in SPECIAL_SECTIONS or a in SETTING_SECTIONS:
                 self.problems.add(d.line, "%s: section [%s] cannot be used in a definition" % (who, a))
                 complete = False
             elif a not in self.sections:
@@ -197,6 +198,9 @@ class _Resolver:
                     scripts = [s if s.barrier is not None else replace(s, barrier=value) for s in scripts]
                 if key in APPEND_KEYS:
                     attrs[key] = list(attrs.get(key) or []) + [value]  # type: ignore[operator]
+                    continue
+                if key in EXTEND_KEYS:
+                    attrs[key] = list(dict.fromkeys(list(attrs.get(key) or []) + list(value)))  # type: ignore
                     continue
                 attrs[key] = list(value) if isinstance(value, list) else value
             built.append(VMSpec(name=name, line=d.line, scripts=scripts,  # type: ignore[arg-type]

@@ -16,6 +16,9 @@ from .values import ALL_KEYS
 
 VMS, SVS, DVS = "_VMS_", "_SVS_", "_DVS_"
 SPECIAL_SECTIONS = (VMS, SVS, DVS)
+SLURM = "_SLURM_"
+#: Sections of ``key: value`` settings of the whole cluster, never spliced into a definition.
+SETTING_SECTIONS = (SLURM,)
 
 _KEY_TOKEN_RE = re.compile(r"^([A-Za-z_][^:\[\]'\"{}\s]*):(.*)$", re.S)
 
