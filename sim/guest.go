@@ -140,7 +140,7 @@ func (l *Lab) finishBoot(ref types.ManagedObjectReference, gen int) {
 		simulator.Map.Update(vm, changes)
 		if l.guestOps != nil { // /etc/hosts, /etc/rc.local (guest_boot.go)
 			l.guestOps.booted(ref.Value, vm.Name, changeValue(changes, "guest.hostName"),
-				changeValue(changes, "guest.ipAddress"))
+				changeValue(changes, "guest.ipAddress"), guestGPUs(vm.Config.Hardware.Device))
 		}
 		switch {
 		case pending != nil:

@@ -32,6 +32,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/vmware/govmomi/vim25/types"
 )
 
 // guestInit is the init of one running guest.
@@ -47,6 +49,48 @@ type bootInfo struct {
 	uptime   float64 // the machine's uptime (s) when the guest booted
 	hostName string
 	ip       string
+	gpus     int // NVIDIA GPUs of the VM (passthrough, Dynamic DirectPath, vGPU): /dev/nvidia0.. in the guest
+}
+
+// nvidiaVendor is NVIDIA's PCI vendor id.
+const nvidiaVendor = 0x10de
+
+// guestGPUs counts the NVIDIA GPUs a VM's guest sees: its vGPUs, and its passthrough and Dynamic
+// DirectPath devices of NVIDIA's (the template's driver makes a /dev/nvidiaN of each).
+func guestGPUs(devices []types.BaseVirtualDevice) int {
+	n := 0
+	for _, d := range devices {
+		p, ok := d.(*types.VirtualPCIPassthrough)
+		if !ok {
+			continue
+		}
+		switch b := p.Backing.(type) {
+		case *types.VirtualPCIPassthroughVmiopBackingInfo:
+			n++
+		case *types.VirtualPCIPassthroughDeviceBackingInfo:
+			if int(b.VendorId)&0xffff == nvidiaVendor {
+				n++
+			}
+		case *types.VirtualPCIPassthroughDynamicBackingInfo:
+			for _, a := range b.AllowedDevice {
+				if int(a.VendorId)&0xffff == nvidiaVendor {
+					n++
+					break
+				}
+			}
+		}
+	}
+	return n
+}
+
+// gpuDevices are the sandbox's /dev/nvidiaN: /dev/null bound there (the lab has no driver; Slurm's
+// gres/gpu and the like look for the files).
+func gpuDevices(n int) []string {
+	var out []string
+	for i := 0; i < n; i++ {
+		out = append(out, "--dev-bind", "/dev/null", fmt.Sprintf("/dev/nvidia%d", i))
+	}
+	return out
 }
 
 // machineUptime is this machine's uptime (CLOCK_BOOTTIME) in seconds.
@@ -88,7 +132,7 @@ var joinable = func() bool {
 // booted records a guest's boot (vmID's guest folder exists or not) and, when
 // the folder has an executable /etc/rc.local, starts its init. Called by
 // finishBoot with the VM locked: the init starts in the background.
-func (g *guestOps) booted(vmID, name, hostName, ip string) {
+func (g *guestOps) booted(vmID, name, hostName, ip string, gpus int) {
 	g.mu.Lock()
 	b := g.boots[vmID]
 	if b == nil {
@@ -96,7 +140,7 @@ func (g *guestOps) booted(vmID, name, hostName, ip string) {
 		g.boots[vmID] = b
 	}
 	b.epoch++
-	b.uptime, b.hostName, b.ip = machineUptime(), hostName, ip
+	b.uptime, b.hostName, b.ip, b.gpus = machineUptime(), hostName, ip, gpus
 	epoch := b.epoch
 	g.mu.Unlock()
 	dir := g.vmPath(name)
@@ -175,7 +219,7 @@ func (g *guestOps) startInit(vmID, name string, epoch int, rc bool) (*guestInit,
 		g.mu.Unlock()
 		return nil, nil
 	}
-	booted, hostName := b.uptime, b.hostName
+	booted, hostName, gpus := b.uptime, b.hostName, b.gpus
 	g.mu.Unlock()
 	// The guest's clock starts at the whole second after its boot: wait for it, so the offset
 	// (whole seconds only) never makes its uptime longer than the time since it booted.
@@ -195,7 +239,7 @@ func (g *guestOps) startInit(vmID, name string, epoch int, rc bool) (*guestInit,
 	if init := g.inits[vmID]; init != nil {
 		return init, nil
 	}
-	init, err := launchInit(dir, hostName, offset, rc)
+	init, err := launchInit(dir, hostName, offset, rc, gpus)
 	if err != nil {
 		return nil, err
 	}
@@ -214,12 +258,12 @@ func initScript(rc bool) string {
 }
 
 // launchInit starts the init sandbox and learns its PID 1 (bwrap --info-fd).
-func launchInit(dir, hostName string, offset int64, rc bool) (*guestInit, error) {
-	args := append([]string{"--unshare-pid", "--unshare-uts", "--hostname", hostName, "--info-fd", "3"},
-		sandboxArgs(dir, "/", initScript(rc))...)
-	if hostName == "" {
-		args = append([]string{"--unshare-pid", "--info-fd", "3"}, sandboxArgs(dir, "/", initScript(rc))...)
+func launchInit(dir, hostName string, offset int64, rc bool, gpus int) (*guestInit, error) {
+	args := []string{"--unshare-pid", "--info-fd", "3"}
+	if hostName != "" {
+		args = append(args, "--unshare-uts", "--hostname", hostName)
 	}
+	args = append(args, sandboxArgs(dir, "/", initScript(rc), gpuDevices(gpus)...)...)
 	var cmd *exec.Cmd
 	if timeNamespaces {
 		cmd = exec.Command("unshare", append([]string{"--time", "--boottime", strconv.FormatInt(-offset, 10),

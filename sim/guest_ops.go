@@ -166,15 +166,16 @@ func (g *guestOps) close() {
 func guestFault(msg string, f types.BaseMethodFault) *soap.Fault { return simulator.Fault(msg, f) }
 
 // vmDir returns the host folder of vm's guest file system, creating it
-// when needed with tmp/, root/, home/, a minimal etc/ (passwd, group,
-// shadow with root only; hostname), the mount points usr/, proc/, dev/ and
+// when needed with tmp/, root/, home/, run/, var/log/, var/tmp/, a minimal etc/
+// (passwd, group, shadow with root only; hostname), the mount points usr/,
+// proc/, dev/, sys/ and
 // the links bin, lib, lib64, sbin -> usr/....
 func (g *guestOps) vmDir(name string) (string, error) {
 	dir := g.vmPath(name)
 	if _, err := os.Stat(filepath.Join(dir, "etc", "passwd")); err == nil {
 		return dir, nil
 	}
-	for _, sub := range []string{"tmp", "root", "home", "etc", "usr", "proc", "dev"} {
+	for _, sub := range []string{"tmp", "root", "home", "etc", "usr", "proc", "dev", "sys", "run", "var/log", "var/tmp"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0755); err != nil {
 			return "", err
 		}
@@ -555,18 +556,18 @@ func (m *labGuestProcessManager) StartProgramInGuest(ctx *simulator.Context, req
 // has the machine's packages: /usr and the links of /etc/alternatives that
 // point into it (Debian's slurmd is /usr/sbin/slurmd -> /etc/alternatives/...),
 // and /sys read-only (hardware discovery).
-func sandboxArgs(dir, wd, cmdLine string) []string {
-	return []string{
+// devices are more mounts inside /dev (guest_boot.go: the GPUs' /dev/nvidiaN).
+func sandboxArgs(dir, wd, cmdLine string, devices ...string) []string {
+	args := []string{
 		"--bind", dir, "/",
 		"--ro-bind", "/usr", "/usr",
 		"--ro-bind-try", "/etc/alternatives", "/etc/alternatives",
 		"--ro-bind", "/sys", "/sys",
 		"--proc", "/proc",
 		"--dev", "/dev",
-		"--die-with-parent",
-		"--chdir", wd,
-		"/bin/sh", "-c", cmdLine,
 	}
+	args = append(args, devices...)
+	return append(args, "--die-with-parent", "--chdir", wd, "/bin/sh", "-c", cmdLine)
 }
 
 // start runs a program in the guest of VM vmID (named name) and returns its

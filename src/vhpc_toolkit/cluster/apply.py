@@ -33,6 +33,7 @@ class ApplyOptions:
     ip_timeout: float = 300.0
     rollback: bool = False
     password_for: Callable | None = None   # guest passwords for post scripts (ops.post.password_source)
+    script_env: Callable | None = None     # VMSpec -> ["NAME=value"] for its post scripts (slurm/guest_env.py)
 
 
 def _devices(plan: VMPlan, inv) -> list[str]:
@@ -221,7 +222,7 @@ def run_post_scripts(session, plan: ClusterPlan, result: ClusterResult, options:
     if not phases:
         return
     try:
-        result.post = run_barriers(session, phases, options.password_for)
+        result.post = run_barriers(session, phases, options.password_for, env_for=options.script_env)
     except VhpcError as exc:
         result.notes.append(f"post scripts not run: {exc}")
         for v in result.vms:

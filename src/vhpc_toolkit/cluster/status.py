@@ -1,7 +1,7 @@
 """`cluster --status`: the file against vCenter, read-only, from one inventory read."""
 from __future__ import annotations
 
-from vhpc_toolkit.cluster.plan import CREATE, DRIFT as DRIFT_ACTION, RECONFIGURE, plan_cluster
+from vhpc_toolkit.cluster.plan import CREATE, DRIFT as DRIFT_ACTION, ELASTIC_ABSENT, RECONFIGURE, plan_cluster
 from vhpc_toolkit.cluster.read import read_cluster_inventory
 from vhpc_toolkit.cluster.result import ClusterStatus, Stray, VMOutcome
 from vhpc_toolkit.cluster.rules import plan_rules, rule_status
@@ -25,6 +25,10 @@ def cluster_status(session, spec: ClusterSpec) -> ClusterStatus:
     vms = []
     for p in plan.vms:
         out = VMOutcome(name=p.name, action=p.action)
+        if p.existing is None and p.spec.elastic:   # Slurm's to create: nothing differs
+            out.detail = ELASTIC_ABSENT
+            vms.append(out)
+            continue
         if p.existing is None:
             out.status = ABSENT
             out.detail = "not on vCenter (cluster --create makes it)" if p.action == CREATE else "; ".join(p.drift)

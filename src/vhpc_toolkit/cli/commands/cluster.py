@@ -127,8 +127,11 @@ def _create(ctx, args, spec, session):
         if plan.prune and plan.prunable:
             show(ctx, render_prune, plan.prunable)
         confirm(ctx, "Create/update the cluster as planned above?")
+        from vhpc_toolkit.slurm.guest_env import script_env
+
         options = ApplyOptions(max_concurrency=args.max_concurrency, max_per_host=args.max_per_host,
-                               ip_timeout=args.ip_timeout, rollback=args.rollback, password_for=password_for)
+                               ip_timeout=args.ip_timeout, rollback=args.rollback, password_for=password_for,
+                               script_env=script_env(spec))
         with progress(ctx, "creating cluster", len(plan.vms) + len(plan.switches)) as event:
             result = apply_plan(session, plan, options, prepared.offers, on_event=event)
     result.allow_drift = args.allow_drift

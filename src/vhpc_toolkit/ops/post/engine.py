@@ -85,6 +85,7 @@ class _VM:
     username: str
     password: str = field(repr=False)
     error: str = ""        # set when the VM cannot run guest operations
+    env: list[str] = field(default_factory=list)   # NAME=value for its scripts (run_barriers' env_for)
 
 
 def _read_vms(session, refs: Sequence[Any]) -> dict[int, Obj]:
@@ -160,7 +161,7 @@ def _run_vm(session, vm: _VM, runs: list[ScriptRun], scripts: Mapping[str, bytes
         run.guest_script, run.guest_log = guest_paths(run.script)
         try:
             guest.upload(scripts[run.path or run.script], run.guest_script, overwrite=True, mode=0o755)
-            run.pid = guest.start("/bin/sh", f"{run.guest_script} > {run.guest_log} 2>&1", cwd="/tmp")
+            run.pid = guest.start("/bin/sh", f"{run.guest_script} > {run.guest_log} 2>&1", cwd="/tmp", env=vm.env)
             if not wait:
                 run.status = STARTED
                 emit(run)
@@ -260,7 +261,8 @@ def run_barriers(session, phases: Sequence[tuple[int | None, Sequence[tuple[Any,
                  timeout: float = DEFAULT_TIMEOUT, power_on: bool = True,
                  tools_timeout: float = DEFAULT_TOOLS_TIMEOUT, tail_lines: int = DEFAULT_TAIL,
                  vm_objs: Mapping[str, Obj] | None = None,
-                 on_event: Callable[[ScriptRun], None] | None = None) -> PostReport:
+                 on_event: Callable[[ScriptRun], None] | None = None,
+                 env_for: Callable[[Any], Sequence[str]] | None = None) -> PostReport:
     """Run a cluster's script phases in order (``ClusterSpec.script_phases()``).
 
     ``phases`` is [(barrier or None, [(VMSpec, ScriptStep)])] in run order.
@@ -268,7 +270,8 @@ def run_barriers(session, phases: Sequence[tuple[int | None, Sequence[tuple[Any,
     after a phase with a failure the later phases are not run (their runs
     and the phases say "not run"). ``password_for(vmspec)`` gives a VM's guest
     password (see :func:`guest_password`); the user is ``vmspec.guest_username``
-    or root. ``vm_objs`` (VM name -> Obj) skips the inventory read.
+    or root. ``vm_objs`` (VM name -> Obj) skips the inventory read. ``env_for(vmspec)`` gives the
+    ``NAME=value`` environment of a VM's scripts (e.g. its Slurm controller, slurm/guest_env.py).
     Raises InputError / ValidationFailed (unreadable scripts, unknown VMs,
     no password) before anything runs.
     """
@@ -286,7 +289,8 @@ def run_barriers(session, phases: Sequence[tuple[int | None, Sequence[tuple[Any,
     else:
         found = _read_vms(session, names)
         objs = {n: found[i] for i, n in enumerate(names)}
-    vms = {n: _VM(objs[n], specs[n].guest_username or DEFAULT_USER, password_for(specs[n])) for n in names}
+    vms = {n: _VM(objs[n], specs[n].guest_username or DEFAULT_USER, password_for(specs[n]),
+                  env=list(env_for(specs[n])) if env_for else []) for n in names}
 
     report = PostReport([], operation="post scripts")
     for barrier, pairs in phases:
