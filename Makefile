@@ -8,7 +8,7 @@ GOENV := GOPATH=/usr/share/gocode GO111MODULE=off GOCACHE=$(CURDIR)/.cache/go-bu
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEB_PACKAGES := golang-go golang-github-vmware-govmomi-dev bubblewrap
 
-.PHONY: all deps venv sim test test-unit demo bench clean
+.PHONY: all deps venv sim slurm test test-unit demo bench clean
 
 all: venv sim
 
@@ -33,7 +33,11 @@ sim: deps $(SIM)
 $(SIM): $(wildcard sim/*.go)
 	cd sim && $(GOENV) go build -o bin/vhpc-sim .
 
-test: venv sim
+# Debian's Slurm and munge for the elastic-Slurm tests and benchmark (started by them, no service).
+slurm:
+	@bash scripts/install-slurm.sh
+
+test: venv sim slurm
 	cd sim && $(GOENV) go vet . && $(GOENV) go test -count=1 .
 	$(PY) -m pytest -q
 
@@ -43,7 +47,7 @@ test-unit: venv
 demo: venv sim
 	bash scripts/demo.sh
 
-bench: venv sim
+bench: venv sim slurm
 	$(PY) -m benchmarks.run $(BENCH_ARGS)
 
 clean:

@@ -163,3 +163,24 @@ func TestCloneCopiesTheSourcesGuestDisk(t *testing.T) {
 		t.Errorf("folder mode not kept: %v %v", fi, err)
 	}
 }
+
+func TestGuestSeesADeviceFileForEachGPU(t *testing.T) {
+	e := newLabEnv(t)
+	h := e.host(6)
+	vm := e.mustClone("boot-gpu", h, reserved(gpuDevice(GPUIds[0], e.hostUUID(h)), vgpuDevice("grid_v100-8q")))
+	dir := testLab.guestOps.vmPath("boot-gpu")
+	_ = os.MkdirAll(filepath.Join(dir, "etc"), 0755)
+	rc := "#!/bin/sh\nls /dev | grep nvidia > /tmp/devices\n"
+	if err := ioutil.WriteFile(filepath.Join(dir, "etc", "rc.local"), []byte(rc), 0755); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.powerOn(vm); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(10*time.Second, func() bool { return guestFile("boot-gpu", "tmp/devices") != "" }) {
+		t.Fatal("rc.local did not run")
+	}
+	if got := guestFile("boot-gpu", "tmp/devices"); got != "nvidia0\nnvidia1\n" {
+		t.Errorf("a VM with a passthrough V100 and a vGPU sees /dev: %q", got)
+	}
+}

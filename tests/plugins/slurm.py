@@ -195,11 +195,12 @@ def _start_munge(workdir: Path) -> tuple[Path, int | None]:
     raise RuntimeError(f"munged did not start: {(workdir / 'log' / 'munged.out').read_text()[-500:]}")
 
 
-def start_slurm(workdir: Path, cluster_file: Path, vcenter_conf: Path) -> Slurm:
-    """munged and slurmctld for ``cluster_file`` (its `slurm config` included), in ``workdir``."""
+def start_slurm(workdir: Path, cluster_file: Path, vcenter_conf: Path, port: int | None = None) -> Slurm:
+    """munged and slurmctld listening on ``port`` for ``cluster_file`` (whose controller: it should
+    name; its `slurm config` is included), in ``workdir``."""
     for sub in ("etc", "state", "run", "log"):
         (workdir / sub).mkdir(parents=True, exist_ok=True)
-    slurm = Slurm(dir=workdir, port=free_port(), munge_key=Path())
+    slurm = Slurm(dir=workdir, port=port or free_port(), munge_key=Path())
     subprocess.run([sys.executable, "-m", "vhpc_toolkit", "--vcenter-conf", str(vcenter_conf), "slurm", "config",
                     "--file", str(cluster_file), "--write", str(workdir / "etc")], check=True, capture_output=True)
     text = CONF.replace("@DIR@", str(workdir)).replace("@PORT@", str(slurm.port)) \
@@ -229,6 +230,18 @@ def stop_slurm(slurm: Slurm) -> None:
     for name in ("slurmctld", "munged"):
         if name in slurm.pids:
             _stop(slurm.pids.pop(name))
+
+
+def cluster_file_for(example: Path, target: Path, port: int, **settings) -> Path:
+    """A copy of cluster file ``example`` whose controller is this machine's ``port``, [_SLURM_] keys
+    replaced by ``settings`` (short timings) and relative script paths made absolute."""
+    text = example.read_text()
+    text = re.sub(r"(?m)^controller:.*$", f"controller: 127.0.0.1:{port}", text)
+    for key, value in settings.items():
+        text = re.sub(rf"(?m)^{key}:.*$", f"{key}: {value}", text)
+    text = re.sub(r"(?m)^script: (\.\./\S+)$", lambda m: f"script: {(example.parent / m.group(1)).resolve()}", text)
+    target.write_text(text)
+    return target
 
 
 def give_template_munge_key(guest_root: Path, template: str, key: Path) -> Path:

@@ -32,9 +32,10 @@ def _take(session, path: str, wait: float) -> int:
         try:
             return lock.acquire(session, path)
         except lock.Locked:
-            if time.monotonic() + POLL > deadline:
+            left = deadline - time.monotonic()
+            if left <= 0:
                 raise
-            time.sleep(POLL)
+            time.sleep(min(POLL, left))
 
 
 @contextmanager
