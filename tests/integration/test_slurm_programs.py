@@ -11,12 +11,15 @@ Everything is read back with pyVmomi; every VM made is destroyed.
 """
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
 
 import pytest
 from pyVmomi import vim
+
+from tests.integration.test_json_schemas import check
 
 CLUSTER = """
 [_SLURM_]
@@ -102,7 +105,10 @@ def test_resume_suspend_and_resume_fail_of_a_node(lab, session, elastic_file, cl
     assert code == 0, out
     vm = vms(session, {node})[node]
     assert vm.runtime.powerState == "poweredOn" and vm.guest.ipAddress.startswith("127.")
-    assert finish(program(lab, "suspend", node, path))[0] == 0
+    code, out, err = cli("--output", "json", "slurm", "suspend", node, "--file", path)
+    assert code == 0, err
+    check(json.loads(out), "report")
+    assert json.loads(out)["results"][0]["detail"] == "powered off"
     assert vm.runtime.powerState == "poweredOff"
     # A stopped node is powered on again, not cloned: the same VM.
     assert finish(program(lab, "resume", node, path))[0] == 0

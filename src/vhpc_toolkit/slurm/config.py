@@ -55,11 +55,11 @@ def partitions_text(spec: ClusterSpec) -> str:
 def power_save_text(spec: ClusterSpec, folder: Path) -> str:
     """The power-saving settings: the programs, the timings, the nodes never suspended."""
     s = spec.slurm
-    lines = [f"# Slurm power saving of {spec.path}, written by vhpc_toolkit: elastic nodes are cloned or",
-             "# powered on when jobs need them and suspended when idle. Also set in slurm.conf (site-wide",
-             "# settings, not written here): PrivateData=cloud (sinfo shows powered-down nodes),",
-             "# SlurmctldParameters=idle_on_node_suspend, ReturnToService=2 and, when the nodes fetch their",
-             "# configuration from slurmctld, SlurmctldParameters=enable_configless.",
+    lines = [f"# Slurm power saving of {spec.path}, written by vhpc_toolkit.",
+             "# Elastic nodes are cloned or powered on when jobs need them and suspended when idle.",
+             "# Also set in slurm.conf (site-wide settings, not written here): PrivateData=cloud (sinfo",
+             "# shows powered-down nodes), SlurmctldParameters=idle_on_node_suspend,enable_configless (the",
+             "# nodes fetch their configuration from slurmctld) and ReturnToService=2.",
              *(f"{SLURM_NAMES[action]}={folder / program}" for action, program in PROGRAMS.items()),
              f"SuspendTime={s.suspend_time}", f"SuspendTimeout={s.suspend_timeout}",
              f"ResumeTimeout={s.resume_timeout}"]
