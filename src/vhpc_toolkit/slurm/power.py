@@ -85,6 +85,10 @@ def run_action(ctx, spec, action: str, hostlist: str, log_path: str | None) -> R
             {"resume": resume, "suspend": suspend, "resume-fail": resume_fail}[action](session, run, nodes, state)
     except VhpcError as exc:   # vCenter unreachable, the cluster locked by another run...
         run.fail(run.open(), str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    except Exception as exc:   # a bug or an unexpected fault: Slurm still learns which nodes failed
+        run.fail(run.open(), f"{type(exc).__name__}: {getattr(exc, 'msg', None) or exc}")
+        run.report()
+        raise
     return run.report()
 
 
