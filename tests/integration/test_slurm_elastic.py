@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 from pyVmomi import vim
 
-from tests.integration.test_lab_search import by_name
 from tests.plugins.slurm import (cluster_file_for, free_port, give_template_munge_key, install, start_slurm,
                                  stop_slurm)
 
@@ -46,9 +45,8 @@ def elastic(lab, tmp_path_factory, session):
     cluster = cluster_file_for(EXAMPLE, work / "elastic.conf", port, **TIMINGS)
     slurm = start_slurm(work / "ctl", cluster, lab.conf, port)
     key = give_template_munge_key(lab.guest_root, "vhpc_clone", slurm.munge_key)
-    run = lambda *argv: _cli(lab, *argv)   # noqa: E731
     try:
-        code, out, err = run("cluster", "--create", "--file", cluster)
+        code, out, err = _cli(lab, "cluster", "--create", "--file", cluster)
         assert code == 0, out + err
         yield slurm, cluster, session
     finally:
