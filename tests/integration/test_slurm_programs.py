@@ -35,9 +35,16 @@ datastore: COMPUTE01_vsanDatastore
 cpu: 2
 memory: 4
 
+[GPU]
+elastic: yes
+gpu: 1
+gpu_model: V100
+host: vhpc-esx-05.hpc.vmware.com
+
 [_VMS_]
 PFX-login: BASE role: login
-PFX-gpu{1:2}: BASE elastic: yes gpu: 1 gpu_model: V100 host: vhpc-esx-05.hpc.vmware.com
+PFX-gpu1: BASE GPU
+PFX-gpu2: BASE GPU
 PFX-cpu{1:2}: BASE elastic: yes
 """
 
@@ -96,6 +103,20 @@ def test_overlapping_resumes_neither_refuse_each_other_nor_share_a_gpu(lab, sess
     log = log_of(path)
     pids = {line.split("resume[")[1].split("]")[0] for line in log.splitlines() if " resume[" in line}
     assert len(pids) == 2 and log.count(": cloned on vhpc-esx-05") == 2, log
+
+
+def test_a_stopped_node_keeps_its_gpu_for_its_next_power_on(lab, session, elastic_file):
+    path, pfx = elastic_file()
+    one, two = f"{pfx}-gpu1", f"{pfx}-gpu2"
+    assert finish(program(lab, "resume", one, path))[0] == 0
+    assert finish(program(lab, "suspend", one, path))[0] == 0
+    # gpu1 is off: vCenter counts its V100 free, but the new node must take the host's other one.
+    assert finish(program(lab, "resume", two, path))[0] == 0
+    code, out = finish(program(lab, "resume", one, path))
+    assert code == 0, out
+    made = vms(session, {one, two})
+    assert all(vm.runtime.powerState == "poweredOn" for vm in made.values())
+    assert gpu_ids(made[one]) != gpu_ids(made[two])
 
 
 def test_resume_suspend_and_resume_fail_of_a_node(lab, session, elastic_file, cli):

@@ -109,17 +109,21 @@ def vm_holds(o) -> Held | None:
                 tuple(q for q in map(vgpu_profile, devices) if q), reserved_mb(o))
 
 
-def stopped_nodes(inv, spec, planned: set[str]) -> list[Held]:
-    """The file's stopped VMs other than ``planned``: they keep what they get back at power-on."""
+def stopped_nodes(session, inv, spec, planned: set[str]) -> list[Held]:
+    """The file's stopped VMs other than ``planned``: they keep what they get back at power-on.
+    Those the plan's read did not read in full are read now (one call)."""
+    from vhpc_toolkit.cluster.read import _read_in_full
+
     names = {vm.name for vm in spec.vms} - planned
+    stopped = [o for o in inv.of_type("VirtualMachine")
+               if o.name in names and o.get("runtime.powerState") == "poweredOff" and not o.get("config.template")]
+    _read_in_full(session, inv, [o for o in stopped if "config.hardware.device" not in o.props])
     mark = owner_mark(spec.path)
     out = []
-    for o in inv.of_type("VirtualMachine"):
-        if o.name in names and o.get("runtime.powerState") == "poweredOff" and "config.hardware.device" in o.props \
-                and vm_owner(o) in (None, mark) and not o.get("config.template"):
-            held = vm_holds(o)
-            if held is not None:
-                out.append(held)
+    for o in stopped:
+        held = vm_holds(o) if vm_owner(o) in (None, mark) else None
+        if held is not None:
+            out.append(held)
     return out
 
 

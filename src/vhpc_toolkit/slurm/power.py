@@ -121,7 +121,7 @@ def _prepare(session, run: Run, nodes, state: ClusterState):
             planned = {vm.name for vm in nodes}
 
             def held(inv):
-                return claims.in_flight(doc, inv) + claims.stopped_nodes(inv, run.spec, planned)
+                return claims.in_flight(doc, inv) + claims.stopped_nodes(session, inv, run.spec, planned)
             try:
                 prepared = prepare_create(session, subset, password_for=password_for, elastic=True, held=held)
             except ValidationFailed as exc:
