@@ -2,6 +2,7 @@
 
 - Two resumes of one cluster at the same time: neither refuses the other on the cluster lock, and
   they never give two VMs one GPU (the second counts the first's placements in flight).
+- A stopped node (suspend: power_off) keeps its GPU: a node resumed meanwhile gets another one.
 - resume powers on a stopped node instead of cloning it; suspend powers off (suspend: power_off)
   or destroys (suspend: destroy); resume-fail destroys; a name that is no node of the file fails.
 - cluster --create leaves elastic nodes to Slurm; --status finds nothing amiss about absent ones.
