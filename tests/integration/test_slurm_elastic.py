@@ -18,7 +18,7 @@ import pytest
 from pyVmomi import vim
 
 from tests.plugins.slurm import (cluster_file_for, free_port, give_template_munge_key, install, start_slurm,
-                                 stop_slurm)
+                                 stop_slurm, take_template_munge_key)
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "cluster-scripts" / "cluster-slurm.conf"
@@ -52,7 +52,7 @@ def elastic(lab, tmp_path_factory, session):
     finally:
         stop_slurm(slurm)
         _cli(lab, "cluster", "--destroy", "--file", cluster)
-        key.unlink(missing_ok=True)
+        take_template_munge_key(key)
 
 
 def _cli(lab, *argv):

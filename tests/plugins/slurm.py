@@ -174,12 +174,16 @@ class Slurm:
         return self.run("sbatch", "--parsable", *argv).strip().split(";")[0]
 
 
+SITE_KEY = Path("/etc/munge/munge.key")   # made by Debian's munge package
+
+
 def _start_munge(workdir: Path) -> tuple[Path, int | None]:
-    """munged on the default socket with a key of ours; reuses one that already answers there."""
+    """munged on the default socket, with the machine's munge key (so a munged already answering
+    there, Debian's or one a killed run left, has the same key): reused when there is one."""
     if MUNGE_SOCKET.exists() and subprocess.run(["munge", "-n"], capture_output=True).returncode == 0:
-        return Path("/etc/munge/munge.key"), None
-    key = workdir / "munge.key"
-    key.write_bytes(os.urandom(1024))
+        return SITE_KEY, None
+    key = workdir / "munge.key"   # munged wants a key its own user owns: a copy
+    key.write_bytes(SITE_KEY.read_bytes() if SITE_KEY.exists() else os.urandom(1024))
     key.chmod(0o600)
     MUNGE_SOCKET.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(["munged", "--foreground", f"--key-file={key}", f"--socket={MUNGE_SOCKET}",
@@ -242,6 +246,15 @@ def cluster_file_for(example: Path, target: Path, port: int, **settings) -> Path
     text = re.sub(r"(?m)^script: (\.\./\S+)$", lambda m: f"script: {(example.parent / m.group(1)).resolve()}", text)
     target.write_text(text)
     return target
+
+
+def take_template_munge_key(target: Path) -> None:
+    """Remove what give_template_munge_key put in the template's disk."""
+    target.unlink(missing_ok=True)
+    try:
+        target.parent.rmdir()
+    except OSError:
+        pass
 
 
 def give_template_munge_key(guest_root: Path, template: str, key: Path) -> Path:
