@@ -22,8 +22,10 @@ def arguments(p) -> None:
     sub = p.add_subparsers(dest="slurm_action", metavar="ACTION")
     sub.required = True
     for action, summary in ACTIONS.items():
+        # "resolve": these programs' own --log-file (one line per action) wins over a global option
+        # of that name after the command, should there be one.
         a = sub.add_parser(action, help=summary, description=summary, parents=[_AFTER],
-                           formatter_class=argparse.RawTextHelpFormatter)
+                           formatter_class=argparse.RawTextHelpFormatter, conflict_handler="resolve")
         a.add_argument("--file", required=True, help="Cluster configuration file (with a [_SLURM_] section)")
         if action == "config":
             a.add_argument("--write", required=True, metavar="DIR",
