@@ -99,9 +99,9 @@ def test_sbatch_resumes_two_nodes_runs_the_job_then_suspends_them(lab, elastic):
     gpus = [[d for d in vm.config.hardware.device if isinstance(d, vim.vm.device.VirtualPCIPassthrough)]
             for vm in running.values()]
     assert all(len(g) == 1 for g in gpus)
-    lines = log_lines(cluster)
-    assert any(" resume[" in line and "gpu001: cloned on " in line and "booted with 127.200.0.11" in line
-               for line in lines), lines
+    # The nodes' slurmd may register (and the job run) before the ResumeProgram has written its last lines.
+    wait_for(lambda: any(" resume[" in line and "gpu001: cloned on " in line and "booted with 127.200.0.11" in line
+                         for line in log_lines(cluster)), 60, "the resume's log line")
     # Idle for SuspendTime: Slurm suspends them, and the VMs are powered off.
     wait_for(lambda: all(vm.runtime.powerState == "poweredOff" for vm in vms(session, {"gpu001", "gpu002"}).values()),
              60, "gpu001 and gpu002 powered off")
