@@ -284,7 +284,9 @@ func launchInit(dir, hostName string, offset int64, rc bool, gpus int) (*guestIn
 	defer upR.Close()
 	cmd.ExtraFiles = []*os.File{w, upW}
 	cmd.Env = guestEnv(nil)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Pdeathsig: a lab that dies leaves no guest running (unshare's --kill-child and bwrap's
+	// --die-with-parent pass it on to the sandbox).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	err = cmd.Start()
 	w.Close()
 	upW.Close()

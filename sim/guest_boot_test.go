@@ -14,12 +14,15 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 )
 
-// hostProcesses counts this machine's processes whose command line contains token.
-func hostProcesses(token string) int {
+// hostProcesses counts this machine's processes running exactly "sleep SECONDS" with a
+// SECONDS that starts with prefix (a shell whose command line holds the text is not one).
+func hostProcesses(prefix string) int {
 	n := 0
 	dirs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, f := range dirs {
-		if data, err := ioutil.ReadFile(f); err == nil && strings.Contains(strings.ReplaceAll(string(data), "\x00", " "), token) {
+		data, err := ioutil.ReadFile(f)
+		argv := strings.Split(strings.TrimRight(string(data), "\x00"), "\x00")
+		if err == nil && len(argv) == 2 && argv[0] == "sleep" && strings.HasPrefix(argv[1], prefix) {
 			n++
 		}
 	}
@@ -57,7 +60,7 @@ func TestGuestBootRunsRcLocalAndPowerOffEndsIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.waitTools(vm)
-	if !waitFor(10*time.Second, func() bool { return hostProcesses("sleep 8765.25") == 1 }) {
+	if !waitFor(10*time.Second, func() bool { return hostProcesses("8765.25") == 1 }) {
 		t.Fatalf("rc.local did not start its daemon; rc.local.log: %q", guestFile("boot-1", "var/log/rc.local.log"))
 	}
 	if got := strings.TrimSpace(guestFile("boot-1", "tmp/hostname.out")); got != "boot-1" {
@@ -95,7 +98,7 @@ func TestGuestBootRunsRcLocalAndPowerOffEndsIt(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !waitFor(5*time.Second, func() bool { return hostProcesses("sleep 8765.75") == 1 }) {
+		if !waitFor(5*time.Second, func() bool { return hostProcesses("8765.75") == 1 }) {
 			t.Fatal("the guest program's daemon did not start")
 		}
 		if got := strings.TrimSpace(guestFile("boot-1", "tmp/prog-hostname.out")); got != "boot-1" {
@@ -103,7 +106,7 @@ func TestGuestBootRunsRcLocalAndPowerOffEndsIt(t *testing.T) {
 		}
 	}
 	e.powerOff(vm)
-	if !waitFor(5*time.Second, func() bool { return hostProcesses("sleep 8765.") == 0 }) {
+	if !waitFor(5*time.Second, func() bool { return hostProcesses("8765.") == 0 }) {
 		t.Fatal("power-off left the guest's processes running")
 	}
 	// The next power-on runs rc.local again.
@@ -114,7 +117,7 @@ func TestGuestBootRunsRcLocalAndPowerOffEndsIt(t *testing.T) {
 		t.Fatalf("rc.local did not run at the second boot: %q", guestFile("boot-1", "tmp/boots.out"))
 	}
 	e.destroyMade()
-	if !waitFor(5*time.Second, func() bool { return hostProcesses("sleep 8765.") == 0 }) {
+	if !waitFor(5*time.Second, func() bool { return hostProcesses("8765.") == 0 }) {
 		t.Fatal("destroying the VM left the guest's processes running")
 	}
 }

@@ -22,13 +22,13 @@ from pyVmomi import vim
 from tests.integration.test_lab_search import by_name
 
 
-def host_processes(token: str) -> int:
-    """This machine's processes whose command line contains ``token``."""
+def host_processes(argv: list[str]) -> int:
+    """This machine's processes running exactly ``argv``."""
     n = 0
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
-                if token in (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                if (proc / "cmdline").read_bytes().rstrip(b"\0").split(b"\0") == [a.encode() for a in argv]:
                     n += 1
             except OSError:
                 continue
@@ -69,13 +69,13 @@ def vm_env(lab, session):
 
 def test_rc_local_runs_at_each_boot_and_power_off_ends_what_it_started(lab, vm_env):
     name = f"boot-{uuid.uuid4().hex[:6]}"
-    token = f"sleep {time.time_ns() % 10**6 + 1}.5"
+    token = ["sleep", f"{time.time_ns() % 10**6 + 1}.5"]
     vm = vm_env(name)
     disk = lab.guest_root / name
     (disk / "etc").mkdir(parents=True)
     rc = disk / "etc" / "rc.local"
     rc.write_text("#!/bin/sh\nhostname > /tmp/hostname\ncat /proc/uptime > /tmp/uptime\necho boot >> /tmp/boots\n"
-                  f"setsid {token} </dev/null >/dev/null 2>&1 &\n")
+                  f"setsid {' '.join(token)} </dev/null >/dev/null 2>&1 &\n")
     rc.chmod(0o755)
 
     WaitForTask(vm.PowerOnVM_Task())
