@@ -8,7 +8,7 @@ GOENV := GOPATH=/usr/share/gocode GO111MODULE=off GOCACHE=$(CURDIR)/.cache/go-bu
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEB_PACKAGES := golang-go golang-github-vmware-govmomi-dev bubblewrap
 
-.PHONY: all deps venv sim test test-unit demo bench lab lab-stop clean
+.PHONY: all deps venv sim slurm test test-unit demo bench lab lab-stop clean
 
 all: venv sim
 
@@ -33,12 +33,16 @@ sim: deps $(SIM)
 $(SIM): $(wildcard sim/*.go)
 	cd sim && $(GOENV) go build -o bin/vhpc-sim .
 
+# Debian's Slurm and munge for the elastic-Slurm tests and benchmark (started by them, no service).
+slurm:
+	@bash scripts/install-slurm.sh
+
 FIRST_RUN := a first run installs Debian packages and a Python environment and builds the lab (a few minutes)
 
 test:
 	@echo "== make test: $(FIRST_RUN); later runs start at once"
-	@echo "== 1/4 packages, Python environment (.venv), lab simulator (sim/bin/vhpc-sim)"
-	@$(MAKE) --no-print-directory venv sim
+	@echo "== 1/4 packages (Go, govmomi, bubblewrap, Slurm, munge), Python environment (.venv), lab simulator (sim/bin/vhpc-sim)"
+	@$(MAKE) --no-print-directory venv sim slurm
 	@echo "== 2/4 the lab's own tests (Go)"
 	cd sim && $(GOENV) go vet . && $(GOENV) go test -count=1 .
 	@echo "== 3/4 the toolkit's tests (pytest: unit tests, then against the lab and OpenBao)"
@@ -63,7 +67,7 @@ lab: venv sim
 lab-stop:
 	@bash scripts/lab.sh stop
 
-bench: venv sim
+bench: venv sim slurm
 	$(PY) -m benchmarks.run $(BENCH_ARGS)
 
 clean:

@@ -8,6 +8,7 @@ Ratios and calls are what count; the machine is shared and noisy. Cases:
 - large: view of a lab with 10,000 extra VMs, cluster --plan of 10,000 VMs;
 - placement: 256 GPU VMs without host: on 64 GPU hosts, planned, created, destroyed;
 - scripts: 64 VMs with script steps and a check: create, re-runs, one VM's steps pending, status.
+- slurm: a real slurmctld resumes 2 and 16 new GPU nodes for a job, then suspends them (benchmarks/slurm.py).
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from tests.plugins.lab import stop_lab
 LATENCY_MS = 10
 SCALE_SIZES = (64, 256, 512, 1024)
 LARGE = 10_000
-CASES = ("operations", "scale", "large", "placement", "scripts")
+CASES = ("operations", "scale", "large", "placement", "scripts", "slurm")
 
 # The 64 VMs of the operations case, then the same with a static IP each: guest customization,
 # whose outcome the create waits for.
@@ -140,6 +141,20 @@ def placement(work: Path, n: int = 256) -> list[Row]:
     return rows
 
 
+def slurm(work: Path) -> list[Row]:
+    """sbatch -> job running on new nodes, and the whole cycle to powered off (benchmarks/slurm.py)."""
+    from benchmarks.slurm import slurm_cycles
+
+    rows = []
+    for c in slurm_cycles(work):
+        rows.append(Row(f"slurm: sbatch → job running on {c.nodes} new nodes (Slurm calls the ResumeProgram after "
+                        f"{c.called:.1f} s; provisioning {c.provisioning:.1f} s = {c.provisioning / c.running:.0%})",
+                        c.nodes, c.running, 0))
+        rows.append(Row(f"slurm: whole cycle, sbatch → job done → suspended → {c.nodes} VMs powered off "
+                        f"(SuspendTime 5 s, SuspendTimeout 5 s)", c.nodes, c.off, c.calls))
+    return rows
+
+
 def goals(results: dict[str, list[Row]]) -> list[str]:
     """The scaling goals, each with what this run measured."""
     out = []
@@ -245,6 +260,18 @@ steps it finished with one ReconfigVM_Task per barrier; a re-run with every step
 script and writes nothing (the checks still run in every guest unless `--no-checks`).
 
 {scripts}
+
+## Elastic Slurm
+
+Debian's slurmctld 22.05 on this machine runs `vhpc_toolkit slurm resume/suspend` for a job of 2,
+then 16, GPU nodes of examples/cluster-scripts/cluster-slurm.conf that do not exist yet: cloned
+(one passthrough V100 each), booted (the lab's boot, customization and guest-operation delays,
+0.5 s each), their post script starting munged and slurmd, which registers; after 5 idle seconds
+Slurm suspends them and their VMs are powered off. SOAP calls are those of the whole cycle (both
+programs). What the figures mean, and how this compares with slurm-gcp and ParallelCluster:
+[slurm.md](slurm.md).
+
+{slurm}
 
 ## What the numbers say
 

@@ -151,6 +151,9 @@ func (l *Lab) endCustomization(ref types.ManagedObjectReference, gen int, spec *
 		g.gen++ // the reboot: a new boot of the same power-on
 		next := g.gen
 		l.mu.Unlock()
+		if l.guestOps != nil {
+			l.guestOps.endAll(ref.Value, false) // a reboot ends the guest's processes
+		}
 		simulator.Map.Update(vm, guestDownChanges(vm))
 		time.AfterFunc(l.opts.BootDelay, func() { l.finishBoot(ref, next) })
 	})

@@ -129,7 +129,7 @@ func TestCustomizationRebootsAndReportsSuccess(t *testing.T) {
 	running, off := "guestToolsRunning", "guestToolsNotRunning"
 	interim, reboot := -1, -1
 	for i, s := range seen {
-		if s.tools == running && strings.HasPrefix(s.ip, "10.100.") && interim < 0 {
+		if s.tools == running && strings.HasPrefix(s.ip, "127.100.") && interim < 0 {
 			interim = i
 		}
 		if interim >= 0 && s.tools == off && s.ip == "" {
@@ -212,7 +212,7 @@ func TestCustomizationFailureKeepsTheInterimAddress(t *testing.T) {
 	if err := vm.Properties(e.ctx, vm.Reference(), []string{"guest"}, &m); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(m.Guest.IpAddress, "10.100.") || m.Guest.ToolsRunningStatus != "guestToolsRunning" {
+	if !strings.HasPrefix(m.Guest.IpAddress, "127.100.") || m.Guest.ToolsRunningStatus != "guestToolsRunning" {
 		t.Errorf("failed customization: guest ip %q tools %s", m.Guest.IpAddress, m.Guest.ToolsRunningStatus)
 	}
 }

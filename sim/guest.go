@@ -3,7 +3,8 @@ package main
 // Guest state of lab VMs: VMware Tools, IP address and host name appear a
 // boot delay after power-on and disappear at power-off. The address is the
 // fixed IP the guest's customization gave it, else one from a DHCP-like
-// pool (10.100.x.y), stable per VM. A pending customization is applied at
+// pool (127.100.x.y: loopback, so real programs that contact a guest never
+// send traffic off the machine), stable per VM. A pending customization is applied at
 // the next boot, with a reboot (customization.go). Guest operations become
 // available --guest-ops-delay after Tools starts running.
 
@@ -49,7 +50,7 @@ func (l *Lab) dhcpAddress(g *guestState, i int) string {
 	}
 	n := l.ipNext % (250 * 250)
 	l.ipNext++
-	ip := fmt.Sprintf("10.100.%d.%d", n/250, n%250+2)
+	ip := fmt.Sprintf("127.100.%d.%d", n/250, n%250+2)
 	g.dhcp[i] = ip
 	return ip
 }
@@ -140,6 +141,10 @@ func (l *Lab) finishBoot(ref types.ManagedObjectReference, gen int) {
 		if l.opts.GuestOpsDelay > 0 {
 			time.AfterFunc(l.opts.GuestOpsDelay, func() { l.guestOpsNowReady(ref, gen) })
 		}
+		if l.guestOps != nil { // /etc/hosts, /etc/rc.local (guest_boot.go)
+			l.guestOps.booted(ref.Value, vm.Name, changeValue(changes, "guest.hostName"),
+				changeValue(changes, "guest.ipAddress"), vm)
+		}
 		switch {
 		case pending != nil:
 			l.startCustomization(vm, gen, pending)
@@ -165,6 +170,16 @@ func (l *Lab) guestOpsNowReady(ref types.ManagedObjectReference, gen int) {
 			simulator.Map.Update(vm, []types.PropertyChange{{Name: "guest.guestOperationsReady", Val: true}})
 		}
 	})
+}
+
+// changeValue is the value of property name among changes, as text ("" when absent).
+func changeValue(changes []types.PropertyChange, name string) string {
+	for _, c := range changes {
+		if c.Name == name {
+			return fmt.Sprint(c.Val)
+		}
+	}
+	return ""
 }
 
 // guestOpsReady says whether vm's guest operations answer yet.

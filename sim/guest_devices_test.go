@@ -38,7 +38,7 @@ func runInGuest(t *testing.T, e *labEnv, vm *object.VirtualMachine, cmd string) 
 	return -1
 }
 
-func guestFile(t *testing.T, vm, p string) string {
+func mustGuestFile(t *testing.T, vm, p string) string {
 	data, err := ioutil.ReadFile(filepath.Join(testLab.guestOps.root, vm, p))
 	if err != nil {
 		t.Fatal(err)
@@ -68,12 +68,12 @@ func TestGuestSeesItsDevices(t *testing.T) {
 	if code := runInGuest(t, e, gpuVM, "nvidia-smi -L > /tmp/gpus && ibv_devinfo > /tmp/ib"); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	gpus := strings.Split(strings.TrimSpace(guestFile(t, "guest-dev-gpu", "tmp/gpus")), "\n")
+	gpus := strings.Split(strings.TrimSpace(mustGuestFile(t, "guest-dev-gpu", "tmp/gpus")), "\n")
 	if len(gpus) != 2 || !strings.HasPrefix(gpus[0], "GPU 0: "+gpuDeviceName+" (UUID: GPU-") ||
 		!strings.HasPrefix(gpus[1], "GPU 1: GRID V100-8Q (UUID: GPU-") {
 		t.Errorf("nvidia-smi -L: %q", gpus)
 	}
-	ib := guestFile(t, "guest-dev-gpu", "tmp/ib")
+	ib := mustGuestFile(t, "guest-dev-gpu", "tmp/ib")
 	if !strings.Contains(ib, "hca_id:\tvmw_pvrdma0") || strings.Count(ib, "PORT_ACTIVE (4)") != 1 {
 		t.Errorf("ibv_devinfo: %q", ib)
 	}
@@ -83,7 +83,7 @@ func TestGuestSeesItsDevices(t *testing.T) {
 		t.Errorf("nvidia-smi without GPUs: exit %d", code)
 	}
 	if code := runInGuest(t, e, plain, "ibv_devinfo 2> /tmp/err"); code == 0 ||
-		strings.TrimSpace(guestFile(t, "guest-dev-plain", "tmp/err")) != "No IB devices found" {
+		strings.TrimSpace(mustGuestFile(t, "guest-dev-plain", "tmp/err")) != "No IB devices found" {
 		t.Errorf("ibv_devinfo without devices: exit %d", code)
 	}
 }

@@ -77,6 +77,8 @@ type guestOps struct {
 	transfers map[string]*guestTransfer
 	procs     map[string]map[int64]*guestProc // VM moref value -> pid -> process
 	nextPid   int64
+	inits     map[string]*guestInit // VM moref value -> its running init (guest_boot.go)
+	boots     map[string]*bootInfo  // VM moref value -> its current boot (guest_boot.go)
 }
 
 func newGuestOps(l *Lab) (*guestOps, error) {
@@ -86,6 +88,8 @@ func newGuestOps(l *Lab) (*guestOps, error) {
 		transfers: make(map[string]*guestTransfer),
 		procs:     make(map[string]map[int64]*guestProc),
 		nextPid:   1000,
+		inits:     make(map[string]*guestInit),
+		boots:     make(map[string]*bootInfo),
 	}
 	if g.root == "" {
 		dir, err := ioutil.TempDir("", "vhpc-sim-guests-")
@@ -147,6 +151,13 @@ func (g *guestOps) close() {
 		case <-time.After(2 * time.Second):
 		}
 	}
+	g.mu.Lock()
+	inits := g.inits
+	g.inits = make(map[string]*guestInit)
+	g.mu.Unlock()
+	for _, init := range inits {
+		init.stop()
+	}
 	if g.tempRoot {
 		_ = os.RemoveAll(g.root)
 	}
@@ -156,15 +167,16 @@ func (g *guestOps) close() {
 func guestFault(msg string, f types.BaseMethodFault) *soap.Fault { return simulator.Fault(msg, f) }
 
 // vmDir returns the host folder of vm's guest file system, creating it
-// when needed with tmp/, root/, home/, a minimal etc/ (passwd, group,
-// shadow with root only; hostname), the mount points usr/, proc/, dev/ and
+// when needed with tmp/, root/, home/, run/, var/log/, var/tmp/, a minimal etc/
+// (passwd, group, shadow with root only; hostname), the mount points usr/,
+// proc/, dev/, sys/ and
 // the links bin, lib, lib64, sbin -> usr/....
 func (g *guestOps) vmDir(name string) (string, error) {
 	dir := g.vmPath(name)
 	if _, err := os.Stat(filepath.Join(dir, "etc", "passwd")); err == nil {
 		return dir, nil
 	}
-	for _, sub := range []string{"tmp", "root", "home", "etc", "usr", "proc", "dev"} {
+	for _, sub := range []string{"tmp", "root", "home", "etc", "usr", "proc", "dev", "sys", "run", "var/log", "var/tmp"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0755); err != nil {
 			return "", err
 		}
@@ -547,7 +559,7 @@ func (m *labGuestProcessManager) StartProgramInGuest(ctx *simulator.Context, req
 			return body
 		}
 	}
-	pid, err := m.ops.start(vm.Self.Value, dir, tools, wd, spec)
+	pid, err := m.ops.start(vm.Self.Value, name, dir, tools, wd, spec)
 	if err != nil {
 		body.Fault_ = guestFault(err.Error(), &types.SystemError{Reason: err.Error()})
 		return body
@@ -559,10 +571,14 @@ func (m *labGuestProcessManager) StartProgramInGuest(ctx *simulator.Context, req
 // sandboxArgs is the bubblewrap command line that runs shell command line
 // cmdLine in the guest folder dir, in guest working directory wd. The links
 // /bin, /lib, /lib64, /sbin -> usr/... are in dir already (vmDir): bwrap's
-// --symlink would write them into dir and fail on the next run.
+// --symlink would write them into dir and fail on the next run. The guest
+// has the machine's packages: /usr and the links of /etc/alternatives that
+// point into it (Debian's slurmd is /usr/sbin/slurmd -> /etc/alternatives/...),
+// and /sys read-only (hardware discovery).
 // tools (when not "") is the VM's device tools folder, bound read-only at
-// /usr/local/bin (guest_devices.go).
-func sandboxArgs(dir, tools, wd, cmdLine string) []string {
+// /usr/local/bin (guest_devices.go); devices are more mounts inside /dev
+// (guest_boot.go: the GPUs' /dev/nvidiaN).
+func sandboxArgs(dir, tools, wd, cmdLine string, devices ...string) []string {
 	args := []string{
 		"--bind", dir, "/",
 		"--ro-bind", "/usr", "/usr",
@@ -570,32 +586,29 @@ func sandboxArgs(dir, tools, wd, cmdLine string) []string {
 	if tools != "" {
 		args = append(args, "--ro-bind", tools, guestToolsBin)
 	}
-	return append(args,
+	args = append(args,
+		"--ro-bind-try", "/etc/alternatives", "/etc/alternatives",
+		"--ro-bind", "/sys", "/sys",
 		"--proc", "/proc",
 		"--dev", "/dev",
-		"--die-with-parent",
-		"--chdir", wd,
-		"/bin/sh", "-c", cmdLine,
 	)
+	args = append(args, devices...)
+	return append(args, "--die-with-parent", "--chdir", wd, "/bin/sh", "-c", cmdLine)
 }
 
-// guestEnvironment is the environment of the guest user's programs (and
-// what ReadEnvironmentVariableInGuest reads).
-func guestEnvironment() []string {
-	return []string{
-		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"HOME=/root", "USER=root", "LOGNAME=root", "SHELL=/bin/sh", "LANG=C.UTF-8",
-	}
-}
-
-// start runs a program in the sandbox of VM vmID and returns its pid.
-func (g *guestOps) start(vmID, dir, tools, wd string, spec *types.GuestProgramSpec) (int64, error) {
+// start runs a program in the guest of VM vmID (named name) and returns its
+// pid: inside the guest's init (guest_boot.go) when it can join one, else in
+// a sandbox of its own.
+func (g *guestOps) start(vmID, name, dir, tools, wd string, spec *types.GuestProgramSpec) (int64, error) {
 	cmdLine := spec.ProgramPath
 	if spec.Arguments != "" {
 		cmdLine += " " + spec.Arguments
 	}
 	cmd := exec.Command("bwrap", sandboxArgs(dir, tools, wd, cmdLine)...)
-	cmd.Env = append(guestEnvironment(), spec.EnvVariables...)
+	if init := g.initFor(vmID, name); init != nil {
+		cmd = exec.Command("nsenter", init.joinArgs(wd, cmdLine)...)
+	}
+	cmd.Env = guestEnv(spec.EnvVariables)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("cannot start the guest program: %v", err)
@@ -731,12 +744,15 @@ func (w *guestOpsWatcher) RemoveObject(ref types.ManagedObjectReference) {
 	}
 }
 
-// endAll kills VM vmID's running programs; forget drops their records too.
+// endAll kills VM vmID's running programs and its init (guest_boot.go), as a
+// power-off or reboot does; forget drops their records too.
 func (g *guestOps) endAll(vmID string, forget bool) {
+	g.shutdown(vmID)
 	g.mu.Lock()
 	procs := g.procs[vmID]
 	if forget {
 		delete(g.procs, vmID)
+		delete(g.boots, vmID)
 	}
 	g.mu.Unlock()
 	for _, p := range procs {

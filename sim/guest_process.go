@@ -69,7 +69,7 @@ func (m *labGuestProcessManager) ReadEnvironmentVariableInGuest(ctx *simulator.C
 		body.Fault_ = fault
 		return body
 	}
-	env := guestEnvironment()
+	env := guestEnv(nil) // guest_boot.go
 	out := env
 	if len(req.Names) != 0 {
 		out = nil

@@ -316,6 +316,11 @@ func (l *Lab) finishClone(ctx *simulator.Context, src, clone *simulator.VirtualM
 	}
 	simulator.Map.Update(clone, []types.PropertyChange{{Name: "config.version", Val: src.Config.Version}})
 	l.settleAdapters(clone, nil) // nics.go: new MAC addresses, PCI slots
+	if l.guestOps != nil {
+		if err := l.guestOps.copyDisk(src.Name, clone.Name); err != nil { // guest_boot.go
+			return &types.SystemError{Reason: "copying the guest disk: " + err.Error()}
+		}
+	}
 
 	if ref := spec.Location.Host; ref != nil && (clone.Runtime.Host == nil || *clone.Runtime.Host != *ref) {
 		moveVMToHost(clone, *ref)

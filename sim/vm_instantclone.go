@@ -80,6 +80,11 @@ func (h *vmHook) InstantCloneTask(ctx *simulator.Context, req *types.InstantClon
 		if fault != nil {
 			return nil, fault
 		}
+		if l.guestOps != nil {
+			if err := l.guestOps.copyDisk(src.Name, clone.Name); err != nil { // guest_boot.go
+				return nil, &types.SystemError{Reason: "copying the guest disk: " + err.Error()}
+			}
+		}
 		withVM(ctx, clone, func() { _, fault = l.powerOn(ctx, clone, &types.PowerOnVM_Task{This: clone.Self}) })
 		if fault != nil {
 			return nil, fault

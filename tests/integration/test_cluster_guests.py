@@ -58,7 +58,7 @@ def test_a_failed_customization_fails_that_vm_alone(cli, cluster_file, session, 
     assert vms[f"{pfx}-ok1"]["status"] == vms[f"{pfx}-ok2"]["status"] == "created"
     assert (vms[f"{pfx}-ok1"]["ip"], vms[f"{pfx}-ok2"]["ip"]) == ("172.31.7.11", "172.31.7.12")
     assert vms[bad]["status"] == "failed" and vms[bad]["ip"] is None
-    assert "CustomizationNetworkSetupFailed" in vms[bad]["detail"] and "kept its address 10.100." in vms[bad]["detail"]
+    assert "CustomizationNetworkSetupFailed" in vms[bad]["detail"] and "kept its address 127.100." in vms[bad]["detail"]
 
     # The others' scripts ran; the failed VM's did not; the hostfile has only the good addresses.
     runs = {r["vm"]: r["status"] for r in doc["post"]["results"]}
@@ -72,7 +72,7 @@ def test_a_failed_customization_fails_that_vm_alone(cli, cluster_file, session, 
     # Read back: the good VMs have their static addresses, the failed one its interim lease.
     found = guests(session, pfx)
     assert found[f"{pfx}-ok1"].get("guest.ipAddress") == "172.31.7.11"
-    assert found[bad].get("guest.ipAddress").startswith("10.100.")
+    assert found[bad].get("guest.ipAddress").startswith("127.100.")
 
     # Waited through the PropertyCollector: one event collector for the run, no per-VM queries.
     assert calls.get("CreateCollectorForEvents") == 1 and not calls.get("QueryEvents")

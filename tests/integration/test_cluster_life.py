@@ -121,11 +121,11 @@ def test_status_exports_every_kind(cli, tmp_path):
             sorted([f"{pfx}-gpu", f"{pfx}-cpu", f"{pfx}-vgpu"])
         assert top["hosts"][f"{pfx}-gpu"]["vhpc_gpus"] == 1 and inv[f"{path.stem}_vgpu"]["hosts"] == {f"{pfx}-vgpu": {}}
         slurm = out_files["slurm"].read_text()
-        assert re.search(rf"^NodeName={pfx}-gpu NodeAddr=\S+ CPUs=4 RealMemory=7782 Gres=gpu:1 State=UNKNOWN$",
-                         slurm, re.M)
+        size = "CPUs=4 Sockets=4 CoresPerSocket=1 ThreadsPerCore=1 RealMemory=7782"   # the same lines as slurm config
+        assert re.search(rf"^NodeName={pfx}-gpu NodeAddr=\S+ {size} Gres=gpu:1 State=UNKNOWN$", slurm, re.M)
         assert f"NodeName={pfx}-gpu Name=gpu File=/dev/nvidia0" in (tmp_path / "x.slurm.gres.conf").read_text()
-        assert re.search(rf"^NodeName={pfx}-vgpu NodeAddr=\S+ CPUs=4 RealMemory=7782 Gres=gpu:1 ", slurm, re.M)
-        assert re.search(rf"^NodeName={pfx}-cpu CPUs=4 RealMemory=7782 State=UNKNOWN  # no IP yet", slurm, re.M)
+        assert re.search(rf"^NodeName={pfx}-vgpu NodeAddr=\S+ {size} Gres=gpu:v100-8q:1 ", slurm, re.M)
+        assert re.search(rf"^NodeName={pfx}-cpu {size} State=UNKNOWN  # no IP yet", slurm, re.M)
         check(json.loads(out_files["json"].read_text()), "status")
     finally:
         cli("cluster", "--destroy", "--file", path)

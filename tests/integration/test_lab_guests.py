@@ -188,7 +188,7 @@ def test_customization_reboots_then_reports_success(env):
                           lambda ch: ("guest.ipAddress", "192.0.2.41") in ch)
         ips = [v for k, v in changes if k == "guest.ipAddress"]
         tools = [v for k, v in changes if k == "guest.toolsRunningStatus"]
-        interim = next(i for i, ip in enumerate(ips) if ip and ip.startswith("10.100."))
+        interim = next(i for i, ip in enumerate(ips) if ip and ip.startswith("127.100."))
         assert "" in ips[interim:] and ips[-1] == "192.0.2.41"        # interim, the reboot, the final address
         assert "guestToolsNotRunning" in tools[tools.index("guestToolsRunning"):]
         # The collector's latestPage through WaitForUpdatesEx: started, then succeeded.
@@ -221,7 +221,7 @@ def test_failed_customization_keeps_the_interim_address(env):
         assert isinstance(failed, vim.event.CustomizationFailed)          # a subtype of it
         assert type(failed).__name__ == "vim.event.CustomizationNetworkSetupFailed"
         assert "network properties" in failed.fullFormattedMessage
-        assert vm.guest.ipAddress.startswith("10.100.") and vm.guest.toolsRunningStatus == "guestToolsRunning"
+        assert vm.guest.ipAddress.startswith("127.100.") and vm.guest.toolsRunningStatus == "guestToolsRunning"
         found = content.eventManager.QueryEvents(vim.event.EventFilterSpec(
             entity=vim.event.EventFilterSpec.ByEntity(entity=vm, recursion="self"), eventTypeId=["CustomizationFailed"]))
         assert len(found) == 1

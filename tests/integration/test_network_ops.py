@@ -93,7 +93,7 @@ def test_a_failed_customization_fails_the_vm(cli, session, failing_vm):
     assert code == 1
     row = json.loads(out)["results"][0]
     assert row["status"] == "failed" and "CustomizationNetworkSetupFailed" in row["detail"] and row["ip"] is None
-    assert read_vm(session, failing_vm, "guest.ipAddress").get("guest.ipAddress").startswith("10.100.")
+    assert read_vm(session, failing_vm, "guest.ipAddress").get("guest.ipAddress").startswith("127.100.")
 
 
 def test_dhcp_customization(cli, session, vm_name):

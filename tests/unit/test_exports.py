@@ -5,8 +5,7 @@ import pytest
 import yaml
 
 from vhpc_toolkit.clusterfile import parse_cluster_text
-from vhpc_toolkit.output.exports import (Node, ansible_inventory, gres_path, mpi_hostfile, nodes, parse_export,
-                                         slurm_nodes)
+from vhpc_toolkit.output.exports import Node, ansible_inventory, gres_path, mpi_hostfile, nodes, parse_export
 
 NODES = [Node("node1", "172.1.10.1", cpus=20, memory_gb=64, gpus=2, groups=["BASE", "gpu"]),
          Node("node2", None, cpus=4, memory_gb=8, groups=["BASE"]),
@@ -55,13 +54,22 @@ def test_cluster_name_is_the_file_stem_until_the_file_names_it():
     assert cluster_name(SimpleNamespace(path="/x/c.conf", name="hpc1")) == "hpc1"
 
 
-def test_slurm_node_lines_and_gres_fragment():
-    conf, gres = slurm_nodes(NODES)
+def test_slurm_export_writes_the_node_lines_of_slurm_config():
+    from vhpc_toolkit.slurm.nodes import export_text
+
+    spec = parse_cluster_text("[BASE]\ntemplate: t\ncpu: 20\nmemory: 64\n[_VMS_]\n"
+                              "node1: BASE gpu: 2 gpu_model: V100\nnode2: BASE cpu: 4 memory: 8\n")
+    result = SimpleNamespace(vms=[SimpleNamespace(name="node1", ip="172.1.10.1", cpu=20),
+                                  SimpleNamespace(name="node2", ip=None, cpu=None)])
+    conf, gres = export_text(result, spec)
     lines = conf.splitlines()[1:]
-    assert lines[0] == "NodeName=node1 NodeAddr=172.1.10.1 CPUs=20 RealMemory=62259 Gres=gpu:2 State=UNKNOWN"
-    assert lines[1].startswith("NodeName=node2 CPUs=4 RealMemory=7782 State=UNKNOWN") and "no IP yet" in lines[1]
-    assert gres.splitlines()[1:] == ["NodeName=node1 Name=gpu File=/dev/nvidia[0-1]"]
-    assert slurm_nodes(NODES[1:])[1] is None
+    assert lines[0] == "GresTypes=gpu"
+    assert lines[1] == ("NodeName=node1 NodeAddr=172.1.10.1 CPUs=20 Sockets=20 CoresPerSocket=1 ThreadsPerCore=1 "
+                        "RealMemory=62259 Gres=gpu:v100:2 State=UNKNOWN")
+    assert lines[2].startswith("NodeName=node2 CPUs=4 Sockets=4 CoresPerSocket=1 ThreadsPerCore=1 RealMemory=7782 "
+                               "State=UNKNOWN") and "no IP yet" in lines[2]
+    assert gres.splitlines()[1:] == ["NodeName=node1 Name=gpu Type=v100 File=/dev/nvidia[0-1]"]
+    assert export_text(SimpleNamespace(vms=[]), parse_cluster_text("[_VMS_]\nm: template: t\n"))[1] is None
     assert gres_path("/x/slurm.conf") == "/x/slurm.gres.conf" and gres_path("/x/nodes") == "/x/nodes.gres.conf"
 
 

@@ -38,6 +38,7 @@ class ApplyOptions:
     rollback: bool = False
     password_for: Callable | None = None   # guest passwords for post scripts (ops.post.password_source)
     checks: bool = True                    # run the file's checks at the end (--no-checks: False)
+    script_env: Callable | None = None     # VMSpec -> ["NAME=value"] for its post scripts (slurm/guest_env.py)
 
 
 def _devices(plan: VMPlan, inv) -> list[str]:

@@ -28,8 +28,10 @@ def _records(plan: ClusterPlan) -> dict[str, StepRecord]:
             for p in plan.vms if p.spec.scripts}
 
 
-def run_scripts(session, plan: ClusterPlan, result: ClusterResult, password_for, progress: Phases) -> None:
-    """The unfinished steps (all with ``plan.rerun_scripts``) on the file's VMs that exist and did not fail."""
+def run_scripts(session, plan: ClusterPlan, result: ClusterResult, password_for, progress: Phases,
+                env_for=None) -> None:
+    """The unfinished steps (all with ``plan.rerun_scripts``) on the file's VMs that exist and did not fail;
+    ``env_for(vmspec)``: their scripts' environment (slurm/guest_env.py)."""
     outcomes = {v.name: v for v in result.vms}
     names = [p.name for p in plan.vms if p.spec.scripts and outcomes[p.name].ref is not None
              and not outcomes[p.name].failed]
@@ -37,7 +39,7 @@ def run_scripts(session, plan: ClusterPlan, result: ClusterResult, password_for,
     try:
         done = run_unfinished(session, plan.spec, names, records, {n: outcomes[n].ref for n in names},
                               password_for, rerun=plan.rerun_scripts, contents=plan.contents or None,
-                              progress=progress)
+                              progress=progress, env_for=env_for)
     except VhpcError as exc:
         result.notes.append(f"post scripts not run: {exc}")
         for name in names:
@@ -98,7 +100,7 @@ def finish(session, plan: ClusterPlan, result: ClusterResult, options: Any, prog
     """The unfinished steps (unless ``scripts`` is False: --rollback after a failure), the steps' states,
     checks (unless ``options.checks`` is False), the strays left."""
     if scripts:
-        run_scripts(session, plan, result, options.password_for, progress)
+        run_scripts(session, plan, result, options.password_for, progress, getattr(options, "script_env", None))
     else:
         states(plan, result)
     if getattr(options, "checks", True):

@@ -69,6 +69,23 @@ class Choice:
                 "notes": list(self.notes)}
 
 
+@dataclass(frozen=True)
+class Held:
+    """What a VM holds on a host though the inventory read does not show it: a clone or power-on
+    still in flight in another run, or a stopped node keeping its devices for its next power-on
+    (slurm/claims.py). The planner counts it as a running VM's."""
+
+    vm: str
+    host: str                         # host moid
+    gpus: tuple[str, ...] = ()        # PCI ids of passthrough devices
+    vgpus: tuple[str, ...] = ()       # vGPU profiles
+    memory_mb: int = 0                # reserved memory
+
+    def to_dict(self) -> dict:
+        return {"vm": self.vm, "host": self.host, "gpus": list(self.gpus), "vgpus": list(self.vgpus),
+                "memory_mb": self.memory_mb}
+
+
 @dataclass
 class _Fit:
     """One host that can take a VM: what it would give and how it ranks."""
@@ -140,6 +157,18 @@ class Planner:
                         cap = self.caps.get(getattr(vm.get("runtime.host"), "_moId", None)) if vm else None
                         if cap is not None:
                             cap.groups.add(rule.name)
+
+    def count_held(self, h: Held) -> None:
+        """What another run (or a stopped node) holds on a host, claimed as a running VM's."""
+        cap = self.caps.get(h.host)
+        if cap is None:
+            return
+        ids = {normalize_id(g) for g in h.gpus}
+        cap.claim(h.vm, [g for g in cap.gpus if g.id in ids], h.memory_mb)
+        for pci in ids - {g.id for g in cap.gpus}:
+            cap.held.setdefault(pci, h.vm)
+        if h.vgpus:
+            cap.ledger.claim(h.vm, list(h.vgpus))
 
     def count_existing(self, p) -> None:
         """An existing VM of the file stays where it is; what it will hold when this run powers it on
@@ -313,6 +342,8 @@ class Planner:
 
     def run(self) -> None:
         self.count_rules()
+        for h in getattr(self.plan, "held", ()):
+            self.count_held(h)
         creates = [p for p in self.plan.vms if p.action == "create" and p.placement is not None]
         for p in self.plan.vms:
             if p.existing is not None:

@@ -7,13 +7,13 @@ host offers of the hosts VMs land on; nothing here changes vCenter.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Sequence
 
 from vhpc_toolkit.clusterfile import ClusterSpec, VMSpec
 from vhpc_toolkit.cluster.desired import compute_request, wants_customization
 from vhpc_toolkit.cluster.ownership import Unproven, elsewhere_note, file_folder, foreign_note, match_vm, owner_of
-from vhpc_toolkit.cluster.placement import gpu_drift, plan_placement
+from vhpc_toolkit.cluster.placement import Held, gpu_drift, plan_placement
 from vhpc_toolkit.cluster.plan_switches import NOTHING, SwitchPlan, plan_dvs, plan_svs, shared_uplinks
 from vhpc_toolkit.cluster.strays import made_by_file
 from vhpc_toolkit.errors import VhpcError
@@ -31,6 +31,7 @@ from vhpc_toolkit.specs.tuning import apply_secure_boot
 from vhpc_toolkit.vsphere.inventory import Obj, Inventory
 
 CREATE, RECONFIGURE, DRIFT = "create", "reconfigure", "drift"
+ELASTIC_ABSENT = "elastic: Slurm creates it when jobs need it"
 
 
 @dataclass
@@ -85,6 +86,7 @@ class ClusterPlan:
         """The VMs with script steps to run (cluster/scripts.py): not done, or all with --rerun-scripts."""
         return [name for name, states in self.steps.items()
                 if states and (self.rerun_scripts or any(not s.done for s in states))]
+    held: list = field(default_factory=list)              # cluster/placement.Held: kept from the planner
 
     @property
     def prunable(self) -> list[Obj]:
@@ -288,13 +290,26 @@ def _plan_existing_vm(inv: Inventory, plan: VMPlan, allow_power_off: bool) -> No
     plan.action = RECONFIGURE if changes else (DRIFT if plan.drift else NOTHING)
 
 
+def _leave_to_slurm(plan: VMPlan, slurms: bool) -> None:
+    """An absent elastic VM is checked like a new one, then left for Slurm to create."""
+    if slurms:
+        plan.action, plan.placement = NOTHING, None
+
+
 def _without_resize(req):
     from dataclasses import replace
 
     return replace(req, cpu=None, memory_gb=None, cores_per_socket=None)
 
 
-def plan_cluster(inv: Inventory, spec: ClusterSpec, allow_power_off: bool = False) -> ClusterPlan:
+def plan_cluster(inv: Inventory, spec: ClusterSpec, allow_power_off: bool = False, *, elastic: bool = False,
+                 held: Sequence[Held] = ()) -> ClusterPlan:
+    """Every switch's and VM's action, from the one read ``inv``.
+
+    Elastic VMs (``elastic: yes``) are Slurm's: an absent one is checked but not created, a stopped
+    one not powered on, unless ``elastic`` (the Slurm programs, slurm/power.py, plan them as any VM).
+    ``held``: what other runs hold that ``inv`` does not show yet, kept from the planner.
+    """
     problems: list[str] = []
     shared_uplinks(spec, problems)
     notes: list[str] = []
@@ -309,6 +324,9 @@ def plan_cluster(inv: Inventory, spec: ClusterSpec, allow_power_off: bool = Fals
     plans = []
     for vm in spec.vms:
         where = _where(spec, vm.line)
+        slurms = bool(vm.elastic) and not elastic
+        if slurms:   # neither created nor powered on here: Slurm does that when jobs need the node
+            vm = replace(vm, power="off")
         plan = VMPlan(vm, file_switches=file_switches)
         plans.append(plan)
         try:
@@ -325,6 +343,7 @@ def plan_cluster(inv: Inventory, spec: ClusterSpec, allow_power_off: bool = Fals
             folder = None
         if folder is None:
             _plan_new_vm(inv, plan, file_pgs, problems, where)   # its placement says what is wrong
+            _leave_to_slurm(plan, slurms)
             continue
         # Only the VM of that name in the file's folder is the file's (names are unique per folder).
         match = match_vm(inv, vm.name, folder, owner, vms_by_name.get(vm.name, []))
@@ -344,7 +363,7 @@ def plan_cluster(inv: Inventory, spec: ClusterSpec, allow_power_off: bool = Fals
         else:
             _plan_new_vm(inv, plan, file_pgs, problems, where)
     plan = ClusterPlan(spec=spec, inv=inv, switches=switches, vms=plans, problems=problems, owner=owner.mark,
-                       notes=notes)
+                       notes=notes, held=list(held))
     plan_placement(inv, plan)   # hosts and devices of the new VMs, from this read (cluster/placement.py)
     plan.problems = list(dict.fromkeys(plan.problems))
     return plan
@@ -363,6 +382,8 @@ def plan_rows(plan: ClusterPlan) -> list[dict[str, Any]]:
             if p.action == CREATE and p.template is not None and not p.spec.instant else None
         if upgrade:
             detail += f"; upgraded to vmx-{upgrade} before its devices and power-on"
+        if p.spec.elastic and p.existing is None and p.action == NOTHING:
+            detail = ELASTIC_ABSENT
         if p.choice is not None:
             detail += "; " + p.choice.describe()
         if p.power_on:

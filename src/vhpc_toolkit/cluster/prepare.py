@@ -60,13 +60,17 @@ def _plan_steps(plan: ClusterPlan, rerun: bool, checks: bool) -> None:
 
 def prepare_create(session, spec: ClusterSpec, allow_power_off: bool = False,
                    password_for: Callable | None = None, prune: bool = False, rerun_scripts: bool = False,
-                   checks: bool = True) -> PreparedCreate:
+                   checks: bool = True, *, elastic: bool = False, held: Callable | None = None) -> PreparedCreate:
+    """``elastic`` and ``held`` are the Slurm programs' (slurm/power.py): ``spec`` is then the nodes of
+    one resume, planned as any VM (plan_cluster), and ``held(inv)`` what other runs hold that the read
+    does not show yet (cluster/placement.Held). Their other nodes are not strays of the file."""
     inv = read_cluster_inventory(session, spec)
-    stray = strays(inv, spec)
+    stray = [] if elastic else strays(inv, spec)
     # --prune destroys the file's strays before any clone: what they hold (GPUs, virtual functions,
     # memory, ports) is free for the VMs this run places.
     doomed = {o.moid for o in stray if made_by_file(o, spec)} if prune else set()
-    plan = plan_cluster(inv.without(doomed) if doomed else inv, spec, allow_power_off=allow_power_off)
+    plan = plan_cluster(inv.without(doomed) if doomed else inv, spec, allow_power_off=allow_power_off,
+                        elastic=elastic, held=held(inv) if held else ())
     plan.strays, plan.prune = stray, prune
     offers = check_devices(session, plan)
     check_hardware(plan)

@@ -140,7 +140,8 @@ def _record_phase(session, phase, records: dict[str, StepRecord], refs: Mapping[
 def run_unfinished(session, spec: ClusterSpec, names: Sequence[str], records: Mapping[str, StepRecord],
                    refs: Mapping[str, Any], password_for: Callable[[Any], str], *, rerun: bool = False,
                    contents: Mapping[str, bytes] | None = None, progress: Phases | Callable | None = None,
-                   concurrency: int = 8, vm_objs: Mapping[str, Any] | None = None) -> ScriptOutcome:
+                   concurrency: int = 8, vm_objs: Mapping[str, Any] | None = None,
+                   env_for: Callable[[Any], Sequence[str]] | None = None) -> ScriptOutcome:
     """Run the steps ``names`` (VMs of ``spec``) have not finished, barrier by barrier across them all.
 
     ``records``: each VM's record as read (an empty StepRecord for a VM made this run); ``refs``:
@@ -177,7 +178,7 @@ def run_unfinished(session, spec: ClusterSpec, names: Sequence[str], records: Ma
             running[-1][1].done(run)
 
     outcome.report = run_barriers(session, phases, password_for, contents=contents, concurrency=concurrency,
-                                  vm_objs=vm_objs, on_phase=on_phase, on_event=on_event)
+                                  vm_objs=vm_objs, on_phase=on_phase, on_event=on_event, env_for=env_for)
     return outcome
 
 

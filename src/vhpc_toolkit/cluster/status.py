@@ -5,7 +5,7 @@ from typing import Callable
 
 from vhpc_toolkit.cluster.checks import check_rows, run_file_checks
 from vhpc_toolkit.cluster.scripts import step_contents, step_states, summary as script_summary
-from vhpc_toolkit.cluster.plan import CREATE, DRIFT as DRIFT_ACTION, RECONFIGURE, plan_cluster
+from vhpc_toolkit.cluster.plan import CREATE, DRIFT as DRIFT_ACTION, ELASTIC_ABSENT, RECONFIGURE, plan_cluster
 from vhpc_toolkit.cluster.read import read_cluster_inventory
 from vhpc_toolkit.cluster.result import ClusterStatus, Stray, VMOutcome
 from vhpc_toolkit.cluster.rules import plan_rules, rule_status
@@ -34,6 +34,10 @@ def cluster_status(session, spec: ClusterSpec, password_for: Callable | None = N
     vms = []
     for p in plan.vms:
         out = VMOutcome(name=p.name, action=p.action)
+        if p.existing is None and p.spec.elastic:   # Slurm's to create: nothing differs
+            out.detail = ELASTIC_ABSENT
+            vms.append(out)
+            continue
         if p.spec.scripts:
             out.steps = step_states(p.spec, record_of(p.existing) if p.existing else StepRecord(), contents)
         if p.existing is None:

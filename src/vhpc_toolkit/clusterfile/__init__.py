@@ -7,13 +7,14 @@
 See docs/cluster-file.md for the format, the rules and the errors.
 """
 from .errors import ClusterFileError
-from .model import ClusterSpec, ScriptStep, SriovSpec, SwitchSpec, VMSpec, group_scripts
+from .model import ClusterSpec, ScriptStep, SlurmSpec, SriovSpec, SwitchSpec, VMSpec, group_scripts
 from .parser import parse_cluster_file, parse_cluster_text
 
 __all__ = [
     "ClusterFileError",
     "ClusterSpec",
     "ScriptStep",
+    "SlurmSpec",
     "SriovSpec",
     "SwitchSpec",
     "VMSpec",

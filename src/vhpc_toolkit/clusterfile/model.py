@@ -125,6 +125,14 @@ class VMSpec:
     anti_affinity: Optional[str] = None    # DRS anti-affinity group
     hugepages_1g: Optional[bool] = None    # sched.mem.lpage.enable1GPage
     hardware_version: Optional[int] = None  # clones of an older template are upgraded to vmx-N
+    role: Optional[str] = None             # Slurm: login | compute (default compute)
+    partition: Optional[List[str]] = None  # Slurm partitions of a compute node
+    features: Optional[List[str]] = None   # Slurm node features
+    elastic: Optional[bool] = None         # Slurm creates/powers it when jobs need it
+
+    @property
+    def is_login(self) -> bool:
+        return self.role == "login"
 
     @property
     def vgpus(self) -> List[str]:
@@ -227,6 +235,37 @@ class SwitchSpec:
 
 
 @dataclass(frozen=True)
+class SlurmSpec:
+    """The ``[_SLURM_]`` section: the scheduler that grows and shrinks the cluster (docs/slurm.md).
+
+    ``controller`` is the slurmctld the nodes register with (``port`` None: Slurm's 6817);
+    ``suspend`` what a suspended elastic node becomes (``power_off``: a resume powers it on again;
+    ``destroy``: a resume clones it again); the timings are seconds; ``partition_default`` is the
+    partition of compute nodes that name none, and Slurm's default partition. ``lines`` gives the
+    file line of each key given (and ``"[_SLURM_]"`` of the section header).
+    """
+
+    controller: str
+    port: Optional[int] = None
+    suspend: str = "power_off"
+    suspend_time: int = 300
+    resume_timeout: int = 60
+    suspend_timeout: int = 30
+    partition_default: str = "compute"
+    lines: Dict[str, int] = field(default_factory=dict, compare=False)
+
+    @property
+    def controller_address(self) -> str:
+        """``HOST:PORT`` (Slurm's default port when the file gives none)."""
+        return f"{self.controller}:{self.port or 6817}"
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"controller": self.controller_address, "suspend": self.suspend, "suspend_time": self.suspend_time,
+                "resume_timeout": self.resume_timeout, "suspend_timeout": self.suspend_timeout,
+                "partition_default": self.partition_default}
+
+
+@dataclass(frozen=True)
 class ClusterSpec:
     """Everything a cluster file asks for. ``name`` is the cluster's identity on vCenter
     (``[_CLUSTER_] name:``, line ``name_line``; else the file's stem, ``name_line`` 0)."""
@@ -238,6 +277,7 @@ class ClusterSpec:
     notes: List[str] = field(default_factory=list)   # FILE:LINE: what the file gives but no VM uses
     name: str = ""
     name_line: int = 0
+    slurm: Optional[SlurmSpec] = None    # the [_SLURM_] section, when the file has one
 
     def __post_init__(self) -> None:
         if not self.name:

@@ -22,7 +22,8 @@ from .errors import ClusterFileError
 from .model import ClusterSpec, SwitchSpec, VMSpec
 from .requests import request_problems
 from .resolve import MAX_NAME, _Resolver
-from .syntax import SPECIAL_SECTIONS, SVS, VMS, _Problems, _read_structure
+from .slurm import read_slurm_section, slurm_problems
+from .syntax import SLURM, SPECIAL_SECTIONS, SVS, VMS, _Problems, _read_structure
 from .unique import unique_problems
 
 __all__ = ["MAX_NAME", "SPECIAL_SECTIONS", "parse_cluster_file", "parse_cluster_text"]
@@ -53,6 +54,8 @@ def parse_cluster_text(
         text = text[1:]
     sections, definitions = _read_structure(text, problems)
     name, name_line = read_cluster_section(sections.pop(CLUSTER, None), file, problems)
+    slurm_section = sections.pop(SLURM, None)   # settings of the whole cluster, not a VM section
+    slurm = read_slurm_section(slurm_section, problems)
     resolver = _Resolver(file, base, check_scripts, sections, problems, notes)
 
     vms: List[VMSpec] = []
@@ -81,12 +84,14 @@ def parse_cluster_text(
                 (svs if d.section == SVS else dvs).append(switch)
             if switch is not None and d.section == SVS and svs_mark_problem(name, switch.name):
                 problems.add(d.line, svs_mark_problem(name, switch.name))
+    slurm = slurm_problems(slurm, vms, problems, slurm_section is not None)
     if not definitions and not problems:
         problems.add(0, "defines no VMs and no switches (add a [_VMS_] section)")
     unique_problems(file, vms, problems)
     if problems:
         raise ClusterFileError(problems.lines())
-    return ClusterSpec(path=file, vms=vms, svs=svs, dvs=dvs, name=name, name_line=name_line, notes=notes.lines())
+    return ClusterSpec(path=file, vms=vms, svs=svs, dvs=dvs, name=name, name_line=name_line, notes=notes.lines(),
+                       slurm=slurm)
 
 
 def parse_cluster_file(path: PathLike, *, check_scripts: bool = True) -> ClusterSpec:

@@ -16,11 +16,12 @@ from vhpc_toolkit.words import count
 
 from .model import SECRET_KEYS, ScriptStep, SwitchSpec, VMSpec
 from .ranges import RangeError, contains_range, find_range, spread
-from .syntax import (RESERVED_SECTIONS, SPECIAL_SECTIONS, SVS, _Definition, _did_you_mean, _Pair, _Problems,
+from .syntax import (SETTING_SECTIONS, SPECIAL_SECTIONS, SVS, _Definition, _did_you_mean, _Pair, _Problems,
                      _read_items, _Section, _tokenize, redact)
 from .values import (
     ALL_KEYS,
     APPEND_KEYS,
+    EXTEND_KEYS,
     KEY_ALIASES,
     SWITCH_CONVERTERS,
     SWITCH_KEYS,
@@ -83,7 +84,7 @@ class _Resolver:
                 self.problems.add(d.line, "%s: %s is no section (a value with spaces goes in a section: "
                                           "[NAME] then KEY: VALUE)" % (who, quoted))
                 complete = False
-            elif a in SPECIAL_SECTIONS or a in RESERVED_SECTIONS:
+            elif a in SPECIAL_SECTIONS or a in SETTING_SECTIONS:
                 self.problems.add(d.line, "%s: section [%s] cannot be used in a definition" % (who, a))
                 complete = False
             elif a not in self.sections:
@@ -376,6 +377,9 @@ def _vm_spec(name: str, line: int, values: List[Tuple[str, object]], sections, p
             scripts = [s if s.barrier is not None else replace(s, barrier=value) for s in scripts]
         if key in APPEND_KEYS:
             attrs[key] = list(attrs.get(key) or []) + [value]  # type: ignore[operator]
+            continue
+        if key in EXTEND_KEYS:
+            attrs[key] = list(dict.fromkeys(list(attrs.get(key) or []) + list(value)))  # type: ignore
             continue
         attrs[key] = list(value) if isinstance(value, list) else value
     return VMSpec(name=name, line=line, scripts=scripts, checks=checks, sections=sections,  # type: ignore[arg-type]

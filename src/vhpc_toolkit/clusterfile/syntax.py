@@ -17,7 +17,10 @@ from .values import ALL_KEYS
 
 VMS, SVS, DVS = "_VMS_", "_SVS_", "_DVS_"
 SPECIAL_SECTIONS = (VMS, SVS, DVS)
-RESERVED_SECTIONS = ("_CLUSTER_",)   # key: value sections of their own, never spliced into a definition
+SLURM = "_SLURM_"
+#: Sections of ``key: value`` settings of the whole cluster, never spliced into a definition
+#: (``[_CLUSTER_]``: clusterfile/cluster_section.py; ``[_SLURM_]``: clusterfile/slurm.py).
+SETTING_SECTIONS = ("_CLUSTER_", SLURM)
 
 _KEY_TOKEN_RE = re.compile(r"^([A-Za-z_][^:\[\]'\"{}\s]*):(.*)$", re.S)
 # A secret key and what follows it on a line: a line quoted in an error shows MASK there instead.

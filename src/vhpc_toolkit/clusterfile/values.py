@@ -160,6 +160,10 @@ def _choice(*allowed: str) -> Callable[[str], str]:
 to_latency = _choice("high", "normal")
 to_power = _choice("on", "off")
 to_placement = _choice("spread", "pack")
+to_role = _choice("login", "compute")
+
+# A Slurm name (partition, feature): what slurm.conf takes without quoting.
+_SLURM_NAME_RE = re.compile(r"^[A-Za-z0-9_.+-]+$")
 
 _PROFILE_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 
@@ -193,6 +197,20 @@ def to_group(raw: str) -> str:
     if not raw or len(raw) > MAX_NAME or any(ch in raw for ch in "/\\\n"):
         raise BadValue("%r is not a group name (at most %d characters, no '/')" % (raw, MAX_NAME))
     return raw
+
+
+def to_slurm_name(raw: str) -> str:
+    if not _SLURM_NAME_RE.match(raw):
+        raise BadValue("%r is not a Slurm name (letters, digits, '_', '.', '+', '-')" % raw)
+    return raw
+
+
+def to_slurm_names(raw: str) -> List[str]:
+    """One name or a list of them (``partition: gpu``, ``features: [v100, ib]``)."""
+    names = [to_slurm_name(x) for x in parse_list(raw)]
+    if not names:
+        raise BadValue("%r lists no name" % raw)
+    return names
 
 
 def parse_list(raw: str) -> List[str]:
@@ -309,6 +327,11 @@ VM_CONVERTERS: Dict[str, Callable[[str], object]] = {
     # Health checks `cluster --status` runs in the guests (docs/post-scripts.md)
     "check": to_str,
     "hardware_version": to_hardware_version,
+    # Slurm (docs/slurm.md): the node's part in the scheduler
+    "role": to_role,
+    "partition": to_slurm_names,
+    "features": to_slurm_names,
+    "elastic": to_bool,
 }
 
 #: The converter of every switch key (``host`` is expanded by the parser).
@@ -330,6 +353,8 @@ ALL_KEYS = frozenset(VM_KEYS) | frozenset(SWITCH_KEYS)
 #: Keys that add to a list at each occurrence instead of replacing (``script`` gives
 #: ``scripts``): a VM gets one SR-IOV adapter per ``sriov_port_group``/``pf`` pair.
 APPEND_KEYS = frozenset({"script", "check", "sriov_port_group", "pf", "sriov_dvs_name"})
+#: Keys whose value is a list that each occurrence extends (``partition: a`` then ``partition: [b, c]``).
+EXTEND_KEYS = frozenset({"partition"})
 #: Other names of a key: ``sequence`` is the original 1.0.3's ``barrier``.
 KEY_ALIASES = {"sequence": "barrier"}
 

@@ -22,7 +22,6 @@ KINDS = {
     "slurm": "Slurm NodeName lines (and a gres.conf fragment beside it when there are GPUs)",
     "json": "the cluster's JSON document",
 }
-SLURM_MEMORY_SHARE = 0.95   # Slurm drains a node whose OS reports less than RealMemory: leave the guest its share
 
 
 @dataclass
@@ -120,27 +119,6 @@ def ansible_inventory(items: list[Node], cluster: str = "vhpc") -> str:
     return "\n".join(lines) + "\n"
 
 
-def slurm_nodes(items: list[Node]) -> tuple[str, str | None]:
-    """(slurm.conf NodeName lines, gres.conf fragment or None when no VM has GPUs)."""
-    lines = ["# Slurm nodes written by vhpc_toolkit (RealMemory: "
-             f"{SLURM_MEMORY_SHARE:.0%} of the VM's memory, the rest is the guest OS's)"]
-    gres = ["# gres.conf fragment written by vhpc_toolkit"]
-    for n in items:
-        parts = [f"NodeName={n.name}"]
-        parts.append(f"NodeAddr={n.ip}" if n.ip else "")
-        if n.cpus:
-            parts.append(f"CPUs={n.cpus}")
-        if n.memory_gb:
-            parts.append(f"RealMemory={int(n.memory_gb * 1024 * SLURM_MEMORY_SHARE)}")
-        if n.gpus:
-            parts.append(f"Gres=gpu:{n.gpus}")
-            files = "/dev/nvidia0" if n.gpus == 1 else f"/dev/nvidia[0-{n.gpus - 1}]"
-            gres.append(f"NodeName={n.name} Name=gpu File={files}")
-        line = " ".join(p for p in parts if p) + " State=UNKNOWN"
-        lines.append(line if n.ip else f"{line}  # no IP yet: NodeAddr unknown")
-    return "\n".join(lines) + "\n", ("\n".join(gres) + "\n" if len(gres) > 1 else None)
-
-
 def gres_path(path: str) -> str:
     return path[:-5] + ".gres.conf" if path.endswith(".conf") else path + ".gres.conf"
 
@@ -163,8 +141,10 @@ def write_exports(result, spec, exports: list[tuple[str, str]]) -> list[str]:
     notes = []
     for kind, path in exports:
         files = {path: _export_text(kind, items, result, spec)}
-        if kind == "slurm":
-            files[path], gres = slurm_nodes(items)
+        if kind == "slurm":   # the same node lines as `slurm config` writes (slurm/nodes.py)
+            from vhpc_toolkit.slurm.nodes import export_text
+
+            files[path], gres = export_text(result, spec)
             if gres:
                 files[gres_path(path)] = gres
         for target, text in files.items():
@@ -181,12 +161,11 @@ def write_exports(result, spec, exports: list[tuple[str, str]]) -> list[str]:
 
 
 def _export_text(kind: str, items: list[Node], result, spec) -> str:
+    """The file of an export kind (slurm's: write_exports, with its gres fragment)."""
     if kind in ("hostfile", "mpich"):
         return mpi_hostfile(items, kind)
     if kind == "ansible":
         return ansible_inventory(items, cluster_name(spec))
-    if kind == "slurm":
-        return slurm_nodes(items)[0]
     return json.dumps(result.to_dict(), indent=2, default=str) + "\n"
 
 

@@ -22,6 +22,8 @@ def plan_document(spec: ClusterSpec) -> Dict[str, Any]:
         "svs": [sw.to_dict() for sw in spec.svs],
         "dvs": [sw.to_dict() for sw in spec.dvs],
     }
+    if spec.slurm is not None:
+        doc["slurm"] = spec.slurm.to_dict()
     notes = list(spec.notes) + missing_script_notes(spec)
     if notes:
         doc["notes"] = notes

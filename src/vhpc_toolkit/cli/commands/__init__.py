@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "dvs": "Create/destroy a distributed virtual switch",
     "latency": "Configure/check latency sensitivity",
     "cluster": "Create/destroy a virtual HPC cluster from a cluster file",
+    "slurm": "Let Slurm grow and shrink the cluster (config, resume, suspend, resume-fail)",
     # the original's 1.0.3 release
     "get_vm_config": "Show the performance settings of VM(s)",
     "migrate_vm": "Migrate VM(s) to another host",

@@ -184,6 +184,7 @@ def _create(ctx, args, spec, session, lock):
     from vhpc_toolkit.output.plan import render_plan
     from vhpc_toolkit.output.progress import phases
     from vhpc_toolkit.output.scripts import render_pending_steps
+    from vhpc_toolkit.slurm.guest_env import script_env
 
     password_for = _password_source(ctx)
     with before_any_change():
@@ -195,7 +196,7 @@ def _create(ctx, args, spec, session, lock):
         ctx.warn(warning)
     options = ApplyOptions(max_concurrency=args.max_concurrency, max_per_host=args.max_per_host,
                            ip_timeout=args.ip_timeout, rollback=args.rollback, password_for=password_for,
-                           checks=not args.no_checks)
+                           checks=not args.no_checks, script_env=script_env(spec))
     taken = take_over(session, plan)   # an earlier version's marks of this file: without a question
     if plan.up_to_date:
         with phases(ctx) as shown:

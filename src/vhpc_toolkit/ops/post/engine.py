@@ -86,6 +86,7 @@ class _VM:
     username: str
     password: str = field(repr=False)
     error: str = ""        # set when the VM cannot run guest operations
+    env: list[str] = field(default_factory=list)   # NAME=value for its scripts (run_barriers' env_for)
 
 
 def _read_vms(session, refs: Sequence[Any]) -> dict[int, Obj]:
@@ -188,7 +189,7 @@ def _run_vm(session, vm: _VM, runs: list[ScriptRun], scripts: Mapping[str, bytes
             run.guest_script, run.guest_log = guest_paths(run.script)
         try:
             guest.upload(scripts[run.path or run.script], run.guest_script, overwrite=True, mode=0o755)
-            run.pid = guest.start("/bin/sh", command_line(run), cwd="/tmp")
+            run.pid = guest.start("/bin/sh", command_line(run), cwd="/tmp", env=vm.env)
             if not wait:
                 run.status = STARTED
                 emit(run)
@@ -275,9 +276,10 @@ def run_scripts(session, targets: Sequence[tuple[Any, Sequence[str]]], username:
     return report
 
 
-def _barrier_vms(session, phases, password_for: Callable[[Any], str],
-                 vm_objs: Mapping[str, Obj] | None) -> dict[str, _VM]:
-    """Each VM of the phases with its guest login (``vm_objs`` spares the read when it has them)."""
+def _barrier_vms(session, phases, password_for: Callable[[Any], str], vm_objs: Mapping[str, Obj] | None,
+                 env_for: Callable[[Any], Sequence[str]] | None = None) -> dict[str, _VM]:
+    """Each VM of the phases with its guest login and its scripts' environment (``vm_objs`` spares
+    the read when it has them)."""
     specs: dict[str, Any] = {}
     for _, pairs in phases:
         for spec, _ in pairs:
@@ -291,7 +293,8 @@ def _barrier_vms(session, phases, password_for: Callable[[Any], str],
     else:
         found = _read_vms(session, names)
         objs = {n: found[i] for i, n in enumerate(names)}
-    return {n: _VM(objs[n], specs[n].guest_username or DEFAULT_USER, password_for(specs[n])) for n in names}
+    return {n: _VM(objs[n], specs[n].guest_username or DEFAULT_USER, password_for(specs[n]),
+                   env=list(env_for(specs[n])) if env_for else []) for n in names}
 
 
 def run_barriers(session, phases: Sequence[tuple[int | None, Sequence[tuple[Any, Any]]]],
@@ -301,7 +304,8 @@ def run_barriers(session, phases: Sequence[tuple[int | None, Sequence[tuple[Any,
                  vm_objs: Mapping[str, Obj] | None = None,
                  on_event: Callable[[ScriptRun], None] | None = None,
                  contents: Mapping[str, bytes] | None = None,
-                 on_phase: Callable[[PhaseResult, bool], None] | None = None) -> PostReport:
+                 on_phase: Callable[[PhaseResult, bool], None] | None = None,
+                 env_for: Callable[[Any], Sequence[str]] | None = None) -> PostReport:
     """Run a cluster's script phases in order (``ClusterSpec.script_phases()``).
 
     ``phases`` is [(barrier or None, [(VMSpec, ScriptStep)])] in run order.
@@ -313,13 +317,14 @@ def run_barriers(session, phases: Sequence[tuple[int | None, Sequence[tuple[Any,
     (path -> bytes) the reading of the scripts. ``on_phase(phase, started)`` is
     called as each phase that runs starts (True) and ends (False, also when
     Ctrl-C stops it: its finished runs are final). Each ScriptRun's ``step`` is
-    the ScriptStep it runs.
+    the ScriptStep it runs. ``env_for(vmspec)`` gives the ``NAME=value``
+    environment of a VM's scripts (e.g. its Slurm controller, slurm/guest_env.py).
     Raises InputError / ValidationFailed (unreadable scripts, unknown VMs,
     no password) before anything runs.
     """
     scripts = dict(contents) if contents is not None else \
         read_scripts(step.path for _, pairs in phases for _, step in pairs)
-    vms = _barrier_vms(session, phases, password_for, vm_objs)
+    vms = _barrier_vms(session, phases, password_for, vm_objs, env_for)
 
     report = PostReport([], operation="post scripts")
     for barrier, pairs in phases:
