@@ -35,7 +35,7 @@ memory: 128
 [_VMS_]
 login01: BASE role: login ip: 10.0.0.10
 gpu{001:004}: BASE elastic: yes gpu: 2 gpu_model: V100 features: [v100, nvlink] ip: 10.0.0.{11:14}
-mig{1:2}: BASE elastic: yes vgpu: ['grid_a100-3-20c', 'grid_a100-3-20c', 'grid_a100-1-5c'] partition: mig
+mig{1:2}: BASE elastic: yes vgpu: grid_a100-3-20c partition: mig
 cpu{01:02}: BASE partition: [cpu, all] guest_hostname: c{01:02}
 """
 
@@ -54,13 +54,13 @@ def test_node_lines(spec, tmp_path):
     assert lines[2] == ("NodeName=gpu001 NodeAddr=10.0.0.11 CPUs=16 Sockets=2 CoresPerSocket=8 ThreadsPerCore=1 "
                         "RealMemory=124518 Gres=gpu:v100:2 Features=v100,nvlink State=CLOUD")
     assert lines[6].startswith("NodeName=mig1 CPUs=16 ") and \
-        "Gres=gpu:a100-3-20c:2,gpu:a100-1-5c:1 State=CLOUD  # NodeAddr set when it boots" in lines[6]
+        "Gres=gpu:a100-3-20c:1 State=CLOUD  # NodeAddr set when it boots" in lines[6]
     assert lines[8].startswith("NodeName=cpu01 NodeHostname=c01 CPUs=16") and "State=UNKNOWN" in lines[8] \
         and "no IP yet" in lines[8]
     assert not any("login01" in line for line in lines)   # login nodes are not compute nodes
     assert files["gres.conf"].splitlines()[1:3] == ["NodeName=gpu001 Name=gpu Type=v100 File=/dev/nvidia[0-1]",
                                                     "NodeName=gpu002 Name=gpu Type=v100 File=/dev/nvidia[0-1]"]
-    assert "NodeName=mig1 Name=gpu Type=a100-1-5c File=/dev/nvidia2" in files["gres.conf"]
+    assert "NodeName=mig1 Name=gpu Type=a100-3-20c File=/dev/nvidia0" in files["gres.conf"]
 
 
 def test_partitions_default_first(spec, tmp_path):

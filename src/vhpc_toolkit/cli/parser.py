@@ -178,16 +178,18 @@ def create_destroy(p: argparse.ArgumentParser, noun: str) -> argparse._MutuallyE
 
 # --- assembly -------------------------------------------------------------------------------
 
-def _global_options(p: argparse.ArgumentParser, default) -> None:
+def _global_options(p: argparse.ArgumentParser, default, audit: bool = True) -> None:
     """The options every command takes; ``default`` is SUPPRESS when repeated after the command,
-    so a value given before the command is not reset."""
+    so a value given before the command is not reset. ``audit`` False leaves out ``--log-file``
+    (the Slurm programs' own --log-file takes its place after their action)."""
     d = (lambda v: v) if default is None else (lambda v: default)
     p.add_argument("--vcenter-conf", metavar="PATH", default=d(None),
                    help="vCenter settings file (default: $VHPC_VCENTER_CONF, ./vCenter.conf, "
                         "~/.config/vhpc_toolkit/vCenter.conf, ~/vhpc_toolkit/vCenter.conf)")
-    p.add_argument("--log-file", metavar="PATH", default=d(None),
-                   help="append every change made on vCenter to PATH, one line each: user, vCenter, object,\n"
-                        "task and outcome (an audit trail; default: log_file in vCenter.conf)")
+    if audit:
+        p.add_argument("--log-file", metavar="PATH", default=d(None),
+                       help="append every change made on vCenter to PATH, one line each: user, vCenter, object,\n"
+                            "task and outcome (an audit trail; default: log_file in vCenter.conf)")
     p.add_argument("--output", choices=("text", "json"), default=d("text"), help="result format (default: text)")
     p.add_argument("--yes", "-y", action="store_true", default=d(False),
                    help="never prompt: assume yes to confirmations, fail where a secret is missing")
@@ -200,6 +202,11 @@ def _global_options(p: argparse.ArgumentParser, default) -> None:
 
 _AFTER = argparse.ArgumentParser(add_help=False)
 _global_options(_AFTER, argparse.SUPPRESS)
+# Parents share their actions with every parser made from them: never resolve a conflict with one
+# (it would take the option strings off the shared action). A parser with a --log-file of its own
+# takes this one instead.
+AFTER_WITHOUT_AUDIT = argparse.ArgumentParser(add_help=False)
+_global_options(AFTER_WITHOUT_AUDIT, argparse.SUPPRESS, audit=False)
 
 
 class UsageError(InputError):

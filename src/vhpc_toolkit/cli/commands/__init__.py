@@ -26,7 +26,6 @@ COMMANDS: dict[str, str] = {
     "dvs": "Create/destroy a distributed virtual switch",
     "latency": "Configure/check latency sensitivity",
     "cluster": "Create/destroy a virtual HPC cluster from a cluster file",
-    "slurm": "Let Slurm grow and shrink the cluster (config, resume, suspend, resume-fail)",
     # the original's 1.0.3 release
     "get_vm_config": "Show the performance settings of VM(s)",
     "migrate_vm": "Migrate VM(s) to another host",
@@ -37,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "passthru_host": "Enable/disable a host PCI device for passthrough",
     "sriov_host": "Turn SR-IOV on/off on a host's physical function",
     # this toolkit's own
+    "slurm": "Let Slurm grow and shrink the cluster (config, resume, suspend, resume-fail)",
     "examples": "List the example cluster files, post scripts and JSON schemas, or copy them",
     "completion": "Print the line that turns on shell completion (bash, zsh)",
 }

@@ -17,15 +17,15 @@ ACTIONS = {
 
 
 def arguments(p) -> None:
-    from vhpc_toolkit.cli.parser import _AFTER
+    from vhpc_toolkit.cli.parser import AFTER_WITHOUT_AUDIT
 
     sub = p.add_subparsers(dest="slurm_action", metavar="ACTION")
     sub.required = True
     for action, summary in ACTIONS.items():
-        # "resolve": these programs' own --log-file (one line per action) wins over a global option
-        # of that name after the command, should there be one.
-        a = sub.add_parser(action, help=summary, description=summary, parents=[_AFTER],
-                           formatter_class=argparse.RawTextHelpFormatter, conflict_handler="resolve")
+        # These programs' own --log-file (one line per action) after the action; the audit trail's
+        # --log-file goes before the command.
+        a = sub.add_parser(action, help=summary, description=summary, parents=[AFTER_WITHOUT_AUDIT],
+                           formatter_class=argparse.RawTextHelpFormatter)
         a.add_argument("--file", required=True, help="Cluster configuration file (with a [_SLURM_] section)")
         if action == "config":
             a.add_argument("--write", required=True, metavar="DIR",
