@@ -168,12 +168,15 @@ def test_a_locked_cluster_makes_the_resume_wait_then_fail_naming_the_holder(lab,
     path, pfx = elastic_file()
     path.write_text(path.read_text().replace("resume_timeout: 60", "resume_timeout: 2"))
     s = lab.connect()
-    key = lock.acquire(s, str(path))   # an administrator's cluster --create of the same file
+    from vhpc_toolkit.clusterfile import parse_cluster_file
+
+    held = lock.acquire(s, parse_cluster_file(path, check_scripts=False).name, str(path))   # an admin's cluster --create
+    assert held.locked
     try:
         started = time.monotonic()
         code, out = finish(program(lab, "resume", f"{pfx}-cpu1", path))
         assert code == 1 and "locked by" in out and time.monotonic() - started >= 1.5, out
         assert "locked by" in log_of(path)
     finally:
-        lock.release(s, key)
+        lock.release(s, held)
         s.close()

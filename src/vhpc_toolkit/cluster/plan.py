@@ -362,6 +362,7 @@ def plan_cluster(inv: Inventory, spec: ClusterSpec, allow_power_off: bool = Fals
                 problems.append(f"{where}: VM {vm.name}: {exc}")
         else:
             _plan_new_vm(inv, plan, file_pgs, problems, where)
+            _leave_to_slurm(plan, slurms)
     plan = ClusterPlan(spec=spec, inv=inv, switches=switches, vms=plans, problems=problems, owner=owner.mark,
                        notes=notes, held=list(held))
     plan_placement(inv, plan)   # hosts and devices of the new VMs, from this read (cluster/placement.py)
