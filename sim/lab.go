@@ -42,6 +42,8 @@ type Options struct {
 	CloneTime         time.Duration  // CloneVM_Task runs this long (0: done within the call)
 	Faults            FaultSettings  // faults.go: --fail-method, --drop-connections, --task-delay, --session-ttl
 
+	Admission AdmissionSettings // admission.go: vCenter's costs of provisioning operations
+
 	GuestRoot     string // folder of the guests' file systems ("" = a temporary folder)
 	GuestUser     string // guest operations user ("" = root)
 	GuestPassword string // guest operations password ("" = VMware1!)
@@ -79,6 +81,8 @@ type Lab struct {
 	tasks           taskTable                               // tasks waiting out a delay (tasks.go)
 	sessions        *sessionTable                           // sessions by cookie (sessions.go)
 	passthruSystems map[string]types.ManagedObjectReference // host moref value -> its HostPciPassthruSystem (host_systems.go)
+
+	admission *admission // units in use per host, queued clones (admission.go)
 }
 
 var labRunning sync.Mutex
@@ -100,6 +104,7 @@ func StartLab(opts Options) (*Lab, error) {
 		faults:   &labFaults{set: opts.Faults},
 		sessions: newSessionTable(),
 	}
+	l.admission = newAdmission(opts.Admission)
 	if err := l.buildInventory(context.Background()); err != nil {
 		l.cleanup()
 		return nil, err

@@ -92,6 +92,7 @@ func (l *Lab) serve() error {
 		inner.HandleFunc("/debug/graphics", l.serveDebugGraphics) // rules_debug.go
 		inner.HandleFunc("/debug/guestops", l.serveDebugGuestOps) // guest_debug.go
 		inner.HandleFunc("/debug/faults", l.serveDebugFaults)     // faults.go
+		inner.HandleFunc("/debug/admission", l.serveDebugAdmission)
 	}
 
 	sm := simulator.Map.SessionManager()
