@@ -64,6 +64,10 @@ class Lab:
         with urllib.request.urlopen(req, context=ctx, timeout=10) as resp:
             return json.load(resp)
 
+    def admission(self, reset: bool = False) -> dict:
+        """GET /debug/admission: units in use and at their peak per host, time spent queued."""
+        return self._get("/debug/admission" + ("?reset=1" if reset else ""))
+
     def faults(self) -> dict:
         """The faults in force and the counters: requests, dropped, injected."""
         return self._get("/debug/faults")
@@ -136,6 +140,18 @@ def a100_lab(tmp_path_factory):
     """The lab with two A100 hosts after the named ones: vhpc-esx-09 (shared A100s in MIG mode) and
     vhpc-esx-10 (time-sliced)."""
     lab = start_lab(tmp_path_factory.mktemp("a100-lab"), "--a100-hosts", "2")
+    yield lab
+    stop_lab(lab)
+
+
+# Full clones on the admission lab run this long once vCenter admits them (sim/README.md "Admission").
+ADMISSION_CLONE_TIME = 1.0
+
+
+@pytest.fixture(scope="session")
+def admission_lab(tmp_path_factory):
+    """The lab with a clone time: vCenter's admission limits (on in every lab) become visible."""
+    lab = start_lab(tmp_path_factory.mktemp("admission-lab"), "--clone-time", f"{ADMISSION_CLONE_TIME}s")
     yield lab
     stop_lab(lab)
 
