@@ -14,6 +14,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 import yaml
 
 from vhpc_toolkit.errors import SettingsError
+from vhpc_toolkit.settings.admission import KEYS as ADMISSION_KEYS, AdmissionModel, parse_admission
 from vhpc_toolkit.settings.govc import GovcEnv
 from vhpc_toolkit.settings.timeouts import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, parse_timeout
 from vhpc_toolkit.settings.values import env_value, file_str, parse_bool, parse_port, resolve_ca, yaml_type
@@ -42,6 +43,7 @@ KNOWN_KEYS = (
     "vault_mount",
     "connect_timeout",
     "read_timeout",
+    *ADMISSION_KEYS,   # vCenter's admission costs and the clone times (settings/admission.py)
 )
 
 
@@ -59,6 +61,7 @@ class VCenterSettings:
     warnings: List[str] = field(default_factory=list)   # for the CLI to show (e.g. a readable password file)
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     read_timeout: float = DEFAULT_READ_TIMEOUT
+    admission: AdmissionModel = field(default_factory=AdmissionModel)
 
 
 # --------------------------------------------------------------------------- file
@@ -254,6 +257,7 @@ def load_settings(
         source=str(path) if path is not None else "environment",
         connect_timeout=values.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT),
         read_timeout=values.get("read_timeout", DEFAULT_READ_TIMEOUT),
+        admission=parse_admission(conf, str(path)) if path is not None else AdmissionModel(),
     )
 
 
