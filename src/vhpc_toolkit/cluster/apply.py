@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from vhpc_toolkit.cluster.build import build_clone_spec, build_instant_clone_spec
+from vhpc_toolkit.cluster.clone_run import clone_jobs, cloning_dict, copy_notes, replace_stale_copies, run_clones
 from vhpc_toolkit.cluster.guests import open_watch, settle_guests
 from vhpc_toolkit.cluster.pvrdma import apply_pvrdma
 from vhpc_toolkit.cluster.plan import CREATE, DRIFT as DRIFT_ACTION, RECONFIGURE, ClusterPlan, VMPlan
 from vhpc_toolkit.cluster.result import ClusterResult, Stray, VMOutcome
 from vhpc_toolkit.cluster.rules import RuleOutcome, apply_rules, rollback_rules
 from vhpc_toolkit.cluster.strays import LEFT
+from vhpc_toolkit.cluster.template_copies import drop_copy_mark
 from vhpc_toolkit.cluster.switches import apply_switches, rollback_switches
 from vhpc_toolkit.cluster.verify import check_vms, devices_of
 from vhpc_toolkit.errors import ConnectionFailed, SessionLost, VhpcError
@@ -20,7 +22,7 @@ from vhpc_toolkit.ops.destroy import Doomed, power_off_and_destroy
 from vhpc_toolkit.ops.placement import ref_of
 from vhpc_toolkit.ops.portgroups import PROPS as NETWORK_PROPS, find_portgroup, portgroup_names_by_key
 from vhpc_toolkit.ops.post import run_barriers
-from vhpc_toolkit.ops.runner import Interrupted, Job, run_jobs
+from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Interrupted, Job, run_jobs
 from vhpc_toolkit.results import (CREATED, DESTROYED, DRIFT, FAILED, NOT_STARTED, POWERED_ON, RECONFIGURED,
                                   ROLLED_BACK, UP_TO_DATE, SwitchOutcome, TargetResult)
 from vhpc_toolkit.vsphere.inventory import read_inventory
@@ -28,8 +30,8 @@ from vhpc_toolkit.vsphere.inventory import read_inventory
 
 @dataclass
 class ApplyOptions:
-    max_concurrency: int = 32
-    max_per_host: int = 8
+    max_concurrency: int | None = None   # tasks in flight (None: clones as vCenter admits them, 32 others)
+    max_per_host: int | None = None      # provisioning tasks per host, as source or destination (None: no cap)
     ip_timeout: float = 300.0
     rollback: bool = False
     password_for: Callable | None = None   # guest passwords for post scripts (ops.post.password_source)
@@ -79,7 +81,7 @@ def stray_note(plan: ClusterPlan) -> list[str]:
 
 
 def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
-               on_event: Callable[[Any], None] | None = None) -> ClusterResult:
+               on_event: Callable[[Any], None] | None = None, on_states: Callable | None = None) -> ClusterResult:
     """Switches, then every VM's task (bounded per host and in total), guest IPs, post scripts.
 
     A connection or session lost for good ends the run with the report of which of the
@@ -94,7 +96,7 @@ def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
     notes: list[str] = list(plan.notes)
     switches: list[SwitchOutcome] = []
     try:
-        result = _apply(session, plan, options, offers, outcomes, switches, notes, on_event)
+        result = _apply(session, plan, options, offers, outcomes, switches, notes, on_event, on_states)
     except ConnectionFailed as exc:
         why = "session ended" if isinstance(exc, SessionLost) else "connection lost"
         result = _interrupted(session, plan, switches, outcomes, lost=str(exc), why=why)
@@ -103,7 +105,7 @@ def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
 
 
 def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outcomes: dict,
-           switches: list[SwitchOutcome], notes: list[str], on_event) -> ClusterResult:
+           switches: list[SwitchOutcome], notes: list[str], on_event, on_states=None) -> ClusterResult:
     plans = {p.name: p for p in plan.vms}
     switches += apply_switches(session, plan, on_event, notes)
     failures = [] if any(s.failed for s in switches) else \
@@ -124,6 +126,8 @@ def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outc
     uncertain: list[str] = []
 
     def event(result: TargetResult):
+        if result.name not in plans:    # a copy of a template (cluster/clone_run.py)
+            return
         out, p = outcomes[result.name], plans[result.name]
         if result.data.get("uncertain"):
             uncertain.append(result.name)
@@ -140,13 +144,14 @@ def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outc
     # Opened before any clone boots: the customization events of this run come after it.
     watch = open_watch(session, plan)
     try:
-        jobs = _clone_jobs(session, plan, offers, outcomes, switches)
+        replace_stale_copies(session, plan, notes)
+        jobs, copies = _clone_jobs(session, plan, offers, outcomes, switches)
         _power_off_to_resize(session, plan, outcomes, options)
         jobs += [Job(result=TargetResult(p.name), key=_host_key(p.existing),
                      start=lambda p=p: p.existing.ref.ReconfigVM_Task(spec=p.config_spec))
                  for p in plan.vms if p.action == RECONFIGURE and p.config_spec is not None
                  and not outcomes[p.name].failed]
-        run_jobs(session, jobs, concurrency=options.max_concurrency, per_key=options.max_per_host, on_event=event)
+        run_clones(session, plan, jobs, options, event, on_states)
         _power_on_existing(session, plan, outcomes, options)
         check_vms(session, plan, outcomes)   # one read: what vCenter holds (cluster/verify.py)
         rules = apply_rules(session, plan.rules, {p.name: outcomes[p.name].ref for p in plan.vms
@@ -185,6 +190,9 @@ def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outc
     result = ClusterResult(switches, [outcomes[p.name] for p in plan.vms], spec=plan.spec, pruned=pruned,
                            rules=rules)
     result.notes += guest_notes + stray_note(plan)
+    if copies is not None:
+        result.cloning = cloning_dict(plan.clones, copies.copy_results())
+        result.notes += copy_notes(session, copies)
     # Scripts run on the VMs this run created that did not fail; a failed VM's do not run.
     skipped = [p.name for p in plan.vms if p.action == CREATE and p.spec.scripts and outcomes[p.name].failed]
     if options.rollback and result.failed:
@@ -238,13 +246,15 @@ def _host_key(vm) -> str:
     return host._moId if host is not None else ""
 
 
-def _clone_jobs(session, plan: ClusterPlan, offers: dict, outcomes: dict, switches) -> list[Job]:
-    """One CloneVM_Task job per new VM; a VM whose spec cannot be built fails alone."""
+def _clone_jobs(session, plan: ClusterPlan, offers: dict, outcomes: dict, switches):
+    """One CloneVM_Task job per new VM, from the source the clone plan gives it, after the copies of
+    the template it makes (cluster/clone_run.py); a VM whose spec cannot be built fails alone."""
     inv = plan.inv
+    copies = clone_jobs(plan.clones) if plan.clones is not None else None
     # Port groups made just now are only known after the switches exist: read networks again.
     net_inv = read_inventory(session, {k: list(v) for k, v in NETWORK_PROPS.items()}) \
         if any(s.status == CREATED for s in switches) else inv
-    jobs, base_snapshots = [], {}
+    jobs, base_snapshots = list(copies.copies) if copies is not None else [], {}
     for p in (p for p in plan.vms if p.action == CREATE):
         out = outcomes[p.name]
         dc = inv.ancestor(p.placement.host, "Datacenter")
@@ -260,6 +270,8 @@ def _clone_jobs(session, plan: ClusterPlan, offers: dict, outcomes: dict, switch
                 base = base_snapshots[p.template.moid]
             spec = build_instant_clone_spec(p) if p.spec.instant else \
                 build_clone_spec(p, inv, offers.get(p.placement.host.moid), find_pg, base, owner=plan.owner)
+            if copies is not None and not p.spec.instant:
+                drop_copy_mark(spec.config)     # cloned from a copy, it is not one
         except (VhpcError, ValueError, KeyError) as exc:
             out.status, out.detail = FAILED, f"clone spec: {exc}"
             continue
@@ -267,20 +279,23 @@ def _clone_jobs(session, plan: ClusterPlan, offers: dict, outcomes: dict, switch
         def created(vm_ref, out=out):
             out.ref = vm_ref
 
+        if copies is not None:
+            jobs.append(copies.vm_job(p, spec, TargetResult(p.name), created))
+            continue
         if p.spec.instant:   # a fork of the running source: InstantClone_Task (vSphere 6.7+)
             start = (lambda p=p, spec=spec: p.template.ref.InstantClone_Task(spec=spec))
         else:
             start = (lambda p=p, spec=spec: p.template.ref.CloneVM_Task(
                 folder=ref_of(p.placement.folder), name=p.name, spec=spec))
         jobs.append(Job(result=TargetResult(p.name), key=p.placement.host.moid, on_success=created, start=start))
-    return jobs
+    return jobs, copies
 
 
 def _power_off_to_resize(session, plan: ClusterPlan, outcomes: dict, options: ApplyOptions) -> None:
     """Running VMs whose cpu/memory must change (only with --allow-power-off) are powered off first."""
     cycle = [Job(result=TargetResult(p.name), start=p.existing.ref.PowerOffVM_Task)
              for p in plan.vms if p.action == RECONFIGURE and p.power_cycle]
-    run_jobs(session, cycle, concurrency=options.max_concurrency)
+    run_jobs(session, cycle, concurrency=options.max_concurrency or DEFAULT_CONCURRENCY)
     for job in cycle:
         if job.result.failed:
             outcomes[job.result.name].status = FAILED
@@ -291,7 +306,7 @@ def _power_on_existing(session, plan: ClusterPlan, outcomes: dict, options: Appl
     """Existing VMs the file wants on (and those powered off to be resized)."""
     jobs = [Job(result=TargetResult(p.name), start=p.existing.ref.PowerOnVM_Task) for p in plan.vms
             if p.power_on and (not outcomes[p.name].failed or p.power_cycle)]
-    run_jobs(session, jobs, concurrency=options.max_concurrency)
+    run_jobs(session, jobs, concurrency=options.max_concurrency or DEFAULT_CONCURRENCY)
     for job in jobs:
         out = outcomes[job.result.name]
         if job.result.failed:

@@ -209,13 +209,14 @@ def _simulate(requests, model, targets, kept) -> tuple[float, list[Step]]:
     return finish, sorted(sim.steps, key=lambda s: (s.start, s.vm is not None))
 
 
-def _choices(requests: list[CloneRequest], kept: dict[str, set[str]]) -> list[dict[str, set[str]]]:
+def _choices(requests: list[CloneRequest], kept: dict[str, set[str]],
+             copyable: set[str] | None) -> list[dict[str, set[str]]]:
     """Which hosts get a copy: for each template, none, its 1, 2, 4, ... hosts with the most full
     clones, or all of them (never its own host, nor a host with a kept copy)."""
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     origin = {}
     for r in requests:
-        if r.kind == FULL:
+        if r.kind == FULL and (copyable is None or r.template in copyable):
             counts[r.template][r.host] += 1
             origin[r.template] = r.template_host
     ranked = {t: [h for h, _ in sorted(c.items(), key=lambda hc: (-hc[1], hc[0]))
@@ -229,14 +230,15 @@ def _choices(requests: list[CloneRequest], kept: dict[str, set[str]]) -> list[di
 
 
 def plan_clones(requests: list[CloneRequest], model: AdmissionModel | None = None,
-                kept: dict[str, set[str]] | None = None) -> ClonePlan:
+                kept: dict[str, set[str]] | None = None, copyable: set[str] | None = None) -> ClonePlan:
     """The plan that finishes soonest (the fewer copies on a tie). ``kept``: hosts that hold a usable
-    copy of a template from an earlier run, by template."""
+    copy of a template from an earlier run, by template; ``copyable``: the templates that may be
+    copied (None: all; a running VM an instant clone forks, or a VM that is not a template, is not)."""
     model = model or AdmissionModel()
     kept = {t: set(h) for t, h in (kept or {}).items()}
     direct, _ = _simulate(requests, model, {}, {})
     best = None
-    for targets in _choices(requests, kept):
+    for targets in _choices(requests, kept, copyable):
         finish, steps = _simulate(requests, model, targets, kept)
         copies = sum(s.vm is None for s in steps)
         if best is None or finish < best[0] - EPSILON or (finish <= best[0] + EPSILON and copies < best[1]):

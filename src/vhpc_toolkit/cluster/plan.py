@@ -74,6 +74,7 @@ class ClusterPlan:
     owner: str = ""                                    # the file's owner mark (cluster/ownership.py)
     notes: list[str] = field(default_factory=list)     # same-named VMs left alone, for the report
     rules: list = field(default_factory=list)             # cluster/rules.RulePlan: DRS anti-affinity rules
+    clones: Any = None                                    # cluster/clone_run.CloneRun: sources and order of the clones
 
     @property
     def prunable(self) -> list[Obj]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from vhpc_toolkit.cluster.clone_run import plan_clone_run
 from vhpc_toolkit.cluster.destroy import DestroyPlan, plan_destroy
 from vhpc_toolkit.cluster.devices import check_devices
 from vhpc_toolkit.cluster.plan import CREATE, ClusterPlan, plan_cluster
@@ -41,7 +42,9 @@ def _check_passwords(plan: ClusterPlan, password_for: Callable | None) -> None:
 
 
 def prepare_create(session, spec: ClusterSpec, allow_power_off: bool = False,
-                   password_for: Callable | None = None, prune: bool = False) -> PreparedCreate:
+                   password_for: Callable | None = None, prune: bool = False,
+                   template_copies: bool = True) -> PreparedCreate:
+    """``template_copies``: the run may make copies of a template as extra clone sources (a cluster's)."""
     inv = read_cluster_inventory(session, spec)
     stray = strays(inv, spec)
     # --prune destroys the file's strays before any clone: what they hold (GPUs, virtual functions,
@@ -54,10 +57,28 @@ def prepare_create(session, spec: ClusterSpec, allow_power_off: bool = False,
     plan.rules = plan_rules(plan)
     check_ports(plan)
     _check_passwords(plan, password_for)
+    plan.clones = plan_clone_run(plan, clone_model(session, plan), template_copies)   # cluster/clone_run.py
     if plan.problems:
         raise ValidationFailed(plan.problems)
     return PreparedCreate(plan, offers, password_for)
 
 
-def prepare_destroy(session, spec: ClusterSpec) -> DestroyPlan:
-    return plan_destroy(session, spec)
+def clone_model(session, plan: ClusterPlan):
+    """vCenter's admission model of the session (vCenter.conf), with the clone time measured by the last
+    run here when vCenter.conf gives none (the template with the most new VMs)."""
+    from collections import Counter
+
+    from vhpc_toolkit.cluster.clone_times import remembered
+    from vhpc_toolkit.settings.admission import admission_of
+
+    model = admission_of(session)
+    names = Counter(p.template.name for p in plan.vms if p.action == CREATE and p.template is not None)
+    if model.clone_time is None and names:
+        template = names.most_common(1)[0][0]
+        model = model.with_clone_time(remembered(f"{session.server}:{session.port}", template),
+                                      f"measured by the last run on this machine ({template})")
+    return model
+
+
+def prepare_destroy(session, spec: ClusterSpec, keep_copies: bool = False) -> DestroyPlan:
+    return plan_destroy(session, spec, keep_copies=keep_copies)

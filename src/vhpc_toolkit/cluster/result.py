@@ -49,6 +49,7 @@ class ClusterResult:
     pruned: list = field(default_factory=list)   # Stray: VMs --prune destroyed (or failed to)
     allow_drift: bool = False          # --allow-drift: VMs that still differ from the file are not a failure
     rules: list = field(default_factory=list)    # cluster/rules.RuleOutcome: DRS anti-affinity rules
+    cloning: dict | None = None        # how the new VMs were cloned (cluster/clone_run.cloning_dict)
 
     @property
     def post_failed(self) -> bool:
@@ -93,6 +94,8 @@ class ClusterResult:
                "pruned": [p.to_dict() for p in self.pruned], "notes": self.notes, "summary": self.summary()}
         if self.rules:   # only files with anti_affinity groups have rules
             doc["rules"] = [r.to_dict() for r in self.rules]
+        if self.cloning is not None:   # a run that created VMs
+            doc["cloning"] = self.cloning
         return doc
 
 

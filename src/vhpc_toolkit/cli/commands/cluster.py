@@ -31,10 +31,16 @@ def arguments(p) -> None:
                    help="--create: destroy the VMs that carry the file's naming pattern but are no longer in it")
     p.add_argument("--allow-drift", action="store_true",
                    help="--create: exit 0 even when VMs still differ from the file (reported as drift)")
-    p.add_argument("--max-concurrency", type=positive, default=32, metavar="N",
-                   help="tasks in flight in total (default: %(default)s)")
-    p.add_argument("--max-per-host", type=positive, default=8, metavar="N",
-                   help="provisioning tasks in flight per host (default: %(default)s)")
+    p.add_argument("--max-concurrency", type=positive, default=None, metavar="N",
+                   help="tasks in flight in total (default: clones as vCenter admits them, up to its 640\n"
+                        "operations at once; 32 for other tasks)")
+    p.add_argument("--max-per-host", type=positive, default=None, metavar="N",
+                   help="provisioning tasks in flight per host, counted on the source and the destination\n"
+                        "host of each clone (default: as many as vCenter admits: 16 units per host, a full\n"
+                        "clone 2 on each side; docs/performance.md)")
+    p.add_argument("--keep-template-copies", action="store_true",
+                   help="--destroy: keep the copies of the template the cluster made as extra clone\n"
+                        "sources (a later --create reuses them)")
     p.add_argument("--ip-timeout", type=positive, default=300, metavar="SECONDS",
                    help="how long to wait, overall, for the VMs' guest IPs (default: %(default)s)")
     p.add_argument("--export", action="append", type=export_arg, default=[], metavar="KIND=PATH",
@@ -108,6 +114,7 @@ def _create(ctx, args, spec, session):
     from vhpc_toolkit.cluster.plan import plan_rows, pvrdma_rows, rule_rows, switch_rows
     from vhpc_toolkit.cluster.prepare import prepare_create
     from vhpc_toolkit.ops.post import password_source
+    from vhpc_toolkit.output.cloning import render_cloning
     from vhpc_toolkit.output.cluster import render_actions, render_prune
     from vhpc_toolkit.output.plan import render_plan
     from vhpc_toolkit.output.progress import progress
@@ -126,11 +133,13 @@ def _create(ctx, args, spec, session):
         show(ctx, render_actions, plan_rows(plan), switch_rows(plan), pvrdma_rows(plan), rule_rows(plan))
         if plan.prune and plan.prunable:
             show(ctx, render_prune, plan.prunable)
+        show(ctx, render_cloning, plan.clones)
         confirm(ctx, "Create/update the cluster as planned above?")
         options = ApplyOptions(max_concurrency=args.max_concurrency, max_per_host=args.max_per_host,
                                ip_timeout=args.ip_timeout, rollback=args.rollback, password_for=password_for)
         with progress(ctx, "creating cluster", len(plan.vms) + len(plan.switches)) as event:
-            result = apply_plan(session, plan, options, prepared.offers, on_event=event)
+            result = apply_plan(session, plan, options, prepared.offers, on_event=event,
+                                on_states=getattr(event, "states", None))
     result.allow_drift = args.allow_drift
     result.notes += plan.warnings
     result.notes += write_exports(result, spec, exports_of(args))
@@ -143,10 +152,11 @@ def _destroy(ctx, args, spec, session):
     from vhpc_toolkit.output.cluster import render_destroy_preview
     from vhpc_toolkit.output.progress import progress
 
-    plan = prepare_destroy(session, spec)
+    plan = prepare_destroy(session, spec, keep_copies=args.keep_template_copies)
     show(ctx, render_destroy_preview, plan)
-    if plan.present or plan.switches:
+    if plan.present or plan.switches or plan.copies:
         switches = f" and {len(plan.switches)} switch(es)" if plan.switches else ""
-        confirm(ctx, f"Destroy {len(plan.present)} VM(s){switches} of {spec.path}?")
-    with progress(ctx, "destroying cluster", len(plan.present)) as event:
-        return destroy_cluster(session, plan, concurrency=args.max_concurrency, on_event=event)
+        copies = f", {len(plan.copies)} template copies" if plan.copies else ""
+        confirm(ctx, f"Destroy {len(plan.present)} VM(s){copies}{switches} of {spec.path}?")
+    with progress(ctx, "destroying cluster", len(plan.present) + len(plan.copies)) as event:
+        return destroy_cluster(session, plan, concurrency=args.max_concurrency or 32, on_event=event)
