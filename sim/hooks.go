@@ -7,6 +7,7 @@ package main
 
 import (
 	"reflect"
+	"strings"
 
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/methods"
@@ -285,6 +286,7 @@ func (l *Lab) finishClone(ctx *simulator.Context, src, clone *simulator.VirtualM
 		return fault
 	}
 	l.settleAdapters(clone, nil) // nics.go: new MAC addresses, PCI slots
+	inheritExtraConfig(src, clone, spec.Config)
 
 	if ref := spec.Location.Host; ref != nil && (clone.Runtime.Host == nil || *clone.Runtime.Host != *ref) {
 		moveVMToHost(clone, *ref)
@@ -297,6 +299,23 @@ func (l *Lab) finishClone(ctx *simulator.Context, src, clone *simulator.VirtualM
 		l.setCustomization(clone, spec.Customization)
 	}
 	return nil
+}
+
+// inheritExtraConfig gives clone (locked by the caller) its source's
+// extraConfig, the VMX's entries, with the spec's keys set or, given an empty
+// value, removed, as vSphere clones the VMX (the stock clone keeps only the
+// spec's). Keys the simulator reads as properties (SET.*, ip0) stay out.
+func inheritExtraConfig(src, clone *simulator.VirtualMachine, cfg *types.VirtualMachineConfigSpec) {
+	var asked []types.BaseOptionValue
+	if cfg != nil {
+		for _, o := range cfg.ExtraConfig {
+			if key := o.GetOptionValue().Key; !strings.HasPrefix(key, "SET.") && key != "ip0" {
+				asked = append(asked, o)
+			}
+		}
+	}
+	merged := mergeExtraConfig(src.Config.ExtraConfig, asked)
+	simulator.Map.Update(clone, []types.PropertyChange{{Name: "config.extraConfig", Val: merged}})
 }
 
 // moveVMToHost re-registers vm (locked by the caller) on host.
