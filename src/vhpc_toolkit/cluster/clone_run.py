@@ -115,7 +115,7 @@ class CloneJobs:
     run: CloneRun
     copies: list[Job] = field(default_factory=list)
     sources: dict[tuple[str, str], _Live] = field(default_factory=dict)
-    vm_results: list[TargetResult] = field(default_factory=list)
+    vm_jobs: list[Job] = field(default_factory=list)
 
     def copy_results(self) -> list[TargetResult]:
         return [j.result for j in self.copies]
@@ -123,7 +123,6 @@ class CloneJobs:
     def vm_job(self, p: VMPlan, spec: Any, result: TargetResult, on_success: Callable) -> Job:
         """The job cloning ``p`` (its ``spec`` built against the template) from its planned source."""
         run = self.run
-        self.vm_results.append(result)
         planned = run.plan.source_of(p.name) or Source(p.template.moid, "")
         live = self.sources.get((planned.template, planned.host)) or self.sources[(planned.template, None)]
         kind = kind_of(p)
@@ -131,8 +130,10 @@ class CloneJobs:
             start = (lambda: p.template.ref.InstantClone_Task(spec=spec))
         else:
             start = (lambda: live.current().ref.CloneVM_Task(folder=ref_of(p.placement.folder), name=p.name, spec=spec))
-        return Job(result=result, start=start, key=live.host, on_success=on_success, ready=live.ready,
-                   charges=lambda: run.model.charges(kind, live.current().host, p.placement.host.moid))
+        job = Job(result=result, start=start, key=live.host, on_success=on_success, ready=live.ready,
+                  charges=lambda: run.model.charges(kind, live.current().host, p.placement.host.moid))
+        self.vm_jobs.append(job)
+        return job
 
 
 def clone_jobs(run: CloneRun) -> CloneJobs:
@@ -167,9 +168,9 @@ def _copy_job(run: CloneRun, c: PlannedCopy, source: _Live, live: _Live) -> Job:
                charges=lambda: run.model.charges(FULL, source.current().host, c.host.moid))
 
 
-def measured_clone_time(results: list[TargetResult]) -> float | None:
+def measured_clone_time(jobs: list[Job]) -> float | None:
     """The median time full clones ran in this run (vCenter's start to end), or None."""
-    times = [r.data["task_seconds"] for r in results if r.status == CHANGED and r.data.get("task_seconds")]
+    times = [j.seconds for j in jobs if j.result.status == CHANGED and j.seconds]
     return statistics.median(times) if times else None
 
 
@@ -232,9 +233,9 @@ def copy_notes(session, copies: CloneJobs) -> list[str]:
             notes.append(f"copy {r.name} of the template: {r.detail or r.status}; its VMs were cloned from the "
                          "template")
     full = {s.vm for s in run.plan.steps if s.vm is not None and s.kind == FULL}
-    results = copies.copy_results() + [r for r in copies.vm_results if r.name in full]
-    seconds = measured_clone_time(results)
+    jobs = copies.copies + [j for j in copies.vm_jobs if j.result.name in full]
+    seconds = measured_clone_time(jobs)
     if seconds is not None:
         names = Counter(run.templates[s.source.template].name for s in run.plan.steps if s.kind == FULL)
-        remember(f"{session.server}:{session.port}", names.most_common(1)[0][0], seconds, len(results))
+        remember(f"{session.server}:{session.port}", names.most_common(1)[0][0], seconds, len(jobs))
     return notes

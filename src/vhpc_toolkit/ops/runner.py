@@ -47,6 +47,7 @@ class Job:
     on_success: Callable[[Any], None] | None = None      # gets the task's info.result
     charges: Callable[[], dict] | None = None            # units per host while it runs (with a budget)
     ready: Callable[[], bool] | None = None              # False while what it needs is not made yet
+    seconds: float | None = None                         # how long its task ran, as vCenter reports it
 
 
 @dataclass
@@ -240,8 +241,7 @@ class _Run:
             moid = outcome.task._moId
             job = self.inflight.pop(moid)
             self.deadlines.pop(moid, None)
-            if outcome.seconds is not None:
-                job.result.data["task_seconds"] = outcome.seconds
+            job.seconds = outcome.seconds
             self.finish(job, outcome.ok, outcome.error, outcome.result)
 
     def run(self) -> None:
