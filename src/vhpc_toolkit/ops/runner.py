@@ -34,6 +34,7 @@ from vhpc_toolkit.vsphere.tasks import TaskWatcher, task_timeout_of
 
 DEFAULT_CONCURRENCY = 32
 SUBMIT_THREADS = 8
+GATHER_MARGIN = 0.1     # seconds: how much later than expected a gathered task may end
 MAX_QUEUED_WAIT = 60.0   # seconds one wait lasts while no task in flight has a deadline yet (all queued)
 
 
@@ -137,22 +138,24 @@ def _cancel(task) -> bool:
 
 def run_jobs(session, jobs: list[Job], concurrency: int = DEFAULT_CONCURRENCY, per_key: int | None = None,
              task_timeout: float | None = None, on_event: Callable[[TargetResult], None] | None = None,
-             budget=None, on_states: Callable[[TaskStates], None] | None = None) -> None:
+             budget=None, on_states: Callable[[TaskStates], None] | None = None, pace: float = 0.0) -> None:
     """Run every job; each job's ``result`` ends CHANGED or FAILED (with the vSphere fault).
 
     ``task_timeout``: seconds each task may take once it runs (default: the session's).
     ``budget``: vCenter's admission (ops/admission.Ledger) for the jobs with ``charges``.
     ``on_states``: called with the counts of waiting, queued and running jobs as they change.
+    ``pace``: when tasks end, wait up to this long for those that started with them (long clones end in
+    rounds, a little apart: their ends gathered, the next clones start in one wave, not several).
     Raises Interrupted on Ctrl-C, with every job's result set.
     """
     if jobs:
-        _Run(session, jobs, concurrency, per_key, task_timeout, on_event, budget, on_states).run()
+        _Run(session, jobs, concurrency, per_key, task_timeout, on_event, budget, on_states, pace).run()
 
 
 class _Run:
     """One run_jobs: the jobs waiting, the tasks in flight, their limits."""
 
-    def __init__(self, session, jobs, concurrency, per_key, task_timeout, on_event, budget, on_states):
+    def __init__(self, session, jobs, concurrency, per_key, task_timeout, on_event, budget, on_states, pace=0.0):
         self.limit = task_timeout if task_timeout is not None else task_timeout_of(session)
         self.concurrency, self.per_key, self.on_event = concurrency, per_key, on_event
         self.budget, self.on_states, self.shown = budget, on_states, None
@@ -163,6 +166,7 @@ class _Run:
         self.charged: dict[int, dict] = {}
         self.per = Counter()
         self.gated = budget is not None or any(job.ready is not None for job in jobs)
+        self.pace = pace
         self.watcher = TaskWatcher(session)
 
     def admit(self, job: Job) -> bool:
@@ -237,12 +241,28 @@ class _Run:
         if not self.inflight:
             return
         wait = min(self.deadlines.values()) - now if self.deadlines else MAX_QUEUED_WAIT
-        for outcome in self.watcher.wait(wait, until_started=True):
+        ended = self.watcher.wait(wait, until_started=self.limit < wait)
+        for outcome in ended + self.gather(ended):
             moid = outcome.task._moId
             job = self.inflight.pop(moid)
             self.deadlines.pop(moid, None)
             job.seconds = outcome.seconds
             self.finish(job, outcome.ok, outcome.error, outcome.result)
+
+    def gather(self, ended: list) -> list:
+        """With a pace: tasks that vCenter started within the pace after the last of those that just
+        ended end about that much later; wait for them (one pause, one more answer) so that the next
+        wave takes them all."""
+        begun = [o.started for o in ended if o.started is not None]
+        if not self.pace or not begun:
+            return []
+        last = max(begun)
+        lags = [(t - last).total_seconds() for t in self.watcher.start_times.values()]
+        soon = [lag for lag in lags if 0 <= lag <= self.pace]
+        if not soon:
+            return []
+        time.sleep(min(max(soon) + GATHER_MARGIN, self.pace))
+        return self.watcher.wait(GATHER_MARGIN)
 
     def run(self) -> None:
         try:

@@ -30,6 +30,7 @@ class TaskOutcome:
     result: Any = None
     error: str | None = None  # the vSphere fault's message
     seconds: float | None = None   # how long it ran (vCenter's startTime to completeTime), when both are known
+    started: Any = None            # vCenter's startTime (a datetime), when it ran
 
     @property
     def ok(self) -> bool:
@@ -56,6 +57,7 @@ class TaskWatcher:
         # vCenter queues what its admission limits do not let run yet (TaskInfo.state "queued"):
         # the moment each pending task was first seen running, and the last state seen of each.
         self.started: dict[str, float] = {}
+        self.start_times: dict[str, Any] = {}   # vCenter's startTime of the pending tasks that run
         self.states: dict[str, str] = {}
         self.starts = 0                  # tasks seen leaving the queue so far
 
@@ -91,6 +93,8 @@ class TaskWatcher:
                 if state == "running" and moid not in self.started:
                     self.started[moid] = time.monotonic()
                     self.starts += 1
+                if vals.get("info.startTime") is not None:
+                    self.start_times[moid] = vals["info.startTime"]
                 if state in ("success", "error"):
                     done.append(self._ended_now(moid, state))
         return done
@@ -99,18 +103,21 @@ class TaskWatcher:
         vals = self._watch.values.pop(moid)
         task = self.pending.pop(moid)
         self.started.pop(moid, None)
+        self.start_times.pop(moid, None)
         self.states.pop(moid, None)
         self._ended.append(task)
         begin, end = vals.get("info.startTime"), vals.get("info.completeTime")
         return TaskOutcome(task=task, state=state, result=vals.get("info.result"),
                            error=fault_message(vals.get("info.error")) if state == "error" else None,
-                           seconds=(end - begin).total_seconds() if begin is not None and end is not None else None)
+                           seconds=(end - begin).total_seconds() if begin is not None and end is not None else None,
+                           started=begin)
 
     def forget(self, moids) -> None:
         """Stop waiting for these tasks (given up on); they leave the view with the next batch."""
         for moid in moids:
             task = self.pending.pop(moid, None)
             self.started.pop(moid, None)
+            self.start_times.pop(moid, None)
             self.states.pop(moid, None)
             if task is not None:
                 self._ended.append(task)
