@@ -241,7 +241,8 @@ class _Run:
         if not self.inflight:
             return
         wait = min(self.deadlines.values()) - now if self.deadlines else MAX_QUEUED_WAIT
-        ended = self.watcher.wait(wait, until_started=self.limit < wait)
+        # Back as soon as a task leaves vCenter's queue when its limit or the progress needs to know.
+        ended = self.watcher.wait(wait, until_started=self.on_states is not None or self.limit < wait)
         for outcome in ended + self.gather(ended):
             moid = outcome.task._moId
             job = self.inflight.pop(moid)
