@@ -70,13 +70,16 @@ class ClonePlan:
     direct: float                      # when it would end with every clone from its template
     model: AdmissionModel
     kept: list[Source] = field(default_factory=list)   # copies of earlier runs this plan uses
+    _sources: dict | None = field(default=None, repr=False)
 
     @property
     def copies(self) -> list[Step]:
         return [s for s in self.steps if s.vm is None]
 
     def source_of(self, vm: str) -> Source | None:
-        return next((s.source for s in self.steps if s.vm == vm), None)
+        if self._sources is None:
+            self._sources = {s.vm: s.source for s in self.steps if s.vm is not None}
+        return self._sources.get(vm)
 
     def rounds(self, when: float | None = None) -> float:
         """A time of this plan in clone times (full clones one after the other)."""

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from vhpc_toolkit.cluster.clone_plan import COPY, KEPT, ClonePlan, CloneRequest, Source, plan_clones
+from vhpc_toolkit.cluster.clone_plan import ClonePlan, CloneRequest, Source, plan_clones
 from vhpc_toolkit.cluster.plan import CREATE, ClusterPlan, VMPlan
 from vhpc_toolkit.cluster.template_copies import copy_name, copy_spec, find_copies, template_version
 from vhpc_toolkit.ops.placement import ref_of
@@ -23,8 +23,7 @@ from vhpc_toolkit.results import CHANGED, PENDING, TargetResult
 from vhpc_toolkit.settings.admission import FULL, INSTANT, LINKED, AdmissionModel
 from vhpc_toolkit.vsphere.inventory import Obj
 
-
-PACE = 0.5   # seconds at most between two task waits of a clone run whose clone time is known
+PACE = 0.5   # seconds at most a round's ends are gathered for (runner ``pace``), when the clone time is known
 
 
 @dataclass
@@ -201,8 +200,8 @@ def run_clones(session, plan: ClusterPlan, jobs: list[Job], options, on_event, o
 
     model = plan.clones.model if plan.clones is not None else admission_of(session)
     budget = Ledger(model, options.max_per_host, options.max_concurrency)
-    # Clones that take minutes end in rounds: waits spaced by a tenth of the clone time (at most half a
-    # second) gather a round's ends in one answer and one wave of new clones.
+    # Clones that take minutes end in rounds, a little apart: a round's ends are gathered (for a tenth
+    # of the clone time, at most half a second) into one wave of new clones.
     pace = min(PACE, model.clone_time / 10) if model.clone_time else 0.0
     run_jobs(session, jobs, concurrency=options.max_concurrency or model.max_operations or 10_000,
              budget=budget, on_event=on_event, on_states=on_states, pace=pace)

@@ -16,6 +16,7 @@ from vhpc_toolkit.cluster.ports import check_ports
 from vhpc_toolkit.cluster.pvrdma import plan_pvrdma
 from vhpc_toolkit.cluster.read import read_cluster_inventory
 from vhpc_toolkit.cluster.rules import plan_rules
+from vhpc_toolkit.cluster.space import space_problems
 from vhpc_toolkit.cluster.strays import made_by_file, strays
 from vhpc_toolkit.clusterfile import ClusterSpec
 from vhpc_toolkit.errors import ValidationFailed, VhpcError
@@ -58,6 +59,7 @@ def prepare_create(session, spec: ClusterSpec, allow_power_off: bool = False,
     check_ports(plan)
     _check_passwords(plan, password_for)
     plan.clones = plan_clone_run(plan, clone_model(session, plan), template_copies)   # cluster/clone_run.py
+    plan.problems += space_problems(plan, plan.clones)   # the clones and the copies fit (cluster/space.py)
     if plan.problems:
         raise ValidationFailed(plan.problems)
     return PreparedCreate(plan, offers, password_for)

@@ -49,6 +49,7 @@ def read_cluster_inventory(session, spec=None) -> Inventory:
     props["DistributedVirtualSwitch"] = sorted(set(props.get("DistributedVirtualSwitch", [])) | set(DVS_PROPS))
     props["DistributedVirtualPortgroup"] = sorted(set(props.get("DistributedVirtualPortgroup", [])) | set(PORTGROUP_PROPS))
     props["Folder"] = ["childType"]
+    props["Datastore"] = sorted(set(props.get("Datastore", [])) | {"summary.freeSpace"})   # cluster/space.py
     for kind in ("ClusterComputeResource", "ComputeResource"):
         props[kind] = sorted(set(props.get(kind, [])) | {"environmentBrowser"})
     props["ClusterComputeResource"] = sorted(set(props["ClusterComputeResource"]) | set(CLUSTER_PROPS))
