@@ -150,3 +150,13 @@ def test_the_run_reports_queued_tasks_for_the_progress(admission_lab, cluster, t
     assert not result.failed
     assert max(s.queued for s in seen) >= 1 and max(s.running for s in seen) >= 1
     assert (seen[-1].waiting, seen[-1].queued) == (0, 0)
+
+
+def test_max_per_host_counts_both_sides_of_a_clone(acli, cluster, admission_lab):
+    """--max-per-host 2: at most 2 clones touch the template's host at once (vCenter would run 8)."""
+    path, pfx = cluster(4, "2:3")
+    admission_lab.admission(reset=True)
+    code, out, err = acli("--output", "json", "cluster", "--create", "--file", path, "--max-per-host", "2")
+    assert code == 0, err
+    rep = admission_lab.admission()
+    assert rep["peak_running"] == 2 and rep["hosts"][TEMPLATE_HOST]["peak"] == 4 and rep["waited"] == 0
