@@ -160,3 +160,16 @@ def test_max_per_host_counts_both_sides_of_a_clone(acli, cluster, admission_lab)
     assert code == 0, err
     rep = admission_lab.admission()
     assert rep["peak_running"] == 2 and rep["hosts"][TEMPLATE_HOST]["peak"] == 4 and rep["waited"] == 0
+
+
+def test_rollback_removes_the_copies_the_run_made(acli, cluster, admission_lab):
+    path, pfx = cluster(32, "2:5")
+    admission_lab.set_faults(fail_method=[{"method": "CloneVM_Task", "regex": f"^{pfx}-32$", "fault": "SystemError"}])
+    try:
+        code, out, err = acli("--output", "json", "cluster", "--create", "--rollback", "--file", path)
+    finally:
+        admission_lab.set_faults()
+    doc = json.loads(out)
+    made = [c["name"] for c in doc["cloning"]["copies"] if c["status"] == "changed"]
+    assert code == 1 and made and any("copies of the template this run made" in n for n in doc["notes"]), doc["notes"]
+    assert not set(made) & set(vms(admission_lab, "vhpc_clone-copy-")) and not vms(admission_lab, pfx)

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from vhpc_toolkit.cluster.build import build_clone_spec, build_instant_clone_spec
-from vhpc_toolkit.cluster.clone_run import clone_jobs, cloning_dict, copy_notes, replace_stale_copies, run_clones
+from vhpc_toolkit.cluster.clone_run import (clone_jobs, cloning_dict, copy_notes, remove_made_copies,
+                                            replace_stale_copies, run_clones)
 from vhpc_toolkit.cluster.guests import open_watch, settle_guests
 from vhpc_toolkit.cluster.pvrdma import apply_pvrdma
 from vhpc_toolkit.cluster.plan import CREATE, DRIFT as DRIFT_ACTION, RECONFIGURE, ClusterPlan, VMPlan
@@ -396,5 +397,6 @@ def rollback(session, plan: ClusterPlan, result: ClusterResult) -> None:
             o.status, o.detail, o.ip = ROLLED_BACK, "created, then destroyed by --rollback", None
     result.notes.append(f"--rollback destroyed {sum(not d.result.failed for d in doomed)} VM(s) "
                         "created by this run")
+    result.notes += remove_made_copies(session, plan.clones)
     result.notes += rollback_rules(session, plan.rules, result.rules)
     result.notes += rollback_switches(session, result.switches)

@@ -47,6 +47,7 @@ class CloneRun:
     copies: dict[tuple[str, str], PlannedCopy] = field(default_factory=dict)   # (template, host) -> to make
     kept: dict[tuple[str, str], Obj] = field(default_factory=dict)             # copies of earlier runs used
     stale: list[Obj] = field(default_factory=list)      # the file's copies of an older template version
+    made: list[tuple[str, Any]] = field(default_factory=list)   # (name, ref) of the copies this run made
 
 
 def kind_of(p: VMPlan) -> str:
@@ -164,6 +165,7 @@ def _copy_job(run: CloneRun, c: PlannedCopy, source: _Live, live: _Live) -> Job:
 
     def made(ref) -> None:
         live.ref = ref
+        run.made.append((c.name, ref))
 
     return Job(result=TargetResult(c.name, PENDING), key=source.host, on_success=made, ready=source.ready,
                start=lambda: source.current().ref.CloneVM_Task(folder=ref_of(placement.folder), name=c.name, spec=spec),
@@ -244,3 +246,16 @@ def copy_notes(session, copies: CloneJobs) -> list[str]:
         names = Counter(run.templates[s.source.template].name for s in run.plan.steps if s.kind == FULL)
         remember(f"{session.server}:{session.port}", names.most_common(1)[0][0], seconds, len(jobs))
     return notes
+
+
+def remove_made_copies(session, run: CloneRun | None) -> list[str]:
+    """--rollback: the copies this run made go too (the notes say what became of them)."""
+    from vhpc_toolkit.ops.destroy import Doomed, power_off_and_destroy
+
+    if run is None or not run.made:
+        return []
+    doomed = [Doomed(ref, False, TargetResult(name)) for name, ref in run.made]
+    power_off_and_destroy(session, doomed)
+    failed = [f"{d.result.name} ({d.result.detail})" for d in doomed if d.result.failed]
+    notes = [f"--rollback destroyed the {len(doomed) - len(failed)} copies of the template this run made"]
+    return notes + ([f"copies of the template not destroyed: {', '.join(failed)}"] if failed else [])
