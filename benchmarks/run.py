@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from benchmarks.measure import PERF64_BASE, ROOT, Row, machine, new_lab, run_cli, table
-from benchmarks.scale import LAB_ARGS, cluster_file
+from benchmarks.scale import LAB_ARGS, cluster_file, quick_clones
 from tests.plugins.lab import stop_lab
 
 LATENCY_MS = 10
@@ -70,6 +70,7 @@ place-vgpu{{001:{half:03d}}}: BASE vgpu: grid_v100-8q
 def operations(work: Path) -> list[Row]:
     n, rows = 64, []
     lab = new_lab(work, "operations", LATENCY_MS, "--extra-vms", "1024", *LAB_ARGS)
+    quick_clones(lab)
     try:
         rows.append(run_cli(lab, "view (1024 extra VMs)", 1024, ["view"]))
         conf = cluster_file(work / "ops.conf", n, prefix="ops-vm")
@@ -95,6 +96,7 @@ def scale(work: Path, sizes=SCALE_SIZES) -> list[Row]:
     rows = []
     for n in sizes:
         lab = new_lab(work, f"scale-{n}", LATENCY_MS, *LAB_ARGS)
+        quick_clones(lab)
         try:
             conf = cluster_file(work / f"scale-{n}.conf", n)
             rows.append(run_cli(lab, f"cluster --create ({n})", n, ["cluster", "--create", "--file", str(conf)]))
@@ -122,6 +124,7 @@ def placement(work: Path, n: int = 256) -> list[Row]:
     from vhpc_toolkit.clusterfile import parse_cluster_file
 
     lab = new_lab(work, "placement", LATENCY_MS, "--extra-hosts", str(PLACEMENT_HOSTS - 7))
+    quick_clones(lab)
     try:
         conf = work / "placement.conf"
         conf.write_text(PLACEMENT.format(half=n // 2))
@@ -251,7 +254,9 @@ Written by `make bench BENCH_ARGS=--write` (`python -m benchmarks.run --write`) 
 are counted by the lab (`GET /debug/calls`); each command runs as a child process, so wall time
 includes the interpreter's start and the login, and CPU seconds and peak memory (RSS) are the
 client's own (`wait4`); the lab's CPU seconds come from `/proc`. The machine is shared: wall times
-move between runs, calls and CPU per VM much less. Cluster VMs are clones with 4 vCPU, 8 GB,
+move between runs, calls and CPU per VM much less. The lab's clones are done within the call (its
+vCenter.conf says `clone_time: 0.01`, so no copies of the template are made: they pay off only for
+long clones, see "vCenter's admission limits"), except in that section. Cluster VMs are clones with 4 vCPU, 8 GB,
 latency high, full reservations, powered on, spread over 16 GPU hosts (vhpc-esx-02..17: the 1,024
 VMs' reservations need them).
 

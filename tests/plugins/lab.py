@@ -170,6 +170,19 @@ def stock_cli(stock_lab, run_cli):
     return lambda *argv: run_cli("--vcenter-conf", stock_lab.conf, "--yes", *argv)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def own_cache_folder(tmp_path_factory):
+    """What the toolkit keeps on this machine (the clone times it measured, VM names for completion)
+    stays in the session's folder: runs do not depend on earlier ones, nor leave anything behind."""
+    saved = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if saved is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = saved
+
+
 FAULT_TOTALS = {"injected": 0, "dropped": 0, "tests": 0}   # over the session: the README's figures
 
 

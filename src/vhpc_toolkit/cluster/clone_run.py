@@ -24,6 +24,9 @@ from vhpc_toolkit.settings.admission import FULL, INSTANT, LINKED, AdmissionMode
 from vhpc_toolkit.vsphere.inventory import Obj
 
 PACE = 0.5   # seconds at most a round's ends are gathered for (runner ``pace``), when the clone time is known
+# A clone quicker than this (a lab, storage that offloads clones) is over before the calls around it:
+# copies of the template would only add calls and disk space.
+MIN_COPY_CLONE_TIME = 0.5
 
 
 @dataclass
@@ -70,10 +73,11 @@ def plan_clone_run(plan: ClusterPlan, model: AdmissionModel, copies: bool = True
     if not creates:
         return None
     templates = {p.template.moid: p.template for p in creates}
-    copyable = {moid for moid, t in templates.items() if copies and t.get("config.template") and t.get("runtime.host")}
-    found = find_copies(plan.inv, plan.owner, [templates[m] for m in copyable])
+    usable = {moid for moid, t in templates.items() if copies and t.get("config.template") and t.get("runtime.host")}
+    found = find_copies(plan.inv, plan.owner, [templates[m] for m in usable])
     kept = {t: set(hosts) for t, hosts in found.usable.items()}
-    clone_plan = plan_clones(_requests(creates), model, kept, copyable)
+    quick = model.clone_time is not None and model.clone_time < MIN_COPY_CLONE_TIME   # kept ones still serve
+    clone_plan = plan_clones(_requests(creates), model, kept, set() if quick else usable)
     run = CloneRun(model, clone_plan, plan.owner, templates, {h.moid: h for h in plan.inv.of_type("HostSystem")},
                    stale=found.stale)
     for source in clone_plan.kept:
