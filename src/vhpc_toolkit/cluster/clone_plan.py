@@ -194,16 +194,20 @@ class _Simulation:
                 self.start(self.sources[template][host], host, FULL, queue.popleft())
 
     def _cross(self, template: str) -> None:
+        """One clone per host and pass, over the hosts without a copy: the load spreads over them."""
         cost = self.model.full_clone_cost
         waits = self.targets.get(template, set()) | set(self.sources[template])
-        for host, queue in self.full[template].items():
-            if host in waits:
-                continue
-            while queue and self.free[host] >= cost and self.running < self.limit:
-                source = self._best_source(template, host)
-                if source is None:
-                    break
+        hosts = [h for h, q in self.full[template].items() if q and h not in waits]
+        while hosts and self.running < self.limit:
+            for host in list(hosts):
+                queue = self.full[template][host]
+                source = self._best_source(template, host) if self.free[host] >= cost else None
+                if source is None or self.running >= self.limit:
+                    hosts.remove(host)
+                    continue
                 self.start(source, host, FULL, queue.popleft())
+                if not queue:
+                    hosts.remove(host)
 
 
 def _simulate(requests, model, targets, kept) -> tuple[float, list[Step]]:

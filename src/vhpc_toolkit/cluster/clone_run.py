@@ -27,6 +27,12 @@ PACE = 0.5   # seconds at most a round's ends are gathered for (runner ``pace``)
 # A clone quicker than this (a lab, storage that offloads clones) is over before the calls around it:
 # copies of the template would only add calls and disk space.
 MIN_COPY_CLONE_TIME = 0.5
+QUICK_PER_HOST = 8   # tasks in flight per destination host when clones are quick
+
+
+def quick(model: AdmissionModel) -> bool:
+    """Whether clones are known to be quicker than the calls around them (a lab; offloaded clones)."""
+    return model.clone_time is not None and model.clone_time < MIN_COPY_CLONE_TIME
 
 
 @dataclass
@@ -76,8 +82,8 @@ def plan_clone_run(plan: ClusterPlan, model: AdmissionModel, copies: bool = True
     usable = {moid for moid, t in templates.items() if copies and t.get("config.template") and t.get("runtime.host")}
     found = find_copies(plan.inv, plan.owner, [templates[m] for m in usable])
     kept = {t: set(hosts) for t, hosts in found.usable.items()}
-    quick = model.clone_time is not None and model.clone_time < MIN_COPY_CLONE_TIME   # kept ones still serve
-    clone_plan = plan_clones(_requests(creates), model, kept, set() if quick else usable)
+    # Quick clones make no new copies (they would only add calls and disk space); kept ones still serve.
+    clone_plan = plan_clones(_requests(creates), model, kept, set() if quick(model) else usable)
     run = CloneRun(model, clone_plan, plan.owner, templates, {h.moid: h for h in plan.inv.of_type("HostSystem")},
                    stale=found.stale)
     for source in clone_plan.kept:
@@ -137,7 +143,9 @@ class CloneJobs:
             start = (lambda: p.template.ref.InstantClone_Task(spec=spec))
         else:
             start = (lambda: live.current().ref.CloneVM_Task(folder=ref_of(p.placement.folder), name=p.name, spec=spec))
-        job = Job(result=result, start=start, key=live.host, on_success=on_success, ready=live.ready,
+        # Keyed by source (its queue in the plan's order), or for quick clones by host, as before the model.
+        key = p.placement.host.moid if quick(run.model) else live.host
+        job = Job(result=result, start=start, key=key, on_success=on_success, ready=live.ready,
                   charges=lambda: run.model.charges(kind, live.current().host, p.placement.host.moid))
         self.vm_jobs.append(job)
         return job
@@ -199,12 +207,18 @@ def cloning_dict(run: CloneRun, copies: list[TargetResult] | None = None) -> dic
 
 def run_clones(session, plan: ClusterPlan, jobs: list[Job], options, on_event, on_states=None) -> None:
     """The clone (and reconfigure) jobs as vCenter admits them: the clone plan's model is the budget,
-    ``--max-per-host`` caps the operations touching a host, ``--max-concurrency`` those in flight."""
+    ``--max-per-host`` caps the operations touching a host, ``--max-concurrency`` those in flight.
+    Clones known to be quicker than the calls around them (MIN_COPY_CLONE_TIME) run as before the
+    model: up to 32 in flight, 8 per host; vCenter's queue clears faster than waits could pace them."""
     from vhpc_toolkit.ops.admission import Ledger
-    from vhpc_toolkit.ops.runner import run_jobs
+    from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, run_jobs
     from vhpc_toolkit.settings.admission import admission_of
 
     model = plan.clones.model if plan.clones is not None else admission_of(session)
+    if quick(model):
+        run_jobs(session, jobs, concurrency=options.max_concurrency or DEFAULT_CONCURRENCY,
+                 per_key=options.max_per_host or QUICK_PER_HOST, on_event=on_event, on_states=on_states)
+        return
     budget = Ledger(model, options.max_per_host, options.max_concurrency)
     # Clones that take minutes end in rounds, a little apart: a round's ends are gathered (for a tenth
     # of the clone time, at most half a second) into one wave of new clones.
