@@ -39,7 +39,7 @@ def remembered(server: str, template: str) -> float | None:
 def remember(server: str, template: str, seconds: float, clones: int) -> None:
     """Keep a measurement (best effort: a cache that cannot be written only loses the estimate)."""
     data = _load()
-    data[_key(server, template)] = {"seconds": round(seconds, 3), "clones": clones,
+    data[_key(server, template)] = {"seconds": max(round(seconds, 3), 0.001), "clones": clones,
                                     "measured": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     path = cache_file()
     try:
