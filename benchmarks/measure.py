@@ -43,6 +43,7 @@ class Row:
     cli_cpu: float | None = None       # seconds (None: measured in-process)
     rss_mb: float | None = None
     lab_cpu: float | None = None
+    extra: dict = field(default_factory=dict)   # what a case adds (the admission case: clone time, hosts)
 
     def per_vm_ms(self) -> float | None:
         return self.wall / self.vms * 1000 if self.vms else None

@@ -7,6 +7,10 @@ the SOAP calls (GET /debug/calls) and every create is read back before its destr
 
     nice .venv/bin/python -m benchmarks.peers                      # at 10 ms per call
     nice .venv/bin/python -m benchmarks.peers --latency-ms 10,0 --write   # also docs/peers.md
+    nice .venv/bin/python -m benchmarks.peers --clone-time 5 --write      # full clones take 5 s (docs/peers.md)
+
+With ``--clone-time S`` the lab's full clones take S seconds once vCenter's admission lets them run
+(sim/README.md "Admission": 16 units per host, 2 per side of a full clone), as on real storage.
 """
 from __future__ import annotations
 
@@ -184,11 +188,11 @@ def ansible(lab, d: Path, py: Path, forks: int):
 PEERS = {"ours": ours, "original": original, "ansible": ansible}
 
 
-def measure(peer: str, latency: int, work: Path, py: Path, forks: int) -> list[dict]:
+def measure(peer: str, latency: int, work: Path, py: Path, forks: int, clone_time: float = 0) -> list[dict]:
     """Create, read back, destroy, read back, on a fresh lab."""
     d = work / f"{peer}-{latency}"
     d.mkdir()
-    lab = start_lab(d, "--latency-ms", str(latency))
+    lab = start_lab(d, "--latency-ms", str(latency), "--clone-time", f"{clone_time:g}s")
     try:
         command = PEERS[peer](lab, d, py, forks)
         create = run(lab, f"{peer}-create", *command("create"))
@@ -227,7 +231,10 @@ def main() -> None:
     p.add_argument("--peers", default="ours,original,ansible")
     p.add_argument("--forks", type=int, default=32, help="Ansible's -f (default: %(default)s)")
     p.add_argument("--keep", metavar="DIR", help="keep the peers' logs, files and lab logs in DIR")
-    p.add_argument("--write", action="store_true", help="also write docs/peers.md")
+    p.add_argument("--clone-time", type=float, default=0, metavar="SECONDS",
+                   help="the lab's full clones take this long once admitted (default: done within the call)")
+    p.add_argument("--write", action="store_true", help="also write docs/peers.md (its clone-time part with\n"
+                   "--clone-time)")
     args = p.parse_args()
     py = peer_python()
     vers = versions(py)
@@ -238,7 +245,7 @@ def main() -> None:
         results = {}
         for latency in [int(x) for x in args.latency_ms.split(",")]:
             for peer in peers:
-                results[(latency, peer)] = measure(peer, latency, work, py, args.forks)
+                results[(latency, peer)] = measure(peer, latency, work, py, args.forks, args.clone_time)
                 print(f"{peer} at {latency} ms: {results[(latency, peer)][0]['wall']:.1f} s", file=sys.stderr)
     text = table(results)
     print(f"{machine()}; {json.dumps(vers)}\n\n{text}")
@@ -252,18 +259,24 @@ def main() -> None:
 
 
 def write_doc(text: str, vers: dict, args) -> None:
-    """Replace the generated part of docs/peers.md (between the markers); the prose around it is kept."""
+    """Replace a generated part of docs/peers.md (between its markers: the clone-time part with
+    --clone-time); the prose around it is kept."""
     doc = ROOT / "docs" / "peers.md"
-    old = doc.read_text() if doc.exists() else f"# Peers\n\n{BEGIN}\n{END}\n"
-    head, rest = old.split(BEGIN, 1)
-    command = f"nice .venv/bin/python -m benchmarks.peers --latency-ms {args.latency_ms} --forks {args.forks} --write"
-    part = (f"{BEGIN}\nMeasured {time.strftime('%Y-%m-%d')} on {machine()} with `{command}`.\n"
+    begin, end = (CLONE_BEGIN, CLONE_END) if args.clone_time else (BEGIN, END)
+    old = doc.read_text() if doc.exists() else "# Peers\n\n"
+    if begin not in old:
+        old += f"\n{begin}\n{end}\n"
+    head, rest = old.split(begin, 1)
+    command = f"nice .venv/bin/python -m benchmarks.peers --latency-ms {args.latency_ms} --forks {args.forks}" + \
+        (f" --clone-time {args.clone_time:g}" if args.clone_time else "") + " --write"
+    part = (f"{begin}\nMeasured {time.strftime('%Y-%m-%d')} on {machine()} with `{command}`.\n"
             f"Versions: {', '.join(f'{k} {v}' for k, v in vers.items())}.\n\n{text}\n")
-    doc.write_text(head + part + END + rest.split(END, 1)[1])
+    doc.write_text(head + part + end + rest.split(end, 1)[1])
     print(f"\nwritten: {doc}")
 
 
 BEGIN, END = "<!-- peers.py: begin -->", "<!-- peers.py: end -->"
+CLONE_BEGIN, CLONE_END = "<!-- peers.py clone time: begin -->", "<!-- peers.py clone time: end -->"
 
 
 if __name__ == "__main__":

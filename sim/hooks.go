@@ -274,7 +274,8 @@ func (l *Lab) cloneVM(ctx *simulator.Context, vm *simulator.VirtualMachine, req 
 		}
 		return ref, nil
 	})
-	ref := l.runTask(task, true, l.opts.CloneTime) // tasks.go: cloning is cancelable, and long with --clone-time
+	// admission.go: charged on both hosts, queued until it fits; cancelable, and long with --clone-time
+	ref := l.runProvisioning(task, cloneKind(&spec), vmHost(vm), hostOf(spec.Location.Host), true)
 	return &methods.CloneVM_TaskBody{Res: &types.CloneVM_TaskResponse{Returnval: ref}}
 }
 

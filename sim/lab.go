@@ -43,6 +43,8 @@ type Options struct {
 	Faults            FaultSettings  // faults.go: --fail-method, --drop-connections, --task-delay, --session-ttl
 	DenyPrivileges    []string       // privileges.go: --deny-privilege
 
+	Admission AdmissionSettings // admission.go: vCenter's costs of provisioning operations
+
 	GuestRoot     string // folder of the guests' file systems ("" = a temporary folder)
 	GuestUser     string // guest operations user ("" = root)
 	GuestPassword string // guest operations password ("" = VMware1!)
@@ -81,6 +83,8 @@ type Lab struct {
 	tasks           taskTable                               // tasks waiting out a delay (tasks.go)
 	sessions        *sessionTable                           // sessions by cookie (sessions.go)
 	passthruSystems map[string]types.ManagedObjectReference // host moref value -> its HostPciPassthruSystem (host_systems.go)
+
+	admission *admission // units in use per host, queued clones (admission.go)
 }
 
 var labRunning sync.Mutex
@@ -103,6 +107,7 @@ func StartLab(opts Options) (*Lab, error) {
 		sessions: newSessionTable(),
 	}
 	l.privileges = newLabPrivileges(opts.DenyPrivileges)
+	l.admission = newAdmission(opts.Admission)
 	if err := l.buildInventory(context.Background()); err != nil {
 		l.cleanup()
 		return nil, err

@@ -38,6 +38,13 @@ func main() {
 		"guest operations answer GuestOperationsUnavailable this long after VMware Tools starts running")
 	flag.DurationVar(&opts.CloneTime, "clone-time", 0, "CloneVM_Task runs this long, cancelable, as a full clone on real storage does\n"+
 		"(default: done within the call)")
+	flag.IntVar(&opts.Admission.HostUnits, "host-units", 16, "units of each host for provisioning operations at once, as vCenter counts them\n"+
+		"(16 on ESXi 6.x/7.x; 0: no per-host limit); admission.go")
+	flag.IntVar(&opts.Admission.FullCloneCost, "full-clone-cost", 2, "units a full clone takes on its source host and on its destination host")
+	flag.IntVar(&opts.Admission.LinkedCloneCost, "linked-clone-cost", 1, "units a linked (or instant) clone takes on each side")
+	flag.IntVar(&opts.Admission.MaxOperations, "max-operations", 640, "provisioning operations vCenter runs at once (0: no limit); more wait queued")
+	flag.DurationVar(&opts.Admission.LinkedCloneTime, "linked-clone-time", -1, "how long a linked clone runs (default: a tenth of --clone-time)")
+	flag.DurationVar(&opts.Admission.InstantCloneTime, "instant-clone-time", 0, "how long InstantClone_Task runs (default: done within the call)")
 	flag.StringVar(&opts.GuestRoot, "guest-root", "", "folder holding each VM's guest file system (DIR/VMNAME/); default: a temporary\n"+
 		"folder removed at exit. Guest programs run under bubblewrap with DIR/VMNAME bound as /:\n"+
 		"a test lab, NOT a security boundary (they run as the user running vhpc-sim)")
@@ -70,6 +77,10 @@ func main() {
 			os.Exit(2)
 		}
 		opts.CustomizationFail = re
+	}
+	if err := opts.Admission.Validate(); err != nil {
+		fmt.Fprintf(os.Stderr, "vhpc-sim: %v\n", err)
+		os.Exit(2)
 	}
 	if opts.ConfOut == "" {
 		fmt.Fprintln(os.Stderr, "vhpc-sim: --conf-out FILE is required")

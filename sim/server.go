@@ -98,6 +98,7 @@ func (l *Lab) serve() error {
 		inner.HandleFunc("/debug/reboot", l.serveDebugReboot)
 		inner.HandleFunc("/debug/thumbprint", l.serveDebugThumbprint)
 		inner.HandleFunc("/debug/dvs-versions", l.serveDebugDVSVersions)
+		inner.HandleFunc("/debug/admission", l.serveDebugAdmission)
 	}
 
 	sm := simulator.Map.SessionManager()

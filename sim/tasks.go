@@ -95,7 +95,7 @@ func (l *Lab) runTask(t *simulator.Task, cancelable bool, longer ...time.Duratio
 			finishCanceled(t)
 			return
 		}
-		setTaskFaultMessage(t.Run())
+		completeTask(t) // admission.go: keeps the startTime set above
 	}()
 	return t.Self
 }

@@ -91,8 +91,7 @@ func (h *vmHook) InstantCloneTask(ctx *simulator.Context, req *types.InstantClon
 		}
 		return ref, nil
 	})
-	ref := task.Run()
-	setTaskFaultMessage(ref)
+	ref := l.runProvisioning(task, instantClone, vmHost(src), hostOf(spec.Location.Host), false) // admission.go
 	return &methods.InstantClone_TaskBody{Res: &types.InstantClone_TaskResponse{Returnval: ref}}
 }
 

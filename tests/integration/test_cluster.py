@@ -250,7 +250,7 @@ def test_ctrl_c_reports_exactly_which_vms_exist(cli, cluster_file, session, monk
 
     path, pfx = cluster_file(BASE + "[_VMS_]\nPFX-{1:4}: BASE host: vhpc-esx-03.hpc.vmware.com\n")
 
-    def interrupted_wait(self, max_wait):
+    def interrupted_wait(self, max_wait, **_):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(tasks_mod.TaskWatcher, "wait", interrupted_wait)

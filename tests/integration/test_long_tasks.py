@@ -65,7 +65,7 @@ def test_jobs_still_queued_when_the_run_stops_are_not_started(slow_cli, slow_lab
     names = [f"queued-{i}" for i in range(10)]
     listing.write_text("\n".join(names) + "\n")
 
-    def ctrl_c(self, max_wait):
+    def ctrl_c(self, max_wait, **_):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(tasks_mod.TaskWatcher, "wait", ctrl_c)

@@ -64,6 +64,10 @@ class Lab:
         with urllib.request.urlopen(req, context=ctx, timeout=10) as resp:
             return json.load(resp)
 
+    def admission(self, reset: bool = False) -> dict:
+        """GET /debug/admission: units in use and at their peak per host, time spent queued."""
+        return self._get("/debug/admission" + ("?reset=1" if reset else ""))
+
     def faults(self) -> dict:
         """The faults in force and the counters: requests, dropped, injected."""
         return self._get("/debug/faults")
@@ -153,6 +157,18 @@ def a100_lab(tmp_path_factory):
     stop_lab(lab)
 
 
+# Full clones on the admission lab run this long once vCenter admits them (sim/README.md "Admission").
+ADMISSION_CLONE_TIME = 1.0
+
+
+@pytest.fixture(scope="session")
+def admission_lab(tmp_path_factory):
+    """The lab with a clone time: vCenter's admission limits (on in every lab) become visible."""
+    lab = start_lab(tmp_path_factory.mktemp("admission-lab"), "--clone-time", f"{ADMISSION_CLONE_TIME}s")
+    yield lab
+    stop_lab(lab)
+
+
 @pytest.fixture(scope="session")
 def stock_lab(tmp_path_factory):
     """The stock govmomi simulator on the lab's inventory (`vhpc-sim --stock`): none of the lab's behaviour."""
@@ -165,6 +181,19 @@ def stock_lab(tmp_path_factory):
 def stock_cli(stock_lab, run_cli):
     """The CLI on the stock simulator, never prompting: returns (exit code, stdout, stderr)."""
     return lambda *argv: run_cli("--vcenter-conf", stock_lab.conf, "--yes", *argv)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def own_cache_folder(tmp_path_factory):
+    """What the toolkit keeps on this machine (the clone times it measured, VM names for completion)
+    stays in the session's folder: runs do not depend on earlier ones, nor leave anything behind."""
+    saved = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if saved is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = saved
 
 
 FAULT_TOTALS = {"injected": 0, "dropped": 0, "tests": 0}   # over the session: the README's figures

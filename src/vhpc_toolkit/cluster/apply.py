@@ -7,6 +7,8 @@ from typing import Any, Callable
 
 from vhpc_toolkit.cluster.build import build_clone_spec, build_instant_clone_spec
 from vhpc_toolkit.cluster.guest_setup import finish, remaining_strays, states
+from vhpc_toolkit.cluster.clone_run import (clone_jobs, cloning_dict, copy_notes, remove_made_copies,
+                                            replace_stale_copies, run_clones)
 from vhpc_toolkit.cluster.guests import open_watch, settle_guests
 from vhpc_toolkit.cluster.hardware import finish_upgrades, hold_back, upgrade_to
 from vhpc_toolkit.cluster.pvrdma import apply_pvrdma
@@ -15,6 +17,7 @@ from vhpc_toolkit.cluster.plan import CREATE, DRIFT as DRIFT_ACTION, RECONFIGURE
 from vhpc_toolkit.cluster.result import ClusterResult, Stray, VMOutcome
 from vhpc_toolkit.cluster.rules import apply_rules, rollback_rules, rule_status
 from vhpc_toolkit.cluster.strays import LEFT
+from vhpc_toolkit.cluster.template_copies import drop_copy_mark
 from vhpc_toolkit.cluster.switches import apply_switches, rollback_switches
 from vhpc_toolkit.cluster.verify import check_vms, devices_of
 from vhpc_toolkit.errors import ConnectionFailed, SessionLost, VhpcError
@@ -22,7 +25,7 @@ from vhpc_toolkit.ops.linked import base_snapshot
 from vhpc_toolkit.ops.destroy import Doomed, power_off_and_destroy
 from vhpc_toolkit.ops.placement import ref_of
 from vhpc_toolkit.ops.portgroups import PROPS as NETWORK_PROPS, find_portgroup, portgroup_names_by_key
-from vhpc_toolkit.ops.runner import Interrupted, Job, run_jobs
+from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Interrupted, Job, run_jobs
 from vhpc_toolkit.phases import Phases, as_phases
 from vhpc_toolkit.results import (CREATED, DESTROYED, DRIFT, FAILED, NOT_STARTED, POWERED_ON, RECONFIGURED,
                                   ROLLED_BACK, UP_TO_DATE, SwitchOutcome, TargetResult)
@@ -32,8 +35,8 @@ from vhpc_toolkit.words import count, plural
 
 @dataclass
 class ApplyOptions:
-    max_concurrency: int = 32
-    max_per_host: int = 8
+    max_concurrency: int | None = None   # tasks in flight (None: clones as vCenter admits them, 32 others)
+    max_per_host: int | None = None      # provisioning tasks per host, as source or destination (None: no cap)
     ip_timeout: float = 300.0
     rollback: bool = False
     password_for: Callable | None = None   # guest passwords for post scripts (ops.post.password_source)
@@ -93,7 +96,8 @@ def stray_note(plan: ClusterPlan) -> list[str]:
 
 
 def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
-               on_event: Callable[[Any], None] | None = None, progress: Phases | None = None) -> ClusterResult:
+               on_event: Callable[[Any], None] | None = None, progress: Phases | None = None,
+               on_states: Callable | None = None) -> ClusterResult:
     """Switches, then every VM's task (bounded per host and in total), guest IPs, post scripts, checks.
 
     ``progress`` (vhpc_toolkit/phases.py) is told each phase and item; without it ``on_event`` gets
@@ -111,7 +115,7 @@ def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
     switches: list[SwitchOutcome] = []
     phase = ["the switches"]   # where the run is: said when it is interrupted
     try:
-        result = _apply(session, plan, options, offers, outcomes, switches, notes, progress, phase)
+        result = _apply(session, plan, options, offers, outcomes, switches, notes, progress, phase, on_states)
     except ConnectionFailed as exc:
         why = "session ended" if isinstance(exc, SessionLost) else "connection lost"
         result = _interrupted(session, plan, switches, outcomes, lost=str(exc), why=why)
@@ -135,7 +139,8 @@ def _switches(session, plan: ClusterPlan, notes: list[str], progress: Phases) ->
 
 
 def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outcomes: dict,
-           switches: list[SwitchOutcome], notes: list[str], progress: Phases, phase: list[str]) -> ClusterResult:
+           switches: list[SwitchOutcome], notes: list[str], progress: Phases, phase: list[str],
+           on_states: Callable | None = None) -> ClusterResult:
     plans = {p.name: p for p in plan.vms}
     switches += _switches(session, plan, notes, progress)
     phase[0] = "the PVRDMA host preparation"
@@ -165,6 +170,8 @@ def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outc
     tasks = None
 
     def event(result: TargetResult):
+        if result.name not in plans:    # a copy of a template (cluster/clone_run.py)
+            return
         out, p = outcomes[result.name], plans[result.name]
         if result.data.get("uncertain"):
             uncertain.append(result.name)
@@ -181,17 +188,19 @@ def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outc
     # Opened before any clone boots: the customization events of this run come after it.
     watch = open_watch(session, plan)
     try:
+        replace_stale_copies(session, plan, notes)
         held: dict = {}   # devices that wait for a clone's hardware upgrade (cluster/hardware.py)
-        jobs = _clone_jobs(session, plan, offers, outcomes, switches, held)
+        jobs, copies = _clone_jobs(session, plan, offers, outcomes, switches, held)
         _power_off_to_resize(session, plan, outcomes, options)
         jobs += [Job(result=TargetResult(p.name), key=_host_key(p.existing),
                      start=lambda p=p: p.existing.ref.ReconfigVM_Task(spec=p.config_spec))
                  for p in plan.vms if p.action == RECONFIGURE and p.config_spec is not None
                  and not outcomes[p.name].failed]
-        with progress.phase(_tasks_label(plan), len(jobs)) as tasks:
-            run_jobs(session, jobs, concurrency=options.max_concurrency, per_key=options.max_per_host, on_event=event)
+        with progress.phase(_tasks_label(plan), sum(1 for j in jobs if j.result.name in plans)) as tasks:
+            # the tasks' states (running, queued in vCenter, waiting: ops/runner.TaskStates) as they change
+            run_clones(session, plan, jobs, options, event, on_states or getattr(tasks, "states", None))
         phase[0] = "the hardware upgrades"
-        finish_upgrades(session, plan, outcomes, held, options.max_concurrency)
+        finish_upgrades(session, plan, outcomes, held, options.max_concurrency or DEFAULT_CONCURRENCY)
         phase[0] = "the power-ons"
         _power_on_existing(session, plan, outcomes, options, progress)
         phase[0] = "the read-back"
@@ -205,11 +214,11 @@ def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outc
         raise
     if uncertain:
         _settle_uncertain(session, plan, outcomes, uncertain)
-    return _after_tasks(session, plan, options, outcomes, switches, pruned, rules, watch, progress, phase)
+    return _after_tasks(session, plan, options, outcomes, switches, pruned, rules, watch, progress, phase, copies)
 
 
 def _after_tasks(session, plan: ClusterPlan, options: ApplyOptions, outcomes: dict, switches, pruned, rules,
-                 watch, progress: Phases, phase: list[str]) -> ClusterResult:
+                 watch, progress: Phases, phase: list[str], copies=None) -> ClusterResult:
     """After the VMs' tasks: drift in the report, guest IPs, then guest setup and checks, --rollback."""
     for p in plan.vms:
         out = outcomes[p.name]
@@ -231,6 +240,9 @@ def _after_tasks(session, plan: ClusterPlan, options: ApplyOptions, outcomes: di
     result = ClusterResult(switches, [outcomes[p.name] for p in plan.vms], spec=plan.spec, pruned=pruned,
                            rules=rules)
     result.notes += guest_notes + stray_note(plan)
+    if copies is not None:
+        result.cloning = cloning_dict(plan.clones, copies.copy_results())
+        result.notes += copy_notes(session, copies)
     # Scripts run on the file's VMs that exist and did not fail (cluster/guest_setup.py).
     skipped = [p.name for p in plan.vms if p.spec.scripts and outcomes[p.name].failed]
     scripts = not (options.rollback and result.failed)
@@ -271,14 +283,16 @@ def _host_key(vm) -> str:
     return host._moId if host is not None else ""
 
 
-def _clone_jobs(session, plan: ClusterPlan, offers: dict, outcomes: dict, switches, held: dict) -> list[Job]:
-    """One CloneVM_Task job per new VM; a VM whose spec cannot be built fails alone. A VM to upgrade
-    after its clone is cloned powered off, its held-back devices put in ``held``."""
+def _clone_jobs(session, plan: ClusterPlan, offers: dict, outcomes: dict, switches, held: dict):
+    """One CloneVM_Task job per new VM, from the source the clone plan gives it, after the copies of
+    the template it makes (cluster/clone_run.py); a VM whose spec cannot be built fails alone. A VM
+    to upgrade after its clone is cloned powered off, its held-back devices put in ``held``."""
     inv = plan.inv
+    copies = clone_jobs(plan.clones) if plan.clones is not None else None
     # Port groups made just now are only known after the switches exist: read networks again.
     net_inv = read_inventory(session, {k: list(v) for k, v in NETWORK_PROPS.items()}) \
         if any(s.status == CREATED for s in switches) else inv
-    jobs, base_snapshots = [], {}
+    jobs, base_snapshots = list(copies.copies) if copies is not None else [], {}
     for p in (p for p in plan.vms if p.action == CREATE):
         out = outcomes[p.name]
         dc = inv.ancestor(p.placement.host, "Datacenter")
@@ -296,6 +310,8 @@ def _clone_jobs(session, plan: ClusterPlan, offers: dict, outcomes: dict, switch
                 build_clone_spec(p, inv, offers.get(p.placement.host.moid), find_pg, base, owner=plan.owner)
             if upgrade_to(p):
                 held[p.name] = hold_back(spec)
+            if copies is not None and not p.spec.instant:
+                drop_copy_mark(spec.config)     # cloned from a copy, it is not one
         except (VhpcError, ValueError, KeyError) as exc:
             out.status, out.detail = FAILED, f"clone spec: {exc}"
             continue
@@ -303,20 +319,23 @@ def _clone_jobs(session, plan: ClusterPlan, offers: dict, outcomes: dict, switch
         def created(vm_ref, out=out):
             out.ref = vm_ref
 
+        if copies is not None:
+            jobs.append(copies.vm_job(p, spec, TargetResult(p.name), created))
+            continue
         if p.spec.instant:   # a fork of the running source: InstantClone_Task (vSphere 6.7+)
             start = (lambda p=p, spec=spec: p.template.ref.InstantClone_Task(spec=spec))
         else:
             start = (lambda p=p, spec=spec: p.template.ref.CloneVM_Task(
                 folder=ref_of(p.placement.folder), name=p.name, spec=spec))
         jobs.append(Job(result=TargetResult(p.name), key=p.placement.host.moid, on_success=created, start=start))
-    return jobs
+    return jobs, copies
 
 
 def _power_off_to_resize(session, plan: ClusterPlan, outcomes: dict, options: ApplyOptions) -> None:
     """Running VMs whose cpu/memory must change (only with --allow-power-off) are powered off first."""
     cycle = [Job(result=TargetResult(p.name), start=p.existing.ref.PowerOffVM_Task)
              for p in plan.vms if p.action == RECONFIGURE and p.power_cycle]
-    run_jobs(session, cycle, concurrency=options.max_concurrency)
+    run_jobs(session, cycle, concurrency=options.max_concurrency or DEFAULT_CONCURRENCY)
     for job in cycle:
         if job.result.failed:
             outcomes[job.result.name].status = FAILED
@@ -331,7 +350,7 @@ def _power_on_existing(session, plan: ClusterPlan, outcomes: dict, options: Appl
     if not jobs:
         return
     with (progress or Phases()).phase("powering on", len(jobs)) as phase:
-        run_jobs(session, jobs, concurrency=options.max_concurrency, on_event=phase)
+        run_jobs(session, jobs, concurrency=options.max_concurrency or DEFAULT_CONCURRENCY, on_event=phase)
     for job in jobs:
         out = outcomes[job.result.name]
         if job.result.failed:
@@ -424,5 +443,6 @@ def rollback(session, plan: ClusterPlan, result: ClusterResult) -> None:
             o.status, o.detail, o.ip = ROLLED_BACK, "created, then destroyed by --rollback", None
     result.notes.append(f"--rollback destroyed {count(sum(not d.result.failed for d in doomed), 'VM')} "
                         "created by this run")
+    result.notes += remove_made_copies(session, plan.clones)
     result.notes += rollback_rules(session, plan.rules, result.rules)
     result.notes += rollback_switches(session, result.switches)

@@ -44,7 +44,7 @@ def clone_with_requests(session, requests, asks: dict, concurrency: int = 32, on
         raise ValidationFailed(problems, nothing="nothing was cloned")
     spec = ClusterSpec(path=path, vms=vms)
     try:
-        prepared = prepare_create(session, spec)
+        prepared = prepare_create(session, spec, template_copies=False)   # no cluster to own copies
     except ValidationFailed as exc:
         raise ValidationFailed([_plain(p) for p in exc.problems], nothing="nothing was cloned") from None
     plan = prepared.plan

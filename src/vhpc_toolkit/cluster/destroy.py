@@ -17,6 +17,7 @@ from vhpc_toolkit.cluster.readback import read_back_owned
 from vhpc_toolkit.cluster.result import DestroyResult
 from vhpc_toolkit.cluster.switch_marks import DVS_PROPS, HOST_PROPS, destroy_owned_switches, owned_switches
 from vhpc_toolkit.cluster.rules import remove_rules, rules_to_remove
+from vhpc_toolkit.cluster.template_copies import owned_copies
 from vhpc_toolkit.clusterfile import ClusterSpec
 from vhpc_toolkit.errors import ConnectionFailed, ValidationFailed, VhpcError
 from vhpc_toolkit.ops.destroy import Doomed, destroy_vms
@@ -36,6 +37,7 @@ class DestroyPlan:
     rules: list = field(default_factory=list)     # (cluster, DRS rule) of the file's groups, gone with the VMs
     inv: Inventory | None = None                  # the read it was planned from
     spec: ClusterSpec | None = None
+    copies: list[Obj] = field(default_factory=list)   # copies of templates the file made (cluster/template_copies.py)
 
 
 def legacy_note(owner: Owner, vms: int, switches: int, verb: str) -> str:
@@ -43,7 +45,8 @@ def legacy_note(owner: Owner, vms: int, switches: int, verb: str) -> str:
     return f"{what} marked by an earlier version as {owner.legacy} {verb} cluster {owner.name}'s"
 
 
-def plan_destroy(session, spec: ClusterSpec) -> DestroyPlan:
+def plan_destroy(session, spec: ClusterSpec, keep_copies: bool = False) -> DestroyPlan:
+    """``keep_copies``: leave the file's copies of its templates (--keep-template-copies)."""
     inv = read_inventory(session, {
         "VirtualMachine": ["runtime.powerState", "config.template", "config.extraConfig"],
         "Datacenter": ["vmFolder", *MARK_PROPS],
@@ -88,12 +91,20 @@ def plan_destroy(session, spec: ClusterSpec) -> DestroyPlan:
     if legacy_vms or legacy_switches:
         plan.notes.append(legacy_note(owner, legacy_vms, legacy_switches, "are destroyed as"))
     plan.rules = rules_to_remove(inv, spec, plan.present)
+    copies = owned_copies(inv, owner)
+    if keep_copies and copies:
+        plan.notes.append(f"kept {len(copies)} copies of the template (--keep-template-copies): "
+                          f"{', '.join(o.name for o in copies)}")
+    elif copies:
+        plan.copies = copies
     return plan
 
 
 def destroy_cluster(session, plan: DestroyPlan, concurrency: int = 32, on_event=None) -> DestroyResult:
     doomed = [Doomed(o.ref, o.get("runtime.powerState") != "poweredOff", TargetResult(o.name, CHANGED))
               for o in plan.present]
+    # The file's copies of its templates go with its VMs (full clones do not need their source).
+    doomed += [Doomed(o.ref, False, TargetResult(o.name, CHANGED)) for o in plan.copies]
     report = destroy_vms(session, doomed, concurrency, on_event, operation="cluster destroy")
     report.results += [TargetResult(name, UNCHANGED, ABSENT) for name in plan.absent]
     report.results += [TargetResult(name, UNCHANGED, why) for name, why in plan.left]

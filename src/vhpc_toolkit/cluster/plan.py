@@ -80,13 +80,14 @@ class ClusterPlan:
     contents: dict = field(default_factory=dict)          # script path -> bytes (read once, before any change)
     steps: dict = field(default_factory=dict)             # VM name -> cluster/scripts.StepState list
     rerun_scripts: bool = False                           # --rerun-scripts: every step runs again
+    held: list = field(default_factory=list)              # cluster/placement.Held: kept from the planner
+    clones: Any = None                                    # cluster/clone_run.CloneRun: sources and order of the clones
 
     @property
     def scripts_pending(self) -> list[str]:
         """The VMs with script steps to run (cluster/scripts.py): not done, or all with --rerun-scripts."""
         return [name for name, states in self.steps.items()
                 if states and (self.rerun_scripts or any(not s.done for s in states))]
-    held: list = field(default_factory=list)              # cluster/placement.Held: kept from the planner
 
     @property
     def prunable(self) -> list[Obj]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from vhpc_toolkit.cluster.clone_run import plan_clone_run
 from vhpc_toolkit.cluster.destroy import DestroyPlan, plan_destroy
 from vhpc_toolkit.cluster.checks import check_contents
 from vhpc_toolkit.cluster.devices import check_devices
@@ -19,6 +20,7 @@ from vhpc_toolkit.cluster.pvrdma import plan_pvrdma
 from vhpc_toolkit.cluster.read import read_cluster_inventory
 from vhpc_toolkit.cluster.rules import drs_off_warnings, plan_rules
 from vhpc_toolkit.cluster.scripts import step_contents, step_states
+from vhpc_toolkit.cluster.space import space_problems
 from vhpc_toolkit.cluster.strays import made_by_file, strays
 from vhpc_toolkit.clusterfile import ClusterSpec
 from vhpc_toolkit.errors import ValidationFailed, VhpcError
@@ -60,10 +62,12 @@ def _plan_steps(plan: ClusterPlan, rerun: bool, checks: bool) -> None:
 
 def prepare_create(session, spec: ClusterSpec, allow_power_off: bool = False,
                    password_for: Callable | None = None, prune: bool = False, rerun_scripts: bool = False,
-                   checks: bool = True, *, elastic: bool = False, held: Callable | None = None) -> PreparedCreate:
+                   checks: bool = True, *, elastic: bool = False, held: Callable | None = None,
+                   template_copies: bool = True) -> PreparedCreate:
     """``elastic`` and ``held`` are the Slurm programs' (slurm/power.py): ``spec`` is then the nodes of
     one resume, planned as any VM (plan_cluster), and ``held(inv)`` what other runs hold that the read
-    does not show yet (cluster/placement.Held). Their other nodes are not strays of the file."""
+    does not show yet (cluster/placement.Held). Their other nodes are not strays of the file.
+    ``template_copies``: the run may make copies of a template as extra clone sources (a cluster's)."""
     inv = read_cluster_inventory(session, spec)
     stray = [] if elastic else strays(inv, spec)
     # --prune destroys the file's strays before any clone: what they hold (GPUs, virtual functions,
@@ -80,10 +84,29 @@ def prepare_create(session, spec: ClusterSpec, allow_power_off: bool = False,
     check_ports(plan)
     _plan_steps(plan, rerun_scripts, checks)
     _check_passwords(plan, password_for, checks)
+    plan.clones = plan_clone_run(plan, clone_model(session, plan), template_copies)   # cluster/clone_run.py
+    plan.problems += space_problems(plan, plan.clones)   # the clones and the copies fit (cluster/space.py)
     if plan.problems:
         raise ValidationFailed(said_once(plan.problems, spec.path))
     return PreparedCreate(plan, offers, password_for)
 
 
-def prepare_destroy(session, spec: ClusterSpec) -> DestroyPlan:
-    return plan_destroy(session, spec)
+def clone_model(session, plan: ClusterPlan):
+    """vCenter's admission model of the session (vCenter.conf), with the clone time measured by the last
+    run here when vCenter.conf gives none (the template with the most new VMs)."""
+    from collections import Counter
+
+    from vhpc_toolkit.cluster.clone_times import remembered
+    from vhpc_toolkit.settings.admission import admission_of
+
+    model = admission_of(session)
+    names = Counter(p.template.name for p in plan.vms if p.action == CREATE and p.template is not None)
+    if model.clone_time is None and names:
+        template = names.most_common(1)[0][0]
+        model = model.with_clone_time(remembered(f"{session.server}:{session.port}", template),
+                                      f"measured by the last run on this machine ({template})")
+    return model
+
+
+def prepare_destroy(session, spec: ClusterSpec, keep_copies: bool = False) -> DestroyPlan:
+    return plan_destroy(session, spec, keep_copies=keep_copies)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from vhpc_toolkit.cluster.capacity import CLUSTER_PROPS, HOST_PROPS as CAPACITY_PROPS, VM_PROPS as CAPACITY_VM_PROPS
 from vhpc_toolkit.cluster.strays import candidates
 from vhpc_toolkit.vsphere.fields import MARK_PROPS
+from vhpc_toolkit.cluster.template_copies import TEMPLATE_PROPS, is_copy_name
 from vhpc_toolkit.ops.gpus import HOST_PROPS as GPU_PROPS
 from vhpc_toolkit.ops.pvrdma_hosts import HOST_PROPS as PVRDMA_PROPS
 from vhpc_toolkit.ops.portgroups import PROPS as NETWORK_PROPS
@@ -26,7 +27,7 @@ VM_PROPS = sorted(set(compute.VM_PROPS) | set(latency.VM_PROPS) | {
     "config.template", "config.hardware.device", "config.firmware", "config.extraConfig", "config.version",
     "snapshot", "guest.ipAddress", "guest.net", "guest.toolsRunningStatus", "environmentBrowser", "resourcePool",
     "config.bootOptions",
-    "datastore", *CAPACITY_VM_PROPS,
+    "datastore", *CAPACITY_VM_PROPS, *TEMPLATE_PROPS, "summary.storage.committed",
 })
 HOST_PROPS = sorted(set(PLACEMENT_PROPS["HostSystem"]) | set(GPU_PROPS) | set(NET_HOST_PROPS) | set(PVRDMA_PROPS) |
                     set(CAPACITY_PROPS) | set(MARK_PROPS) | {
@@ -50,6 +51,7 @@ def read_cluster_inventory(session, spec=None) -> Inventory:
     props["DistributedVirtualSwitch"] = sorted(set(props.get("DistributedVirtualSwitch", [])) | set(DVS_PROPS))
     props["DistributedVirtualPortgroup"] = sorted(set(props.get("DistributedVirtualPortgroup", [])) | set(PORTGROUP_PROPS))
     props["Folder"] = ["childType"]
+    props["Datastore"] = sorted(set(props.get("Datastore", [])) | {"summary.freeSpace"})   # cluster/space.py
     for kind in ("ClusterComputeResource", "ComputeResource"):
         props[kind] = sorted(set(props.get(kind, [])) | {"environmentBrowser"})
     props["ClusterComputeResource"] = sorted(set(props["ClusterComputeResource"]) | set(CLUSTER_PROPS))
@@ -65,8 +67,8 @@ def read_cluster_inventory(session, spec=None) -> Inventory:
 
 
 def _looked_into(inv: Inventory, spec) -> list[Obj]:
-    names = {vm.name for vm in spec.vms} | {vm.template.rstrip("/").rsplit("/", 1)[-1]
-                                            for vm in spec.vms if vm.template}
+    templates = {vm.template.rstrip("/").rsplit("/", 1)[-1] for vm in spec.vms if vm.template}
+    names = {vm.name for vm in spec.vms} | templates
     devices = any(getattr(vm, key, None) for vm in spec.vms for key in DEVICE_KEYS)
     # The planner counts what running VMs hold (devices, memory reservations) for the VMs it places.
     devices = devices or any(vm.requests_placement or vm.hugepages_1g for vm in spec.vms)
@@ -75,7 +77,7 @@ def _looked_into(inv: Inventory, spec) -> list[Obj]:
     # VMs of the file's naming patterns: their owner marks say which are strays (cluster/strays.py).
     patterned = {o.moid for o in candidates(inv, spec)}
     return [o for o in inv.of_type("VirtualMachine")
-            if o.name in names or o.moid in on_fixed or o.moid in patterned or
+            if o.name in names or o.moid in on_fixed or o.moid in patterned or is_copy_name(o.name, templates) or
             (devices and o.get("runtime.powerState") == "poweredOn")]
 
 

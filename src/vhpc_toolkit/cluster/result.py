@@ -61,6 +61,7 @@ class ClusterResult:
     checks: Any = None                 # the checks' PostReport (ops/post), or None when none ran
     plan: Any = None                   # cluster/summary.PlanCounts: what the run set out to do
     export_errors: list = field(default_factory=list)   # exports that could not be written (exit 1)
+    cloning: dict | None = None        # how the new VMs were cloned (cluster/clone_run.cloning_dict)
 
     @property
     def post_failed(self) -> bool:
@@ -113,6 +114,8 @@ class ClusterResult:
         doc["verdict"] = self.verdict().reasons()
         if self.plan is not None:
             doc["plan"] = self.plan.to_dict()
+        if self.cloning is not None:   # a run that created VMs
+            doc["cloning"] = self.cloning
         return doc
 
 

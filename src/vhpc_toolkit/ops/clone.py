@@ -10,9 +10,11 @@ from vhpc_toolkit.marks import OWNER_KEY
 from vhpc_toolkit.ops.linked import base_snapshot, linked_note, linked_problem
 from vhpc_toolkit.ops.post.steps import STEPS_KEY
 from vhpc_toolkit.ops.placement import PROPS as PLACEMENT_PROPS, place, ref_of
+from vhpc_toolkit.ops.admission import Ledger
 from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Job, run_batch
 from vhpc_toolkit.ops.targets import read_vm_file
 from vhpc_toolkit.results import FAILED, UNCHANGED, Report, TargetResult
+from vhpc_toolkit.settings.admission import FULL, LINKED, admission_of
 from vhpc_toolkit.specs.clone import clone_spec
 from vhpc_toolkit.specs.compute import memory_mb
 from vhpc_toolkit.vsphere.inventory import Obj, read_inventory, read_objects
@@ -79,10 +81,12 @@ def clone_vms(session, requests: list[CloneRequest], concurrency: int = DEFAULT_
     results = [TargetResult(req.name) for req in requests]   # names are unique (check_requests)
     planned = _plan_clones(inv, requests, results)
     snapshots: dict[str, object] = {}
-    jobs, made = [], {}
+    jobs, made, model = [], {}, admission_of(session)
     for req, template, placement, result in planned:
-        jobs.append(_clone_job(session, req, template, placement, result, snapshots, made))
-    interrupted = run_batch(session, jobs, concurrency=concurrency, per_key=PER_HOST, on_event=on_event)
+        jobs.append(_clone_job(session, req, template, placement, result, snapshots, made, model))
+    # As many at once as vCenter admits (16 units per host, a full clone 2 on each side): none queued there.
+    interrupted = run_batch(session, jobs, concurrency=concurrency, per_key=PER_HOST, on_event=on_event,
+                            budget=Ledger(model))
     for r in results:
         if r.status == FAILED:
             r.detail = f"clone failed: {r.detail}"
@@ -119,8 +123,9 @@ def _plan_clones(inv, requests: list[CloneRequest], results: list[TargetResult])
 
 
 def _clone_job(session, req: CloneRequest, template, placement, result: TargetResult, snapshots: dict,
-               made: dict) -> Job:
-    """The CloneVM_Task of one request (a linked clone from its template's snapshot, read once)."""
+               made: dict, model) -> Job:
+    """The CloneVM_Task of one request (a linked clone from its template's snapshot, read once), with
+    what vCenter charges it (``model``: settings/admission.py)."""
     from pyVmomi import vim
 
     snapshot = None
@@ -138,7 +143,10 @@ def _clone_job(session, req: CloneRequest, template, placement, result: TargetRe
                       datastore=placement.datastore.ref if placement.datastore else None,
                       linked=req.linked, snapshot=snapshot, config=config)
     result.detail = f"linked clone of {template.name} ({note})" if req.linked else f"full clone of {template.name}"
-    return Job(result=result, key=placement.host.moid,
+    source = template.get("runtime.host")
+    charges = model.charges(LINKED if req.linked else FULL, source._moId if source is not None else "",
+                            placement.host.moid)
+    return Job(result=result, key=placement.host.moid, charges=lambda c=charges: c,
                on_success=lambda ref, r=result, req=req, p=placement: made.update({r.name: (ref, req, p)}),
                start=lambda t=template, f=ref_of(placement.folder), n=req.name, s=spec:
                t.ref.CloneVM_Task(folder=f, name=n, spec=s))

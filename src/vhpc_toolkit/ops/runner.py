@@ -6,12 +6,18 @@ tasks. Limits: ``total`` tasks in flight, and ``per_key`` per key (a host:
 vSphere queues more than about 8 provisioning operations per host). As tasks
 end, the next jobs start, so the pipeline stays full.
 
+With a ``budget`` (ops/admission.py: vCenter's admission model), a job that says what it
+takes (``charges``: units per host) starts only when its hosts have the units, and a job that
+needs another one's result first (``ready``: a clone from a copy still being made) waits for it:
+the run keeps in flight what vCenter would run, instead of filling vCenter's queue.
+
 Each task has its own time limit (the session's ``task_timeout``, 3,600 s by
 default: a full clone of a large disk on real storage takes many minutes), counted
-from its submission, not a budget for the whole batch. A task past its limit is
-asked to cancel and reported failed; the others go on. Every job ends with a
-status: a job still queued when the run stops (Ctrl-C, a lost session) is
-reported as "not started", never left as it was.
+from its start, not a budget for the whole batch: a task vCenter still holds in its
+queue (TaskInfo.state "queued") is not late. A task past its limit is asked to cancel
+and reported failed; the others go on. Every job ends with a status: a job still
+waiting when the run stops (Ctrl-C, a lost session) is reported as "not started",
+never left as it was.
 """
 from __future__ import annotations
 
@@ -32,6 +38,8 @@ SUBMIT_THREADS = 8
 # After Ctrl-C: how long the tasks in flight (asked to cancel, or not cancellable: power, reconfigure,
 # destroy) are given to end, so that the report says what vCenter holds. A second Ctrl-C stops waiting.
 INTERRUPT_GRACE = 30.0
+GATHER_MARGIN = 0.1     # seconds: how much later than expected a gathered task may end
+MAX_QUEUED_WAIT = 60.0   # seconds one wait lasts while no task in flight has a deadline yet (all queued)
 
 
 @dataclass(eq=False)
@@ -42,6 +50,22 @@ class Job:
     start: Callable[[], Any]
     key: str = ""                                        # concurrency group (the host)
     on_success: Callable[[Any], None] | None = None      # gets the task's info.result
+    charges: Callable[[], dict] | None = None            # units per host while it runs (with a budget)
+    ready: Callable[[], bool] | None = None              # False while what it needs is not made yet
+    seconds: float | None = None                         # how long its task ran, as vCenter reports it
+
+
+@dataclass
+class TaskStates:
+    """How many of a run's jobs wait for room on our side, wait in vCenter's queue, and run: a
+    progress display shows them (``on_states``)."""
+
+    waiting: int = 0
+    queued: int = 0
+    running: int = 0
+    failed: bool = False
+    name: str = ""
+    detail: str = ""
 
 
 class Interrupted(Exception):
@@ -81,7 +105,12 @@ class _Waiting:
     def clear(self) -> None:
         self._by_key.clear()
 
-    def take(self, free: int, per: Counter, per_key: int | None) -> list[Job]:
+    def __len__(self) -> int:
+        return sum(len(q) for q in self._by_key.values())
+
+    def take(self, free: int, per: Counter, per_key: int | None,
+             admit: Callable[[Job], bool] | None = None) -> list[Job]:
+        """``admit(job)``: whether the head of a key's queue may start now (it takes what it needs)."""
         wave: list[Job] = []
         took = True
         while free > 0 and took:
@@ -92,6 +121,8 @@ class _Waiting:
                 if per_key and per[key] >= per_key:
                     continue
                 queue = self._by_key[key]
+                if admit is not None and not admit(queue[0]):
+                    continue
                 wave.append(queue.popleft())
                 per[key] += 1
                 free -= 1
@@ -110,48 +141,60 @@ def _cancel(task) -> bool:
 
 
 def run_jobs(session, jobs: list[Job], concurrency: int = DEFAULT_CONCURRENCY, per_key: int | None = None,
-             task_timeout: float | None = None, on_event: Callable[[TargetResult], None] | None = None) -> None:
+             task_timeout: float | None = None, on_event: Callable[[TargetResult], None] | None = None,
+             budget=None, on_states: Callable[[TaskStates], None] | None = None, pace: float = 0.0) -> None:
     """Run every job; each job's ``result`` ends CHANGED or FAILED (with the vSphere fault).
 
-    ``task_timeout``: seconds each task may take (default: the session's). Raises
-    Interrupted on Ctrl-C, with every job's result set.
+    ``task_timeout``: seconds each task may take once it runs (default: the session's).
+    ``budget``: vCenter's admission (ops/admission.Ledger) for the jobs with ``charges``.
+    ``on_states``: called with the counts of waiting, queued and running jobs as they change.
+    ``pace``: when tasks end, wait up to this long for those that started with them (long clones end in
+    rounds, a little apart: their ends gathered, the next clones start in one wave, not several).
+    Raises Interrupted on Ctrl-C, with every job's result set.
     """
-    if not jobs:
-        return
-    run = _Run(session, jobs, task_timeout if task_timeout is not None else task_timeout_of(session), on_event)
-    try:
-        with ThreadPoolExecutor(max_workers=SUBMIT_THREADS) as pool:
-            while run.queue or run.inflight:
-                run.start(pool, run.queue.take(concurrency - len(run.inflight), run.per, per_key))
-                if run.inflight:
-                    run.wait()
-    except KeyboardInterrupt:
-        _on_ctrl_c(jobs, run.queue, run.inflight, run.tasks, run.submitted, run.ended, run.watcher, run.finish)
-    except Exception as exc:  # the session or the collector failed: say what became of every job
-        for job in run.inflight.values():
-            job.result.status, job.result.detail = FAILED, f"outcome unknown: {error_message(exc)}"
-        _not_started(run.queue, f"the run stopped: {error_message(exc)}")
-        raise
-    finally:
-        run.watcher.close()
+    if jobs:
+        _Run(session, jobs, concurrency, per_key, task_timeout, on_event, budget, on_states, pace).run()
 
 
 class _Run:
-    """One run_jobs: the jobs waiting, the tasks in flight with their deadlines, the one watcher."""
+    """One run_jobs: the jobs waiting, the tasks in flight, their limits."""
 
-    def __init__(self, session, jobs: list[Job], limit: float, on_event):
-        self.limit, self.on_event = limit, on_event
+    def __init__(self, session, jobs, concurrency, per_key, task_timeout, on_event, budget, on_states, pace=0.0):
+        self.limit = task_timeout if task_timeout is not None else task_timeout_of(session)
+        self.concurrency, self.per_key, self.on_event = concurrency, per_key, on_event
+        self.budget, self.on_states, self.shown = budget, on_states, None
         self.queue = _Waiting(jobs)
         self.inflight: dict[str, Job] = {}
         self.tasks: dict[str, Any] = {}
-        self.deadlines: dict[str, float] = {}
-        self.per: Counter = Counter()
+        self.deadlines: dict[str, float] = {}     # from each task's start (vCenter may queue it first)
+        self.charged: dict[int, dict] = {}
+        self.per = Counter()
+        self.gated = budget is not None or any(job.ready is not None for job in jobs)
+        self.pace = pace
         self.watcher = TaskWatcher(session)
+        self.jobs = jobs
         self.ended: set[int] = set()   # jobs whose outcome is known
         self.submitted: dict[int, tuple[Job, Any]] = {}   # every task started (a Ctrl-C may come before it is in flight)
 
+    def admit(self, job: Job) -> bool:
+        if job.ready is not None and not job.ready():
+            return False
+        if self.budget is None or job.charges is None:
+            return True
+        charges = job.charges()
+        if not self.budget.admit(charges):
+            return False
+        self.charged[id(job)] = charges
+        return True
+
+    def done_with(self, job: Job) -> None:
+        self.per[job.key] -= 1
+        if id(job) in self.charged:
+            self.budget.release(self.charged.pop(id(job)))
+
     def finish(self, job: Job, ok: bool, detail: str | None = None, value: Any = None) -> None:
         self.ended.add(id(job))
+        self.done_with(job)
         if ok:
             job.result.status = CHANGED
             if job.on_success:
@@ -171,39 +214,92 @@ class _Run:
                 job.result.data["uncertain"] = True
             return job, None, error_message(exc)
 
-    def start(self, pool, wave: list[Job]) -> None:
-        """Start a wave of jobs (their calls in parallel) and watch the tasks they started."""
+    def submit_wave(self, pool) -> None:
+        admit = self.admit if self.gated else None
+        wave = self.queue.take(self.concurrency - len(self.inflight), self.per, self.per_key, admit)
         started = []
         for job, task, error in pool.map(self.submit, wave):
             if task is None:
-                self.per[job.key] -= 1
                 self.finish(job, False, error)
             else:
                 self.inflight[task._moId] = job
                 self.tasks[task._moId] = task
-                self.deadlines[task._moId] = time.monotonic() + self.limit
                 started.append(task)
         self.watcher.add(started)
+        if not wave and not self.inflight and self.queue:   # nothing can ever start: say so, do not spin
+            _not_started(self.queue, "vCenter's admission limits leave no room for it")
 
-    def _done(self, moid: str) -> Job:
-        job = self.inflight.pop(moid)
-        del self.deadlines[moid]
-        self.per[job.key] -= 1
-        return job
-
-    def wait(self) -> None:
-        """Give up on the tasks past their deadline, then wait for some task to end (or the next deadline)."""
-        now = time.monotonic()
+    def expire(self, now: float) -> None:
+        for moid, begun in self.watcher.started.items():
+            self.deadlines.setdefault(moid, begun + self.limit)
         for moid in [m for m, t in self.deadlines.items() if t <= now]:
-            job = self._done(moid)
+            job = self.inflight.pop(moid)
+            del self.deadlines[moid]
             self.watcher.forget([moid])
             cancelled = _cancel(self.tasks[moid])
             self.finish(job, False, f"timed out after {self.limit:.0f}s (--task-timeout); " +
                         ("cancel requested" if cancelled else "the task could not be cancelled and may still complete"))
+
+    def show_states(self) -> None:
+        if self.on_states is None:
+            return
+        queued = sum(1 for moid in self.inflight if self.watcher.states.get(moid) == "queued")
+        now = (len(self.queue), queued, len(self.inflight) - queued)
+        if now != self.shown:
+            self.shown = now
+            self.on_states(TaskStates(*now))
+
+    def step(self, pool) -> None:
+        self.submit_wave(pool)
+        self.show_states()
         if not self.inflight:
             return
-        for outcome in self.watcher.wait(min(self.deadlines.values()) - now):
-            self.finish(self._done(outcome.task._moId), outcome.ok, outcome.error, outcome.result)
+        now = time.monotonic()
+        self.expire(now)
+        if not self.inflight:
+            return
+        wait = min(self.deadlines.values()) - now if self.deadlines else MAX_QUEUED_WAIT
+        # Back as soon as a task leaves vCenter's queue when its limit or the progress needs to know.
+        ended = self.watcher.wait(wait, until_started=self.on_states is not None or self.limit < wait)
+        for outcome in ended + self.gather(ended):
+            moid = outcome.task._moId
+            job = self.inflight.pop(moid)
+            self.deadlines.pop(moid, None)
+            job.seconds = outcome.seconds
+            self.finish(job, outcome.ok, outcome.error, outcome.result)
+
+    def gather(self, ended: list) -> list:
+        """With a pace: tasks that vCenter started within the pace after the last of those that just
+        ended end about that much later; wait for them (one pause, one more answer) so that the next
+        wave takes them all."""
+        begun = [o.started for o in ended if o.started is not None]
+        if not self.pace or not begun:
+            return []
+        last = max(begun)
+        lags = [(t - last).total_seconds() for t in self.watcher.start_times.values()]
+        soon = [lag for lag in lags if 0 <= lag <= self.pace]
+        if not soon:
+            return []
+        time.sleep(min(max(soon) + GATHER_MARGIN, self.pace))
+        return self.watcher.wait(GATHER_MARGIN)
+
+    def run(self) -> None:
+        try:
+            with ThreadPoolExecutor(max_workers=SUBMIT_THREADS) as pool:
+                while self.queue or self.inflight:
+                    self.step(pool)
+        except KeyboardInterrupt:
+            _on_ctrl_c(self.jobs, self.queue, self.inflight, self.tasks, self.submitted, self.ended, self.watcher,
+                       self.finish)
+        except Exception as exc:  # the session or the collector failed: say what became of every job
+            for job in self.inflight.values():
+                job.result.status, job.result.detail = FAILED, f"outcome unknown: {error_message(exc)}"
+            _not_started(self.queue, f"the run stopped: {error_message(exc)}")
+            raise
+        finally:
+            self.watcher.close()
+
+
 
 
 def _on_ctrl_c(jobs: list[Job], queue: _Waiting, inflight: dict[str, Job], tasks: dict[str, Any],

@@ -89,6 +89,9 @@ def render_destroy_preview(plan, console) -> None:
     console.print(f"to destroy: {count(len(plan.present), 'VM')}: {names}", highlight=False)
     if plan.absent:
         console.print(f"absent (nothing to do): {', '.join(plan.absent)}", highlight=False)
+    if getattr(plan, "copies", None):
+        console.print(f"and {len(plan.copies)} copies of the template made as clone sources: "
+                      + ", ".join(o.name for o in plan.copies), highlight=False)
     if plan.switches:
         console.print("then switches: " + ", ".join(
             f"{o.spec.name} ({o.spec.kind}{' on ' + ', '.join(o.hosts) if o.spec.kind == 'svs' else ''})"

@@ -15,6 +15,7 @@ import yaml
 
 from vhpc_toolkit.errors import SettingsError
 from vhpc_toolkit.files import file_problem
+from vhpc_toolkit.settings.admission import KEYS as ADMISSION_KEYS, AdmissionModel, parse_admission
 from vhpc_toolkit.settings.govc import GovcEnv
 from vhpc_toolkit.settings.timeouts import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, parse_timeout
 from vhpc_toolkit.settings.values import env_value, file_str, parse_bool, parse_port, resolve_ca, yaml_type
@@ -44,6 +45,7 @@ KNOWN_KEYS = (
     "connect_timeout",
     "read_timeout",
     "log_file",
+    *ADMISSION_KEYS,   # vCenter's admission costs and the clone times (settings/admission.py)
 )
 
 
@@ -62,6 +64,7 @@ class VCenterSettings:
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     read_timeout: float = DEFAULT_READ_TIMEOUT
     log_file: Optional[str] = None     # the audit trail (audit.py); --log-file overrides it
+    admission: AdmissionModel = field(default_factory=AdmissionModel)
 
 
 # --------------------------------------------------------------------------- file
@@ -200,8 +203,9 @@ def load_settings(
     home = _home(env) if home is None else Path(home)
     path = find_conf_file(explicit_path, env, cwd, home, package_conf=package_conf)
     values = _from_environment(env, cwd)                       # 1. VHPC_* variables
+    conf = _read_conf(path) if path is not None else {}
     if path is not None:                                       # 2. the file, with Vault lookups
-        _fill_from_file(values, _read_conf(path), path, env, home, vault_client_factory)
+        _fill_from_file(values, conf, path, env, home, vault_client_factory)
     _fill_from_govc(values, env, cwd)                          # 3. govc's variables
     if not values.get("server"):
         raise _no_server(path, _default_candidates(env, cwd, home, package_conf), xdg_config_dir(env, home), home)
@@ -223,6 +227,7 @@ def load_settings(
         connect_timeout=values.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT),
         read_timeout=values.get("read_timeout", DEFAULT_READ_TIMEOUT),
         log_file=values.get("log_file"),
+        admission=parse_admission(conf, str(path)) if path is not None else AdmissionModel(),
     )
 
 

@@ -41,6 +41,7 @@ class Session:
     task_timeout: float | None = None   # seconds one vSphere task may take (None: vsphere.tasks' default)
     stub: Any = None                           # the ReloginStub under si
     read_timeout: float = DEFAULT_READ_TIMEOUT
+    admission: Any = None                      # settings.admission.AdmissionModel (vCenter.conf's numbers)
 
     @property
     def answering(self) -> bool:
@@ -162,4 +163,5 @@ def connect(settings) -> Session:
     content = si.RetrieveContent()
     manager_id[0] = content.sessionManager._moId
     return Session(si=si, content=content, server=settings.server, port=settings.port,
-                   ssl_context=ctx, stub=stub, read_timeout=read_timeout)
+                   ssl_context=ctx, stub=stub, read_timeout=read_timeout,
+                   admission=getattr(settings, "admission", None))

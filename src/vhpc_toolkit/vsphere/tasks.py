@@ -15,7 +15,7 @@ from vhpc_toolkit import audit
 from vhpc_toolkit.errors import TaskFailed
 from vhpc_toolkit.vsphere.faults import fault_message
 
-TASK_PROPS = ["info.state", "info.error", "info.result"]
+TASK_PROPS = ["info.state", "info.error", "info.result", "info.startTime", "info.completeTime"]
 DEFAULT_TASK_TIMEOUT = 3600.0   # seconds one task may take (a full clone of a large disk takes minutes)
 
 
@@ -30,6 +30,8 @@ class TaskOutcome:
     state: str              # success | error
     result: Any = None
     error: str | None = None  # the vSphere fault's message
+    seconds: float | None = None   # how long it ran (vCenter's startTime to completeTime), when both are known
+    started: Any = None            # vCenter's startTime (a datetime), when it ran
 
     @property
     def ok(self) -> bool:
@@ -54,6 +56,12 @@ class TaskWatcher:
         self._view = None
         self._ended: list[Any] = []     # still in the view until the next batch
         self.pending: dict[str, Any] = {}
+        # vCenter queues what its admission limits do not let run yet (TaskInfo.state "queued"):
+        # the moment each pending task was first seen running, and the last state seen of each.
+        self.started: dict[str, float] = {}
+        self.start_times: dict[str, Any] = {}   # vCenter's startTime of the pending tasks that run
+        self.states: dict[str, str] = {}
+        self.starts = 0                  # tasks seen leaving the queue so far
 
     def add(self, tasks: Iterable[Any]) -> None:
         from pyVmomi import vim
@@ -69,11 +77,13 @@ class TaskWatcher:
             self._view.modify(add=tasks, remove=self._ended)
         self._ended = []
 
-    def wait(self, max_wait: float) -> list[TaskOutcome]:
-        """Block until some task ends (or ``max_wait`` seconds pass); return those that ended."""
+    def wait(self, max_wait: float, until_started: bool = False) -> list[TaskOutcome]:
+        """Block until some task ends (or ``max_wait`` seconds pass; with ``until_started``, also
+        until some task leaves vCenter's queue); return those that ended."""
         done: list[TaskOutcome] = []
         deadline = time.monotonic() + max_wait
-        while self.pending and not done:
+        began = self.starts
+        while self.pending and not done and not (until_started and self.starts > began):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
@@ -81,22 +91,38 @@ class TaskWatcher:
                 if moid not in self.pending:   # ended already, or leaving the view
                     continue
                 vals = self._watch.values[moid]
-                state = vals.get("info.state")
+                state = self.states[moid] = vals.get("info.state")
+                if state == "running" and moid not in self.started:
+                    self.started[moid] = time.monotonic()
+                    self.starts += 1
+                if vals.get("info.startTime") is not None:
+                    self.start_times[moid] = vals["info.startTime"]
                 if state in ("success", "error"):
-                    self._watch.values.pop(moid)
-                    task = self.pending.pop(moid)
-                    self._ended.append(task)
-                    done.append(TaskOutcome(
-                        task=task, state=state, result=vals.get("info.result"),
-                        error=fault_message(vals.get("info.error")) if state == "error" else None))
+                    done.append(self._ended_now(moid, state))
                     if self._audit is not None:
                         self._audit.task_ended(moid, state, done[-1].error, done[-1].result)
         return done
+
+    def _ended_now(self, moid: str, state: str) -> TaskOutcome:
+        vals = self._watch.values.pop(moid)
+        task = self.pending.pop(moid)
+        self.started.pop(moid, None)
+        self.start_times.pop(moid, None)
+        self.states.pop(moid, None)
+        self._ended.append(task)
+        begin, end = vals.get("info.startTime"), vals.get("info.completeTime")
+        return TaskOutcome(task=task, state=state, result=vals.get("info.result"),
+                           error=fault_message(vals.get("info.error")) if state == "error" else None,
+                           seconds=(end - begin).total_seconds() if begin is not None and end is not None else None,
+                           started=begin)
 
     def forget(self, moids) -> None:
         """Stop waiting for these tasks (given up on); they leave the view with the next batch."""
         for moid in moids:
             task = self.pending.pop(moid, None)
+            self.started.pop(moid, None)
+            self.start_times.pop(moid, None)
+            self.states.pop(moid, None)
             if task is not None:
                 self._ended.append(task)
 

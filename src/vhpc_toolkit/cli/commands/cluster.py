@@ -45,10 +45,16 @@ def arguments(p) -> None:
                    help="--create: run every script step again on every VM (not only the unfinished ones)")
     p.add_argument("--no-checks", action="store_true",
                    help="--create/--status: do not run the file's checks in the guests")
-    p.add_argument("--max-concurrency", type=positive, default=32, metavar="N",
-                   help="tasks in flight in total (default: %(default)s)")
-    p.add_argument("--max-per-host", type=positive, default=8, metavar="N",
-                   help="provisioning tasks in flight per host (default: %(default)s)")
+    p.add_argument("--max-concurrency", type=positive, default=None, metavar="N",
+                   help="tasks in flight in total (default: clones as vCenter admits them, up to its 640\n"
+                        "operations at once; 32 for other tasks)")
+    p.add_argument("--max-per-host", type=positive, default=None, metavar="N",
+                   help="provisioning tasks in flight per host, counted on the source and the destination\n"
+                        "host of each clone (default: as many as vCenter admits: 16 units per host, a full\n"
+                        "clone 2 on each side; docs/performance.md)")
+    p.add_argument("--keep-template-copies", action="store_true",
+                   help="--destroy: keep the copies of the template the cluster made as extra clone\n"
+                        "sources (a later --create reuses them)")
     p.add_argument("--ip-timeout", type=positive, default=300, metavar="SECONDS",
                    help="how long to wait, overall, for the VMs' guest IPs (default: %(default)s)")
     p.add_argument("--export", action="append", type=export_arg, default=[], metavar="KIND=PATH",
@@ -180,6 +186,7 @@ def _create(ctx, args, spec, session, lock):
     from vhpc_toolkit.cluster.runs import datacenter_of, record_run
     from vhpc_toolkit.cluster.summary import create_counts
     from vhpc_toolkit.cluster.takeover import take_over
+    from vhpc_toolkit.output.cloning import render_cloning
     from vhpc_toolkit.output.cluster import render_actions, render_prune
     from vhpc_toolkit.output.plan import render_plan
     from vhpc_toolkit.output.progress import phases
@@ -208,6 +215,7 @@ def _create(ctx, args, spec, session, lock):
         show(ctx, render_pending_steps, plan)
         if plan.prune and plan.prunable:
             show(ctx, render_prune, plan.prunable)
+        show(ctx, render_cloning, plan.clones)
         say_plan(ctx, counts)
         with before_any_change():
             confirm(ctx, "Create/update the cluster as planned above?")
@@ -230,16 +238,17 @@ def _destroy(ctx, args, spec, session, lock):
     from vhpc_toolkit.output.progress import phases
 
     with before_any_change():
-        plan = prepare_destroy(session, spec)
+        plan = prepare_destroy(session, spec, keep_copies=args.keep_template_copies)
     counts = destroy_counts(plan)
     show(ctx, render_destroy_preview, plan)
-    if plan.present or plan.switches:
+    if plan.present or plan.switches or plan.copies:
         switches = f" and {count(len(plan.switches), 'switch')}" if plan.switches else ""
+        copies = f", {count(len(plan.copies), 'template copy')}" if plan.copies else ""
         say_plan(ctx, counts)
         with before_any_change():
-            confirm(ctx, f"Destroy {count(len(plan.present), 'VM')}{switches} of cluster {spec.name}?")
-    with phases(ctx) as shown, shown.phase("destroying", len(plan.present)) as phase:
-        result = destroy_cluster(session, plan, concurrency=args.max_concurrency, on_event=phase)
+            confirm(ctx, f"Destroy {count(len(plan.present), 'VM')}{copies}{switches} of cluster {spec.name}?")
+    with phases(ctx) as shown, shown.phase("destroying", len(plan.present) + len(plan.copies)) as phase:
+        result = destroy_cluster(session, plan, concurrency=args.max_concurrency or 32, on_event=phase)
     result.plan = counts
     if plan.present or plan.switches:
         _recorded(ctx, lock, after_destroy(session, plan, result))
