@@ -316,11 +316,11 @@ def test_after_vcenter_freezes_the_lock_release_and_logout_get_one_attempt_each(
             sent.append(info.wsdlName)
         return real_fast(stub, mo, info, args, outer)
 
-    def freeze_then_wait(self, max_wait):
+    def freeze_then_wait(self, max_wait, **kwargs):
         if not frozen:
             os.kill(lab.proc.pid, signal.SIGSTOP)
             frozen.append(True)
-        return real_wait(self, max_wait)
+        return real_wait(self, max_wait, **kwargs)
 
     monkeypatch.setattr(SoapStubAdapter, "InvokeMethod", invoke)
     monkeypatch.setattr(fastread, "invoke", fast)
