@@ -53,7 +53,7 @@ def test_the_examples_checks_pass_in_the_lab(cli, session):
         code, out, err = cli("--output", "json", "cluster", "--status", "--file", EXAMPLE)
         assert code == 0 and json.loads(out)["matches"] is True, err
         gpu = next(c for c in json.loads(out)["vms"][0]["checks"] if "check-gpus" in c["check"])
-        assert gpu["output_tail"][-1] == "ok: 1 GPU(s)" and gpu["output_tail"][0].startswith("GPU 0: ")
+        assert gpu["output_tail"][-1] == "ok: 1 GPU" and gpu["output_tail"][0].startswith("GPU 0: ")
     finally:
         assert cli("cluster", "--destroy", "--file", EXAMPLE)[0] == 0
 
@@ -65,7 +65,7 @@ def test_a_failing_check_makes_status_exit_1_and_names_the_vm(cli, cluster_file,
     code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
     doc = json.loads(out)
     check(doc, "cluster")
-    assert code == 1 and doc["verdict"] == [f"checks failing on 1 VM(s) ({pfx}-a)"], err   # --create judges alike
+    assert code == 1 and doc["verdict"] == [f"checks failing on 1 VM ({pfx}-a)"], err   # --create judges alike
     code, out, err = cli("--output", "json", "cluster", "--status", "--file", path)
     status = json.loads(out)
     check(status, "status")

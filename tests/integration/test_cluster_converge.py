@@ -95,7 +95,7 @@ def test_a_failed_step_fixed_in_place_finishes_on_exactly_the_vms_that_lacked_it
     assert steps(status, n2)["setup.sh"]["output_tail"] == ["n2 is not ready: no /tmp/fixed"]
     assert steps(status, n1)["setup.sh"]["state"] == "done" and steps(status, n1)["after.sh"]["state"] == "pending"
     code, text, _ = cli("cluster", "--status", "--file", path)
-    assert "failed (exit 3)" in text and "scripts not finished on 3 VM(s)" in text
+    assert "failed (exit 3)" in text and "scripts not finished on 3 VMs" in text
 
     # Fixed in place (in n2's guest): the re-run creates nothing and runs setup.sh on n2 alone,
     # then barrier 1 everywhere; one record write per VM per barrier.
@@ -140,7 +140,7 @@ def test_a_changed_step_runs_again_and_post_records_its_step(cli, cluster_file, 
     # Other arguments are another step: it runs; the same again is done.
     path.write_text(path.read_text().replace("one 'two words'", "three"))
     code, out, err = cli("cluster", "--create", "--file", path)   # the plan says what will run, then runs it
-    assert code == 0 and f"scripts: 1 step(s) to run on 1 VM(s), the steps they have not finished: {vm}" in out, err
+    assert code == 0 and f"scripts: 1 step to run on 1 VM, the steps they have not finished: {vm}" in out, err
     assert (lab.guest_root / vm / "tmp" / "args").read_text().endswith("[two words]\n[three]\n")
     code, out, err = cli("--output", "json", "cluster", "--status", "--file", path)
     assert code == 0 and steps(json.loads(out), vm)["args.sh"]["args"] == ["three"], err

@@ -126,7 +126,7 @@ PFX-{1:2}: BASE host: vhpc-esx-03.hpc.vmware.com power: off
 
     code, out, err = cli("cluster", "--create", "--file", path)
     assert code == 0, err + out
-    said = f"2 VM(s) and 2 switch(es) marked by an earlier version as {old} are now cluster {pfx}'s"
+    said = f"2 VMs and 2 switches marked by an earlier version as {old} are now cluster {pfx}'s"
     assert " ".join(out.split()).count(said) == 1, out    # named once (however the console wraps it), no question
     vms, dvs, svs, fields = state(session, pfx)
     assert vms == {f"{pfx}-1": vm_mark(pfx), f"{pfx}-2": vm_mark(pfx)}
