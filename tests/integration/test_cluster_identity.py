@@ -74,7 +74,10 @@ def test_a_copy_elsewhere_manages_the_same_cluster(cli, cluster_file, session, l
     assert doc["up_to_date"] is True and not any("belongs to" in n for n in doc["notes"])
     calls = lab.calls()["methods"]
     assert not {"CloneVM_Task", "Destroy_Task", "ReconfigVM_Task", "AddPortGroup", "CreateDVS_Task"} & set(calls)
-    assert cli("cluster", "--status", "--file", copy)[0] == 0
+    code, out, _ = cli("cluster", "--status", "--file", copy)
+    assert code == 0 and f"Cluster {name}" in out and str(copy) not in out, out    # named by its name, not a path
+    code, out, _ = cli("cluster", "--create", "--file", copy)
+    assert code == 0 and f"cluster {name}: up to date (" in out, out
     assert state(session, pfx)[:3] == (vms, dvs, svs)
 
     # The copy destroys what the original made: nothing is left.
