@@ -41,4 +41,6 @@ def test_words_plurals_and_none():
     assert [count(1, "host"), count(2, "host"), count(1, "switch"), count(2, "switch"), count(0, "VM"),
             count(2, "DRS rule")] == ["1 host", "2 hosts", "1 switch", "2 switches", "0 VMs", "2 DRS rules"]
     assert str(Change("passthrough", None, "0000:3b:00.0")) == "passthrough: none -> 0000:3b:00.0"
+    assert str(Change("secure_boot", False, True)) == "secure_boot: no -> yes"
+    assert str(Change("cpu", 0, 4)) == "cpu: 0 -> 4"
     assert Report("q", [TargetResult("a")]).summary() == "q: 1 VM: 0 changed, 1 already as asked, 0 failed"
