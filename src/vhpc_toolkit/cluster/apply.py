@@ -190,7 +190,7 @@ def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outc
         with progress.phase(_tasks_label(plan), len(jobs)) as tasks:
             run_jobs(session, jobs, concurrency=options.max_concurrency, per_key=options.max_per_host, on_event=event)
         phase[0] = "the hardware upgrades"
-        finish_upgrades(session, plan, outcomes, held, options.max_concurrency)
+        finish_upgrades(session, plan, outcomes, held, options.max_concurrency, progress)
         phase[0] = "the power-ons"
         _power_on_existing(session, plan, outcomes, options, progress)
         phase[0] = "the read-back"
