@@ -182,7 +182,7 @@ def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outc
     try:
         held: dict = {}   # devices that wait for a clone's hardware upgrade (cluster/hardware.py)
         jobs = _clone_jobs(session, plan, offers, outcomes, switches, held)
-        _power_off_to_resize(session, plan, outcomes, options)
+        _power_off_to_resize(session, plan, outcomes, options, progress)
         jobs += [Job(result=TargetResult(p.name), key=_host_key(p.existing),
                      start=lambda p=p: p.existing.ref.ReconfigVM_Task(spec=p.config_spec))
                  for p in plan.vms if p.action == RECONFIGURE and p.config_spec is not None
@@ -311,11 +311,15 @@ def _clone_jobs(session, plan: ClusterPlan, offers: dict, outcomes: dict, switch
     return jobs
 
 
-def _power_off_to_resize(session, plan: ClusterPlan, outcomes: dict, options: ApplyOptions) -> None:
+def _power_off_to_resize(session, plan: ClusterPlan, outcomes: dict, options: ApplyOptions,
+                         progress: Phases) -> None:
     """Running VMs whose cpu/memory must change (only with --allow-power-off) are powered off first."""
     cycle = [Job(result=TargetResult(p.name), start=p.existing.ref.PowerOffVM_Task)
              for p in plan.vms if p.action == RECONFIGURE and p.power_cycle]
-    run_jobs(session, cycle, concurrency=options.max_concurrency)
+    if not cycle:
+        return
+    with progress.phase("powering off to resize", len(cycle)) as shown:
+        run_jobs(session, cycle, concurrency=options.max_concurrency, on_event=shown)
     for job in cycle:
         if job.result.failed:
             outcomes[job.result.name].status = FAILED
