@@ -141,6 +141,7 @@ def test_a_changed_step_runs_again_and_post_records_its_step(cli, cluster_file, 
     path.write_text(path.read_text().replace("one 'two words'", "three"))
     code, out, err = cli("cluster", "--create", "--file", path)   # the plan says what will run, then runs it
     assert code == 0 and f"scripts: 1 step to run on 1 VM, the steps they have not finished: {vm}" in out, err
+    assert "scripts: started (1)" in err and "started (0)" not in err, err     # no phase of nothing to do
     assert (lab.guest_root / vm / "tmp" / "args").read_text().endswith("[two words]\n[three]\n")
     code, out, err = cli("--output", "json", "cluster", "--status", "--file", path)
     assert code == 0 and steps(json.loads(out), vm)["args.sh"]["args"] == ["three"], err

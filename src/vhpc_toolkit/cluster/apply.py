@@ -187,8 +187,10 @@ def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outc
                      start=lambda p=p: p.existing.ref.ReconfigVM_Task(spec=p.config_spec))
                  for p in plan.vms if p.action == RECONFIGURE and p.config_spec is not None
                  and not outcomes[p.name].failed]
-        with progress.phase(_tasks_label(plan), len(jobs)) as tasks:
-            run_jobs(session, jobs, concurrency=options.max_concurrency, per_key=options.max_per_host, on_event=event)
+        if jobs:    # a run that only finishes script steps has no clone or change: no empty phase
+            with progress.phase(_tasks_label(plan), len(jobs)) as tasks:
+                run_jobs(session, jobs, concurrency=options.max_concurrency, per_key=options.max_per_host,
+                         on_event=event)
         phase[0] = "the hardware upgrades"
         finish_upgrades(session, plan, outcomes, held, options.max_concurrency, progress)
         phase[0] = "the power-ons"
