@@ -204,7 +204,8 @@ def test_adopt_after_a_rename(cli, cluster_file, session, run_cli, lab, monkeypa
     try:
         path.write_text(path.read_text().replace(f"name: {pfx}-hpc", f"name: {pfx}-new"))
         code, _, err = cli("cluster", "--create", "--file", path)
-        assert code == 2 and f"belongs to cluster {pfx}-hpc, not to cluster {pfx}-new" in err and "--adopt" in err
+        assert code == 2 and f"belongs to cluster {pfx}-hpc (in /HPC_Datacenter/vm), not to cluster {pfx}-new" in err
+        assert err.count("belongs to") == 1 and f"{pfx}-1, {pfx}-2" in err and "--adopt" in err, err   # said once
         # Off a terminal without --yes: refused before any login; on a terminal a "no" changes nothing.
         lab.reset_calls()
         code, _, err = run_cli("--vcenter-conf", lab.conf, "cluster", "--adopt", "--file", path)
