@@ -101,3 +101,30 @@ def test_the_changes_of_every_branch_of_a_cluster_life_are_in_the_trail(cli, lab
     asked = {l["task"] for l in lines if "task" in l and "outcome" not in l}
     ended = {l["task"] for l in lines if "task" in l and "outcome" in l}
     assert asked and asked == ended, asked ^ ended
+
+
+def test_the_log_file_is_never_a_file_the_run_reads(lab, run_cli, tmp_path):
+    """--log-file naming the cluster file, one of its scripts, an export or vCenter.conf (also through a
+    symlink) is refused before any login: appending the trail would corrupt it."""
+    conf = tmp_path / "vCenter.conf"
+    conf.write_text(lab.conf.read_text())
+    conf.chmod(0o600)
+    script = tmp_path / "s.sh"
+    script.write_text("#!/bin/sh\ntrue\n")
+    path = tmp_path / "c.conf"
+    path.write_text(f"[B]\ntemplate: vhpc_clone\nguest_password: VMware1!\nscript: {script}\n[_VMS_]\nlogx-1: B\n")
+    (tmp_path / "link.log").symlink_to(path)
+    before = {p: p.read_text() for p in (conf, script, path)}
+    cases = [(path, "the cluster file"), (tmp_path / "link.log", "the cluster file"),
+             (script, "a script of VM logx-1"), (conf, "the vCenter settings file"),
+             (tmp_path / "hosts", "the file of --export hostfile")]
+    lab.reset_calls()
+    for log, what in cases:
+        code, _, err = run_cli("--vcenter-conf", conf, "--yes", "--log-file", log, "cluster", "--status", "--file",
+                               path, "--export", f"hostfile={tmp_path / 'hosts'}")
+        assert code == 2 and f"is {what}: the audit trail would be appended to it" in err, (log, err)
+    code, _, err = run_cli("--vcenter-conf", conf, "--yes", "--log-file", script, "post", "--vm", "logx-1",
+                           "--script", script, "--guest_password", "x")
+    assert code == 2 and "is a script to run" in err, err
+    assert lab.calls()["total"] == 0 and {p: p.read_text() for p in before} == before
+    assert not (tmp_path / "hosts").exists()

@@ -82,6 +82,9 @@ def run(ctx, args):
     spec = parse_cluster_file(args.file, check_scripts=not args.plan)
     if args.create or args.status:
         check_export_paths(exports_of(args), args.file, spec)
+    ctx.protected.update(files_read(spec))
+    for kind, path in exports_of(args):
+        ctx.protected[path] = f"the file of --export {kind}"
     if args.plan:
         from vhpc_toolkit.output.plan import plan_document
 
@@ -101,6 +104,14 @@ def run(ctx, args):
                      "twice at the same time), and cluster --list may not show this run")
         run_ = _create if args.create else _destroy if args.destroy else _adopt
         return run_(ctx, args, spec, session, lock)
+
+
+def files_read(spec) -> dict[str, str]:
+    """The cluster file and the scripts and checks it names: path -> what it is."""
+    out = {spec.path: "the cluster file"}
+    for vm in spec.vms:
+        out.update({step.path: f"a script of VM {vm.name}" for step in list(vm.scripts) + list(vm.checks)})
+    return out
 
 
 def _recorded(ctx, lock, why: str | None) -> None:
