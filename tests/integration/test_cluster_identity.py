@@ -257,3 +257,17 @@ PFX-{1:2}: BASE host: vhpc-esx-02.hpc.vmware.com power: off
         assert f"{pfx}-3" in vms, (out, err)   # made by hand: left
     finally:
         cli("destroy", "--vm", f"{pfx}-3")
+
+
+def test_destroy_of_a_cluster_removed_by_hand_forgets_its_record(cli, cluster_file, session):
+    """The cluster's switch destroyed by hand (svs --destroy): `cluster --list` still has its record;
+    `cluster --destroy`, with nothing left to destroy, shows no empty phase and forgets it."""
+    path, pfx = cluster_file(f"[_SVS_]\nPFX-sw: host: {H3} pnic: vmnic4 port_group: PFX-pg\n")
+    assert cli("cluster", "--create", "--file", path)[0] == 0
+    assert cli("svs", "--destroy", "--host", H3, "--name", f"{pfx}-sw")[0] == 0
+    code, out, err = cli("cluster", "--status", "--file", path)
+    assert code == 1 and "1 switch: 1 absent" in out and pfx in list_doc(cli), out
+    code, out, err = cli("cluster", "--destroy", "--file", path)
+    assert code == 0 and "started (0)" not in err, err
+    assert pfx not in list_doc(cli)
+    assert f"vhpc_toolkit.run {pfx}" not in {f.name for f in session.content.customFieldsManager.field}

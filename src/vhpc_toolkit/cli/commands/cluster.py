@@ -248,11 +248,14 @@ def _destroy(ctx, args, spec, session, lock):
         say_plan(ctx, counts)
         with before_any_change():
             confirm(ctx, f"Destroy {count(len(plan.present), 'VM')}{switches} of cluster {spec.name}?")
-    with phases(ctx) as shown, shown.phase("destroying", len(plan.present)) as phase:
-        result = destroy_cluster(session, plan, concurrency=args.max_concurrency, on_event=phase)
+    if plan.present:
+        with phases(ctx) as shown, shown.phase("destroying", len(plan.present)) as phase:
+            result = destroy_cluster(session, plan, concurrency=args.max_concurrency, on_event=phase)
+    else:   # no VM: no phase of nothing
+        result = destroy_cluster(session, plan, concurrency=args.max_concurrency)
     result.plan = counts
-    if plan.present or plan.switches:
-        _recorded(ctx, lock, after_destroy(session, plan, result))
+    # Also when nothing was left to destroy (removed by hand): the record of a cluster that is gone goes.
+    _recorded(ctx, lock, after_destroy(session, plan, result))
     return result
 
 
