@@ -108,3 +108,20 @@ def test_off_a_terminal_each_phase_says_when_it_starts_and_ends_with_a_heartbeat
     beats = [x for x in lines if re.fullmatch(r"cloning [0-2]/2, 0 failed, \ds", x)]
     assert beats, lines
     assert any(re.fullmatch(r"scripts, barrier 2 [0-2]/2, 0 failed, \ds", x) for x in lines), lines
+
+
+def test_ctrl_c_while_the_checks_run_says_nothing_was_changed(cli, cluster_file, session, tmp_path, monkeypatch):
+    """Ctrl-C during the checks of `--status`, and of a `--create` that finds the cluster up to date:
+    exit 130 saying nothing was changed (not a bare "interrupted"); the VM is as it was."""
+    from tests.integration.test_nothing_lost import ctrl_c_once
+    from vhpc_toolkit.cluster import checks
+
+    (tmp_path / "ok.sh").write_text("#!/bin/sh\necho ok\n")
+    path, pfx = cluster_file(f"[B]\ntemplate: vhpc_clone\ncpu: 2\nmemory: 2\nhost: vhpc-esx-04.hpc.vmware.com\n"
+                             f"guest_password: VMware1!\ncheck: {tmp_path / 'ok.sh'}\n[_VMS_]\nPFX-a: B\n")
+    assert cli("cluster", "--create", "--file", path)[0] == 0
+    for action in ("--status", "--create"):
+        fired = ctrl_c_once(monkeypatch, checks, "run_checks")
+        code, _, err = cli("cluster", action, "--file", path)
+        assert fired and code == 130 and "nothing was changed" in err and "Traceback" not in err, (action, err)
+        monkeypatch.undo()

@@ -142,7 +142,7 @@ def _status(ctx, args, spec):
                 password_for(vm)
         except InputError as exc:
             raise InputError(f"{exc}; --no-checks skips the checks that need it") from None
-    with phases(ctx) as shown:
+    with before_any_change(), phases(ctx) as shown:   # a status changes nothing on vCenter
         status = cluster_status(ctx.session(), spec, password_for, allow_drift=args.allow_drift, progress=shown)
     remember_vm_names([v.name for v in status.vms if v.host])
     status.notes = write_exports(status, spec, exports_of(args))
@@ -208,8 +208,8 @@ def _create(ctx, args, spec, session, lock):
                            ip_timeout=args.ip_timeout, rollback=args.rollback, password_for=password_for,
                            checks=not args.no_checks)
     taken = take_over(session, plan)   # an earlier version's marks of this file: without a question
-    if plan.up_to_date:
-        with phases(ctx) as shown:
+    if plan.up_to_date:   # nothing to change: Ctrl-C during the checks leaves all as it was (unless taken over)
+        with (before_any_change() if not taken else contextlib.nullcontext()), phases(ctx) as shown:
             result = current_state(plan, session, options, shown)
         result.notes = plan.notes + result.notes
     else:
