@@ -127,7 +127,7 @@ def test_drift_is_reported_and_fixed_where_it_can_be(cli, cluster_file, session)
     code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
     doc = json.loads(out)
     assert code == 1 and doc["matches"] is False, err   # drift is not success ...
-    assert any(f"differ from the file ({pfx}-b;" in r for r in doc["verdict"]), doc["verdict"]
+    assert any(f"1 VM differs from the file ({pfx}-b;" in r for r in doc["verdict"]), doc["verdict"]
     status = {v["name"]: v for v in doc["vms"]}
     assert status[f"{pfx}-a"]["status"] == "reconfigured" and "cpu: 2 -> 4" in status[f"{pfx}-a"]["detail"]
     assert status[f"{pfx}-b"]["status"] == "drift" and "--allow-power-off" in status[f"{pfx}-b"]["detail"]
@@ -141,6 +141,7 @@ def test_drift_is_reported_and_fixed_where_it_can_be(cli, cluster_file, session)
     # With --allow-power-off the running VM is powered off, resized and powered on again.
     code, out, err = cli("--output", "json", "cluster", "--create", "--allow-power-off", "--file", path)
     assert code == 0, err
+    assert "powering off to resize: ended 1/1, 0 failed" in err and "powering on: ended 1/1" in err, err
     b = next(v for v in json.loads(out)["vms"] if v["name"] == f"{pfx}-b")
     assert b["status"] == "reconfigured" and "cpu: 2 -> 4" in b["detail"] and "powered on" in b["detail"]
     after = vms_named(session, pfx)[f"{pfx}-b"]

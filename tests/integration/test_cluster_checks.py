@@ -53,7 +53,7 @@ def test_the_examples_checks_pass_in_the_lab(cli, session):
         code, out, err = cli("--output", "json", "cluster", "--status", "--file", EXAMPLE)
         assert code == 0 and json.loads(out)["matches"] is True, err
         gpu = next(c for c in json.loads(out)["vms"][0]["checks"] if "check-gpus" in c["check"])
-        assert gpu["output_tail"][-1] == "ok: 1 GPU(s)" and gpu["output_tail"][0].startswith("GPU 0: ")
+        assert gpu["output_tail"][-1] == "ok: 1 GPU" and gpu["output_tail"][0].startswith("GPU 0: ")
     finally:
         assert cli("cluster", "--destroy", "--file", EXAMPLE)[0] == 0
 
@@ -65,7 +65,7 @@ def test_a_failing_check_makes_status_exit_1_and_names_the_vm(cli, cluster_file,
     code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
     doc = json.loads(out)
     check(doc, "cluster")
-    assert code == 1 and doc["verdict"] == [f"checks failing on 1 VM(s) ({pfx}-a)"], err   # --create judges alike
+    assert code == 1 and doc["verdict"] == [f"checks failing on 1 VM ({pfx}-a)"], err   # --create judges alike
     code, out, err = cli("--output", "json", "cluster", "--status", "--file", path)
     status = json.loads(out)
     check(status, "status")
@@ -108,3 +108,20 @@ def test_off_a_terminal_each_phase_says_when_it_starts_and_ends_with_a_heartbeat
     beats = [x for x in lines if re.fullmatch(r"cloning [0-2]/2, 0 failed, \ds", x)]
     assert beats, lines
     assert any(re.fullmatch(r"scripts, barrier 2 [0-2]/2, 0 failed, \ds", x) for x in lines), lines
+
+
+def test_ctrl_c_while_the_checks_run_says_nothing_was_changed(cli, cluster_file, session, tmp_path, monkeypatch):
+    """Ctrl-C during the checks of `--status`, and of a `--create` that finds the cluster up to date:
+    exit 130 saying nothing was changed (not a bare "interrupted"); the VM is as it was."""
+    from tests.integration.test_nothing_lost import ctrl_c_once
+    from vhpc_toolkit.cluster import checks
+
+    (tmp_path / "ok.sh").write_text("#!/bin/sh\necho ok\n")
+    path, pfx = cluster_file(f"[B]\ntemplate: vhpc_clone\ncpu: 2\nmemory: 2\nhost: vhpc-esx-04.hpc.vmware.com\n"
+                             f"guest_password: VMware1!\ncheck: {tmp_path / 'ok.sh'}\n[_VMS_]\nPFX-a: B\n")
+    assert cli("cluster", "--create", "--file", path)[0] == 0
+    for action in ("--status", "--create"):
+        fired = ctrl_c_once(monkeypatch, checks, "run_checks")
+        code, _, err = cli("cluster", action, "--file", path)
+        assert fired and code == 130 and "nothing was changed" in err and "Traceback" not in err, (action, err)
+        monkeypatch.undo()

@@ -95,7 +95,7 @@ def test_a_failed_step_fixed_in_place_finishes_on_exactly_the_vms_that_lacked_it
     assert steps(status, n2)["setup.sh"]["output_tail"] == ["n2 is not ready: no /tmp/fixed"]
     assert steps(status, n1)["setup.sh"]["state"] == "done" and steps(status, n1)["after.sh"]["state"] == "pending"
     code, text, _ = cli("cluster", "--status", "--file", path)
-    assert "failed (exit 3)" in text and "scripts not finished on 3 VM(s)" in text
+    assert "failed (exit 3)" in text and "scripts not finished on 3 VMs" in text
 
     # Fixed in place (in n2's guest): the re-run creates nothing and runs setup.sh on n2 alone,
     # then barrier 1 everywhere; one record write per VM per barrier.
@@ -140,7 +140,8 @@ def test_a_changed_step_runs_again_and_post_records_its_step(cli, cluster_file, 
     # Other arguments are another step: it runs; the same again is done.
     path.write_text(path.read_text().replace("one 'two words'", "three"))
     code, out, err = cli("cluster", "--create", "--file", path)   # the plan says what will run, then runs it
-    assert code == 0 and f"scripts: 1 step(s) to run on 1 VM(s), the steps they have not finished: {vm}" in out, err
+    assert code == 0 and f"scripts: 1 step to run on 1 VM, the steps they have not finished: {vm}" in out, err
+    assert "scripts: started (1)" in err and "started (0)" not in err, err     # no phase of nothing to do
     assert (lab.guest_root / vm / "tmp" / "args").read_text().endswith("[two words]\n[three]\n")
     code, out, err = cli("--output", "json", "cluster", "--status", "--file", path)
     assert code == 0 and steps(json.loads(out), vm)["args.sh"]["args"] == ["three"], err
@@ -166,3 +167,33 @@ def test_a_changed_step_runs_again_and_post_records_its_step(cli, cluster_file, 
     code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
     assert code == 0 and json.loads(out)["post"] is None and guest_calls(lab)["StartProgramInGuest"] == 0, err
     assert (lab.guest_root / vm / "tmp" / "extra").read_text() == "extra\n"
+
+
+def test_ctrl_c_inside_a_barrier_keeps_the_steps_that_finished(cli, cluster_file, session, lab, tmp_path,
+                                                              monkeypatch):
+    """Ctrl-C while a barrier's scripts run: the VMs that finished the step keep it in their record (read
+    back), the table comes with exit 130, the phase's end is shown, and the re-run runs it on the others."""
+    from vhpc_toolkit.ops.post import engine
+
+    (tmp_path / "after.sh").write_text(AFTER)
+    body = BODY.replace("PFX-n{1:3}: BASE script: AFTER barrier: 1 script: SETUP", "PFX-n{1:2}: BASE script: AFTER")
+    path, pfx = cluster_file(body.replace("AFTER", str(tmp_path / "after.sh")))
+    n1, n2 = f"{pfx}-n1", f"{pfx}-n2"
+    real = engine._run_phase
+
+    def first_vm_then_ctrl_c(session_, work, *args, **kwargs):   # n1 finishes, then Ctrl-C before n2 starts
+        real(session_, [w for w in work if w[0].obj.name == n1], *args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "_run_phase", first_vm_then_ctrl_c)
+    code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
+    assert code == 130 and "Traceback" not in err, err
+    doc = json.loads(out)
+    assert {v["name"] for v in doc["vms"]} == {n1, n2}
+    assert "scripts: ended 1/2" in err, err
+    found = records(session, pfx)
+    assert len(found[n1].done) == 1 and not found[n2].done, found
+    monkeypatch.setattr(engine, "_run_phase", real)
+    code, out, err = cli("cluster", "--create", "--file", path)
+    assert code == 0 and f"scripts: 1 step to run on 1 VM, the steps they have not finished: {n2}" in out, err
+    assert [runs(lab, vm, "after-runs") for vm in (n1, n2)] == [1, 1]

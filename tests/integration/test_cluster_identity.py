@@ -74,7 +74,10 @@ def test_a_copy_elsewhere_manages_the_same_cluster(cli, cluster_file, session, l
     assert doc["up_to_date"] is True and not any("belongs to" in n for n in doc["notes"])
     calls = lab.calls()["methods"]
     assert not {"CloneVM_Task", "Destroy_Task", "ReconfigVM_Task", "AddPortGroup", "CreateDVS_Task"} & set(calls)
-    assert cli("cluster", "--status", "--file", copy)[0] == 0
+    code, out, _ = cli("cluster", "--status", "--file", copy)
+    assert code == 0 and f"Cluster {name}" in out and str(copy) not in out, out    # named by its name, not a path
+    code, out, _ = cli("cluster", "--create", "--file", copy)
+    assert code == 0 and f"cluster {name}: up to date (" in out, out
     assert state(session, pfx)[:3] == (vms, dvs, svs)
 
     # The copy destroys what the original made: nothing is left.
@@ -126,7 +129,7 @@ PFX-{1:2}: BASE host: vhpc-esx-03.hpc.vmware.com power: off
 
     code, out, err = cli("cluster", "--create", "--file", path)
     assert code == 0, err + out
-    said = f"2 VM(s) and 2 switch(es) marked by an earlier version as {old} are now cluster {pfx}'s"
+    said = f"2 VMs and 2 switches marked by an earlier version as {old} are now cluster {pfx}'s"
     assert " ".join(out.split()).count(said) == 1, out    # named once (however the console wraps it), no question
     vms, dvs, svs, fields = state(session, pfx)
     assert vms == {f"{pfx}-1": vm_mark(pfx), f"{pfx}-2": vm_mark(pfx)}
@@ -201,7 +204,8 @@ def test_adopt_after_a_rename(cli, cluster_file, session, run_cli, lab, monkeypa
     try:
         path.write_text(path.read_text().replace(f"name: {pfx}-hpc", f"name: {pfx}-new"))
         code, _, err = cli("cluster", "--create", "--file", path)
-        assert code == 2 and f"belongs to cluster {pfx}-hpc, not to cluster {pfx}-new" in err and "--adopt" in err
+        assert code == 2 and f"belongs to cluster {pfx}-hpc (in /HPC_Datacenter/vm), not to cluster {pfx}-new" in err
+        assert err.count("belongs to") == 1 and f"{pfx}-1, {pfx}-2" in err and "--adopt" in err, err   # said once
         # Off a terminal without --yes: refused before any login; on a terminal a "no" changes nothing.
         lab.reset_calls()
         code, _, err = run_cli("--vcenter-conf", lab.conf, "cluster", "--adopt", "--file", path)
@@ -253,3 +257,17 @@ PFX-{1:2}: BASE host: vhpc-esx-02.hpc.vmware.com power: off
         assert f"{pfx}-3" in vms, (out, err)   # made by hand: left
     finally:
         cli("destroy", "--vm", f"{pfx}-3")
+
+
+def test_destroy_of_a_cluster_removed_by_hand_forgets_its_record(cli, cluster_file, session):
+    """The cluster's switch destroyed by hand (svs --destroy): `cluster --list` still has its record;
+    `cluster --destroy`, with nothing left to destroy, shows no empty phase and forgets it."""
+    path, pfx = cluster_file(f"[_SVS_]\nPFX-sw: host: {H3} pnic: vmnic4 port_group: PFX-pg\n")
+    assert cli("cluster", "--create", "--file", path)[0] == 0
+    assert cli("svs", "--destroy", "--host", H3, "--name", f"{pfx}-sw")[0] == 0
+    code, out, err = cli("cluster", "--status", "--file", path)
+    assert code == 1 and "1 switch: 1 absent" in out and pfx in list_doc(cli), out
+    code, out, err = cli("cluster", "--destroy", "--file", path)
+    assert code == 0 and "started (0)" not in err, err
+    assert pfx not in list_doc(cli)
+    assert f"vhpc_toolkit.run {pfx}" not in {f.name for f in session.content.customFieldsManager.field}

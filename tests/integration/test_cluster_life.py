@@ -56,7 +56,7 @@ def test_status_scale_out_scale_in_and_prune(cli, session, tmp_path):
         assert code == 1 and doc["matches"] is False, err
         assert any(f"{pfx}-node3, {pfx}-node4" in n and "--prune" in n for n in doc["notes"])
         assert [s["name"] for s in doc["not_in_file"]] == [f"{pfx}-node3", f"{pfx}-node4"]
-        assert doc["verdict"] == [f"2 VM(s) not in the file ({pfx}-node3, {pfx}-node4; "
+        assert doc["verdict"] == [f"2 VMs not in the file ({pfx}-node3, {pfx}-node4; "
                                   "cluster --create --prune destroys those it made)"]
         assert len(names(session, pfx)) == 5
         code, out, _ = cli("--output", "json", "cluster", "--status", "--file", path)

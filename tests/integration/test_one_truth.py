@@ -45,3 +45,16 @@ def test_a_cause_that_hits_many_vms_is_said_once(cli, cluster_file):
     assert code == 2
     assert err.count("no-such-template") == 1, err
     assert f"template 'no-such-template' not found: {pfx}-login01, {pfx}-gpu01..{pfx}-gpu04 (lines 5-6)" in err
+
+
+def test_in_json_mode_a_person_asked_sees_the_plan_line_on_stderr(lab, run_cli, cluster_file, session, monkeypatch):
+    """--output json on a terminal without --yes: stdout stays one document, the question on stderr
+    has the Plan line above it; a "no" changes nothing."""
+    from rich.prompt import Confirm
+
+    path, pfx = cluster_file(BASE + "memory: 1\n[_VMS_]\nPFX-{1:2}: BASE host: vhpc-esx-07.hpc.vmware.com\n")
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr(Confirm, "ask", classmethod(lambda cls, *a, **k: False))
+    code, out, err = run_cli("--vcenter-conf", lab.conf, "--output", "json", "cluster", "--create", "--file", path)
+    assert code != 0 and "Plan: 2 to create, 0 to change, 0 to destroy, 0 switches to create" in err, err
+    assert "Plan:" not in out and vm_names(session, pfx) == set()

@@ -257,6 +257,8 @@ def test_dynamic_directpath_needs_hardware_version_17(cli, session, tmp_path):
     try:
         code, out, err = cli("cluster", "--create", "--file", path)
         assert code == 0 and "upgraded to vmx-17 before its devices and power-on" in out, err + out
+        for phase in ("upgrading hardware", "adding devices", "powering on"):  # shown as phases too
+            assert f"{phase}: started (1)" in err and f"{phase}: ended 1/1, 0 failed" in err, err
         vm = props(session, pfx)[1][f"{pfx}-1"]
         assert vm.config.version == "vmx-17" and vm.runtime.powerState == "poweredOn"
         assigned = [d.backing.assignedId for d in vm.config.hardware.device if isinstance(d.backing, DYNAMIC)]

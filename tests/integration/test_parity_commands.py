@@ -73,7 +73,7 @@ def test_settings_commands_and_get_vm_config(cli, session, vm):
     assert code == 0 and json.loads(out)["results"][0]["status"] == "unchanged"
     # refusals, before any change
     one_line_refusal(*cli("vm_sched_affinity", "--vm", name, "--affinity", "0:95")[::2], "80 logical CPUs", "80-95")
-    one_line_refusal(*cli("numa_affinity", "--vm", name, "--affinity", "0:3")[::2], "2 NUMA node(s)")
+    one_line_refusal(*cli("numa_affinity", "--vm", name, "--affinity", "0:3")[::2], "2 NUMA nodes")
     one_line_refusal(*cli("cpumem", "--vm", name, "--cpu", "6")[::2], "sockets of 4 cores")
     assert list(vm_obj(session, name).config.cpuAffinity.affinitySet)[-1] == 12
     assert cli("vm_sched_affinity", "--vm", name, "--clear")[0] == 0

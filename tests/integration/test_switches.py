@@ -227,7 +227,7 @@ def test_dvs_pvrdma_static_addresses_for_a_fabric_without_dhcp(cli, session, dvs
     code, _, err = cli("dvs", "--create", "--name", dvs_name, "--host", H2, H3, "--pnic", "vmnic5",
                        "--port_group", f"{dvs_name}-pg", "--pvrdma", "--vmk_ip", "10.77.0.2", "--vmk_netmask",
                        "255.255.255.0")
-    assert code == 2 and "2 host(s) but 1 --vmk_ip" in err
+    assert code == 2 and "2 hosts but 1 --vmk_ip" in err
     assert not [o for o in read_inventory(session, {"DistributedVirtualSwitch": []}).of_type(
         "VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch") if o.name == dvs_name]
     code, out, err = cli("--output", "json", "dvs", "--create", "--name", dvs_name, "--host", H2, H3,

@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from vhpc_toolkit.words import count
+
 ROOT = Path(__file__).resolve().parents[2]
 SIM = ROOT / "sim" / "bin" / "vhpc-sim"
 # On the shared lab, the guest customization of every VM whose name contains this fails.
@@ -227,8 +229,8 @@ def deny(lab):
 def pytest_terminal_summary(terminalreporter):
     if FAULT_TOTALS["tests"]:
         terminalreporter.write_line(
-            f"lab faults: {FAULT_TOTALS['injected']} injected call/task failures and {FAULT_TOTALS['dropped']} "
-            f"dropped connections in {FAULT_TOTALS['tests']} tests")
+            f"lab faults: {count(FAULT_TOTALS['injected'], 'injected call/task failure')} and "
+            f"{count(FAULT_TOTALS['dropped'], 'dropped connection')} in {count(FAULT_TOTALS['tests'], 'test')}")
 
 
 @pytest.fixture

@@ -93,7 +93,7 @@ def test_bad_numbers_and_conflicting_flags_are_usage_errors(run, argv, why):
 @pytest.mark.parametrize("extra, why", [
     (["--vmk_ip", "10.0.0.1", "--vmk_netmask", "255.0.0.0"], "give --pvrdma"),
     (["--pvrdma", "--vmk_ip", "10.0.0.1"], "give --vmk_ip and --vmk_netmask together"),
-    (["--pvrdma", "--vmk_ip", "10.0.0.1", "--vmk_netmask", "255.0.0.0"], "2 host(s) but 1 --vmk_ip"),
+    (["--pvrdma", "--vmk_ip", "10.0.0.1", "--vmk_netmask", "255.0.0.0"], "2 hosts but 1 --vmk_ip"),
     (["--pvrdma", "--vmk_ip", "10.0.0.1", "10.0.0.1", "--vmk_netmask", "255.0.0.0"], "an address twice"),
 ])
 def test_dvs_static_vmkernel_addresses_are_checked_before_login(run, extra, why):

@@ -133,7 +133,7 @@ CASES = [
      ["c.conf:2: DVS 'd1': undefined section 'HOSTS'"]),
     ("switch: vmk_ip count", "[_DVS_]\nd1: pnic: vmnic5 host: h{1:3} port_group: p vmk_ip: 10.0.0.{1:2} "
                              "vmk_netmask: 255.255.255.0",
-     ["c.conf:2: DVS 'd1': 3 host(s) but 2 vmk_ip: give one address per host, in the order of host"]),
+     ["c.conf:2: DVS 'd1': 3 hosts but 2 vmk_ip: give one address per host, in the order of host"]),
     ("switch: vmk_ip without netmask", "[_DVS_]\nd1: pnic: vmnic5 host: h port_group: p vmk_ip: 10.0.0.1",
      ["c.conf:2: DVS 'd1': give vmk_ip and vmk_netmask together (static addresses of the VMkernel adapters)"]),
     ("switch: vmk_ip twice", "[_DVS_]\nd1: pnic: vmnic5 host: h{1:2} port_group: p vmk_ip: ['10.0.0.1', "

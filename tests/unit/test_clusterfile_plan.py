@@ -65,7 +65,7 @@ def test_render_plan_tables():
     assert "node1" in rows and "node2" in rows and "solo" in rows
     assert "esx-05" in rows["node1"] and "10.0.0.1" in rows["node1"]
     assert "passthrough 0000:3b:00.0, 0000:d8:00.0; mmio 256 GB" in rows["node1"]
-    assert "barrier 2: /s/a.sh" in text and "first: /s/b.sh" in rows["node1"]
+    assert "barrier 2: /s/a.sh" in text and "unlabelled: /s/b.sh" in rows["node1"]
     assert "dhcp" in rows["solo"] and "grid_v100-8q" in rows["solo"]
     assert "sriov sriov-pg (pf 0000:af:00.0)" in rows["solo"] and " off " in rows["solo"]
     assert "SVS" in rows["sriov-svs"] and "esx-05, esx-06" in rows["sriov-svs"]

@@ -97,3 +97,13 @@ def test_the_printed_line_completes_in_bash(tmp_path, capsys):
     out = subprocess.run(["bash", "-c", test, "bash", str(script)], env=env, capture_output=True, text=True,
                          timeout=60)
     assert [w.strip() for w in out.stdout.split()] == ["cluster"], out.stderr
+
+
+def test_a_clusters_mark_port_group_is_not_offered_as_a_port_group():
+    """A standard switch a cluster made carries a mark port group (vhpc-owner.NAME.SWITCH): vCenter lists
+    it among the networks, but it is no port group for a VM's adapter."""
+    from vhpc_toolkit.vsphere.overview import names
+
+    doc = {"datacenters": [{"name": "DC", "clusters": [], "standalone_hosts": [],
+                            "networks": ["VM Network", "swx-pg", "vhpc-owner.swx.swx"]}]}
+    assert names(doc)["port_groups"] == ["VM Network", "swx-pg"]

@@ -41,4 +41,17 @@ def test_words_plurals_and_none():
     assert [count(1, "host"), count(2, "host"), count(1, "switch"), count(2, "switch"), count(0, "VM"),
             count(2, "DRS rule")] == ["1 host", "2 hosts", "1 switch", "2 switches", "0 VMs", "2 DRS rules"]
     assert str(Change("passthrough", None, "0000:3b:00.0")) == "passthrough: none -> 0000:3b:00.0"
+    assert str(Change("secure_boot", False, True)) == "secure_boot: no -> yes"
+    assert str(Change("cpu", 0, 4)) == "cpu: 0 -> 4"
     assert Report("q", [TargetResult("a")]).summary() == "q: 1 VM: 0 changed, 1 already as asked, 0 failed"
+
+
+def test_a_file_of_switches_only_is_summed_up_by_its_switches():
+    from vhpc_toolkit.cluster.result import ClusterResult, ClusterStatus
+    from vhpc_toolkit.results import SwitchOutcome
+
+    sw = SwitchOutcome("swx", "svs", ["h1"], "swx-pg", status="absent")
+    assert ClusterStatus([sw], [], []).summary() == "1 switch: 1 absent; differs from the file"
+    assert ClusterResult([SwitchOutcome("swx", "svs", ["h1"], "swx-pg", status="created")], []).summary() == \
+        "1 switch: 1 created"
+    assert ClusterResult([], []).summary() == "0 VMs"

@@ -111,9 +111,9 @@ def test_one_verdict_names_each_reason_once():
     verdict = judge(vms, strays=[Stray("g", None, None)])
     assert verdict.reasons() == [
         "1 failed (f)", "1 to create or change (e; cluster --create does it)",
-        "1 VM(s) differ from the file (c; --allow-drift accepts it)",
-        "1 VM(s) not in the file (g; cluster --create --prune destroys those it made)",
-        "scripts not finished on 1 VM(s) (b; cluster --create runs them)", "checks failing on 1 VM(s) (d)"]
+        "1 VM differs from the file (c; --allow-drift accepts it)",
+        "1 VM not in the file (g; cluster --create --prune destroys those it made)",
+        "scripts not finished on 1 VM (b; cluster --create runs them)", "checks failing on 1 VM (d)"]
     assert not judge(vms[2:3], allow_drift=True).reasons() and judge([vms[0]]).ok
 
 

@@ -32,6 +32,8 @@ class Context:
     read_timeout: float | None = None       # --read-timeout
     log_file: str | None = None             # --log-file: the audit trail, over vCenter.conf's log_file
     argv: list[str] = field(default_factory=list)   # the command line, for the audit trail
+    # Files the command reads (path -> what it is), never to be the audit trail: the log is appended to.
+    protected: dict[str, str] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=lambda: os.environ)
     stdin_is_tty: bool = field(default_factory=lambda: sys.stdin.isatty())
     out: Console = field(default_factory=lambda: _console(sys.stdout))
@@ -74,6 +76,16 @@ class Context:
         if not path:
             return None
         from vhpc_toolkit.audit import AuditLog, command_line
+        from vhpc_toolkit.errors import SettingsError
+
+        inputs = dict(self.protected)
+        if settings.source != "environment":
+            inputs[settings.source] = "the vCenter settings file"
+        log = os.path.realpath(os.path.expanduser(path))
+        for other, what in inputs.items():
+            if os.path.realpath(os.path.expanduser(other)) == log:
+                raise SettingsError(f"the log file {path} is {what}: the audit trail would be appended to it; "
+                                    "give --log-file (or log_file:) another path")
 
         return AuditLog(path, settings.username, f"{settings.server}:{settings.port}",
                         command_line(["vhpc_toolkit"] + list(self.argv)))

@@ -30,6 +30,7 @@ from vhpc_toolkit.specs import Change
 from vhpc_toolkit.vsphere import hostnet
 from vhpc_toolkit.vsphere.fields import MARK_PROPS
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory
+from vhpc_toolkit.words import count
 
 
 @dataclass
@@ -55,7 +56,7 @@ class Adoption:
     def summary(self) -> str:
         vms = sum(c.kind == "vm" for c in self.candidates)
         switches = len(self.candidates) - vms
-        return " and ".join(p for p in (f"{vms} VM(s)" if vms else "", f"{switches} switch(es)" if switches else "")
+        return " and ".join(p for p in (count(vms, "VM") if vms else "", count(switches, "switch") if switches else "")
                             if p)
 
     def datacenter(self) -> Obj | None:

@@ -191,16 +191,17 @@ def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outc
         replace_stale_copies(session, plan, notes)
         held: dict = {}   # devices that wait for a clone's hardware upgrade (cluster/hardware.py)
         jobs, copies = _clone_jobs(session, plan, offers, outcomes, switches, held)
-        _power_off_to_resize(session, plan, outcomes, options)
+        _power_off_to_resize(session, plan, outcomes, options, progress)
         jobs += [Job(result=TargetResult(p.name), key=_host_key(p.existing),
                      start=lambda p=p: p.existing.ref.ReconfigVM_Task(spec=p.config_spec))
                  for p in plan.vms if p.action == RECONFIGURE and p.config_spec is not None
                  and not outcomes[p.name].failed]
-        with progress.phase(_tasks_label(plan), sum(1 for j in jobs if j.result.name in plans)) as tasks:
-            # the tasks' states (running, queued in vCenter, waiting: ops/runner.TaskStates) as they change
-            run_clones(session, plan, jobs, options, event, on_states or getattr(tasks, "states", None))
+        if jobs:    # a run that only finishes script steps has no clone or change: no empty phase
+            with progress.phase(_tasks_label(plan), sum(1 for j in jobs if j.result.name in plans)) as tasks:
+                # the tasks' states (running, queued in vCenter, waiting: ops/runner.TaskStates) as they change
+                run_clones(session, plan, jobs, options, event, on_states or getattr(tasks, "states", None))
         phase[0] = "the hardware upgrades"
-        finish_upgrades(session, plan, outcomes, held, options.max_concurrency or DEFAULT_CONCURRENCY)
+        finish_upgrades(session, plan, outcomes, held, options.max_concurrency or DEFAULT_CONCURRENCY, progress)
         phase[0] = "the power-ons"
         _power_on_existing(session, plan, outcomes, options, progress)
         phase[0] = "the read-back"
@@ -331,11 +332,15 @@ def _clone_jobs(session, plan: ClusterPlan, offers: dict, outcomes: dict, switch
     return jobs, copies
 
 
-def _power_off_to_resize(session, plan: ClusterPlan, outcomes: dict, options: ApplyOptions) -> None:
+def _power_off_to_resize(session, plan: ClusterPlan, outcomes: dict, options: ApplyOptions,
+                         progress: Phases) -> None:
     """Running VMs whose cpu/memory must change (only with --allow-power-off) are powered off first."""
     cycle = [Job(result=TargetResult(p.name), start=p.existing.ref.PowerOffVM_Task)
              for p in plan.vms if p.action == RECONFIGURE and p.power_cycle]
-    run_jobs(session, cycle, concurrency=options.max_concurrency or DEFAULT_CONCURRENCY)
+    if not cycle:
+        return
+    with progress.phase("powering off to resize", len(cycle)) as shown:
+        run_jobs(session, cycle, concurrency=options.max_concurrency or DEFAULT_CONCURRENCY, on_event=shown)
     for job in cycle:
         if job.result.failed:
             outcomes[job.result.name].status = FAILED

@@ -24,6 +24,7 @@ from vhpc_toolkit.ops.destroy import Doomed, destroy_vms
 from vhpc_toolkit.results import ABSENT, CHANGED, FAILED, UNCHANGED, SwitchOutcome, TargetResult
 from vhpc_toolkit.vsphere.fields import MARK_PROPS
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory
+from vhpc_toolkit.words import count
 
 
 @dataclass
@@ -41,8 +42,9 @@ class DestroyPlan:
 
 
 def legacy_note(owner: Owner, vms: int, switches: int, verb: str) -> str:
-    what = " and ".join(p for p in (f"{vms} VM(s)" if vms else "", f"{switches} switch(es)" if switches else "") if p)
-    return f"{what} marked by an earlier version as {owner.legacy} {verb} cluster {owner.name}'s"
+    what = " and ".join(p for p in (count(vms, "VM") if vms else "", count(switches, "switch") if switches else "") if p)
+    be = "are" if vms + switches > 1 else "is"
+    return f"{what} marked by an earlier version as {owner.legacy} {be} {verb} cluster {owner.name}'s"
 
 
 def plan_destroy(session, spec: ClusterSpec, keep_copies: bool = False) -> DestroyPlan:
@@ -89,7 +91,7 @@ def plan_destroy(session, spec: ClusterSpec, keep_copies: bool = False) -> Destr
     legacy_vms = sum(owner.is_legacy(vm_mark_of(o)) for o in plan.present)
     legacy_switches = sum(bool(o.legacy) for o in plan.switches)
     if legacy_vms or legacy_switches:
-        plan.notes.append(legacy_note(owner, legacy_vms, legacy_switches, "are destroyed as"))
+        plan.notes.append(legacy_note(owner, legacy_vms, legacy_switches, "destroyed as"))
     plan.rules = rules_to_remove(inv, spec, plan.present)
     copies = owned_copies(inv, owner)
     if keep_copies and copies:

@@ -8,6 +8,7 @@ from vhpc_toolkit.ops.host_offers import (check_passthrough, check_pvrdma, check
                                           host_offers, in_use_on, vfs_in_use)
 from vhpc_toolkit.specs.passthrough import (DEFAULT_MMIO_GB, check_mmio_size, efi_warning, large_bar_problem,
                                             normalize_id, pci_type)
+from vhpc_toolkit.words import count
 
 
 def needs_offer(vm) -> bool:
@@ -21,7 +22,7 @@ def _check_dynamic(vm, host, offer) -> list[str]:
     enabled = Counter(pci_type(p.pciDevice) for p in offer.passthrough)
     for kind, n in asked.items():
         if enabled[kind] < n:
-            out.append(f"VM {vm.name} on host {host.name}: {n} Dynamic DirectPath device(s) of type "
+            out.append(f"VM {vm.name} on host {host.name}: {count(n, 'Dynamic DirectPath device')} of type "
                        f"{kind[0]:04x}:{kind[1]:04x} asked, the host has {enabled[kind]} enabled for passthrough")
     return out
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from vhpc_toolkit.cluster.plan import CREATE, ClusterPlan, VMPlan
 from vhpc_toolkit.ops.runner import Job, run_jobs
+from vhpc_toolkit.phases import Phases
 from vhpc_toolkit.results import FAILED, TargetResult
 from vhpc_toolkit.specs.hardware import (DYNAMIC_DIRECTPATH_MIN, dynamic_device_spec, esxi_max_hardware, hw_version,
                                          needs_upgrade)
@@ -76,10 +77,20 @@ def hold_back(clone_spec) -> list:
     return held
 
 
-def _phase(session, plan: ClusterPlan, outcomes: dict, names: list[str], what: str, start, concurrency: int) -> list:
-    """One task per VM of ``names``; a VM whose task fails is failed, and left out of the next phases."""
+# How the progress display names the phases (in the words of the others: cloning, powering on).
+PHASE_NAMES = {"hardware upgrade": "upgrading hardware", "devices after the hardware upgrade": "adding devices",
+               "power on": "powering on"}
+
+
+def _phase(session, plan: ClusterPlan, outcomes: dict, names: list[str], what: str, start, concurrency: int,
+           progress: Phases) -> list:
+    """One task per VM of ``names``, shown as a phase of the run; a VM whose task fails is failed, and
+    left out of the next phases."""
+    if not names:
+        return []
     jobs = [Job(result=TargetResult(n), key=n, start=(lambda n=n: start(n))) for n in names]
-    run_jobs(session, jobs, concurrency=concurrency)
+    with progress.phase(PHASE_NAMES.get(what, what), len(jobs)) as shown:
+        run_jobs(session, jobs, concurrency=concurrency, on_event=shown)
     ok = []
     for job in jobs:
         out = outcomes[job.result.name]
@@ -90,9 +101,13 @@ def _phase(session, plan: ClusterPlan, outcomes: dict, names: list[str], what: s
     return ok
 
 
-def finish_upgrades(session, plan: ClusterPlan, outcomes: dict, held: dict, concurrency: int = 32) -> None:
-    """After the clones: upgrade each VM cloned for an upgrade, give it its held devices, power it on."""
+def finish_upgrades(session, plan: ClusterPlan, outcomes: dict, held: dict, concurrency: int = 32,
+                    progress: Phases | None = None) -> None:
+    """After the clones: upgrade each VM cloned for an upgrade, give it its held devices, power it on
+    (each a phase of ``progress``)."""
     from pyVmomi import vim
+
+    progress = progress if progress is not None else Phases()
 
     plans = {p.name: p for p in plan.vms}
     names = [p.name for p in plan.vms if upgrade_to(p) and outcomes[p.name].ref is not None
@@ -101,13 +116,14 @@ def finish_upgrades(session, plan: ClusterPlan, outcomes: dict, held: dict, conc
         return
     ref = {n: outcomes[n].ref for n in names}
     names = _phase(session, plan, outcomes, names, "hardware upgrade",
-                   lambda n: ref[n].UpgradeVM_Task(version=f"vmx-{upgrade_to(plans[n])}"), concurrency)
+                   lambda n: ref[n].UpgradeVM_Task(version=f"vmx-{upgrade_to(plans[n])}"), concurrency, progress)
     with_devices = [n for n in names if held.get(n)]
     done = set(_phase(session, plan, outcomes, with_devices, "devices after the hardware upgrade",
-                      lambda n: ref[n].ReconfigVM_Task(spec=vim.vm.ConfigSpec(deviceChange=held[n])), concurrency))
+                      lambda n: ref[n].ReconfigVM_Task(spec=vim.vm.ConfigSpec(deviceChange=held[n])), concurrency,
+                      progress))
     names = [n for n in names if n in done or not held.get(n)]
     powered = _phase(session, plan, outcomes, [n for n in names if plans[n].spec.power == "on"], "power on",
-                     lambda n: ref[n].PowerOnVM_Task(), concurrency)
+                     lambda n: ref[n].PowerOnVM_Task(), concurrency, progress)
     for n in names:
         if n in powered or plans[n].spec.power != "on":
             outcomes[n].detail = f"cloned, upgraded to vmx-{upgrade_to(plans[n])}" + \

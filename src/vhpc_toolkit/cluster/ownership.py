@@ -178,5 +178,8 @@ def elsewhere_note(name: str, folder_path: str, paths: list[str]) -> str:
 
 
 def foreign_note(name: str, path: str, mark: Mark, owner: Owner) -> str:
-    return (f"VM {name}: {path} belongs to {mark.describe()}, not to cluster {owner.name}; not touched "
-            "(cluster --adopt takes it over)")
+    """Said per VM, in words that are the same for every VM of one cause (the folder, not the VM's path),
+    so a plan's problems say it once with the VMs it hits (cluster/problems.py)."""
+    folder = path.rpartition("/")[0] or "/"
+    return (f"VM {name}: belongs to {mark.describe()} (in {folder}), not to cluster {owner.name}; not touched "
+            "(cluster --adopt takes such VMs over)")

@@ -8,6 +8,16 @@ from vhpc_toolkit.results import FAILED_STATUSES, UP_TO_DATE, Report, SwitchOutc
 from vhpc_toolkit.words import count, plural
 
 
+def tally(vms: list, switches: list) -> str:
+    """``8 VMs: 7 created, 1 failed``; a file of switches only: ``1 switch: 1 absent`` (never "0 VMs: ")."""
+    things, noun = (switches, "switch") if switches and not vms else (vms, "VM")
+    counts: dict[str, int] = {}
+    for t in things:
+        counts[t.status] = counts.get(t.status, 0) + 1
+    parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    return count(len(things), noun) + (f": {parts}" if parts else "")
+
+
 @dataclass
 class VMOutcome:
     """One VM of the file after a run: where it is, its IP, what happened to it."""
@@ -96,11 +106,7 @@ class ClusterResult:
             all(s.status == UP_TO_DATE for s in self.switches) and all(r.status == UP_TO_DATE for r in self.rules)
 
     def summary(self) -> str:
-        counts: dict[str, int] = {}
-        for v in self.vms:
-            counts[v.status] = counts.get(v.status, 0) + 1
-        parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-        return f"{count(len(self.vms), 'VM')}: {parts}"
+        return tally(self.vms, self.switches)
 
     def to_dict(self) -> dict:
         doc = {"up_to_date": self.up_to_date, "switches": [s.to_dict() for s in self.switches],
@@ -196,11 +202,7 @@ class ClusterStatus:
         return self.verdict().ok and not self.export_errors
 
     def summary(self) -> str:
-        counts: dict[str, int] = {}
-        for v in self.vms:
-            counts[v.status] = counts.get(v.status, 0) + 1
-        parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-        text = f"{count(len(self.vms), 'VM')}: {parts}"
+        text = tally(self.vms, self.switches)
         if self.strays:
             text += f"; {count(len(self.strays), 'VM')} not in the file"
         rules = [r for r in self.rules if r.status != UP_TO_DATE]

@@ -33,7 +33,7 @@ def take_over(session, plan) -> list[str]:
                            for h, why in remark_svs(session, plan.inv, o.spec.name, hosts, owner.name).items()})
     done = [o for o in switches if not any(k == f"switch {o.spec.name}" or k.startswith(f"switch {o.spec.name} on ")
                                            for k in failed)]
-    notes = [legacy_note(owner, len(remarked.done), len(done), "are now")] if remarked.done or done else []
+    notes = [legacy_note(owner, len(remarked.done), len(done), "now")] if remarked.done or done else []
     notes += [f"{what}: its earlier mark was not replaced ({why}); it still counts as cluster {owner.name}'s "
               "from this path, and the next create tries again" for what, why in failed.items()]
     return notes

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from vhpc_toolkit.results import ABSENT, DRIFT, FAILED_STATUSES, INCOMPLETE
+from vhpc_toolkit.words import count, plural
 
 
 def _names(items: Iterable) -> str:
@@ -39,16 +40,17 @@ class Verdict:
         if self.pending:
             out.append(f"{len(self.pending)} to create or change ({_names(self.pending)}; cluster --create does it)")
         if self.drifted and not self.allow_drift:
-            out.append(f"{len(self.drifted)} VM(s) differ from the file ({_names(self.drifted)}; "
+            n = len(self.drifted)
+            out.append(f"{count(n, 'VM')} {plural(n, 'differs')} from the file ({_names(self.drifted)}; "
                        "--allow-drift accepts it)")
         if self.strays:
-            out.append(f"{len(self.strays)} VM(s) not in the file ({_names(self.strays)}; "
+            out.append(f"{count(len(self.strays), 'VM')} not in the file ({_names(self.strays)}; "
                        "cluster --create --prune destroys those it made)")
         if self.unfinished:
-            out.append(f"scripts not finished on {len(self.unfinished)} VM(s) ({_names(self.unfinished)}; "
+            out.append(f"scripts not finished on {count(len(self.unfinished), 'VM')} ({_names(self.unfinished)}; "
                        "cluster --create runs them)")
         if self.unhealthy:
-            out.append(f"checks failing on {len(self.unhealthy)} VM(s) ({_names(self.unhealthy)})")
+            out.append(f"checks failing on {count(len(self.unhealthy), 'VM')} ({_names(self.unhealthy)})")
         return out
 
     @property

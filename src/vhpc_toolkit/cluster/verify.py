@@ -22,6 +22,7 @@ from vhpc_toolkit.specs.nic import ethernet_cards, is_sriov, nic_network_name
 from vhpc_toolkit.specs.passthrough import assigned_id, dynamic_type, normalize_id, passthrough_id
 from vhpc_toolkit.specs.sriov import sriov_pf_id
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_objects
+from vhpc_toolkit.words import count
 
 # What differences() compares; the device list only when a VM of the run has devices or adapters
 # to check (decoding 1,024 VMs' device lists costs seconds of client CPU).
@@ -67,7 +68,7 @@ def choice_differences(choice, devices) -> list[str]:
     if choice.dynamic:
         allowed = [t for t in map(dynamic_type, devices) if t]
         missing = len(choice.gpus) - len(allowed)
-        return [f"has {len(allowed)} Dynamic DirectPath device(s) (asked {len(choice.gpus)})"] if missing > 0 else []
+        return [f"has {count(len(allowed), 'Dynamic DirectPath device')} (asked {len(choice.gpus)})"] if missing > 0 else []
     have = {passthrough_id(d) for d in devices} - {None}
     return [f"has no passthrough device {g.id} (chosen)" for g in choice.gpus if g.id not in have]
 
@@ -102,7 +103,7 @@ def differences(plan: VMPlan, vm: Obj, inv: Inventory, names_by_key: dict[str, s
     if getattr(spec, "dynamic", None) and spec.device:   # Dynamic DirectPath: one of each asked type, at power-on
         dynamic = sum(dynamic_type(d) is not None for d in devices)
         if dynamic < len(spec.device):
-            out.append(f"has {dynamic} Dynamic DirectPath device(s) (asked {len(spec.device)})")
+            out.append(f"has {count(dynamic, 'Dynamic DirectPath device')} (asked {len(spec.device)})")
     else:
         have = {passthrough_id(d) for d in devices} - {None}
         out += [f"has no passthrough device {d} (asked)" for d in spec.device or [] if normalize_id(d) not in have]

@@ -351,8 +351,8 @@ class _Resolver:
         elif not attrs.get("port_group"):
             problem = "vmk_ip needs port_group (the VMkernel adapters sit on it)"
         elif len(ips) != len(hosts):  # type: ignore[arg-type]
-            problem = "%d host(s) but %d vmk_ip: give one address per host, in the order of host" % (
-                len(hosts), len(ips))  # type: ignore[arg-type]
+            problem = "%s but %d vmk_ip: give one address per host, in the order of host" % (
+                count(len(hosts), "host"), len(ips))  # type: ignore[arg-type]
         elif len(set(ips)) != len(ips):  # type: ignore[arg-type]
             problem = "vmk_ip gives an address twice: each host's adapter needs its own"
         if problem:

@@ -15,6 +15,7 @@ from vhpc_toolkit.results import HOST, Report, TargetResult
 from vhpc_toolkit.specs.host import POLICY_TITLES, offered_policy, passthru_config, sriov_config, sriov_counts
 from vhpc_toolkit.specs.passthrough import normalize_id
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory
+from vhpc_toolkit.words import count
 
 VM_PROPS = ["config.hardware.device", "runtime.powerState", "runtime.host"]
 
@@ -186,7 +187,7 @@ def set_host_sriov(session, names, pci_id: str, on: bool, num_func: int | None) 
                 continue
         used = vfs_in_use(inv, host.moid, info.id)
         if used > want:
-            problems.append(f"{where}: {used} virtual function(s) of {info.id} are in use by powered-on VMs; "
+            problems.append(f"{where}: {count(used, 'virtual function')} of {info.id} {'is' if used == 1 else 'are'} in use by powered-on VMs; "
                             f"{'SR-IOV cannot be turned off' if not on else f'cannot go down to {want}'} "
                             "until they are powered off")
             continue

@@ -9,6 +9,7 @@ from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
 from vhpc_toolkit.ops.targets import read_targets
 from vhpc_toolkit.results import Report
 from vhpc_toolkit.specs import tuning
+from vhpc_toolkit.words import count
 
 TOPOLOGY = ["hardware.cpuInfo.numCpuThreads", "hardware.numaInfo.numNodes"]
 
@@ -33,8 +34,8 @@ def set_cpu_affinity(session, targets, cpus: list[int]) -> Report:
     for vm, spec, result in planned:
         vcpus = vm.get("config.hardware.numCPU") or 0
         if spec is not None and cpus and len(cpus) < vcpus:
-            result.data["warnings"] = [f"VM {vm.name} has {vcpus} vCPUs but an affinity of {len(cpus)} logical "
-                                       "CPU(s): its vCPUs will share them"]
+            result.data["warnings"] = [f"VM {vm.name} has {count(vcpus, 'vCPU')} but an affinity of "
+                                       f"{count(len(cpus), 'logical CPU')}: its vCPUs will share them"]
     what = tuning.format_affinity(cpus) if cpus else "cleared"
     return apply_specs(session, "vm_sched_affinity " + ("clear" if not cpus else what), planned,
                        unchanged=f"scheduling affinity already {what}")

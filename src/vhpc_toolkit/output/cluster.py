@@ -74,7 +74,7 @@ def render_result(result, ctx) -> None:
     nothing_done = all(v.status in ("up to date", "drift") for v in result.vms) and \
         all(s.status == "up to date" for s in result.switches) and result.post is None
     if nothing_done and result.spec is not None and result.up_to_date and result.verdict().ok:
-        console.print(f"cluster {result.spec.path}: up to date ({count(len(result.vms), 'VM')}, "
+        console.print(f"cluster {result.spec.name}: up to date ({count(len(result.vms), 'VM')}, "
                       f"{count(len(result.switches), 'switch')})", highlight=False)
     if result.post is not None:
         render_post(result.post, ctx)
@@ -122,14 +122,14 @@ def render_status(status, ctx) -> None:
                       for s in status.switches])
     domain = common_domain([v.host for v in status.vms] + [s.host for s in status.strays])
     domain_note(console, domain)
-    render_table(console, f"Cluster {status.spec.path}" if status.spec else "Cluster",
+    render_table(console, f"Cluster {status.spec.name}" if status.spec else "Cluster",
                  ["VM", "host", "IP", "devices", "status", "detail"],
                  [[escape(v.name), escape(short(v.host, domain)), v.ip or "-", escape(", ".join(v.devices) or "-"),
                    _status(v.status), escape(v.detail)] for v in status.vms])
     if status.strays:
         render_table(console, _strays_title(status.strays), ["VM", "host", "power", "status", "--prune"],
                      [[escape(s.name), escape(short(s.host, domain)), s.power_state or "-", _status(s.status),
-                       "destroys it" if not s.detail else "leaves it: not made by this file"]
+                       "destroys it" if not s.detail else "leaves it: not made by this cluster"]
                       for s in status.strays])
     if status.rules:
         render_table(console, "DRS rules", ["rule", "cluster", "status", "detail"],

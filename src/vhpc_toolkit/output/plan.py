@@ -95,7 +95,7 @@ def _script_name(step: ScriptStep) -> str:
 def _scripts(vm: VMSpec) -> str:
     lines = []
     for barrier, steps in vm.script_groups():
-        label = "first" if barrier is None else "barrier %d" % barrier
+        label = "unlabelled" if barrier is None else "barrier %d" % barrier   # the words of the run order below
         lines.append("%s: %s" % (label, ", ".join(_script_name(s) for s in steps)))
     if vm.checks:
         lines.append("checks: %s" % ", ".join(_script_name(s) for s in vm.checks))

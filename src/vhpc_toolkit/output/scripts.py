@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.markup import escape
 
 from vhpc_toolkit.output.tables import render_table
+from vhpc_toolkit import words
 
 SHOWN_VMS = 8       # VMs named in a one-line list before "and N more"
 TAIL = 3            # output lines shown per step or check (JSON has them all)
@@ -20,10 +21,11 @@ def render_pending_steps(plan, console) -> None:
     names = plan.scripts_pending
     if not names:
         return
-    count = sum(len(states) if plan.rerun_scripts else sum(not s.done for s in states)
+    steps = sum(len(states) if plan.rerun_scripts else sum(not s.done for s in states)
                 for name, states in plan.steps.items() if name in names)
     why = "every step again (--rerun-scripts)" if plan.rerun_scripts else "the steps they have not finished"
-    console.print(f"scripts: {count} step(s) to run on {len(names)} VM(s), {why}: {escape(_vm_list(names))}",
+    console.print(f"scripts: {words.count(steps, 'step')} to run on {words.count(len(names), 'VM')}, {why}: "
+                  f"{escape(_vm_list(names))}",
                   highlight=False)
 
 
@@ -53,7 +55,7 @@ def render_checks(vms, console) -> None:
         render_table(console, "Checks failing", ["VM", "check", "result", "last output"], rows)
     elif any(vm.checks for vm in vms):
         ran = sum(len(vm.checks or []) for vm in vms)
-        console.print(f"checks: {ran} passed on {sum(bool(vm.checks) for vm in vms)} VM(s)", highlight=False)
+        console.print(f"checks: {ran} passed on {words.count(sum(bool(vm.checks) for vm in vms), 'VM')}", highlight=False)
 
 
 def render_guest_state(result, console) -> None:

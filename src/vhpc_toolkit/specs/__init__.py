@@ -22,5 +22,8 @@ class Change:
 
 
 def _word(value: Any) -> str:
-    """A value as a person reads it: nothing set is "none", not Python's None."""
+    """A value as a person reads it: nothing set is "none", not Python's None; a switch is "yes" or "no",
+    not Python's True and False."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     return "none" if value is None or value == [] else str(value)

@@ -5,6 +5,7 @@ import re
 from typing import Iterable
 
 from vhpc_toolkit.specs.nic import temp_key
+from vhpc_toolkit.words import count
 
 USE_64BIT_MMIO = "pciPassthru.use64bitMMIO"
 MMIO_SIZE_GB = "pciPassthru.64bitMMIOSizeGB"
@@ -133,7 +134,7 @@ def check_mmio_size(size_gb: int, devices: Iterable = ()) -> None:
     devices = list(devices)
     need = required_mmio_gb(devices)
     if need > size_gb:
-        raise ValueError(f"MMIO size {size_gb} GB is too small for {len(devices)} device(s) "
+        raise ValueError(f"MMIO size {size_gb} GB is too small for {count(len(devices), 'device')} "
                          f"({', '.join(_device_name(d) or '?' for d in devices)}): they need at least {need} GB")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from vhpc_toolkit.specs import Change
+from vhpc_toolkit.words import count
 
 NUMA_AFFINITY = "numa.nodeAffinity"     # extraConfig: the NUMA nodes the VM may use
 VM_PROPS = ["config.firmware", "config.bootOptions", "config.cpuAffinity", "config.extraConfig",
@@ -94,7 +95,7 @@ def _check_affinity(current: Mapping[str, Any], wanted: list[int], limit: int | 
         raise ValueError(f"is powered on; power it off to change its {setting}")
     beyond = [n for n in wanted if limit is not None and n >= limit]
     if beyond:
-        raise ValueError(f"its host has {limit} {counted} (0-{limit - 1}); no {one} {format_affinity(beyond)}")
+        raise ValueError(f"its host has {count(limit, counted)} (0-{limit - 1}); no {one} {format_affinity(beyond)}")
 
 
 def apply_cpu_affinity(spec, current: Mapping[str, Any], cpus: list[int], logical_cpus: int | None) -> list[Change]:
@@ -105,7 +106,7 @@ def apply_cpu_affinity(spec, current: Mapping[str, Any], cpus: list[int], logica
     old = cpu_affinity(current)
     if old == sorted(cpus):
         return []
-    _check_affinity(current, cpus, logical_cpus, "scheduling affinity", "logical CPUs", "CPU")
+    _check_affinity(current, cpus, logical_cpus, "scheduling affinity", "logical CPU", "CPU")
     spec.cpuAffinity = vim.vm.AffinityInfo(affinitySet=sorted(cpus))
     return [Change("cpu_affinity", format_affinity(old), format_affinity(cpus))]
 
@@ -130,7 +131,7 @@ def apply_numa_affinity(spec, current: Mapping[str, Any], nodes: list[int], numa
     old = numa_affinity(current)
     if old == sorted(nodes) and (nodes or NUMA_AFFINITY not in _extra(current)):
         return []
-    _check_affinity(current, nodes, numa_nodes, "NUMA node affinity", "NUMA node(s)", "node")
+    _check_affinity(current, nodes, numa_nodes, "NUMA node affinity", "NUMA node", "node")
     value = ",".join(str(n) for n in sorted(nodes))
     spec.extraConfig = (spec.extraConfig or []) + [vim.option.OptionValue(key=NUMA_AFFINITY, value=value)]
     return [Change("numa_affinity", format_affinity(old), format_affinity(nodes))]

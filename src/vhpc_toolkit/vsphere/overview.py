@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from vhpc_toolkit.marks import SVS_MARK_PREFIX
 from vhpc_toolkit.specs.vgpu import vgpu_profile
 from vhpc_toolkit.specs.vgpu_profiles import MIG, TIME_SLICED, gpu_room, parse_profile, sharing_mode
 from vhpc_toolkit.vsphere import hostnet
@@ -183,7 +184,8 @@ def names(doc: dict[str, Any]) -> dict[str, list[str]]:
            "vgpu_profiles": sorted({q for h in hosts for g in h["gpus"] for q in g.get("free") or {}}),
            "clusters": [c["name"] for dc in doc["datacenters"] for c in dc["clusters"]],
            "datacenters": [dc["name"] for dc in doc["datacenters"]],
-           "port_groups": sorted({n for dc in doc["datacenters"] for n in dc.get("networks", [])})}
+           "port_groups": sorted({n for dc in doc["datacenters"] for n in dc.get("networks", [])
+                                  if not n.startswith(SVS_MARK_PREFIX)})}   # a cluster's mark is no port group to use
     if any("distributed_switches" in dc for dc in doc["datacenters"]):
         out["switches"] = [s["name"] for dc in doc["datacenters"] for s in dc.get("distributed_switches", [])]
     return out

@@ -88,6 +88,9 @@ def run(ctx, args):
     spec = parse_cluster_file(args.file, check_scripts=not args.plan)
     if args.create or args.status:
         check_export_paths(exports_of(args), args.file, spec)
+    ctx.protected.update(files_read(spec))
+    for kind, path in exports_of(args):
+        ctx.protected[path] = f"the file of --export {kind}"
     if args.plan:
         from vhpc_toolkit.output.plan import plan_document
 
@@ -107,6 +110,14 @@ def run(ctx, args):
                      "twice at the same time), and cluster --list may not show this run")
         run_ = _create if args.create else _destroy if args.destroy else _adopt
         return run_(ctx, args, spec, session, lock)
+
+
+def files_read(spec) -> dict[str, str]:
+    """The cluster file and the scripts and checks it names: path -> what it is."""
+    out = {spec.path: "the cluster file"}
+    for vm in spec.vms:
+        out.update({step.path: f"a script of VM {vm.name}" for step in list(vm.scripts) + list(vm.checks)})
+    return out
 
 
 def _recorded(ctx, lock, why: str | None) -> None:
@@ -137,7 +148,7 @@ def _status(ctx, args, spec):
                 password_for(vm)
         except InputError as exc:
             raise InputError(f"{exc}; --no-checks skips the checks that need it") from None
-    with phases(ctx) as shown:
+    with before_any_change(), phases(ctx) as shown:   # a status changes nothing on vCenter
         status = cluster_status(ctx.session(), spec, password_for, allow_drift=args.allow_drift, progress=shown)
     remember_vm_names([v.name for v in status.vms if v.host])
     status.notes = write_exports(status, spec, exports_of(args))
@@ -205,8 +216,8 @@ def _create(ctx, args, spec, session, lock):
                            ip_timeout=args.ip_timeout, rollback=args.rollback, password_for=password_for,
                            checks=not args.no_checks, script_env=script_env(spec))
     taken = take_over(session, plan)   # an earlier version's marks of this file: without a question
-    if plan.up_to_date:
-        with phases(ctx) as shown:
+    if plan.up_to_date:   # nothing to change: Ctrl-C during the checks leaves all as it was (unless taken over)
+        with (before_any_change() if not taken else contextlib.nullcontext()), phases(ctx) as shown:
             result = current_state(plan, session, options, shown)
         result.notes = plan.notes + result.notes
     else:
@@ -247,11 +258,14 @@ def _destroy(ctx, args, spec, session, lock):
         say_plan(ctx, counts)
         with before_any_change():
             confirm(ctx, f"Destroy {count(len(plan.present), 'VM')}{copies}{switches} of cluster {spec.name}?")
-    with phases(ctx) as shown, shown.phase("destroying", len(plan.present) + len(plan.copies)) as phase:
-        result = destroy_cluster(session, plan, concurrency=args.max_concurrency or 32, on_event=phase)
+    if plan.present or plan.copies:
+        with phases(ctx) as shown, shown.phase("destroying", len(plan.present) + len(plan.copies)) as phase:
+            result = destroy_cluster(session, plan, concurrency=args.max_concurrency or 32, on_event=phase)
+    else:   # no VM: no phase of nothing
+        result = destroy_cluster(session, plan, concurrency=args.max_concurrency or 32)
     result.plan = counts
-    if plan.present or plan.switches:
-        _recorded(ctx, lock, after_destroy(session, plan, result))
+    # Also when nothing was left to destroy (removed by hand): the record of a cluster that is gone goes.
+    _recorded(ctx, lock, after_destroy(session, plan, result))
     return result
 
 

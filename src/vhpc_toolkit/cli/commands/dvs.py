@@ -7,6 +7,7 @@ from vhpc_toolkit.errors import InputError
 from vhpc_toolkit.limits import MAX_MTU, MIN_MTU
 from vhpc_toolkit.ops.dvs import create_dvs, destroy_dvs
 from vhpc_toolkit.results import Report
+from vhpc_toolkit.words import count
 
 
 def arguments(p) -> None:
@@ -53,7 +54,7 @@ def vmk_addresses(args) -> dict[str, tuple[str, str]] | None:
         raise InputError("give --vmk_ip and --vmk_netmask together (static addresses of the VMkernel adapters)")
     hosts = list(dict.fromkeys(args.host or []))
     if len(args.vmk_ip) != len(hosts):
-        raise InputError(f"{len(hosts)} host(s) but {len(args.vmk_ip)} --vmk_ip: give one address per --host, in order")
+        raise InputError(f"{count(len(hosts), 'host')} but {len(args.vmk_ip)} --vmk_ip: give one address per --host, in order")
     if len(set(args.vmk_ip)) != len(args.vmk_ip):
         raise InputError("--vmk_ip gives an address twice: each host's adapter needs its own")
     return {h: (ip, args.vmk_netmask) for h, ip in zip(hosts, args.vmk_ip)}

@@ -23,6 +23,7 @@ def run(ctx, args) -> PostReport:
     prompt = (lambda msg: getpass.getpass(msg)) if ctx.interactive else None
     password = guest_password(args.guest_password, ctx.env, prompt,
                               what=f"{args.guest_username} in the guest OS")
+    ctx.protected.update({script: "a script to run" for script in args.script})
     # With --wait each VM records the scripts that ended, as a cluster file's steps are recorded.
     return run_scripts(ctx.session(), [(name, list(args.script)) for name in names],
                        username=args.guest_username, password=password, wait=args.wait, record=True)

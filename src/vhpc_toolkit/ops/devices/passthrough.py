@@ -150,7 +150,7 @@ def change_dynamic(session, inv, vms, hosts, device_ids: list[str], add: bool, m
             enabled = Counter(pci_type(o.pciDevice) for o in offers[host.moid].passthrough)
             for kind, n in asked.items():
                 if enabled[kind] < n:
-                    problems.append(f"VM {obj.name} on host {host.name}: {n} device(s) of type "
+                    problems.append(f"VM {obj.name} on host {host.name}: {count(n, 'device')} of type "
                                     f"{kind[0]:04x}:{kind[1]:04x} asked, the host has {enabled[kind]} enabled "
                                     f"for passthrough")
     refuse_problems(problems)
