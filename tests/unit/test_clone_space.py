@@ -41,11 +41,11 @@ def test_clones_and_copies_that_fit():
 
 def test_the_copies_count():
     problems = space_problems(NS(vms=[vm() for _ in range(8)], inv=INV), copies(3))
-    assert problems == ["datastore vsan: this run writes about 110 GB (8 full clone(s) and 3 copies of the "
+    assert problems == ["datastore vsan: this run writes about 110 GB (8 full clones and 3 copies of the "
                         "template as clone sources), it has 100 GB free"]
 
 
 def test_linked_clones_write_nothing_yet_and_the_templates_datastore_is_the_default():
     plan = NS(vms=[vm(linked=True) for _ in range(50)] + [vm(datastore=None) for _ in range(11)], inv=INV)
-    assert space_problems(plan, None) == ["datastore vsan: this run writes about 110 GB (11 full clone(s)), "
+    assert space_problems(plan, None) == ["datastore vsan: this run writes about 110 GB (11 full clones), "
                                           "it has 100 GB free"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from vhpc_toolkit import words
 from vhpc_toolkit.settings.admission import FULL
 
 GB = 1024 ** 3
@@ -47,7 +48,8 @@ def space_problems(plan, run) -> list[str]:
         free = stores[moid].get("summary.freeSpace")
         if free is not None and bytes_ > free:
             clones, copies = count[moid]
-            out.append(f"datastore {stores[moid].name}: this run writes about {bytes_ / GB:.0f} GB ({clones} full "
-                       f"clone(s)" + (f" and {copies} copies of the template as clone sources" if copies else "")
+            out.append(f"datastore {stores[moid].name}: this run writes about {bytes_ / GB:.0f} GB "
+                       f"({words.count(clones, 'full clone')}"
+                       + (f" and {words.count(copies, 'copy')} of the template as clone sources" if copies else "")
                        + f"), it has {free / GB:.0f} GB free")
     return out

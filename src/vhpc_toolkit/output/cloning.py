@@ -7,6 +7,7 @@ from rich.markup import escape
 
 from vhpc_toolkit.cluster.clone_plan import COPY, KEPT, TEMPLATE
 from vhpc_toolkit.settings.admission import FULL, INSTANT, LINKED
+from vhpc_toolkit.words import count, plural
 
 
 def _n(x: float) -> str:
@@ -28,21 +29,26 @@ def _template_lines(run, moid: str) -> list[str]:
     kinds = Counter(s.kind for s in steps if s.vm is not None)
     made = [s for s in steps if s.vm is None]
     kept = sum(1 for t, _ in run.kept if t == moid)
-    what = ", ".join(f"{n} {k} clone(s)" for k, n in ((FULL, kinds[FULL]), (LINKED, kinds[LINKED]),
+    what = ", ".join(count(n, f"{k} clone") for k, n in ((FULL, kinds[FULL]), (LINKED, kinds[LINKED]),
                                                       (INSTANT, kinds[INSTANT])) if n)
     where = run.hosts[host._moId].name if host is not None and host._moId in run.hosts else "an unknown host"
     lines = [f"{what} of {template.name} (on {where})"]
     if made:
         seeded = max(s.end for s in made) / model.duration(FULL)
-        lines.append(f"  first, copies of {template.name} on {len(made)} host(s) ({_n(seeded)} round(s)), each then a "
+        lines.append(f"  first, copies of {template.name} on {count(len(made), 'host')} ({_rounds(seeded)}), each then a "
                      "source for its host's VMs; they stay for later runs (cluster --destroy removes them)")
     if kept:
-        lines.append(f"  copies of {template.name} on {kept} host(s) from an earlier run serve as sources")
+        lines.append(f"  copies of {template.name} on {count(kept, 'host')} from an earlier run serve as sources")
     sources = Counter(s.source.kind for s in steps if s.vm is not None)
     if sources[COPY] + sources[KEPT]:
         lines.append(f"  VMs cloned from a copy on their own host (4 at a time per host): {sources[COPY] + sources[KEPT]}; "
                      f"from the template: {sources[TEMPLATE]}")
     return lines
+
+
+def _rounds(n: float) -> str:
+    """``1 round``, ``1.5 rounds``."""
+    return f"{_n(n)} {plural(1 if _n(n) == '1' else 2, 'round')}"
 
 
 def describe(run) -> list[str]:
@@ -55,7 +61,7 @@ def describe(run) -> list[str]:
     rounds, direct = plan.rounds(), plan.rounds(plan.direct)
     limit = (f"vCenter runs {per} full clones of one source at a time ({model.host_units} units per host, "
              f"{model.full_clone_cost} per side; to its own host {per // 2})") if per else "no per-host limit"
-    lines.append(f"{limit}: {_n(rounds)} round(s) of a full clone in all"
+    lines.append(f"{limit}: {_rounds(rounds)} of a full clone in all"
                  + (f", against {_n(direct)} cloning everything from the template" if direct > rounds + 0.05 else ""))
     if model.clone_time:
         lines.append(f"estimated {duration(plan.finish)} at {duration(model.clone_time)} per full clone "

@@ -25,6 +25,7 @@ from vhpc_toolkit.slurm.hostlists import compress, expand
 from vhpc_toolkit.slurm.locks import shared_cluster_lock
 from vhpc_toolkit.slurm.log import ActionLog, one_line
 from vhpc_toolkit.slurm.nodes import compute_vms
+from vhpc_toolkit.words import count
 
 PLAN_LOCK_WAIT = 600   # seconds a program waits for another's planning
 
@@ -63,7 +64,7 @@ class Run:
     def report(self) -> Report:
         failed = [n for n, r in self.results.items() if r.failed]
         self.log.write(compress(self.names) if self.names else "-",
-                       f"{len(self.names)} node(s), {len(failed)} failed, {time.monotonic() - self.started:.1f} s")
+                       f"{count(len(self.names), 'node')}, {len(failed)} failed, {time.monotonic() - self.started:.1f} s")
         return Report(f"slurm {self.action}", list(self.results.values()))
 
 
