@@ -19,6 +19,7 @@ RUN_ELSEWHERE = {   # example: the test that runs it as it is
     "cluster-gpu-placement.conf": "test_placement.py",
     "cluster-instant.conf": "test_parity_cluster.py (it needs a running golden VM first)",
     "cluster-simple.conf": "test_cluster.py",
+    "cluster-slurm.conf": "test_slurm_elastic.py (with a real slurmctld)",
     "cluster-sriov-gpu.conf": "test_readme_tour.py (and make demo)",
 }
 

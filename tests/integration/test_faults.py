@@ -75,10 +75,10 @@ def test_dropped_connections(cli, cluster_file, session, lab, faults):
 
 
 def test_an_ended_session_is_renewed_once(cli, cluster_file, session, lab, monkeypatch):
-    from vhpc_toolkit.cluster import apply as apply_mod
+    from vhpc_toolkit.ops import runner as runner_mod   # the clones run through it (cluster/clone_run.py)
 
     path, pfx = cluster_file(BASE + f"[_VMS_]\nPFX-{{1:3}}: BASE host: {H6}\n")
-    real, seen = apply_mod.run_jobs, []
+    real, seen = runner_mod.run_jobs, []
     admin = lab.connect()
 
     def terminate_first(s, jobs, **kw):   # an administrator ends the run's session just before its clones
@@ -87,7 +87,7 @@ def test_an_ended_session_is_renewed_once(cli, cluster_file, session, lab, monke
             admin.content.sessionManager.TerminateSession([s.content.sessionManager.currentSession.key])
         return real(s, jobs, **kw)
 
-    monkeypatch.setattr(apply_mod, "run_jobs", terminate_first)
+    monkeypatch.setattr(runner_mod, "run_jobs", terminate_first)
     try:
         code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
     finally:
@@ -101,10 +101,10 @@ def test_an_ended_session_is_renewed_once(cli, cluster_file, session, lab, monke
 def test_a_second_session_failure_is_one_clear_error(cli, cluster_file, session, lab, monkeypatch):
     from pyVmomi import vim
 
-    from vhpc_toolkit.cluster import apply as apply_mod
+    from vhpc_toolkit.ops import runner as runner_mod   # the clones run through it (cluster/clone_run.py)
 
     path, pfx = cluster_file(BASE + f"[_VMS_]\nPFX-{{1:2}}: BASE host: {H6}\n")
-    real, admin = apply_mod.run_jobs, lab.connect()
+    real, admin = runner_mod.run_jobs, lab.connect()
 
     def terminate_and_break_login(s, jobs, **kw):
         def refused(stub):
@@ -114,7 +114,7 @@ def test_a_second_session_failure_is_one_clear_error(cli, cluster_file, session,
         admin.content.sessionManager.TerminateSession([s.content.sessionManager.currentSession.key])
         return real(s, jobs, **kw)
 
-    monkeypatch.setattr(apply_mod, "run_jobs", terminate_and_break_login)
+    monkeypatch.setattr(runner_mod, "run_jobs", terminate_and_break_login)
     try:
         code, out, err = cli("--output", "json", "cluster", "--create", "--file", path)
     finally:
