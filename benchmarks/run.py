@@ -123,7 +123,7 @@ def large(work: Path) -> list[Row]:
 def placement(work: Path, n: int = 256) -> list[Row]:
     """Planning alone (read, place, check: what `cluster --create` does before it asks), in this
     process, then the create and the destroy."""
-    from vhpc_toolkit.cluster.prepare import prepare_create
+    from vhpc_toolkit.cluster.planning.prepare import prepare_create
     from vhpc_toolkit.clusterfile import parse_cluster_file
 
     lab = new_lab(work, "placement", LATENCY_MS, "--extra-hosts", str(PLACEMENT_HOSTS - 7))

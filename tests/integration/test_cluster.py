@@ -172,7 +172,7 @@ PFX-pg: BASE host: vhpc-esx-02.hpc.vmware.com port_group: no-such-pg
 
 def _sabotage_one(monkeypatch, victim):
     """Make one VM's clone task fail in vCenter (an invalid pool), as a real fault would."""
-    import vhpc_toolkit.cluster.apply as apply_mod
+    import vhpc_toolkit.cluster.applying.apply as apply_mod
 
     real = apply_mod.build_clone_spec
 

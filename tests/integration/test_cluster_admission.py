@@ -10,8 +10,8 @@ import uuid
 
 import pytest
 
-from vhpc_toolkit.cluster.ownership import OWNER_KEY
-from vhpc_toolkit.cluster.template_copies import COPY_KEY
+from vhpc_toolkit.cluster.ownership.owner import OWNER_KEY
+from vhpc_toolkit.cluster.cloning.copies import COPY_KEY
 from vhpc_toolkit.vsphere.inventory import read_inventory
 
 TEMPLATE_HOST = "vhpc-esx-01.hpc.vmware.com"
@@ -133,8 +133,8 @@ def test_a_task_queued_by_vcenter_is_not_late(acli, cluster, admission_lab, tmp_
 
 def test_the_run_reports_queued_tasks_for_the_progress(admission_lab, cluster, tmp_path):
     """apply_plan hands the progress display how many tasks wait in vCenter's queue."""
-    from vhpc_toolkit.cluster.apply import ApplyOptions, apply_plan
-    from vhpc_toolkit.cluster.prepare import prepare_create
+    from vhpc_toolkit.cluster.applying.apply import ApplyOptions, apply_plan
+    from vhpc_toolkit.cluster.planning.prepare import prepare_create
     from vhpc_toolkit.clusterfile import parse_cluster_file
     from vhpc_toolkit.settings.admission import AdmissionModel
 

@@ -114,7 +114,7 @@ def test_ctrl_c_while_the_checks_run_says_nothing_was_changed(cli, cluster_file,
     """Ctrl-C during the checks of `--status`, and of a `--create` that finds the cluster up to date:
     exit 130 saying nothing was changed (not a bare "interrupted"); the VM is as it was."""
     from tests.integration.test_nothing_lost import ctrl_c_once
-    from vhpc_toolkit.cluster import checks
+    from vhpc_toolkit.cluster.guests import checks
 
     (tmp_path / "ok.sh").write_text("#!/bin/sh\necho ok\n")
     path, pfx = cluster_file(f"[B]\ntemplate: vhpc_clone\ncpu: 2\nmemory: 2\nhost: vhpc-esx-04.hpc.vmware.com\n"

@@ -12,7 +12,7 @@ from pathlib import Path
 from pyVmomi import vim
 
 from tests.integration.test_cluster import BASE, vms_named
-from vhpc_toolkit.cluster.lock import lock_name
+from vhpc_toolkit.cluster.ownership.lock import lock_name
 from vhpc_toolkit.marks import OWNER_KEY, dvs_mark, svs_mark, vm_mark
 from vhpc_toolkit.vsphere.inventory import read_inventory
 from vhpc_toolkit.vsphere.tasks import wait_for_task

@@ -75,7 +75,7 @@ def test_dropped_connections(cli, cluster_file, session, lab, faults):
 
 
 def test_an_ended_session_is_renewed_once(cli, cluster_file, session, lab, monkeypatch):
-    from vhpc_toolkit.ops import runner as runner_mod   # the clones run through it (cluster/clone_run.py)
+    from vhpc_toolkit.ops import runner as runner_mod   # the clones run through it (cluster/cloning/run.py)
 
     path, pfx = cluster_file(BASE + f"[_VMS_]\nPFX-{{1:3}}: BASE host: {H6}\n")
     real, seen = runner_mod.run_jobs, []
@@ -101,7 +101,7 @@ def test_an_ended_session_is_renewed_once(cli, cluster_file, session, lab, monke
 def test_a_second_session_failure_is_one_clear_error(cli, cluster_file, session, lab, monkeypatch):
     from pyVmomi import vim
 
-    from vhpc_toolkit.ops import runner as runner_mod   # the clones run through it (cluster/clone_run.py)
+    from vhpc_toolkit.ops import runner as runner_mod   # the clones run through it (cluster/cloning/run.py)
 
     path, pfx = cluster_file(BASE + f"[_VMS_]\nPFX-{{1:2}}: BASE host: {H6}\n")
     real, admin = runner_mod.run_jobs, lab.connect()

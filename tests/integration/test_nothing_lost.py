@@ -178,11 +178,11 @@ def assert_table_is_vcenter(doc, session, pfx):
 
 
 CREATE_PHASES = {   # phase: (module path, function, after the call, VMs there afterwards)
-    "switches": ("vhpc_toolkit.cluster.apply", "apply_switches", True, 0),
+    "switches": ("vhpc_toolkit.cluster.applying.apply", "apply_switches", True, 0),
     "clones": ("vhpc_toolkit.vsphere.tasks.TaskWatcher", "wait", False, 0),
-    "DRS rules": ("vhpc_toolkit.cluster.apply", "apply_rules", False, 2),
-    "guest IPs": ("vhpc_toolkit.cluster.apply", "settle_guests", False, 2),
-    "post scripts": ("vhpc_toolkit.cluster.guest_setup", "run_scripts", False, 2),
+    "DRS rules": ("vhpc_toolkit.cluster.applying.apply", "apply_rules", False, 2),
+    "guest IPs": ("vhpc_toolkit.cluster.applying.apply", "settle_guests", False, 2),
+    "post scripts": ("vhpc_toolkit.cluster.guests.setup", "run_scripts", False, 2),
 }
 
 
@@ -206,7 +206,7 @@ def test_ctrl_c_at_each_phase_of_create(phase, cli, cluster_file, session, fault
 
 
 def test_ctrl_c_while_planning_changes_nothing(cli, cluster_file, session, monkeypatch):
-    from vhpc_toolkit.cluster import prepare
+    from vhpc_toolkit.cluster.planning import prepare
 
     path, pfx = cluster_file(BASE + "memory: 1\n[_VMS_]\nPFX-1: BASE\n")
     ctrl_c_once(monkeypatch, prepare, "read_cluster_inventory")
@@ -216,10 +216,10 @@ def test_ctrl_c_while_planning_changes_nothing(cli, cluster_file, session, monke
 
 
 DESTROY_PHASES = {   # phase: (module, function, after the call, power, VMs left, switch left)
-    "planning": ("vhpc_toolkit.cluster.destroy", "read_inventory", False, "off", 2, True),
+    "planning": ("vhpc_toolkit.cluster.applying.destroy", "read_inventory", False, "off", 2, True),
     "power-off tasks": ("vhpc_toolkit.vsphere.tasks.TaskWatcher", "wait", False, "on", 2, True),
     "destroy tasks": ("vhpc_toolkit.vsphere.tasks.TaskWatcher", "wait", False, "off", 0, True),
-    "switches": ("vhpc_toolkit.cluster.destroy", "destroy_owned_switches", True, "off", 0, False),
+    "switches": ("vhpc_toolkit.cluster.applying.destroy", "destroy_owned_switches", True, "off", 0, False),
 }
 
 

@@ -163,7 +163,7 @@ def test_cluster_create_and_status_leave_elastic_nodes_to_slurm(lab, session, el
 
 
 def test_a_locked_cluster_makes_the_resume_wait_then_fail_naming_the_holder(lab, elastic_file):
-    from vhpc_toolkit.cluster import lock
+    from vhpc_toolkit.cluster.ownership import lock
 
     path, pfx = elastic_file()
     path.write_text(path.read_text().replace("resume_timeout: 60", "resume_timeout: 2"))

@@ -1,4 +1,4 @@
-"""The clone planner against vCenter's admission model (cluster/clone_plan.py): given hosts, VMs and
+"""The clone planner against vCenter's admission model (cluster/cloning/plan.py): given hosts, VMs and
 costs, the rounds it plans, and that every plan keeps within what vCenter admits."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections import Counter
 
 from hypothesis import given, settings, strategies as st
 
-from vhpc_toolkit.cluster.clone_plan import COPY, KEPT, TEMPLATE, CloneRequest, plan_clones
+from vhpc_toolkit.cluster.cloning.plan import COPY, KEPT, TEMPLATE, CloneRequest, plan_clones
 from vhpc_toolkit.settings.admission import FULL, INSTANT, LINKED, AdmissionModel
 
 DOCUMENTED = AdmissionModel()   # 16 units per host, a full clone 2 per side, a linked one 1, 640 at once

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import pytest
 from pyVmomi import vim
 
-from vhpc_toolkit.cluster.plan import CREATE, RECONFIGURE, VMPlan
-from vhpc_toolkit.cluster.verify import devices_of, differences
+from vhpc_toolkit.cluster.planning.plan import CREATE, RECONFIGURE, VMPlan
+from vhpc_toolkit.cluster.applying.verify import devices_of, differences
 from vhpc_toolkit.clusterfile import VMSpec
 from vhpc_toolkit.ops import reconfigure
 from vhpc_toolkit.ops.linked import current_snapshot, linked_note, linked_problem

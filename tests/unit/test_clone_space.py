@@ -1,10 +1,10 @@
 """The datastore check counts what a create writes: each full clone and each copy of the template it
-makes as a clone source, the size of the template's committed storage (cluster/space.py)."""
+makes as a clone source, the size of the template's committed storage (cluster/planning/space.py)."""
 from __future__ import annotations
 
 from types import SimpleNamespace as NS
 
-from vhpc_toolkit.cluster.space import GB, space_problems
+from vhpc_toolkit.cluster.planning.space import GB, space_problems
 
 
 class Ref:

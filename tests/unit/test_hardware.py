@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pyVmomi import vim
 
-from vhpc_toolkit.cluster.hardware import hold_back
+from vhpc_toolkit.cluster.planning.hardware import hold_back
 from vhpc_toolkit.clusterfile.values import BadValue, to_hardware_version
 from vhpc_toolkit.specs.hardware import esxi_max_hardware, hw_version, needs_upgrade
 from vhpc_toolkit.specs.passthrough import dynamic_passthrough_device

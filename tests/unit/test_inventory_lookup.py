@@ -65,7 +65,7 @@ def test_device_users_are_counted_in_one_scan(monkeypatch):
 
 
 def test_cluster_read_looks_into_the_files_vms_templates_and_device_holders():
-    from vhpc_toolkit.cluster.read import _looked_into
+    from vhpc_toolkit.cluster.planning.read import _looked_into
 
     inv = inventory(0)
     for moid, name, power in [("vm-1", "node1", "poweredOff"), ("vm-2", "tmpl", "poweredOff"),

@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import pytest
 
 from vhpc_toolkit.cli.main import main
-from vhpc_toolkit.cluster.problems import said_once
-from vhpc_toolkit.cluster.summary import PlanCounts, create_counts, destroy_counts
+from vhpc_toolkit.cluster.planning.problems import said_once
+from vhpc_toolkit.cluster.planning.summary import PlanCounts, create_counts, destroy_counts
 from vhpc_toolkit.clusterfile import ClusterFileError, parse_cluster_text
 from vhpc_toolkit.namelists import compact_names
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pyVmomi import vim
 
-from vhpc_toolkit.cluster.plan import plan_cluster
+from vhpc_toolkit.cluster.planning.plan import plan_cluster
 from vhpc_toolkit.clusterfile import parse_cluster_text
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj
 

@@ -47,7 +47,7 @@ def test_words_plurals_and_none():
 
 
 def test_a_file_of_switches_only_is_summed_up_by_its_switches():
-    from vhpc_toolkit.cluster.result import ClusterResult, ClusterStatus
+    from vhpc_toolkit.cluster.state.result import ClusterResult, ClusterStatus
     from vhpc_toolkit.results import SwitchOutcome
 
     sw = SwitchOutcome("swx", "svs", ["h1"], "swx-pg", status="absent")

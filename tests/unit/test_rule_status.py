@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from vhpc_toolkit.cluster.rules import RulePlan, rule_status
+from vhpc_toolkit.cluster.placement.rules import RulePlan, rule_status
 
 CLUSTER = SimpleNamespace(name="C")
 
@@ -33,7 +33,7 @@ def test_disabled_or_broken_rules_are_drift():
 
 
 def test_a_group_on_a_cluster_with_drs_off_is_warned_about():
-    from vhpc_toolkit.cluster.rules import drs_off_warnings
+    from vhpc_toolkit.cluster.placement.rules import drs_off_warnings
 
     def cluster(name, drs):
         config = SimpleNamespace(drsConfig=SimpleNamespace(enabled=drs))

@@ -9,9 +9,9 @@ import time
 import pytest
 from rich.console import Console
 
-from vhpc_toolkit.cluster.scripts import StepState, _phases, step_states, steps_of
-from vhpc_toolkit.cluster.result import Stray, VMOutcome
-from vhpc_toolkit.cluster.verdict import judge
+from vhpc_toolkit.cluster.guests.scripts import StepState, _phases, step_states, steps_of
+from vhpc_toolkit.cluster.state.result import Stray, VMOutcome
+from vhpc_toolkit.cluster.state.verdict import judge
 from vhpc_toolkit.clusterfile import ClusterFileError, parse_cluster_text
 from vhpc_toolkit.ops.post.steps import MAX_DONE, MAX_VALUE, Failure, StepRecord, step_digest
 from vhpc_toolkit.output.progress import LinePhases

@@ -144,7 +144,7 @@ class VMSpec:
     @property
     def requests_placement(self) -> bool:
         """Whether the planner chooses this VM's host or devices (no host, or GPUs asked by count). An
-        instant clone does not: it runs on its source's host (cluster/plan.py puts it there)."""
+        instant clone does not: it runs on its source's host (cluster/planning/plan.py puts it there)."""
         return (self.host is None or bool(self.gpu)) and not self.instant
 
     def sriov_adapters(self) -> List[SriovSpec]:

@@ -18,7 +18,7 @@ vSphere facts this module encodes:
 
 Pure code over the inventory snapshot: :func:`host_gpus` builds the per-GPU state,
 :class:`VgpuLedger` places vGPUs (the host's VMs, then the ones a command or a cluster file adds)
-and says why one does not fit. The planner (cluster/placement.py) builds on both.
+and says why one does not fit. The planner (cluster/placement/planner.py) builds on both.
 """
 from __future__ import annotations
 

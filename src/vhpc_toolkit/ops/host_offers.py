@@ -1,6 +1,6 @@
 """What a host offers for passthrough, vGPU, SR-IOV and PVRDMA, and the checks made before any change.
 
-Used by the device commands (ops/devices/) and the cluster engine (cluster/devices.py).
+Used by the device commands (ops/devices/) and the cluster engine (cluster/planning/devices.py).
 
 The offer comes from the compute resource's environment browser
 (``QueryConfigTarget(host)``: passthrough candidates and SR-IOV PFs with the

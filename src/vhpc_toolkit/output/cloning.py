@@ -1,11 +1,11 @@
-"""How a create clones its VMs (cluster/clone_run.py), in words for the plan and as JSON for the result."""
+"""How a create clones its VMs (cluster/cloning/run.py), in words for the plan and as JSON for the result."""
 from __future__ import annotations
 
 from collections import Counter
 
 from rich.markup import escape
 
-from vhpc_toolkit.cluster.clone_plan import COPY, KEPT, TEMPLATE
+from vhpc_toolkit.cluster.cloning.plan import COPY, KEPT, TEMPLATE
 from vhpc_toolkit.settings.admission import FULL, INSTANT, LINKED
 from vhpc_toolkit.words import count, plural
 

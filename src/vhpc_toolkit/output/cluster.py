@@ -153,7 +153,7 @@ def _strays_title(strays) -> str:
 
 def render_list(result, ctx) -> None:
     """`cluster --list`: one row per cluster."""
-    from vhpc_toolkit.cluster.listing import last_run_text, where
+    from vhpc_toolkit.cluster.ownership.listing import last_run_text, where
 
     if not result.clusters:
         ctx.out.print("no cluster on this vCenter carries a mark of the vHPC toolkit", highlight=False)

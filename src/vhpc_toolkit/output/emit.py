@@ -13,8 +13,8 @@ from vhpc_toolkit.output.jsonout import print_json
 
 def _renderers() -> dict[type, Callable[[Any, Any], None]]:
     # Imported on use: each renderer pulls in what its result needs.
-    from vhpc_toolkit.cluster.listing import ClusterList
-    from vhpc_toolkit.cluster.result import ClusterResult, ClusterStatus, DestroyResult
+    from vhpc_toolkit.cluster.ownership.listing import ClusterList
+    from vhpc_toolkit.cluster.state.result import ClusterResult, ClusterStatus, DestroyResult
     from vhpc_toolkit.ops.post import PostReport
     from vhpc_toolkit.output import cluster, post, query, report, view
     from vhpc_toolkit.results import Document, QueryReport, Report

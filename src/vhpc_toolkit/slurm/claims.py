@@ -26,9 +26,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from vhpc_toolkit.cluster.capacity import reserved_mb
-from vhpc_toolkit.cluster.ownership import owner_of, vm_mark_of
-from vhpc_toolkit.cluster.placement import Held
+from vhpc_toolkit.cluster.placement.capacity import reserved_mb
+from vhpc_toolkit.cluster.ownership.owner import owner_of, vm_mark_of
+from vhpc_toolkit.cluster.placement.planner import Held
 from vhpc_toolkit.errors import VhpcError
 from vhpc_toolkit.ops.host_offers import held_id
 from vhpc_toolkit.specs.vgpu import vgpu_profile
@@ -112,7 +112,7 @@ def vm_holds(o) -> Held | None:
 def stopped_nodes(session, inv, spec, planned: set[str]) -> list[Held]:
     """The file's stopped VMs other than ``planned``: they keep what they get back at power-on.
     Those the plan's read did not read in full are read now (one call)."""
-    from vhpc_toolkit.cluster.read import _read_in_full
+    from vhpc_toolkit.cluster.planning.read import _read_in_full
 
     names = {vm.name for vm in spec.vms} - planned
     stopped = [o for o in inv.of_type("VirtualMachine")
@@ -130,7 +130,7 @@ def stopped_nodes(session, inv, spec, planned: set[str]) -> list[Held]:
 
 def plan_claims(plan) -> list[Held]:
     """What the VMs a plan creates or powers on will hold (cluster/plan.ClusterPlan)."""
-    from vhpc_toolkit.cluster.placement import _memory_mb
+    from vhpc_toolkit.cluster.placement.planner import _memory_mb
 
     out = []
     for p in plan.vms:

@@ -1,4 +1,4 @@
-"""The cluster's lock on vCenter (cluster/lock.py), held by this machine's Slurm programs together.
+"""The cluster's lock on vCenter (cluster/ownership/lock.py), held by this machine's Slurm programs together.
 
 `cluster --create/--destroy` take the cluster's lock on vCenter: one run at a time. The Slurm
 programs of a cluster run side by side (slurmctld starts a resume while another still boots its
@@ -10,7 +10,7 @@ else (an administrator's `cluster --create`) waits for it, up to a bound, then f
 with the holder's name. A program that was killed leaves its pid behind; the next one sees it dead
 and takes the lock over (releasing and taking it again on vCenter).
 
-This uses cluster/lock.py as it is: ``acquire(session, cluster, path)`` (Locked when held) and
+This uses cluster/ownership/lock.py as it is: ``acquire(session, cluster, path)`` (Locked when held) and
 ``release(session, lock)``; the key of the lock taken is kept in the local state.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ import time
 from contextlib import contextmanager
 from typing import Iterator
 
-from vhpc_toolkit.cluster import lock
+from vhpc_toolkit.cluster.ownership import lock
 from vhpc_toolkit.slurm.claims import ClusterState
 
 POLL = 1.0   # seconds between two tries of a vCenter lock held by someone else

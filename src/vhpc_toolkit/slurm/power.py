@@ -8,7 +8,7 @@
 - ``resume-fail``: Slurm gave up on the nodes (no registration within ResumeTimeout): their VMs
   are destroyed, so the next resume starts from the template.
 
-Only the file's own VMs are touched (cluster/ownership.py); switches are `cluster --create`'s.
+Only the file's own VMs are touched (cluster/ownership/owner.py); switches are `cluster --create`'s.
 Every action is one line in the log (slurm/log.py).
 """
 from __future__ import annotations
@@ -111,7 +111,7 @@ def _node_problems(problems: list[str], names: list[str]) -> tuple[dict[str, lis
 def _prepare(session, run: Run, nodes, state: ClusterState):
     """Plan the nodes (under the cluster's planning lock), dropping the ones with problems; the
     prepared run and its claims recorded, or None when no node is left."""
-    from vhpc_toolkit.cluster.prepare import prepare_create
+    from vhpc_toolkit.cluster.planning.prepare import prepare_create
     from vhpc_toolkit.ops.post import password_source
 
     password_for = password_source(env=run.env, prompt=None)
@@ -143,7 +143,7 @@ def _prepare(session, run: Run, nodes, state: ClusterState):
 
 
 def resume(session, run: Run, nodes, state: ClusterState) -> None:
-    from vhpc_toolkit.cluster.apply import ApplyOptions, apply_plan, current_state
+    from vhpc_toolkit.cluster.applying.apply import ApplyOptions, apply_plan, current_state
     from vhpc_toolkit.slurm.guest_env import script_env
 
     prepared = _prepare(session, run, nodes, state)
@@ -197,7 +197,7 @@ def _settle(run: Run, plan, result) -> None:
 
 def _present(session, run: Run, nodes):
     """The nodes' VMs the file owns (cluster/destroy.plan_destroy): {name: Obj}; the absent ones logged."""
-    from vhpc_toolkit.cluster.destroy import plan_destroy
+    from vhpc_toolkit.cluster.applying.destroy import plan_destroy
 
     plan = plan_destroy(session, replace(run.spec, vms=list(nodes), svs=[], dvs=[]))
     for name in plan.absent:

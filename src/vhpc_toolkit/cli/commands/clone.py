@@ -51,7 +51,7 @@ def run(ctx, args) -> Report:
             "hardware_version": args.hardware_version}
     with progress(ctx, "clone", len(requests)) as event:
         if any(v is not None for v in asks.values()):
-            from vhpc_toolkit.cluster.clone_requests import clone_with_requests
+            from vhpc_toolkit.cluster.placement.clone_requests import clone_with_requests
 
             return clone_with_requests(ctx.session(), requests, asks, on_event=event)
         return clone_vms(ctx.session(), requests, on_event=event)

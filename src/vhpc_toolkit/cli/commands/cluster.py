@@ -101,10 +101,10 @@ def run(ctx, args):
         can_ask(ctx, "destroying" if args.destroy else "adopting")   # refused off a terminal without --yes before any login
     if args.status:
         return _status(ctx, args, spec)
-    from vhpc_toolkit.cluster.lock import held
+    from vhpc_toolkit.cluster.ownership.lock import held
 
     session = ctx.session()
-    with held(session, spec.name, spec.path) as lock:   # one run at a time per cluster (cluster/lock.py)
+    with held(session, spec.name, spec.path) as lock:   # one run at a time per cluster (cluster/ownership/lock.py)
         if lock.unprotected:
             ctx.warn(f"{lock.unprotected}: cluster {spec.name} runs without its lock on vCenter (do not run it "
                      "twice at the same time), and cluster --list may not show this run")
@@ -134,10 +134,10 @@ def _password_source(ctx):
 
 def _status(ctx, args, spec):
     from vhpc_toolkit.cli.completion import remember_vm_names
-    from vhpc_toolkit.cluster.status import cluster_status
+    from vhpc_toolkit.cluster.state.status import cluster_status
     from vhpc_toolkit.output.progress import phases
 
-    from vhpc_toolkit.cluster.checks import with_checks
+    from vhpc_toolkit.cluster.guests.checks import with_checks
     from vhpc_toolkit.errors import InputError
 
     password_for = None
@@ -159,7 +159,7 @@ def _status(ctx, args, spec):
 
 
 def _unlock(ctx, spec):
-    from vhpc_toolkit.cluster.lock import break_lock, lock_name
+    from vhpc_toolkit.cluster.ownership.lock import break_lock, lock_name
 
     session = ctx.session()
     confirm(ctx, f"Break the lock of cluster {spec.name} (a run still holding it would go on unprotected)?")
@@ -170,14 +170,14 @@ def _unlock(ctx, spec):
 
 
 def _list(ctx):
-    from vhpc_toolkit.cluster.listing import list_clusters
+    from vhpc_toolkit.cluster.ownership.listing import list_clusters
 
     return list_clusters(ctx.session())
 
 
 def _adopt(ctx, args, spec, session, lock):
-    from vhpc_toolkit.cluster.adopt import adopt, plan_adopt
-    from vhpc_toolkit.cluster.runs import record_run
+    from vhpc_toolkit.cluster.ownership.adopt import adopt, plan_adopt
+    from vhpc_toolkit.cluster.ownership.runs import record_run
     from vhpc_toolkit.output.cluster import render_adoption
 
     adoption = plan_adopt(session, spec)
@@ -191,12 +191,12 @@ def _adopt(ctx, args, spec, session, lock):
 
 
 def _create(ctx, args, spec, session, lock):
-    from vhpc_toolkit.cluster.apply import ApplyOptions, apply_plan, current_state
-    from vhpc_toolkit.cluster.plan import plan_rows, pvrdma_rows, rule_rows, switch_rows
-    from vhpc_toolkit.cluster.prepare import prepare_create
-    from vhpc_toolkit.cluster.runs import datacenter_of, record_run
-    from vhpc_toolkit.cluster.summary import create_counts
-    from vhpc_toolkit.cluster.takeover import take_over
+    from vhpc_toolkit.cluster.applying.apply import ApplyOptions, apply_plan, current_state
+    from vhpc_toolkit.cluster.planning.plan import plan_rows, pvrdma_rows, rule_rows, switch_rows
+    from vhpc_toolkit.cluster.planning.prepare import prepare_create
+    from vhpc_toolkit.cluster.ownership.runs import datacenter_of, record_run
+    from vhpc_toolkit.cluster.planning.summary import create_counts
+    from vhpc_toolkit.cluster.ownership.takeover import take_over
     from vhpc_toolkit.output.cloning import render_cloning
     from vhpc_toolkit.output.cluster import render_actions, render_prune
     from vhpc_toolkit.output.plan import render_plan
@@ -241,10 +241,10 @@ def _create(ctx, args, spec, session, lock):
 
 
 def _destroy(ctx, args, spec, session, lock):
-    from vhpc_toolkit.cluster.destroy import destroy_cluster
-    from vhpc_toolkit.cluster.runs import after_destroy
-    from vhpc_toolkit.cluster.prepare import prepare_destroy
-    from vhpc_toolkit.cluster.summary import destroy_counts
+    from vhpc_toolkit.cluster.applying.destroy import destroy_cluster
+    from vhpc_toolkit.cluster.ownership.runs import after_destroy
+    from vhpc_toolkit.cluster.planning.prepare import prepare_destroy
+    from vhpc_toolkit.cluster.planning.summary import destroy_counts
     from vhpc_toolkit.output.cluster import render_destroy_preview
     from vhpc_toolkit.output.progress import phases
 

@@ -38,7 +38,7 @@ def run(ctx, args) -> Document:
 
 
 def _capacity(ctx, args) -> Document:
-    from vhpc_toolkit.cluster.capacity_report import capacity_document, read_capacity
+    from vhpc_toolkit.cluster.placement.capacity_report import capacity_document, read_capacity
     from vhpc_toolkit.vsphere.view_filter import check_names, host_matches
 
     inv = read_capacity(ctx.session())

@@ -1,0 +1,1 @@
+"""Changes made and read back: the run itself (apply.py), its read-back, destroy."""

@@ -1,0 +1,1 @@
+"""What a run will do, found before any change: the one inventory read, the plan of every VM, the checks of devices, hardware and space, the problems said once, the Plan line's counts, and prepare.py, which does all of it in one call."""
