@@ -141,50 +141,13 @@ def _switches(session, plan: ClusterPlan, notes: list[str], progress: Phases) ->
 def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outcomes: dict,
            switches: list[SwitchOutcome], notes: list[str], progress: Phases, phase: list[str],
            on_states: Callable | None = None) -> ClusterResult:
-    plans = {p.name: p for p in plan.vms}
-    switches += _switches(session, plan, notes, progress)
-    phase[0] = "the PVRDMA host preparation"
-    failures = [] if any(s.failed for s in switches) else \
-        apply_pvrdma(session, plan.pvrdma, {s.name: s for s in switches})
-    if any(s.failed for s in switches) or failures:
-        for s in switches:
-            if failures and s.name in {p.switch for p in plan.pvrdma}:
-                s.status = FAILED
-        for o in outcomes.values():
-            if o.action == CREATE:
-                o.status, o.detail = FAILED, "not created: " + ("; ".join(failures) if failures else
-                                                                "a switch of the file could not be created")
-        result = ClusterResult(switches, list(outcomes.values()), spec=plan.spec)
-        result.notes += failures
-        return result
-
+    stopped = _switches_and_hosts(session, plan, outcomes, switches, notes, progress, phase)
+    if stopped is not None:
+        return stopped
     phase[0] = "--prune"
-    pruned = []
-    if plan.prune and plan.prunable:
-        with progress.phase("pruning", len(plan.prunable)) as shown:
-            pruned = prune_strays(session, plan, shown)
-    elif plan.prune:
-        pruned = prune_strays(session, plan)
+    pruned = _prune(session, plan, progress)
     phase[0] = "the clones and changes"
-    uncertain: list[str] = []
-    tasks = None
-
-    def event(result: TargetResult):
-        if result.name not in plans:    # a copy of a template (cluster/cloning/run.py)
-            return
-        out, p = outcomes[result.name], plans[result.name]
-        if result.data.get("uncertain"):
-            uncertain.append(result.name)
-        if result.failed:
-            out.status, out.detail = FAILED, result.detail
-        elif p.action == CREATE:
-            out.status, out.detail = CREATED, ("instant clone, running" if p.spec.instant else
-                                               "cloned" + (" and powered on" if p.spec.power == "on" else ""))
-        else:
-            out.status, out.detail = RECONFIGURED, "; ".join(str(c) for c in p.changes)
-        if tasks is not None:
-            tasks.done(out)
-
+    event = _TaskEvents(plan, outcomes)
     # Opened before any clone boots: the customization events of this run come after it.
     watch = open_watch(session, plan)
     try:
@@ -197,7 +160,8 @@ def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outc
                  for p in plan.vms if p.action == RECONFIGURE and p.config_spec is not None
                  and not outcomes[p.name].failed]
         if jobs:    # a run that only finishes script steps has no clone or change: no empty phase
-            with progress.phase(_tasks_label(plan), sum(1 for j in jobs if j.result.name in plans)) as tasks:
+            with progress.phase(_tasks_label(plan), sum(1 for j in jobs if j.result.name in event.plans)) as tasks:
+                event.tasks = tasks
                 # the tasks' states (running, queued in vCenter, waiting: ops/runner.TaskStates) as they change
                 run_clones(session, plan, jobs, options, event, on_states or getattr(tasks, "states", None))
         phase[0] = "the hardware upgrades"
@@ -213,9 +177,68 @@ def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outc
         if watch is not None:
             watch.close()
         raise
-    if uncertain:
-        _settle_uncertain(session, plan, outcomes, uncertain)
+    if event.uncertain:
+        _settle_uncertain(session, plan, outcomes, event.uncertain)
     return _after_tasks(session, plan, options, outcomes, switches, pruned, rules, watch, progress, phase, copies)
+
+
+def _switches_and_hosts(session, plan: ClusterPlan, outcomes: dict, switches: list[SwitchOutcome],
+                        notes: list[str], progress: Phases, phase: list[str]) -> ClusterResult | None:
+    """The file's switches, then the PVRDMA host preparation; when either fails, the run's result
+    (no VM is created without its fabric), else None."""
+    switches += _switches(session, plan, notes, progress)
+    phase[0] = "the PVRDMA host preparation"
+    failures = [] if any(s.failed for s in switches) else \
+        apply_pvrdma(session, plan.pvrdma, {s.name: s for s in switches})
+    if not any(s.failed for s in switches) and not failures:
+        return None
+    for s in switches:
+        if failures and s.name in {p.switch for p in plan.pvrdma}:
+            s.status = FAILED
+    for o in outcomes.values():
+        if o.action == CREATE:
+            o.status, o.detail = FAILED, "not created: " + ("; ".join(failures) if failures else
+                                                            "a switch of the file could not be created")
+    result = ClusterResult(switches, list(outcomes.values()), spec=plan.spec)
+    result.notes += failures
+    return result
+
+
+def _prune(session, plan: ClusterPlan, progress: Phases) -> list:
+    """--prune: the file's strays destroyed (before any clone: what they held is free for the new VMs)."""
+    if not plan.prune:
+        return []
+    if not plan.prunable:
+        return prune_strays(session, plan)
+    with progress.phase("pruning", len(plan.prunable)) as shown:
+        return prune_strays(session, plan, shown)
+
+
+class _TaskEvents:
+    """Each VM's outcome as its clone or reconfigure task ends (a copy of a template is no VM of the
+    file); ``tasks``: the progress phase told of each."""
+
+    def __init__(self, plan: ClusterPlan, outcomes: dict):
+        self.plans = {p.name: p for p in plan.vms}
+        self.outcomes = outcomes
+        self.uncertain: list[str] = []    # calls whose answer was lost: vCenter may have made the VM
+        self.tasks = None
+
+    def __call__(self, result: TargetResult) -> None:
+        if result.name not in self.plans:    # a copy of a template (cluster/cloning/run.py)
+            return
+        out, p = self.outcomes[result.name], self.plans[result.name]
+        if result.data.get("uncertain"):
+            self.uncertain.append(result.name)
+        if result.failed:
+            out.status, out.detail = FAILED, result.detail
+        elif p.action == CREATE:
+            out.status, out.detail = CREATED, ("instant clone, running" if p.spec.instant else
+                                               "cloned" + (" and powered on" if p.spec.power == "on" else ""))
+        else:
+            out.status, out.detail = RECONFIGURED, "; ".join(str(c) for c in p.changes)
+        if self.tasks is not None:
+            self.tasks.done(out)
 
 
 def _after_tasks(session, plan: ClusterPlan, options: ApplyOptions, outcomes: dict, switches, pruned, rules,

@@ -34,56 +34,17 @@ def build_config(plan: VMPlan, inv: Inventory, offer, find_pg: PortGroupFinder):
     from pyVmomi import vim
 
     vm, template, host = plan.spec, plan.template, plan.placement.host
-    mhz = host.get("summary.hardware.cpuMhz")
     config = vim.vm.ConfigSpec()
-    apply_compute(config, template.props, compute_request(vm), mhz)
+    apply_compute(config, template.props, compute_request(vm), host.get("summary.hardware.cpuMhz"))
     if vm.latency:  # its reservations are already in compute_request
         apply_latency_level(config, template.props, vm.latency)
-    changes = []
-    # The clone's adapters in the guest's order (the order customization maps them in): the template's
-    # emulated adapters, a new one for port_group, PVRDMA, then SR-IOV adapters (specs.nic.guest_order).
-    nics = guest_order(template.get("config.hardware.device"))
-    ordinary = [d for d in nics if not is_sriov(d)]
-    main_index = 0
-    if vm.port_group:
-        names = {}
-        current = [nic_network_name(d, names) for d in ordinary]
-        if vm.port_group in current:
-            main_index = current.index(vm.port_group)
-        elif ordinary:
-            nic = copy.copy(ordinary[0])  # same device, new backing
-            nic.backing = nic_backing(find_pg(vm.port_group, None))
-            changes.append(vim.vm.device.VirtualDeviceSpec(operation="edit", device=nic))
-        else:
-            from vhpc_toolkit.specs.nic import add_nic
-            changes.append(add_nic(find_pg(vm.port_group, None)))
-    adapters = max(len(ordinary), 1 if vm.port_group else 0) + (len(nics) - len(ordinary))
+    changes, main_index, adapters = _port_group_adapter(vm, template, find_pg)
     if vm.secure_boot is not None and vm.secure_boot != secure_boot(template.props):
         config.bootOptions = vim.vm.BootOptions(efiSecureBootEnabled=vm.secure_boot)
-    choice, options, gpus = plan.choice, [], 0
-    if choice is not None and choice.gpus:   # chosen by the planner (cluster/placement/planner.py)
-        gpus = len(choice.gpus)
-        if choice.dynamic:
-            changes += [dynamic_passthrough_device(g.vendor_id, g.device_id, choice.label, g.name) for g in choice.gpus]
-        else:
-            changes += [passthrough_device(offer.passthrough_by_id()[g.id]) for g in choice.gpus]
-        options = mmio_extra_config(choice.mmio_gb or DEFAULT_MMIO_GB)
-    elif vm.device and vm.dynamic:   # each address stands for its device's type; the host picks at power-on
-        asked, _ = device_types(host, vm.device)
-        names = {pci_type(d): d.deviceName for d in host.get("hardware.pciDevice") or []}
-        size = vm.mmio_size or DEFAULT_MMIO_GB
-        check_mmio_size(size, [names[k] for k, n in asked.items() for _ in range(n)])
-        changes += [dynamic_passthrough_device(k[0], k[1], None, names[k]) for k, n in asked.items() for _ in range(n)]
-        gpus = sum(asked.values())
-        options = mmio_extra_config(size)
-    elif vm.device:
-        infos = [offer.passthrough_by_id()[normalize_id(d)] for d in vm.device]
-        size = vm.mmio_size or DEFAULT_MMIO_GB
-        check_mmio_size(size, [i.pciDevice for i in infos])
-        gpus = len(infos)
-        changes += [passthrough_device(i) for i in infos]
-        options = mmio_extra_config(size)
-    options += accelerator_options(gpus, choice.numa_node if choice is not None else None, bool(vm.hugepages_1g))
+    devices, options, gpus = _passthrough(plan, offer)
+    changes += devices
+    options += accelerator_options(gpus, plan.choice.numa_node if plan.choice is not None else None,
+                                   bool(vm.hugepages_1g))
     if options:
         config.extraConfig = options
     changes += [vgpu_device(profile) for profile in vm.vgpus]
@@ -97,6 +58,55 @@ def build_config(plan: VMPlan, inv: Inventory, offer, find_pg: PortGroupFinder):
     if changes:
         config.deviceChange = changes
     return config, adapters, main_index
+
+
+def _port_group_adapter(vm, template, find_pg: PortGroupFinder) -> tuple[list, int, int]:
+    """The edits that put the VM's adapter on ``port_group`` (the template's adapter there, its first one
+    moved there, or a new one), the index of that adapter, and how many adapters the clone has so far.
+    The order is the guest's (the order customization maps them in): the template's emulated adapters,
+    a new one for port_group, PVRDMA, then SR-IOV adapters (specs.nic.guest_order)."""
+    from pyVmomi import vim
+
+    nics = guest_order(template.get("config.hardware.device"))
+    ordinary = [d for d in nics if not is_sriov(d)]
+    changes, main_index = [], 0
+    if vm.port_group:
+        names: dict = {}
+        current = [nic_network_name(d, names) for d in ordinary]
+        if vm.port_group in current:
+            main_index = current.index(vm.port_group)
+        elif ordinary:
+            nic = copy.copy(ordinary[0])  # same device, new backing
+            nic.backing = nic_backing(find_pg(vm.port_group, None))
+            changes.append(vim.vm.device.VirtualDeviceSpec(operation="edit", device=nic))
+        else:
+            from vhpc_toolkit.specs.nic import add_nic
+            changes.append(add_nic(find_pg(vm.port_group, None)))
+    return changes, main_index, max(len(ordinary), 1 if vm.port_group else 0) + (len(nics) - len(ordinary))
+
+
+def _passthrough(plan: VMPlan, offer) -> tuple[list, list, int]:
+    """The VM's passthrough devices (the planner's GPUs, or the file's devices, Dynamic DirectPath or
+    not), their MMIO settings, and how many there are."""
+    vm, host, choice = plan.spec, plan.placement.host, plan.choice
+    if choice is not None and choice.gpus:   # chosen by the planner (cluster/placement/planner.py)
+        if choice.dynamic:
+            devices = [dynamic_passthrough_device(g.vendor_id, g.device_id, choice.label, g.name) for g in choice.gpus]
+        else:
+            devices = [passthrough_device(offer.passthrough_by_id()[g.id]) for g in choice.gpus]
+        return devices, mmio_extra_config(choice.mmio_gb or DEFAULT_MMIO_GB), len(choice.gpus)
+    size = vm.mmio_size or DEFAULT_MMIO_GB
+    if vm.device and vm.dynamic:   # each address stands for its device's type; the host picks at power-on
+        asked, _ = device_types(host, vm.device)
+        names = {pci_type(d): d.deviceName for d in host.get("hardware.pciDevice") or []}
+        check_mmio_size(size, [names[k] for k, n in asked.items() for _ in range(n)])
+        devices = [dynamic_passthrough_device(k[0], k[1], None, names[k]) for k, n in asked.items() for _ in range(n)]
+        return devices, mmio_extra_config(size), sum(asked.values())
+    if vm.device:
+        infos = [offer.passthrough_by_id()[normalize_id(d)] for d in vm.device]
+        check_mmio_size(size, [i.pciDevice for i in infos])
+        return [passthrough_device(i) for i in infos], mmio_extra_config(size), len(infos)
+    return [], [], 0
 
 
 def _sriov_pg(vm, adapter, find_pg: PortGroupFinder) -> PortGroupRef:

@@ -28,6 +28,7 @@ from vhpc_toolkit.specs.hardware import needs_upgrade
 from vhpc_toolkit.specs.latency import apply_latency_level
 from vhpc_toolkit.specs.passthrough import dynamic_type
 from vhpc_toolkit.specs.tuning import apply_secure_boot
+from vhpc_toolkit.words import plural
 from vhpc_toolkit.vsphere.inventory import Obj, Inventory
 
 CREATE, RECONFIGURE, DRIFT = "create", "reconfigure", "drift"
@@ -256,27 +257,7 @@ def _plan_existing_vm(inv: Inventory, plan: VMPlan, allow_power_off: bool) -> No
             plan.drift.append(f"secure boot differs: the VM {exc}")
     plan.changes = changes
     plan.config_spec = spec if changes else None
-    if vm.device and vm.dynamic and host is not None:
-        asked, _ = device_types(host, vm.device)
-        have = Counter(t for t in (dynamic_type(d) for d in obj.get("config.hardware.device") or []) if t)
-        short = {f"{k[0]:04x}:{k[1]:04x}": n - have[k] for k, n in asked.items() if have[k] < n}
-        if short:
-            plan.drift.append("Dynamic DirectPath device(s) " + ", ".join(f"{n} x {t}" for t, n in short.items())
-                              + " not on the VM (not added to an existing VM)")
-    elif vm.device:
-        have = {d.backing.id.lower() for d in obj.get("config.hardware.device") or []
-                if isinstance(d, vim.vm.device.VirtualPCIPassthrough)
-                and isinstance(d.backing, vim.vm.device.VirtualPCIPassthrough.DeviceBackingInfo)}
-        missing = [d for d in vm.device if d.lower() not in have]
-        if missing:
-            plan.drift.append(f"passthrough device(s) {', '.join(missing)} not on the VM (not added to an existing VM)")
-    if vm.vgpus:
-        profiles = [d.backing.vgpu for d in obj.get("config.hardware.device") or []
-                    if isinstance(getattr(d, "backing", None), vim.vm.device.VirtualPCIPassthrough.VmiopBackingInfo)]
-        missing = list((Counter(vm.vgpus) - Counter(profiles)).elements())
-        if missing:
-            plan.drift.append(f"vGPU {', '.join(missing)} not on the VM (not added to an existing VM)")
-    plan.drift += gpu_drift(plan)
+    plan.drift += _device_drift(vm, obj, host) + gpu_drift(plan)
     if vm.host and host is not None and host.name != vm.host:
         plan.drift.append(f"runs on {host.name}, the file says {vm.host} (not moved)")
     if plan.network is not None and not plan.network.is_dhcp and powered_on:
@@ -289,6 +270,37 @@ def _plan_existing_vm(inv: Inventory, plan: VMPlan, allow_power_off: bool) -> No
         raise ValueError(f"it is to be powered on, and its host {host.name} is in maintenance mode "
                          "(no VM is powered on there): exit maintenance mode first")
     plan.action = RECONFIGURE if changes else (DRIFT if plan.drift else NOTHING)
+
+
+def _device_drift(vm: VMSpec, obj: Obj, host: Obj | None) -> list[str]:
+    """The file's passthrough devices and vGPUs an existing VM lacks (devices are not added to an
+    existing VM: reported as drift)."""
+    from pyVmomi import vim
+
+    devices = obj.get("config.hardware.device") or []
+    out = []
+    if vm.device and vm.dynamic and host is not None:
+        asked, _ = device_types(host, vm.device)
+        have = Counter(t for t in (dynamic_type(d) for d in devices) if t)
+        short = {f"{k[0]:04x}:{k[1]:04x}": n - have[k] for k, n in asked.items() if have[k] < n}
+        if short:
+            out.append(f"Dynamic DirectPath {plural(sum(short.values()), 'device')} "
+                       + ", ".join(f"{n} x {t}" for t, n in short.items())
+                       + " not on the VM (not added to an existing VM)")
+    elif vm.device:
+        have = {d.backing.id.lower() for d in devices if isinstance(d, vim.vm.device.VirtualPCIPassthrough)
+                and isinstance(d.backing, vim.vm.device.VirtualPCIPassthrough.DeviceBackingInfo)}
+        missing = [d for d in vm.device if d.lower() not in have]
+        if missing:
+            out.append(f"passthrough {plural(len(missing), 'device')} {', '.join(missing)} not on the VM "
+                       "(not added to an existing VM)")
+    if vm.vgpus:
+        profiles = [d.backing.vgpu for d in devices
+                    if isinstance(getattr(d, "backing", None), vim.vm.device.VirtualPCIPassthrough.VmiopBackingInfo)]
+        missing = list((Counter(vm.vgpus) - Counter(profiles)).elements())
+        if missing:
+            out.append(f"vGPU {', '.join(missing)} not on the VM (not added to an existing VM)")
+    return out
 
 
 def _leave_to_slurm(plan: VMPlan, slurms: bool) -> None:
@@ -313,62 +325,75 @@ def plan_cluster(inv: Inventory, spec: ClusterSpec, allow_power_off: bool = Fals
     """
     problems: list[str] = []
     shared_uplinks(spec, problems)
-    notes: list[str] = []
-    owner = owner_of(spec)
     switches = [plan_svs(inv, sw, problems, _where(spec, sw.line)) for sw in spec.svs]
     switches += [plan_dvs(inv, sw, problems, _where(spec, sw.line)) for sw in spec.dvs]
-    file_pgs = {sw.port_group for sw in spec.svs + spec.dvs if sw.port_group}
-    file_switches = (spec.svs, spec.dvs)
     vms_by_name: dict[str, list[Obj]] = {}
     for o in inv.of_type("VirtualMachine"):
         vms_by_name.setdefault(o.name, []).append(o)
-    plans = []
-    for vm in spec.vms:
+    run = _Planning(inv, spec, owner_of(spec), vms_by_name, problems, allow_power_off=allow_power_off,
+                    elastic=elastic)
+    plans = [run.plan_vm(vm) for vm in spec.vms]
+    plan = ClusterPlan(spec=spec, inv=inv, switches=switches, vms=plans, problems=problems, owner=run.owner.mark,
+                       notes=run.notes, held=list(held))
+    plan_placement(inv, plan)   # hosts and devices of the new VMs, from this read (cluster/placement/planner.py)
+    plan.problems = list(dict.fromkeys(plan.problems))
+    return plan
+
+
+@dataclass
+class _Planning:
+    """What planning one VM needs from the run: the read, the file, its owner, the VMs by name."""
+
+    inv: Inventory
+    spec: ClusterSpec
+    owner: Any
+    vms_by_name: dict
+    problems: list
+    notes: list = field(default_factory=list)
+    allow_power_off: bool = False
+    elastic: bool = False
+
+    def plan_vm(self, vm: VMSpec) -> VMPlan:
+        """The VM's action: create, reconfigure, power on, nothing (or drift); problems noted."""
+        inv, spec, problems = self.inv, self.spec, self.problems
         where = _where(spec, vm.line)
-        slurms = bool(vm.elastic) and not elastic
+        slurms = bool(vm.elastic) and not self.elastic
         if slurms:   # neither created nor powered on here: Slurm does that when jobs need the node
             vm = replace(vm, power="off")
-        plan = VMPlan(vm, file_switches=file_switches)
-        plans.append(plan)
+        plan = VMPlan(vm, file_switches=(spec.svs, spec.dvs))
+        file_pgs = {sw.port_group for sw in spec.svs + spec.dvs if sw.port_group}
         try:
             plan.network = _guest_network(vm)
         except BadNetworkValue as exc:
             problems.append(f"{where}: VM {vm.name}: {exc}")
+        same_name = self.vms_by_name.get(vm.name, [])
         try:
-            folder = file_folder(inv, vm, owner, vms_by_name.get(vm.name, []))
+            folder = file_folder(inv, vm, self.owner, same_name)
         except Unproven as exc:   # several datacenters could hold it: never guessed
             problems.append(f"{where}: {exc}")
             plan.drift.append(str(exc))
-            continue
+            return plan
         except VhpcError:
             folder = None
-        if folder is None:
-            _plan_new_vm(inv, plan, file_pgs, problems, where)   # its placement says what is wrong
-            _leave_to_slurm(plan, slurms)
-            continue
         # Only the VM of that name in the file's folder is the file's (names are unique per folder).
-        match = match_vm(inv, vm.name, folder, owner, vms_by_name.get(vm.name, []))
-        if match.elsewhere:
-            notes.append(elsewhere_note(vm.name, inv.path(folder), match.elsewhere))
-        if match.foreign:
-            problems.append(f"{where}: {foreign_note(vm.name, inv.path(folder) + '/' + vm.name, match.foreign, owner)}")
-        elif match.vm is not None:
+        match = match_vm(inv, vm.name, folder, self.owner, same_name) if folder is not None else None
+        if match is not None and match.elsewhere:
+            self.notes.append(elsewhere_note(vm.name, inv.path(folder), match.elsewhere))
+        if match is not None and match.foreign:
+            problems.append(f"{where}: {foreign_note(vm.name, inv.path(folder) + '/' + vm.name, match.foreign, self.owner)}")
+        elif match is not None and match.vm is not None:
             if match.vm.get("config.template"):
                 problems.append(f"{where}: VM {vm.name}: a template of that name exists in {inv.path(folder)}")
-                continue
+                return plan
             plan.existing = match.vm
             try:
-                _plan_existing_vm(inv, plan, allow_power_off)
+                _plan_existing_vm(inv, plan, self.allow_power_off)
             except ValueError as exc:   # e.g. vCPUs the cores per socket do not divide
                 problems.append(f"{where}: VM {vm.name}: {exc}")
-        else:
+        else:   # no folder (its placement says what is wrong), or none of that name in it
             _plan_new_vm(inv, plan, file_pgs, problems, where)
             _leave_to_slurm(plan, slurms)
-    plan = ClusterPlan(spec=spec, inv=inv, switches=switches, vms=plans, problems=problems, owner=owner.mark,
-                       notes=notes, held=list(held))
-    plan_placement(inv, plan)   # hosts and devices of the new VMs, from this read (cluster/placement/planner.py)
-    plan.problems = list(dict.fromkeys(plan.problems))
-    return plan
+        return plan
 
 
 def plan_rows(plan: ClusterPlan) -> list[dict[str, Any]]:
