@@ -10,8 +10,8 @@ from pyVmomi import vim
 from vhpc_toolkit.cluster.planning.plan import CREATE, RECONFIGURE, VMPlan
 from vhpc_toolkit.cluster.applying.verify import devices_of, differences
 from vhpc_toolkit.clusterfile import VMSpec
-from vhpc_toolkit.ops import reconfigure
-from vhpc_toolkit.ops.linked import current_snapshot, linked_note, linked_problem
+from vhpc_toolkit.ops.edits import reconfigure
+from vhpc_toolkit.ops.vms.linked import current_snapshot, linked_note, linked_problem
 from vhpc_toolkit.results import CHANGED, FAILED, TargetResult
 from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.customization import GuestNetwork, customization_spec

@@ -5,7 +5,7 @@ import pytest
 
 from vhpc_toolkit import marks
 from vhpc_toolkit.clusterfile import ClusterFileError, parse_cluster_text
-from vhpc_toolkit.ops.pvrdma_hosts import parse_record, with_record
+from vhpc_toolkit.ops.hosts.pvrdma import parse_record, with_record
 
 VMS = "[_VMS_]\nvm1: template: t\n"
 

@@ -6,9 +6,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from vhpc_toolkit.ops import pvrdma_hosts
-from vhpc_toolkit.ops.dvs import dvs_version_for, min_esxi, version_problems
-from vhpc_toolkit.ops.gpus import GpuState, VgpuLedger, gpu_model, profile_size
+from vhpc_toolkit.ops.hosts import pvrdma as pvrdma_hosts
+from vhpc_toolkit.ops.networks.distributed import dvs_version_for, min_esxi, version_problems
+from vhpc_toolkit.ops.hosts.gpus import GpuState, VgpuLedger, gpu_model, profile_size
 
 
 @pytest.mark.parametrize("profile,expected", [("grid_p100-4q", ("p100", 4096)), ("grid_v100-32q", ("v100", 32768)),

@@ -42,7 +42,7 @@ def test_failures_are_not_kept_and_new_objects_are_seen():
 def test_device_users_are_counted_in_one_scan(monkeypatch):
     from pyVmomi import vim
 
-    from vhpc_toolkit.ops import host_offers as devices
+    from vhpc_toolkit.ops.hosts import offers as devices
 
     inv = inventory(0)
     host = SimpleNamespace(_moId="host-1")

@@ -97,7 +97,7 @@ def test_power_policy_by_short_name_and_host_configs():
 
 
 def test_a_policy_the_host_does_not_offer_is_refused_before_any_change(monkeypatch):
-    import vhpc_toolkit.ops.hosts as hosts
+    import vhpc_toolkit.ops.hosts.settings as hosts
 
     capability = vim.host.PowerSystem.Capability(availablePolicy=[
         vim.host.PowerSystem.PowerPolicy(key=2, shortName="dynamic", name="Balanced")])
@@ -123,7 +123,7 @@ def _host(name, moid, profiles=(), pgs=(), infos=()):
 
 
 def test_migration_checks():
-    from vhpc_toolkit.ops.migrate import move_problems
+    from vhpc_toolkit.ops.vms.migrate import move_problems
 
     vgpu = vim.vm.device.VirtualPCIPassthrough(backing=vim.vm.device.VirtualPCIPassthrough.VmiopBackingInfo(
         vgpu="grid_v100-8q"))

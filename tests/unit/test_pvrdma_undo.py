@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from vhpc_toolkit.ops.pvrdma_hosts import HostPrep, still_ours
+from vhpc_toolkit.ops.hosts.pvrdma import HostPrep, still_ours
 
 SW = "uuid-sw"
 

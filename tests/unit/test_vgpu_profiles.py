@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pyVmomi import vim
 
-from vhpc_toolkit.ops.gpus import GpuState, VgpuLedger
+from vhpc_toolkit.ops.hosts.gpus import GpuState, VgpuLedger
 from vhpc_toolkit.specs.accelerators import accelerator_options
 from vhpc_toolkit.specs.passthrough import dynamic_passthrough_device, dynamic_type
 from vhpc_toolkit.specs.vgpu_profiles import (MIG, TIME_SLICED, gpu_room, mig_layout, mig_room, parse_profile,

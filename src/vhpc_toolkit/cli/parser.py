@@ -147,7 +147,7 @@ def affinity_or_clear(p: argparse.ArgumentParser, what: str, unit: str) -> None:
 
 def vm_targets(args) -> list[tuple[str, str]]:
     """The VMs of ``--vm`` or ``--file`` as (name, where) pairs, read now (before any login)."""
-    from vhpc_toolkit.ops.targets import target_names
+    from vhpc_toolkit.ops.vms.targets import target_names
 
     return target_names(args.vm, args.file)
 

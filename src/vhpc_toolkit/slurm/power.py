@@ -208,7 +208,7 @@ def _present(session, run: Run, nodes):
 
 
 def _destroy(session, run: Run, present: dict, why: str) -> None:
-    from vhpc_toolkit.ops.destroy import Doomed, power_off_and_destroy
+    from vhpc_toolkit.ops.vms.destroy import Doomed, power_off_and_destroy
 
     doomed = [Doomed(o.ref, o.get("runtime.powerState") != "poweredOff", TargetResult(name))
               for name, o in present.items()]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from vhpc_toolkit.cli.parser import hardware_version, memory_gb, vcpus
-from vhpc_toolkit.ops.clone import CloneRequest, check_requests, clone_vms, requests_from_file
+from vhpc_toolkit.ops.vms.clone import CloneRequest, check_requests, clone_vms, requests_from_file
 from vhpc_toolkit.output.progress import progress
 from vhpc_toolkit.results import Report
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from vhpc_toolkit.cli.parser import bool_word, memory_gb, shares, vcpus, vm_or_file, vm_targets
 from vhpc_toolkit.errors import InputError
-from vhpc_toolkit.ops.reconfigure import reconfigure
+from vhpc_toolkit.ops.edits.reconfigure import reconfigure
 from vhpc_toolkit.results import Report
 from vhpc_toolkit.specs.compute import VM_PROPS, ComputeRequest, apply_compute
 

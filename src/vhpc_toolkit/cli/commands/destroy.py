@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from vhpc_toolkit.cli.parser import vm_or_file, vm_targets
 from vhpc_toolkit.cli.prompt import can_ask, confirm
-from vhpc_toolkit.ops.destroy import destroy_vms, plan_vm_destroy
+from vhpc_toolkit.ops.vms.destroy import destroy_vms, plan_vm_destroy
 from vhpc_toolkit.output.progress import progress
 from vhpc_toolkit.results import Report
 from vhpc_toolkit.words import count

@@ -5,7 +5,7 @@ from __future__ import annotations
 from vhpc_toolkit.cli.parser import create_destroy, ipv4, mtu, netmask, positive
 from vhpc_toolkit.errors import InputError
 from vhpc_toolkit.limits import MAX_MTU, MIN_MTU
-from vhpc_toolkit.ops.dvs import create_dvs, destroy_dvs
+from vhpc_toolkit.ops.networks.distributed import create_dvs, destroy_dvs
 from vhpc_toolkit.results import Report
 from vhpc_toolkit.words import count
 

@@ -9,7 +9,7 @@ def arguments(p) -> None:
 
 
 def run(ctx, args):
-    from vhpc_toolkit.ops.vm_config import get_vm_config
+    from vhpc_toolkit.ops.edits.vm_config import get_vm_config
 
     targets = vm_targets(args)
     return get_vm_config(ctx.session(), targets)

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from vhpc_toolkit.cli.parser import vm_or_file, vm_targets
-from vhpc_toolkit.ops.reconfigure import reconfigure
-from vhpc_toolkit.ops.targets import read_targets
+from vhpc_toolkit.ops.edits.reconfigure import reconfigure
+from vhpc_toolkit.ops.vms.targets import read_targets
 from vhpc_toolkit.results import Report, TargetResult
 from vhpc_toolkit.specs import compute, latency
 

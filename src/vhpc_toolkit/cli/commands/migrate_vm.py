@@ -13,7 +13,7 @@ def arguments(p) -> None:
 
 
 def run(ctx, args):
-    from vhpc_toolkit.ops.migrate import migrate_vms
+    from vhpc_toolkit.ops.vms.migrate import migrate_vms
 
     targets = vm_targets(args)
     with progress(ctx, "migrate", None) as event:

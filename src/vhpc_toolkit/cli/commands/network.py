@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from vhpc_toolkit.cli.parser import add_remove, vm_or_file, vm_targets
-from vhpc_toolkit.ops.adapters import change_adapters
+from vhpc_toolkit.ops.edits.adapters import change_adapters
 from vhpc_toolkit.results import Report
 
 

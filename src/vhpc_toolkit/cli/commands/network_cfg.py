@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from vhpc_toolkit.cli.parser import positive, vm_or_file, vm_targets
 from vhpc_toolkit.errors import InputError
-from vhpc_toolkit.ops.adapters import configure_guest_network
+from vhpc_toolkit.ops.edits.adapters import configure_guest_network
 from vhpc_toolkit.results import Report
 from vhpc_toolkit.specs.customization import BadNetworkValue, GuestNetwork
 

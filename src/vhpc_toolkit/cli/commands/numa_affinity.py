@@ -10,7 +10,7 @@ def arguments(p) -> None:
 
 
 def run(ctx, args):
-    from vhpc_toolkit.ops.vm_settings import set_numa_affinity
+    from vhpc_toolkit.ops.edits.vm_settings import set_numa_affinity
 
     targets = vm_targets(args)
     return set_numa_affinity(ctx.session(), targets, [] if args.clear else args.affinity)

@@ -11,7 +11,7 @@ def arguments(p) -> None:
 
 
 def run(ctx, args):
-    from vhpc_toolkit.ops.hosts import host_names, set_host_passthrough
+    from vhpc_toolkit.ops.hosts.settings import host_names, set_host_passthrough
 
     names = host_names(args.host, args.file)
     return set_host_passthrough(ctx.session(), names, args.device, on=args.on)

@@ -5,7 +5,7 @@ import getpass
 
 from vhpc_toolkit.cli.parser import vm_or_file
 from vhpc_toolkit.ops.post import PostReport, guest_password, run_scripts
-from vhpc_toolkit.ops.targets import target_names
+from vhpc_toolkit.ops.vms.targets import target_names
 
 
 def arguments(p) -> None:

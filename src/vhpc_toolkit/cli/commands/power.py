@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from vhpc_toolkit.cli.parser import vm_or_file, vm_targets
-from vhpc_toolkit.ops.power import set_power
+from vhpc_toolkit.ops.vms.power import set_power
 from vhpc_toolkit.output.progress import progress
 from vhpc_toolkit.results import Report
 

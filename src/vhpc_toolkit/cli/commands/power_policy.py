@@ -11,7 +11,7 @@ def arguments(p) -> None:
 
 
 def run(ctx, args):
-    from vhpc_toolkit.ops.hosts import host_names, set_power_policy
+    from vhpc_toolkit.ops.hosts.settings import host_names, set_power_policy
 
     names = host_names(args.host, args.file)
     return set_power_policy(ctx.session(), names, args.policy)

@@ -10,7 +10,7 @@ def arguments(p) -> None:
 
 
 def run(ctx, args):
-    from vhpc_toolkit.ops.vm_settings import set_secure_boot
+    from vhpc_toolkit.ops.edits.vm_settings import set_secure_boot
 
     targets = vm_targets(args)
     return set_secure_boot(ctx.session(), targets, on=args.on)

@@ -14,7 +14,7 @@ def arguments(p) -> None:
 
 
 def run(ctx, args):
-    from vhpc_toolkit.ops.hosts import host_names, set_host_sriov
+    from vhpc_toolkit.ops.hosts.settings import host_names, set_host_sriov
 
     names = host_names(args.host, args.file)
     return set_host_sriov(ctx.session(), names, args.device, on=args.on, num_func=None if args.off else args.num_func)

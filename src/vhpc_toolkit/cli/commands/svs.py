@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from vhpc_toolkit.cli.parser import create_destroy, mtu
 from vhpc_toolkit.limits import MAX_MTU, MIN_MTU
-from vhpc_toolkit.ops.switches import create_svs, destroy_svs
+from vhpc_toolkit.ops.networks.standard import create_svs, destroy_svs
 from vhpc_toolkit.results import Report
 
 

@@ -21,10 +21,10 @@ from vhpc_toolkit.cluster.cloning.copies import drop_copy_mark
 from vhpc_toolkit.cluster.networks.switches import apply_switches, rollback_switches
 from vhpc_toolkit.cluster.applying.verify import check_vms, devices_of
 from vhpc_toolkit.errors import ConnectionFailed, SessionLost, VhpcError
-from vhpc_toolkit.ops.linked import base_snapshot
-from vhpc_toolkit.ops.destroy import Doomed, power_off_and_destroy
-from vhpc_toolkit.ops.placement import ref_of
-from vhpc_toolkit.ops.portgroups import PROPS as NETWORK_PROPS, find_portgroup, portgroup_names_by_key
+from vhpc_toolkit.ops.vms.linked import base_snapshot
+from vhpc_toolkit.ops.vms.destroy import Doomed, power_off_and_destroy
+from vhpc_toolkit.ops.vms.placement import ref_of
+from vhpc_toolkit.ops.networks.portgroups import PROPS as NETWORK_PROPS, find_portgroup, portgroup_names_by_key
 from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Interrupted, Job, run_jobs
 from vhpc_toolkit.phases import Phases, as_phases
 from vhpc_toolkit.results import (CREATED, DESTROYED, DRIFT, FAILED, NOT_STARTED, POWERED_ON, RECONFIGURED,

@@ -20,7 +20,7 @@ from vhpc_toolkit.cluster.placement.rules import remove_rules, rules_to_remove
 from vhpc_toolkit.cluster.cloning.copies import owned_copies
 from vhpc_toolkit.clusterfile import ClusterSpec
 from vhpc_toolkit.errors import ConnectionFailed, ValidationFailed, VhpcError
-from vhpc_toolkit.ops.destroy import Doomed, destroy_vms
+from vhpc_toolkit.ops.vms.destroy import Doomed, destroy_vms
 from vhpc_toolkit.results import ABSENT, CHANGED, FAILED, UNCHANGED, SwitchOutcome, TargetResult
 from vhpc_toolkit.vsphere.fields import MARK_PROPS
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory

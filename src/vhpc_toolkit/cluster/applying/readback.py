@@ -4,7 +4,7 @@ destroying. A report says what vCenter holds, never what the run had hoped for."
 from __future__ import annotations
 
 from vhpc_toolkit.cluster.state.result import Stray
-from vhpc_toolkit.ops.dvs import DVS_TYPES
+from vhpc_toolkit.ops.networks.distributed import DVS_TYPES
 from vhpc_toolkit.results import CREATED, DESTROYED, FAILED, NOT_STARTED, UP_TO_DATE, SwitchOutcome
 from vhpc_toolkit.vsphere.inventory import read_inventory
 

@@ -13,7 +13,7 @@ from collections import Counter
 from vhpc_toolkit.cluster.planning.desired import compute_request
 from vhpc_toolkit.cluster.planning.plan import CREATE, ClusterPlan, VMPlan
 from vhpc_toolkit.cluster.state.result import VMOutcome
-from vhpc_toolkit.ops.portgroups import portgroup_names_by_key
+from vhpc_toolkit.ops.networks.portgroups import portgroup_names_by_key
 from vhpc_toolkit.results import FAILED, POWERED_ON, RECONFIGURED
 from vhpc_toolkit.specs import compute, latency
 from vhpc_toolkit.specs.compute import apply_compute

@@ -18,7 +18,7 @@ from vhpc_toolkit.cluster.cloning.plan import ClonePlan, CloneRequest, Source, p
 from vhpc_toolkit.cluster.ownership.owner import owner_of
 from vhpc_toolkit.cluster.planning.plan import CREATE, ClusterPlan, VMPlan
 from vhpc_toolkit.cluster.cloning.copies import copy_name, copy_spec, find_copies, template_version
-from vhpc_toolkit.ops.placement import ref_of
+from vhpc_toolkit.ops.vms.placement import ref_of
 from vhpc_toolkit.ops.runner import Job
 from vhpc_toolkit.results import CHANGED, PENDING, TargetResult
 from vhpc_toolkit.settings.admission import FULL, INSTANT, LINKED, AdmissionModel
@@ -230,7 +230,7 @@ def run_clones(session, plan: ClusterPlan, jobs: list[Job], options, on_event, o
 
 def replace_stale_copies(session, plan: ClusterPlan, notes: list[str]) -> None:
     """Copies of an older version of a template (the file's own) go before new ones are made."""
-    from vhpc_toolkit.ops.destroy import Doomed, power_off_and_destroy
+    from vhpc_toolkit.ops.vms.destroy import Doomed, power_off_and_destroy
 
     stale = plan.clones.stale if plan.clones is not None else []
     if not stale:
@@ -269,7 +269,7 @@ def copy_notes(session, copies: CloneJobs) -> list[str]:
 
 def remove_made_copies(session, run: CloneRun | None) -> list[str]:
     """--rollback: the copies this run made go too (the notes say what became of them)."""
-    from vhpc_toolkit.ops.destroy import Doomed, power_off_and_destroy
+    from vhpc_toolkit.ops.vms.destroy import Doomed, power_off_and_destroy
 
     if run is None or not run.made:
         return []

@@ -8,9 +8,9 @@ from typing import Callable
 from vhpc_toolkit.cluster.planning.desired import compute_request
 from vhpc_toolkit.cluster.ownership.owner import OWNER_KEY
 from vhpc_toolkit.cluster.planning.plan import VMPlan
-from vhpc_toolkit.ops.host_offers import device_types
+from vhpc_toolkit.ops.hosts.offers import device_types
 from vhpc_toolkit.ops.post.steps import STEPS_KEY, has_record
-from vhpc_toolkit.ops.placement import ref_of
+from vhpc_toolkit.ops.vms.placement import ref_of
 from vhpc_toolkit.specs.accelerators import accelerator_options
 from vhpc_toolkit.specs.clone import clone_spec, instant_clone_spec
 from vhpc_toolkit.specs.compute import apply_compute

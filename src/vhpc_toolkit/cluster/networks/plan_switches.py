@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 from vhpc_toolkit.clusterfile import ClusterSpec, SwitchSpec
 from vhpc_toolkit.errors import VhpcError
-from vhpc_toolkit.ops.dvs import dvs_version_for, version_problems
-from vhpc_toolkit.ops.switches import DEFAULT_MTU
+from vhpc_toolkit.ops.networks.distributed import dvs_version_for, version_problems
+from vhpc_toolkit.ops.networks.standard import DEFAULT_MTU
 from vhpc_toolkit.vsphere import hostnet
 from vhpc_toolkit.vsphere.inventory import Inventory
 from vhpc_toolkit.words import count

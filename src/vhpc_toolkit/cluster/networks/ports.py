@@ -3,7 +3,7 @@
 A static-binding (earlyBinding) port group gives each connected adapter a port, powered on or not,
 and a VMkernel adapter on it (a host's, e.g. for PVRDMA) takes one too; with fixed allocation
 (``autoExpand`` false) an adapter beyond ``numPorts`` is refused. Port groups the toolkit creates are
-elastic (ops/dvs.py); this checks the ones a file reuses, before any change, counting the VMkernel
+elastic (ops/networks/distributed.py); this checks the ones a file reuses, before any change, counting the VMkernel
 adapters the run's PVRDMA preparation adds.
 """
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """PVRDMA in a cluster file: the distributed switches that carry the file's PVRDMA adapters have
-their member hosts prepared (ops/pvrdma_hosts.py) as part of the plan, before the VMs are cloned.
+their member hosts prepared (ops/hosts/pvrdma.py) as part of the plan, before the VMs are cloned.
 
 Planning reads each such host's state (one QueryOptions per host, concurrently; one firewall read)
 and checks, before any change: the switch's only uplink is an RDMA-capable NIC, no host is
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from vhpc_toolkit.ops import pvrdma_hosts
-from vhpc_toolkit.ops.dvs import DVS_TYPES, _switch_state, prepare_members
+from vhpc_toolkit.ops.hosts import pvrdma as pvrdma_hosts
+from vhpc_toolkit.ops.networks.distributed import DVS_TYPES, _switch_state, prepare_members
 from vhpc_toolkit.vsphere import hostnet
 from vhpc_toolkit.vsphere.inventory import read_inventory
 

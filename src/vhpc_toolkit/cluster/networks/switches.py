@@ -6,8 +6,8 @@ from typing import Callable
 from vhpc_toolkit.cluster.planning.plan import ClusterPlan
 from vhpc_toolkit.marks import svs_mark, with_dvs_mark
 from vhpc_toolkit.errors import ValidationFailed
-from vhpc_toolkit.ops.dvs import create_dvs, destroy_dvs
-from vhpc_toolkit.ops.switches import create_svs, destroy_svs
+from vhpc_toolkit.ops.networks.distributed import create_dvs, destroy_dvs
+from vhpc_toolkit.ops.networks.standard import create_svs, destroy_svs
 from vhpc_toolkit.results import CHANGED, CREATED, FAILED, ROLLED_BACK, SwitchOutcome
 
 

@@ -14,7 +14,7 @@ from vhpc_toolkit.cluster.ownership.owner import vm_mark_of
 from vhpc_toolkit.cluster.ownership.runs import last_runs
 from vhpc_toolkit.cluster.ownership.switch_marks import DVS_PROPS, HOST_PROPS, all_names, dvs_mark_on, svs_mark_on
 from vhpc_toolkit.marks import Mark, name_of_path
-from vhpc_toolkit.ops.dvs import DVS_TYPES
+from vhpc_toolkit.ops.networks.distributed import DVS_TYPES
 from vhpc_toolkit.vsphere.fields import MARK_PROPS
 from vhpc_toolkit.vsphere.inventory import Inventory, read_inventory
 

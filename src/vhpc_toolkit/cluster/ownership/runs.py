@@ -115,7 +115,7 @@ def after_destroy(session, plan, result) -> str | None:
     why it was not recorded, or None."""
     from vhpc_toolkit.cluster.ownership.owner import owner_of, vm_mark_of
     from vhpc_toolkit.cluster.ownership.switch_marks import all_names, dvs_mark_on, svs_mark_on
-    from vhpc_toolkit.ops.dvs import DVS_TYPES
+    from vhpc_toolkit.ops.networks.distributed import DVS_TYPES
     from vhpc_toolkit.results import DESTROYED
 
     inv, owner = plan.inv, owner_of(plan.spec)

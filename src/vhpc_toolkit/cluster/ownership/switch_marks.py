@@ -15,8 +15,8 @@ from vhpc_toolkit.clusterfile import ClusterSpec, SwitchSpec
 from vhpc_toolkit.cluster.ownership.owner import Owner
 from vhpc_toolkit.errors import ValidationFailed, VhpcError
 from vhpc_toolkit.marks import OWNER_KEY, Mark, dvs_mark, parse, svs_mark_owner
-from vhpc_toolkit.ops.dvs import DVS_TYPES, destroy_dvs
-from vhpc_toolkit.ops.switches import destroy_svs
+from vhpc_toolkit.ops.networks.distributed import DVS_TYPES, destroy_dvs
+from vhpc_toolkit.ops.networks.standard import destroy_svs
 from vhpc_toolkit.results import DESTROYED, FAILED, SwitchOutcome
 from vhpc_toolkit.vsphere import hostnet
 from vhpc_toolkit.vsphere.fields import MARK_PROPS, field_names, remove_field, set_value, value_of

@@ -6,7 +6,7 @@ earlier VMs count like the VMs already running. vSphere facts counted here:
 - a passthrough device (a GPU: PCI class 03xx) is free when it is passthrough-enabled and no
   powered-on VM holds it, as a DirectPath device or through a Dynamic DirectPath assignment
   (``assignedId``, ``config.assignableHardwareBinding``);
-- vGPU room per physical GPU (ops/gpus.py: one time-sliced profile per GPU, MIG instances);
+- vGPU room per physical GPU (ops/hosts/gpus.py: one time-sliced profile per GPU, MIG instances);
 - memory: a host powers on a VM only when its reservation fits beside those of the powered-on VMs
   (``hardware.memorySize``; ESXi's own overhead is not counted);
 - an SR-IOV adapter holds a virtual function of its physical function while its VM runs;
@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from vhpc_toolkit.ops.gpus import HOST_PROPS as GPU_PROPS, VgpuLedger, assignment_policy, gpu_model, host_gpus
-from vhpc_toolkit.ops.host_offers import held_id
+from vhpc_toolkit.ops.hosts.gpus import HOST_PROPS as GPU_PROPS, VgpuLedger, assignment_policy, gpu_model, host_gpus
+from vhpc_toolkit.ops.hosts.offers import held_id
 from vhpc_toolkit.specs.host import sriov_counts
 from vhpc_toolkit.specs.passthrough import normalize_id
 from vhpc_toolkit.specs.sriov import sriov_pf_id

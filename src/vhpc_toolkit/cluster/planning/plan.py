@@ -18,9 +18,9 @@ from vhpc_toolkit.cluster.networks.plan_switches import NOTHING, SwitchPlan, pla
 from vhpc_toolkit.cluster.ownership.strays import made_by_file
 from vhpc_toolkit.errors import VhpcError
 from vhpc_toolkit.limits import MIN_EFI_MEMORY_MB, memory_mb
-from vhpc_toolkit.ops.linked import linked_note, linked_problem
-from vhpc_toolkit.ops.host_offers import device_types
-from vhpc_toolkit.ops.placement import Placement, place
+from vhpc_toolkit.ops.vms.linked import linked_note, linked_problem
+from vhpc_toolkit.ops.hosts.offers import device_types
+from vhpc_toolkit.ops.vms.placement import Placement, place
 from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.compute import ResizeRefused, apply_compute
 from vhpc_toolkit.specs.customization import BadNetworkValue, GuestNetwork, default_hostname

@@ -15,10 +15,10 @@ from vhpc_toolkit.cluster.placement.capacity import CLUSTER_PROPS, HOST_PROPS as
 from vhpc_toolkit.cluster.ownership.strays import candidates
 from vhpc_toolkit.vsphere.fields import MARK_PROPS
 from vhpc_toolkit.cluster.cloning.copies import TEMPLATE_PROPS, is_copy_name
-from vhpc_toolkit.ops.gpus import HOST_PROPS as GPU_PROPS
-from vhpc_toolkit.ops.pvrdma_hosts import HOST_PROPS as PVRDMA_PROPS
-from vhpc_toolkit.ops.portgroups import PROPS as NETWORK_PROPS
-from vhpc_toolkit.ops.placement import PROPS as PLACEMENT_PROPS
+from vhpc_toolkit.ops.hosts.gpus import HOST_PROPS as GPU_PROPS
+from vhpc_toolkit.ops.hosts.pvrdma import HOST_PROPS as PVRDMA_PROPS
+from vhpc_toolkit.ops.networks.portgroups import PROPS as NETWORK_PROPS
+from vhpc_toolkit.ops.vms.placement import PROPS as PLACEMENT_PROPS
 from vhpc_toolkit.specs import compute, latency
 from vhpc_toolkit.vsphere.hostnet import HOST_PROPS as NET_HOST_PROPS
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory, read_objects

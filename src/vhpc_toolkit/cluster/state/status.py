@@ -12,7 +12,7 @@ from vhpc_toolkit.cluster.placement.rules import plan_rules, rule_status
 from vhpc_toolkit.cluster.ownership.strays import LEFT, made_by_file, strays
 from vhpc_toolkit.cluster.applying.verify import devices_of
 from vhpc_toolkit.clusterfile import ClusterSpec
-from vhpc_toolkit.ops.portgroups import portgroup_names_by_key
+from vhpc_toolkit.ops.networks.portgroups import portgroup_names_by_key
 from vhpc_toolkit.ops.post.steps import StepRecord, record_of
 from vhpc_toolkit.results import ABSENT, DRIFT, INCOMPLETE, UP_TO_DATE, SwitchOutcome
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj

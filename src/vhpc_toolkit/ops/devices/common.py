@@ -1,17 +1,17 @@
 """What every device command shares: one inventory read, each VM's host, and spec edits.
 
 The commands (passthrough.py, vgpu.py, sriov.py, pvrdma.py) read once, check every VM
-against its host's offer (ops/host_offers.py) before the first change, then send one
-ReconfigVM_Task per VM (ops/reconfigure.py).
+against its host's offer (ops/hosts/offers.py) before the first change, then send one
+ReconfigVM_Task per VM (ops/edits/reconfigure.py).
 """
 from __future__ import annotations
 
 from typing import Callable
 
-from vhpc_toolkit.ops.host_offers import HOST_PROPS, MORE_PROPS, VM_PROPS, host_offers
-from vhpc_toolkit.ops.portgroups import PROPS as NET_PROPS
-from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
-from vhpc_toolkit.ops.targets import host_of, read_targets
+from vhpc_toolkit.ops.hosts.offers import HOST_PROPS, MORE_PROPS, VM_PROPS, host_offers
+from vhpc_toolkit.ops.networks.portgroups import PROPS as NET_PROPS
+from vhpc_toolkit.ops.edits.reconfigure import apply_specs, plan_specs
+from vhpc_toolkit.ops.vms.targets import host_of, read_targets
 from vhpc_toolkit.results import QueryReport, Report, TargetResult
 from vhpc_toolkit.specs import Change, compute
 from vhpc_toolkit.specs.compute import ComputeRequest, apply_compute

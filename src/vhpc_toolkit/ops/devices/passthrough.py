@@ -7,9 +7,9 @@ from typing import Iterable
 from vhpc_toolkit.errors import InputError, refuse_problems
 from vhpc_toolkit.ops.devices.common import (append_device, devices, drop_device, full_memory, mmio_changes,
                                              no_host, query_offers, read, remove_devices)
-from vhpc_toolkit.ops.hardware import HOST_PROPS as HARDWARE_HOST_PROPS, upgrade_first, version_problems
-from vhpc_toolkit.ops.host_offers import check_passthrough, device_types, held_id, host_offers, in_use_on
-from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
+from vhpc_toolkit.ops.edits.hardware import HOST_PROPS as HARDWARE_HOST_PROPS, upgrade_first, version_problems
+from vhpc_toolkit.ops.hosts.offers import check_passthrough, device_types, held_id, host_offers, in_use_on
+from vhpc_toolkit.ops.edits.reconfigure import apply_specs, plan_specs
 from vhpc_toolkit.results import QueryReport, Report
 from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.hardware import DYNAMIC_DIRECTPATH_MIN
@@ -130,7 +130,7 @@ def change_dynamic(session, inv, vms, hosts, device_ids: list[str], add: bool, m
                    hardware_version: int | None = None) -> Report:
     """`passthru --dynamic`: Dynamic DirectPath devices, one per --device, of that device's type; the VM
     keeps as many of a type as were asked (adding is idempotent), --remove drops every one of the types.
-    Adding needs virtual hardware version 17: ``hardware_version`` upgrades the VMs first (ops/hardware.py)."""
+    Adding needs virtual hardware version 17: ``hardware_version`` upgrades the VMs first (ops/edits/hardware.py)."""
     problems = []
     offers = host_offers(session, inv, hosts.values()) if add else {}
     for obj in vms:

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from vhpc_toolkit.errors import VhpcError, refuse_problems
-from vhpc_toolkit.ops import pvrdma_hosts
+from vhpc_toolkit.ops.hosts import pvrdma as pvrdma_hosts
 from vhpc_toolkit.ops.devices.common import append_device, devices, no_host, read, remove_devices
-from vhpc_toolkit.ops.portgroups import find_portgroup, member_problem, portgroup_names_by_key
-from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
+from vhpc_toolkit.ops.networks.portgroups import find_portgroup, member_problem, portgroup_names_by_key
+from vhpc_toolkit.ops.edits.reconfigure import apply_specs, plan_specs
 from vhpc_toolkit.results import Report
 from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.nic import nic_network_name

@@ -4,9 +4,9 @@ from __future__ import annotations
 from vhpc_toolkit.errors import InputError, VhpcError, refuse_problems
 from vhpc_toolkit.ops.devices.common import (append_device, devices, full_memory, no_host, query_offers, read,
                                              remove_devices)
-from vhpc_toolkit.ops.host_offers import check_sriov, host_offers, vfs_in_use
-from vhpc_toolkit.ops.portgroups import find_portgroup, portgroup_names_by_key
-from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
+from vhpc_toolkit.ops.hosts.offers import check_sriov, host_offers, vfs_in_use
+from vhpc_toolkit.ops.networks.portgroups import find_portgroup, portgroup_names_by_key
+from vhpc_toolkit.ops.edits.reconfigure import apply_specs, plan_specs
 from vhpc_toolkit.results import QueryReport
 from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.nic import nic_network_name

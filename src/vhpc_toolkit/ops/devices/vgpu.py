@@ -7,8 +7,8 @@ from collections import Counter
 from vhpc_toolkit.errors import InputError, refuse_problems
 from vhpc_toolkit.ops.devices.common import (append_device, devices, full_memory, no_host, query_offers, read,
                                              remove_devices)
-from vhpc_toolkit.ops.host_offers import check_vgpus, host_offers
-from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
+from vhpc_toolkit.ops.hosts.offers import check_vgpus, host_offers
+from vhpc_toolkit.ops.edits.reconfigure import apply_specs, plan_specs
 from vhpc_toolkit.results import QueryReport, Report
 from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.vgpu import vgpu_device, vgpu_profile

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from vhpc_toolkit.errors import NotFound
-from vhpc_toolkit.ops.gpus import HOST_PROPS as GPU_PROPS, GpuState, VgpuLedger, assignment_policy, host_gpus
+from vhpc_toolkit.ops.hosts.gpus import HOST_PROPS as GPU_PROPS, GpuState, VgpuLedger, assignment_policy, host_gpus
 from vhpc_toolkit.specs.passthrough import normalize_id, passthrough_id, pci_type
 from vhpc_toolkit.specs.host import sriov_counts
 from vhpc_toolkit.specs.sriov import sriov_pf_id
@@ -40,7 +40,7 @@ class HostOffer:
     vgpu_profiles: list[str] = field(default_factory=list)  # config.sharedPassthruGpuTypes
     pci_passthru_info: list = field(default_factory=list)  # config.pciPassthruInfo (every capable device)
     pci_devices: dict[str, Any] = field(default_factory=dict)  # normalized id -> vim.host.PciDevice
-    gpus: list[GpuState] = field(default_factory=list)     # every GPU: mode, model, frame buffer, vGPUs (ops/gpus.py)
+    gpus: list[GpuState] = field(default_factory=list)     # every GPU: mode, model, frame buffer, vGPUs (ops/hosts/gpus.py)
     vgpu_policy: str = "performance"                       # config.graphicsConfig.sharedPassthruAssignmentPolicy
 
     def vgpu_ledger(self) -> VgpuLedger:

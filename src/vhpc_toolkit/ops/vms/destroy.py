@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from vhpc_toolkit.errors import ConnectionFailed, ValidationFailed
 from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Interrupted, Job, run_jobs
-from vhpc_toolkit.ops.targets import read_targets
+from vhpc_toolkit.ops.vms.targets import read_targets
 from vhpc_toolkit.results import CHANGED, FAILED, NOT_STARTED, Report, TargetResult
 
 VM_PROPS = ["runtime.powerState", "config.template"]

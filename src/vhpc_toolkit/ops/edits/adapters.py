@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from vhpc_toolkit.errors import InputError, refuse_problems
-from vhpc_toolkit.ops.portgroups import PROPS as NET_PROPS, find_portgroup, member_problem, portgroup_names_by_key
-from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
+from vhpc_toolkit.ops.networks.portgroups import PROPS as NET_PROPS, find_portgroup, member_problem, portgroup_names_by_key
+from vhpc_toolkit.ops.edits.reconfigure import apply_specs, plan_specs
 from vhpc_toolkit.ops.runner import Job, run_batch
-from vhpc_toolkit.ops.targets import read_targets
+from vhpc_toolkit.ops.vms.targets import read_targets
 from vhpc_toolkit.results import FAILED, Report, TargetResult
 from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.customization import GuestNetwork, customization_spec, default_hostname
@@ -81,7 +81,7 @@ def configure_guest_network(session, targets, port_group: str, net: GuestNetwork
         elif not power_on:
             r.detail += "; applied by the guest at its next power-on"
     if power_on and not interrupted:
-        from vhpc_toolkit.ops.customize import power_on_and_wait
+        from vhpc_toolkit.ops.vms.customize import power_on_and_wait
 
         interrupted = power_on_and_wait(session, pending, ip_timeout)
     return Report("network_cfg", results, interrupted=interrupted)

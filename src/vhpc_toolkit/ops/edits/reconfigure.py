@@ -6,7 +6,7 @@ from typing import Callable, Iterable
 
 from vhpc_toolkit.errors import refuse_problems
 from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Job, run_batch
-from vhpc_toolkit.ops.targets import host_of, read_targets
+from vhpc_toolkit.ops.vms.targets import host_of, read_targets
 from vhpc_toolkit.results import CHANGED, FAILED, UNCHANGED, Report, TargetResult
 from vhpc_toolkit.specs import Change
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_objects

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from vhpc_toolkit.ops.portgroups import PROPS as NET_PROPS, portgroup_names_by_key
-from vhpc_toolkit.ops.targets import host_of, read_targets
+from vhpc_toolkit.ops.networks.portgroups import PROPS as NET_PROPS, portgroup_names_by_key
+from vhpc_toolkit.ops.vms.targets import host_of, read_targets
 from vhpc_toolkit.results import QueryReport, TargetResult
 from vhpc_toolkit.specs import tuning
 from vhpc_toolkit.specs.nic import nic_network_name

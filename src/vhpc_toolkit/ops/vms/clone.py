@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from vhpc_toolkit.errors import ValidationFailed, VhpcError
 from vhpc_toolkit.limits import name_problem
 from vhpc_toolkit.marks import OWNER_KEY
-from vhpc_toolkit.ops.linked import base_snapshot, linked_note, linked_problem
+from vhpc_toolkit.ops.vms.linked import base_snapshot, linked_note, linked_problem
 from vhpc_toolkit.ops.post.steps import STEPS_KEY
-from vhpc_toolkit.ops.placement import PROPS as PLACEMENT_PROPS, place, ref_of
+from vhpc_toolkit.ops.vms.placement import PROPS as PLACEMENT_PROPS, place, ref_of
 from vhpc_toolkit.ops.admission import Ledger
 from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Job, run_batch
-from vhpc_toolkit.ops.targets import read_vm_file
+from vhpc_toolkit.ops.vms.targets import read_vm_file
 from vhpc_toolkit.results import FAILED, UNCHANGED, Report, TargetResult
 from vhpc_toolkit.settings.admission import FULL, LINKED, admission_of
 from vhpc_toolkit.specs.clone import clone_spec

@@ -1,5 +1,5 @@
 """Distributed switches: host members and their uplinks, a version every member runs, an elastic
-port group, and (``pvrdma=True``) the members prepared for PVRDMA (ops/pvrdma_hosts.py).
+port group, and (``pvrdma=True``) the members prepared for PVRDMA (ops/hosts/pvrdma.py).
 
 Everything is checked before the first change: hosts, datacenter, every uplink (a physical NIC is
 the uplink of one switch: vsphere/hostnet.py), the members' ESXi versions against the switch's,
@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from vhpc_toolkit.errors import InputError, ValidationFailed, VhpcError, refuse_problems
-from vhpc_toolkit.ops import pvrdma_hosts, switch_users
-from vhpc_toolkit.ops.switches import DEFAULT_MTU, _find_hosts
+from vhpc_toolkit.ops.hosts import pvrdma as pvrdma_hosts
+from vhpc_toolkit.ops.networks import users as switch_users
+from vhpc_toolkit.ops.networks.standard import DEFAULT_MTU, _find_hosts
 from vhpc_toolkit.results import CHANGED, FAILED, SWITCH, UNCHANGED, Report, TargetResult
 from vhpc_toolkit.vsphere import hostnet
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory, read_objects

@@ -1,4 +1,4 @@
-"""Standard switches on many hosts (distributed switches: ops/dvs.py).
+"""Standard switches on many hosts (distributed switches: ops/networks/distributed.py).
 
 A host where the switch already exists as asked is left alone and reported so; every
 name (hosts, NICs) and every uplink is checked before the first change: a physical NIC
@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from vhpc_toolkit.errors import InputError, ValidationFailed, VhpcError, refuse_problems
-from vhpc_toolkit.ops import switch_users
+from vhpc_toolkit.ops.networks import users as switch_users
 from vhpc_toolkit.ops.runner import run_calls
 from vhpc_toolkit.results import FAILED, HOST, Report, TargetResult
 from vhpc_toolkit.vsphere import hostnet
@@ -38,7 +38,7 @@ def _find_hosts(inv: Inventory, names: Iterable[str], problems: list[str], withi
 
 def _read_svs(session, host_names, users: bool = False):
     props = {"HostSystem": HOST_PROPS}
-    if users:   # who uses the switches (ops/switch_users.py), in the same read
+    if users:   # who uses the switches (ops/networks/users.py), in the same read
         props = {"HostSystem": sorted(set(HOST_PROPS) | set(switch_users.HOST_PROPS)),
                  "VirtualMachine": switch_users.VM_PROPS, "Network": []}
     inv = read_inventory(session, props)

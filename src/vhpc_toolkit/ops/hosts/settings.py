@@ -8,9 +8,9 @@ from __future__ import annotations
 
 
 from vhpc_toolkit.errors import InputError, VhpcError, refuse_problems
-from vhpc_toolkit.ops.host_offers import passthrough_users, vfs_in_use
+from vhpc_toolkit.ops.hosts.offers import passthrough_users, vfs_in_use
 from vhpc_toolkit.ops.runner import run_calls
-from vhpc_toolkit.ops.targets import read_vm_file
+from vhpc_toolkit.ops.vms.targets import read_vm_file
 from vhpc_toolkit.results import HOST, Report, TargetResult
 from vhpc_toolkit.specs.host import POLICY_TITLES, offered_policy, passthru_config, sriov_config, sriov_counts
 from vhpc_toolkit.specs.passthrough import normalize_id

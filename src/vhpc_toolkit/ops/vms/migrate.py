@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from vhpc_toolkit.errors import ValidationFailed, VhpcError, refuse_problems
 from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Job, run_jobs
-from vhpc_toolkit.ops.targets import host_of, read_targets
+from vhpc_toolkit.ops.vms.targets import host_of, read_targets
 from vhpc_toolkit.results import FAILED, Report, TargetResult
 from vhpc_toolkit.specs.clone import relocate_spec
 from vhpc_toolkit.specs.nic import ethernet_cards

@@ -1,12 +1,12 @@
 """The original's per-VM settings commands: secure boot, CPU scheduling affinity, NUMA node affinity.
 
 One read, every VM planned (any VM that cannot be served stops everything before a change), one
-ReconfigVM_Task per VM that needs one (ops/reconfigure.py).
+ReconfigVM_Task per VM that needs one (ops/edits/reconfigure.py).
 """
 from __future__ import annotations
 
-from vhpc_toolkit.ops.reconfigure import apply_specs, plan_specs
-from vhpc_toolkit.ops.targets import read_targets
+from vhpc_toolkit.ops.edits.reconfigure import apply_specs, plan_specs
+from vhpc_toolkit.ops.vms.targets import read_targets
 from vhpc_toolkit.results import Report
 from vhpc_toolkit.specs import tuning
 from vhpc_toolkit.words import count

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Job, run_batch
-from vhpc_toolkit.ops.targets import read_targets
+from vhpc_toolkit.ops.vms.targets import read_targets
 from vhpc_toolkit.results import CHANGED, FAILED, UNCHANGED, Report, TargetResult
 from vhpc_toolkit.vsphere.inventory import read_objects
 

@@ -1,0 +1,1 @@
+"""Switches: standard and distributed switches, port groups, and what uses a switch."""
