@@ -111,7 +111,7 @@ def test_a_session_ended_between_a_collector_and_its_filter_is_renewed(cli, clus
 def test_an_event_collector_ended_with_the_session_is_made_again(cli, cluster_file, session, lab, monkeypatch):
     """Customization events come from an event collector of the session: a new session makes a new
     one, so the VMs' customizations are still seen (not a timeout)."""
-    from vhpc_toolkit.vsphere.customization import CustomizationWatch
+    from vhpc_toolkit.vsphere.guest.customization import CustomizationWatch
 
     path, pfx = cluster_file(BASE + "memory: 1\nport_group: vHPC-PG-VMNetwork\nis_dhcp: yes\n"
                              "[_VMS_]\nPFX-{1:2}: BASE\n")

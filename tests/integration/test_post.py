@@ -17,8 +17,8 @@ from vhpc_toolkit.clusterfile import parse_cluster_file
 from vhpc_toolkit.clusterfile.model import ScriptStep
 from vhpc_toolkit.ops.post import password_source, run_barriers, run_scripts
 from vhpc_toolkit.results import NOT_RUN, OK
-from vhpc_toolkit.vsphere.guestinfo import wait_for_tools
-from vhpc_toolkit.vsphere.guestops import Guest, GuestLoginFailed, ToolsNotRunning, VMNotPoweredOn
+from vhpc_toolkit.vsphere.guest.info import wait_for_tools
+from vhpc_toolkit.vsphere.guest.operations import Guest, GuestLoginFailed, ToolsNotRunning, VMNotPoweredOn
 from vhpc_toolkit.vsphere.inventory import read_inventory
 from vhpc_toolkit.vsphere.tasks import wait_for_task
 
@@ -278,7 +278,7 @@ def test_calls_one_inventory_read_and_one_list_per_vm_per_poll(session, lab, vms
 def test_transfers_pin_each_host_read_once_per_session(lab, session, vms, tmp_path):
     """File transfers go to the VM's ESXi host (its own certificate, pinned by the thumbprint
     vCenter holds); the hosts are read once per session, not per transfer."""
-    from vhpc_toolkit.vsphere.transfers import directory
+    from vhpc_toolkit.vsphere.guest.transfers import directory
 
     for vm in vms[:2]:
         power(session, vm, on=True)
@@ -318,8 +318,8 @@ def test_guest_operations_are_retried_while_unavailable(cli, session, lab, vms, 
 
 def test_a_host_certificate_that_does_not_match_its_thumbprint_is_refused(session, lab, vms):
     """The pin is a check: a host presenting another certificate than vCenter's thumbprint says gets nothing."""
-    from vhpc_toolkit.vsphere.guestops import GuestOpsError
-    from vhpc_toolkit.vsphere.transfers import HostEndpoint, directory
+    from vhpc_toolkit.vsphere.guest.operations import GuestOpsError
+    from vhpc_toolkit.vsphere.guest.transfers import HostEndpoint, directory
 
     power(session, vms[1], on=True)
     wait_for_tools(session, [vm_obj(session, vms[1]).ref], 60)

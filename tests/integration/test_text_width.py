@@ -104,7 +104,7 @@ def captured(monkeypatch):
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: f"{p.parent.parent.name}/{p.name}")
 def test_the_plan_of_every_example(example):
     from vhpc_toolkit.clusterfile import parse_cluster_file
-    from vhpc_toolkit.output.plan import render_plan
+    from vhpc_toolkit.output.cluster.plan import render_plan
 
     spec = parse_cluster_file(str(example), check_scripts=False)
     all_widths(rendered([(render_plan, (spec,))], []))

@@ -15,7 +15,7 @@ from vhpc_toolkit.ops.vms.linked import current_snapshot, linked_note, linked_pr
 from vhpc_toolkit.results import CHANGED, FAILED, TargetResult
 from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.customization import GuestNetwork, customization_spec
-from vhpc_toolkit.specs.nic import guest_order, order_known
+from vhpc_toolkit.specs.devices.nic import guest_order, order_known
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from vhpc_toolkit.clusterfile import parse_cluster_file
-from vhpc_toolkit.output.plan import plan_document
+from vhpc_toolkit.output.cluster.plan import plan_document
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples/cluster-scripts"

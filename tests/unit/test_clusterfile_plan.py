@@ -7,7 +7,7 @@ import json
 from rich.console import Console
 
 from vhpc_toolkit.clusterfile import parse_cluster_text
-from vhpc_toolkit.output.plan import plan_document, render_plan
+from vhpc_toolkit.output.cluster.plan import plan_document, render_plan
 
 TEXT = """\
 [BASE]

@@ -4,13 +4,13 @@ from __future__ import annotations
 import pytest
 from pyVmomi import vim
 
-from vhpc_toolkit.specs.nic import PortGroupRef
-from vhpc_toolkit.specs.passthrough import (MMIO_SIZE_GB, USE_64BIT_MMIO, check_mmio_size, device_id_hex,
+from vhpc_toolkit.specs.devices.nic import PortGroupRef
+from vhpc_toolkit.specs.devices.passthrough import (MMIO_SIZE_GB, USE_64BIT_MMIO, check_mmio_size, device_id_hex,
                                             device_mmio_gb, mmio_extra_config, normalize_id, passthrough_device,
                                             passthrough_id, required_mmio_gb)
-from vhpc_toolkit.specs.pvrdma import pvrdma_adapter
-from vhpc_toolkit.specs.sriov import sriov_adapter, sriov_pf_id
-from vhpc_toolkit.specs.vgpu import vgpu_device, vgpu_profile
+from vhpc_toolkit.specs.devices.pvrdma import pvrdma_adapter
+from vhpc_toolkit.specs.devices.sriov import sriov_adapter, sriov_pf_id
+from vhpc_toolkit.specs.devices.vgpu import vgpu_device, vgpu_profile
 
 V100 = "GV100GL [Tesla V100 PCIe 32GB]"
 
@@ -139,7 +139,7 @@ def test_pvrdma_needs_a_distributed_port_group():
 
 
 def test_a_large_bar_device_needs_efi():
-    from vhpc_toolkit.specs.passthrough import large_bar_problem
+    from vhpc_toolkit.specs.devices.passthrough import large_bar_problem
 
     problem = large_bar_problem("vm1", "bios", [V100])
     assert "vm1 boots with BIOS firmware" in problem and "64 GB 64-bit MMIO window" in problem

@@ -9,7 +9,7 @@ import pytest
 
 from vhpc_toolkit.clusterfile import parse_cluster_text
 from vhpc_toolkit.errors import ValidationFailed
-from vhpc_toolkit.output.exports import KINDS, check_export_paths, export_targets, gres_path, write_exports
+from vhpc_toolkit.output.cluster.exports import KINDS, check_export_paths, export_targets, gres_path, write_exports
 from vhpc_toolkit.output.files import replace_file
 
 GPU_FILE = "[B]\ntemplate: t\ndevice: ['0000:3b:00.0']\nscript: {script}\n[_VMS_]\nn1: B\n"

@@ -5,7 +5,7 @@ import pytest
 import yaml
 
 from vhpc_toolkit.clusterfile import parse_cluster_text
-from vhpc_toolkit.output.exports import Node, ansible_inventory, gres_path, mpi_hostfile, nodes, parse_export
+from vhpc_toolkit.output.cluster.exports import Node, ansible_inventory, gres_path, mpi_hostfile, nodes, parse_export
 
 NODES = [Node("node1", "172.1.10.1", cpus=20, memory_gb=64, gpus=2, groups=["BASE", "gpu"]),
          Node("node2", None, cpus=4, memory_gb=8, groups=["BASE"]),
@@ -48,7 +48,7 @@ def test_two_clusters_inventories_merge_without_mixing(tmp_path):
 
 
 def test_cluster_name_is_the_file_stem_until_the_file_names_it():
-    from vhpc_toolkit.output.exports import cluster_name
+    from vhpc_toolkit.output.cluster.exports import cluster_name
 
     assert cluster_name(SimpleNamespace(path="/x/cluster-sriov.conf")) == "cluster-sriov"
     assert cluster_name(SimpleNamespace(path="/x/c.conf", name="hpc1")) == "hpc1"

@@ -8,7 +8,7 @@ from pyVmomi import vim
 from vhpc_toolkit.cluster.planning.hardware import hold_back
 from vhpc_toolkit.clusterfile.values import BadValue, to_hardware_version
 from vhpc_toolkit.specs.hardware import esxi_max_hardware, hw_version, needs_upgrade
-from vhpc_toolkit.specs.passthrough import dynamic_passthrough_device
+from vhpc_toolkit.specs.devices.passthrough import dynamic_passthrough_device
 
 
 @pytest.mark.parametrize("esxi,hw", [("6.7.0", 14), ("6.7.3", 15), ("7.0.0", 17), ("7.0.3", 19), ("8.0.2", 21),

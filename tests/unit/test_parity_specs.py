@@ -12,7 +12,7 @@ from vhpc_toolkit.errors import ValidationFailed
 from vhpc_toolkit.specs import tuning
 from vhpc_toolkit.specs.compute import ComputeRequest, ResizeRefused, apply_compute
 from vhpc_toolkit.specs.host import offered_policy, passthru_config, sriov_config
-from vhpc_toolkit.specs.passthrough import dynamic_passthrough_device, dynamic_type
+from vhpc_toolkit.specs.devices.passthrough import dynamic_passthrough_device, dynamic_type
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj
 
 

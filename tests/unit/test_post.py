@@ -18,9 +18,9 @@ from vhpc_toolkit.ops.post import (
     tail,
 )
 from vhpc_toolkit.results import FAILED, NOT_RUN, OK, SKIPPED, STARTED
-from vhpc_toolkit.vsphere import guestops
-from vhpc_toolkit.vsphere.guestops import GuestOpsError, GuestProcess, wait_for_processes
-from vhpc_toolkit.vsphere.transfers import transfer_url
+from vhpc_toolkit.vsphere.guest import operations as guestops
+from vhpc_toolkit.vsphere.guest.operations import GuestOpsError, GuestProcess, wait_for_processes
+from vhpc_toolkit.vsphere.guest.transfers import transfer_url
 
 
 @pytest.mark.parametrize("url, server, want", [

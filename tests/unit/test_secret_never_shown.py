@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from vhpc_toolkit.cli.main import main
 from vhpc_toolkit.clusterfile import ClusterFileError, parse_cluster_text
-from vhpc_toolkit.output.plan import plan_document
+from vhpc_toolkit.output.cluster.plan import plan_document
 
 MARK = "S3cr3tMrk"
 

@@ -8,7 +8,7 @@ from vhpc_toolkit.specs.compute import ComputeRequest, ResizeRefused, apply_comp
 from vhpc_toolkit.specs.customization import (BadNetworkValue, GuestNetwork, customization_spec,
                                               default_hostname)
 from vhpc_toolkit.specs.latency import apply_latency
-from vhpc_toolkit.specs.nic import PortGroupRef, add_nic
+from vhpc_toolkit.specs.devices.nic import PortGroupRef, add_nic
 
 
 def vm_state(**over):

@@ -1,11 +1,11 @@
-"""Where guest file transfers go and how the ESXi host is verified (vsphere/transfers.py), no server."""
+"""Where guest file transfers go and how the ESXi host is verified (vsphere/guest/transfers.py), no server."""
 from __future__ import annotations
 
 import ssl
 from types import SimpleNamespace
 
-from vhpc_toolkit.vsphere import transfers
-from vhpc_toolkit.vsphere.transfers import HostEndpoint, management_ips, thumbprint
+from vhpc_toolkit.vsphere.guest import transfers
+from vhpc_toolkit.vsphere.guest.transfers import HostEndpoint, management_ips, thumbprint
 
 
 def vnic(device, ip, key=None):

@@ -6,9 +6,9 @@ import pytest
 from pyVmomi import vim
 
 from vhpc_toolkit.ops.hosts.gpus import GpuState, VgpuLedger
-from vhpc_toolkit.specs.accelerators import accelerator_options
-from vhpc_toolkit.specs.passthrough import dynamic_passthrough_device, dynamic_type
-from vhpc_toolkit.specs.vgpu_profiles import (MIG, TIME_SLICED, gpu_room, mig_layout, mig_room, parse_profile,
+from vhpc_toolkit.specs.devices.accelerators import accelerator_options
+from vhpc_toolkit.specs.devices.passthrough import dynamic_passthrough_device, dynamic_type
+from vhpc_toolkit.specs.devices.vgpu_profiles import (MIG, TIME_SLICED, gpu_room, mig_layout, mig_room, parse_profile,
                                               sharing_mode)
 
 
@@ -112,7 +112,7 @@ def test_dynamic_device_allows_the_vendor_and_device_id_and_the_label():
 
 
 def test_the_catalogue_has_nvidias_types_per_board():
-    from vhpc_toolkit.specs.vgpu_catalog import BOARDS, known_profile, multi_vgpu_capable
+    from vhpc_toolkit.specs.devices.vgpu_catalog import BOARDS, known_profile, multi_vgpu_capable
 
     assert known_profile("grid_v100-16q") and not known_profile("grid_v100-32q")   # a 16 GB board
     assert known_profile("grid_v100d-32q") and known_profile("grid_v100d-32c")      # the 32 GB V100 PCIe

@@ -66,7 +66,7 @@ def _from_cache(kind: str):
 
 def export_kinds(prefix: str, **_) -> list[str]:
     """``--export KIND=PATH``: the kinds, then files after the ``=``."""
-    from vhpc_toolkit.output.exports import KINDS as EXPORTS
+    from vhpc_toolkit.output.cluster.exports import KINDS as EXPORTS
 
     if "=" not in prefix:
         return [f"{k}=" for k in EXPORTS if k.startswith(prefix)]

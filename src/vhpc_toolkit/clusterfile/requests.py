@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import List
 
-from ..specs.vgpu_catalog import mix_problem
+from ..specs.devices.vgpu_catalog import mix_problem
 from .model import VMSpec
 
 _BOARD = re.compile(r"^grid_([a-z]+\d+)[a-z]*-")

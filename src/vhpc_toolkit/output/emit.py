@@ -16,7 +16,8 @@ def _renderers() -> dict[type, Callable[[Any, Any], None]]:
     from vhpc_toolkit.cluster.ownership.listing import ClusterList
     from vhpc_toolkit.cluster.state.result import ClusterResult, ClusterStatus, DestroyResult
     from vhpc_toolkit.ops.post import PostReport
-    from vhpc_toolkit.output import cluster, post, query, report, view
+    from vhpc_toolkit.output import post, query, report, view
+    from vhpc_toolkit.output.cluster import results as cluster
     from vhpc_toolkit.results import Document, QueryReport, Report
 
     return {QueryReport: query.render_query, Report: report.render_report, PostReport: post.render_post,

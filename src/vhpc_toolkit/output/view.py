@@ -105,7 +105,7 @@ def render_document(document, ctx) -> None:
 
         render_capacity(document.doc, ctx.out)
     elif document.kind == "plan":
-        from vhpc_toolkit.output.plan import render_plan
+        from vhpc_toolkit.output.cluster.plan import render_plan
 
         render_plan(document.source, ctx.out)
     elif document.kind == "examples":

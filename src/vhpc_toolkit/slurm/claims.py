@@ -31,7 +31,7 @@ from vhpc_toolkit.cluster.ownership.owner import owner_of, vm_mark_of
 from vhpc_toolkit.cluster.placement.planner import Held
 from vhpc_toolkit.errors import VhpcError
 from vhpc_toolkit.ops.hosts.offers import held_id
-from vhpc_toolkit.specs.vgpu import vgpu_profile
+from vhpc_toolkit.specs.devices.vgpu import vgpu_profile
 
 
 class Busy(VhpcError):

@@ -59,7 +59,7 @@ class GuestNetwork:
 def customization_spec(net: GuestNetwork, adapter_count: int, adapter_index: int, macs: list | None = None):
     """A CustomizationSpec for Linux with ``net`` on adapter ``adapter_index`` (DHCP on the others).
 
-    Adapters count in the guest's order (specs.nic.guest_order): vSphere applies nicSettingMap[i] to
+    Adapters count in the guest's order (specs.devices.nic.guest_order): vSphere applies nicSettingMap[i] to
     the i-th adapter in PCI slot order. ``macs`` (in that order), when known, go in the mappings:
     vSphere 7.0 checks them against that order instead of customizing the wrong adapter.
     """

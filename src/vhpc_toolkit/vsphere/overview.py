@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from vhpc_toolkit.marks import SVS_MARK_PREFIX
-from vhpc_toolkit.specs.vgpu import vgpu_profile
-from vhpc_toolkit.specs.vgpu_profiles import MIG, TIME_SLICED, gpu_room, parse_profile, sharing_mode
+from vhpc_toolkit.specs.devices.vgpu import vgpu_profile
+from vhpc_toolkit.specs.devices.vgpu_profiles import MIG, TIME_SLICED, gpu_room, parse_profile, sharing_mode
 from vhpc_toolkit.vsphere import hostnet
 from vhpc_toolkit.vsphere.inventory import Obj, Inventory, read_inventory, read_objects
 

@@ -1,7 +1,7 @@
 """The one way the toolkit waits on vCenter: a private PropertyCollector and WaitForUpdatesEx.
 
 As govmomi's ``property.WaitForUpdatesEx`` is under ``task.Wait``, ``Watch`` is under every
-wait here: tasks (vsphere/tasks.py), guest IPs and VMware Tools (vsphere/guestinfo.py).
+wait here: tasks (vsphere/tasks.py), guest IPs and VMware Tools (vsphere/guest/info.py).
 The caller names objects and properties; ``wait`` blocks server-side until something
 changes (no polling) and keeps the latest value of every watched property. The collector
 is private (created here, destroyed on close), so its filters never meet other clients'.

@@ -11,7 +11,7 @@ from vhpc_toolkit.cli.prompt import can_ask, confirm
 from vhpc_toolkit.clusterfile import parse_cluster_file
 from vhpc_toolkit.errors import InputError, InterruptedEarly
 from vhpc_toolkit.output.emit import show
-from vhpc_toolkit.output.exports import KINDS, check_export_paths, parse_export, write_exports
+from vhpc_toolkit.output.cluster.exports import KINDS, check_export_paths, parse_export, write_exports
 from vhpc_toolkit.results import Document
 from vhpc_toolkit.words import count
 
@@ -92,7 +92,7 @@ def run(ctx, args):
     for kind, path in exports_of(args):
         ctx.protected[path] = f"the file of --export {kind}"
     if args.plan:
-        from vhpc_toolkit.output.plan import plan_document
+        from vhpc_toolkit.output.cluster.plan import plan_document
 
         return Document("plan", plan_document(spec), source=spec)
     if args.unlock:
@@ -178,7 +178,7 @@ def _list(ctx):
 def _adopt(ctx, args, spec, session, lock):
     from vhpc_toolkit.cluster.ownership.adopt import adopt, plan_adopt
     from vhpc_toolkit.cluster.ownership.runs import record_run
-    from vhpc_toolkit.output.cluster import render_adoption
+    from vhpc_toolkit.output.cluster.results import render_adoption
 
     adoption = plan_adopt(session, spec)
     if adoption.empty:
@@ -197,11 +197,11 @@ def _create(ctx, args, spec, session, lock):
     from vhpc_toolkit.cluster.ownership.runs import datacenter_of, record_run
     from vhpc_toolkit.cluster.planning.summary import create_counts
     from vhpc_toolkit.cluster.ownership.takeover import take_over
-    from vhpc_toolkit.output.cloning import render_cloning
-    from vhpc_toolkit.output.cluster import render_actions, render_prune
-    from vhpc_toolkit.output.plan import render_plan
+    from vhpc_toolkit.output.cluster.cloning import render_cloning
+    from vhpc_toolkit.output.cluster.results import render_actions, render_prune
+    from vhpc_toolkit.output.cluster.plan import render_plan
     from vhpc_toolkit.output.progress import phases
-    from vhpc_toolkit.output.scripts import render_pending_steps
+    from vhpc_toolkit.output.cluster.scripts import render_pending_steps
     from vhpc_toolkit.slurm.guest_env import script_env
 
     password_for = _password_source(ctx)
@@ -245,7 +245,7 @@ def _destroy(ctx, args, spec, session, lock):
     from vhpc_toolkit.cluster.ownership.runs import after_destroy
     from vhpc_toolkit.cluster.planning.prepare import prepare_destroy
     from vhpc_toolkit.cluster.planning.summary import destroy_counts
-    from vhpc_toolkit.output.cluster import render_destroy_preview
+    from vhpc_toolkit.output.cluster.results import render_destroy_preview
     from vhpc_toolkit.output.progress import phases
 
     with before_any_change():

@@ -5,7 +5,7 @@ from vhpc_toolkit.cli.parser import add_remove, hardware_version, vm_or_file, vm
 from vhpc_toolkit.errors import InputError
 from vhpc_toolkit.ops.devices.passthrough import change_passthrough, query_passthrough
 from vhpc_toolkit.results import Report
-from vhpc_toolkit.specs.passthrough import DEFAULT_MMIO_GB
+from vhpc_toolkit.specs.devices.passthrough import DEFAULT_MMIO_GB
 
 
 def arguments(p) -> None:

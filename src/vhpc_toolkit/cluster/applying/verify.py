@@ -18,9 +18,9 @@ from vhpc_toolkit.results import FAILED, POWERED_ON, RECONFIGURED
 from vhpc_toolkit.specs import compute, latency
 from vhpc_toolkit.specs.compute import apply_compute
 from vhpc_toolkit.specs.latency import apply_latency_level
-from vhpc_toolkit.specs.nic import ethernet_cards, is_sriov, nic_network_name
-from vhpc_toolkit.specs.passthrough import assigned_id, dynamic_type, normalize_id, passthrough_id
-from vhpc_toolkit.specs.sriov import sriov_pf_id
+from vhpc_toolkit.specs.devices.nic import ethernet_cards, is_sriov, nic_network_name
+from vhpc_toolkit.specs.devices.passthrough import assigned_id, dynamic_type, normalize_id, passthrough_id
+from vhpc_toolkit.specs.devices.sriov import sriov_pf_id
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_objects
 from vhpc_toolkit.words import count
 

@@ -11,18 +11,18 @@ from vhpc_toolkit.cluster.planning.plan import VMPlan
 from vhpc_toolkit.ops.hosts.offers import device_types
 from vhpc_toolkit.ops.post.steps import STEPS_KEY, has_record
 from vhpc_toolkit.ops.vms.placement import ref_of
-from vhpc_toolkit.specs.accelerators import accelerator_options
+from vhpc_toolkit.specs.devices.accelerators import accelerator_options
 from vhpc_toolkit.specs.clone import clone_spec, instant_clone_spec
 from vhpc_toolkit.specs.compute import apply_compute
 from vhpc_toolkit.specs.customization import customization_spec
 from vhpc_toolkit.specs.latency import apply_latency_level
-from vhpc_toolkit.specs.nic import PortGroupRef, guest_order, is_sriov, nic_backing, nic_network_name
-from vhpc_toolkit.specs.passthrough import (DEFAULT_MMIO_GB, check_mmio_size, dynamic_passthrough_device,
+from vhpc_toolkit.specs.devices.nic import PortGroupRef, guest_order, is_sriov, nic_backing, nic_network_name
+from vhpc_toolkit.specs.devices.passthrough import (DEFAULT_MMIO_GB, check_mmio_size, dynamic_passthrough_device,
                                             mmio_extra_config, normalize_id, passthrough_device, pci_type)
-from vhpc_toolkit.specs.pvrdma import pvrdma_adapter
-from vhpc_toolkit.specs.sriov import sriov_adapter
+from vhpc_toolkit.specs.devices.pvrdma import pvrdma_adapter
+from vhpc_toolkit.specs.devices.sriov import sriov_adapter
 from vhpc_toolkit.specs.tuning import secure_boot
-from vhpc_toolkit.specs.vgpu import vgpu_device
+from vhpc_toolkit.specs.devices.vgpu import vgpu_device
 from vhpc_toolkit.vsphere.inventory import Inventory
 
 # find_pg(name, dvs_name) -> PortGroupRef, resolved within the VM's datacenter
@@ -64,7 +64,7 @@ def _port_group_adapter(vm, template, find_pg: PortGroupFinder) -> tuple[list, i
     """The edits that put the VM's adapter on ``port_group`` (the template's adapter there, its first one
     moved there, or a new one), the index of that adapter, and how many adapters the clone has so far.
     The order is the guest's (the order customization maps them in): the template's emulated adapters,
-    a new one for port_group, PVRDMA, then SR-IOV adapters (specs.nic.guest_order)."""
+    a new one for port_group, PVRDMA, then SR-IOV adapters (specs.devices.nic.guest_order)."""
     from pyVmomi import vim
 
     nics = guest_order(template.get("config.hardware.device"))
@@ -80,7 +80,7 @@ def _port_group_adapter(vm, template, find_pg: PortGroupFinder) -> tuple[list, i
             nic.backing = nic_backing(find_pg(vm.port_group, None))
             changes.append(vim.vm.device.VirtualDeviceSpec(operation="edit", device=nic))
         else:
-            from vhpc_toolkit.specs.nic import add_nic
+            from vhpc_toolkit.specs.devices.nic import add_nic
             changes.append(add_nic(find_pg(vm.port_group, None)))
     return changes, main_index, max(len(ordinary), 1 if vm.port_group else 0) + (len(nics) - len(ordinary))
 

@@ -1,7 +1,7 @@
 """After a cluster run's tasks: each running VM's guest, and its customization's outcome.
 
 A VM this run cloned with a guest customization is only done when vCenter says how the
-customization went (vsphere/customization.py): CustomizationSucceeded and the address
+customization went (vsphere/guest/customization.py): CustomizationSucceeded and the address
 the file asks for, or a CustomizationFailed subtype, which fails that VM (its report
 names the event) before its IP is recorded, exports are written or scripts run. Other
 running VMs are waited for until they report an address, as before.
@@ -14,8 +14,8 @@ from typing import Any
 from vhpc_toolkit.cluster.planning.plan import CREATE, ClusterPlan, VMPlan
 from vhpc_toolkit.phases import Phases
 from vhpc_toolkit.results import FAILED
-from vhpc_toolkit.vsphere.customization import CustomizationWatch, Expect
-from vhpc_toolkit.vsphere.guestinfo import wait_for_ips
+from vhpc_toolkit.vsphere.guest.customization import CustomizationWatch, Expect
+from vhpc_toolkit.vsphere.guest.info import wait_for_ips
 
 NO_START_HINT = ("no CustomizationStartedEvent: does the template have VMware Tools or open-vm-tools "
                  "(with its deployPkg plugin) installed and starting at boot?")

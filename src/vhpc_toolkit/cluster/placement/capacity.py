@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from vhpc_toolkit.ops.hosts.gpus import HOST_PROPS as GPU_PROPS, VgpuLedger, assignment_policy, gpu_model, host_gpus
 from vhpc_toolkit.ops.hosts.offers import held_id
 from vhpc_toolkit.specs.host import sriov_counts
-from vhpc_toolkit.specs.passthrough import normalize_id
-from vhpc_toolkit.specs.sriov import sriov_pf_id
+from vhpc_toolkit.specs.devices.passthrough import normalize_id
+from vhpc_toolkit.specs.devices.sriov import sriov_pf_id
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj
 
 HOST_PROPS = sorted({*GPU_PROPS, "hardware.pciDevice", "hardware.numaInfo", "hardware.memorySize",

@@ -15,7 +15,7 @@ from typing import Any
 
 from vhpc_toolkit.cluster.placement.capacity import HOST_PROPS, VM_PROPS, HostCapacity, read_capacities
 from vhpc_toolkit.ops.hosts.gpus import GpuState
-from vhpc_toolkit.specs.vgpu_profiles import parse_profile
+from vhpc_toolkit.specs.devices.vgpu_profiles import parse_profile
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory, read_objects
 
 LIGHT_VM_PROPS = ["runtime.host", "runtime.powerState", "config.template"]

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field, replace
 from vhpc_toolkit.cluster.placement.capacity import HostCapacity, PciGpu, read_capacities, reserved_mb
 from vhpc_toolkit.cluster.planning.desired import needs_full_memory
 from vhpc_toolkit.cluster.placement.shortages import host_list, lines_text, short_host, shortage_problems
-from vhpc_toolkit.specs.passthrough import DEFAULT_MMIO_GB, normalize_id, passthrough_id, required_mmio_gb
-from vhpc_toolkit.specs.vgpu import vgpu_profile
+from vhpc_toolkit.specs.devices.passthrough import DEFAULT_MMIO_GB, normalize_id, passthrough_id, required_mmio_gb
+from vhpc_toolkit.specs.devices.vgpu import vgpu_profile
 from vhpc_toolkit.vsphere import hostnet
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj
 from vhpc_toolkit.words import count

@@ -6,7 +6,7 @@ from collections import Counter
 from vhpc_toolkit.cluster.planning.plan import CREATE, ClusterPlan
 from vhpc_toolkit.ops.hosts.offers import (check_passthrough, check_pvrdma, check_sriov, check_vgpus, device_types,
                                           host_offers, in_use_on, vfs_in_use)
-from vhpc_toolkit.specs.passthrough import (DEFAULT_MMIO_GB, check_mmio_size, efi_warning, large_bar_problem,
+from vhpc_toolkit.specs.devices.passthrough import (DEFAULT_MMIO_GB, check_mmio_size, efi_warning, large_bar_problem,
                                             normalize_id, pci_type)
 from vhpc_toolkit.words import count
 

@@ -26,7 +26,7 @@ from vhpc_toolkit.specs.compute import ResizeRefused, apply_compute
 from vhpc_toolkit.specs.customization import BadNetworkValue, GuestNetwork, default_hostname
 from vhpc_toolkit.specs.hardware import needs_upgrade
 from vhpc_toolkit.specs.latency import apply_latency_level
-from vhpc_toolkit.specs.passthrough import dynamic_type
+from vhpc_toolkit.specs.devices.passthrough import dynamic_type
 from vhpc_toolkit.specs.tuning import apply_secure_boot
 from vhpc_toolkit.words import plural
 from vhpc_toolkit.vsphere.inventory import Obj, Inventory
@@ -208,9 +208,9 @@ def _instant_host(inv: Inventory, source: Obj, vm: VMSpec) -> str | None:
 
 def _instant_source_problems(source: Obj) -> list[str]:
     """InstantClone_Task forks a running VM without DirectPath, SR-IOV or vGPU devices."""
-    from vhpc_toolkit.specs.passthrough import dynamic_type, passthrough_id
-    from vhpc_toolkit.specs.sriov import sriov_pf_id
-    from vhpc_toolkit.specs.vgpu import vgpu_profile
+    from vhpc_toolkit.specs.devices.passthrough import dynamic_type, passthrough_id
+    from vhpc_toolkit.specs.devices.sriov import sriov_pf_id
+    from vhpc_toolkit.specs.devices.vgpu import vgpu_profile
 
     if source.get("config.template"):
         return [f"instant: {source.name} is a template; an instant clone is made from a running VM"]

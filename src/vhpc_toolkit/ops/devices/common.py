@@ -15,8 +15,8 @@ from vhpc_toolkit.ops.vms.targets import host_of, read_targets
 from vhpc_toolkit.results import QueryReport, Report, TargetResult
 from vhpc_toolkit.specs import Change, compute
 from vhpc_toolkit.specs.compute import ComputeRequest, apply_compute
-from vhpc_toolkit.specs.nic import remove_device
-from vhpc_toolkit.specs.passthrough import mmio_extra_config
+from vhpc_toolkit.specs.devices.nic import remove_device
+from vhpc_toolkit.specs.devices.passthrough import mmio_extra_config
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj
 
 

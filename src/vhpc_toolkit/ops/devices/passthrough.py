@@ -13,7 +13,7 @@ from vhpc_toolkit.ops.edits.reconfigure import apply_specs, plan_specs
 from vhpc_toolkit.results import QueryReport, Report
 from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.hardware import DYNAMIC_DIRECTPATH_MIN
-from vhpc_toolkit.specs.passthrough import (DEFAULT_MMIO_GB, check_mmio_size, dynamic_passthrough_device,
+from vhpc_toolkit.specs.devices.passthrough import (DEFAULT_MMIO_GB, check_mmio_size, dynamic_passthrough_device,
                                             dynamic_type, efi_warning, large_bar_problem, normalize_id,
                                             passthrough_device, passthrough_id, pci_type)
 from vhpc_toolkit.words import count

@@ -8,8 +8,8 @@ from vhpc_toolkit.ops.networks.portgroups import find_portgroup, member_problem,
 from vhpc_toolkit.ops.edits.reconfigure import apply_specs, plan_specs
 from vhpc_toolkit.results import Report
 from vhpc_toolkit.specs import Change
-from vhpc_toolkit.specs.nic import nic_network_name
-from vhpc_toolkit.specs.pvrdma import pvrdma_adapter
+from vhpc_toolkit.specs.devices.nic import nic_network_name
+from vhpc_toolkit.specs.devices.pvrdma import pvrdma_adapter
 from vhpc_toolkit.vsphere import hostnet
 
 MIN_HW_VERSION = pvrdma_hosts.MIN_HW_VERSION

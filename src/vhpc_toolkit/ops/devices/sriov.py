@@ -9,10 +9,10 @@ from vhpc_toolkit.ops.networks.portgroups import find_portgroup, portgroup_names
 from vhpc_toolkit.ops.edits.reconfigure import apply_specs, plan_specs
 from vhpc_toolkit.results import QueryReport
 from vhpc_toolkit.specs import Change
-from vhpc_toolkit.specs.nic import nic_network_name
-from vhpc_toolkit.specs.passthrough import normalize_id
+from vhpc_toolkit.specs.devices.nic import nic_network_name
+from vhpc_toolkit.specs.devices.passthrough import normalize_id
 from vhpc_toolkit.specs.host import sriov_counts
-from vhpc_toolkit.specs.sriov import sriov_adapter, sriov_pf_id
+from vhpc_toolkit.specs.devices.sriov import sriov_adapter, sriov_pf_id
 from vhpc_toolkit.words import count
 
 COLUMNS = [("PF", "id"), ("device", "device"), ("pnic", "pnic"), ("SR-IOV", "sriov_enabled"),

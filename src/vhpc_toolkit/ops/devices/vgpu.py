@@ -11,9 +11,9 @@ from vhpc_toolkit.ops.hosts.offers import check_vgpus, host_offers
 from vhpc_toolkit.ops.edits.reconfigure import apply_specs, plan_specs
 from vhpc_toolkit.results import QueryReport, Report
 from vhpc_toolkit.specs import Change
-from vhpc_toolkit.specs.vgpu import vgpu_device, vgpu_profile
-from vhpc_toolkit.specs.vgpu_catalog import mix_problem
-from vhpc_toolkit.specs.vgpu_profiles import parse_profile
+from vhpc_toolkit.specs.devices.vgpu import vgpu_device, vgpu_profile
+from vhpc_toolkit.specs.devices.vgpu_catalog import mix_problem
+from vhpc_toolkit.specs.devices.vgpu_profiles import parse_profile
 from vhpc_toolkit.words import count
 
 COLUMNS = [("profile", "profile"), ("size", "size"), ("sharing", "sharing"), ("free now", "free"),

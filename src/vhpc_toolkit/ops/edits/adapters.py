@@ -9,7 +9,7 @@ from vhpc_toolkit.ops.vms.targets import read_targets
 from vhpc_toolkit.results import FAILED, Report, TargetResult
 from vhpc_toolkit.specs import Change
 from vhpc_toolkit.specs.customization import GuestNetwork, customization_spec, default_hostname
-from vhpc_toolkit.specs.nic import add_nic, ethernet_cards, nic_network_name, order_known, remove_device
+from vhpc_toolkit.specs.devices.nic import add_nic, ethernet_cards, nic_network_name, order_known, remove_device
 
 VM_PROPS = ["config.hardware.device", "runtime.powerState"]
 

@@ -14,10 +14,10 @@ from vhpc_toolkit.ops.networks.portgroups import PROPS as NET_PROPS, portgroup_n
 from vhpc_toolkit.ops.vms.targets import host_of, read_targets
 from vhpc_toolkit.results import QueryReport, TargetResult
 from vhpc_toolkit.specs import tuning
-from vhpc_toolkit.specs.nic import nic_network_name
-from vhpc_toolkit.specs.passthrough import MMIO_SIZE_GB, USE_64BIT_MMIO, dynamic_type, passthrough_id
-from vhpc_toolkit.specs.sriov import sriov_pf_id
-from vhpc_toolkit.specs.vgpu import vgpu_profile
+from vhpc_toolkit.specs.devices.nic import nic_network_name
+from vhpc_toolkit.specs.devices.passthrough import MMIO_SIZE_GB, USE_64BIT_MMIO, dynamic_type, passthrough_id
+from vhpc_toolkit.specs.devices.sriov import sriov_pf_id
+from vhpc_toolkit.specs.devices.vgpu import vgpu_profile
 from vhpc_toolkit.words import count
 
 VM_PROPS = ["config.hardware.numCPU", "config.hardware.numCoresPerSocket", "config.hardware.memoryMB",

@@ -12,7 +12,7 @@ vSphere facts this module encodes:
   ``performance`` (the least loaded GPU) or ``consolidation`` (the most loaded one).
 
 - A100-class GPUs in MIG mode serve MIG-backed profiles (``grid_a100-3-20c``), placed as GPU
-  instances (specs/vgpu_profiles.py); without MIG, time-sliced ones. vSphere 7 does not report a
+  instances (specs/devices/vgpu_profiles.py); without MIG, time-sliced ones. vSphere 7 does not report a
   GPU's MIG mode: it is read from the vGPUs the GPU runs, else from the profiles the host offers
   for its board (only MIG-backed ones: MIG; only time-sliced: not); with both, unknown.
 
@@ -26,10 +26,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from vhpc_toolkit.specs.vgpu_profiles import (MIG, TIME_SLICED, Profile, gpu_room, mig_layout, mig_room, parse_profile,
+from vhpc_toolkit.specs.devices.vgpu_profiles import (MIG, TIME_SLICED, Profile, gpu_room, mig_layout, mig_room, parse_profile,
                                               sharing_mode)
-from vhpc_toolkit.specs.passthrough import normalize_id
-from vhpc_toolkit.specs.vgpu import vgpu_profile
+from vhpc_toolkit.specs.devices.passthrough import normalize_id
+from vhpc_toolkit.specs.devices.vgpu import vgpu_profile
 
 # Host properties the GPU state needs (merge into the host read).
 HOST_PROPS = ["config.graphicsInfo", "config.graphicsConfig", "config.pciPassthruInfo",
@@ -45,7 +45,7 @@ _BOARD = re.compile(r"\b([A-Z]{1,2}\d{2,3})\b")
 
 def profile_size(profile: str) -> tuple[str, int] | None:
     """``("p100", 4096)`` for ``grid_p100-4q``: the board and frame buffer (MB) of a time-sliced
-    vGPU profile (None for MIG-backed ones: see specs/vgpu_profiles.py)."""
+    vGPU profile (None for MIG-backed ones: see specs/devices/vgpu_profiles.py)."""
     m = _PROFILE.match(profile or "")
     if m is None:
         return None

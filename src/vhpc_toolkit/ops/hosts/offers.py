@@ -18,9 +18,9 @@ from typing import Any, Iterable
 
 from vhpc_toolkit.errors import NotFound
 from vhpc_toolkit.ops.hosts.gpus import HOST_PROPS as GPU_PROPS, GpuState, VgpuLedger, assignment_policy, host_gpus
-from vhpc_toolkit.specs.passthrough import normalize_id, passthrough_id, pci_type
+from vhpc_toolkit.specs.devices.passthrough import normalize_id, passthrough_id, pci_type
 from vhpc_toolkit.specs.host import sriov_counts
-from vhpc_toolkit.specs.sriov import sriov_pf_id
+from vhpc_toolkit.specs.devices.sriov import sriov_pf_id
 from vhpc_toolkit.vsphere.inventory import Obj, Inventory
 
 # What host_offers needs in the snapshot (merge into read_targets' host_props / more).

@@ -13,7 +13,7 @@ from vhpc_toolkit.ops.runner import run_calls
 from vhpc_toolkit.ops.vms.targets import read_vm_file
 from vhpc_toolkit.results import HOST, Report, TargetResult
 from vhpc_toolkit.specs.host import POLICY_TITLES, offered_policy, passthru_config, sriov_config, sriov_counts
-from vhpc_toolkit.specs.passthrough import normalize_id
+from vhpc_toolkit.specs.devices.passthrough import normalize_id
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory
 from vhpc_toolkit.words import count
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from vhpc_toolkit.errors import NotFound
-from vhpc_toolkit.specs.nic import PortGroupRef
+from vhpc_toolkit.specs.devices.nic import PortGroupRef
 from vhpc_toolkit.vsphere.inventory import Obj, Inventory
 
 PROPS = {

@@ -32,8 +32,8 @@ from vhpc_toolkit.files import read_bytes
 from vhpc_toolkit.ops.post.results import PhaseResult, PostReport, ScriptRun
 from vhpc_toolkit.results import FAILED, NOT_RUN, OK, SKIPPED, STARTED
 from vhpc_toolkit.vsphere.faults import fault_message
-from vhpc_toolkit.vsphere.guestinfo import wait_for_tools
-from vhpc_toolkit.vsphere.guestops import Guest, GuestOpsError, wait_for_processes
+from vhpc_toolkit.vsphere.guest.info import wait_for_tools
+from vhpc_toolkit.vsphere.guest.operations import Guest, GuestOpsError, wait_for_processes
 from vhpc_toolkit.vsphere.inventory import Obj, read_inventory
 from vhpc_toolkit.vsphere.tasks import wait_for_tasks
 

@@ -2,7 +2,7 @@
 
 ``network_cfg --power-on``: the customization (CustomizeVM_Task) runs in the guest at its
 next boot; here that boot is started and each VM's outcome is awaited as vCenter reports it
-(vsphere/customization.py): CustomizationSucceeded and the asked address, or a
+(vsphere/guest/customization.py): CustomizationSucceeded and the asked address, or a
 CustomizationFailed subtype, which fails that VM alone (its result names the event).
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from vhpc_toolkit.ops.runner import Job, run_batch
 from vhpc_toolkit.results import CHANGED, FAILED, TargetResult
 from vhpc_toolkit.specs.customization import GuestNetwork
-from vhpc_toolkit.vsphere.customization import CustomizationWatch, Expect
+from vhpc_toolkit.vsphere.guest.customization import CustomizationWatch, Expect
 from vhpc_toolkit.vsphere.inventory import Obj
 
 

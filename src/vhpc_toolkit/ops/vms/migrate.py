@@ -15,10 +15,10 @@ from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Job, run_jobs
 from vhpc_toolkit.ops.vms.targets import host_of, read_targets
 from vhpc_toolkit.results import FAILED, Report, TargetResult
 from vhpc_toolkit.specs.clone import relocate_spec
-from vhpc_toolkit.specs.nic import ethernet_cards
-from vhpc_toolkit.specs.passthrough import dynamic_type, normalize_id, passthrough_id
-from vhpc_toolkit.specs.sriov import sriov_pf_id
-from vhpc_toolkit.specs.vgpu import vgpu_profile
+from vhpc_toolkit.specs.devices.nic import ethernet_cards
+from vhpc_toolkit.specs.devices.passthrough import dynamic_type, normalize_id, passthrough_id
+from vhpc_toolkit.specs.devices.sriov import sriov_pf_id
+from vhpc_toolkit.specs.devices.vgpu import vgpu_profile
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj
 
 VM_PROPS = ["runtime.powerState", "config.hardware.device", "resourcePool"]
@@ -106,7 +106,7 @@ def _reselect_specs(inv: Inventory, dest: Obj, vms: list[Obj]) -> dict:
     chosen again on the destination (the same PCI id, the destination's entry). VM name -> the edit spec."""
     from pyVmomi import vim
 
-    from vhpc_toolkit.specs.passthrough import device_backing
+    from vhpc_toolkit.specs.devices.passthrough import device_backing
 
     devices = {vm.name: [d for d in vm.get("config.hardware.device") or [] if passthrough_id(d)] for vm in vms}
     if not any(devices.values()):

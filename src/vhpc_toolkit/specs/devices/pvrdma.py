@@ -1,7 +1,7 @@
 """PVRDMA: a paravirtual RDMA adapter, which only sits on a distributed port group."""
 from __future__ import annotations
 
-from vhpc_toolkit.specs.nic import PortGroupRef, add_nic
+from vhpc_toolkit.specs.devices.nic import PortGroupRef, add_nic
 
 
 def pvrdma_adapter(pg: PortGroupRef):

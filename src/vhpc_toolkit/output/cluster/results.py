@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from rich.markup import escape
 
-from vhpc_toolkit.output.plan import grouped, screenful
+from vhpc_toolkit.output.cluster.plan import grouped, screenful
 from vhpc_toolkit.output.post import render_post
 from vhpc_toolkit.output.report import render_report
-from vhpc_toolkit.output.scripts import render_guest_state
+from vhpc_toolkit.output.cluster.scripts import render_guest_state
 from vhpc_toolkit.output.tables import common_domain, domain_note, render_table, short
 from vhpc_toolkit.words import count
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from vhpc_toolkit.specs.nic import temp_key
+from vhpc_toolkit.specs.devices.nic import temp_key
 from vhpc_toolkit.words import count
 
 USE_64BIT_MMIO = "pciPassthru.use64bitMMIO"

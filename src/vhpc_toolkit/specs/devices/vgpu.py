@@ -1,7 +1,7 @@
 """NVIDIA vGPU (shared passthrough): a VirtualPCIPassthrough with a vmiop backing naming the profile."""
 from __future__ import annotations
 
-from vhpc_toolkit.specs.nic import temp_key
+from vhpc_toolkit.specs.devices.nic import temp_key
 
 
 def vgpu_device(profile: str):

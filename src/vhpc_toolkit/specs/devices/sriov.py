@@ -1,8 +1,8 @@
 """SR-IOV passthrough adapter: a virtual function of a physical function, on a port group."""
 from __future__ import annotations
 
-from vhpc_toolkit.specs.nic import PortGroupRef, nic_backing, temp_key
-from vhpc_toolkit.specs.passthrough import device_backing, normalize_id
+from vhpc_toolkit.specs.devices.nic import PortGroupRef, nic_backing, temp_key
+from vhpc_toolkit.specs.devices.passthrough import device_backing, normalize_id
 
 
 def sriov_adapter(pf_info, pg: PortGroupRef, allow_guest_mtu_change: bool = True):

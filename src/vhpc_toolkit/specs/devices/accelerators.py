@@ -1,7 +1,7 @@
 """Pure builders for accelerator VMs: the advanced options that go
 with GPUs (peer-to-peer, NUMA affinity, 1 GB pages).
 
-- Dynamic DirectPath I/O devices are built in specs/passthrough.py (``dynamic_passthrough_device``).
+- Dynamic DirectPath I/O devices are built in specs/devices/passthrough.py (``dynamic_passthrough_device``).
 - Multi-GPU VMs: ``pciPassthru.allowP2P`` and ``pciPassthru.RelaxACSforP2P`` let passthrough GPUs
   talk peer-to-peer (vSphere's guidance for machine learning with several GPUs in one VM).
 - ``numa.nodeAffinity``: the NUMA node(s) the VM's vCPUs and memory are placed on; the planner sets it

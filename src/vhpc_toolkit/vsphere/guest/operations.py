@@ -2,7 +2,7 @@
 
 Files move with InitiateFileTransferToGuest / FromGuest plus an HTTPS PUT /
 GET on the returned URL, which names the ESXi host running the VM: see
-vsphere/transfers.py (the host's thumbprint pinned, its management address
+vsphere/guest/transfers.py (the host's thumbprint pinned, its management address
 when its name does not resolve). Programs start with StartProgramInGuest and
 are waited for by polling ListProcessesInGuest: one call per VM per poll,
 for all of that VM's programs, with a growing interval.
@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Iterable
 
 from vhpc_toolkit.errors import VhpcError
-from vhpc_toolkit.vsphere.transfers import TransferFailed, transfer
+from vhpc_toolkit.vsphere.guest.transfers import TransferFailed, transfer
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from vhpc_toolkit.vsphere.guestinfo import GUEST_WAIT_INTERVAL
+from vhpc_toolkit.vsphere.guest.info import GUEST_WAIT_INTERVAL
 from vhpc_toolkit.vsphere.watch import Watch
 
 STARTED, SUCCEEDED, FAILED = "CustomizationStartedEvent", "CustomizationSucceeded", "CustomizationFailed"

@@ -7,7 +7,7 @@ vSphere 7.0 lists a host's profiles by name only (``config.sharedPassthruGpuType
   workstation, c: compute). A GPU holds vGPUs of one profile at a time, frame buffer / size of them.
 - MIG-backed ``grid_<board>-<slices>-<GB><series>``: ``grid_a100-3-20c`` is a GPU instance of 3
   compute slices and 20 GB of an A100 in MIG mode. The instance geometry is the board's
-  (specs/vgpu_catalog.py, after NVIDIA's MIG User Guide): an A100 has 7 compute slices and 8 memory
+  (specs/devices/vgpu_catalog.py, after NVIDIA's MIG User Guide): an A100 has 7 compute slices and 8 memory
   slices, an A30 4 and 4; an instance of each size starts only at certain memory slices and instances
   do not overlap, so an A100 holds at most seven 1-slice instances, and sizes mix only where the
   placements allow (4+3, 2+2+3, 3+2+1+1 ...).
@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from vhpc_toolkit.specs.vgpu_catalog import A100_MIG, MigGeometry, board_of_profile
+from vhpc_toolkit.specs.devices.vgpu_catalog import A100_MIG, MigGeometry, board_of_profile
 
 TIME_SLICED, MIG = "time-sliced", "MIG"
 

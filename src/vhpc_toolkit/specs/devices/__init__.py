@@ -1,0 +1,1 @@
+"""Pure builders of device specs: passthrough (static and Dynamic DirectPath), vGPU and NVIDIA's profile names and boards, SR-IOV, PVRDMA, network adapters, and the options accelerators need (P2P, NUMA, 1 GB pages)."""

@@ -1,0 +1,1 @@
+"""Inside the guests through vCenter: waiting for Tools and IPs, customization outcomes from vCenter's events, guest operations (programs, processes), file transfers to the ESXi hosts with their thumbprints pinned."""
