@@ -61,10 +61,10 @@ def _stamps(log: Path, action: str, since: float) -> list[tuple[float, int, str]
 
 
 def _runs(lines) -> list[tuple[float, float]]:
-    """(start, end) of each run of a program, from its last line: "N node(s), M failed, S s"."""
+    """(start, end) of each run of a program, from its last line: "N nodes, M failed, S s"."""
     out = []
     for t, _, text in lines:
-        m = re.search(r"node\(s\), \d+ failed, ([0-9.]+) s$", text)
+        m = re.search(r"nodes?, \d+ failed, ([0-9.]+) s$", text)
         if m:
             out.append((t - float(m.group(1)), t))
     return out
@@ -90,7 +90,8 @@ def cycle(lab, slurm, log: Path, n: int) -> Cycle:
     running = time.time() - t0
     _wait(lambda: slurm.job(job).get("JobState") == "COMPLETED", 600, "job completed")
     completed = time.time() - t0
-    done = _wait(lambda: [line for line in _stamps(log, "suspend", t0) if "node(s)" in line[2]], 600,
+    done = _wait(lambda: [line for line in _stamps(log, "suspend", t0)
+                          if re.search(r"nodes?, \d+ failed", line[2])], 600,
                  "SuspendProgram done")
     off = done[-1][0] - t0
     calls = lab.calls()["total"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from vhpc_toolkit.cluster.ownership.owner import (Owner, Unproven, elsewhere_note, file_folder, foreign_note, match_vm,
-                                            owner_of, vm_mark_of)
+                                            owner_of, vm_mark_of, vms_by_name)
 from vhpc_toolkit.cluster.applying.readback import read_back_owned
 from vhpc_toolkit.cluster.state.result import DestroyResult
 from vhpc_toolkit.cluster.ownership.switch_marks import DVS_PROPS, HOST_PROPS, destroy_owned_switches, owned_switches
@@ -56,9 +56,7 @@ def plan_destroy(session, spec: ClusterSpec, keep_copies: bool = False) -> Destr
         "DistributedVirtualSwitch": DVS_PROPS,
         "ClusterComputeResource": ["configurationEx"]})
     owner = owner_of(spec)
-    by_name: dict[str, list[Obj]] = {}
-    for o in inv.of_type("VirtualMachine"):
-        by_name.setdefault(o.name, []).append(o)
+    by_name = vms_by_name(inv)
     plan = DestroyPlan(present=[], absent=[], owner=owner, inv=inv, spec=spec)
     unproven = []
     for vm in spec.vms:

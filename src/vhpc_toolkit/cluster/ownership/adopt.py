@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from vhpc_toolkit.cluster.ownership.owner import Owner, Unproven, file_folder, match_vm, owner_of
+from vhpc_toolkit.cluster.ownership.owner import Owner, Unproven, file_folder, match_vm, owner_of, vms_by_name
 from vhpc_toolkit.cluster.ownership.remark import remark_dvs, remark_svs, remark_vms
 from vhpc_toolkit.cluster.ownership.switch_marks import DVS_PROPS, HOST_PROPS, all_names, dvs_mark_on, dvs_named, svs_mark_on
 from vhpc_toolkit.clusterfile import ClusterSpec
@@ -74,9 +74,7 @@ def plan_adopt(session, spec: ClusterSpec) -> Adoption:
                                    "DistributedVirtualSwitch": DVS_PROPS})
     owner = owner_of(spec)
     adoption = Adoption(owner, inv)
-    by_name: dict[str, list[Obj]] = {}
-    for o in inv.of_type("VirtualMachine"):
-        by_name.setdefault(o.name, []).append(o)
+    by_name = vms_by_name(inv)
     unproven = []
     for vm in spec.vms:
         try:

@@ -57,6 +57,14 @@ def owner_of(spec: ClusterSpec) -> Owner:
     return Owner(spec.name, legacy_mark(spec.path))
 
 
+def vms_by_name(inv: Inventory) -> dict[str, list[Obj]]:
+    """The read's VMs by name (a name may be in several folders: the file's folder decides)."""
+    out: dict[str, list[Obj]] = {}
+    for o in inv.of_type("VirtualMachine"):
+        out.setdefault(o.name, []).append(o)
+    return out
+
+
 def vm_mark_of(vm: Obj) -> Mark | None:
     """The mark a VM carries (read with ``config.extraConfig``), or None."""
     for opt in vm.get("config.extraConfig") or []:

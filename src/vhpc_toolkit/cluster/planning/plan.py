@@ -12,7 +12,8 @@ from typing import Any, Sequence
 
 from vhpc_toolkit.clusterfile import ClusterSpec, VMSpec
 from vhpc_toolkit.cluster.planning.desired import compute_request, wants_customization
-from vhpc_toolkit.cluster.ownership.owner import Unproven, elsewhere_note, file_folder, foreign_note, match_vm, owner_of
+from vhpc_toolkit.cluster.ownership.owner import (Unproven, elsewhere_note, file_folder, foreign_note, match_vm,
+                                                  owner_of, vms_by_name)
 from vhpc_toolkit.cluster.placement.planner import Held, gpu_drift, plan_placement
 from vhpc_toolkit.cluster.networks.plan_switches import NOTHING, SwitchPlan, plan_dvs, plan_svs, shared_uplinks
 from vhpc_toolkit.cluster.ownership.strays import made_by_file
@@ -327,10 +328,7 @@ def plan_cluster(inv: Inventory, spec: ClusterSpec, allow_power_off: bool = Fals
     shared_uplinks(spec, problems)
     switches = [plan_svs(inv, sw, problems, _where(spec, sw.line)) for sw in spec.svs]
     switches += [plan_dvs(inv, sw, problems, _where(spec, sw.line)) for sw in spec.dvs]
-    vms_by_name: dict[str, list[Obj]] = {}
-    for o in inv.of_type("VirtualMachine"):
-        vms_by_name.setdefault(o.name, []).append(o)
-    run = _Planning(inv, spec, owner_of(spec), vms_by_name, problems, allow_power_off=allow_power_off,
+    run = _Planning(inv, spec, owner_of(spec), vms_by_name(inv), problems, allow_power_off=allow_power_off,
                     elastic=elastic)
     plans = [run.plan_vm(vm) for vm in spec.vms]
     plan = ClusterPlan(spec=spec, inv=inv, switches=switches, vms=plans, problems=problems, owner=run.owner.mark,
