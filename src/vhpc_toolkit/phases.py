@@ -22,6 +22,7 @@ class PhaseState:
     failed: int = 0
     started: float = field(default_factory=time.monotonic)
     ended: float | None = None
+    tasks: str = ""          # its tasks' states: "8 running, 12 queued in vCenter, 236 waiting"
 
     @property
     def elapsed(self) -> float:
@@ -42,9 +43,23 @@ class Phase:
 
     __call__ = done       # a phase can stand where an ``on_event(item)`` callback is expected
 
+    def states(self, counts) -> None:
+        """How many of the phase's tasks run, wait in vCenter's queue, or wait for room or for their
+        source (an ops.runner.TaskStates), as they change."""
+        parts = [f"{n} {what}" for what, n in (("running", counts.running), ("queued in vCenter", counts.queued),
+                                                ("waiting", counts.waiting)) if n]
+        self._owner.restate(self.state, ", ".join(parts))
+
+    @property
+    def live(self) -> bool:
+        """Whether the display shows task states the moment they change (worth a wake-up at each start)."""
+        return self._owner.live
+
 
 class Phases:
     """Counts per phase; subclasses show them (the hooks are called with the lock held)."""
+
+    live = False     # a display that shows changes as they come (a terminal's bars), not now and then
 
     def __init__(self):
         self.lock = threading.RLock()
@@ -70,6 +85,12 @@ class Phases:
             state.failed += bool(failed)
             self.advanced(state, item, failed)
 
+    def restate(self, state: PhaseState, tasks: str) -> None:
+        with self.lock:
+            if tasks != state.tasks:
+                state.tasks = tasks
+                self.restated(state)
+
     @property
     def running(self) -> list[PhaseState]:
         with self.lock:
@@ -77,6 +98,9 @@ class Phases:
 
     # Hooks for the display.
     def started(self, state: PhaseState) -> None:
+        pass
+
+    def restated(self, state: PhaseState) -> None:
         pass
 
     def advanced(self, state: PhaseState, item, failed: bool) -> None:

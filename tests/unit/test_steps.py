@@ -133,6 +133,25 @@ def test_off_a_terminal_a_phase_writes_its_start_its_end_and_a_heartbeat():
     assert "cloning 1/3, 0 failed, 0s" in lines and "cloning: failed: n2: InsufficientResourcesFault" in lines
 
 
+def test_the_heartbeat_says_how_many_tasks_vcenter_holds_in_its_queue():
+    """A phase is told its tasks' states (ops.runner.TaskStates); off a terminal the heartbeat says them
+    (no wake-up per task start: lines come every so often), on a terminal the bar does at once."""
+    from vhpc_toolkit.ops.runner import TaskStates
+
+    out = io.StringIO()
+    shown = LinePhases(Console(file=out, width=200), heartbeat=0.05)
+    try:
+        with shown.phase("cloning", 256) as phase:
+            assert phase.live is False
+            phase.states(TaskStates(waiting=236, queued=12, running=8))
+            time.sleep(0.2)
+    finally:
+        shown.close()
+    lines = out.getvalue().splitlines()
+    assert "cloning 0/256, 0 failed, 0s (8 running, 12 queued in vCenter, 236 waiting)" in lines, lines
+    assert lines[-1] == "cloning: ended 0/256, 0 failed, 0s"   # an ended phase has nothing in flight
+
+
 @pytest.mark.parametrize("seconds,text", [(5, "5s"), (190, "3m10s"), (3725, "1h02m")])
 def test_durations_read_like_a_clock(seconds, text):
     assert duration(seconds) == text

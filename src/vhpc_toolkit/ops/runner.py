@@ -142,24 +142,29 @@ def _cancel(task) -> bool:
 
 def run_jobs(session, jobs: list[Job], concurrency: int = DEFAULT_CONCURRENCY, per_key: int | None = None,
              task_timeout: float | None = None, on_event: Callable[[TargetResult], None] | None = None,
-             budget=None, on_states: Callable[[TaskStates], None] | None = None, pace: float = 0.0) -> None:
+             budget=None, on_states: Callable[[TaskStates], None] | None = None, pace: float = 0.0,
+             wake_on_start: bool | None = None) -> None:
     """Run every job; each job's ``result`` ends CHANGED or FAILED (with the vSphere fault).
 
     ``task_timeout``: seconds each task may take once it runs (default: the session's).
     ``budget``: vCenter's admission (ops/admission.Ledger) for the jobs with ``charges``.
-    ``on_states``: called with the counts of waiting, queued and running jobs as they change.
+    ``on_states``: called with the counts of waiting, queued and running jobs as they change; with
+    ``wake_on_start`` (default: whenever there is an ``on_states``) a task that leaves vCenter's queue
+    is told at once, else with the next answer (one wait fewer per round).
     ``pace``: when tasks end, wait up to this long for those that started with them (long clones end in
     rounds, a little apart: their ends gathered, the next clones start in one wave, not several).
     Raises Interrupted on Ctrl-C, with every job's result set.
     """
     if jobs:
-        _Run(session, jobs, concurrency, per_key, task_timeout, on_event, budget, on_states, pace).run()
+        _Run(session, jobs, concurrency, per_key, task_timeout, on_event, budget, on_states, pace,
+             on_states is not None if wake_on_start is None else wake_on_start).run()
 
 
 class _Run:
     """One run_jobs: the jobs waiting, the tasks in flight, their limits."""
 
-    def __init__(self, session, jobs, concurrency, per_key, task_timeout, on_event, budget, on_states, pace=0.0):
+    def __init__(self, session, jobs, concurrency, per_key, task_timeout, on_event, budget, on_states, pace=0.0,
+                 wake_on_start: bool = False):
         self.limit = task_timeout if task_timeout is not None else task_timeout_of(session)
         self.concurrency, self.per_key, self.on_event = concurrency, per_key, on_event
         self.budget, self.on_states, self.shown = budget, on_states, None
@@ -170,7 +175,7 @@ class _Run:
         self.charged: dict[int, dict] = {}
         self.per = Counter()
         self.gated = budget is not None or any(job.ready is not None for job in jobs)
-        self.pace = pace
+        self.pace, self.wake_on_start = pace, wake_on_start
         self.watcher = TaskWatcher(session)
         self.jobs = jobs
         self.ended: set[int] = set()   # jobs whose outcome is known
@@ -260,7 +265,7 @@ class _Run:
             return
         wait = min(self.deadlines.values()) - now if self.deadlines else MAX_QUEUED_WAIT
         # Back as soon as a task leaves vCenter's queue when its limit or the progress needs to know.
-        ended = self.watcher.wait(wait, until_started=self.on_states is not None or self.limit < wait)
+        ended = self.watcher.wait(wait, until_started=self.wake_on_start or self.limit < wait)
         for outcome in ended + self.gather(ended):
             moid = outcome.task._moId
             job = self.inflight.pop(moid)

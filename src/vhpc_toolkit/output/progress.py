@@ -2,9 +2,10 @@
 
 ``progress`` is the one-bar display of per-VM commands. ``phases`` shows a cluster run phase by
 phase (vhpc_toolkit/phases.py): on a terminal each running phase has a bar with its counts,
-failures and a running clock, and each phase that ends leaves one line; off a terminal each
-phase writes a line when it starts and when it ends, failures as they happen, and a heartbeat
-line every ``HEARTBEAT_SECONDS`` per running phase (``cloning 240/1024, 0 failed, 3m10s``).
+failures, a running clock and its tasks' states (running, queued in vCenter, waiting), and each
+phase that ends leaves one line; off a terminal each phase writes a line when it starts and when
+it ends, failures as they happen, and a heartbeat line every ``HEARTBEAT_SECONDS`` per running phase
+(``cloning 240/1024, 0 failed, 3m10s (8 running, 12 queued in vCenter, 220 waiting)``).
 """
 from __future__ import annotations
 
@@ -50,7 +51,8 @@ def progress(ctx, description: str, total: int | None):
 
 
 def _counts(state: PhaseState) -> str:
-    return f"{state.done}/{state.total}, {state.failed} failed, {duration(state.elapsed)}"
+    tasks = f" ({state.tasks})" if state.tasks and state.ended is None else ""
+    return f"{state.done}/{state.total}, {state.failed} failed, {duration(state.elapsed)}{tasks}"
 
 
 def _failure(item) -> str | None:
@@ -94,18 +96,26 @@ class LinePhases(Phases):
 
 
 class BarPhases(Phases):
-    """On a terminal: a live bar per running phase with its counts and clock; a line when one ends."""
+    """On a terminal: a live bar per running phase with its counts, clock and tasks' states (running,
+    queued in vCenter, waiting); a line when one ends."""
+
+    live = True
 
     def __init__(self, console):
         super().__init__()
         self.bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                             TextColumn("{task.fields[failed]}"), TimeElapsedColumn(), console=console,
-                             transient=True)
+                             TextColumn("{task.fields[failed]}"), TimeElapsedColumn(), TextColumn("{task.fields[tasks]}"),
+                             console=console, transient=True)
         self.bars.start()
         self._tasks: dict[int, int] = {}
 
     def started(self, state: PhaseState) -> None:
-        self._tasks[id(state)] = self.bars.add_task(escape(state.name), total=state.total or None, failed="")
+        self._tasks[id(state)] = self.bars.add_task(escape(state.name), total=state.total or None, failed="",
+                                                    tasks="")
+
+    def restated(self, state: PhaseState) -> None:
+        if id(state) in self._tasks:
+            self.bars.update(self._tasks[id(state)], tasks=escape(state.tasks))
 
     def advanced(self, state: PhaseState, item, failed: bool) -> None:
         if failed and _failure(item):

@@ -162,8 +162,10 @@ def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outc
         if jobs:    # a run that only finishes script steps has no clone or change: no empty phase
             with progress.phase(_tasks_label(plan), sum(1 for j in jobs if j.result.name in event.plans)) as tasks:
                 event.tasks = tasks
-                # the tasks' states (running, queued in vCenter, waiting: ops/runner.TaskStates) as they change
-                run_clones(session, plan, jobs, options, event, on_states or getattr(tasks, "states", None))
+                # the tasks' states (running, queued in vCenter, waiting: ops/runner.TaskStates): a live
+                # display is told at once, a log with its next heartbeat (no extra wait per round)
+                run_clones(session, plan, jobs, options, event, on_states or getattr(tasks, "states", None),
+                           wake_on_start=on_states is not None or getattr(tasks, "live", False))
         phase[0] = "the hardware upgrades"
         finish_upgrades(session, plan, outcomes, held, options.max_concurrency or DEFAULT_CONCURRENCY, progress)
         phase[0] = "the power-ons"

@@ -206,7 +206,8 @@ def cloning_dict(run: CloneRun, copies: list[TargetResult] | None = None) -> dic
             "replaced": sorted(vm.name for vm in run.stale)}
 
 
-def run_clones(session, plan: ClusterPlan, jobs: list[Job], options, on_event, on_states=None) -> None:
+def run_clones(session, plan: ClusterPlan, jobs: list[Job], options, on_event, on_states=None,
+               wake_on_start: bool | None = None) -> None:
     """The clone (and reconfigure) jobs as vCenter admits them: the clone plan's model is the budget,
     ``--max-per-host`` caps the operations touching a host, ``--max-concurrency`` those in flight.
     Clones known to be quicker than the calls around them (MIN_COPY_CLONE_TIME) run as before the
@@ -218,14 +219,15 @@ def run_clones(session, plan: ClusterPlan, jobs: list[Job], options, on_event, o
     model = plan.clones.model if plan.clones is not None else admission_of(session)
     if quick(model):
         run_jobs(session, jobs, concurrency=options.max_concurrency or DEFAULT_CONCURRENCY,
-                 per_key=options.max_per_host or QUICK_PER_HOST, on_event=on_event, on_states=on_states)
+                 per_key=options.max_per_host or QUICK_PER_HOST, on_event=on_event, on_states=on_states,
+                 wake_on_start=wake_on_start)
         return
     budget = Ledger(model, options.max_per_host, options.max_concurrency)
     # Clones that take minutes end in rounds, a little apart: a round's ends are gathered (for a tenth
     # of the clone time, at most half a second) into one wave of new clones.
     pace = min(PACE, model.clone_time / 10) if model.clone_time else 0.0
     run_jobs(session, jobs, concurrency=options.max_concurrency or model.max_operations or 10_000,
-             budget=budget, on_event=on_event, on_states=on_states, pace=pace)
+             budget=budget, on_event=on_event, on_states=on_states, pace=pace, wake_on_start=wake_on_start)
 
 
 def replace_stale_copies(session, plan: ClusterPlan, notes: list[str]) -> None:
