@@ -105,9 +105,9 @@ def test_off_a_terminal_each_phase_says_when_it_starts_and_ends_with_a_heartbeat
         start, end = lines.index(f"{phase}: started ({total})"), \
             next(i for i, x in enumerate(lines) if x.startswith(f"{phase}: ended {total}/{total}, 0 failed, "))
         assert start < end, lines
-    beats = [x for x in lines if re.fullmatch(r"cloning [0-2]/2, 0 failed, \ds", x)]
+    beats = [x for x in lines if re.fullmatch(r"cloning [0-2]/2, 0 failed, \ds( \(.*\))?", x)]   # (2 running)
     assert beats, lines
-    assert any(re.fullmatch(r"scripts, barrier 2 [0-2]/2, 0 failed, \ds", x) for x in lines), lines
+    assert any(re.fullmatch(r"scripts, barrier 2 [0-2]/2, 0 failed, \ds( \(.*\))?", x) for x in lines), lines
 
 
 def test_ctrl_c_while_the_checks_run_says_nothing_was_changed(cli, cluster_file, session, tmp_path, monkeypatch):

@@ -338,6 +338,8 @@ def _settle(watcher: TaskWatcher, inflight: dict[str, Job], finish, grace: float
     each ended, so that no report calls a VM still there that is gone a moment later."""
     deadline = time.monotonic() + grace
     try:
+        if inflight:
+            watcher.afresh()   # the Ctrl-C may have cut a wait short: its answer is lost
         while inflight and deadline > time.monotonic():
             for outcome in watcher.wait(deadline - time.monotonic()):
                 job = inflight.pop(outcome.task._moId, None)

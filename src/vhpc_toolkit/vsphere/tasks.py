@@ -51,6 +51,7 @@ class TaskWatcher:
     def __init__(self, session):
         from vhpc_toolkit.vsphere.watch import Watch
 
+        self._session = session
         self._watch = Watch(session)
         self._audit = audit.of(session)
         self._view = None
@@ -76,6 +77,17 @@ class TaskWatcher:
         else:
             self._view.modify(add=tasks, remove=self._ended)
         self._ended = []
+
+    def afresh(self) -> None:
+        """Follow the pending tasks through a new collector. After Ctrl-C in the middle of a wait, the
+        collector may still be answering that lost wait (its changes then never come again): the
+        tasks still in flight are watched anew, from what vCenter holds now."""
+        from vhpc_toolkit.vsphere.watch import Watch
+
+        pending = list(self.pending.values())
+        self._watch.close()
+        self._watch, self._view, self._ended, self.pending = Watch(self._session), None, [], {}
+        self.add(pending)
 
     def wait(self, max_wait: float, until_started: bool = False) -> list[TaskOutcome]:
         """Block until some task ends (or ``max_wait`` seconds pass; with ``until_started``, also
