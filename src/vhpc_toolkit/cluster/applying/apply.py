@@ -7,18 +7,18 @@ from typing import Any, Callable
 
 from vhpc_toolkit.cluster.cloning.specs import build_clone_spec, build_instant_clone_spec
 from vhpc_toolkit.cluster.guests.setup import finish, remaining_strays, states
-from vhpc_toolkit.cluster.cloning.run import (clone_jobs, cloning_dict, copy_notes, remove_made_copies,
-                                            replace_stale_copies, run_clones)
+from vhpc_toolkit.cluster.cloning.run import clone_jobs, cloning_dict, copy_notes, replace_stale_copies, run_clones
 from vhpc_toolkit.cluster.guests.customization import open_watch, settle_guests
 from vhpc_toolkit.cluster.planning.hardware import finish_upgrades, hold_back, upgrade_to
 from vhpc_toolkit.cluster.networks.pvrdma import apply_pvrdma
-from vhpc_toolkit.cluster.applying.readback import read_back_pruned, read_back_switches
 from vhpc_toolkit.cluster.planning.plan import CREATE, DRIFT as DRIFT_ACTION, RECONFIGURE, ClusterPlan, VMPlan
 from vhpc_toolkit.cluster.state.result import ClusterResult, Stray, VMOutcome
-from vhpc_toolkit.cluster.placement.rules import apply_rules, rollback_rules, rule_status
+from vhpc_toolkit.cluster.placement.rules import apply_rules, rule_status
 from vhpc_toolkit.cluster.ownership.strays import LEFT
 from vhpc_toolkit.cluster.cloning.copies import drop_copy_mark
-from vhpc_toolkit.cluster.networks.switches import apply_switches, rollback_switches
+from vhpc_toolkit.cluster.networks.switches import apply_switches
+from vhpc_toolkit.cluster.applying.interrupted import report_interrupted, settle_uncertain
+from vhpc_toolkit.cluster.applying.rollback import rollback
 from vhpc_toolkit.cluster.applying.verify import check_vms, devices_of
 from vhpc_toolkit.errors import ConnectionFailed, SessionLost, VhpcError
 from vhpc_toolkit.ops.vms.linked import base_snapshot
@@ -28,7 +28,7 @@ from vhpc_toolkit.ops.networks.portgroups import PROPS as NETWORK_PROPS, find_po
 from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Interrupted, Job, run_jobs
 from vhpc_toolkit.phases import Phases, as_phases
 from vhpc_toolkit.results import (CREATED, DESTROYED, DRIFT, FAILED, NOT_STARTED, POWERED_ON, RECONFIGURED,
-                                  ROLLED_BACK, UP_TO_DATE, SwitchOutcome, TargetResult)
+                                  UP_TO_DATE, SwitchOutcome, TargetResult)
 from vhpc_toolkit.vsphere.inventory import read_inventory
 from vhpc_toolkit.words import count, plural
 
@@ -118,7 +118,7 @@ def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
         result = _apply(session, plan, options, offers, outcomes, switches, notes, progress, phase, on_states)
     except ConnectionFailed as exc:
         why = "session ended" if isinstance(exc, SessionLost) else "connection lost"
-        result = _interrupted(session, plan, switches, outcomes, lost=str(exc), why=why)
+        result = report_interrupted(session, plan, switches, outcomes, lost=str(exc), why=why)
     except (Interrupted, KeyboardInterrupt) as exc:   # Ctrl-C in any phase: the table of what exists
         for r in getattr(exc, "cancelled", []):
             if r.name in outcomes:
@@ -126,7 +126,7 @@ def apply_plan(session, plan: ClusterPlan, options: ApplyOptions, offers: dict,
         for r in getattr(exc, "not_started", []):
             if r.name in outcomes:
                 outcomes[r.name].status, outcomes[r.name].detail = NOT_STARTED, r.detail
-        result = _interrupted(session, plan, switches, outcomes, phase=phase[0])
+        result = report_interrupted(session, plan, switches, outcomes, phase=phase[0])
     result.notes = notes + result.notes
     return result
 
@@ -180,7 +180,7 @@ def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outc
             watch.close()
         raise
     if event.uncertain:
-        _settle_uncertain(session, plan, outcomes, event.uncertain)
+        settle_uncertain(session, plan, outcomes, event.uncertain)
     return _after_tasks(session, plan, options, outcomes, switches, pruned, rules, watch, progress, phase, copies)
 
 
@@ -389,90 +389,3 @@ def _power_on_existing(session, plan: ClusterPlan, outcomes: dict, options: Appl
             out.detail = (out.detail + "; " if out.status == RECONFIGURED else "") + "powered on"
             if out.status != RECONFIGURED:
                 out.status = POWERED_ON
-
-
-def _vms_by_folder(session) -> dict:
-    inv = read_inventory(session, {"VirtualMachine": ["runtime.powerState"]})
-    present = {}
-    for o in inv.of_type("VirtualMachine"):
-        present.setdefault((o.name, o.get("parent")._moId if o.get("parent") is not None else None), o)
-    return present
-
-
-def _folder_id(p: VMPlan) -> str | None:
-    return ref_of(p.placement.folder)._moId if p.placement else None
-
-
-def _settle_uncertain(session, plan: ClusterPlan, outcomes: dict, names: list[str]) -> None:
-    """VMs whose clone call lost its connection: vCenter may have made them; look."""
-    present = _vms_by_folder(session)
-    for p in plan.vms:
-        if p.name in names and p.action == CREATE:
-            vm = present.get((p.name, _folder_id(p)))
-            if vm is not None:
-                outcomes[p.name].ref = vm.ref
-                outcomes[p.name].detail = (f"the connection broke while its clone was asked for, yet the VM exists "
-                                           f"({vm.get('runtime.powerState')}); run --create again to check it")
-
-
-def _interrupted(session, plan: ClusterPlan, switches, outcomes, lost: str | None = None,
-                 why: str = "interrupted", phase: str | None = None) -> ClusterResult:
-    """After Ctrl-C (or a connection or session lost for good: ``lost``, ``why``): say exactly which
-    VMs of the file exist in the file's folders, and its switches and pruned VMs, as read back now
-    (the tasks in flight were given their time to end: ops/runner.py)."""
-    try:
-        present = _vms_by_folder(session) if getattr(session, "answering", True) else None
-    except Exception:   # vCenter is gone: say what is known, not more
-        present = None
-    for p in plan.vms:
-        out = outcomes[p.name]
-        if p.action != CREATE:
-            if lost is not None and out.status not in (RECONFIGURED, POWERED_ON, DRIFT, UP_TO_DATE):
-                out.status, out.detail = FAILED, f"{why}; its change may or may not have been made"
-            elif (p.action == RECONFIGURE or p.power_on) and out.status == UP_TO_DATE:   # not reached
-                out.status, out.detail = NOT_STARTED, f"not changed: the run was {why}"
-            elif p.action == DRIFT_ACTION and out.status == UP_TO_DATE:
-                out.status, out.detail, out.drift = DRIFT, "; ".join(p.drift), list(p.drift)
-            continue
-        if present is None:
-            if out.status != CREATED:
-                out.status, out.detail = FAILED, f"{why}; unknown whether the VM exists"
-            continue
-        vm = present.get((p.name, _folder_id(p)))
-        if vm is not None:
-            out.ref = vm.ref
-            if out.status != CREATED:
-                out.status = FAILED
-                out.detail = f"{why}; the VM exists ({vm.get('runtime.powerState')})"
-        elif out.status == NOT_STARTED:
-            out.detail = f"not started: the run was {why if lost else 'interrupted'}; not created"
-        else:
-            out.status, out.detail = FAILED, f"{why}; not created"
-    result = ClusterResult(switches + read_back_switches(session, plan, switches, why),
-                           [outcomes[p.name] for p in plan.vms], spec=plan.spec, interrupted=lost is None)
-    result.pruned = read_back_pruned(session, plan, present, why)
-    if lost is not None:
-        result.notes.append(f"{lost}")
-    during = f" during {phase}" if phase else ""
-    result.notes.append(f"{why}{during}: the tables say what exists now (read back); run --create again to "
-                        "finish, or --destroy to remove it")
-    return result
-
-
-def rollback(session, plan: ClusterPlan, result: ClusterResult) -> None:
-    """Destroy what this run created (after something failed): its VMs, then its switches."""
-    wanted_on = {p.name for p in plan.vms if p.spec.power == "on"}
-    created = [o for o in result.vms if o.action == CREATE and o.ref is not None and
-               (o.status == CREATED or o.unapplied)]   # created, whether or not vCenter applied it all
-    doomed = [Doomed(o.ref, o.name in wanted_on, TargetResult(o.name)) for o in created]
-    power_off_and_destroy(session, doomed)
-    for o, d in zip(created, doomed):
-        if d.result.failed:
-            o.detail += f"; rollback failed: {d.result.detail}"
-        else:
-            o.status, o.detail, o.ip = ROLLED_BACK, "created, then destroyed by --rollback", None
-    result.notes.append(f"--rollback destroyed {count(sum(not d.result.failed for d in doomed), 'VM')} "
-                        "created by this run")
-    result.notes += remove_made_copies(session, plan.clones)
-    result.notes += rollback_rules(session, plan.rules, result.rules)
-    result.notes += rollback_switches(session, result.switches)
