@@ -62,6 +62,7 @@ class Report:
     done: str = "changed"      # the word for a changed row ("destroyed" for destroy)
     unchanged: str = "already as asked"   # ... and for an unchanged one ("already absent" for destroy)
     interrupted: bool = False
+    nothing: str | None = None   # the summary when there was no target at all ("nothing to adopt: ...")
 
     @property
     def unit(self) -> str:
@@ -79,6 +80,8 @@ class Report:
         return [w for r in self.results for w in r.data.get("warnings") or []]
 
     def summary(self) -> str:
+        if not self.results and self.nothing:
+            return f"{self.operation}: {self.nothing}"
         counts = {s: sum(r.status == s for r in self.results) for s in (CHANGED, UNCHANGED)}
         unit = UNIT_WORDS.get(self.unit, self.unit)
         waiting = sum(r.status == NOT_STARTED for r in self.results)

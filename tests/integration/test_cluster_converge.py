@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from tests.integration.test_json_schemas import check
+from vhpc_toolkit.cli.completion import cached
 from vhpc_toolkit.ops.post.steps import STEPS_KEY, StepRecord
 from vhpc_toolkit.vsphere.inventory import read_inventory
 
@@ -136,6 +137,7 @@ def test_a_changed_step_runs_again_and_post_records_its_step(cli, cluster_file, 
     vm = f"{pfx}-a"
     assert cli("cluster", "--create", "--file", path)[0] == 0
     assert (lab.guest_root / vm / "tmp" / "args").read_text() == "[one]\n[two words]\n"
+    assert vm in cached("vms")   # the run's VMs complete in the shell at once (no vCenter call from there)
 
     # Other arguments are another step: it runs; the same again is done.
     path.write_text(path.read_text().replace("one 'two words'", "three"))

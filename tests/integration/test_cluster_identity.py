@@ -231,6 +231,8 @@ def test_adopt_after_a_rename(cli, cluster_file, session, run_cli, lab, monkeypa
         assert code == 0 and ": up to date (" in out
         code, out, _ = cli("--output", "json", "cluster", "--adopt", "--file", path)   # nothing left to adopt
         assert code == 0 and json.loads(out)["results"] == []
+        code, out, _ = cli("cluster", "--adopt", "--file", path)
+        assert code == 0 and f"nothing to adopt: every VM and switch of the file is cluster {pfx}-new's" in out
         found = list_doc(cli)
         assert found[f"{pfx}-new"]["vms"] == 2 and found[f"{pfx}-new"]["last_run"]["action"] in ("create", "adopt")
         assert f"{pfx}-hpc" not in found

@@ -203,6 +203,8 @@ def _create(ctx, args, spec, session, lock):
     from vhpc_toolkit.output.progress import phases
     from vhpc_toolkit.output.cluster.scripts import render_pending_steps
     from vhpc_toolkit.slurm.guest_env import script_env
+    from vhpc_toolkit.cli.completion import remember_vm_names
+    from vhpc_toolkit.results import ROLLED_BACK
 
     password_for = _password_source(ctx)
     with before_any_change():
@@ -237,6 +239,7 @@ def _create(ctx, args, spec, session, lock):
     result.notes = taken + result.notes + [n for n in spec.notes if n not in result.notes] + plan.warnings
     result.notes += write_exports(result, spec, exports_of(args))
     _recorded(ctx, lock, record_run(session, plan.inv, spec.name, datacenter_of(plan), spec.path, "create"))
+    remember_vm_names([v.name for v in result.vms if v.host and v.status != ROLLED_BACK])   # for completion
     return result
 
 

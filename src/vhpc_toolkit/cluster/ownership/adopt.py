@@ -134,7 +134,8 @@ def adopt(session, adoption: Adoption) -> Report:
             changes=[] if why else [Change("owner", c.mark.describe(), f"cluster {owner.name}")],
             kind=VM if c.kind == "vm" else SWITCH))
     _forget_emptied(session, {c.mark.cluster for c in adoption.candidates if c.mark.cluster})
-    return Report(f"cluster adopt ({owner.name})", results, done="adopted")
+    return Report(f"cluster adopt ({owner.name})", results, done="adopted",
+                  nothing=f"nothing to adopt: every VM and switch of the file is cluster {owner.name}'s or absent")
 
 
 def _forget_emptied(session, previous: set[str]) -> None:
