@@ -12,6 +12,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from vhpc_toolkit import audit
 from vhpc_toolkit.errors import Ambiguous, NotFound
+from vhpc_toolkit.vsphere.session import free
 
 PAGE_SIZE = 1000
 
@@ -169,7 +170,7 @@ def read_objects(session, refs: Iterable[Any], paths: Iterable[str]) -> dict[str
 def read_inventory(session, props: Mapping[str, Iterable[str]], root=None) -> Inventory:
     """Read every object of the types in ``props`` (type name -> property paths).
 
-    Calls: CreateContainerView, RetrievePropertiesEx (+1 per extra page), DestroyView.
+    Calls: CreateContainerView, RetrievePropertiesEx (+1 per extra page); the view goes with the logout.
     When vCenter ends the session halfway (the view dies with it), the read starts again
     once in the new session (vsphere/stub.py).
     """
@@ -206,7 +207,4 @@ def _read_inventory(session, props: Mapping[str, Iterable[str]], root=None) -> I
         asked = {name: sorted(set(BASE_PROPS) | set(paths)) for name, paths in props.items()}
         return Inventory({o.moid: o for o in retrieve(session, spec)}, asked)
     finally:
-        try:
-            view.DestroyView()
-        except Exception:  # gone with an ended session; the server frees it
-            pass
+        free(session, view, "DestroyView")

@@ -7,13 +7,17 @@ import http.client
 import logging
 import socket
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from vhpc_toolkit.errors import ConnectionFailed
 from vhpc_toolkit.settings.timeouts import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
 
 log = logging.getLogger(__name__)
+
+# Session-owned objects (views, collectors) kept for the logout to free: past this many, the oldest
+# are freed at once (a long-lived session, e.g. a library's, does not pile them up on vCenter).
+MAX_HELD = 16
 
 
 def ssl_context(ca_file: str | None, insecure: bool) -> ssl.SSLContext:
@@ -42,6 +46,7 @@ class Session:
     stub: Any = None                           # the ReloginStub under si
     read_timeout: float = DEFAULT_READ_TIMEOUT
     admission: Any = None                      # settings.admission.AdmissionModel (vCenter.conf's numbers)
+    held: list = field(default_factory=list)   # (object, method) to free, unless the logout frees them
 
     @property
     def answering(self) -> bool:
@@ -55,11 +60,54 @@ class Session:
         generation are gone."""
         return self.stub.generation if self.stub is not None else 0
 
+    def free(self, obj: Any, method: str) -> None:
+        """Free a view or collector the run is done with. vCenter frees what a session made when
+        the session ends (ViewManager, PropertyCollector.CreatePropertyCollector), and a command
+        logs out as it ends: each is kept until then, a round trip saved, unless many pile up."""
+        self.held.append((obj, method))
+        while len(self.held) > MAX_HELD:
+            courtesy(*self.held.pop(0))
+
     def close(self) -> None:
+        self.held.clear()   # the logout frees them (and a session that has ended, already did)
         try:
             self.content.sessionManager.Logout()
         except Exception:  # logging out is a courtesy; never mask the real outcome
             log.debug("logout failed", exc_info=True)
+
+
+def courtesy(obj: Any, method: str) -> None:
+    """Free a session-owned object now, best effort: one already gone (the session ended) is fine."""
+    try:
+        getattr(obj, method)()
+    except Exception:
+        log.debug("%s failed", method, exc_info=True)
+
+
+def free(session, obj: Any, method: str) -> None:
+    """``session.free`` where the session keeps objects for its logout, else at once."""
+    keep = getattr(session, "free", None)
+    if callable(keep):
+        keep(obj, method)
+    else:
+        courtesy(obj, method)
+
+
+def bound(content: Any, stub: Any) -> Any:
+    """The service content with every managed object it names bound to ``stub`` (the re-login
+    stub), as if it had been read through it."""
+    from pyVmomi.VmomiSupport import ManagedObject
+
+    def rebind(value):
+        return type(value)(value._moId, stub) if isinstance(value, ManagedObject) else value
+
+    for prop in content._GetPropertyList():
+        value = getattr(content, prop.name)
+        if isinstance(value, list):
+            setattr(content, prop.name, [rebind(v) for v in value])
+        else:
+            setattr(content, prop.name, rebind(value))
+    return content
 
 
 def _timed_connection(connect_timeout: float, read_timeout: float):
@@ -114,7 +162,7 @@ def _reachable(server: str, port: int, timeout: float, where: str, ctx: ssl.SSLC
 
 
 def connect(settings) -> Session:
-    from pyVim.connect import SmartConnect
+    from pyVim.connect import SmartStubAdapter
     from pyVmomi import vim
 
     from vhpc_toolkit.vsphere.stub import ReloginStub
@@ -129,9 +177,12 @@ def connect(settings) -> Session:
     _reachable(settings.server, settings.port, connect_timeout, where, ctx)
     try:
         with _default_socket_timeout(read_timeout):
-            si = SmartConnect(host=settings.server, port=settings.port, user=settings.username,
-                              pwd=settings.password, sslContext=ctx, connectionPoolTimeout=-1,
-                              httpConnectionTimeout=read_timeout)
+            # SmartConnect's steps without its second RetrieveServiceContent: the version, the
+            # service content (read once, kept), the login.
+            inner = SmartStubAdapter(host=settings.server, port=settings.port, sslContext=ctx,
+                                     connectionPoolTimeout=-1, httpConnectionTimeout=read_timeout)
+            content = vim.ServiceInstance("ServiceInstance", inner).RetrieveContent()
+            content.sessionManager.Login(userName=settings.username, password=settings.password)
     except ssl.SSLCertVerificationError as exc:
         raise ConnectionFailed(
             f"TLS certificate of {where} could not be verified against {trust} "
@@ -149,19 +200,17 @@ def connect(settings) -> Session:
     except vim.fault.VimFault as exc:
         raise ConnectionFailed(f"vCenter {where} refused the session: {exc.msg}") from None
 
-    inner = si._stub
     inner.scheme = _timed_connection(connect_timeout, read_timeout)
     inner.DropConnections()   # later connections get both timeouts
     user, password = settings.username, settings.password   # kept in memory for a re-login only
-    manager_id = ["SessionManager"]                          # vCenter's; set from the content below
+    manager_id = content.sessionManager._moId                # vCenter's
 
     def login(stub) -> None:
-        vim.SessionManager(manager_id[0], stub).Login(userName=user, password=password)
+        vim.SessionManager(manager_id, stub).Login(userName=user, password=password)
 
     stub = ReloginStub(inner, login, where, read_timeout)
     si = vim.ServiceInstance("ServiceInstance", stub)
-    content = si.RetrieveContent()
-    manager_id[0] = content.sessionManager._moId
+    content = bound(content, stub)
     return Session(si=si, content=content, server=settings.server, port=settings.port,
                    ssl_context=ctx, stub=stub, read_timeout=read_timeout,
                    admission=getattr(settings, "admission", None))

@@ -45,7 +45,7 @@ class TaskWatcher:
     what the collector watches stays the tasks in flight (a filter per batch grew with every task
     ever watched, and a collector's work grows with what it watches).
     Calls: CreatePropertyCollector; CreateListView + CreateFilter at the first batch, then one
-    ModifyListView per batch; WaitForUpdatesEx; DestroyPropertyCollector + DestroyView at close.
+    ModifyListView per batch; WaitForUpdatesEx; the collector and the view go with the logout.
     """
 
     def __init__(self, session):

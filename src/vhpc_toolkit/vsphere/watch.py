@@ -4,7 +4,8 @@ As govmomi's ``property.WaitForUpdatesEx`` is under ``task.Wait``, ``Watch`` is 
 wait here: tasks (vsphere/tasks.py), guest IPs and VMware Tools (vsphere/guest/info.py).
 The caller names objects and properties; ``wait`` blocks server-side until something
 changes (no polling) and keeps the latest value of every watched property. The collector
-is private (created here, destroyed on close), so its filters never meet other clients'.
+is private (created here, freed on close or with the session), so its filters never meet other
+clients'.
 """
 from __future__ import annotations
 
@@ -183,10 +184,11 @@ class Watch:
         return True
 
     def close(self) -> None:
-        # Best effort: when the session is gone (Ctrl-C, expiry) the server reaps both with it.
+        # Freed at the latest by the logout (vsphere/session.py Session.free); when the session is
+        # gone (Ctrl-C, expiry) the server has reaped both with it already.
+        from vhpc_toolkit.vsphere.session import free
+
         for obj, method in [(self._collector, "DestroyPropertyCollector")] + \
                 [(v, "DestroyView") for v in self._views]:
-            try:
-                getattr(obj, method)()
-            except Exception:
-                pass
+            free(self._session, obj, method)
+        self._views = []

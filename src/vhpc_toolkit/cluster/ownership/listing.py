@@ -96,7 +96,7 @@ def clusters_of(inv: Inventory) -> list[ListedCluster]:
 
 
 def list_clusters(session) -> ClusterList:
-    """Calls: one inventory read (CreateContainerView, RetrievePropertiesEx + pages, DestroyView)."""
+    """Calls: one inventory read (CreateContainerView, RetrievePropertiesEx + pages)."""
     return ClusterList(clusters_of(read_inventory(session, PROPS)))
 
 

@@ -6,7 +6,7 @@ looks into: the file's VMs and templates, the powered-on VMs when the file asks 
 may hold them), and the VMs on fixed-size port groups (their adapters hold ports). Reading every
 VM in full cost ~5 ms of client CPU per VM of the inventory (pyVmomi's decoding): a minute on a
 10,000-VM vCenter, whatever the size of the file.
-Calls: the container-view read (CreateContainerView, RetrievePropertiesEx + pages, DestroyView),
+Calls: the container-view read (CreateContainerView, RetrievePropertiesEx + pages),
 then one RetrievePropertiesEx (+ pages) for the VMs read in full.
 """
 from __future__ import annotations

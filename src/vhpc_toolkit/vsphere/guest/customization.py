@@ -17,8 +17,8 @@ waiting are looked up once each with QueryEvents.
 
 Calls: CreatePropertyCollector, CreateCollectorForEvents, SetCollectorPageSize,
 CreateFilter and one WaitForUpdatesEx when opened; CreateListView and CreateFilter for
-the VMs; WaitForUpdatesEx as often as the guests change; DestroyCollector,
-DestroyPropertyCollector, DestroyView at the end.
+the VMs; WaitForUpdatesEx as often as the guests change; the collectors and the view are
+freed by the logout (vsphere/session.py Session.free).
 """
 from __future__ import annotations
 
@@ -214,10 +214,9 @@ class CustomizationWatch:
         return done
 
     def close(self) -> None:
-        if self._collector is not None:
-            try:
-                self._collector.DestroyCollector()
-            except Exception:  # gone with the session; the server reaps it
-                pass
+        if self._collector is not None:   # freed at the latest by the logout, as the watch's
+            from vhpc_toolkit.vsphere.session import free
+
+            free(self._session, self._collector, "DestroyCollector")
             self._collector = None
         self._watch.close()

@@ -15,7 +15,7 @@ def wait_for_ips(session, vms: Iterable[Any], timeout: float,
 
     Returns {moid: {"ip": str|None, "tools": str|None}} for every VM. Calls:
     CreateListView, CreatePropertyCollector, CreateFilter, WaitForUpdatesEx (as
-    few as the guests' changes allow), DestroyPropertyCollector, DestroyView.
+    few as the guests' changes allow); the collector and the view go with the logout.
     """
     vms = list(vms)
     if not vms:
