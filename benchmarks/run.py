@@ -376,10 +376,12 @@ the plan, the guests' boot after the last clone).
 {admission}
 
 Calls: one CloneVM_Task per VM and one per copy of the template (16 and 64 here: 0.06 per VM), about
-22 whatever the size (the login, the run's lock, the inventory reads, the two watches), and 3 per
-round (the ModifyListView that adds the round's tasks to the watch, the wait that reports them
-running, the wait that reports their ends), 6 rounds here. At 256 VMs that is above the goal of 1.2
-calls per VM (the copies alone take 0.06, the fixed calls 0.09, the rounds 0.07); at 1,024 VMs it is
+17 whatever the size (the login, the run's lock and record, the inventory read and the read-back,
+the two watches, the logout, which also frees the views and collectors), 3 to 4 per round (the
+ModifyListView that adds the round's tasks to the watch, the wait that reports them entering, often
+one that reports them running a moment later, the wait that reports their ends), 6 rounds here, and
+2 or 3 waits for the guests' IPs. At 256 VMs that is just above the goal of 1.2 calls per VM (the
+copies take 0.06, the fixed calls 0.07, the rounds and the IP wait about 0.11); at 1,024 VMs it is
 well below. When the
 clone time is known to be under half a second (a lab without a clone time, storage that offloads
 clones) the toolkit makes no copies and clones as it did before the model: the other sections' labs.
