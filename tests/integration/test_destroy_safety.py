@@ -240,3 +240,36 @@ def test_one_run_per_cluster_file(cli, cluster_file, session, lab, faults):
     assert "is locked by" in results[1][1] and "since" in results[1][1]
     assert sorted(vms_named(session, pfx)) == [f"{pfx}-1", f"{pfx}-2", f"{pfx}-3"]
     assert field_key(session, lock_name(pfx)) is None      # released at the end
+
+
+def test_a_vm_cloned_by_hand_from_a_template_copy_is_not_destroyed_as_a_copy(cli, cluster_file, session):
+    """vSphere copies extraConfig into a clone: a VM cloned by hand from one of the cluster's template
+    copies carries the copy's marks. `cluster --destroy` removes the copy (a template) and leaves that VM."""
+    from vhpc_toolkit.cluster.cloning.copies import COPY_KEY
+
+    path, pfx = cluster_file(f"[_CLUSTER_]\nname: PFX-c\n" + BASE + f"[_VMS_]\nPFX-1: BASE host: {H7}\n")
+    assert cli("cluster", "--create", "--file", path)[0] == 0
+    inv = read_inventory(session, {"VirtualMachine": [], "Datacenter": ["vmFolder"],
+                                   "ClusterComputeResource": ["resourcePool"]})
+    marks = [vim.option.OptionValue(key=OWNER_KEY, value=vm_mark(f"{pfx}-c")),
+             vim.option.OptionValue(key=COPY_KEY, value="made-by-hand@1")]
+
+    def clone(name, template):
+        spec = vim.vm.CloneSpec(location=vim.vm.RelocateSpec(
+            pool=inv.find("ClusterComputeResource", "COMPUTE_GPU_Cluster").get("resourcePool")),
+            config=vim.vm.ConfigSpec(extraConfig=marks), template=template)
+        return wait_for_task(session, inv.find("VirtualMachine", "vhpc_clone").ref.CloneVM_Task(
+            folder=inv.of_type("Datacenter")[0].get("vmFolder"), name=name, spec=spec))
+
+    copy, by_hand = clone(f"{pfx}-copy", True), clone(f"{pfx}-by-hand", False)
+    try:
+        code, out, err = cli("--output", "json", "cluster", "--destroy", "--file", path)
+        assert code == 0, err
+        assert {r["vm"] for r in json.loads(out)["results"]} == {f"{pfx}-1", f"{pfx}-copy"}
+        # Read back: the cluster's VM and the copy are gone, the hand clone stays.
+        assert set(vms_named(session, pfx)) == {f"{pfx}-by-hand"}
+    finally:
+        left = set(vms_named(session, pfx))
+        for name, vm in ((f"{pfx}-copy", copy), (f"{pfx}-by-hand", by_hand)):
+            if name in left:
+                wait_for_task(session, vm.Destroy_Task())

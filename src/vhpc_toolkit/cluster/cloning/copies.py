@@ -77,8 +77,11 @@ def find_copies(inv: Inventory, owner: Owner, templates: list[Obj]) -> FoundCopi
 
 
 def owned_copies(inv: Inventory, owner: Owner) -> list[Obj]:
-    """Every copy the cluster made (for `cluster --destroy`; read with ``config.extraConfig``)."""
-    return sorted((vm for vm in inv.of_type("VirtualMachine") if copy_of(vm) and owner.owns(vm_mark_of(vm))),
+    """Every copy the cluster made (for `cluster --destroy`; read with ``config.extraConfig`` and
+    ``config.template``). A copy is a template: a VM cloned by hand from one carries its marks too
+    (vSphere copies extraConfig into a clone) and is not the cluster's to destroy."""
+    return sorted((vm for vm in inv.of_type("VirtualMachine")
+                   if copy_of(vm) and vm.get("config.template") and owner.owns(vm_mark_of(vm))),
                   key=lambda vm: vm.name)
 
 
