@@ -69,3 +69,15 @@ def test_the_ledger_counts_units_on_both_hosts_and_the_cap_per_host():
     assert capped.admit({"t": 2, "a": 2}) and capped.admit({"t": 2, "b": 2}) and not capped.admit({"t": 2, "c": 2})
     few = Ledger(AdmissionModel(max_operations=1))
     assert few.admit({"a": 4}) and not few.admit({"b": 4})
+
+
+def test_operations_without_units_keep_the_caps_they_had_before_the_model():
+    """A reconfigure beside the clones takes no units: it counts against --max-per-host, and at most
+    max_others of them run at once (32 by default, as without the model)."""
+    ledger = Ledger(AdmissionModel(), max_others=2)
+    assert ledger.admit({"a": 0}) and ledger.admit({"b": 0}) and not ledger.admit({"c": 0})
+    assert ledger.admit({"t": 2, "c": 2})                  # clones are not held back by them
+    ledger.release({"a": 0})
+    assert ledger.admit({"c": 0})
+    capped = Ledger(AdmissionModel(), max_per_host=1)
+    assert capped.admit({"a": 0}) and not capped.admit({"a": 0}) and not capped.admit({"t": 2, "a": 2})

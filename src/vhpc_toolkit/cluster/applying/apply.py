@@ -155,8 +155,10 @@ def _apply(session, plan: ClusterPlan, options: ApplyOptions, offers: dict, outc
         held: dict = {}   # devices that wait for a clone's hardware upgrade (cluster/planning/hardware.py)
         jobs, copies = _clone_jobs(session, plan, offers, outcomes, switches, held)
         _power_off_to_resize(session, plan, outcomes, options, progress)
+        # No units, but counted against --max-per-host and the cap on other operations (ops/admission.py).
         jobs += [Job(result=TargetResult(p.name), key=_host_key(p.existing),
-                     start=lambda p=p: p.existing.ref.ReconfigVM_Task(spec=p.config_spec))
+                     start=lambda p=p: p.existing.ref.ReconfigVM_Task(spec=p.config_spec),
+                     charges=lambda p=p: {_host_key(p.existing): 0})
                  for p in plan.vms if p.action == RECONFIGURE and p.config_spec is not None
                  and not outcomes[p.name].failed]
         if jobs:    # a run that only finishes script steps has no clone or change: no empty phase
