@@ -70,7 +70,7 @@ def report_interrupted(session, plan: ClusterPlan, switches, outcomes, lost: str
             out.status, out.detail = FAILED, f"{why}; not created"
     result = ClusterResult(switches + read_back_switches(session, plan, switches, why),
                            [outcomes[p.name] for p in plan.vms], spec=plan.spec, interrupted=lost is None)
-    result.pruned = read_back_pruned(session, plan, present, why)
+    result.pruned = read_back_pruned(plan, present, why)
     if lost is not None:
         result.notes.append(f"{lost}")
     during = f" during {phase}" if phase else ""

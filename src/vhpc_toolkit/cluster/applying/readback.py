@@ -58,17 +58,14 @@ def read_back_switches(session, plan, reported: list[SwitchOutcome], why: str) -
     return out
 
 
-def read_back_pruned(session, plan, present, why: str) -> list[Stray]:
-    """--prune: each VM it was to destroy, destroyed or still there (read back now)."""
+def read_back_pruned(plan, present: dict | None, why: str) -> list[Stray]:
+    """--prune: each VM it was to destroy, destroyed or still there, from the VMs read back now
+    (``present``: (name, folder) -> Obj, the interrupted run's one read; None: vCenter unreachable)."""
     if not plan.prune or not plan.prunable:
         return []
-    try:   # one inventory read: a property read naming a VM that is gone is refused
-        if not getattr(session, "answering", True):
-            raise ConnectionError("vCenter stopped answering")
-        left = {o.moid: o for o in read_inventory(session, {"VirtualMachine": ["runtime.powerState"]})
-                .of_type("VirtualMachine")}
-    except Exception:
+    if present is None:
         return [Stray(o.name, None, None, FAILED, f"{why}; {UNREACHABLE}") for o in plan.prunable]
+    left = {o.moid: o for o in present.values()}
     out = []
     for o in plan.prunable:
         now = left.get(o.moid)
