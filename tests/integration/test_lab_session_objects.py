@@ -2,7 +2,8 @@
 (CreatePropertyCollector) and their filters, event history collectors end at the session's Logout.
 The toolkit relies on it to spare the Destroy calls of a command that logs out as it ends. Checked
 with pyVmomi alone: after the Logout, another session's calls on those objects are refused with
-ManagedObjectNotFound."""
+ManagedObjectNotFound. And a property read naming an object that is gone is refused the same way
+unless the spec asks for missing objects to be reported (the toolkit's read_objects asks)."""
 from __future__ import annotations
 
 import pytest
@@ -75,3 +76,27 @@ PFX-n{1:2}: BASE
     assert methods.get("Logout") == 1 and methods.get("CreateContainerView", 0) >= 1, methods
     assert not {m for m in methods if m.startswith("Destroy") and m != "Destroy_Task"}, methods
     assert cli("cluster", "--destroy", "--file", path, "--yes")[0] == 0
+
+
+def test_a_read_of_objects_leaves_out_one_gone_meanwhile(lab, session):
+    """vCenter refuses a property read naming an object that no longer exists (ManagedObjectNotFound)
+    unless the spec asks it to report missing objects: read_objects asks, and leaves the gone one out,
+    so a VM destroyed meanwhile is "gone" to its callers instead of failing the whole read."""
+    from vhpc_toolkit.vsphere.inventory import read_inventory, read_objects
+    from vhpc_toolkit.vsphere.tasks import wait_for_task
+
+    inv = read_inventory(session, {"VirtualMachine": [], "Datacenter": ["vmFolder"],
+                                   "ClusterComputeResource": ["resourcePool"]})
+    template = inv.find("VirtualMachine", "vhpc_clone")
+    spec = vim.vm.CloneSpec(location=vim.vm.RelocateSpec(
+        pool=inv.find("ClusterComputeResource", "COMPUTE_GPU_Cluster").get("resourcePool")))
+    gone = wait_for_task(session, template.ref.CloneVM_Task(
+        folder=inv.of_type("Datacenter")[0].get("vmFolder"), name="read-gone", spec=spec))
+    wait_for_task(session, gone.Destroy_Task())
+    pc = session.content.propertyCollector
+    plain = PC.FilterSpec(objectSet=[PC.ObjectSpec(obj=template.ref), PC.ObjectSpec(obj=gone)],
+                          propSet=[PC.PropertySpec(type=vim.VirtualMachine, pathSet=["name"])])
+    with pytest.raises(vmodl.fault.ManagedObjectNotFound):     # the lab, as vCenter, with pyVmomi alone
+        pc.RetrievePropertiesEx([plain], PC.RetrieveOptions())
+    found = read_objects(session, [template.ref, gone], ["name"])
+    assert set(found) == {template.moid} and found[template.moid].get("name") == "vhpc_clone"

@@ -141,6 +141,8 @@ def retrieve(session, spec) -> Iterator[Obj]:
                                             options=vmodl.query.PropertyCollector.RetrieveOptions(maxObjects=PAGE_SIZE))
     while result is not None:
         for oc in result.objects:
+            if any(type(m.fault).__name__ == "ManagedObjectNotFound" for m in (oc.missingSet or [])):
+                continue   # gone meanwhile (a spec with reportMissingObjectsInResults): nothing to say of it
             yield Obj(ref=oc.obj, type=oc.obj._wsdlName, props={p.name: p.val for p in (oc.propSet or [])})
         if not result.token:
             break
@@ -149,7 +151,8 @@ def retrieve(session, spec) -> Iterator[Obj]:
 
 def read_objects(session, refs: Iterable[Any], paths: Iterable[str]) -> dict[str, Obj]:
     """Properties of given objects (of one type) that no container view reaches
-    (e.g. HostNetworkSystem): moid -> Obj, in one paged read."""
+    (e.g. HostNetworkSystem): moid -> Obj, in one paged read. An object gone meanwhile is left out
+    (vCenter refuses the whole read with ManagedObjectNotFound unless asked to report it)."""
     from pyVmomi import vmodl
 
     refs = list(refs)
@@ -157,7 +160,8 @@ def read_objects(session, refs: Iterable[Any], paths: Iterable[str]) -> dict[str
         return {}
     pc = vmodl.query.PropertyCollector
     spec = pc.FilterSpec(objectSet=[pc.ObjectSpec(obj=r) for r in refs],
-                         propSet=[pc.PropertySpec(type=type(refs[0]), pathSet=list(paths))])
+                         propSet=[pc.PropertySpec(type=type(refs[0]), pathSet=list(paths))],
+                         reportMissingObjectsInResults=True)
     generation = getattr(session, "generation", 0)
     try:
         return {o.moid: o for o in retrieve(session, spec)}
