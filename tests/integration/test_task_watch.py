@@ -51,7 +51,7 @@ def test_run_jobs_watches_tasks_in_flight_through_one_view(lab, session, vms):
     assert batches >= 30 // 3, calls
     # Freed by the session's logout (vCenter frees what a session made), not one call each.
     assert "DestroyView" not in calls and "DestroyPropertyCollector" not in calls
-    assert {m for _, m in session.held[-2:]} == {"DestroyView", "DestroyPropertyCollector"}
+    assert {m for _, m, _ in session.held[-2:]} == {"DestroyView", "DestroyPropertyCollector"}
     # The last job of each VM set its annotation.
     inv = read_inventory(session, {"VirtualMachine": ["config.annotation"]})
     got = {inv.by_ref(vm).get("config.annotation") for vm in vms}

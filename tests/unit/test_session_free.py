@@ -46,3 +46,18 @@ def test_without_a_session_that_keeps_them_freed_at_once_and_failures_are_quiet(
             raise RuntimeError("session ended")
 
     session_mod.courtesy(Gone(), "DestroyView")     # no exception
+
+
+def test_what_an_ended_session_made_is_never_sent():
+    """After a re-login the objects of the old session went with it: a call on them could only fail."""
+    from types import SimpleNamespace
+
+    log: list[str] = []
+    s = Session(si=None, content=Content(log), server="vc", port=443, ssl_context=None,
+                stub=SimpleNamespace(generation=0))
+    for i in range(MAX_HELD):
+        free(s, View(log, f"old{i}"), "DestroyView")
+    s.stub.generation = 1       # the session ended and the stub logged in again
+    for i in range(3):
+        free(s, View(log, f"new{i}"), "DestroyView")
+    assert log == [] and [o.name for o, _, _ in s.held] == ["new0", "new1", "new2"]

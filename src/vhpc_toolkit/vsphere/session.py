@@ -46,7 +46,7 @@ class Session:
     stub: Any = None                           # the ReloginStub under si
     read_timeout: float = DEFAULT_READ_TIMEOUT
     admission: Any = None                      # settings.admission.AdmissionModel (vCenter.conf's numbers)
-    held: list = field(default_factory=list)   # (object, method) to free, unless the logout frees them
+    held: list = field(default_factory=list)   # (object, method, generation) the logout frees
 
     @property
     def answering(self) -> bool:
@@ -63,10 +63,11 @@ class Session:
     def free(self, obj: Any, method: str) -> None:
         """Free a view or collector the run is done with. vCenter frees what a session made when
         the session ends (ViewManager, PropertyCollector.CreatePropertyCollector), and a command
-        logs out as it ends: each is kept until then, a round trip saved, unless many pile up."""
-        self.held.append((obj, method))
+        logs out as it ends: each is kept until then, a round trip saved, unless many pile up.
+        What an earlier session (before a re-login) made went with it: never sent."""
+        self.held = [h for h in self.held if h[2] == self.generation] + [(obj, method, self.generation)]
         while len(self.held) > MAX_HELD:
-            courtesy(*self.held.pop(0))
+            courtesy(*self.held.pop(0)[:2])
 
     def close(self) -> None:
         self.held.clear()   # the logout frees them (and a session that has ended, already did)
@@ -181,6 +182,7 @@ def connect(settings) -> Session:
             # service content (read once, kept), the login.
             inner = SmartStubAdapter(host=settings.server, port=settings.port, sslContext=ctx,
                                      connectionPoolTimeout=-1, httpConnectionTimeout=read_timeout)
+            inner.scheme = _timed_connection(connect_timeout, read_timeout)   # both timeouts from the first call
             content = vim.ServiceInstance("ServiceInstance", inner).RetrieveContent()
             content.sessionManager.Login(userName=settings.username, password=settings.password)
     except ssl.SSLCertVerificationError as exc:
@@ -200,8 +202,6 @@ def connect(settings) -> Session:
     except vim.fault.VimFault as exc:
         raise ConnectionFailed(f"vCenter {where} refused the session: {exc.msg}") from None
 
-    inner.scheme = _timed_connection(connect_timeout, read_timeout)
-    inner.DropConnections()   # later connections get both timeouts
     user, password = settings.username, settings.password   # kept in memory for a re-login only
     manager_id = content.sessionManager._moId                # vCenter's
 

@@ -24,6 +24,7 @@ class _Watched:
     def __init__(self, kind: str, refs: list, paths: list[str], type_=None, owner: "Watch | None" = None):
         self.kind, self.refs, self.paths, self.type = kind, refs, paths, type_ or type(refs[0])
         self.filter = None
+        self.generation = -1    # the session generation its filter was made in
         self.view = None        # the ListView of a "listed" watch
         self.owner = owner
 
@@ -115,14 +116,17 @@ class Watch:
             spec = self._pc.FilterSpec(objectSet=[self._pc.ObjectSpec(obj=view, skip=True, selectSet=[traverse])],
                                        propSet=props)
         w.filter = self._collector.CreateFilter(spec, partialUpdates=False)
+        w.generation = self._generation
 
     def drop(self, watched: _Watched) -> None:
         """Stop watching what ``watched`` watched (its objects are done)."""
         if watched in self._watched:
             self._watched.remove(watched)
+        if watched.filter is None or self.renewed or watched.generation != self._generation:
+            return   # it went with an ended session: a call could only fail
         try:
             watched.filter.DestroyPropertyFilter()
-        except Exception:  # already gone with the collector or the session; nothing left to free
+        except Exception:  # already gone with the collector; nothing left to free
             pass
 
     def _reopen(self) -> None:
