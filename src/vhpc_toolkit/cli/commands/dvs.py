@@ -41,7 +41,7 @@ def run(ctx, args) -> Report:
     if args.fixed_ports or args.pvrdma or args.mtu or args.vmk_ip or args.vmk_netmask:
         raise InputError("dvs --destroy takes no --fixed_ports, --pvrdma, --mtu, --vmk_ip or --vmk_netmask "
                          "(the preparation is undone anyway)")
-    return destroy_dvs(ctx.session(), args.name, datacenter=args.datacenter, force=args.force)
+    return destroy_dvs(ctx.session(), args.name, datacenter=args.datacenter)   # --force changes nothing
 
 
 def vmk_addresses(args) -> dict[str, tuple[str, str]] | None:

@@ -61,7 +61,7 @@ def rollback_switches(session, switches: list[SwitchOutcome]) -> list[str]:
             report = destroy_svs(session, out.name, out.created_hosts, force=True)   # only its own VMs used it
         elif out.kind == "dvs" and out.new:
             try:
-                report = destroy_dvs(session, out.name, force=True)
+                report = destroy_dvs(session, out.name)
             except ValidationFailed as exc:   # another of its name appeared since: not guessed
                 notes.append(f"--rollback left switch {out.name}: {exc.problems[0]}")
                 continue

@@ -324,11 +324,11 @@ def unprepare(session, inv: Inventory, switch: Obj) -> tuple[list[str], list[str
     return [f"undid the PVRDMA preparation of {count(len(record), 'host')}"] + left, failures
 
 
-def destroy_dvs(session, name: str, datacenter: str | None = None, force: bool = False) -> Report:
+def destroy_dvs(session, name: str, datacenter: str | None = None) -> Report:
     """Destroy switch ``name``: undo the PVRDMA preparation it records, its port groups, then the switch.
     A switch that does not exist is reported, not an error. A switch that carries VM adapters or
     VMkernel adapters the toolkit did not make is refused before any change, saying what to move off
-    it: vCenter refuses to destroy it (ResourceInUse), so ``force`` cannot make it go and is ignored."""
+    it: vCenter refuses to destroy it (ResourceInUse), so no option could make it go."""
     props = dict(DVS_PROPS)
     props["HostSystem"] = sorted(set(DVS_PROPS["HostSystem"]) | set(switch_users.HOST_PROPS))
     props["VirtualMachine"] = switch_users.VM_PROPS
