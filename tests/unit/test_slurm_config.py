@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from vhpc_toolkit.cluster.planning.prepare import problems_by_vm
+from vhpc_toolkit.cluster.planning.problems import said_once
 from vhpc_toolkit.clusterfile import parse_cluster_text
-from vhpc_toolkit.errors import InputError
+from vhpc_toolkit.errors import InputError, ValidationFailed
 from vhpc_toolkit.slurm import claims
 from vhpc_toolkit.slurm.config import Invocation, config_files, write_config
 from vhpc_toolkit.slurm.guest_env import script_env
@@ -140,9 +142,16 @@ def test_script_environment(spec):
 
 
 def test_plan_problems_go_to_the_nodes_they_name():
-    by_node, general = _node_problems(["f:3: VM gpu001: no host can take it", "f:9: template 'x' not found"],
-                                      ["gpu001", "gpu002"])
-    assert by_node == {"gpu001": ["f:3: VM gpu001: no host can take it"]} and general == ["f:9: template 'x' not found"]
+    problems = ["f:3: VM gpu001: no host can take it", "f:4: VM gpu002: x", "f:4: VM gpu003: x",
+                "f:9: template 'x' not found"]
+    exc = ValidationFailed(said_once(problems, "f"), by_vm=problems_by_vm(problems, "f"))
+    by_node, general = _node_problems(exc, ["gpu001", "gpu002", "gpu003", "gpu004"])
+    assert by_node == {"gpu001": [problems[0]], "gpu002": [problems[1]], "gpu003": [problems[2]]}
+    assert general == ["f:9: template 'x' not found"]
+
+
+def test_plan_problems_not_sorted_by_vm_are_every_nodes():
+    assert _node_problems(ValidationFailed(["f:3: VM gpu001: no"]), ["gpu001", "gpu002"]) == ({}, ["f:3: VM gpu001: no"])
 
 
 def test_node_without_size_leaves_it_to_slurm():
