@@ -11,7 +11,7 @@ from vhpc_toolkit.cli.prompt import can_ask, confirm
 from vhpc_toolkit.clusterfile import parse_cluster_file
 from vhpc_toolkit.errors import InputError, InterruptedEarly
 from vhpc_toolkit.output.emit import show
-from vhpc_toolkit.output.cluster.exports import KINDS, check_export_paths, parse_export, write_exports
+from vhpc_toolkit.output.cluster.exports import KINDS, check_export_paths, files_read, parse_export, write_exports
 from vhpc_toolkit.results import Document
 from vhpc_toolkit.words import count
 
@@ -110,14 +110,6 @@ def run(ctx, args):
                      "twice at the same time), and cluster --list may not show this run")
         run_ = _create if args.create else _destroy if args.destroy else _adopt
         return run_(ctx, args, spec, session, lock)
-
-
-def files_read(spec) -> dict[str, str]:
-    """The cluster file and the scripts and checks it names: path -> what it is."""
-    out = {spec.path: "the cluster file"}
-    for vm in spec.vms:
-        out.update({step.path: f"a script of VM {vm.name}" for step in list(vm.scripts) + list(vm.checks)})
-    return out
 
 
 def _recorded(ctx, lock, why: str | None) -> None:

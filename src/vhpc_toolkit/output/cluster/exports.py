@@ -169,13 +169,20 @@ def _export_text(kind: str, items: list[Node], result, spec) -> str:
     return json.dumps(result.to_dict(), indent=2, default=str) + "\n"
 
 
+def files_read(spec) -> dict[str, str]:
+    """The cluster file and the scripts and checks it names: path -> what it is (what no export and
+    no log file may overwrite)."""
+    out = {spec.path: "the cluster file"}
+    for vm in spec.vms:
+        out.update({step.path: f"a script of VM {vm.name}" for step in list(vm.scripts) + list(vm.checks)})
+    return out
+
+
 def check_export_paths(exports: list[tuple[str, str]], cluster_file: str, spec=None) -> None:
     """Every file the exports write can be written, checked before the first change (``exports``:
-    (kind, path)); none may be the cluster file or one of its scripts. A symlink is fine: it is
-    replaced, never written through."""
-    protected = {cluster_file: "the cluster file itself"}
-    for vm in spec.vms if spec is not None else []:
-        protected.update({step.path: f"the post script of VM {vm.name}" for step in vm.scripts})
+    (kind, path)); none may be the cluster file or one of its scripts or checks. A symlink is fine:
+    it is replaced, never written through."""
+    protected = {cluster_file: "the cluster file", **(files_read(spec) if spec is not None else {})}
     paths = [(f"--export {kind}", target) for kind, path in exports
              for target in (export_targets(kind, path, spec) if spec is not None else [path])]
     check_paths(paths, protected)
