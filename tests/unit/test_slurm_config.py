@@ -184,3 +184,18 @@ def test_planning_lock_is_exclusive_across_processes(tmp_path):
     with state.locked(1):
         assert subprocess.run(other, capture_output=True, text=True).stdout.strip() == "Busy"
     assert subprocess.run(other, capture_output=True, text=True).stdout.strip() == "got it"
+
+
+def test_config_files_are_never_written_through_a_planted_link(spec, tmp_path):
+    out = tmp_path / "s"
+    out.mkdir()
+    victim = tmp_path / "victim"
+    victim.write_text("keep\n")
+    (out / ".nodes.conf.tmp").symlink_to(victim)   # the old fixed temporary name
+    (out / "gres.conf").mkdir()                    # a file that cannot be replaced: the write fails
+    with pytest.raises(InputError, match="--write"):
+        write_config(spec, str(out), Invocation(python=sys.executable))
+    assert victim.read_text() == "keep\n"
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [".nodes.conf.tmp"]   # no temporary left
+    assert stat.S_IMODE((out / "nodes.conf").stat().st_mode) == 0o644
+
