@@ -116,3 +116,12 @@ def test_a_check_script_is_never_overwritten(tmp_path):
     spec = parse_cluster_text(conf.read_text(), str(conf))
     with pytest.raises(ValidationFailed, match="that is a script of VM n1"):
         check_export_paths([("hostfile", str(check))], str(conf), spec)
+
+
+def test_a_login_nodes_gpu_makes_no_gres_fragment(tmp_path):
+    spec = parse_cluster_text("[_SLURM_]\ncontroller: ctl\n[B]\ntemplate: t\n[_VMS_]\n"
+                              "login: B role: login gpu: 1\nn1: B\n", str(tmp_path / "c.conf"))
+    assert export_targets("slurm", str(tmp_path / "n.conf"), spec) == [str(tmp_path / "n.conf")]
+    result = SimpleNamespace(vms=[SimpleNamespace(name="login", ip=None), SimpleNamespace(name="n1", ip=None)])
+    write_exports(result, spec, [("slurm", str(tmp_path / "n.conf"))])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["n.conf"]
