@@ -63,9 +63,6 @@ class TaskStates:
     waiting: int = 0
     queued: int = 0
     running: int = 0
-    failed: bool = False
-    name: str = ""
-    detail: str = ""
 
 
 class Interrupted(Exception):
