@@ -39,8 +39,8 @@ class Invocation:
 
 
 def partitions_text(spec: ClusterSpec) -> str:
-    """One PartitionName line per partition, Slurm's default first."""
-    default = spec.slurm.partition_default if spec.slurm else "compute"
+    """One PartitionName line per partition, Slurm's default first (``spec`` has a [_SLURM_] section)."""
+    default = spec.slurm.partition_default
     members: dict[str, list[str]] = {default: []}
     for vm in compute_vms(spec):
         for name in vm.partition or [default]:

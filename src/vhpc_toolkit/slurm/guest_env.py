@@ -22,7 +22,7 @@ def slurm_env(spec: ClusterSpec, vm: VMSpec) -> list[str]:
     if s is None:
         return []
     return [f"VHPC_SLURM_CONTROLLER={s.controller_address}", f"VHPC_SLURM_CONTROLLER_HOST={s.controller}",
-            f"VHPC_SLURM_CONTROLLER_PORT={s.port or 6817}", f"VHPC_SLURM_NODENAME={vm.name}",
+            f"VHPC_SLURM_CONTROLLER_PORT={s.controller_port}", f"VHPC_SLURM_NODENAME={vm.name}",
             f"VHPC_SLURM_ROLE={vm.role or 'compute'}", f"VHPC_SLURM_ELASTIC={'yes' if vm.elastic else 'no'}",
             f"VHPC_SLURM_CLUSTER={spec.name}"]
 
