@@ -130,7 +130,6 @@ def _status(ctx, args, spec):
     from vhpc_toolkit.output.progress import phases
 
     from vhpc_toolkit.cluster.guests.checks import with_checks
-    from vhpc_toolkit.errors import InputError
 
     password_for = None
     if not args.no_checks and with_checks(spec):
@@ -277,5 +276,5 @@ def say_plan(ctx, counts) -> None:
     """The one line above a confirmation; in JSON mode on stderr, and only when a person is asked."""
     if ctx.output != "json":
         ctx.out.print(counts.line(), highlight=False)
-    elif not ctx.yes and ctx.interactive:
+    elif ctx.interactive:   # a terminal and no --yes
         ctx.err.print(counts.line(), highlight=False)
