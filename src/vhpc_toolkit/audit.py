@@ -38,6 +38,9 @@ _NOT_CHANGES = re.compile(r"^(Retrieve|Query|Find|List|Read|Validate|Check|Brows
                           r"CancelRetrievePropertiesEx|CancelWaitForUpdates|SetCollectorPageSize|"
                           r"InitiateFileTransferFromGuest)")
 _SECRET = re.compile(r"pass|secret|token|auth|key$", re.IGNORECASE)
+# The options that take a secret: argparse takes any unambiguous prefix of them too
+# (tests/unit/test_audit_line.py keeps this in step with the parser).
+SECRET_OPTIONS = ("guest_password",)
 _BARE = re.compile(r"^[\w@.:/+,-]+$")
 
 
@@ -51,6 +54,14 @@ def _quote(value: Any) -> str:
     return text if text and _BARE.match(text) else '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _secret_flag(flag: str) -> bool:
+    """Whether ``--flag`` names a secret option, or may be argparse's abbreviation of one."""
+    if not flag.startswith("--"):
+        return False
+    name = flag[2:].replace("-", "_")
+    return bool(_SECRET.search(flag)) or (len(name) >= 3 and any(o.startswith(name) for o in SECRET_OPTIONS))
+
+
 def command_line(argv: list[str]) -> str:
     """The command as typed, with the values of secret-looking flags replaced."""
     out, hide = [], False
@@ -60,7 +71,7 @@ def command_line(argv: list[str]) -> str:
             hide = False
             continue
         flag, sep, value = arg.partition("=")
-        if flag.startswith("--") and _SECRET.search(flag):
+        if _secret_flag(flag):
             if sep:
                 out.append(f"{flag}=***")
             else:

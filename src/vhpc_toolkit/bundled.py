@@ -97,7 +97,11 @@ def copy_bundled(target: str) -> list[Path]:
                          f"({', '.join(clashes[:3])}{' ...' if len(clashes) > 3 else ''}); "
                          f"nothing was copied: choose an empty folder")
     copied = []
-    for f in files:
-        (dest / f.folder).mkdir(parents=True, exist_ok=True)
-        copied.append(Path(shutil.copy2(f.path, dest / f.folder / f.path.name)))
+    try:
+        for f in files:
+            (dest / f.folder).mkdir(parents=True, exist_ok=True)
+            copied.append(Path(shutil.copy2(f.path, dest / f.folder / f.path.name)))
+    except OSError as exc:
+        raise InputError(f"--copy {target}: {exc.strerror or exc}"
+                         f"{f' ({exc.filename})' if exc.filename else ''}; {len(copied)} of the files copied") from None
     return copied

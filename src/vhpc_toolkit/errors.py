@@ -67,11 +67,15 @@ class ValidationFailed(InputError):
     """Problems found before any change; ``problems`` lists them, one line each.
 
     The message says itself that nothing was changed: one problem is one line ending so;
-    several end with a closing line counting them.
+    several end with a closing line counting them. ``by_vm`` has the same problems unmerged, by the VM
+    each names ("" for those that name none), when the raiser sorted them (a cluster plan's); else
+    it is empty.
     """
 
-    def __init__(self, problems: list[str], nothing: str = "nothing was changed"):
+    def __init__(self, problems: list[str], nothing: str = "nothing was changed", *,
+                 by_vm: dict[str, list[str]] | None = None):
         self.problems = list(problems)
+        self.by_vm = dict(by_vm or {})
         if len(self.problems) == 1:
             super().__init__(f"{self.problems[0]}; {nothing}")
         else:

@@ -28,20 +28,16 @@ def file_problem(path) -> str | None:
 
 
 def read_bytes(path: str, what: str) -> bytes:
-    """The bytes of the regular file ``path``; InputError naming ``what`` and the path otherwise."""
-    try:
-        mode = os.stat(path).st_mode
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
-    if stat.S_ISDIR(mode):
-        raise InputError(f"{path}: cannot read {what}: Is a directory")
-    if not stat.S_ISREG(mode):
-        raise InputError(f"{path}: cannot read {what}: not a regular file (a FIFO, socket or device)")
+    """The bytes of the regular file ``path``; InputError naming ``what`` and the path otherwise
+    (``c.conf: cluster file does not exist``)."""
+    problem = file_problem(path)
+    if problem is not None:
+        raise InputError(f"{path}: {what} {problem}")
     try:
         with open(path, "rb") as f:
             return f.read()
     except OSError as exc:
-        raise InputError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
+        raise InputError(f"{path}: {what} cannot be read: {exc.strerror or exc}") from None
 
 
 def decode_utf8(data: bytes, path: str, what: str) -> str:

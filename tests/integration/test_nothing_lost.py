@@ -52,7 +52,7 @@ def test_slurm_exports_gres_fragment_is_checked_before_any_vm_is_made(cli, clust
     path, pfx = cluster_file(body, name="nodes.gres.conf")   # what --export slurm=nodes.conf writes beside it
     before = path.read_text()
     code, _, err = cli("cluster", "--create", "--file", path, "--export", f"slurm={tmp_path / 'nodes.conf'}")
-    assert code == 2 and "the cluster file itself" in err and "Traceback" not in err
+    assert code == 2 and "that is the cluster file" in err and "Traceback" not in err
     assert path.read_text() == before and vm_names(session, pfx) == set()
 
     (tmp_path / "other.gres.conf").mkdir()

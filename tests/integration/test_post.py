@@ -127,7 +127,7 @@ def test_wrong_password_is_one_line_per_vm(cli, vms, tmp_path):
 def test_missing_script_file_is_one_line(cli, vms, tmp_path):
     code, out, err = cli("post", "--vm", vms[0], "--script", tmp_path / "nope.sh", "--guest_password", PASSWORD)
     assert code == 2 and "Traceback" not in err
-    assert err.strip().splitlines() == [f"error: {tmp_path / 'nope.sh'}: cannot read script: No such file or directory"]
+    assert err.strip().splitlines() == [f"error: {tmp_path / 'nope.sh'}: script does not exist"]
 
 
 def test_no_password_anywhere_is_one_line(cli, vms, tmp_path):

@@ -69,8 +69,8 @@ def test_vm_list_files_that_are_no_text_files(run, tmp_path, kind):
     code, _, err = run("power", "--on", "--file", path)
     line = one_error(err)
     assert code == ExitCode.BAD_INPUT and str(path) in line
-    assert {"folder": "Is a directory", "fifo": "not a regular file", "latin1": ":2: not UTF-8",
-            "missing": "No such file"}[kind] in line
+    assert {"folder": "is a folder", "fifo": "not a regular file", "latin1": ":2: not UTF-8",
+            "missing": "does not exist"}[kind] in line
 
 
 @pytest.mark.parametrize("argv, why", [

@@ -225,13 +225,13 @@ def test_missing_file(tmp_path):
     f = tmp_path / "absent.conf"
     with pytest.raises(ClusterFileError) as err:
         parse_cluster_file(f)
-    assert err.value.problems == ["%s: cannot read cluster file: No such file or directory" % f]
+    assert err.value.problems == ["%s: cluster file does not exist" % f]
 
 
 def test_directory_is_not_a_file(tmp_path):
     with pytest.raises(ClusterFileError) as err:
         parse_cluster_file(tmp_path)
-    assert err.value.problems == ["%s: cannot read cluster file: Is a directory" % tmp_path]
+    assert err.value.problems == ["%s: cluster file is a folder; give the file itself" % tmp_path]
 
 
 def test_not_utf8_names_the_line(tmp_path):

@@ -40,8 +40,8 @@ def bad_places(setup):
     locked = d / "locked"
     locked.mkdir()
     locked.chmod(0o555)
-    return [("the cluster file", setup.conf, "the cluster file itself"),
-            ("a post script", setup.script, "post script of VM n1"),
+    return [("the cluster file", setup.conf, "that is the cluster file"),
+            ("a post script", setup.script, "a script of VM n1"),
             ("a folder", d / "afolder", "is a folder"),
             ("a folder, slash", str(d / "afolder") + "/", "is a folder"),
             ("a FIFO", d / "fifo", "not a regular file"),
@@ -74,7 +74,7 @@ def test_every_file_of_every_export_kind_is_checked(setup, kind):
 
 def test_the_gres_fragment_of_a_slurm_export_is_checked(setup):
     assert export_targets("slurm", "/x/c.conf", setup.spec) == ["/x/c.conf", "/x/c.gres.conf"]
-    assert "the cluster file itself" in refused(setup, "slurm", setup.dir / "c.conf")
+    assert "that is the cluster file" in refused(setup, "slurm", setup.dir / "c.conf")
     (setup.dir / "n.gres.conf").mkdir()
     assert "is a folder" in refused(setup, "slurm", setup.dir / "n.conf")
     no_gpu = parse_cluster_text("[_VMS_]\nn1: template: t\n", str(setup.conf))
@@ -106,3 +106,22 @@ def test_a_file_that_cannot_be_written_after_the_run_is_a_note_and_exit_1(setup)
     assert target.read_text().startswith("# Slurm nodes")
     assert any("not written" in n and gres_path(str(target)) in n for n in notes)
     assert result.export_errors and "not written" in result.export_errors[0]
+
+
+def test_a_check_script_is_never_overwritten(tmp_path):
+    check = tmp_path / "healthy.sh"
+    check.write_text("exit 0\n")
+    conf = tmp_path / "c.conf"
+    conf.write_text(f"[B]\ntemplate: t\ncheck: {check}\n[_VMS_]\nn1: B\n")
+    spec = parse_cluster_text(conf.read_text(), str(conf))
+    with pytest.raises(ValidationFailed, match="that is a script of VM n1"):
+        check_export_paths([("hostfile", str(check))], str(conf), spec)
+
+
+def test_a_login_nodes_gpu_makes_no_gres_fragment(tmp_path):
+    spec = parse_cluster_text("[_SLURM_]\ncontroller: ctl\n[B]\ntemplate: t\n[_VMS_]\n"
+                              "login: B role: login gpu: 1\nn1: B\n", str(tmp_path / "c.conf"))
+    assert export_targets("slurm", str(tmp_path / "n.conf"), spec) == [str(tmp_path / "n.conf")]
+    result = SimpleNamespace(vms=[SimpleNamespace(name="login", ip=None), SimpleNamespace(name="n1", ip=None)])
+    write_exports(result, spec, [("slurm", str(tmp_path / "n.conf"))])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["n.conf"]

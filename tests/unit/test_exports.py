@@ -47,13 +47,6 @@ def test_two_clusters_inventories_merge_without_mixing(tmp_path):
     assert list(merged["alpha_gpu"]["hosts"]) == ["a1"] and list(merged["beta_gpu"]["hosts"]) == ["b1"]
 
 
-def test_cluster_name_is_the_file_stem_until_the_file_names_it():
-    from vhpc_toolkit.output.cluster.exports import cluster_name
-
-    assert cluster_name(SimpleNamespace(path="/x/cluster-sriov.conf")) == "cluster-sriov"
-    assert cluster_name(SimpleNamespace(path="/x/c.conf", name="hpc1")) == "hpc1"
-
-
 def test_slurm_export_writes_the_node_lines_of_slurm_config():
     from vhpc_toolkit.slurm.nodes import export_text
 

@@ -103,3 +103,12 @@ def test_user_docs_name_no_issue_numbers():
     found = [f"{p.name}: {m.group(0)}" for p in docs
              for m in re.finditer(r"(?i)\bissues? #?\d+|\(issue|the issue's", p.read_text())]
     assert found == []
+
+
+def test_examples_copy_that_cannot_write_is_an_input_error(tmp_path, run_cli):
+    from vhpc_toolkit.bundled import FOLDERS
+
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / next(iter(FOLDERS))).write_text("a file where a folder goes\n")
+    code, out, err = run_cli("examples", "--copy", tmp_path / "mine")
+    assert code == 2 and f"--copy {tmp_path / 'mine'}: File exists" in err and "Traceback" not in err, err

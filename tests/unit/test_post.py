@@ -89,7 +89,7 @@ def test_read_scripts_reports_missing_files(tmp_path):
     ok = tmp_path / "ok.sh"
     ok.write_bytes(b"echo\n")
     assert read_scripts([str(ok), str(ok)]) == {str(ok): b"echo\n"}
-    with pytest.raises(InputError, match=r"nope\.sh: cannot read script: No such file or directory$"):
+    with pytest.raises(InputError, match=r"nope\.sh: script does not exist$"):
         read_scripts([str(ok), str(tmp_path / "nope.sh")])
     with pytest.raises(ValidationFailed) as err:
         read_scripts([str(tmp_path / "a.sh"), str(tmp_path / "b.sh")])

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from vhpc_toolkit.cluster.planning.prepare import problems_by_vm
+from vhpc_toolkit.cluster.planning.problems import said_once
 from vhpc_toolkit.clusterfile import parse_cluster_text
-from vhpc_toolkit.errors import InputError
+from vhpc_toolkit.errors import InputError, ValidationFailed
 from vhpc_toolkit.slurm import claims
 from vhpc_toolkit.slurm.config import Invocation, config_files, write_config
 from vhpc_toolkit.slurm.guest_env import script_env
@@ -140,9 +142,16 @@ def test_script_environment(spec):
 
 
 def test_plan_problems_go_to_the_nodes_they_name():
-    by_node, general = _node_problems(["f:3: VM gpu001: no host can take it", "f:9: template 'x' not found"],
-                                      ["gpu001", "gpu002"])
-    assert by_node == {"gpu001": ["f:3: VM gpu001: no host can take it"]} and general == ["f:9: template 'x' not found"]
+    problems = ["f:3: VM gpu001: no host can take it", "f:4: VM gpu002: x", "f:4: VM gpu003: x",
+                "f:9: template 'x' not found"]
+    exc = ValidationFailed(said_once(problems, "f"), by_vm=problems_by_vm(problems, "f"))
+    by_node, general = _node_problems(exc, ["gpu001", "gpu002", "gpu003", "gpu004"])
+    assert by_node == {"gpu001": [problems[0]], "gpu002": [problems[1]], "gpu003": [problems[2]]}
+    assert general == ["f:9: template 'x' not found"]
+
+
+def test_plan_problems_not_sorted_by_vm_are_every_nodes():
+    assert _node_problems(ValidationFailed(["f:3: VM gpu001: no"]), ["gpu001", "gpu002"]) == ({}, ["f:3: VM gpu001: no"])
 
 
 def test_node_without_size_leaves_it_to_slurm():
@@ -175,3 +184,18 @@ def test_planning_lock_is_exclusive_across_processes(tmp_path):
     with state.locked(1):
         assert subprocess.run(other, capture_output=True, text=True).stdout.strip() == "Busy"
     assert subprocess.run(other, capture_output=True, text=True).stdout.strip() == "got it"
+
+
+def test_config_files_are_never_written_through_a_planted_link(spec, tmp_path):
+    out = tmp_path / "s"
+    out.mkdir()
+    victim = tmp_path / "victim"
+    victim.write_text("keep\n")
+    (out / ".nodes.conf.tmp").symlink_to(victim)   # the old fixed temporary name
+    (out / "gres.conf").mkdir()                    # a file that cannot be replaced: the write fails
+    with pytest.raises(InputError, match="--write"):
+        write_config(spec, str(out), Invocation(python=sys.executable))
+    assert victim.read_text() == "keep\n"
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [".nodes.conf.tmp"]   # no temporary left
+    assert stat.S_IMODE((out / "nodes.conf").stat().st_mode) == 0o644
+

@@ -75,12 +75,9 @@ mtu = _bounded(int, "MTU (bytes)", MAX_MTU, minimum=MIN_MTU)
 
 def hardware_version(text: str) -> int:
     """A virtual hardware version: 17, or vSphere's spelling vmx-17."""
-    from vhpc_toolkit.clusterfile.values import BadValue, to_hardware_version
+    from vhpc_toolkit.clusterfile.values import to_hardware_version
 
-    try:
-        return to_hardware_version(text)
-    except BadValue as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    return _value_of(to_hardware_version)(text)
 
 
 def _value_of(convert):

@@ -255,9 +255,14 @@ class SlurmSpec:
     lines: Dict[str, int] = field(default_factory=dict, compare=False)
 
     @property
+    def controller_port(self) -> int:
+        """The port slurmctld listens on: the file's, else Slurm's default."""
+        return self.port or 6817
+
+    @property
     def controller_address(self) -> str:
         """``HOST:PORT`` (Slurm's default port when the file gives none)."""
-        return f"{self.controller}:{self.port or 6817}"
+        return f"{self.controller}:{self.controller_port}"
 
     def to_dict(self) -> Dict[str, Any]:
         return {"controller": self.controller_address, "suspend": self.suspend, "suspend_time": self.suspend_time,

@@ -63,9 +63,6 @@ class TaskStates:
     waiting: int = 0
     queued: int = 0
     running: int = 0
-    failed: bool = False
-    name: str = ""
-    detail: str = ""
 
 
 class Interrupted(Exception):
@@ -78,13 +75,21 @@ class Interrupted(Exception):
                          f"{len(self.not_started)} not started")
 
 
-def _not_started(queue, why: str) -> list[TargetResult]:
+def _not_started(queue, why: str | Callable[[Job], str]) -> list[TargetResult]:
+    """Every job of ``queue`` not started, ``why`` (or ``why(job)``) said; the queue emptied."""
     out = []
     for job in queue:
-        job.result.status, job.result.detail = NOT_STARTED, f"not started: {why}"
+        job.result.status, job.result.detail = NOT_STARTED, f"not started: {why(job) if callable(why) else why}"
         out.append(job.result)
     queue.clear()
     return out
+
+
+def _why_stuck(job: Job) -> str:
+    """Why a job can never start once nothing runs: what it needs was not made, or vCenter's room."""
+    if job.ready is not None and not job.ready():
+        return "the copy it is cloned from was not made (it failed or did not start)"
+    return "vCenter's admission limits leave no room for it"
 
 
 class _Waiting:
@@ -232,7 +237,7 @@ class _Run:
                 started.append(task)
         self.watcher.add(started)
         if not wave and not self.inflight and self.queue:   # nothing can ever start: say so, do not spin
-            _not_started(self.queue, "vCenter's admission limits leave no room for it")
+            _not_started(self.queue, _why_stuck)
 
     def expire(self, now: float) -> None:
         for moid, begun in self.watcher.started.items():

@@ -31,6 +31,7 @@ from vhpc_toolkit.cluster.ownership.owner import owner_of, vm_mark_of
 from vhpc_toolkit.cluster.placement.planner import Held
 from vhpc_toolkit.errors import VhpcError
 from vhpc_toolkit.ops.hosts.offers import held_id
+from vhpc_toolkit.output.files import replace_file
 from vhpc_toolkit.specs.devices.vgpu import vgpu_profile
 
 
@@ -87,9 +88,7 @@ class ClusterState:
         return doc
 
     def write(self, doc: dict) -> None:
-        tmp = self.state_path.with_name(self.state_path.name + f".{os.getpid()}")
-        tmp.write_text(json.dumps(doc, indent=1, sort_keys=True))
-        tmp.replace(self.state_path)
+        replace_file(str(self.state_path), json.dumps(doc, indent=1, sort_keys=True))
 
 
 def in_flight(doc: dict, inv) -> list[Held]:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from vhpc_toolkit.clusterfile import ClusterSpec
 from vhpc_toolkit.errors import InputError
+from vhpc_toolkit.output.files import replace_file
 from vhpc_toolkit.slurm.hostlists import compress
 from vhpc_toolkit.slurm.nodes import compute_vms, gres_text, nodes_text, slurm_node
 
@@ -38,8 +39,8 @@ class Invocation:
 
 
 def partitions_text(spec: ClusterSpec) -> str:
-    """One PartitionName line per partition, Slurm's default first."""
-    default = spec.slurm.partition_default if spec.slurm else "compute"
+    """One PartitionName line per partition, Slurm's default first (``spec`` has a [_SLURM_] section)."""
+    default = spec.slurm.partition_default
     members: dict[str, list[str]] = {default: []}
     for vm in compute_vms(spec):
         for name in vm.partition or [default]:
@@ -116,12 +117,10 @@ def write_config(spec: ClusterSpec, folder: str, how: Invocation) -> list[str]:
         out.mkdir(parents=True, exist_ok=True)
         written = []
         for name, text in files.items():
-            path = out / name
-            tmp = path.with_name(f".{name}.tmp")
-            tmp.write_text(text)
-            tmp.chmod(0o755 if name in PROGRAMS.values() else 0o644)
-            tmp.replace(path)
-            written.append(str(path))
+            path = str(out / name)
+            replace_file(path, text)   # a new file renamed over the old: no fixed temporary name
+            os.chmod(path, 0o755 if name in PROGRAMS.values() else 0o644)
+            written.append(path)
     except OSError as exc:
         raise InputError(f"--write {folder}: {exc.strerror or exc}") from None
     return written

@@ -8,11 +8,10 @@ serves every node and every site (examples/post-scripts/slurm-node.sh):
 - ``VHPC_SLURM_NODENAME``: the node's Slurm name (the VM's name)
 - ``VHPC_SLURM_ROLE``: ``login`` or ``compute``
 - ``VHPC_SLURM_ELASTIC``: ``yes`` or ``no``
-- ``VHPC_SLURM_CLUSTER``: the cluster's name (the cluster file's name without its extension)
+- ``VHPC_SLURM_CLUSTER``: the cluster's name (``[_CLUSTER_] name:``, else the file's name without its extension)
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable
 
 from vhpc_toolkit.clusterfile import ClusterSpec, VMSpec
@@ -23,14 +22,9 @@ def slurm_env(spec: ClusterSpec, vm: VMSpec) -> list[str]:
     if s is None:
         return []
     return [f"VHPC_SLURM_CONTROLLER={s.controller_address}", f"VHPC_SLURM_CONTROLLER_HOST={s.controller}",
-            f"VHPC_SLURM_CONTROLLER_PORT={s.port or 6817}", f"VHPC_SLURM_NODENAME={vm.name}",
+            f"VHPC_SLURM_CONTROLLER_PORT={s.controller_port}", f"VHPC_SLURM_NODENAME={vm.name}",
             f"VHPC_SLURM_ROLE={vm.role or 'compute'}", f"VHPC_SLURM_ELASTIC={'yes' if vm.elastic else 'no'}",
-            f"VHPC_SLURM_CLUSTER={cluster_name(spec)}"]
-
-
-def cluster_name(spec: ClusterSpec) -> str:
-    """The cluster's name: the file's stem (where the cluster file gains a name of its own, that one)."""
-    return getattr(spec, "name", None) or Path(spec.path).stem
+            f"VHPC_SLURM_CLUSTER={spec.name}"]
 
 
 def script_env(spec: ClusterSpec) -> Callable[[VMSpec], list[str]] | None:

@@ -95,16 +95,13 @@ def run_action(ctx, spec, action: str, hostlist: str, log_path: str | None) -> R
 
 # --- resume --------------------------------------------------------------------------------------
 
-def _node_problems(problems: list[str], names: list[str]) -> tuple[dict[str, list[str]], list[str]]:
-    """Plan problems by the node they name, and those that name none (every node's)."""
-    by_node: dict[str, list[str]] = {}
-    general = []
-    for line in problems:
-        hit = [n for n in names if f"VM {n}:" in line or f"VM {n!r}" in line or f"VM {n} " in line]
-        for n in hit:
-            by_node.setdefault(n, []).append(line)
-        if not hit:
-            general.append(line)
+def _node_problems(exc: ValidationFailed, names: list[str]) -> tuple[dict[str, list[str]], list[str]]:
+    """Plan problems by the node they name, and those that name none of them (every node's); all
+    are every node's when the plan did not sort them by VM."""
+    if not exc.by_vm:
+        return {}, list(exc.problems)
+    by_node = {n: exc.by_vm[n] for n in names if n in exc.by_vm}
+    general = [line for vm, lines in exc.by_vm.items() if vm not in by_node for line in lines]
     return by_node, general
 
 
@@ -126,7 +123,7 @@ def _prepare(session, run: Run, nodes, state: ClusterState):
             try:
                 prepared = prepare_create(session, subset, password_for=password_for, elastic=True, held=held)
             except ValidationFailed as exc:
-                by_node, general = _node_problems(list(exc.problems), [vm.name for vm in nodes])
+                by_node, general = _node_problems(exc, [vm.name for vm in nodes])
                 if general:
                     run.fail([vm.name for vm in nodes], general[0])
                     return None

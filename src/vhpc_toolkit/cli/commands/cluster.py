@@ -11,7 +11,7 @@ from vhpc_toolkit.cli.prompt import can_ask, confirm
 from vhpc_toolkit.clusterfile import parse_cluster_file
 from vhpc_toolkit.errors import InputError, InterruptedEarly
 from vhpc_toolkit.output.emit import show
-from vhpc_toolkit.output.cluster.exports import KINDS, check_export_paths, parse_export, write_exports
+from vhpc_toolkit.output.cluster.exports import KINDS, check_export_paths, files_read, parse_export, write_exports
 from vhpc_toolkit.results import Document
 from vhpc_toolkit.words import count
 
@@ -112,14 +112,6 @@ def run(ctx, args):
         return run_(ctx, args, spec, session, lock)
 
 
-def files_read(spec) -> dict[str, str]:
-    """The cluster file and the scripts and checks it names: path -> what it is."""
-    out = {spec.path: "the cluster file"}
-    for vm in spec.vms:
-        out.update({step.path: f"a script of VM {vm.name}" for step in list(vm.scripts) + list(vm.checks)})
-    return out
-
-
 def _recorded(ctx, lock, why: str | None) -> None:
     """Warn when the run could not be recorded for --list, unless the lock's warning said why."""
     if why and why != lock.unprotected:
@@ -138,7 +130,6 @@ def _status(ctx, args, spec):
     from vhpc_toolkit.output.progress import phases
 
     from vhpc_toolkit.cluster.guests.checks import with_checks
-    from vhpc_toolkit.errors import InputError
 
     password_for = None
     if not args.no_checks and with_checks(spec):
@@ -285,5 +276,5 @@ def say_plan(ctx, counts) -> None:
     """The one line above a confirmation; in JSON mode on stderr, and only when a person is asked."""
     if ctx.output != "json":
         ctx.out.print(counts.line(), highlight=False)
-    elif not ctx.yes and ctx.interactive:
+    elif ctx.interactive:   # a terminal and no --yes
         ctx.err.print(counts.line(), highlight=False)

@@ -14,7 +14,7 @@ from vhpc_toolkit.cluster.guests.checks import check_contents
 from vhpc_toolkit.cluster.planning.devices import check_devices
 from vhpc_toolkit.cluster.planning.hardware import check_hardware
 from vhpc_toolkit.cluster.planning.plan import CREATE, ClusterPlan, plan_cluster
-from vhpc_toolkit.cluster.planning.problems import said_once
+from vhpc_toolkit.cluster.planning.problems import _PER_VM, said_once
 from vhpc_toolkit.cluster.networks.ports import check_ports
 from vhpc_toolkit.cluster.networks.pvrdma import plan_pvrdma
 from vhpc_toolkit.cluster.planning.read import read_cluster_inventory
@@ -60,6 +60,15 @@ def _plan_steps(plan: ClusterPlan, rerun: bool, checks: bool) -> None:
                   for p in plan.vms if p.spec.scripts}
 
 
+def problems_by_vm(problems: list[str], path: str) -> dict[str, list[str]]:
+    """``problems`` by the VM each names (``FILE:LINE: VM NAME: ...``), "" for those naming none."""
+    out: dict[str, list[str]] = {}
+    for problem in problems:
+        m = _PER_VM.match(problem[len(path) + 1:]) if problem.startswith(f"{path}:") else None
+        out.setdefault(m.group("vm") if m else "", []).append(problem)
+    return out
+
+
 def prepare_create(session, spec: ClusterSpec, allow_power_off: bool = False,
                    password_for: Callable | None = None, prune: bool = False, rerun_scripts: bool = False,
                    checks: bool = True, *, elastic: bool = False, held: Callable | None = None,
@@ -87,7 +96,8 @@ def prepare_create(session, spec: ClusterSpec, allow_power_off: bool = False,
     plan.clones = plan_clone_run(plan, clone_model(session, plan), template_copies)   # cluster/cloning/run.py
     plan.problems += space_problems(plan, plan.clones)   # the clones and the copies fit (cluster/planning/space.py)
     if plan.problems:
-        raise ValidationFailed(said_once(plan.problems, spec.path))
+        raise ValidationFailed(said_once(plan.problems, spec.path),
+                               by_vm=problems_by_vm(plan.problems, spec.path))
     return PreparedCreate(plan, offers, password_for)
 
 

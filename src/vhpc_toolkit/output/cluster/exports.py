@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import yaml
 
@@ -49,12 +48,6 @@ def _group(name: str) -> str:
     """A valid Ansible group name: letters, digits, underscores, not starting with a digit."""
     out = re.sub(r"\W", "_", name)
     return out if not out[:1].isdigit() else "_" + out
-
-
-def cluster_name(spec) -> str:
-    """The cluster's name, as exports group its VMs: the name the file gives the cluster once it can
-    give one, until then the file's name without its folder and suffix (``cluster-sriov``)."""
-    return getattr(spec, "name", None) or Path(spec.path).stem
 
 
 def nodes(result, spec) -> list[Node]:
@@ -124,8 +117,11 @@ def gres_path(path: str) -> str:
 
 
 def has_gpus(spec) -> bool:
-    """Whether any VM of the file has GPUs (then the slurm export writes a gres.conf fragment too)."""
-    return any(vm.device or vm.gpu or vm.vgpus for vm in spec.vms)
+    """Whether a compute VM of the file has GPUs (then the slurm export writes a gres.conf fragment
+    too; a login node's GPUs are no Slurm node's: slurm/nodes.py)."""
+    from vhpc_toolkit.slurm.nodes import compute_vms, gpu_gres
+
+    return any(gpu_gres(vm) for vm in compute_vms(spec))
 
 
 def export_targets(kind: str, path: str, spec) -> list[str]:
@@ -140,13 +136,8 @@ def write_exports(result, spec, exports: list[tuple[str, str]]) -> list[str]:
     items = nodes(result, spec)
     notes = []
     for kind, path in exports:
-        files = {path: _export_text(kind, items, result, spec)}
-        if kind == "slurm":   # the same node lines as `slurm config` writes (slurm/nodes.py)
-            from vhpc_toolkit.slurm.nodes import export_text
-
-            files[path], gres = export_text(result, spec)
-            if gres:
-                files[gres_path(path)] = gres
+        files = (_slurm_files(path, result, spec) if kind == "slurm"
+                 else {path: _export_text(kind, items, result, spec.name)})
         for target, text in files.items():
             try:
                 replace_file(target, text)
@@ -160,22 +151,38 @@ def write_exports(result, spec, exports: list[tuple[str, str]]) -> list[str]:
     return notes
 
 
-def _export_text(kind: str, items: list[Node], result, spec) -> str:
-    """The file of an export kind (slurm's: write_exports, with its gres fragment)."""
+def _slurm_files(path: str, result, spec) -> dict[str, str]:
+    """The slurm export: the same node lines as `slurm config` writes (slurm/nodes.py), and the
+    gres.conf fragment beside them when there are GPUs."""
+    from vhpc_toolkit.slurm.nodes import export_text
+
+    nodes_conf, gres = export_text(result, spec)
+    return {path: nodes_conf, gres_path(path): gres} if gres else {path: nodes_conf}
+
+
+def _export_text(kind: str, items: list[Node], result, name: str) -> str:
+    """The file of an export kind but slurm (_slurm_files)."""
     if kind in ("hostfile", "mpich"):
         return mpi_hostfile(items, kind)
     if kind == "ansible":
-        return ansible_inventory(items, cluster_name(spec))
+        return ansible_inventory(items, name)
     return json.dumps(result.to_dict(), indent=2, default=str) + "\n"
+
+
+def files_read(spec) -> dict[str, str]:
+    """The cluster file and the scripts and checks it names: path -> what it is (what no export and
+    no log file may overwrite)."""
+    out = {spec.path: "the cluster file"}
+    for vm in spec.vms:
+        out.update({step.path: f"a script of VM {vm.name}" for step in list(vm.scripts) + list(vm.checks)})
+    return out
 
 
 def check_export_paths(exports: list[tuple[str, str]], cluster_file: str, spec=None) -> None:
     """Every file the exports write can be written, checked before the first change (``exports``:
-    (kind, path)); none may be the cluster file or one of its scripts. A symlink is fine: it is
-    replaced, never written through."""
-    protected = {cluster_file: "the cluster file itself"}
-    for vm in spec.vms if spec is not None else []:
-        protected.update({step.path: f"the post script of VM {vm.name}" for step in vm.scripts})
+    (kind, path)); none may be the cluster file or one of its scripts or checks. A symlink is fine:
+    it is replaced, never written through."""
+    protected = {cluster_file: "the cluster file", **(files_read(spec) if spec is not None else {})}
     paths = [(f"--export {kind}", target) for kind, path in exports
              for target in (export_targets(kind, path, spec) if spec is not None else [path])]
     check_paths(paths, protected)
