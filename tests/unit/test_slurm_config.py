@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from vhpc_toolkit.cluster.planning.prepare import problems_by_vm
+from vhpc_toolkit.cluster.planning.problems import problems_by_vm
 from vhpc_toolkit.cluster.planning.problems import said_once
 from vhpc_toolkit.clusterfile import parse_cluster_text
 from vhpc_toolkit.errors import InputError, ValidationFailed

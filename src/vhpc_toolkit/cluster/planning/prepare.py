@@ -14,7 +14,7 @@ from vhpc_toolkit.cluster.guests.checks import check_contents
 from vhpc_toolkit.cluster.planning.devices import check_devices
 from vhpc_toolkit.cluster.planning.hardware import check_hardware
 from vhpc_toolkit.cluster.planning.plan import CREATE, ClusterPlan, plan_cluster
-from vhpc_toolkit.cluster.planning.problems import _PER_VM, said_once
+from vhpc_toolkit.cluster.planning.problems import problems_by_vm, said_once
 from vhpc_toolkit.cluster.networks.ports import check_ports
 from vhpc_toolkit.cluster.networks.pvrdma import plan_pvrdma
 from vhpc_toolkit.cluster.planning.read import read_cluster_inventory
@@ -58,15 +58,6 @@ def _plan_steps(plan: ClusterPlan, rerun: bool, checks: bool) -> None:
     plan.steps = {p.name: step_states(p.spec, record_of(p.existing) if p.existing is not None else StepRecord(),
                                       plan.contents)
                   for p in plan.vms if p.spec.scripts}
-
-
-def problems_by_vm(problems: list[str], path: str) -> dict[str, list[str]]:
-    """``problems`` by the VM each names (``FILE:LINE: VM NAME: ...``), "" for those naming none."""
-    out: dict[str, list[str]] = {}
-    for problem in problems:
-        m = _PER_VM.match(problem[len(path) + 1:]) if problem.startswith(f"{path}:") else None
-        out.setdefault(m.group("vm") if m else "", []).append(problem)
-    return out
 
 
 def prepare_create(session, spec: ClusterSpec, allow_power_off: bool = False,

@@ -14,6 +14,15 @@ from vhpc_toolkit.specs.tuning import compact_ranges
 _PER_VM = re.compile(r"^(?P<line>\d+): VM '?(?P<vm>[^\s:']+)'?(?P<on> on host [^\s:]+)?: (?P<msg>.+)$", re.S)
 
 
+def problems_by_vm(problems: list[str], path: str) -> dict[str, list[str]]:
+    """``problems`` by the VM each names (``FILE:LINE: VM NAME: ...``), "" for those naming none."""
+    out: dict[str, list[str]] = {}
+    for problem in problems:
+        m = _PER_VM.match(problem[len(path) + 1:]) if problem.startswith(f"{path}:") else None
+        out.setdefault(m.group("vm") if m else "", []).append(problem)
+    return out
+
+
 def said_once(problems: list[str], path: str) -> list[str]:
     """``problems`` with those of one message on several VMs of the file ``path`` merged, in the order
     each message first appeared."""
