@@ -345,12 +345,7 @@ func TestRegisterVMKeepsItsConfiguration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, err := tk.WaitForResult(e.ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	again := object.NewVirtualMachine(e.c.Client, info.Result.(types.ManagedObjectReference))
-	e.made = append(e.made, again)
+	again := e.mustTaskVM(tk)
 	var after mo.VirtualMachine
 	if err := again.Properties(e.ctx, again.Reference(), []string{"config", "summary.config", "network"}, &after); err != nil {
 		t.Fatal(err)
