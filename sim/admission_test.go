@@ -87,12 +87,9 @@ func (e *labEnv) taskInfos(tasks []*object.Task) []types.TaskInfo {
 // waitClones waits for every task and keeps the VMs for cleanup.
 func (e *labEnv) waitClones(tasks []*object.Task) {
 	for _, tk := range tasks {
-		info, err := tk.WaitForResult(e.ctx, nil)
-		if err != nil {
+		if _, err := e.taskVM(tk); err != nil {
 			e.t.Errorf("clone: %v", err)
-			continue
 		}
-		e.made = append(e.made, object.NewVirtualMachine(e.c.Client, info.Result.(types.ManagedObjectReference)))
 	}
 }
 

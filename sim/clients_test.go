@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/task"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
@@ -344,12 +345,7 @@ func TestRegisterVMKeepsItsConfiguration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, err := tk.WaitForResult(e.ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	again := object.NewVirtualMachine(e.c.Client, info.Result.(types.ManagedObjectReference))
-	e.made = append(e.made, again)
+	again := e.mustTaskVM(tk)
 	var after mo.VirtualMachine
 	if err := again.Properties(e.ctx, again.Reference(), []string{"config", "summary.config", "network"}, &after); err != nil {
 		t.Fatal(err)
@@ -407,4 +403,81 @@ func TestSessionCookieQuoted(t *testing.T) {
 		t.Errorf("a call with the quoted cookie: %s", resp.Status)
 	}
 	post(`<Logout xmlns="urn:vim25"><_this type="SessionManager">SessionManager</_this></Logout>`, cookie)
+}
+
+// Renaming a distributed port group through ReconfigureDVPortgroup_Task:
+// a name another port group of the switch has is DuplicateName (naming it);
+// otherwise the switch's summary.portgroupName follows, so the old name is
+// free again, the new one taken, and Destroy_Task takes the right name off.
+func TestDVPortgroupRename(t *testing.T) {
+	e := newLabEnv(t)
+	s := e.createDVS("rename-dvs", e.host(6))
+	defer destroyDVS(t, e, s)
+	add := func(name string) error {
+		task, err := s.AddPortgroup(e.ctx, []types.DVPortgroupConfigSpec{{Name: name, Type: "earlyBinding", NumPorts: 2}})
+		if err != nil {
+			return err
+		}
+		return task.Wait(e.ctx)
+	}
+	for _, n := range []string{"rename-a", "rename-b"} {
+		if err := add(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	byName := func(name string) types.ManagedObjectReference {
+		for _, r := range e.dvsProps(s).Portgroup {
+			var pg mo.DistributedVirtualPortgroup
+			_ = e.c.PropertyCollector().RetrieveOne(e.ctx, r, []string{"name"}, &pg)
+			if pg.Name == name {
+				return r
+			}
+		}
+		t.Fatalf("no port group %s", name)
+		return types.ManagedObjectReference{}
+	}
+	a, b := byName("rename-a"), byName("rename-b")
+	rename := func(ref types.ManagedObjectReference, name string) error {
+		tk, err := object.NewDistributedVirtualPortgroup(e.c.Client, ref).Reconfigure(e.ctx, types.DVPortgroupConfigSpec{Name: name})
+		if err != nil {
+			return err
+		}
+		return tk.Wait(e.ctx)
+	}
+	err := rename(a, "rename-b")
+	if faultName(err) != "DuplicateName" {
+		t.Fatalf("rename to a taken name: %v", err)
+	}
+	if f, ok := err.(task.Error).Fault().(*types.DuplicateName); !ok || f.Name != "rename-b" || f.Object != b {
+		t.Errorf("fault %#v", err.(task.Error).Fault())
+	}
+	if err := rename(a, "rename-c"); err != nil {
+		t.Fatal(err)
+	}
+	var pg mo.DistributedVirtualPortgroup
+	if err := e.c.PropertyCollector().RetrieveOne(e.ctx, a, []string{"name", "config"}, &pg); err != nil {
+		t.Fatal(err)
+	}
+	if pg.Name != "rename-c" || pg.Config.Name != "rename-c" {
+		t.Errorf("after rename: name %q, config.name %q", pg.Name, pg.Config.Name)
+	}
+	if got := strings.Join(e.dvsProps(s).Summary.PortgroupName, ","); !strings.Contains(got, "rename-c") || strings.Contains(got, "rename-a") {
+		t.Errorf("summary.portgroupName %s", got)
+	}
+	if err := rename(a, "rename-c"); err != nil { // its own name: no change
+		t.Errorf("rename to its own name: %v", err)
+	}
+	if err := add("rename-c"); faultName(err) != "DuplicateName" {
+		t.Errorf("adding the new name: %v", err)
+	}
+	if err := add("rename-a"); err != nil {
+		t.Errorf("adding the old name: %v", err)
+	}
+	tk, err := object.NewDistributedVirtualPortgroup(e.c.Client, a).Destroy(e.ctx)
+	if err != nil || tk.Wait(e.ctx) != nil {
+		t.Fatalf("destroy: %v", err)
+	}
+	if got := strings.Join(e.dvsProps(s).Summary.PortgroupName, ","); strings.Contains(got, "rename-c") || !strings.Contains(got, "rename-a") {
+		t.Errorf("summary.portgroupName after destroy %s", got)
+	}
 }

@@ -14,13 +14,7 @@ func (e *labEnv) cloneTo(name string, loc types.VirtualMachineRelocateSpec) (*ob
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	info, err := tk.WaitForResult(e.ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	vm := object.NewVirtualMachine(e.c.Client, info.Result.(types.ManagedObjectReference))
-	e.made = append(e.made, vm)
-	return vm, nil
+	return e.taskVM(tk)
 }
 
 func (e *labEnv) hostOf(vm *object.VirtualMachine) types.ManagedObjectReference {

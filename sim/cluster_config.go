@@ -9,9 +9,12 @@ package main
 //     settings, DRS as configured, DPM off, vSAN off); the stock simulator
 //     left vsanConfigInfo unset (Ansible's vmware_cluster_info crashed on
 //     it) and HA empty.
-//   - ReconfigureComputeResource_Task applies spec.drsConfig, dasConfig,
-//     dpmConfig and vsanConfig field by field (an unset field keeps its
-//     value); the stock one ignored them. Group and override changes (done
+//   - ReconfigureComputeResource_Task with modify true applies
+//     spec.drsConfig, dasConfig, dpmConfig and vsanConfig field by field (an
+//     unset field keeps its value); with modify false the four sections
+//     become the spec's, unset fields and left-out sections taking the
+//     defaults above (vCenter: "the configuration of the cluster matches
+//     the specification exactly"). The stock one ignored them. Group and override changes (done
 //     in place by the stock code) reach the property collector.
 //   - configuration (the deprecated ClusterConfigInfo, still read by
 //     clients such as Ansible's vmware_cluster_info with schema vsphere)
@@ -84,8 +87,12 @@ func fillClusterDefaults(cfg *types.ClusterConfigInfoEx) {
 	}
 	if das.AdmissionControlEnabled == nil {
 		das.AdmissionControlEnabled = types.NewBool(true)
-		das.FailoverLevel = 1
-		das.AdmissionControlPolicy = &types.ClusterFailoverLevelAdmissionControlPolicy{FailoverLevel: 1}
+	}
+	if das.AdmissionControlPolicy == nil {
+		if das.FailoverLevel == 0 {
+			das.FailoverLevel = 1
+		}
+		das.AdmissionControlPolicy = &types.ClusterFailoverLevelAdmissionControlPolicy{FailoverLevel: das.FailoverLevel}
 	}
 	if das.DefaultVmSettings == nil {
 		das.DefaultVmSettings = &types.ClusterDasVmSettings{
@@ -111,14 +118,31 @@ func fillClusterDefaults(cfg *types.ClusterConfigInfoEx) {
 	if drs.VmotionRate == 0 {
 		drs.VmotionRate = 3
 	}
-	if cfg.DpmConfigInfo == nil {
-		cfg.DpmConfigInfo = &types.ClusterDpmConfigInfo{Enabled: types.NewBool(false),
-			DefaultDpmBehavior: types.DpmBehaviorAutomated, HostPowerActionRate: 3}
+	dpm := types.ClusterDpmConfigInfo{}
+	if cfg.DpmConfigInfo != nil {
+		dpm = *cfg.DpmConfigInfo
 	}
-	if cfg.VsanConfigInfo == nil {
-		cfg.VsanConfigInfo = &types.VsanClusterConfigInfo{Enabled: types.NewBool(false),
-			DefaultConfig: &types.VsanClusterConfigInfoHostDefaultInfo{AutoClaimStorage: types.NewBool(false)}}
+	if dpm.Enabled == nil {
+		dpm.Enabled = types.NewBool(false)
 	}
+	if dpm.DefaultDpmBehavior == "" {
+		dpm.DefaultDpmBehavior = types.DpmBehaviorAutomated
+	}
+	if dpm.HostPowerActionRate == 0 {
+		dpm.HostPowerActionRate = 3
+	}
+	cfg.DpmConfigInfo = &dpm
+	vsan := types.VsanClusterConfigInfo{}
+	if cfg.VsanConfigInfo != nil {
+		vsan = *cfg.VsanConfigInfo
+	}
+	if vsan.Enabled == nil {
+		vsan.Enabled = types.NewBool(false)
+	}
+	if vsan.DefaultConfig == nil {
+		vsan.DefaultConfig = &types.VsanClusterConfigInfoHostDefaultInfo{AutoClaimStorage: types.NewBool(false)}
+	}
+	cfg.VsanConfigInfo = &vsan
 }
 
 // legacyConfig is configuration: the part of configurationEx that the
@@ -129,17 +153,47 @@ func legacyConfig(cfg *types.ClusterConfigInfoEx) types.ClusterConfigInfo {
 }
 
 // publishClusterConfig hands c's configurationEx (changed in place) to the
-// property collector, after applying spec's HA/DRS/DPM/vSAN settings.
-func publishClusterConfig(c *simulator.ClusterComputeResource, spec *types.ClusterConfigSpecEx) {
+// property collector, after applying spec's HA/DRS/DPM/vSAN settings:
+// merged into the current ones when modify, else replacing them (see
+// replaceClusterSpec).
+func publishClusterConfig(c *simulator.ClusterComputeResource, spec *types.ClusterConfigSpecEx, modify bool) {
 	cfg, ok := c.ConfigurationEx.(*types.ClusterConfigInfoEx)
 	if !ok {
 		return
 	}
 	next := *cfg
-	if spec != nil {
+	switch {
+	case spec == nil:
+	case modify:
 		mergeClusterSpec(&next, spec)
+	default:
+		replaceClusterSpec(&next, spec)
 	}
 	simulator.Map.Update(c, []types.PropertyChange{{Name: "configurationEx", Val: &next}})
+}
+
+// replaceClusterSpec is ReconfigureComputeResource_Task with modify false:
+// vCenter reverts the configuration to its defaults and applies the spec,
+// so each HA, DRS, DPM and vSAN section becomes the spec's (unset fields,
+// and sections the spec leaves out, take the defaults).
+func replaceClusterSpec(cfg *types.ClusterConfigInfoEx, spec *types.ClusterConfigSpecEx) {
+	cfg.DasConfig, cfg.DrsConfig = types.ClusterDasConfigInfo{}, types.ClusterDrsConfigInfo{}
+	cfg.DpmConfigInfo, cfg.VsanConfigInfo = nil, nil
+	if d := spec.DasConfig; d != nil {
+		cfg.DasConfig = *d
+	}
+	if d := spec.DrsConfig; d != nil {
+		cfg.DrsConfig = *d
+	}
+	if d := spec.DpmConfig; d != nil {
+		v := *d
+		cfg.DpmConfigInfo = &v
+	}
+	if d := spec.VsanConfig; d != nil {
+		v := *d
+		cfg.VsanConfigInfo = &v
+	}
+	fillClusterDefaults(cfg)
 }
 
 // mergeClusterSpec applies the set fields of spec's HA, DRS, DPM and vSAN
@@ -203,6 +257,15 @@ func mergeDas(das, d *types.ClusterDasConfigInfo) {
 	}
 	if d.HostMonitoring != "" {
 		das.HostMonitoring = d.HostMonitoring
+	}
+	if d.VmComponentProtecting != "" {
+		das.VmComponentProtecting = d.VmComponentProtecting
+	}
+	if d.HBDatastoreCandidatePolicy != "" {
+		das.HBDatastoreCandidatePolicy = d.HBDatastoreCandidatePolicy
+	}
+	if d.HeartbeatDatastore != nil {
+		das.HeartbeatDatastore = d.HeartbeatDatastore
 	}
 	if d.AdmissionControlEnabled != nil {
 		das.AdmissionControlEnabled = d.AdmissionControlEnabled

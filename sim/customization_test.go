@@ -35,13 +35,7 @@ func (e *labEnv) customizedClone(name, ip string) *object.VirtualMachine {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	info, err := tk.WaitForResult(e.ctx, nil)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	vm := object.NewVirtualMachine(e.c.Client, info.Result.(types.ManagedObjectReference))
-	e.made = append(e.made, vm)
-	return vm
+	return e.mustTaskVM(tk)
 }
 
 func eventName(ev types.BaseEvent) string { return reflect.TypeOf(ev).Elem().Name() }

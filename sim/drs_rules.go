@@ -52,7 +52,7 @@ func (h *clusterHook) ReconfigureComputeResourceTask(ctx *simulator.Context, req
 	if !ok || len(spec.RulesSpec) == 0 {
 		res := c.ReconfigureComputeResourceTask(req)
 		if _, fault := taskOutcome(res); fault == nil && ok {
-			simulator.Map.WithLock(c, func() { publishClusterConfig(c, spec) }) // cluster_config.go
+			simulator.Map.WithLock(c, func() { publishClusterConfig(c, spec, req.Modify) }) // cluster_config.go
 		}
 		return res
 	}
@@ -72,7 +72,7 @@ func (h *clusterHook) ReconfigureComputeResourceTask(ctx *simulator.Context, req
 		res = c.ReconfigureComputeResourceTask(&types.ReconfigureComputeResource_Task{This: c.Self, Spec: &rest, Modify: req.Modify})
 		if _, fault := taskOutcome(res); fault == nil {
 			setClusterRules(c, rules)
-			publishClusterConfig(c, spec) // cluster_config.go
+			publishClusterConfig(c, spec, req.Modify) // cluster_config.go
 		}
 	})
 	return res

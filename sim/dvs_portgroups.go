@@ -7,7 +7,9 @@ package main
 //
 //   - ReconfigureDVPortgroup_Task changes what the spec sets and keeps what
 //     it leaves unset ("unset means unchanged"): name (the port group's
-//     name too), description, numPorts, type, autoExpand, policy,
+//     name and the switch's summary.portgroupName too; DuplicateName when
+//     another distributed port group of the switch or of its folder has
+//     it), description, numPorts, type, autoExpand, policy,
 //     portNameFormat, scope, vendorSpecificConfig; defaultPortConfig policy
 //     by policy (an unset policy keeps its value). configVersion, when
 //     given, must be the current one (ConcurrentAccess otherwise: someone
@@ -35,6 +37,7 @@ import (
 
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 )
@@ -56,13 +59,31 @@ func (h *netPortgroupHook) ReconfigureDVPortgroupTask(ctx *simulator.Context, re
 					"Cannot complete operation due to concurrent modification by another operation: port group "+
 						pg.Name+" is at configVersion "+pg.Config.ConfigVersion+", the spec has "+spec.ConfigVersion+".")
 			}
+			var sw *simulator.DistributedVirtualSwitch
+			if ref := pg.Config.DistributedVirtualSwitch; ref != nil {
+				sw, _ = simulator.Map.Get(*ref).(*simulator.DistributedVirtualSwitch)
+			}
+			renamed := spec.Name != "" && spec.Name != pg.Name
+			if renamed {
+				if other := portgroupNamed(pg, sw, spec.Name); other != nil {
+					return nil, withMessage(&types.DuplicateName{Name: spec.Name, Object: other.Reference()}, "duplicateName",
+						"The name '"+spec.Name+"' already exists.")
+				}
+			}
 			next := pg.Config
 			mergePortgroupSpec(&next, &spec)
 			n, _ := strconv.Atoi(pg.Config.ConfigVersion)
 			next.ConfigVersion = strconv.Itoa(n + 1)
 			changes := []types.PropertyChange{{Name: "config", Val: next}}
-			if spec.Name != "" && spec.Name != pg.Name {
+			if renamed {
 				changes = append(changes, types.PropertyChange{Name: "name", Val: spec.Name})
+				if sw != nil {
+					renameInSummary(sw, pg.Name, spec.Name)
+				}
+				// The port group's ManagedEntity name too (mo.Network has
+				// its own): the stock lookups by name (AddDVPortgroup_Task's
+				// duplicate check, FindByName) read that one.
+				pg.Entity().Name = spec.Name
 			}
 			if next.Type == string(types.DistributedVirtualPortgroupPortgroupTypeEarlyBinding) {
 				changes = append(changes, types.PropertyChange{Name: "portKeys", Val: pgPortKeys(pg, int(next.NumPorts))})
@@ -73,6 +94,50 @@ func (h *netPortgroupHook) ReconfigureDVPortgroupTask(ctx *simulator.Context, re
 	})
 	setTaskFaultMessage(ref)
 	return &methods.ReconfigureDVPortgroup_TaskBody{Res: &types.ReconfigureDVPortgroup_TaskResponse{Returnval: ref}}
+}
+
+// portgroupNamed is the distributed port group other than pg named name:
+// one of switch sw's port groups, or one in pg's folder (vCenter keeps a
+// distributed port group's name unique in its network folder; a standard
+// network may share it).
+func portgroupNamed(pg *simulator.DistributedVirtualPortgroup, sw *simulator.DistributedVirtualSwitch, name string) mo.Reference {
+	var refs []types.ManagedObjectReference
+	if sw != nil {
+		simulator.Map.WithLock(sw, func() { refs = append(refs, sw.Portgroup...) })
+	}
+	if pg.Parent != nil {
+		if f, ok := simulator.Map.Get(*pg.Parent).(*simulator.Folder); ok {
+			simulator.Map.WithLock(f, func() { refs = append(refs, f.ChildEntity...) })
+		}
+	}
+	for _, ref := range refs {
+		if ref == pg.Self {
+			continue
+		}
+		if other, ok := simulator.Map.Get(ref).(*simulator.DistributedVirtualPortgroup); ok && other.Name == name {
+			return other
+		}
+	}
+	return nil
+}
+
+// renameInSummary swaps port group name from for to in switch sw's
+// summary.portgroupName (read by Destroy_Task and AddDVPortgroup_Task).
+func renameInSummary(sw *simulator.DistributedVirtualSwitch, from, to string) {
+	simulator.Map.WithLock(sw, func() {
+		names := append([]string(nil), sw.Summary.PortgroupName...)
+		found := false
+		for i, n := range names {
+			if n == from {
+				names[i], found = to, true
+				break
+			}
+		}
+		if !found {
+			names = append(names, to)
+		}
+		simulator.Map.Update(sw, []types.PropertyChange{{Name: "summary.portgroupName", Val: names}})
+	})
 }
 
 // mergePortgroupSpec applies the fields spec sets to cfg.

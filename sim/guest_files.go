@@ -26,7 +26,9 @@ package main
 //     name, '.*' when unset; InvalidArgument when it does not compile),
 //     from index, at most maxResults (50 when unset), with remaining;
 //   - ChangeFileAttributesInGuest: POSIX permissions, owner, group and
-//     times; an unset attribute is unchanged;
+//     times; an unset attribute is unchanged; GuestWindowsFileAttributes
+//     (hidden, readOnly) on the lab's Linux guests is InvalidArgument
+//     (fileAttributes);
 //   - anything under /usr (the host's, read-only in the guest) cannot be
 //     changed: GuestPermissionDenied.
 //
@@ -453,6 +455,11 @@ func (m *labGuestFileManager) changeAttributes(req *types.ChangeFileAttributesIn
 	dir, fault := m.fileOp(req.Vm, req.Auth, "guestFilePath", req.GuestFilePath)
 	if fault != nil {
 		return fault
+	}
+	if _, ok := req.FileAttributes.(*types.GuestWindowsFileAttributes); ok {
+		// The lab's guests are Linux: a Windows attribute set does not apply.
+		return guestFault("A specified parameter was not correct: fileAttributes (Windows file attributes on a Linux guest)",
+			&types.InvalidArgument{InvalidProperty: "fileAttributes"})
 	}
 	host, fault := writablePath(dir, req.GuestFilePath)
 	if fault != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/vmware/govmomi/guest"
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 	"github.com/vmware/govmomi/vim25/xml"
 )
@@ -119,6 +120,14 @@ func TestGuestFileOperations(t *testing.T) {
 	}
 	if fi, err := os.Stat(filepath.Join(root, filepath.FromSlash(tmpDir))); err != nil || fi.Mode().Perm() != 0750 {
 		t.Errorf("chmod: %v %v", fi.Mode(), err)
+	}
+	// Windows attributes on the lab's Linux guest: InvalidArgument, nothing changed.
+	err = fm.ChangeFileAttributes(ctx, guestAuth, tmpDir, &types.GuestWindowsFileAttributes{Hidden: types.NewBool(true)})
+	if !soap.IsSoapFault(err) {
+		t.Fatalf("Windows attributes: %v", err)
+	}
+	if f, ok := soap.ToSoapFault(err).VimFault().(types.InvalidArgument); !ok || f.InvalidProperty != "fileAttributes" {
+		t.Errorf("Windows attributes: %#v", soap.ToSoapFault(err).VimFault())
 	}
 }
 

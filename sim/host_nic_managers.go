@@ -66,21 +66,27 @@ func hostNetConfigs(host *simulator.HostSystem) []types.VirtualNicManagerNetConf
 	return out
 }
 
-// labVnicManager is one host's HostVirtualNicManager.
-type labVnicManager struct {
-	mo.HostVirtualNicManager
+// managerOf is embedded by a host's managers: the host they belong to.
+type managerOf struct {
 	host types.ManagedObjectReference
 }
 
-func newVnicManager(_ *Lab, host *simulator.HostSystem, ref types.ManagedObjectReference) mo.Reference {
-	m := &labVnicManager{host: host.Self}
-	m.Self = ref
-	return m
-}
-
-func (m *labVnicManager) hostSystem() *simulator.HostSystem {
+// hostSystem is the manager's host, nil when it is gone.
+func (m managerOf) hostSystem() *simulator.HostSystem {
 	h, _ := simulator.Map.Get(m.host).(*simulator.HostSystem)
 	return h
+}
+
+// labVnicManager is one host's HostVirtualNicManager.
+type labVnicManager struct {
+	mo.HostVirtualNicManager
+	managerOf
+}
+
+func newVnicManager(_ *Lab, host *simulator.HostSystem, ref types.ManagedObjectReference) mo.Reference {
+	m := &labVnicManager{managerOf: managerOf{host.Self}}
+	m.Self = ref
+	return m
 }
 
 // Get is what the property collector reads: the host's netConfig now.
@@ -172,19 +178,19 @@ func (m *labVnicManager) selectVnic(kind, device string, on bool) *soap.Fault {
 // labVMotionSystem is one host's HostVMotionSystem.
 type labVMotionSystem struct {
 	mo.HostVMotionSystem
-	host types.ManagedObjectReference
+	managerOf
 }
 
 func newVMotionSystem(_ *Lab, host *simulator.HostSystem, ref types.ManagedObjectReference) mo.Reference {
-	m := &labVMotionSystem{host: host.Self}
+	m := &labVMotionSystem{managerOf: managerOf{host.Self}}
 	m.Self = ref
 	return m
 }
 
 func (m *labVMotionSystem) Get() mo.Reference {
 	out := m.HostVMotionSystem
-	h, ok := simulator.Map.Get(m.host).(*simulator.HostSystem)
-	if !ok {
+	h := m.hostSystem()
+	if h == nil {
 		return &out
 	}
 	cfg := &types.HostVMotionNetConfig{}
@@ -203,18 +209,18 @@ func (m *labVMotionSystem) Get() mo.Reference {
 // labGraphicsManager is one host's HostGraphicsManager.
 type labGraphicsManager struct {
 	mo.HostGraphicsManager
-	host types.ManagedObjectReference
+	managerOf
 }
 
 func newGraphicsManager(_ *Lab, host *simulator.HostSystem, ref types.ManagedObjectReference) mo.Reference {
-	m := &labGraphicsManager{host: host.Self}
+	m := &labGraphicsManager{managerOf: managerOf{host.Self}}
 	m.Self = ref
 	return m
 }
 
 func (m *labGraphicsManager) Get() mo.Reference {
 	out := m.HostGraphicsManager
-	if h, ok := simulator.Map.Get(m.host).(*simulator.HostSystem); ok && h.Config != nil {
+	if h := m.hostSystem(); h != nil && h.Config != nil {
 		out.GraphicsInfo = h.Config.GraphicsInfo
 		out.GraphicsConfig = h.Config.GraphicsConfig
 		out.SharedPassthruGpuTypes = h.Config.SharedPassthruGpuTypes

@@ -100,10 +100,13 @@ func hostByRef(ref *types.ManagedObjectReference) *simulator.HostSystem {
 	return h
 }
 
-// runningVMs are the names of host's powered-on VMs.
+// runningVMs are the names of host's powered-on VMs. It reads host's VM
+// list under the host's lock (the caller must not hold it).
 func runningVMs(host *simulator.HostSystem) []string {
+	var refs []types.ManagedObjectReference
+	simulator.Map.WithLock(host, func() { refs = append(refs, host.Vm...) })
 	var out []string
-	for _, ref := range host.Vm {
+	for _, ref := range refs {
 		if vm, ok := simulator.Map.Get(ref).(*simulator.VirtualMachine); ok &&
 			vm.Runtime.PowerState == types.VirtualMachinePowerStatePoweredOn {
 			out = append(out, vm.Name)
@@ -186,7 +189,7 @@ func (l *Lab) waitForIdleHost(t *simulator.Task, host *simulator.HostSystem, tim
 				idle := len(runningVMs(host)) == 0
 				l.rulesMu.Unlock()
 				if idle {
-					setTaskFaultMessage(t.Run())
+					completeTask(t) // admission.go: keeps the startTime set above
 					return
 				}
 			}

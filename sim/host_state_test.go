@@ -62,7 +62,7 @@ func (e *labEnv) rebootTask(h *object.HostSystem, force bool) error {
 }
 
 // TestMaintenanceModeTakesNoNewVMs: entering waits for the host's running
-// VMs; meanwhile and in maintenance mode nothing is powered on, made or
+// VMs (the task keeps the startTime of its call); meanwhile and in maintenance mode nothing is powered on, made or
 // moved there (InvalidState); exit lets them in again.
 func TestMaintenanceModeTakesNoNewVMs(t *testing.T) {
 	e := newLabEnv(t)
@@ -80,9 +80,15 @@ func TestMaintenanceModeTakesNoNewVMs(t *testing.T) {
 		t.Fatalf("enter with a running VM: %s %v", info.State, info.Error)
 	}
 	expectFault(t, e.powerOn(stopped), &types.InvalidState{}, "entering maintenance mode", "power on VM state-stopped")
+	off := time.Now()
 	e.powerOff(running)
 	if err := enter.Wait(e.ctx); err != nil {
 		t.Fatal(err)
+	}
+	// The task began when it was called, not when the host became idle.
+	if info := e.taskInfo(enter); info.StartTime == nil || !info.StartTime.Before(off) ||
+		info.CompleteTime == nil || info.CompleteTime.Before(off) {
+		t.Errorf("enter task times: start %v, complete %v, VM powered off at %v", info.StartTime, info.CompleteTime, off)
 	}
 	defer func() {
 		if err := e.exitMaintenance(h); err != nil {

@@ -199,12 +199,7 @@ func TestPVRDMAOneUplinkAndHardwareVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, err := task.WaitForResult(e.ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := object.NewVirtualMachine(e.c.Client, info.Result.(types.ManagedObjectReference))
-	e.made = append(e.made, old)
+	old := e.mustTaskVM(task)
 	expectFault(t, e.reconfigure(old, *addDevices(vrdmaOn(uuid, key))), &types.DeviceUnsupportedForVmVersion{},
 		"hardware version 13 or later", "vmx-11")
 

@@ -91,11 +91,9 @@ func TestVMNameRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, err := tk.WaitForResult(e.ctx, nil)
-	if err != nil {
+	if _, err := e.taskVM(tk); err != nil {
 		t.Fatalf("same name in another folder: %v", err)
 	}
-	e.made = append(e.made, object.NewVirtualMachine(e.c.Client, info.Result.(types.ManagedObjectReference)))
 	t.Cleanup(func() {
 		e.destroyMade()
 		if tk, err := f.Destroy(e.ctx); err == nil {

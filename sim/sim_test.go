@@ -212,12 +212,7 @@ func TestCloneCustomizeBoot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, err := task.WaitForResult(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vm := object.NewVirtualMachine(c.Client, info.Result.(types.ManagedObjectReference))
-	e.made = append(e.made, vm)
+	vm := e.mustTaskVM(task)
 	var m mo.VirtualMachine
 	if err := vm.Properties(ctx, vm.Reference(), []string{"config", "runtime", "guest", "environmentBrowser"}, &m); err != nil {
 		t.Fatal(err)

@@ -66,7 +66,20 @@ func (w *taskWatcher) UpdateObject(o mo.Reference, _ []types.PropertyChange) {
 	taskCollectorsChanged(o)
 }
 
-func (w *taskWatcher) RemoveObject(types.ManagedObjectReference) {}
+// RemoveObject forgets a removed task.
+func (w *taskWatcher) RemoveObject(ref types.ManagedObjectReference) {
+	if ref.Type != "Task" {
+		return
+	}
+	labTasks.Lock()
+	defer labTasks.Unlock()
+	for i, r := range labTasks.refs {
+		if r == ref {
+			labTasks.refs = append(labTasks.refs[:i:i], labTasks.refs[i+1:]...)
+			return
+		}
+	}
+}
 
 // isEntityType tells whether managed object type name is a ManagedEntity.
 func isEntityType(name string) bool {

@@ -257,6 +257,28 @@ func (e *labEnv) mustClone(name string, h *object.HostSystem, cfg *types.Virtual
 	return vm
 }
 
+// taskVM waits for task tk, which makes a VM (clone, create, register),
+// and returns that VM, kept for cleanup, or the task's error.
+func (e *labEnv) taskVM(tk *object.Task) (*object.VirtualMachine, error) {
+	info, err := tk.WaitForResult(e.ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	vm := object.NewVirtualMachine(e.c.Client, info.Result.(types.ManagedObjectReference))
+	e.made = append(e.made, vm)
+	return vm, nil
+}
+
+// mustTaskVM is taskVM ending the test when the task fails.
+func (e *labEnv) mustTaskVM(tk *object.Task) *object.VirtualMachine {
+	e.t.Helper()
+	vm, err := e.taskVM(tk)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return vm
+}
+
 // bootedVM clones the template powered on and waits for Tools.
 func (e *labEnv) bootedVM(name string) *object.VirtualMachine {
 	e.t.Helper()

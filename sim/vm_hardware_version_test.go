@@ -80,12 +80,7 @@ func TestHardwareVersions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, err := tk.WaitForResult(e.ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	copy17 := object.NewVirtualMachine(e.c.Client, info.Result.(types.ManagedObjectReference))
-	e.made = append(e.made, copy17)
+	copy17 := e.mustTaskVM(tk)
 	if v := e.vmMo(copy17, "config.version").Config.Version; v != "vmx-17" {
 		t.Errorf("a clone of a vmx-17 VM is %s", v)
 	}
