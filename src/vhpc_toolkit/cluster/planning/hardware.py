@@ -82,7 +82,7 @@ PHASE_NAMES = {"hardware upgrade": "upgrading hardware", "devices after the hard
                "power on": "powering on"}
 
 
-def _phase(session, plan: ClusterPlan, outcomes: dict, names: list[str], what: str, start, concurrency: int,
+def _phase(session, outcomes: dict, names: list[str], what: str, start, concurrency: int,
            progress: Phases) -> list:
     """One task per VM of ``names``, shown as a phase of the run; a VM whose task fails is failed, and
     left out of the next phases."""
@@ -115,14 +115,14 @@ def finish_upgrades(session, plan: ClusterPlan, outcomes: dict, held: dict, conc
     if not names:
         return
     ref = {n: outcomes[n].ref for n in names}
-    names = _phase(session, plan, outcomes, names, "hardware upgrade",
+    names = _phase(session, outcomes, names, "hardware upgrade",
                    lambda n: ref[n].UpgradeVM_Task(version=f"vmx-{upgrade_to(plans[n])}"), concurrency, progress)
     with_devices = [n for n in names if held.get(n)]
-    done = set(_phase(session, plan, outcomes, with_devices, "devices after the hardware upgrade",
+    done = set(_phase(session, outcomes, with_devices, "devices after the hardware upgrade",
                       lambda n: ref[n].ReconfigVM_Task(spec=vim.vm.ConfigSpec(deviceChange=held[n])), concurrency,
                       progress))
     names = [n for n in names if n in done or not held.get(n)]
-    powered = _phase(session, plan, outcomes, [n for n in names if plans[n].spec.power == "on"], "power on",
+    powered = _phase(session, outcomes, [n for n in names if plans[n].spec.power == "on"], "power on",
                      lambda n: ref[n].PowerOnVM_Task(), concurrency, progress)
     for n in names:
         if n in powered or plans[n].spec.power != "on":
