@@ -9,7 +9,7 @@ from vhpc_toolkit.cluster.cloning.specs import build_clone_spec, build_instant_c
 from vhpc_toolkit.cluster.guests.setup import finish, remaining_strays, states
 from vhpc_toolkit.cluster.cloning.run import clone_jobs, cloning_dict, copy_notes, replace_stale_copies, run_clones
 from vhpc_toolkit.cluster.guests.customization import open_watch, settle_guests
-from vhpc_toolkit.cluster.planning.hardware import finish_upgrades, hold_back, upgrade_to
+from vhpc_toolkit.cluster.planning.hardware import finish_upgrades, hold_back, task_phase, upgrade_to
 from vhpc_toolkit.cluster.networks.pvrdma import apply_pvrdma
 from vhpc_toolkit.cluster.planning.plan import CREATE, DRIFT as DRIFT_ACTION, RECONFIGURE, ClusterPlan, VMPlan
 from vhpc_toolkit.cluster.state.result import ClusterResult, Stray, VMOutcome
@@ -25,7 +25,7 @@ from vhpc_toolkit.ops.vms.linked import base_snapshot
 from vhpc_toolkit.ops.vms.destroy import Doomed, power_off_and_destroy
 from vhpc_toolkit.ops.vms.placement import ref_of
 from vhpc_toolkit.ops.networks.portgroups import PROPS as NETWORK_PROPS, find_portgroup, portgroup_names_by_key
-from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Interrupted, Job, run_jobs
+from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Interrupted, Job
 from vhpc_toolkit.phases import Phases, as_phases
 from vhpc_toolkit.results import (CREATED, DESTROYED, DRIFT, FAILED, NOT_STARTED, POWERED_ON, RECONFIGURED,
                                   UP_TO_DATE, SwitchOutcome, TargetResult)
@@ -360,32 +360,19 @@ def _clone_jobs(session, plan: ClusterPlan, offers: dict, outcomes: dict, switch
 def _power_off_to_resize(session, plan: ClusterPlan, outcomes: dict, options: ApplyOptions,
                          progress: Phases) -> None:
     """Running VMs whose cpu/memory must change (only with --allow-power-off) are powered off first."""
-    cycle = [Job(result=TargetResult(p.name), start=p.existing.ref.PowerOffVM_Task)
-             for p in plan.vms if p.action == RECONFIGURE and p.power_cycle]
-    if not cycle:
-        return
-    with progress.phase("powering off to resize", len(cycle)) as shown:
-        run_jobs(session, cycle, concurrency=options.max_concurrency or DEFAULT_CONCURRENCY, on_event=shown)
-    for job in cycle:
-        if job.result.failed:
-            outcomes[job.result.name].status = FAILED
-            outcomes[job.result.name].detail = f"power off for resize: {job.result.detail}"
+    refs = {p.name: p.existing.ref for p in plan.vms if p.action == RECONFIGURE and p.power_cycle}
+    task_phase(session, outcomes, list(refs), "power off for resize", lambda n: refs[n].PowerOffVM_Task(),
+               options.max_concurrency or DEFAULT_CONCURRENCY, progress)
 
 
 def _power_on_existing(session, plan: ClusterPlan, outcomes: dict, options: ApplyOptions,
                        progress: Phases | None = None) -> None:
     """Existing VMs the file wants on (and those powered off to be resized)."""
-    jobs = [Job(result=TargetResult(p.name), start=p.existing.ref.PowerOnVM_Task) for p in plan.vms
-            if p.power_on and (not outcomes[p.name].failed or p.power_cycle)]
-    if not jobs:
-        return
-    with (progress or Phases()).phase("powering on", len(jobs)) as phase:
-        run_jobs(session, jobs, concurrency=options.max_concurrency or DEFAULT_CONCURRENCY, on_event=phase)
-    for job in jobs:
-        out = outcomes[job.result.name]
-        if job.result.failed:
-            out.status, out.detail = FAILED, f"power on: {job.result.detail}"
-        else:
-            out.detail = (out.detail + "; " if out.status == RECONFIGURED else "") + "powered on"
-            if out.status != RECONFIGURED:
-                out.status = POWERED_ON
+    refs = {p.name: p.existing.ref for p in plan.vms
+            if p.power_on and (not outcomes[p.name].failed or p.power_cycle)}
+    for name in task_phase(session, outcomes, list(refs), "power on", lambda n: refs[n].PowerOnVM_Task(),
+                           options.max_concurrency or DEFAULT_CONCURRENCY, progress or Phases()):
+        out = outcomes[name]
+        out.detail = (out.detail + "; " if out.status == RECONFIGURED else "") + "powered on"
+        if out.status != RECONFIGURED:
+            out.status = POWERED_ON
