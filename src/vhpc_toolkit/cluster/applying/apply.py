@@ -15,7 +15,6 @@ from vhpc_toolkit.cluster.planning.plan import CREATE, DRIFT as DRIFT_ACTION, RE
 from vhpc_toolkit.cluster.state.result import ClusterResult, Stray, VMOutcome
 from vhpc_toolkit.cluster.placement.rules import apply_rules, rule_status
 from vhpc_toolkit.cluster.ownership.strays import LEFT
-from vhpc_toolkit.cluster.cloning.copies import drop_copy_mark
 from vhpc_toolkit.cluster.networks.switches import apply_switches
 from vhpc_toolkit.cluster.applying.interrupted import report_interrupted, settle_uncertain
 from vhpc_toolkit.cluster.applying.rollback import rollback
@@ -336,8 +335,6 @@ def _clone_jobs(session, plan: ClusterPlan, offers: dict, outcomes: dict, switch
                 build_clone_spec(p, inv, offers.get(p.placement.host.moid), find_pg, base, owner=plan.owner)
             if upgrade_to(p):
                 held[p.name] = hold_back(spec)
-            if copies is not None and not p.spec.instant:
-                drop_copy_mark(spec.config)     # cloned from a copy, it is not one
         except (VhpcError, ValueError, KeyError) as exc:
             out.status, out.detail = FAILED, f"clone spec: {exc}"
             continue
