@@ -14,7 +14,7 @@ from vhpc_toolkit.cluster.networks.pvrdma import apply_pvrdma
 from vhpc_toolkit.cluster.planning.plan import CREATE, DRIFT as DRIFT_ACTION, RECONFIGURE, ClusterPlan, VMPlan
 from vhpc_toolkit.cluster.state.result import ClusterResult, Stray, VMOutcome
 from vhpc_toolkit.cluster.placement.rules import apply_rules, rule_status
-from vhpc_toolkit.cluster.ownership.strays import LEFT
+from vhpc_toolkit.cluster.ownership.strays import LEFT, stray_row
 from vhpc_toolkit.cluster.networks.switches import apply_switches
 from vhpc_toolkit.cluster.applying.interrupted import report_interrupted, settle_uncertain
 from vhpc_toolkit.cluster.applying.rollback import rollback
@@ -295,11 +295,9 @@ def prune_strays(session, plan: ClusterPlan, on_event=None) -> list[Stray]:
     mine = plan.prunable
     doomed = [Doomed(o.ref, o.get("runtime.powerState") != "poweredOff", TargetResult(o.name)) for o in mine]
     power_off_and_destroy(session, doomed, on_event=on_event)
-    host = {o.name: plan.inv.by_ref(o.get("runtime.host")) for o in plan.strays}
-    out = [Stray(d.result.name, host[d.result.name].name if host[d.result.name] else None, None,
-                 status=FAILED if d.result.failed else DESTROYED, detail=d.result.detail) for d in doomed]
-    out += [Stray(o.name, host[o.name].name if host[o.name] else None, o.get("runtime.powerState"), detail=LEFT)
-            for o in plan.strays if o not in mine]
+    out = [stray_row(plan.inv, o, power_state=None, status=FAILED if d.result.failed else DESTROYED,
+                     detail=d.result.detail) for o, d in zip(mine, doomed)]
+    out += [stray_row(plan.inv, o, detail=LEFT) for o in plan.strays if o not in mine]
     return sorted(out, key=lambda s: s.name)
 
 
