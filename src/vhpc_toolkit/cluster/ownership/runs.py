@@ -10,12 +10,11 @@ and Global.SetCustomField; without them the run goes on and says so (nothing els
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import json
 import os
 import socket
 
-from vhpc_toolkit.cluster.ownership.lock import missing_privilege
+from vhpc_toolkit.cluster.ownership.lock import missing_privilege, user_name
 from vhpc_toolkit.vsphere.fields import (add_field, field_keys, field_names, is_no_permission, remove_field,
                                          set_value, value_of)
 from vhpc_toolkit.vsphere.faults import error_message
@@ -29,15 +28,8 @@ def run_field(cluster: str) -> str:
     return RUN_PREFIX + cluster
 
 
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:   # no user name in this environment
-        return str(os.getuid())
-
-
 def run_value(path: str, action: str) -> str:
-    return json.dumps({"path": os.path.realpath(path), "machine": socket.gethostname(), "user": _user(),
+    return json.dumps({"path": os.path.realpath(path), "machine": socket.gethostname(), "user": user_name(),
                        "time": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "action": action},
                       sort_keys=True)
 
