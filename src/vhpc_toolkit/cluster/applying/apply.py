@@ -86,7 +86,8 @@ def current_state(plan: ClusterPlan, session=None, options: ApplyOptions | None 
 def stray_note(plan: ClusterPlan) -> list[str]:
     if not plan.strays or plan.prune:
         return []
-    mine, left = plan.prunable, [o for o in plan.strays if o not in plan.prunable]
+    mine = plan.prunable
+    left = [o for o in plan.strays if o not in mine]
     notes = [f"{count(len(mine), 'VM')} {plural(len(mine), 'carries')} the file's naming pattern but {plural(len(mine), 'is')} not in it "
              f"({', '.join(o.name for o in mine)}); --prune destroys them"] if mine else []
     if left:
@@ -209,9 +210,10 @@ def _prune(session, plan: ClusterPlan, progress: Phases) -> list:
     """--prune: the file's strays destroyed (before any clone: what they held is free for the new VMs)."""
     if not plan.prune:
         return []
-    if not plan.prunable:
+    mine = plan.prunable
+    if not mine:
         return prune_strays(session, plan)
-    with progress.phase("pruning", len(plan.prunable)) as shown:
+    with progress.phase("pruning", len(mine)) as shown:
         return prune_strays(session, plan, shown)
 
 
