@@ -9,13 +9,12 @@ from vhpc_toolkit.cluster.cloning.specs import build_clone_spec, build_instant_c
 from vhpc_toolkit.cluster.guests.setup import finish, remaining_strays, states
 from vhpc_toolkit.cluster.cloning.run import clone_jobs, cloning_dict, copy_notes, replace_stale_copies, run_clones
 from vhpc_toolkit.cluster.guests.customization import open_watch, settle_guests
-from vhpc_toolkit.cluster.planning.hardware import finish_upgrades, hold_back, upgrade_to
+from vhpc_toolkit.cluster.planning.hardware import finish_upgrades, hold_back, task_phase, upgrade_to
 from vhpc_toolkit.cluster.networks.pvrdma import apply_pvrdma
 from vhpc_toolkit.cluster.planning.plan import CREATE, DRIFT as DRIFT_ACTION, RECONFIGURE, ClusterPlan, VMPlan
 from vhpc_toolkit.cluster.state.result import ClusterResult, Stray, VMOutcome
 from vhpc_toolkit.cluster.placement.rules import apply_rules, rule_status
-from vhpc_toolkit.cluster.ownership.strays import LEFT
-from vhpc_toolkit.cluster.cloning.copies import drop_copy_mark
+from vhpc_toolkit.cluster.ownership.strays import LEFT, stray_row
 from vhpc_toolkit.cluster.networks.switches import apply_switches
 from vhpc_toolkit.cluster.applying.interrupted import report_interrupted, settle_uncertain
 from vhpc_toolkit.cluster.applying.rollback import rollback
@@ -25,7 +24,7 @@ from vhpc_toolkit.ops.vms.linked import base_snapshot
 from vhpc_toolkit.ops.vms.destroy import Doomed, power_off_and_destroy
 from vhpc_toolkit.ops.vms.placement import ref_of
 from vhpc_toolkit.ops.networks.portgroups import PROPS as NETWORK_PROPS, find_portgroup, portgroup_names_by_key
-from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Interrupted, Job, run_jobs
+from vhpc_toolkit.ops.runner import DEFAULT_CONCURRENCY, Interrupted, Job
 from vhpc_toolkit.phases import Phases, as_phases
 from vhpc_toolkit.results import (CREATED, DESTROYED, DRIFT, FAILED, NOT_STARTED, POWERED_ON, RECONFIGURED,
                                   UP_TO_DATE, SwitchOutcome, TargetResult)
@@ -87,7 +86,8 @@ def current_state(plan: ClusterPlan, session=None, options: ApplyOptions | None 
 def stray_note(plan: ClusterPlan) -> list[str]:
     if not plan.strays or plan.prune:
         return []
-    mine, left = plan.prunable, [o for o in plan.strays if o not in plan.prunable]
+    mine = plan.prunable
+    left = [o for o in plan.strays if o not in mine]
     notes = [f"{count(len(mine), 'VM')} {plural(len(mine), 'carries')} the file's naming pattern but {plural(len(mine), 'is')} not in it "
              f"({', '.join(o.name for o in mine)}); --prune destroys them"] if mine else []
     if left:
@@ -212,9 +212,10 @@ def _prune(session, plan: ClusterPlan, progress: Phases) -> list:
     """--prune: the file's strays destroyed (before any clone: what they held is free for the new VMs)."""
     if not plan.prune:
         return []
-    if not plan.prunable:
+    mine = plan.prunable
+    if not mine:
         return prune_strays(session, plan)
-    with progress.phase("pruning", len(plan.prunable)) as shown:
+    with progress.phase("pruning", len(mine)) as shown:
         return prune_strays(session, plan, shown)
 
 
@@ -298,11 +299,9 @@ def prune_strays(session, plan: ClusterPlan, on_event=None) -> list[Stray]:
     mine = plan.prunable
     doomed = [Doomed(o.ref, o.get("runtime.powerState") != "poweredOff", TargetResult(o.name)) for o in mine]
     power_off_and_destroy(session, doomed, on_event=on_event)
-    host = {o.name: plan.inv.by_ref(o.get("runtime.host")) for o in plan.strays}
-    out = [Stray(d.result.name, host[d.result.name].name if host[d.result.name] else None, None,
-                 status=FAILED if d.result.failed else DESTROYED, detail=d.result.detail) for d in doomed]
-    out += [Stray(o.name, host[o.name].name if host[o.name] else None, o.get("runtime.powerState"), detail=LEFT)
-            for o in plan.strays if o not in mine]
+    out = [stray_row(plan.inv, o, power_state=None, status=FAILED if d.result.failed else DESTROYED,
+                     detail=d.result.detail) for o, d in zip(mine, doomed)]
+    out += [stray_row(plan.inv, o, detail=LEFT) for o in plan.strays if o not in mine]
     return sorted(out, key=lambda s: s.name)
 
 
@@ -338,8 +337,6 @@ def _clone_jobs(session, plan: ClusterPlan, offers: dict, outcomes: dict, switch
                 build_clone_spec(p, inv, offers.get(p.placement.host.moid), find_pg, base, owner=plan.owner)
             if upgrade_to(p):
                 held[p.name] = hold_back(spec)
-            if copies is not None and not p.spec.instant:
-                drop_copy_mark(spec.config)     # cloned from a copy, it is not one
         except (VhpcError, ValueError, KeyError) as exc:
             out.status, out.detail = FAILED, f"clone spec: {exc}"
             continue
@@ -362,32 +359,19 @@ def _clone_jobs(session, plan: ClusterPlan, offers: dict, outcomes: dict, switch
 def _power_off_to_resize(session, plan: ClusterPlan, outcomes: dict, options: ApplyOptions,
                          progress: Phases) -> None:
     """Running VMs whose cpu/memory must change (only with --allow-power-off) are powered off first."""
-    cycle = [Job(result=TargetResult(p.name), start=p.existing.ref.PowerOffVM_Task)
-             for p in plan.vms if p.action == RECONFIGURE and p.power_cycle]
-    if not cycle:
-        return
-    with progress.phase("powering off to resize", len(cycle)) as shown:
-        run_jobs(session, cycle, concurrency=options.max_concurrency or DEFAULT_CONCURRENCY, on_event=shown)
-    for job in cycle:
-        if job.result.failed:
-            outcomes[job.result.name].status = FAILED
-            outcomes[job.result.name].detail = f"power off for resize: {job.result.detail}"
+    refs = {p.name: p.existing.ref for p in plan.vms if p.action == RECONFIGURE and p.power_cycle}
+    task_phase(session, outcomes, list(refs), "power off for resize", lambda n: refs[n].PowerOffVM_Task(),
+               options.max_concurrency or DEFAULT_CONCURRENCY, progress)
 
 
 def _power_on_existing(session, plan: ClusterPlan, outcomes: dict, options: ApplyOptions,
                        progress: Phases | None = None) -> None:
     """Existing VMs the file wants on (and those powered off to be resized)."""
-    jobs = [Job(result=TargetResult(p.name), start=p.existing.ref.PowerOnVM_Task) for p in plan.vms
-            if p.power_on and (not outcomes[p.name].failed or p.power_cycle)]
-    if not jobs:
-        return
-    with (progress or Phases()).phase("powering on", len(jobs)) as phase:
-        run_jobs(session, jobs, concurrency=options.max_concurrency or DEFAULT_CONCURRENCY, on_event=phase)
-    for job in jobs:
-        out = outcomes[job.result.name]
-        if job.result.failed:
-            out.status, out.detail = FAILED, f"power on: {job.result.detail}"
-        else:
-            out.detail = (out.detail + "; " if out.status == RECONFIGURED else "") + "powered on"
-            if out.status != RECONFIGURED:
-                out.status = POWERED_ON
+    refs = {p.name: p.existing.ref for p in plan.vms
+            if p.power_on and (not outcomes[p.name].failed or p.power_cycle)}
+    for name in task_phase(session, outcomes, list(refs), "power on", lambda n: refs[n].PowerOnVM_Task(),
+                           options.max_concurrency or DEFAULT_CONCURRENCY, progress or Phases()):
+        out = outcomes[name]
+        out.detail = (out.detail + "; " if out.status == RECONFIGURED else "") + "powered on"
+        if out.status != RECONFIGURED:
+            out.status = POWERED_ON

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Callable
 
+from vhpc_toolkit.cluster.cloning.copies import COPY_KEY
 from vhpc_toolkit.cluster.planning.desired import compute_request
 from vhpc_toolkit.cluster.ownership.owner import OWNER_KEY
 from vhpc_toolkit.cluster.planning.plan import VMPlan
@@ -153,6 +154,9 @@ def build_clone_spec(plan: VMPlan, inv: Inventory, offer, find_pg: PortGroupFind
         config.extraConfig = list(config.extraConfig or []) + [vim.option.OptionValue(key=OWNER_KEY, value=owner)]
     if has_record(plan.template):   # a clone starts with no finished steps: the source's record is not its own
         config.extraConfig = list(config.extraConfig or []) + [vim.option.OptionValue(key=STEPS_KEY, value="")]
+    # A clone is never a copy, though its source may be one (cluster/cloning/run.py picks it after this
+    # spec is built): an empty value removes the key, and is nothing when the source has none.
+    config.extraConfig = list(config.extraConfig or []) + [vim.option.OptionValue(key=COPY_KEY, value="")]
     custom = customization_spec(plan.network, adapters, main_index) if plan.network else None
     return clone_spec(host=placement.host.ref, pool=placement.pool,
                       datastore=placement.datastore.ref if placement.datastore else None,

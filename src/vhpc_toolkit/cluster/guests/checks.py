@@ -46,15 +46,6 @@ def run_file_checks(session, spec: ClusterSpec, objs: Mapping[str, Any], passwor
                           on_event=lambda run: phase.done(run, failed=run.status != OK))
 
 
-def failing(report: PostReport | None) -> dict[str, list]:
-    """VM name -> its checks that are not healthy (failed or not run)."""
-    out: dict[str, list] = {}
-    for run in report.runs if report is not None else []:
-        if run.status != OK:
-            out.setdefault(run.vm, []).append(run)
-    return out
-
-
 def check_rows(report: PostReport | None) -> dict[str, list[dict]]:
     """VM name -> its checks as JSON: check, status, exit code, last output lines, detail."""
     out: dict[str, list[dict]] = {}

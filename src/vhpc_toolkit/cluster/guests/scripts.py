@@ -180,17 +180,3 @@ def run_unfinished(session, spec: ClusterSpec, names: Sequence[str], records: Ma
     outcome.report = run_barriers(session, phases, password_for, contents=contents, concurrency=concurrency,
                                   vm_objs=vm_objs, on_phase=on_phase, on_event=on_event, env_for=env_for)
     return outcome
-
-
-RECORD_PROPS = ["config.extraConfig", "runtime.powerState", "guest.toolsRunningStatus"]   # what run_unfinished_on reads
-
-
-def run_unfinished_on(session, spec: ClusterSpec, objs: Mapping[str, Any], password_for: Callable[[Any], str],
-                      **options) -> ScriptOutcome:
-    """``run_unfinished`` on the file's VMs in ``objs`` (VM name -> inventory Obj read with
-    ``RECORD_PROPS``): their records and references come from the objects, no other read."""
-    from vhpc_toolkit.ops.post.steps import record_of
-
-    names = [vm.name for vm in spec.vms if vm.name in objs]
-    return run_unfinished(session, spec, names, {n: record_of(objs[n]) for n in names},
-                          {n: objs[n].ref for n in names}, password_for, vm_objs=objs, **options)

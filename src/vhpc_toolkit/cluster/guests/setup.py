@@ -15,7 +15,7 @@ from vhpc_toolkit.cluster.guests.checks import PROPS as CHECK_PROPS, check_rows,
 from vhpc_toolkit.cluster.planning.plan import CREATE, ClusterPlan
 from vhpc_toolkit.cluster.state.result import ClusterResult, Stray
 from vhpc_toolkit.cluster.guests.scripts import run_unfinished, step_states, summary, unfinished
-from vhpc_toolkit.cluster.ownership.strays import LEFT
+from vhpc_toolkit.cluster.ownership.strays import LEFT, stray_row
 from vhpc_toolkit.errors import VhpcError
 from vhpc_toolkit.ops.post.steps import StepRecord, record_of
 from vhpc_toolkit.phases import Phases
@@ -92,9 +92,8 @@ def remaining_strays(plan: ClusterPlan, pruned: list[Stray]) -> list[Stray]:
     """The VMs of the file's pattern still there: all strays without --prune, else those --prune left."""
     if plan.prune:
         return [s for s in pruned if s.status != DESTROYED]
-    host = {o.name: plan.inv.by_ref(o.get("runtime.host")) for o in plan.strays}
-    return [Stray(o.name, host[o.name].name if host[o.name] else None, o.get("runtime.powerState"),
-                  detail="" if o in plan.prunable else LEFT) for o in plan.strays]
+    prunable = plan.prunable
+    return [stray_row(plan.inv, o, detail="" if o in prunable else LEFT) for o in plan.strays]
 
 
 def finish(session, plan: ClusterPlan, result: ClusterResult, options: Any, progress: Phases,

@@ -118,7 +118,9 @@ def adopt(session, adoption: Adoption) -> Report:
     owner, results = adoption.owner, []
     vms = [c for c in adoption.candidates if c.kind == "vm"]
     remarked = remark_vms(session, [c.objs[0] for c in vms], owner.mark)
+    moved: set[tuple[str, str | None]] = set()   # listing.Marked keys of what now carries this cluster's mark
     for c in adoption.candidates:
+        failed: dict[str, str] = {}   # a standard switch's hosts whose mark stayed
         if c.kind == "vm":
             why = remarked.failed.get(c.name)
         elif c.kind == "dvs":
@@ -126,6 +128,8 @@ def adopt(session, adoption: Adoption) -> Report:
         else:
             failed = remark_svs(session, adoption.inv, c.name, c.objs, owner.name)
             why = "; ".join(f"{h}: {w}" for h, w in failed.items()) or None
+        if c.kind == "svs" or not why:
+            moved |= _keys(c, failed)
         where = {"svs": f"standard switch on {', '.join(h.name for h in c.objs)}: ", "dvs": "distributed switch: ",
                  "vm": ""}[c.kind]
         results.append(TargetResult(
@@ -133,19 +137,24 @@ def adopt(session, adoption: Adoption) -> Report:
             why or f"{where}{c.mark.describe()} before, now cluster {owner.name}",
             changes=[] if why else [Change("owner", c.mark.describe(), f"cluster {owner.name}")],
             kind=VM if c.kind == "vm" else SWITCH))
-    _forget_emptied(session, {c.mark.cluster for c in adoption.candidates if c.mark.cluster})
+    _forget_emptied(session, adoption.inv, {c.mark.cluster for c in adoption.candidates if c.mark.cluster}, moved)
     return Report(f"cluster adopt ({owner.name})", results, done="adopted",
                   nothing=f"nothing to adopt: every VM and switch of the file is cluster {owner.name}'s or absent")
 
 
-def _forget_emptied(session, previous: set[str]) -> None:
-    """The last-run records of clusters the adoption left without anything (one more read)."""
-    from vhpc_toolkit.cluster.ownership.listing import PROPS, clusters_of
+def _keys(c: Candidate, failed: dict[str, str]) -> set[tuple[str, str | None]]:
+    """The listing.Marked keys of a candidate re-marked (of a standard switch, on the hosts not failed)."""
+    if c.kind == "svs":
+        return {(h.moid, c.name) for h in c.objs if h.name not in failed}
+    return {(c.objs[0].moid, c.objs[0].name if c.kind == "dvs" else None)}
+
+
+def _forget_emptied(session, inv: Inventory, previous: set[str], moved: set[tuple[str, str | None]]) -> None:
+    """The last-run records of clusters the adoption left without anything: what ``inv`` (the
+    adoption's read, listing.PROPS and more) holds of them, but what was just re-marked."""
+    from vhpc_toolkit.cluster.ownership.listing import clusters_of
     from vhpc_toolkit.cluster.ownership.runs import forget_run
 
-    if not previous:
-        return
-    inv = read_inventory(session, PROPS)
-    left = {c.name for c in clusters_of(inv) if c.legacy is None and (c.vms or c.switches)}
+    left = {c.name for c in clusters_of(inv, without=moved) if c.legacy is None and (c.vms or c.switches)}
     for name in previous - left:
         forget_run(session, inv, name)

@@ -8,7 +8,7 @@ they were, named after the file's stem and marked ``legacy``: a create of that p
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Collection, Iterator, NamedTuple
 
 from vhpc_toolkit.cluster.ownership.owner import vm_mark_of
 from vhpc_toolkit.cluster.ownership.runs import last_runs
@@ -16,7 +16,7 @@ from vhpc_toolkit.cluster.ownership.switch_marks import DVS_PROPS, HOST_PROPS, a
 from vhpc_toolkit.marks import Mark, name_of_path
 from vhpc_toolkit.ops.networks.distributed import DVS_TYPES
 from vhpc_toolkit.vsphere.fields import MARK_PROPS
-from vhpc_toolkit.vsphere.inventory import Inventory, read_inventory
+from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory
 
 PROPS = {"VirtualMachine": ["config.extraConfig", "config.template"], "Datacenter": list(MARK_PROPS),
          "HostSystem": HOST_PROPS, "DistributedVirtualSwitch": DVS_PROPS}
@@ -65,30 +65,50 @@ def _entry(found: dict, mark: Mark | None) -> ListedCluster | None:
     return found[key]
 
 
-def clusters_of(inv: Inventory) -> list[ListedCluster]:
-    """Every cluster whose marks ``inv`` (read with PROPS) holds, by name."""
-    found: dict[str, ListedCluster] = {}
+class Marked(NamedTuple):
+    """What can carry a cluster's mark: a VM (``switch`` None), a standard switch (``obj`` its host) or a
+    distributed switch (``switch`` its name), with the mark it carries."""
+
+    kind: str             # vm | svs | dvs
+    obj: Obj
+    switch: str | None
+    mark: Mark | None
+
+    @property
+    def key(self) -> tuple[str, str | None]:
+        return self.obj.moid, self.switch
+
+
+def marked(inv: Inventory) -> Iterator[Marked]:
+    """Every VM (templates too), standard switch on a host and distributed switch of ``inv`` (read with
+    PROPS), with its mark (None: it carries none)."""
     for o in inv.of_type("VirtualMachine"):
-        entry = _entry(found, vm_mark_of(o)) if not o.get("config.template") else None
-        if entry is not None:
-            entry.vms += 1
-            dc, parent = inv.ancestor(o, "Datacenter"), inv.parent(o)
-            entry.datacenters |= {dc.name} if dc is not None else set()
-            entry.folders |= {inv.path(parent)} if parent is not None else set()
+        yield Marked("vm", o, None, vm_mark_of(o))
     names = all_names(inv)
     for h in inv.of_type("HostSystem"):
         for vs in h.get("config.network.vswitch") or []:
-            entry = _entry(found, svs_mark_on(h, vs.name, names))
-            if entry is not None:
-                entry.switches[vs.name] = "svs"
-                dc = inv.ancestor(h, "Datacenter")
-                entry.datacenters |= {dc.name} if dc is not None else set()
+            yield Marked("svs", h, vs.name, svs_mark_on(h, vs.name, names))
     for o in inv.of_type(*DVS_TYPES):
-        entry = _entry(found, dvs_mark_on(o, names))
-        if entry is not None:
-            entry.switches[o.name] = "dvs"
-            dc = inv.ancestor(o, "Datacenter")
-            entry.datacenters |= {dc.name} if dc is not None else set()
+        yield Marked("dvs", o, o.name, dvs_mark_on(o, names))
+
+
+def clusters_of(inv: Inventory, without: Collection[tuple[str, str | None]] = ()) -> list[ListedCluster]:
+    """Every cluster whose marks ``inv`` (read with PROPS) holds, by name; ``without``: the keys
+    (``Marked.key``) of what no longer carries the mark it was read with."""
+    found: dict[str, ListedCluster] = {}
+    for m in marked(inv):
+        skip = m.key in without or (m.kind == "vm" and m.obj.get("config.template"))
+        entry = None if skip else _entry(found, m.mark)
+        if entry is None:
+            continue
+        dc = inv.ancestor(m.obj, "Datacenter")
+        entry.datacenters |= {dc.name} if dc is not None else set()
+        if m.kind == "vm":
+            entry.vms += 1
+            parent = inv.parent(m.obj)
+            entry.folders |= {inv.path(parent)} if parent is not None else set()
+        else:
+            entry.switches[m.switch] = m.kind
     for name, run in last_runs(inv).items():
         entry = found.get(name) or found.setdefault(name, ListedCluster(name))
         entry.last_run = run

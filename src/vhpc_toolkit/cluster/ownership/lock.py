@@ -55,14 +55,18 @@ def lock_name(cluster: str) -> str:
     return LOCK_PREFIX + cluster
 
 
+def user_name() -> str:
+    """The local user running this (the uid where the environment has no user name)."""
+    try:
+        return getpass.getuser()
+    except Exception:   # no user name in this environment
+        return str(os.getuid())
+
+
 def holder(path: str) -> str:
     """Who runs: ``user@machine pid N since TIME (file)``."""
-    try:
-        user = getpass.getuser()
-    except Exception:   # no user name in this environment
-        user = str(os.getuid())
     since = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-    return f"{user}@{socket.gethostname()} pid {os.getpid()} since {since} ({os.path.realpath(path)})"
+    return f"{user_name()}@{socket.gethostname()} pid {os.getpid()} since {since} ({os.path.realpath(path)})"
 
 
 NO_HOLDER = "a run that has not written its name yet"

@@ -10,12 +10,11 @@ and Global.SetCustomField; without them the run goes on and says so (nothing els
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import json
 import os
 import socket
 
-from vhpc_toolkit.cluster.ownership.lock import missing_privilege
+from vhpc_toolkit.cluster.ownership.lock import missing_privilege, user_name
 from vhpc_toolkit.vsphere.fields import (add_field, field_keys, field_names, is_no_permission, remove_field,
                                          set_value, value_of)
 from vhpc_toolkit.vsphere.faults import error_message
@@ -29,15 +28,8 @@ def run_field(cluster: str) -> str:
     return RUN_PREFIX + cluster
 
 
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:   # no user name in this environment
-        return str(os.getuid())
-
-
 def run_value(path: str, action: str) -> str:
-    return json.dumps({"path": os.path.realpath(path), "machine": socket.gethostname(), "user": _user(),
+    return json.dumps({"path": os.path.realpath(path), "machine": socket.gethostname(), "user": user_name(),
                        "time": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "action": action},
                       sort_keys=True)
 
@@ -113,22 +105,19 @@ def datacenter_of(plan) -> Obj | None:
 def after_destroy(session, plan, result) -> str | None:
     """Record the destroy, or forget the cluster's record when nothing carrying its mark is left;
     why it was not recorded, or None."""
-    from vhpc_toolkit.cluster.ownership.owner import owner_of, vm_mark_of
-    from vhpc_toolkit.cluster.ownership.switch_marks import all_names, dvs_mark_on, svs_mark_on
-    from vhpc_toolkit.ops.networks.distributed import DVS_TYPES
+    from vhpc_toolkit.cluster.ownership.listing import marked
+    from vhpc_toolkit.cluster.ownership.owner import owner_of
     from vhpc_toolkit.results import DESTROYED
 
     inv, owner = plan.inv, owner_of(plan.spec)
-    gone = {r.name for r in result.report.results if r.status == "changed"}
-    names = all_names(inv)
-    vms = [o for o in inv.of_type("VirtualMachine") if owner.owns(vm_mark_of(o)) and o.name not in gone]
-    switches_gone = {s.name for s in result.switches if s.status == DESTROYED}
-    svs = [(h, vs.name) for h in inv.of_type("HostSystem") for vs in h.get("config.network.vswitch") or []
-           if vs.name not in switches_gone and owner.owns(svs_mark_on(h, vs.name, names))]
-    dvs = [o for o in inv.of_type(*DVS_TYPES) if o.name not in switches_gone and owner.owns(dvs_mark_on(o, names))]
-    if not vms and not svs and not dvs:
+    gone = {"vm": {r.name for r in result.report.results if r.status == "changed"},
+            "switch": {s.name for s in result.switches if s.status == DESTROYED}}
+    left = [m for m in marked(inv) if owner.owns(m.mark)
+            and (m.obj.name not in gone["vm"] if m.kind == "vm" else m.switch not in gone["switch"])]
+    if not left:
         forget_run(session, inv, owner.name)
         return None
-    dc = next((inv.ancestor(o, "Datacenter") for o in vms + dvs), None) or \
-        next((inv.ancestor(h, "Datacenter") for h, _ in svs), None)
+    # the datacenter of the first VM or distributed switch left, else of the first standard switch's host
+    dc = next((inv.ancestor(m.obj, "Datacenter") for m in left if m.kind != "svs"), None) or \
+        next((inv.ancestor(m.obj, "Datacenter") for m in left if m.kind == "svs"), None)
     return record_run(session, inv, owner.name, dc, plan.spec.path, "destroy")

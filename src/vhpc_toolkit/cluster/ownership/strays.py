@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 
 from vhpc_toolkit.cluster.ownership.owner import Unproven, owner_of, target_folder, vm_mark_of
+from vhpc_toolkit.cluster.state.result import Stray
 from vhpc_toolkit.clusterfile import ClusterSpec
 from vhpc_toolkit.errors import VhpcError
 from vhpc_toolkit.vsphere.inventory import Inventory, Obj
@@ -77,6 +78,14 @@ def _named_folders(inv: Inventory, vm) -> set[str]:
 def made_by_file(vm: Obj, spec: ClusterSpec) -> bool:
     """Whether the cluster's own `cluster --create` made ``vm`` (it carries the cluster's mark)."""
     return owner_of(spec).owns(vm_mark_of(vm))
+
+
+def stray_row(inv: Inventory, vm: Obj, **fields) -> Stray:
+    """The report's row of a stray ``vm`` (read with ``runtime.host``, ``runtime.powerState``): its
+    name, its host's name and its power state; ``fields`` (power_state, status, detail) override."""
+    host = inv.by_ref(vm.get("runtime.host"))
+    row = {"power_state": vm.get("runtime.powerState"), **fields}
+    return Stray(vm.name, host.name if host else None, **row)
 
 
 LEFT = "no mark of this cluster (not made by its cluster --create): --prune leaves it; destroy --vm removes it"

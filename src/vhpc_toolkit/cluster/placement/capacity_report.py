@@ -14,11 +14,11 @@ from __future__ import annotations
 from typing import Any
 
 from vhpc_toolkit.cluster.placement.capacity import HOST_PROPS, VM_PROPS, HostCapacity, read_capacities
+from vhpc_toolkit.cluster.planning.read import LIGHT_VM_PROPS, read_in_full
 from vhpc_toolkit.ops.hosts.gpus import GpuState
 from vhpc_toolkit.specs.devices.vgpu_profiles import parse_profile
-from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory, read_objects
+from vhpc_toolkit.vsphere.inventory import Inventory, Obj, read_inventory
 
-LIGHT_VM_PROPS = ["runtime.host", "runtime.powerState", "config.template"]
 GB = 1024
 
 
@@ -26,9 +26,8 @@ def read_capacity(session) -> Inventory:
     """The inventory the report needs: hosts in full, and the powered-on VMs' devices."""
     inv = read_inventory(session, {"HostSystem": HOST_PROPS, "VirtualMachine": LIGHT_VM_PROPS,
                                    "ClusterComputeResource": [], "ComputeResource": []})
-    running = [o.ref for o in inv.of_type("VirtualMachine") if o.get("runtime.powerState") == "poweredOn"]
-    for moid, full in read_objects(session, running, VM_PROPS).items():
-        inv.objects[moid].props.update(full.props)
+    read_in_full(session, inv, [o for o in inv.of_type("VirtualMachine") if o.get("runtime.powerState") == "poweredOn"],
+                 VM_PROPS)
     return inv
 
 

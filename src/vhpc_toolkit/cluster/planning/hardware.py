@@ -79,13 +79,14 @@ def hold_back(clone_spec) -> list:
 
 # How the progress display names the phases (in the words of the others: cloning, powering on).
 PHASE_NAMES = {"hardware upgrade": "upgrading hardware", "devices after the hardware upgrade": "adding devices",
-               "power on": "powering on"}
+               "power on": "powering on", "power off for resize": "powering off to resize"}
 
 
-def _phase(session, plan: ClusterPlan, outcomes: dict, names: list[str], what: str, start, concurrency: int,
-           progress: Phases) -> list:
-    """One task per VM of ``names``, shown as a phase of the run; a VM whose task fails is failed, and
-    left out of the next phases."""
+def task_phase(session, outcomes: dict, names: list[str], what: str, start, concurrency: int,
+               progress: Phases) -> list:
+    """One task per VM of ``names`` (``start(name)`` starts it), shown as a phase of the run; a VM whose
+    task fails is failed ("what: detail"), and left out of the next phases. Returns the VMs whose task
+    succeeded."""
     if not names:
         return []
     jobs = [Job(result=TargetResult(n), key=n, start=(lambda n=n: start(n))) for n in names]
@@ -115,15 +116,15 @@ def finish_upgrades(session, plan: ClusterPlan, outcomes: dict, held: dict, conc
     if not names:
         return
     ref = {n: outcomes[n].ref for n in names}
-    names = _phase(session, plan, outcomes, names, "hardware upgrade",
-                   lambda n: ref[n].UpgradeVM_Task(version=f"vmx-{upgrade_to(plans[n])}"), concurrency, progress)
+    names = task_phase(session, outcomes, names, "hardware upgrade",
+                       lambda n: ref[n].UpgradeVM_Task(version=f"vmx-{upgrade_to(plans[n])}"), concurrency, progress)
     with_devices = [n for n in names if held.get(n)]
-    done = set(_phase(session, plan, outcomes, with_devices, "devices after the hardware upgrade",
-                      lambda n: ref[n].ReconfigVM_Task(spec=vim.vm.ConfigSpec(deviceChange=held[n])), concurrency,
-                      progress))
+    done = set(task_phase(session, outcomes, with_devices, "devices after the hardware upgrade",
+                          lambda n: ref[n].ReconfigVM_Task(spec=vim.vm.ConfigSpec(deviceChange=held[n])),
+                          concurrency, progress))
     names = [n for n in names if n in done or not held.get(n)]
-    powered = _phase(session, plan, outcomes, [n for n in names if plans[n].spec.power == "on"], "power on",
-                     lambda n: ref[n].PowerOnVM_Task(), concurrency, progress)
+    powered = task_phase(session, outcomes, [n for n in names if plans[n].spec.power == "on"], "power on",
+                         lambda n: ref[n].PowerOnVM_Task(), concurrency, progress)
     for n in names:
         if n in powered or plans[n].spec.power != "on":
             outcomes[n].detail = f"cloned, upgraded to vmx-{upgrade_to(plans[n])}" + \

@@ -58,7 +58,7 @@ def read_cluster_inventory(session, spec=None) -> Inventory:
     props["Datacenter"] = sorted(set(props["Datacenter"]) | {"networkFolder"} | set(MARK_PROPS))
     inv = read_inventory(session, props)
     if spec is not None:
-        _read_in_full(session, inv, _looked_into(inv, spec))
+        read_in_full(session, inv, _looked_into(inv, spec))
     wanted = {sw.name for sw in (spec.dvs if spec is not None else []) if sw.mtu}
     switches = [o for o in inv.of_type("VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch") if o.name in wanted]
     for moid, read in read_objects(session, [o.ref for o in switches], ["config.maxMtu"]).items():
@@ -81,8 +81,11 @@ def _looked_into(inv: Inventory, spec) -> list[Obj]:
             (devices and o.get("runtime.powerState") == "poweredOn")]
 
 
-def _read_in_full(session, inv: Inventory, vms: list[Obj]) -> None:
-    """Add VM_PROPS to those VMs of the inventory, in one paged read."""
-    for moid, full in read_objects(session, [o.ref for o in vms], VM_PROPS).items():
+def read_in_full(session, inv: Inventory, vms: list[Obj], props: list[str] = VM_PROPS) -> None:
+    """Add ``props`` (VM_PROPS by default) to those VMs of the inventory, in one paged read."""
+    for moid, full in read_objects(session, [o.ref for o in vms], props).items():
         if moid in inv.objects:
             inv.objects[moid].props.update(full.props)
+
+
+_read_in_full = read_in_full   # the name slurm/claims.py imports

@@ -89,16 +89,9 @@ class ClusterResult:
             [p for p in self.pruned if p.failed] + [r for r in self.rules if r.failed]
 
     @property
-    def drifted(self) -> list[VMOutcome]:
-        return [v for v in self.vms if v.drift and not v.failed]
-
-    @property
     def ok(self) -> bool:
         return not self.failed and not self.post_failed and not self.interrupted and self.verdict().ok \
             and not self.export_errors
-
-    def warnings(self) -> list[str]:
-        return []   # the verdict is said once: the text's last line, the JSON's "verdict"
 
     @property
     def up_to_date(self) -> bool:

@@ -7,9 +7,9 @@ from vhpc_toolkit.cluster.guests.checks import check_rows, run_file_checks
 from vhpc_toolkit.cluster.guests.scripts import step_contents, step_states, summary as script_summary
 from vhpc_toolkit.cluster.planning.plan import CREATE, DRIFT as DRIFT_ACTION, ELASTIC_ABSENT, RECONFIGURE, plan_cluster
 from vhpc_toolkit.cluster.planning.read import read_cluster_inventory
-from vhpc_toolkit.cluster.state.result import ClusterStatus, Stray, VMOutcome
+from vhpc_toolkit.cluster.state.result import ClusterStatus, VMOutcome
 from vhpc_toolkit.cluster.placement.rules import plan_rules, rule_status
-from vhpc_toolkit.cluster.ownership.strays import LEFT, made_by_file, strays
+from vhpc_toolkit.cluster.ownership.strays import LEFT, made_by_file, stray_row, strays
 from vhpc_toolkit.cluster.applying.verify import devices_of
 from vhpc_toolkit.clusterfile import ClusterSpec
 from vhpc_toolkit.ops.networks.portgroups import portgroup_names_by_key
@@ -58,8 +58,7 @@ def cluster_status(session, spec: ClusterSpec, password_for: Callable | None = N
     switches = [SwitchOutcome(s.spec.name, s.spec.kind, list(s.spec.host), s.spec.port_group,
                               status=UP_TO_DATE if s.action != "create" else (INCOMPLETE if s.exists else ABSENT),
                               detail=s.detail) for s in plan.switches]
-    stray = [Stray(o.name, _host_name(inv, o), o.get("runtime.powerState"), detail="" if made_by_file(o, spec) else LEFT)
-             for o in strays(inv, spec)]
+    stray = [stray_row(inv, o, detail="" if made_by_file(o, spec) else LEFT) for o in strays(inv, spec)]
     existing = {p.name for p in plan.vms if p.existing is not None}
     rules = [o for o in (rule_status(r, existing) for r in plan_rules(plan)) if o is not None]
     status = ClusterStatus(switches, vms, stray, spec=spec, rules=rules, allow_drift=allow_drift)
