@@ -111,12 +111,12 @@ def vm_holds(o) -> Held | None:
 def stopped_nodes(session, inv, spec, planned: set[str]) -> list[Held]:
     """The file's stopped VMs other than ``planned``: they keep what they get back at power-on.
     Those the plan's read did not read in full are read now (one call)."""
-    from vhpc_toolkit.cluster.planning.read import _read_in_full
+    from vhpc_toolkit.cluster.planning.read import read_in_full
 
     names = {vm.name for vm in spec.vms} - planned
     stopped = [o for o in inv.of_type("VirtualMachine")
                if o.name in names and o.get("runtime.powerState") == "poweredOff" and not o.get("config.template")]
-    _read_in_full(session, inv, [o for o in stopped if "config.hardware.device" not in o.props])
+    read_in_full(session, inv, [o for o in stopped if "config.hardware.device" not in o.props])
     owner = owner_of(spec)
     out = []
     for o in stopped:

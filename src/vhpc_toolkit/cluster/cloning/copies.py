@@ -92,11 +92,3 @@ def copy_spec(owner: str, version: str, host, pool, datastore=None):
     marks = [vim.option.OptionValue(key=OWNER_KEY, value=owner), vim.option.OptionValue(key=COPY_KEY, value=version)]
     return vim.vm.CloneSpec(location=vim.vm.RelocateSpec(host=host, pool=pool, datastore=datastore),
                             config=vim.vm.ConfigSpec(extraConfig=marks), template=True, powerOn=False)
-
-
-def drop_copy_mark(config) -> None:
-    """A VM cloned from a copy is not a copy: its spec removes the key (an empty value removes an
-    extraConfig key)."""
-    from pyVmomi import vim
-
-    config.extraConfig = list(config.extraConfig or []) + [vim.option.OptionValue(key=COPY_KEY, value="")]

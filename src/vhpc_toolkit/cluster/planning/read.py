@@ -88,4 +88,3 @@ def read_in_full(session, inv: Inventory, vms: list[Obj], props: list[str] = VM_
             inv.objects[moid].props.update(full.props)
 
 
-_read_in_full = read_in_full   # the name slurm/claims.py imports
