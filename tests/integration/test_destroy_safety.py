@@ -247,7 +247,7 @@ def test_a_vm_cloned_by_hand_from_a_template_copy_is_not_destroyed_as_a_copy(cli
     copies carries the copy's marks. `cluster --destroy` removes the copy (a template) and leaves that VM."""
     from vhpc_toolkit.cluster.cloning.copies import COPY_KEY
 
-    path, pfx = cluster_file(f"[_CLUSTER_]\nname: PFX-c\n" + BASE + f"[_VMS_]\nPFX-1: BASE host: {H7}\n")
+    path, pfx = cluster_file("[_CLUSTER_]\nname: PFX-c\n" + BASE + f"[_VMS_]\nPFX-1: BASE host: {H7}\n")
     assert cli("cluster", "--create", "--file", path)[0] == 0
     inv = read_inventory(session, {"VirtualMachine": [], "Datacenter": ["vmFolder"],
                                    "ClusterComputeResource": ["resourcePool"]})
