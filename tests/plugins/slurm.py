@@ -77,8 +77,9 @@ SchedulerType=sched/backfill
 SchedulerParameters=batch_sched_delay=0,sched_interval=5
 ReturnToService=2
 PrivateData=cloud
-# each guest's slurmd listens on its own loopback address (NodeAddr), all on one port
-CommunicationParameters=NoInAddrAny
+# each guest's slurmd listens on its own loopback address (NodeAddr), all on one port; slurmctld
+# on 127.0.0.1 only (NoInAddrAny does not apply to slurmctld, NoCtldInAddrAny does)
+CommunicationParameters=NoInAddrAny,NoCtldInAddrAny
 # the guests see this machine's CPUs and memory, not their VMs' sizes
 SlurmdParameters=config_overrides
 SlurmctldParameters=enable_configless,idle_on_node_suspend,power_save_interval=1,power_save_min_interval=0
@@ -110,7 +111,7 @@ def install() -> str | None:
 
 def free_port() -> int:
     with socket.socket() as s:
-        s.bind(("0.0.0.0", 0))
+        s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
