@@ -92,8 +92,13 @@ def test_overlapping_resumes_neither_refuse_each_other_nor_share_a_gpu(lab, sess
     # Clones that take a while: the second resume plans while the first one's clone is in flight,
     # when vCenter does not show its GPU taken yet.
     faults(task_delay_ms=1500)
+    lab.reset_calls()
     first = program(lab, "resume", f"{pfx}-gpu1", path)
-    time.sleep(0.5)
+    deadline = time.monotonic() + 60
+    while lab.calls()["methods"].get("CloneVM_Task", 0) < 1:
+        assert first.poll() is None, f"the first resume ended before cloning: {finish(first)}"
+        assert time.monotonic() < deadline, "the first resume did not start its clone within 60 s"
+        time.sleep(0.02)
     second = program(lab, "resume", f"{pfx}-gpu2", path)
     (c1, o1), (c2, o2) = finish(first), finish(second)
     assert (c1, c2) == (0, 0), o1 + o2
