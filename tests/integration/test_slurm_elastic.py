@@ -78,8 +78,8 @@ def test_sbatch_resumes_two_nodes_runs_the_job_then_suspends_them(lab, elastic):
     wait_for(lambda: any(" resume[" in line and "gpu001: cloned on " in line and "booted with 127.200.0.11" in line
                          for line in slurm_log(cluster).splitlines()), 60, "the resume's log line")
     # Idle for SuspendTime: Slurm suspends them, and the VMs are powered off.
-    wait_for(lambda: all(vm.runtime.powerState == "poweredOff" for vm in vms(session, {"gpu001", "gpu002"}).values()),
-             60, "gpu001 and gpu002 powered off")
+    wait_for(lambda: [vm.runtime.powerState for vm in vms(session, {"gpu001", "gpu002"}).values()]
+             == ["poweredOff", "poweredOff"], 60, "gpu001 and gpu002 present and powered off")
     wait_for(lambda: set(slurm.node_states("gpu[001-002]").values()) == {"idle~"}, 30, "nodes powered down in Slurm")
     assert any(" suspend[" in line and "gpu001: powered off" in line for line in slurm_log(cluster).splitlines())
 
