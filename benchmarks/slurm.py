@@ -24,8 +24,8 @@ from pathlib import Path
 
 from benchmarks.measure import ROOT, machine, new_lab
 from tests.plugins.lab import stop_lab
-from tests.plugins.slurm import (cluster_file_for, free_port, give_template_munge_key, install, start_slurm,
-                                 stop_slurm)
+from tests.plugins.slurm import (cluster_file_for, free_port, give_template_munge_key, install, slurm_log,
+                                 start_slurm, stop_slurm, wait_for)
 
 LATENCY_MS = 10
 EXAMPLE = ROOT / "examples" / "cluster-scripts" / "cluster-slurm.conf"
@@ -47,10 +47,10 @@ class Cycle:
     calls: int              # SOAP calls of the whole cycle
 
 
-def _stamps(log: Path, action: str, since: float) -> list[tuple[float, int, str]]:
-    """(time, pid, text) of the log's lines of ``action`` written after ``since``."""
+def _stamps(cluster: Path, action: str, since: float) -> list[tuple[float, int, str]]:
+    """(time, pid, text) of the lines of ``action`` written to ``cluster``'s Slurm log after ``since``."""
     out = []
-    for line in log.read_text().splitlines():
+    for line in slurm_log(cluster).splitlines():
         m = re.match(r"(\S+Z) (\S+)\[(\d+)\] (.*)$", line)
         if not m or m.group(2) != action:
             continue
@@ -70,32 +70,25 @@ def _runs(lines) -> list[tuple[float, float]]:
     return out
 
 
-def _wait(condition, timeout: float, what: str, every: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    raise SystemExit(f"slurm benchmark: {what} not within {timeout:.0f}s")
-
-
-def cycle(lab, slurm, log: Path, n: int) -> Cycle:
+def cycle(lab, slurm, cluster: Path, n: int) -> Cycle:
     nodes = f"gpu[001-{n:03d}]"
-    _wait(lambda: set(slurm.node_states(nodes).values()) == {"idle~"}, 120, "every node powered down")
+    wait_for(lambda: set(slurm.node_states(nodes).values()) == {"idle~"}, 120,
+             "slurm benchmark: every node powered down", 0.1, error=SystemExit)
     lab.reset_calls()
     t0 = time.time()
     job = slurm.sbatch("-N", str(n), "--chdir=/tmp", "-o", "/tmp/bench-%j.out", "--wrap", "hostname")
-    _wait(lambda: slurm.job(job).get("JobState") in ("RUNNING", "COMPLETING", "COMPLETED"), 600, "job running", 0.05)
+    wait_for(lambda: slurm.job(job).get("JobState") in ("RUNNING", "COMPLETING", "COMPLETED"), 600,
+             "slurm benchmark: job running", 0.05, error=SystemExit)
     running = time.time() - t0
-    _wait(lambda: slurm.job(job).get("JobState") == "COMPLETED", 600, "job completed")
+    wait_for(lambda: slurm.job(job).get("JobState") == "COMPLETED", 600, "slurm benchmark: job completed", 0.1,
+             error=SystemExit)
     completed = time.time() - t0
-    done = _wait(lambda: [line for line in _stamps(log, "suspend", t0)
-                          if re.search(r"nodes?, \d+ failed", line[2])], 600,
-                 "SuspendProgram done")
+    done = wait_for(lambda: [line for line in _stamps(cluster, "suspend", t0)
+                             if re.search(r"nodes?, \d+ failed", line[2])], 600,
+                    "slurm benchmark: SuspendProgram done", 0.1, error=SystemExit)
     off = done[-1][0] - t0
     calls = lab.calls()["total"]
-    resumes, suspends = _runs(_stamps(log, "resume", t0)), _runs(_stamps(log, "suspend", t0))
+    resumes, suspends = _runs(_stamps(cluster, "resume", t0)), _runs(_stamps(cluster, "suspend", t0))
     first = min(start for start, _ in resumes)
     return Cycle(n, first - t0, running, completed, max(end for _, end in resumes) - first, len(resumes), off,
                  max(end for _, end in suspends) - min(start for start, _ in suspends), calls)
@@ -130,9 +123,8 @@ def slurm_cycles(work: Path, sizes=SIZES) -> list[Cycle]:
                                   f"script: {ROOT / 'examples' / 'post-scripts' / 'slurm-node.sh'}", cluster.read_text()))
         slurm = start_slurm(work / "ctl", cluster, lab.conf, port)
         give_template_munge_key(lab.guest_root, "vhpc_clone", slurm.munge_key)
-        log = cluster.with_name(cluster.stem + ".slurm.log")
         time.sleep(WARM_UP)   # slurmctld's first scheduling passes after its start are slow (3-4 s)
-        return [cycle(lab, slurm, log, n) for n in sizes]
+        return [cycle(lab, slurm, cluster, n) for n in sizes]
     finally:
         if slurm is not None:
             stop_slurm(slurm)

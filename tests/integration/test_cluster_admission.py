@@ -69,6 +69,19 @@ def vms(lab, prefix: str) -> dict:
         s.close()
 
 
+def destroy_vms(lab, names) -> None:
+    """Destroy the VMs (or templates) of those names that are still there."""
+    from vhpc_toolkit.vsphere.tasks import wait_for_tasks
+
+    s = lab.connect()
+    try:
+        left = [o.ref for o in read_inventory(s, {"VirtualMachine": []}).of_type("VirtualMachine") if o.name in names]
+        if left:
+            wait_for_tasks(s, [ref.Destroy_Task() for ref in left])
+    finally:
+        s.close()
+
+
 def test_copies_of_the_template_serve_as_sources_and_stay_for_the_next_run(acli, cluster, admission_lab):
     # 32 VMs on 4 hosts: from the template alone 4 rounds (8 at a time); with copies of the template
     # on some hosts (1 round) that then clone 4 at a time from their own copy while the template serves
@@ -80,40 +93,45 @@ def test_copies_of_the_template_serve_as_sources_and_stay_for_the_next_run(acli,
     assert code == 0, err
     doc = json.loads(out)
     cloning = doc["cloning"]
-    assert (cloning["rounds"], cloning["rounds_from_template"]) == (3, 4)
-    with_copy = {c["host"] for c in cloning["copies"]}
-    assert with_copy and {c["status"] for c in cloning["copies"]} == {"changed"}
-    assert admission_lab.calls()["methods"]["CloneVM_Task"] == 32 + len(with_copy)
-    # a host with a copy got it and cloned its 8 VMs from it; the others got theirs from the template
-    hosts = admission_lab.admission()["hosts"]
-    for i in range(2, 6):
-        name = f"vhpc-esx-0{i}.hpc.vmware.com"
-        assert hosts[name]["operations"] == (1 + 8 if name in with_copy else 8), (name, hosts)
-    assert hosts[TEMPLATE_HOST]["operations"] == len(with_copy) + 8 * (4 - len(with_copy))
+    named = {c["name"] for c in cloning["copies"]}   # this run's copies: removed below even if a check fails
+    try:
+        assert (cloning["rounds"], cloning["rounds_from_template"]) == (3, 4)
+        with_copy = {c["host"] for c in cloning["copies"]}
+        assert with_copy and {c["status"] for c in cloning["copies"]} == {"changed"}
+        assert admission_lab.calls()["methods"]["CloneVM_Task"] == 32 + len(with_copy)
+        # a host with a copy got it and cloned its 8 VMs from it; the others got theirs from the template
+        hosts = admission_lab.admission()["hosts"]
+        for i in range(2, 6):
+            name = f"vhpc-esx-0{i}.hpc.vmware.com"
+            assert hosts[name]["operations"] == (1 + 8 if name in with_copy else 8), (name, hosts)
+        assert hosts[TEMPLATE_HOST]["operations"] == len(with_copy) + 8 * (4 - len(with_copy))
 
-    copies = vms(admission_lab, "vhpc_clone-copy-")
-    mine = {c["name"]: copies[c["name"]] for c in cloning["copies"]}
-    owner = next(iter(mine.values()))["extra"][OWNER_KEY]
-    assert all(c["template"] and c["extra"][OWNER_KEY] == owner and c["extra"][COPY_KEY] for c in mine.values())
-    made = vms(admission_lab, pfx)
-    assert len(made) == 32 and all(v["extra"].get(OWNER_KEY) == owner and COPY_KEY not in v["extra"]
-                                   for v in made.values())
+        copies = vms(admission_lab, "vhpc_clone-copy-")
+        mine = {c["name"]: copies[c["name"]] for c in cloning["copies"]}
+        owner = next(iter(mine.values()))["extra"][OWNER_KEY]
+        assert all(c["template"] and c["extra"][OWNER_KEY] == owner and c["extra"][COPY_KEY] for c in mine.values())
+        made = vms(admission_lab, pfx)
+        assert len(made) == 32 and all(v["extra"].get(OWNER_KEY) == owner and COPY_KEY not in v["extra"]
+                                       for v in made.values())
 
-    # destroyed with the copies kept: the next create reuses them
-    code, out, err = acli("--output", "json", "cluster", "--destroy", "--keep-template-copies", "--file", path)
-    assert code == 0 and f"kept {len(mine)} copies of the template" in out, out
-    assert set(mine) <= set(vms(admission_lab, "vhpc_clone-copy-"))
-    admission_lab.admission(reset=True)
-    code, out, err = acli("--output", "json", "cluster", "--create", "--file", path)
-    cloning = json.loads(out)["cloning"]
-    assert code == 0 and sorted(cloning["reused"]) == sorted(mine) and cloning["rounds"] <= 3
-    # measured by the first run: the plan now estimates (clone time about a second)
-    assert cloning["estimated_seconds"] is not None and "measured" in cloning["clone_time_source"]
+        # destroyed with the copies kept: the next create reuses them
+        code, out, err = acli("--output", "json", "cluster", "--destroy", "--keep-template-copies", "--file", path)
+        assert code == 0 and f"kept {len(mine)} copies of the template" in out, out
+        assert set(mine) <= set(vms(admission_lab, "vhpc_clone-copy-"))
+        admission_lab.admission(reset=True)
+        code, out, err = acli("--output", "json", "cluster", "--create", "--file", path)
+        cloning = json.loads(out)["cloning"]
+        named |= {c["name"] for c in cloning["copies"]}
+        assert code == 0 and sorted(cloning["reused"]) == sorted(mine) and cloning["rounds"] <= 3
+        # measured by the first run: the plan now estimates (clone time about a second)
+        assert cloning["estimated_seconds"] is not None and "measured" in cloning["clone_time_source"]
 
-    # destroyed for good: the copies go with the VMs
-    code, out, err = acli("--output", "json", "cluster", "--destroy", "--file", path)
-    assert code == 0
-    assert not set(mine) & set(vms(admission_lab, "vhpc_clone-copy-")) and not vms(admission_lab, pfx)
+        # destroyed for good: the copies go with the VMs
+        code, out, err = acli("--output", "json", "cluster", "--destroy", "--file", path)
+        assert code == 0
+        assert not set(mine) & set(vms(admission_lab, "vhpc_clone-copy-")) and not vms(admission_lab, pfx)
+    finally:   # a check failing mid-test would leave them (kept, or made before the last destroy)
+        destroy_vms(admission_lab, named & set(vms(admission_lab, "vhpc_clone-copy-")))
 
 
 def test_a_task_queued_by_vcenter_is_not_late(acli, cluster, admission_lab, tmp_path):

@@ -99,13 +99,14 @@ def legacy_vm(session, name, owner, host=H3):
         folder=inv.of_type("Datacenter")[0].get("vmFolder"), name=name, spec=spec))
 
 
-def legacy_value(session, field, entity, value):
-    """What an earlier version wrote: a global custom attribute and its value on ``entity``."""
+def legacy_value(session, field, entity, value) -> int:
+    """What an earlier version wrote: a global custom attribute and its value on ``entity``; the attribute's key."""
     cfm = session.content.customFieldsManager
     key = next((f.key for f in cfm.field if f.name == field), None)
     if key is None:
         key = cfm.AddCustomFieldDef(name=field).key
     cfm.SetField(entity=entity, key=key, value=value)
+    return key
 
 
 def test_an_earlier_versions_marks_are_taken_over_by_the_same_path(cli, cluster_file, session, tmp_path):
@@ -125,7 +126,7 @@ PFX-{1:2}: BASE host: vhpc-esx-03.hpc.vmware.com power: off
     assert cli("dvs", "--create", "--name", f"{pfx}-dvs", "--host", H4, "--pnic", "vmnic5", "--port_group", f"{pfx}-dpg")[0] == 0
     inv = read_inventory(session, {"HostSystem": [], "DistributedVirtualSwitch": []})
     legacy_value(session, f"vhpc_toolkit.svs:{pfx}-sw", inv.find("HostSystem", H3).ref, old)
-    legacy_value(session, "vhpc_toolkit.owner", inv.find(DVS, f"{pfx}-dvs").ref, old)
+    owner_key = legacy_value(session, "vhpc_toolkit.owner", inv.find(DVS, f"{pfx}-dvs").ref, old)
 
     code, out, err = cli("cluster", "--create", "--file", path)
     assert code == 0, err + out
@@ -137,7 +138,7 @@ PFX-{1:2}: BASE host: vhpc-esx-03.hpc.vmware.com power: off
     assert svs == {H3: [f"{pfx}-pg", svs_mark(pfx, f"{pfx}-sw")]}
     assert f"vhpc_toolkit.svs:{pfx}-sw" not in fields    # no host carries it: the attribute is gone
     dvs_obj = read_inventory(session, {"DistributedVirtualSwitch": ["customValue"]}).find(DVS, f"{pfx}-dvs")
-    assert not [v for v in dvs_obj.get("customValue") or [] if v.key == fields.get("vhpc_toolkit.owner") and v.value]
+    assert not [v for v in dvs_obj.get("customValue") or [] if v.key == owner_key and v.value]
     assert "vhpc_toolkit.owner" not in fields    # its values cleared, the earlier version's attribute is gone too
 
     code, out, _ = cli("cluster", "--create", "--file", path)     # taken over once: a re-run says nothing

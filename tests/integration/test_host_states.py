@@ -33,6 +33,17 @@ def vm_names(session, prefix):
             if o.name.startswith(prefix)}
 
 
+def destroy_vms(session, *names: str) -> None:
+    """Power off and destroy the VMs of those names, if there are any (what a refusal that broke made)."""
+    inv = read_inventory(session, {"VirtualMachine": ["runtime.powerState"]})
+    found = [o for o in inv.of_type("VirtualMachine") if o.name in names]
+    on = [o.ref.PowerOffVM_Task() for o in found if o.get("runtime.powerState") == "poweredOn"]
+    if on:
+        wait_for_tasks(session, on)
+    if found:
+        wait_for_tasks(session, [o.ref.Destroy_Task() for o in found])
+
+
 def test_a_pinned_host_in_maintenance_mode_is_refused_before_any_change(cli, cluster_file, session, in_maintenance):
     path, pfx = cluster_file(f"""
 [_VMS_]
@@ -44,9 +55,12 @@ PFX-mm: template: vhpc_clone cluster: COMPUTE_GPU_Cluster host: {HOST}
     assert "nothing was changed" in err and "Traceback" not in err
     assert vm_names(session, pfx) == set()
     name = f"mm{uuid.uuid4().hex[:6]}"
-    code, _, err = cli("clone", "--template", "vhpc_clone", "--vm", name, "--host", HOST)
-    assert code == 2 and "in maintenance mode" in err, err
-    assert vm_names(session, name) == set()
+    try:
+        code, _, err = cli("clone", "--template", "vhpc_clone", "--vm", name, "--host", HOST)
+        assert code == 2 and "in maintenance mode" in err, err
+        assert vm_names(session, name) == set()
+    finally:
+        destroy_vms(session, name)
 
 
 def test_the_planner_leaves_a_host_in_maintenance_mode_out(cli, cluster_file, session, in_maintenance):
@@ -77,12 +91,13 @@ def test_an_existing_vm_is_not_powered_on_on_a_host_in_maintenance_mode(cli, clu
 def test_a_datacenter_without_hosts_is_refused_before_any_change(cli, cluster_file, session):
     """vCenter makes a VM only where its folder, pool, host and datastore are of one datacenter."""
     dc = session.content.rootFolder.CreateDatacenter(name=f"empty-{uuid.uuid4().hex[:6]}")
+    pfx = f"c{uuid.uuid4().hex[:6]}"
     try:
-        path, pfx = cluster_file(f"""
+        path, _ = cluster_file(f"""
 [_VMS_]
 PFX-{{1:2}}: template: vhpc_clone datacenter: {dc.name}
 PFX-pinned: template: vhpc_clone datacenter: {dc.name} host: vhpc-esx-07.hpc.vmware.com
-""")
+""", pfx=pfx)
         code, _, err = cli("cluster", "--create", "--file", path)
         assert code == 2 and "nothing was changed" in err
         assert f"datacenter {dc.name} has no cluster" in err and f"not found in {dc.name}" in err
@@ -90,4 +105,5 @@ PFX-pinned: template: vhpc_clone datacenter: {dc.name} host: vhpc-esx-07.hpc.vmw
         assert code == 2 and "nothing was cloned" in err
         assert vm_names(session, pfx) == set() and dc.vmFolder.childEntity == []
     finally:
+        destroy_vms(session, f"{pfx}-1", f"{pfx}-2", f"{pfx}-pinned", f"{pfx}-c")
         wait_for_tasks(session, [dc.Destroy_Task()])

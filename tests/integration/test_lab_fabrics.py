@@ -66,6 +66,18 @@ def task_fault(session, task):
     return task.info.error
 
 
+def destroy_switches(session, *names: str) -> None:
+    """Destroy the distributed switches of those names, if there are any."""
+    content = session.content
+    view = content.viewManager.CreateContainerView(content.rootFolder, [vim.DistributedVirtualSwitch], True)
+    try:
+        found = [d for d in view.view if d.name in names]
+    finally:
+        view.Destroy()
+    if found:
+        wait_for_tasks(session, [d.Destroy_Task() for d in found])
+
+
 def power_on_fault(session, vm):
     fault = task_fault(session, vm.PowerOnVM_Task())
     assert isinstance(fault, vim.fault.GenericVmConfigFault), fault
@@ -236,31 +248,37 @@ def test_a_vmkernel_adapter_address_is_static_or_dhcp(session, lab_objects):
 
 def test_uplinks_and_versions(session, lab_objects):
     ns = lab_objects.host.get("configManager.networkSystem")
-    with pytest.raises(vim.fault.ResourceInUse) as info:   # vmnic0 is vSwitch0's uplink
-        ns.AddVirtualSwitch(vswitchName="lf-sw", spec=vim.host.VirtualSwitch.Specification(
-            numPorts=64, bridge=vim.host.VirtualSwitch.BondBridge(nicDevice=["vmnic0"])))
-    assert "vmnic0" in info.value.msg
-    ns.AddVirtualSwitch(vswitchName="lf-sw", spec=vim.host.VirtualSwitch.Specification(
-        numPorts=64, mtu=9000, bridge=vim.host.VirtualSwitch.BondBridge(nicDevice=["vmnic1"])))
     try:
-        sw = next(s for s in lab_objects.host.ref.config.network.vswitch if s.name == "lf-sw")
-        assert sw.mtu == 9000 and sw.pnic == ["key-vim.host.PhysicalNic-vmnic1"]
-        assert list(sw.spec.bridge.nicDevice) == ["vmnic1"]
-        member = vim.dvs.HostMember.ConfigSpec(operation="add", host=lab_objects.host.ref,
-                                               backing=vim.dvs.HostMember.PnicBacking(
-                                                   pnicSpec=[vim.dvs.HostMember.PnicSpec(pnicDevice="vmnic1")]))
-        bulk = task_fault(session, lab_objects.net_folder.CreateDVS_Task(spec=vim.DistributedVirtualSwitch.CreateSpec(
-            configSpec=vim.dvs.VmwareDistributedVirtualSwitch.ConfigSpec(name="lf-dvs", host=[member]))))
-        assert isinstance(bulk, vim.fault.DvsOperationBulkFault) and "lf-sw" in bulk.msg
-        assert isinstance(bulk.hostFault[0].fault, vim.fault.ResourceInUse)
-    finally:
-        ns.RemoveVirtualSwitch(vswitchName="lf-sw")
-    old = vim.dvs.HostMember.ConfigSpec(operation="add", host=lab_objects.old.ref,
-                                        backing=vim.dvs.HostMember.PnicBacking(pnicSpec=[]))
-    fault = task_fault(session, lab_objects.net_folder.CreateDVS_Task(spec=vim.DistributedVirtualSwitch.CreateSpec(
-        configSpec=vim.dvs.VmwareDistributedVirtualSwitch.ConfigSpec(name="lf-dvs-v", host=[old]))))
-    assert isinstance(fault, vim.fault.NotSupportedHostInDvs)
-    assert fault.switchProductSpec.version == "7.0.0" and fault.productVersion == "6.7.0"
+        with pytest.raises(vim.fault.ResourceInUse) as info:   # vmnic0 is vSwitch0's uplink
+            ns.AddVirtualSwitch(vswitchName="lf-sw", spec=vim.host.VirtualSwitch.Specification(
+                numPorts=64, bridge=vim.host.VirtualSwitch.BondBridge(nicDevice=["vmnic0"])))
+        assert "vmnic0" in info.value.msg
+        ns.AddVirtualSwitch(vswitchName="lf-sw", spec=vim.host.VirtualSwitch.Specification(
+            numPorts=64, mtu=9000, bridge=vim.host.VirtualSwitch.BondBridge(nicDevice=["vmnic1"])))
+        try:
+            sw = next(s for s in lab_objects.host.ref.config.network.vswitch if s.name == "lf-sw")
+            assert sw.mtu == 9000 and sw.pnic == ["key-vim.host.PhysicalNic-vmnic1"]
+            assert list(sw.spec.bridge.nicDevice) == ["vmnic1"]
+            member = vim.dvs.HostMember.ConfigSpec(operation="add", host=lab_objects.host.ref,
+                                                   backing=vim.dvs.HostMember.PnicBacking(
+                                                       pnicSpec=[vim.dvs.HostMember.PnicSpec(pnicDevice="vmnic1")]))
+            bulk = task_fault(session, lab_objects.net_folder.CreateDVS_Task(
+                spec=vim.DistributedVirtualSwitch.CreateSpec(
+                    configSpec=vim.dvs.VmwareDistributedVirtualSwitch.ConfigSpec(name="lf-dvs", host=[member]))))
+            assert isinstance(bulk, vim.fault.DvsOperationBulkFault) and "lf-sw" in bulk.msg
+            assert isinstance(bulk.hostFault[0].fault, vim.fault.ResourceInUse)
+        finally:
+            ns.RemoveVirtualSwitch(vswitchName="lf-sw")
+        old = vim.dvs.HostMember.ConfigSpec(operation="add", host=lab_objects.old.ref,
+                                            backing=vim.dvs.HostMember.PnicBacking(pnicSpec=[]))
+        fault = task_fault(session, lab_objects.net_folder.CreateDVS_Task(spec=vim.DistributedVirtualSwitch.CreateSpec(
+            configSpec=vim.dvs.VmwareDistributedVirtualSwitch.ConfigSpec(name="lf-dvs-v", host=[old]))))
+        assert isinstance(fault, vim.fault.NotSupportedHostInDvs)
+        assert fault.switchProductSpec.version == "7.0.0" and fault.productVersion == "6.7.0"
+    finally:   # a refusal that broke leaves a switch in the shared lab
+        if "lf-sw" in {s.name for s in lab_objects.host.ref.config.network.vswitch}:
+            ns.RemoveVirtualSwitch(vswitchName="lf-sw")
+        destroy_switches(session, "lf-dvs", "lf-dvs-v")
 
 
 def test_vcenter_lists_the_switch_versions_it_creates(session, lab, lab_objects):

@@ -7,6 +7,7 @@ import subprocess
 import uuid
 
 import pytest
+from pyVim.task import WaitForTask
 from pyVmomi import vim, vmodl
 
 from tests.plugins.lab import SIM
@@ -53,25 +54,37 @@ def test_custom_field_privileges(lab, session, deny):
 def test_network_and_vm_privileges(session, deny):
     h = host(session)
     ns = h.get("configManager.networkSystem")
-    deny("Host.Config.Network", "DVSwitch.Create", "VirtualMachine.Config.AdvancedConfig")
-    with pytest.raises(vim.fault.NoPermission) as exc:
+    try:
+        deny("Host.Config.Network", "DVSwitch.Create", "VirtualMachine.Config.AdvancedConfig")
+        with pytest.raises(vim.fault.NoPermission) as exc:
+            ns.AddVirtualSwitch(vswitchName="priv-sw", spec=vim.host.VirtualSwitch.Specification(numPorts=128))
+        assert exc.value.privilegeId == "Host.Config.Network" and exc.value.object == h.ref   # the host's
+        inv = read_inventory(session, {"Datacenter": ["networkFolder"], "VirtualMachine": []})
+        folder = inv.of_type("Datacenter")[0].get("networkFolder")
+        with pytest.raises(vim.fault.NoPermission) as exc:   # the call itself fails: no task is made
+            folder.CreateDVS_Task(spec=vim.DistributedVirtualSwitch.CreateSpec(
+                configSpec=vim.dvs.VmwareDistributedVirtualSwitch.ConfigSpec(name="priv-dvs")))
+        assert exc.value.privilegeId == "DVSwitch.Create" and exc.value.object == folder
+        tmpl = inv.find("VirtualMachine", "vhpc_clone").ref
+        spec = vim.vm.ConfigSpec(extraConfig=[vim.option.OptionValue(key="priv.test", value="x")])
+        with pytest.raises(vim.fault.NoPermission) as exc:
+            tmpl.ReconfigVM_Task(spec=spec)
+        assert exc.value.privilegeId == "VirtualMachine.Config.AdvancedConfig" and exc.value.object == tmpl
+        assert "priv-sw" not in {v.name for v in host(session).get("config.network.vswitch")}
+        deny()
         ns.AddVirtualSwitch(vswitchName="priv-sw", spec=vim.host.VirtualSwitch.Specification(numPorts=128))
-    assert exc.value.privilegeId == "Host.Config.Network" and exc.value.object == h.ref   # the host's
-    inv = read_inventory(session, {"Datacenter": ["networkFolder"], "VirtualMachine": []})
-    folder = inv.of_type("Datacenter")[0].get("networkFolder")
-    with pytest.raises(vim.fault.NoPermission) as exc:   # the call itself fails: no task is made
-        folder.CreateDVS_Task(spec=vim.DistributedVirtualSwitch.CreateSpec(
-            configSpec=vim.dvs.VmwareDistributedVirtualSwitch.ConfigSpec(name="priv-dvs")))
-    assert exc.value.privilegeId == "DVSwitch.Create" and exc.value.object == folder
-    tmpl = inv.find("VirtualMachine", "vhpc_clone").ref
-    spec = vim.vm.ConfigSpec(extraConfig=[vim.option.OptionValue(key="priv.test", value="x")])
-    with pytest.raises(vim.fault.NoPermission) as exc:
-        tmpl.ReconfigVM_Task(spec=spec)
-    assert exc.value.privilegeId == "VirtualMachine.Config.AdvancedConfig" and exc.value.object == tmpl
-    assert "priv-sw" not in {v.name for v in host(session).get("config.network.vswitch")}
-    deny()
-    ns.AddVirtualSwitch(vswitchName="priv-sw", spec=vim.host.VirtualSwitch.Specification(numPorts=128))
-    ns.RemoveVirtualSwitch(vswitchName="priv-sw")
+        ns.RemoveVirtualSwitch(vswitchName="priv-sw")
+    finally:   # what a broken refusal, or a failure before the removal, leaves in the shared lab
+        deny()
+        if "priv-sw" in {v.name for v in host(session).get("config.network.vswitch") or []}:
+            ns.RemoveVirtualSwitch(vswitchName="priv-sw")
+        view = session.content.viewManager.CreateContainerView(session.content.rootFolder,
+                                                               [vim.DistributedVirtualSwitch], True)
+        try:
+            for dvs in [d for d in view.view if d.name == "priv-dvs"]:
+                WaitForTask(dvs.Destroy_Task())
+        finally:
+            view.Destroy()
 
 
 def test_a_field_of_a_type_is_that_types_only(session):

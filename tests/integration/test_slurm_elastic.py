@@ -11,28 +11,17 @@ runs elsewhere. Everything is read back with pyVmomi and Slurm's own commands.
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
 from pyVmomi import vim
 
-from tests.plugins.slurm import (cluster_file_for, free_port, give_template_munge_key, install, start_slurm,
-                                 stop_slurm, take_template_munge_key)
+from tests.plugins.slurm import (cluster_file_for, free_port, give_template_munge_key, install, slurm_log,
+                                 start_slurm, stop_slurm, take_template_munge_key, vms, wait_for)
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "cluster-scripts" / "cluster-slurm.conf"
 TIMINGS = {"suspend_time": 5, "suspend_timeout": 5, "resume_timeout": 120}   # bounds, not waits
-
-
-def wait_for(condition, timeout: float, what: str, every: float = 0.25):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"{what}: not within {timeout:.0f}s")
 
 
 @pytest.fixture(scope="module")
@@ -64,20 +53,6 @@ def _cli(lab, *argv):
     return done.returncode, done.stdout, done.stderr
 
 
-def vms(session, names):
-    content = session.content
-    view = content.viewManager.CreateContainerView(content.rootFolder, [vim.VirtualMachine], True)
-    try:
-        return {vm.name: vm for vm in view.view if vm.name in names}
-    finally:
-        view.Destroy()
-
-
-def log_lines(cluster: Path) -> list[str]:
-    log = cluster.with_name(cluster.stem + ".slurm.log")
-    return log.read_text().splitlines() if log.exists() else []
-
-
 def test_login_node_is_made_and_the_elastic_nodes_wait_for_slurm(elastic):
     slurm, cluster, session = elastic
     found = vms(session, {"login01", "gpu001", "gpu002", "gpu003", "gpu004"})
@@ -101,12 +76,12 @@ def test_sbatch_resumes_two_nodes_runs_the_job_then_suspends_them(lab, elastic):
     assert all(len(g) == 1 for g in gpus)
     # The nodes' slurmd may register (and the job run) before the ResumeProgram has written its last lines.
     wait_for(lambda: any(" resume[" in line and "gpu001: cloned on " in line and "booted with 127.200.0.11" in line
-                         for line in log_lines(cluster)), 60, "the resume's log line")
+                         for line in slurm_log(cluster).splitlines()), 60, "the resume's log line")
     # Idle for SuspendTime: Slurm suspends them, and the VMs are powered off.
-    wait_for(lambda: all(vm.runtime.powerState == "poweredOff" for vm in vms(session, {"gpu001", "gpu002"}).values()),
-             60, "gpu001 and gpu002 powered off")
+    wait_for(lambda: [vm.runtime.powerState for vm in vms(session, {"gpu001", "gpu002"}).values()]
+             == ["poweredOff", "poweredOff"], 60, "gpu001 and gpu002 present and powered off")
     wait_for(lambda: set(slurm.node_states("gpu[001-002]").values()) == {"idle~"}, 30, "nodes powered down in Slurm")
-    assert any(" suspend[" in line and "gpu001: powered off" in line for line in log_lines(cluster))
+    assert any(" suspend[" in line and "gpu001: powered off" in line for line in slurm_log(cluster).splitlines())
 
 
 def test_a_failing_resume_leaves_the_node_down_and_the_job_runs_elsewhere(elastic, faults):
@@ -120,4 +95,4 @@ def test_a_failing_resume_leaves_the_node_down_and_the_job_runs_elsewhere(elasti
     assert "down" in slurm.node_states("gpu001")["gpu001"]
     info = wait_for(lambda: (j := slurm.job(job)).get("JobState") == "COMPLETED" and j, 180, f"job {job} done")
     assert info["NodeList"] != "gpu001" and int(info["Restarts"]) >= 1, info
-    assert any("gpu001: failed, marked DOWN: " in line for line in log_lines(cluster))
+    assert any("gpu001: failed, marked DOWN: " in line for line in slurm_log(cluster).splitlines())

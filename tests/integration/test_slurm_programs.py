@@ -21,6 +21,7 @@ import pytest
 from pyVmomi import vim
 
 from tests.integration.test_json_schemas import check
+from tests.plugins.slurm import slurm_log, vms
 
 CLUSTER = """
 [_SLURM_]
@@ -62,14 +63,6 @@ def finish(proc: subprocess.Popen) -> tuple[int, str]:
     return proc.returncode, out + err
 
 
-def vms(session, names):
-    view = session.content.viewManager.CreateContainerView(session.content.rootFolder, [vim.VirtualMachine], True)
-    try:
-        return {vm.name: vm for vm in view.view if vm.name in names}
-    finally:
-        view.Destroy()
-
-
 def gpu_ids(vm) -> list[str]:
     return [d.backing.id for d in vm.config.hardware.device if isinstance(d, vim.vm.device.VirtualPCIPassthrough)
             and isinstance(d.backing, vim.vm.device.VirtualPCIPassthrough.DeviceBackingInfo)]
@@ -82,18 +75,18 @@ def elastic_file(cluster_file):
     return write
 
 
-def log_of(path):
-    log = path.with_name(path.stem + ".slurm.log")
-    return log.read_text() if log.exists() else ""
-
-
 def test_overlapping_resumes_neither_refuse_each_other_nor_share_a_gpu(lab, session, elastic_file, faults):
     path, pfx = elastic_file()
     # Clones that take a while: the second resume plans while the first one's clone is in flight,
     # when vCenter does not show its GPU taken yet.
     faults(task_delay_ms=1500)
+    lab.reset_calls()
     first = program(lab, "resume", f"{pfx}-gpu1", path)
-    time.sleep(0.5)
+    deadline = time.monotonic() + 60
+    while lab.calls()["methods"].get("CloneVM_Task", 0) < 1:
+        assert first.poll() is None, f"the first resume ended before cloning: {finish(first)}"
+        assert time.monotonic() < deadline, "the first resume did not start its clone within 60 s"
+        time.sleep(0.02)
     second = program(lab, "resume", f"{pfx}-gpu2", path)
     (c1, o1), (c2, o2) = finish(first), finish(second)
     assert (c1, c2) == (0, 0), o1 + o2
@@ -101,7 +94,7 @@ def test_overlapping_resumes_neither_refuse_each_other_nor_share_a_gpu(lab, sess
     assert all(vm.runtime.powerState == "poweredOn" for vm in made.values()) and len(made) == 2
     ids = [gpu_ids(vm) for vm in made.values()]
     assert all(len(i) == 1 for i in ids) and ids[0] != ids[1], ids   # both on vhpc-esx-05: its two V100s
-    log = log_of(path)
+    log = slurm_log(path)
     pids = {line.split("resume[")[1].split("]")[0] for line in log.splitlines() if " resume[" in line}
     assert len(pids) == 2 and log.count(": cloned on vhpc-esx-05") == 2, log
 
@@ -116,7 +109,7 @@ def test_a_stopped_node_keeps_its_gpu_for_its_next_power_on(lab, session, elasti
     code, out = finish(program(lab, "resume", one, path))
     assert code == 0, out
     made = vms(session, {one, two})
-    assert all(vm.runtime.powerState == "poweredOn" for vm in made.values())
+    assert sorted(made) == sorted([one, two]) and all(vm.runtime.powerState == "poweredOn" for vm in made.values())
     assert gpu_ids(made[one]) != gpu_ids(made[two])
 
 
@@ -135,10 +128,10 @@ def test_resume_suspend_and_resume_fail_of_a_node(lab, session, elastic_file, cl
     # A stopped node is powered on again, not cloned: the same VM.
     assert finish(program(lab, "resume", node, path))[0] == 0
     assert vm.runtime.powerState == "poweredOn" and vms(session, {node})[node] == vm
-    assert "powering on (it exists, powered off)" in log_of(path)
+    assert "powering on (it exists, powered off)" in slurm_log(path)
     assert finish(program(lab, "resume-fail", node, path))[0] == 0
     assert vms(session, {node}) == {}
-    assert "destroyed (Slurm gave up on it" in log_of(path)
+    assert "destroyed (Slurm gave up on it" in slurm_log(path)
 
 
 def test_suspend_destroy_and_an_unknown_node(lab, session, elastic_file):
@@ -149,7 +142,10 @@ def test_suspend_destroy_and_an_unknown_node(lab, session, elastic_file):
     assert vms(session, {node}) == {}
     code, out = finish(program(lab, "resume", f"{pfx}-login,nosuch", path))
     assert code == 1 and "not a compute node of" in out
-    assert f"failed: not a compute node of {path}" in log_of(path) or "not marked DOWN" in log_of(path)
+    # Its one line for both names: failed, and (no slurmctld knows them here) not marked DOWN, saying why.
+    lines = [line for line in slurm_log(path).splitlines()
+             if f" {pfx}-login,nosuch: failed: not a compute node of {path}; not marked DOWN: " in line]
+    assert len(lines) == 1 and " resume[" in lines[0], slurm_log(path)
 
 
 def test_cluster_create_and_status_leave_elastic_nodes_to_slurm(lab, session, elastic_file, cli):
@@ -176,7 +172,7 @@ def test_a_locked_cluster_makes_the_resume_wait_then_fail_naming_the_holder(lab,
         started = time.monotonic()
         code, out = finish(program(lab, "resume", f"{pfx}-cpu1", path))
         assert code == 1 and "locked by" in out and time.monotonic() - started >= 1.5, out
-        assert "locked by" in log_of(path)
+        assert "locked by" in slurm_log(path)
     finally:
         lock.release(s, held)
         s.close()

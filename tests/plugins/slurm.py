@@ -77,8 +77,9 @@ SchedulerType=sched/backfill
 SchedulerParameters=batch_sched_delay=0,sched_interval=5
 ReturnToService=2
 PrivateData=cloud
-# each guest's slurmd listens on its own loopback address (NodeAddr), all on one port
-CommunicationParameters=NoInAddrAny
+# each guest's slurmd listens on its own loopback address (NodeAddr), all on one port; slurmctld
+# on 127.0.0.1 only (NoInAddrAny does not apply to slurmctld, NoCtldInAddrAny does)
+CommunicationParameters=NoInAddrAny,NoCtldInAddrAny
 # the guests see this machine's CPUs and memory, not their VMs' sizes
 SlurmdParameters=config_overrides
 SlurmctldParameters=enable_configless,idle_on_node_suspend,power_save_interval=1,power_save_min_interval=0
@@ -108,9 +109,38 @@ def install() -> str | None:
     return None
 
 
+def wait_for(condition, timeout: float, what: str, every: float = 0.25, error: type = AssertionError):
+    """``condition()``'s first true value, asked every ``every`` s; ``error`` naming ``what`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    raise error(f"{what}: not within {timeout:.0f}s")
+
+
+def vms(session, names) -> dict:
+    """The VMs named ``names`` that vCenter holds, by name (read with pyVmomi)."""
+    from pyVmomi import vim
+
+    content = session.content
+    view = content.viewManager.CreateContainerView(content.rootFolder, [vim.VirtualMachine], True)
+    try:
+        return {vm.name: vm for vm in view.view if vm.name in names}
+    finally:
+        view.Destroy()
+
+
+def slurm_log(cluster: Path) -> str:
+    """What the Slurm programs wrote to cluster file ``cluster``'s log, <stem>.slurm.log next to it ("" if none)."""
+    log = Path(cluster).with_name(Path(cluster).stem + ".slurm.log")
+    return log.read_text() if log.exists() else ""
+
+
 def free_port() -> int:
     with socket.socket() as s:
-        s.bind(("0.0.0.0", 0))
+        s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 

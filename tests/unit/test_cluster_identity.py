@@ -84,7 +84,8 @@ def test_a_switch_description_keeps_its_text_and_pvrdma_record():
 def test_a_standard_switch_mark_names_its_cluster_and_switch():
     assert marks.svs_mark("hpc.a", "ib.sw") == "vhpc-owner.hpc.a.ib.sw"
     assert marks.svs_mark_owner("vhpc-owner.hpc.a.ib.sw", "ib.sw") == "hpc.a"
-    assert marks.svs_mark_owner("vhpc-owner.hpc.a.ib.sw", "sw") is None or \
-        marks.svs_mark_owner("vhpc-owner.hpc.a.ib.sw", "sw") == "hpc.a.ib"   # the switch's own name decides
+    # The switch's own name decides: on switch "sw", this port group is cluster hpc.a.ib's mark.
+    assert marks.svs_mark_owner("vhpc-owner.hpc.a.ib.sw", "sw") == "hpc.a.ib"
+    assert marks.svs_mark("hpc.a.ib", "sw") == "vhpc-owner.hpc.a.ib.sw"
     assert marks.svs_mark_owner("VM Network", "vSwitch0") is None
     assert marks.svs_mark_owner("vhpc-owner..sw", "sw") is None

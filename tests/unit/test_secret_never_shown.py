@@ -62,8 +62,28 @@ def test_no_parser_output_shows_the_password(place, password):
     assert_no_secret(outputs_of(PLACES[place].format(pw=password)))
 
 
+@pytest.fixture
+def no_vcenter(tmp_path, monkeypatch):
+    """No vCenter settings reach the CLI: not ./vCenter.conf, ~/.config/vhpc_toolkit/, ~/vhpc_toolkit/ or
+    the package's file, nor VHPC_* or govc's GOVC_* variables (cluster --create must not find a real vCenter)."""
+    import os
+
+    from vhpc_toolkit.settings import loader
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setattr(loader, "PACKAGE_CONF", tmp_path / "no-package" / loader.CONF_NAME)
+    for name in list(os.environ):
+        if name.startswith(("VHPC_", "GOVC_")):
+            monkeypatch.delenv(name)
+    assert loader.find_conf_file() is None
+
+
 @pytest.mark.parametrize("place", PLACES)
-def test_the_cli_shows_no_password_in_text_json_or_debug(place, tmp_path, capsys, caplog):
+def test_the_cli_shows_no_password_in_text_json_or_debug(place, tmp_path, capsys, caplog, no_vcenter):
     caplog.set_level(logging.DEBUG)
     for password in PASSWORDS:
         f = tmp_path / "c.conf"
